@@ -1,0 +1,131 @@
+"""Which DLQs are watched, and where each one's messages go back to.
+
+``DlqCatalog`` resolves the names a user types ("orders-dlq", a URL) into ``Dlq`` records, and
+refuses with a clear message anything that is not a watched dead-letter queue.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from bot.config import EngineSettings
+from bot.errors import DestinationError, NotADeadLetterQueueError, QueueNotFoundError
+from bot.sqs_gateway import QueueInfo, SqsGateway
+
+
+@dataclass(frozen=True)
+class Dlq:
+    """A watched dead-letter queue and the queues that dead-letter into it."""
+
+    info: QueueInfo
+    sources: tuple[QueueInfo, ...]
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def source_names(self) -> tuple[str, ...]:
+        return tuple(source.name for source in self.sources)
+
+
+def _name_of(name_or_url: str) -> str:
+    return name_or_url.rstrip("/").rsplit("/", 1)[-1]
+
+
+class DlqCatalog:
+    """The watched DLQs (configured in ``DLQ_QUEUES`` or discovered from RedrivePolicies)."""
+
+    def __init__(self, gateway: SqsGateway, settings: EngineSettings) -> None:
+        self.gateway = gateway
+        self.settings = settings
+
+    def watched_names(self) -> list[str]:
+        """Names of the watched DLQs, cheaply (discovery reads every queue's RedrivePolicy)."""
+        if self.settings.dlq_queues is not None:
+            return [_name_of(q) for q in self.settings.dlq_queues]
+        return sorted({_name_of(url) for url in self._discover_urls()})
+
+    def _discover_urls(self) -> list[str]:
+        urls = self.gateway.list_queue_urls()
+        targets: set[str] = set()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            for info in pool.map(self._info_or_none, urls):
+                if info is not None and info.dead_letter_target_arn:
+                    targets.add(info.dead_letter_target_arn)
+        by_name = {_name_of(url): url for url in urls}
+        return [
+            by_name[arn.rsplit(":", 1)[-1]] for arn in targets if arn.rsplit(":", 1)[-1] in by_name
+        ]
+
+    def _info_or_none(self, url: str) -> QueueInfo | None:
+        try:
+            return self.gateway.queue_info(url)
+        except QueueNotFoundError:
+            return None  # deleted between ListQueues and now
+
+    def watched(self) -> list[Dlq]:
+        """Every watched DLQ with its counts and sources."""
+        if self.settings.dlq_queues is not None:
+            return [self.get(q) for q in self.settings.dlq_queues]
+        urls = sorted(self._discover_urls(), key=_name_of)
+        return [self._load(url) for url in urls]
+
+    def get(self, name_or_url: str) -> Dlq:
+        """The watched DLQ named ``name_or_url``, or a UsageError that says what exists."""
+        name = _name_of(name_or_url)
+        configured = self.settings.dlq_queues
+        if configured is not None and name not in {_name_of(q) for q in configured}:
+            raise QueueNotFoundError(self._unknown_message(name, configured))
+        try:
+            url = self.gateway.queue_url(name_or_url)
+        except QueueNotFoundError as exc:
+            raise QueueNotFoundError(self._unknown_message(name, None)) from exc
+        dlq = self._load(url)
+        if not dlq.sources and configured is None:
+            target = dlq.info.dead_letter_target_arn
+            hint = f" (its own DLQ is {target.rsplit(':', 1)[-1]})" if target else ""
+            raise NotADeadLetterQueueError(
+                f"{name!r} is not the dead-letter queue of any queue{hint}; "
+                f"watched DLQs: {self._names_or_none()}"
+            )
+        return dlq
+
+    def _load(self, url: str) -> Dlq:
+        info = self.gateway.queue_info(url)
+        sources = tuple(
+            source
+            for source in (self._info_or_none(u) for u in self.gateway.dead_letter_sources(url))
+            if source is not None
+        )
+        return Dlq(info=info, sources=sources)
+
+    def _unknown_message(self, name: str, configured: tuple[str, ...] | None) -> str:
+        names = ", ".join(_name_of(q) for q in configured) if configured else self._names_or_none()
+        return f"unknown DLQ {name!r}; watched DLQs: {names}"
+
+    def _names_or_none(self) -> str:
+        names = self.watched_names()
+        return ", ".join(names) if names else "(none found)"
+
+    def resolve_to(self, dlq: Dlq, name_or_url: str) -> QueueInfo:
+        """The queue named by ``--to``, checked against the DLQ (same FIFO-ness, not itself)."""
+        try:
+            url = self.gateway.queue_url(name_or_url)
+        except QueueNotFoundError as exc:
+            raise DestinationError(f"--to: no queue named {_name_of(name_or_url)!r}") from exc
+        destination = self.gateway.queue_info(url)
+        if destination.url == dlq.info.url:
+            raise DestinationError("--to names the DLQ itself; name the queue to move into")
+        check_compatible(dlq.info, destination)
+        return destination
+
+
+def check_compatible(dlq: QueueInfo, destination: QueueInfo) -> None:
+    """Refuse FIFO → standard and standard → FIFO."""
+    if dlq.fifo != destination.fifo:
+        kinds = ("FIFO", "standard") if dlq.fifo else ("standard", "FIFO")
+        raise DestinationError(
+            f"cannot move {kinds[0]} DLQ {dlq.name!r} into {kinds[1]} queue {destination.name!r}"
+        )

@@ -1,0 +1,453 @@
+"""The ``dlq-redrive`` command line: list, peek, redrive (and the native move task's status/cancel).
+
+Exit status: 0 everything selected moved; 1 some messages failed (they stay in the DLQ) or AWS
+refused a call; 2 usage or configuration error (nothing touched); 3 stopped before the end (time
+budget, cancel, SQS in-flight quota): run the same command again to continue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from bot.catalog import DlqCatalog
+from bot.config import EngineSettings
+from bot.engine import Deadline, RedriveEngine, RedriveReport, RedriveRequest
+from bot.errors import AwsError, DlqRedriveError, UsageError
+from bot.inspection import peek, summarize
+from bot.selection import build_selection
+from bot.sqs_gateway import SqsGateway, default_sqs_client
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+DEFAULT_WORKERS = 8
+
+ExtraCommand = Callable[[argparse.Namespace, "CliContext"], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its errors are one line like ours."""
+
+    def error(self, message: str) -> Any:
+        raise UsageError(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from exc
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+    return value
+
+
+def add_selection_options(parser: argparse.ArgumentParser) -> None:
+    """The selection options, shared with the Slack command's parser."""
+    group = parser.add_argument_group("selection (default: every message)")
+    group.add_argument("--yesterday", action="store_true", help="the calendar day before today")
+    group.add_argument("--date", metavar="YYYY-MM-DD", help="one calendar day in TIMEZONE")
+    group.add_argument("--since", metavar="ISO8601", help="from this instant (inclusive)")
+    group.add_argument("--until", metavar="ISO8601", help="until this instant (exclusive)")
+    group.add_argument(
+        "--time-field",
+        metavar="PATH",
+        help="take the time from this JSON body field (e.g. occurredAt, meta.date) "
+        "instead of the message's SentTimestamp",
+    )
+    group.add_argument("--limit", type=_positive_int, metavar="N", help="move at most N messages")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="dlq-redrive",
+        description="Inspect SQS dead-letter queues and move their messages back, safely.",
+        epilog="Configuration: DLQ_QUEUES, TIMEZONE, MAX_REDRIVES and the standard AWS variables.",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    commands.add_parser("list", help="watched DLQs with counts and sources")
+
+    peek_cmd = commands.add_parser("peek", help="show messages without consuming them")
+    peek_cmd.add_argument("queue")
+    peek_cmd.add_argument("-n", type=_positive_int, default=5, help="how many (default 5, max 100)")
+    peek_cmd.add_argument("--full", action="store_true", help="do not truncate bodies")
+
+    redrive = commands.add_parser("redrive", help="move messages back to their source queues")
+    redrive.add_argument("queue")
+    add_selection_options(redrive)
+    redrive.add_argument("--to", metavar="QUEUE", help="move everything into this queue instead")
+    redrive.add_argument("--dry-run", action="store_true", help="count, move nothing")
+    redrive.add_argument(
+        "--force", action="store_true", help="also move messages at or above MAX_REDRIVES"
+    )
+    redrive.add_argument("--workers", type=_positive_int, default=DEFAULT_WORKERS)
+    redrive.add_argument("--rate", type=_positive_float, metavar="MSGS_PER_S")
+    redrive.add_argument(
+        "--deadline", type=_positive_float, metavar="SECONDS", help="stop cleanly after this long"
+    )
+    redrive.add_argument(
+        "--visibility-timeout",
+        type=_positive_int,
+        default=300,
+        metavar="SECONDS",
+        help="how long scanned messages stay hidden from other consumers (default 300)",
+    )
+    redrive.add_argument(
+        "--native",
+        action="store_true",
+        help="use SQS's own StartMessageMoveTask (no selection; back to the original sources "
+        "or --to)",
+    )
+
+    status = commands.add_parser("status", help="the native move tasks of a DLQ")
+    status.add_argument("queue")
+    cancel = commands.add_parser("cancel", help="cancel a native move task")
+    cancel.add_argument("task_handle")
+
+    for name, (help_text, configure, _run) in EXTRA_COMMANDS.items():
+        configure(commands.add_parser(name, help=help_text))
+    return parser
+
+
+# Other modules (the Slack app's state table) register commands here, so the CLI stays one parser.
+EXTRA_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], ExtraCommand]] = {}
+
+
+class CliContext:
+    """What a command needs: settings, the SQS gateway, output streams and the clock."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None,
+        gateway: SqsGateway | None,
+        out: TextIO,
+        err: TextIO,
+        now: Callable[[], datetime],
+    ) -> None:
+        self.env = env
+        self.settings = EngineSettings.from_env(env)
+        self._gateway = gateway
+        self.out, self.err, self.now = out, err, now
+
+    @property
+    def gateway(self) -> SqsGateway:
+        if self._gateway is None:
+            self._gateway = SqsGateway(default_sqs_client())
+        return self._gateway
+
+    @property
+    def catalog(self) -> DlqCatalog:
+        return DlqCatalog(self.gateway, self.settings)
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    gateway: SqsGateway | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    now: Callable[[], datetime] | None = None,
+) -> int:
+    """Run the CLI; every argument is injectable for tests. Returns the exit status."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        args = build_parser().parse_args(argv)
+        ctx = CliContext(env, gateway, out, err, now or (lambda: datetime.now(UTC)))
+        if args.command in EXTRA_COMMANDS:
+            return EXTRA_COMMANDS[args.command][2](args, ctx)
+        return _COMMANDS[args.command](args, ctx)
+    except AwsError as exc:
+        print(f"dlq-redrive: {exc}", file=err)
+        return EXIT_FAILED
+    except DlqRedriveError as exc:
+        print(f"dlq-redrive: error: {exc}", file=err)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("dlq-redrive: interrupted", file=err)
+        return 130
+
+
+def _table(rows: list[list[str]], out: TextIO) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(),
+            file=out,
+        )
+
+
+def _cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
+    summaries = summarize(ctx.catalog.watched())
+    if args.json:
+        print(json.dumps({"dlqs": [s.to_dict() for s in summaries]}), file=ctx.out)
+        return EXIT_OK
+    if not summaries:
+        print("No dead-letter queues found (no queue has a RedrivePolicy).", file=ctx.out)
+        return EXIT_OK
+    rows = [["DLQ", "VISIBLE", "IN FLIGHT", "FIFO", "SOURCES"]]
+    rows += [
+        [
+            s.name,
+            str(s.visible),
+            str(s.in_flight),
+            "yes" if s.fifo else "no",
+            ", ".join(s.sources) or "-",
+        ]
+        for s in summaries
+    ]
+    _table(rows, ctx.out)
+    return EXIT_OK
+
+
+def _cmd_peek(args: argparse.Namespace, ctx: CliContext) -> int:
+    dlq = ctx.catalog.get(args.queue)
+    messages = peek(ctx.gateway, dlq, args.n)
+    limit = None if args.full else 300
+    if args.json:
+        payload = {"dlq": dlq.name, "messages": [m.to_dict(limit) for m in messages]}
+        print(json.dumps(payload, ensure_ascii=False), file=ctx.out)
+        return EXIT_OK
+    print(
+        f"{dlq.name}: showing {len(messages)} of ~{dlq.info.visible} visible "
+        "(made visible again; SQS counts this as a receive)",
+        file=ctx.out,
+    )
+    for m in messages:
+        sent = (
+            m.sent_at.astimezone(ctx.settings.timezone).isoformat(timespec="seconds")
+            if m.sent_at
+            else "?"
+        )
+        print(
+            f"\n- {m.message_id}  sent {sent}  receives {m.receive_count}  "
+            f"source {m.source_queue or '?'}",
+            file=ctx.out,
+        )
+        if m.group_id:
+            print(f"  group: {m.group_id}", file=ctx.out)
+        for name, value in m.attributes.items():
+            print(f"  {name} = {value}", file=ctx.out)
+        print(f"  body: {m.body if limit is None else m.body_preview(limit)}", file=ctx.out)
+    return EXIT_OK
+
+
+class _ProgressLine:
+    """A one-line live progress display on a terminal's stderr."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self._started = time.monotonic()
+        self._last = 0.0
+
+    def __call__(self, report: RedriveReport) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self._last < 0.2:
+            return
+        self._last = now
+        rate = report.moved / max(now - self._started, 1e-9)
+        self.stream.write(
+            f"\r  scanned {report.scanned}  moved {report.moved}  failed {report.failed}  "
+            f"skipped {report.skipped}  {rate:.0f} msg/s   "
+        )
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r" + " " * 70 + "\r")
+            self.stream.flush()
+
+
+def _cmd_redrive(args: argparse.Namespace, ctx: CliContext) -> int:
+    if args.native:
+        return _cmd_native(args, ctx)
+    selection = build_selection(
+        tz=ctx.settings.timezone,
+        now=ctx.now(),
+        yesterday_only=args.yesterday,
+        day=args.date,
+        since=args.since,
+        until=args.until,
+        time_field=args.time_field,
+        limit=args.limit,
+    )
+    catalog = ctx.catalog
+    dlq = catalog.get(args.queue)
+    to = catalog.resolve_to(dlq, args.to) if args.to else None
+    request = RedriveRequest(
+        selection=selection,
+        to=to,
+        dry_run=args.dry_run,
+        force=args.force,
+        workers=args.workers,
+        rate=args.rate,
+        visibility_timeout=args.visibility_timeout,
+    )
+    engine = RedriveEngine(
+        ctx.gateway, max_redrives=ctx.settings.max_redrives, timezone=ctx.settings.timezone
+    )
+    progress = _ProgressLine(ctx.err) if not args.json else None
+    try:
+        report = engine.run(
+            dlq,
+            request,
+            deadline=Deadline(args.deadline),
+            on_progress=progress,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    if args.json:
+        print(json.dumps(report.to_dict()), file=ctx.out)
+    else:
+        print_summary(report, ctx.out)
+    if report.failed:
+        return EXIT_FAILED
+    if not report.complete:
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
+def print_summary(report: RedriveReport, out: TextIO) -> None:
+    """The human summary of a run."""
+    verb = "would move" if report.dry_run else "moved"
+    title = f"{'DRY RUN ' if report.dry_run else ''}{report.dlq} ({report.selection})"
+    print(title, file=out)
+    rows = [
+        ["scanned", str(report.scanned)],
+        ["matched", str(report.matched)],
+        [verb, str(report.matched if report.dry_run else report.moved)],
+        ["failed (kept in DLQ)", str(report.failed)],
+        ["skipped (kept in DLQ)", str(report.skipped)],
+        ["  outside the window", str(report.out_of_window)],
+        ["  time unreadable", str(report.unreadable)],
+        ["  needs a human (poison)", str(report.needs_human)],
+        ["  over --limit", str(report.over_limit)],
+        ["duration", f"{report.duration_s:.2f}s ({report.rate:.0f} msg/s)"],
+    ]
+    _table(rows, out)
+    for name, count in sorted(report.by_destination.items()):
+        print(f"  → {name}: {count}", file=out)
+    for code, count in sorted(report.failure_reasons.items()):
+        print(f"  failed {count}× {code}", file=out)
+    for failure in report.failures[:10]:
+        print(f"    {failure['message_id']}: {failure['code']}: {failure['reason']}", file=out)
+    if report.counter_dropped:
+        print(
+            f"  warning: {report.counter_dropped} sent without the dlq-redrive-count attribute "
+            "(they already had 10 attributes)",
+            file=out,
+        )
+    if report.delete_failed:
+        print(
+            f"  warning: {report.delete_failed} were sent but could not be deleted from the DLQ; "
+            "a later redrive would send them again",
+            file=out,
+        )
+    if not report.complete:
+        print(
+            f"  stopped early ({report.stopped.value}"
+            f"{': ' + report.error if report.error else ''}); "
+            f"~{report.remaining} messages left in the DLQ: run the same command again to continue",
+            file=out,
+        )
+
+
+def _cmd_native(args: argparse.Namespace, ctx: CliContext) -> int:
+    chosen = [
+        name
+        for name, value in (
+            ("--yesterday", args.yesterday),
+            ("--date", args.date),
+            ("--since", args.since),
+            ("--until", args.until),
+            ("--time-field", args.time_field),
+            ("--limit", args.limit),
+            ("--dry-run", args.dry_run),
+            ("--force", args.force),
+        )
+        if value
+    ]
+    if chosen:
+        raise UsageError(
+            f"--native moves the whole DLQ; it cannot be combined with {', '.join(chosen)}"
+        )
+    if args.rate is not None and args.rate > 500:
+        raise UsageError("--rate with --native is at most 500 messages per second (an SQS limit)")
+    catalog = ctx.catalog
+    dlq = catalog.get(args.queue)
+    to = catalog.resolve_to(dlq, args.to) if args.to else None
+    handle = ctx.gateway.start_move_task(
+        dlq.info.arn, to.arn if to else None, int(args.rate) if args.rate else None
+    )
+    if args.json:
+        print(json.dumps({"dlq": dlq.name, "task_handle": handle}), file=ctx.out)
+    else:
+        print(f"started a message move task on {dlq.name}: {handle}", file=ctx.out)
+        print(f"follow it with: dlq-redrive status {dlq.name}", file=ctx.out)
+    return EXIT_OK
+
+
+def _cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:
+    dlq = ctx.catalog.get(args.queue)
+    tasks = ctx.gateway.list_move_tasks(dlq.info.arn)
+    if args.json:
+        print(json.dumps({"dlq": dlq.name, "tasks": tasks}, default=str), file=ctx.out)
+        return EXIT_OK
+    if not tasks:
+        print(f"{dlq.name}: no message move tasks", file=ctx.out)
+        return EXIT_OK
+    rows = [["STATUS", "MOVED", "TO MOVE", "RATE", "HANDLE"]]
+    for task in tasks:
+        rows.append(
+            [
+                str(task.get("Status", "?")),
+                str(task.get("ApproximateNumberOfMessagesMoved", "?")),
+                str(task.get("ApproximateNumberOfMessagesToMove", "?")),
+                str(task.get("MaxNumberOfMessagesPerSecond", "-")),
+                str(task.get("TaskHandle", "-")),
+            ]
+        )
+    _table(rows, ctx.out)
+    return EXIT_OK
+
+
+def _cmd_cancel(args: argparse.Namespace, ctx: CliContext) -> int:
+    moved = ctx.gateway.cancel_move_task(args.task_handle)
+    if args.json:
+        print(json.dumps({"cancelled": args.task_handle, "moved": moved}), file=ctx.out)
+    else:
+        print(f"cancelled; ~{moved} messages had been moved", file=ctx.out)
+    return EXIT_OK
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace, CliContext], int]] = {
+    "list": _cmd_list,
+    "peek": _cmd_peek,
+    "redrive": _cmd_redrive,
+    "status": _cmd_status,
+    "cancel": _cmd_cancel,
+}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,153 @@
+"""The one place that reads configuration.
+
+Everything is read from a mapping (``os.environ`` in production, a plain dict in tests) once, into
+frozen dataclasses, and validated with an error that names the variable and the bad value. Nothing
+else in ``bot/`` reads ``os.environ``: handlers call these loaders at cold start and pass the result
+down.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.errors import ConfigError
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+def parse_timezone(value: str, *, name: str = "TIMEZONE") -> ZoneInfo:
+    """Return the IANA zone ``value`` or raise ConfigError naming the variable."""
+    text = value.strip()
+    try:
+        if not text or text.startswith(("/", ".")):
+            raise ZoneInfoNotFoundError(text)
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"{name} {value!r} is not an IANA time zone (e.g. Europe/Paris)") from exc
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} {raw!r} is not a whole number") from exc
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} {raw!r} is not a boolean (use true or false)")
+
+
+def _csv(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """What the engine, the CLI and every handler share.
+
+    ``dlq_queues`` is ``None`` when every DLQ should be discovered (``DLQ_QUEUES`` unset or ``*``).
+    """
+
+    dlq_queues: tuple[str, ...] | None
+    timezone: ZoneInfo
+    max_redrives: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> EngineSettings:
+        env = os.environ if env is None else env
+        queues = _csv(env, "DLQ_QUEUES")
+        if "*" in queues and len(queues) > 1:
+            raise ConfigError("DLQ_QUEUES mixes '*' with queue names; use one or the other")
+        return cls(
+            dlq_queues=None if not queues or queues == ("*",) else queues,
+            timezone=parse_timezone(env.get("TIMEZONE", "") or "UTC"),
+            max_redrives=_int(env, "MAX_REDRIVES", 3, minimum=1),
+        )
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    """The Slack app's configuration (issue: the Slack app on Lambda)."""
+
+    bot_token: str | None
+    signing_secret: str | None
+    bot_token_param: str | None
+    signing_secret_param: str | None
+    api_url: str
+    approvers: tuple[str, ...]
+    allow_self_approval: bool
+    approval_ttl_minutes: int
+    allowed_channels: tuple[str, ...]
+    state_table: str | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SlackSettings:
+        env = os.environ if env is None else env
+        settings = cls(
+            bot_token=env.get("SLACK_BOT_TOKEN") or None,
+            signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+            bot_token_param=env.get("SLACK_BOT_TOKEN_PARAM") or None,
+            signing_secret_param=env.get("SLACK_SIGNING_SECRET_PARAM") or None,
+            api_url=env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
+            approvers=_csv(env, "APPROVERS"),
+            allow_self_approval=_bool(env, "ALLOW_SELF_APPROVAL", False),
+            approval_ttl_minutes=_int(env, "APPROVAL_TTL_MINUTES", 60, minimum=1),
+            allowed_channels=_csv(env, "ALLOWED_CHANNELS"),
+            state_table=env.get("STATE_TABLE") or None,
+        )
+        if not settings.bot_token and not settings.bot_token_param:
+            raise ConfigError(
+                "set SLACK_BOT_TOKEN or SLACK_BOT_TOKEN_PARAM (an SSM parameter name)"
+            )
+        if not settings.signing_secret and not settings.signing_secret_param:
+            raise ConfigError(
+                "set SLACK_SIGNING_SECRET or SLACK_SIGNING_SECRET_PARAM (an SSM parameter name)"
+            )
+        if not settings.api_url.startswith(("http://", "https://")):
+            raise ConfigError(f"SLACK_API_URL {settings.api_url!r} is not an http(s) URL")
+        return settings
+
+
+@dataclass(frozen=True)
+class DailySettings:
+    """The 06:00 report's configuration (issue: the daily DLQ report).
+
+    ``auto_redrive`` is ``None`` for "every watched DLQ" (``*``), else the DLQ names (maybe empty).
+    """
+
+    report_channel: str
+    auto_redrive: tuple[str, ...] | None
+    report_when_empty: bool
+    error_attribute: str | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> DailySettings:
+        env = os.environ if env is None else env
+        channel = env.get("REPORT_CHANNEL", "").strip()
+        if not channel:
+            raise ConfigError("REPORT_CHANNEL is not set (the Slack channel id for the report)")
+        auto = _csv(env, "AUTO_REDRIVE")
+        if "*" in auto and len(auto) > 1:
+            raise ConfigError("AUTO_REDRIVE mixes '*' with queue names; use one or the other")
+        return cls(
+            report_channel=channel,
+            auto_redrive=None if auto == ("*",) else auto,
+            report_when_empty=_bool(env, "REPORT_WHEN_EMPTY", True),
+            error_attribute=env.get("ERROR_ATTRIBUTE", "").strip() or None,
+        )

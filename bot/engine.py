@@ -1,0 +1,496 @@
+"""The redrive engine: stream messages out of a DLQ and back to where they came from.
+
+The loop is small on purpose; the decisions live in ``selection`` (which messages) and ``planner``
+(what to send). The one rule this module exists to keep:
+
+    a message is deleted from the DLQ only after SQS listed its copy in ``Successful``.
+
+Every other message the scan touched (not selected, unreadable, poison, over the limit, failed to
+send) is held invisible while the scan runs, so it is not received twice, and made visible again
+(ChangeMessageVisibility 0) when the scan ends, however it ends (drained, limit, deadline, cancel,
+error).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from bot.catalog import Dlq
+from bot.errors import DestinationError, QueueNotFoundError
+from bot.planner import DEFAULT_MAX_BATCH_BYTES, Outgoing, batch_entries, batches, build_outgoing
+from bot.selection import Selection, Verdict, judge
+from bot.sqs_gateway import QueueInfo, ReceivedMessage, SendFailure, SqsApi, SqsGateway
+
+MAX_FAILURE_DETAILS = 50
+# SQS refuses receives past 120,000 in-flight messages on a standard queue, 20,000 on FIFO; a scan
+# that holds unselected messages stops a little before that and reports what is left.
+MAX_HELD_STANDARD = 110_000
+MAX_HELD_FIFO = 18_000
+
+
+class StopReason(Enum):
+    DRAINED = "drained"  # the DLQ had nothing more to give
+    LIMIT = "limit"  # --limit reached
+    DEADLINE = "deadline"  # time budget used up
+    CANCELLED = "cancelled"
+    IN_FLIGHT_LIMIT = "in_flight_limit"  # too many unselected messages held
+    ERROR = "error"
+
+
+class Deadline:
+    """A point in time after which no new batch is started."""
+
+    def __init__(self, seconds: float | None, *, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self._at = None if seconds is None else clock() + seconds
+
+    @classmethod
+    def from_lambda_context(cls, context: Any, *, reserve_s: float = 20.0) -> Deadline:
+        """The Lambda's remaining time, minus a reserve to release held messages and report."""
+        remaining = context.get_remaining_time_in_millis() / 1000
+        return cls(max(0.0, remaining - reserve_s))
+
+    def remaining(self) -> float | None:
+        return None if self._at is None else self._at - self._clock()
+
+    def expired(self) -> bool:
+        remaining = self.remaining()
+        return remaining is not None and remaining <= 0
+
+
+class RateLimiter:
+    """A token bucket shared by the workers: at most ``per_second`` messages sent per second."""
+
+    def __init__(self, per_second: float | None) -> None:
+        self.per_second = per_second
+        self._lock = threading.Lock()
+        self._next = time.monotonic()
+
+    def acquire(self, count: int) -> None:
+        if not self.per_second:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + count / self.per_second
+        delay = start - now
+        if delay > 0:
+            time.sleep(delay)
+
+
+@dataclass(frozen=True)
+class RedriveRequest:
+    """Everything a redrive is asked to do, already validated."""
+
+    selection: Selection = field(default_factory=Selection)
+    to: QueueInfo | None = None  # --to: every message goes there, whatever its source
+    dry_run: bool = False
+    force: bool = False
+    workers: int = 4
+    rate: float | None = None
+    visibility_timeout: int = 300
+    confirm_empty_wait_s: int = 1
+    max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES
+    send_attempts: int = 3
+    max_held: int | None = None  # default: just under SQS's in-flight quota for the queue type
+
+
+@dataclass
+class RedriveReport:
+    """What a run did. ``to_dict`` is the CLI's ``--json`` and what Slack and the daily job show."""
+
+    dlq: str
+    dry_run: bool
+    selection: str
+    scanned: int = 0
+    matched: int = 0
+    moved: int = 0
+    failed: int = 0
+    skipped: int = 0
+    out_of_window: int = 0
+    unreadable: int = 0
+    needs_human: int = 0
+    over_limit: int = 0
+    counter_dropped: int = 0
+    delete_failed: int = 0
+    released: int = 0
+    remaining: int | None = None
+    stopped: StopReason = StopReason.DRAINED
+    error: str | None = None
+    duration_s: float = 0.0
+    by_destination: Counter[str] = field(default_factory=Counter)
+    failure_reasons: Counter[str] = field(default_factory=Counter)
+    failures: list[dict[str, str]] = field(default_factory=list)
+    api_calls: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def complete(self) -> bool:
+        return self.stopped in (StopReason.DRAINED, StopReason.LIMIT)
+
+    @property
+    def rate(self) -> float:
+        count = self.matched if self.dry_run else self.moved
+        return count / self.duration_s if self.duration_s > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dlq": self.dlq,
+            "dry_run": self.dry_run,
+            "selection": self.selection,
+            "scanned": self.scanned,
+            "matched": self.matched,
+            "moved": self.moved,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "skipped_detail": {
+                "out_of_window": self.out_of_window,
+                "unreadable_time": self.unreadable,
+                "needs_human": self.needs_human,
+                "over_limit": self.over_limit,
+            },
+            "needs_human": self.needs_human,
+            "warnings": {
+                "sent_without_counter": self.counter_dropped,
+                "sent_but_not_deleted": self.delete_failed,
+            },
+            "released": self.released,
+            "remaining": self.remaining,
+            "stopped": self.stopped.value,
+            "complete": self.complete,
+            "error": self.error,
+            "duration_s": round(self.duration_s, 3),
+            "msgs_per_s": round(self.rate, 1),
+            "by_destination": dict(self.by_destination),
+            "failure_reasons": dict(self.failure_reasons),
+            "failures": list(self.failures),
+            "api_calls": dict(self.api_calls),
+        }
+
+
+ProgressCallback = Callable[[RedriveReport], None]
+
+
+class _Stop(Exception):
+    """Raised inside a worker to end the whole scan with a reason."""
+
+    def __init__(self, reason: StopReason, message: str | None = None) -> None:
+        super().__init__(message or reason.value)
+        self.reason = reason
+        self.message = message
+
+
+class RedriveEngine:
+    """Moves messages from a DLQ back to their source queues; see the module docstring."""
+
+    def __init__(self, gateway: SqsGateway, *, max_redrives: int, timezone: Any) -> None:
+        self.gateway = gateway
+        self.sqs: SqsApi = gateway
+        self.max_redrives = max_redrives
+        self.timezone = timezone
+
+    def run(
+        self,
+        dlq: Dlq,
+        request: RedriveRequest,
+        *,
+        deadline: Deadline | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
+        on_progress: ProgressCallback | None = None,
+    ) -> RedriveReport:
+        run = _Run(self, dlq, request, deadline or Deadline(None), cancelled, on_progress)
+        return run.execute()
+
+
+class _Run:
+    """The state of one redrive run, shared by its worker threads."""
+
+    def __init__(
+        self,
+        engine: RedriveEngine,
+        dlq: Dlq,
+        request: RedriveRequest,
+        deadline: Deadline,
+        cancelled: Callable[[], bool],
+        on_progress: ProgressCallback | None,
+    ) -> None:
+        self.engine = engine
+        self.sqs = engine.sqs
+        self.dlq = dlq
+        self.request = request
+        self.deadline = deadline
+        self.cancelled = cancelled
+        self.on_progress = on_progress
+        self.report = RedriveReport(
+            dlq=dlq.name,
+            dry_run=request.dry_run,
+            selection=request.selection.describe(engine.timezone),
+        )
+        self.lock = threading.Lock()
+        self.stop_event = threading.Event()
+        self.held: dict[str, str] = {}  # message id -> receipt handle, released at the end
+        self.rate = RateLimiter(request.rate)
+        self.max_held = request.max_held or (MAX_HELD_FIFO if dlq.info.fifo else MAX_HELD_STANDARD)
+        self.visibility = self._visibility_timeout()
+
+    def _visibility_timeout(self) -> int:
+        # Held messages must stay invisible until the scan ends; with a deadline the scan ends by
+        # then, so the timeout follows it (SQS allows up to 12 hours).
+        remaining = self.deadline.remaining()
+        if remaining is None:
+            return self.request.visibility_timeout
+        return max(30, min(43_200, int(remaining) + 60))
+
+    # --- the scan ---------------------------------------------------------------------------
+
+    def execute(self) -> RedriveReport:
+        started = time.monotonic()
+        workers = max(1, self.request.workers)
+        try:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="redrive") as pool:
+                futures = [pool.submit(self._worker) for _ in range(workers)]
+                for future in futures:
+                    future.result()
+        finally:
+            self._release_held()
+            self.report.duration_s = time.monotonic() - started
+            self.report.remaining = self._remaining()
+        report = self.report
+        if report.stopped is StopReason.ERROR and report.error and not report.moved + report.failed:
+            # Refused before anything moved (e.g. no way to tell a message's source): a usage error.
+            raise DestinationError(report.error)
+        return self.report
+
+    def _worker(self) -> None:
+        try:
+            while not self.stop_event.is_set():
+                self._check_limits()
+                messages = self._receive()
+                if not messages:
+                    return
+                self._handle(messages)
+                if self.on_progress is not None:
+                    with self.lock:
+                        self.on_progress(self.report)
+        except _Stop as stop:
+            self._stop(stop.reason, stop.message)
+        except BaseException as exc:  # a bug or an AWS error: stop everyone, release, re-raise
+            self._stop(StopReason.ERROR, f"{type(exc).__name__}: {exc}")
+            raise
+
+    def _stop(self, reason: StopReason, message: str | None = None) -> None:
+        with self.lock:
+            if not self.stop_event.is_set():
+                self.report.stopped = reason
+                self.report.error = message
+                self.stop_event.set()
+
+    def _check_limits(self) -> None:
+        if self.deadline.expired():
+            raise _Stop(StopReason.DEADLINE)
+        if self.cancelled():
+            raise _Stop(StopReason.CANCELLED)
+        if len(self.held) >= self.max_held:
+            raise _Stop(StopReason.IN_FLIGHT_LIMIT)
+
+    def _receive(self) -> list[ReceivedMessage]:
+        url = self.dlq.info.url
+        messages = self.sqs.receive(
+            url, max_messages=10, visibility_timeout=self.visibility, wait_seconds=0
+        )
+        self._count_call("ReceiveMessage")
+        if not messages and self.request.confirm_empty_wait_s > 0 and not self.stop_event.is_set():
+            # Short polling samples a subset of SQS hosts; one long poll confirms it is empty.
+            messages = self.sqs.receive(
+                url,
+                max_messages=10,
+                visibility_timeout=self.visibility,
+                wait_seconds=self.request.confirm_empty_wait_s,
+            )
+            self._count_call("ReceiveMessage")
+        return messages
+
+    def _count_call(self, name: str, count: int = 1) -> None:
+        with self.lock:
+            self.report.api_calls[name] += count
+
+    def _handle(self, messages: list[ReceivedMessage]) -> None:
+        to_send: dict[str, tuple[str, list[Outgoing]]] = {}
+        report = self.report
+        for message in messages:
+            verdict = judge(
+                message,
+                self.request.selection,
+                self.engine.timezone,
+                max_redrives=self.engine.max_redrives,
+                force=self.request.force,
+            )
+            with self.lock:
+                if message.message_id in self.held:
+                    # Seen before in this scan (its visibility ran out): refresh the handle only.
+                    self.held[message.message_id] = message.receipt_handle
+                    continue
+                report.scanned += 1
+                if verdict is Verdict.SELECT and self._limit_reached():
+                    report.over_limit += 1
+                    report.skipped += 1
+                    self.held[message.message_id] = message.receipt_handle
+                    continue
+                if verdict is not Verdict.SELECT:
+                    self._count_skip(verdict)
+                    self.held[message.message_id] = message.receipt_handle
+                    continue
+                report.matched += 1
+            url, name = self._route(message)
+            if not url:
+                continue
+            if self.request.dry_run:
+                with self.lock:
+                    report.by_destination[name] += 1
+                    self.held[message.message_id] = message.receipt_handle
+                continue
+            to_send.setdefault(url, (name, []))[1].append(
+                build_outgoing(message, fifo=self.dlq.info.fifo)
+            )
+        for url, (name, items) in to_send.items():
+            for batch in batches(items, max_bytes=self.request.max_batch_bytes):
+                self._send(url, name, batch)
+
+    def _limit_reached(self) -> bool:
+        limit = self.request.selection.limit
+        if limit is None or self.report.matched < limit:
+            return False
+        self.report.stopped = StopReason.LIMIT
+        self.stop_event.set()
+        return True
+
+    def _count_skip(self, verdict: Verdict) -> None:
+        report = self.report
+        report.skipped += 1
+        if verdict is Verdict.OUT_OF_WINDOW:
+            report.out_of_window += 1
+        elif verdict is Verdict.UNREADABLE_TIME:
+            report.unreadable += 1
+        elif verdict is Verdict.NEEDS_HUMAN:
+            report.needs_human += 1
+
+    def _route(self, message: ReceivedMessage) -> tuple[str, str]:
+        """(url, name) of where the message goes: --to, else its own source queue (the
+        DeadLetterQueueSourceArn SQS gives), else the DLQ's single source.
+
+        A message whose source queue is gone is held and counted failed: ("", name).
+        """
+        if self.request.to is not None:
+            return self.request.to.url, self.request.to.name
+        if message.source_arn:
+            name = message.source_arn.rsplit(":", 1)[-1]
+            try:
+                return self.engine.gateway.url_for_arn(message.source_arn), name
+            except QueueNotFoundError as exc:
+                self._fail(message, "QueueDoesNotExist", str(exc), name)
+                return "", name
+        if len(self.dlq.sources) == 1:
+            return self.dlq.sources[0].url, self.dlq.sources[0].name
+        with self.lock:
+            self.held[message.message_id] = message.receipt_handle
+        names = ", ".join(self.dlq.source_names) or "none"
+        raise _Stop(
+            StopReason.ERROR,
+            f"{self.dlq.name!r} has {len(self.dlq.sources)} source queues ({names}) and its "
+            "messages do not say which one they came from; choose one with --to QUEUE",
+        )
+
+    def _fail(self, message: ReceivedMessage | Outgoing, code: str, reason: str, dest: str) -> None:
+        """Count a message that stays in the DLQ (held, released at the end)."""
+        with self.lock:
+            self.report.failed += 1
+            self.report.failure_reasons[code] += 1
+            self.held[message.message_id] = message.receipt_handle
+            if len(self.report.failures) < MAX_FAILURE_DETAILS:
+                self.report.failures.append(
+                    {
+                        "message_id": message.message_id,
+                        "destination": dest,
+                        "code": code,
+                        "reason": reason,
+                    }
+                )
+
+    def _send(self, url: str, destination: str, batch: list[Outgoing]) -> None:
+        """Send a batch, retrying entries SQS failed on its side; delete only confirmed ones."""
+        self.rate.acquire(len(batch))
+        pending: list[tuple[Outgoing, SendFailure | None]] = [(item, None) for item in batch]
+        confirmed: list[Outgoing] = []
+        for attempt in range(max(1, self.request.send_attempts)):
+            if attempt:
+                time.sleep(0.2 * 2 ** (attempt - 1))
+            items = [item for item, _ in pending]
+            ok, failed = self.sqs.send_batch(url, batch_entries(items))
+            self._count_call("SendMessageBatch")
+            ok_ids = set(ok)
+            failures = {failure.entry_id: failure for failure in failed}
+            pending = []
+            for index, item in enumerate(items):
+                failure = failures.get(str(index))
+                if str(index) in ok_ids and failure is None:
+                    confirmed.append(item)
+                elif failure is not None and failure.sender_fault:
+                    self._fail(item, failure.code, failure.reason, destination)
+                else:  # failed on SQS's side, or not confirmed either way: try again
+                    pending.append((item, failure))
+            if not pending:
+                break
+        for item, failure in pending:
+            code = failure.code if failure else "Unconfirmed"
+            reason = failure.reason if failure else "SQS confirmed neither success nor failure"
+            self._fail(item, code, reason, destination)
+        if confirmed:
+            self._delete(confirmed, destination)
+
+    def _delete(self, confirmed: list[Outgoing], destination: str) -> None:
+        # Only messages SQS listed in Successful reach this point.
+        handles = [item.receipt_handle for item in confirmed]
+        failed = self.sqs.delete_batch(self.dlq.info.url, handles)
+        self._count_call("DeleteMessageBatch")
+        if failed:
+            retry = [handles[int(f.entry_id)] for f in failed]
+            failed = self.sqs.delete_batch(self.dlq.info.url, retry)
+            self._count_call("DeleteMessageBatch")
+        with self.lock:
+            self.report.moved += len(confirmed)
+            self.report.by_destination[destination] += len(confirmed)
+            self.report.counter_dropped += sum(1 for item in confirmed if item.counter_dropped)
+            self.report.delete_failed += len(failed)
+
+    # --- the end ------------------------------------------------------------------------------
+
+    def _release_held(self) -> None:
+        handles = list(self.held.values())
+        self.held.clear()
+        if not handles:
+            return
+        chunks = [handles[i : i + 10] for i in range(0, len(handles), 10)]
+
+        def release(chunk: list[str]) -> int:
+            failed = self.sqs.change_visibility_batch(self.dlq.info.url, chunk, 0)
+            return len(chunk) - len(failed)
+
+        with ThreadPoolExecutor(max_workers=max(1, self.request.workers)) as pool:
+            released = sum(pool.map(release, chunks))
+        self.report.released = released
+        self.report.api_calls["ChangeMessageVisibilityBatch"] += len(chunks)
+
+    def _remaining(self) -> int | None:
+        if self.report.complete and not self.request.dry_run:
+            return self.report.skipped + self.report.failed
+        try:
+            info = self.engine.gateway.queue_info(self.dlq.info.url)
+        except Exception:  # noqa: BLE001 - a report figure, never worth failing the run for
+            return None
+        return info.visible + info.in_flight

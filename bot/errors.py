@@ -1,0 +1,34 @@
+"""Domain exceptions. Each carries a message written for the person at the terminal or in Slack.
+
+They are turned into a CLI line (exit 2) or an ephemeral Slack message in exactly one place each.
+"""
+
+from __future__ import annotations
+
+
+class DlqRedriveError(Exception):
+    """Base class: the message is safe and helpful to show to a user as it is."""
+
+
+class ConfigError(DlqRedriveError):
+    """A configuration variable has a bad value."""
+
+
+class UsageError(DlqRedriveError):
+    """The request itself is wrong (bad date, conflicting options, ...); nothing was touched."""
+
+
+class QueueNotFoundError(UsageError):
+    """The named queue does not exist or is not watched."""
+
+
+class NotADeadLetterQueueError(UsageError):
+    """The named queue exists but is not the dead-letter queue of any queue."""
+
+
+class DestinationError(UsageError):
+    """The destination cannot be determined or is incompatible (FIFO vs standard)."""
+
+
+class AwsError(DlqRedriveError):
+    """An AWS call failed in a way the user must know about (access denied, throttled, ...)."""

@@ -1,0 +1,247 @@
+"""Which messages a redrive takes: pure functions over plain data, no I/O.
+
+A ``Selection`` is a time window (half-open, ``[start, end)``, aware datetimes), the place the time
+comes from (the message's SentTimestamp, or a field of its JSON body), and an optional limit.
+``judge`` gives each received message a ``Verdict``; the engine acts on it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import Enum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.errors import UsageError
+from bot.sqs_gateway import ReceivedMessage
+
+REDRIVE_COUNT_ATTRIBUTE = "dlq-redrive-count"
+
+
+class Verdict(Enum):
+    """What happens to one scanned message."""
+
+    SELECT = "select"
+    OUT_OF_WINDOW = "out_of_window"
+    UNREADABLE_TIME = "unreadable_time"
+    NEEDS_HUMAN = "needs_human"
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """A half-open interval of instants; ``None`` on a side means unbounded."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def contains(self, instant: datetime) -> bool:
+        if self.start is not None and instant < self.start:
+            return False
+        return not (self.end is not None and instant >= self.end)
+
+    def describe(self, tz: ZoneInfo) -> str:
+        def fmt(value: datetime) -> str:
+            return value.astimezone(tz).isoformat(timespec="seconds")
+
+        if self.start and self.end:
+            start_local, end_local = self.start.astimezone(tz), self.end.astimezone(tz)
+            one_day = start_local.time() == time(0) and end_local - start_local <= timedelta(
+                hours=25
+            )
+            if one_day and end_local.date() - start_local.date() == timedelta(days=1):
+                return f"{start_local.date().isoformat()} ({tz.key})"
+            return f"{fmt(self.start)} to {fmt(self.end)}"
+        if self.start:
+            return f"since {fmt(self.start)}"
+        if self.end:
+            return f"until {fmt(self.end)}"
+        return "all messages"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a redrive (or a dry run) takes from a DLQ."""
+
+    window: TimeWindow = TimeWindow()
+    time_field: str | None = None
+    limit: int | None = None
+
+    @property
+    def filters_by_time(self) -> bool:
+        return self.window.start is not None or self.window.end is not None
+
+    def describe(self, tz: ZoneInfo) -> str:
+        parts = [self.window.describe(tz)]
+        if self.filters_by_time:
+            parts.append(
+                f"by body field {self.time_field!r}" if self.time_field else "by sent time"
+            )
+        if self.limit is not None:
+            parts.append(f"at most {self.limit}")
+        return ", ".join(parts)
+
+
+def day_window(day: date, tz: ZoneInfo) -> TimeWindow:
+    """The calendar day ``day`` in ``tz`` (23 or 25 hours long on DST changes)."""
+    start = datetime.combine(day, time(0), tzinfo=tz)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+    return TimeWindow(start.astimezone(UTC), end.astimezone(UTC))
+
+
+def yesterday(now: datetime, tz: ZoneInfo) -> date:
+    """The calendar day before ``now`` in ``tz``."""
+    return now.astimezone(tz).date() - timedelta(days=1)
+
+
+def parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise UsageError(f"invalid date {text!r}: use YYYY-MM-DD, e.g. 2026-11-24") from exc
+
+
+def parse_instant(text: str, tz: ZoneInfo) -> datetime:
+    """An ISO 8601 instant; without an offset it is read in ``tz``."""
+    raw = text.strip()
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise UsageError(
+            f"invalid time {text!r}: use ISO 8601, e.g. 2026-11-24T08:00:00+09:00"
+        ) from exc
+    return value.replace(tzinfo=tz) if value.tzinfo is None else value
+
+
+def build_selection(
+    *,
+    tz: ZoneInfo,
+    now: datetime,
+    yesterday_only: bool = False,
+    day: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    time_field: str | None = None,
+    limit: int | None = None,
+) -> Selection:
+    """Validate selection options as a user gave them; raise UsageError on any conflict."""
+    ranges = [
+        name
+        for name, given in (
+            ("--yesterday", yesterday_only),
+            ("--date", day is not None),
+            ("--since/--until", since is not None or until is not None),
+        )
+        if given
+    ]
+    if len(ranges) > 1:
+        raise UsageError(f"{' and '.join(ranges)} cannot be combined; choose one time selection")
+    if limit is not None and limit < 1:
+        raise UsageError(f"--limit must be at least 1, got {limit}")
+    if time_field is not None and not _valid_path(time_field):
+        raise UsageError(f"--time-field {time_field!r} is not a dotted field path like meta.date")
+    window = TimeWindow()
+    if yesterday_only:
+        window = day_window(yesterday(now, tz), tz)
+    elif day is not None:
+        window = day_window(parse_day(day), tz)
+    elif since is not None or until is not None:
+        start = parse_instant(since, tz) if since is not None else None
+        end = parse_instant(until, tz) if until is not None else None
+        if start is not None and end is not None and start >= end:
+            raise UsageError(f"--since {since} is not before --until {until}")
+        window = TimeWindow(start, end)
+    if time_field is not None and window == TimeWindow():
+        raise UsageError("--time-field needs a time selection (--yesterday, --date or --since)")
+    return Selection(window=window, time_field=time_field, limit=limit)
+
+
+def _valid_path(path: str) -> bool:
+    return bool(path) and all(part.strip() == part and part for part in path.split("."))
+
+
+class UnreadableTimeError(ValueError):
+    """The message's time cannot be read (not JSON, field missing, not a time)."""
+
+
+def time_from_value(value: Any, tz: ZoneInfo) -> datetime:
+    """Read a time from a JSON value: ISO 8601 text (a date alone is its midnight in ``tz``),
+    or epoch seconds / milliseconds as a number."""
+    if isinstance(value, bool):
+        raise UnreadableTimeError("a boolean is not a time")
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise UnreadableTimeError("not a finite number")
+        seconds = value / 1000 if abs(value) >= 1e11 else value
+        try:
+            return datetime.fromtimestamp(seconds, tz=UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise UnreadableTimeError(f"{value!r} is out of range") from exc
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if len(text) == 10:
+                return datetime.combine(date.fromisoformat(text), time(0), tzinfo=tz)
+            parsed = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise UnreadableTimeError(f"{value!r} is not ISO 8601") from exc
+        return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed
+    raise UnreadableTimeError(f"a {type(value).__name__} is not a time")
+
+
+def field_value(body: str, path: str) -> Any:
+    try:
+        node: Any = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise UnreadableTimeError("body is not JSON") from exc
+    for part in path.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise UnreadableTimeError(f"field {path!r} is missing")
+    return node
+
+
+def message_time(message: ReceivedMessage, time_field: str | None, tz: ZoneInfo) -> datetime:
+    """The instant a message is judged by: its SentTimestamp, or a field of its JSON body."""
+    if time_field is None:
+        millis = message.sent_timestamp_ms
+        if millis is None:
+            raise UnreadableTimeError("message has no SentTimestamp")
+        return datetime.fromtimestamp(millis / 1000, tz=UTC)
+    return time_from_value(field_value(message.body, time_field), tz)
+
+
+def redrive_count(message: ReceivedMessage) -> int:
+    """How many times dlq-redrive has already sent this message back (0 if never, or unreadable)."""
+    attribute = message.message_attributes.get(REDRIVE_COUNT_ATTRIBUTE, {})
+    raw = str(attribute.get("StringValue", "0")).strip()
+    try:
+        return max(0, int(float(raw)))
+    except (ValueError, OverflowError):
+        return 0
+
+
+def judge(
+    message: ReceivedMessage,
+    selection: Selection,
+    tz: ZoneInfo,
+    *,
+    max_redrives: int,
+    force: bool = False,
+) -> Verdict:
+    """Decide what to do with one message (the limit is applied by the caller, who counts)."""
+    if selection.filters_by_time:
+        try:
+            instant = message_time(message, selection.time_field, tz)
+        except UnreadableTimeError:
+            return Verdict.UNREADABLE_TIME
+        if not selection.window.contains(instant):
+            return Verdict.OUT_OF_WINDOW
+    if not force and redrive_count(message) >= max_redrives:
+        return Verdict.NEEDS_HUMAN
+    return Verdict.SELECT

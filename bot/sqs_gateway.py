@@ -1,0 +1,350 @@
+"""The one module that calls SQS.
+
+Everything above it receives an ``SqsGateway`` (or a fake with the same methods) and works with
+plain data: ``ReceivedMessage``, ``QueueInfo``, lists of ids. boto3 finds a local server through the
+standard ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_SQS`` variables; there is no special code path.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bot.errors import AwsError, QueueNotFoundError
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+_MISSING_QUEUE_CODES = {
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+    "NonExistentQueue",
+}
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    """A message as received from a queue: what the engine needs, nothing more."""
+
+    message_id: str
+    receipt_handle: str
+    body: str
+    attributes: dict[str, str] = field(default_factory=dict)  # system attributes
+    message_attributes: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def sent_timestamp_ms(self) -> int | None:
+        raw = self.attributes.get("SentTimestamp")
+        return int(raw) if raw and raw.isdigit() else None
+
+    @property
+    def receive_count(self) -> int:
+        raw = self.attributes.get("ApproximateReceiveCount", "0")
+        return int(raw) if raw.isdigit() else 0
+
+    @property
+    def source_arn(self) -> str | None:
+        return self.attributes.get("DeadLetterQueueSourceArn") or None
+
+
+@dataclass(frozen=True)
+class QueueInfo:
+    """Static facts and current counts of one queue."""
+
+    name: str
+    url: str
+    arn: str
+    fifo: bool
+    visible: int
+    in_flight: int
+    delayed: int
+    dead_letter_target_arn: str | None
+
+
+@dataclass(frozen=True)
+class SendFailure:
+    """One entry SQS refused in a batch (``Failed`` in the response), or one of a failed call."""
+
+    entry_id: str
+    code: str
+    reason: str
+    sender_fault: bool
+
+
+def queue_name_from_arn(arn: str) -> str:
+    return arn.rsplit(":", 1)[-1]
+
+
+def is_missing_queue(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code", "") in _MISSING_QUEUE_CODES
+
+
+def describe_client_error(exc: ClientError | BotoCoreError) -> tuple[str, str]:
+    """(code, message) of an AWS error, phrased for a report."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return str(error.get("Code", "Error")), str(error.get("Message", "")) or str(exc)
+    return type(exc).__name__, str(exc)
+
+
+class SqsApi(Protocol):
+    """What the engine needs from SQS. ``SqsGateway`` is the real one; tests may pass a fake."""
+
+    def receive(
+        self, url: str, *, max_messages: int, visibility_timeout: int, wait_seconds: int
+    ) -> list[ReceivedMessage]: ...
+
+    def send_batch(
+        self, url: str, entries: Sequence[dict[str, Any]]
+    ) -> tuple[list[str], list[SendFailure]]: ...
+
+    def delete_batch(self, url: str, receipt_handles: Sequence[str]) -> list[SendFailure]: ...
+
+    def change_visibility_batch(
+        self, url: str, receipt_handles: Sequence[str], timeout: int
+    ) -> list[SendFailure]: ...
+
+
+def default_sqs_client(max_pool_connections: int = 32) -> SQSClient:
+    """A client sized for the engine's worker threads, with adaptive retries on throttling."""
+    config = Config(
+        max_pool_connections=max_pool_connections,
+        retries={"max_attempts": 5, "mode": "adaptive"},
+        connect_timeout=5,
+        read_timeout=30,
+    )
+    return boto3.client("sqs", config=config)
+
+
+class SqsGateway:
+    """Thin, typed wrapper around the boto3 SQS client."""
+
+    def __init__(self, client: SQSClient | None = None) -> None:
+        self.client: SQSClient = client if client is not None else default_sqs_client()
+        self._url_by_arn: dict[str, str] = {}
+
+    # --- queues -------------------------------------------------------------------------------
+
+    def queue_url(self, name_or_url: str) -> str:
+        """The URL of a queue given by name or URL; QueueNotFoundError if there is none."""
+        if name_or_url.startswith(("http://", "https://")):
+            self.queue_info(name_or_url)  # raises when it does not exist
+            return name_or_url
+        try:
+            return self.client.get_queue_url(QueueName=name_or_url)["QueueUrl"]
+        except ClientError as exc:
+            if is_missing_queue(exc):
+                raise QueueNotFoundError(f"no queue named {name_or_url!r}") from exc
+            raise _aws_error(f"looking up queue {name_or_url!r}", exc) from exc
+
+    def url_for_arn(self, arn: str) -> str:
+        """The URL of the queue with this ARN (cached); QueueNotFoundError if it is gone."""
+        if arn not in self._url_by_arn:
+            parts = arn.split(":")
+            if len(parts) != 6 or parts[2] != "sqs":
+                raise QueueNotFoundError(f"{arn!r} is not an SQS queue ARN")
+            try:
+                url = self.client.get_queue_url(
+                    QueueName=parts[5], QueueOwnerAWSAccountId=parts[4]
+                )["QueueUrl"]
+            except ClientError as exc:
+                if is_missing_queue(exc):
+                    raise QueueNotFoundError(f"queue {parts[5]!r} no longer exists") from exc
+                raise _aws_error(f"looking up queue {parts[5]!r}", exc) from exc
+            self._url_by_arn[arn] = url
+        return self._url_by_arn[arn]
+
+    def list_queue_urls(self) -> list[str]:
+        urls: list[str] = []
+        try:
+            for page in self.client.get_paginator("list_queues").paginate(
+                PaginationConfig={"PageSize": 1000}
+            ):
+                urls.extend(page.get("QueueUrls", []))
+        except (ClientError, BotoCoreError) as exc:
+            raise _aws_error("listing queues", exc) from exc
+        return urls
+
+    def queue_info(self, url: str) -> QueueInfo:
+        try:
+            attrs = self.client.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])[
+                "Attributes"
+            ]
+        except ClientError as exc:
+            if is_missing_queue(exc):
+                raise QueueNotFoundError(
+                    f"queue {url.rsplit('/', 1)[-1]!r} does not exist"
+                ) from exc
+            raise _aws_error(f"reading queue {url}", exc) from exc
+        arn = attrs.get("QueueArn", "")
+        target = None
+        policy = attrs.get("RedrivePolicy")
+        if policy:
+            target = json.loads(policy).get("deadLetterTargetArn")
+        return QueueInfo(
+            name=queue_name_from_arn(arn) if arn else url.rsplit("/", 1)[-1],
+            url=url,
+            arn=arn,
+            fifo=attrs.get("FifoQueue", "false").lower() == "true",
+            visible=int(attrs.get("ApproximateNumberOfMessages", "0")),
+            in_flight=int(attrs.get("ApproximateNumberOfMessagesNotVisible", "0")),
+            delayed=int(attrs.get("ApproximateNumberOfMessagesDelayed", "0")),
+            dead_letter_target_arn=target,
+        )
+
+    def dead_letter_sources(self, url: str) -> list[str]:
+        """URLs of the queues whose RedrivePolicy targets this queue."""
+        urls: list[str] = []
+        try:
+            for page in self.client.get_paginator("list_dead_letter_source_queues").paginate(
+                QueueUrl=url
+            ):
+                urls.extend(page.get("queueUrls", []))
+        except ClientError as exc:
+            if is_missing_queue(exc):
+                raise QueueNotFoundError(
+                    f"queue {url.rsplit('/', 1)[-1]!r} does not exist"
+                ) from exc
+            raise _aws_error(f"listing the sources of {url}", exc) from exc
+        return urls
+
+    # --- messages -----------------------------------------------------------------------------
+
+    def receive(
+        self, url: str, *, max_messages: int = 10, visibility_timeout: int, wait_seconds: int = 0
+    ) -> list[ReceivedMessage]:
+        try:
+            response = self.client.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=max_messages,
+                VisibilityTimeout=visibility_timeout,
+                WaitTimeSeconds=wait_seconds,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
+        except ClientError as exc:
+            if is_missing_queue(exc):
+                raise QueueNotFoundError(
+                    f"queue {url.rsplit('/', 1)[-1]!r} does not exist"
+                ) from exc
+            raise _aws_error(f"receiving from {url}", exc) from exc
+        except BotoCoreError as exc:
+            raise _aws_error(f"receiving from {url}", exc) from exc
+        return [
+            ReceivedMessage(
+                message_id=raw["MessageId"],
+                receipt_handle=raw["ReceiptHandle"],
+                body=raw.get("Body", ""),
+                attributes={str(k): v for k, v in raw.get("Attributes", {}).items()},
+                message_attributes={
+                    k: dict(v) for k, v in raw.get("MessageAttributes", {}).items()
+                },
+            )
+            for raw in response.get("Messages", [])
+        ]
+
+    def send_batch(
+        self, url: str, entries: Sequence[dict[str, Any]]
+    ) -> tuple[list[str], list[SendFailure]]:
+        """Send up to 10 entries; return the ids SQS confirmed and the failures.
+
+        A call that fails as a whole confirms nothing: every entry is reported failed.
+        """
+        try:
+            response = self.client.send_message_batch(QueueUrl=url, Entries=list(entries))  # type: ignore[arg-type]
+        except (ClientError, BotoCoreError) as exc:
+            code, message = describe_client_error(exc)
+            return [], [SendFailure(str(e["Id"]), code, message, False) for e in entries]
+        ok = [item["Id"] for item in response.get("Successful", [])]
+        failed = [
+            SendFailure(
+                item["Id"], item.get("Code", ""), item.get("Message", ""), item["SenderFault"]
+            )
+            for item in response.get("Failed", [])
+        ]
+        return ok, failed
+
+    def delete_batch(self, url: str, receipt_handles: Sequence[str]) -> list[SendFailure]:
+        return self._handle_batch(url, receipt_handles, None)
+
+    def change_visibility_batch(
+        self, url: str, receipt_handles: Sequence[str], timeout: int
+    ) -> list[SendFailure]:
+        return self._handle_batch(url, receipt_handles, timeout)
+
+    def _handle_batch(
+        self, url: str, receipt_handles: Sequence[str], timeout: int | None
+    ) -> list[SendFailure]:
+        failures: list[SendFailure] = []
+        for start in range(0, len(receipt_handles), 10):
+            chunk = receipt_handles[start : start + 10]
+            try:
+                if timeout is None:
+                    response: Any = self.client.delete_message_batch(
+                        QueueUrl=url,
+                        Entries=[{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(chunk)],
+                    )
+                else:
+                    response = self.client.change_message_visibility_batch(
+                        QueueUrl=url,
+                        Entries=[
+                            {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": timeout}
+                            for i, h in enumerate(chunk)
+                        ],
+                    )
+            except (ClientError, BotoCoreError) as exc:
+                code, message = describe_client_error(exc)
+                failures.extend(
+                    SendFailure(str(i), code, message, False) for i in range(len(chunk))
+                )
+                continue
+            failures.extend(
+                SendFailure(
+                    str(int(item["Id"]) + start),
+                    item.get("Code", ""),
+                    item.get("Message", ""),
+                    item["SenderFault"],
+                )
+                for item in response.get("Failed", [])
+            )
+        return failures
+
+    # --- native message move tasks ---------------------------------------------------------------
+
+    def start_move_task(
+        self, source_arn: str, destination_arn: str | None, rate: int | None
+    ) -> str:
+        kwargs: dict[str, Any] = {"SourceArn": source_arn}
+        if destination_arn:
+            kwargs["DestinationArn"] = destination_arn
+        if rate:
+            kwargs["MaxNumberOfMessagesPerSecond"] = rate
+        try:
+            return str(self.client.start_message_move_task(**kwargs)["TaskHandle"])
+        except (ClientError, BotoCoreError) as exc:
+            raise _aws_error("starting the message move task", exc) from exc
+
+    def list_move_tasks(self, source_arn: str) -> list[dict[str, Any]]:
+        try:
+            results = self.client.list_message_move_tasks(SourceArn=source_arn, MaxResults=10)
+        except (ClientError, BotoCoreError) as exc:
+            raise _aws_error("listing message move tasks", exc) from exc
+        return [dict(item) for item in results.get("Results", [])]
+
+    def cancel_move_task(self, task_handle: str) -> int:
+        try:
+            response = self.client.cancel_message_move_task(TaskHandle=task_handle)
+        except (ClientError, BotoCoreError) as exc:
+            raise _aws_error("cancelling the message move task", exc) from exc
+        return int(response.get("ApproximateNumberOfMessagesMoved", 0))
+
+
+def _aws_error(doing: str, exc: ClientError | BotoCoreError) -> AwsError:
+    code, message = describe_client_error(exc)
+    return AwsError(f"AWS refused {doing}: {code}: {message}")
