@@ -34,7 +34,7 @@ class LocalAws:
     def reset(self) -> None:
         """Wipe every queue and table."""
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - our own local server
+        with urllib.request.urlopen(request, timeout=10):
             pass
 
 

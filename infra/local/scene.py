@@ -112,5 +112,7 @@ def drain(sqs: SQSClient, url: str) -> list[dict[str, Any]]:
         out.extend(got)
         sqs.delete_message_batch(
             QueueUrl=url,
-            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)],
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)
+            ],
         )

@@ -1,0 +1,1 @@
+"""The Slack app: slash command, approval flow and the cards it posts."""
