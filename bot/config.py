@@ -135,6 +135,10 @@ class DailySettings:
     auto_redrive: tuple[str, ...] | None
     report_when_empty: bool
     error_attribute: str | None
+    # Judge "yesterday" by this JSON body field instead of SentTimestamp (AUTO_REDRIVE_TIME_FIELD).
+    time_field: str | None = None
+    # How many messages per DLQ are sampled for error groups, age and poison (REPORT_SAMPLE_SIZE).
+    sample_size: int = 1000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DailySettings:
@@ -150,4 +154,6 @@ class DailySettings:
             auto_redrive=None if auto == ("*",) else auto,
             report_when_empty=_bool(env, "REPORT_WHEN_EMPTY", True),
             error_attribute=env.get("ERROR_ATTRIBUTE", "").strip() or None,
+            time_field=env.get("AUTO_REDRIVE_TIME_FIELD", "").strip() or None,
+            sample_size=_int(env, "REPORT_SAMPLE_SIZE", 1000, minimum=10),
         )
