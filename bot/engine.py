@@ -274,7 +274,16 @@ class _Run:
                 messages = self._receive()
                 if not messages:
                     return
-                self._handle(messages)
+                try:
+                    self._handle(messages)
+                except BaseException:
+                    # Whatever interrupted the batch, its messages are released at the end, so
+                    # none stays hidden for the whole visibility timeout. (Releasing one that was
+                    # already deleted just fails harmlessly.)
+                    with self.lock:
+                        for message in messages:
+                            self.held.setdefault(message.message_id, message.receipt_handle)
+                    raise
                 if self.on_progress is not None:
                     with self.lock:
                         self.on_progress(self.report)

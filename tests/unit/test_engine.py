@@ -1,0 +1,202 @@
+"""The engine's loop against an in-memory SQS: the safety rule under injected failures, the
+limit, the deadline, cancellation and routing. Integration tests repeat the key cases on moto."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import date
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.catalog import Dlq
+from bot.engine import Deadline, RateLimiter, RedriveEngine, RedriveRequest, StopReason
+from bot.errors import DestinationError
+from bot.selection import REDRIVE_COUNT_ATTRIBUTE, Selection, day_window
+from bot.sqs_gateway import SendFailure
+from tests.unit.fake_sqs import FakeSqs
+
+UTC_ZONE = ZoneInfo("UTC")
+
+
+@pytest.fixture
+def sqs() -> FakeSqs:
+    return FakeSqs()
+
+
+def setup(sqs: FakeSqs, count: int, sources: int = 1) -> tuple[Dlq, str, list[str]]:
+    dlq_url = sqs.create("orders-dlq")
+    source_urls = [sqs.create(f"orders-{i}") for i in range(sources)]
+    for i in range(count):
+        sqs.put(dlq_url, json.dumps({"n": i, "day": "2026-11-24" if i % 2 else "2026-11-25"}))
+    dlq = Dlq(sqs.info(dlq_url), tuple(sqs.info(u) for u in source_urls))
+    return dlq, dlq_url, source_urls
+
+
+def engine(sqs: FakeSqs) -> RedriveEngine:
+    return RedriveEngine(sqs, max_redrives=3, timezone=UTC_ZONE)  # type: ignore[arg-type]
+
+
+def request(**kwargs: object) -> RedriveRequest:
+    options: dict[str, object] = {"confirm_empty_wait_s": 0, "workers": 2, **kwargs}
+    return RedriveRequest(**options)  # type: ignore[arg-type]
+
+
+def test_everything_moves_and_the_dlq_is_empty(sqs: FakeSqs) -> None:
+    dlq, dlq_url, (source,) = setup(sqs, 25)
+    report = engine(sqs).run(dlq, request())
+    assert (report.scanned, report.matched, report.moved, report.failed) == (25, 25, 25, 0)
+    assert sqs.visible(dlq_url) == 0 and len(sqs.queues[source].messages) == 25
+    assert report.complete and report.stopped is StopReason.DRAINED
+
+
+def test_entries_sqs_refuses_stay_in_the_dlq_and_are_reported(sqs: FakeSqs) -> None:
+    # Given a destination that refuses every third message (a sender fault: no retry helps)
+    dlq, dlq_url, (source,) = setup(sqs, 30)
+    refused = {
+        json.dumps({"n": i, "day": "2026-11-24" if i % 2 else "2026-11-25"})
+        for i in range(0, 30, 3)
+    }
+    sqs.fail_entry = lambda url, entry: (
+        SendFailure(entry["Id"], "InvalidParameterValue", "too big", True)
+        if entry["MessageBody"] in refused
+        else None
+    )
+    # When the DLQ is redriven
+    report = engine(sqs).run(dlq, request())
+    # Then exactly the refused ones are still in the DLQ, visible again, with their reason
+    assert report.moved == 20 and report.failed == 10
+    assert set(sqs.bodies(dlq_url)) == refused
+    assert sqs.visible(dlq_url) == 10
+    assert report.failure_reasons == {"InvalidParameterValue": 10}
+    assert len(sqs.queues[source].messages) + len(sqs.queues[dlq_url].messages) == 30
+
+
+def test_a_send_that_fails_as_a_whole_deletes_nothing(sqs: FakeSqs) -> None:
+    dlq, dlq_url, (source,) = setup(sqs, 12)
+    sqs.fail_call = lambda url: url == source
+    report = engine(sqs).run(dlq, request(send_attempts=2))
+    assert report.moved == 0 and report.failed == 12
+    assert len(sqs.queues[dlq_url].messages) == 12 and sqs.visible(dlq_url) == 12
+    assert not [c for c in sqs.calls if c[0] == "delete"]
+
+
+def test_entries_failed_on_the_server_side_are_retried(sqs: FakeSqs) -> None:
+    dlq, dlq_url, (source,) = setup(sqs, 10)
+    attempts: dict[str, int] = {}
+
+    def flaky(url: str, entry: dict) -> SendFailure | None:
+        attempts[entry["MessageBody"]] = attempts.get(entry["MessageBody"], 0) + 1
+        first = attempts[entry["MessageBody"]] == 1
+        return SendFailure(entry["Id"], "InternalError", "try again", False) if first else None
+
+    sqs.fail_entry = flaky
+    report = engine(sqs).run(dlq, request())
+    assert report.moved == 10 and report.failed == 0
+    assert len(sqs.queues[source].messages) == 10  # each sent exactly once
+    assert sqs.queues[dlq_url].messages == {}
+
+
+def test_the_limit_moves_exactly_that_many_and_releases_the_rest(sqs: FakeSqs) -> None:
+    dlq, dlq_url, (source,) = setup(sqs, 40)
+    report = engine(sqs).run(dlq, request(selection=Selection(limit=13)))
+    assert report.moved == 13 and len(sqs.queues[source].messages) == 13
+    assert sqs.visible(dlq_url) == 27
+    assert report.stopped is StopReason.LIMIT and report.complete
+
+
+def test_a_day_selection_by_body_field_moves_only_that_day(sqs: FakeSqs) -> None:
+    dlq, dlq_url, (source,) = setup(sqs, 20)
+    sqs.put(dlq_url, "not json at all")
+    selection = Selection(window=day_window(date(2026, 11, 24), UTC_ZONE), time_field="day")
+    report = engine(sqs).run(dlq, request(selection=selection))
+    assert report.moved == 10 and report.out_of_window == 10 and report.unreadable == 1
+    assert all('"2026-11-24"' in body for body in sqs.bodies(source))
+    assert sqs.visible(dlq_url) == 11  # the rest visible again
+
+
+def test_dry_run_moves_nothing_and_releases_everything(sqs: FakeSqs) -> None:
+    dlq, dlq_url, (source,) = setup(sqs, 15)
+    report = engine(sqs).run(dlq, request(dry_run=True))
+    assert report.matched == 15 and report.moved == 0
+    assert sqs.visible(dlq_url) == 15 and sqs.queues[source].messages == {}
+    assert report.by_destination == {"orders-0": 15}
+
+
+def test_poison_messages_stay_unless_forced(sqs: FakeSqs) -> None:
+    dlq, dlq_url, (_source,) = setup(sqs, 2)
+    counter = {"DataType": "Number", "StringValue": "3"}
+    sqs.put(dlq_url, "poison", **{REDRIVE_COUNT_ATTRIBUTE: counter})
+    report = engine(sqs).run(dlq, request())
+    assert report.moved == 2 and report.needs_human == 1 and sqs.bodies(dlq_url) == ["poison"]
+    forced = engine(sqs).run(dlq, request(force=True))
+    assert forced.moved == 1 and sqs.queues[dlq_url].messages == {}
+
+
+def test_an_expired_deadline_stops_cleanly_and_a_second_run_finishes(sqs: FakeSqs) -> None:
+    dlq, dlq_url, (_source,) = setup(sqs, 30)
+    ticks = iter([0.0, 0.0, 0.0] + [100.0] * 1000)  # the budget runs out after the first batch
+    deadline = Deadline(1.0, clock=lambda: next(ticks))
+    first = engine(sqs).run(dlq, request(workers=1), deadline=deadline)
+    assert first.stopped is StopReason.DEADLINE and not first.complete
+    assert 0 < first.moved < 30 and first.remaining == 30 - first.moved
+    second = engine(sqs).run(dlq, request())
+    assert first.moved + second.moved == 30 and sqs.queues[dlq_url].messages == {}
+
+
+def test_cancel_stops_before_the_next_batch(sqs: FakeSqs) -> None:
+    dlq, dlq_url, (_source,) = setup(sqs, 30)
+    report = engine(sqs).run(dlq, request(workers=1), cancelled=lambda: True)
+    assert report.stopped is StopReason.CANCELLED and report.moved == 0
+    assert sqs.visible(dlq_url) == 30
+
+
+def test_several_sources_and_no_source_per_message_is_refused_before_moving(sqs: FakeSqs) -> None:
+    dlq, dlq_url, sources = setup(sqs, 5, sources=2)
+    with pytest.raises(DestinationError, match=r"2 source queues .* choose one with --to"):
+        engine(sqs).run(dlq, request())
+    assert sqs.visible(dlq_url) == 5
+    assert all(sqs.queues[s].messages == {} for s in sources)
+    to = sqs.info(sources[1])
+    report = engine(sqs).run(dlq, request(to=to))
+    assert report.moved == 5 and len(sqs.queues[sources[1]].messages) == 5
+
+
+def test_messages_go_back_to_their_own_source_queue(sqs: FakeSqs) -> None:
+    dlq, dlq_url, sources = setup(sqs, 0, sources=2)
+    for i, source in enumerate(sources * 3):
+        stored_id = sqs.put(dlq_url, f"for {source}")
+        arn = f"arn:aws:sqs:us-east-1:123:{sqs.queues[source].name}"
+        sqs.queues[dlq_url].messages[stored_id].attributes["DeadLetterQueueSourceArn"] = arn
+        del i
+    report = engine(sqs).run(dlq, request())
+    assert report.moved == 6
+    for source in sources:
+        assert sqs.bodies(source) == [f"for {source}"] * 3
+
+
+def test_a_gone_source_queue_keeps_its_messages_in_the_dlq(sqs: FakeSqs) -> None:
+    dlq, dlq_url, (_source,) = setup(sqs, 0)
+    stored_id = sqs.put(dlq_url, "orphan")
+    attrs = sqs.queues[dlq_url].messages[stored_id].attributes
+    attrs["DeadLetterQueueSourceArn"] = "arn:aws:sqs:us-east-1:123:deleted-queue"
+    report = engine(sqs).run(dlq, request())
+    assert report.failed == 1 and report.failure_reasons == {"QueueDoesNotExist": 1}
+    assert sqs.bodies(dlq_url) == ["orphan"] and sqs.visible(dlq_url) == 1
+
+
+def test_the_rate_limit_spaces_the_sends() -> None:
+    limiter = RateLimiter(200)
+    started = time.monotonic()
+    for _ in range(5):
+        limiter.acquire(10)  # 50 messages at 200/s take at least 0.2 s (first batch is free)
+    assert time.monotonic() - started >= 0.19
+
+
+def test_unfiltered_runs_use_three_calls_per_ten_messages(sqs: FakeSqs) -> None:
+    dlq, _dlq_url, (_source,) = setup(sqs, 100)
+    report = engine(sqs).run(dlq, request(workers=1))
+    calls = report.api_calls
+    assert calls["SendMessageBatch"] == 10 and calls["DeleteMessageBatch"] == 10
+    assert calls["ReceiveMessage"] == 11  # ten full receives and the empty one that ends the scan

@@ -1,0 +1,105 @@
+"""What is sent back: body, attributes, trace header, FIFO ids, counter, batch limits."""
+
+from __future__ import annotations
+
+from bot.planner import (
+    MAX_ATTRIBUTES,
+    batch_entries,
+    batches,
+    build_outgoing,
+    dedup_id,
+)
+from bot.selection import REDRIVE_COUNT_ATTRIBUTE
+from bot.sqs_gateway import ReceivedMessage
+
+ATTRS = {
+    "text": {
+        "DataType": "String",
+        "StringValue": "héllo",
+        "StringListValues": [],
+        "BinaryListValues": [],
+    },
+    "num": {"DataType": "Number", "StringValue": "-1.5e3"},
+    "blob": {"DataType": "Binary", "BinaryValue": b"\x00\xff\x10"},
+    "custom": {"DataType": "String.tenant", "StringValue": "acme"},
+}
+
+
+def received(body: str = '{"id": 1}', attrs: dict | None = None, **system: str) -> ReceivedMessage:
+    return ReceivedMessage("msg-1", "handle-1", body, dict(system), dict(attrs or {}))
+
+
+def test_body_and_every_attribute_are_kept_and_the_counter_starts_at_one() -> None:
+    out = build_outgoing(received("ünïcode ✓ 🎉", ATTRS), fifo=False)
+    assert out.entry["MessageBody"] == "ünïcode ✓ 🎉"
+    sent = out.entry["MessageAttributes"]
+    assert sent["text"] == {"DataType": "String", "StringValue": "héllo"}  # empty lists dropped
+    assert sent["num"] == ATTRS["num"]
+    assert sent["blob"] == ATTRS["blob"]
+    assert sent["custom"] == ATTRS["custom"]
+    assert sent[REDRIVE_COUNT_ATTRIBUTE] == {"DataType": "Number", "StringValue": "1"}
+    assert "MessageGroupId" not in out.entry
+    assert not out.counter_dropped
+
+
+def test_the_counter_is_incremented_not_duplicated() -> None:
+    attrs = {REDRIVE_COUNT_ATTRIBUTE: {"DataType": "Number", "StringValue": "2"}}
+    out = build_outgoing(received(attrs=attrs), fifo=False)
+    assert out.entry["MessageAttributes"] == {
+        REDRIVE_COUNT_ATTRIBUTE: {"DataType": "Number", "StringValue": "3"}
+    }
+
+
+def test_a_message_with_ten_attributes_goes_without_the_counter_and_says_so() -> None:
+    attrs = {f"a{i}": {"DataType": "String", "StringValue": str(i)} for i in range(MAX_ATTRIBUTES)}
+    out = build_outgoing(received(attrs=attrs), fifo=False)
+    assert out.counter_dropped
+    assert out.entry["MessageAttributes"] == attrs
+
+
+def test_a_counter_among_ten_attributes_keeps_its_place() -> None:
+    attrs = {f"a{i}": {"DataType": "String", "StringValue": str(i)} for i in range(9)}
+    attrs[REDRIVE_COUNT_ATTRIBUTE] = {"DataType": "Number", "StringValue": "1"}
+    out = build_outgoing(received(attrs=attrs), fifo=False)
+    assert not out.counter_dropped
+    assert out.entry["MessageAttributes"][REDRIVE_COUNT_ATTRIBUTE]["StringValue"] == "2"
+
+
+def test_the_trace_header_is_the_one_system_attribute_sent_back() -> None:
+    out = build_outgoing(received(AWSTraceHeader="Root=1-abc", SenderId="X"), fifo=False)
+    assert out.entry["MessageSystemAttributes"] == {
+        "AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-abc"}
+    }
+
+
+def test_fifo_keeps_the_group_and_gets_a_stable_dedup_id_per_redrive() -> None:
+    first = build_outgoing(received(MessageGroupId="customer-7"), fifo=True)
+    again = build_outgoing(received(MessageGroupId="customer-7"), fifo=True)
+    assert first.entry["MessageGroupId"] == "customer-7"
+    # a retried send of the same redrive is deduplicated by SQS ...
+    assert first.entry["MessageDeduplicationId"] == again.entry["MessageDeduplicationId"]
+    # ... while the next redrive of the message (counter 1 -> 2) is a new message
+    attrs = {REDRIVE_COUNT_ATTRIBUTE: {"DataType": "Number", "StringValue": "1"}}
+    later = build_outgoing(received(attrs=attrs, MessageGroupId="customer-7"), fifo=True)
+    assert later.entry["MessageDeduplicationId"] != first.entry["MessageDeduplicationId"]
+    assert len(first.entry["MessageDeduplicationId"]) <= 128
+    assert first.entry["MessageDeduplicationId"] == dedup_id("msg-1", 1)
+
+
+def test_batches_respect_ten_entries_and_the_payload_limit_in_order() -> None:
+    small = [build_outgoing(received(f"m{i}"), fifo=False) for i in range(23)]
+    sizes = [len(b) for b in batches(small)]
+    assert sizes == [10, 10, 3]
+    big = [build_outgoing(received("x" * 100_000), fifo=False) for _ in range(5)]
+    grouped = list(batches(big, max_bytes=256 * 1024))
+    assert [len(b) for b in grouped] == [2, 2, 1]
+    assert all(sum(item.size for item in b) <= 256 * 1024 for b in grouped)
+    huge = [build_outgoing(received("y" * 300_000), fifo=False)]
+    assert [len(b) for b in batches(huge)] == [1]  # travels alone
+
+
+def test_batch_entries_have_ids_that_index_the_batch() -> None:
+    batch = [build_outgoing(received(f"m{i}"), fifo=False) for i in range(3)]
+    entries = batch_entries(batch)
+    assert [e["Id"] for e in entries] == ["0", "1", "2"]
+    assert [e["MessageBody"] for e in entries] == ["m0", "m1", "m2"]
