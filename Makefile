@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# npm writes this file on every install: node_modules is fresh when it is newer than the lock file.
+NODE_STAMP := node_modules/.package-lock.json
 
 .PHONY: help venv demo test lint typecheck pytest bench package clean
 
@@ -30,10 +32,20 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
+
+# osls and serverless-offline, exactly as package-lock.json pins them (.npmrc: legacy-peer-deps).
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js 20+ (with npm) first"; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+# build/dlq-redrive.zip: the artifact serverless.yml deploys (docs/deploy.md).
+package: $(STAMP)
+	$(BIN)/python -m infra.package
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,146 @@
+"""Build the Lambda deployment artifact: the app's code plus every runtime dependency, one zip.
+
+``python -m infra.package`` (what ``make package`` runs) writes ``build/dlq-redrive.zip``, the file
+serverless.yml deploys. Dependencies are the ``[project].dependencies`` of pyproject.toml, installed
+for the Lambda platform (Python 3.12 on arm64) from wheels only, so the build needs no Docker and
+gives the same result on any machine. The zip is reproducible (sorted entries, fixed timestamps):
+an unchanged build has an unchanged hash, and osls skips the upload.
+
+Left out on purpose: tests, caches, ``bin/`` scripts, node_modules, and botocore's API models for
+services the app never calls (they are ~70% of the size; ``BOTOCORE_SERVICES`` lists the kept ones).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUTPUT = ROOT / "build" / "dlq-redrive.zip"
+APP_PACKAGES = ("bot", "handlers")
+APP_SUFFIXES = {".py", ".json", ".typed"}
+
+# The Lambda runtime in serverless.yml (python3.12, arm64).
+LAMBDA_PLATFORM = "manylinux2014_aarch64"
+LAMBDA_PYTHON = "3.12"
+
+# AWS services whose botocore models ship in the artifact. Any service the code creates a client
+# for must be listed (tests/deploy/test_package.py checks the code against this list).
+BOTOCORE_SERVICES = frozenset({"sqs", "dynamodb", "lambda", "ssm", "sts"})
+
+# Never shipped: byte-code caches, scripts, and files only useful to developers.
+SKIPPED_DIRS = {"__pycache__"}
+SKIPPED_TOP_LEVEL = {"bin", "tests"}
+SKIPPED_SUFFIXES = {".pyc", ".pyo"}
+SKIPPED_NAMES = {"examples-1.json", "RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}
+FIXED_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+def runtime_requirements(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
+    """The project's runtime dependencies, exactly as pyproject.toml pins them."""
+    data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    return list(data["project"]["dependencies"])
+
+
+def install_dependencies(requirements: list[str], target: Path) -> None:
+    """Install ``requirements`` into ``target`` as wheels for the Lambda platform."""
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-compile",
+        "--only-binary=:all:",
+        f"--platform={LAMBDA_PLATFORM}",
+        "--implementation=cp",
+        f"--python-version={LAMBDA_PYTHON}",
+        "--target",
+        str(target),
+        *requirements,
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"pip install failed ({result.returncode}):\n{result.stderr}")
+
+
+def copy_app(source_root: Path, target: Path) -> None:
+    """Copy the app's own packages (sources and data files only) into ``target``."""
+    for package in APP_PACKAGES:
+        for path in sorted((source_root / package).rglob("*")):
+            relative = path.relative_to(source_root)
+            if path.is_file() and path.suffix in APP_SUFFIXES and _shipped(relative):
+                destination = target / relative
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, destination)
+
+
+def _shipped(relative: Path) -> bool:
+    """Whether a file (path relative to the artifact root) belongs in the artifact."""
+    parts = relative.parts
+    if parts[0] in SKIPPED_TOP_LEVEL or any(part in SKIPPED_DIRS for part in parts[:-1]):
+        return False
+    if relative.suffix in SKIPPED_SUFFIXES or relative.name in SKIPPED_NAMES:
+        return False
+    # botocore/data/<service>/...: only the services the app calls.
+    if parts[:2] == ("botocore", "data") and len(parts) > 3:
+        return parts[2] in BOTOCORE_SERVICES
+    return True
+
+
+def artifact_files(root: Path) -> Iterator[Path]:
+    """Every file under ``root`` that ships, in a stable order."""
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and _shipped(path.relative_to(root)):
+            yield path
+
+
+def write_zip(root: Path, files: Iterable[Path], output: Path) -> None:
+    """Write a reproducible zip: sorted entries, fixed timestamps and permissions."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_suffix(".zip.partial")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for path in files:
+            info = zipfile.ZipInfo(path.relative_to(root).as_posix(), date_time=FIXED_DATE)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, path.read_bytes(), compresslevel=9)
+    # Replace atomically, so a failed build never leaves a half-written artifact to deploy.
+    partial.replace(output)
+
+
+def build(output: Path = DEFAULT_OUTPUT, source_root: Path = ROOT) -> Path:
+    """Build the artifact at ``output`` and return its path."""
+    with tempfile.TemporaryDirectory(prefix="dlq-redrive-package-") as work:
+        staging = Path(work)
+        install_dependencies(runtime_requirements(source_root / "pyproject.toml"), staging)
+        copy_app(source_root, staging)
+        write_zip(staging, artifact_files(staging), output)
+    return output
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="zip to write")
+    args = parser.parse_args(argv)
+    path = build(args.output)
+    with zipfile.ZipFile(path) as zf:
+        unpacked = sum(info.file_size for info in zf.infolist())
+        count = len(zf.infolist())
+    print(
+        f"{path}: {path.stat().st_size / 1e6:.1f} MB zipped, "
+        f"{unpacked / 1e6:.1f} MB unpacked, {count} files"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
