@@ -72,8 +72,13 @@ class DlqCatalog:
         urls = sorted(self._discover_urls(), key=_name_of)
         return [self._load(url) for url in urls]
 
-    def get(self, name_or_url: str) -> Dlq:
-        """The watched DLQ named ``name_or_url``, or a UsageError that says what exists."""
+    def get(self, name_or_url: str, *, orphan_ok: bool = False) -> Dlq:
+        """The watched DLQ named ``name_or_url``, or a UsageError that says what exists.
+
+        ``orphan_ok`` (the user named a destination with --to) also accepts a queue that no queue
+        dead-letters into any more (its source was deleted), provided it has no RedrivePolicy of
+        its own: a working queue with a DLQ is never taken for one.
+        """
         name = _name_of(name_or_url)
         configured = self.settings.dlq_queues
         if configured is not None and name not in {_name_of(q) for q in configured}:
@@ -83,9 +88,13 @@ class DlqCatalog:
         except QueueNotFoundError as exc:
             raise QueueNotFoundError(self._unknown_message(name, None)) from exc
         dlq = self._load(url)
-        if not dlq.sources and configured is None:
-            target = dlq.info.dead_letter_target_arn
-            hint = f" (its own DLQ is {target.rsplit(':', 1)[-1]})" if target else ""
+        target = dlq.info.dead_letter_target_arn
+        if not dlq.sources and configured is None and (target or not orphan_ok):
+            hint = (
+                f" (its own DLQ is {target.rsplit(':', 1)[-1]})"
+                if target
+                else " (if its source queue was deleted, name a destination with --to QUEUE)"
+            )
             raise NotADeadLetterQueueError(
                 f"{name!r} is not the dead-letter queue of any queue{hint}; "
                 f"watched DLQs: {self._names_or_none()}"

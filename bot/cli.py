@@ -291,7 +291,7 @@ def _cmd_redrive(args: argparse.Namespace, ctx: CliContext) -> int:
         limit=args.limit,
     )
     catalog = ctx.catalog
-    dlq = catalog.get(args.queue)
+    dlq = catalog.get(args.queue, orphan_ok=bool(args.to))
     to = catalog.resolve_to(dlq, args.to) if args.to else None
     request = RedriveRequest(
         selection=selection,
