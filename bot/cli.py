@@ -15,6 +15,13 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from botocore.exceptions import (
+    BotoCoreError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+)
+
 from bot.catalog import DlqCatalog
 from bot.config import EngineSettings
 from bot.engine import Deadline, RedriveEngine, RedriveReport, RedriveRequest
@@ -79,17 +86,25 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Configuration: DLQ_QUEUES, TIMEZONE, MAX_REDRIVES and the standard AWS variables.",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    # --json is also accepted after the command (SUPPRESS keeps a global --json when it is not).
+    json_option = _Parser(add_help=False)
+    json_option.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
-    commands.add_parser("list", help="watched DLQs with counts and sources")
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help_text, parents=[json_option])
 
-    peek_cmd = commands.add_parser("peek", help="show messages without consuming them")
+    command("list", "watched DLQs with counts and sources")
+
+    peek_cmd = command("peek", "show messages without consuming them")
     peek_cmd.add_argument("queue")
     peek_cmd.add_argument("-n", type=_positive_int, default=5, help="how many (default 5, max 100)")
     peek_cmd.add_argument("--full", action="store_true", help="do not truncate bodies")
 
-    redrive = commands.add_parser("redrive", help="move messages back to their source queues")
+    redrive = command("redrive", "move messages back to their source queues")
     redrive.add_argument("queue")
     add_selection_options(redrive)
     redrive.add_argument("--to", metavar="QUEUE", help="move everything into this queue instead")
@@ -116,13 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
         "or --to)",
     )
 
-    status = commands.add_parser("status", help="the native move tasks of a DLQ")
+    status = command("status", "the native move tasks of a DLQ")
     status.add_argument("queue")
-    cancel = commands.add_parser("cancel", help="cancel a native move task")
+    cancel = command("cancel", "cancel a native move task")
     cancel.add_argument("task_handle")
 
     for name, (help_text, configure, _run) in EXTRA_COMMANDS.items():
-        configure(commands.add_parser(name, help=help_text))
+        configure(command(name, help_text))
     return parser
 
 
@@ -177,6 +192,16 @@ def main(
         return _COMMANDS[args.command](args, ctx)
     except AwsError as exc:
         print(f"dlq-redrive: {exc}", file=err)
+        return EXIT_FAILED
+    except (NoRegionError, NoCredentialsError) as exc:
+        hint = "set AWS_REGION" if isinstance(exc, NoRegionError) else "set AWS_PROFILE or keys"
+        print(f"dlq-redrive: error: AWS is not configured: {exc} ({hint})", file=err)
+        return EXIT_USAGE
+    except EndpointConnectionError as exc:
+        print(f"dlq-redrive: cannot reach SQS: {exc}", file=err)
+        return EXIT_FAILED
+    except BotoCoreError as exc:
+        print(f"dlq-redrive: AWS call failed: {exc}", file=err)
         return EXIT_FAILED
     except DlqRedriveError as exc:
         print(f"dlq-redrive: error: {exc}", file=err)

@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    EndpointConnectionError,
+)
 
 from bot.errors import AwsError, QueueNotFoundError
 
@@ -346,5 +351,7 @@ class SqsGateway:
 
 
 def _aws_error(doing: str, exc: ClientError | BotoCoreError) -> AwsError:
+    if isinstance(exc, EndpointConnectionError | ConnectionClosedError):
+        return AwsError(f"cannot reach SQS while {doing}: {exc}")
     code, message = describe_client_error(exc)
     return AwsError(f"AWS refused {doing}: {code}: {message}")

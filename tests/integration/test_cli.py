@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -513,3 +516,57 @@ def test_human_summary_names_counts_and_destinations(sqs: SQSClient, engine_env:
     assert result.code == 0
     assert "DRY RUN orders-dlq (all messages)" in result.out
     assert "would move" in result.out and "→ orders: 2" in result.out
+
+
+def test_json_is_accepted_before_or_after_the_command(sqs: SQSClient, engine_env: dict) -> None:
+    create_pair(sqs, "orders")
+    before = run_cli(["--json", "list"], engine_env)
+    after = run_cli(["list", "--json"], engine_env)
+    assert before.code == after.code == 0
+    assert (
+        before.json
+        == after.json
+        == {
+            "dlqs": [
+                {
+                    "name": "orders-dlq",
+                    "visible": 0,
+                    "in_flight": 0,
+                    "fifo": False,
+                    "sources": ["orders"],
+                }
+            ]
+        }
+    )
+
+
+def cli_process(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it: its own process, its own environment."""
+    full_env = {"PATH": os.environ["PATH"], "PYTHONPATH": os.getcwd(), **env}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *argv],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_missing_aws_configuration_is_one_clear_line(tmp_path: Any) -> None:
+    nowhere = str(tmp_path / "none")
+    result = cli_process(
+        ["list"], {"AWS_CONFIG_FILE": nowhere, "AWS_SHARED_CREDENTIALS_FILE": nowhere}
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("dlq-redrive: error: AWS is not configured")
+    assert "AWS_REGION" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_an_unreachable_endpoint_is_one_clear_line(engine_env: dict) -> None:
+    env = {**engine_env, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}  # nothing listens on port 9
+    env["AWS_MAX_ATTEMPTS"] = "1"
+    result = cli_process(["list"], env)
+    assert result.returncode == 1
+    assert result.stderr.startswith("dlq-redrive: cannot reach SQS")
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
