@@ -1,0 +1,53 @@
+"""Session fixtures: the artifact `make package` builds and the templates `osls package` writes.
+
+Packaging runs with no AWS credentials at all (tooling.clean_env), as the issue requires, and with
+secret-looking Slack values in the deployer's environment, to prove they never reach the template.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.deploy import tooling
+
+# What a developer who ran the bot locally may still have exported when deploying.
+DEPLOYER_SECRETS = {
+    "SLACK_BOT_TOKEN": "xoxb-0000-deployer-token-must-not-leak",
+    "SLACK_SIGNING_SECRET": "signing-secret-must-not-leak-0123456789",
+}
+
+# A stage packaged with every IAM-relevant parameter narrowed, as docs/deploy.md recommends.
+NARROWED_PARAMS = (
+    "timezone=Europe/Paris",
+    "dlqNamePatterns=orders-dlq, payments-dlq.fifo",
+    "sourceNamePatterns=orders,payments.fifo",
+    "slackBotTokenParam=team-bot-token",
+    "slackSigningSecretParam=/team/signing-secret",
+)
+
+
+@pytest.fixture(scope="session")
+def artifact() -> Path:
+    """build/dlq-redrive.zip, freshly built (serverless.yml deploys this file)."""
+    return tooling.build_artifact()
+
+
+@pytest.fixture(scope="session")
+def template_path(artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The CloudFormation template of the default stage, packaged without AWS credentials."""
+    return tooling.osls_package(tmp_path_factory.mktemp("osls-default"), env=DEPLOYER_SECRETS)
+
+
+@pytest.fixture(scope="session")
+def template(template_path: Path) -> dict[str, Any]:
+    return tooling.load_template(template_path)
+
+
+@pytest.fixture(scope="session")
+def narrowed_template(artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The template of a stage deployed with explicit --param values (NARROWED_PARAMS)."""
+    output = tmp_path_factory.mktemp("osls-narrowed")
+    return tooling.load_template(tooling.osls_package(output, *NARROWED_PARAMS))
