@@ -1,0 +1,145 @@
+"""A tiny HTTP proxy in front of moto that misbehaves on purpose, the way a real network and a
+busy SQS do: it answers chosen requests with a throttling error or a 503, or closes the connection
+abruptly (a TCP reset) before or after passing the request on, and passes everything else through.
+
+boto3 reaches it like any endpoint (AWS_ENDPOINT_URL_SQS); nothing inside boto3 is patched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import socket
+import struct
+import threading
+from collections import Counter
+from collections.abc import Callable
+from enum import Enum
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+
+class Fault(Enum):
+    PASS = "pass"
+    THROTTLE = "throttle"  # 400 RequestThrottled (what SQS answers past its request rate)
+    UNAVAILABLE = "unavailable"  # 503
+    RESET_BEFORE = "reset_before"  # connection reset; the request never reached SQS
+    RESET_AFTER = "reset_after"  # SQS did the work, then the connection reset: the answer is lost
+
+
+# (action, how many times this action was seen before, counting from 0) -> what to do
+Rule = Callable[[str, int], Fault]
+
+
+class FaultProxy:
+    """Runs on 127.0.0.1 (ephemeral port) in a thread; ``counts`` records what it did."""
+
+    def __init__(self, upstream: str, rule: Rule) -> None:
+        self.upstream = urlsplit(upstream)
+        self.rule = rule
+        self.counts: Counter[tuple[str, Fault]] = Counter()
+        self._seen: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FaultProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def injected(self, action: str | None = None) -> int:
+        """How many faults were injected (into ``action`` only, if given)."""
+        return sum(
+            count
+            for (name, fault), count in self.counts.items()
+            if fault is not Fault.PASS and (action is None or name == action)
+        )
+
+    def _decide(self, action: str) -> Fault:
+        with self._lock:
+            fault = self.rule(action, self._seen[action])
+            self._seen[action] += 1
+            self.counts[(action, fault)] += 1
+        return fault
+
+    def _forward(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        conn = http.client.HTTPConnection(
+            self.upstream.hostname or "127.0.0.1", self.upstream.port, timeout=30
+        )
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            return response.status, response.getheaders(), response.read()
+        finally:
+            conn.close()
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                return  # keep test output clean
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                target = self.headers.get("X-Amz-Target", "")
+                action = target.rsplit(".", 1)[-1] if target else "query"
+                fault = proxy._decide(action)
+                if fault is Fault.RESET_BEFORE:
+                    self._reset()
+                    return
+                if fault in (Fault.THROTTLE, Fault.UNAVAILABLE):
+                    self._error(fault)
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                status, response_headers, payload = proxy._forward("POST", self.path, headers, body)
+                if fault is Fault.RESET_AFTER:
+                    self._reset()
+                    return
+                self.send_response(status)
+                for name, value in response_headers:
+                    if name.lower() not in {"content-length", "transfer-encoding", "connection"}:
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def _error(self, fault: Fault) -> None:
+                if fault is Fault.THROTTLE:
+                    status, code = 400, "RequestThrottled"
+                    text = "Request is throttled."
+                else:
+                    status, code = 503, "ServiceUnavailable"
+                    text = "Service is unavailable. Try again later."
+                payload = json.dumps({"__type": f"com.amazonaws.sqs#{code}", "message": text})
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-amz-json-1.0")
+                self.send_header("x-amzn-query-error", f"{code};Sender")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload.encode())
+
+            def _reset(self) -> None:
+                # SO_LINGER 0 makes close() send a TCP RST instead of a clean FIN.
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.connection.close()
+                self.close_connection = True
+
+            def finish(self) -> None:
+                with contextlib.suppress(OSError):  # the socket was reset on purpose
+                    super().finish()
+
+        return Handler
