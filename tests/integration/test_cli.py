@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from bot.cli import main
 from infra.local.scene import count, create_pair, drain, put_in_dlq
 from tests.integration.cli_helpers import CallRecorder, run_cli
 
@@ -570,3 +572,22 @@ def test_an_unreachable_endpoint_is_one_clear_line(engine_env: dict) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("dlq-redrive: cannot reach SQS")
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal, as stderr is when a person runs the CLI."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_gets_a_live_progress_line(sqs: SQSClient, engine_env: dict) -> None:
+    orders = create_pair(sqs, "orders")
+    put_in_dlq(sqs, orders, [f"m{i}" for i in range(20)])
+    out, err = io.StringIO(), Terminal()
+    code = main(["redrive", "orders-dlq"], env=engine_env, out=out, err=err)
+    assert code == 0
+    progress = err.getvalue()
+    assert "\r  scanned " in progress and " moved " in progress and "msg/s" in progress
+    assert progress.endswith("\r")  # the line is cleared before the summary is printed
+    assert "moved" in out.getvalue() and "→ orders: 20" in out.getvalue()

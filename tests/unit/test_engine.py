@@ -200,3 +200,22 @@ def test_unfiltered_runs_use_three_calls_per_ten_messages(sqs: FakeSqs) -> None:
     calls = report.api_calls
     assert calls["SendMessageBatch"] == 10 and calls["DeleteMessageBatch"] == 10
     assert calls["ReceiveMessage"] == 11  # ten full receives and the empty one that ends the scan
+
+
+class LambdaContext:
+    def __init__(self, remaining_ms: int) -> None:
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def test_the_lambda_deadline_keeps_a_reserve_to_release_and_report() -> None:
+    clock = iter([100.0, 100.0, 150.0])
+    deadline = Deadline.from_lambda_context(LambdaContext(60_000), reserve_s=20.0)
+    assert 39.0 < (deadline.remaining() or 0) <= 40.0
+    assert not deadline.expired()
+    nearly_out = Deadline.from_lambda_context(LambdaContext(5_000), reserve_s=20.0)
+    assert nearly_out.expired()  # less time left than the reserve: start nothing
+    ticking = Deadline(40.0, clock=lambda: next(clock))
+    assert ticking.remaining() == 40.0 and ticking.expired() is True
