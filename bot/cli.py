@@ -473,6 +473,8 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, CliContext], int]] = {
     "cancel": _cmd_cancel,
 }
 
+# Registers ``create-state-table`` (imported last: it needs EXTRA_COMMANDS defined above).
+import bot.slack.state_command  # noqa: E402, F401
 
 if __name__ == "__main__":
     raise SystemExit(main())

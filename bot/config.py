@@ -95,6 +95,7 @@ class SlackSettings:
     approval_ttl_minutes: int
     allowed_channels: tuple[str, ...]
     state_table: str | None
+    worker_function: str | None = None  # WORKER_FUNCTION_NAME: the Lambda that runs slow work
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SlackSettings:
@@ -110,6 +111,7 @@ class SlackSettings:
             approval_ttl_minutes=_int(env, "APPROVAL_TTL_MINUTES", 60, minimum=1),
             allowed_channels=_csv(env, "ALLOWED_CHANNELS"),
             state_table=env.get("STATE_TABLE") or None,
+            worker_function=env.get("WORKER_FUNCTION_NAME") or None,
         )
         if not settings.bot_token and not settings.bot_token_param:
             raise ConfigError(

@@ -1,0 +1,226 @@
+"""The Slack endpoint: a Bolt app that verifies, parses, validates, acks and dispatches.
+
+Bolt verifies every request's signature and timestamp (401 otherwise). Listeners only do pure
+work before the ack: parse the command, check the channel, check a button's value; anything that
+needs AWS or Slack afterwards becomes a job for the worker Lambda (``bot.slack.jobs``).
+
+No network call happens while the app is built: the client is passed in and authorization is a
+local function (no ``auth.test``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from slack_bolt import Ack, App, BoltRequest, Respond
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk import WebClient
+
+from bot.config import EngineSettings, SlackSettings
+from bot.errors import DlqRedriveError, UsageError
+from bot.slack import blocks
+from bot.slack.commands import HelpCommand, RedriveCommand, parse_command
+from bot.slack.dispatch import Dispatcher
+from bot.slack.ids import SLASH_COMMAND, ActionId
+from bot.slack.jobs import JobKind, delivery_key
+from bot.slack.observability import logger
+
+# SQS queue names: 1-80 of letters, digits, - and _, with .fifo for FIFO queues.
+_QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,75}(\.fifo)?$")
+_REQUEST_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
+_ANY_ACTION = re.compile(r".*")
+
+
+def _signature(request: BoltRequest) -> str:
+    values = request.headers.get("x-slack-signature") or [""]
+    return str(values[0])
+
+
+def _ack_message(ack: Ack, message: blocks.Message) -> None:
+    ack(text=message["text"], blocks=message["blocks"], response_type="ephemeral")
+
+
+def parse_report_value(raw: str) -> tuple[str, str | None]:
+    """A daily-report button's value ``{"queue": ..., "date": "YYYY-MM-DD"?}``, checked (it comes
+    back from the client, so it is untrusted). UsageError if it is not well formed."""
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise UsageError("this button's value is not valid; nothing was changed") from exc
+    if not isinstance(value, dict) or set(value) - {"queue", "date"}:
+        raise UsageError("this button's value is not valid; nothing was changed")
+    queue = value.get("queue")
+    if not isinstance(queue, str) or not _QUEUE_NAME.match(queue):
+        raise UsageError("this button names no valid queue; nothing was changed")
+    day = value.get("date")
+    if day is not None:
+        if not isinstance(day, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+            raise UsageError("this button carries an invalid date; nothing was changed")
+        try:
+            date.fromisoformat(day)
+        except ValueError as exc:
+            raise UsageError("this button carries an invalid date; nothing was changed") from exc
+    return queue, day
+
+
+def build_app(
+    *,
+    slack_settings: SlackSettings,
+    engine_settings: EngineSettings,
+    signing_secret: str,
+    bot_token: str,
+    client: WebClient,
+    dispatcher: Dispatcher,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> App:
+    """The Bolt app with every listener registered (once per cold start)."""
+
+    def authorize(**_: Any) -> AuthorizeResult:
+        return AuthorizeResult(enterprise_id=None, team_id=None, bot_token=bot_token)
+
+    app = App(
+        signing_secret=signing_secret,
+        client=client,
+        authorize=authorize,
+        process_before_response=True,
+        token_verification_enabled=False,
+        ignoring_self_events_enabled=False,
+        logger=None,
+    )
+    allowed = frozenset(slack_settings.allowed_channels)
+
+    def channel_refusal(channel: str) -> str | None:
+        if allowed and channel not in allowed:
+            names = ", ".join(f"<#{c}>" for c in sorted(allowed))
+            return f"/dlq-redrive is not enabled in this channel; use it in {names}."
+        return None
+
+    @app.command(SLASH_COMMAND)
+    def on_command(ack: Ack, command: dict[str, Any], request: BoltRequest) -> None:
+        text = str(command.get("text") or "")
+        problem = channel_refusal(str(command.get("channel_id", "")))
+        if problem:
+            _ack_message(ack, blocks.error(problem))
+            return
+        try:
+            parsed = parse_command(text)
+            if isinstance(parsed, RedriveCommand):  # validate the selection before the ack
+                parsed.selection.build(tz=engine_settings.timezone, now=clock())
+        except UsageError as exc:
+            _ack_message(ack, blocks.usage(str(exc)))
+            return
+        if isinstance(parsed, HelpCommand):
+            _ack_message(ack, blocks.usage())
+            return
+        job = {
+            "job": JobKind.COMMAND.value,
+            "text": text,
+            "user": command.get("user_id"),
+            "channel": command.get("channel_id"),
+            "response_url": command.get("response_url"),
+            "received_at": clock().isoformat(),
+            "delivery": delivery_key(_signature(request)),
+        }
+        if not _dispatch(ack, dispatcher, job):
+            return
+        if isinstance(parsed, RedriveCommand):
+            _ack_message(
+                ack,
+                blocks.notice(
+                    f":mag: Counting what would move from `{parsed.queue}`… the approval card "
+                    "will be posted in this channel."
+                ),
+            )
+        else:
+            ack()
+
+    def on_decision(ack: Ack, body: dict[str, Any], request: BoltRequest, respond: Respond) -> None:
+        ack()
+        action = body["actions"][0]
+        request_id = str(action.get("value", ""))
+        job: dict[str, Any] = {
+            "job": JobKind.DECISION.value,
+            "decision": "approve" if action.get("action_id") == ActionId.APPROVE else "reject",
+            "request_id": request_id,
+            "user": body.get("user", {}).get("id"),
+            "channel": body.get("channel", {}).get("id"),
+            "message_ts": body.get("container", {}).get("message_ts"),
+            "response_url": body.get("response_url"),
+            "delivery": delivery_key(_signature(request)),
+        }
+        if not _REQUEST_ID.match(request_id):
+            job = {
+                "job": JobKind.REPLY.value,
+                "response_url": body.get("response_url"),
+                "text": "this button's value is not valid; nothing was changed",
+            }
+        _dispatch(ack, dispatcher, job, respond=respond)
+
+    def on_report_button(
+        ack: Ack, body: dict[str, Any], request: BoltRequest, respond: Respond
+    ) -> None:
+        ack()
+        action = body["actions"][0]
+        response_url = body.get("response_url")
+        channel = str(body.get("channel", {}).get("id", ""))
+        job: dict[str, Any]
+        try:
+            problem = channel_refusal(channel)
+            if problem:
+                raise UsageError(problem)
+            queue, day = parse_report_value(str(action.get("value", "")))
+        except UsageError as exc:
+            job = {"job": JobKind.REPLY.value, "response_url": response_url, "text": str(exc)}
+        else:
+            job = {
+                "job": JobKind.REPORT_BUTTON.value,
+                "action": "peek" if action.get("action_id") == ActionId.REPORT_PEEK else "redrive",
+                "queue": queue,
+                "date": day,
+                "user": body.get("user", {}).get("id"),
+                "channel": channel,
+                "response_url": response_url,
+                "received_at": clock().isoformat(),
+                "delivery": delivery_key(_signature(request)),
+            }
+        _dispatch(ack, dispatcher, job, respond=respond)
+
+    def on_unknown_action(ack: Ack, body: dict[str, Any]) -> None:
+        # Not a button this app renders: acknowledge (so Slack shows no error) and do nothing.
+        ack()
+        actions = body.get("actions") or [{}]
+        logger.warning("unknown action ignored", extra={"action_id": actions[0].get("action_id")})
+
+    app.action(ActionId.APPROVE.value)(on_decision)
+    app.action(ActionId.REJECT.value)(on_decision)
+    app.action(ActionId.REPORT_REDRIVE.value)(on_report_button)
+    app.action(ActionId.REPORT_PEEK.value)(on_report_button)
+    app.action(_ANY_ACTION)(on_unknown_action)
+    return app
+
+
+def _dispatch(
+    ack: Ack, dispatcher: Dispatcher, job: dict[str, Any], *, respond: Respond | None = None
+) -> bool:
+    """Hand ``job`` to the worker. If that fails, say so: in the ack for a slash command, through
+    ``response_url`` for a button (its ack carries no message). True when the job is on its way."""
+    try:
+        dispatcher.dispatch(job)
+    except DlqRedriveError as exc:
+        logger.error("dispatch failed", extra={"job": job.get("job"), "error": str(exc)})
+        message = blocks.error(f"Could not start the work: {exc}. Try again in a moment.")
+        if respond is None:
+            _ack_message(ack, message)
+        else:
+            respond(
+                text=message["text"],
+                blocks=message["blocks"],
+                response_type="ephemeral",
+                replace_original=False,
+            )
+        return False
+    return True

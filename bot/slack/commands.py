@@ -1,0 +1,204 @@
+"""The ``/dlq-redrive`` command's text, parsed into plain command objects (pure, no I/O).
+
+``redrive`` reuses the CLI's selection options (``bot.cli.add_selection_options``) so the two
+front ends accept exactly the same flags. argparse is wrapped so that it never prints and never
+exits the process: every problem becomes a ``UsageError`` whose message says what was wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
+
+from bot.cli import add_selection_options
+from bot.errors import UsageError
+from bot.selection import Selection, build_selection
+
+MAX_PEEK = 10  # what fits in one message within Block Kit's limits, with readable bodies
+MAX_TEXT = 1_000  # Slack caps slash-command text far below this; longer is not a real command
+
+USAGE = """\
+*/dlq-redrive* — move failed SQS messages from dead-letter queues back to work.
+• `/dlq-redrive list` — watched DLQs with their counts
+• `/dlq-redrive peek QUEUE [N]` — show up to N messages (default 3, max 10) without consuming them
+• `/dlq-redrive redrive QUEUE [selection]` — count what would move, then ask for approval
+    selection: `--yesterday` | `--date YYYY-MM-DD` | `--since ISO8601 [--until ISO8601]`, \
+`--time-field PATH`, `--limit N`
+• `/dlq-redrive status` — redrives in progress and the last few finished
+• `/dlq-redrive cancel ID` — stop a running redrive
+• `/dlq-redrive help` — this message"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of printing and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        raise UsageError(message or "invalid command")
+
+    def print_help(self, file: Any = None) -> None:  # -h / --help: the caller shows USAGE
+        raise UsageError("see the usage below")
+
+    def print_usage(self, file: Any = None) -> None:
+        return
+
+
+@dataclass(frozen=True)
+class SelectionArgs:
+    """The selection options exactly as given; rebuilt into a ``Selection`` against the time the
+    request was received, so ``--yesterday`` means the same day in every later step."""
+
+    yesterday: bool = False
+    date: str | None = None
+    since: str | None = None
+    until: str | None = None
+    time_field: str | None = None
+    limit: int | None = None
+
+    def build(self, *, tz: ZoneInfo, now: datetime, limit: int | None = None) -> Selection:
+        """The validated Selection (``limit`` overrides the given one, for continuations)."""
+        return build_selection(
+            tz=tz,
+            now=now,
+            yesterday_only=self.yesterday,
+            day=self.date,
+            since=self.since,
+            until=self.until,
+            time_field=self.time_field,
+            limit=self.limit if limit is None else limit,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "yesterday": self.yesterday,
+            "date": self.date,
+            "since": self.since,
+            "until": self.until,
+            "time_field": self.time_field,
+            "limit": self.limit,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SelectionArgs:
+        limit = data.get("limit")
+        return cls(
+            yesterday=bool(data.get("yesterday")),
+            date=_opt_str(data.get("date")),
+            since=_opt_str(data.get("since")),
+            until=_opt_str(data.get("until")),
+            time_field=_opt_str(data.get("time_field")),
+            limit=int(limit) if limit is not None else None,
+        )
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class HelpCommand:
+    problem: str | None = None  # why help is shown (unknown or malformed input), if any
+
+
+@dataclass(frozen=True)
+class ListCommand:
+    pass
+
+
+@dataclass(frozen=True)
+class PeekCommand:
+    queue: str
+    count: int = 3
+
+
+@dataclass(frozen=True)
+class RedriveCommand:
+    queue: str
+    selection: SelectionArgs
+
+
+@dataclass(frozen=True)
+class StatusCommand:
+    pass
+
+
+@dataclass(frozen=True)
+class CancelCommand:
+    run_id: str
+
+
+Command = HelpCommand | ListCommand | PeekCommand | RedriveCommand | StatusCommand | CancelCommand
+
+
+def _peek_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"N must be a whole number, got {text!r}") from exc
+    if not 1 <= value <= MAX_PEEK:
+        raise argparse.ArgumentTypeError(f"N must be between 1 and {MAX_PEEK}, got {value}")
+    return value
+
+
+def _build_parser() -> _Parser:
+    parser = _Parser(prog="/dlq-redrive", add_help=False)
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    for name in ("help", "list", "status"):
+        sub.add_parser(name, add_help=False)
+    peek = sub.add_parser("peek", add_help=False)
+    peek.add_argument("queue")
+    peek.add_argument("count", nargs="?", type=_peek_count, default=3)
+    redrive = sub.add_parser("redrive", add_help=False)
+    redrive.add_argument("queue")
+    add_selection_options(redrive)
+    cancel = sub.add_parser("cancel", add_help=False)
+    cancel.add_argument("run_id")
+    return parser
+
+
+_PARSER = _build_parser()
+_SUBCOMMANDS = ("help", "list", "peek", "redrive", "status", "cancel")
+
+
+def parse_command(text: str) -> Command:
+    """Parse the slash command's text; raise UsageError naming the problem."""
+    if len(text) > MAX_TEXT:
+        raise UsageError(f"the command is too long ({len(text)} characters)")
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise UsageError(f"cannot read the command: {exc} (check the quotes)") from exc
+    if not words:
+        return HelpCommand()
+    if words[0] not in _SUBCOMMANDS:
+        raise UsageError(f"unknown command {words[0]!r}; choose one of {', '.join(_SUBCOMMANDS)}")
+    if any(word in ("-h", "--help") for word in words):
+        return HelpCommand()
+    args = _PARSER.parse_args(words)
+    if args.command == "help":
+        return HelpCommand()
+    if args.command == "list":
+        return ListCommand()
+    if args.command == "status":
+        return StatusCommand()
+    if args.command == "peek":
+        return PeekCommand(queue=args.queue, count=args.count)
+    if args.command == "cancel":
+        return CancelCommand(run_id=args.run_id)
+    return RedriveCommand(
+        queue=args.queue,
+        selection=SelectionArgs(
+            yesterday=args.yesterday,
+            date=args.date,
+            since=args.since,
+            until=args.until,
+            time_field=args.time_field,
+            limit=args.limit,
+        ),
+    )

@@ -1,0 +1,78 @@
+"""The one module that calls Slack's Web API and ``response_url`` (a thin gateway).
+
+Everything above it gets a ``SlackGateway`` built around an injected ``slack_sdk.WebClient`` whose
+``base_url`` comes from ``SLACK_API_URL``, so tests and the demo talk to a local server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.webhook import WebhookClient
+
+from bot.errors import DlqRedriveError
+
+Message = dict[str, Any]
+
+
+class SlackError(DlqRedriveError):
+    """A Slack call failed (channel not found, bot not in channel, network, ...)."""
+
+
+def build_web_client(token: str, api_url: str) -> WebClient:
+    """A WebClient for ``api_url`` that waits out 429s once instead of failing at once."""
+    client = WebClient(token=token, base_url=api_url, timeout=10)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+def _error(doing: str, exc: Exception) -> SlackError:
+    if isinstance(exc, SlackApiError):
+        return SlackError(f"Slack refused to {doing}: {exc.response.get('error', 'unknown error')}")
+    return SlackError(f"could not reach Slack to {doing} ({type(exc).__name__})")
+
+
+class SlackGateway:
+    """Posting, updating and answering messages; expanding user groups."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def post(self, channel: str, message: Message) -> str:
+        """Post ``message`` in ``channel``; return its ``ts`` (to update it later)."""
+        try:
+            response = self.client.chat_postMessage(channel=channel, **message)
+        except (SlackApiError, SlackRequestError, OSError) as exc:
+            raise _error(f"post in {channel}", exc) from exc
+        return str(response["ts"])
+
+    def update(self, channel: str, ts: str, message: Message) -> None:
+        try:
+            self.client.chat_update(channel=channel, ts=ts, **message)
+        except (SlackApiError, SlackRequestError, OSError) as exc:
+            raise _error("update the approval card", exc) from exc
+
+    def respond(self, response_url: str, message: Message, *, ephemeral: bool = True) -> None:
+        """Answer through the request's ``response_url`` (ephemeral unless told otherwise)."""
+        try:
+            response = WebhookClient(response_url, timeout=10).send(
+                text=message.get("text"),
+                blocks=message.get("blocks"),
+                response_type="ephemeral" if ephemeral else "in_channel",
+                replace_original=False,
+            )
+        except OSError as exc:
+            raise _error("answer the command", exc) from exc
+        if response.status_code >= 400:
+            raise SlackError(f"Slack refused the answer (HTTP {response.status_code})")
+
+    def usergroup_members(self, usergroup: str) -> list[str]:
+        try:
+            response = self.client.usergroups_users_list(usergroup=usergroup)
+        except (SlackApiError, SlackRequestError, OSError) as exc:
+            raise _error(f"list the members of user group {usergroup}", exc) from exc
+        users: list[Any] = response.get("users") or []
+        return [str(user) for user in users]
