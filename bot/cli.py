@@ -24,7 +24,7 @@ from botocore.exceptions import (
 
 from bot.catalog import DlqCatalog
 from bot.config import EngineSettings
-from bot.engine import Deadline, RedriveEngine, RedriveReport, RedriveRequest
+from bot.engine import Deadline, RedriveEngine, RedriveReport, RedriveRequest, StopReason
 from bot.errors import AwsError, DlqRedriveError, UsageError
 from bot.inspection import peek, summarize
 from bot.selection import build_selection
@@ -345,7 +345,7 @@ def _cmd_redrive(args: argparse.Namespace, ctx: CliContext) -> int:
         print(json.dumps(report.to_dict()), file=ctx.out)
     else:
         print_summary(report, ctx.out)
-    if report.failed:
+    if report.failed or report.stopped is StopReason.ERROR:
         return EXIT_FAILED
     if not report.complete:
         return EXIT_INCOMPLETE

@@ -23,7 +23,7 @@ from enum import Enum
 from typing import Any
 
 from bot.catalog import Dlq
-from bot.errors import DestinationError, QueueNotFoundError
+from bot.errors import DestinationError, DlqRedriveError, QueueNotFoundError
 from bot.planner import DEFAULT_MAX_BATCH_BYTES, Outgoing, batch_entries, batches, build_outgoing
 from bot.selection import Selection, Verdict, judge
 from bot.sqs_gateway import QueueInfo, ReceivedMessage, SendFailure, SqsApi, SqsGateway
@@ -178,12 +178,19 @@ ProgressCallback = Callable[[RedriveReport], None]
 
 
 class _Stop(Exception):
-    """Raised inside a worker to end the whole scan with a reason."""
+    """Raised inside a worker to end the whole scan with a reason.
 
-    def __init__(self, reason: StopReason, message: str | None = None) -> None:
+    ``refusal`` is a usage error found while scanning (e.g. no way to tell a message's source):
+    if nothing moved yet, the run raises it, so the user gets a clear error and exit status 2.
+    """
+
+    def __init__(
+        self, reason: StopReason, message: str | None = None, refusal: DlqRedriveError | None = None
+    ) -> None:
         super().__init__(message or reason.value)
         self.reason = reason
         self.message = message
+        self.refusal = refusal
 
 
 class RedriveEngine:
@@ -235,6 +242,7 @@ class _Run:
         self.lock = threading.Lock()
         self.stop_event = threading.Event()
         self.held: dict[str, str] = {}  # message id -> receipt handle, released at the end
+        self.refusal: DlqRedriveError | None = None
         self.rate = RateLimiter(request.rate)
         self.max_held = request.max_held or (MAX_HELD_FIFO if dlq.info.fifo else MAX_HELD_STANDARD)
         self.visibility = self._visibility_timeout()
@@ -262,9 +270,8 @@ class _Run:
             self.report.duration_s = time.monotonic() - started
             self.report.remaining = self._remaining()
         report = self.report
-        if report.stopped is StopReason.ERROR and report.error and not report.moved + report.failed:
-            # Refused before anything moved (e.g. no way to tell a message's source): a usage error.
-            raise DestinationError(report.error)
+        if self.refusal is not None and not report.moved + report.failed:
+            raise self.refusal  # refused before anything moved: nothing to report but the reason
         return self.report
 
     def _worker(self) -> None:
@@ -288,8 +295,14 @@ class _Run:
                     with self.lock:
                         self.on_progress(self.report)
         except _Stop as stop:
+            if stop.refusal is not None:
+                self.refusal = stop.refusal
             self._stop(stop.reason, stop.message)
-        except BaseException as exc:  # a bug or an AWS error: stop everyone, release, re-raise
+        except DlqRedriveError as exc:
+            # AWS refused a call (access denied, the DLQ deleted, ...): stop everyone, release what
+            # is held, and report what was done so far with the reason.
+            self._stop(StopReason.ERROR, str(exc))
+        except BaseException as exc:  # a bug: stop everyone, release, re-raise
             self._stop(StopReason.ERROR, f"{type(exc).__name__}: {exc}")
             raise
 
@@ -409,11 +422,11 @@ class _Run:
         with self.lock:
             self.held[message.message_id] = message.receipt_handle
         names = ", ".join(self.dlq.source_names) or "none"
-        raise _Stop(
-            StopReason.ERROR,
+        message = (
             f"{self.dlq.name!r} has {len(self.dlq.sources)} source queues ({names}) and its "
-            "messages do not say which one they came from; choose one with --to QUEUE",
+            "messages do not say which one they came from; choose one with --to QUEUE"
         )
+        raise _Stop(StopReason.ERROR, message, DestinationError(message))
 
     def _fail(self, message: ReceivedMessage | Outgoing, code: str, reason: str, dest: str) -> None:
         """Count a message that stays in the DLQ (held, released at the end)."""

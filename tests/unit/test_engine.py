@@ -12,7 +12,7 @@ import pytest
 
 from bot.catalog import Dlq
 from bot.engine import Deadline, RateLimiter, RedriveEngine, RedriveRequest, StopReason
-from bot.errors import DestinationError
+from bot.errors import AwsError, DestinationError
 from bot.selection import REDRIVE_COUNT_ATTRIBUTE, Selection, day_window
 from bot.sqs_gateway import SendFailure
 from tests.unit.fake_sqs import FakeSqs
@@ -219,3 +219,23 @@ def test_the_lambda_deadline_keeps_a_reserve_to_release_and_report() -> None:
     assert nearly_out.expired()  # less time left than the reserve: start nothing
     ticking = Deadline(40.0, clock=lambda: next(clock))
     assert ticking.remaining() == 40.0 and ticking.expired() is True
+
+
+def test_an_aws_error_mid_run_ends_with_a_report_of_what_moved(sqs: FakeSqs) -> None:
+    # Given a DLQ that AWS stops answering for after the first batch (deleted, access revoked)
+    dlq, dlq_url, (source,) = setup(sqs, 30)
+    receive = sqs.receive
+    calls = {"n": 0}
+
+    def failing_receive(url: str, **kwargs: int) -> list:
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise AwsError("AWS refused receiving from orders-dlq: AccessDenied: no")
+        return receive(url, **kwargs)
+
+    sqs.receive = failing_receive  # type: ignore[method-assign]
+    # When it is redriven, Then the run reports what moved and why it stopped
+    report = engine(sqs).run(dlq, request(workers=1))
+    assert report.stopped is StopReason.ERROR and "AccessDenied" in (report.error or "")
+    assert report.moved == 10 and len(sqs.queues[source].messages) == 10
+    assert len(sqs.queues[dlq_url].messages) == 20
