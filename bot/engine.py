@@ -422,11 +422,11 @@ class _Run:
         with self.lock:
             self.held[message.message_id] = message.receipt_handle
         names = ", ".join(self.dlq.source_names) or "none"
-        message = (
+        text = (
             f"{self.dlq.name!r} has {len(self.dlq.sources)} source queues ({names}) and its "
             "messages do not say which one they came from; choose one with --to QUEUE"
         )
-        raise _Stop(StopReason.ERROR, message, DestinationError(message))
+        raise _Stop(StopReason.ERROR, text, DestinationError(text))
 
     def _fail(self, message: ReceivedMessage | Outgoing, code: str, reason: str, dest: str) -> None:
         """Count a message that stays in the DLQ (held, released at the end)."""
