@@ -1,0 +1,115 @@
+"""The two events the daily function receives, parsed and validated: pure, no I/O.
+
+- The schedule's event (EventBridge): ``{"time": "2026-11-24T21:00:00Z", ...}``. Only ``time``
+  matters: "yesterday" is the calendar day before it in ``TIMEZONE``, so a late or retried
+  invocation works on the same day.
+- A continuation the function sends itself when the auto-redrive ran out of time:
+  ``{"dlq_redrive_daily": "continue", "time": ..., "day": ..., "queues": [...], ...}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from bot.daily.report import AutoRedrive
+from bot.errors import UsageError
+
+CONTINUATION_MARK = "dlq_redrive_daily"
+
+
+def parse_time(value: Any) -> datetime:
+    """The event's ISO 8601 ``time`` as an aware UTC datetime (no offset means UTC)."""
+    if not isinstance(value, str) or not value.strip():
+        raise UsageError(
+            "the event has no 'time' field: schedule the daily report with an EventBridge rule, "
+            'or give the Scheduler target the input {"time": "<aws.scheduler.scheduled-time>"}'
+        )
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise UsageError(f"the event's time {value!r} is not ISO 8601") from exc
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class ScheduledRun:
+    """The 06:00 run scheduled at ``scheduled``."""
+
+    scheduled: datetime
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"report#{self.scheduled.isoformat()}"
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """What is left of an auto-redrive after ``invocation`` invocations, and where to report."""
+
+    scheduled: datetime
+    day: date
+    queues: tuple[str, ...]
+    invocation: int  # the number this continuation will be (the first run is 1)
+    channel: str
+    thread_ts: str | None
+    results: dict[str, AutoRedrive] = field(default_factory=dict)
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"continue#{self.scheduled.isoformat()}#{self.invocation}"
+
+    def to_event(self) -> dict[str, Any]:
+        return {
+            CONTINUATION_MARK: "continue",
+            "time": self.scheduled.isoformat(),
+            "day": self.day.isoformat(),
+            "queues": list(self.queues),
+            "invocation": self.invocation,
+            "channel": self.channel,
+            "thread_ts": self.thread_ts,
+            "results": {
+                name: {
+                    "moved": r.moved,
+                    "failed": r.failed,
+                    "needs_human": r.needs_human,
+                    "unreadable_time": r.unreadable_time,
+                    "error": r.error,
+                }
+                for name, r in self.results.items()
+            },
+        }
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> Continuation:
+        try:
+            return cls(
+                scheduled=parse_time(event.get("time")),
+                day=date.fromisoformat(str(event["day"])),
+                queues=tuple(str(q) for q in event["queues"]),
+                invocation=int(event["invocation"]),
+                channel=str(event["channel"]),
+                thread_ts=str(event["thread_ts"]) if event.get("thread_ts") else None,
+                results={
+                    str(name): AutoRedrive(
+                        moved=int(r.get("moved", 0)),
+                        failed=int(r.get("failed", 0)),
+                        needs_human=int(r.get("needs_human", 0)),
+                        unreadable_time=int(r.get("unreadable_time", 0)),
+                        error=r.get("error"),
+                    )
+                    for name, r in dict(event.get("results") or {}).items()
+                },
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise UsageError(f"malformed continuation event: {exc}") from exc
+
+
+def parse_event(event: Any) -> ScheduledRun | Continuation:
+    """The run an event asks for; UsageError (saying what is wrong) for anything else."""
+    if not isinstance(event, dict):
+        raise UsageError(f"the event is a {type(event).__name__}, not a JSON object")
+    if event.get(CONTINUATION_MARK) == "continue":
+        return Continuation.from_event(event)
+    return ScheduledRun(parse_time(event.get("time")))

@@ -1,0 +1,164 @@
+"""The figures of one DLQ, computed from a sample of its messages: pure, no I/O.
+
+Given the messages a scan received (``ReceivedMessage``), yesterday's window and a few settings,
+``sample_figures`` returns how old the oldest message is, how many arrived yesterday, how many are
+poison (already redriven ``MAX_REDRIVES`` times) and the top error groups. An error group is the
+value of the message attribute named by ``ERROR_ATTRIBUTE`` when the message has it, else a
+fingerprint of the body's *shape*: the keys and value types of a JSON body, or the text with its
+numbers and ids masked, so that "order 123 failed" and "order 456 failed" fall in one group.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.selection import TimeWindow, UnreadableTimeError, message_time, redrive_count
+from bot.sqs_gateway import ReceivedMessage
+
+TOP_ERROR_GROUPS = 3
+MAX_LABEL = 80
+_SHAPE_DEPTH = 3
+
+# Masks applied to text bodies, most specific first: ids and numbers vary, the message does not.
+_TEXT_MASKS = (
+    (
+        re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
+        "<id>",
+    ),
+    (re.compile(r"\b[0-9a-fA-F]{16,}\b"), "<hex>"),
+    (re.compile(r"\d+(?:[.:,-]\d+)*"), "<n>"),
+    (re.compile(r"\s+"), " "),
+)
+
+
+@dataclass(frozen=True)
+class ErrorGroup:
+    """Messages sharing one error: ``label`` is what the report shows."""
+
+    label: str
+    count: int
+    by_attribute: bool  # True: the ERROR_ATTRIBUTE value; False: a body-shape fingerprint
+
+
+@dataclass(frozen=True)
+class SampleFigures:
+    """What a sample of one DLQ's messages says. Counts are over the sample only."""
+
+    sampled: int
+    capped: bool  # the DLQ held more messages than the sample took
+    oldest_sent: datetime | None
+    arrived_yesterday: int
+    unreadable_time: int  # messages whose time (body field) could not be read
+    poison: int
+    error_groups: tuple[ErrorGroup, ...]
+    other_errors: int  # sampled messages outside the top groups
+
+    def oldest_age(self, now: datetime) -> timedelta | None:
+        """How long the oldest sampled message has waited, at ``now``."""
+        return None if self.oldest_sent is None else max(timedelta(0), now - self.oldest_sent)
+
+
+def _shape(value: Any, depth: int = 0) -> str:
+    if isinstance(value, dict):
+        if depth >= _SHAPE_DEPTH:
+            return "{…}"
+        inner = ", ".join(f"{key}:{_shape(value[key], depth + 1)}" for key in sorted(value))
+        return "{" + inner + "}"
+    if isinstance(value, list):
+        if not value or depth >= _SHAPE_DEPTH:
+            return "[]"
+        # A list's shape is the set of its items' shapes: length does not make a new group.
+        return "[" + "|".join(sorted({_shape(item, depth + 1) for item in value})) + "]"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "num"
+    if value is None:
+        return "null"
+    return "str"
+
+
+def body_fingerprint(body: str) -> str:
+    """A label for the body's shape: JSON keys and types, or the text with numbers/ids masked."""
+    text = body.strip()
+    if text.startswith(("{", "[")):
+        try:
+            return "json " + _shape(json.loads(text))
+        except (ValueError, RecursionError):
+            pass  # not JSON after all: fingerprint it as text
+    for pattern, replacement in _TEXT_MASKS:
+        text = pattern.sub(replacement, text)
+    return "text " + (text[:60] if text else "(empty)")
+
+
+def error_label(message: ReceivedMessage, error_attribute: str | None) -> tuple[str, bool]:
+    """(label, by_attribute) of the error group ``message`` belongs to."""
+    if error_attribute:
+        attribute = message.message_attributes.get(error_attribute)
+        value = attribute.get("StringValue") if attribute else None
+        if isinstance(value, str) and value.strip():
+            return " ".join(value.split()), True
+    return body_fingerprint(message.body), False
+
+
+def shorten(text: str, limit: int = MAX_LABEL) -> str:
+    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def group_errors(
+    labels: Iterable[tuple[str, bool]], top: int = TOP_ERROR_GROUPS
+) -> tuple[tuple[ErrorGroup, ...], int]:
+    """The ``top`` most frequent groups (ties by label: a stable report) and the others' count."""
+    counts = Counter(labels)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0][0]))
+    groups = tuple(
+        ErrorGroup(label=shorten(label), count=count, by_attribute=by_attribute)
+        for (label, by_attribute), count in ranked[:top]
+    )
+    return groups, sum(count for _, count in ranked[top:])
+
+
+def sample_figures(
+    messages: list[ReceivedMessage],
+    *,
+    yesterday: TimeWindow,
+    tz: ZoneInfo,
+    max_redrives: int,
+    error_attribute: str | None,
+    time_field: str | None = None,
+    capped: bool = False,
+) -> SampleFigures:
+    """Figures of a DLQ from the messages a scan sampled (each message once)."""
+    oldest: datetime | None = None
+    arrived = unreadable = poison = 0
+    for message in messages:
+        millis = message.sent_timestamp_ms
+        if millis is not None:
+            sent = datetime.fromtimestamp(millis / 1000, tz=tz)
+            oldest = sent if oldest is None or sent < oldest else oldest
+        try:
+            if yesterday.contains(message_time(message, time_field, tz)):
+                arrived += 1
+        except UnreadableTimeError:
+            unreadable += 1
+        if redrive_count(message) >= max_redrives:
+            poison += 1
+    groups, other = group_errors(error_label(m, error_attribute) for m in messages)
+    return SampleFigures(
+        sampled=len(messages),
+        capped=capped,
+        oldest_sent=oldest,
+        arrived_yesterday=arrived,
+        unreadable_time=unreadable,
+        poison=poison,
+        error_groups=groups,
+        other_errors=other,
+    )

@@ -1,0 +1,430 @@
+"""The 06:00 job: inspect every watched DLQ, auto-redrive yesterday's messages, post the report,
+store today's snapshot, and continue in a new invocation when the time budget runs out.
+
+Order of work in one run, and why:
+
+1. Read the previous snapshots (for the change and the trend) and inspect every DLQ in parallel:
+   depth from the queue's attributes, the rest from a bounded sample that is released untouched.
+   A DLQ that cannot be read becomes an error line; the others carry on.
+2. Auto-redrive, one DLQ after another, with one deadline (the Lambda's remaining time minus a
+   reserve for posting). The engine only deletes what SQS confirmed sent, so stopping anywhere is
+   safe, and running the same day's selection again later simply continues.
+3. Save the snapshots, then post the report (one message, thread replies for the overflow).
+4. If time ran out, invoke this function again (``InvocationType="Event"``) with the DLQs left;
+   the last invocation posts the final count in the report's thread.
+
+Every run goes through powertools idempotency keyed by the event's scheduled time (continuations
+by scheduled time and invocation number): a duplicate event returns the first run's result
+without posting or redriving again, and one that arrives while the first is running is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    BasePersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+)
+from botocore.exceptions import BotoCoreError
+
+from bot.catalog import Dlq, DlqCatalog
+from bot.config import DailySettings, EngineSettings
+from bot.daily.blocks import render_continuation, render_report
+from bot.daily.events import Continuation, ScheduledRun, parse_event
+from bot.daily.figures import SampleFigures, sample_figures
+from bot.daily.invoker import LambdaInvoker
+from bot.daily.report import TREND_DAYS, AutoRedrive, DailyReport, DlqStatus
+from bot.daily.scan import sample_messages
+from bot.daily.snapshots import Snapshot, SnapshotStore
+from bot.engine import Deadline, RedriveEngine, RedriveRequest, StopReason
+from bot.errors import AwsError, DlqRedriveError
+from bot.selection import Selection, TimeWindow, day_window, yesterday
+from bot.sqs_gateway import SqsGateway
+
+logger = logging.getLogger(__name__)
+
+# Kept back from the Lambda's remaining time for releasing held messages and posting the report.
+REPORT_RESERVE_S = 30.0
+# A duplicate event within this long is recognised (EventBridge retries within 24 hours).
+IDEMPOTENCY_TTL = timedelta(days=3)
+# A continuation chain stops after this many invocations, and whenever one moved nothing.
+MAX_INVOCATIONS = 20
+INSPECT_WORKERS = 8
+
+
+@dataclass(frozen=True)
+class _Inspected:
+    name: str
+    dlq: Dlq | None
+    depth: int | None
+    figures: SampleFigures | None
+    error: str | None
+
+
+def _mark_replayed(response: Any, idempotent_data: Any) -> Any:
+    """Powertools calls this when it answers from a stored result (a duplicate event)."""
+    if isinstance(response, dict):
+        return {**response, "replayed": True}
+    return response
+
+
+class DailyJob:
+    """Everything one run needs, built once per cold start (see ``handlers.daily``)."""
+
+    def __init__(
+        self,
+        *,
+        catalog: DlqCatalog,
+        engine: RedriveEngine,
+        gateway: SqsGateway,
+        snapshots: SnapshotStore,
+        slack: Any,
+        invoker: LambdaInvoker,
+        persistence: BasePersistenceLayer,
+        daily: DailySettings,
+        engine_settings: EngineSettings,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.catalog = catalog
+        self.engine = engine
+        self.gateway = gateway
+        self.snapshots = snapshots
+        self.slack = slack
+        self.invoker = invoker
+        self.persistence = persistence
+        self.daily = daily
+        self.settings = engine_settings
+        self.clock = clock
+
+    # --- entry ---------------------------------------------------------------------------------
+
+    def handle(self, event: Any, context: Any) -> dict[str, Any]:
+        """Run what ``event`` asks for, at most once per scheduled time (or continuation)."""
+        work = parse_event(event)
+        config = IdempotencyConfig(
+            event_key_jmespath="key",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=int(IDEMPOTENCY_TTL.total_seconds()),
+            response_hook=_mark_replayed,
+        )
+        config.register_lambda_context(context)
+
+        def execute(work_key: dict[str, str]) -> dict[str, Any]:
+            if isinstance(work, Continuation):
+                return self.continue_redrive(work, context)
+            return self.report(work, context)
+
+        once = idempotent_function(
+            execute,
+            data_keyword_argument="work_key",
+            persistence_store=self.persistence,
+            config=config,
+            key_prefix="dlq-redrive-daily",
+        )
+        try:
+            result: dict[str, Any] = once(work_key={"key": work.idempotency_key})
+        except IdempotencyAlreadyInProgressError:
+            logger.warning("duplicate event while the first is running: %s", work.idempotency_key)
+            return {"status": "duplicate_in_progress", "key": work.idempotency_key}
+        return result
+
+    # --- the report run ------------------------------------------------------------------------
+
+    def report(self, run: ScheduledRun, context: Any) -> dict[str, Any]:
+        """The 06:00 run for the day before ``run.scheduled``."""
+        deadline = Deadline.from_lambda_context(context, reserve_s=REPORT_RESERVE_S)
+        tz = self.settings.timezone
+        day = yesterday(run.scheduled, tz)
+        window = day_window(day, tz)
+        now = self.clock()
+        names = self.catalog.watched_names()
+        history = self._histories(names, day)
+        with ThreadPoolExecutor(max_workers=INSPECT_WORKERS) as pool:
+            inspected = list(pool.map(lambda name: self._inspect(name, window, now), names))
+
+        auto, warnings = self._auto_names(names)
+        redrives: dict[str, AutoRedrive] = {}
+        depths: dict[str, int | None] = {i.name: i.depth for i in inspected}
+        for item in inspected:
+            if item.name not in auto or item.dlq is None:
+                continue
+            if not item.depth:
+                redrives[item.name] = AutoRedrive()
+                continue
+            redrives[item.name] = self._redrive(item.dlq, day, deadline)
+            depths[item.name] = self._depth_after(item, redrives[item.name])
+
+        statuses = [
+            self._status(item, depths[item.name], redrives.get(item.name), history, day)
+            for item in inspected
+        ]
+        previous_days = [d for h in history.values() for d in h]
+        report = DailyReport(
+            day=day,
+            timezone=tz.key,
+            generated_at=now,
+            dlqs=tuple(statuses),
+            previous_day=max(previous_days) if previous_days else None,
+            total_trend=_total_trend(statuses),
+            auto_redrive_names=tuple(sorted(auto)),
+            warnings=warnings,
+        )
+        snapshot_error = self._save_snapshots(statuses, day, now)
+        ts = self._post(report)
+        continuing = sorted(name for name, r in redrives.items() if r.continuing)
+        continue_error = None
+        if continuing:
+            continue_error = self._chain(
+                Continuation(
+                    scheduled=run.scheduled,
+                    day=day,
+                    queues=tuple(continuing),
+                    invocation=2,
+                    channel=self.daily.report_channel,
+                    thread_ts=ts,
+                    results={name: redrives[name] for name in continuing},
+                ),
+                context,
+            )
+        return {
+            "status": "reported",
+            "day": day.isoformat(),
+            "channel": self.daily.report_channel,
+            "ts": ts,
+            "dlqs": len(statuses),
+            "total": report.total,
+            "unreadable": [s.name for s in report.unreadable],
+            "moved": report.moved,
+            "failed": sum(r.failed for r in redrives.values()),
+            "redrive_errors": sorted(n for n, r in redrives.items() if r.error),
+            "continuing": continuing,
+            "continue_error": continue_error,
+            "snapshot_error": snapshot_error,
+        }
+
+    def _auto_names(self, watched: list[str]) -> tuple[set[str], tuple[str, ...]]:
+        configured = self.daily.auto_redrive
+        if configured is None:
+            return set(watched), ()
+        unknown = [name for name in configured if name not in watched]
+        warnings = (
+            (f"AUTO_REDRIVE names {', '.join(unknown)}, not watched DLQs: skipped",)
+            if unknown
+            else ()
+        )
+        return set(configured) & set(watched), warnings
+
+    def _histories(self, names: list[str], day: date) -> dict[str, dict[date, int]]:
+        try:
+            return self.snapshots.histories(
+                names, day - timedelta(days=TREND_DAYS), day - timedelta(days=1)
+            )
+        except AwsError as exc:
+            logger.warning("no trend today: %s", exc)
+            return {}
+
+    def _inspect(self, name: str, window: TimeWindow, now: datetime) -> _Inspected:
+        try:
+            dlq = self.catalog.get(name)
+            info = dlq.info
+            sample = sample_messages(
+                self.gateway, info.url, limit=self.daily.sample_size, expected=info.visible
+            )
+            figures = sample_figures(
+                sample.messages,
+                yesterday=window,
+                tz=self.settings.timezone,
+                max_redrives=self.settings.max_redrives,
+                error_attribute=self.daily.error_attribute,
+                time_field=self.daily.time_field,
+                capped=sample.capped,
+            )
+        except (DlqRedriveError, BotoCoreError) as exc:
+            logger.error("cannot read DLQ %s: %s", name, exc)
+            return _Inspected(name, None, None, None, str(exc))
+        return _Inspected(name, dlq, info.visible + info.in_flight + info.delayed, figures, None)
+
+    def _redrive(self, dlq: Dlq, day: date, deadline: Deadline) -> AutoRedrive:
+        if deadline.expired():
+            return AutoRedrive(continuing=True)
+        request = RedriveRequest(
+            selection=Selection(
+                window=day_window(day, self.settings.timezone), time_field=self.daily.time_field
+            )
+        )
+        try:
+            result = self.engine.run(dlq, request, deadline=deadline)
+        except (DlqRedriveError, BotoCoreError) as exc:
+            logger.error("auto-redrive of %s failed: %s", dlq.name, exc)
+            return AutoRedrive(error=str(exc))
+        error = None
+        if result.stopped is StopReason.ERROR:
+            error = result.error or "stopped by an error"
+        elif result.stopped is StopReason.IN_FLIGHT_LIMIT:
+            error = "stopped: too many older messages in the DLQ to look past; redrive by hand"
+        return AutoRedrive(
+            moved=result.moved,
+            failed=result.failed,
+            needs_human=result.needs_human,
+            unreadable_time=result.unreadable,
+            continuing=result.stopped is StopReason.DEADLINE,
+            error=error,
+        )
+
+    def _depth_after(self, item: _Inspected, redrive: AutoRedrive) -> int | None:
+        assert item.dlq is not None
+        try:
+            info = self.gateway.queue_info(item.dlq.info.url)
+        except DlqRedriveError:
+            return None if item.depth is None else max(0, item.depth - redrive.moved)
+        return info.visible + info.in_flight + info.delayed
+
+    def _status(
+        self,
+        item: _Inspected,
+        depth: int | None,
+        redrive: AutoRedrive | None,
+        history: dict[str, dict[date, int]],
+        day: date,
+    ) -> DlqStatus:
+        if item.error is not None or item.dlq is None:
+            return DlqStatus(name=item.name, error=item.error or "unknown error")
+        past = history.get(item.name, {})
+        previous = past[max(past)] if past else None
+        days = [day - timedelta(days=n) for n in range(TREND_DAYS - 1, 0, -1)]
+        return DlqStatus(
+            name=item.name,
+            depth=depth,
+            depth_before=item.depth,
+            previous_depth=previous,
+            figures=item.figures,
+            redrive=redrive,
+            trend=(*(past.get(d) for d in days), depth),
+            sources=item.dlq.source_names,
+        )
+
+    def _save_snapshots(self, statuses: list[DlqStatus], day: date, now: datetime) -> str | None:
+        snapshots = [Snapshot(s.name, day, s.depth) for s in statuses if s.depth is not None]
+        try:
+            self.snapshots.put_all(snapshots, taken_at=now)
+        except AwsError as exc:
+            logger.error("snapshots not saved: %s", exc)
+            return str(exc)
+        return None
+
+    def _post(self, report: DailyReport) -> str | None:
+        """Post the report and its thread replies; the report's ts (None when not posted)."""
+        if report.all_clear and not self.daily.report_when_empty:
+            logger.info("all clear and REPORT_WHEN_EMPTY is false: nothing posted")
+            return None
+        rendered = render_report(report)
+        channel = self.daily.report_channel
+        response = self.slack.chat_postMessage(
+            channel=channel,
+            text=rendered.message.text,
+            blocks=rendered.message.blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        ts = str(response["ts"])
+        for reply in rendered.thread:
+            self.slack.chat_postMessage(
+                channel=channel, thread_ts=ts, text=reply.text, blocks=reply.blocks
+            )
+        return ts
+
+    def _chain(self, continuation: Continuation, context: Any) -> str | None:
+        """Invoke the next continuation; on failure say so in the thread and return the error."""
+        try:
+            self.invoker.invoke_async(context.function_name, continuation.to_event())
+        except AwsError as exc:
+            logger.error("cannot continue the auto-redrive: %s", exc)
+            message = render_continuation(
+                continuation.day,
+                continuation.results,
+                continuation.invocation - 1,
+                final=False,
+            )
+            self.slack.chat_postMessage(
+                channel=continuation.channel,
+                thread_ts=continuation.thread_ts,
+                text=f"{message.text}\nCould not continue: {exc}",
+                blocks=message.blocks,
+            )
+            return str(exc)
+        return None
+
+    # --- continuations ------------------------------------------------------------------------
+
+    def continue_redrive(self, work: Continuation, context: Any) -> dict[str, Any]:
+        """Carry on the auto-redrive of ``work.queues``; the last one posts the final count."""
+        deadline = Deadline.from_lambda_context(context, reserve_s=REPORT_RESERVE_S)
+        results = dict(work.results)
+        still: list[str] = []
+        progress = 0
+        for name in work.queues:
+            before = results.get(name, AutoRedrive())
+            try:
+                dlq = self.catalog.get(name)
+            except (DlqRedriveError, BotoCoreError) as exc:
+                results[name] = AutoRedrive(moved=before.moved, error=str(exc))
+                continue
+            now = self._redrive(dlq, work.day, deadline)
+            progress += now.moved
+            # Moves add up; what is left (failed, poison, unreadable) is what the last run saw.
+            results[name] = AutoRedrive(
+                moved=before.moved + now.moved,
+                failed=now.failed,
+                needs_human=now.needs_human,
+                unreadable_time=now.unreadable_time,
+                continuing=now.continuing,
+                error=now.error,
+            )
+            if now.continuing:
+                still.append(name)
+        if still and progress and work.invocation < MAX_INVOCATIONS:
+            error = self._chain(
+                Continuation(
+                    scheduled=work.scheduled,
+                    day=work.day,
+                    queues=tuple(still),
+                    invocation=work.invocation + 1,
+                    channel=work.channel,
+                    thread_ts=work.thread_ts,
+                    results=results,
+                ),
+                context,
+            )
+            if error is None:
+                return {"status": "continuing", "invocation": work.invocation, "queues": still}
+        message = render_continuation(work.day, results, work.invocation, final=not still)
+        self.slack.chat_postMessage(
+            channel=work.channel, thread_ts=work.thread_ts, text=message.text, blocks=message.blocks
+        )
+        return {
+            "status": "finished" if not still else "stopped",
+            "invocation": work.invocation,
+            "moved": sum(r.moved for r in results.values()),
+            "queues": list(work.queues),
+        }
+
+
+def _total_trend(statuses: list[DlqStatus]) -> tuple[int | None, ...]:
+    readable = [s for s in statuses if s.error is None and s.trend]
+    if not readable:
+        return ()
+    totals: list[int | None] = []
+    for index in range(TREND_DAYS):
+        values = [s.trend[index] for s in readable if s.trend[index] is not None]
+        totals.append(sum(v for v in values if v is not None) if values else None)
+    return tuple(totals)

@@ -1,0 +1,122 @@
+"""Lambda entry point of the 06:00 daily DLQ report (EventBridge schedule, and its own
+continuations). The job is built once per cold start, on the first invocation (no network at
+import); ``build_job`` builds one from any mapping, and ``use_job`` swaps it, for tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from slack_sdk import WebClient
+
+from bot.catalog import DlqCatalog
+from bot.config import DailySettings, EngineSettings, SlackSettings
+from bot.daily.invoker import LambdaInvoker
+from bot.daily.job import DailyJob
+from bot.daily.snapshots import SnapshotStore
+from bot.engine import RedriveEngine
+from bot.errors import AwsError, ConfigError, DlqRedriveError
+from bot.slack.credentials import resolve_credentials
+from bot.sqs_gateway import SqsGateway
+from bot.state_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_sqs import SQSClient
+
+logger = Logger(service="dlq-redrive-daily")
+metrics = Metrics(namespace="DlqRedrive", service="daily-report")
+
+_job: DailyJob | None = None
+
+
+def build_job(
+    env: Mapping[str, str],
+    *,
+    sqs_client: SQSClient | None = None,
+    dynamodb_client: DynamoDBClient | None = None,
+    lambda_client: LambdaClient | None = None,
+) -> DailyJob:
+    """A ``DailyJob`` from configuration ``env``; ConfigError names any bad variable."""
+    engine_settings = EngineSettings.from_env(env)
+    daily = DailySettings.from_env(env)
+    slack_settings = SlackSettings.from_env(env)
+    table = slack_settings.state_table
+    if not table:
+        raise ConfigError("STATE_TABLE is not set (the DynamoDB table for snapshots and runs)")
+    credentials = resolve_credentials(slack_settings)
+    gateway = SqsGateway(sqs_client)
+    snapshots = SnapshotStore(table, dynamodb_client)
+    return DailyJob(
+        catalog=DlqCatalog(gateway, engine_settings),
+        engine=RedriveEngine(
+            gateway,
+            max_redrives=engine_settings.max_redrives,
+            timezone=engine_settings.timezone,
+        ),
+        gateway=gateway,
+        snapshots=snapshots,
+        slack=WebClient(token=credentials.bot_token, base_url=slack_settings.api_url),
+        invoker=LambdaInvoker(lambda_client),
+        persistence=DynamoDBPersistenceLayer(
+            table_name=table,
+            key_attr=PARTITION_KEY,
+            sort_key_attr=SORT_KEY,
+            static_pk_value="IDEMPOTENCY#daily-report",
+            expiry_attr=TTL_ATTRIBUTE,
+            boto3_client=snapshots.client,
+        ),
+        daily=daily,
+        engine_settings=engine_settings,
+    )
+
+
+def use_job(job: DailyJob | None) -> None:
+    """Replace the cold-start job (``None``: build it again from ``os.environ`` next time)."""
+    global _job
+    _job = job
+
+
+def _get_job() -> DailyJob:
+    global _job
+    if _job is None:
+        _job = build_job(os.environ)
+    return _job
+
+
+def _record(outcome: dict[str, Any]) -> None:
+    if outcome.get("replayed") or outcome.get("status") == "duplicate_in_progress":
+        metrics.add_metric(name="DuplicateEvents", unit=MetricUnit.Count, value=1)
+        return
+    if outcome.get("status") == "reported":
+        metrics.add_metric(
+            name="DlqReadFailures", unit=MetricUnit.Count, value=len(outcome["unreadable"])
+        )
+        metrics.add_metric(
+            name="AutoRedriveErrors", unit=MetricUnit.Count, value=len(outcome["redrive_errors"])
+        )
+    if "moved" in outcome:
+        metrics.add_metric(
+            name="MessagesAutoRedriven", unit=MetricUnit.Count, value=outcome["moved"]
+        )
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        outcome = _get_job().handle(event, context)
+    except AwsError:
+        metrics.add_metric(name="DailyReportFailed", unit=MetricUnit.Count, value=1)
+        raise  # transient: let Lambda retry (the idempotency record was released)
+    except DlqRedriveError as exc:  # configuration or a malformed event: a retry cannot help
+        logger.error("daily report not run: %s", exc)
+        metrics.add_metric(name="DailyReportFailed", unit=MetricUnit.Count, value=1)
+        return {"status": "error", "error": str(exc)}
+    _record(outcome)
+    return outcome
