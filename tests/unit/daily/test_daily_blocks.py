@@ -1,0 +1,197 @@
+"""Rendering the daily report: Block Kit limits, fallback text, sparkline, builder link."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from datetime import UTC, date, datetime, timedelta
+
+from bot.daily.blocks import (
+    blocks_as_text,
+    builder_url,
+    duration,
+    render_continuation,
+    render_report,
+    sparkline,
+)
+from bot.daily.figures import ErrorGroup, SampleFigures
+from bot.daily.report import AutoRedrive, DailyReport, DlqStatus
+
+DAY = date(2026, 3, 10)
+NOW = datetime(2026, 3, 11, 6, tzinfo=UTC)
+
+
+def _figures(**overrides: object) -> SampleFigures:
+    values: dict[str, object] = {
+        "sampled": 3,
+        "capped": False,
+        "oldest_sent": NOW - timedelta(days=2, hours=4),
+        "arrived_yesterday": 2,
+        "unreadable_time": 0,
+        "poison": 0,
+        "error_groups": (ErrorGroup("Timeout", 3, True),),
+        "other_errors": 0,
+    }
+    values.update(overrides)
+    return SampleFigures(**values)  # type: ignore[arg-type]
+
+
+def _report(*dlqs: DlqStatus, **overrides: object) -> DailyReport:
+    values: dict[str, object] = {
+        "day": DAY,
+        "timezone": "Asia/Seoul",
+        "generated_at": NOW,
+        "dlqs": dlqs,
+        "previous_day": DAY - timedelta(days=1),
+    }
+    values.update(overrides)
+    return DailyReport(**values)  # type: ignore[arg-type]
+
+
+def test_sparkline_scales_from_zero_to_the_largest_and_marks_missing_days() -> None:
+    assert sparkline([0, 1, 2, 3, 4, 5, 6, 7]) == "▁▂▃▄▅▆▇█"
+    assert sparkline([None, 0, 10, None]) == "·▁█·"
+    assert sparkline([0, 0]) == "▁▁"
+    assert sparkline([]) == ""
+
+
+def test_durations_are_short() -> None:
+    assert duration(timedelta(days=2, hours=4, minutes=5)) == "2d 4h"
+    assert duration(timedelta(hours=5, minutes=3)) == "5h 3m"
+    assert duration(timedelta(minutes=12)) == "12m"
+    assert duration(timedelta(seconds=20)) == "<1m"
+
+
+def test_one_dlq_section_shows_every_figure() -> None:
+    # Given a DLQ that grew by 3, was auto-redriven, and has a poison message
+    status = DlqStatus(
+        name="orders-dlq",
+        depth=5,
+        depth_before=9,
+        previous_depth=2,
+        figures=_figures(poison=1),
+        redrive=AutoRedrive(moved=4, failed=1, needs_human=1),
+        trend=(None, None, None, None, 1, 2, 5),
+        sources=("orders",),
+    )
+
+    # When rendered
+    rendered = render_report(_report(status, auto_redrive_names=("orders-dlq",)))
+
+    # Then the section says it all
+    section = rendered.message.blocks[4]["text"]["text"]
+    assert section.splitlines() == [
+        "*orders-dlq* → orders",
+        "Depth *5* (9 before auto-redrive; +3 since 9 Mar) · oldest 2d 4h · 7d `····▂▄█`",
+        "Yesterday: 2 arrived · :skull: 1 poison (need a human)",
+        "Auto-redrive of 2026-03-10: moved 4 back, *1 failed* (left in the DLQ), "
+        "1 poison left for a human",
+        "Top errors (3 sampled before auto-redrive):",
+        "• `Timeout` ×3",
+    ]
+    summary = rendered.message.blocks[1]["text"]["text"]
+    assert summary.startswith("*5 messages* in 1 DLQ (+3 since 9 Mar)\n2 arrived yesterday · ")
+    assert "4 auto-redriven · 1 poison (need a human)" in summary
+
+
+def test_sixty_dlqs_fit_in_the_message_and_the_thread() -> None:
+    # Given 60 DLQs with long error labels
+    label = "E" * 80
+    dlqs = tuple(
+        DlqStatus(
+            name=f"queue-{i:02d}-" + "x" * 60,
+            depth=i + 1,
+            previous_depth=i,
+            figures=_figures(error_groups=(ErrorGroup(label, 2, True),) * 3, other_errors=9),
+            trend=(1, 2, 3, 4, 5, 6, i + 1),
+        )
+        for i in range(60)
+    )
+
+    # When rendered
+    rendered = render_report(_report(*dlqs))
+
+    # Then no message breaks a limit, and every DLQ is detailed exactly once
+    messages = [rendered.message, *rendered.thread]
+    named = []
+    for message in messages:
+        assert len(message.blocks) <= 50
+        assert 0 < len(message.text) <= 3000
+        for block in message.blocks:
+            if block["type"] == "section":
+                assert len(block["text"]["text"]) <= 3000
+            for element in block.get("elements", []):
+                if element.get("type") == "button":
+                    assert len(element["value"]) <= 2000
+                    named.append(json.loads(element["value"])["queue"])
+    assert sorted(set(named)) == sorted(d.name for d in dlqs)
+    assert len(named) == 120  # a redrive and a peek button each
+    # And the deepest come first in the message itself
+    first = rendered.message.blocks[4]["text"]["text"]
+    assert first.startswith("*queue-59-")
+
+
+def test_an_unreadable_dlq_comes_first_without_buttons() -> None:
+    rendered = render_report(
+        _report(
+            DlqStatus(name="fine-dlq", depth=1, figures=_figures()),
+            DlqStatus(name="bad-dlq", error="AWS refused reading: AccessDenied: <no>"),
+        )
+    )
+    blocks = rendered.message.blocks
+    assert blocks[4]["text"]["text"] == (
+        ":warning: *bad-dlq* could not be read: AWS refused reading: AccessDenied: &lt;no&gt;"
+    )
+    assert blocks[5]["text"]["text"].startswith("*fine-dlq*")
+    assert "- bad-dlq: could not be read" in rendered.message.text
+
+
+def test_mrkdwn_in_labels_is_escaped() -> None:
+    status = DlqStatus(
+        name="a-dlq",
+        depth=1,
+        figures=_figures(error_groups=(ErrorGroup("<!channel> `x` & y", 1, True),)),
+    )
+    section = render_report(_report(status)).message.blocks[4]["text"]["text"]
+    assert "• `&lt;!channel&gt; 'x' &amp; y` ×1" in section
+
+
+def test_quiet_dlqs_are_named_only() -> None:
+    rendered = render_report(
+        _report(
+            DlqStatus(name="busy-dlq", depth=2, figures=_figures()),
+            DlqStatus(name="calm-dlq", depth=0),
+        )
+    )
+    context = rendered.message.blocks[2]["elements"][0]["text"]
+    assert context == "Yesterday = 2026-03-10 in Asia/Seoul · quiet: calm-dlq"
+    assert "calm-dlq" not in rendered.message.blocks[4]["text"]["text"]
+
+
+def test_builder_link_carries_the_blocks() -> None:
+    blocks = render_report(_report(DlqStatus(name="a-dlq", depth=1))).message.blocks
+    url = builder_url(blocks)
+    assert url.startswith("https://app.slack.com/block-kit-builder#")
+    payload = urllib.parse.unquote(url.split("#", 1)[1])
+    assert json.loads(payload) == {"blocks": blocks}
+
+
+def test_blocks_as_text_is_readable() -> None:
+    blocks = render_report(_report(DlqStatus(name="a-dlq", depth=1))).message.blocks
+    text = blocks_as_text(blocks)
+    assert text.startswith("DLQ report · Tue 10 Mar 2026\n============================")
+    assert "[ Redrive 2026-03-10… ] [ Peek ]" in text
+
+
+def test_continuation_reply_counts_the_final_result() -> None:
+    message = render_continuation(
+        DAY,
+        {"b-dlq": AutoRedrive(moved=10, failed=2), "a-dlq": AutoRedrive(error="gone")},
+        3,
+        final=True,
+    )
+    assert message.text.splitlines() == [
+        "Auto-redrive of 2026-03-10 finished after 3 invocations:",
+        "• a-dlq: failed: gone",
+        "• b-dlq: 10 moved back, 2 failed (left in the DLQ)",
+    ]
