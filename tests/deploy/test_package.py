@@ -60,7 +60,7 @@ def lambda_python() -> str:
 
 
 def function_environment(template: dict[str, Any]) -> dict[str, str]:
-    """The deployed functions' environment, with the table's Ref given a name."""
+    """The deployed functions' environment (every value a plain string)."""
     functions = [
         r["Properties"]
         for r in template["Resources"].values()
@@ -69,7 +69,8 @@ def function_environment(template: dict[str, Any]) -> dict[str, str]:
     env: dict[str, str] = {}
     for props in functions:
         for key, value in props["Environment"]["Variables"].items():
-            env[key] = value if isinstance(value, str) else "dlq-redrive-dev-state"
+            assert isinstance(value, str), f"{key} is not a plain string: {value!r}"
+            env[key] = value
     return env
 
 

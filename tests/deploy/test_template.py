@@ -302,7 +302,7 @@ def test_the_state_table_is_the_one_bot_state_table_json_defines(template: Templ
     assert table["DeletionPolicy"] == "Retain"
     for handler in HANDLERS:
         env = function(template, handler)["Environment"]["Variables"]
-        assert env["STATE_TABLE"] == {"Ref": "StateTable"}
+        assert env["STATE_TABLE"] == props["TableName"] == "dlq-redrive-dev-state"
 
 
 def test_no_secret_value_reaches_the_template(template_path: Path, template: Template) -> None:
