@@ -108,7 +108,7 @@ def run_daily_demo(
         print("\n== The 06:00 daily report ==", file=out)
         print(
             f"Scheduled event time {event['time']} (06:00 {timezone}): yesterday = {day}. "
-            f"AUTO_REDRIVE={auto_redrive}. Six earlier days of snapshots are made up for the trend.",
+            f"AUTO_REDRIVE={auto_redrive}. The six days before have made-up snapshots (trend).",
             file=out,
         )
         try:
