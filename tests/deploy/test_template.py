@@ -20,7 +20,7 @@ import pytest
 
 from bot.state_schema import table_definition
 from tests.deploy.conftest import DEPLOYER_SECRETS
-from tests.deploy.tooling import ROOT
+from tests.deploy.tooling import ROOT, run_osls_package
 
 Template = dict[str, Any]
 
@@ -358,3 +358,14 @@ def test_every_setting_bot_config_reads_is_set_by_the_stack(template: Template) 
 def test_functions_run_the_artifact_make_package_builds(template: Template, handler: str) -> None:
     code = function(template, handler)["Code"]
     assert code["S3Key"].endswith("/dlq-redrive.zip")
+
+
+def test_deploying_without_the_report_channel_fails_naming_it(
+    tmp_path: Path, artifact: Path
+) -> None:
+    # Given a deployer who forgot --param reportChannel=...
+    result = run_osls_package(tmp_path)
+    # Then packaging stops (not every morning at 06:00) and says which setting is missing
+    assert result.returncode != 0
+    assert "REPORT_CHANNEL" in result.stdout + result.stderr
+    assert not (tmp_path / "cloudformation-template-update-stack.json").exists()

@@ -67,13 +67,15 @@ def build_artifact() -> Path:
     return ROOT / "build" / "dlq-redrive.zip"
 
 
-def osls_package(output: Path, *params: str, env: dict[str, str] | None = None) -> Path:
-    """`osls package --package OUTPUT --param ...` with no credentials; the template's path."""
+def run_osls_package(
+    output: Path, *params: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`npx osls package --package OUTPUT --param ...` with no AWS credentials."""
     ensure_node_modules()
     args = ["package", "--package", str(output)]
     for param in params:
         args += ["--param", param]
-    result = subprocess.run(
+    return subprocess.run(
         osls_command(*args),
         cwd=ROOT,
         env=clean_env(env),
@@ -82,6 +84,11 @@ def osls_package(output: Path, *params: str, env: dict[str, str] | None = None) 
         timeout=180,
         check=False,
     )
+
+
+def osls_package(output: Path, *params: str, env: dict[str, str] | None = None) -> Path:
+    """Package (which must succeed); the template's path."""
+    result = run_osls_package(output, *params, env=env)
     assert result.returncode == 0, f"osls package failed:\n{result.stdout}\n{result.stderr}"
     return output / TEMPLATE_NAME
 
