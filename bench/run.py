@@ -1,0 +1,454 @@
+"""`make bench`: throughput, API calls, memory, the native move task, cold start and ack time.
+
+Everything runs against LocalStack's SQS on 127.0.0.1, started and stopped here (its own Python
+3.13 venv, created on first run). Each mover runs in its own process, on its own freshly
+dead-lettered DLQ, so its peak RSS is its own and no run inherits another's queue.
+
+    .venv/bin/python -m bench.run                  # the full run (about 10 minutes)
+    .venv/bin/python -m bench.run --messages 2000  # a quick look
+
+Prints a table with each figure beside its target and writes bench/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench import coldstart
+from bench.seed import Pair, client, create_pair, delete_pair, depth, plain_body, seed_dead_lettered
+from infra.local.localstack import localstack
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results.json"
+WORKERS = 8  # the CLI's default worker count; the batched baseline uses the same
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def run_mover(kind: str, args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """Run ``bench.movers`` in a child process; add its peak RSS as the kernel measured it."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.movers", kind, *args],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    stdout = process.stdout.read()
+    stderr = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{kind} mover failed: {stderr.decode(errors='replace')[-2000:]}")
+    result: dict[str, Any] = json.loads(stdout.decode().strip().splitlines()[-1])
+    result["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # ru_maxrss is in KiB on Linux
+    result["msgs_per_s"] = round(result["moved"] / result["duration_s"], 1)
+    return result
+
+
+def calls_per_moved(result: dict[str, Any], key: str = "api_calls") -> float:
+    calls = sum(result[key].values())
+    return round(calls / result["moved"], 4) if result["moved"] else float("inf")
+
+
+def scenario(
+    name: str,
+    count: int,
+    env: dict[str, str],
+    move: Callable[[Pair], dict[str, Any]],
+    body: Callable[[int], str] = plain_body,
+    expect_moved: int | None = None,
+) -> dict[str, Any]:
+    """Seed ``count`` dead-lettered messages into a fresh DLQ, move them, check the counts."""
+    sqs = client()
+    pair = create_pair(sqs, f"bench-{name}-{int(time.time() * 1000) % 10**8}")
+    seconds = seed_dead_lettered(sqs, pair, count, body)
+    log(f"{name}: {count} messages dead-lettered in {seconds:.1f}s; moving")
+    result = move(pair)
+    expected = count if expect_moved is None else expect_moved
+    in_source, in_dlq = depth(sqs, pair.source_url), depth(sqs, pair.dlq_url)
+    result["check"] = {"in_source": in_source, "in_dlq": in_dlq, "expected_moved": expected}
+    if result["moved"] != expected or in_source != expected or in_source + in_dlq != count:
+        raise RuntimeError(f"{name}: counts do not add up: {result}")
+    log(f"{name}: {result['moved']} moved at {result['msgs_per_s']} msg/s")
+    delete_pair(sqs, pair)
+    return result
+
+
+def half_yesterday(today: datetime) -> Callable[[int], str]:
+    yesterday = (today - timedelta(days=1)).replace(hour=9)
+
+    def body(index: int) -> str:
+        day = yesterday if index % 2 == 0 else today
+        return json.dumps(
+            {"id": index, "type": "order.created", "occurredAt": day.isoformat(), "pad": "x" * 140}
+        )
+
+    return body
+
+
+def native(count: int, env: dict[str, str], timeout_s: float) -> dict[str, Any]:
+    """`redrive --native` on ``count`` messages, timed until the move task completes."""
+    from bot.cli import main
+
+    sqs = client()
+    pair = create_pair(sqs, f"bench-native-{int(time.time() * 1000) % 10**8}")
+    seed_dead_lettered(sqs, pair, count)
+    log(f"native: {count} messages dead-lettered; starting the move task")
+    out = io.StringIO()
+    started = time.monotonic()
+    status = main(["--json", "redrive", "--native", pair.dlq_name], env=env, out=out)
+    if status != 0:
+        raise RuntimeError(f"redrive --native exited {status}")
+    handle = json.loads(out.getvalue())["task_handle"]
+    task: dict[str, Any] = {}
+    while time.monotonic() - started < timeout_s:
+        out = io.StringIO()
+        main(["--json", "status", pair.dlq_name], env=env, out=out)
+        tasks = json.loads(out.getvalue())["tasks"]
+        task = next((t for t in tasks if t.get("TaskHandle") == handle), tasks[0] if tasks else {})
+        if task.get("Status") not in ("RUNNING", "CANCELLING", None):
+            break
+        time.sleep(0.25)
+    elapsed = time.monotonic() - started
+    moved = depth(sqs, pair.source_url)
+    result = {
+        "moved": moved,
+        "duration_s": round(elapsed, 2),
+        "msgs_per_s": round(moved / elapsed, 1),
+        "status": task.get("Status"),
+        "in_dlq": depth(sqs, pair.dlq_url),
+    }
+    delete_pair(sqs, pair)
+    return result
+
+
+def native_status_and_cancel(env: dict[str, str]) -> dict[str, Any]:
+    """A rate-limited native task on 2,000 messages: `status` sees it run, `cancel` stops it."""
+    from bot.cli import main
+
+    sqs = client()
+    pair = create_pair(sqs, f"bench-cancel-{int(time.time() * 1000) % 10**8}")
+    seed_dead_lettered(sqs, pair, 2000)
+
+    def cli(*argv: str) -> tuple[int, dict[str, Any]]:
+        out = io.StringIO()
+        code = main(["--json", *argv], env=env, out=out)
+        return code, json.loads(out.getvalue() or "{}")
+
+    started_code, started = cli("redrive", "--native", "--rate", "50", pair.dlq_name)
+    time.sleep(2)
+    status_code, running = cli("status", pair.dlq_name)
+    cancel_code, cancelled = cli("cancel", started["task_handle"])
+    time.sleep(1)
+    _, after = cli("status", pair.dlq_name)
+    in_source, in_dlq = depth(sqs, pair.source_url), depth(sqs, pair.dlq_url)
+    delete_pair(sqs, pair)
+    running_task = running["tasks"][0] if running.get("tasks") else {}
+    after_task = after["tasks"][0] if after.get("tasks") else {}
+    ok = (
+        started_code == status_code == cancel_code == 0
+        and running_task.get("Status") == "RUNNING"
+        and running_task.get("MaxNumberOfMessagesPerSecond") == 50
+        and after_task.get("Status") == "CANCELLED"
+        and 0 < in_source < 2000
+        and in_source + in_dlq == 2000
+    )
+    return {
+        "ok": ok,
+        "status_while_running": running_task.get("Status"),
+        "rate": running_task.get("MaxNumberOfMessagesPerSecond"),
+        "status_after_cancel": after_task.get("Status"),
+        "moved_before_cancel": cancelled.get("moved"),
+        "in_source": in_source,
+        "in_dlq": in_dlq,
+    }
+
+
+def trace_header_on_the_wire(env: dict[str, str]) -> dict[str, Any]:
+    """A dead-lettered message with an X-Ray trace header comes back to its source with it."""
+    sqs = client()
+    pair = create_pair(sqs, f"bench-trace-{int(time.time() * 1000) % 10**8}")
+    trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    sqs.send_message(
+        QueueUrl=pair.source_url,
+        MessageBody="traced",
+        MessageSystemAttributes={"AWSTraceHeader": {"DataType": "String", "StringValue": trace}},
+    )
+    for _ in range(5):
+        sqs.receive_message(QueueUrl=pair.source_url, VisibilityTimeout=0)
+    result = run_mover("engine", ["redrive", pair.dlq_name], env)
+    got = sqs.receive_message(
+        QueueUrl=pair.source_url, MessageSystemAttributeNames=["AWSTraceHeader"]
+    ).get("Messages", [])
+    delete_pair(sqs, pair)
+    arrived = got[0]["Attributes"].get("AWSTraceHeader") if got else None
+    return {"ok": result["moved"] == 1 and arrived == trace, "arrived": arrived}
+
+
+def ack_time(env: dict[str, str]) -> dict[str, Any]:
+    """bench/bench_ack.py (the Slack app's own benchmark): p50/p99 of the slash-command ack."""
+    script = ROOT / "bench" / "bench_ack.py"
+    if not script.exists():
+        return {"status": "not available yet (bench/bench_ack.py missing)"}
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        env={**env, **coldstart.HANDLER_ENV, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    for line in reversed(result.stdout.strip().splitlines()):
+        try:
+            figures = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(figures, dict):
+            p50 = next((v for k, v in figures.items() if "p50" in k), None)
+            p99 = next((v for k, v in figures.items() if "p99" in k), None)
+            return {"status": "measured", "p50_ms": p50, "p99_ms": p99, "raw": figures}
+    tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+    return {"status": f"bench_ack.py exited {result.returncode}: {' | '.join(tail)}"}
+
+
+def target_rows(results: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
+    """(figure, value, target, met) for the table."""
+    t = results["throughput"]
+    rows: list[tuple[str, str, str, bool | None]] = []
+    naive, batched, ours, filtered = t["naive"], t["batched"], t["engine"], t["engine_filtered"]
+    rows.append(
+        (f"naive loop ({naive['moved']} msgs, 1 thread)", f"{naive['msgs_per_s']} msg/s", "", None)
+    )
+    rows.append(
+        (f"minimal batched loop ({WORKERS} workers)", f"{batched['msgs_per_s']} msg/s", "", None)
+    )
+    rows.append(("engine, unfiltered", f"{ours['msgs_per_s']} msg/s", "", None))
+    speedup = ours["msgs_per_s"] / naive["msgs_per_s"]
+    rows.append(("  engine / naive", f"{speedup:.1f}x", ">= 8x", speedup >= 8))
+    versus = ours["msgs_per_s"] / batched["msgs_per_s"]
+    rows.append(("  engine / minimal batched", f"{versus:.2f}x", ">= 0.9x", versus >= 0.9))
+    rows.append(
+        (
+            "engine, half selected by day (--time-field --date)",
+            f"{filtered['msgs_per_s']} msg/s moved",
+            "",
+            None,
+        )
+    )
+    rows.append(("API calls per moved: naive", f"{calls_per_moved(naive):.3f}", "", None))
+    rows.append(
+        ("API calls per moved: minimal batched", f"{calls_per_moved(batched):.3f}", "", None)
+    )
+    ours_calls = calls_per_moved(ours)
+    rows.append(
+        (
+            "API calls per moved: engine (its report)",
+            f"{ours_calls:.4f}",
+            "<= 0.31",
+            ours_calls <= 0.31,
+        )
+    )
+    rows.append(
+        (
+            "API calls per moved: engine (on the client)",
+            f"{calls_per_moved(ours, 'wire_calls'):.4f}",
+            "(incl. set-up)",
+            None,
+        )
+    )
+    rows.append(
+        (
+            "API calls per moved: engine filtered",
+            f"{calls_per_moved(filtered):.4f}",
+            "(scans 2x what it moves)",
+            None,
+        )
+    )
+    for key in ("naive", "batched", "engine", "engine_filtered"):
+        rows.append((f"peak RSS: {key}", f"{t[key]['peak_rss_mb']} MB", "", None))
+    memory = results["memory"]
+    growth = memory["large"]["peak_rss_mb"] - memory["small"]["peak_rss_mb"]
+    rows.append(
+        (
+            f"peak RSS moving {memory['small']['moved']}",
+            f"{memory['small']['peak_rss_mb']} MB",
+            "",
+            None,
+        )
+    )
+    rows.append(
+        (
+            f"peak RSS moving {memory['large']['moved']}",
+            f"{memory['large']['peak_rss_mb']} MB",
+            "",
+            None,
+        )
+    )
+    rows.append(("  growth", f"{growth:+.1f} MB", "<= 20 MB", growth <= 20))
+    native = results.get("native", {})
+    if "run" in native:
+        run = native["run"]
+        rows.append(
+            (
+                f"native move task ({run['moved']} msgs)",
+                f"{run['duration_s']}s, {run['msgs_per_s']} msg/s",
+                "",
+                None,
+            )
+        )
+        check = native["status_and_cancel"]
+        rows.append(
+            (
+                "native --rate 50, status, cancel",
+                "works" if check["ok"] else f"FAILED {check}",
+                "works",
+                check["ok"],
+            )
+        )
+    trace = results.get("trace_header")
+    if trace:
+        rows.append(
+            (
+                "AWSTraceHeader preserved (LocalStack)",
+                "yes" if trace["ok"] else "NO",
+                "yes",
+                trace["ok"],
+            )
+        )
+    for item in results["cold_start"]:
+        if item["status"] == "measured":
+            rows.append(
+                (
+                    f"cold import {item['module']} vs its deps",
+                    f"{item['import_ms']} / {item['third_party_ms']} ms = {item['ratio']}x",
+                    "<= 1.15x",
+                    item["ratio"] <= 1.15,
+                )
+            )
+        else:
+            rows.append((f"cold import {item['module']}", item["status"], "<= 1.15x", None))
+    ack = results["ack"]
+    if ack["status"] == "measured" and ack["p99_ms"] is not None:
+        rows.append(
+            (
+                "slash-command ack p50 / p99 (200, warm)",
+                f"{ack['p50_ms']} / {ack['p99_ms']} ms",
+                "p99 <= 100 ms",
+                ack["p99_ms"] <= 100,
+            )
+        )
+    else:
+        rows.append(("slash-command ack", ack["status"], "p99 <= 100 ms", None))
+    return rows
+
+
+def print_table(rows: list[tuple[str, str, str, bool | None]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    header = ("figure", "measured", "target")
+    print(f"{header[0]:<{widths[0]}}  {header[1]:<{widths[1]}}  {header[2]:<{widths[2]}}  met")
+    for name, value, target, met in rows:
+        mark = "" if met is None else ("yes" if met else "NO")
+        print(f"{name:<{widths[0]}}  {value:<{widths[1]}}  {target:<{widths[2]}}  {mark}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--messages", type=int, default=20_000, help="DLQ size for throughput")
+    parser.add_argument(
+        "--naive-messages", type=int, default=3_000, help="sample for the naive loop"
+    )
+    parser.add_argument("--memory", default="5000,50000", help="two sizes for peak RSS")
+    parser.add_argument("--native-timeout", type=float, default=600.0)
+    parser.add_argument("--skip-native", action="store_true")
+    args = parser.parse_args(argv)
+    small, large = (int(x) for x in args.memory.split(","))
+    results: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": "make bench  (.venv/bin/python -m bench.run "
+        + " ".join(argv or sys.argv[1:])
+        + ")",
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "messages": args.messages,
+    }
+    with localstack() as server:
+        log(f"LocalStack SQS on {server.endpoint}")
+        os.environ.pop("AWS_ENDPOINT_URL_SQS", None)
+        os.environ.update(server.env)
+        env = {**os.environ, "TIMEZONE": "UTC", "PYTHONPATH": str(ROOT)}
+        n = args.messages
+        today = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
+        yesterday = (today - timedelta(days=1)).date().isoformat()
+        engine_args = lambda pair, *extra: ["redrive", pair.dlq_name, *extra]  # noqa: E731
+        throughput = {
+            "naive": scenario(
+                "naive",
+                args.naive_messages,
+                env,
+                lambda p: run_mover("naive", [p.dlq_url, p.source_url], env),
+            ),
+            "batched": scenario(
+                "batched",
+                n,
+                env,
+                lambda p: run_mover("batched", [p.dlq_url, p.source_url, str(WORKERS)], env),
+            ),
+            "engine": scenario(
+                "engine", n, env, lambda p: run_mover("engine", engine_args(p), env)
+            ),
+            "engine_filtered": scenario(
+                "filtered",
+                n,
+                env,
+                lambda p: run_mover(
+                    "engine", engine_args(p, "--time-field", "occurredAt", "--date", yesterday), env
+                ),
+                body=half_yesterday(today),
+                expect_moved=n // 2 + n % 2,
+            ),
+        }
+        results["throughput"] = throughput
+        results["memory"] = {
+            size_name: scenario(
+                f"memory-{size}", size, env, lambda p: run_mover("engine", engine_args(p), env)
+            )
+            for size_name, size in (("small", small), ("large", large))
+        }
+        results["trace_header"] = trace_header_on_the_wire(env)
+        if not args.skip_native:
+            results["native"] = {
+                "run": native(n, env, args.native_timeout),
+                "status_and_cancel": native_status_and_cancel(env),
+            }
+        log("cold start")
+        results["cold_start"] = [coldstart.measure(m, server.env) for m in coldstart.HANDLERS]
+        log("ack time")
+        results["ack"] = ack_time(env)
+    rows = target_rows(results)
+    results["table"] = [
+        {"figure": name, "measured": value, "target": target, "met": met}
+        for name, value, target, met in rows
+    ]
+    RESULTS.write_text(json.dumps(results, indent=2, default=dict) + "\n")
+    print_table(rows)
+    print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
