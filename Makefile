@@ -37,6 +37,11 @@ pytest: $(STAMP) $(NODE_STAMP)
 
 test: lint typecheck pytest
 
+# Against LocalStack's SQS on 127.0.0.1 (its own Python 3.13 venv under bench/.work/, created on
+# first run); prints each figure beside its target and writes bench/results.json.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 # osls and serverless-offline, exactly as package-lock.json pins them (.npmrc: legacy-peer-deps).
 $(NODE_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null || { echo "npm not found: install Node.js 20+ (with npm) first"; exit 1; }
