@@ -204,7 +204,7 @@ class RunRecord:
             duration_s=float(item.get("duration_s", {}).get("N", "0")),
             idle_invocations=num("idle_invocations"),
             cancel_requested_by=item.get("cancel_requested_by", {}).get("S"),
-            error=item.get("error", {}).get("S"),
+            error=item.get("error", {}).get("S") or None,
             detail=_from_attr_map(item.get("detail", {}).get("M", {})),
         )
 
@@ -422,24 +422,49 @@ class StateStore:
         item = got.get("Item")
         return RunRecord.from_item(item) if item else None
 
-    def save_run(self, run: RunRecord, *, expected_invocation: int) -> bool:
-        """Write the run's checkpoint if it still belongs to invocation ``expected_invocation``;
-        False if another invocation took it over (the caller must stop)."""
-        item = run.to_item()
+    def save_run(self, run: RunRecord, *, expected_invocation: int) -> RunRecord | None:
+        """Write the run's progress/checkpoint if it still belongs to invocation
+        ``expected_invocation``; return the stored run (with any cancel flag set meanwhile),
+        or None if another invocation took it over (the caller must stop).
+
+        Only the fields the worker owns are written, so a concurrent ``cancel`` is never lost.
+        """
+        values: dict[str, Any] = {
+            ":status": {"S": run.status.value},
+            ":updated": {"S": run.updated_at.isoformat()},
+            ":invocation": {"N": str(run.invocation)},
+            ":moved": {"N": str(run.moved)},
+            ":failed": {"N": str(run.failed)},
+            ":skipped": {"N": str(run.skipped)},
+            ":needs_human": {"N": str(run.needs_human)},
+            ":scanned": {"N": str(run.scanned)},
+            ":duration": {"N": str(round(run.duration_s, 3))},
+            ":idle": {"N": str(run.idle_invocations)},
+            ":error": {"S": run.error} if run.error else {"NULL": True},
+            ":expected": {"N": str(expected_invocation)},
+        }
         try:
-            self.client.put_item(
+            got = self.client.update_item(
                 TableName=self.table,
-                Item=item,
+                Key=self._run_key(run.run_id),
+                UpdateExpression=(
+                    "SET #s = :status, updated_at = :updated, invocation = :invocation, "
+                    "moved = :moved, failed = :failed, skipped = :skipped, "
+                    "needs_human = :needs_human, scanned = :scanned, duration_s = :duration, "
+                    "idle_invocations = :idle, #e = :error"
+                ),
                 ConditionExpression="invocation = :expected",
-                ExpressionAttributeValues={":expected": {"N": str(expected_invocation)}},
+                ExpressionAttributeNames={"#s": "status", "#e": "error"},
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
             if _conditional_failed(exc):
-                return False
+                return None
             raise _aws_error("save the run checkpoint", exc) from exc
         except BotoCoreError as exc:
             raise _aws_error("save the run checkpoint", exc) from exc
-        return True
+        return RunRecord.from_item(got["Attributes"])
 
     def claim_continuation(self, run_id: str, invocation: int, now: datetime) -> RunRecord | None:
         """Take a ``continuing`` run for ``invocation`` (the checkpoint's next number); None when

@@ -482,8 +482,9 @@ class SlackWorker:
                 run.failed = max(base[1], snapshot["failed"])
                 run.skipped = max(base[2], snapshot["skipped"])
                 run.updated_at = self.clock()
-                self.state.save_run(run, expected_invocation=run.invocation)
+                stored = self.state.save_run(run, expected_invocation=run.invocation)
                 self._update_card(request, blocks.progress_line(run))
+                return stored is None or stored.cancel_requested_by is not None
             return self.state.cancel_requested(run.run_id)
 
         with _Progress(self.options.progress_interval_s, tick) as progress:
@@ -531,7 +532,7 @@ class SlackWorker:
         run.status = RunStatus.CONTINUING
         run.invocation = invocation + 1
         run.updated_at = self.clock()
-        if not self.state.save_run(run, expected_invocation=invocation):
+        if self.state.save_run(run, expected_invocation=invocation) is None:
             return  # another invocation owns the run now
         self.state.record_event(
             run.run_id,
