@@ -12,6 +12,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.catalog import DlqCatalog
 from bot.config import DailySettings, EngineSettings, SlackSettings
@@ -52,6 +53,9 @@ def build_job(
     credentials = resolve_credentials(slack_settings)
     gateway = SqsGateway(sqs_client)
     snapshots = SnapshotStore(table, dynamodb_client)
+    slack = WebClient(token=credentials.bot_token, base_url=slack_settings.api_url)
+    # A report with thread replies is several posts in a row: wait out a 429 instead of failing.
+    slack.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
     return DailyJob(
         catalog=DlqCatalog(gateway, engine_settings),
         engine=RedriveEngine(
@@ -61,7 +65,7 @@ def build_job(
         ),
         gateway=gateway,
         snapshots=snapshots,
-        slack=WebClient(token=credentials.bot_token, base_url=slack_settings.api_url),
+        slack=slack,
         invoker=LambdaInvoker(lambda_client),
         persistence=DynamoDBPersistenceLayer(
             table_name=table,
@@ -111,12 +115,15 @@ def _record(outcome: dict[str, Any]) -> None:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         outcome = _get_job().handle(event, context)
-    except AwsError:
+    except DlqRedriveError as exc:
         metrics.add_metric(name="DailyReportFailed", unit=MetricUnit.Count, value=1)
-        raise  # transient: let Lambda retry (the idempotency record was released)
-    except DlqRedriveError as exc:  # configuration or a malformed event: a retry cannot help
+        if isinstance(exc, AwsError):
+            raise  # transient: Lambda retries (the idempotency record was released)
+        # Configuration or a malformed event: a retry cannot help, so answer and stop.
         logger.error("daily report not run: %s", exc)
-        metrics.add_metric(name="DailyReportFailed", unit=MetricUnit.Count, value=1)
         return {"status": "error", "error": str(exc)}
+    except Exception:
+        metrics.add_metric(name="DailyReportFailed", unit=MetricUnit.Count, value=1)
+        raise  # e.g. Slack refused the post: Lambda retries
     _record(outcome)
     return outcome

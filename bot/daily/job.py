@@ -406,7 +406,12 @@ class DailyJob:
                 context,
             )
             if error is None:
-                return {"status": "continuing", "invocation": work.invocation, "queues": still}
+                return {
+                    "status": "continuing",
+                    "invocation": work.invocation,
+                    "moved": progress,
+                    "queues": still,
+                }
         message = render_continuation(work.day, results, work.invocation, final=not still)
         self.slack.chat_postMessage(
             channel=work.channel, thread_ts=work.thread_ts, text=message.text, blocks=message.blocks
@@ -414,7 +419,8 @@ class DailyJob:
         return {
             "status": "finished" if not still else "stopped",
             "invocation": work.invocation,
-            "moved": sum(r.moved for r in results.values()),
+            "moved": progress,  # in this invocation (metrics add them up)
+            "total_moved": sum(r.moved for r in results.values()),
             "queues": list(work.queues),
         }
 

@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from slack_sdk.errors import SlackApiError
 
 import handlers.daily
 from bot.errors import ConfigError
@@ -289,3 +290,31 @@ def test_missing_configuration_is_named(daily: Daily) -> None:
     # When the job is built at cold start, then the error names the variable
     with pytest.raises(ConfigError, match="REPORT_CHANNEL is not set"):
         handlers.daily.build_job(env)
+
+
+def test_a_refused_post_fails_the_run_so_that_the_retry_reports(
+    daily: Daily, sqs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given Slack refusing the first post (e.g. the bot is not in the channel yet)
+    orders = create_pair(sqs, "orders")
+    _send(sqs, orders.dlq_url, json.dumps({"at": "2026-03-10T12:00:00Z"}))
+    daily.configure(AUTO_REDRIVE="*", AUTO_REDRIVE_TIME_FIELD="at")
+    daily.slack.state.overrides["chat.postMessage"] = lambda body: {
+        "ok": False,
+        "error": "not_in_channel",
+    }
+
+    # When the scheduled event arrives, fails, and Lambda retries it once Slack accepts posts
+    with pytest.raises(SlackApiError, match="not_in_channel"):
+        daily.run(RUN)
+    failed_metrics = _emf(capsys.readouterr().out)
+    refused = len(daily.reports())
+    del daily.slack.state.overrides["chat.postMessage"]
+    retry = daily.run(RUN)
+
+    # Then the failure was counted, and the retry (not a "duplicate") posted the report once
+    assert failed_metrics["DailyReportFailed"] == 1
+    assert retry["status"] == "reported" and "replayed" not in retry
+    assert refused == 1 and len(daily.reports()) == 2
+    # And the message was moved once (the retry found nothing more of yesterday's to move)
+    assert count(sqs, orders.source_url) == 1 and count(sqs, orders.dlq_url) == 0
