@@ -197,3 +197,49 @@ def test_auto_redrive_out_of_time_continues_in_a_new_invocation(daily: Daily, sq
     assert "orders-dlq: 4 moved back" in replies[0].body["text"]
     assert count(sqs, orders.source_url) == 4
     assert count(sqs, orders.dlq_url) == 0
+
+
+def test_a_continuation_that_makes_no_progress_stops_and_says_so(daily: Daily, sqs: Any) -> None:
+    # Given yesterday's messages and a function whose every invocation has no time to redrive
+    orders = create_pair(sqs, "orders")
+    put_in_dlq(sqs, orders, [json.dumps({"at": "2026-03-10T10:00:00Z", "n": n}) for n in range(2)])
+    daily.configure(AUTO_REDRIVE="*", AUTO_REDRIVE_TIME_FIELD="at")
+    with LambdaServer(
+        {FUNCTION_NAME: handlers.daily.handler}, timeouts={FUNCTION_NAME: 20}
+    ) as server:
+        lambda_client = boto3.client("lambda", endpoint_url=server.endpoint_url)
+
+        # When the 06:00 run hands over to a continuation that cannot move anything either
+        first = daily.run("2026-03-11T06:00:00Z", timeout_s=20, lambda_client=lambda_client)
+        server.wait_idle(60)
+        server.raise_errors()
+
+    # Then the chain stopped after one continuation (no endless self-invocation) and said so
+    assert len(server.calls_to(FUNCTION_NAME)) == 1
+    replies = [c for c in daily.posts() if c.body.get("thread_ts") == first["ts"]]
+    assert len(replies) == 1
+    assert "stopped after 2 invocations without finishing" in replies[0].body["text"]
+    assert "orders-dlq: 0 moved back, not finished" in replies[0].body["text"]
+    assert count(sqs, orders.dlq_url) == 2
+
+
+def test_a_continuation_that_cannot_be_invoked_is_reported_in_the_thread(
+    daily: Daily, sqs: Any
+) -> None:
+    # Given a Lambda endpoint that does not know this function (as if the IAM role lacked
+    # lambda:InvokeFunction on itself)
+    orders = create_pair(sqs, "orders")
+    put_in_dlq(sqs, orders, [json.dumps({"at": "2026-03-10T10:00:00Z"})])
+    daily.configure(AUTO_REDRIVE="*", AUTO_REDRIVE_TIME_FIELD="at")
+    with LambdaServer({}) as server:
+        lambda_client = boto3.client("lambda", endpoint_url=server.endpoint_url)
+
+        # When the run runs out of time for the redrive
+        first = daily.run("2026-03-11T06:00:00Z", timeout_s=20, lambda_client=lambda_client)
+
+    # Then the report was posted, and the thread says the redrive could not continue
+    assert "ResourceNotFoundException" in first["continue_error"]
+    replies = [c for c in daily.posts() if c.body.get("thread_ts") == first["ts"]]
+    assert len(replies) == 1
+    assert "Could not continue: AWS refused invoking 'dlq-redrive-daily'" in replies[0].body["text"]
+    assert count(sqs, orders.dlq_url) == 1
