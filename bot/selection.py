@@ -143,16 +143,21 @@ def build_selection(
     if time_field is not None and not _valid_path(time_field):
         raise UsageError(f"--time-field {time_field!r} is not a dotted field path like meta.date")
     window = TimeWindow()
-    if yesterday_only:
-        window = day_window(yesterday(now, tz), tz)
-    elif day is not None:
-        window = day_window(parse_day(day), tz)
-    elif since is not None or until is not None:
-        start = parse_instant(since, tz) if since is not None else None
-        end = parse_instant(until, tz) if until is not None else None
-        if start is not None and end is not None and start >= end:
-            raise UsageError(f"--since {since} is not before --until {until}")
-        window = TimeWindow(start, end)
+    try:
+        if yesterday_only:
+            window = day_window(yesterday(now, tz), tz)
+        elif day is not None:
+            window = day_window(parse_day(day), tz)
+        elif since is not None or until is not None:
+            start = parse_instant(since, tz) if since is not None else None
+            end = parse_instant(until, tz) if until is not None else None
+            if start is not None and end is not None and start >= end:
+                raise UsageError(f"--since {since} is not before --until {until}")
+            window = TimeWindow(start, end)
+        window.describe(tz)  # the window is shown in TIMEZONE, so it must exist there too
+    except OverflowError as exc:
+        # e.g. --date 9999-12-31 (its end is in year 10000) or an instant near year 1 in TIMEZONE
+        raise UsageError("that time selection reaches outside the years 1 to 9999") from exc
     if time_field is not None and window == TimeWindow():
         raise UsageError("--time-field needs a time selection (--yesterday, --date or --since)")
     return Selection(window=window, time_field=time_field, limit=limit)
