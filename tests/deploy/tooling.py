@@ -7,6 +7,7 @@ skipped when a tool is missing: a missing node_modules is installed with `npm ci
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -59,8 +60,9 @@ def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+@functools.cache
 def build_artifact() -> Path:
-    """`make package`: build build/dlq-redrive.zip with this venv's pip."""
+    """`make package`: build build/dlq-redrive.zip with this venv's pip (once per test run)."""
     subprocess.run(
         [sys.executable, "-m", "infra.package"], cwd=ROOT, check=True, capture_output=True
     )

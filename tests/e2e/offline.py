@@ -8,6 +8,7 @@ whole process group is ended afterwards, and the log is kept so a failure shows 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -43,6 +44,7 @@ class OfflineStack:
     http_port: int
     lambda_port: int
     log_path: Path
+    unpack_root: Path
 
     @property
     def events_url(self) -> str:
@@ -54,6 +56,10 @@ class OfflineStack:
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def code_dirs(self) -> list[Path]:
+        """Where offline unpacked the artifact for each function it ran (one per cold start)."""
+        return sorted(self.unpack_root.glob("*/*/code"))
 
     def wait_for_log(self, text: str, timeout: float = 30.0) -> None:
         """Block until offline's log shows ``text`` (it logs an invocation when it ends)."""
@@ -124,6 +130,10 @@ def offline_stack(
     ]
     for key, value in params.items():
         args += ["--param", f"{key}={value}"]
+    # serverless-offline unpacks serverless.yml's package.artifact here and runs the handlers
+    # from it, as Lambda does: the tests exercise the very zip that `make package` built.
+    unpack_root = ROOT / ".serverless-offline" / "services" / "dlq-redrive"
+    existing = set(unpack_root.glob("*/*"))
     venv = ROOT / ".venv"
     full_env = {
         **env,
@@ -143,9 +153,12 @@ def offline_stack(
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so teardown reaches its children
         )
-    stack = OfflineStack(process, http_port, lambda_port, log_path)
+    stack = OfflineStack(process, http_port, lambda_port, log_path, unpack_root)
     try:
         _wait_until_ready(stack)
         yield stack
     finally:
         _stop(process)
+        # Offline leaves each unpacked artifact behind; remove the ones this run made.
+        for directory in sorted(set(unpack_root.glob("*/*")) - existing):
+            shutil.rmtree(directory, ignore_errors=True)

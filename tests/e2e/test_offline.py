@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -49,7 +50,10 @@ def slack_server() -> Iterator[SlackApiServer]:
 
 @pytest.fixture(scope="module")
 def stack(
-    moto_server: LocalAws, slack_server: SlackApiServer, tmp_path_factory: pytest.TempPathFactory
+    artifact: Path,
+    moto_server: LocalAws,
+    slack_server: SlackApiServer,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[OfflineStack]:
     # The functions get AWS only through endpoints and dummy keys, and the Slack secrets only
     # through SSM (any SLACK_BOT_TOKEN / SLACK_SIGNING_SECRET of the caller is removed).
@@ -146,6 +150,10 @@ def test_a_signed_redrive_request_is_approved_and_redriven_through_the_stack(
     assert "3 message(s) from orders-dlq" in card.body["text"]
     assert card.headers.get("Authorization") == f"Bearer {BOT_TOKEN}"  # the token from SSM
     stack.wait_for_log("(λ: worker) RequestId")  # offline ran it, not some other stand-in
+    # And both functions ran from the unpacked deployment artifact, not from the working tree
+    ran = {d.parent.parent.name for d in stack.code_dirs()}
+    assert {"slack", "worker"} <= ran
+    assert all((d / "botocore" / "data" / "sqs").is_dir() for d in stack.code_dirs())
     assert count(sqs, pair.dlq_url) == 4  # asking moved nothing
 
     # When Bob clicks Approve on the card
