@@ -1,0 +1,84 @@
+"""Who may decide (pure rules) and the APPROVERS directory with user groups."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.slack.approvals import ApproverDirectory, Decision, refusal
+from bot.state import ApprovalRequest
+
+
+def _request(requester: str = "U_REQ") -> ApprovalRequest:
+    now = datetime.now(UTC)
+    return ApprovalRequest(
+        "20261125-030000-abcdef",
+        "orders-dlq",
+        {},
+        "all",
+        3,
+        requester,
+        "C1",
+        now,
+        now + timedelta(hours=1),
+    )
+
+
+APPROVERS = frozenset({"U_REQ", "U_OK"})
+
+
+def test_approver_may_approve_and_reject() -> None:
+    for decision in Decision:
+        assert (
+            refusal(_request(), "U_OK", decision, approvers=APPROVERS, allow_self_approval=False)
+            is None
+        )
+
+
+def test_non_approver_is_refused_both_ways() -> None:
+    for decision in Decision:
+        why = refusal(_request(), "U_NO", decision, approvers=APPROVERS, allow_self_approval=False)
+        assert why is not None and "not in APPROVERS" in why
+
+
+def test_self_approval_only_when_allowed() -> None:
+    assert "someone else" in str(
+        refusal(
+            _request(), "U_REQ", Decision.APPROVE, approvers=APPROVERS, allow_self_approval=False
+        )
+    )
+    assert (
+        refusal(
+            _request(), "U_REQ", Decision.APPROVE, approvers=APPROVERS, allow_self_approval=True
+        )
+        is None
+    )
+    # withdrawing one's own request is fine
+    assert (
+        refusal(
+            _request(), "U_REQ", Decision.REJECT, approvers=APPROVERS, allow_self_approval=False
+        )
+        is None
+    )
+
+
+class _FakeSlack:
+    def __init__(self) -> None:
+        self.groups = {"S_ONCALL": ["U_A", "U_B"]}
+        self.calls = 0
+
+    def usergroup_members(self, usergroup: str) -> list[str]:
+        self.calls += 1
+        return self.groups[usergroup]
+
+
+def test_user_groups_are_expanded_and_cached() -> None:
+    slack = _FakeSlack()
+    now = [0.0]
+    directory = ApproverDirectory(("U_X", "S_ONCALL"), slack, clock=lambda: now[0])  # type: ignore[arg-type]
+
+    assert directory.members() == {"U_X", "U_A", "U_B"}
+    slack.groups["S_ONCALL"] = ["U_C"]
+    assert directory.members() == {"U_X", "U_A", "U_B"}  # cached
+    now[0] = 301.0
+    assert directory.members() == {"U_X", "U_C"}  # re-read after 5 minutes
+    assert slack.calls == 2
