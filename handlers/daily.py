@@ -104,10 +104,9 @@ def _record(outcome: dict[str, Any]) -> None:
         metrics.add_metric(
             name="AutoRedriveErrors", unit=MetricUnit.Count, value=len(outcome["redrive_errors"])
         )
-    if "moved" in outcome:
-        metrics.add_metric(
-            name="MessagesAutoRedriven", unit=MetricUnit.Count, value=outcome["moved"]
-        )
+    moved = outcome.get("moved_now", outcome.get("moved"))
+    if moved is not None:
+        metrics.add_metric(name="MessagesAutoRedriven", unit=MetricUnit.Count, value=moved)
 
 
 @logger.inject_lambda_context

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -154,15 +154,17 @@ class DailyJob:
 
         auto, warnings = self._auto_names(names)
         redrives: dict[str, AutoRedrive] = {}
+        moved_now = 0  # by this attempt (``report.moved`` includes earlier failed attempts)
         depths: dict[str, int | None] = {i.name: i.depth for i in inspected}
         for item in inspected:
             if item.name not in auto or item.dlq is None:
                 continue
-            if not item.depth:
-                redrives[item.name] = AutoRedrive()
-                continue
-            redrives[item.name] = self._redrive(item.dlq, day, deadline)
-            depths[item.name] = self._depth_after(item, redrives[item.name])
+            # An empty DLQ needs no scan; its count may still hold what a failed attempt moved.
+            done = self._redrive(item.dlq, day, deadline) if item.depth else AutoRedrive()
+            moved_now += done.moved
+            redrives[item.name] = self._counted(run, item.name, done, now)
+            if item.depth:
+                depths[item.name] = self._depth_after(item.dlq, item.depth, done)
 
         statuses = [
             self._status(item, depths[item.name], redrives.get(item.name), history, day)
@@ -205,6 +207,7 @@ class DailyJob:
             "total": report.total,
             "unreadable": [s.name for s in report.unreadable],
             "moved": report.moved,
+            "moved_now": moved_now,
             "failed": sum(r.failed for r in redrives.values()),
             "redrive_errors": sorted(n for n, r in redrives.items() if r.error),
             "continuing": continuing,
@@ -281,12 +284,24 @@ class DailyJob:
             error=error,
         )
 
-    def _depth_after(self, item: _Inspected, redrive: AutoRedrive) -> int | None:
-        assert item.dlq is not None
+    def _counted(
+        self, run: ScheduledRun, name: str, redrive: AutoRedrive, now: datetime
+    ) -> AutoRedrive:
+        """``redrive`` with ``moved`` including what earlier attempts of this run moved."""
         try:
-            info = self.gateway.queue_info(item.dlq.info.url)
+            total = self.snapshots.add_moved(
+                run.scheduled.isoformat(), name, redrive.moved, now=now
+            )
+        except AwsError as exc:
+            logger.warning("moved count of %s not recorded: %s", name, exc)
+            return redrive
+        return replace(redrive, moved=total)
+
+    def _depth_after(self, dlq: Dlq, before: int | None, redrive: AutoRedrive) -> int | None:
+        try:
+            info = self.gateway.queue_info(dlq.info.url)
         except DlqRedriveError:
-            return None if item.depth is None else max(0, item.depth - redrive.moved)
+            return None if before is None else max(0, before - redrive.moved)
         return info.visible + info.in_flight + info.delayed
 
     def _status(

@@ -3,6 +3,11 @@
 One item per DLQ and report day: ``pk = "SNAPSHOT#<dlq name>"``, ``sk = "YYYY-MM-DD"`` (the report's
 day, i.e. yesterday when the job ran), with the depth and a TTL of ``RETENTION`` (DynamoDB deletes
 old ones). Writing the same day again (a retried run) overwrites it, so snapshots are idempotent.
+
+Also the running total of messages the auto-redrive of one scheduled run moved, per DLQ
+(``pk = "DAILYRUN#<scheduled time>"``, ``sk = "<dlq name>"``): a run that failed after moving
+messages (Slack refused the post, the function timed out) is retried by Lambda, and the retry's
+report still counts what the failed attempt moved.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 RETENTION = timedelta(days=60)
+RUN_RETENTION = timedelta(days=3)
 PREFIX = "SNAPSHOT#"
+RUN_PREFIX = "DAILYRUN#"
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,24 @@ class SnapshotStore:
         with ThreadPoolExecutor(max_workers=8) as pool:
             results = pool.map(lambda name: self.history(name, first, last), dlqs)
             return dict(zip(dlqs, results, strict=True))
+
+    def add_moved(self, run: str, dlq: str, moved: int, *, now: datetime) -> int:
+        """Add ``moved`` to what scheduled run ``run`` moved out of ``dlq``; the new total."""
+        try:
+            response = self.client.update_item(
+                TableName=self.table,
+                Key={PARTITION_KEY: {"S": RUN_PREFIX + run}, SORT_KEY: {"S": dlq}},
+                UpdateExpression="ADD moved :n SET #ttl = :ttl",
+                ExpressionAttributeNames={"#ttl": TTL_ATTRIBUTE},
+                ExpressionAttributeValues={
+                    ":n": {"N": str(moved)},
+                    ":ttl": {"N": str(int((now + RUN_RETENTION).timestamp()))},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise _error(f"recording what the auto-redrive moved from {dlq!r}", exc) from exc
+        return int(response.get("Attributes", {}).get("moved", {}).get("N", moved))
 
 
 def _error(doing: str, exc: ClientError | BotoCoreError) -> AwsError:

@@ -316,5 +316,7 @@ def test_a_refused_post_fails_the_run_so_that_the_retry_reports(
     assert failed_metrics["DailyReportFailed"] == 1
     assert retry["status"] == "reported" and "replayed" not in retry
     assert refused == 1 and len(daily.reports()) == 2
-    # And the message was moved once (the retry found nothing more of yesterday's to move)
+    # And the message was moved once, and the retry's report still counts it
     assert count(sqs, orders.source_url) == 1 and count(sqs, orders.dlq_url) == 0
+    assert retry["moved"] == 1
+    assert "Auto-redrive of 2026-03-10: moved 1 back" in daily.report_text()
