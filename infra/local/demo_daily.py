@@ -15,6 +15,8 @@ Run alone: ``python -m infra.local.demo_daily`` builds its own small scene on a 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import sys
 import uuid
@@ -50,6 +52,20 @@ def _client(service: str, env: Mapping[str, str]) -> Any:
     )
     endpoint = env.get(f"AWS_ENDPOINT_URL_{service.upper()}") or env.get("AWS_ENDPOINT_URL")
     return session.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
+
+
+def _metrics(stdout: str) -> str:
+    """``Name=value`` of the metrics powertools printed in Embedded Metric Format."""
+    found: list[str] = []
+    for line in stdout.splitlines():
+        if '"_aws"' not in line:
+            continue
+        record = json.loads(line)
+        for metric in record["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+            value = record[metric["Name"]]
+            total = sum(value) if isinstance(value, list) else value
+            found.append(f"{metric['Name']}={total:g}")
+    return ", ".join(found) or "none"
 
 
 def _tomorrow_six_am(tz: ZoneInfo) -> datetime:
@@ -111,10 +127,12 @@ def run_daily_demo(
             f"AUTO_REDRIVE={auto_redrive}. The six days before have made-up snapshots (trend).",
             file=out,
         )
+        emitted = io.StringIO()  # powertools prints metrics (EMF) to stdout: summarised below
         try:
-            outcome = handlers.daily.handler(
-                event, LocalLambdaContext("dlq-redrive-daily", 900, str(uuid.uuid4()))
-            )
+            with contextlib.redirect_stdout(emitted):
+                outcome = handlers.daily.handler(
+                    event, LocalLambdaContext("dlq-redrive-daily", 900, str(uuid.uuid4()))
+                )
         finally:
             handlers.daily.use_job(None)
         posts = slack.state.calls_to("chat.postMessage")
@@ -129,6 +147,7 @@ def run_daily_demo(
         print("-- thread reply --", file=out)
         print(blocks_as_text(reply.body.get("blocks") or []) or reply.body["text"], file=out)
     print(f"Moved back by the auto-redrive: {outcome.get('moved', 0)}", file=out)
+    print(f"Metrics recorded: {_metrics(emitted.getvalue())}", file=out)
     print(f"\nSee it rendered (Block Kit Builder):\n{builder_url(report.body['blocks'])}", file=out)
 
 
