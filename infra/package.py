@@ -8,6 +8,11 @@ an unchanged build has an unchanged hash, and osls skips the upload.
 
 Left out on purpose: tests, caches, ``bin/`` scripts, node_modules, and botocore's API models for
 services the app never calls (they are ~70% of the size; ``BOTOCORE_SERVICES`` lists the kept ones).
+
+Put in on purpose: byte-code compiled by a Python 3.12 (when one is installed) as unchecked-hash
+``.cpython-312.pyc`` files. Lambda's code directory is read-only, so without them every cold start
+compiles every imported module again (measured: importing the Slack handler 647 ms -> 246 ms).
+Hash-based, with paths as Lambda sees them (``/var/task``), they keep the zip reproducible.
 """
 
 from __future__ import annotations
@@ -35,7 +40,11 @@ LAMBDA_PYTHON = "3.12"
 # for must be listed (tests/deploy/test_package.py checks the code against this list).
 BOTOCORE_SERVICES = frozenset({"sqs", "dynamodb", "lambda", "ssm", "sts"})
 
-# Never shipped: byte-code caches, scripts, and files only useful to developers.
+# Where Lambda puts the code; compiled byte-code records its source files under this path.
+LAMBDA_TASK_ROOT = "/var/task"
+LAMBDA_BYTECODE_SUFFIX = ".cpython-312.pyc"
+
+# Never shipped: stray byte-code caches, scripts, and files only useful to developers.
 SKIPPED_DIRS = {"__pycache__"}
 SKIPPED_TOP_LEVEL = {"bin", "tests"}
 SKIPPED_SUFFIXES = {".pyc", ".pyo"}
@@ -86,6 +95,11 @@ def copy_app(source_root: Path, target: Path) -> None:
 def _shipped(relative: Path) -> bool:
     """Whether a file (path relative to the artifact root) belongs in the artifact."""
     parts = relative.parts
+    if len(parts) > 1 and parts[-2] == "__pycache__":
+        # Only the byte-code compile_bytecode wrote for Lambda's Python.
+        return relative.name.endswith(LAMBDA_BYTECODE_SUFFIX) and _shipped(
+            relative.parent.parent / (relative.name.split(".", 1)[0] + ".py")
+        )
     if parts[0] in SKIPPED_TOP_LEVEL or any(part in SKIPPED_DIRS for part in parts[:-1]):
         return False
     if relative.suffix in SKIPPED_SUFFIXES or relative.name in SKIPPED_NAMES:
@@ -94,6 +108,50 @@ def _shipped(relative: Path) -> bool:
     if parts[:2] == ("botocore", "data") and len(parts) > 3:
         return parts[2] in BOTOCORE_SERVICES
     return True
+
+
+def lambda_python() -> str | None:
+    """A working Python 3.12 interpreter (Lambda's version): installed by pyenv, or on PATH."""
+    candidates: list[str] = []
+    pyenv = shutil.which("pyenv")
+    if pyenv:
+        result = subprocess.run([pyenv, "root"], capture_output=True, text=True, check=False)
+        versions = sorted(Path(result.stdout.strip(), "versions").glob(f"{LAMBDA_PYTHON}.*"))
+        candidates += [str(v / "bin" / "python") for v in reversed(versions)]
+    candidates += [path for path in [shutil.which(f"python{LAMBDA_PYTHON}")] if path]
+    for candidate in candidates:
+        # pyenv shims exist for versions that are not active: ask the interpreter itself.
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.returncode == 0 and probe.stdout.strip() == LAMBDA_PYTHON:
+            return candidate
+    return None
+
+
+def compile_bytecode(root: Path, python: str) -> None:
+    """Compile every module under ``root`` with ``python`` (3.12), reproducibly."""
+    command = [
+        python,
+        "-m",
+        "compileall",
+        "-q",
+        "-j",
+        "0",
+        "--invalidation-mode",
+        "unchecked-hash",
+        "-s",
+        str(root),
+        "-p",
+        LAMBDA_TASK_ROOT,
+        str(root),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"compileall failed ({result.returncode}):\n{result.stdout}")
 
 
 def artifact_files(root: Path) -> Iterator[Path]:
@@ -117,12 +175,23 @@ def write_zip(root: Path, files: Iterable[Path], output: Path) -> None:
     partial.replace(output)
 
 
-def build(output: Path = DEFAULT_OUTPUT, source_root: Path = ROOT) -> Path:
-    """Build the artifact at ``output`` and return its path."""
+def build(
+    output: Path = DEFAULT_OUTPUT, source_root: Path = ROOT, *, python: str | None = None
+) -> Path:
+    """Build the artifact at ``output`` and return its path.
+
+    ``python`` compiles the byte-code (default: a Python 3.12 if installed; without one the
+    artifact is built from sources alone, and works, with slower cold starts).
+    """
+    python = python or lambda_python()
     with tempfile.TemporaryDirectory(prefix="dlq-redrive-package-") as work:
         staging = Path(work)
         install_dependencies(runtime_requirements(source_root / "pyproject.toml"), staging)
         copy_app(source_root, staging)
+        if python:
+            compile_bytecode(staging, python)
+        else:
+            print(f"no Python {LAMBDA_PYTHON} found: shipping sources without byte-code")
         write_zip(staging, artifact_files(staging), output)
     return output
 

@@ -47,18 +47,6 @@ print(json.dumps({"handlers": handlers, "outside": outside, "path": sys.path,
 """
 
 
-def lambda_python() -> str:
-    """Python 3.12 (the Lambda runtime) from pyenv when installed, else this interpreter."""
-    try:
-        root = subprocess.run(
-            ["pyenv", "root"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return sys.executable
-    candidates = sorted(Path(root, "versions").glob("3.12.*/bin/python"))
-    return str(candidates[-1]) if candidates else sys.executable
-
-
 def function_environment(template: dict[str, Any]) -> dict[str, str]:
     """The deployed functions' environment (every value a plain string)."""
     functions = [
@@ -103,7 +91,7 @@ def test_every_handler_imports_from_the_unpacked_artifact_alone(
     # site-packages) imports each handler and creates a client for each bundled AWS service
     result = subprocess.run(
         [
-            lambda_python(),
+            package.lambda_python() or sys.executable,
             "-I",
             "-S",
             "-c",
@@ -133,10 +121,14 @@ def test_the_artifact_holds_no_tests_caches_or_node_modules(artifact: Path) -> N
         unpacked = sum(info.file_size for info in zf.infolist())
     assert "handlers/slack.py" in names
     assert "bot/state_table.json" in names
-    forbidden = re.compile(
-        r"(^|/)(tests?|__pycache__|node_modules|\.serverless|\.venv)/|\.pyc$|^bin/"
-    )
+    forbidden = re.compile(r"(^|/)(tests?|node_modules|\.serverless|\.venv)/|^bin/|\.pyo$")
     assert [n for n in names if forbidden.search(n)] == []
+    # Byte-code only as compiled for Lambda's Python 3.12, each beside its source.
+    bytecode = [n for n in names if n.endswith(".pyc") or "__pycache__/" in n]
+    for name in bytecode:
+        folder, _, file = name.rpartition("__pycache__/")
+        assert file.endswith(".cpython-312.pyc"), name
+        assert f"{folder}{file.split('.', 1)[0]}.py" in names, name
     # All dependencies are pure Python: nothing compiled for one machine's CPU.
     assert [n for n in names if n.endswith((".so", ".pyd", ".dylib"))] == []
     assert artifact.stat().st_size < LAMBDA_MAX_ZIPPED
@@ -151,6 +143,17 @@ def test_only_the_aws_services_the_app_calls_keep_their_botocore_models(artifact
             if n.startswith("botocore/data/") and n.count("/") > 2
         }
     assert models == package.BOTOCORE_SERVICES
+
+
+def test_handlers_ship_compiled_for_lambda_python_when_one_is_installed(artifact: Path) -> None:
+    # Lambda's code directory is read-only: without shipped byte-code every cold start compiles.
+    if package.lambda_python() is None:
+        pytest.fail("no Python 3.12 here; install one (pyenv install 3.12) to build the artifact")
+    with zipfile.ZipFile(artifact) as zf:
+        names = set(zf.namelist())
+    for module in ("handlers/slack", "handlers/worker", "handlers/daily", "bot/engine"):
+        folder, _, stem = module.rpartition("/")
+        assert f"{folder}/__pycache__/{stem}.cpython-312.pyc" in names, module
 
 
 def services_named_in_code() -> set[str]:
