@@ -11,6 +11,7 @@ local function (no ``auth.test``).
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -33,6 +34,7 @@ from bot.slack.observability import logger
 _QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,75}(\.fifo)?$")
 _REQUEST_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 _ANY_ACTION = re.compile(r".*")
+BOLT_LOGGER = "dlq_redrive.bolt"
 
 
 def _signature(request: BoltRequest) -> str:
@@ -89,7 +91,7 @@ def build_app(
         process_before_response=True,
         token_verification_enabled=False,
         ignoring_self_events_enabled=False,
-        logger=None,
+        logger=logging.getLogger(BOLT_LOGGER),
     )
     allowed = frozenset(slack_settings.allowed_channels)
 

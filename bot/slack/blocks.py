@@ -189,6 +189,14 @@ def card_update(request: ApprovalRequest, tz: ZoneInfo, status_line: str, *extra
     return _message(f"{request.dlq} redrive {request.request_id}: {status_line}", blocks)
 
 
+def _duration(seconds: float) -> str:
+    if seconds < 10:
+        return f"{seconds:.2f}s"
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    return f"{seconds // 60:.0f}m {seconds % 60:.0f}s"
+
+
 def progress_line(run: RunRecord) -> str:
     part = f" (part {run.invocation})" if run.invocation > 1 else ""
     return (
@@ -201,7 +209,7 @@ def outcome_lines(run: RunRecord, report: RedriveReport | None) -> tuple[str, li
     """The card's final status line and details."""
     counts = (
         f"moved *{run.moved}*, failed *{run.failed}*, skipped {run.skipped} "
-        f"({run.needs_human} need a human), in {run.duration_s:.1f}s"
+        f"({run.needs_human} need a human), in {_duration(run.duration_s)}"
         + (f" over {run.invocation} invocations" if run.invocation > 1 else "")
     )
     if run.status is RunStatus.CANCELLED:

@@ -136,6 +136,7 @@ class SlackWorker:
         """Run one job; failures are reported to Slack here, in one place."""
         kind = str(job.get("job", ""))
         response_url = job.get("response_url")
+        count("WorkerJobs")
         try:
             if kind == JobKind.REPLY:
                 self._respond(job, blocks.error(str(job.get("text", ""))))

@@ -91,6 +91,6 @@ def test_outcome_lines_say_what_happened() -> None:
     head, details = blocks.outcome_lines(run, None)
     assert head == (
         ":warning: Finished with failures: moved *40*, failed *2*, skipped 3 (1 need a human), "
-        "in 4.2s over 3 invocations"
+        "in 4.20s over 3 invocations"
     )
     assert details == ["Run id `r1`"]

@@ -1,0 +1,188 @@
+"""The Slack part of ``make demo``: the request → approve → redrive → outcome story, played
+through the real Lambda handlers against local stand-ins.
+
+``run_slack_demo(aws_env)`` expects moto running (``aws_env`` has AWS_ENDPOINT_URL etc.) and the
+demo's queues with messages in their DLQs. It starts the local Slack Web API server and the local
+Lambda endpoint (which runs the worker for real), creates the state table, sends requests signed
+as Slack signs them into ``handlers.slack.handler``, and prints what Slack received.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+
+import handlers.slack
+import handlers.worker
+from bot.slack.app import BOLT_LOGGER
+from bot.slack.ids import ActionId
+from bot.slack.observability import logger
+from bot.state import StateStore
+from bot.state_schema import create_state_table
+from infra.local.lambda_server import LambdaServer, LocalLambdaContext
+from infra.local.slack_api import SlackApiServer, SlackCall
+from infra.local.slack_events import action_body, command_body, http_event
+
+SECRET = "demo-signing-secret"
+TABLE = "dlq-redrive-demo-state"
+ALICE, BOB, CHANNEL = "U0ALICE", "U0BOB", "C0OPS"
+NAMES = {ALICE: "@alice", BOB: "@bob", CHANNEL: "#ops"}
+BOLD, DIM, RESET = ("\033[1m", "\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "", "")
+
+
+def _names(text: str) -> str:
+    for ident, name in NAMES.items():
+        text = text.replace(f"<@{ident}>", name).replace(f"<#{ident}>", name)
+    return text
+
+
+def _block_lines(block: dict[str, Any]) -> list[str]:
+    kind = block.get("type")
+    if kind == "section":
+        lines = [block["text"]["text"]] if "text" in block else []
+        for field in block.get("fields", []):
+            label, _, value = field["text"].partition("\n")
+            lines.append(f"{label.strip('*')}: {value}")
+        return lines
+    if kind == "context":
+        return [f"({element['text']})" for element in block.get("elements", [])]
+    if kind == "actions":
+        return [" ".join(f"[ {e['text']['text']} ]" for e in block.get("elements", []))]
+    return [f"<{kind}>"]
+
+
+def render(call: SlackCall) -> str:
+    """One Slack call as a person would see it in the channel."""
+    body = call.body
+    if call.method == "response_url":
+        where = f"only visible to you ({body.get('response_type', 'ephemeral')})"
+    elif call.method == "chat.update":
+        where = f"{NAMES.get(str(body.get('channel')), body.get('channel'))}, card updated"
+    else:
+        where = NAMES.get(str(body.get("channel")), str(body.get("channel")))
+    lines = [f"{BOLD}[Slack {call.method} → {where}]{RESET}"]
+    blocks = body.get("blocks") or []
+    content = [line for block in blocks for line in _block_lines(block)] or [body.get("text", "")]
+    for line in content:
+        for part in _names(str(line)).splitlines() or [""]:
+            lines.append(textwrap.shorten(part, 160, placeholder=" …") if part.strip() else "")
+    return "\n".join("    " + line for line in lines)
+
+
+@contextmanager
+def _process_env(values: dict[str, str]) -> Iterator[None]:
+    """boto3 reads endpoints from the process environment, as it does inside Lambda."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+class _Conversation:
+    def __init__(self, slack: SlackApiServer, lambdas: LambdaServer) -> None:
+        self.slack = slack
+        self.lambdas = lambdas
+        self.shown = 0
+        self.responses = 0
+
+    def _send(self, body: str) -> dict[str, Any]:
+        self.responses += 1
+        return handlers.slack.handler(
+            http_event(body, SECRET), LocalLambdaContext("slack", 10.0, f"demo-{self.responses}")
+        )
+
+    def command(self, user: str, text: str) -> None:
+        print(f"\n{BOLD}{NAMES[user]} types in #ops:{RESET} /dlq-redrive {text}")
+        url = self.slack.response_url(f"demo{self.responses}")
+        response = self._send(command_body(text, user=user, channel=CHANNEL, response_url=url))
+        ack = json.loads(response["body"]).get("text", "") if response.get("body") else ""
+        print(f"{DIM}    HTTP {response['statusCode']} (the ack){RESET}")
+        if ack:
+            print("    " + _names(ack).replace("\n", "\n    "))
+        self.show()
+
+    def click(self, user: str, action: ActionId, value: str, message_ts: str) -> None:
+        label = "Approve" if action is ActionId.APPROVE else str(action)
+        print(f"\n{BOLD}{NAMES[user]} clicks [{label}] on the card{RESET}")
+        url = self.slack.response_url(f"demo{self.responses}")
+        body = action_body(
+            action, value, user=user, channel=CHANNEL, message_ts=message_ts, response_url=url
+        )
+        response = self._send(body)
+        print(f"{DIM}    HTTP {response['statusCode']} (the ack){RESET}")
+        self.show()
+
+    def show(self) -> None:
+        """Wait for the worker, then print every Slack call not shown yet."""
+        self.lambdas.wait_idle(120)
+        for invocation in self.lambdas.errors():
+            print(f"    worker error: {invocation.error!r}")
+        calls = list(self.slack.state.calls)
+        for call in calls[self.shown :]:
+            print(render(call))
+        self.shown = len(calls)
+
+    def card(self) -> tuple[str, str]:
+        """The last approval card's request id, and its ts (Slack's answer, kept in the state)."""
+        post = self.slack.state.calls_to("chat.postMessage")[-1]
+        actions = next(b for b in post.body["blocks"] if b["type"] == "actions")
+        request_id = str(actions["elements"][0]["value"])
+        request = StateStore(TABLE).get_request(request_id)
+        return request_id, str(request.message_ts if request else "")
+
+
+def run_slack_demo(aws_env: dict[str, str]) -> None:
+    """Play the Slack story on the demo scene; print what Slack received."""
+    print(f"\n{BOLD}== The Slack app: /dlq-redrive and the approval button =={RESET}")
+    with SlackApiServer() as slack, LambdaServer({"worker": handlers.worker.handler}) as lambdas:
+        env = {
+            **aws_env,
+            "SLACK_BOT_TOKEN": "xoxb-demo",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": slack.api_url,
+            "APPROVERS": f"{ALICE},{BOB}",
+            "STATE_TABLE": TABLE,
+            "WORKER_FUNCTION_NAME": "worker",
+            "AWS_ENDPOINT_URL_LAMBDA": lambdas.endpoint_url,
+        }
+        # The structured logs and metrics (JSON on stdout in Lambda) would drown the story here.
+        quiet = {"POWERTOOLS_METRICS_DISABLED": "true"}
+        level = logger.log_level
+        logger.setLevel("ERROR")
+        logging.getLogger(BOLT_LOGGER).setLevel(logging.ERROR)
+        with _process_env({**env, **quiet}):
+            create_state_table(boto3.client("dynamodb"), TABLE)
+            print(
+                f"Local Slack Web API on {slack.api_url}, local Lambda endpoint on "
+                f"{lambdas.endpoint_url} (runs the worker), state table {TABLE!r}. "
+                f"APPROVERS={NAMES[ALICE]},{NAMES[BOB]}; ALLOW_SELF_APPROVAL=false."
+            )
+            handlers.slack.reset(env)
+            handlers.worker.reset(env)
+            try:
+                talk = _Conversation(slack, lambdas)
+                talk.command(ALICE, "list")
+                talk.command(ALICE, "redrive orders-dlq --limit 2")
+                request_id, ts = talk.card()
+                # The requester may not approve her own request (ALLOW_SELF_APPROVAL=false).
+                talk.click(ALICE, ActionId.APPROVE, request_id, ts)
+                talk.click(BOB, ActionId.APPROVE, request_id, ts)
+                talk.command(ALICE, "status")
+            finally:
+                handlers.slack.reset()
+                handlers.worker.reset()
+                logger.setLevel(level)
