@@ -53,8 +53,9 @@ def _time_import(statement: str, env: dict[str, str]) -> float:
     return float(result.stdout.strip().splitlines()[-1])
 
 
-def third_party_imports(module: str, env: dict[str, str]) -> list[str]:
-    """Non-stdlib modules imported directly by our modules while importing ``module``."""
+def import_tree(module: str, env: dict[str, str]) -> dict[str, Any]:
+    """From ``python -X importtime``: the non-stdlib modules our modules (bot.*, handlers.*)
+    import directly, and where the rest of the time goes (our own code, the stdlib we pull in)."""
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", f"import {module}"],
         env=env,
@@ -63,30 +64,43 @@ def third_party_imports(module: str, env: dict[str, str]) -> list[str]:
         text=True,
         check=True,
     )
-    entries: list[tuple[int, str]] = []
+    entries: list[tuple[int, str, int, int]] = []
     for line in result.stderr.splitlines():
-        if not line.startswith("import time:") or "|" not in line:
+        if not line.startswith("import time:") or line.count("|") != 2:
             continue
-        name_part = line.rsplit("|", 1)[1]
+        own, cumulative, name_part = line.removeprefix("import time:").split("|")
         if name_part.strip() == "imported package":
             continue
-        # "import time: self | cumulative | " then two spaces per nesting level, then the name
+        # two spaces per nesting level after the column separator's own space
         depth = (len(name_part) - len(name_part.lstrip(" ")) - 1) // 2
-        entries.append((depth, name_part.strip()))
+        entries.append((depth, name_part.strip(), int(own), int(cumulative)))
     # importtime prints a module after everything it imported: walk backwards to find parents.
     ancestors: list[str] = []
-    found: list[str] = []
-    for depth, name in reversed(entries):
+    third_party: list[str] = []
+    ours_self_us = 0
+    stdlib_us: dict[str, int] = {}
+    for depth, name, own, cumulative in reversed(entries):
         del ancestors[depth:]
         parent = ancestors[-1] if ancestors else None
         ancestors.append(name)
         top = name.split(".")[0]
-        ours = top in OURS
-        stdlib = top in sys.stdlib_module_names or top.startswith("_")
-        if not ours and not stdlib and parent is not None and parent.split(".")[0] in OURS:
-            found.append(name)
-    found.reverse()
-    return list(dict.fromkeys(found))
+        if top in OURS:
+            ours_self_us += own
+            continue
+        if parent is None or parent.split(".")[0] not in OURS:
+            continue
+        if top in sys.stdlib_module_names or top.startswith("_"):
+            stdlib_us[name] = cumulative
+        else:
+            third_party.append(name)
+    third_party.reverse()
+    heaviest = sorted(stdlib_us.items(), key=lambda item: -item[1])[:5]
+    return {
+        "third_party": list(dict.fromkeys(third_party)),
+        "ours_self_ms": round(ours_self_us / 1000, 1),
+        "stdlib_pulled_in_ms": round(sum(stdlib_us.values()) / 1000, 1),
+        "heaviest_stdlib_ms": {name: round(us / 1000, 1) for name, us in heaviest},
+    }
 
 
 def measure(module: str, aws_env: dict[str, str]) -> dict[str, Any]:
@@ -101,7 +115,8 @@ def measure(module: str, aws_env: dict[str, str]) -> dict[str, Any]:
         return {"module": module, "status": f"not available yet (no {module} in {parent}/)"}
     env = _env(aws_env)
     try:
-        deps = third_party_imports(module, env)
+        tree = import_tree(module, env)
+        deps = tree["third_party"]
         statement = "\n".join(f"import {name}" for name in deps) or "pass"
         handler = [_time_import(f"import {module}", env) for _ in range(RUNS)]
         bare = [_time_import(statement, env) for _ in range(RUNS)]
@@ -115,6 +130,6 @@ def measure(module: str, aws_env: dict[str, str]) -> dict[str, Any]:
         "import_ms": round(handler_ms, 1),
         "third_party_ms": round(bare_ms, 1),
         "ratio": round(handler_ms / bare_ms, 3) if bare_ms else None,
-        "third_party": deps,
         "runs": RUNS,
+        **tree,
     }
