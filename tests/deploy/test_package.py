@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -175,9 +176,14 @@ def test_every_aws_service_the_code_uses_is_bundled() -> None:
 
 
 def test_building_twice_gives_the_same_bytes(tmp_path: Path) -> None:
-    # Given the same sources / When the artifact is built twice
-    first = package.build(tmp_path / "first" / "dlq-redrive.zip")
-    second = package.build(tmp_path / "second" / "dlq-redrive.zip")
+    # Given a snapshot of the sources (others may be editing the working tree meanwhile)
+    source = tmp_path / "source"
+    for name in package.APP_PACKAGES:
+        shutil.copytree(tooling.ROOT / name, source / name)
+    shutil.copy2(tooling.ROOT / "pyproject.toml", source / "pyproject.toml")
+    # When the artifact is built twice from it
+    first = package.build(tmp_path / "first" / "dlq-redrive.zip", source)
+    second = package.build(tmp_path / "second" / "dlq-redrive.zip", source)
     # Then it is identical, so an unchanged app is never re-uploaded as a new version
     assert (
         hashlib.sha256(first.read_bytes()).digest() == hashlib.sha256(second.read_bytes()).digest()
