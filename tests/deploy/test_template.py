@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from bot.daily.events import parse_time
 from bot.state_schema import table_definition
 from tests.deploy.conftest import DEPLOYER_SECRETS
 from tests.deploy.tooling import ROOT, run_osls_package
@@ -143,6 +144,16 @@ def test_the_daily_report_is_scheduled_at_six_in_the_configured_time_zone(
         ]
         == "Europe/Paris"
     )
+
+
+def test_the_schedule_hands_the_daily_job_its_scheduled_time(template: Template) -> None:
+    # Given the schedule's target input, as EventBridge Scheduler fills it in at 06:00
+    (schedule,) = resources(template, "AWS::Scheduler::Schedule").values()
+    payload = json.loads(schedule["Properties"]["Target"]["Input"])
+    assert payload == {"time": "<aws.scheduler.scheduled-time>"}
+    delivered = {"time": "2026-11-25T06:00:00Z"}  # Scheduler's substitution (ISO 8601, UTC)
+    # Then the daily job reads its day from it, not from the wall clock
+    assert parse_time(delivered["time"]).isoformat() == "2026-11-25T06:00:00+00:00"
 
 
 def test_the_scheduler_role_may_only_invoke_the_daily_function(template: Template) -> None:
