@@ -82,6 +82,7 @@ class ApprovalRequest:
     requested_at: datetime
     approval_expires_at: datetime
     status: RequestStatus = RequestStatus.PENDING
+    count_complete: bool = True  # False when the dry run stopped early (``matched`` is a floor)
     message_ts: str | None = None
     decided_by: str | None = None
     decided_at: datetime | None = None
@@ -100,6 +101,7 @@ class ApprovalRequest:
             "requested_at": {"S": self.requested_at.isoformat()},
             "approval_expires_at": {"N": str(_epoch(self.approval_expires_at))},
             "status": {"S": self.status.value},
+            "count_complete": {"BOOL": self.count_complete},
             TTL_ATTRIBUTE: {"N": str(_epoch(self.requested_at + RECORD_RETENTION))},
         }
         if self.message_ts:
@@ -126,6 +128,7 @@ class ApprovalRequest:
                 int(item["approval_expires_at"]["N"]), tz=UTC
             ),
             status=RequestStatus(item["status"]["S"]),
+            count_complete=bool(item.get("count_complete", {}).get("BOOL", True)),
             message_ts=item.get("message_ts", {}).get("S"),
             decided_by=item.get("decided_by", {}).get("S"),
             decided_at=datetime.fromisoformat(decided_at) if decided_at else None,

@@ -246,7 +246,9 @@ class SlackWorker:
     # --- request → approval card ---------------------------------------------------------------
 
     def _deadline(self, context: Any) -> Deadline:
-        remaining = context.get_remaining_time_in_millis() / 1000 if context else 900.0
+        if context is None:  # called outside Lambda (a direct call in a test or a script)
+            return Deadline(None)
+        remaining = context.get_remaining_time_in_millis() / 1000
         # Small budgets (tests, short timeouts) keep a proportional reserve instead.
         return Deadline.from_lambda_context(
             context, reserve_s=min(DEADLINE_RESERVE_S, remaining * 0.25)
@@ -279,6 +281,7 @@ class SlackWorker:
             selection=args.to_dict(),
             selection_text=dry.selection,
             matched=dry.matched,
+            count_complete=dry.complete,
             requester=user,
             channel=channel,
             requested_at=received_at,
@@ -456,6 +459,14 @@ class SlackWorker:
             return None
         args = SelectionArgs.from_dict(request.selection)
         limit = None if args.limit is None else args.limit - run.moved
+        if request.count_complete:
+            # Never move more than the approvers saw on the card: messages that arrived in the
+            # DLQ after the count wait for another request.
+            limit = (
+                min(limit, request.matched - run.moved)
+                if limit is not None
+                else (request.matched - run.moved)
+            )
         if limit is not None and limit <= 0:
             run.status = RunStatus.DONE
             return None

@@ -4,7 +4,7 @@ redrive → outcome on the card, with the state table recording each step."""
 from __future__ import annotations
 
 from bot.slack.ids import ActionId
-from infra.local.scene import count
+from infra.local.scene import count, put_in_dlq
 from tests.integration.slack.slack_harness import (
     APPROVER,
     REQUESTER,
@@ -57,3 +57,20 @@ def test_request_approve_redrive_outcome(harness: SlackHarness) -> None:
     assert outcome["detail"]["moved"] == 3 and outcome["detail"]["status"] == "done"
     run = harness.state.get_run(request_id)
     assert run is not None and run.status == "done" and run.moved == 3
+
+
+def test_messages_arriving_after_the_count_are_not_moved(harness: SlackHarness) -> None:
+    # Given a card approved for the 3 messages the dry run counted
+    pair = seed_orders(harness.sqs, 3)
+    request_id = harness.request_card()
+    assert "3 message(s) from orders-dlq" in harness.card().body["text"]
+
+    # When 2 more fail into the DLQ before Bob approves
+    put_in_dlq(harness.sqs, pair, ["late-1", "late-2"])
+    harness.click(ActionId.APPROVE, request_id, user=APPROVER, message_ts=harness.card_ts())
+    harness.settle()
+
+    # Then only the 3 approved ones move; the late ones wait for their own request
+    assert count(harness.sqs, pair.source_url) == 3
+    assert count(harness.sqs, pair.dlq_url) == 2
+    assert "Done: moved *3*" in harness.updates()[-1]
