@@ -238,3 +238,21 @@ def test_command_outside_allowed_channels_is_refused(channel_harness: SlackHarne
 
     assert "not enabled in this channel; use it in <#C_OTHER>" in ack_text(ack)
     assert channel_harness.lambdas.invocations == []
+
+
+def test_base64_encoded_body_as_function_urls_send_it(harness: SlackHarness) -> None:
+    # Given a Function URL style event whose form body arrives base64-encoded
+    import base64
+
+    from infra.local.slack_events import command_body, http_event
+    from tests.integration.slack.slack_harness import SECRET
+
+    body = command_body("help", user=REQUESTER, channel=CHANNEL, response_url="http://x")
+    event = http_event(body, SECRET)
+    event["body"] = base64.b64encode(body.encode()).decode()
+    event["isBase64Encoded"] = True
+
+    # When it reaches the handler, then the signature checks out against the decoded body
+    response = harness.send(event)
+    assert response["statusCode"] == 200
+    assert "/dlq-redrive list" in ack_text(response)
