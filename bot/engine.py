@@ -328,7 +328,11 @@ class _Run:
         )
         self._count_call("ReceiveMessage")
         if not messages and self.request.confirm_empty_wait_s > 0 and not self.stop_event.is_set():
-            # Short polling samples a subset of SQS hosts; one long poll confirms it is empty.
+            # Short polling samples a subset of SQS hosts, so an empty answer may be false. When
+            # SQS says nothing is visible the scan is done at once; otherwise one long poll
+            # (which asks every host) decides.
+            if self._visible_count() == 0:
+                return []
             messages = self.sqs.receive(
                 url,
                 max_messages=10,
@@ -337,6 +341,15 @@ class _Run:
             )
             self._count_call("ReceiveMessage")
         return messages
+
+    def _visible_count(self) -> int | None:
+        try:
+            info = self.engine.gateway.queue_info(self.dlq.info.url)
+        except DlqRedriveError:
+            return None  # unknown: fall back to the long poll
+        finally:
+            self._count_call("GetQueueAttributes")
+        return info.visible
 
     def _count_call(self, name: str, count: int = 1) -> None:
         with self.lock:

@@ -239,3 +239,37 @@ def test_an_aws_error_mid_run_ends_with_a_report_of_what_moved(sqs: FakeSqs) -> 
     assert report.stopped is StopReason.ERROR and "AccessDenied" in (report.error or "")
     assert report.moved == 10 and len(sqs.queues[source].messages) == 10
     assert len(sqs.queues[dlq_url].messages) == 20
+
+
+class CountingSqs(FakeSqs):
+    """Records the wait of each receive, to see when the engine long-polls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: list[int] = []
+        self.hide_next_receive = False
+
+    def receive(self, url: str, **kwargs: int) -> list:  # type: ignore[override]
+        self.waits.append(kwargs["wait_seconds"])
+        if self.hide_next_receive:  # a short poll that missed the hosts holding the messages
+            self.hide_next_receive = False
+            return []
+        return super().receive(url, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_drained_dlq_ends_the_scan_without_waiting_for_a_long_poll() -> None:
+    sqs = CountingSqs()
+    dlq, _dlq_url, _sources = setup(sqs, 10)
+    report = engine(sqs).run(dlq, RedriveRequest(workers=1, confirm_empty_wait_s=1))
+    assert report.moved == 10
+    assert sqs.waits == [0, 0]  # a full receive, then an empty one: SQS says 0 visible, done
+    assert report.api_calls["GetQueueAttributes"] == 1
+
+
+def test_a_false_empty_short_poll_is_confirmed_by_a_long_poll() -> None:
+    sqs = CountingSqs()
+    dlq, _dlq_url, (source,) = setup(sqs, 10)
+    sqs.hide_next_receive = True  # the first short poll comes back empty though 10 are visible
+    report = engine(sqs).run(dlq, RedriveRequest(workers=1, confirm_empty_wait_s=1))
+    assert report.moved == 10 and len(sqs.queues[source].messages) == 10
+    assert sqs.waits[:2] == [0, 1]  # the empty short poll was checked with a long poll
