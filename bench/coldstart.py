@@ -18,7 +18,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 HANDLERS = ("handlers.slack", "handlers.worker", "handlers.daily")
 OURS = ("bot", "handlers", "infra")
-RUNS = 7
+RUNS = 15
 
 # What a handler module may read at import (configuration is validated at cold start).
 HANDLER_ENV = {
@@ -118,8 +118,13 @@ def measure(module: str, aws_env: dict[str, str]) -> dict[str, Any]:
         tree = import_tree(module, env)
         deps = tree["third_party"]
         statement = "\n".join(f"import {name}" for name in deps) or "pass"
-        handler = [_time_import(f"import {module}", env) for _ in range(RUNS)]
-        bare = [_time_import(statement, env) for _ in range(RUNS)]
+        # Alternate the two so drift on a shared machine (another process starting or ending)
+        # falls on both sides alike instead of on whichever block ran during it.
+        handler: list[float] = []
+        bare: list[float] = []
+        for _ in range(RUNS):
+            handler.append(_time_import(f"import {module}", env))
+            bare.append(_time_import(statement, env))
     except (RuntimeError, subprocess.CalledProcessError) as exc:
         return {"module": module, "status": f"import failed: {exc}"}
     handler_ms = statistics.median(handler) * 1000

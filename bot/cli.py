@@ -28,6 +28,7 @@ from bot.engine import Deadline, RedriveEngine, RedriveReport, RedriveRequest, S
 from bot.errors import AwsError, DlqRedriveError, UsageError
 from bot.inspection import peek, summarize
 from bot.selection import build_selection
+from bot.selection_options import add_selection_options, positive_int
 from bot.sqs_gateway import SqsGateway, default_sqs_client
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
@@ -43,16 +44,6 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -61,22 +52,6 @@ def _positive_float(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
     return value
-
-
-def add_selection_options(parser: argparse.ArgumentParser) -> None:
-    """The selection options, shared with the Slack command's parser."""
-    group = parser.add_argument_group("selection (default: every message)")
-    group.add_argument("--yesterday", action="store_true", help="the calendar day before today")
-    group.add_argument("--date", metavar="YYYY-MM-DD", help="one calendar day in TIMEZONE")
-    group.add_argument("--since", metavar="ISO8601", help="from this instant (inclusive)")
-    group.add_argument("--until", metavar="ISO8601", help="until this instant (exclusive)")
-    group.add_argument(
-        "--time-field",
-        metavar="PATH",
-        help="take the time from this JSON body field (e.g. occurredAt, meta.date) "
-        "instead of the message's SentTimestamp",
-    )
-    group.add_argument("--limit", type=_positive_int, metavar="N", help="move at most N messages")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     peek_cmd = command("peek", "show messages without consuming them")
     peek_cmd.add_argument("queue")
-    peek_cmd.add_argument("-n", type=_positive_int, default=5, help="how many (default 5, max 100)")
+    peek_cmd.add_argument("-n", type=positive_int, default=5, help="how many (default 5, max 100)")
     peek_cmd.add_argument("--full", action="store_true", help="do not truncate bodies")
 
     redrive = command("redrive", "move messages back to their source queues")
@@ -112,14 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     redrive.add_argument(
         "--force", action="store_true", help="also move messages at or above MAX_REDRIVES"
     )
-    redrive.add_argument("--workers", type=_positive_int, default=DEFAULT_WORKERS)
+    redrive.add_argument("--workers", type=positive_int, default=DEFAULT_WORKERS)
     redrive.add_argument("--rate", type=_positive_float, metavar="MSGS_PER_S")
     redrive.add_argument(
         "--deadline", type=_positive_float, metavar="SECONDS", help="stop cleanly after this long"
     )
     redrive.add_argument(
         "--visibility-timeout",
-        type=_positive_int,
+        type=positive_int,
         default=300,
         metavar="SECONDS",
         help="how long scanned messages stay hidden from other consumers (default 300)",

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.slack.jobs import SlackWorker
 from bot.slack.observability import logger, metrics
-from bot.slack.runtime import build_worker
+from bot.slack.worker_runtime import build_worker
 
 _worker: SlackWorker | None = None
 

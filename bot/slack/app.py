@@ -27,8 +27,8 @@ from bot.slack import blocks
 from bot.slack.commands import HelpCommand, RedriveCommand, parse_command
 from bot.slack.dispatch import Dispatcher
 from bot.slack.ids import SLASH_COMMAND, ActionId
-from bot.slack.jobs import JobKind, delivery_key
 from bot.slack.observability import logger
+from bot.slack.protocol import JobKind, delivery_key
 
 # SQS queue names: 1-80 of letters, digits, - and _, with .fifo for FIFO queues.
 _QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,75}(\.fifo)?$")

@@ -7,14 +7,18 @@ blocks, 3,000 characters per section text, 2,000 per button value.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.engine import RedriveReport
-from bot.inspection import DlqSummary, PeekedMessage
 from bot.slack.commands import USAGE
 from bot.slack.ids import ActionId
-from bot.state import ApprovalRequest, RunRecord, RunStatus
+
+if TYPE_CHECKING:
+    # Types only: the Slack endpoint renders usage and error messages and must not load the
+    # engine or the state store at cold start (the worker, which renders the rest, has them).
+    from bot.engine import RedriveReport
+    from bot.inspection import DlqSummary, PeekedMessage
+    from bot.state import ApprovalRequest, RunRecord
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3_000
@@ -207,6 +211,8 @@ def progress_line(run: RunRecord) -> str:
 
 def outcome_lines(run: RunRecord, report: RedriveReport | None) -> tuple[str, list[str]]:
     """The card's final status line and details."""
+    from bot.state import RunStatus  # only the worker renders outcomes (see the imports above)
+
     counts = (
         f"moved *{run.moved}*, failed *{run.failed}*, skipped {run.skipped} "
         f"({run.needs_human} need a human), in {_duration(run.duration_s)}"

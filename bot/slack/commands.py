@@ -1,7 +1,7 @@
 """The ``/dlq-redrive`` command's text, parsed into plain command objects (pure, no I/O).
 
-``redrive`` reuses the CLI's selection options (``bot.cli.add_selection_options``) so the two
-front ends accept exactly the same flags. argparse is wrapped so that it never prints and never
+``redrive`` reuses the CLI's selection options (``bot.selection_options``) so the two front
+ends accept exactly the same flags. argparse is wrapped so that it never prints and never
 exits the process: every problem becomes a ``UsageError`` whose message says what was wrong.
 """
 
@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
-from bot.cli import add_selection_options
 from bot.errors import UsageError
 from bot.selection import Selection, build_selection
+from bot.selection_options import add_selection_options
 
 MAX_PEEK = 10  # what fits in one message within Block Kit's limits, with readable bodies
 MAX_TEXT = 1_000  # Slack caps slash-command text far below this; longer is not a real command

@@ -14,7 +14,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.errors import AwsError
+from bot.config import SlackSettings
+from bot.errors import AwsError, ConfigError
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -56,3 +57,10 @@ class LambdaDispatcher:
                 f"the worker function {self.function_name!r} did not accept the job "
                 f"(status {response.get('StatusCode')})"
             )
+
+
+def worker_function_name(settings: SlackSettings) -> str:
+    """The worker Lambda's name, or a ConfigError naming the variable."""
+    if not settings.worker_function:
+        raise ConfigError("WORKER_FUNCTION_NAME is not set (the worker Lambda's function name)")
+    return settings.worker_function

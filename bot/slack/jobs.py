@@ -14,12 +14,10 @@ one) and is logged; none fails silently.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from bot.catalog import DlqCatalog
@@ -40,6 +38,7 @@ from bot.slack.commands import (
 )
 from bot.slack.dispatch import Dispatcher
 from bot.slack.observability import count, logger
+from bot.slack.protocol import JobKind
 from bot.slack.web import SlackGateway
 from bot.sqs_gateway import SqsGateway
 from bot.state import (
@@ -53,20 +52,6 @@ from bot.state import (
 
 MAX_IDLE_INVOCATIONS = 3  # continuations that scanned nothing in a row before giving up
 DEADLINE_RESERVE_S = 20.0  # kept back from the time budget to release messages and report
-
-
-class JobKind(StrEnum):
-    COMMAND = "command"
-    REPORT_BUTTON = "report_button"
-    DECISION = "decision"
-    CONTINUE = "continue"
-    REPLY = "reply"
-
-
-def delivery_key(signature: str) -> str:
-    """A short key for one signed Slack request (each signature is unique to its body and time;
-    a replay carries the same one)."""
-    return hashlib.sha256(signature.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

@@ -14,15 +14,10 @@ from typing import Any
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 
 from bot.config import EngineSettings, SlackSettings
-from bot.errors import ConfigError
 from bot.slack.app import build_app
-from bot.slack.approvals import ApproverDirectory
 from bot.slack.credentials import resolve_credentials
-from bot.slack.dispatch import LambdaDispatcher
-from bot.slack.jobs import SlackWorker, WorkerOptions
-from bot.slack.web import SlackGateway, build_web_client
-from bot.sqs_gateway import SqsGateway, default_sqs_client
-from bot.state import StateStore
+from bot.slack.dispatch import LambdaDispatcher, worker_function_name
+from bot.slack.web import build_web_client
 
 EVENTS_PATH = "/slack/events"
 Clock = Callable[[], datetime]
@@ -30,18 +25,6 @@ Clock = Callable[[], datetime]
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _worker_function(settings: SlackSettings) -> str:
-    if not settings.worker_function:
-        raise ConfigError("WORKER_FUNCTION_NAME is not set (the worker Lambda's function name)")
-    return settings.worker_function
-
-
-def _state_table(settings: SlackSettings) -> str:
-    if not settings.state_table:
-        raise ConfigError("STATE_TABLE is not set (the DynamoDB table for approvals and runs)")
-    return settings.state_table
 
 
 @dataclass
@@ -71,28 +54,7 @@ def build_endpoint(env: Mapping[str, str], *, clock: Clock = _utcnow) -> SlackEn
         signing_secret=credentials.signing_secret,
         bot_token=credentials.bot_token,
         client=build_web_client(credentials.bot_token, slack_settings.api_url),
-        dispatcher=LambdaDispatcher(_worker_function(slack_settings)),
+        dispatcher=LambdaDispatcher(worker_function_name(slack_settings)),
         clock=clock,
     )
     return SlackEndpoint(SlackRequestHandler(app))
-
-
-def build_worker(
-    env: Mapping[str, str], *, clock: Clock = _utcnow, options: WorkerOptions | None = None
-) -> SlackWorker:
-    """The worker for ``env``: SQS, the state table, Slack and the dispatcher for continuations."""
-    slack_settings = SlackSettings.from_env(env)
-    engine_settings = EngineSettings.from_env(env)
-    credentials = resolve_credentials(slack_settings)
-    slack = SlackGateway(build_web_client(credentials.bot_token, slack_settings.api_url))
-    return SlackWorker(
-        engine_settings=engine_settings,
-        slack_settings=slack_settings,
-        slack=slack,
-        state=StateStore(_state_table(slack_settings)),
-        gateway=SqsGateway(default_sqs_client()),
-        dispatcher=LambdaDispatcher(_worker_function(slack_settings)),
-        approvers=ApproverDirectory(slack_settings.approvers, slack),
-        clock=clock,
-        options=options,
-    )
