@@ -32,7 +32,6 @@ from infra.local.localstack import localstack
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.json"
 WORKERS = 8  # the CLI's default worker count; the batched baseline uses the same
-CONFIRM_EMPTY_S = 1  # RedriveRequest.confirm_empty_wait_s
 
 
 def log(message: str) -> None:
@@ -250,13 +249,13 @@ def target_rows(results: dict[str, Any]) -> list[tuple[str, str, str, bool | Non
     rows.append(("  engine / naive", f"{speedup:.1f}x", ">= 8x", speedup >= 8))
     versus = ours["msgs_per_s"] / batched["msgs_per_s"]
     rows.append(("  engine / minimal batched", f"{versus:.2f}x", ">= 0.9x", versus >= 0.9))
-    # The engine ends with a 1 s long poll proving the DLQ empty (a short poll samples only some
-    # SQS hosts); the minimal loop stops at its first empty short poll. Shown, never used for "met".
-    loop_rate = ours["moved"] / max(ours["duration_s"] - CONFIRM_EMPTY_S, 1e-9)
+    # Every batched mover makes the same 0.3 calls per message, so on a server that is the
+    # bottleneck the minimal batched loop's own ratio is the ceiling for "engine / naive".
+    ceiling = batched["msgs_per_s"] / naive["msgs_per_s"]
     rows.append(
         (
-            "  (engine without its final 1 s confirm-empty poll)",
-            f"{loop_rate:.1f} msg/s = {loop_rate / batched['msgs_per_s']:.2f}x batched",
+            "  (minimal batched / naive: the ceiling here)",
+            f"{ceiling:.1f}x",
             "(for reading)",
             None,
         )
