@@ -16,11 +16,11 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.catalog import DlqCatalog
 from bot.config import DailySettings, EngineSettings, SlackSettings
-from bot.daily.invoker import LambdaInvoker
 from bot.daily.job import DailyJob
 from bot.daily.snapshots import SnapshotStore
 from bot.engine import RedriveEngine
 from bot.errors import AwsError, ConfigError, DlqRedriveError
+from bot.lambda_gateway import LambdaGateway
 from bot.slack.credentials import resolve_credentials
 from bot.sqs_gateway import SqsGateway
 from bot.state_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
@@ -66,7 +66,7 @@ def build_job(
         gateway=gateway,
         snapshots=snapshots,
         slack=slack,
-        invoker=LambdaInvoker(lambda_client),
+        invoker=LambdaGateway(lambda_client),
         persistence=DynamoDBPersistenceLayer(
             table_name=table,
             key_attr=PARTITION_KEY,

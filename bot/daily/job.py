@@ -42,12 +42,12 @@ from bot.config import DailySettings, EngineSettings
 from bot.daily.blocks import render_continuation, render_report
 from bot.daily.events import Continuation, ScheduledRun, parse_event
 from bot.daily.figures import SampleFigures, sample_figures
-from bot.daily.invoker import LambdaInvoker
 from bot.daily.report import TREND_DAYS, AutoRedrive, DailyReport, DlqStatus
 from bot.daily.scan import sample_messages
 from bot.daily.snapshots import Snapshot, SnapshotStore
 from bot.engine import Deadline, RedriveEngine, RedriveRequest, StopReason
 from bot.errors import AwsError, DlqRedriveError
+from bot.lambda_gateway import LambdaGateway
 from bot.selection import Selection, TimeWindow, day_window, yesterday
 from bot.sqs_gateway import SqsGateway
 
@@ -89,7 +89,7 @@ class DailyJob:
         gateway: SqsGateway,
         snapshots: SnapshotStore,
         slack: Any,
-        invoker: LambdaInvoker,
+        invoker: LambdaGateway,
         persistence: BasePersistenceLayer,
         daily: DailySettings,
         engine_settings: EngineSettings,
