@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.catalog import Dlq
-from bot.sqs_gateway import ReceivedMessage, SqsGateway
+from bot.sqs_gateway import ReceivedMessage, SqsApi, SqsGateway
 
 PEEK_VISIBILITY_S = 30
 MAX_PEEK = 100
@@ -69,28 +69,66 @@ def describe_message(message: ReceivedMessage, dlq: Dlq) -> PeekedMessage:
     )
 
 
-def peek(gateway: SqsGateway, dlq: Dlq, count: int) -> list[PeekedMessage]:
-    """Up to ``count`` messages of ``dlq``, all made visible again before returning."""
-    count = max(1, min(count, MAX_PEEK))
+@dataclass(frozen=True)
+class Sample:
+    """Messages received from a queue and already made visible again."""
+
+    messages: list[ReceivedMessage]
+    capped: bool  # the queue had more than the limit
+    release_failures: int  # could not be made visible again (they come back after the timeout)
+
+
+def sample_queue(
+    sqs: SqsApi,
+    url: str,
+    *,
+    limit: int,
+    visibility_timeout: int,
+    expected: int | None = None,
+    confirm_wait_s: int = 0,
+) -> Sample:
+    """Up to ``limit`` distinct messages of the queue at ``url``, all released before returning,
+    however the scan ends; nothing is ever deleted.
+
+    ``expected`` is the visible count from the queue's attributes, when known: 0 receives
+    nothing, and reaching it ends the scan without another receive. A short poll that comes back
+    empty before then is confirmed by one long poll of ``confirm_wait_s`` (a short poll samples
+    only some SQS hosts).
+    """
     seen: dict[str, ReceivedMessage] = {}
     handles: list[str] = []
     try:
-        while len(seen) < count:
-            batch = gateway.receive(
-                dlq.info.url,
-                max_messages=min(10, count - len(seen)),
-                visibility_timeout=PEEK_VISIBILITY_S,
-                wait_seconds=0,
+        while len(seen) < limit and (expected is None or len(seen) < expected):
+            wanted = min(10, limit - len(seen))
+            batch = sqs.receive(
+                url, max_messages=wanted, visibility_timeout=visibility_timeout, wait_seconds=0
             )
+            if not batch and expected is not None and confirm_wait_s > 0:
+                batch = sqs.receive(
+                    url,
+                    max_messages=wanted,
+                    visibility_timeout=visibility_timeout,
+                    wait_seconds=confirm_wait_s,
+                )
             if not batch:
                 break
             for message in batch:
                 handles.append(message.receipt_handle)
                 seen.setdefault(message.message_id, message)
     finally:
-        if handles:
-            gateway.change_visibility_batch(dlq.info.url, handles, 0)
-    return [describe_message(message, dlq) for message in list(seen.values())[:count]]
+        failures = sqs.change_visibility_batch(url, handles, 0) if handles else []
+    return Sample(
+        list(seen.values()),
+        capped=len(seen) >= limit and (expected is None or expected > len(seen)),
+        release_failures=len(failures),
+    )
+
+
+def peek(gateway: SqsGateway, dlq: Dlq, count: int) -> list[PeekedMessage]:
+    """Up to ``count`` messages of ``dlq``, all made visible again before returning."""
+    count = max(1, min(count, MAX_PEEK))
+    sample = sample_queue(gateway, dlq.info.url, limit=count, visibility_timeout=PEEK_VISIBILITY_S)
+    return [describe_message(message, dlq) for message in sample.messages[:count]]
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,8 @@ queue's attributes said were visible, so a small DLQ costs a few calls and an em
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from bot.sqs_gateway import ReceivedMessage, SqsApi
+from bot.inspection import Sample, sample_queue
+from bot.sqs_gateway import SqsApi
 
 # Long enough for a scan of a few thousand messages; if the function dies mid-scan the messages
 # reappear on their own after this.
@@ -18,13 +17,6 @@ SCAN_VISIBILITY_S = 180
 # Short polls sample a subset of SQS hosts and may come back empty on a non-empty queue: a scan
 # that got fewer than expected confirms with one long poll before it stops.
 CONFIRM_EMPTY_WAIT_S = 1
-
-
-@dataclass(frozen=True)
-class Sample:
-    messages: list[ReceivedMessage]
-    capped: bool  # the queue had more than ``limit`` messages
-    release_failures: int  # messages that could not be made visible again (back after the timeout)
 
 
 def sample_messages(
@@ -39,34 +31,11 @@ def sample_messages(
 
     ``expected`` is the visible count from the queue's attributes (0: nothing is received).
     """
-    seen: dict[str, ReceivedMessage] = {}
-    handles: list[str] = []
-    try:
-        while expected > 0 and len(seen) < limit:
-            batch = sqs.receive(
-                url,
-                max_messages=min(10, limit - len(seen)),
-                visibility_timeout=SCAN_VISIBILITY_S,
-                wait_seconds=0,
-            )
-            if not batch and len(seen) < expected and confirm_wait_s > 0:
-                batch = sqs.receive(
-                    url,
-                    max_messages=min(10, limit - len(seen)),
-                    visibility_timeout=SCAN_VISIBILITY_S,
-                    wait_seconds=confirm_wait_s,
-                )
-            if not batch:
-                break
-            for message in batch:
-                handles.append(message.receipt_handle)
-                seen.setdefault(message.message_id, message)
-            if len(seen) >= expected:
-                break  # everything the attributes announced is here; no long poll needed
-    finally:
-        failures = sqs.change_visibility_batch(url, handles, 0) if handles else []
-    return Sample(
-        list(seen.values()),
-        capped=len(seen) >= limit and expected > len(seen),
-        release_failures=len(failures),
+    return sample_queue(
+        sqs,
+        url,
+        limit=limit,
+        visibility_timeout=SCAN_VISIBILITY_S,
+        expected=expected,
+        confirm_wait_s=confirm_wait_s,
     )
