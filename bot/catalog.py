@@ -42,22 +42,33 @@ class DlqCatalog:
         self.settings = settings
 
     def watched_names(self) -> list[str]:
-        """Names of the watched DLQs, cheaply (discovery reads every queue's RedrivePolicy)."""
+        """Names of the watched DLQs (discovery reads every queue's RedrivePolicy)."""
         if self.settings.dlq_queues is not None:
             return [_name_of(q) for q in self.settings.dlq_queues]
-        return sorted({_name_of(url) for url in self._discover_urls()})
+        return [dlq.name for dlq in self._discover()]
 
-    def _discover_urls(self) -> list[str]:
-        urls = self.gateway.list_queue_urls()
-        targets: set[str] = set()
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            for info in pool.map(self._info_or_none, urls):
-                if info is not None and info.dead_letter_target_arn:
-                    targets.add(info.dead_letter_target_arn)
-        by_name = {_name_of(url): url for url in urls}
-        return [
-            by_name[arn.rsplit(":", 1)[-1]] for arn in targets if arn.rsplit(":", 1)[-1] in by_name
+    def _discover(self) -> list[Dlq]:
+        """Every queue some queue's RedrivePolicy targets, with those sources, from one read of
+        every queue's attributes (the sources are the queues that named it)."""
+        infos = [
+            info for info in self._read_all(self.gateway.list_queue_urls()) if info is not None
         ]
+        by_arn = {info.arn: info for info in infos}
+        sources: dict[str, list[QueueInfo]] = {}
+        for info in infos:
+            if info.dead_letter_target_arn in by_arn:
+                sources.setdefault(info.dead_letter_target_arn, []).append(info)
+        return sorted(
+            (
+                Dlq(by_arn[arn], tuple(sorted(found, key=lambda q: q.name)))
+                for arn, found in sources.items()
+            ),
+            key=lambda dlq: dlq.name,
+        )
+
+    def _read_all(self, urls: list[str]) -> list[QueueInfo | None]:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return list(pool.map(self._info_or_none, urls))
 
     def _info_or_none(self, url: str) -> QueueInfo | None:
         try:
@@ -69,8 +80,7 @@ class DlqCatalog:
         """Every watched DLQ with its counts and sources."""
         if self.settings.dlq_queues is not None:
             return [self.get(q) for q in self.settings.dlq_queues]
-        urls = sorted(self._discover_urls(), key=_name_of)
-        return [self._load(url) for url in urls]
+        return self._discover()
 
     def get(self, name_or_url: str, *, orphan_ok: bool = False) -> Dlq:
         """The watched DLQ named ``name_or_url``, or a UsageError that says what exists.
