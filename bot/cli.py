@@ -27,8 +27,7 @@ from bot.config import EngineSettings
 from bot.engine import Deadline, RedriveEngine, RedriveReport, RedriveRequest, StopReason
 from bot.errors import AwsError, DlqRedriveError, UsageError
 from bot.inspection import peek, summarize
-from bot.selection import build_selection
-from bot.selection_options import add_selection_options, positive_int
+from bot.selection_options import SelectionArgs, add_selection_options, positive_int
 from bot.sqs_gateway import SqsGateway, default_sqs_client
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
@@ -280,16 +279,7 @@ class _ProgressLine:
 def _cmd_redrive(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.native:
         return _cmd_native(args, ctx)
-    selection = build_selection(
-        tz=ctx.settings.timezone,
-        now=ctx.now(),
-        yesterday_only=args.yesterday,
-        day=args.date,
-        since=args.since,
-        until=args.until,
-        time_field=args.time_field,
-        limit=args.limit,
-    )
+    selection = SelectionArgs.from_namespace(args).build(tz=ctx.settings.timezone, now=ctx.now())
     catalog = ctx.catalog
     dlq = catalog.get(args.queue, orphan_ok=bool(args.to))
     to = catalog.resolve_to(dlq, args.to) if args.to else None

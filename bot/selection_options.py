@@ -6,6 +6,12 @@ way. Kept apart from ``bot.cli`` so the Slack endpoint loads no engine code at c
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.selection import Selection, build_selection
 
 
 def positive_int(text: str) -> int:
@@ -33,3 +39,67 @@ def add_selection_options(parser: argparse.ArgumentParser) -> None:
         "instead of the message's SentTimestamp",
     )
     group.add_argument("--limit", type=positive_int, metavar="N", help="move at most N messages")
+
+
+@dataclass(frozen=True)
+class SelectionArgs:
+    """The selection options exactly as given; rebuilt into a ``Selection`` against the time the
+    request was received, so ``--yesterday`` means the same day in every later step."""
+
+    yesterday: bool = False
+    date: str | None = None
+    since: str | None = None
+    until: str | None = None
+    time_field: str | None = None
+    limit: int | None = None
+
+    def build(self, *, tz: ZoneInfo, now: datetime, limit: int | None = None) -> Selection:
+        """The validated Selection (``limit`` overrides the given one, for continuations)."""
+        return build_selection(
+            tz=tz,
+            now=now,
+            yesterday_only=self.yesterday,
+            day=self.date,
+            since=self.since,
+            until=self.until,
+            time_field=self.time_field,
+            limit=self.limit if limit is None else limit,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "yesterday": self.yesterday,
+            "date": self.date,
+            "since": self.since,
+            "until": self.until,
+            "time_field": self.time_field,
+            "limit": self.limit,
+        }
+
+    @classmethod
+    def from_namespace(cls, args: argparse.Namespace) -> SelectionArgs:
+        """The options ``add_selection_options`` parsed."""
+        return cls(
+            yesterday=args.yesterday,
+            date=args.date,
+            since=args.since,
+            until=args.until,
+            time_field=args.time_field,
+            limit=args.limit,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SelectionArgs:
+        limit = data.get("limit")
+        return cls(
+            yesterday=bool(data.get("yesterday")),
+            date=_opt_str(data.get("date")),
+            since=_opt_str(data.get("since")),
+            until=_opt_str(data.get("until")),
+            time_field=_opt_str(data.get("time_field")),
+            limit=int(limit) if limit is not None else None,
+        )
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)

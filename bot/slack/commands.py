@@ -10,13 +10,10 @@ from __future__ import annotations
 import argparse
 import shlex
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, NoReturn
-from zoneinfo import ZoneInfo
 
 from bot.errors import UsageError
-from bot.selection import Selection, build_selection
-from bot.selection_options import add_selection_options
+from bot.selection_options import SelectionArgs, add_selection_options
 
 MAX_PEEK = 10  # what fits in one message within Block Kit's limits, with readable bodies
 MAX_TEXT = 1_000  # Slack caps slash-command text far below this; longer is not a real command
@@ -47,58 +44,6 @@ class _Parser(argparse.ArgumentParser):
 
     def print_usage(self, file: Any = None) -> None:
         return
-
-
-@dataclass(frozen=True)
-class SelectionArgs:
-    """The selection options exactly as given; rebuilt into a ``Selection`` against the time the
-    request was received, so ``--yesterday`` means the same day in every later step."""
-
-    yesterday: bool = False
-    date: str | None = None
-    since: str | None = None
-    until: str | None = None
-    time_field: str | None = None
-    limit: int | None = None
-
-    def build(self, *, tz: ZoneInfo, now: datetime, limit: int | None = None) -> Selection:
-        """The validated Selection (``limit`` overrides the given one, for continuations)."""
-        return build_selection(
-            tz=tz,
-            now=now,
-            yesterday_only=self.yesterday,
-            day=self.date,
-            since=self.since,
-            until=self.until,
-            time_field=self.time_field,
-            limit=self.limit if limit is None else limit,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "yesterday": self.yesterday,
-            "date": self.date,
-            "since": self.since,
-            "until": self.until,
-            "time_field": self.time_field,
-            "limit": self.limit,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SelectionArgs:
-        limit = data.get("limit")
-        return cls(
-            yesterday=bool(data.get("yesterday")),
-            date=_opt_str(data.get("date")),
-            since=_opt_str(data.get("since")),
-            until=_opt_str(data.get("until")),
-            time_field=_opt_str(data.get("time_field")),
-            limit=int(limit) if limit is not None else None,
-        )
-
-
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
 
 
 @dataclass(frozen=True)
@@ -193,12 +138,5 @@ def parse_command(text: str) -> Command:
         return CancelCommand(run_id=args.run_id)
     return RedriveCommand(
         queue=args.queue,
-        selection=SelectionArgs(
-            yesterday=args.yesterday,
-            date=args.date,
-            since=args.since,
-            until=args.until,
-            time_field=args.time_field,
-            limit=args.limit,
-        ),
+        selection=SelectionArgs.from_namespace(args),
     )

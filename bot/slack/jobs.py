@@ -25,6 +25,7 @@ from bot.config import EngineSettings, SlackSettings
 from bot.engine import Deadline, RedriveEngine, RedriveReport, RedriveRequest, StopReason
 from bot.errors import DlqRedriveError, UsageError
 from bot.inspection import peek, summarize
+from bot.selection_options import SelectionArgs
 from bot.slack import blocks
 from bot.slack.approvals import ApproverDirectory, Decision, already_decided, refusal
 from bot.slack.commands import (
@@ -32,7 +33,6 @@ from bot.slack.commands import (
     ListCommand,
     PeekCommand,
     RedriveCommand,
-    SelectionArgs,
     StatusCommand,
     parse_command,
 )
