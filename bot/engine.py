@@ -26,7 +26,7 @@ from bot.catalog import Dlq
 from bot.errors import DestinationError, DlqRedriveError, QueueNotFoundError
 from bot.planner import DEFAULT_MAX_BATCH_BYTES, Outgoing, batch_entries, batches, build_outgoing
 from bot.selection import Selection, Verdict, judge
-from bot.sqs_gateway import QueueInfo, ReceivedMessage, SendFailure, SqsApi, SqsGateway
+from bot.sqs_gateway import QueueInfo, ReceivedMessage, SendFailure, SqsApi
 
 MAX_FAILURE_DETAILS = 50
 # SQS refuses receives past 120,000 in-flight messages on a standard queue, 20,000 on FIFO; a scan
@@ -196,9 +196,8 @@ class _Stop(Exception):
 class RedriveEngine:
     """Moves messages from a DLQ back to their source queues; see the module docstring."""
 
-    def __init__(self, gateway: SqsGateway, *, max_redrives: int, timezone: Any) -> None:
-        self.gateway = gateway
-        self.sqs: SqsApi = gateway
+    def __init__(self, sqs: SqsApi, *, max_redrives: int, timezone: Any) -> None:
+        self.sqs = sqs
         self.max_redrives = max_redrives
         self.timezone = timezone
 
@@ -344,7 +343,7 @@ class _Run:
 
     def _visible_count(self) -> int | None:
         try:
-            info = self.engine.gateway.queue_info(self.dlq.info.url)
+            info = self.sqs.queue_info(self.dlq.info.url)
         except DlqRedriveError:
             return None  # unknown: fall back to the long poll
         finally:
@@ -426,7 +425,7 @@ class _Run:
         if message.source_arn:
             name = message.source_arn.rsplit(":", 1)[-1]
             try:
-                return self.engine.gateway.url_for_arn(message.source_arn), name
+                return self.sqs.url_for_arn(message.source_arn), name
             except QueueNotFoundError as exc:
                 self._fail(message, "QueueDoesNotExist", str(exc), name)
                 return "", name
@@ -525,7 +524,7 @@ class _Run:
         if self.report.complete and not self.request.dry_run:
             return self.report.skipped + self.report.failed
         try:
-            info = self.engine.gateway.queue_info(self.dlq.info.url)
+            info = self.sqs.queue_info(self.dlq.info.url)
         except Exception:  # noqa: BLE001 - a report figure, never worth failing the run for
             return None
         return info.visible + info.in_flight

@@ -101,6 +101,10 @@ def describe_client_error(exc: ClientError | BotoCoreError) -> tuple[str, str]:
 class SqsApi(Protocol):
     """What the engine needs from SQS. ``SqsGateway`` is the real one; tests may pass a fake."""
 
+    def queue_info(self, url: str) -> QueueInfo: ...
+
+    def url_for_arn(self, arn: str) -> str: ...
+
     def receive(
         self, url: str, *, max_messages: int, visibility_timeout: int, wait_seconds: int
     ) -> list[ReceivedMessage]: ...
