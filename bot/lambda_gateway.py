@@ -12,8 +12,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bot.aws_errors import describe_client_error
 from bot.errors import AwsError
-from bot.sqs_gateway import describe_client_error
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient

@@ -12,11 +12,13 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.errors import UsageError
-from bot.sqs_gateway import ReceivedMessage
+
+if TYPE_CHECKING:
+    from bot.sqs_gateway import ReceivedMessage
 
 REDRIVE_COUNT_ATTRIBUTE = "dlq-redrive-count"
 

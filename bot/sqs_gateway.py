@@ -21,6 +21,7 @@ from botocore.exceptions import (
     EndpointConnectionError,
 )
 
+from bot.aws_errors import describe_client_error
 from bot.errors import AwsError, QueueNotFoundError
 
 if TYPE_CHECKING:
@@ -88,14 +89,6 @@ def queue_name_from_arn(arn: str) -> str:
 
 def is_missing_queue(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code", "") in _MISSING_QUEUE_CODES
-
-
-def describe_client_error(exc: ClientError | BotoCoreError) -> tuple[str, str]:
-    """(code, message) of an AWS error, phrased for a report."""
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return str(error.get("Code", "Error")), str(error.get("Message", "")) or str(exc)
-    return type(exc).__name__, str(exc)
 
 
 class SqsApi(Protocol):

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bot.aws_errors import describe_client_error
 from bot.errors import AwsError
-from bot.sqs_gateway import describe_client_error
 from bot.state_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
 if TYPE_CHECKING:

@@ -1,0 +1,73 @@
+"""Each Lambda handler loads only what its function runs: a cold start pays for every module a
+handler imports, so the Slack endpoint (3-second ack) must not load the engine and the worker
+must not load Bolt. ``make bench`` measures what is left (bench/coldstart.py)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.deploy import tooling
+
+PROBE = """
+import json, sys
+import {module}
+print(json.dumps(sorted(sys.modules)))
+"""
+
+# Modules a handler's function never runs: loading them would only slow its cold start.
+NOT_LOADED = {
+    "handlers.slack": {
+        "bot.engine",
+        "bot.catalog",
+        "bot.inspection",
+        "bot.planner",
+        "bot.sqs_gateway",
+        "bot.state",
+        "bot.slack.jobs",
+        "bot.daily",
+    },
+    "handlers.worker": {"slack_bolt", "bot.daily", "bot.slack.app", "bot.slack.runtime"},
+    "handlers.daily": {"slack_bolt", "argparse", "bot.slack.jobs", "bot.slack.commands"},
+}
+
+
+def loaded_by(module: str) -> set[str]:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(tooling.ROOT),
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "test-signing-secret",
+        "REPORT_CHANNEL": "C0TEST",
+        "STATE_TABLE": "dlq-redrive-test",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.format(module=module)],
+        env=env,
+        cwd=tooling.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return set(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("module", sorted(NOT_LOADED))
+def test_a_handler_loads_only_what_its_function_runs(module: str) -> None:
+    # When a fresh interpreter imports the handler module, as Lambda does at a cold start
+    loaded = loaded_by(module)
+    # Then it is loaded, and none of the modules its function never runs came with it
+    assert module in loaded
+    unwanted = {
+        name
+        for name in loaded
+        for banned in NOT_LOADED[module]
+        if name == banned or name.startswith(banned + ".")
+    }
+    assert unwanted == set()
