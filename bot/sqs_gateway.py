@@ -8,6 +8,7 @@ standard ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_SQS`` variables; there is no 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -130,6 +131,7 @@ class SqsGateway:
     def __init__(self, client: SQSClient | None = None) -> None:
         self.client: SQSClient = client if client is not None else default_sqs_client()
         self._url_by_arn: dict[str, str] = {}
+        self._url_lock = threading.Lock()  # the engine's workers all ask at once at the start
 
     # --- queues -------------------------------------------------------------------------------
 
@@ -146,21 +148,26 @@ class SqsGateway:
             raise _aws_error(f"looking up queue {name_or_url!r}", exc) from exc
 
     def url_for_arn(self, arn: str) -> str:
-        """The URL of the queue with this ARN (cached); QueueNotFoundError if it is gone."""
-        if arn not in self._url_by_arn:
-            parts = arn.split(":")
-            if len(parts) != 6 or parts[2] != "sqs":
-                raise QueueNotFoundError(f"{arn!r} is not an SQS queue ARN")
-            try:
-                url = self.client.get_queue_url(
-                    QueueName=parts[5], QueueOwnerAWSAccountId=parts[4]
-                )["QueueUrl"]
-            except ClientError as exc:
-                if is_missing_queue(exc):
-                    raise QueueNotFoundError(f"queue {parts[5]!r} no longer exists") from exc
-                raise _aws_error(f"looking up queue {parts[5]!r}", exc) from exc
-            self._url_by_arn[arn] = url
-        return self._url_by_arn[arn]
+        """The URL of the queue with this ARN (cached, looked up once however many threads ask
+        at the same time); QueueNotFoundError if it is gone."""
+        with self._url_lock:
+            if arn not in self._url_by_arn:
+                self._url_by_arn[arn] = self._look_up_arn(arn)
+            return self._url_by_arn[arn]
+
+    def _look_up_arn(self, arn: str) -> str:
+        parts = arn.split(":")
+        if len(parts) != 6 or parts[2] != "sqs":
+            raise QueueNotFoundError(f"{arn!r} is not an SQS queue ARN")
+        try:
+            response = self.client.get_queue_url(
+                QueueName=parts[5], QueueOwnerAWSAccountId=parts[4]
+            )
+        except ClientError as exc:
+            if is_missing_queue(exc):
+                raise QueueNotFoundError(f"queue {parts[5]!r} no longer exists") from exc
+            raise _aws_error(f"looking up queue {parts[5]!r}", exc) from exc
+        return response["QueueUrl"]
 
     def list_queue_urls(self) -> list[str]:
         urls: list[str] = []
