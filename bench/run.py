@@ -233,6 +233,35 @@ def ack_time(env: dict[str, str]) -> dict[str, Any]:
     return {"status": f"bench_ack.py exited {result.returncode}: {' | '.join(tail)}"}
 
 
+def with_latency(
+    latency_ms: float,
+    count: int,
+    env: dict[str, str],
+    engine_args: Callable[..., list[str]],
+) -> dict[str, Any]:
+    """The three movers once more, each SQS call first waiting ``latency_ms`` (see
+    ``bench.movers.CallCounter``): what a network round trip does to each of them."""
+    slow = {**env, "BENCH_CALL_LATENCY_MS": str(latency_ms)}
+    return {
+        "latency_ms": latency_ms,
+        "naive": scenario(
+            "latency-naive",
+            max(count // 10, 100),
+            slow,
+            lambda p: run_mover("naive", [p.dlq_url, p.source_url], slow),
+        ),
+        "batched": scenario(
+            "latency-batched",
+            count,
+            slow,
+            lambda p: run_mover("batched", [p.dlq_url, p.source_url, str(WORKERS)], slow),
+        ),
+        "engine": scenario(
+            "latency-engine", count, slow, lambda p: run_mover("engine", engine_args(p), slow)
+        ),
+    }
+
+
 def target_rows(results: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
     """(figure, value, target, met) for the table."""
     t = results["throughput"]
@@ -260,6 +289,26 @@ def target_rows(results: dict[str, Any]) -> list[tuple[str, str, str, bool | Non
             None,
         )
     )
+    slow = results.get("with_latency")
+    if slow:
+        label = f"with {slow['latency_ms']:g} ms per call"
+        rows.append(
+            (
+                f"{label}: naive / batched / engine",
+                " / ".join(f"{slow[k]['msgs_per_s']}" for k in ("naive", "batched", "engine"))
+                + " msg/s",
+                "(for reading)",
+                None,
+            )
+        )
+        rows.append(
+            (
+                f"  engine / naive {label}",
+                f"{slow['engine']['msgs_per_s'] / slow['naive']['msgs_per_s']:.1f}x",
+                "(for reading)",
+                None,
+            )
+        )
     rows.append(
         (
             "engine, half selected by day (--time-field --date)",
@@ -385,6 +434,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rounds", type=int, default=3, help="batched/engine runs to take the median of"
     )
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=10.0,
+        help="the three movers again with this wait per SQS call (0: skip)",
+    )
+    parser.add_argument(
+        "--latency-messages",
+        type=int,
+        default=10_000,
+        help="DLQ size for that run (the naive loop gets a tenth)",
+    )
     args = parser.parse_args(argv)
     small, large = (int(x) for x in args.memory.split(","))
     results: dict[str, Any] = {
@@ -444,6 +505,10 @@ def main(argv: list[str] | None = None) -> int:
             kind: [run["msgs_per_s"] for run in runs] for kind, runs in rounds.items()
         }
         results["throughput"] = throughput
+        if args.latency_ms > 0:
+            results["with_latency"] = with_latency(
+                args.latency_ms, args.latency_messages, env, engine_args
+            )
         results["memory"] = {
             size_name: scenario(
                 f"memory-{size}", size, env, lambda p: run_mover("engine", engine_args(p), env)
