@@ -150,6 +150,9 @@ class SqsGateway:
     def url_for_arn(self, arn: str) -> str:
         """The URL of the queue with this ARN (cached, looked up once however many threads ask
         at the same time); QueueNotFoundError if it is gone."""
+        known = self._url_by_arn.get(arn)  # every message asks: no lock once it is known
+        if known is not None:
+            return known
         with self._url_lock:
             if arn not in self._url_by_arn:
                 self._url_by_arn[arn] = self._look_up_arn(arn)
