@@ -344,7 +344,8 @@ def print_summary(report: RedriveReport, out: TextIO) -> None:
     if report.counter_dropped:
         print(
             f"  warning: {report.counter_dropped} sent without the dlq-redrive-count attribute "
-            "(they already had 10 attributes)",
+            "(they already had 10 attributes, or it would have taken them over SQS's "
+            "256 KiB message size)",
             file=out,
         )
     if report.delete_failed:

@@ -19,6 +19,10 @@ from bot.sqs_gateway import ReceivedMessage
 
 MAX_BATCH_ENTRIES = 10
 MAX_ATTRIBUTES = 10
+# A message's size as SQS counts it (body, and each attribute's name, type and value) under the
+# default MaximumMessageSize. A message that fits without the counter but not with it travels
+# without it: otherwise SQS would refuse it and it could never leave the DLQ.
+MAX_MESSAGE_BYTES = 256 * 1024
 # SendMessageBatch's total payload limit. AWS raised it to 1 MiB in 2025; 256 KiB is what every
 # region and every local stand-in accepts, so it is the safe default.
 DEFAULT_MAX_BATCH_BYTES = 256 * 1024
@@ -34,7 +38,7 @@ class Outgoing:
     receipt_handle: str
     entry: dict[str, Any]  # SendMessageBatchRequestEntry without its "Id"
     size: int
-    counter_dropped: bool  # the message had 10 attributes: sent without dlq-redrive-count
+    counter_dropped: bool  # sent without dlq-redrive-count: no attribute or no size to spare
 
 
 def _attribute_size(name: str, attribute: dict[str, Any]) -> int:
@@ -66,9 +70,15 @@ def build_outgoing(message: ReceivedMessage, *, fifo: bool) -> Outgoing:
         if name != REDRIVE_COUNT_ATTRIBUTE
     }
     ordinal = redrive_count(message) + 1
-    counter_dropped = len(attributes) >= MAX_ATTRIBUTES
+    counter = {"DataType": "Number", "StringValue": str(ordinal)}
+    size = len(message.body.encode("utf-8")) + sum(
+        _attribute_size(name, value) for name, value in attributes.items()
+    )
+    with_counter = size + _attribute_size(REDRIVE_COUNT_ATTRIBUTE, counter)
+    counter_dropped = len(attributes) >= MAX_ATTRIBUTES or size <= MAX_MESSAGE_BYTES < with_counter
     if not counter_dropped:
-        attributes[REDRIVE_COUNT_ATTRIBUTE] = {"DataType": "Number", "StringValue": str(ordinal)}
+        attributes[REDRIVE_COUNT_ATTRIBUTE] = counter
+        size = with_counter
     entry: dict[str, Any] = {"MessageBody": message.body}
     if attributes:
         entry["MessageAttributes"] = attributes
@@ -80,9 +90,6 @@ def build_outgoing(message: ReceivedMessage, *, fifo: bool) -> Outgoing:
     if fifo:
         entry["MessageGroupId"] = message.attributes.get("MessageGroupId") or "dlq-redrive"
         entry["MessageDeduplicationId"] = dedup_id(message.message_id, ordinal)
-    size = len(message.body.encode("utf-8")) + sum(
-        _attribute_size(name, value) for name, value in attributes.items()
-    )
     return Outgoing(message.message_id, message.receipt_handle, entry, size, counter_dropped)
 
 

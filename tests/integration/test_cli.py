@@ -370,6 +370,24 @@ def test_ten_attributes_are_kept_and_the_counter_is_skipped_with_a_warning(
     assert attrs_of(back) == ten
 
 
+def test_a_body_at_the_size_limit_is_moved_without_the_counter_with_a_warning(
+    sqs: SQSClient, engine_env: dict
+) -> None:
+    # Given a message whose body alone is SQS's whole 256 KiB message size
+    orders = create_pair(sqs, "orders")
+    body = "é" * (128 * 1024)  # 262,144 bytes in UTF-8
+    sqs.send_message(QueueUrl=orders.dlq_url, MessageBody=body)
+    # When it is redriven
+    result = run_cli(["redrive", "orders-dlq"], engine_env)
+    # Then it moves byte for byte, without the counter (real SQS would refuse it with one), and
+    # the report says so
+    assert result.code == 0, result.err
+    assert "1 sent without the dlq-redrive-count attribute" in result.out
+    (back,) = drain(sqs, orders.source_url)
+    assert back["Body"] == body
+    assert "dlq-redrive-count" not in back.get("MessageAttributes", {})
+
+
 # --- FIFO -------------------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.planner import (
     MAX_ATTRIBUTES,
+    MAX_MESSAGE_BYTES,
     batch_entries,
     batches,
     build_outgoing,
@@ -55,6 +56,27 @@ def test_a_message_with_ten_attributes_goes_without_the_counter_and_says_so() ->
     out = build_outgoing(received(attrs=attrs), fifo=False)
     assert out.counter_dropped
     assert out.entry["MessageAttributes"] == attrs
+
+
+def test_a_message_the_counter_would_take_over_the_size_limit_goes_without_it() -> None:
+    # Given a body that fits SQS's message size exactly, and one that leaves room for the counter
+    full = build_outgoing(received("x" * MAX_MESSAGE_BYTES), fifo=False)
+    counter_bytes = len(REDRIVE_COUNT_ATTRIBUTE) + len("Number") + len("1")
+    roomy = build_outgoing(received("x" * (MAX_MESSAGE_BYTES - counter_bytes)), fifo=False)
+    # Then the first travels without the counter (SQS would refuse it), and says so
+    assert full.counter_dropped and "MessageAttributes" not in full.entry
+    assert full.size == MAX_MESSAGE_BYTES
+    # And the second keeps it, exactly at the limit
+    assert not roomy.counter_dropped
+    assert roomy.entry["MessageAttributes"][REDRIVE_COUNT_ATTRIBUTE]["StringValue"] == "1"
+    assert roomy.size == MAX_MESSAGE_BYTES
+
+
+def test_a_message_already_over_the_default_size_keeps_the_counter() -> None:
+    # A queue may allow up to 1 MiB: a message that big was accepted without the counter's help
+    big = build_outgoing(received("x" * (MAX_MESSAGE_BYTES + 1)), fifo=False)
+    assert not big.counter_dropped
+    assert big.entry["MessageAttributes"][REDRIVE_COUNT_ATTRIBUTE]["StringValue"] == "1"
 
 
 def test_a_counter_among_ten_attributes_keeps_its_place() -> None:
