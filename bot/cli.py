@@ -165,24 +165,34 @@ def main(
             return EXTRA_COMMANDS[args.command][2](args, ctx)
         return _COMMANDS[args.command](args, ctx)
     except AwsError as exc:
-        print(f"dlq-redrive: {exc}", file=err)
+        _error_line(err, f"dlq-redrive: {exc}")
         return EXIT_FAILED
     except (NoRegionError, NoCredentialsError) as exc:
         hint = "set AWS_REGION" if isinstance(exc, NoRegionError) else "set AWS_PROFILE or keys"
-        print(f"dlq-redrive: error: AWS is not configured: {exc} ({hint})", file=err)
+        _error_line(err, f"dlq-redrive: error: AWS is not configured: {exc} ({hint})")
         return EXIT_USAGE
     except EndpointConnectionError as exc:
-        print(f"dlq-redrive: cannot reach SQS: {exc}", file=err)
+        _error_line(err, f"dlq-redrive: cannot reach SQS: {exc}")
         return EXIT_FAILED
     except BotoCoreError as exc:
-        print(f"dlq-redrive: AWS call failed: {exc}", file=err)
+        _error_line(err, f"dlq-redrive: AWS call failed: {exc}")
         return EXIT_FAILED
     except DlqRedriveError as exc:
-        print(f"dlq-redrive: error: {exc}", file=err)
+        _error_line(err, f"dlq-redrive: error: {exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("dlq-redrive: interrupted", file=err)
+        _error_line(err, "dlq-redrive: interrupted")
         return 130
+
+
+def _error_line(err: TextIO, text: str) -> None:
+    """Write one error line with control characters escaped: it may echo what was typed, and an
+    escape sequence in an argument must not drive the terminal."""
+    safe = "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+        for char in text
+    )
+    print(safe, file=err)
 
 
 def _table(rows: list[list[str]], out: TextIO) -> None:

@@ -176,6 +176,7 @@ def test_redrive_options_parse_into_a_selection_or_a_usage_error(tokens: list[st
 @given(tokens=TOKENS)
 @example(tokens=["--date", "9999-12-31"])
 @example(tokens=["--until", "9999-12-31T23:59:59-14:00"])
+@example(tokens=["\x1b]0;owned\x07", "--date", "2026-01-0\x1b[2J"])
 def test_the_cli_answers_any_redrive_options_with_exit_2_and_one_line(
     tokens: list[str], gateway: SqsGateway, engine_env: dict[str, str]
 ) -> None:
@@ -184,8 +185,11 @@ def test_the_cli_answers_any_redrive_options_with_exit_2_and_one_line(
     out, err = io.StringIO(), io.StringIO()
     # When the CLI runs them
     status = main(argv, env=engine_env, gateway=gateway, out=out, err=err)
-    # Then it answers with usage status 2 and an error line, never a traceback
+    # Then it answers with usage status 2 and one error line, never a traceback, and what it
+    # echoes of the input cannot drive the terminal (control characters come out escaped)
     assert status == EXIT_USAGE
     assert err.getvalue().startswith("dlq-redrive: error: ")
+    line, newline, rest = err.getvalue().partition("\n")
+    assert line.isprintable() and newline == "\n" and rest == ""
     assert "Traceback" not in err.getvalue()
     assert out.getvalue() == ""
