@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -206,3 +207,47 @@ def test_a_request_with_a_bad_signature_is_refused_and_starts_nothing(
     time.sleep(2)  # room for a wrongly started worker to show itself
     assert slack_server.state.calls == []
     assert count(sqs, pair.dlq_url) == 2
+
+
+def test_the_scheduled_daily_report_is_posted_once_through_the_stack(
+    stack: OfflineStack, slack_server: SlackApiServer, deployed: StateStore
+) -> None:
+    # (The auto-redrive is left to tests/integration/daily: offline hands Python handlers a
+    # context named "Fake" with a 6-second budget, so a redrive there only schedules its own
+    # continuation, to a function that does not exist.)
+    sqs = boto3.client("sqs")
+    # Given 3 orders dead-lettered today, and the schedule's event for 06:00 UTC tomorrow, when
+    # "yesterday" is today (the stage's TIMEZONE is UTC)
+    pair = seed(sqs, 3)
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
+    event = {"time": f"{tomorrow.isoformat()}T06:00:00Z"}
+    lambdas = boto3.client("lambda", endpoint_url=stack.lambda_endpoint)
+
+    # When EventBridge Scheduler's input reaches the daily function through offline's Lambda port
+    def invoke() -> dict[str, Any]:
+        response = lambdas.invoke(
+            FunctionName="dlq-redrive-dev-daily",
+            InvocationType="RequestResponse",
+            Payload=json.dumps(event).encode(),
+        )
+        payload: dict[str, Any] = json.loads(response["Payload"].read())
+        return payload
+
+    outcome = invoke()
+
+    # Then the report is posted to the stage's report channel, with the token read from SSM
+    assert outcome.get("status") == "reported", f"{outcome}{stack.log_tail()}"
+    assert outcome["day"] == datetime.now(UTC).date().isoformat()
+    posts = [c for c in slack_server.state.calls if c.method == "chat.postMessage"]
+    (report,) = [p for p in posts if "thread_ts" not in p.body]
+    assert {p.body["channel"] for p in posts} == {CHANNEL}
+    assert "orders-dlq" in json.dumps(report.body["blocks"])
+    assert report.headers.get("Authorization") == f"Bearer {BOT_TOKEN}"
+    stack.wait_for_log("(λ: daily) RequestId")
+    # And reporting moved nothing (AUTO_REDRIVE is unset on this stage) and hid nothing
+    assert count(sqs, pair.dlq_url) == 3
+    assert count(sqs, pair.source_url) == 0
+    # And the same event again (a retry, or a duplicate delivery) posts nothing more
+    again = invoke()
+    assert again.get("status") != "error" and again.get("ts") == outcome["ts"], again
+    assert [c for c in slack_server.state.calls if c.method == "chat.postMessage"] == posts
