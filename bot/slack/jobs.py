@@ -58,6 +58,7 @@ DEADLINE_RESERVE_S = 20.0  # kept back from the time budget to release messages 
 class WorkerOptions:
     progress_interval_s: float = 3.0  # how often the card and the checkpoint are refreshed
     peek_default: int = 3
+    max_held: int | None = None  # unselected messages held at once (default: under SQS's quota)
 
 
 class _Progress:
@@ -248,7 +249,9 @@ class SlackWorker:
         selection = args.build(tz=self.tz, now=received_at)
         dlq = self._catalog().get(queue)
         dry = self._engine().run(
-            dlq, RedriveRequest(selection=selection, dry_run=True), deadline=self._deadline(context)
+            dlq,
+            RedriveRequest(selection=selection, dry_run=True, max_held=self.options.max_held),
+            deadline=self._deadline(context),
         )
         note = self._dry_run_note(dry)
         if dry.matched == 0:
@@ -487,7 +490,7 @@ class SlackWorker:
         with _Progress(self.options.progress_interval_s, tick) as progress:
             report = self._engine().run(
                 dlq,
-                RedriveRequest(selection=selection),
+                RedriveRequest(selection=selection, max_held=self.options.max_held),
                 deadline=self._deadline(context),
                 cancelled=progress.cancelled.is_set,
                 on_progress=on_progress,

@@ -184,6 +184,7 @@ def make_harness(
     worker_timeout_s: float = 60.0,
     progress_interval_s: float = 0.2,
     clock: Callable[[], datetime] | None = None,
+    max_held: int | None = None,
 ) -> Iterator[SlackHarness]:
     dynamodb = boto3.client("dynamodb")
     create_state_table(dynamodb, TABLE)
@@ -202,7 +203,7 @@ def make_harness(
         monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", lambdas.endpoint_url)
         handlers.slack.reset(full_env)
         worker_options: dict[str, Any] = {
-            "options": WorkerOptions(progress_interval_s=progress_interval_s)
+            "options": WorkerOptions(progress_interval_s=progress_interval_s, max_held=max_held)
         }
         if clock is not None:
             worker_options["clock"] = clock

@@ -15,7 +15,7 @@ from botocore.exceptions import EndpointConnectionError
 import handlers.worker
 from bot.slack.ids import ActionId
 from infra.local.moto_server import LocalAws
-from infra.local.scene import count
+from infra.local.scene import count, create_pair, put_in_dlq
 from tests.integration.slack.slack_harness import (
     APPROVER,
     SlackHarness,
@@ -160,6 +160,44 @@ def test_redrive_longer_than_one_invocation_continues_from_a_checkpoint(
     assert f"over {run.invocation} invocations" in harness.updates()[-1]
     kinds = [e["kind"] for e in harness.state.events(request_id)]
     assert kinds.count("checkpoint") == run.invocation - 1
+
+
+@pytest.fixture
+def held_harness(
+    aws: LocalAws, slack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SlackHarness]:
+    # SQS's in-flight quota (120,000) made small: at most 3 unselected messages held at once
+    yield from make_harness(aws, slack_env, monkeypatch, max_held=3)
+
+
+def test_a_redrive_stopped_by_the_in_flight_quota_says_so_and_releases_the_rest(
+    held_harness: SlackHarness,
+) -> None:
+    harness = held_harness
+    # Given 2 orders that failed on 2 January and 6 that failed on the 5th
+    pair = create_pair(harness.sqs, "orders")
+    days = ["2026-01-02"] * 2 + ["2026-01-05"] * 6
+    put_in_dlq(
+        harness.sqs,
+        pair,
+        [json.dumps({"order": i, "at": f"{day}T10:00:00Z"}) for i, day in enumerate(days)],
+    )
+    # When the 2nd of January is asked for and approved
+    request_id = harness.request_card("redrive orders-dlq --time-field at --date 2026-01-02")
+    assert "at least 2 match" in json.dumps(harness.card().body["blocks"])
+    harness.click(ActionId.APPROVE, request_id, user=APPROVER, message_ts=harness.card_ts())
+    harness.settle()
+    # Then the two moved, the run stopped on the quota and the card says why and what to do
+    assert count(harness.sqs, pair.source_url) == 2
+    last = harness.updates()[-1]
+    assert "Done: moved *2*" in last
+    assert "too many messages outside the selection are held at once" in json.dumps(
+        harness.calls("chat.update")[-1].body["blocks"]
+    )
+    run = harness.state.get_run(request_id)
+    assert run is not None and run.status == "done" and run.error
+    # And the 6 it held are visible in the DLQ again at once, not hidden for the timeout
+    assert count(harness.sqs, pair.dlq_url) == 6
 
 
 def test_progress_is_shown_on_the_card_while_redriving(harness: SlackHarness) -> None:
