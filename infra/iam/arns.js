@@ -23,6 +23,12 @@ module.exports = {
   // Source queues the bot may send redriven messages back to.
   sourceQueueArns: async ({ resolveVariable }) =>
     arnsFor('sqs', '', await names(resolveVariable, 'sourceNamePatterns')),
+  // KMS keys of encrypted queues: key ids in this account and region ("*": any of them), or
+  // full key ARNs (a key in another account).
+  sqsKmsKeyArns: async ({ resolveVariable }) =>
+    (await names(resolveVariable, 'sqsKmsKeys')).map((key) =>
+      key.startsWith('arn:') ? key : arnsFor('kms', 'key/', [key])[0],
+    ),
   // The two SecureString parameters; a name without a leading "/" still maps to "parameter/<name>".
   slackParameterArns: async ({ resolveVariable }) => {
     const params = [

@@ -30,6 +30,8 @@ NARROWED_PARAMS = (
     "sourceNamePatterns=orders,payments.fifo",
     "slackBotTokenParam=team-bot-token",
     "slackSigningSecretParam=/team/signing-secret",
+    "sqsKmsKeys=1234abcd-12ab-34cd-56ef-1234567890ab,"
+    "arn:aws:kms:eu-west-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321",
 )
 
 

@@ -276,13 +276,50 @@ def test_ssm_access_is_limited_to_the_two_slack_parameters(
     ]
 
 
-def test_kms_decrypt_is_only_allowed_through_ssm(template: Template) -> None:
+def kms_statements(role: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The role's KMS statements, by the service they are allowed through."""
+    found = {}
+    for statement in statements(role):
+        if any(a.startswith("kms:") for a in as_list(statement["Action"])):
+            via = statement["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Sub"]
+            found[via.split(".")[0]] = statement
+    return found
+
+
+def test_kms_is_only_usable_through_ssm_and_through_sqs(
+    template: Template, narrowed_template: Template
+) -> None:
     for handler in HANDLERS:
         _, role = role_of(template, handler)
-        (kms,) = [s for s in statements(role) if "kms:Decrypt" in as_list(s["Action"])]
-        assert kms["Condition"] == {
+        kms = kms_statements(role)
+        # Every function decrypts its SecureStrings, only through SSM
+        assert kms["ssm"]["Action"] == ["kms:Decrypt"]
+        assert kms["ssm"]["Condition"] == {
             "StringEquals": {"kms:ViaService": {"Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"}}
         }
+        # The queue-handling functions read and write encrypted queues, only through SQS
+        if handler == "handlers/slack.handler":
+            assert set(kms) == {"ssm"}
+            continue
+        assert set(kms) == {"ssm", "sqs"}
+        assert sorted(kms["sqs"]["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+        assert kms["sqs"]["Condition"] == {
+            "StringEquals": {"kms:ViaService": {"Fn::Sub": "sqs.${AWS::Region}.amazonaws.com"}}
+        }
+        # By default any key of this account and region (still only through SQS)
+        assert [sub(r) for r in as_list(kms["sqs"]["Resource"])] == [
+            f"{SUB_PREFIX}:kms:${{AWS::Region}}:${{AWS::AccountId}}:key/*"
+        ]
+    # A stage naming its keys gets exactly those: an id here, an ARN in another account
+    _, narrowed = role_of(narrowed_template, "handlers/worker.handler")
+    keys = as_list(kms_statements(narrowed)["sqs"]["Resource"])
+    assert keys == [
+        {
+            "Fn::Sub": f"{SUB_PREFIX}:kms:${{AWS::Region}}:${{AWS::AccountId}}"
+            ":key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        },
+        "arn:aws:kms:eu-west-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321",
+    ]
 
 
 def test_functions_write_logs_only_to_their_own_log_group(template: Template) -> None:
