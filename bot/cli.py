@@ -358,6 +358,12 @@ def print_summary(report: RedriveReport, out: TextIO) -> None:
             "256 KiB message size)",
             file=out,
         )
+    if report.redelivered:
+        print(
+            f"  note: SQS delivered {report.redelivered} message(s) twice during the run; "
+            "each was sent once",
+            file=out,
+        )
     if report.delete_failed:
         print(
             f"  warning: {report.delete_failed} were sent but could not be deleted from the DLQ; "

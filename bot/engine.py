@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,6 +33,7 @@ MAX_FAILURE_DETAILS = 50
 # that holds unselected messages stops a little before that and reports what is left.
 MAX_HELD_STANDARD = 110_000
 MAX_HELD_FIFO = 18_000
+TAKEN_MEMORY = 20_000  # selected message ids remembered against a second delivery
 
 
 class StopReason(Enum):
@@ -120,6 +121,7 @@ class RedriveReport:
     over_limit: int = 0
     counter_dropped: int = 0
     delete_failed: int = 0
+    redelivered: int = 0  # delivered again while this run was moving it: not sent twice
     released: int = 0
     remaining: int | None = None
     stopped: StopReason = StopReason.DRAINED
@@ -159,6 +161,7 @@ class RedriveReport:
             "warnings": {
                 "sent_without_counter": self.counter_dropped,
                 "sent_but_not_deleted": self.delete_failed,
+                "delivered_twice_sent_once": self.redelivered,
             },
             "released": self.released,
             "remaining": self.remaining,
@@ -241,6 +244,10 @@ class _Run:
         self.lock = threading.Lock()
         self.stop_event = threading.Event()
         self.held: dict[str, str] = {}  # message id -> receipt handle, released at the end
+        # Selected messages by id: False while their copy is being sent, True once confirmed.
+        # SQS delivers at least once, so a second delivery can arrive meanwhile; the most
+        # recent TAKEN_MEMORY ids are enough, since it comes within the same few calls.
+        self.taken: OrderedDict[str, bool] = OrderedDict()
         self.refusal: DlqRedriveError | None = None
         self.rate = RateLimiter(request.rate)
         self.max_held = request.max_held or (MAX_HELD_FIFO if dlq.info.fifo else MAX_HELD_STANDARD)
@@ -356,6 +363,7 @@ class _Run:
 
     def _handle(self, messages: list[ReceivedMessage]) -> None:
         to_send: dict[str, tuple[str, list[Outgoing]]] = {}
+        copies_confirmed: list[str] = []  # receipt handles of second deliveries already moved
         report = self.report
         for message in messages:
             verdict = judge(
@@ -370,6 +378,15 @@ class _Run:
                     # Seen before in this scan (its visibility ran out): refresh the handle only.
                     self.held[message.message_id] = message.receipt_handle
                     continue
+                taken = self.taken.get(message.message_id)
+                if taken is not None:
+                    # A second delivery of a message this run is moving: never send it twice.
+                    report.redelivered += 1
+                    if taken:  # its copy is confirmed: this delivery goes too
+                        copies_confirmed.append(message.receipt_handle)
+                    else:  # still being sent: keep it hidden, released at the end
+                        self.held[message.message_id] = message.receipt_handle
+                    continue
                 report.scanned += 1
                 if verdict is Verdict.SELECT and self._limit_reached():
                     report.over_limit += 1
@@ -381,6 +398,10 @@ class _Run:
                     self.held[message.message_id] = message.receipt_handle
                     continue
                 report.matched += 1
+                if not self.request.dry_run:
+                    self.taken[message.message_id] = False
+                    while len(self.taken) > TAKEN_MEMORY:
+                        self.taken.popitem(last=False)
             url, name = self._route(message)
             if not url:
                 continue
@@ -392,6 +413,11 @@ class _Run:
             to_send.setdefault(url, (name, []))[1].append(
                 build_outgoing(message, fifo=self.dlq.info.fifo)
             )
+        if copies_confirmed:
+            failed = self.sqs.delete_batch(self.dlq.info.url, copies_confirmed)
+            self._count_call("DeleteMessageBatch")
+            with self.lock:
+                report.delete_failed += len(failed)
         for url, (name, items) in to_send.items():
             for batch in batches(items, max_bytes=self.request.max_batch_bytes):
                 self._send(url, name, batch)
@@ -497,6 +523,9 @@ class _Run:
             failed = self.sqs.delete_batch(self.dlq.info.url, retry)
             self._count_call("DeleteMessageBatch")
         with self.lock:
+            for item in confirmed:
+                if item.message_id in self.taken:
+                    self.taken[item.message_id] = True
             self.report.moved += len(confirmed)
             self.report.by_destination[destination] += len(confirmed)
             self.report.counter_dropped += sum(1 for item in confirmed if item.counter_dropped)

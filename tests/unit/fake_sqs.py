@@ -25,6 +25,7 @@ class Stored:
     message_attributes: dict[str, dict[str, Any]]
     invisible_until: float = 0.0
     handle: str = ""
+    older_handles: list[str] = field(default_factory=list)  # still accepted, as SQS may
 
 
 @dataclass
@@ -41,6 +42,8 @@ class FakeSqs:
         self.fail_entry: Callable[[str, dict[str, Any]], SendFailure | None] = lambda url, e: None
         self.fail_call: Callable[[str], bool] = lambda url: False
         self.calls: list[tuple[str, str]] = []
+        # Ids a receive hands out a second time while in flight (SQS delivers at least once).
+        self.redeliver: set[str] = set()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -95,16 +98,23 @@ class FakeSqs:
                 if stored.invisible_until <= self.clock:
                     stored.invisible_until = self.clock + visibility_timeout
                     stored.handle = f"{stored.message_id}#{next(self._ids)}"
-                    out.append(
-                        ReceivedMessage(
-                            stored.message_id,
-                            stored.handle,
-                            stored.body,
-                            dict(stored.attributes),
-                            {k: dict(v) for k, v in stored.message_attributes.items()},
-                        )
-                    )
+                    out.append(self._delivery(stored))
+                    if stored.message_id in self.redeliver and len(out) < max_messages:
+                        self.redeliver.discard(stored.message_id)
+                        stored.older_handles.append(stored.handle)
+                        stored.handle = f"{stored.message_id}#{next(self._ids)}"
+                        out.append(self._delivery(stored))
             return out
+
+    @staticmethod
+    def _delivery(stored: Stored) -> ReceivedMessage:
+        return ReceivedMessage(
+            stored.message_id,
+            stored.handle,
+            stored.body,
+            dict(stored.attributes),
+            {k: dict(v) for k, v in stored.message_attributes.items()},
+        )
 
     def send_batch(
         self, url: str, entries: Sequence[dict[str, Any]]
@@ -135,7 +145,7 @@ class FakeSqs:
 
     def _by_handle(self, url: str, handle: str) -> Stored | None:
         for stored in self.queues[url].messages.values():
-            if stored.handle == handle:
+            if handle == stored.handle or handle in stored.older_handles:
                 return stored
         return None
 

@@ -51,6 +51,21 @@ def test_everything_moves_and_the_dlq_is_empty(sqs: FakeSqs) -> None:
     assert report.complete and report.stopped is StopReason.DRAINED
 
 
+def test_a_message_delivered_twice_in_one_run_is_sent_once(sqs: FakeSqs) -> None:
+    # Given a message SQS hands out a second time while the engine is moving it
+    dlq, dlq_url, (source,) = setup(sqs, 3)
+    twice = next(iter(sqs.queues[dlq_url].messages))
+    sqs.redeliver.add(twice)
+    # When the DLQ is redriven
+    report = engine(sqs).run(dlq, request(workers=1))
+    # Then every message has exactly one copy in its queue, and the report counts each once
+    assert sqs.bodies(source) == sorted(set(sqs.bodies(source))) and len(sqs.bodies(source)) == 3
+    assert (report.scanned, report.matched, report.moved) == (3, 3, 3)
+    assert report.redelivered == 1
+    assert report.to_dict()["warnings"]["delivered_twice_sent_once"] == 1
+    assert not sqs.queues[dlq_url].messages
+
+
 def test_entries_sqs_refuses_stay_in_the_dlq_and_are_reported(sqs: FakeSqs) -> None:
     # Given a destination that refuses every third message (a sender fault: no retry helps)
     dlq, dlq_url, (source,) = setup(sqs, 30)
