@@ -120,7 +120,7 @@ class Interpreter:
 
 
 def _env(extra: dict[str, str]) -> dict[str, str]:
-    env = {**os.environ, **HANDLER_ENV, **extra, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, **HANDLER_ENV, **extra}  # our code: first on sys.path (Interpreter)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 

@@ -150,27 +150,30 @@ class FakeSqs:
         return None
 
     def delete_batch(self, url: str, receipt_handles: Sequence[str]) -> list[SendFailure]:
-        with self._lock:
-            self.calls.append(("delete", url))
-            failures = []
-            for index, handle in enumerate(receipt_handles):
-                stored = self._by_handle(url, handle)
-                if stored is None:
-                    failures.append(SendFailure(str(index), "ReceiptHandleIsInvalid", "", True))
-                else:
-                    del self.queues[url].messages[stored.message_id]
-            return failures
+        def delete(stored: Stored) -> None:
+            del self.queues[url].messages[stored.message_id]
+
+        return self._per_handle("delete", url, receipt_handles, delete)
 
     def change_visibility_batch(
         self, url: str, receipt_handles: Sequence[str], timeout: int
     ) -> list[SendFailure]:
+        def hide(stored: Stored) -> None:
+            stored.invisible_until = self.clock + timeout
+
+        return self._per_handle("visibility", url, receipt_handles, hide)
+
+    def _per_handle(
+        self, call: str, url: str, receipt_handles: Sequence[str], act: Callable[[Stored], None]
+    ) -> list[SendFailure]:
+        """Apply ``act`` to each message a current handle names; the others fail, as in SQS."""
         with self._lock:
-            self.calls.append(("visibility", url))
+            self.calls.append((call, url))
             failures = []
             for index, handle in enumerate(receipt_handles):
                 stored = self._by_handle(url, handle)
                 if stored is None:
                     failures.append(SendFailure(str(index), "ReceiptHandleIsInvalid", "", True))
                 else:
-                    stored.invisible_until = self.clock + timeout
+                    act(stored)
             return failures
