@@ -3,6 +3,12 @@
 It records every call (method, headers, parsed body) and answers like Slack does for the methods the
 app uses. ``response_url`` posts (from ``respond()``) go to ``<base>/response/<token>`` and are
 recorded too. Tests assert on ``calls``; the demo prints them.
+
+Like real Slack it refuses payloads Slack would refuse, so every test that goes through it checks
+Block Kit's limits: every block of a message (chat.postMessage, chat.update, chat.postEphemeral,
+response_url) or view (views.*) is parsed with slack_sdk's models, which check the documented field
+limits, plus the documented limits slack_sdk leaves out (see ``message_problem``). A refused call is
+still recorded, with ``refused`` set, and listed in ``FakeSlack.refusals``.
 """
 
 from __future__ import annotations
@@ -17,6 +23,29 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+# "You can include up to 50 blocks in each message, and 100 blocks in modals or Home tabs."
+# (Slack, Block Kit reference: blocks)
+MAX_MESSAGE_BLOCKS = 50
+# The total size that makes Slack answer ``msg_blocks_too_long`` is not documented. On record:
+# slackapi/bolt-js#2509 was refused at 13,172-13,297 characters of block text, and a maintainer
+# answered "12,000 text characters with a buffer for block containers" (quoted in #2867);
+# slackapi/bolt-js#2867 was refused at 11,341 characters (every ``text`` string in the blocks,
+# summed) and accepted at 9,597. So this fake refuses above 11,000 characters counted that way:
+# below every refusal on record, so a message it accepts is one Slack has not been seen to refuse.
+MAX_MESSAGE_BLOCK_TEXT = 11_000
+# "Maximum length for the text in each item is 2000 characters." (section block, ``fields``)
+MAX_FIELD_TEXT = 2_000
+# Methods whose payload carries message blocks, and those that carry a view.
+MESSAGE_METHODS = frozenset(
+    {"chat.postMessage", "chat.update", "chat.postEphemeral", "chat.scheduleMessage"}
+    | {"response_url"}
+)
+VIEW_METHODS = frozenset({"views.open", "views.push", "views.update", "views.publish"})
+
 
 @dataclass
 class SlackCall:
@@ -24,6 +53,86 @@ class SlackCall:
     body: dict[str, Any]
     headers: dict[str, str]
     path: str
+    refused: str | None = None  # Slack's error code when the payload was refused
+    problem: str | None = None  # what was wrong with it, for the test's failure message
+
+
+def block_text_length(blocks: Any) -> int:
+    """Characters of every ``text`` string in ``blocks`` (text objects, buttons, headers, ...)."""
+    if isinstance(blocks, dict):
+        return sum(
+            len(value) if key == "text" and isinstance(value, str) else block_text_length(value)
+            for key, value in blocks.items()
+        )
+    if isinstance(blocks, list):
+        return sum(block_text_length(item) for item in blocks)
+    return 0
+
+
+def _block_problem(index: int, raw: Any) -> str | None:
+    """Why Slack would refuse this one block, or None."""
+    if not isinstance(raw, dict):
+        return f"block {index} is not an object"
+    try:
+        block = Block.parse(raw)
+        if block is None:  # slack_sdk knows every block type Slack accepts
+            return f"block {index} has an unknown type {raw.get('type')!r}"
+        block.validate_json()
+        block.to_dict()  # validates every nested element (buttons, confirm dialogs, text objects)
+    except (SlackObjectFormationError, TypeError, ValueError, KeyError) as exc:
+        return f"block {index} ({raw.get('type')}): {exc}"
+    # Limits Slack documents that slack_sdk does not check: a text object's text "minimum length
+    # is 1", and a section field's text at most 2,000 characters.
+    text = raw.get("text")
+    if isinstance(text, dict) and not text.get("text"):
+        return f"block {index} ({raw.get('type')}): text must not be empty"
+    for field_ in raw.get("fields") or []:
+        if isinstance(field_, dict) and len(str(field_.get("text", ""))) > MAX_FIELD_TEXT:
+            return f"block {index}: a field's text exceeds {MAX_FIELD_TEXT} characters"
+    return None
+
+
+def message_problem(body: dict[str, Any]) -> tuple[str, str] | None:
+    """``(error, why)`` when Slack would refuse this message payload, else None.
+
+    chat.postMessage documents ``invalid_blocks`` ("Blocks submitted with this message are not
+    valid") and ``msg_blocks_too_long`` ("Blocks submitted with this message are too long").
+    """
+    blocks = body.get("blocks")
+    if blocks is None:
+        return None
+    if not isinstance(blocks, list):
+        return "invalid_blocks", "blocks is not a list"
+    if len(blocks) > MAX_MESSAGE_BLOCKS:
+        return "invalid_blocks", f"{len(blocks)} blocks, at most {MAX_MESSAGE_BLOCKS} allowed"
+    for index, raw in enumerate(blocks):
+        problem = _block_problem(index, raw)
+        if problem:
+            return "invalid_blocks", problem
+    total = block_text_length(blocks)
+    if total > MAX_MESSAGE_BLOCK_TEXT:
+        return (
+            "msg_blocks_too_long",
+            f"{total:,} characters of block text, this fake allows {MAX_MESSAGE_BLOCK_TEXT:,}",
+        )
+    return None
+
+
+def view_problem(view: Any) -> tuple[str, str] | None:
+    """``(error, why)`` when Slack would refuse this view (views.open answers ``invalid_arguments``
+    with the failing JSON pointer in ``response_metadata``), else None."""
+    if not isinstance(view, dict):
+        return "invalid_arguments", "view is not an object"
+    raw_blocks = view.get("blocks") or []
+    for index, raw in enumerate(raw_blocks):
+        problem = _block_problem(index, raw)
+        if problem:
+            return "invalid_arguments", problem
+    try:
+        View(**view).to_dict()  # title, 100 blocks at most, ...
+    except (SlackObjectFormationError, TypeError, ValueError) as exc:
+        return "invalid_arguments", str(exc)
+    return None
 
 
 @dataclass
@@ -31,6 +140,8 @@ class FakeSlack:
     """The server's state: recorded calls, user groups, and optional per-method overrides."""
 
     calls: list[SlackCall] = field(default_factory=list)
+    # The calls refused for their payload, in order, until a test takes them
+    refusals: list[SlackCall] = field(default_factory=list)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     # method -> function(body) returning the JSON to answer (e.g. to simulate an error or a 429)
     overrides: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = field(default_factory=dict)
@@ -41,7 +152,16 @@ class FakeSlack:
     def record(self, call: SlackCall) -> None:
         with self._changed:
             self.calls.append(call)
+            if call.refused:
+                self.refusals.append(call)
             self._changed.notify_all()
+
+    def take_refusals(self) -> list[SlackCall]:
+        """The refused calls not taken yet (a test that provokes a refusal takes it; the fixtures
+        fail a test that leaves one, since the app then sent what real Slack would refuse)."""
+        with self._changed:
+            taken, self.refusals[:] = list(self.refusals), []
+            return taken
 
     def calls_to(self, method: str) -> list[SlackCall]:
         return [c for c in list(self.calls) if c.method == method]
@@ -57,14 +177,35 @@ class FakeSlack:
                 if remaining <= 0:
                     raise AssertionError(
                         "Slack calls never matched; got: "
-                        + json.dumps([(c.method, c.body) for c in self.calls], default=str)[:4000]
+                        + json.dumps(
+                            [(c.method, c.refused, c.problem, c.body) for c in self.calls],
+                            default=str,
+                        )[:4000]
                     )
                 self._changed.wait(remaining)
             return list(self.calls)
 
+    def assert_no_refusals(self) -> None:
+        """Fail when a payload was refused and no test took the refusal (fixtures call this)."""
+        left = self.take_refusals()
+        if left:
+            raise AssertionError(
+                "Slack would refuse what the app sent: "
+                + "; ".join(f"{c.method}: {c.refused} ({c.problem})" for c in left)
+            )
+
     def clear(self) -> None:
         with self._changed:
             self.calls.clear()
+            self.refusals.clear()
+
+    def refusal(self, method: str, body: dict[str, Any]) -> tuple[str, str] | None:
+        """Slack's error for a payload it would refuse, or None (checked before any override)."""
+        if method in MESSAGE_METHODS:
+            return message_problem(body)
+        if method in VIEW_METHODS:
+            return view_problem(body.get("view"))
+        return None
 
     def answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         if method in self.overrides:
@@ -97,21 +238,39 @@ def _handler(state: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw) if raw else {}
             else:
                 body = {k: v[-1] for k, v in urllib.parse.parse_qs(raw).items()}
-                for key in ("blocks", "attachments"):
+                for key in ("blocks", "attachments", "view"):
                     if isinstance(body.get(key), str):
                         body[key] = json.loads(body[key])
             path = self.path.split("?", 1)[0]
-            if path.startswith("/response/"):
-                method, answer = "response_url", {"ok": True}
+            webhook = path.startswith("/response/")
+            method = "response_url" if webhook else path.rstrip("/").rsplit("/", 1)[-1]
+            refusal = state.refusal(method, body)
+            call = SlackCall(method, body, dict(self.headers.items()), path)
+            reply_type = "application/json"
+            if refusal is not None:
+                call.refused, call.problem = refusal
+                if webhook:
+                    # response_url answers like an incoming webhook: "HTTP 400 Bad Request" with
+                    # "simple strings ... in the response body" (Slack changelog, 2016-05-17).
+                    answer: dict[str, Any] = {"_status": 400, "_text": refusal[0]}
+                else:
+                    answer = {"ok": False, "error": refusal[0]}
+                    if refusal[0] == "invalid_arguments":
+                        answer["response_metadata"] = {"messages": [f"[ERROR] {refusal[1]}"]}
+            elif webhook:
+                answer = {"ok": True}
             else:
-                method = path.rstrip("/").rsplit("/", 1)[-1]
                 answer = state.answer(method, body)
-            state.record(SlackCall(method, body, dict(self.headers.items()), path))
+            state.record(call)
             # An override may answer with an HTTP status other than 200 (e.g. 429 or 500).
             status = int(answer.pop("_status", 200))
-            payload = json.dumps(answer).encode()
+            if "_text" in answer:
+                payload = str(answer.pop("_text")).encode()
+                reply_type = "text/plain"
+            else:
+                payload = json.dumps(answer).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", reply_type)
             self.send_header("Content-Length", str(len(payload)))
             if status == 429:
                 self.send_header("Retry-After", "1")

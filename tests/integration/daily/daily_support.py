@@ -93,6 +93,8 @@ def button_values(blocks: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any
 def slack() -> Iterator[SlackApiServer]:
     with SlackApiServer() as server:
         yield server
+        # Every payload the job sent must be one real Slack accepts (limits, block shapes).
+        server.state.assert_no_refusals()
 
 
 @pytest.fixture

@@ -217,6 +217,8 @@ def make_harness(
                 state=StateStore(TABLE, dynamodb),
             )
             lambdas.wait_idle(60)
+            # Every payload the app sent must be one real Slack accepts (limits, block shapes).
+            slack.state.assert_no_refusals()
         finally:
             handlers.slack.reset()
             handlers.worker.reset()

@@ -1,0 +1,173 @@
+"""The local Slack server refuses what real Slack refuses, so every test that posts through it
+checks Block Kit's limits. Driven with slack_sdk's own clients over HTTP, as the app does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+
+from infra.local.slack_api import MAX_MESSAGE_BLOCK_TEXT, SlackApiServer, block_text_length
+
+
+@pytest.fixture
+def server() -> Iterator[SlackApiServer]:
+    with SlackApiServer() as running:
+        yield running
+
+
+@pytest.fixture
+def client(server: SlackApiServer) -> WebClient:
+    return WebClient(token="xoxb-test", base_url=server.api_url)
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _refused(client: WebClient, **message: Any) -> str:
+    with pytest.raises(SlackApiError) as refused:
+        client.chat_postMessage(channel="C1", text="fallback", **message)
+    return str(refused.value.response["error"])
+
+
+def test_a_message_within_the_limits_is_posted_and_nothing_is_refused(
+    server: SlackApiServer, client: WebClient
+) -> None:
+    # Given a message of 50 blocks, each within its limits
+    blocks = [_section("x" * 200) for _ in range(50)]
+
+    # When it is posted
+    response = client.chat_postMessage(channel="C1", text="fallback", blocks=blocks)
+
+    # Then Slack accepts it
+    assert response["ok"] is True
+    assert server.state.take_refusals() == []
+
+
+@pytest.mark.parametrize(
+    ("block", "why"),
+    [
+        (_section("x" * 3_001), "cannot exceed 3000"),
+        ({"type": "no_such_block"}, "unknown type"),
+        (_section(""), "must not be empty"),
+        (
+            {"type": "section", "fields": [{"type": "mrkdwn", "text": "x" * 2_001}]},
+            "exceeds 2000",
+        ),
+        (
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "a",
+                        "text": {"type": "plain_text", "text": "Go"},
+                        "value": "v" * 2_001,
+                    }
+                ],
+            },
+            "value attribute cannot exceed 2000",
+        ),
+        ({"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}, "150"),
+    ],
+)
+def test_a_block_slack_would_refuse_is_refused_as_invalid_blocks(
+    server: SlackApiServer, client: WebClient, block: dict[str, Any], why: str
+) -> None:
+    # Given a message with one block beyond a documented limit (nested ones too)
+    # When it is posted
+    error = _refused(client, blocks=[_section("fine"), block])
+
+    # Then Slack's error comes back, and the refusal is recorded with the reason
+    assert error == "invalid_blocks"
+    (refusal,) = server.state.take_refusals()
+    assert refusal.method == "chat.postMessage" and refusal.refused == "invalid_blocks"
+    assert refusal.problem is not None and why in refusal.problem
+
+
+def test_more_than_fifty_blocks_are_refused(server: SlackApiServer, client: WebClient) -> None:
+    assert _refused(client, blocks=[_section("x")] * 51) == "invalid_blocks"
+    (refusal,) = server.state.take_refusals()
+    assert refusal.problem == "51 blocks, at most 50 allowed"
+
+
+def test_a_message_over_the_total_block_text_is_refused_as_too_long(
+    server: SlackApiServer, client: WebClient
+) -> None:
+    # Given sections each within 3,000 characters, together exactly at the fake's total
+    at_limit = [_section("x" * 2_750)] * 4
+    assert block_text_length(at_limit) == MAX_MESSAGE_BLOCK_TEXT
+
+    # When that message and one with a button label more are posted
+    client.chat_postMessage(channel="C1", text="fallback", blocks=at_limit)
+    button = {
+        "type": "actions",
+        "elements": [
+            {"type": "button", "action_id": "a", "text": {"type": "plain_text", "text": "Go"}}
+        ],
+    }
+    error = _refused(client, blocks=[*at_limit, button])
+
+    # Then the first is posted and the second refused: button labels count as block text too
+    assert error == "msg_blocks_too_long"
+    (refusal,) = server.state.take_refusals()
+    assert refusal.problem == "11,002 characters of block text, this fake allows 11,000"
+
+
+def test_chat_update_and_ephemeral_messages_are_checked_too(
+    server: SlackApiServer, client: WebClient
+) -> None:
+    with pytest.raises(SlackApiError, match="invalid_blocks"):
+        client.chat_update(channel="C1", ts="1.2", text="t", blocks=[_section("x" * 3_001)])
+    with pytest.raises(SlackApiError, match="invalid_blocks"):
+        client.chat_postEphemeral(channel="C1", user="U1", text="t", blocks=[{"type": "bogus"}])
+    assert [c.method for c in server.state.take_refusals()] == [
+        "chat.update",
+        "chat.postEphemeral",
+    ]
+
+
+def test_a_response_url_answer_slack_would_refuse_gets_http_400(server: SlackApiServer) -> None:
+    # Given an answer through a response_url with a section over 3,000 characters
+    webhook = WebhookClient(server.response_url("r1"))
+
+    # When it is sent
+    response = webhook.send(text="t", blocks=[_section("x" * 3_001)])
+
+    # Then Slack answers like an incoming webhook: HTTP 400 and the error as plain text
+    assert (response.status_code, response.body) == (400, "invalid_blocks")
+    assert [c.method for c in server.state.take_refusals()] == ["response_url"]
+
+
+def test_a_view_slack_would_refuse_is_refused(server: SlackApiServer, client: WebClient) -> None:
+    # Given a modal with 101 blocks (Slack allows 100 in a modal)
+    view = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Peek"},
+        "blocks": [_section("x")] * 101,
+    }
+
+    # When it is opened
+    with pytest.raises(SlackApiError) as refused:
+        client.views_open(trigger_id="t1", view=view)
+
+    # Then Slack's error for views comes back
+    assert refused.value.response["error"] == "invalid_arguments"
+    assert [c.method for c in server.state.take_refusals()] == ["views.open"]
+
+
+def test_a_form_encoded_post_is_checked_like_a_json_one(
+    server: SlackApiServer, client: WebClient
+) -> None:
+    # Given blocks sent form-encoded (as older clients and curl do)
+    with pytest.raises(SlackApiError, match="invalid_blocks"):
+        client.api_call(
+            "chat.postMessage",
+            data={"channel": "C1", "text": "t", "blocks": '[{"type": "bogus"}]'},
+        )
+    assert len(server.state.take_refusals()) == 1
