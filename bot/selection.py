@@ -173,19 +173,36 @@ class UnreadableTimeError(ValueError):
     """The message's time cannot be read (not JSON, field missing, not a time)."""
 
 
+# Epoch numbers at least this large are milliseconds (1e11 s is the year 5138; 1e11 ms is 1973).
+_MILLIS_FROM = 10**11
+
+
 def time_from_value(value: Any, tz: ZoneInfo) -> datetime:
     """Read a time from a JSON value: ISO 8601 text (a date alone is its midnight in ``tz``),
-    or epoch seconds / milliseconds as a number."""
+    or epoch seconds / milliseconds as a number.
+
+    Total over whatever a message may hold: the answer is an aware instant that exists in UTC
+    (so it can be compared, shifted and shown), or ``UnreadableTimeError``. One message with a
+    400-digit number must cost one "time unreadable", never the whole run.
+    """
+    try:
+        return _read_time(value, tz).astimezone(UTC)
+    except UnreadableTimeError:
+        raise
+    except (OverflowError, OSError, ValueError) as exc:
+        # Out of the years 1 to 9999 (before or after shifting to UTC), or beyond the platform's
+        # clock: a value no calendar can place.
+        raise UnreadableTimeError(f"{_preview(value)} is outside the years 1 to 9999") from exc
+
+
+def _read_time(value: Any, tz: ZoneInfo) -> datetime:
     if isinstance(value, bool):
         raise UnreadableTimeError("a boolean is not a time")
     if isinstance(value, int | float):
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):
             raise UnreadableTimeError("not a finite number")
-        seconds = value / 1000 if abs(value) >= 1e11 else value
-        try:
-            return datetime.fromtimestamp(seconds, tz=UTC)
-        except (OverflowError, OSError, ValueError) as exc:
-            raise UnreadableTimeError(f"{value!r} is out of range") from exc
+        # ``value / 1000`` on an int too large for a float raises OverflowError: caught above.
+        return _from_epoch(value / 1000 if abs(value) >= _MILLIS_FROM else value)
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -193,9 +210,24 @@ def time_from_value(value: Any, tz: ZoneInfo) -> datetime:
                 return datetime.combine(date.fromisoformat(text), time(0), tzinfo=tz)
             parsed = datetime.fromisoformat(text)
         except ValueError as exc:
-            raise UnreadableTimeError(f"{value!r} is not ISO 8601") from exc
+            raise UnreadableTimeError(f"{_preview(value)} is not ISO 8601") from exc
         return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed
     raise UnreadableTimeError(f"a {type(value).__name__} is not a time")
+
+
+def _from_epoch(seconds: float) -> datetime:
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise UnreadableTimeError(f"{_preview(seconds)} seconds is out of range") from exc
+
+
+def _preview(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` short enough for an error line, whatever the value's size."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**limit:
+        return f"a number of more than {limit} digits"  # str() refuses past 4,300 digits
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def field_value(body: str, path: str) -> Any:
@@ -219,7 +251,7 @@ def message_time(message: ReceivedMessage, time_field: str | None, tz: ZoneInfo)
         millis = message.sent_timestamp_ms
         if millis is None:
             raise UnreadableTimeError("message has no SentTimestamp")
-        return datetime.fromtimestamp(millis / 1000, tz=UTC)
+        return _from_epoch(millis / 1000)
     return time_from_value(field_value(message.body, time_field), tz)
 
 
@@ -240,8 +272,13 @@ def judge(
     *,
     max_redrives: int,
     force: bool = False,
+    recorded_redrives: int = 0,
 ) -> Verdict:
-    """Decide what to do with one message (the limit is applied by the caller, who counts)."""
+    """Decide what to do with one message (the limit is applied by the caller, who counts).
+
+    ``recorded_redrives`` is what a ledger counted for a message that cannot carry the
+    ``dlq-redrive-count`` attribute; the higher of the two counts is the one judged.
+    """
     if selection.filters_by_time:
         try:
             instant = message_time(message, selection.time_field, tz)
@@ -249,6 +286,6 @@ def judge(
             return Verdict.UNREADABLE_TIME
         if not selection.window.contains(instant):
             return Verdict.OUT_OF_WINDOW
-    if not force and redrive_count(message) >= max_redrives:
+    if not force and max(redrive_count(message), recorded_redrives) >= max_redrives:
         return Verdict.NEEDS_HUMAN
     return Verdict.SELECT

@@ -252,9 +252,8 @@ class DailyJob:
                 time_field=self.daily.time_field,
                 capped=sample.capped,
             )
-        except (DlqRedriveError, BotoCoreError) as exc:
-            logger.error("cannot read DLQ %s: %s", name, exc)
-            return _Inspected(name, None, None, None, str(exc))
+        except Exception as exc:  # noqa: BLE001 - one DLQ's failure is its line, not the report's
+            return _Inspected(name, None, None, None, _failure_line(exc, "reading", name))
         return _Inspected(name, dlq, info.visible + info.in_flight + info.delayed, figures, None)
 
     def _redrive(self, dlq: Dlq, day: date, deadline: Deadline) -> AutoRedrive:
@@ -267,9 +266,8 @@ class DailyJob:
         )
         try:
             result = self.engine.run(dlq, request, deadline=deadline)
-        except (DlqRedriveError, BotoCoreError) as exc:
-            logger.error("auto-redrive of %s failed: %s", dlq.name, exc)
-            return AutoRedrive(error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - the engine released what it held; report it
+            return AutoRedrive(error=_failure_line(exc, "auto-redriving", dlq.name))
         error = None
         if result.stopped is StopReason.ERROR:
             error = result.error or "stopped by an error"
@@ -438,6 +436,20 @@ class DailyJob:
             "total_moved": sum(r.moved for r in results.values()),
             "queues": list(work.queues),
         }
+
+
+def _failure_line(exc: Exception, doing: str, name: str) -> str:
+    """The error line of DLQ ``name`` when ``doing`` it raised ``exc`` (and log it).
+
+    Our errors and botocore's are worded for people already. Anything else is a bug or an input
+    nobody foresaw: it costs that DLQ its line, never the whole report, and its traceback goes to
+    the log rather than its text to Slack.
+    """
+    if isinstance(exc, DlqRedriveError | BotoCoreError):
+        logger.error("%s %s failed: %s", doing, name, exc)
+        return str(exc)
+    logger.exception("unexpected error %s %s", doing, name)
+    return f"unexpected {type(exc).__name__} while {doing} it; details in the function's log"
 
 
 def _total_trend(statuses: list[DlqStatus]) -> tuple[int | None, ...]:

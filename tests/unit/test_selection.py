@@ -121,7 +121,22 @@ def test_time_fields_accept_iso_dates_and_epoch_numbers(value: object, expected:
     assert time_from_value(value, SEOUL) == expected
 
 
-@pytest.mark.parametrize("value", [True, None, "tomorrow", {"a": 1}, float("nan"), 1e30])
+@pytest.mark.parametrize(
+    "value",
+    [
+        True,
+        None,
+        "tomorrow",
+        {"a": 1},
+        float("nan"),
+        1e30,
+        # 400 digits: too large for a float, so ``value / 1000`` itself overflows
+        pytest.param(10**399, id="400-digit integer"),
+        pytest.param(-(10**399), id="negative 400-digit integer"),
+        "0001-01-01T00:00:00",  # before year 1 once read in Seoul and brought to UTC
+        "9999-12-31T23:59:59-05:00",  # after year 9999 in UTC
+    ],
+)
 def test_values_that_are_not_times_are_unreadable(value: object) -> None:
     with pytest.raises(UnreadableTimeError):
         time_from_value(value, SEOUL)
@@ -154,6 +169,16 @@ def test_judge_selects_by_sent_time_or_by_body_field() -> None:
     assert judge(message("{}", sent=inside), by_field, SEOUL, max_redrives=3) is (
         Verdict.UNREADABLE_TIME
     )
+
+
+def test_a_time_field_too_large_for_any_clock_is_unreadable_not_a_crash() -> None:
+    # Given a JSON body whose time field is a 400-digit integer
+    window = day_window(date(2026, 11, 24), SEOUL)
+    huge = message('{"occurredAt": ' + "9" * 400 + "}")
+
+    # When it is judged by that field, then its time is unreadable (no OverflowError escapes)
+    selection = Selection(window=window, time_field="occurredAt")
+    assert judge(huge, selection, SEOUL, max_redrives=3) is Verdict.UNREADABLE_TIME
 
 
 def test_poison_messages_need_a_human_unless_forced() -> None:
