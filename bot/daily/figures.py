@@ -10,10 +10,11 @@ numbers and ids masked, so that "order 123 failed" and "order 456 failed" fall i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from bot.sqs_gateway import ReceivedMessage
 
 TOP_ERROR_GROUPS = 3
 MAX_LABEL = 80
+LABEL_HASH = 6  # hex digits of the whole label's hash a cut label ends with
 _SHAPE_DEPTH = 3
 
 # Masks applied to text bodies, most specific first: ids and numbers vary, the message does not.
@@ -108,9 +110,46 @@ def error_label(message: ReceivedMessage, error_attribute: str | None) -> tuple[
     return body_fingerprint(message.body), False
 
 
-def shorten(text: str, limit: int = MAX_LABEL) -> str:
-    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def label_digest(label: str, by_attribute: bool) -> str:
+    """A stable hash of a group's whole label and kind: what tells two cut labels apart."""
+    kind = b"attribute\0" if by_attribute else b"body\0"
+    # surrogatepass: a JSON key may hold a lone surrogate ("\ud800"), which is still a label
+    data = kind + label.encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def shown_labels(groups: Sequence[tuple[str, str]], limit: int = MAX_LABEL) -> list[str]:
+    """The text shown for each group given as (label, digest), no two alike.
+
+    A label longer than ``limit`` is cut and ends with ``…`` and a short hash of the whole label,
+    so two groups that differ only past the cut never read the same. Should two texts still
+    clash (an attribute value that reads like a body shape, or equal short hashes), those get a
+    hash, then the whole one: digests of different groups differ.
+    """
+    tagged = [len(label) > limit for label, _ in groups]
+    sizes = [LABEL_HASH] * len(groups)
+    for _ in range(3):  # untagged -> short hash -> whole digest
+        shown = [
+            _shown(label, digest, limit, size, tagged=tag)
+            for (label, digest), size, tag in zip(groups, sizes, tagged, strict=True)
+        ]
+        clashing = [i for i, text in enumerate(shown) if shown.count(text) > 1]
+        if not clashing:
+            break
+        for i in clashing:
+            if tagged[i]:
+                sizes[i] = len(groups[i][1])
+            tagged[i] = True
+    return shown
+
+
+def _shown(label: str, digest: str, limit: int, size: int, *, tagged: bool) -> str:
+    if not tagged:
+        return label
+    tag = f" #{digest[:size]}"
+    if len(label) + len(tag) > limit:
+        return label[: limit - len(tag) - 1] + "…" + tag
+    return label + tag
 
 
 def group_errors(
@@ -118,10 +157,12 @@ def group_errors(
 ) -> tuple[tuple[ErrorGroup, ...], int]:
     """The ``top`` most frequent groups (ties by label: a stable report) and the others' count."""
     counts = Counter(labels)
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0][0]))
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0][0], item[0][1]))
+    chosen = ranked[:top]
+    shown = shown_labels([(label, label_digest(label, kind)) for (label, kind), _ in chosen])
     groups = tuple(
-        ErrorGroup(label=shorten(label), count=count, by_attribute=by_attribute)
-        for (label, by_attribute), count in ranked[:top]
+        ErrorGroup(label=text, count=count, by_attribute=by_attribute)
+        for text, ((_, by_attribute), count) in zip(shown, chosen, strict=True)
     )
     return groups, sum(count for _, count in ranked[top:])
 

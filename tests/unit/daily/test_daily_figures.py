@@ -7,8 +7,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bot.daily.events import Continuation, ScheduledRun, parse_event
-from bot.daily.figures import body_fingerprint, error_label, group_errors, sample_figures
+from bot.daily.figures import (
+    MAX_LABEL,
+    body_fingerprint,
+    error_label,
+    group_errors,
+    sample_figures,
+)
 from bot.selection import day_window, yesterday
 from bot.sqs_gateway import ReceivedMessage
 
@@ -67,6 +76,62 @@ def test_top_groups_are_ranked_and_the_rest_counted() -> None:
     groups, other = group_errors(labels, top=3)
     assert [(g.label, g.count) for g in groups] == [("b", 5), ("a", 3), ("c", 1)]
     assert other == 1
+
+
+def test_groups_cut_at_the_label_length_never_look_the_same() -> None:
+    # Given two JSON shapes that differ only after the 80th character, and two error attribute
+    # values that do the same
+    keys = {f"field_{n:02d}": "x" for n in range(12)}
+    shape_a = body_fingerprint(json.dumps({**keys, "zz": 1}))
+    shape_b = body_fingerprint(json.dumps({**keys, "zz": "one"}))
+    long_error = "PaymentGatewayTimeout: upstream did not answer within the configured budget of "
+    labels = [
+        (shape_a, False),
+        (shape_b, False),
+        (long_error + "30 s", True),
+        (long_error + "60 s", True),
+    ]
+    assert shape_a[:MAX_LABEL] == shape_b[:MAX_LABEL] and shape_a != shape_b
+
+    # When they are grouped
+    groups, other = group_errors(labels, top=4)
+
+    # Then four groups show four different labels, each within the label length
+    shown = [g.label for g in groups]
+    assert len(set(shown)) == 4 and other == 0
+    assert all(len(label) <= MAX_LABEL for label in shown)
+    # And the same group always gets the same label (a stable hash, not a counter)
+    again, _ = group_errors(list(reversed(labels)), top=4)
+    assert sorted(g.label for g in again) == sorted(shown)
+
+
+def test_an_attribute_value_that_reads_like_a_body_shape_is_a_different_label() -> None:
+    # Given an ERROR_ATTRIBUTE value that is exactly the text of a body-shape label
+    groups, _ = group_errors([("json {a:num}", False), ("json {a:num}", True)])
+
+    # Then the two groups still read differently
+    assert len({g.label for g in groups}) == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    labels=st.lists(
+        st.tuples(
+            # long shared prefixes, a few letters after them, and the texts a tag looks like
+            st.sampled_from(["", "x" * 79, "x" * 72 + "… #", "json {a:num}"]).flatmap(
+                lambda head: st.text("ab#… 0123456789", max_size=12).map(head.__add__)
+            ),
+            st.booleans(),
+        ),
+        unique=True,
+        max_size=6,
+    )
+)
+def test_different_groups_always_show_different_labels(labels: list[tuple[str, bool]]) -> None:
+    groups, _ = group_errors(labels, top=len(labels))
+    shown = [g.label for g in groups]
+    assert len(set(shown)) == len(shown) == len(labels)
+    assert all(len(text) <= MAX_LABEL for text in shown)
 
 
 def test_sample_figures_count_yesterday_in_the_time_zone_poison_and_oldest() -> None:
