@@ -29,7 +29,9 @@ def parse_timezone(value: str, *, name: str = "TIMEZONE") -> ZoneInfo:
         raise ConfigError(f"{name} {value!r} is not an IANA time zone (e.g. Europe/Paris)") from exc
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+def _int(
+    env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int | None = None
+) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -39,6 +41,8 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> in
         raise ConfigError(f"{name} {raw!r} is not a whole number") from exc
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum:,}, got {value:,}")
     return value
 
 
@@ -126,6 +130,12 @@ class SlackSettings:
         return settings
 
 
+# The report's scan keeps a receipt handle (about 1 KB) per sampled message until it releases
+# them all, for each of the 8 DLQs read at once: at most 10,000 keeps that near 80 MB, and the
+# scan of one DLQ within a few minutes of the function's 15.
+MAX_REPORT_SAMPLE = 10_000
+
+
 @dataclass(frozen=True)
 class DailySettings:
     """The 06:00 report's configuration (issue: the daily DLQ report).
@@ -157,5 +167,7 @@ class DailySettings:
             report_when_empty=_bool(env, "REPORT_WHEN_EMPTY", True),
             error_attribute=env.get("ERROR_ATTRIBUTE", "").strip() or None,
             time_field=env.get("AUTO_REDRIVE_TIME_FIELD", "").strip() or None,
-            sample_size=_int(env, "REPORT_SAMPLE_SIZE", 1000, minimum=10),
+            sample_size=_int(
+                env, "REPORT_SAMPLE_SIZE", 1000, minimum=10, maximum=MAX_REPORT_SAMPLE
+            ),
         )

@@ -8,6 +8,7 @@ receive count still goes up by one (harmless in a DLQ, which has no maxReceiveCo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -71,9 +72,9 @@ def describe_message(message: ReceivedMessage, dlq: Dlq) -> PeekedMessage:
 
 @dataclass(frozen=True)
 class Sample:
-    """Messages received from a queue and already made visible again."""
+    """What a scan received, everything of it already made visible again."""
 
-    messages: list[ReceivedMessage]
+    received: int  # distinct messages handed to the consumer
     capped: bool  # the queue had more than the limit
     release_failures: int  # could not be made visible again (they come back after the timeout)
 
@@ -84,41 +85,51 @@ def sample_queue(
     *,
     limit: int,
     visibility_timeout: int,
+    on_message: Callable[[ReceivedMessage], None],
     expected: int | None = None,
     confirm_wait_s: int = 0,
 ) -> Sample:
-    """Up to ``limit`` distinct messages of the queue at ``url``, all released before returning,
-    however the scan ends; nothing is ever deleted.
+    """Hand up to ``limit`` distinct messages of the queue at ``url`` to ``on_message``, one at
+    a time as they arrive, and release every one however the scan ends; nothing is deleted.
 
+    Only ids and receipt handles are kept, never a message: a consumer that keeps what it needs
+    (a count, a preview) holds one receive batch of bodies at a time, whatever their size.
     ``expected`` is the visible count from the queue's attributes, when known: 0 receives
     nothing, and reaching it ends the scan without another receive. A short poll that comes back
     empty before then is confirmed by one long poll of ``confirm_wait_s`` (a short poll samples
     only some SQS hosts).
     """
-    seen: dict[str, ReceivedMessage] = {}
+    seen: set[str] = set()
     handles: list[str] = []
+
+    def receive(wanted: int, wait_seconds: int) -> int:
+        # A function of its own, so that no batch outlives its handing over (not even in a
+        # loop variable during the next receive).
+        batch = sqs.receive(
+            url,
+            max_messages=wanted,
+            visibility_timeout=visibility_timeout,
+            wait_seconds=wait_seconds,
+        )
+        for message in batch:
+            handles.append(message.receipt_handle)
+            if message.message_id not in seen:
+                seen.add(message.message_id)
+                on_message(message)
+        return len(batch)
+
     try:
         while len(seen) < limit and (expected is None or len(seen) < expected):
             wanted = min(10, limit - len(seen))
-            batch = sqs.receive(
-                url, max_messages=wanted, visibility_timeout=visibility_timeout, wait_seconds=0
-            )
-            if not batch and expected is not None and confirm_wait_s > 0:
-                batch = sqs.receive(
-                    url,
-                    max_messages=wanted,
-                    visibility_timeout=visibility_timeout,
-                    wait_seconds=confirm_wait_s,
-                )
-            if not batch:
+            got = receive(wanted, 0)
+            if not got and expected is not None and confirm_wait_s > 0:
+                got = receive(wanted, confirm_wait_s)
+            if not got:
                 break
-            for message in batch:
-                handles.append(message.receipt_handle)
-                seen.setdefault(message.message_id, message)
     finally:
         failures = sqs.change_visibility_batch(url, handles, 0) if handles else []
     return Sample(
-        list(seen.values()),
+        received=len(seen),
         capped=len(seen) >= limit and (expected is None or expected > len(seen)),
         release_failures=len(failures),
     )
@@ -127,8 +138,15 @@ def sample_queue(
 def peek(gateway: SqsGateway, dlq: Dlq, count: int) -> list[PeekedMessage]:
     """Up to ``count`` messages of ``dlq``, all made visible again before returning."""
     count = max(1, min(count, MAX_PEEK))
-    sample = sample_queue(gateway, dlq.info.url, limit=count, visibility_timeout=PEEK_VISIBILITY_S)
-    return [describe_message(message, dlq) for message in sample.messages[:count]]
+    messages: list[ReceivedMessage] = []
+    sample_queue(
+        gateway,
+        dlq.info.url,
+        limit=count,
+        visibility_timeout=PEEK_VISIBILITY_S,
+        on_message=messages.append,
+    )
+    return [describe_message(message, dlq) for message in messages[:count]]
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,14 @@
 """The figures of one DLQ, computed from a sample of its messages: pure, no I/O.
 
-Given the messages a scan received (``ReceivedMessage``), yesterday's window and a few settings,
-``sample_figures`` returns how old the oldest message is, how many arrived yesterday, how many are
+Given each message a scan receives (``ReceivedMessage``), yesterday's window and a few settings,
+``FigureCounter`` counts how old the oldest message is, how many arrived yesterday, how many are
 poison (already redriven ``MAX_REDRIVES`` times) and the top error groups. An error group is the
 value of the message attribute named by ``ERROR_ATTRIBUTE`` when the message has it, else a
 fingerprint of the body's *shape*: the keys and value types of a JSON body, or the text with its
 numbers and ids masked, so that "order 123 failed" and "order 456 failed" fall in one group.
+
+The figures are counted while the scan streams: no message is kept, and an error group keeps a
+digest of its label and the label's first characters only.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +29,8 @@ TOP_ERROR_GROUPS = 3
 MAX_LABEL = 80
 LABEL_HASH = 6  # hex digits of the whole label's hash a cut label ends with
 _SHAPE_DEPTH = 3
+_TEXT_LABEL = 60  # characters of a text body's masked text in its label
+_TEXT_PREFIX = 1_000  # characters of a text body that are masked to make that label
 
 # Masks applied to text bodies, most specific first: ids and numbers vary, the message does not.
 _TEXT_MASKS = (
@@ -95,9 +99,12 @@ def body_fingerprint(body: str) -> str:
             return "json " + _shape(json.loads(text))
         except (ValueError, RecursionError):
             pass  # not JSON after all: fingerprint it as text
+    # The label keeps 60 characters: masking the first 1,000 is enough, and masking all of a
+    # 1 MiB body costs tens of milliseconds, for each of thousands of messages.
+    text = text[:_TEXT_PREFIX]
     for pattern, replacement in _TEXT_MASKS:
         text = pattern.sub(replacement, text)
-    return "text " + (text[:60] if text else "(empty)")
+    return "text " + (text[:_TEXT_LABEL] if text else "(empty)")
 
 
 def error_label(message: ReceivedMessage, error_attribute: str | None) -> tuple[str, bool]:
@@ -152,23 +159,112 @@ def _shown(label: str, digest: str, limit: int, size: int, *, tagged: bool) -> s
     return label + tag
 
 
+@dataclass
+class _Tally:
+    count: int
+    head: str  # the label's first MAX_LABEL + 1 characters: enough to show it, or to cut it
+    by_attribute: bool
+
+
+class ErrorTally:
+    """Counts per error group, keeping per group a digest of its whole label, a count and the
+    label's first ``MAX_LABEL + 1`` characters: never a whole label, which may be a 1 MiB
+    attribute value. Groups are at most as many as the messages counted (the sample's cap)."""
+
+    def __init__(self) -> None:
+        self._groups: dict[str, _Tally] = {}
+
+    def add(self, label: str, by_attribute: bool) -> None:
+        digest = label_digest(label, by_attribute)
+        tally = self._groups.get(digest)
+        if tally is None:
+            self._groups[digest] = _Tally(1, label[: MAX_LABEL + 1], by_attribute)
+        else:
+            tally.count += 1
+
+    def top(self, top: int = TOP_ERROR_GROUPS) -> tuple[tuple[ErrorGroup, ...], int]:
+        """The ``top`` largest groups (ties by label: a stable report) and the others' count."""
+        ranked = sorted(
+            self._groups.items(), key=lambda item: (-item[1].count, item[1].head, item[0])
+        )
+        chosen = ranked[:top]
+        shown = shown_labels([(tally.head, digest) for digest, tally in chosen])
+        groups = tuple(
+            ErrorGroup(label=text, count=tally.count, by_attribute=tally.by_attribute)
+            for text, (_, tally) in zip(shown, chosen, strict=True)
+        )
+        return groups, sum(tally.count for _, tally in ranked[top:])
+
+
 def group_errors(
     labels: Iterable[tuple[str, bool]], top: int = TOP_ERROR_GROUPS
 ) -> tuple[tuple[ErrorGroup, ...], int]:
-    """The ``top`` most frequent groups (ties by label: a stable report) and the others' count."""
-    counts = Counter(labels)
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0][0], item[0][1]))
-    chosen = ranked[:top]
-    shown = shown_labels([(label, label_digest(label, kind)) for (label, kind), _ in chosen])
-    groups = tuple(
-        ErrorGroup(label=text, count=count, by_attribute=by_attribute)
-        for text, ((_, by_attribute), count) in zip(shown, chosen, strict=True)
-    )
-    return groups, sum(count for _, count in ranked[top:])
+    """The ``top`` most frequent of these (label, by_attribute) groups and the others' count."""
+    tally = ErrorTally()
+    for label, by_attribute in labels:
+        tally.add(label, by_attribute)
+    return tally.top(top)
+
+
+class FigureCounter:
+    """The figures of one DLQ, counted one message at a time as a scan receives them.
+
+    It keeps what a figure needs (counters, the oldest time, an ``ErrorTally``) and never a
+    message or a body, so a DLQ of 1,000 bodies of 1 MiB costs one receive batch of memory.
+    """
+
+    def __init__(
+        self,
+        *,
+        yesterday: TimeWindow,
+        tz: ZoneInfo,
+        max_redrives: int,
+        error_attribute: str | None,
+        time_field: str | None = None,
+    ) -> None:
+        self.yesterday = yesterday
+        self.tz = tz
+        self.max_redrives = max_redrives
+        self.error_attribute = error_attribute
+        self.time_field = time_field
+        self.sampled = self.arrived = self.unreadable = self.poison = 0
+        self.oldest: datetime | None = None
+        self.errors = ErrorTally()
+
+    def add(self, message: ReceivedMessage) -> None:
+        """Count one message (each message once)."""
+        self.sampled += 1
+        try:
+            sent: datetime | None = message_time(message, None, self.tz)
+        except UnreadableTimeError:
+            sent = None  # no SentTimestamp: it cannot be the oldest
+        if sent is not None and (self.oldest is None or sent < self.oldest):
+            self.oldest = sent
+        try:
+            if self.yesterday.contains(message_time(message, self.time_field, self.tz)):
+                self.arrived += 1
+        except UnreadableTimeError:
+            self.unreadable += 1
+        if redrive_count(message) >= self.max_redrives:
+            self.poison += 1
+        self.errors.add(*error_label(message, self.error_attribute))
+
+    def figures(self, *, capped: bool = False) -> SampleFigures:
+        groups, other = self.errors.top()
+        return SampleFigures(
+            sampled=self.sampled,
+            capped=capped,
+            oldest_sent=self.oldest,
+            arrived_yesterday=self.arrived,
+            unreadable_time=self.unreadable,
+            poison=self.poison,
+            error_groups=groups,
+            other_errors=other,
+        )
 
 
 def sample_figures(
-    messages: list[ReceivedMessage],
+    messages: Iterable[ReceivedMessage],
     *,
     yesterday: TimeWindow,
     tz: ZoneInfo,
@@ -178,28 +274,13 @@ def sample_figures(
     capped: bool = False,
 ) -> SampleFigures:
     """Figures of a DLQ from the messages a scan sampled (each message once)."""
-    oldest: datetime | None = None
-    arrived = unreadable = poison = 0
-    for message in messages:
-        millis = message.sent_timestamp_ms
-        if millis is not None:
-            sent = datetime.fromtimestamp(millis / 1000, tz=tz)
-            oldest = sent if oldest is None or sent < oldest else oldest
-        try:
-            if yesterday.contains(message_time(message, time_field, tz)):
-                arrived += 1
-        except UnreadableTimeError:
-            unreadable += 1
-        if redrive_count(message) >= max_redrives:
-            poison += 1
-    groups, other = group_errors(error_label(m, error_attribute) for m in messages)
-    return SampleFigures(
-        sampled=len(messages),
-        capped=capped,
-        oldest_sent=oldest,
-        arrived_yesterday=arrived,
-        unreadable_time=unreadable,
-        poison=poison,
-        error_groups=groups,
-        other_errors=other,
+    counter = FigureCounter(
+        yesterday=yesterday,
+        tz=tz,
+        max_redrives=max_redrives,
+        error_attribute=error_attribute,
+        time_field=time_field,
     )
+    for message in messages:
+        counter.add(message)
+    return counter.figures(capped=capped)

@@ -41,7 +41,7 @@ from bot.catalog import Dlq, DlqCatalog
 from bot.config import DailySettings, EngineSettings
 from bot.daily.blocks import render_continuation, render_report
 from bot.daily.events import Continuation, ScheduledRun, parse_event
-from bot.daily.figures import SampleFigures, sample_figures
+from bot.daily.figures import FigureCounter, SampleFigures
 from bot.daily.report import TREND_DAYS, AutoRedrive, DailyReport, DlqStatus
 from bot.daily.scan import sample_messages
 from bot.daily.snapshots import Snapshot, SnapshotStore
@@ -240,18 +240,22 @@ class DailyJob:
         try:
             dlq = self.catalog.get(name)
             info = dlq.info
-            sample = sample_messages(
-                self.gateway, info.url, limit=self.daily.sample_size, expected=info.visible
-            )
-            figures = sample_figures(
-                sample.messages,
+            counter = FigureCounter(
                 yesterday=window,
                 tz=self.settings.timezone,
                 max_redrives=self.settings.max_redrives,
                 error_attribute=self.daily.error_attribute,
                 time_field=self.daily.time_field,
-                capped=sample.capped,
             )
+            # Counted as the messages arrive: none is kept (up to 8 DLQs are read at once).
+            sample = sample_messages(
+                self.gateway,
+                info.url,
+                limit=self.daily.sample_size,
+                expected=info.visible,
+                on_message=counter.add,
+            )
+            figures = counter.figures(capped=sample.capped)
         except Exception as exc:  # noqa: BLE001 - one DLQ's failure is its line, not the report's
             return _Inspected(name, None, None, None, _failure_line(exc, "reading", name))
         return _Inspected(name, dlq, info.visible + info.in_flight + info.delayed, figures, None)

@@ -72,3 +72,18 @@ def test_daily_settings_need_a_channel_and_read_auto_redrive() -> None:
     assert (
         DailySettings.from_env({"REPORT_CHANNEL": "C1", "AUTO_REDRIVE": "*"}).auto_redrive is None
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("9", "REPORT_SAMPLE_SIZE must be at least 10, got 9"),
+        ("1000000", "REPORT_SAMPLE_SIZE must be at most 10,000, got 1,000,000"),
+    ],
+)
+def test_the_report_sample_is_capped(value: str, message: str) -> None:
+    # The scan keeps a receipt handle per sampled message until it releases them all: the cap
+    # bounds that memory (and the scan's time) for each of the DLQs read at once.
+    with pytest.raises(ConfigError, match=message):
+        DailySettings.from_env({"REPORT_CHANNEL": "C1", "REPORT_SAMPLE_SIZE": value})
+    assert DailySettings.from_env({"REPORT_CHANNEL": "C1"}).sample_size == 1000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from bot.daily.events import Continuation, ScheduledRun, parse_event
 from bot.daily.figures import (
     MAX_LABEL,
+    FigureCounter,
     body_fingerprint,
     error_label,
     group_errors,
@@ -132,6 +134,31 @@ def test_different_groups_always_show_different_labels(labels: list[tuple[str, b
     shown = [g.label for g in groups]
     assert len(set(shown)) == len(shown) == len(labels)
     assert all(len(text) <= MAX_LABEL for text in shown)
+
+
+def test_the_counter_keeps_a_short_label_per_group_never_a_whole_value() -> None:
+    # Given 100 messages whose error attribute values are all different and 64 KiB long
+    counter = FigureCounter(
+        yesterday=MARCH_10_SEOUL, tz=SEOUL, max_redrives=3, error_attribute="error"
+    )
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(100):
+            value = f"{n:03d} " + "e" * 64 * 1024
+            counter.add(
+                _message(attributes={"error": {"DataType": "String", "StringValue": value}}, n=n)
+            )
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+
+    # Then the counter holds about a label's length per group (6.4 MB if it kept the values)
+    assert kept < 100 * 1024
+    figures = counter.figures()
+    assert figures.sampled == 100 and len(figures.error_groups) == 3
+    assert figures.other_errors == 97
+    assert all(len(group.label) <= MAX_LABEL for group in figures.error_groups)
 
 
 def test_sample_figures_count_yesterday_in_the_time_zone_poison_and_oldest() -> None:
