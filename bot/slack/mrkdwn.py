@@ -1,0 +1,93 @@
+"""Text for Slack's mrkdwn, for every Slack surface (peek, approval cards, status, errors, the daily
+report): untrusted text made inert, cuts that keep the markup whole, and numbers.
+
+Slack's formatting reference: "Slack uses &, <, and > as control characters for special parsing in
+text objects, so they must be converted to HTML entities if they're not going to be used for their
+parsing purpose." Those three are what turn text into a live link (``<https://x|Runbook>``), a
+mention (``<@U…>``, ``<!channel>``) or a quote, and code spans and fences do not stop Slack from
+parsing them; so every piece of text we did not write goes through ``escape``, ``code`` or
+``code_block`` here, which also show control characters as escapes (``bot.printable``).
+
+mrkdwn has no escape for a backtick, and a backtick inside a code span or fence ends it, letting
+the rest of the text out as live mrkdwn. Inside ``code`` and ``code_block`` a backtick is shown as
+``ˋ`` (U+02CB MODIFIER LETTER GRAVE ACCENT), which looks the same and cannot end the span; the
+exact text is in ``dlq-redrive peek --json``. ``escape`` (text outside code) leaves backticks alone:
+it is used for our own messages that quote input (errors), whose code spans are ours; a backtick
+from the input can then change formatting but, with ``&<>`` escaped, never make anything live.
+
+Cutting happens on the escaped pieces, before the text is wrapped: a cut never splits ``&amp;`` or
+``\\x1b``, and a fence's closing backticks are never cut off.
+"""
+
+from __future__ import annotations
+
+from bot.printable import visible_char
+
+# Block Kit's documented limit for a section's (or a context element's) text.
+MAX_SECTION_TEXT = 3_000
+ELLIPSIS = "…"
+FENCE = "```"
+CODE_BACKTICK = "\u02cb"  # ˋ: shown for ` inside code, where mrkdwn could not keep a real one
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def _piece(char: str, *, in_code: bool, keep_newlines: bool) -> str:
+    if char in _ENTITIES:
+        return _ENTITIES[char]
+    if in_code and char == "`":
+        return CODE_BACKTICK
+    return visible_char(char, keep_newlines=keep_newlines)
+
+
+def _render(text: str, limit: int | None, *, in_code: bool, keep_newlines: bool) -> str:
+    """``text`` escaped, or as many whole escaped characters as fit in ``limit`` then ``…``."""
+    if limit is not None:
+        # Escaping never shortens a character, so the first limit + 1 of them decide the cut
+        # (and a 1 MiB body is not escaped whole to show 2,000 characters of it).
+        text = text[: limit + 1]
+    pieces = [_piece(c, in_code=in_code, keep_newlines=keep_newlines) for c in text]
+    whole = "".join(pieces)
+    if limit is None or len(whole) <= limit:
+        return whole
+    if limit < len(ELLIPSIS):
+        return ""
+    kept: list[str] = []
+    used = len(ELLIPSIS)
+    for piece in pieces:
+        if used + len(piece) > limit:
+            break
+        kept.append(piece)
+        used += len(piece)
+    return "".join(kept) + ELLIPSIS
+
+
+def escape(text: str, *, limit: int | None = None, keep_newlines: bool = False) -> str:
+    """Untrusted text for mrkdwn outside code: ``&<>`` as entities, control characters as escapes
+    (newlines too unless ``keep_newlines``), at most ``limit`` characters once escaped."""
+    return _render(text, limit, in_code=False, keep_newlines=keep_newlines)
+
+
+def code(text: str, *, limit: int | None = None) -> str:
+    """Untrusted text as one line of inline code (at most ``limit`` characters, backticks
+    included) that nothing inside can end early or make live."""
+    inner = None if limit is None else max(limit - 2, 0)
+    shown = _render(text, inner, in_code=True, keep_newlines=False)
+    return f"`{shown or ' '}`"
+
+
+def code_block(text: str, max_chars: int) -> str:
+    """Untrusted text as a fenced code block of at most ``max_chars`` characters, fences
+    included: its own lines kept, cut before it is wrapped so both fences are always there."""
+    inner = max(max_chars - 2 * len(FENCE), 0)
+    shown = _render(text, inner, in_code=True, keep_newlines=True)
+    return f"{FENCE}{shown or ' '}{FENCE}"
+
+
+def cut(text: str, limit: int) -> str:
+    """Our own text, at most ``limit`` characters (a last guard for Block Kit's limits)."""
+    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
+def number(value: int) -> str:
+    """A count as Slack shows every count: with thousands separators (18,212)."""
+    return f"{value:,}"
