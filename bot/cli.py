@@ -2,17 +2,24 @@
 
 Exit status: 0 everything selected moved; 1 some messages failed (they stay in the DLQ) or AWS
 refused a call; 2 usage or configuration error (nothing touched); 3 stopped before the end (time
-budget, cancel, SQS in-flight quota): run the same command again to continue.
+budget, Ctrl-C / SIGTERM, SQS in-flight quota): run the same command again to continue.
+
+Ctrl-C (SIGINT) and SIGTERM during a redrive do not raise into the engine's threads: they ask
+the run to stop (``_Interrupt``), which finishes the batches in hand, makes every message it held
+visible again and prints the partial summary. A second signal does the same, never less.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from types import FrameType, TracebackType
 from typing import Any, TextIO
 
 from botocore.exceptions import (
@@ -24,7 +31,14 @@ from botocore.exceptions import (
 
 from bot.catalog import DlqCatalog
 from bot.config import EngineSettings
-from bot.engine import Deadline, RedriveEngine, RedriveReport, RedriveRequest, StopReason
+from bot.engine import (
+    Deadline,
+    RedriveEngine,
+    RedriveReport,
+    RedriveRequest,
+    StopReason,
+    check_rate,
+)
 from bot.errors import AwsError, DlqRedriveError, UsageError
 from bot.inspection import peek, summarize
 from bot.selection_options import SelectionArgs, add_selection_options, positive_int
@@ -286,9 +300,62 @@ class _ProgressLine:
             self.stream.flush()
 
 
+class _Interrupt:
+    """SIGINT and SIGTERM during a run, turned into a stop request the engine polls.
+
+    The default SIGINT handler raises KeyboardInterrupt in the main thread, which only waits for
+    the workers: they would carry on to the end, and a second Ctrl-C would leave what they held
+    invisible. Here every signal only sets a flag; the run stops itself cleanly. Handlers can only
+    be installed from the main thread (elsewhere, e.g. a test calling ``main``, nothing changes).
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, err: TextIO) -> None:
+        self.err = err
+        self.signal_name: str | None = None  # the first signal received
+        self._event = threading.Event()
+        self._previous: dict[int, Any] = {}
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def __enter__(self) -> _Interrupt:
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._on_signal)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self.signal_name is None:
+            self.signal_name = name
+            text = (
+                f"dlq-redrive: {name}: stopping: no new batch starts; the batches in hand are "
+                "finished and every held message is made visible again"
+            )
+        else:
+            text = (
+                f"dlq-redrive: {name} again: still stopping; releasing the held messages first "
+                "(SIGKILL would leave them hidden for the visibility timeout)"
+            )
+        _error_line(self.err, text)
+        self._event.set()
+
+
 def _cmd_redrive(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.native:
         return _cmd_native(args, ctx)
+    check_rate(args.rate, args.workers, args.visibility_timeout)  # before any AWS call
     selection = SelectionArgs.from_namespace(args).build(tz=ctx.settings.timezone, now=ctx.now())
     catalog = ctx.catalog
     dlq = catalog.get(args.queue, orphan_ok=bool(args.to))
@@ -306,31 +373,42 @@ def _cmd_redrive(args: argparse.Namespace, ctx: CliContext) -> int:
         ctx.gateway, max_redrives=ctx.settings.max_redrives, timezone=ctx.settings.timezone
     )
     progress = _ProgressLine(ctx.err) if not args.json else None
-    try:
-        report = engine.run(
-            dlq,
-            request,
-            deadline=Deadline(args.deadline),
-            on_progress=progress,
-        )
-    finally:
-        if progress is not None:
-            progress.close()
-    if args.json:
-        print(json.dumps(report.to_dict()), file=ctx.out)
-    else:
-        print_summary(report, ctx.out)
+    # Signals stay caught until the summary is out, so a late Ctrl-C cannot cut it short.
+    with _Interrupt(ctx.err) as interrupt:
+        try:
+            report = engine.run(
+                dlq,
+                request,
+                deadline=Deadline(args.deadline),
+                cancelled=interrupt.is_set,
+                on_progress=progress,
+            )
+        finally:
+            if progress is not None:
+                progress.close()
+        if args.json:
+            print(json.dumps(report.to_dict()), file=ctx.out)
+        else:
+            print_summary(report, ctx.out, interrupted_by=interrupt.signal_name)
     if report.failed or report.stopped is StopReason.ERROR:
         return EXIT_FAILED
+    if report.complete and report.no_source and not report.matched:
+        # Nothing could be routed at all: the one thing to do is choose a destination.
+        _error_line(
+            ctx.err, f"dlq-redrive: error: no message could be moved: {report.no_source_reason}"
+        )
+        return EXIT_USAGE
     if not report.complete:
         return EXIT_INCOMPLETE
     return EXIT_OK
 
 
-def print_summary(report: RedriveReport, out: TextIO) -> None:
-    """The human summary of a run."""
+def print_summary(report: RedriveReport, out: TextIO, *, interrupted_by: str | None = None) -> None:
+    """The human summary of a run (also of an interrupted one: ``interrupted_by`` a signal)."""
     verb = "would move" if report.dry_run else "moved"
     title = f"{'DRY RUN ' if report.dry_run else ''}{report.dlq} ({report.selection})"
+    if interrupted_by and report.stopped is StopReason.CANCELLED:
+        title += f": interrupted by {interrupted_by}"
     print(title, file=out)
     rows = [
         ["scanned", str(report.scanned)],
@@ -341,12 +419,15 @@ def print_summary(report: RedriveReport, out: TextIO) -> None:
         ["  outside the window", str(report.out_of_window)],
         ["  time unreadable", str(report.unreadable)],
         ["  needs a human (poison)", str(report.needs_human)],
+        ["  needs a human (no source)", str(report.no_source)],
         ["  over --limit", str(report.over_limit)],
         ["duration", f"{report.duration_s:.2f}s ({report.rate:.0f} msg/s)"],
     ]
     _table(rows, out)
     for name, count in sorted(report.by_destination.items()):
         print(f"  → {name}: {count}", file=out)
+    if report.no_source:
+        print(f"  {report.no_source} held back: {report.no_source_reason}", file=out)
     for code, count in sorted(report.failure_reasons.items()):
         print(f"  failed {count}× {code}", file=out)
     for failure in report.failures[:10]:
@@ -371,12 +452,17 @@ def print_summary(report: RedriveReport, out: TextIO) -> None:
             file=out,
         )
     if not report.complete:
+        why = (
+            f"interrupted by {interrupted_by}"
+            if interrupted_by and report.stopped is StopReason.CANCELLED
+            else report.stopped.value + (f": {report.error}" if report.error else "")
+        )
         print(
-            f"  stopped early ({report.stopped.value}"
-            f"{': ' + report.error if report.error else ''}); "
-            f"~{report.remaining} messages left in the DLQ: run the same command again to continue",
+            f"  stopped early ({why}); ~{report.remaining} messages left in the DLQ (visible, "
+            "in flight or delayed): run the same command again to continue",
             file=out,
         )
+
 
 
 def _cmd_native(args: argparse.Namespace, ctx: CliContext) -> int:

@@ -9,21 +9,30 @@ Every other message the scan touched (not selected, unreadable, poison, over the
 send) is held invisible while the scan runs, so it is not received twice, and made visible again
 (ChangeMessageVisibility 0) when the scan ends, however it ends (drained, limit, deadline, cancel,
 error).
+
+Stopping: a run stops for the first reason found (drained, limit, deadline, cancel, in-flight
+quota), except that an AWS error always wins, so an error is never reported as success. Every
+stop, a cancel included, ends the same way: no worker starts another receive, each finishes the
+batch it holds, and everything held is released.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+import math
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from bot.catalog import Dlq
-from bot.errors import DestinationError, DlqRedriveError, QueueNotFoundError
+from bot.errors import DlqRedriveError, QueueNotFoundError, UsageError
 from bot.planner import DEFAULT_MAX_BATCH_BYTES, Outgoing, batch_entries, batches, build_outgoing
 from bot.selection import Selection, Verdict, judge
 from bot.sqs_gateway import QueueInfo, ReceivedMessage, SendFailure, SqsApi
@@ -34,6 +43,8 @@ MAX_FAILURE_DETAILS = 50
 MAX_HELD_STANDARD = 110_000
 MAX_HELD_FIFO = 18_000
 TAKEN_MEMORY = 20_000  # selected message ids remembered against a second delivery
+RECEIVE_BATCH = 10  # messages per ReceiveMessage, and so the rate tokens a worker takes at once
+STOP_POLL_S = 0.05  # how often a waiting worker asks whether the run was cancelled
 
 
 class StopReason(Enum):
@@ -67,23 +78,62 @@ class Deadline:
 
 
 class RateLimiter:
-    """A token bucket shared by the workers: at most ``per_second`` messages sent per second."""
+    """A token schedule shared by the workers: on average at most ``per_second`` messages.
 
-    def __init__(self, per_second: float | None) -> None:
+    A worker reserves the tokens of a whole receive *before* receiving, so messages never wait
+    for tokens while they are held invisible, and gives back what the receive did not use. The
+    caller does the waiting (it must wake when the run stops); this only says how long.
+    """
+
+    def __init__(
+        self, per_second: float | None, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.per_second = per_second
+        self._clock = clock
         self._lock = threading.Lock()
-        self._next = time.monotonic()
+        self._next = clock()
 
-    def acquire(self, count: int) -> None:
+    def reserve(self, count: int) -> float:
+        """Take ``count`` tokens; the seconds to wait before using them (0: at once)."""
         if not self.per_second:
-            return
+            return 0.0
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             start = max(now, self._next)
             self._next = start + count / self.per_second
-        delay = start - now
-        if delay > 0:
-            time.sleep(delay)
+        return start - now
+
+    def refund(self, count: int) -> None:
+        """Give back ``count`` reserved tokens that were not used."""
+        if self.per_second and count > 0:
+            with self._lock:
+                self._next -= count / self.per_second
+
+
+def check_rate(rate: float | None, workers: int, visibility_timeout: int) -> None:
+    """Refuse a ``rate`` at which a worker could wait longer than the visibility timeout.
+
+    Each worker takes the tokens of a whole receive, so with every worker waiting the last one
+    waits ``workers × 10 / rate`` seconds; longer than the visibility timeout, the messages the
+    run holds would come back (and be received again) while it waits.
+    """
+    if not rate:
+        return
+    wait = max(1, workers) * RECEIVE_BATCH / rate
+    if wait <= visibility_timeout:
+        return
+    fitting = math.floor(visibility_timeout * rate / RECEIVE_BATCH)
+    lowest_rate = math.ceil(RECEIVE_BATCH / visibility_timeout * 1000) / 1000
+    fix = (
+        f"at most {fitting} workers at this rate"
+        if fitting >= 1
+        else f"a --rate of at least {lowest_rate:g}"
+    )
+    raise UsageError(
+        f"--rate {rate:g} with {workers} worker(s) can make a worker wait {wait:,.0f} s for its "
+        f"next {RECEIVE_BATCH} messages, longer than the {visibility_timeout} s visibility "
+        f"timeout: use {fix}, or a longer --visibility-timeout"
+    )
 
 
 @dataclass(frozen=True)
@@ -102,6 +152,9 @@ class RedriveRequest:
     send_attempts: int = 3
     max_held: int | None = None  # default: just under SQS's in-flight quota for the queue type
 
+    def __post_init__(self) -> None:
+        check_rate(self.rate, self.workers, self.visibility_timeout)
+
 
 @dataclass
 class RedriveReport:
@@ -117,12 +170,16 @@ class RedriveReport:
     skipped: int = 0
     out_of_window: int = 0
     unreadable: int = 0
-    needs_human: int = 0
+    needs_human: int = 0  # redriven MAX_REDRIVES times already (poison)
+    no_source: int = 0  # no recorded source in a DLQ with several: held for a human (or --to)
+    no_source_reason: str | None = None
     over_limit: int = 0
     counter_dropped: int = 0
     delete_failed: int = 0
     redelivered: int = 0  # delivered again while this run was moving it: not sent twice
     released: int = 0
+    # In the DLQ after the run released what it held: visible + in flight + delayed, from SQS's
+    # approximate counts (in flight includes what other consumers hold). None if unreadable.
     remaining: int | None = None
     stopped: StopReason = StopReason.DRAINED
     error: str | None = None
@@ -155,9 +212,11 @@ class RedriveReport:
                 "out_of_window": self.out_of_window,
                 "unreadable_time": self.unreadable,
                 "needs_human": self.needs_human,
+                "no_source": self.no_source,
                 "over_limit": self.over_limit,
             },
             "needs_human": self.needs_human,
+            "no_source_reason": self.no_source_reason,
             "warnings": {
                 "sent_without_counter": self.counter_dropped,
                 "sent_but_not_deleted": self.delete_failed,
@@ -181,28 +240,72 @@ ProgressCallback = Callable[[RedriveReport], None]
 
 
 class _Stop(Exception):
-    """Raised inside a worker to end the whole scan with a reason.
+    """Raised inside a worker to end the whole scan with a reason."""
 
-    ``refusal`` is a usage error found while scanning (e.g. no way to tell a message's source):
-    if nothing moved yet, the run raises it, so the user gets a clear error and exit status 2.
-    """
-
-    def __init__(
-        self, reason: StopReason, message: str | None = None, refusal: DlqRedriveError | None = None
-    ) -> None:
+    def __init__(self, reason: StopReason, message: str | None = None) -> None:
         super().__init__(message or reason.value)
         self.reason = reason
         self.message = message
-        self.refusal = refusal
+
+
+class RedriveLedger(Protocol):
+    """How often messages that cannot carry the ``dlq-redrive-count`` attribute (10 attributes
+    already, or no room left in the message size) were redriven, by ``content_digest``.
+
+    Without one, such a message escapes MAX_REDRIVES; the daily job keeps one in its state table.
+    """
+
+    def counts(self, dlq: str, digests: Collection[str]) -> dict[str, int]:
+        """The recorded redrives of each digest (absent: none)."""
+        ...
+
+    def record(self, dlq: str, digests: Sequence[str]) -> None:
+        """Add one redrive for each digest (a digest listed twice counts twice)."""
+        ...
+
+
+def content_digest(entry: Mapping[str, Any]) -> str:
+    """A message's identity across redrives (SQS gives every copy a new id): the sha256 of the
+    body and message attributes of its SendMessageBatch ``entry``. Identical messages share it."""
+
+    def value(raw: Any) -> Any:
+        if isinstance(raw, bytes | bytearray):
+            return base64.b64encode(raw).decode("ascii")
+        if isinstance(raw, list):
+            return [value(item) for item in raw]
+        return raw
+
+    attributes = {
+        name: {key: value(raw) for key, raw in attribute.items()}
+        for name, attribute in entry.get("MessageAttributes", {}).items()
+    }
+    canonical = json.dumps(
+        {"body": entry["MessageBody"], "attributes": attributes},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class RedriveEngine:
-    """Moves messages from a DLQ back to their source queues; see the module docstring."""
+    """Moves messages from a DLQ back to their source queues; see the module docstring.
 
-    def __init__(self, sqs: SqsApi, *, max_redrives: int, timezone: Any) -> None:
+    ``ledger`` (optional) counts the redrives of messages that cannot carry the counter.
+    """
+
+    def __init__(
+        self,
+        sqs: SqsApi,
+        *,
+        max_redrives: int,
+        timezone: Any,
+        ledger: RedriveLedger | None = None,
+    ) -> None:
         self.sqs = sqs
         self.max_redrives = max_redrives
         self.timezone = timezone
+        self.ledger = ledger
 
     def run(
         self,
@@ -248,8 +351,8 @@ class _Run:
         # SQS delivers at least once, so a second delivery can arrive meanwhile; the most
         # recent TAKEN_MEMORY ids are enough, since it comes within the same few calls.
         self.taken: OrderedDict[str, bool] = OrderedDict()
-        self.refusal: DlqRedriveError | None = None
-        self.rate = RateLimiter(request.rate)
+        self.stop_decided = False  # a stop reason was recorded (under ``lock``)
+        self.rate = RateLimiter(None if request.dry_run else request.rate)
         self.max_held = request.max_held or (MAX_HELD_FIFO if dlq.info.fifo else MAX_HELD_STANDARD)
         self.visibility = self._visibility_timeout()
 
@@ -275,16 +378,16 @@ class _Run:
             self._release_held()
             self.report.duration_s = time.monotonic() - started
             self.report.remaining = self._remaining()
-        report = self.report
-        if self.refusal is not None and not report.moved + report.failed:
-            raise self.refusal  # refused before anything moved: nothing to report but the reason
         return self.report
 
     def _worker(self) -> None:
         try:
             while not self.stop_event.is_set():
                 self._check_limits()
+                if not self._take_tokens():
+                    continue  # the wait ended because the run is stopping
                 messages = self._receive()
+                self.rate.refund(RECEIVE_BATCH - len(messages))
                 if not messages:
                     return
                 try:
@@ -301,8 +404,6 @@ class _Run:
                     with self.lock:
                         self.on_progress(self.report)
         except _Stop as stop:
-            if stop.refusal is not None:
-                self.refusal = stop.refusal
             self._stop(stop.reason, stop.message)
         except DlqRedriveError as exc:
             # AWS refused a call (access denied, the DLQ deleted, ...): stop everyone, release what
@@ -314,10 +415,17 @@ class _Run:
 
     def _stop(self, reason: StopReason, message: str | None = None) -> None:
         with self.lock:
-            if not self.stop_event.is_set():
-                self.report.stopped = reason
-                self.report.error = message
-                self.stop_event.set()
+            self._stop_locked(reason, message)
+
+    def _stop_locked(self, reason: StopReason, message: str | None = None) -> None:
+        """Stop every worker; the first reason is kept, except that an error replaces any other
+        (a limit reached after an AWS error must not report the run complete)."""
+        replace_it = reason is StopReason.ERROR and self.report.stopped is not StopReason.ERROR
+        if not self.stop_decided or replace_it:
+            self.stop_decided = True
+            self.report.stopped = reason
+            self.report.error = message
+        self.stop_event.set()
 
     def _check_limits(self) -> None:
         if self.deadline.expired():
@@ -326,6 +434,36 @@ class _Run:
             raise _Stop(StopReason.CANCELLED)
         if len(self.held) >= self.max_held:
             raise _Stop(StopReason.IN_FLIGHT_LIMIT)
+
+    def _take_tokens(self) -> bool:
+        """Wait for the rate limit's tokens of one receive; False if the run stopped meanwhile.
+
+        A wait that would end past the deadline is not started: the run stops there at once.
+        """
+        delay = self.rate.reserve(RECEIVE_BATCH)
+        if delay <= 0:
+            return True
+        left = self.deadline.remaining()
+        if left is not None and delay >= left:
+            self.rate.refund(RECEIVE_BATCH)
+            raise _Stop(StopReason.DEADLINE)
+        if self._pause(delay):
+            return True
+        self.rate.refund(RECEIVE_BATCH)
+        return False
+
+    def _pause(self, seconds: float) -> bool:
+        """Wait ``seconds``, waking at once when the run stops; True if the time passed.
+
+        A cancel from outside (a signal handler, a Slack button) is a callable, so it is asked
+        every STOP_POLL_S; a stop from another worker wakes the wait directly.
+        """
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            if self.stop_event.wait(min(left, STOP_POLL_S)):
+                return False
+            self._check_limits()
+        return not self.stop_event.is_set()
 
     def _receive(self) -> list[ReceivedMessage]:
         url = self.dlq.info.url
@@ -365,6 +503,7 @@ class _Run:
         to_send: dict[str, tuple[str, list[Outgoing]]] = {}
         copies_confirmed: list[str] = []  # receipt handles of second deliveries already moved
         report = self.report
+        recorded = self._recorded_redrives(messages)
         for message in messages:
             verdict = judge(
                 message,
@@ -372,6 +511,7 @@ class _Run:
                 self.engine.timezone,
                 max_redrives=self.engine.max_redrives,
                 force=self.request.force,
+                recorded_redrives=recorded.get(message.message_id, 0),
             )
             with self.lock:
                 if message.message_id in self.held:
@@ -388,6 +528,11 @@ class _Run:
                         self.held[message.message_id] = message.receipt_handle
                     continue
                 report.scanned += 1
+                if verdict is Verdict.SELECT and self._no_source(message):
+                    report.no_source += 1
+                    report.skipped += 1
+                    self.held[message.message_id] = message.receipt_handle
+                    continue
                 if verdict is Verdict.SELECT and self._limit_reached():
                     report.over_limit += 1
                     report.skipped += 1
@@ -423,12 +568,41 @@ class _Run:
                 self._send(url, name, batch)
 
     def _limit_reached(self) -> bool:
+        """Whether --limit is used up (then the run stops). Call with the lock held."""
         limit = self.request.selection.limit
         if limit is None or self.report.matched < limit:
             return False
-        self.report.stopped = StopReason.LIMIT
-        self.stop_event.set()
+        self._stop_locked(StopReason.LIMIT)
         return True
+
+    def _no_source(self, message: ReceivedMessage) -> bool:
+        """Whether nothing says where ``message`` goes: no --to, no recorded source, and not
+        exactly one source queue. It is held for a human (counted with the reason); the run
+        moves the others. Call with the lock held."""
+        if self.request.to is not None or message.source_arn or len(self.dlq.sources) == 1:
+            return False
+        if self.report.no_source_reason is None:
+            names = ", ".join(self.dlq.source_names) or "none"
+            self.report.no_source_reason = (
+                f"no source recorded and {self.dlq.name!r} has {len(self.dlq.sources)} source "
+                f"queues ({names}); choose one with --to QUEUE"
+            )
+        return True
+
+    def _recorded_redrives(self, messages: list[ReceivedMessage]) -> dict[str, int]:
+        """The ledger's redrive count of each message that cannot carry the counter, by id."""
+        ledger = self.engine.ledger
+        if ledger is None:
+            return {}
+        digests = {
+            message.message_id: content_digest(outgoing.entry)
+            for message in messages
+            if (outgoing := build_outgoing(message, fifo=self.dlq.info.fifo)).counter_dropped
+        }
+        if not digests:
+            return {}
+        counts = ledger.counts(self.dlq.name, set(digests.values()))
+        return {message_id: counts.get(digest, 0) for message_id, digest in digests.items()}
 
     def _count_skip(self, verdict: Verdict) -> None:
         report = self.report
@@ -442,7 +616,8 @@ class _Run:
 
     def _route(self, message: ReceivedMessage) -> tuple[str, str]:
         """(url, name) of where the message goes: --to, else its own source queue (the
-        DeadLetterQueueSourceArn SQS gives), else the DLQ's single source.
+        DeadLetterQueueSourceArn SQS gives), else the DLQ's single source (``_no_source`` held
+        the others back).
 
         A message whose source queue is gone is held and counted failed: ("", name).
         """
@@ -455,16 +630,8 @@ class _Run:
             except QueueNotFoundError as exc:
                 self._fail(message, "QueueDoesNotExist", str(exc), name)
                 return "", name
-        if len(self.dlq.sources) == 1:
-            return self.dlq.sources[0].url, self.dlq.sources[0].name
-        with self.lock:
-            self.held[message.message_id] = message.receipt_handle
-        names = ", ".join(self.dlq.source_names) or "none"
-        text = (
-            f"{self.dlq.name!r} has {len(self.dlq.sources)} source queues ({names}) and its "
-            "messages do not say which one they came from; choose one with --to QUEUE"
-        )
-        raise _Stop(StopReason.ERROR, text, DestinationError(text))
+        (source,) = self.dlq.sources
+        return source.url, source.name
 
     def _fail(self, message: ReceivedMessage | Outgoing, code: str, reason: str, dest: str) -> None:
         """Count a message that stays in the DLQ (held, released at the end)."""
@@ -484,7 +651,6 @@ class _Run:
 
     def _send(self, url: str, destination: str, batch: list[Outgoing]) -> None:
         """Send a batch, retrying entries SQS failed on its side; delete only confirmed ones."""
-        self.rate.acquire(len(batch))
         pending: list[tuple[Outgoing, SendFailure | None]] = [(item, None) for item in batch]
         confirmed: list[Outgoing] = []
         for attempt in range(max(1, self.request.send_attempts)):
@@ -530,6 +696,15 @@ class _Run:
             self.report.by_destination[destination] += len(confirmed)
             self.report.counter_dropped += sum(1 for item in confirmed if item.counter_dropped)
             self.report.delete_failed += len(failed)
+        self._record_redrives(confirmed)
+
+    def _record_redrives(self, sent: list[Outgoing]) -> None:
+        """Count a redrive in the ledger for each message that travelled without the counter
+        (sent is what counts, deleted or not)."""
+        ledger = self.engine.ledger
+        digests = [content_digest(item.entry) for item in sent if item.counter_dropped]
+        if ledger is not None and digests:
+            ledger.record(self.dlq.name, digests)
 
     # --- the end ------------------------------------------------------------------------------
 
@@ -550,10 +725,12 @@ class _Run:
         self.report.api_calls["ChangeMessageVisibilityBatch"] += len(chunks)
 
     def _remaining(self) -> int | None:
-        if self.report.complete and not self.request.dry_run:
-            return self.report.skipped + self.report.failed
+        """What is still in the DLQ once the run released what it held: visible, in flight
+        (held by another consumer) or delayed, as SQS counts them (approximately)."""
         try:
             info = self.sqs.queue_info(self.dlq.info.url)
         except Exception:  # noqa: BLE001 - a report figure, never worth failing the run for
             return None
-        return info.visible + info.in_flight
+        finally:
+            self.report.api_calls["GetQueueAttributes"] += 1
+        return info.visible + info.in_flight + info.delayed

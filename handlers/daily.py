@@ -21,6 +21,7 @@ from bot.daily.snapshots import SnapshotStore
 from bot.engine import RedriveEngine
 from bot.errors import AwsError, ConfigError, DlqRedriveError
 from bot.lambda_gateway import LambdaGateway
+from bot.redrive_ledger import StateTableRedriveLedger
 from bot.slack.credentials import resolve_credentials
 from bot.sqs_gateway import SqsGateway
 from bot.state_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
@@ -62,6 +63,8 @@ def build_job(
             gateway,
             max_redrives=engine_settings.max_redrives,
             timezone=engine_settings.timezone,
+            # MAX_REDRIVES also for messages that cannot carry the counter attribute
+            ledger=StateTableRedriveLedger(table, snapshots.client),
         ),
         gateway=gateway,
         snapshots=snapshots,

@@ -143,6 +143,11 @@ def _redrive_line(redrive: AutoRedrive, day: date) -> str:
         parts.append(f"*{number(redrive.failed)} failed* (left in the DLQ)")
     if redrive.needs_human:
         parts.append(f"{number(redrive.needs_human)} poison left for a human")
+    if redrive.no_source:
+        parts.append(
+            f"{number(redrive.no_source)} with no recorded source left for a human (the DLQ "
+            "has several source queues: redrive them with --to QUEUE)"
+        )
     if redrive.unreadable_time:
         parts.append(f"{number(redrive.unreadable_time)} without a readable time left")
     line = f"Auto-redrive of {day.isoformat()}: " + ", ".join(parts)

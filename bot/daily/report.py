@@ -21,6 +21,8 @@ class AutoRedrive:
     moved: int = 0
     failed: int = 0
     needs_human: int = 0  # poison messages of yesterday left for a person
+    # No recorded source, and the DLQ has several: left for a person to redrive with --to.
+    no_source: int = 0
     unreadable_time: int = 0
     continuing: bool = False  # time ran out: a new invocation carries on, result in the thread
     error: str | None = None

@@ -1,6 +1,7 @@
 """A tiny HTTP proxy in front of moto that misbehaves on purpose, the way a real network and a
-busy SQS do: it answers chosen requests with a throttling error or a 503, or closes the connection
-abruptly (a TCP reset) before or after passing the request on, and passes everything else through.
+busy SQS do: it answers chosen requests with a throttling error or a 503, closes the connection
+abruptly (a TCP reset) before or after passing the request on, or passes the request on and holds
+the answer back a while (a slow network), and passes everything else through.
 
 boto3 reaches it like any endpoint (AWS_ENDPOINT_URL_SQS); nothing inside boto3 is patched.
 """
@@ -13,6 +14,7 @@ import json
 import socket
 import struct
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from enum import Enum
@@ -26,6 +28,7 @@ class Fault(Enum):
     UNAVAILABLE = "unavailable"  # 503
     RESET_BEFORE = "reset_before"  # connection reset; the request never reached SQS
     RESET_AFTER = "reset_after"  # SQS did the work, then the connection reset: the answer is lost
+    SLOW_ANSWER = "slow_answer"  # SQS did the work; its answer arrives ``slow_answer_s`` later
 
 
 # (action, how many times this action was seen before, counting from 0) -> what to do
@@ -35,9 +38,10 @@ Rule = Callable[[str, int], Fault]
 class FaultProxy:
     """Runs on 127.0.0.1 (ephemeral port) in a thread; ``counts`` records what it did."""
 
-    def __init__(self, upstream: str, rule: Rule) -> None:
+    def __init__(self, upstream: str, rule: Rule, *, slow_answer_s: float = 2.0) -> None:
         self.upstream = urlsplit(upstream)
         self.rule = rule
+        self.slow_answer_s = slow_answer_s
         self.counts: Counter[tuple[str, Fault]] = Counter()
         self._seen: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -107,6 +111,8 @@ class FaultProxy:
                 if fault is Fault.RESET_AFTER:
                     self._reset()
                     return
+                if fault is Fault.SLOW_ANSWER:
+                    time.sleep(proxy.slow_answer_s)
                 self.send_response(status)
                 for name, value in response_headers:
                     if name.lower() not in {"content-length", "transfer-encoding", "connection"}:

@@ -1,0 +1,75 @@
+"""What the 06:00 auto-redrive leaves for a human: a message that cannot carry the redrive
+counter still stops after MAX_REDRIVES (counted in the state table), and a DLQ with several
+sources whose messages do not say theirs (as on moto) is not refused: those wait for a human."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from infra.local.scene import QueuePair, count, create_pair, put_in_dlq
+from tests.integration.daily.daily_support import Daily
+
+TEN_ATTRIBUTES = {f"a{i}": {"DataType": "String", "StringValue": str(i)} for i in range(10)}
+YESTERDAY = json.dumps({"at": "2026-03-10T10:00:00Z"})  # for every run on 11 March below
+
+
+def fail_again(sqs: Any, pair: QueuePair) -> None:
+    """The consumer fails the redriven message: received past maxReceiveCount, SQS (moto)
+    dead-letters it again as it is, attributes and all."""
+    for _ in range(20):
+        if count(sqs, pair.source_url) == 0:
+            return
+        sqs.receive_message(QueueUrl=pair.source_url, VisibilityTimeout=0)
+    raise AssertionError("the message never went back to the DLQ")
+
+
+def test_a_message_without_room_for_the_counter_needs_a_human_after_max_redrives(
+    daily: Daily, sqs: Any
+) -> None:
+    # Given one of yesterday's messages with SQS's maximum of 10 attributes (no room for
+    # dlq-redrive-count) in an auto-redriven DLQ, and MAX_REDRIVES 3
+    orders = create_pair(sqs, "orders")
+    put_in_dlq(sqs, orders, [YESTERDAY], attributes=TEN_ATTRIBUTES)
+    daily.configure(AUTO_REDRIVE="*", AUTO_REDRIVE_TIME_FIELD="at", MAX_REDRIVES="3")
+
+    # When three runs redrive it and each time it fails back into the DLQ
+    for minute in range(3):
+        outcome = daily.run(f"2026-03-11T06:0{minute}:00Z")
+        assert outcome["moved"] == 1, outcome
+        fail_again(sqs, orders)
+        assert count(sqs, orders.dlq_url) == 1
+
+    # Then the fourth run leaves it in the DLQ and reports it as needing a human
+    fourth = daily.run("2026-03-11T06:03:00Z")
+    assert fourth["moved"] == 0
+    assert count(sqs, orders.dlq_url) == 1 and count(sqs, orders.source_url) == 0
+    assert "1 poison left for a human" in daily.report_text()
+    # ... and it still has its 10 attributes, untouched
+    (message,) = sqs.receive_message(
+        QueueUrl=orders.dlq_url, MessageAttributeNames=["All"], VisibilityTimeout=0
+    )["Messages"]
+    assert set(message["MessageAttributes"]) == set(TEN_ATTRIBUTES)
+
+
+def test_a_dlq_with_two_sources_moves_nothing_it_cannot_route_and_says_why(
+    daily: Daily, sqs: Any
+) -> None:
+    # Given a DLQ shared by two source queues; moto records no source on its messages
+    eu = create_pair(sqs, "orders-eu", dlq_name="shared-dlq")
+    us = create_pair(sqs, "orders-us", dlq_name="shared-dlq")
+    put_in_dlq(sqs, eu, [YESTERDAY])
+    put_in_dlq(sqs, us, [YESTERDAY, YESTERDAY])
+    daily.configure(AUTO_REDRIVE="*", AUTO_REDRIVE_TIME_FIELD="at")
+
+    # When the 06:00 run auto-redrives it
+    outcome = daily.run("2026-03-11T06:00:00Z")
+
+    # Then it is not an auto-redrive error: the three stay in the DLQ (visible), counted as
+    # waiting for a human, with the reason
+    assert outcome["redrive_errors"] == [] and outcome["moved"] == 0
+    assert count(sqs, eu.dlq_url) == 3
+    assert count(sqs, eu.source_url) == 0 and count(sqs, us.source_url) == 0
+    text = daily.report_text()
+    assert "Auto-redrive failed" not in text
+    assert "3 with no recorded source left for a human" in text
