@@ -27,7 +27,7 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Protocol
 
@@ -347,10 +347,13 @@ class _Run:
         self.lock = threading.Lock()
         self.stop_event = threading.Event()
         self.held: dict[str, str] = {}  # message id -> receipt handle, released at the end
-        # Selected messages by id: False while their copy is being sent, True once confirmed.
-        # SQS delivers at least once, so a second delivery can arrive meanwhile; the most
-        # recent TAKEN_MEMORY ids are enough, since it comes within the same few calls.
-        self.taken: OrderedDict[str, bool] = OrderedDict()
+        # Selected messages whose copy is being sent: id -> every receipt handle received for it.
+        # SQS delivers at least once, so a second delivery (a new handle) can arrive meanwhile,
+        # and a delete with an older handle "succeeds, but the message might not be deleted".
+        self.sending: dict[str, list[str]] = {}
+        # Ids whose copy is confirmed, so a later delivery is deleted, never sent or released;
+        # the most recent TAKEN_MEMORY are enough, since it comes within the same few calls.
+        self.moved_ids: OrderedDict[str, None] = OrderedDict()
         self.stop_decided = False  # a stop reason was recorded (under ``lock``)
         self.rate = RateLimiter(None if request.dry_run else request.rate)
         self.max_held = request.max_held or (MAX_HELD_FIFO if dlq.info.fifo else MAX_HELD_STANDARD)
@@ -394,11 +397,8 @@ class _Run:
                     self._handle(messages)
                 except BaseException:
                     # Whatever interrupted the batch, its messages are released at the end, so
-                    # none stays hidden for the whole visibility timeout. (Releasing one that was
-                    # already deleted just fails harmlessly.)
-                    with self.lock:
-                        for message in messages:
-                            self.held.setdefault(message.message_id, message.receipt_handle)
+                    # none stays hidden for the whole visibility timeout (but none already moved).
+                    self._keep_unfinished(messages)
                     raise
                 if self.on_progress is not None:
                     with self.lock:
@@ -518,14 +518,15 @@ class _Run:
                     # Seen before in this scan (its visibility ran out): refresh the handle only.
                     self.held[message.message_id] = message.receipt_handle
                     continue
-                taken = self.taken.get(message.message_id)
-                if taken is not None:
-                    # A second delivery of a message this run is moving: never send it twice.
+                # A second delivery of a message this run is moving is never sent twice.
+                handles = self.sending.get(message.message_id)
+                if handles is not None:  # still being sent: deleted or kept with the others
                     report.redelivered += 1
-                    if taken:  # its copy is confirmed: this delivery goes too
-                        copies_confirmed.append(message.receipt_handle)
-                    else:  # still being sent: keep it hidden, released at the end
-                        self.held[message.message_id] = message.receipt_handle
+                    handles.append(message.receipt_handle)
+                    continue
+                if message.message_id in self.moved_ids:  # its copy is confirmed: delete it
+                    report.redelivered += 1
+                    copies_confirmed.append(message.receipt_handle)
                     continue
                 report.scanned += 1
                 if verdict is Verdict.SELECT and self._no_source(message):
@@ -544,9 +545,7 @@ class _Run:
                     continue
                 report.matched += 1
                 if not self.request.dry_run:
-                    self.taken[message.message_id] = False
-                    while len(self.taken) > TAKEN_MEMORY:
-                        self.taken.popitem(last=False)
+                    self.sending[message.message_id] = [message.receipt_handle]
             url, name = self._route(message)
             if not url:
                 continue
@@ -633,12 +632,30 @@ class _Run:
         (source,) = self.dlq.sources
         return source.url, source.name
 
+    def _keep(self, message: ReceivedMessage | Outgoing) -> None:
+        """Hold a selected message that stays in the DLQ, to be released at the end with the
+        newest handle it was received with. Call with the lock held."""
+        handles = self.sending.pop(message.message_id, None)
+        self.held[message.message_id] = handles[-1] if handles else message.receipt_handle
+
+    def _keep_unfinished(self, messages: list[ReceivedMessage]) -> None:
+        """After an interruption: hold every message of the batch except those whose copy was
+        confirmed (released, a redelivered one could come back after its delete)."""
+        with self.lock:
+            for message in messages:
+                if message.message_id in self.moved_ids or message.message_id in self.held:
+                    continue
+                if message.message_id in self.sending:
+                    self._keep(message)
+                else:
+                    self.held[message.message_id] = message.receipt_handle
+
     def _fail(self, message: ReceivedMessage | Outgoing, code: str, reason: str, dest: str) -> None:
         """Count a message that stays in the DLQ (held, released at the end)."""
         with self.lock:
             self.report.failed += 1
             self.report.failure_reasons[code] += 1
-            self.held[message.message_id] = message.receipt_handle
+            self._keep(message)
             if len(self.report.failures) < MAX_FAILURE_DETAILS:
                 self.report.failures.append(
                     {
@@ -680,22 +697,34 @@ class _Run:
             self._delete(confirmed, destination)
 
     def _delete(self, confirmed: list[Outgoing], destination: str) -> None:
-        # Only messages SQS listed in Successful reach this point.
-        handles = [item.receipt_handle for item in confirmed]
+        """Delete messages SQS listed in Successful, with every handle each was received with.
+
+        From here on a message is moved: a later delivery of it is deleted at once, and none
+        of its handles is ever released (a delete with an older handle may delete nothing).
+        """
+        handles: list[str] = []
+        newest: list[int] = []  # index in ``handles`` of each message's most recent handle
+        with self.lock:
+            for item in confirmed:
+                handles.extend(self.sending.pop(item.message_id, [item.receipt_handle]))
+                newest.append(len(handles) - 1)
+                self.moved_ids[item.message_id] = None
+            while len(self.moved_ids) > TAKEN_MEMORY:
+                self.moved_ids.popitem(last=False)
         failed = self.sqs.delete_batch(self.dlq.info.url, handles)
         self._count_call("DeleteMessageBatch")
         if failed:
-            retry = [handles[int(f.entry_id)] for f in failed]
-            failed = self.sqs.delete_batch(self.dlq.info.url, retry)
+            retry = [int(f.entry_id) for f in failed]
+            again = self.sqs.delete_batch(self.dlq.info.url, [handles[i] for i in retry])
             self._count_call("DeleteMessageBatch")
+            failed = [replace(f, entry_id=str(retry[int(f.entry_id)])) for f in again]
+        # The newest handle decides: a failure on an older one leaves nothing behind.
+        not_deleted = {int(f.entry_id) for f in failed} & set(newest)
         with self.lock:
-            for item in confirmed:
-                if item.message_id in self.taken:
-                    self.taken[item.message_id] = True
             self.report.moved += len(confirmed)
             self.report.by_destination[destination] += len(confirmed)
             self.report.counter_dropped += sum(1 for item in confirmed if item.counter_dropped)
-            self.report.delete_failed += len(failed)
+            self.report.delete_failed += len(not_deleted)
         self._record_redrives(confirmed)
 
     def _record_redrives(self, sent: list[Outgoing]) -> None:

@@ -32,3 +32,8 @@ class DestinationError(UsageError):
 
 class AwsError(DlqRedriveError):
     """An AWS call failed in a way the user must know about (access denied, throttled, ...)."""
+
+
+class SendAnswerLostError(AwsError):
+    """A send got no answer after its request may have reached SQS (connection reset, read
+    timeout): SQS may have stored the messages, so they are neither confirmed nor failed."""

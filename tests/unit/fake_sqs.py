@@ -1,8 +1,15 @@
 """A hand-written in-memory SQS with the gateway's methods, for engine tests without a server.
 
-It keeps the semantics the engine relies on: receive hides messages for the visibility timeout and
-hands out a fresh receipt handle; delete and visibility changes need a current handle; sends can be
-made to fail per entry (``fail_entry``) or as a whole call (``fail_call``).
+It follows AWS's documented semantics, the unpleasant ones included (quoted where they matter):
+
+- receive hides a message for the visibility timeout and hands out a fresh receipt handle each
+  time, also when it delivers the same message again (``redeliver``: SQS delivers at least once);
+- DeleteMessage with a handle that is not the most recent one succeeds and deletes nothing;
+- entries of a batch fail one by one (``fail_entry``), a call can fail as a whole (``fail_call``),
+  and a call's answer can be lost after SQS acted (``lose_answer``);
+- a queue refuses a message bigger than its ``MaximumMessageSize``, a batch over 1 MiB in total;
+- FIFO queues keep order per message group, hold a group back while one of its messages is in
+  flight, and drop a repeated deduplication id within 5 minutes.
 """
 
 from __future__ import annotations
@@ -13,8 +20,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.errors import QueueNotFoundError
+from bot.errors import QueueNotFoundError, SendAnswerLostError
 from bot.sqs_gateway import QueueInfo, ReceivedMessage, SendFailure
+
+# "The maximum allowed individual message size and the maximum total payload size (the sum of the
+# individual lengths of all of the batched messages) are both 1 MiB" (SendMessageBatch reference);
+# a queue's own MaximumMessageSize may be lower (256 KiB, the maximum and default until 2025).
+MAX_BATCH_BYTES = 1_048_576
+DEFAULT_MAX_MESSAGE_BYTES = 262_144
+DEDUPLICATION_INTERVAL_S = 300.0
+_VALUE_KEYS = ("StringValue", "BinaryValue", "StringListValues", "BinaryListValues")
 
 
 @dataclass
@@ -25,14 +40,35 @@ class Stored:
     message_attributes: dict[str, dict[str, Any]]
     invisible_until: float = 0.0
     handle: str = ""
-    older_handles: list[str] = field(default_factory=list)  # still accepted, as SQS may
+    older_handles: list[str] = field(default_factory=list)
+
+    @property
+    def group(self) -> str | None:
+        return self.attributes.get("MessageGroupId")
 
 
 @dataclass
 class FakeQueue:
     name: str
     fifo: bool = False
-    messages: dict[str, Stored] = field(default_factory=dict)
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    messages: dict[str, Stored] = field(default_factory=dict)  # in order of arrival
+    issued_handles: set[str] = field(default_factory=set)
+    dedup_ids: dict[str, float] = field(default_factory=dict)  # id -> when first accepted
+
+
+def message_size(entry: dict[str, Any]) -> int:
+    """A message's size as SQS counts it: the body and each attribute's name, type and value."""
+    size = len(entry["MessageBody"].encode())
+    for name, attribute in entry.get("MessageAttributes", {}).items():
+        size += len(name.encode()) + len(attribute.get("DataType", "").encode())
+        for key in _VALUE_KEYS:
+            value = attribute.get(key)
+            if isinstance(value, str):
+                size += len(value.encode())
+            elif isinstance(value, bytes):
+                size += len(value)
+    return size
 
 
 class FakeSqs:
@@ -41,27 +77,41 @@ class FakeSqs:
         self.clock = 0.0  # tests move time by hand
         self.fail_entry: Callable[[str, dict[str, Any]], SendFailure | None] = lambda url, e: None
         self.fail_call: Callable[[str], bool] = lambda url: False
+        # A call whose answer is lost after SQS acted on it (a connection reset, a read timeout).
+        self.lose_answer: Callable[[str, Sequence[dict[str, Any]]], bool] = lambda url, e: False
         self.calls: list[tuple[str, str]] = []
+        self.visibility_changes: list[tuple[str, int]] = []  # (receipt handle, timeout)
         # Ids a receive hands out a second time while in flight (SQS delivers at least once).
         self.redeliver: set[str] = set()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
     # --- set-up helpers ---
-    def create(self, name: str) -> str:
+    def create(self, name: str, *, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> str:
         url = f"https://sqs.test/123/{name}"
-        self.queues[url] = FakeQueue(name, fifo=name.endswith(".fifo"))
+        self.queues[url] = FakeQueue(
+            name, fifo=name.endswith(".fifo"), max_message_bytes=max_message_bytes
+        )
         return url
 
-    def put(self, url: str, body: str, **message_attributes: dict[str, Any]) -> str:
+    def put(
+        self, url: str, body: str, *, group: str | None = None, **message_attributes: Any
+    ) -> str:
         message_id = f"id-{next(self._ids)}"
+        attributes = {"SentTimestamp": "1700000000000"}
+        if group is not None:
+            attributes["MessageGroupId"] = group
         self.queues[url].messages[message_id] = Stored(
-            message_id, body, {"SentTimestamp": "1700000000000"}, dict(message_attributes)
+            message_id, body, attributes, dict(message_attributes)
         )
         return message_id
 
     def bodies(self, url: str) -> list[str]:
         return sorted(m.body for m in self.queues[url].messages.values())
+
+    def arrivals(self, url: str) -> list[str]:
+        """The bodies in a queue in the order they arrived (a FIFO queue's delivery order)."""
+        return [m.body for m in self.queues[url].messages.values()]
 
     def visible(self, url: str) -> int:
         return sum(m.invisible_until <= self.clock for m in self.queues[url].messages.values())
@@ -71,11 +121,21 @@ class FakeSqs:
         arn = f"arn:aws:sqs:us-east-1:123:{queue.name}"
         visible = self.visible(url)
         return QueueInfo(
-            queue.name, url, arn, queue.fifo, visible, len(queue.messages) - visible, 0, None
+            queue.name,
+            url,
+            arn,
+            queue.fifo,
+            visible,
+            len(queue.messages) - visible,
+            0,
+            None,
+            max_message_bytes=queue.max_message_bytes,
         )
 
     # --- the gateway's methods ---
     def queue_info(self, url: str) -> QueueInfo:
+        with self._lock:
+            self.calls.append(("queue_info", url))
         if url not in self.queues:
             raise QueueNotFoundError(f"queue {url} does not exist")
         return self.info(url)
@@ -91,20 +151,35 @@ class FakeSqs:
     ) -> list[ReceivedMessage]:
         with self._lock:
             self.calls.append(("receive", url))
-            out = []
-            for stored in self.queues[url].messages.values():
+            queue = self.queues[url]
+            # FIFO: "you can't receive additional messages from the same message group ID in
+            # subsequent requests unless the currently received messages are deleted or become
+            # visible" (SQS Developer Guide, FIFO queue delivery logic).
+            busy = {
+                m.group
+                for m in queue.messages.values()
+                if queue.fifo and m.invisible_until > self.clock
+            }
+            out: list[ReceivedMessage] = []
+            for stored in queue.messages.values():
                 if len(out) == max_messages:
                     break
-                if stored.invisible_until <= self.clock:
-                    stored.invisible_until = self.clock + visibility_timeout
-                    stored.handle = f"{stored.message_id}#{next(self._ids)}"
+                if stored.invisible_until > self.clock or (queue.fifo and stored.group in busy):
+                    continue
+                stored.invisible_until = self.clock + visibility_timeout
+                self._hand_out(queue, stored)
+                out.append(self._delivery(stored))
+                if stored.message_id in self.redeliver and len(out) < max_messages:
+                    self.redeliver.discard(stored.message_id)
+                    self._hand_out(queue, stored)  # the same message again, with a new handle
                     out.append(self._delivery(stored))
-                    if stored.message_id in self.redeliver and len(out) < max_messages:
-                        self.redeliver.discard(stored.message_id)
-                        stored.older_handles.append(stored.handle)
-                        stored.handle = f"{stored.message_id}#{next(self._ids)}"
-                        out.append(self._delivery(stored))
             return out
+
+    def _hand_out(self, queue: FakeQueue, stored: Stored) -> None:
+        if stored.handle:
+            stored.older_handles.append(stored.handle)
+        stored.handle = f"{stored.message_id}#{next(self._ids)}"
+        queue.issued_handles.add(stored.handle)
 
     @staticmethod
     def _delivery(stored: Stored) -> ReceivedMessage:
@@ -125,55 +200,97 @@ class FakeSqs:
                 return [], [
                     SendFailure(e["Id"], "ServiceUnavailable", "down", False) for e in entries
                 ]
+            queue = self.queues[url]
+            if sum(message_size(e) for e in entries) > MAX_BATCH_BYTES:
+                text = f"Batch requests cannot be longer than {MAX_BATCH_BYTES} bytes."
+                return [], [
+                    SendFailure(e["Id"], "BatchRequestTooLong", text, True) for e in entries
+                ]
             ok, failed = [], []
             for entry in entries:
-                failure = self.fail_entry(url, entry)
+                failure = self.fail_entry(url, entry) or self._refusal(queue, entry)
                 if failure is not None:
                     failed.append(
                         SendFailure(entry["Id"], failure.code, failure.reason, failure.sender_fault)
                     )
                     continue
-                message_id = f"id-{next(self._ids)}"
-                self.queues[url].messages[message_id] = Stored(
-                    message_id,
-                    entry["MessageBody"],
-                    {"SentTimestamp": "1700000000000"},
-                    dict(entry.get("MessageAttributes", {})),
-                )
+                self._store(queue, entry)
                 ok.append(entry["Id"])
+            if self.lose_answer(url, entries):
+                raise SendAnswerLostError("Connection was closed before we received a response")
             return ok, failed
 
-    def _by_handle(self, url: str, handle: str) -> Stored | None:
-        for stored in self.queues[url].messages.values():
-            if handle == stored.handle or handle in stored.older_handles:
-                return stored
+    @staticmethod
+    def _refusal(queue: FakeQueue, entry: dict[str, Any]) -> SendFailure | None:
+        if message_size(entry) > queue.max_message_bytes:
+            reason = (
+                "One or more parameters are invalid. Reason: Message must be shorter than "
+                f"{queue.max_message_bytes} bytes."
+            )
+            return SendFailure(entry["Id"], "InvalidParameterValue", reason, True)
+        if queue.fifo and not entry.get("MessageGroupId"):
+            reason = "The request must contain the parameter MessageGroupId."
+            return SendFailure(entry["Id"], "MissingParameter", reason, True)
         return None
 
-    def delete_batch(self, url: str, receipt_handles: Sequence[str]) -> list[SendFailure]:
-        def delete(stored: Stored) -> None:
-            del self.queues[url].messages[stored.message_id]
+    def _store(self, queue: FakeQueue, entry: dict[str, Any]) -> None:
+        attributes = {"SentTimestamp": "1700000000000"}
+        if queue.fifo:
+            # "If a message with a particular message deduplication ID is sent successfully, any
+            # messages sent with the same message deduplication ID are accepted successfully but
+            # aren't delivered during the 5-minute deduplication interval."
+            dedup = entry.get("MessageDeduplicationId", "")
+            first = queue.dedup_ids.get(dedup)
+            if first is not None and self.clock - first < DEDUPLICATION_INTERVAL_S:
+                return
+            queue.dedup_ids[dedup] = self.clock
+            attributes["MessageGroupId"] = entry["MessageGroupId"]
+        message_id = f"id-{next(self._ids)}"
+        queue.messages[message_id] = Stored(
+            message_id,
+            entry["MessageBody"],
+            attributes,
+            dict(entry.get("MessageAttributes", {})),
+        )
 
-        return self._per_handle("delete", url, receipt_handles, delete)
+    def delete_batch(self, url: str, receipt_handles: Sequence[str]) -> list[SendFailure]:
+        with self._lock:
+            self.calls.append(("delete", url))
+            queue = self.queues[url]
+            failures = []
+            for index, handle in enumerate(receipt_handles):
+                stored = next((m for m in queue.messages.values() if m.handle == handle), None)
+                if stored is not None:
+                    del queue.messages[stored.message_id]
+                elif handle not in queue.issued_handles:
+                    failures.append(SendFailure(str(index), "ReceiptHandleIsInvalid", "", True))
+                # Otherwise an older handle, or one of a message already deleted: "if you don't
+                # provide the most recently received receipt handle for the message, the request
+                # will still succeed, but the message might not be deleted" (DeleteMessage
+                # reference). Here it is never deleted: the unpleasant case.
+            return failures
 
     def change_visibility_batch(
         self, url: str, receipt_handles: Sequence[str], timeout: int
     ) -> list[SendFailure]:
-        def hide(stored: Stored) -> None:
-            stored.invisible_until = self.clock + timeout
-
-        return self._per_handle("visibility", url, receipt_handles, hide)
-
-    def _per_handle(
-        self, call: str, url: str, receipt_handles: Sequence[str], act: Callable[[Stored], None]
-    ) -> list[SendFailure]:
-        """Apply ``act`` to each message a current handle names; the others fail, as in SQS."""
         with self._lock:
-            self.calls.append((call, url))
+            self.calls.append(("visibility", url))
+            queue = self.queues[url]
             failures = []
             for index, handle in enumerate(receipt_handles):
-                stored = self._by_handle(url, handle)
+                self.visibility_changes.append((handle, timeout))
+                # The reference says nothing of older handles here; the fake takes the unpleasant
+                # reading for a mover: any handle the message was ever received with still works.
+                stored = next(
+                    (
+                        m
+                        for m in queue.messages.values()
+                        if handle == m.handle or handle in m.older_handles
+                    ),
+                    None,
+                )
                 if stored is None:
                     failures.append(SendFailure(str(index), "ReceiptHandleIsInvalid", "", True))
                 else:
-                    act(stored)
+                    stored.invisible_until = self.clock + timeout
             return failures

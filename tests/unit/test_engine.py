@@ -277,3 +277,28 @@ def test_a_false_empty_short_poll_is_confirmed_by_a_long_poll() -> None:
     report = engine(sqs).run(dlq, RedriveRequest(workers=1, confirm_empty_wait_s=1))
     assert report.moved == 10 and len(sqs.queues[source].messages) == 10
     assert sqs.waits[:2] == [0, 1]  # the empty short poll was checked with a long poll
+
+
+# --- a message SQS delivers again while it is being moved (issue 10, item 2) -------------------
+
+
+def _message_of(handle: str) -> str:
+    return handle.split("#", 1)[0]  # the fake's handles are "<message id>#<n>"
+
+
+def test_a_redelivered_message_is_deleted_with_every_handle_and_never_released(
+    sqs: FakeSqs,
+) -> None:
+    # Given a message SQS hands out a second time (a new receipt handle) while it is being moved,
+    # and an SQS where deleting with an older handle deletes nothing (as AWS documents)
+    dlq, dlq_url, (source,) = setup(sqs, 3)
+    twice = next(iter(sqs.queues[dlq_url].messages))
+    sqs.redeliver.add(twice)
+    # When the DLQ is redriven
+    report = engine(sqs).run(dlq, request(workers=1))
+    # Then its one copy was confirmed and it is gone from the DLQ: deleted with the newest handle
+    # too, and no handle of it (or of any moved message) was ever made visible again
+    assert report.moved == 3 and len(sqs.bodies(source)) == 3
+    assert sqs.queues[dlq_url].messages == {}
+    assert not [h for h, _ in sqs.visibility_changes if _message_of(h) == twice]
+    assert report.released == 0
