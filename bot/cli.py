@@ -41,6 +41,7 @@ from bot.engine import (
 )
 from bot.errors import AwsError, DlqRedriveError, UsageError
 from bot.inspection import peek, summarize
+from bot.printable import visible
 from bot.selection_options import SelectionArgs, add_selection_options, positive_int
 from bot.sqs_gateway import SqsGateway, default_sqs_client
 
@@ -91,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     peek_cmd.add_argument("queue")
     peek_cmd.add_argument("-n", type=positive_int, default=5, help="how many (default 5, max 100)")
     peek_cmd.add_argument("--full", action="store_true", help="do not truncate bodies")
+    peek_cmd.add_argument(
+        "--raw",
+        action="store_true",
+        help="print bodies, attributes and ids exactly as received, control characters included "
+        "(by default they are shown as escapes such as \\x1b, so a message cannot drive the "
+        "terminal)",
+    )
 
     redrive = command("redrive", "move messages back to their source queues")
     redrive.add_argument("queue")
@@ -202,11 +210,7 @@ def main(
 def _error_line(err: TextIO, text: str) -> None:
     """Write one error line with control characters escaped: it may echo what was typed, and an
     escape sequence in an argument must not drive the terminal."""
-    safe = "".join(
-        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
-        for char in text
-    )
-    print(safe, file=err)
+    print(visible(text), file=err)
 
 
 def _table(rows: list[list[str]], out: TextIO) -> None:
@@ -243,7 +247,7 @@ def _cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def _cmd_peek(args: argparse.Namespace, ctx: CliContext) -> int:
     dlq = ctx.catalog.get(args.queue)
-    messages = peek(ctx.gateway, dlq, args.n)
+    messages = peek(ctx.gateway, dlq, args.n, max_redrives=ctx.settings.max_redrives)
     limit = None if args.full else 300
     if args.json:
         payload = {"dlq": dlq.name, "messages": [m.to_dict(limit) for m in messages]}
@@ -254,22 +258,35 @@ def _cmd_peek(args: argparse.Namespace, ctx: CliContext) -> int:
         "(made visible again; SQS counts this as a receive)",
         file=ctx.out,
     )
+    # Everything a message carries is shown through ``visible`` (one line each, escapes for
+    # control characters) unless --raw: a CR would hide the body, an LF forge an entry, and an
+    # escape sequence or U+202E drive or reorder the terminal.
+    shown: Callable[[str], str] = (lambda text: text) if args.raw else visible
+    poison = sum(1 for m in messages if m.poison)
+    if poison:
+        print(
+            f"{poison} of them are POISON: redriven MAX_REDRIVES ({ctx.settings.max_redrives}) "
+            "times already; a redrive leaves them for a human (--force moves them anyway)",
+            file=ctx.out,
+        )
     for m in messages:
         sent = (
             m.sent_at.astimezone(ctx.settings.timezone).isoformat(timespec="seconds")
             if m.sent_at
             else "?"
         )
+        mark = f"  POISON (redriven {m.redrive_count} times)" if m.poison else ""
         print(
-            f"\n- {m.message_id}  sent {sent}  receives {m.receive_count}  "
-            f"source {m.source_queue or '?'}",
+            f"\n- {shown(m.message_id)}  sent {sent}  receives {m.receive_count}  "
+            f"source {shown(m.source_queue or '?')}{mark}",
             file=ctx.out,
         )
         if m.group_id:
-            print(f"  group: {m.group_id}", file=ctx.out)
+            print(f"  group: {shown(m.group_id)}", file=ctx.out)
         for name, value in m.attributes.items():
-            print(f"  {name} = {value}", file=ctx.out)
-        print(f"  body: {m.body if limit is None else m.body_preview(limit)}", file=ctx.out)
+            print(f"  {shown(name)} = {shown(value)}", file=ctx.out)
+        body = m.body if limit is None else m.body_preview(limit)
+        print(f"  body: {shown(body)}", file=ctx.out)
     return EXIT_OK
 
 
@@ -431,7 +448,9 @@ def print_summary(report: RedriveReport, out: TextIO, *, interrupted_by: str | N
     for code, count in sorted(report.failure_reasons.items()):
         print(f"  failed {count}× {code}", file=out)
     for failure in report.failures[:10]:
-        print(f"    {failure['message_id']}: {failure['code']}: {failure['reason']}", file=out)
+        # SQS's reason can quote the message (a group id, an attribute): shown, never acted on.
+        line = f"    {failure['message_id']}: {failure['code']}: {failure['reason']}"
+        print(visible(line), file=out)
     if report.counter_dropped:
         print(
             f"  warning: {report.counter_dropped} sent without the dlq-redrive-count attribute "

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.catalog import Dlq
+from bot.selection import redrive_count
 from bot.sqs_gateway import ReceivedMessage, SqsApi, SqsGateway
 
 PEEK_VISIBILITY_S = 30
@@ -29,6 +30,8 @@ class PeekedMessage:
     source_queue: str | None
     group_id: str | None
     attributes: dict[str, str]  # MessageAttributes as "name": "value" (binary shown by size)
+    redrive_count: int = 0  # times dlq-redrive already sent it back (its dlq-redrive-count)
+    poison: bool = False  # redriven MAX_REDRIVES times already: a redrive leaves it for a human
 
     def body_preview(self, limit: int = 300) -> str:
         return self.body if len(self.body) <= limit else self.body[: limit - 1] + "…"
@@ -42,6 +45,8 @@ class PeekedMessage:
             "source_queue": self.source_queue,
             "group_id": self.group_id,
             "attributes": self.attributes,
+            "redrive_count": self.redrive_count,
+            "poison": self.poison,
         }
 
 
@@ -54,7 +59,7 @@ def _attribute_text(attribute: dict[str, Any]) -> str:
     return f"<{attribute.get('DataType', '?')}>"
 
 
-def describe_message(message: ReceivedMessage, dlq: Dlq) -> PeekedMessage:
+def describe_message(message: ReceivedMessage, dlq: Dlq, *, max_redrives: int) -> PeekedMessage:
     millis = message.sent_timestamp_ms
     source = message.source_arn.rsplit(":", 1)[-1] if message.source_arn else None
     if source is None and len(dlq.sources) == 1:
@@ -67,6 +72,10 @@ def describe_message(message: ReceivedMessage, dlq: Dlq) -> PeekedMessage:
         source_queue=source,
         group_id=message.attributes.get("MessageGroupId"),
         attributes={k: _attribute_text(v) for k, v in sorted(message.message_attributes.items())},
+        redrive_count=redrive_count(message),
+        # The attribute's count, as a redrive judges it (a message that cannot carry the
+        # attribute is counted in the state table, which a peek does not read).
+        poison=redrive_count(message) >= max_redrives,
     )
 
 
@@ -135,8 +144,9 @@ def sample_queue(
     )
 
 
-def peek(gateway: SqsGateway, dlq: Dlq, count: int) -> list[PeekedMessage]:
-    """Up to ``count`` messages of ``dlq``, all made visible again before returning."""
+def peek(gateway: SqsGateway, dlq: Dlq, count: int, *, max_redrives: int) -> list[PeekedMessage]:
+    """Up to ``count`` messages of ``dlq``, all made visible again before returning; those
+    redriven ``max_redrives`` times already are marked poison."""
     count = max(1, min(count, MAX_PEEK))
     messages: list[ReceivedMessage] = []
     sample_queue(
@@ -146,7 +156,9 @@ def peek(gateway: SqsGateway, dlq: Dlq, count: int) -> list[PeekedMessage]:
         visibility_timeout=PEEK_VISIBILITY_S,
         on_message=messages.append,
     )
-    return [describe_message(message, dlq) for message in messages[:count]]
+    return [
+        describe_message(message, dlq, max_redrives=max_redrives) for message in messages[:count]
+    ]
 
 
 @dataclass(frozen=True)

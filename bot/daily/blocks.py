@@ -18,6 +18,7 @@ from typing import Any
 
 from bot.daily.report import AutoRedrive, DailyReport, DlqStatus
 from bot.slack.ids import ActionId
+from bot.slack.mrkdwn import code, cut, escape, number
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -51,22 +52,7 @@ class RenderedReport:
 # --- small formatting helpers -------------------------------------------------------------------
 
 
-def escape(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn treats as control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def code(text: str) -> str:
-    """Inline code that a backtick inside cannot break."""
-    return "`" + escape(text).replace("`", "'") + "`"
-
-
-def cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def number(value: int) -> str:
-    return f"{value:,}"
+# escape, code, cut and number are the ones every Slack surface uses (bot.slack.mrkdwn).
 
 
 def signed(value: int) -> str:
@@ -276,9 +262,9 @@ def fallback_text(report: DailyReport) -> str:
         if status.quiet:
             continue
         if status.error:
-            lines.append(f"- {status.name}: could not be read")
+            lines.append(f"- {escape(status.name)}: could not be read")
             continue
-        line = f"- {status.name}: {number(status.depth or 0)}"
+        line = f"- {escape(status.name)}: {number(status.depth or 0)}"
         if status.change is not None:
             line += f" ({signed(status.change)})"
         if status.redrive is not None and status.redrive.moved:
@@ -331,7 +317,7 @@ def render_report(report: DailyReport) -> RenderedReport:
                 dlq_blocks(status, report, now, MAX_DLQS_IN_MESSAGE + start + offset)
             )
         reply_text = f"DLQ report for {report.day.isoformat()}, continued: " + ", ".join(
-            d.name for d in chunk
+            escape(d.name) for d in chunk
         )
         thread.append(SlackMessage(cut(reply_text, MAX_FALLBACK_TEXT), reply_blocks))
     return RenderedReport(SlackMessage(fallback_text(report), blocks), thread)

@@ -27,6 +27,7 @@ from bot.slack import blocks
 from bot.slack.commands import HelpCommand, RedriveCommand, parse_command
 from bot.slack.dispatch import Dispatcher
 from bot.slack.ids import SLASH_COMMAND, ActionId
+from bot.slack.mrkdwn import code
 from bot.slack.observability import logger
 from bot.slack.protocol import JobKind, delivery_key
 
@@ -105,8 +106,8 @@ def build_app(
     def on_command(ack: Ack, command: dict[str, Any], request: BoltRequest) -> None:
         text = str(command.get("text") or "")
         problem = channel_refusal(str(command.get("channel_id", "")))
-        if problem:
-            _ack_message(ack, blocks.error(problem))
+        if problem:  # our text, with channel links (blocks.error would show them as text)
+            _ack_message(ack, blocks.notice(f":x: {problem}"))
             return
         try:
             parsed = parse_command(text)
@@ -133,7 +134,7 @@ def build_app(
             _ack_message(
                 ack,
                 blocks.notice(
-                    f":mag: Counting what would move from `{parsed.queue}`… the approval card "
+                    f":mag: Counting what would move from {code(parsed.queue)}… the approval card "
                     "will be posted in this channel."
                 ),
             )

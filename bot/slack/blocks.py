@@ -1,7 +1,10 @@
 """Block Kit messages (pure functions from plain data to message dicts).
 
 Every message has a plain-text ``text`` fallback and stays within Block Kit's limits: at most 50
-blocks, 3,000 characters per section text, 2,000 per button value.
+blocks, 3,000 characters per section text, 2,000 per button value, and a peek's sections together
+within ``PEEK_MESSAGE_TEXT``. Every text we did not write (message bodies, attributes, group ids,
+queue names, what a user typed) goes through ``bot.slack.mrkdwn``, in the blocks and in the
+fallback text alike (Slack parses both); counts are shown with ``number``.
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from bot.printable import visible
 from bot.slack.commands import USAGE
 from bot.slack.ids import ActionId
+from bot.slack.mrkdwn import MAX_SECTION_TEXT, code, code_block, cut, escape, number
 
 if TYPE_CHECKING:
     # Types only: the Slack endpoint renders usage and error messages and must not load the
@@ -21,30 +26,24 @@ if TYPE_CHECKING:
     from bot.state import ApprovalRequest, RunRecord
 
 MAX_BLOCKS = 50
-MAX_SECTION_TEXT = 3_000
-PEEK_BODY_CHARS = 2_000  # leaves room for the header line inside one section
+# All the sections of a peek together: under the ~11,000 characters of block text at which Slack
+# has been seen answering msg_blocks_too_long (see infra/local/slack_api.py), with room to spare.
+PEEK_MESSAGE_TEXT = 10_000
+PEEK_ATTRIBUTE_CHARS = 100  # each attribute value shown, before escaping
+PEEK_ID_CHARS = 120  # ids and names in a peeked message's header line
 
 Message = dict[str, Any]
-
-
-def _truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def section(text: str) -> dict[str, Any]:
     return {
         "type": "section",
-        "text": {"type": "mrkdwn", "text": _truncate(text, MAX_SECTION_TEXT)},
+        "text": {"type": "mrkdwn", "text": cut(text, MAX_SECTION_TEXT)},
     }
 
 
 def context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _truncate(text, 3_000)}]}
-
-
-def _code(text: str) -> str:
-    # A body containing ``` would close the block early; a zero-width space keeps it literal.
-    return "```" + text.replace("```", "`\u200b``") + "```"
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": cut(text, 3_000)}]}
 
 
 def _when(value: datetime, tz: ZoneInfo) -> str:
@@ -57,24 +56,29 @@ def _message(text: str, blocks: list[dict[str, Any]]) -> Message:
             *blocks[: MAX_BLOCKS - 1],
             context("(more omitted to stay within Slack's limits)"),
         ]
-    return {"text": _truncate(text, 3_000), "blocks": blocks}
+    return {"text": cut(text, 3_000), "blocks": blocks}
 
 
 def usage(problem: str | None = None) -> Message:
-    """Help, optionally led by what was wrong with the input."""
+    """Help, optionally led by what was wrong with the input (plain text, escaped here)."""
     blocks = []
-    if problem:
-        blocks.append(section(f":warning: {problem}"))
+    shown = escape(problem) if problem else None
+    if shown:
+        blocks.append(section(f":warning: {shown}"))
     blocks.append(section(USAGE))
-    text = f"{problem}\n\n{USAGE}" if problem else USAGE
+    text = f"{shown}\n\n{USAGE}" if shown else USAGE
     return _message(text, blocks)
 
 
 def error(text: str) -> Message:
-    return _message(text, [section(f":x: {text}")])
+    """An error in plain text: it may quote what a user typed or a queue returned, so it is
+    escaped (our own `code` spans in it still show as code)."""
+    shown = escape(text)
+    return _message(shown, [section(f":x: {shown}")])
 
 
 def notice(text: str) -> Message:
+    """A message in mrkdwn we wrote: callers escape every value they put in it."""
     return _message(text, [section(text)])
 
 
@@ -82,11 +86,11 @@ def dlq_list(summaries: list[DlqSummary]) -> Message:
     if not summaries:
         return notice("No dead-letter queues are watched (no queue has a RedrivePolicy).")
     lines = [
-        f"• `{s.name}` — *{s.visible}* visible, {s.in_flight} in flight"
-        f"{' (FIFO)' if s.fifo else ''} ← {', '.join(s.sources) or 'no source queue'}"
+        f"• {code(s.name)} — *{number(s.visible)}* visible, {number(s.in_flight)} in flight"
+        f"{' (FIFO)' if s.fifo else ''} ← {escape(', '.join(s.sources)) or 'no source queue'}"
         for s in summaries
     ]
-    blocks = [section(f"*Watched DLQs ({len(summaries)})*")]
+    blocks = [section(f"*Watched DLQs ({number(len(summaries))})*")]
     chunk: list[str] = []
     for line in lines:  # several lines per section, each section under the text limit
         if chunk and len("\n".join([*chunk, line])) > MAX_SECTION_TEXT - 100:
@@ -95,52 +99,113 @@ def dlq_list(summaries: list[DlqSummary]) -> Message:
         chunk.append(line)
     if chunk:
         blocks.append(section("\n".join(chunk)))
-    text = "Watched DLQs: " + ", ".join(f"{s.name} ({s.visible})" for s in summaries)
+    text = "Watched DLQs: " + ", ".join(
+        f"{escape(s.name)} ({number(s.visible)})" for s in summaries
+    )
     return _message(text, blocks)
 
 
-def peek(dlq: str, visible: int, messages: list[PeekedMessage], tz: ZoneInfo) -> Message:
+def peek(dlq: str, visible_count: int, messages: list[PeekedMessage], tz: ZoneInfo) -> Message:
+    """Peeked messages, one section each: the header line, the attributes and the body in code
+    blocks, cut so that all of them together stay within ``PEEK_MESSAGE_TEXT``."""
     if not messages:
-        return notice(f"`{dlq}` has no visible messages right now.")
-    blocks = [
-        section(
-            f"*{dlq}*: showing {len(messages)} of ~{visible} visible "
-            "(made visible again; SQS counts this as a receive)"
+        return notice(f"{code(dlq)} has no visible messages right now.")
+    title = (
+        f"*{escape(dlq)}*: showing {number(len(messages))} of ~{number(visible_count)} visible "
+        "(made visible again; SQS counts this as a receive)"
+    )
+    poison = sum(1 for m in messages if m.poison)
+    if poison:
+        title += (
+            f"\n:skull: {number(poison)} of them are poison: redriven MAX_REDRIVES times "
+            "already, a redrive leaves them for a human"
         )
+    budget = min(MAX_SECTION_TEXT, (PEEK_MESSAGE_TEXT - len(title)) // len(messages))
+    blocks = [section(title), *(section(_peeked(m, tz, budget)) for m in messages)]
+    return _message(f"{escape(dlq)}: {number(len(messages))} message(s)", blocks)
+
+
+def _peeked(m: PeekedMessage, tz: ZoneInfo, budget: int) -> str:
+    """One peeked message in at most ``budget`` characters, its fences always whole."""
+    sent = _when(m.sent_at, tz) if m.sent_at else "?"
+    head = (
+        f"{code(m.message_id, limit=PEEK_ID_CHARS)} · sent {sent} · "
+        f"receives {number(m.receive_count)} · "
+        f"source {code(m.source_queue or '?', limit=PEEK_ID_CHARS)}"
+    )
+    if m.group_id is not None:
+        head += f" · group {code(m.group_id, limit=PEEK_ID_CHARS)}"
+    if m.poison:
+        head = f":skull: *poison* (redriven {number(m.redrive_count)} times) · {head}"
+    room = budget - len(head) - 1
+    parts = [head]
+    if m.attributes:
+        # One line per attribute, its value on that line whatever it contains (a newline in a
+        # value must not look like another attribute).
+        lines = "\n".join(
+            f"{visible(name)} = {visible(cut(value, PEEK_ATTRIBUTE_CHARS))}"
+            for name, value in list(m.attributes.items())[:10]
+        )
+        attrs = code_block(lines, max(room // 2, 8))
+        parts.append(attrs)
+        room -= len(attrs) + 1
+    parts.append(code_block(m.body, max(room, 8)))
+    return "\n".join(parts)
+
+
+def dry_run_note(dry: RedriveReport) -> str:
+    """The approval card's note: what the count left in the DLQ and why, so that the card accounts
+    for every message it looked at (matched + each reason to stay = scanned)."""
+    parts = []
+    if not dry.complete:
+        parts.append(
+            f"Counting stopped early ({dry.stopped.value}) after {number(dry.scanned)} "
+            f"message(s); at least {number(dry.matched)} match."
+        )
+    reasons = [
+        (dry.needs_human, "were redriven too often already (poison) and stay for a human"),
+        (dry.unreadable, "have no readable time and stay"),
+        (dry.out_of_window, "are outside the selection and stay"),
+        (dry.over_limit, "are over --limit and stay"),
     ]
-    for m in messages:
-        sent = _when(m.sent_at, tz) if m.sent_at else "?"
-        head = (
-            f"`{m.message_id}` · sent {sent} · receives {m.receive_count} · "
-            f"source `{m.source_queue or '?'}`"
+    stay = [f"{number(count)} {why}" for count, why in reasons if count]
+    unexplained = dry.skipped - sum(count for count, _ in reasons)
+    if unexplained > 0:
+        stay.append(f"{number(unexplained)} more stay (see the CLI's `redrive --dry-run`)")
+    if stay:
+        parts.append(
+            f"Of {number(dry.scanned)} checked, {number(dry.matched)} match; "
+            + "; ".join(stay)
+            + "."
         )
-        if m.group_id:
-            head += f" · group `{m.group_id}`"
-        attrs = "\n".join(f"{k} = {_truncate(v, 100)}" for k, v in list(m.attributes.items())[:10])
-        body = m.body_preview(PEEK_BODY_CHARS)
-        text = head + ("\n" + _code(attrs) if attrs else "") + "\n" + _code(body or " ")
-        blocks.append(section(text))
-    return _message(f"{dlq}: {len(messages)} message(s)", blocks)
+    return " ".join(parts)
+
+
+def _card_title(request: ApprovalRequest) -> str:
+    return (
+        f":inbox_tray: *Redrive request* — {number(request.matched)} message(s) "
+        f"from {code(request.dlq)}"
+    )
 
 
 def _card_fields(request: ApprovalRequest, tz: ZoneInfo) -> dict[str, Any]:
+    selection = escape(request.selection_text, limit=1_900)
     return {
         "type": "section",
         "fields": [
-            {"type": "mrkdwn", "text": f"*Queue*\n`{request.dlq}`"},
-            {"type": "mrkdwn", "text": f"*Messages*\n{request.matched}"},
-            {"type": "mrkdwn", "text": _truncate(f"*Selection*\n{request.selection_text}", 2000)},
+            {"type": "mrkdwn", "text": f"*Queue*\n{code(request.dlq)}"},
+            {"type": "mrkdwn", "text": f"*Messages*\n{number(request.matched)}"},
+            {"type": "mrkdwn", "text": f"*Selection*\n{selection}"},
             {"type": "mrkdwn", "text": f"*Requested by*\n<@{request.requester}>"},
             {"type": "mrkdwn", "text": f"*Expires*\n{_when(request.approval_expires_at, tz)}"},
-            {"type": "mrkdwn", "text": f"*Request id*\n`{request.request_id}`"},
+            {"type": "mrkdwn", "text": f"*Request id*\n{code(request.request_id)}"},
         ],
     }
 
 
 def approval_card(request: ApprovalRequest, tz: ZoneInfo, *, dry_run_note: str = "") -> Message:
     """The card posted in the channel: what would move, who asked, and the two buttons."""
-    title = f":inbox_tray: *Redrive request* — {request.matched} message(s) from `{request.dlq}`"
-    blocks: list[dict[str, Any]] = [section(title), _card_fields(request, tz)]
+    blocks: list[dict[str, Any]] = [section(_card_title(request)), _card_fields(request, tz)]
     if dry_run_note:
         blocks.append(context(dry_run_note))
     blocks.append(
@@ -158,9 +223,10 @@ def approval_card(request: ApprovalRequest, tz: ZoneInfo, *, dry_run_note: str =
                         "title": {"type": "plain_text", "text": "Start the redrive?"},
                         "text": {
                             "type": "mrkdwn",
-                            "text": _truncate(
-                                f"Move up to {request.matched} message(s) from `{request.dlq}` "
-                                f"back to their source queues ({request.selection_text}).",
+                            "text": cut(
+                                f"Move up to {number(request.matched)} message(s) from "
+                                f"{code(request.dlq)} back to their source queues "
+                                f"({escape(request.selection_text, limit=150)}).",
                                 300,
                             ),
                         },
@@ -179,18 +245,19 @@ def approval_card(request: ApprovalRequest, tz: ZoneInfo, *, dry_run_note: str =
         }
     )
     text = (
-        f"Redrive request {request.request_id}: {request.matched} message(s) from {request.dlq} "
-        f"({request.selection_text}), requested by <@{request.requester}>"
+        f"Redrive request {escape(request.request_id)}: {number(request.matched)} message(s) "
+        f"from {escape(request.dlq)} ({escape(request.selection_text, limit=1_000)}), "
+        f"requested by <@{request.requester}>"
     )
     return _message(text, blocks)
 
 
 def card_update(request: ApprovalRequest, tz: ZoneInfo, status_line: str, *extra: str) -> Message:
     """The card after a decision: same facts, no buttons, and where things stand."""
-    title = f":inbox_tray: *Redrive request* — {request.matched} message(s) from `{request.dlq}`"
-    blocks = [section(title), _card_fields(request, tz), section(status_line)]
+    blocks = [section(_card_title(request)), _card_fields(request, tz), section(status_line)]
     blocks += [context(line) for line in extra if line]
-    return _message(f"{request.dlq} redrive {request.request_id}: {status_line}", blocks)
+    fallback = f"{escape(request.dlq)} redrive {escape(request.request_id)}: {status_line}"
+    return _message(fallback, blocks)
 
 
 def _duration(seconds: float) -> str:
@@ -204,8 +271,8 @@ def _duration(seconds: float) -> str:
 def progress_line(run: RunRecord) -> str:
     part = f" (part {run.invocation})" if run.invocation > 1 else ""
     return (
-        f":hourglass_flowing_sand: Redriving{part}… moved *{run.moved}*, failed {run.failed}, "
-        f"skipped {run.skipped} so far"
+        f":hourglass_flowing_sand: Redriving{part}… moved *{number(run.moved)}*, "
+        f"failed {number(run.failed)}, skipped {number(run.skipped)} so far"
     )
 
 
@@ -214,8 +281,9 @@ def outcome_lines(run: RunRecord, report: RedriveReport | None) -> tuple[str, li
     from bot.state import RunStatus  # only the worker renders outcomes (see the imports above)
 
     counts = (
-        f"moved *{run.moved}*, failed *{run.failed}*, skipped {run.skipped} "
-        f"({run.needs_human} need a human), in {_duration(run.duration_s)}"
+        f"moved *{number(run.moved)}*, failed *{number(run.failed)}*, "
+        f"skipped {number(run.skipped)} ({number(run.needs_human)} need a human), "
+        f"in {_duration(run.duration_s)}"
         + (f" over {run.invocation} invocations" if run.invocation > 1 else "")
     )
     if run.status is RunStatus.CANCELLED:
@@ -228,21 +296,22 @@ def outcome_lines(run: RunRecord, report: RedriveReport | None) -> tuple[str, li
         head = f":white_check_mark: Done: {counts}"
     details: list[str] = []
     if run.error:
-        details.append(f"Error: {_truncate(run.error, 500)}")
+        # An error can quote what SQS or a message said: escaped like any text we did not write.
+        details.append(f"Error: {escape(run.error, limit=500)}")
     if report is not None:
-        for code, count in sorted(report.failure_reasons.items()):
-            details.append(f"{count} failed with {code} (kept in the DLQ)")
+        for reason, count in sorted(report.failure_reasons.items()):
+            details.append(f"{number(count)} failed with {escape(reason)} (kept in the DLQ)")
         if report.needs_human:
             details.append(
-                f"{report.needs_human} message(s) were redriven too often already and stay in "
-                "the DLQ for a human to look at (`/dlq-redrive peek`)."
+                f"{number(report.needs_human)} message(s) were redriven too often already and "
+                "stay in the DLQ for a human to look at (`/dlq-redrive peek`)."
             )
         if report.delete_failed:
             details.append(
-                f"{report.delete_failed} were sent but could not be deleted from the DLQ; a "
-                "later redrive would send them again."
+                f"{number(report.delete_failed)} were sent but could not be deleted from the "
+                "DLQ; a later redrive would send them again."
             )
-    details.append(f"Run id `{run.run_id}`")
+    details.append(f"Run id {code(run.run_id)}")
     return head, details
 
 
@@ -251,25 +320,29 @@ def status(runs: list[RunRecord], tz: ZoneInfo, *, finished_shown: int = 5) -> M
     finished = [r for r in runs if not r.active][:finished_shown]
     if not active and not finished:
         return notice("No redrives yet.")
-    blocks = [section(f"*In progress ({len(active)})*")]
+    blocks = [section(f"*In progress ({number(len(active))})*")]
     for run in active:
         blocks.append(
             section(
-                f"`{run.run_id}` · `{run.dlq}` · {run.status.value}, part {run.invocation} · "
-                f"moved {run.moved}, failed {run.failed} · approved by <@{run.approved_by}> · "
+                f"{code(run.run_id)} · {code(run.dlq)} · {run.status.value}, "
+                f"part {run.invocation} · moved {number(run.moved)}, failed {number(run.failed)} · "
+                f"approved by <@{run.approved_by}> · "
                 f"started {_when(run.started_at, tz)}"
                 + (" · cancel requested" if run.cancel_requested_by else "")
             )
         )
     if not active:
         blocks.append(context("none"))
-    blocks.append(section(f"*Recently finished ({len(finished)})*"))
+    blocks.append(section(f"*Recently finished ({number(len(finished))})*"))
     for run in finished:
         blocks.append(
             section(
-                f"`{run.run_id}` · `{run.dlq}` · {run.status.value} · moved {run.moved}, "
-                f"failed {run.failed}, skipped {run.skipped} · {_when(run.updated_at, tz)}"
+                f"{code(run.run_id)} · {code(run.dlq)} · {run.status.value} · "
+                f"moved {number(run.moved)}, failed {number(run.failed)}, "
+                f"skipped {number(run.skipped)} · {_when(run.updated_at, tz)}"
             )
         )
-    text = f"{len(active)} redrive(s) in progress, {len(finished)} recently finished"
+    text = (
+        f"{number(len(active))} redrive(s) in progress, {number(len(finished))} recently finished"
+    )
     return _message(text, blocks)

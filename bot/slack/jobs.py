@@ -37,6 +37,7 @@ from bot.slack.commands import (
     parse_command,
 )
 from bot.slack.dispatch import Dispatcher
+from bot.slack.mrkdwn import code, escape, number
 from bot.slack.observability import count, logger
 from bot.slack.protocol import JobKind
 from bot.slack.web import SlackGateway
@@ -201,7 +202,7 @@ class SlackWorker:
 
     def _peek(self, job: dict[str, Any], queue: str, n: int) -> None:
         dlq = self._catalog().get(queue)
-        messages = peek(self.gateway, dlq, n)
+        messages = peek(self.gateway, dlq, n, max_redrives=self.settings.max_redrives)
         self._respond(job, blocks.peek(dlq.name, dlq.info.visible, messages, self.tz))
 
     def _report_button(self, job: dict[str, Any], context: Any) -> None:
@@ -224,7 +225,7 @@ class SlackWorker:
         self._respond(
             job,
             blocks.notice(
-                f":stop_sign: Cancel requested for `{run_id}`; it stops after the batch in "
+                f":stop_sign: Cancel requested for {code(run_id)}; it stops after the batch in "
                 "flight and the card shows what moved."
             ),
         )
@@ -253,12 +254,13 @@ class SlackWorker:
             RedriveRequest(selection=selection, dry_run=True, max_held=self.options.max_held),
             deadline=self._deadline(context),
         )
-        note = self._dry_run_note(dry)
+        note = blocks.dry_run_note(dry)
         if dry.matched == 0:
             self._respond(
                 job,
                 blocks.notice(
-                    f"Nothing to redrive in `{dlq.name}` for {dry.selection}. {note}".strip()
+                    f"Nothing to redrive in {code(dlq.name)} for {escape(dry.selection)}. "
+                    f"{note}".strip()
                 ),
             )
             return
@@ -293,21 +295,6 @@ class SlackWorker:
         count("RedrivesRequested")
         ts = self.slack.post(channel, blocks.approval_card(request, self.tz, dry_run_note=note))
         self.state.set_card(request.request_id, ts)
-
-    @staticmethod
-    def _dry_run_note(dry: RedriveReport) -> str:
-        parts = []
-        if not dry.complete:
-            parts.append(
-                f"Counting stopped early ({dry.stopped.value}); at least {dry.matched} match."
-            )
-        if dry.needs_human:
-            parts.append(
-                f"{dry.needs_human} more were redriven too often already and stay for a human."
-            )
-        if dry.out_of_window:
-            parts.append(f"{dry.out_of_window} are outside the selection and stay.")
-        return " ".join(parts)
 
     # --- decisions --------------------------------------------------------------------------------
 
@@ -545,7 +532,7 @@ class SlackWorker:
         self._update_card(
             request,
             blocks.progress_line(run),
-            f"Part {invocation} used its time budget after moving {run.moved} in total; "
+            f"Part {invocation} used its time budget after moving {number(run.moved)} in total; "
             f"continuing in a new invocation (part {run.invocation}).",
         )
         self.dispatcher.dispatch(

@@ -145,6 +145,32 @@ def test_redrive_selection_is_shown_on_the_card(harness: SlackHarness) -> None:
     assert "*Messages*\\n2" in fields
 
 
+def test_the_card_note_accounts_for_messages_with_no_readable_time(
+    harness: SlackHarness,
+) -> None:
+    # Given 5 messages: 2 of the selected day, 1 of another day, 2 with no readable time
+    pair = create_pair(harness.sqs, "orders")
+    bodies = [
+        json.dumps({"at": "2026-03-10T08:00:00Z"}),
+        json.dumps({"at": "2026-03-10T09:00:00Z"}),
+        json.dumps({"at": "2026-03-01T09:00:00Z"}),
+        json.dumps({"at": "not a time"}),
+        json.dumps({"other": 1}),
+    ]
+    put_in_dlq(harness.sqs, pair, bodies)
+
+    # When a redrive of that day by the body's time is asked for
+    harness.command("redrive orders-dlq --date 2026-03-10 --time-field at")
+    harness.settle()
+
+    # Then the card's note accounts for all five
+    note = next(b for b in harness.card().body["blocks"] if b["type"] == "context")
+    assert note["elements"][0]["text"] == (
+        "Of 5 checked, 2 match; 2 have no readable time and stay; "
+        "1 are outside the selection and stay."
+    )
+
+
 def test_status_lists_running_and_finished_redrives(harness: SlackHarness) -> None:
     # Given one finished redrive
     seed_orders(harness.sqs, 2)

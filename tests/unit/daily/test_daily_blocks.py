@@ -153,7 +153,8 @@ def test_mrkdwn_in_labels_is_escaped() -> None:
         figures=_figures(error_groups=(ErrorGroup("<!channel> `x` & y", 1, True),)),
     )
     section = render_report(_report(status)).message.blocks[4]["text"]["text"]
-    assert "• `&lt;!channel&gt; 'x' &amp; y` ×1" in section
+    # A backtick shows as ˋ inside code, where mrkdwn has no escape for it (bot.slack.mrkdwn)
+    assert "• `&lt;!channel&gt; ˋxˋ &amp; y` ×1" in section
 
 
 def test_quiet_dlqs_are_named_only() -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.engine import RedriveReport
 from bot.inspection import DlqSummary, PeekedMessage
 from bot.slack import blocks
 from bot.slack.ids import ActionId
@@ -94,3 +97,113 @@ def test_outcome_lines_say_what_happened() -> None:
         "in 4.20s over 3 invocations"
     )
     assert details == ["Run id `r1`"]
+
+
+def _texts(message: dict[str, Any]) -> str:
+    """Every mrkdwn text of a message, its fallback included (Slack parses both)."""
+    return json.dumps(message, ensure_ascii=False)
+
+
+def test_every_count_on_a_card_has_thousands_separators() -> None:
+    # Given a request for 18,212 messages and a run that moved 12,345 of them
+    request = replace(_request(), matched=18_212)
+    started = datetime(2026, 11, 25, tzinfo=UTC)
+    run = RunRecord(
+        "r1",
+        "orders-dlq",
+        "U1",
+        "U2",
+        RunStatus.DONE,
+        started,
+        started,
+        moved=12_345,
+        failed=1_000,
+        skipped=4_867,
+        needs_human=2_500,
+        duration_s=60.0,
+    )
+
+    # When the card, its progress, its outcome and the status are rendered
+    card = _texts(blocks.approval_card(request, UTC_TZ))
+    head, _ = blocks.outcome_lines(run, None)
+    progress = blocks.progress_line(run)
+    status = _texts(blocks.status([run], UTC_TZ))
+
+    # Then every count is written with separators, and none without
+    assert "18,212 message(s)" in card and "*Messages*\\n18,212" in card
+    assert "Move up to 18,212 message(s)" in card
+    assert "18212" not in card
+    assert "moved *12,345*, failed *1,000*, skipped 4,867 (2,500 need a human)" in head
+    assert "moved *12,345*, failed 1,000, skipped 4,867" in progress
+    assert "moved 12,345, failed 1,000, skipped 4,867" in status
+
+
+def test_the_list_counts_have_thousands_separators() -> None:
+    message = blocks.dlq_list([DlqSummary("orders-dlq", 123_456, 7_890, False, ("orders",))])
+    assert "*123,456* visible, 7,890 in flight" in _texts(message)
+    assert "orders-dlq (123,456)" in message["text"]
+
+
+def test_the_dry_run_note_accounts_for_every_message_counted() -> None:
+    # Given the count behind a card: 18,212 scanned, 300 of them with no readable time
+    dry = RedriveReport(
+        dlq="orders-dlq",
+        dry_run=True,
+        selection="2026-11-24 by body field 'at'",
+        scanned=18_212,
+        matched=17_000,
+        skipped=1_212,
+        out_of_window=612,
+        unreadable=300,
+        needs_human=250,
+        over_limit=50,
+    )
+
+    # When the card's note is written
+    note = blocks.dry_run_note(dry)
+
+    # Then it names each reason, and the numbers add up to what was scanned
+    assert note == (
+        "Of 18,212 checked, 17,000 match; 250 were redriven too often already (poison) and stay "
+        "for a human; 300 have no readable time and stay; 612 are outside the selection and "
+        "stay; 50 are over --limit and stay."
+    )
+    assert 17_000 + 250 + 300 + 612 + 50 == 18_212
+
+
+def _peeked(message_id: str, **changes: Any) -> PeekedMessage:
+    base = PeekedMessage(message_id, "{}", datetime.now(UTC), 1, "orders", None, {})
+    return replace(base, **changes)
+
+
+def test_peek_marks_poison_messages() -> None:
+    # Given two peeked messages, one redriven MAX_REDRIVES times already
+    messages = [_peeked("fresh"), _peeked("poisoned", redrive_count=3, poison=True)]
+
+    # When they are rendered
+    message = blocks.peek("orders-dlq", 2, messages, UTC_TZ)
+
+    # Then the poison one says so, and the title counts it
+    fresh, poisoned = (b["text"]["text"] for b in message["blocks"][1:])
+    assert poisoned.startswith(":skull: *poison* (redriven 3 times)")
+    assert "poison" not in fresh
+    assert ":skull: 1 of them are poison" in message["blocks"][0]["text"]["text"]
+
+
+def test_peek_of_ten_large_messages_stays_under_the_total_block_text() -> None:
+    # Given ten messages with a long group id, ten long attributes and a huge body each
+    attrs = {f"attr{i}": "<&>`" * 100 for i in range(10)}
+    messages = [
+        _peeked(f"id-{i}", body="```<!channel>&" * 20_000, group_id="`<>&" * 32, attributes=attrs)
+        for i in range(10)
+    ]
+
+    # When they are rendered
+    message = blocks.peek("orders-dlq", 10, messages, UTC_TZ)
+
+    # Then the sections together stay within the budget, and every fence is whole
+    sections = [b["text"]["text"] for b in message["blocks"]]
+    assert sum(len(text) for text in sections) <= blocks.PEEK_MESSAGE_TEXT
+    for text in sections[1:]:
+        assert text.count("```") == 4 and text.endswith("…```")
+        assert "<" not in text and ">" not in text
