@@ -356,6 +356,7 @@ class _Run:
         self.moved_ids: OrderedDict[str, None] = OrderedDict()
         self.stop_decided = False  # a stop reason was recorded (under ``lock``)
         self.rate = RateLimiter(None if request.dry_run else request.rate)
+        self.rate_turn = threading.Lock()  # with a rate, one worker at a time waits and receives
         self.max_held = request.max_held or (MAX_HELD_FIFO if dlq.info.fifo else MAX_HELD_STANDARD)
         self.visibility = self._visibility_timeout()
 
@@ -387,10 +388,9 @@ class _Run:
         try:
             while not self.stop_event.is_set():
                 self._check_limits()
-                if not self._take_tokens():
-                    continue  # the wait ended because the run is stopping
-                messages = self._receive()
-                self.rate.refund(RECEIVE_BATCH - len(messages))
+                messages = self._next_batch()
+                if messages is None:
+                    continue  # the wait for rate tokens ended because the run is stopping
                 if not messages:
                     return
                 try:
@@ -434,6 +434,25 @@ class _Run:
             raise _Stop(StopReason.CANCELLED)
         if len(self.held) >= self.max_held:
             raise _Stop(StopReason.IN_FLIGHT_LIMIT)
+
+    def _next_batch(self) -> list[ReceivedMessage] | None:
+        """Receive the next batch, after its rate tokens; None if the run stopped meanwhile.
+
+        With a rate, workers take turns to wait for their tokens and receive, so the tokens an
+        empty (or short) receive gives back serve the next worker at once: a DLQ that runs dry
+        costs one wait, not one already reserved by every worker.
+        """
+        if not self.rate.per_second:
+            return self._receive()
+        with self.rate_turn:
+            if self.stop_event.is_set():
+                return None
+            self._check_limits()
+            if not self._take_tokens():
+                return None
+            messages = self._receive()
+            self.rate.refund(RECEIVE_BATCH - len(messages))
+            return messages
 
     def _take_tokens(self) -> bool:
         """Wait for the rate limit's tokens of one receive; False if the run stopped meanwhile.

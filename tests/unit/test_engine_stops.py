@@ -350,3 +350,17 @@ def test_remaining_counts_messages_in_flight_with_another_consumer(sqs: FakeSqs)
     # Then the run is complete for what it could see, and remaining says 2 are still there
     assert report.complete and report.moved == 3
     assert report.remaining == 2 == len(sqs.queues[dlq_url].messages)
+
+
+def test_a_drained_dlq_costs_one_rate_wait_not_one_per_worker(sqs: FakeSqs) -> None:
+    # Given 20 messages, --rate 5 (2 s per batch of 10) and 4 workers
+    dlq, _dlq_url, (source,) = setup(sqs, 20)
+    started = time.monotonic()
+
+    # When the DLQ is redriven
+    report = engine(sqs).run(dlq, request(workers=4, rate=5.0))
+
+    # Then everything moved, and the end was found after one more slot (~4 s in all), not after
+    # every worker waited for a slot reserved before the DLQ ran dry (~10 s; generous bound)
+    assert report.moved == 20 and len(sqs.queues[source].messages) == 20
+    assert time.monotonic() - started < 7.0
