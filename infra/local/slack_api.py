@@ -145,6 +145,10 @@ class FakeSlack:
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     # method -> function(body) returning the JSON to answer (e.g. to simulate an error or a 429)
     overrides: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = field(default_factory=dict)
+    # Refusals a test asked for (see ``refuse``): method, which call, the error Slack answers.
+    planned_refusals: list[tuple[str, Callable[[dict[str, Any]], bool], str]] = field(
+        default_factory=list
+    )
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _changed: threading.Condition = field(default_factory=threading.Condition)
@@ -207,7 +211,26 @@ class FakeSlack:
             return view_problem(body.get("view"))
         return None
 
+    def refuse(
+        self, method: str, error: str, when: Callable[[dict[str, Any]], bool] = lambda _: True
+    ) -> None:
+        """Answer the next ``method`` call whose body ``when`` accepts with ``{"ok": false,
+        "error": error}``, once (``when`` sees each call until one matches)."""
+        with self._lock:
+            self.planned_refusals.append((method, when, error))
+
+    def _refusal(self, method: str, body: dict[str, Any]) -> str | None:
+        with self._lock:
+            for index, (refused, when, error) in enumerate(self.planned_refusals):
+                if refused == method and when(body):
+                    del self.planned_refusals[index]
+                    return error
+        return None
+
     def answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        error = self._refusal(method, body)
+        if error is not None:
+            return {"ok": False, "error": error}
         if method in self.overrides:
             return self.overrides[method](body)
         if method == "auth.test":
