@@ -32,7 +32,9 @@ from bot.slack.observability import logger
 from bot.slack.protocol import JobKind, delivery_key
 
 # SQS queue names: 1-80 of letters, digits, - and _, with .fifo for FIFO queues.
-_QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,75}(\.fifo)?$")
+_QUEUE_NAME = re.compile(r"^(?=.{1,80}$)[A-Za-z0-9_-]+(\.fifo)?$")
+# A dotted path into a JSON body (AUTO_REDRIVE_TIME_FIELD): parts not empty, no outer spaces.
+_TIME_FIELD = re.compile(r"(?=.{1,200}$)[^.\s](?:[^.]*[^.\s])?(?:\.[^.\s](?:[^.]*[^.\s])?)*")
 _REQUEST_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 _ANY_ACTION = re.compile(r".*")
 BOLT_LOGGER = "dlq_redrive.bolt"
@@ -47,14 +49,16 @@ def _ack_message(ack: Ack, message: blocks.Message) -> None:
     ack(text=message["text"], blocks=message["blocks"], response_type="ephemeral")
 
 
-def parse_report_value(raw: str) -> tuple[str, str | None]:
-    """A daily-report button's value ``{"queue": ..., "date": "YYYY-MM-DD"?}``, checked (it comes
-    back from the client, so it is untrusted). UsageError if it is not well formed."""
+def parse_report_value(raw: str) -> tuple[str, str | None, str | None]:
+    """A daily-report button's value ``{"queue": ..., "date": "YYYY-MM-DD"?, "time_field": ...?}``
+    as ``(queue, date, time_field)``, checked (it comes back from the client, so it is
+    untrusted). The time field is the report's AUTO_REDRIVE_TIME_FIELD: the button selects the
+    day by the same time the report counted. UsageError if it is not well formed."""
     try:
         value = json.loads(raw)
     except ValueError as exc:
         raise UsageError("this button's value is not valid; nothing was changed") from exc
-    if not isinstance(value, dict) or set(value) - {"queue", "date"}:
+    if not isinstance(value, dict) or set(value) - {"queue", "date", "time_field"}:
         raise UsageError("this button's value is not valid; nothing was changed")
     queue = value.get("queue")
     if not isinstance(queue, str) or not _QUEUE_NAME.match(queue):
@@ -67,7 +71,12 @@ def parse_report_value(raw: str) -> tuple[str, str | None]:
             date.fromisoformat(day)
         except ValueError as exc:
             raise UsageError("this button carries an invalid date; nothing was changed") from exc
-    return queue, day
+    time_field = value.get("time_field")
+    if time_field is not None and (
+        not isinstance(time_field, str) or not _TIME_FIELD.fullmatch(time_field)
+    ):
+        raise UsageError("this button carries an invalid time field; nothing was changed")
+    return queue, day, time_field
 
 
 def build_app(
@@ -175,7 +184,7 @@ def build_app(
             problem = channel_refusal(channel)
             if problem:
                 raise UsageError(problem)
-            queue, day = parse_report_value(str(action.get("value", "")))
+            queue, day, time_field = parse_report_value(str(action.get("value", "")))
         except UsageError as exc:
             job = {"job": JobKind.REPLY.value, "response_url": response_url, "text": str(exc)}
         else:
@@ -184,6 +193,7 @@ def build_app(
                 "action": "peek" if action.get("action_id") == ActionId.REPORT_PEEK else "redrive",
                 "queue": queue,
                 "date": day,
+                "time_field": time_field,
                 "user": body.get("user", {}).get("id"),
                 "channel": channel,
                 "response_url": response_url,

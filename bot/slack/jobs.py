@@ -210,8 +210,11 @@ class SlackWorker:
         if job.get("action") == "peek":
             self._peek(job, queue, self.options.peek_default)
             return
-        date = job.get("date")
-        selection = SelectionArgs(date=str(date) if date else None)
+        date, time_field = job.get("date"), job.get("time_field")
+        # The report's selection: its day, by the time its figures used (sent time or a field).
+        selection = SelectionArgs(
+            date=str(date) if date else None, time_field=str(time_field) if time_field else None
+        )
         self._request_redrive(job, queue, selection, context)
 
     def _cancel(self, job: dict[str, Any], run_id: str, user: str) -> None:
