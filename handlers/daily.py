@@ -21,6 +21,7 @@ from bot.daily.snapshots import SnapshotStore
 from bot.engine import RedriveEngine
 from bot.errors import AwsError, ConfigError, DlqRedriveError
 from bot.lambda_gateway import LambdaGateway
+from bot.printable import visible_json
 from bot.redrive_ledger import StateTableRedriveLedger
 from bot.slack.credentials import resolve_credentials
 from bot.sqs_gateway import SqsGateway
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_sqs import SQSClient
 
-logger = Logger(service="dlq-redrive-daily")
+# Log lines can quote message text: control characters in them are written as JSON escapes.
+logger = Logger(service="dlq-redrive-daily", json_serializer=visible_json)
 metrics = Metrics(namespace="DlqRedrive", service="daily-report")
 
 _job: DailyJob | None = None

@@ -9,10 +9,13 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from bot.printable import visible_json
+
 SERVICE = "dlq-redrive"
 NAMESPACE = "DlqRedrive"
 
-logger = Logger(service=SERVICE)
+# Log lines can quote message text: control characters in them are written as JSON escapes.
+logger = Logger(service=SERVICE, json_serializer=visible_json)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 

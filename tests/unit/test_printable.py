@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import logging
 
 import pytest
 from hypothesis import given
@@ -48,3 +50,19 @@ def test_a_log_line_keeps_readable_text_readable() -> None:
     assert visible_json({"tenant": "acme ✓", "body": "a\x9bb"}) == (
         '{"tenant":"acme ✓","body":"a\\u009bb"}'
     )
+
+
+@pytest.mark.parametrize("module", ["bot.slack.observability", "handlers.daily"])
+def test_our_log_lines_show_message_text_without_acting_on_a_terminal(module: str) -> None:
+    # Given the logger of the Slack app (worker and endpoint) or of the daily report
+    logger = importlib.import_module(module).logger
+    text = "bad \x9b2J\x9d0;x\x9c \u202eabc \u2028 ✓"
+
+    # When it formats a line with text taken from a message: CSI, OSC, U+202E, U+2028
+    record = logging.LogRecord(module, logging.WARNING, __file__, 1, "job refused", None, None)
+    record.error = text  # as ``extra={"error": ...}`` sets it
+    line = logger.registered_formatter.format(record)
+
+    # Then the line is printable, still JSON, and says the same
+    assert line.isprintable()
+    assert json.loads(line)["error"] == text
