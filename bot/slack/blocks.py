@@ -1,10 +1,12 @@
 """Block Kit messages (pure functions from plain data to message dicts).
 
 Every message has a plain-text ``text`` fallback and stays within Block Kit's limits: at most 50
-blocks, 3,000 characters per section text, 2,000 per button value, and a peek's sections together
-within ``PEEK_MESSAGE_TEXT``. Every text we did not write (message bodies, attributes, group ids,
-queue names, what a user typed) goes through ``bot.slack.mrkdwn``, in the blocks and in the
-fallback text alike (Slack parses both); counts are shown with ``number``.
+blocks, 3,000 characters per section text, 2,000 per button value, and ``MESSAGE_TEXT`` characters
+of block text in all (a peek and the list budget theirs; ``_message`` is the last guard).
+
+Every text we did not write (message bodies, attributes, group ids, queue names, what a user typed)
+goes through ``bot.slack.mrkdwn``, in the blocks and in the fallback text alike (Slack parses
+both); counts are shown with ``number``.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ if TYPE_CHECKING:
     from bot.state import ApprovalRequest, RunRecord
 
 MAX_BLOCKS = 50
-# All the sections of a peek together: under the ~11,000 characters of block text at which Slack
-# has been seen answering msg_blocks_too_long (see infra/local/slack_api.py), with room to spare.
-PEEK_MESSAGE_TEXT = 10_000
+# Block text of one message: under the ~11,000 characters at which Slack has been seen answering
+# msg_blocks_too_long (see infra/local/slack_api.py), with room to spare.
+MESSAGE_TEXT = 10_000
 PEEK_ATTRIBUTE_CHARS = 100  # each attribute value shown, before escaping
 PEEK_ID_CHARS = 120  # ids and names in a peeked message's header line
 
@@ -50,12 +52,26 @@ def _when(value: datetime, tz: ZoneInfo) -> str:
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
+def _block_text(blocks: Any) -> int:
+    """Characters of every ``text`` string in ``blocks``: what Slack is reported to count."""
+    if isinstance(blocks, dict):
+        return sum(
+            len(value) if key == "text" and isinstance(value, str) else _block_text(value)
+            for key, value in blocks.items()
+        )
+    if isinstance(blocks, list):
+        return sum(_block_text(item) for item in blocks)
+    return 0
+
+
 def _message(text: str, blocks: list[dict[str, Any]]) -> Message:
-    if len(blocks) > MAX_BLOCKS:
-        blocks = [
-            *blocks[: MAX_BLOCKS - 1],
-            context("(more omitted to stay within Slack's limits)"),
-        ]
+    # The last guard for Slack's limits: the renderers budget their content first.
+    if len(blocks) > MAX_BLOCKS or _block_text(blocks) > MESSAGE_TEXT:
+        note = context("(more omitted to stay within Slack's limits)")
+        kept = blocks[: MAX_BLOCKS - 1]
+        while kept and _block_text([*kept, note]) > MESSAGE_TEXT:
+            kept.pop()
+        blocks = [*kept, note]
     return {"text": cut(text, 3_000), "blocks": blocks}
 
 
@@ -91,14 +107,23 @@ def dlq_list(summaries: list[DlqSummary]) -> Message:
         for s in summaries
     ]
     blocks = [section(f"*Watched DLQs ({number(len(summaries))})*")]
+    room = MESSAGE_TEXT - _block_text(blocks) - 200  # and the line naming what did not fit
+    shown = 0
     chunk: list[str] = []
     for line in lines:  # several lines per section, each section under the text limit
+        room -= len(line) + 1
+        if room < 0:
+            break
         if chunk and len("\n".join([*chunk, line])) > MAX_SECTION_TEXT - 100:
             blocks.append(section("\n".join(chunk)))
             chunk = []
         chunk.append(line)
+        shown += 1
     if chunk:
         blocks.append(section("\n".join(chunk)))
+    if shown < len(lines):
+        omitted = number(len(lines) - shown)
+        blocks.append(section(f"…and {omitted} more: `dlq-redrive list` shows them all"))
     text = "Watched DLQs: " + ", ".join(
         f"{escape(s.name)} ({number(s.visible)})" for s in summaries
     )
@@ -120,7 +145,7 @@ def peek(dlq: str, visible_count: int, messages: list[PeekedMessage], tz: ZoneIn
             f"\n:skull: {number(poison)} of them are poison: redriven MAX_REDRIVES times "
             "already, a redrive leaves them for a human"
         )
-    budget = min(MAX_SECTION_TEXT, (PEEK_MESSAGE_TEXT - len(title)) // len(messages))
+    budget = min(MAX_SECTION_TEXT, (MESSAGE_TEXT - len(title)) // len(messages))
     blocks = [section(title), *(section(_peeked(m, tz, budget)) for m in messages)]
     return _message(f"{escape(dlq)}: {number(len(messages))} message(s)", blocks)
 
