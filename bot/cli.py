@@ -454,8 +454,8 @@ def print_summary(report: RedriveReport, out: TextIO, *, interrupted_by: str | N
     if report.counter_dropped:
         print(
             f"  warning: {report.counter_dropped} sent without the dlq-redrive-count attribute "
-            "(they already had 10 attributes, or it would have taken them over SQS's "
-            "256 KiB message size)",
+            "(they already had 10 attributes, or it would have taken them over the "
+            "destination's MaximumMessageSize)",
             file=out,
         )
     if report.redelivered:

@@ -33,15 +33,14 @@ from typing import Any, Protocol
 
 from bot.catalog import Dlq
 from bot.errors import DlqRedriveError, QueueNotFoundError, UsageError
-from bot.planner import DEFAULT_MAX_BATCH_BYTES, Outgoing, batch_entries, batches, build_outgoing
+from bot.planner import MAX_BATCH_BYTES, Outgoing, batch_entries, batches, build_outgoing
 from bot.selection import Selection, Verdict, judge
 from bot.sqs_gateway import QueueInfo, ReceivedMessage, SendFailure, SqsApi
 
 MAX_FAILURE_DETAILS = 50
-# SQS refuses receives past 120,000 in-flight messages on a standard queue, 20,000 on FIFO; a scan
-# that holds unselected messages stops a little before that and reports what is left.
-MAX_HELD_STANDARD = 110_000
-MAX_HELD_FIFO = 18_000
+# SQS refuses receives past 120,000 in-flight messages on a queue, FIFO too since 2025 (it was
+# 20,000); a scan that holds unselected messages stops a little before that and reports the rest.
+MAX_HELD = 110_000
 TAKEN_MEMORY = 20_000  # selected message ids remembered against a second delivery
 RECEIVE_BATCH = 10  # messages per ReceiveMessage, and so the rate tokens a worker takes at once
 STOP_POLL_S = 0.05  # how often a waiting worker asks whether the run was cancelled
@@ -148,7 +147,7 @@ class RedriveRequest:
     rate: float | None = None
     visibility_timeout: int = 300
     confirm_empty_wait_s: int = 1
-    max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES
+    max_batch_bytes: int | None = None  # default: the destination's MaximumMessageSize
     send_attempts: int = 3
     max_held: int | None = None  # default: just under SQS's in-flight quota for the queue type
 
@@ -357,7 +356,12 @@ class _Run:
         self.stop_decided = False  # a stop reason was recorded (under ``lock``)
         self.rate = RateLimiter(None if request.dry_run else request.rate)
         self.rate_turn = threading.Lock()  # with a rate, one worker at a time waits and receives
-        self.max_held = request.max_held or (MAX_HELD_FIFO if dlq.info.fifo else MAX_HELD_STANDARD)
+        self.max_held = request.max_held or MAX_HELD
+        # Each destination's MaximumMessageSize, read once per run (those the catalog read are
+        # known already): messages are built, refused and batched to fit it.
+        known = (*dlq.sources, *([request.to] if request.to is not None else []))
+        self.size_limits: dict[str, int] = {q.url: q.max_message_bytes for q in known}
+        self.size_lock = threading.Lock()
         self.visibility = self._visibility_timeout()
 
     def _visibility_timeout(self) -> int:
@@ -573,17 +577,16 @@ class _Run:
                     report.by_destination[name] += 1
                     self.held[message.message_id] = message.receipt_handle
                 continue
-            to_send.setdefault(url, (name, []))[1].append(
-                build_outgoing(message, fifo=self.dlq.info.fifo)
-            )
+            item = self._outgoing(message, url, name)
+            if item is not None:
+                to_send.setdefault(url, (name, []))[1].append(item)
         if copies_confirmed:
             failed = self.sqs.delete_batch(self.dlq.info.url, copies_confirmed)
             self._count_call("DeleteMessageBatch")
             with self.lock:
                 report.delete_failed += len(failed)
         for url, (name, items) in to_send.items():
-            for batch in batches(items, max_bytes=self.request.max_batch_bytes):
-                self._send(url, name, batch)
+            self._send_all(url, name, items)
 
     def _limit_reached(self) -> bool:
         """Whether --limit is used up (then the run stops). Call with the lock held."""
@@ -650,6 +653,44 @@ class _Run:
                 return "", name
         (source,) = self.dlq.sources
         return source.url, source.name
+
+    def _size_limit(self, url: str) -> int:
+        """The destination's MaximumMessageSize (one GetQueueAttributes per destination per run,
+        none for those the catalog read); QueueNotFoundError if it is gone."""
+        known = self.size_limits.get(url)  # every message asks: no lock once it is known
+        if known is not None:
+            return known
+        with self.size_lock:
+            if url not in self.size_limits:
+                try:
+                    self.size_limits[url] = self.sqs.queue_info(url).max_message_bytes
+                finally:
+                    self._count_call("GetQueueAttributes")
+            return self.size_limits[url]
+
+    def _outgoing(self, message: ReceivedMessage, url: str, destination: str) -> Outgoing | None:
+        """The entry that sends ``message`` to ``url``; None if the destination cannot take it
+        (then it stays in the DLQ, counted failed with the reason, and is never sent)."""
+        try:
+            limit = self._size_limit(url)
+        except QueueNotFoundError as exc:
+            self._fail(message, "QueueDoesNotExist", str(exc), destination)
+            return None
+        item = build_outgoing(message, fifo=self.dlq.info.fifo, max_message_bytes=limit)
+        if item.size > limit:
+            reason = (
+                f"{item.size:,} bytes with its attributes; {destination} takes messages of at "
+                f"most {limit:,} bytes (its MaximumMessageSize)"
+            )
+            self._fail(item, "MessageTooLarge", reason, destination)
+            return None
+        return item
+
+    def _send_all(self, url: str, destination: str, items: list[Outgoing]) -> None:
+        """Send ``items`` in batches within the destination's size."""
+        max_bytes = min(self._size_limit(url), self.request.max_batch_bytes or MAX_BATCH_BYTES)
+        for batch in batches(items, max_bytes=max_bytes):
+            self._send(url, destination, batch)
 
     def _keep(self, message: ReceivedMessage | Outgoing) -> None:
         """Hold a selected message that stays in the DLQ, to be released at the end with the

@@ -19,13 +19,17 @@ from bot.sqs_gateway import ReceivedMessage
 
 MAX_BATCH_ENTRIES = 10
 MAX_ATTRIBUTES = 10
-# A message's size as SQS counts it (body, and each attribute's name, type and value) under the
-# default MaximumMessageSize. A message that fits without the counter but not with it travels
-# without it: otherwise SQS would refuse it and it could never leave the DLQ.
+# A message's size as SQS counts it (body, and each attribute's name, type and value) must fit the
+# destination's MaximumMessageSize: up to 1 MiB since 2025, but queues keep their own, and 256 KiB
+# (the old maximum and default) is what to assume when it is not known. A message that fits
+# without the counter but not with it travels without it: otherwise SQS would refuse it and it
+# could never leave the DLQ.
 MAX_MESSAGE_BYTES = 256 * 1024
-# SendMessageBatch's total payload limit. AWS raised it to 1 MiB in 2025; 256 KiB is what every
-# region and every local stand-in accepts, so it is the safe default.
-DEFAULT_MAX_BATCH_BYTES = 256 * 1024
+# SendMessageBatch's total payload limit: "The maximum allowed individual message size and the
+# maximum total payload size (the sum of the individual lengths of all of the batched messages)
+# are both 1 MiB" (API reference, 2025). The engine batches within the destination's own
+# MaximumMessageSize, so a queue still at 256 KiB also gets batches of at most 256 KiB.
+MAX_BATCH_BYTES = 1024 * 1024
 
 _VALUE_KEYS = ("StringValue", "BinaryValue", "StringListValues", "BinaryListValues")
 
@@ -62,8 +66,15 @@ def dedup_id(message_id: str, ordinal: int) -> str:
     return hashlib.sha256(f"dlq-redrive:{message_id}:{ordinal}".encode()).hexdigest()
 
 
-def build_outgoing(message: ReceivedMessage, *, fifo: bool) -> Outgoing:
-    """The SendMessageBatch entry that puts ``message`` back into its queue."""
+def build_outgoing(
+    message: ReceivedMessage, *, fifo: bool, max_message_bytes: int = MAX_MESSAGE_BYTES
+) -> Outgoing:
+    """The SendMessageBatch entry that puts ``message`` back into a queue that takes messages of
+    up to ``max_message_bytes`` (its MaximumMessageSize).
+
+    A message over that size with the counter is still built (``size`` says by how much): the
+    caller keeps it in the DLQ rather than send what SQS would refuse.
+    """
     attributes = {
         name: _copy_attribute(value)
         for name, value in message.message_attributes.items()
@@ -75,7 +86,7 @@ def build_outgoing(message: ReceivedMessage, *, fifo: bool) -> Outgoing:
         _attribute_size(name, value) for name, value in attributes.items()
     )
     with_counter = size + _attribute_size(REDRIVE_COUNT_ATTRIBUTE, counter)
-    counter_dropped = len(attributes) >= MAX_ATTRIBUTES or size <= MAX_MESSAGE_BYTES < with_counter
+    counter_dropped = len(attributes) >= MAX_ATTRIBUTES or size <= max_message_bytes < with_counter
     if not counter_dropped:
         attributes[REDRIVE_COUNT_ATTRIBUTE] = counter
         size = with_counter
@@ -97,7 +108,7 @@ def batches(
     items: Iterable[Outgoing],
     *,
     max_entries: int = MAX_BATCH_ENTRIES,
-    max_bytes: int = DEFAULT_MAX_BATCH_BYTES,
+    max_bytes: int = MAX_BATCH_BYTES,
 ) -> Iterator[list[Outgoing]]:
     """Group messages into batches within both the entry and the payload limit, keeping order.
 

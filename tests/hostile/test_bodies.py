@@ -122,10 +122,14 @@ def _payload_size(entry: dict[str, Any]) -> int:
 
 
 def test_256_kib_bodies_are_split_into_batches_within_the_payload_limit(sqs: SQSClient) -> None:
-    # Given big bodies (100 KiB, 250 KiB, one of exactly 256 KiB) among small ones
+    # Given big bodies (100 KiB, 250 KiB, one of exactly 256 KiB) among small ones, for a source
+    # queue created before 2025 (MaximumMessageSize 256 KiB: batches follow the destination's)
     sizes = [100 * KIB] * 5 + [250 * KIB] * 3 + [256 * KIB] + [10] * 6
     bodies = [f"{i:02d}".ljust(size, "z") for i, size in enumerate(sizes)]
     pair = create_pair(sqs, "big")
+    sqs.set_queue_attributes(
+        QueueUrl=pair.source_url, Attributes={"MaximumMessageSize": str(SQS_MAX_BATCH_PAYLOAD)}
+    )
     dead_letter(sqs, pair, [{"MessageBody": b} for b in bodies])
     before = dlq_snapshot(sqs, pair.dlq_url)
     client = boto3.client("sqs")

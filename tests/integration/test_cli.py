@@ -239,6 +239,10 @@ def test_large_bodies_are_batched_within_the_payload_limit(
     sqs: SQSClient, engine_env: dict
 ) -> None:
     orders = create_pair(sqs, "orders")
+    # A queue created before 2025 takes 256 KiB at most: batches follow the destination's limit
+    sqs.set_queue_attributes(
+        QueueUrl=orders.source_url, Attributes={"MaximumMessageSize": str(256 * 1024)}
+    )
     bodies = [str(i) * 100_000 for i in range(5)]  # 5 x ~98 KiB: at most 2 per batch
     for body in bodies:
         sqs.send_message(QueueUrl=orders.dlq_url, MessageBody=body)
@@ -373,8 +377,11 @@ def test_ten_attributes_are_kept_and_the_counter_is_skipped_with_a_warning(
 def test_a_body_at_the_size_limit_is_moved_without_the_counter_with_a_warning(
     sqs: SQSClient, engine_env: dict
 ) -> None:
-    # Given a message whose body alone is SQS's whole 256 KiB message size
+    # Given a message whose body alone is its destination's whole 256 KiB message size
     orders = create_pair(sqs, "orders")
+    sqs.set_queue_attributes(
+        QueueUrl=orders.source_url, Attributes={"MaximumMessageSize": str(256 * 1024)}
+    )
     body = "é" * (128 * 1024)  # 262,144 bytes in UTF-8
     sqs.send_message(QueueUrl=orders.dlq_url, MessageBody=body)
     # When it is redriven

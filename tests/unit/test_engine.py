@@ -4,7 +4,9 @@ limit, the deadline, cancellation and routing. Integration tests repeat the key 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,7 +15,7 @@ from bot.catalog import Dlq
 from bot.engine import Deadline, RateLimiter, RedriveEngine, RedriveRequest, StopReason
 from bot.errors import AwsError
 from bot.selection import REDRIVE_COUNT_ATTRIBUTE, Selection, day_window
-from bot.sqs_gateway import SendFailure
+from bot.sqs_gateway import ReceivedMessage, SendFailure
 from tests.unit.fake_sqs import FakeSqs
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -302,3 +304,121 @@ def test_a_redelivered_message_is_deleted_with_every_handle_and_never_released(
     assert sqs.queues[dlq_url].messages == {}
     assert not [h for h, _ in sqs.visibility_changes if _message_of(h) == twice]
     assert report.released == 0
+
+
+# --- the destination's MaximumMessageSize and the in-flight quota (issue 10, item 8) ----------
+
+
+def setup_sized(sqs: FakeSqs, max_message_bytes: int, bodies: list[str]) -> tuple[Dlq, str, str]:
+    dlq_url = sqs.create("orders-dlq", max_message_bytes=1_048_576)
+    source = sqs.create("orders", max_message_bytes=max_message_bytes)
+    for body in bodies:
+        sqs.put(dlq_url, body)
+    return Dlq(sqs.info(dlq_url), (sqs.info(source),)), dlq_url, source
+
+
+def test_a_message_the_destination_cannot_take_stays_in_the_dlq_and_is_never_sent(
+    sqs: FakeSqs,
+) -> None:
+    # Given a destination whose MaximumMessageSize is 1,024 bytes and one body bigger than that
+    big = "x" * 2_000
+    dlq, dlq_url, _source = setup_sized(sqs, 1_024, ["small-1", big, "small-2"])
+    sent: list[str] = []
+
+    def record(url: str, entry: dict[str, Any]) -> None:
+        sent.append(entry["MessageBody"])
+
+    sqs.fail_entry = record
+    # When the DLQ is redriven
+    report = engine(sqs).run(dlq, request())
+    # Then it stays in the DLQ, counted failed with a reason naming the destination's limit,
+    # without even being tried; the others moved
+    assert report.moved == 2 and report.failed == 1
+    assert report.failure_reasons == {"MessageTooLarge": 1}
+    (failure,) = report.failures
+    assert "orders" in failure["reason"] and "1,024 bytes" in failure["reason"]
+    assert big not in sent and sqs.bodies(dlq_url) == [big] and sqs.visible(dlq_url) == 1
+
+
+def test_a_destination_of_1_mib_takes_a_256_kib_body_with_its_counter(sqs: FakeSqs) -> None:
+    # Given a destination that takes 1 MiB, and bodies of 256 KiB and of 1 MiB
+    at_old_limit, at_limit = "y" * 262_144, "z" * 1_048_576
+    dlq, _dlq_url, source = setup_sized(sqs, 1_048_576, [at_old_limit, at_limit])
+    # When the DLQ is redriven
+    report = engine(sqs).run(dlq, request())
+    # Then both moved; the 256 KiB one keeps its redrive counter, which the 1 MiB one has no
+    # room for (it travels without, and the run says so)
+    assert report.moved == 2 and report.counter_dropped == 1
+    arrived = {m.body[0]: m for m in sqs.queues[source].messages.values()}
+    assert REDRIVE_COUNT_ATTRIBUTE in arrived["y"].message_attributes
+    assert REDRIVE_COUNT_ATTRIBUTE not in arrived["z"].message_attributes
+
+
+def test_batches_fill_up_to_the_destinations_maximum_message_size(sqs: FakeSqs) -> None:
+    # Given eight 200,000-byte bodies for a destination that takes 1 MiB
+    dlq, _dlq_url, _source = setup_sized(sqs, 1_048_576, [f"{i}" * 200_000 for i in range(8)])
+    # When the DLQ is redriven with one worker
+    report = engine(sqs).run(dlq, request(workers=1))
+    # Then they travel five and three to a batch (1 MiB at most each), not one by one
+    assert report.moved == 8 and report.api_calls["SendMessageBatch"] == 2
+
+
+def test_a_destination_known_only_from_the_message_is_read_once_per_run(sqs: FakeSqs) -> None:
+    # Given messages that name their source queue, which the DLQ's catalog entry does not list,
+    # and which takes at most 1,024 bytes
+    dlq_url = sqs.create("orders-dlq")
+    source = sqs.create("orders-eu", max_message_bytes=1_024)
+    for n in range(30):
+        stored_id = sqs.put(dlq_url, "x" * (2_000 if n == 7 else 10))
+        attrs = sqs.queues[dlq_url].messages[stored_id].attributes
+        attrs["DeadLetterQueueSourceArn"] = "arn:aws:sqs:us-east-1:123:orders-eu"
+    dlq = Dlq(sqs.info(dlq_url), (sqs.info(sqs.create("orders-us")), sqs.info(sqs.create("x"))))
+    # When the DLQ is redriven
+    report = engine(sqs).run(dlq, request(workers=3))
+    # Then the destination's size was read once, and followed
+    assert sqs.calls.count(("queue_info", source)) == 1
+    assert report.moved == 29 and report.failure_reasons == {"MessageTooLarge": 1}
+
+
+class EndlessFifoDlq(FakeSqs):
+    """A FIFO DLQ handing out ``total`` distinct messages, ten per receive, without storing them
+    (a fake that held them all would scan them on every receive)."""
+
+    def __init__(self, total: int) -> None:
+        super().__init__()
+        self.total, self.handed = total, 0
+        self.dlq_url = self.create("huge-dlq.fifo")
+        self.released = 0
+
+    def receive(self, url: str, **kwargs: Any) -> list[ReceivedMessage]:  # type: ignore[override]
+        if url != self.dlq_url:
+            return super().receive(url, **kwargs)
+        start, self.handed = self.handed, min(self.total, self.handed + 10)
+        return [
+            ReceivedMessage(
+                f"m-{n}",
+                f"h-{n}",
+                "{}",
+                {"SentTimestamp": "1700000000000", "MessageGroupId": f"{n}"},
+            )
+            for n in range(start, self.handed)
+        ]
+
+    def change_visibility_batch(  # type: ignore[override]
+        self, url: str, receipt_handles: Sequence[str], timeout: int
+    ) -> list[SendFailure]:
+        self.released += len(receipt_handles)
+        return []
+
+
+def test_a_fifo_scan_holds_past_the_old_20000_in_flight_quota() -> None:
+    # Given a FIFO DLQ of 25,000 messages, none of them selected (all outside the window)
+    sqs = EndlessFifoDlq(25_000)
+    source = sqs.create("huge.fifo")
+    dlq = Dlq(sqs.info(sqs.dlq_url), (sqs.info(source),))
+    selection = Selection(window=day_window(date(2026, 11, 24), UTC_ZONE))
+    # When it is scanned
+    report = engine(sqs).run(dlq, request(workers=1, selection=selection))
+    # Then the scan looks past all of them (FIFO's in-flight quota is 120,000 since 2025)
+    assert report.stopped is StopReason.DRAINED
+    assert report.scanned == report.out_of_window == 25_000 and sqs.released == 25_000

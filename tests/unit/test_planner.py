@@ -125,3 +125,19 @@ def test_batch_entries_have_ids_that_index_the_batch() -> None:
     entries = batch_entries(batch)
     assert [e["Id"] for e in entries] == ["0", "1", "2"]
     assert [e["MessageBody"] for e in entries] == ["m0", "m1", "m2"]
+
+
+def test_the_counter_follows_the_destinations_maximum_message_size() -> None:
+    # Given a destination that takes 1 MiB (SQS's maximum since 2025)
+    mib = 1024 * 1024
+    counter_bytes = len(REDRIVE_COUNT_ATTRIBUTE) + len("Number") + len("1")
+    # Then a body at the old 256 KiB limit keeps its counter, one that fills 1 MiB goes without
+    old_limit = build_outgoing(received("x" * MAX_MESSAGE_BYTES), fifo=False, max_message_bytes=mib)
+    full = build_outgoing(received("x" * mib), fifo=False, max_message_bytes=mib)
+    roomy = build_outgoing(received("x" * (mib - counter_bytes)), fifo=False, max_message_bytes=mib)
+    assert not old_limit.counter_dropped and old_limit.size == MAX_MESSAGE_BYTES + counter_bytes
+    assert full.counter_dropped and full.size == mib
+    assert not roomy.counter_dropped and roomy.size == mib
+    # And for a queue that takes 1,024 bytes, its own limit decides
+    small = build_outgoing(received("x" * 1024), fifo=False, max_message_bytes=1024)
+    assert small.counter_dropped and small.size == 1024
