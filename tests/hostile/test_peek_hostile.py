@@ -107,9 +107,7 @@ def test_slack_peek_of_ten_huge_messages_stays_within_slacks_limits(harness: Sla
     # Given ten FIFO messages with the longest group id, ten long attributes each and 60 KiB
     # bodies full of fences and markup (so the header, attributes and body all compete for room)
     pair = create_pair(harness.sqs, "big.fifo")
-    attributes = {
-        f"a{i}": {"DataType": "String", "StringValue": "<&>`" * 64} for i in range(10)
-    }
+    attributes = {f"a{i}": {"DataType": "String", "StringValue": "<&>`" * 64} for i in range(10)}
     body = "```<!channel>&\n" * 4_000
     put_in_dlq(
         harness.sqs,
@@ -213,3 +211,22 @@ def test_cli_peek_marks_poison_messages(sqs: Any, engine_env: dict) -> None:
     assert flags == {True: True, False: False}
     counts = sorted(m["redrive_count"] for m in shown.json["messages"])
     assert counts == [0, 2]
+
+
+def test_answers_that_quote_what_was_typed_show_it_as_text(harness: SlackHarness) -> None:
+    # Given commands whose text carries a broadcast, a mention and a link
+    typed = "<!channel> <@U0ADMIN> <https://evil.example|Runbook>"
+
+    # When one is refused at once (unknown command, in the ack) and one by the worker (unknown
+    # queue, through response_url)
+    ack = harness.command(typed)
+    harness.command(f"peek {typed.replace(' ', '')}")
+    harness.settle()
+
+    # Then both answers quote the input with nothing in it live, in blocks and fallback text
+    answers = [json.loads(str(ack["body"])), harness.calls("response_url")[-1].body]
+    for answer in answers:
+        for text in _all_texts(answer):
+            assert not _PARSED.search(text), text
+    assert "unknown command '&lt;!channel&gt;'" in answers[0]["text"]
+    assert "Runbook&gt;'" in answers[1]["text"]
