@@ -45,7 +45,7 @@ from bot.daily.figures import FigureCounter, SampleFigures
 from bot.daily.report import TREND_DAYS, AutoRedrive, DailyReport, DlqStatus
 from bot.daily.scan import sample_messages
 from bot.daily.snapshots import Snapshot, SnapshotStore
-from bot.engine import Deadline, RedriveEngine, RedriveRequest, StopReason
+from bot.engine import Deadline, RedriveEngine, RedriveReport, RedriveRequest, StopReason
 from bot.errors import AwsError, DlqRedriveError
 from bot.lambda_gateway import LambdaGateway
 from bot.selection import Selection, TimeWindow, day_window, yesterday
@@ -268,10 +268,22 @@ class DailyJob:
                 window=day_window(day, self.settings.timezone), time_field=self.daily.time_field
             )
         )
+        live: list[RedriveReport] = []  # the engine's own report, handed over after a batch
+
+        def keep(report: RedriveReport) -> None:
+            if not live:
+                live.append(report)
+
         try:
-            result = self.engine.run(dlq, request, deadline=deadline)
+            result = self.engine.run(dlq, request, deadline=deadline, on_progress=keep)
         except Exception as exc:  # noqa: BLE001 - the engine released what it held; report it
-            return AutoRedrive(error=_failure_line(exc, "auto-redriving", dlq.name))
+            # What it moved before the error is moved: it still counts (a batch in hand at the
+            # error may be missing, hence "at least").
+            moved = live[0].moved if live else 0
+            failure = _failure_line(exc, "auto-redriving", dlq.name)
+            if moved:
+                failure += f"; it had moved at least {moved:,} back"
+            return AutoRedrive(moved=moved, error=failure)
         error = None
         if result.stopped is StopReason.ERROR:
             error = result.error or "stopped by an error"
@@ -303,7 +315,8 @@ class DailyJob:
     def _depth_after(self, dlq: Dlq, before: int | None, redrive: AutoRedrive) -> int | None:
         try:
             info = self.gateway.queue_info(dlq.info.url)
-        except DlqRedriveError:
+        except Exception as exc:  # noqa: BLE001 - a depth it cannot re-read is estimated, not fatal
+            _failure_line(exc, "re-reading the depth of", dlq.name)  # logged (with a traceback)
             return None if before is None else max(0, before - redrive.moved)
         return info.visible + info.in_flight + info.delayed
 

@@ -101,3 +101,38 @@ def test_an_unexpected_error_in_one_auto_redrive_is_that_dlqs_line(daily: Daily,
     # And none of alpha's messages was lost or moved: all three are visible in its DLQ again
     assert count(sqs, alpha.source_url) == 0
     assert len(drain(sqs, alpha.dlq_url)) == 3
+
+
+def test_an_unexpected_error_re_reading_a_depth_after_the_auto_redrive_is_not_fatal(
+    daily: Daily, sqs: Any
+) -> None:
+    # Given an auto-redriven DLQ whose attributes can no longer be read once the redrive has
+    # deleted its first messages (an error nobody expected, in the engine and after it)
+    alpha = create_pair(sqs, "alpha")
+    put_in_dlq(sqs, alpha, [json.dumps({"at": "2026-03-10T08:00:00Z", "n": n}) for n in range(3)])
+    daily.configure(AUTO_REDRIVE="*", AUTO_REDRIVE_TIME_FIELD="at")
+    client = boto3.client("sqs")
+    deleted = []
+    client.meta.events.register(
+        "provide-client-params.sqs.DeleteMessageBatch", lambda params, **_: deleted.append(1)
+    )
+
+    def explode(params: dict[str, Any], **_: Any) -> None:
+        if deleted and str(params.get("QueueUrl", "")).endswith("/alpha-dlq"):
+            raise RuntimeError("boom")
+
+    client.meta.events.register("provide-client-params.sqs.GetQueueAttributes", explode)
+
+    # When the job runs
+    outcome = daily.run(RUN, sqs_client=client)
+
+    # Then the report was posted, and says what the redrive moved before the error
+    assert outcome["status"] == "reported" and len(daily.reports()) == 1
+    moved = count(sqs, alpha.source_url)
+    assert moved > 0 and outcome["moved"] == moved
+    assert (
+        "unexpected RuntimeError while auto-redriving it; details in the function's log; "
+        f"it had moved at least {moved} back"
+    ) in daily.report_text()
+    # And nothing was lost
+    assert moved + count(sqs, alpha.dlq_url) == 3
