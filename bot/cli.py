@@ -43,7 +43,7 @@ from bot.errors import AwsError, DlqRedriveError, UsageError
 from bot.inspection import peek, summarize
 from bot.printable import visible
 from bot.selection_options import SelectionArgs, add_selection_options, positive_int
-from bot.sqs_gateway import SqsGateway, default_sqs_client
+from bot.sqs_gateway import SqsGateway
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 DEFAULT_WORKERS = 8
@@ -160,7 +160,7 @@ class CliContext:
     @property
     def gateway(self) -> SqsGateway:
         if self._gateway is None:
-            self._gateway = SqsGateway(default_sqs_client())
+            self._gateway = SqsGateway()  # its own client for sends: see send_sqs_client
         return self._gateway
 
     @property
@@ -407,7 +407,7 @@ def _cmd_redrive(args: argparse.Namespace, ctx: CliContext) -> int:
             print(json.dumps(report.to_dict()), file=ctx.out)
         else:
             print_summary(report, ctx.out, interrupted_by=interrupt.signal_name)
-    if report.failed or report.stopped is StopReason.ERROR:
+    if report.failed or report.unconfirmed or report.stopped is StopReason.ERROR:
         return EXIT_FAILED
     if report.complete and report.no_source and not report.matched:
         # Nothing could be routed at all: the one thing to do is choose a destination.
@@ -432,6 +432,8 @@ def print_summary(report: RedriveReport, out: TextIO, *, interrupted_by: str | N
         ["matched", str(report.matched)],
         [verb, str(report.matched if report.dry_run else report.moved)],
         ["failed (kept in DLQ)", str(report.failed)],
+        ["unconfirmed (kept in DLQ)", str(report.unconfirmed)],
+        ["held back (kept in DLQ)", str(report.held_back)],
         ["skipped (kept in DLQ)", str(report.skipped)],
         ["  outside the window", str(report.out_of_window)],
         ["  time unreadable", str(report.unreadable)],
@@ -451,6 +453,22 @@ def print_summary(report: RedriveReport, out: TextIO, *, interrupted_by: str | N
         # SQS's reason can quote the message (a group id, an attribute): shown, never acted on.
         line = f"    {failure['message_id']}: {failure['code']}: {failure['reason']}"
         print(visible(line), file=out)
+    if report.unconfirmed:
+        print(
+            visible(
+                f"  warning: {report.unconfirmed} may have been delivered: SQS's answer to their "
+                f"send was lost ({report.unconfirmed_reason}). They were not sent again and stay "
+                "in the DLQ; a later redrive sends each once more (at most one extra copy; a FIFO "
+                "queue drops it if within 5 minutes)"
+            ),
+            file=out,
+        )
+    if report.held_back:
+        print(
+            f"  note: {report.held_back} held back in the DLQ behind an earlier message of their "
+            "FIFO group that did not move, so that the group's order is kept",
+            file=out,
+        )
     if report.counter_dropped:
         print(
             f"  warning: {report.counter_dropped} sent without the dlq-redrive-count attribute "

@@ -32,8 +32,15 @@ from enum import Enum
 from typing import Any, Protocol
 
 from bot.catalog import Dlq
-from bot.errors import DlqRedriveError, QueueNotFoundError, UsageError
-from bot.planner import MAX_BATCH_BYTES, Outgoing, batch_entries, batches, build_outgoing
+from bot.errors import DlqRedriveError, QueueNotFoundError, SendAnswerLostError, UsageError
+from bot.planner import (
+    MAX_BATCH_BYTES,
+    Outgoing,
+    batch_entries,
+    batches,
+    build_outgoing,
+    group_waves,
+)
 from bot.selection import Selection, Verdict, judge
 from bot.sqs_gateway import QueueInfo, ReceivedMessage, SendFailure, SqsApi
 
@@ -166,6 +173,13 @@ class RedriveReport:
     matched: int = 0
     moved: int = 0
     failed: int = 0
+    # Sent, but SQS's answer was lost (connection reset, timeout): the copy may have been
+    # delivered. Not deleted, not sent again in this run; never counted as failed.
+    unconfirmed: int = 0
+    unconfirmed_reason: str | None = None  # the last lost answer's error, for the summary
+    # FIFO: selected, but an earlier message of its group did not move, so it was not sent (a
+    # group's order is never broken); kept in the DLQ for a later run.
+    held_back: int = 0
     skipped: int = 0
     out_of_window: int = 0
     unreadable: int = 0
@@ -206,6 +220,9 @@ class RedriveReport:
             "matched": self.matched,
             "moved": self.moved,
             "failed": self.failed,
+            "unconfirmed": self.unconfirmed,
+            "unconfirmed_reason": self.unconfirmed_reason,
+            "held_back": self.held_back,
             "skipped": self.skipped,
             "skipped_detail": {
                 "out_of_window": self.out_of_window,
@@ -362,6 +379,9 @@ class _Run:
         known = (*dlq.sources, *([request.to] if request.to is not None else []))
         self.size_limits: dict[str, int] = {q.url: q.max_message_bytes for q in known}
         self.size_lock = threading.Lock()
+        # FIFO groups with a message that did not move in this run: no later one of the group
+        # may be sent, or the group's order would be broken (under ``lock``).
+        self.stalled_groups: set[str] = set()
         self.visibility = self._visibility_timeout()
 
     def _visibility_timeout(self) -> int:
@@ -687,16 +707,41 @@ class _Run:
         return item
 
     def _send_all(self, url: str, destination: str, items: list[Outgoing]) -> None:
-        """Send ``items`` in batches within the destination's size."""
+        """Send ``items`` in batches within the destination's size; FIFO ones wave by wave, so
+        that no message leaves before the earlier ones of its group moved (``group_waves``)."""
         max_bytes = min(self._size_limit(url), self.request.max_batch_bytes or MAX_BATCH_BYTES)
-        for batch in batches(items, max_bytes=max_bytes):
-            self._send(url, destination, batch)
+        waves = group_waves(items) if self.dlq.info.fifo else [items]
+        for wave in waves:
+            for batch in batches(self._not_held_back(wave), max_bytes=max_bytes):
+                self._send(url, destination, batch)
+
+    def _not_held_back(self, wave: list[Outgoing]) -> list[Outgoing]:
+        """``wave`` without the messages of FIFO groups that stalled: those are kept in the DLQ,
+        counted held back, for a later run to send after the message that did not move."""
+        if not self.stalled_groups:
+            return wave
+        ready = []
+        with self.lock:
+            for item in wave:
+                if item.group in self.stalled_groups:
+                    self.report.held_back += 1
+                    self._keep(item)
+                else:
+                    ready.append(item)
+        return ready
 
     def _keep(self, message: ReceivedMessage | Outgoing) -> None:
         """Hold a selected message that stays in the DLQ, to be released at the end with the
-        newest handle it was received with. Call with the lock held."""
+        newest handle it was received with; on FIFO, its group stalls. Call with the lock held."""
         handles = self.sending.pop(message.message_id, None)
         self.held[message.message_id] = handles[-1] if handles else message.receipt_handle
+        if self.dlq.info.fifo:
+            group = (
+                message.group
+                if isinstance(message, Outgoing)
+                else message.attributes.get("MessageGroupId")
+            )
+            self.stalled_groups.add(group or "dlq-redrive")
 
     def _keep_unfinished(self, messages: list[ReceivedMessage]) -> None:
         """After an interruption: hold every message of the batch except those whose copy was
@@ -727,34 +772,68 @@ class _Run:
                 )
 
     def _send(self, url: str, destination: str, batch: list[Outgoing]) -> None:
-        """Send a batch, retrying entries SQS failed on its side; delete only confirmed ones."""
-        pending: list[tuple[Outgoing, SendFailure | None]] = [(item, None) for item in batch]
+        """Send a batch, retrying entries SQS failed on its side; delete only confirmed ones.
+
+        A call whose answer is lost is not sent again in this run (SQS may have stored it): its
+        messages stay in the DLQ, counted unconfirmed. So each lost answer costs at most one
+        extra copy of its messages, and only if a later run sends them again.
+        """
+        items = batch
+        retry: list[tuple[Outgoing, SendFailure]] = []
         confirmed: list[Outgoing] = []
         for attempt in range(max(1, self.request.send_attempts)):
             if attempt:
                 time.sleep(0.2 * 2 ** (attempt - 1))
-            items = [item for item, _ in pending]
-            ok, failed = self.sqs.send_batch(url, batch_entries(items))
-            self._count_call("SendMessageBatch")
-            ok_ids = set(ok)
-            failures = {failure.entry_id: failure for failure in failed}
-            pending = []
-            for index, item in enumerate(items):
-                failure = failures.get(str(index))
-                if str(index) in ok_ids and failure is None:
-                    confirmed.append(item)
-                elif failure is not None and failure.sender_fault:
-                    self._fail(item, failure.code, failure.reason, destination)
-                else:  # failed on SQS's side, or not confirmed either way: try again
-                    pending.append((item, failure))
-            if not pending:
+            try:
+                ok, failed = self.sqs.send_batch(url, batch_entries(items))
+            except SendAnswerLostError as exc:
+                self._unconfirmed(items, str(exc))
+                retry = []
                 break
-        for item, failure in pending:
-            code = failure.code if failure else "Unconfirmed"
-            reason = failure.reason if failure else "SQS confirmed neither success nor failure"
-            self._fail(item, code, reason, destination)
+            finally:
+                self._count_call("SendMessageBatch")
+            stored, retry = self._sort_answer(items, ok, failed, destination)
+            confirmed += stored
+            if not retry:
+                break
+            items = [item for item, _ in retry]
+        for item, failure in retry:
+            self._fail(item, failure.code, failure.reason, destination)
         if confirmed:
             self._delete(confirmed, destination)
+
+    def _sort_answer(
+        self, items: list[Outgoing], ok: list[str], failed: list[SendFailure], destination: str
+    ) -> tuple[list[Outgoing], list[tuple[Outgoing, SendFailure]]]:
+        """(confirmed, to retry) from SQS's answer to a send; sender faults fail at once, and an
+        entry the answer does not settle (in neither list, or in both) is unconfirmed."""
+        ok_ids = set(ok)
+        failures = {failure.entry_id: failure for failure in failed}
+        confirmed: list[Outgoing] = []
+        retry: list[tuple[Outgoing, SendFailure]] = []
+        unsettled: list[Outgoing] = []
+        for index, item in enumerate(items):
+            failure = failures.get(str(index))
+            listed_ok = str(index) in ok_ids
+            if listed_ok and failure is None:
+                confirmed.append(item)
+            elif failure is None or listed_ok:
+                unsettled.append(item)
+            elif failure.sender_fault:
+                self._fail(item, failure.code, failure.reason, destination)
+            else:  # failed on SQS's side: try again
+                retry.append((item, failure))
+        if unsettled:
+            self._unconfirmed(unsettled, "SQS's answer said neither stored nor failed")
+        return confirmed, retry
+
+    def _unconfirmed(self, items: list[Outgoing], reason: str) -> None:
+        """Messages SQS may have stored without saying so: kept in the DLQ, never re-sent here."""
+        with self.lock:
+            self.report.unconfirmed += len(items)
+            self.report.unconfirmed_reason = reason
+            for item in items:
+                self._keep(item)
 
     def _delete(self, confirmed: list[Outgoing], destination: str) -> None:
         """Delete messages SQS listed in Successful, with every handle each was received with.

@@ -43,6 +43,7 @@ class Outgoing:
     entry: dict[str, Any]  # SendMessageBatchRequestEntry without its "Id"
     size: int
     counter_dropped: bool  # sent without dlq-redrive-count: no attribute or no size to spare
+    group: str | None = None  # FIFO: the MessageGroupId, whose order must be kept
 
 
 def _attribute_size(name: str, attribute: dict[str, Any]) -> int:
@@ -98,10 +99,12 @@ def build_outgoing(
         entry["MessageSystemAttributes"] = {
             "AWSTraceHeader": {"DataType": "String", "StringValue": trace}
         }
+    group = None
     if fifo:
-        entry["MessageGroupId"] = message.attributes.get("MessageGroupId") or "dlq-redrive"
+        group = message.attributes.get("MessageGroupId") or "dlq-redrive"
+        entry["MessageGroupId"] = group
         entry["MessageDeduplicationId"] = dedup_id(message.message_id, ordinal)
-    return Outgoing(message.message_id, message.receipt_handle, entry, size, counter_dropped)
+    return Outgoing(message.message_id, message.receipt_handle, entry, size, counter_dropped, group)
 
 
 def batches(
@@ -124,6 +127,26 @@ def batches(
         size += item.size
     if batch:
         yield batch
+
+
+def group_waves(items: Iterable[Outgoing]) -> list[list[Outgoing]]:
+    """FIFO messages in waves that each hold at most one message per group: the first message
+    of every group, then the second of every group, and so on, each group in its order.
+
+    SQS fails a batch's entries one by one, so a group's later message sent in the same call as
+    an earlier one could be stored while the earlier one is not: its group's order would be
+    broken for good. Sent wave after wave, an entry that is not confirmed is known (and retried,
+    or its group stopped) before the next message of its group leaves.
+    """
+    waves: list[list[Outgoing]] = []
+    seen: dict[str | None, int] = {}
+    for item in items:
+        position = seen.get(item.group, 0)
+        seen[item.group] = position + 1
+        if position == len(waves):
+            waves.append([])
+        waves[position].append(item)
+    return waves
 
 
 def batch_entries(batch: list[Outgoing]) -> list[dict[str, Any]]:

@@ -20,10 +20,13 @@ from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
     EndpointConnectionError,
+    HTTPClientError,
+    IncompleteReadError,
+    SSLError,
 )
 
 from bot.aws_errors import describe_client_error
-from bot.errors import AwsError, QueueNotFoundError
+from bot.errors import AwsError, QueueNotFoundError, SendAnswerLostError
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -118,7 +121,10 @@ class SqsApi(Protocol):
 
 
 def default_sqs_client(max_pool_connections: int = 32) -> SQSClient:
-    """A client sized for the engine's worker threads, with adaptive retries on throttling."""
+    """A client sized for the engine's worker threads, with adaptive retries on throttling.
+
+    For every call but sends: see ``send_sqs_client``.
+    """
     config = Config(
         max_pool_connections=max_pool_connections,
         retries={"max_attempts": 5, "mode": "adaptive"},
@@ -128,11 +134,45 @@ def default_sqs_client(max_pool_connections: int = 32) -> SQSClient:
     return boto3.client("sqs", config=config)
 
 
-class SqsGateway:
-    """Thin, typed wrapper around the boto3 SQS client."""
+def send_sqs_client(max_pool_connections: int = 32) -> SQSClient:
+    """The client for SendMessageBatch: one attempt per call, no transport retries.
 
-    def __init__(self, client: SQSClient | None = None) -> None:
+    botocore retries a call whose connection reset or timed out after the request left, but SQS
+    may have stored that batch already: every retry can store it again (issue 10 saw 18 copies).
+    So sends go through a client that never retries; the engine retries only what SQS answered
+    it did not store, and reports a send without an answer as unconfirmed.
+    """
+    config = Config(
+        max_pool_connections=max_pool_connections,
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        connect_timeout=5,
+        read_timeout=30,
+    )
+    return boto3.client("sqs", config=config)
+
+
+# Errors raised after the request may have reached SQS: the connection closed or timed out while
+# waiting for the answer (HTTPClientError covers ReadTimeoutError and ConnectionClosedError), or
+# TLS failed mid-exchange. Any other BotoCoreError happens before a byte is sent: no connection
+# (EndpointConnectionError, ConnectTimeoutError), invalid parameters, no credentials.
+_ANSWER_MAY_BE_LOST = (HTTPClientError, SSLError, IncompleteReadError)
+
+
+class SqsGateway:
+    """Thin, typed wrapper around the boto3 SQS clients.
+
+    ``client`` makes every call but sends, ``send_client`` the sends. By default both are built
+    from the default session (``default_sqs_client``, ``send_sqs_client``); a caller passing only
+    ``client`` chooses every call's retries itself (tests, benchmarks counting calls).
+    """
+
+    def __init__(
+        self, client: SQSClient | None = None, *, send_client: SQSClient | None = None
+    ) -> None:
         self.client: SQSClient = client if client is not None else default_sqs_client()
+        if send_client is None:
+            send_client = client if client is not None else send_sqs_client()
+        self.send_client: SQSClient = send_client
         self._url_by_arn: dict[str, str] = {}
         self._url_lock = threading.Lock()  # the engine's workers all ask at once at the start
 
@@ -270,10 +310,15 @@ class SqsGateway:
     ) -> tuple[list[str], list[SendFailure]]:
         """Send up to 10 entries; return the ids SQS confirmed and the failures.
 
-        A call that fails as a whole confirms nothing: every entry is reported failed.
+        A call SQS refused as a whole, or that never reached it, stored nothing: every entry is
+        reported failed. A call that got no answer after its request may have reached SQS
+        raises SendAnswerLostError: its entries may or may not have been stored.
         """
         try:
-            response = self.client.send_message_batch(QueueUrl=url, Entries=list(entries))  # type: ignore[arg-type]
+            response = self.send_client.send_message_batch(QueueUrl=url, Entries=list(entries))  # type: ignore[arg-type]
+        except _ANSWER_MAY_BE_LOST as exc:
+            code, message = describe_client_error(exc)
+            raise SendAnswerLostError(f"no answer from SQS ({code}: {message})") from exc
         except (ClientError, BotoCoreError) as exc:
             code, message = describe_client_error(exc)
             return [], [SendFailure(str(e["Id"]), code, message, False) for e in entries]

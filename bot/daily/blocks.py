@@ -121,12 +121,26 @@ def _context(text: str) -> Block:
 # --- one DLQ ------------------------------------------------------------------------------------
 
 
+def _unsettled_parts(redrive: AutoRedrive) -> list[str]:
+    """What an auto-redrive sent without a confirmation, or held back: never called failed."""
+    parts = []
+    if redrive.unconfirmed:
+        parts.append(
+            f"{number(redrive.unconfirmed)} may have been delivered (SQS's answer was lost; "
+            "left in the DLQ)"
+        )
+    if redrive.held_back:
+        parts.append(f"{number(redrive.held_back)} held back behind their FIFO group")
+    return parts
+
+
 def _redrive_line(redrive: AutoRedrive, day: date) -> str:
     if redrive.error:
         return f"Auto-redrive failed: {escape(cut(redrive.error, 300))}"
     parts = [f"moved {number(redrive.moved)} back"]
     if redrive.failed:
         parts.append(f"*{number(redrive.failed)} failed* (left in the DLQ)")
+    parts += _unsettled_parts(redrive)
     if redrive.needs_human:
         parts.append(f"{number(redrive.needs_human)} poison left for a human")
     if redrive.no_source:
@@ -341,6 +355,7 @@ def render_continuation(
         line = f"• *{escape(name)}*: {number(result.moved)} moved back"
         if result.failed:
             line += f", {number(result.failed)} failed (left in the DLQ)"
+        line += "".join(f", {part}" for part in _unsettled_parts(result))
         if result.needs_human:
             line += f", {number(result.needs_human)} poison left for a human"
         if result.continuing:

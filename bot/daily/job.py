@@ -292,6 +292,8 @@ class DailyJob:
         return AutoRedrive(
             moved=result.moved,
             failed=result.failed,
+            unconfirmed=result.unconfirmed,
+            held_back=result.held_back,
             needs_human=result.needs_human,
             no_source=result.no_source,
             unreadable_time=result.unreadable,
@@ -416,6 +418,8 @@ class DailyJob:
             results[name] = AutoRedrive(
                 moved=before.moved + now.moved,
                 failed=now.failed,
+                unconfirmed=now.unconfirmed,
+                held_back=now.held_back,
                 needs_human=now.needs_human,
                 no_source=now.no_source,
                 unreadable_time=now.unreadable_time,

@@ -20,6 +20,9 @@ class AutoRedrive:
 
     moved: int = 0
     failed: int = 0
+    # Sent, but SQS's answer was lost: may have been delivered; left in the DLQ, never "failed".
+    unconfirmed: int = 0
+    held_back: int = 0  # FIFO: left behind an earlier message of their group that did not move
     needs_human: int = 0  # poison messages of yesterday left for a person
     # No recorded source, and the DLQ has several: left for a person to redrive with --to.
     no_source: int = 0

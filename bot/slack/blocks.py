@@ -317,6 +317,8 @@ def outcome_lines(run: RunRecord, report: RedriveReport | None) -> tuple[str, li
         head = f":x: Redrive failed: {counts}"
     elif run.failed:
         head = f":warning: Finished with failures: {counts}"
+    elif report is not None and (report.unconfirmed or report.held_back):
+        head = f":warning: Finished, some not confirmed: {counts}"
     else:
         head = f":white_check_mark: Done: {counts}"
     details: list[str] = []
@@ -330,6 +332,18 @@ def outcome_lines(run: RunRecord, report: RedriveReport | None) -> tuple[str, li
             details.append(
                 f"{number(report.needs_human)} message(s) were redriven too often already and "
                 "stay in the DLQ for a human to look at (`/dlq-redrive peek`)."
+            )
+        if report.unconfirmed:
+            part = " in the last part" if run.invocation > 1 else ""
+            details.append(
+                f"{number(report.unconfirmed)} may have been delivered{part}: SQS's answer to "
+                "their send was lost, so they were not sent again and stay in the DLQ; a later "
+                "redrive sends each once more (at most one extra copy)."
+            )
+        if report.held_back:
+            details.append(
+                f"{number(report.held_back)} held back in the DLQ behind an earlier message of "
+                "their FIFO group that did not move (the group's order is kept)."
             )
         if report.delete_failed:
             details.append(

@@ -14,7 +14,7 @@ from bot.slack.credentials import resolve_credentials
 from bot.slack.dispatch import LambdaDispatcher, worker_function_name
 from bot.slack.jobs import SlackWorker, WorkerOptions
 from bot.slack.web import SlackGateway, build_web_client
-from bot.sqs_gateway import SqsGateway, default_sqs_client
+from bot.sqs_gateway import SqsGateway
 from bot.state import StateStore
 
 Clock = Callable[[], datetime]
@@ -43,7 +43,7 @@ def build_worker(
         slack_settings=slack_settings,
         slack=slack,
         state=StateStore(_state_table(slack_settings)),
-        gateway=SqsGateway(default_sqs_client()),
+        gateway=SqsGateway(),  # its own client for sends: see send_sqs_client
         dispatcher=LambdaDispatcher(worker_function_name(slack_settings)),
         approvers=ApproverDirectory(slack_settings.approvers, slack),
         clock=clock,

@@ -43,6 +43,8 @@ class FaultProxy:
         self.rule = rule
         self.slow_answer_s = slow_answer_s
         self.counts: Counter[tuple[str, Fault]] = Counter()
+        # (action, request body) of every call SQS acted on whose answer was then lost
+        self.lost: list[tuple[str, bytes]] = []
         self._seen: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -65,6 +67,18 @@ class FaultProxy:
             for (name, fault), count in self.counts.items()
             if fault is not Fault.PASS and (action is None or name == action)
         )
+
+    def calls(self, action: str) -> int:
+        """How many requests of ``action`` reached the proxy, faulty or not."""
+        return sum(count for (name, _), count in self.counts.items() if name == action)
+
+    def lost_sends(self) -> list[list[str]]:
+        """The message bodies of each SendMessageBatch SQS acted on whose answer was lost."""
+        return [
+            [entry["MessageBody"] for entry in json.loads(request)["Entries"]]
+            for action, request in self.lost
+            if action == "SendMessageBatch"
+        ]
 
     def _decide(self, action: str) -> Fault:
         with self._lock:
@@ -109,6 +123,8 @@ class FaultProxy:
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                 status, response_headers, payload = proxy._forward("POST", self.path, headers, body)
                 if fault is Fault.RESET_AFTER:
+                    with proxy._lock:
+                        proxy.lost.append((action, body))
                     self._reset()
                     return
                 if fault is Fault.SLOW_ANSWER:

@@ -40,10 +40,16 @@ def dlq_snapshot(sqs: SQSClient, url: str) -> dict[str, str]:
 
 
 def redrive(
-    client: SQSClient, dlq_name: str, *, deadline: Deadline | None = None, **request: Any
+    client: SQSClient | SqsGateway | None,
+    dlq_name: str,
+    *,
+    deadline: Deadline | None = None,
+    **request: Any,
 ) -> RedriveReport:
-    """Run the engine on ``dlq_name`` with an SQS client of the test's choosing."""
-    gateway = SqsGateway(client)
+    """Run the engine on ``dlq_name`` with an SQS client of the test's choosing for every call,
+    a gateway of its choosing, or (``None``) the production gateway's clients (the one for
+    sends does not retry)."""
+    gateway = client if isinstance(client, SqsGateway) else SqsGateway(client)
     settings = EngineSettings.from_env({"TIMEZONE": "UTC"})
     dlq = DlqCatalog(gateway, settings).get(dlq_name)
     engine = RedriveEngine(gateway, max_redrives=settings.max_redrives, timezone=settings.timezone)

@@ -4,6 +4,7 @@ limit, the deadline, cancellation and routing. Integration tests repeat the key 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -304,6 +305,140 @@ def test_a_redelivered_message_is_deleted_with_every_handle_and_never_released(
     assert sqs.queues[dlq_url].messages == {}
     assert not [h for h, _ in sqs.visibility_changes if _message_of(h) == twice]
     assert report.released == 0
+
+
+# --- a send whose answer is lost (issue 10, item 1) --------------------------------------------
+
+
+def _lose_first_answer(sqs: FakeSqs, url: str, lost: list[str]) -> None:
+    """SQS stores the first batch sent to ``url``, then the answer is lost (a reset)."""
+
+    def lose(to: str, entries: Sequence[dict[str, Any]]) -> bool:
+        if to == url and not lost:
+            lost.extend(entry["MessageBody"] for entry in entries)
+            return True
+        return False
+
+    sqs.lose_answer = lose
+
+
+def test_a_send_whose_answer_is_lost_is_unconfirmed_kept_and_not_sent_again(sqs: FakeSqs) -> None:
+    # Given 25 messages, and a network that loses SQS's answer to the first send after SQS
+    # stored the batch
+    dlq, dlq_url, (source,) = setup(sqs, 25)
+    lost: list[str] = []
+    _lose_first_answer(sqs, source, lost)
+    # When the DLQ is redriven
+    report = engine(sqs).run(dlq, request(workers=1))
+    # Then those messages are unconfirmed, not failed: still in the DLQ and visible again, and
+    # never sent again in this run (one copy of every message arrived)
+    assert len(lost) == 10
+    assert (report.moved, report.unconfirmed, report.failed) == (15, 10, 0)
+    assert sqs.bodies(dlq_url) == sorted(lost) and sqs.visible(dlq_url) == 10
+    assert Counter(sqs.arrivals(source)) == Counter(set(sqs.arrivals(source)))
+    assert len(sqs.arrivals(source)) == 25
+    answer = report.to_dict()
+    assert (answer["unconfirmed"], answer["failed"]) == (10, 0)
+    assert "Connection was closed" in answer["unconfirmed_reason"]
+    # And a later run sends them again: at most one extra copy per message of the lost answer
+    again = engine(sqs).run(dlq, request())
+    assert again.moved == 10 and sqs.queues[dlq_url].messages == {}
+    copies = Counter(sqs.arrivals(source))
+    assert {body: copies[body] for body in lost} == {body: 2 for body in lost}
+    assert sum(copies.values()) == 25 + len(lost)
+
+
+def setup_fifo(sqs: FakeSqs, groups: dict[str, int]) -> tuple[Dlq, str, str]:
+    """A FIFO DLQ and its FIFO source; ``groups`` gives each group's message count, sent in turn
+    (bodies "<group>-<n>")."""
+    dlq_url = sqs.create("orders-dlq.fifo")
+    source = sqs.create("orders.fifo")
+    for index in range(max(groups.values())):
+        for group, count in groups.items():
+            if index < count:
+                sqs.put(dlq_url, f"{group}-{index}", group=group)
+    return Dlq(sqs.info(dlq_url), (sqs.info(source),)), dlq_url, source
+
+
+def _group(bodies: list[str], group: str) -> list[str]:
+    return [body for body in bodies if body.startswith(f"{group}-")]
+
+
+def test_fifo_a_lost_answer_sent_again_by_a_later_run_is_deduplicated(sqs: FakeSqs) -> None:
+    # Given a FIFO DLQ and a lost answer to the first send
+    dlq, _dlq_url, source = setup_fifo(sqs, {"a": 5, "b": 5})
+    lost: list[str] = []
+    _lose_first_answer(sqs, source, lost)
+    first = engine(sqs).run(dlq, request(workers=1))
+    # When a second run sends them again within SQS's 5-minute deduplication interval
+    second = engine(sqs).run(dlq, request(workers=1))
+    # Then the retried copies carry the same deduplication id: each message arrived once
+    assert first.unconfirmed == len(lost) > 0 and second.moved + first.moved == 10
+    assert sorted(sqs.arrivals(source)) == sorted(f"{g}-{i}" for g in "ab" for i in range(5))
+
+
+# --- FIFO order when an entry does not move (issue 10, item 3) ---------------------------------
+
+
+def test_fifo_an_entry_sqs_fails_once_is_retried_before_the_rest_of_its_group(
+    sqs: FakeSqs,
+) -> None:
+    # Given a FIFO DLQ with two groups, and an SQS that fails a-0 on its side the first time
+    dlq, _dlq_url, source = setup_fifo(sqs, {"a": 5, "b": 5})
+    attempts: Counter[str] = Counter()
+
+    def flaky(url: str, entry: dict[str, Any]) -> SendFailure | None:
+        attempts[entry["MessageBody"]] += 1
+        if entry["MessageBody"] == "a-0" and attempts["a-0"] == 1:
+            return SendFailure(entry["Id"], "InternalError", "try again", False)
+        return None
+
+    sqs.fail_entry = flaky
+    # When the DLQ is redriven
+    report = engine(sqs).run(dlq, request(workers=1))
+    # Then every message moved, and each group arrived in its order: a-1 never before a-0
+    assert report.moved == 10 and report.failed == 0
+    arrived = sqs.arrivals(source)
+    assert _group(arrived, "a") == [f"a-{i}" for i in range(5)]
+    assert _group(arrived, "b") == [f"b-{i}" for i in range(5)]
+
+
+def test_fifo_the_rest_of_a_group_waits_behind_a_message_that_did_not_move(sqs: FakeSqs) -> None:
+    # Given a FIFO DLQ with two groups, and a destination that refuses a-1 (a sender fault)
+    dlq, dlq_url, source = setup_fifo(sqs, {"a": 5, "b": 5})
+    sqs.fail_entry = lambda url, entry: (
+        SendFailure(entry["Id"], "InvalidParameterValue", "no", True)
+        if entry["MessageBody"] == "a-1"
+        else None
+    )
+    # When the DLQ is redriven
+    report = engine(sqs).run(dlq, request(workers=1))
+    # Then group a stops at a-1: a-2..a-4 are held back in the DLQ (counted, visible again),
+    # never sent; group b moves whole
+    arrived = sqs.arrivals(source)
+    assert _group(arrived, "a") == ["a-0"] and _group(arrived, "b") == [f"b-{i}" for i in range(5)]
+    assert (report.moved, report.failed, report.held_back) == (6, 1, 3)
+    assert sqs.bodies(dlq_url) == ["a-1", "a-2", "a-3", "a-4"] and sqs.visible(dlq_url) == 4
+    assert report.to_dict()["held_back"] == 3
+
+
+def test_fifo_the_rest_of_a_group_waits_behind_an_unconfirmed_message(sqs: FakeSqs) -> None:
+    # Given a FIFO DLQ with two groups, and a lost answer to the second send (a-1 and b-1)
+    dlq, dlq_url, source = setup_fifo(sqs, {"a": 5, "b": 5})
+    sends: list[list[str]] = []
+
+    def lose_second(url: str, entries: Sequence[dict[str, Any]]) -> bool:
+        sends.append([entry["MessageBody"] for entry in entries])
+        return len(sends) == 2
+
+    sqs.lose_answer = lose_second
+    # When the DLQ is redriven
+    report = engine(sqs).run(dlq, request(workers=1))
+    # Then no later message of either group was sent after the unconfirmed one
+    assert sorted(sends[1]) == ["a-1", "b-1"]
+    assert sorted(sqs.arrivals(source)) == ["a-0", "a-1", "b-0", "b-1"]
+    assert (report.moved, report.unconfirmed, report.held_back) == (2, 2, 6)
+    assert len(sqs.queues[dlq_url].messages) == 8 and sqs.visible(dlq_url) == 8
 
 
 # --- the destination's MaximumMessageSize and the in-flight quota (issue 10, item 8) ----------

@@ -9,6 +9,7 @@ from bot.planner import (
     batches,
     build_outgoing,
     dedup_id,
+    group_waves,
 )
 from bot.selection import REDRIVE_COUNT_ATTRIBUTE
 from bot.sqs_gateway import ReceivedMessage
@@ -141,3 +142,13 @@ def test_the_counter_follows_the_destinations_maximum_message_size() -> None:
     # And for a queue that takes 1,024 bytes, its own limit decides
     small = build_outgoing(received("x" * 1024), fifo=False, max_message_bytes=1024)
     assert small.counter_dropped and small.size == 1024
+
+
+def test_fifo_waves_carry_one_message_per_group_each_group_in_order() -> None:
+    # Given a receive with three groups, one of them interleaved
+    order = ["a0", "a1", "b0", "a2", "c0", "b1"]
+    items = [build_outgoing(received(name, MessageGroupId=name[0]), fifo=True) for name in order]
+    # Then the waves hold each group at most once, and keep each group's order
+    waves = [[item.entry["MessageBody"] for item in wave] for wave in group_waves(items)]
+    assert waves == [["a0", "b0", "c0"], ["a1", "b1"], ["a2"]]
+    assert all(item.group == item.entry["MessageGroupId"] for item in items)

@@ -247,9 +247,10 @@ def test_cancel_stops_a_running_redrive(harness: SlackHarness) -> None:
 
 
 def _worker_sqs_client():  # type: ignore[no-untyped-def]
+    """The worker's client for SendMessageBatch (its own, without transport retries)."""
     import handlers.worker
 
-    return handlers.worker.worker().gateway.client
+    return handlers.worker.worker().gateway.send_client
 
 
 @pytest.fixture

@@ -29,6 +29,11 @@ def _worker_sqs() -> Any:
     return handlers.worker.worker().gateway.client
 
 
+def _worker_sends() -> Any:
+    """The worker's client for SendMessageBatch (its own, without transport retries)."""
+    return handlers.worker.worker().gateway.send_client
+
+
 # --- failures inside the asynchronous step -------------------------------------------------------
 
 
@@ -135,13 +140,13 @@ def test_redrive_longer_than_one_invocation_continues_from_a_checkpoint(
     def slow(**_: object) -> None:
         time.sleep(0.4)
 
-    _worker_sqs().meta.events.register("before-send.sqs.SendMessageBatch", slow)
+    _worker_sends().meta.events.register("before-send.sqs.SendMessageBatch", slow)
     try:
         # When Bob approves
         harness.click(ActionId.APPROVE, request_id, user=APPROVER, message_ts=harness.card_ts())
         harness.settle(timeout=120)
     finally:
-        _worker_sqs().meta.events.unregister("before-send.sqs.SendMessageBatch", slow)
+        _worker_sends().meta.events.unregister("before-send.sqs.SendMessageBatch", slow)
 
     # Then every message moved exactly once, over several invocations
     assert count(harness.sqs, pair.source_url) == 100
@@ -207,12 +212,12 @@ def test_progress_is_shown_on_the_card_while_redriving(harness: SlackHarness) ->
     def slow(**_: object) -> None:
         time.sleep(0.3)
 
-    _worker_sqs().meta.events.register("before-send.sqs.SendMessageBatch", slow)
+    _worker_sends().meta.events.register("before-send.sqs.SendMessageBatch", slow)
     try:
         harness.click(ActionId.APPROVE, request_id, user=APPROVER, message_ts=harness.card_ts())
         harness.settle()
     finally:
-        _worker_sqs().meta.events.unregister("before-send.sqs.SendMessageBatch", slow)
+        _worker_sends().meta.events.unregister("before-send.sqs.SendMessageBatch", slow)
 
     updates = harness.updates()
     assert "Approved by" in updates[0]

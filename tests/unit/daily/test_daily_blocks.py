@@ -196,3 +196,17 @@ def test_continuation_reply_counts_the_final_result() -> None:
         "• a-dlq: failed: gone",
         "• b-dlq: 10 moved back, 2 failed (left in the DLQ)",
     ]
+
+
+def test_an_unconfirmed_auto_redrive_reads_as_may_have_been_delivered_never_failed() -> None:
+    # Given an auto-redrive whose send answers were lost for 10 messages, 2 held back behind them
+    redrive = AutoRedrive(moved=4, unconfirmed=10, held_back=2)
+    status = DlqStatus(name="orders-dlq", depth=12, redrive=redrive, sources=("orders",))
+    # When the report and the thread's final count are rendered
+    report = json.dumps(render_report(_report(status)).message.blocks)
+    reply = render_continuation(DAY, {"orders-dlq": redrive}, 2, final=True)
+    # Then both say they may have been delivered and were left in the DLQ, and neither says failed
+    for text in (report, reply.text):
+        assert "10 may have been delivered (SQS's answer was lost; left in the DLQ)" in text
+        assert "2 held back behind their FIFO group" in text
+        assert "failed" not in text

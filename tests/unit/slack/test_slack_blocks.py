@@ -211,6 +211,21 @@ def test_peek_of_ten_large_messages_stays_under_the_total_block_text() -> None:
         assert "<" not in text and ">" not in text
 
 
+def test_outcome_lines_tell_unconfirmed_sends_apart_from_failures() -> None:
+    # Given a run whose last part lost SQS's answer to a send of 10 messages (2 held back)
+    started = datetime(2026, 11, 25, tzinfo=UTC)
+    run = RunRecord(
+        "r2", "orders.fifo", "U1", "U2", RunStatus.DONE, started, started, moved=28, invocation=2
+    )
+    report = RedriveReport("orders-dlq.fifo", False, "all", moved=8, unconfirmed=10, held_back=2)
+    # When the card's outcome is written
+    head, details = blocks.outcome_lines(run, report)
+    # Then it is a warning, not "Done" and not "failures", and the details say why
+    assert head.startswith(":warning: Finished, some not confirmed: moved *28*, failed *0*")
+    assert details[0].startswith("10 may have been delivered in the last part: SQS's answer")
+    assert "held back" in details[1] and "FIFO group" in details[1]
+
+
 def test_any_message_is_kept_within_the_total_block_text() -> None:
     # Given a status of 40 redrives in progress on DLQs whose names are long once escaped
     started = datetime(2026, 11, 25, tzinfo=UTC)
