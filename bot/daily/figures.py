@@ -55,16 +55,27 @@ class ErrorGroup:
 
 @dataclass(frozen=True)
 class SampleFigures:
-    """What a sample of one DLQ's messages says. Counts are over the sample only."""
+    """What a sample of one DLQ's messages says. Counts are over the sample only: they are the
+    DLQ's own counts only when the sample was ``whole``, and lower bounds otherwise."""
 
     sampled: int
     capped: bool  # the DLQ held more messages than the sample took
     oldest_sent: datetime | None
     arrived_yesterday: int
     unreadable_time: int  # messages whose time (body field) could not be read
-    poison: int
+    poison: int  # of every day
     error_groups: tuple[ErrorGroup, ...]
     other_errors: int  # sampled messages outside the top groups
+    poison_yesterday: int = 0  # of those that arrived yesterday
+    # Messages in the DLQ when the scan started (visible, in flight and delayed, from SQS's
+    # approximate counters): what the sample is a sample of.
+    population: int = 0
+
+    @property
+    def whole(self) -> bool:
+        """The scan received every message the DLQ held: its counts are the DLQ's, exactly.
+        (In-flight or delayed messages are not received, so they keep a sample partial.)"""
+        return not self.capped and self.sampled >= self.population
 
     def oldest_age(self, now: datetime) -> timedelta | None:
         """How long the oldest sampled message has waited, at ``now``."""
@@ -227,7 +238,7 @@ class FigureCounter:
         self.max_redrives = max_redrives
         self.error_attribute = error_attribute
         self.time_field = time_field
-        self.sampled = self.arrived = self.unreadable = self.poison = 0
+        self.sampled = self.arrived = self.unreadable = self.poison = self.poison_yesterday = 0
         self.oldest: datetime | None = None
         self.errors = ErrorTally()
 
@@ -241,15 +252,19 @@ class FigureCounter:
         if sent is not None and (self.oldest is None or sent < self.oldest):
             self.oldest = sent
         try:
-            if self.yesterday.contains(message_time(message, self.time_field, self.tz)):
-                self.arrived += 1
+            arrived = self.yesterday.contains(message_time(message, self.time_field, self.tz))
         except UnreadableTimeError:
+            arrived = False
             self.unreadable += 1
-        if redrive_count(message) >= self.max_redrives:
-            self.poison += 1
+        poison = redrive_count(message) >= self.max_redrives
+        self.arrived += arrived
+        self.poison += poison
+        self.poison_yesterday += arrived and poison
         self.errors.add(*error_label(message, self.error_attribute))
 
-    def figures(self, *, capped: bool = False) -> SampleFigures:
+    def figures(self, *, capped: bool = False, population: int | None = None) -> SampleFigures:
+        """The figures so far; ``population`` is how many messages the DLQ held (default: as
+        many as were counted, a whole sample)."""
         groups, other = self.errors.top()
         return SampleFigures(
             sampled=self.sampled,
@@ -260,6 +275,8 @@ class FigureCounter:
             poison=self.poison,
             error_groups=groups,
             other_errors=other,
+            poison_yesterday=self.poison_yesterday,
+            population=self.sampled if population is None else population,
         )
 
 
@@ -272,6 +289,7 @@ def sample_figures(
     error_attribute: str | None,
     time_field: str | None = None,
     capped: bool = False,
+    population: int | None = None,
 ) -> SampleFigures:
     """Figures of a DLQ from the messages a scan sampled (each message once)."""
     counter = FigureCounter(
@@ -283,4 +301,4 @@ def sample_figures(
     )
     for message in messages:
         counter.add(message)
-    return counter.figures(capped=capped)
+    return counter.figures(capped=capped, population=population)

@@ -190,6 +190,32 @@ def test_sample_figures_count_yesterday_in_the_time_zone_poison_and_oldest() -> 
     assert figures.sampled == 5 and not figures.capped
 
 
+def test_a_sample_knows_whether_it_saw_the_whole_dlq_and_yesterdays_poison() -> None:
+    # Given a poison message of yesterday, a poison one of the day before, and a plain one
+    start = datetime(2026, 3, 10, tzinfo=SEOUL)
+    poison = {"dlq-redrive-count": {"DataType": "Number", "StringValue": "3"}}
+    messages = [
+        _message(sent=start + timedelta(hours=1), attributes=poison, n=1),
+        _message(sent=start - timedelta(hours=1), attributes=poison, n=2),
+        _message(sent=start + timedelta(hours=2), n=3),
+    ]
+    options: dict[str, Any] = {
+        "yesterday": MARCH_10_SEOUL,
+        "tz": SEOUL,
+        "max_redrives": 3,
+        "error_attribute": None,
+    }
+
+    # When they are the whole DLQ, or 3 of its 5 (two were in flight), or a capped sample
+    whole = sample_figures(messages, **options, population=3)
+    partial = sample_figures(messages, **options, population=5)
+    capped = sample_figures(messages, **options, capped=True, population=3)
+
+    # Then poison is counted for every day and for yesterday apart, and only the first is whole
+    assert (whole.poison, whole.poison_yesterday, whole.arrived_yesterday) == (2, 1, 2)
+    assert whole.whole and not partial.whole and not capped.whole
+
+
 def test_sample_figures_by_body_time_field_count_unreadable_times() -> None:
     messages = [
         _message(json.dumps({"at": "2026-03-10T12:00:00+09:00"}), n=1),
