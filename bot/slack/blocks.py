@@ -18,7 +18,16 @@ from zoneinfo import ZoneInfo
 from bot.printable import visible
 from bot.slack.commands import USAGE
 from bot.slack.ids import ActionId
-from bot.slack.mrkdwn import MAX_SECTION_TEXT, code, code_block, cut, escape, number
+from bot.slack.mrkdwn import (
+    MAX_MESSAGE_TEXT,
+    MAX_SECTION_TEXT,
+    block_text_length,
+    code,
+    code_block,
+    cut,
+    escape,
+    number,
+)
 
 if TYPE_CHECKING:
     # Types only: the Slack endpoint renders usage and error messages and must not load the
@@ -28,9 +37,7 @@ if TYPE_CHECKING:
     from bot.state import ApprovalRequest, RunRecord
 
 MAX_BLOCKS = 50
-# Block text of one message: under the ~11,000 characters at which Slack has been seen answering
-# msg_blocks_too_long (see infra/local/slack_api.py), with room to spare.
-MESSAGE_TEXT = 10_000
+MESSAGE_TEXT = MAX_MESSAGE_TEXT  # block text of one message (bot.slack.mrkdwn)
 PEEK_ATTRIBUTE_CHARS = 100  # each attribute value shown, before escaping
 PEEK_ID_CHARS = 120  # ids and names in a peeked message's header line
 
@@ -52,24 +59,12 @@ def _when(value: datetime, tz: ZoneInfo) -> str:
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def _block_text(blocks: Any) -> int:
-    """Characters of every ``text`` string in ``blocks``: what Slack is reported to count."""
-    if isinstance(blocks, dict):
-        return sum(
-            len(value) if key == "text" and isinstance(value, str) else _block_text(value)
-            for key, value in blocks.items()
-        )
-    if isinstance(blocks, list):
-        return sum(_block_text(item) for item in blocks)
-    return 0
-
-
 def _message(text: str, blocks: list[dict[str, Any]]) -> Message:
     # The last guard for Slack's limits: the renderers budget their content first.
-    if len(blocks) > MAX_BLOCKS or _block_text(blocks) > MESSAGE_TEXT:
+    if len(blocks) > MAX_BLOCKS or block_text_length(blocks) > MESSAGE_TEXT:
         note = context("(more omitted to stay within Slack's limits)")
         kept = blocks[: MAX_BLOCKS - 1]
-        while kept and _block_text([*kept, note]) > MESSAGE_TEXT:
+        while kept and block_text_length([*kept, note]) > MESSAGE_TEXT:
             kept.pop()
         blocks = [*kept, note]
     return {"text": cut(text, 3_000), "blocks": blocks}
@@ -107,7 +102,7 @@ def dlq_list(summaries: list[DlqSummary]) -> Message:
         for s in summaries
     ]
     blocks = [section(f"*Watched DLQs ({number(len(summaries))})*")]
-    room = MESSAGE_TEXT - _block_text(blocks) - 200  # and the line naming what did not fit
+    room = MESSAGE_TEXT - block_text_length(blocks) - 200  # and the line naming what did not fit
     shown = 0
     chunk: list[str] = []
     for line in lines:  # several lines per section, each section under the text limit

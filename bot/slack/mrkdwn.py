@@ -21,10 +21,15 @@ Cutting happens on the escaped pieces, before the text is wrapped: a cut never s
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.printable import visible_char
 
 # Block Kit's documented limit for a section's (or a context element's) text.
 MAX_SECTION_TEXT = 3_000
+# Block text of one message (``block_text_length``): under the ~11,000 characters at which Slack
+# has been seen answering msg_blocks_too_long (see infra/local/slack_api.py), with room to spare.
+MAX_MESSAGE_TEXT = 10_000
 ELLIPSIS = "…"
 FENCE = "```"
 CODE_BACKTICK = "\u02cb"  # ˋ: shown for ` inside code, where mrkdwn could not keep a real one
@@ -91,3 +96,16 @@ def cut(text: str, limit: int) -> str:
 def number(value: int) -> str:
     """A count as Slack shows every count: with thousands separators (18,212)."""
     return f"{value:,}"
+
+
+def block_text_length(blocks: Any) -> int:
+    """Characters of every ``text`` string in ``blocks`` (text objects, buttons, headers, ...):
+    what Slack is reported to count for msg_blocks_too_long. Every surface measures with this."""
+    if isinstance(blocks, dict):
+        return sum(
+            len(value) if key == "text" and isinstance(value, str) else block_text_length(value)
+            for key, value in blocks.items()
+        )
+    if isinstance(blocks, list):
+        return sum(block_text_length(item) for item in blocks)
+    return 0
