@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from bot.daily.report import AutoRedrive, DailyReport, DlqStatus
+from bot.daily.report import AutoRedrive, Count, DailyReport, DlqStatus
 from bot.slack.ids import ActionId
-from bot.slack.mrkdwn import code, cut, escape, number
+from bot.slack.mrkdwn import MAX_MESSAGE_TEXT, block_text_length, code, cut, escape, number
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -26,6 +28,7 @@ MAX_HEADER_TEXT = 150
 MAX_FALLBACK_TEXT = 3000
 MAX_DLQS_IN_MESSAGE = 20  # 2 blocks each, plus 6 for header, summary, context and overflow
 DLQS_PER_THREAD_REPLY = 24
+MAX_OVERFLOW_NAMES = 1000  # the names of the DLQs detailed in the thread, in the report itself
 BLOCK_KIT_BUILDER_URL = "https://app.slack.com/block-kit-builder#"
 SPARK_LEVELS = "▁▂▃▄▅▆▇█"
 SPARK_MISSING = "·"
@@ -53,6 +56,32 @@ class RenderedReport:
 
 
 # escape, code, cut and number are the ones every Slack surface uses (bot.slack.mrkdwn).
+
+
+# How a figure that is not an exact count is marked (the summary explains both marks).
+APPROXIMATE = "≈ "  # read from SQS's counters, which AWS documents as approximate
+AT_LEAST = "≥ "  # a lower bound: that many were found in a sample of part of the DLQ
+
+
+def counts_text(parts: list[tuple[str, Count]]) -> str:
+    """Counts joined with ``·``, each template's ``{n}`` filled in; a bound is marked ``≥`` and
+    says from how many messages: once at the end when every bound shares one basis."""
+    bases = {(c.sampled, c.of, c.samples) for _, c in parts if not c.exact}
+    texts = []
+    for template, count in parts:
+        text = template.format(n=(AT_LEAST if not count.exact else "") + number(count.value))
+        if not count.exact and len(bases) > 1:
+            text += f" ({_basis(count)})"
+        texts.append(text)
+    line = " · ".join(texts)
+    if len(bases) == 1:
+        line += " — " + _basis(next(c for _, c in parts if not c.exact))
+    return line
+
+
+def _basis(count: Count) -> str:
+    samples = "a sample" if count.samples == 1 else "samples"
+    return f"in {samples} of {number(count.sampled)} of {APPROXIMATE}{number(count.of)}"
 
 
 def signed(value: int) -> str:
@@ -134,10 +163,10 @@ def _unsettled_parts(redrive: AutoRedrive) -> list[str]:
     return parts
 
 
-def _redrive_line(redrive: AutoRedrive, day: date) -> str:
-    if redrive.error:
-        return f"Auto-redrive failed: {escape(cut(redrive.error, 300))}"
-    parts = [f"moved {number(redrive.moved)} back"]
+def _left_parts(redrive: AutoRedrive) -> list[str]:
+    """Everything an auto-redrive left in the DLQ, by reason (the report and the thread's final
+    count say the same)."""
+    parts = []
     if redrive.failed:
         parts.append(f"*{number(redrive.failed)} failed* (left in the DLQ)")
     parts += _unsettled_parts(redrive)
@@ -150,7 +179,29 @@ def _redrive_line(redrive: AutoRedrive, day: date) -> str:
         )
     if redrive.unreadable_time:
         parts.append(f"{number(redrive.unreadable_time)} without a readable time left")
-    line = f"Auto-redrive of {day.isoformat()}: " + ", ".join(parts)
+    if redrive.outside:
+        parts.append(f"{number(redrive.outside)} outside the selection left")
+    return parts
+
+
+def _selected(redrive: AutoRedrive, report: DailyReport) -> str:
+    """The days (or instants) the auto-redrive took; where times come from is in the context."""
+    selection = redrive.selection
+    if selection is None or selection.window.start is None or selection.window.end is None:
+        return report.day.isoformat()
+    tz = ZoneInfo(report.timezone)
+    start, end = selection.window.start.astimezone(tz), selection.window.end.astimezone(tz)
+    if start.time() != time(0) or end.time() != time(0):
+        return escape(selection.window.describe(tz))
+    first, last = start.date(), end.date() - timedelta(days=1)
+    return first.isoformat() if first >= last else f"{first.isoformat()} to {last.isoformat()}"
+
+
+def _redrive_line(redrive: AutoRedrive, report: DailyReport) -> str:
+    if redrive.error:
+        return f"Auto-redrive failed: {escape(cut(redrive.error, 300))}"
+    parts = [f"moved {number(redrive.moved)} back", *_left_parts(redrive)]
+    line = f"Auto-redrive of {_selected(redrive, report)}: " + ", ".join(parts)
     if redrive.continuing:
         line += " — still running; the final count follows in the thread"
     return line
@@ -164,36 +215,49 @@ def dlq_text(status: DlqStatus, report: DailyReport, now: datetime) -> str:
         )
     sources = f" → {escape(', '.join(status.sources))}" if status.sources else ""
     lines = [f"*{escape(status.name)}*{sources}"]
-    depth = f"Depth *{number(status.depth or 0)}*"
+    about = "" if status.depth_exact else APPROXIMATE
+    depth = f"Depth *{about}{number(status.depth or 0)}*"
     notes = []
     if status.depth_before is not None and status.depth_before != status.depth:
-        notes.append(f"{number(status.depth_before)} before auto-redrive")
+        before = "" if status.depth_before_exact else APPROXIMATE
+        notes.append(f"{before}{number(status.depth_before)} before auto-redrive")
     if status.change is not None and report.previous_day is not None:
-        notes.append(f"{signed(status.change)} since {short_day(report.previous_day)}")
+        notes.append(f"{about}{signed(status.change)} since {short_day(report.previous_day)}")
     if notes:
         depth += f" ({'; '.join(notes)})"
     figures = status.figures
     if figures is not None:
         age = figures.oldest_age(now)
         if age is not None:
-            depth += f" · oldest {duration(age)}"
+            # The sample's oldest: a DLQ sampled in part may hold older ones.
+            depth += f" · oldest {'' if figures.whole else AT_LEAST}{duration(age)}"
     if any(v is not None for v in status.trend):
         depth += f" · 7d {code(sparkline(status.trend))}"
     lines.append(depth)
-    if figures is not None:
-        at_least = "≥ " if figures.capped else ""
-        yesterday = f"Yesterday: {at_least}{number(figures.arrived_yesterday)} arrived"
-        if figures.poison:
-            yesterday += f" · :skull: {at_least}{number(figures.poison)} poison (need a human)"
-        if figures.unreadable_time:
-            yesterday += f" · {number(figures.unreadable_time)} without a readable time"
-        lines.append(yesterday)
+    day = report.yesterday(status)
+    if day is not None:
+        # Yesterday's figures only (the auto-redrive's exact ones when it counted them all):
+        # figures of every day have their own line below, never mixed in here.
+        parts = [("{n} arrived", day.arrived)]
+        if day.poison.value:
+            parts.append((":skull: {n} poison (need a human)", day.poison))
+        lines.append("Yesterday: " + counts_text(parts))
     if status.redrive is not None:
-        lines.append(_redrive_line(status.redrive, report.day))
+        lines.append(_redrive_line(status.redrive, report))
+    all_days = status.all_days()
+    if all_days is not None:
+        poison, unreadable = all_days
+        parts = []
+        if poison.value:
+            parts.append((":skull: {n} poison", poison))
+        if unreadable.value:
+            parts.append(("{n} without a readable time", unreadable))
+        if parts:
+            lines.append("All days: " + counts_text(parts))
     if figures is not None and figures.error_groups:
         scope = (
-            f"sample of {number(figures.sampled)} of {number(status.depth_before or 0)}"
-            if figures.capped
+            f"sample of {number(figures.sampled)} of {APPROXIMATE}{number(figures.population)}"
+            if not figures.whole
             else f"{number(figures.sampled)} sampled before auto-redrive"
             if status.redrive is not None
             else plural(figures.sampled, "message")
@@ -222,7 +286,10 @@ def dlq_blocks(status: DlqStatus, report: DailyReport, now: datetime, index: int
     """The section of one DLQ, and its buttons when there is something to redrive or peek."""
     blocks = [_section(dlq_text(status, report, now), block_id=f"daily.dlq.{index}")]
     if status.error is None and status.depth:
+        # The selection the report counted: the day, by the same time as its figures.
         value = {"queue": status.name, "date": report.day.isoformat()}
+        if report.time_field:
+            value["time_field"] = report.time_field
         blocks.append(
             {
                 "type": "actions",
@@ -245,15 +312,17 @@ def _attention_order(status: DlqStatus) -> tuple[int, int, str]:
 
 def summary_text(report: DailyReport) -> str:
     """The summary line(s), in mrkdwn."""
-    total = f"*{plural(report.total, 'message')}* in {plural(len(report.readable), 'DLQ')}"
+    about = "" if report.total_exact else APPROXIMATE
+    total = f"*{about}{plural(report.total, 'message')}* in {plural(len(report.readable), 'DLQ')}"
     if report.total_change is not None and report.previous_day is not None:
-        total += f" ({signed(report.total_change)} since {short_day(report.previous_day)})"
-    facts = [f"{number(report.arrived)} arrived yesterday"]
+        total += f" ({about}{signed(report.total_change)} since {short_day(report.previous_day)})"
+    arrived, poison = report.arrived, report.poison
+    facts = [("{n} arrived yesterday", arrived)]
     if report.auto_redrive_names:
-        facts.append(f"{number(report.moved)} auto-redriven")
-    if report.poison:
-        facts.append(f"{number(report.poison)} poison (need a human)")
-    lines = [total, " · ".join(facts)]
+        facts.append(("{n} auto-redriven", Count(report.moved)))
+    if poison.value:
+        facts.append(("{n} poison (need a human)", poison))
+    lines = [total, counts_text(facts)]
     if any(v is not None for v in report.total_trend):
         lines.append(f"7-day total {code(sparkline(report.total_trend))}")
     if report.unreadable:
@@ -262,6 +331,13 @@ def summary_text(report: DailyReport) -> str:
             f":warning: {plural(len(report.unreadable), 'DLQ')} could not be read: {names}"
         )
     lines.extend(f":warning: {escape(warning)}" for warning in report.warnings)
+    # The marks used above and in the DLQs' sections (poison counts are bounds exactly when a
+    # sample was partial).
+    legend = [APPROXIMATE + "SQS's approximate count"] if about else []
+    if not arrived.exact or not poison.exact:
+        legend.append(AT_LEAST + "at least that many (found in a sample)")
+    if legend:
+        lines.append(" · ".join(legend))
     return "\n".join(lines)
 
 
@@ -278,9 +354,10 @@ def fallback_text(report: DailyReport) -> str:
         if status.error:
             lines.append(f"- {escape(status.name)}: could not be read")
             continue
-        line = f"- {escape(status.name)}: {number(status.depth or 0)}"
+        about = "" if status.depth_exact else APPROXIMATE
+        line = f"- {escape(status.name)}: {about}{number(status.depth or 0)}"
         if status.change is not None:
-            line += f" ({signed(status.change)})"
+            line += f" ({about}{signed(status.change)})"
         if status.redrive is not None and status.redrive.moved:
             line += f", {number(status.redrive.moved)} auto-redriven"
         lines.append(line)
@@ -288,7 +365,13 @@ def fallback_text(report: DailyReport) -> str:
 
 
 def _header(report: DailyReport) -> Block:
-    title = f"DLQ report · {report.day.strftime('%a')} {short_day(report.day)} {report.day.year}"
+    # Which day it reports on, and when its figures were read (in the report's time zone).
+    made = report.generated_at.astimezone(ZoneInfo(report.timezone))
+    title = (
+        f"DLQ report for {report.day.strftime('%a')} {short_day(report.day)} {report.day.year}"
+        f" · as of {made.strftime('%a')} {short_day(made.date())} {made.strftime('%H:%M')}"
+        f" ({report.timezone})"
+    )
     return {"type": "header", "text": {"type": "plain_text", "text": cut(title, MAX_HEADER_TEXT)}}
 
 
@@ -305,64 +388,131 @@ def render_report(report: DailyReport) -> RenderedReport:
         )
     noisy = sorted((d for d in report.dlqs if not d.quiet), key=_attention_order)
     quiet = [d.name for d in report.dlqs if d.quiet]
-    shown, rest = noisy[:MAX_DLQS_IN_MESSAGE], noisy[MAX_DLQS_IN_MESSAGE:]
     context = f"Yesterday = {report.day.isoformat()} in {report.timezone}"
+    if report.time_field:
+        context += f", by the body field {code(report.time_field)}"
     if quiet:
         context += f" · quiet: {escape(', '.join(quiet))}"
-    blocks: list[Block] = [
+    head: list[Block] = [
         _header(report),
         _section(summary_text(report), block_id="daily.summary"),
         _context(context),
         {"type": "divider"},
     ]
-    for index, status in enumerate(shown):
-        blocks.extend(dlq_blocks(status, report, now, index))
-    if rest:
-        names = ", ".join(f"{escape(d.name)} ({number(d.depth or 0)})" for d in rest)
-        blocks.append(
-            _section(f"…and {plural(len(rest), 'more DLQ')} (details in the thread): {names}")
+    sections = [dlq_blocks(status, report, now, index) for index, status in enumerate(noisy)]
+    # The DLQs that need attention most come first, as many as fit; the rest go to the thread.
+    blocks = head
+    shown = 0
+    while shown < min(len(noisy), MAX_DLQS_IN_MESSAGE):
+        candidate = [*blocks, *sections[shown]]
+        if not fits([*candidate, *_overflow(noisy[shown + 1 :])]):
+            break
+        blocks, shown = candidate, shown + 1
+    blocks = [*blocks, *_overflow(noisy[shown:])]
+    thread = [
+        SlackMessage(
+            cut(
+                f"DLQ report for {report.day.isoformat()}, continued: "
+                + ", ".join(escape(d.name) for d in noisy[start:end]),
+                MAX_FALLBACK_TEXT,
+            ),
+            [block for group in sections[start:end] for block in group],
         )
-    thread = []
-    for start in range(0, len(rest), DLQS_PER_THREAD_REPLY):
-        chunk = rest[start : start + DLQS_PER_THREAD_REPLY]
-        reply_blocks: list[Block] = []
-        for offset, status in enumerate(chunk):
-            reply_blocks.extend(
-                dlq_blocks(status, report, now, MAX_DLQS_IN_MESSAGE + start + offset)
-            )
-        reply_text = f"DLQ report for {report.day.isoformat()}, continued: " + ", ".join(
-            escape(d.name) for d in chunk
-        )
-        thread.append(SlackMessage(cut(reply_text, MAX_FALLBACK_TEXT), reply_blocks))
+        for start, end in _pack(sections[shown:], offset=shown, most=DLQS_PER_THREAD_REPLY)
+    ]
     return RenderedReport(SlackMessage(fallback_text(report), blocks), thread)
 
 
+def fits(blocks: list[Block]) -> bool:
+    """Whether one message of ``blocks`` is within Slack's block count and our size cap."""
+    return len(blocks) <= MAX_BLOCKS and block_text_length(blocks) <= MAX_MESSAGE_TEXT
+
+
+def _pack(groups: list[list[Block]], *, offset: int, most: int) -> list[tuple[int, int]]:
+    """Consecutive runs of ``groups`` that each fit one message: ``(start, end)`` indexes
+    (shifted by ``offset``). A group is never split; one group alone always fits (a section is
+    at most 3,000 characters)."""
+    runs: list[tuple[int, int]] = []
+    start = 0
+    while start < len(groups):
+        end = start + 1
+        while (
+            end < len(groups)
+            and end - start < most
+            and fits([block for group in groups[start : end + 1] for block in group])
+        ):
+            end += 1
+        runs.append((offset + start, offset + end))
+        start = end
+    return runs
+
+
+def _overflow(rest: list[DlqStatus]) -> list[Block]:
+    """The line naming the DLQs whose details are in the thread (none when all are shown)."""
+    if not rest:
+        return []
+    names = ", ".join(f"{escape(d.name)} ({number(d.depth or 0)})" for d in rest)
+    return [
+        _section(
+            f"…and {plural(len(rest), 'more DLQ')} (details in the thread): "
+            + cut(names, MAX_OVERFLOW_NAMES)
+        )
+    ]
+
+
 def render_continuation(
-    day: date, results: dict[str, AutoRedrive], invocations: int, *, final: bool
-) -> SlackMessage:
-    """The thread reply with the result of an auto-redrive that needed more invocations."""
+    day: date,
+    results: dict[str, AutoRedrive],
+    invocations: int,
+    *,
+    final: bool,
+    depths: Mapping[str, int | None] | None = None,
+    note: str | None = None,
+) -> list[SlackMessage]:
+    """The thread replies with the result of an auto-redrive that needed more invocations: every
+    DLQ's count by category and, when known, its depth now, then ``note`` (plain text). Long
+    results take several sections and messages, each within the limits (never cut)."""
     head = (
         f"Auto-redrive of {day.isoformat()} finished after {plural(invocations, 'invocation')}:"
         if final
         else f"Auto-redrive of {day.isoformat()} stopped after "
         f"{plural(invocations, 'invocation')} without finishing:"
     )
-    lines = [head]
+    lines = []
     for name, result in sorted(results.items()):
         if result.error:
             lines.append(f"• *{escape(name)}*: failed: {escape(cut(result.error, 300))}")
             continue
-        line = f"• *{escape(name)}*: {number(result.moved)} moved back"
-        if result.failed:
-            line += f", {number(result.failed)} failed (left in the DLQ)"
-        line += "".join(f", {part}" for part in _unsettled_parts(result))
-        if result.needs_human:
-            line += f", {number(result.needs_human)} poison left for a human"
+        parts = [f"{number(result.moved)} moved back", *_left_parts(result)]
         if result.continuing:
-            line += ", not finished"
+            parts.append("not finished")
+        line = f"• *{escape(name)}*: " + ", ".join(parts)
+        depth = (depths or {}).get(name)
+        if depth is not None:
+            line += f"; depth now *{number(depth)}*"
         lines.append(line)
-    text = cut("\n".join(lines), MAX_SECTION_TEXT)
-    return SlackMessage(text.replace("*", ""), [_section(text)])
+    if note:
+        lines.append(escape(cut(note, 500)))
+    return text_messages(head, lines)
+
+
+def text_messages(head: str, lines: list[str]) -> list[SlackMessage]:
+    """``head`` and ``lines`` as sections of whole lines, in as few messages as the limits allow;
+    each message's fallback is its text without the bold marks."""
+    texts: list[str] = []
+    for line in [head, *lines]:
+        if texts and len(texts[-1]) + 1 + len(line) <= MAX_SECTION_TEXT:
+            texts[-1] += "\n" + line
+        else:
+            texts.append(cut(line, MAX_SECTION_TEXT))
+    groups = [[_section(text)] for text in texts]
+    return [
+        SlackMessage(
+            cut("\n".join(texts[start:end]).replace("*", ""), MAX_FALLBACK_TEXT),
+            [block for group in groups[start:end] for block in group],
+        )
+        for start, end in _pack(groups, offset=0, most=MAX_BLOCKS)
+    ]
 
 
 def blocks_as_text(blocks: list[Block]) -> str:

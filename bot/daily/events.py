@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from bot.daily.codec import from_json, to_json
 from bot.daily.report import AutoRedrive
 from bot.errors import UsageError
 
@@ -69,16 +70,8 @@ class Continuation:
             "invocation": self.invocation,
             "channel": self.channel,
             "thread_ts": self.thread_ts,
-            "results": {
-                name: {
-                    "moved": r.moved,
-                    "failed": r.failed,
-                    "needs_human": r.needs_human,
-                    "unreadable_time": r.unreadable_time,
-                    "error": r.error,
-                }
-                for name, r in self.results.items()
-            },
+            # Every field, the selection included: the continuation redrives the same window.
+            "results": {name: to_json(r) for name, r in self.results.items()},
         }
 
     @classmethod
@@ -92,13 +85,7 @@ class Continuation:
                 channel=str(event["channel"]),
                 thread_ts=str(event["thread_ts"]) if event.get("thread_ts") else None,
                 results={
-                    str(name): AutoRedrive(
-                        moved=int(r.get("moved", 0)),
-                        failed=int(r.get("failed", 0)),
-                        needs_human=int(r.get("needs_human", 0)),
-                        unreadable_time=int(r.get("unreadable_time", 0)),
-                        error=r.get("error"),
-                    )
+                    str(name): from_json(AutoRedrive, r)
                     for name, r in dict(event.get("results") or {}).items()
                 },
             )

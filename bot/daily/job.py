@@ -20,12 +20,14 @@ without posting or redriving again, and one that arrives while the first is runn
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools.utilities.idempotency import (
     BasePersistenceLayer,
@@ -40,11 +42,13 @@ from botocore.exceptions import BotoCoreError
 from bot.catalog import Dlq, DlqCatalog
 from bot.config import DailySettings, EngineSettings
 from bot.daily.blocks import render_continuation, render_report
+from bot.daily.codec import from_json, to_json
 from bot.daily.events import Continuation, ScheduledRun, parse_event
 from bot.daily.figures import FigureCounter, SampleFigures
+from bot.daily.posting import ReportPoster
 from bot.daily.report import TREND_DAYS, AutoRedrive, DailyReport, DlqStatus
 from bot.daily.scan import sample_messages
-from bot.daily.snapshots import Snapshot, SnapshotStore
+from bot.daily.snapshots import RunState, Snapshot, SnapshotStore
 from bot.engine import Deadline, RedriveEngine, RedriveReport, RedriveRequest, StopReason
 from bot.errors import AwsError, DlqRedriveError
 from bot.lambda_gateway import LambdaGateway
@@ -59,6 +63,8 @@ REPORT_RESERVE_S = 30.0
 IDEMPOTENCY_TTL = timedelta(days=3)
 # A continuation chain stops after this many invocations, and whenever one moved nothing.
 MAX_INVOCATIONS = 20
+# The auto-redrive never reaches further back than this many days (after days without a run).
+CATCH_UP_DAYS = 7
 INSPECT_WORKERS = 8
 
 
@@ -94,6 +100,7 @@ class DailyJob:
         daily: DailySettings,
         engine_settings: EngineSettings,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        runs: RunState | None = None,
     ) -> None:
         self.catalog = catalog
         self.engine = engine
@@ -105,6 +112,8 @@ class DailyJob:
         self.daily = daily
         self.settings = engine_settings
         self.clock = clock
+        self.runs = runs if runs is not None else RunState(snapshots.table, snapshots.client)
+        self.poster = ReportPoster(slack, self.runs, daily.report_channel, clock)
 
     # --- entry ---------------------------------------------------------------------------------
 
@@ -159,10 +168,16 @@ class DailyJob:
         for item in inspected:
             if item.name not in auto or item.dlq is None:
                 continue
+            selection = self._auto_selection(run, item.name, day)
             # An empty DLQ needs no scan; its count may still hold what a failed attempt moved.
-            done = self._redrive(item.dlq, day, deadline) if item.depth else AutoRedrive()
+            done = (
+                self._redrive(item.dlq, selection, deadline)
+                if item.depth
+                else AutoRedrive(selection=selection)
+            )
             moved_now += done.moved
             redrives[item.name] = self._counted(run, item.name, done, now)
+            self._window_done(run.scheduled, item.name, done, now)
             if item.depth:
                 depths[item.name] = self._depth_after(item.dlq, item.depth, done)
 
@@ -180,12 +195,14 @@ class DailyJob:
             total_trend=_total_trend(statuses),
             auto_redrive_names=tuple(sorted(auto)),
             warnings=warnings,
+            time_field=self.daily.time_field,
         )
         snapshot_error = self._save_snapshots(statuses, day, now)
-        ts = self._post(report)
+        ts = self._post(run.scheduled, report)
         continuing = sorted(name for name, r in redrives.items() if r.continuing)
         continue_error = None
         if continuing:
+            self._keep_report(run.scheduled, report, now)
             continue_error = self._chain(
                 Continuation(
                     scheduled=run.scheduled,
@@ -255,19 +272,16 @@ class DailyJob:
                 expected=info.visible,
                 on_message=counter.add,
             )
-            figures = counter.figures(capped=sample.capped)
+            depth = info.visible + info.in_flight + info.delayed
+            figures = counter.figures(capped=sample.capped, population=depth)
         except Exception as exc:  # noqa: BLE001 - one DLQ's failure is its line, not the report's
             return _Inspected(name, None, None, None, _failure_line(exc, "reading", name))
-        return _Inspected(name, dlq, info.visible + info.in_flight + info.delayed, figures, None)
+        return _Inspected(name, dlq, depth, figures, None)
 
-    def _redrive(self, dlq: Dlq, day: date, deadline: Deadline) -> AutoRedrive:
+    def _redrive(self, dlq: Dlq, selection: Selection, deadline: Deadline) -> AutoRedrive:
         if deadline.expired():
-            return AutoRedrive(continuing=True)
-        request = RedriveRequest(
-            selection=Selection(
-                window=day_window(day, self.settings.timezone), time_field=self.daily.time_field
-            )
-        )
+            return AutoRedrive(continuing=True, selection=selection)
+        request = RedriveRequest(selection=selection)
         live: list[RedriveReport] = []  # the engine's own report, handed over after a batch
 
         def keep(report: RedriveReport) -> None:
@@ -283,7 +297,7 @@ class DailyJob:
             failure = _failure_line(exc, "auto-redriving", dlq.name)
             if moved:
                 failure += f"; it had moved at least {moved:,} back"
-            return AutoRedrive(moved=moved, error=failure)
+            return AutoRedrive(moved=moved, error=failure, selection=selection)
         error = None
         if result.stopped is StopReason.ERROR:
             error = result.error or "stopped by an error"
@@ -299,6 +313,10 @@ class DailyJob:
             unreadable_time=result.unreadable,
             continuing=result.stopped is StopReason.DEADLINE,
             error=error,
+            outside=result.out_of_window,
+            selection=selection,
+            # Drained: it looked at every message, so the report can count the day exactly.
+            scanned=result.scanned if result.stopped is StopReason.DRAINED else None,
         )
 
     def _counted(
@@ -312,7 +330,9 @@ class DailyJob:
         except AwsError as exc:
             logger.warning("moved count of %s not recorded: %s", name, exc)
             return redrive
-        return replace(redrive, moved=total)
+        # What earlier attempts moved was in the DLQ too: part of what this run looked at.
+        scanned = None if redrive.scanned is None else redrive.scanned + total - redrive.moved
+        return replace(redrive, moved=total, scanned=scanned)
 
     def _depth_after(self, dlq: Dlq, before: int | None, redrive: AutoRedrive) -> int | None:
         try:
@@ -355,26 +375,13 @@ class DailyJob:
             return str(exc)
         return None
 
-    def _post(self, report: DailyReport) -> str | None:
-        """Post the report and its thread replies; the report's ts (None when not posted)."""
+    def _post(self, scheduled: datetime, report: DailyReport) -> str | None:
+        """Post the report and its thread replies, each once per run; the report's ts (None
+        when not posted)."""
         if report.all_clear and not self.daily.report_when_empty:
             logger.info("all clear and REPORT_WHEN_EMPTY is false: nothing posted")
             return None
-        rendered = render_report(report)
-        channel = self.daily.report_channel
-        response = self.slack.chat_postMessage(
-            channel=channel,
-            text=rendered.message.text,
-            blocks=rendered.message.blocks,
-            unfurl_links=False,
-            unfurl_media=False,
-        )
-        ts = str(response["ts"])
-        for reply in rendered.thread:
-            self.slack.chat_postMessage(
-                channel=channel, thread_ts=ts, text=reply.text, blocks=reply.blocks
-            )
-        return ts
+        return self.poster.publish(scheduled.isoformat(), render_report(report))
 
     def _chain(self, continuation: Continuation, context: Any) -> str | None:
         """Invoke the next continuation; on failure say so in the thread and return the error."""
@@ -382,25 +389,35 @@ class DailyJob:
             self.invoker.invoke_async(context.function_name, continuation.to_event())
         except AwsError as exc:
             logger.error("cannot continue the auto-redrive: %s", exc)
-            message = render_continuation(
+            done = continuation.invocation - 1
+            messages = render_continuation(
                 continuation.day,
                 continuation.results,
-                continuation.invocation - 1,
+                done,
                 final=False,
+                note=f"Could not continue: {exc}",
             )
-            self.slack.chat_postMessage(
-                channel=continuation.channel,
-                thread_ts=continuation.thread_ts,
-                text=f"{message.text}\nCould not continue: {exc}",
-                blocks=message.blocks,
+            self.poster.reply(
+                continuation.scheduled.isoformat(),
+                f"stopped.{done}",
+                continuation.thread_ts,
+                messages,
             )
             return str(exc)
         return None
 
+    def _keep_report(self, scheduled: datetime, report: DailyReport, now: datetime) -> None:
+        """Keep the report for the continuation that finishes the auto-redrive to update."""
+        try:
+            self.runs.save_report(scheduled.isoformat(), json.dumps(to_json(report)), now=now)
+        except AwsError as exc:
+            logger.error("report not kept: the final figures will be in the thread only: %s", exc)
+
     # --- continuations ------------------------------------------------------------------------
 
     def continue_redrive(self, work: Continuation, context: Any) -> dict[str, Any]:
-        """Carry on the auto-redrive of ``work.queues``; the last one posts the final count."""
+        """Carry on the auto-redrive of ``work.queues``; the last one posts the final count in
+        the thread and updates the report with the final figures."""
         deadline = Deadline.from_lambda_context(context, reserve_s=REPORT_RESERVE_S)
         results = dict(work.results)
         still: list[str] = []
@@ -410,22 +427,16 @@ class DailyJob:
             try:
                 dlq = self.catalog.get(name)
             except (DlqRedriveError, BotoCoreError) as exc:
-                results[name] = AutoRedrive(moved=before.moved, error=str(exc))
+                results[name] = replace(before, continuing=False, error=str(exc))
                 continue
-            now = self._redrive(dlq, work.day, deadline)
+            # The same selection as the report run's (its window is in the event).
+            selection = before.selection or self._auto_selection(work, name, work.day)
+            now = self._redrive(dlq, selection, deadline)
             progress += now.moved
             # Moves add up; what is left (failed, poison, unreadable) is what the last run saw.
-            results[name] = AutoRedrive(
-                moved=before.moved + now.moved,
-                failed=now.failed,
-                unconfirmed=now.unconfirmed,
-                held_back=now.held_back,
-                needs_human=now.needs_human,
-                no_source=now.no_source,
-                unreadable_time=now.unreadable_time,
-                continuing=now.continuing,
-                error=now.error,
-            )
+            scanned = None if now.scanned is None else now.scanned + before.moved
+            results[name] = replace(now, moved=before.moved + now.moved, scanned=scanned)
+            self._window_done(work.scheduled, name, now, self.clock())
             if now.continuing:
                 still.append(name)
         if still and progress and work.invocation < MAX_INVOCATIONS:
@@ -448,17 +459,121 @@ class DailyJob:
                     "moved": progress,
                     "queues": still,
                 }
-        message = render_continuation(work.day, results, work.invocation, final=not still)
-        self.slack.chat_postMessage(
-            channel=work.channel, thread_ts=work.thread_ts, text=message.text, blocks=message.blocks
+        depths = self._depths_now(list(results))
+        messages = render_continuation(
+            work.day, results, work.invocation, final=not still, depths=depths
         )
+        key = work.scheduled.isoformat()
+        self.poster.reply(key, f"final.{work.invocation}", work.thread_ts, messages)
+        if still:  # the report says it stopped (it said "still running")
+            stopped = f"stopped after {work.invocation} invocations without finishing"
+            results = {
+                name: replace(r, continuing=False, error=r.error or f"{stopped}; see the thread")
+                if name in still
+                else r
+                for name, r in results.items()
+            }
+        update_error = self._update_report(key, results, depths, work.day)
         return {
             "status": "finished" if not still else "stopped",
             "invocation": work.invocation,
             "moved": progress,  # in this invocation (metrics add them up)
             "total_moved": sum(r.moved for r in results.values()),
             "queues": list(work.queues),
+            "update_error": update_error,
         }
+
+    def _depths_now(self, names: list[str]) -> dict[str, int | None]:
+        depths: dict[str, int | None] = {}
+        for name in names:
+            try:
+                info = self.gateway.queue_info(self.catalog.get(name).info.url)
+            except (DlqRedriveError, BotoCoreError) as exc:
+                logger.warning("depth of %s not read: %s", name, exc)
+                depths[name] = None
+                continue
+            depths[name] = info.visible + info.in_flight + info.delayed
+        return depths
+
+    def _update_report(
+        self,
+        key: str,
+        results: dict[str, AutoRedrive],
+        depths: dict[str, int | None],
+        day: date,
+    ) -> str | None:
+        """Re-render the report the run kept with the final counts and depths, and update its
+        messages (and the day's snapshots). The error, if it could not."""
+        try:
+            kept = self.runs.load_report(key)
+            if kept is None:
+                raise AwsError("the report of this run was not kept")
+            report = from_json(DailyReport, json.loads(kept))
+        except (AwsError, TypeError, ValueError) as exc:
+            logger.error("the report keeps its first figures: %s", exc)
+            return str(exc)
+        statuses = [
+            _finished(status, results.get(status.name), depths.get(status.name))
+            for status in report.dlqs
+        ]
+        final = replace(report, dlqs=tuple(statuses), total_trend=_total_trend(statuses))
+        self._save_snapshots(statuses, day, self.clock())
+        if report.all_clear and not self.daily.report_when_empty:
+            return None
+        self.poster.publish(key, render_report(final))
+        return None
+
+    # --- the auto-redrive's window ----------------------------------------------------------
+
+    def _auto_selection(self, run: ScheduledRun | Continuation, name: str, day: date) -> Selection:
+        """What the auto-redrive of ``name`` takes in the run for ``day`` (see
+        ``auto_redrive_window``)."""
+        try:
+            previous = self.runs.window_end(name, run.scheduled.isoformat())
+        except AwsError as exc:
+            logger.warning("no previous window of %s, taking yesterday only: %s", name, exc)
+            previous = None
+        window = auto_redrive_window(previous, day, self.settings.timezone)
+        return Selection(window=window, time_field=self.daily.time_field)
+
+    def _window_done(
+        self, scheduled: datetime, name: str, redrive: AutoRedrive, now: datetime
+    ) -> None:
+        """Record where the window of ``name`` ends once its auto-redrive went through it all."""
+        selection = redrive.selection
+        if redrive.continuing or redrive.error or selection is None or not selection.window.end:
+            return
+        try:
+            self.runs.save_window_end(name, scheduled.isoformat(), selection.window.end, now=now)
+        except AwsError as exc:
+            logger.warning("window of %s not recorded (the next run starts earlier): %s", name, exc)
+
+
+def auto_redrive_window(previous_end: datetime | None, day: date, tz: ZoneInfo) -> TimeWindow:
+    """The auto-redrive's window in the run that reports on ``day``: ``[start, day + 1)``.
+
+    Standard DLQs keep a message's original SentTimestamp (and a body's time field never
+    changes), so a message sent late on one day that dead-letters after the next 06:00 run has a
+    time inside a window already redriven. Each run therefore takes again the last day of the
+    previous finished window (``previous_end``), and every day since: the straddler is taken the
+    next morning. Without a previous window, yesterday only; never more than ``CATCH_UP_DAYS``.
+    """
+    end = day_window(day, tz).end
+    first = day
+    if previous_end is not None:
+        first = previous_end.astimezone(tz).date() - timedelta(days=1)
+    first = min(day, max(first, day - timedelta(days=CATCH_UP_DAYS - 1)))
+    return TimeWindow(day_window(first, tz).start, end)
+
+
+def _finished(status: DlqStatus, redrive: AutoRedrive | None, depth: int | None) -> DlqStatus:
+    """``status`` with the final result of its auto-redrive and its depth now."""
+    if redrive is None:
+        return status
+    if depth is None:
+        return replace(status, redrive=redrive)
+    trend = (*status.trend[:-1], depth) if status.trend else ()
+    return replace(status, redrive=redrive, depth=depth, trend=trend)
 
 
 def _failure_line(exc: Exception, doing: str, name: str) -> str:

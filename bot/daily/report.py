@@ -2,14 +2,21 @@
 
 ``DailyReport`` is built by the job (``bot.daily.job``) and rendered by ``bot.daily.blocks``; both
 sides only share these frozen records, so rendering is tested without any server.
+
+Every figure says how it is known (``Count``): counted message by message (a sample that saw the
+whole DLQ, an auto-redrive that looked at every message of the report's day), or a lower bound
+found in a sample of part of the DLQ. Depths come from SQS's counters, which AWS documents as
+approximate, unless the sample counted them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from bot.daily.figures import SampleFigures
+from bot.selection import Selection, TimeWindow, day_window
 
 TREND_DAYS = 7
 
@@ -29,6 +36,59 @@ class AutoRedrive:
     unreadable_time: int = 0
     continuing: bool = False  # time ran out: a new invocation carries on, result in the thread
     error: str | None = None
+    outside: int = 0  # seen but outside the selection: left in the DLQ, not the redrive's to take
+    selection: Selection | None = None  # what it took (window and time source), when it ran
+    # Messages it looked at, when it looked at every one the DLQ held (it drained the scan; an
+    # earlier attempt's moves included): its counts are then exact. None if it stopped early.
+    scanned: int | None = None
+
+    def found_in(self, selection: Selection) -> int | None:
+        """How many messages of ``selection`` it found in the DLQ (moved, failed, poison, ...),
+        when it judged every message by that same window and time source; else None."""
+        if self.scanned is None or self.error or self.continuing or self.selection != selection:
+            return None
+        return self.scanned - self.outside - self.unreadable_time
+
+
+@dataclass(frozen=True)
+class Count:
+    """A figure and how it is known: counted exactly, or at least ``value`` (found among the
+    ``sampled`` messages a scan read of the ``of`` the DLQ held, in ``samples`` DLQs)."""
+
+    value: int
+    exact: bool = True
+    sampled: int = 0
+    of: int = 0
+    samples: int = 0
+
+    @classmethod
+    def at_least(cls, value: int, *, sampled: int, of: int) -> Count:
+        return cls(value, exact=False, sampled=sampled, of=of, samples=1)
+
+    def __add__(self, other: Count) -> Count:
+        """The sum is exact only if both are; a bound's basis adds up (exact parts add none)."""
+        return Count(
+            self.value + other.value,
+            self.exact and other.exact,
+            self.sampled + other.sampled,
+            self.of + other.of,
+            self.samples + other.samples,
+        )
+
+
+def sample_count(value: int, figures: SampleFigures) -> Count:
+    """A count found in ``figures``' sample: the DLQ's own when the sample was whole."""
+    if figures.whole:
+        return Count(value)
+    return Count.at_least(value, sampled=figures.sampled, of=figures.population)
+
+
+@dataclass(frozen=True)
+class Yesterday:
+    """What arrived on the report's day and is (or was, before the auto-redrive) in the DLQ."""
+
+    arrived: Count
+    poison: Count  # of those, already redriven MAX_REDRIVES times
 
 
 @dataclass(frozen=True)
@@ -50,6 +110,27 @@ class DlqStatus:
         if self.depth is None or self.previous_depth is None:
             return None
         return self.depth - self.previous_depth
+
+    @property
+    def depth_before_exact(self) -> bool:
+        """The depth before the auto-redrive was counted (a whole sample saw exactly that many),
+        not only read from SQS's approximate counters."""
+        figures = self.figures
+        return figures is not None and figures.whole and figures.sampled == self.depth_before
+
+    @property
+    def depth_exact(self) -> bool:
+        """The depth shown was counted. After an auto-redrive moved messages it is read again
+        from SQS's counters, which lag behind deletes: approximate."""
+        moved = self.redrive is not None and self.redrive.moved > 0
+        return self.depth_before_exact and not moved and self.depth == self.depth_before
+
+    def all_days(self) -> tuple[Count, Count] | None:
+        """(poison, without a readable time) among all the DLQ's messages, from the sample."""
+        figures = self.figures
+        if figures is None:
+            return None
+        return sample_count(figures.poison, figures), sample_count(figures.unreadable_time, figures)
 
     @property
     def quiet(self) -> bool:
@@ -76,6 +157,7 @@ class DailyReport:
     total_trend: tuple[int | None, ...] = ()
     auto_redrive_names: tuple[str, ...] = field(default_factory=tuple)
     warnings: tuple[str, ...] = ()  # configuration problems worth a line (unknown names, ...)
+    time_field: str | None = None  # AUTO_REDRIVE_TIME_FIELD: a message's time, when not sent time
 
     @property
     def readable(self) -> tuple[DlqStatus, ...]:
@@ -96,16 +178,45 @@ class DailyReport:
         return sum(changes) if changes else None
 
     @property
-    def arrived(self) -> int:
-        return sum(d.figures.arrived_yesterday for d in self.readable if d.figures)
+    def total_exact(self) -> bool:
+        return all(d.depth_exact for d in self.readable)
+
+    @property
+    def window(self) -> TimeWindow:
+        """The report's day in its time zone, as the job selects it."""
+        return day_window(self.day, ZoneInfo(self.timezone))
+
+    def yesterday(self, status: DlqStatus) -> Yesterday | None:
+        """What arrived on the report's day in ``status``'s DLQ: the auto-redrive's exact counts
+        when it looked at every message by that day's window and time source, else the sample's
+        (exact when the sample was whole, lower bounds otherwise)."""
+        redrive = status.redrive
+        selection = Selection(window=self.window, time_field=self.time_field)
+        found = None if redrive is None else redrive.found_in(selection)
+        if redrive is not None and found is not None:
+            return Yesterday(Count(found), Count(redrive.needs_human))
+        figures = status.figures
+        if figures is None:
+            return None
+        return Yesterday(
+            sample_count(figures.arrived_yesterday, figures),
+            sample_count(figures.poison_yesterday, figures),
+        )
+
+    @property
+    def arrived(self) -> Count:
+        days = (self.yesterday(d) for d in self.readable)
+        return sum((day.arrived for day in days if day is not None), Count(0))
 
     @property
     def moved(self) -> int:
         return sum(d.redrive.moved for d in self.dlqs if d.redrive)
 
     @property
-    def poison(self) -> int:
-        return sum(d.figures.poison for d in self.readable if d.figures)
+    def poison(self) -> Count:
+        """Poison messages of every day, from the samples."""
+        counts = (d.all_days() for d in self.readable)
+        return sum((count[0] for count in counts if count is not None), Count(0))
 
     @property
     def all_clear(self) -> bool:

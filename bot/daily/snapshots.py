@@ -7,15 +7,17 @@ old ones). Writing the same day again (a retried run) overwrites it, so snapshot
 Also the running total of messages the auto-redrive of one scheduled run moved, per DLQ
 (``pk = "DAILYRUN#<scheduled time>"``, ``sk = "<dlq name>"``): a run that failed after moving
 messages (Slack refused the post, the function timed out) is retried by Lambda, and the retry's
-report still counts what the failed attempt moved.
+report still counts what the failed attempt moved. ``RunState`` keeps the rest of what a run
+needs across attempts and continuations (posted parts, the rendered report, auto-redrive windows).
 """
 
 from __future__ import annotations
 
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -31,6 +33,9 @@ RETENTION = timedelta(days=60)
 RUN_RETENTION = timedelta(days=3)
 PREFIX = "SNAPSHOT#"
 RUN_PREFIX = "DAILYRUN#"
+POST_PREFIX = "POST#"
+REPORT_KEY = "REPORT#"  # "#" is not allowed in a queue name: no clash with the moved counts
+WINDOW_PREFIX = "AUTOREDRIVE#"
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,126 @@ class SnapshotStore:
         except (ClientError, BotoCoreError) as exc:
             raise _error(f"recording what the auto-redrive moved from {dlq!r}", exc) from exc
         return int(response.get("Attributes", {}).get("moved", {}).get("N", moved))
+
+
+class RunState:
+    """What one scheduled run has already done, and where each DLQ's auto-redrive stopped.
+
+    - Posted parts (``pk = "DAILYRUN#<scheduled time>"``, ``sk = "POST#<part>"``, with the
+      Slack ``ts``): a retried run (Lambda retries a run that failed, e.g. on a refused thread
+      reply) updates what it posted before and posts only what is missing.
+    - The report as the run rendered it (``sk = "REPORT"``, compressed JSON): the continuation
+      that finishes the auto-redrive re-renders it with the final figures.
+    - The end of the last auto-redrive window a DLQ finished (``pk = "AUTOREDRIVE#<dlq>"``,
+      ``sk = "window"``): the next run starts from it.
+    """
+
+    def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
+        self.table = table
+        self.client: DynamoDBClient = client if client is not None else boto3.client("dynamodb")
+
+    def posted(self, run: str) -> dict[str, str]:
+        """The ``ts`` of every part of ``run``'s messages posted so far, by part name."""
+        items = self._query(run, POST_PREFIX, f"reading what run {run} posted")
+        return {item[SORT_KEY]["S"][len(POST_PREFIX) :]: item["ts"]["S"] for item in items}
+
+    def record_post(self, run: str, part: str, ts: str, *, now: datetime) -> None:
+        self._put(
+            {
+                PARTITION_KEY: {"S": RUN_PREFIX + run},
+                SORT_KEY: {"S": POST_PREFIX + part},
+                "ts": {"S": ts},
+                TTL_ATTRIBUTE: {"N": str(int((now + RUN_RETENTION).timestamp()))},
+            },
+            f"recording the post {part!r} of run {run}",
+        )
+
+    def save_report(self, run: str, report: str, *, now: datetime) -> None:
+        """Keep ``report`` (JSON text) for the continuation that finishes the run."""
+        self._put(
+            {
+                PARTITION_KEY: {"S": RUN_PREFIX + run},
+                SORT_KEY: {"S": REPORT_KEY},
+                "report": {"B": zlib.compress(report.encode("utf-8"))},
+                TTL_ATTRIBUTE: {"N": str(int((now + RUN_RETENTION).timestamp()))},
+            },
+            f"saving the report of run {run}",
+        )
+
+    def load_report(self, run: str) -> str | None:
+        item = self._get(RUN_PREFIX + run, REPORT_KEY, f"reading the report of run {run}")
+        return None if item is None else zlib.decompress(item["report"]["B"]).decode("utf-8")
+
+    def window_end(self, dlq: str, run: str) -> datetime | None:
+        """Where the last auto-redrive window of ``dlq`` that a run finished ended, as seen by
+        run ``run`` (None: never): an earlier attempt of ``run`` itself does not count, so every
+        attempt of one run takes the same window."""
+        item = self._get(WINDOW_PREFIX + dlq, "window", f"reading the window of {dlq!r}")
+        if item is None:
+            return None
+        if item["run"]["S"] == run:
+            item = item.get("before", {}).get("M")
+            if item is None:
+                return None
+        return datetime.fromisoformat(item["end"]["S"])
+
+    def save_window_end(self, dlq: str, run: str, end: datetime, *, now: datetime) -> None:
+        """Run ``run`` went through ``dlq``'s window up to ``end``."""
+        doing = f"saving the window of {dlq!r}"
+        item = self._get(WINDOW_PREFIX + dlq, "window", doing)
+        before = item.get("before", {}).get("M") if item and item["run"]["S"] == run else item
+        record: dict[str, Any] = {
+            PARTITION_KEY: {"S": WINDOW_PREFIX + dlq},
+            SORT_KEY: {"S": "window"},
+            "end": {"S": end.isoformat()},
+            "run": {"S": run},
+            TTL_ATTRIBUTE: {"N": str(int((now + RETENTION).timestamp()))},
+        }
+        if before is not None:
+            record["before"] = {"M": {"end": before["end"], "run": before["run"]}}
+        self._put(record, doing)
+
+    def _put(self, item: dict[str, Any], doing: str) -> None:
+        try:
+            self.client.put_item(TableName=self.table, Item=item)
+        except (ClientError, BotoCoreError) as exc:
+            raise _error(doing, exc) from exc
+
+    def _get(self, pk: str, sk: str, doing: str) -> dict[str, Any] | None:
+        try:
+            response = self.client.get_item(
+                TableName=self.table,
+                Key={PARTITION_KEY: {"S": pk}, SORT_KEY: {"S": sk}},
+                ConsistentRead=True,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise _error(doing, exc) from exc
+        item: dict[str, Any] | None = response.get("Item")
+        return item
+
+    def _query(self, run: str, prefix: str, doing: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        start: dict[str, Any] | None = None
+        try:
+            while True:
+                extra: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
+                response = self.client.query(
+                    TableName=self.table,
+                    KeyConditionExpression="#pk = :pk AND begins_with(#sk, :prefix)",
+                    ExpressionAttributeNames={"#pk": PARTITION_KEY, "#sk": SORT_KEY},
+                    ExpressionAttributeValues={
+                        ":pk": {"S": RUN_PREFIX + run},
+                        ":prefix": {"S": prefix},
+                    },
+                    ConsistentRead=True,
+                    **extra,
+                )
+                items.extend(response.get("Items", []))
+                start = response.get("LastEvaluatedKey")
+                if not start:
+                    return items
+        except (ClientError, BotoCoreError) as exc:
+            raise _error(doing, exc) from exc
 
 
 def _error(doing: str, exc: ClientError | BotoCoreError) -> AwsError:

@@ -72,7 +72,7 @@ def test_report_counts_depth_arrivals_errors_and_poison(daily: Daily, sqs: Any) 
     assert post.body["text"].startswith("DLQ report for 2026-03-10: 5 messages in 2 DLQs")
     # And the figures are right
     text = blocks_text(blocks)
-    assert "DLQ report · Tue 10 Mar 2026" in text
+    assert text.startswith("DLQ report for Tue 10 Mar 2026 · as of ")  # the day, and when
     assert "*5 messages* in 2 DLQs" in text
     assert "2 arrived yesterday · 1 poison (need a human)" in text
     assert "*orders-dlq* → orders\nDepth *3*" in text
@@ -80,12 +80,15 @@ def test_report_counts_depth_arrivals_errors_and_poison(daily: Daily, sqs: Any) 
     assert "• `Timeout` ×2\n• `Declined` ×1" in text
     assert "*payments-dlq* → payments\nDepth *2*" in text
     assert "• `json {amount:num, at:str}` ×2" in text
-    # And each DLQ has its redrive and peek buttons for yesterday
+    # And each DLQ has its redrive and peek buttons for yesterday, by the time the report counted
+    # (AUTO_REDRIVE_TIME_FIELD, not the sent time)
+    orders_value = {"queue": "orders-dlq", "date": "2026-03-10", "time_field": "at"}
+    payments_value = {"queue": "payments-dlq", "date": "2026-03-10", "time_field": "at"}
     assert button_values(blocks) == [
-        ("dlq_redrive.report_redrive", {"queue": "orders-dlq", "date": "2026-03-10"}),
-        ("dlq_redrive.report_peek", {"queue": "orders-dlq", "date": "2026-03-10"}),
-        ("dlq_redrive.report_redrive", {"queue": "payments-dlq", "date": "2026-03-10"}),
-        ("dlq_redrive.report_peek", {"queue": "payments-dlq", "date": "2026-03-10"}),
+        ("dlq_redrive.report_redrive", orders_value),
+        ("dlq_redrive.report_peek", orders_value),
+        ("dlq_redrive.report_redrive", payments_value),
+        ("dlq_redrive.report_peek", payments_value),
     ]
     # And nothing was moved or lost by the scan: every message is still there, visible
     assert outcome["moved"] == 0
@@ -249,10 +252,11 @@ def test_a_capped_sample_says_so(daily: Daily, sqs: Any) -> None:
     # When the job runs
     daily.run(RUN)
 
-    # Then the error groups say they come from a sample, and counts are lower bounds
+    # Then the error groups say they come from a sample, and counts are lower bounds that say
+    # from what (the DLQ's size is SQS's approximate count)
     text = daily.report_text()
-    assert "Top errors (sample of 10 of 15):" in text
-    assert "Yesterday: ≥ 0 arrived" in text
+    assert "Top errors (sample of 10 of ≈ 15):" in text
+    assert "Yesterday: ≥ 0 arrived — in a sample of 10 of ≈ 15" in text
     assert count(sqs, orders.dlq_url) == 15
 
 
