@@ -41,7 +41,7 @@ from bot.planner import (
     build_outgoing,
     group_waves,
 )
-from bot.selection import Selection, Verdict, judge
+from bot.selection import Selection, Verdict, judge, needs_human
 from bot.sqs_gateway import QueueInfo, ReceivedMessage, SendFailure, SqsApi
 
 MAX_FAILURE_DETAILS = 50
@@ -262,6 +262,17 @@ class _Stop(Exception):
         super().__init__(message or reason.value)
         self.reason = reason
         self.message = message
+
+
+@dataclass(slots=True)
+class _Candidate:
+    """A selected message on its way: where it goes, and what travels (or why it cannot)."""
+
+    message: ReceivedMessage
+    destination: str  # the queue's name
+    url: str = ""
+    item: Outgoing | None = None  # built for the destination's MaximumMessageSize
+    failure: tuple[str, str] | None = None  # (code, reason): it stays in the DLQ, failed
 
 
 class RedriveLedger(Protocol):
@@ -543,20 +554,74 @@ class _Run:
             self.report.api_calls[name] += count
 
     def _handle(self, messages: list[ReceivedMessage]) -> None:
-        to_send: dict[str, tuple[str, list[Outgoing]]] = {}
+        """Judge, route and build a received batch, then send what is selected.
+
+        Whether a message can carry the counter depends on the destination's size, so a
+        message is built for its destination first and judged poison by what travels: its
+        counter, or for one that travels without it, the ledger's count of that very entry
+        (one ledger question per batch, none when every message carries the counter).
+        """
         copies_confirmed: list[str] = []  # receipt handles of second deliveries already moved
+        candidates = [self._prepare(message) for message in self._claim(messages, copies_confirmed)]
+        recorded = self._recorded_redrives(candidates)
+        to_send: dict[str, tuple[str, list[Outgoing]]] = {}
+        failures: list[tuple[_Candidate, tuple[str, str]]] = []
         report = self.report
-        recorded = self._recorded_redrives(messages)
-        for message in messages:
-            verdict = judge(
+        with self.lock:
+            for candidate in candidates:
+                message = candidate.message
+                count = recorded.get(message.message_id, 0)
+                if count and needs_human(
+                    message, max_redrives=self.engine.max_redrives, recorded_redrives=count
+                ):
+                    report.skipped += 1
+                    report.needs_human += 1
+                    self._hold(message)
+                elif self._limit_reached():
+                    report.over_limit += 1
+                    report.skipped += 1
+                    self._hold(message)
+                else:
+                    report.matched += 1
+                    if candidate.failure is not None:
+                        failures.append((candidate, candidate.failure))
+                    elif self.request.dry_run:
+                        report.by_destination[candidate.destination] += 1
+                        self._hold(message)
+                    elif candidate.item is not None:
+                        to_send.setdefault(candidate.url, (candidate.destination, []))[1].append(
+                            candidate.item
+                        )
+        for candidate, (code, reason) in failures:
+            self._fail(candidate.message, code, reason, candidate.destination)
+        if copies_confirmed:
+            failed = self.sqs.delete_batch(self.dlq.info.url, copies_confirmed)
+            self._count_call("DeleteMessageBatch")
+            with self.lock:
+                report.delete_failed += len(failed)
+        for url, (name, items) in to_send.items():
+            self._send_all(url, name, items)
+
+    def _claim(
+        self, messages: list[ReceivedMessage], copies_confirmed: list[str]
+    ) -> list[ReceivedMessage]:
+        """The messages of a batch that may be selected, claimed (in ``sending``) so that a
+        second delivery meanwhile is not taken twice; the others are held, counted, or (a
+        second delivery of a moved message) listed in ``copies_confirmed`` for deletion."""
+        verdicts = [
+            judge(
                 message,
                 self.request.selection,
                 self.engine.timezone,
                 max_redrives=self.engine.max_redrives,
                 force=self.request.force,
-                recorded_redrives=recorded.get(message.message_id, 0),
             )
-            with self.lock:
+            for message in messages
+        ]
+        claimed: list[ReceivedMessage] = []
+        report = self.report
+        with self.lock:
+            for message, verdict in zip(messages, verdicts, strict=True):
                 if message.message_id in self.held:
                     # Seen before in this scan (its visibility ran out): refresh the handle only.
                     self.held[message.message_id] = message.receipt_handle
@@ -576,37 +641,13 @@ class _Run:
                     report.no_source += 1
                     report.skipped += 1
                     self.held[message.message_id] = message.receipt_handle
-                    continue
-                if verdict is Verdict.SELECT and self._limit_reached():
-                    report.over_limit += 1
-                    report.skipped += 1
-                    self.held[message.message_id] = message.receipt_handle
-                    continue
-                if verdict is not Verdict.SELECT:
+                elif verdict is not Verdict.SELECT:
                     self._count_skip(verdict)
                     self.held[message.message_id] = message.receipt_handle
-                    continue
-                report.matched += 1
-                if not self.request.dry_run:
+                else:
                     self.sending[message.message_id] = [message.receipt_handle]
-            url, name = self._route(message)
-            if not url:
-                continue
-            if self.request.dry_run:
-                with self.lock:
-                    report.by_destination[name] += 1
-                    self.held[message.message_id] = message.receipt_handle
-                continue
-            item = self._outgoing(message, url, name)
-            if item is not None:
-                to_send.setdefault(url, (name, []))[1].append(item)
-        if copies_confirmed:
-            failed = self.sqs.delete_batch(self.dlq.info.url, copies_confirmed)
-            self._count_call("DeleteMessageBatch")
-            with self.lock:
-                report.delete_failed += len(failed)
-        for url, (name, items) in to_send.items():
-            self._send_all(url, name, items)
+                    claimed.append(message)
+        return claimed
 
     def _limit_reached(self) -> bool:
         """Whether --limit is used up (then the run stops). Call with the lock held."""
@@ -630,15 +671,16 @@ class _Run:
             )
         return True
 
-    def _recorded_redrives(self, messages: list[ReceivedMessage]) -> dict[str, int]:
-        """The ledger's redrive count of each message that cannot carry the counter, by id."""
+    def _recorded_redrives(self, candidates: list[_Candidate]) -> dict[str, int]:
+        """The ledger's redrive count of each candidate that travels without the counter, by
+        message id: one question for the whole batch, none if every message carries it."""
         ledger = self.engine.ledger
-        if ledger is None:
+        if ledger is None or self.request.force:
             return {}
         digests = {
-            message.message_id: content_digest(outgoing.entry)
-            for message in messages
-            if (outgoing := build_outgoing(message, fifo=self.dlq.info.fifo)).counter_dropped
+            candidate.message.message_id: content_digest(candidate.item.entry)
+            for candidate in candidates
+            if candidate.item is not None and candidate.item.counter_dropped
         }
         if not digests:
             return {}
@@ -655,24 +697,38 @@ class _Run:
         elif verdict is Verdict.NEEDS_HUMAN:
             report.needs_human += 1
 
-    def _route(self, message: ReceivedMessage) -> tuple[str, str]:
-        """(url, name) of where the message goes: --to, else its own source queue (the
+    def _prepare(self, message: ReceivedMessage) -> _Candidate:
+        """Where ``message`` goes and the entry that takes it there (built for that queue's
+        MaximumMessageSize), or why it cannot go: its source queue is gone, or the destination
+        cannot take it (then it stays in the DLQ, failed with the reason, and is never sent).
+
+        The destination is --to, else the message's own source queue (the
         DeadLetterQueueSourceArn SQS gives), else the DLQ's single source (``_no_source`` held
         the others back).
-
-        A message whose source queue is gone is held and counted failed: ("", name).
         """
         if self.request.to is not None:
-            return self.request.to.url, self.request.to.name
-        if message.source_arn:
+            url, name = self.request.to.url, self.request.to.name
+        elif message.source_arn:
             name = message.source_arn.rsplit(":", 1)[-1]
             try:
-                return self.sqs.url_for_arn(message.source_arn), name
+                url = self.sqs.url_for_arn(message.source_arn)
             except QueueNotFoundError as exc:
-                self._fail(message, "QueueDoesNotExist", str(exc), name)
-                return "", name
-        (source,) = self.dlq.sources
-        return source.url, source.name
+                return _Candidate(message, name, failure=("QueueDoesNotExist", str(exc)))
+        else:
+            (source,) = self.dlq.sources
+            url, name = source.url, source.name
+        try:
+            limit = self._size_limit(url)
+        except QueueNotFoundError as exc:
+            return _Candidate(message, name, url, failure=("QueueDoesNotExist", str(exc)))
+        item = build_outgoing(message, fifo=self.dlq.info.fifo, max_message_bytes=limit)
+        if item.size <= limit:
+            return _Candidate(message, name, url, item)
+        reason = (
+            f"{item.size:,} bytes with its attributes; {name} takes messages of at most "
+            f"{limit:,} bytes (its MaximumMessageSize)"
+        )
+        return _Candidate(message, name, url, item, ("MessageTooLarge", reason))
 
     def _size_limit(self, url: str) -> int:
         """The destination's MaximumMessageSize (one GetQueueAttributes per destination per run,
@@ -687,24 +743,6 @@ class _Run:
                 finally:
                     self._count_call("GetQueueAttributes")
             return self.size_limits[url]
-
-    def _outgoing(self, message: ReceivedMessage, url: str, destination: str) -> Outgoing | None:
-        """The entry that sends ``message`` to ``url``; None if the destination cannot take it
-        (then it stays in the DLQ, counted failed with the reason, and is never sent)."""
-        try:
-            limit = self._size_limit(url)
-        except QueueNotFoundError as exc:
-            self._fail(message, "QueueDoesNotExist", str(exc), destination)
-            return None
-        item = build_outgoing(message, fifo=self.dlq.info.fifo, max_message_bytes=limit)
-        if item.size > limit:
-            reason = (
-                f"{item.size:,} bytes with its attributes; {destination} takes messages of at "
-                f"most {limit:,} bytes (its MaximumMessageSize)"
-            )
-            self._fail(item, "MessageTooLarge", reason, destination)
-            return None
-        return item
 
     def _send_all(self, url: str, destination: str, items: list[Outgoing]) -> None:
         """Send ``items`` in batches within the destination's size; FIFO ones wave by wave, so
@@ -730,11 +768,16 @@ class _Run:
                     ready.append(item)
         return ready
 
-    def _keep(self, message: ReceivedMessage | Outgoing) -> None:
-        """Hold a selected message that stays in the DLQ, to be released at the end with the
-        newest handle it was received with; on FIFO, its group stalls. Call with the lock held."""
+    def _hold(self, message: ReceivedMessage | Outgoing) -> None:
+        """Hold a claimed message that is not sent, to be released at the end with the newest
+        handle it was received with. Call with the lock held."""
         handles = self.sending.pop(message.message_id, None)
         self.held[message.message_id] = handles[-1] if handles else message.receipt_handle
+
+    def _keep(self, message: ReceivedMessage | Outgoing) -> None:
+        """Hold a selected message that stays in the DLQ (``_hold``); on FIFO, its group
+        stalls. Call with the lock held."""
+        self._hold(message)
         if self.dlq.info.fifo:
             group = (
                 message.group

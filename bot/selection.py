@@ -265,6 +265,15 @@ def redrive_count(message: ReceivedMessage) -> int:
         return 0
 
 
+def needs_human(message: ReceivedMessage, *, max_redrives: int, recorded_redrives: int = 0) -> bool:
+    """Whether ``message`` was redriven ``max_redrives`` times already (poison).
+
+    ``recorded_redrives`` is what a ledger counted for a message that cannot carry the
+    ``dlq-redrive-count`` attribute; the higher of the two counts is the one judged.
+    """
+    return max(redrive_count(message), recorded_redrives) >= max_redrives
+
+
 def judge(
     message: ReceivedMessage,
     selection: Selection,
@@ -272,13 +281,9 @@ def judge(
     *,
     max_redrives: int,
     force: bool = False,
-    recorded_redrives: int = 0,
 ) -> Verdict:
-    """Decide what to do with one message (the limit is applied by the caller, who counts).
-
-    ``recorded_redrives`` is what a ledger counted for a message that cannot carry the
-    ``dlq-redrive-count`` attribute; the higher of the two counts is the one judged.
-    """
+    """Decide what to do with one message by what it carries (the limit is applied by the
+    caller, who counts; a ledger's count by the caller that knows how the message travels)."""
     if selection.filters_by_time:
         try:
             instant = message_time(message, selection.time_field, tz)
@@ -286,6 +291,6 @@ def judge(
             return Verdict.UNREADABLE_TIME
         if not selection.window.contains(instant):
             return Verdict.OUT_OF_WINDOW
-    if not force and max(redrive_count(message), recorded_redrives) >= max_redrives:
+    if not force and needs_human(message, max_redrives=max_redrives):
         return Verdict.NEEDS_HUMAN
     return Verdict.SELECT

@@ -336,6 +336,98 @@ def test_without_a_ledger_a_counterless_message_keeps_moving(sqs: FakeSqs) -> No
         fail_back_into_the_dlq(sqs, source, dlq_url)
 
 
+COUNTER_BYTES = len("dlq-redrive-count") + len("Number") + len("1")  # as SQS counts its size
+
+
+@pytest.mark.parametrize(
+    ("destination_bytes", "body_bytes", "attributes"),
+    [
+        # fits the destination, but not with the counter (room for all but the last 10 bytes)
+        pytest.param(64 * 1024, 64 * 1024 - COUNTER_BYTES + 10, {}, id="64KiB-no-room"),
+        pytest.param(1_024, 1_024 - COUNTER_BYTES + 1, {}, id="1KiB-no-room"),
+        # bigger than the old 256 KiB maximum, and no attribute left for the counter
+        pytest.param(1_048_576, 300 * 1024, TEN_ATTRIBUTES, id="1MiB-300KiB-10-attributes"),
+    ],
+)
+def test_the_ledger_judges_a_message_by_the_destination_it_is_sent_to(
+    sqs: FakeSqs, destination_bytes: int, body_bytes: int, attributes: dict[str, Any]
+) -> None:
+    # Given a source queue with its own MaximumMessageSize, and a message that fits it but
+    # travels without dlq-redrive-count there
+    dlq_url = sqs.create("orders-dlq", max_message_bytes=1_048_576)
+    source = sqs.create("orders", max_message_bytes=destination_bytes)
+    put_with(sqs, dlq_url, "x" * body_bytes, attributes)
+    dlq = refresh(sqs, dlq_url, [source])
+    ledger = MemoryLedger()
+
+    # When it is redriven and fails back into the DLQ MAX_REDRIVES times
+    for _ in range(MAX_REDRIVES):
+        report = engine(sqs, ledger).run(dlq, request())
+        assert report.moved == 1 and report.counter_dropped == 1 and report.needs_human == 0
+        fail_back_into_the_dlq(sqs, source, dlq_url)
+
+    # Then the next run leaves it in the DLQ for a human: the ledger was asked about the very
+    # entry that was sent (before, it was asked about one built for 256 KiB, or not at all)
+    stuck = engine(sqs, ledger).run(dlq, request())
+    assert stuck.moved == 0 and stuck.needs_human == 1 and stuck.failed == 0
+    assert list(ledger.redrives.values()) == [MAX_REDRIVES]
+    assert len(sqs.queues[dlq_url].messages) == 1 == sqs.visible(dlq_url)
+
+
+def asking(ledger: MemoryLedger) -> list[Collection[str]]:
+    """Record every ``counts`` question the engine asks ``ledger``."""
+    asked: list[Collection[str]] = []
+    counts = ledger.counts
+
+    def recording(dlq: str, digests: Collection[str]) -> dict[str, int]:
+        asked.append(digests)
+        return counts(dlq, digests)
+
+    ledger.counts = recording  # type: ignore[method-assign]
+    return asked
+
+
+def test_a_message_that_carries_the_counter_at_its_destination_never_reaches_the_ledger(
+    sqs: FakeSqs,
+) -> None:
+    # Given a body of just under 256 KiB (no room for the counter there) bound for a queue
+    # that takes 1 MiB, where it carries the counter
+    dlq_url = sqs.create("orders-dlq", max_message_bytes=1_048_576)
+    source = sqs.create("orders", max_message_bytes=1_048_576)
+    sqs.put(dlq_url, "x" * (256 * 1024 - 4))
+    dlq = refresh(sqs, dlq_url, [source])
+    ledger = MemoryLedger()
+    asked = asking(ledger)
+
+    # When it is redriven
+    report = engine(sqs, ledger).run(dlq, request())
+
+    # Then it travelled with its counter, and the ledger was neither asked nor told
+    assert report.moved == 1 and report.counter_dropped == 0
+    (copy,) = sqs.queues[source].messages.values()
+    assert copy.message_attributes["dlq-redrive-count"]["StringValue"] == "1"
+    assert asked == [] and not ledger.redrives
+
+
+def test_the_ledger_is_asked_at_most_once_per_received_batch(sqs: FakeSqs) -> None:
+    # Given 25 messages that cannot carry the counter, with ordinary ones among them
+    dlq, dlq_url, _sources = setup(sqs, 0)
+    for i in range(25):
+        put_with(sqs, dlq_url, f"full {i}", TEN_ATTRIBUTES)
+        sqs.put(dlq_url, f"plain {i}")
+    ledger = MemoryLedger()
+    asked = asking(ledger)
+
+    # When one worker redrives them (batches of 10)
+    report = engine(sqs, ledger).run(dlq, request(workers=1))
+
+    # Then each receive cost at most one question, about the counter-less ones only
+    assert report.moved == 50 and report.counter_dropped == 25
+    receives = report.api_calls["ReceiveMessage"]
+    assert len(asked) <= receives and sum(len(digests) for digests in asked) == 25
+    assert sum(ledger.redrives.values()) == 25
+
+
 # --- 19: remaining counts what is in flight too -----------------------------------------------
 
 

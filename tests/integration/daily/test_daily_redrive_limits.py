@@ -73,3 +73,31 @@ def test_a_dlq_with_two_sources_moves_nothing_it_cannot_route_and_says_why(
     text = daily.report_text()
     assert "Auto-redrive failed" not in text
     assert "3 with no recorded source left for a human" in text
+
+
+def test_a_message_without_room_for_the_counter_in_its_64_kib_source_needs_a_human_too(
+    daily: Daily, sqs: Any
+) -> None:
+    # Given one of yesterday's messages that fits its source queue's MaximumMessageSize of
+    # 64 KiB, but not with dlq-redrive-count (the counter takes 24 bytes; 10 are left)
+    orders = create_pair(sqs, "orders")
+    sqs.set_queue_attributes(
+        QueueUrl=orders.source_url, Attributes={"MaximumMessageSize": str(64 * 1024)}
+    )
+    prefix = YESTERDAY.removesuffix("}") + ', "pad": "'
+    body = prefix + "x" * (64 * 1024 - 10 - len(prefix) - 2) + '"}'
+    assert len(body) == 64 * 1024 - 10 and json.loads(body)["at"]
+    put_in_dlq(sqs, orders, [body])
+    daily.configure(AUTO_REDRIVE="*", AUTO_REDRIVE_TIME_FIELD="at", MAX_REDRIVES="3")
+
+    # When three runs redrive it (without the counter) and each time it fails back
+    for minute in range(3):
+        outcome = daily.run(f"2026-03-11T06:0{minute}:00Z")
+        assert outcome["moved"] == 1, outcome
+        fail_again(sqs, orders)
+
+    # Then the fourth run leaves it in the DLQ for a human
+    fourth = daily.run("2026-03-11T06:03:00Z")
+    assert fourth["moved"] == 0
+    assert count(sqs, orders.dlq_url) == 1 and count(sqs, orders.source_url) == 0
+    assert "1 poison left for a human" in daily.report_text()
