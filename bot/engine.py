@@ -871,12 +871,14 @@ class _Run:
         return confirmed, retry
 
     def _unconfirmed(self, items: list[Outgoing], reason: str) -> None:
-        """Messages SQS may have stored without saying so: kept in the DLQ, never re-sent here."""
+        """Messages SQS may have stored without saying so: kept in the DLQ, never re-sent here,
+        and counted as redriven in the ledger (it may have been a redrive)."""
         with self.lock:
             self.report.unconfirmed += len(items)
             self.report.unconfirmed_reason = reason
             for item in items:
                 self._keep(item)
+        self._record_redrives(items)
 
     def _delete(self, confirmed: list[Outgoing], destination: str) -> None:
         """Delete messages SQS listed in Successful, with every handle each was received with.
@@ -910,8 +912,8 @@ class _Run:
         self._record_redrives(confirmed)
 
     def _record_redrives(self, sent: list[Outgoing]) -> None:
-        """Count a redrive in the ledger for each message that travelled without the counter
-        (sent is what counts, deleted or not)."""
+        """Count a redrive in the ledger for each message that travelled without the counter:
+        confirmed (deleted or not) or unconfirmed, since what may have arrived counts too."""
         ledger = self.engine.ledger
         digests = [content_digest(item.entry) for item in sent if item.counter_dropped]
         if ledger is not None and digests:

@@ -428,6 +428,33 @@ def test_the_ledger_is_asked_at_most_once_per_received_batch(sqs: FakeSqs) -> No
     assert sum(ledger.redrives.values()) == 25
 
 
+def test_an_unconfirmed_send_of_a_counterless_message_counts_as_a_redrive(sqs: FakeSqs) -> None:
+    # Given a message with no room for the counter, whose first send SQS stores but whose
+    # answer is lost (the copy may have been delivered: it was)
+    dlq, dlq_url, (source,) = setup(sqs, 0)
+    put_with(sqs, dlq_url, "full", TEN_ATTRIBUTES)
+    ledger = MemoryLedger()
+    answers_to_lose = [source]
+    sqs.lose_answer = lambda url, entries: url in answers_to_lose and not answers_to_lose.clear()
+
+    # When the consumer fails every copy it gets, and the DLQ is redriven until nothing moves
+    first = engine(sqs, ledger).run(dlq, request())
+    assert first.unconfirmed == 1 and first.moved == 0
+    assert list(ledger.redrives.values()) == [1]  # counted, as it may have been a redrive
+    deliveries = 0
+    for _ in range(2 * MAX_REDRIVES):
+        deliveries += len(sqs.queues[source].messages)
+        fail_back_into_the_dlq(sqs, source, dlq_url)
+        report = engine(sqs, ledger).run(dlq, request())
+        if not sqs.queues[source].messages:
+            break
+
+    # Then the consumer got it MAX_REDRIVES times plus at most the one extra copy the lost
+    # answer allows (the README's bound), and every copy now waits for a human
+    assert deliveries <= MAX_REDRIVES + 1
+    assert report.moved == 0 and report.needs_human == len(sqs.queues[dlq_url].messages)
+
+
 # --- 19: remaining counts what is in flight too -----------------------------------------------
 
 
