@@ -12,6 +12,7 @@ visible again and prints the partial summary. A second signal does the same, nev
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import signal
 import sys
@@ -178,8 +179,8 @@ def main(
     now: Callable[[], datetime] | None = None,
 ) -> int:
     """Run the CLI; every argument is injectable for tests. Returns the exit status."""
-    out = out or sys.stdout
-    err = err or sys.stderr
+    out = out or _lenient(sys.stdout)
+    err = err or _lenient(sys.stderr)
     try:
         args = build_parser().parse_args(argv)
         ctx = CliContext(env, gateway, out, err, now or (lambda: datetime.now(UTC)))
@@ -205,6 +206,14 @@ def main(
     except KeyboardInterrupt:
         _error_line(err, "dlq-redrive: interrupted")
         return 130
+
+
+def _lenient(stream: TextIO) -> TextIO:
+    """``stream`` writing what its encoding cannot hold as escapes (``\\xe9``, ``\\u2713``):
+    on a terminal that is not UTF-8, a message's text must not end the CLI in a traceback."""
+    if isinstance(stream, io.TextIOWrapper):
+        stream.reconfigure(errors="backslashreplace")
+    return stream
 
 
 def _error_line(err: TextIO, text: str) -> None:
@@ -251,7 +260,9 @@ def _cmd_peek(args: argparse.Namespace, ctx: CliContext) -> int:
     limit = None if args.full else 300
     if args.json:
         payload = {"dlq": dlq.name, "messages": [m.to_dict(limit) for m in messages]}
-        print(json.dumps(payload, ensure_ascii=False), file=ctx.out)
+        # ASCII JSON, like every --json: valid whatever the output's encoding, and the escapes
+        # keep a body's control characters from acting on a terminal; the values are exact.
+        print(json.dumps(payload), file=ctx.out)
         return EXIT_OK
     print(
         f"{dlq.name}: showing {len(messages)} of ~{dlq.info.visible} visible "
@@ -446,9 +457,9 @@ def print_summary(report: RedriveReport, out: TextIO, *, interrupted_by: str | N
     for name, count in sorted(report.by_destination.items()):
         print(f"  → {name}: {count}", file=out)
     if report.no_source:
-        print(f"  {report.no_source} held back: {report.no_source_reason}", file=out)
+        print(visible(f"  {report.no_source} held back: {report.no_source_reason}"), file=out)
     for code, count in sorted(report.failure_reasons.items()):
-        print(f"  failed {count}× {code}", file=out)
+        print(visible(f"  failed {count}× {code}"), file=out)  # AWS's code, as it came
     for failure in report.failures[:10]:
         # SQS's reason can quote the message (a group id, an attribute): shown, never acted on.
         line = f"    {failure['message_id']}: {failure['code']}: {failure['reason']}"
@@ -494,9 +505,12 @@ def print_summary(report: RedriveReport, out: TextIO, *, interrupted_by: str | N
             if interrupted_by and report.stopped is StopReason.CANCELLED
             else report.stopped.value + (f": {report.error}" if report.error else "")
         )
+        # The error can quote what AWS was sent (a message's text): shown, never acted on.
         print(
-            f"  stopped early ({why}); ~{report.remaining} messages left in the DLQ (visible, "
-            "in flight or delayed): run the same command again to continue",
+            visible(
+                f"  stopped early ({why}); ~{report.remaining} messages left in the DLQ "
+                "(visible, in flight or delayed): run the same command again to continue"
+            ),
             file=out,
         )
 

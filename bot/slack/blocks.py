@@ -208,8 +208,14 @@ def _card_title(request: ApprovalRequest) -> str:
     )
 
 
+def _selection(request: ApprovalRequest, limit: int) -> str:
+    """The selection as one code span: it quotes what the requester typed (a --time-field path),
+    whose marks, emoji codes and bare links must not format a card that approvers trust."""
+    return code(request.selection_text, limit=limit)
+
+
 def _card_fields(request: ApprovalRequest, tz: ZoneInfo) -> dict[str, Any]:
-    selection = escape(request.selection_text, limit=1_900)
+    selection = _selection(request, 1_900)
     return {
         "type": "section",
         "fields": [
@@ -246,7 +252,10 @@ def approval_card(request: ApprovalRequest, tz: ZoneInfo, *, dry_run_note: str =
                             "text": cut(
                                 f"Move up to {number(request.matched)} message(s) from "
                                 f"{code(request.dlq)} back to their source queues "
-                                f"({escape(request.selection_text, limit=150)}).",
+                                # 140: the whole sentence fits the dialog's 300 characters
+                                # (an 80-character queue name, a ten-digit count), so the cut
+                                # below never opens the span
+                                f"({_selection(request, 140)}).",
                                 300,
                             ),
                         },

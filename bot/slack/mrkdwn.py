@@ -21,6 +21,7 @@ Cutting happens on the escaped pieces, before the text is wrapped: a cut never s
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.printable import visible_char
@@ -88,9 +89,19 @@ def code_block(text: str, max_chars: int) -> str:
     return f"{FENCE}{shown or ' '}{FENCE}"
 
 
+# The end of a cut that would leave part of an entity we wrote (``&am``) or of an escape
+# ``visible_char`` wrote (``\\x1``, ``\\u20``): it would read as other text ("&am…", "\\u20…").
+_PARTIAL_PIECE = re.compile(
+    r"(?:&(?:a|am|amp|l|lt|g|gt)?|\\(?:x[0-9a-f]?|u[0-9a-f]{0,3}|U[0-9a-f]{0,7})?)\Z"
+)
+
+
 def cut(text: str, limit: int) -> str:
-    """Our own text, at most ``limit`` characters (a last guard for Block Kit's limits)."""
-    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+    """Text at most ``limit`` characters long, ending in ``…`` when cut (a last guard for Block
+    Kit's limits). It may hold escaped text: a cut never ends inside an entity or an escape."""
+    if len(text) <= limit:
+        return text
+    return _PARTIAL_PIECE.sub("", text[: max(limit - len(ELLIPSIS), 0)]) + ELLIPSIS
 
 
 def number(value: int) -> str:

@@ -27,7 +27,7 @@ def test_the_redrive_button_selects_by_the_reports_time_field(harness: SlackHarn
     # Then the approval card selects yesterday by that field: the 3 messages the report counted
     card = harness.card()
     blocks = json.dumps(card.body["blocks"])
-    assert f"*Selection*\\n{yesterday} (UTC), by body field" in blocks
+    assert f"*Selection*\\n`{yesterday} (UTC), by body field" in blocks
     assert "3 message(s) from orders-dlq" in card.body["text"]
     # And approving moves those 3, and leaves today's
     harness.click(

@@ -275,7 +275,7 @@ def test_report_redrive_button_starts_the_approval_flow_for_that_date(
 
     # Then the usual approval card is posted for that day, and approving moves them
     card = harness.card()
-    assert f"*Selection*\\n{today} (UTC), by sent time" in json.dumps(card.body["blocks"])
+    assert f"*Selection*\\n`{today} (UTC), by sent time`" in json.dumps(card.body["blocks"])
     assert "3 message(s) from orders-dlq" in card.body["text"]
     harness.click(
         ActionId.APPROVE, harness.request_id(), user=APPROVER, message_ts=harness.card_ts()
