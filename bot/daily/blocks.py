@@ -60,6 +60,7 @@ class RenderedReport:
 
 # How a figure that is not an exact count is marked (the summary explains both marks).
 APPROXIMATE = "≈ "  # read from SQS's counters, which AWS documents as approximate
+MAX_SOURCES_TEXT = 300  # characters of source queue names on a DLQ's first line
 AT_LEAST = "≥ "  # a lower bound: that many were found in a sample of part of the DLQ
 
 
@@ -198,13 +199,33 @@ def _selected(redrive: AutoRedrive, report: DailyReport) -> str:
 
 
 def _redrive_line(redrive: AutoRedrive, report: DailyReport) -> str:
-    if redrive.error:
-        return f"Auto-redrive failed: {escape(cut(redrive.error, 300))}"
     parts = [f"moved {number(redrive.moved)} back", *_left_parts(redrive)]
+    if redrive.error:
+        error = escape(cut(redrive.error, 300))
+        if not redrive.moved and len(parts) == 1:
+            return f"Auto-redrive failed: {error}"
+        # What it did before the error is done: the line says it, as the summary counts it.
+        return (
+            f"Auto-redrive of {_selected(redrive, report)}: "
+            + ", ".join(parts)
+            + f"; then it stopped: {error}"
+        )
     line = f"Auto-redrive of {_selected(redrive, report)}: " + ", ".join(parts)
     if redrive.continuing:
         line += " — still running; the final count follows in the thread"
     return line
+
+
+def _sources(names: tuple[str, ...]) -> str:
+    """The source queues, as many whole names as fit in ``MAX_SOURCES_TEXT`` characters and how
+    many more: a DLQ may have 1,000 sources, and its figures must stay in its section."""
+    shown: list[str] = []
+    for index, name in enumerate(names):
+        more = len(names) - index
+        if shown and len(", ".join([*shown, name])) + len(f" and {more:,} more") > MAX_SOURCES_TEXT:
+            return escape(", ".join(shown)) + f" and {number(more)} more"
+        shown.append(name)
+    return escape(", ".join(shown))
 
 
 def dlq_text(status: DlqStatus, report: DailyReport, now: datetime) -> str:
@@ -213,7 +234,7 @@ def dlq_text(status: DlqStatus, report: DailyReport, now: datetime) -> str:
         return (
             f":warning: *{escape(status.name)}* could not be read: {escape(cut(status.error, 500))}"
         )
-    sources = f" → {escape(', '.join(status.sources))}" if status.sources else ""
+    sources = f" → {_sources(status.sources)}" if status.sources else ""
     lines = [f"*{escape(status.name)}*{sources}"]
     about = "" if status.depth_exact else APPROXIMATE
     depth = f"Depth *{about}{number(status.depth or 0)}*"
@@ -221,8 +242,10 @@ def dlq_text(status: DlqStatus, report: DailyReport, now: datetime) -> str:
     if status.depth_before is not None and status.depth_before != status.depth:
         before = "" if status.depth_before_exact else APPROXIMATE
         notes.append(f"{before}{number(status.depth_before)} before auto-redrive")
-    if status.change is not None and report.previous_day is not None:
-        notes.append(f"{about}{signed(status.change)} since {short_day(report.previous_day)}")
+    if status.change is not None and status.previous_day is not None:
+        # Against its own last snapshot: a DLQ not in the previous report has an older one.
+        marked = "" if status.change_exact else APPROXIMATE
+        notes.append(f"{marked}{signed(status.change)} since {short_day(status.previous_day)}")
     if notes:
         depth += f" ({'; '.join(notes)})"
     figures = status.figures
@@ -315,7 +338,8 @@ def summary_text(report: DailyReport) -> str:
     about = "" if report.total_exact else APPROXIMATE
     total = f"*{about}{plural(report.total, 'message')}* in {plural(len(report.readable), 'DLQ')}"
     if report.total_change is not None and report.previous_day is not None:
-        total += f" ({about}{signed(report.total_change)} since {short_day(report.previous_day)})"
+        marked = "" if report.total_change_exact else APPROXIMATE
+        total += f" ({marked}{signed(report.total_change)} since {short_day(report.previous_day)})"
     arrived, poison = report.arrived, report.poison
     facts = [("{n} arrived yesterday", arrived)]
     if report.auto_redrive_names:
@@ -357,7 +381,7 @@ def fallback_text(report: DailyReport) -> str:
         about = "" if status.depth_exact else APPROXIMATE
         line = f"- {escape(status.name)}: {about}{number(status.depth or 0)}"
         if status.change is not None:
-            line += f" ({about}{signed(status.change)})"
+            line += f" ({'' if status.change_exact else APPROXIMATE}{signed(status.change)})"
         if status.redrive is not None and status.redrive.moved:
             line += f", {number(status.redrive.moved)} auto-redriven"
         lines.append(line)

@@ -244,7 +244,7 @@ class DailyJob:
         )
         return set(configured) & set(watched), warnings
 
-    def _histories(self, names: list[str], day: date) -> dict[str, dict[date, int]]:
+    def _histories(self, names: list[str], day: date) -> dict[str, dict[date, Snapshot]]:
         try:
             return self.snapshots.histories(
                 names, day - timedelta(days=TREND_DAYS), day - timedelta(days=1)
@@ -291,12 +291,12 @@ class DailyJob:
         try:
             result = self.engine.run(dlq, request, deadline=deadline, on_progress=keep)
         except Exception as exc:  # noqa: BLE001 - the engine released what it held; report it
-            # What it moved before the error is moved: it still counts (a batch in hand at the
-            # error may be missing, hence "at least").
+            # What it moved before the error is moved: it still counts (the report's line says
+            # so). A batch in hand at the error may have moved without being counted.
             moved = live[0].moved if live else 0
             failure = _failure_line(exc, "auto-redriving", dlq.name)
             if moved:
-                failure += f"; it had moved at least {moved:,} back"
+                failure += "; a batch in hand then may have moved too"
             return AutoRedrive(moved=moved, error=failure, selection=selection)
         error = None
         if result.stopped is StopReason.ERROR:
@@ -347,27 +347,39 @@ class DailyJob:
         item: _Inspected,
         depth: int | None,
         redrive: AutoRedrive | None,
-        history: dict[str, dict[date, int]],
+        history: dict[str, dict[date, Snapshot]],
         day: date,
     ) -> DlqStatus:
         if item.error is not None or item.dlq is None:
-            return DlqStatus(name=item.name, error=item.error or "unknown error")
+            past = history.get(item.name, {})
+            previous = past[max(past)] if past else None
+            return DlqStatus(
+                name=item.name,
+                error=item.error or "unknown error",
+                previous_day=previous.day if previous else None,
+            )
         past = history.get(item.name, {})
-        previous = past[max(past)] if past else None
+        previous = past[max(past)] if past else None  # its own last snapshot, of whatever day
         days = [day - timedelta(days=n) for n in range(TREND_DAYS - 1, 0, -1)]
         return DlqStatus(
             name=item.name,
             depth=depth,
             depth_before=item.depth,
-            previous_depth=previous,
+            previous_depth=previous.depth if previous else None,
+            previous_day=previous.day if previous else None,
+            previous_exact=previous.exact if previous else False,
             figures=item.figures,
             redrive=redrive,
-            trend=(*(past.get(d) for d in days), depth),
+            trend=(*(past[d].depth if d in past else None for d in days), depth),
             sources=item.dlq.source_names,
         )
 
     def _save_snapshots(self, statuses: list[DlqStatus], day: date, now: datetime) -> str | None:
-        snapshots = [Snapshot(s.name, day, s.depth) for s in statuses if s.depth is not None]
+        snapshots = [
+            Snapshot(s.name, day, s.depth, exact=s.depth_exact)
+            for s in statuses
+            if s.depth is not None
+        ]
         try:
             self.snapshots.put_all(snapshots, taken_at=now)
         except AwsError as exc:

@@ -52,8 +52,9 @@ class AutoRedrive:
 
 @dataclass(frozen=True)
 class Count:
-    """A figure and how it is known: counted exactly, or at least ``value`` (found among the
-    ``sampled`` messages a scan read of the ``of`` the DLQ held, in ``samples`` DLQs)."""
+    """A figure and how it is known: counted exactly, or at least ``value``. Its basis: found
+    among the ``sampled`` messages the scans read of the ``of`` the DLQs held, in ``samples``
+    scans. A bound never exceeds its basis: ``value <= sampled``."""
 
     value: int
     exact: bool = True
@@ -65,21 +66,35 @@ class Count:
     def at_least(cls, value: int, *, sampled: int, of: int) -> Count:
         return cls(value, exact=False, sampled=sampled, of=of, samples=1)
 
+    @classmethod
+    def counted(cls, value: int, *, read: int) -> Count:
+        """Exactly ``value``, counted by reading all ``read`` messages of a DLQ."""
+        return cls(value, sampled=read, of=read, samples=1)
+
+    def _basis(self) -> tuple[int, int, int]:
+        if self.samples or not self.value:
+            return self.sampled, self.of, self.samples
+        # Counted without saying from what: it read at least the messages it counted.
+        return self.value, self.value, 1
+
     def __add__(self, other: Count) -> Count:
-        """The sum is exact only if both are; a bound's basis adds up (exact parts add none)."""
+        """The sum is exact only if both are. Its basis is every part's, exact ones included,
+        so an exact part never reads as found in a bound's sample (8 counted + at least 10 of a
+        sample of 10 is at least 18 of 18 read, not 18 of 10)."""
+        mine, theirs = self._basis(), other._basis()
         return Count(
             self.value + other.value,
             self.exact and other.exact,
-            self.sampled + other.sampled,
-            self.of + other.of,
-            self.samples + other.samples,
+            mine[0] + theirs[0],
+            mine[1] + theirs[1],
+            mine[2] + theirs[2],
         )
 
 
 def sample_count(value: int, figures: SampleFigures) -> Count:
     """A count found in ``figures``' sample: the DLQ's own when the sample was whole."""
     if figures.whole:
-        return Count(value)
+        return Count.counted(value, read=figures.sampled)
     return Count.at_least(value, sampled=figures.sampled, of=figures.population)
 
 
@@ -98,7 +113,9 @@ class DlqStatus:
     name: str
     depth: int | None = None  # after any auto-redrive
     depth_before: int | None = None  # when the job started (before auto-redrive)
-    previous_depth: int | None = None  # from the previous report's snapshot
+    previous_depth: int | None = None  # from the DLQ's last snapshot (the change is against it)
+    previous_day: date | None = None  # that snapshot's day (maybe before the previous report's)
+    previous_exact: bool = False  # that depth was counted, not read from SQS's counters
     figures: SampleFigures | None = None
     redrive: AutoRedrive | None = None
     error: str | None = None
@@ -124,6 +141,11 @@ class DlqStatus:
         from SQS's counters, which lag behind deletes: approximate."""
         moved = self.redrive is not None and self.redrive.moved > 0
         return self.depth_before_exact and not moved and self.depth == self.depth_before
+
+    @property
+    def change_exact(self) -> bool:
+        """Both depths the change is made of were counted."""
+        return self.depth_exact and self.previous_exact
 
     def all_days(self) -> tuple[Count, Count] | None:
         """(poison, without a readable time) among all the DLQ's messages, from the sample."""
@@ -173,9 +195,21 @@ class DailyReport:
 
     @property
     def total_change(self) -> int | None:
-        """Change of the total since the previous report, over the DLQs both reports know."""
-        changes = [d.change for d in self.readable if d.change is not None]
-        return sum(changes) if changes else None
+        """The total minus the previous report's total (its DLQs' snapshots of ``previous_day``;
+        a DLQ it did not report counts from 0). None when unknown: no previous report, or one of
+        its DLQs cannot be read now."""
+        day = self.previous_day
+        if day is None or any(d.previous_day == day for d in self.unreadable):
+            return None
+        previous = sum(d.previous_depth or 0 for d in self.readable if d.previous_day == day)
+        return self.total - previous
+
+    @property
+    def total_change_exact(self) -> bool:
+        day = self.previous_day
+        return self.total_exact and all(
+            d.previous_exact for d in self.readable if d.previous_day == day
+        )
 
     @property
     def total_exact(self) -> bool:
@@ -193,8 +227,11 @@ class DailyReport:
         redrive = status.redrive
         selection = Selection(window=self.window, time_field=self.time_field)
         found = None if redrive is None else redrive.found_in(selection)
-        if redrive is not None and found is not None:
-            return Yesterday(Count(found), Count(redrive.needs_human))
+        if redrive is not None and redrive.scanned is not None and found is not None:
+            read = redrive.scanned
+            return Yesterday(
+                Count.counted(found, read=read), Count.counted(redrive.needs_human, read=read)
+            )
         figures = status.figures
         if figures is None:
             return None

@@ -45,6 +45,8 @@ class Snapshot:
     dlq: str
     day: date
     depth: int
+    # Counted by the report (not SQS's approximate counters): a change from it is exact too.
+    exact: bool = False
 
 
 class SnapshotStore:
@@ -63,6 +65,7 @@ class SnapshotStore:
                     PARTITION_KEY: {"S": PREFIX + snapshot.dlq},
                     SORT_KEY: {"S": snapshot.day.isoformat()},
                     "depth": {"N": str(snapshot.depth)},
+                    "exact": {"BOOL": snapshot.exact},
                     "taken_at": {"S": taken_at.isoformat(timespec="seconds")},
                     TTL_ATTRIBUTE: {"N": str(int((taken_at + RETENTION).timestamp()))},
                 },
@@ -74,8 +77,8 @@ class SnapshotStore:
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(lambda s: self.put(s, taken_at=taken_at), snapshots))
 
-    def history(self, dlq: str, first: date, last: date) -> dict[date, int]:
-        """Depth by day, ``first`` to ``last`` inclusive; days without a snapshot are absent."""
+    def history(self, dlq: str, first: date, last: date) -> dict[date, Snapshot]:
+        """Snapshots by day, ``first`` to ``last`` inclusive; days without one are absent."""
         try:
             response = self.client.query(
                 TableName=self.table,
@@ -89,12 +92,21 @@ class SnapshotStore:
             )
         except (ClientError, BotoCoreError) as exc:
             raise _error(f"reading the snapshots of {dlq!r}", exc) from exc
-        return {
-            date.fromisoformat(item[SORT_KEY]["S"]): int(item["depth"]["N"])
+        snapshots = (
+            Snapshot(
+                dlq,
+                date.fromisoformat(item[SORT_KEY]["S"]),
+                int(item["depth"]["N"]),
+                # Snapshots stored before this attribute existed were read from the counters.
+                exact=bool(item.get("exact", {}).get("BOOL", False)),
+            )
             for item in response.get("Items", [])
-        }
+        )
+        return {snapshot.day: snapshot for snapshot in snapshots}
 
-    def histories(self, dlqs: list[str], first: date, last: date) -> dict[str, dict[date, int]]:
+    def histories(
+        self, dlqs: list[str], first: date, last: date
+    ) -> dict[str, dict[date, Snapshot]]:
         """``history`` of several DLQs, read in parallel."""
         with ThreadPoolExecutor(max_workers=8) as pool:
             results = pool.map(lambda name: self.history(name, first, last), dlqs)

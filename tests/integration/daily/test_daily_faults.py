@@ -131,8 +131,9 @@ def test_an_unexpected_error_re_reading_a_depth_after_the_auto_redrive_is_not_fa
     moved = count(sqs, alpha.source_url)
     assert moved > 0 and outcome["moved"] == moved
     assert (
-        "unexpected RuntimeError while auto-redriving it; details in the function's log; "
-        f"it had moved at least {moved} back"
+        f"Auto-redrive of 2026-03-10: moved {moved} back; then it stopped: unexpected "
+        "RuntimeError while auto-redriving it; details in the function's log; a batch in hand "
+        "then may have moved too"
     ) in daily.report_text()
     # And nothing was lost
     assert moved + count(sqs, alpha.dlq_url) == 3

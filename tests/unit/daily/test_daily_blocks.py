@@ -69,6 +69,7 @@ def test_one_dlq_section_shows_every_figure() -> None:
         depth=5,
         depth_before=9,
         previous_depth=2,
+        previous_day=DAY - timedelta(days=1),
         figures=_figures(poison=1, poison_yesterday=1),
         redrive=AutoRedrive(moved=4, failed=1, needs_human=1),
         trend=(None, None, None, None, 1, 2, 5),
@@ -104,6 +105,7 @@ def test_sixty_dlqs_fit_in_the_message_and_the_thread() -> None:
             name=f"queue-{i:02d}-" + "x" * 60,
             depth=i + 1,
             previous_depth=i,
+            previous_day=DAY - timedelta(days=1),
             figures=_figures(error_groups=(ErrorGroup(label, 2, True),) * 3, other_errors=9),
             trend=(1, 2, 3, 4, 5, 6, i + 1),
         )

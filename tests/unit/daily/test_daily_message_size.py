@@ -51,6 +51,7 @@ def dlq_statuses(draw: st.DrawFn, index: int) -> DlqStatus:
         depth=depth,
         depth_before=depth + draw(st.integers(0, 10**6)),
         previous_depth=draw(st.none() | st.integers(0, 10**7)),
+        previous_day=date(2026, 3, 9),
         figures=_figures(draw(st.lists(LABELS, max_size=3)), draw(st.integers(0, 10**6))),
         redrive=draw(
             st.none()
@@ -131,6 +132,7 @@ def test_twenty_dlqs_with_long_names_move_detail_into_the_thread() -> None:
             depth=1000 + i,
             depth_before=2000 + i,
             previous_depth=900,
+            previous_day=date(2026, 3, 9),
             figures=_figures(["E" * 80, "F" * 80, "G" * 80], 5),
             redrive=AutoRedrive(moved=1000, failed=3, needs_human=5),
             trend=(1, 2, 3, 4, 5, 6, 7),
