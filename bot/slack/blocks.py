@@ -27,6 +27,7 @@ from bot.slack.mrkdwn import (
     cut,
     escape,
     number,
+    text_length,
 )
 
 if TYPE_CHECKING:
@@ -106,10 +107,10 @@ def dlq_list(summaries: list[DlqSummary]) -> Message:
     shown = 0
     chunk: list[str] = []
     for line in lines:  # several lines per section, each section under the text limit
-        room -= len(line) + 1
+        room -= text_length(line) + 1
         if room < 0:
             break
-        if chunk and len("\n".join([*chunk, line])) > MAX_SECTION_TEXT - 100:
+        if chunk and text_length("\n".join([*chunk, line])) > MAX_SECTION_TEXT - 100:
             blocks.append(section("\n".join(chunk)))
             chunk = []
         chunk.append(line)
@@ -140,7 +141,7 @@ def peek(dlq: str, visible_count: int, messages: list[PeekedMessage], tz: ZoneIn
             f"\n:skull: {number(poison)} of them are poison: redriven MAX_REDRIVES times "
             "already, a redrive leaves them for a human"
         )
-    budget = min(MAX_SECTION_TEXT, (MESSAGE_TEXT - len(title)) // len(messages))
+    budget = min(MAX_SECTION_TEXT, (MESSAGE_TEXT - text_length(title)) // len(messages))
     blocks = [section(title), *(section(_peeked(m, tz, budget)) for m in messages)]
     return _message(f"{escape(dlq)}: {number(len(messages))} message(s)", blocks)
 
@@ -157,7 +158,7 @@ def _peeked(m: PeekedMessage, tz: ZoneInfo, budget: int) -> str:
         head += f" · group {code(m.group_id, limit=PEEK_ID_CHARS)}"
     if m.poison:
         head = f":skull: *poison* (redriven {number(m.redrive_count)} times) · {head}"
-    room = budget - len(head) - 1
+    room = budget - text_length(head) - 1
     parts = [head]
     if m.attributes:
         # One line per attribute, its value on that line whatever it contains (a newline in a
@@ -168,7 +169,7 @@ def _peeked(m: PeekedMessage, tz: ZoneInfo, budget: int) -> str:
         )
         attrs = code_block(lines, max(room // 2, 8))
         parts.append(attrs)
-        room -= len(attrs) + 1
+        room -= text_length(attrs) + 1
     parts.append(code_block(m.body, max(room, 8)))
     return "\n".join(parts)
 

@@ -46,24 +46,25 @@ def _piece(char: str, *, in_code: bool, keep_newlines: bool) -> str:
 
 
 def _render(text: str, limit: int | None, *, in_code: bool, keep_newlines: bool) -> str:
-    """``text`` escaped, or as many whole escaped characters as fit in ``limit`` then ``…``."""
+    """``text`` escaped, or as many whole escaped characters as fit in ``limit`` (counted by
+    ``text_length``) then ``…``."""
     if limit is not None:
         # Escaping never shortens a character, so the first limit + 1 of them decide the cut
         # (and a 1 MiB body is not escaped whole to show 2,000 characters of it).
         text = text[: limit + 1]
     pieces = [_piece(c, in_code=in_code, keep_newlines=keep_newlines) for c in text]
     whole = "".join(pieces)
-    if limit is None or len(whole) <= limit:
+    if limit is None or text_length(whole) <= limit:
         return whole
     if limit < len(ELLIPSIS):
         return ""
     kept: list[str] = []
     used = len(ELLIPSIS)
     for piece in pieces:
-        if used + len(piece) > limit:
+        if used + text_length(piece) > limit:
             break
         kept.append(piece)
-        used += len(piece)
+        used += text_length(piece)
     return "".join(kept) + ELLIPSIS
 
 
@@ -96,12 +97,27 @@ _PARTIAL_PIECE = re.compile(
 )
 
 
+def text_length(text: str) -> int:
+    """A text's length as Slack's limits are counted: in UTF-16 code units, as JavaScript counts
+    a string (an emoji outside the Basic Multilingual Plane counts twice). Never less than
+    Python's ``len``, so a budget kept by this measure is kept by either."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
 def cut(text: str, limit: int) -> str:
-    """Text at most ``limit`` characters long, ending in ``…`` when cut (a last guard for Block
-    Kit's limits). It may hold escaped text: a cut never ends inside an entity or an escape."""
-    if len(text) <= limit:
+    """Text at most ``limit`` long (``text_length``), ending in ``…`` when cut (a last guard for
+    Block Kit's limits). It may hold escaped text: a cut never ends inside an entity or an
+    escape."""
+    if text_length(text) <= limit:
         return text
-    return _PARTIAL_PIECE.sub("", text[: max(limit - len(ELLIPSIS), 0)]) + ELLIPSIS
+    room = max(limit - text_length(ELLIPSIS), 0)
+    end = 0
+    for char in text:
+        room -= 2 if ord(char) > 0xFFFF else 1
+        if room < 0:
+            break
+        end += 1
+    return _PARTIAL_PIECE.sub("", text[:end]) + ELLIPSIS
 
 
 def number(value: int) -> str:
@@ -110,11 +126,17 @@ def number(value: int) -> str:
 
 
 def block_text_length(blocks: Any) -> int:
-    """Characters of every ``text`` string in ``blocks`` (text objects, buttons, headers, ...):
-    what Slack is reported to count for msg_blocks_too_long. Every surface measures with this."""
+    """Length of every ``text`` string in ``blocks`` (text objects, buttons, headers, ...):
+    what Slack is reported to count for msg_blocks_too_long. Every surface measures with this.
+
+    Counted in UTF-16 code units, as JavaScript counts a string's length (the refusals on record
+    were measured that way): an emoji outside the Basic Multilingual Plane counts twice, so a
+    message of emoji is never under our budget by Python's count and over Slack's."""
     if isinstance(blocks, dict):
         return sum(
-            len(value) if key == "text" and isinstance(value, str) else block_text_length(value)
+            text_length(value)
+            if key == "text" and isinstance(value, str)
+            else block_text_length(value)
             for key, value in blocks.items()
         )
     if isinstance(blocks, list):

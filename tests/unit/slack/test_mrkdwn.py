@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.slack import mrkdwn
 from bot.slack.mrkdwn import CODE_BACKTICK, code, code_block, escape, number
 
 # A raw &, < or > left in the output: Slack would parse it (only our entities may remain).
@@ -91,3 +92,15 @@ def test_any_text_is_inert_within_its_limit_and_fenced_whole(text: str, limit: i
 @given(st.text().filter(str.isprintable))
 def test_printable_text_reads_back_exactly(text: str) -> None:
     assert _unescaped(escape(text)) == text
+
+
+def test_lengths_are_counted_as_slack_counts_them_in_utf16_code_units() -> None:
+    # Given text of emoji outside the Basic Multilingual Plane (two UTF-16 units each)
+    emoji = "\U0001f480" * 100
+    # Then its length, the block text and every cut count each one twice
+    assert mrkdwn.text_length(emoji) == 200
+    assert mrkdwn.block_text_length([{"type": "section", "text": {"text": emoji}}]) == 200
+    shortened = mrkdwn.cut(emoji, 51)
+    assert mrkdwn.text_length(shortened) <= 51
+    assert shortened.endswith(mrkdwn.ELLIPSIS)
+    assert mrkdwn.text_length(mrkdwn.code_block(emoji, 41)) <= 41
