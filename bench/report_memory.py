@@ -33,6 +33,7 @@ from collections import deque
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import yaml
@@ -77,6 +78,9 @@ class GeneratingSqsClient:
             self.queues[f"{source}-dlq"] = _Queue(f"{source}-dlq", messages, dlq_of=source)
         self.body_bytes = body_bytes
         self.received = 0
+        # What a client built "like" this one reads (the daily job's send client): a local port
+        # nothing listens on, so a send could never reach AWS (the report sends nothing).
+        self.meta = SimpleNamespace(endpoint_url="http://127.0.0.1:9", region_name=REGION)
 
     def _queue(self, url: str) -> _Queue:
         return self.queues[url.rsplit("/", 1)[-1]]
