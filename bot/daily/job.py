@@ -176,7 +176,7 @@ class DailyJob:
                 else AutoRedrive(selection=selection)
             )
             moved_now += done.moved
-            redrives[item.name] = self._counted(run, item.name, done, now)
+            redrives[item.name] = self._counted(run.scheduled, item.name, done, now)
             self._window_done(run.scheduled, item.name, done, now)
             if item.depth:
                 depths[item.name] = self._depth_after(item.dlq, item.depth, done)
@@ -320,16 +320,24 @@ class DailyJob:
         )
 
     def _counted(
-        self, run: ScheduledRun, name: str, redrive: AutoRedrive, now: datetime
+        self,
+        scheduled: datetime,
+        name: str,
+        redrive: AutoRedrive,
+        now: datetime,
+        *,
+        known: int = 0,
     ) -> AutoRedrive:
-        """``redrive`` with ``moved`` including what earlier attempts of this run moved."""
+        """``redrive`` with ``moved`` including what every earlier attempt and invocation of the
+        scheduled run moved out of ``name``: the run's counter in the state table, which also
+        holds what a failed attempt moved (its event does not). ``known``: what this invocation
+        was told was moved before it (a continuation's event), used if the counter cannot be
+        read."""
         try:
-            total = self.snapshots.add_moved(
-                run.scheduled.isoformat(), name, redrive.moved, now=now
-            )
+            total = self.snapshots.add_moved(scheduled.isoformat(), name, redrive.moved, now=now)
         except AwsError as exc:
             logger.warning("moved count of %s not recorded: %s", name, exc)
-            return redrive
+            total = known + redrive.moved
         # What earlier attempts moved was in the DLQ too: part of what this run looked at.
         scanned = None if redrive.scanned is None else redrive.scanned + total - redrive.moved
         return replace(redrive, moved=total, scanned=scanned)
@@ -445,9 +453,11 @@ class DailyJob:
             selection = before.selection or self._auto_selection(work, name, work.day)
             now = self._redrive(dlq, selection, deadline)
             progress += now.moved
-            # Moves add up; what is left (failed, poison, unreadable) is what the last run saw.
-            scanned = None if now.scanned is None else now.scanned + before.moved
-            results[name] = replace(now, moved=before.moved + now.moved, scanned=scanned)
+            # Moves add up (in the run's counter, with those of attempts that failed); what is
+            # left (failed, poison, unreadable) is what this invocation saw.
+            results[name] = self._counted(
+                work.scheduled, name, now, self.clock(), known=before.moved
+            )
             self._window_done(work.scheduled, name, now, self.clock())
             if now.continuing:
                 still.append(name)
