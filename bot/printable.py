@@ -14,6 +14,7 @@ is the same rule for the JSON log lines, which people read with ``aws logs tail`
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -60,3 +61,25 @@ def visible_json(value: Any, *, default: Any = str) -> str:
     # Only string contents can hold such characters (JSON's own syntax is printable ASCII), and
     # json.dumps already wrote U+0000-U+001F as escapes; the rest are written as \\u escapes here.
     return "".join(c if c.isprintable() else _json_escape(c) for c in text)
+
+
+class _PrintableRecords(logging.Filter):
+    """Writes each record's message (and traceback) with the rule above, for the handlers that
+    print records as they are (the Lambda runtime's plain-text root handler, a terminal)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = visible(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            traceback_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = visible(traceback_text, keep_newlines=True)
+        return True
+
+
+def printable_logger(name: str) -> logging.Logger:
+    """``logging.getLogger(name)`` whose records quote untrusted text only as escapes: the one
+    way our modules get a plain logger (a filter on a parent logger would not see their records)."""
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, _PrintableRecords) for f in logger.filters):
+        logger.addFilter(_PrintableRecords())
+    return logger

@@ -94,7 +94,8 @@ def plural(count: int, word: str) -> str:
 
 
 def duration(delta: timedelta) -> str:
-    """A short human duration: ``2d 4h``, ``5h 3m``, ``12m``, ``<1m``."""
+    """A short human duration: ``2d 4h``, ``5h 3m``, ``12m``, ``under 1m`` (no raw ``<``: Slack
+    reads one as the start of a link or mention)."""
     minutes = int(delta.total_seconds() // 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
@@ -102,7 +103,7 @@ def duration(delta: timedelta) -> str:
         return f"{days}d {hours}h"
     if hours:
         return f"{hours}h {minutes}m"
-    return f"{minutes}m" if minutes else "<1m"
+    return f"{minutes}m" if minutes else "under 1m"
 
 
 def sparkline(values: tuple[int | None, ...] | list[int | None]) -> str:

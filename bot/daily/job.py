@@ -21,7 +21,6 @@ without posting or redriving again, and one that arrives while the first is runn
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -52,10 +51,11 @@ from bot.daily.snapshots import RunState, Snapshot, SnapshotStore
 from bot.engine import Deadline, RedriveEngine, RedriveReport, RedriveRequest, StopReason
 from bot.errors import AwsError, DlqRedriveError
 from bot.lambda_gateway import LambdaGateway
+from bot.printable import printable_logger
 from bot.selection import Selection, TimeWindow, day_window, yesterday
 from bot.sqs_gateway import SqsGateway
 
-logger = logging.getLogger(__name__)
+logger = printable_logger(__name__)
 
 # Kept back from the Lambda's remaining time for releasing held messages and posting the report.
 REPORT_RESERVE_S = 30.0

@@ -11,7 +11,6 @@ auto-redrive changed their depths), and every DLQ is still detailed exactly once
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -21,8 +20,9 @@ from slack_sdk.errors import SlackApiError
 from bot.daily.blocks import RenderedReport, SlackMessage, text_messages
 from bot.daily.snapshots import RunState
 from bot.errors import AwsError
+from bot.printable import printable_logger
 
-logger = logging.getLogger(__name__)
+logger = printable_logger(__name__)
 
 REPORT = "report"
 # What a part an earlier attempt posted becomes when this attempt needs fewer parts.

@@ -41,6 +41,8 @@ MAX_MESSAGE_BLOCKS = 50
 # summed) and accepted at 9,597. So this fake refuses above 11,000 characters counted that way:
 # below every refusal on record, so a message it accepts is one Slack has not been seen to refuse.
 MAX_MESSAGE_BLOCK_TEXT = 11_000
+# A text object: "The maximum length for this field is 3000 characters."
+MAX_TEXT_OBJECT = 3_000
 # "Maximum length for the text in each item is 2000 characters." (section block, ``fields``)
 MAX_FIELD_TEXT = 2_000
 # Methods whose payload carries message blocks, and those that carry a view.
@@ -74,13 +76,28 @@ def _block_problem(index: int, raw: Any) -> str | None:
     except (SlackObjectFormationError, TypeError, ValueError, KeyError) as exc:
         return f"block {index} ({raw.get('type')}): {exc}"
     # Limits Slack documents that slack_sdk does not check: a text object's text "minimum length
-    # is 1", and a section field's text at most 2,000 characters.
+    # is 1" and "maximum length for this field is 3000 characters" (text object reference), also
+    # in context elements and section fields; a section field's text at most 2,000 characters;
+    # a header's text "must be plain_text" (header block reference).
+    kind = raw.get("type")
     text = raw.get("text")
     if isinstance(text, dict) and not text.get("text"):
-        return f"block {index} ({raw.get('type')}): text must not be empty"
+        return f"block {index} ({kind}): text must not be empty"
+    if kind == "header" and isinstance(text, dict) and text.get("type") != "plain_text":
+        return f"block {index} (header): its text must be plain_text"
     for field_ in raw.get("fields") or []:
+        if isinstance(field_, dict) and not field_.get("text"):
+            return f"block {index}: a field's text must not be empty"
         if isinstance(field_, dict) and len(str(field_.get("text", ""))) > MAX_FIELD_TEXT:
             return f"block {index}: a field's text exceeds {MAX_FIELD_TEXT} characters"
+    if kind == "context":
+        for element in raw.get("elements") or []:
+            if not isinstance(element, dict) or element.get("type") not in ("mrkdwn", "plain_text"):
+                continue
+            if not element.get("text"):
+                return f"block {index} (context): an element's text must not be empty"
+            if len(str(element["text"])) > MAX_TEXT_OBJECT:
+                return f"block {index} (context): an element's text exceeds {MAX_TEXT_OBJECT}"
     return None
 
 
@@ -101,6 +118,10 @@ def message_problem(body: dict[str, Any]) -> tuple[str, str] | None:
         problem = _block_problem(index, raw)
         if problem:
             return "invalid_blocks", problem
+    # block_id: "Each block_id must be unique for each message" (Block Kit reference: blocks).
+    ids = [raw["block_id"] for raw in blocks if isinstance(raw, dict) and "block_id" in raw]
+    if len(ids) != len(set(ids)):
+        return "invalid_blocks", "block_id must be unique for each message"
     total = block_text_length(blocks)
     if total > MAX_MESSAGE_BLOCK_TEXT:
         return (

@@ -33,6 +33,7 @@ from bot.slack.mrkdwn import ELLIPSIS, cut, escape
 from bot.sqs_gateway import SqsGateway
 from bot.state import ApprovalRequest
 from infra.local.scene import create_pair, put_in_dlq
+from infra.local.slack_api import message_problem
 from tests.integration.cli_helpers import run_cli
 from tests.integration.daily.daily_support import Daily, daily, slack
 from tests.integration.slack.slack_harness import APPROVER, SlackHarness, harness, slack_env
@@ -544,3 +545,82 @@ def test_slack_worker_log_lines_quoting_typed_text_are_printable_json(
     assert len(lines) == 1
     assert lines[0].isprintable(), repr(lines[0])
     assert "orders\\x9b2J\\u202e\\x1b[31m\\u2028-dlq" in json.loads(lines[0])["error"]
+
+
+# --- open: broken promises left to the owners of bot/daily and infra/local/slack_api.py ----------
+
+
+def test_daily_report_has_no_raw_angle_bracket_of_its_own(daily: Daily, sqs: Any) -> None:
+    # Given a DLQ whose oldest message arrived less than a minute before the report
+    pair = create_pair(sqs, "orders")
+    sqs.send_message(QueueUrl=pair.dlq_url, MessageBody="{}")
+    daily.configure(DLQ_QUEUES="orders-dlq")
+
+    # When the 06:00 job runs
+    daily.run(RUN)
+
+    # Then nothing in the report is a raw <, >, or & (Slack's formatting reference: they "must be
+    # converted to HTML entities if they're not going to be used for their parsing purpose");
+    # today the age reads "oldest <1m" (bot/daily/blocks.py, duration)
+    [report] = daily.reports()
+    assert_inert(report.body)
+
+
+def test_daily_plain_log_lines_quoting_an_aws_error_are_printable(daily: Daily, sqs: Any) -> None:
+    # Given a DLQ AWS refuses to read with an error that quotes hostile text, and the root
+    # logger's handler as the Lambda runtime installs it (plain text lines)
+    create_pair(sqs, "denied")
+    daily.configure(DLQ_QUEUES="denied-dlq")
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)
+    handler.setFormatter(logging.Formatter("[%(levelname)s]\t%(asctime)s\t%(message)s"))
+    logging.getLogger().addHandler(handler)
+    try:
+        # When the 06:00 job runs
+        daily.run(RUN, sqs_client=_refusing_client("denied-dlq", QUOTING_ERROR))
+    finally:
+        logging.getLogger().removeHandler(handler)
+
+    # Then the log line that says so quotes the error as text; today bot.daily.* log through
+    # plain `logging`, outside the powertools logger and its visible_json, so the OSC, CSI,
+    # CR/LF and U+202E reach `aws logs tail` as they are
+    lines = [line for line in written.getvalue().splitlines() if "denied-dlq" in line]
+    assert lines
+    for line in lines:
+        assert not _ACTING.search(line.replace("\t", " ")), repr(line)
+
+
+@pytest.mark.parametrize(
+    ("why", "blocks"),
+    [
+        (
+            "a context element's text is a text object: at most 3,000 characters",
+            [{"type": "context", "elements": [{"type": "mrkdwn", "text": "a" * 3_001}]}],
+        ),
+        (
+            "a text object's text has a minimum length of 1 (a context element)",
+            [{"type": "context", "elements": [{"type": "mrkdwn", "text": ""}]}],
+        ),
+        (
+            "a text object's text has a minimum length of 1 (a section field)",
+            [{"type": "section", "fields": [{"type": "mrkdwn", "text": ""}]}],
+        ),
+        (
+            "block_id must be unique for each message",
+            [
+                {"type": "section", "block_id": "x", "text": {"type": "mrkdwn", "text": "a"}},
+                {"type": "section", "block_id": "x", "text": {"type": "mrkdwn", "text": "b"}},
+            ],
+        ),
+        (
+            "a header's text is plain_text only",
+            [{"type": "header", "text": {"type": "mrkdwn", "text": "*a*"}}],
+        ),
+    ],
+)
+def test_the_local_slack_server_refuses_what_real_slack_refuses(
+    why: str, blocks: list[dict[str, Any]]
+) -> None:
+    # Given a message Block Kit's reference says is invalid; When the local server checks it;
+    # Then it refuses it, so a test through it cannot pass with a payload real Slack refuses
+    assert message_problem({"blocks": blocks}) is not None, why
