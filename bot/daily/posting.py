@@ -7,11 +7,19 @@ soon as Slack accepts it. A part already posted is updated in place (``chat.upda
 this attempt rendered; only the missing ones are posted. Updating rather than skipping keeps the
 parts consistent with each other: a later attempt may order the DLQs differently (the
 auto-redrive changed their depths), and every DLQ is still detailed exactly once.
+
+A record can be lost (the state table refused the write, or cannot be read at all), so every
+part also carries Slack message metadata naming the run and the part. An attempt that may follow
+another one looks a part without a record up in the channel (``conversations.history``, or
+``conversations.replies`` for a thread) before posting it. Needs the ``channels:history`` (or
+``groups:history``, for a private channel) scope; without it the lookup fails, is logged, and the
+part is posted, since the report arriving matters more than a repeated part.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -27,10 +35,34 @@ logger = printable_logger(__name__)
 REPORT = "report"
 # What a part an earlier attempt posted becomes when this attempt needs fewer parts.
 SUPERSEDED = "This part of the report is no longer needed: the report above holds it now."
+# The message metadata's event type of every part (its payload: the run and the part's name).
+EVENT_TYPE = "dlq_redrive_report"
+# A lookup reads at most this many pages of this many messages ("We recommend no more than 200
+# results at a time", conversations.history): a report channel holds a few messages a day.
+LOOKUP_PAGE = 200
+LOOKUP_PAGES = 10
+
+
+@dataclass
+class _Parts:
+    """What is known of one run's parts in the channel while one attempt posts them."""
+
+    # The ts of each part posted so far, by name: from the records, lookups and this attempt.
+    posted: dict[str, str]
+    # Whether Slack may hold parts that ``posted`` misses (an earlier attempt may have lost a
+    # record): then a part without one is looked up before it is posted.
+    look_up: bool
+    # The places already looked up (``None``: the channel; else a thread's ts). A message this
+    # attempt just posted has no replies yet: its thread is known without a lookup.
+    looked: set[str | None] = field(default_factory=set)
 
 
 class ReportPoster:
-    """Posts (or updates) the parts of one channel's daily report, recording each in ``runs``."""
+    """Posts (or updates) the parts of one channel's daily report, recording each in ``runs``.
+
+    ``run`` is the run's key: its scheduled time in ISO 8601. No attempt of a run starts before
+    it, so a lookup reads the channel from that time on.
+    """
 
     def __init__(
         self, slack: Any, runs: RunState, channel: str, clock: Callable[[], datetime]
@@ -40,50 +72,76 @@ class ReportPoster:
         self.channel = channel
         self.clock = clock
 
-    def publish(self, run: str, rendered: RenderedReport) -> str:
-        """The report and its thread replies, each posted once per ``run``; the report's ts."""
-        posted = self.runs.posted(run)
-        ts = self._put(run, REPORT, rendered.message, posted, thread_ts=None)
-        self._put_all(run, REPORT, rendered.thread, posted, thread_ts=ts)
+    def publish(self, run: str, rendered: RenderedReport, *, first_attempt: bool = False) -> str:
+        """The report and its thread replies, each posted once per ``run``; the report's ts.
+
+        ``first_attempt``: no earlier attempt of this run can have posted anything (its claim
+        found no trace of one), so nothing needs looking up in Slack.
+        """
+        parts = self._parts(run, first_attempt)
+        ts = self._put(run, REPORT, rendered.message, parts, thread_ts=None)
+        self._put_all(run, REPORT, rendered.thread, parts, thread_ts=ts)
         return ts
 
     def reply(
-        self, run: str, part: str, thread_ts: str | None, messages: list[SlackMessage]
+        self,
+        run: str,
+        part: str,
+        thread_ts: str | None,
+        messages: list[SlackMessage],
+        *,
+        first_attempt: bool = False,
     ) -> None:
         """Thread replies named ``part.1``, ``part.2``, ... each posted once per ``run``."""
-        self._put_all(run, part, messages, self.runs.posted(run), thread_ts=thread_ts)
+        parts = self._parts(run, first_attempt)
+        self._put_all(run, part, messages, parts, thread_ts=thread_ts)
+
+    def _parts(self, run: str, first_attempt: bool) -> _Parts:
+        try:
+            return _Parts(self.runs.posted(run), look_up=not first_attempt)
+        except AwsError as exc:
+            logger.warning("posts of run %s not read, looking them up in Slack: %s", run, exc)
+            return _Parts({}, look_up=True)
 
     def _put_all(
         self,
         run: str,
         prefix: str,
         messages: list[SlackMessage],
-        posted: dict[str, str],
+        parts: _Parts,
         *,
         thread_ts: str | None,
     ) -> None:
         for index, message in enumerate(messages, 1):
-            self._put(run, f"{prefix}.{index}", message, posted, thread_ts=thread_ts)
+            self._put(run, f"{prefix}.{index}", message, parts, thread_ts=thread_ts)
+        self._look_up(run, parts, thread_ts)  # parts beyond those needed now, posted earlier
         [superseded] = text_messages(SUPERSEDED, [])
-        for part in sorted(posted):
+        for part in sorted(parts.posted):
             number = part.removeprefix(prefix + ".")
             if number != part and number.isdigit() and int(number) > len(messages):
-                self._put(run, part, superseded, posted, thread_ts=thread_ts)
+                self._put(run, part, superseded, parts, thread_ts=thread_ts)
 
     def _put(
         self,
         run: str,
         part: str,
         message: SlackMessage,
-        posted: dict[str, str],
+        parts: _Parts,
         *,
         thread_ts: str | None,
     ) -> str:
-        ts = posted.get(part)
+        if part not in parts.posted:
+            self._look_up(run, parts, thread_ts)
+        metadata = {"event_type": EVENT_TYPE, "event_payload": {"run": run, "part": part}}
+        ts = parts.posted.get(part)
         if ts is not None:
             try:
                 self.slack.chat_update(
-                    channel=self.channel, ts=ts, text=message.text, blocks=message.blocks
+                    channel=self.channel,
+                    ts=ts,
+                    text=message.text,
+                    blocks=message.blocks,
+                    metadata=metadata,
                 )
             except SlackApiError as exc:
                 # The part is in Slack already (maybe deleted by someone since): failing the run
@@ -97,15 +155,66 @@ class ReportPoster:
             blocks=message.blocks,
             unfurl_links=False,
             unfurl_media=False,
+            metadata=metadata,
             **where,
         )
         ts = str(response["ts"])
-        posted[part] = ts
+        parts.posted[part] = ts
+        if thread_ts is None:
+            parts.looked.add(ts)
+        self._record(run, part, ts)
+        return ts
+
+    def _record(self, run: str, part: str, ts: str) -> None:
         try:
             self.runs.record_post(run, part, ts, now=self.clock())
         except AwsError as exc:
-            # Carry on: stopping now would make Lambda retry, and the retry post everything again.
-            logger.warning(
-                "post %s of run %s not recorded (a retry may repeat it): %s", part, run, exc
-            )
-        return ts
+            # Carry on: stopping now would make Lambda retry, and the retry would have to find
+            # the part in Slack (by its metadata) instead of in the state table.
+            logger.warning("post %s of run %s not recorded: %s", part, run, exc)
+
+    def _look_up(self, run: str, parts: _Parts, thread_ts: str | None) -> None:
+        """Add to ``parts`` the parts of ``run`` Slack holds in the channel (``thread_ts``
+        None) or in that thread, once, if earlier attempts may have posted some unrecorded."""
+        if not parts.look_up or thread_ts in parts.looked:
+            return
+        parts.looked.add(thread_ts)
+        try:
+            found = self._find(run, thread_ts)
+        except SlackApiError as exc:  # e.g. missing_scope: post rather than lose the report
+            logger.warning("parts of run %s not looked up in Slack: %s", run, exc)
+            return
+        for part, ts in found.items():
+            if part not in parts.posted:
+                parts.posted[part] = ts
+                self._record(run, part, ts)
+
+    def _find(self, run: str, thread_ts: str | None) -> dict[str, str]:
+        """The parts of ``run`` found in Slack, by the metadata they were posted with."""
+        try:
+            oldest = f"{datetime.fromisoformat(run).timestamp():.6f}"
+        except ValueError:
+            oldest = "0"
+        found: dict[str, str] = {}
+        cursor: str | None = None
+        for _page in range(LOOKUP_PAGES):
+            query: dict[str, Any] = {
+                "channel": self.channel,
+                "oldest": oldest,
+                "include_all_metadata": True,
+                "limit": LOOKUP_PAGE,
+                "cursor": cursor,
+            }
+            if thread_ts is None:
+                response = self.slack.conversations_history(**query)
+            else:
+                response = self.slack.conversations_replies(ts=thread_ts, **query)
+            for message in response.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if metadata.get("event_type") == EVENT_TYPE and payload.get("run") == run:
+                    found.setdefault(str(payload.get("part")), str(message["ts"]))
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
+        return found

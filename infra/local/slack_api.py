@@ -9,6 +9,10 @@ Block Kit's limits: every block of a message (chat.postMessage, chat.update, cha
 response_url) or view (views.*) is parsed with slack_sdk's models, which check the documented field
 limits, plus the documented limits slack_sdk leaves out (see ``message_problem``). A refused call is
 still recorded, with ``refused`` set, and listed in ``FakeSlack.refusals``.
+
+It also keeps the messages it accepted, per channel, with their message metadata, and answers
+``conversations.history`` and ``conversations.replies`` from them the way Slack documents (see
+``ChannelHistory``): the daily report finds the parts an earlier attempt posted that way.
 """
 
 from __future__ import annotations
@@ -45,6 +49,10 @@ MAX_MESSAGE_BLOCK_TEXT = 11_000
 MAX_TEXT_OBJECT = 3_000
 # "Maximum length for the text in each item is 2000 characters." (section block, ``fields``)
 MAX_FIELD_TEXT = 2_000
+# "limit: The maximum number of items to return. [...] Maximum of 999." "Default: 100"
+# (conversations.history reference; conversations.replies takes the same argument)
+MAX_HISTORY_LIMIT = 999
+DEFAULT_HISTORY_LIMIT = 100
 # Methods whose payload carries message blocks, and those that carry a view.
 MESSAGE_METHODS = frozenset(
     {"chat.postMessage", "chat.update", "chat.postEphemeral", "chat.scheduleMessage"}
@@ -148,6 +156,107 @@ def view_problem(view: Any) -> tuple[str, str] | None:
     return None
 
 
+def _flag(value: Any) -> bool:
+    """A boolean argument as Slack reads it: JSON ``true``, or ``1``/``true`` in a query string."""
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in {"1", "true"}
+
+
+def metadata_problem(raw: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """``(metadata, error)``: the message metadata of a chat.postMessage/chat.update payload.
+
+    "metadata: JSON object with event_type and event_payload fields, presented as a URL-encoded
+    string." (chat.postMessage reference) A JSON body may carry the object itself, as slack_sdk
+    sends it; a form body carries the string. Anything else is ``invalid_metadata_format``.
+    """
+    if raw is None:
+        return None, None
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return None, "invalid_metadata_format"
+    if (
+        not isinstance(raw, dict)
+        or not isinstance(raw.get("event_type"), str)
+        or not isinstance(raw.get("event_payload"), dict)
+    ):
+        return None, "invalid_metadata_format"
+    return {"event_type": raw["event_type"], "event_payload": raw["event_payload"]}, None
+
+
+@dataclass
+class ChannelHistory:
+    """The messages the server accepted in each channel, and Slack's two ways of reading them.
+
+    From Slack's reference for conversations.history: "This method returns a portion of message
+    events from the specified conversation"; "oldest: Only messages after this Unix timestamp
+    will be included in results"; "latest: Only messages before this Unix timestamp";
+    "inclusive: Include messages with oldest or latest timestamps in results"; "The most recent
+    messages in the time range are returned first"; "include_all_metadata: Return all metadata
+    associated with this message". A channel's history holds its top-level messages, not the
+    replies in threads: those come from conversations.replies, whose "ts" "must be the timestamp
+    of an existing message" (else ``thread_not_found``), and which returns the parent first and
+    then the replies, oldest first. Messages come back without ``metadata`` unless
+    include_all_metadata is set (stricter than Slack may be for an app's own metadata, so code
+    that forgets to ask fails here).
+    """
+
+    channels: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def post(self, channel: str, message: dict[str, Any]) -> None:
+        self.channels.setdefault(channel, []).append(message)
+
+    def find(self, channel: str, ts: str) -> dict[str, Any] | None:
+        return next((m for m in self.channels.get(channel, []) if m["ts"] == ts), None)
+
+    def history(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = str(body.get("channel", ""))
+        if channel not in self.channels:
+            return {"ok": False, "error": "channel_not_found"}
+        top = [m for m in self.channels[channel] if m.get("thread_ts") in (None, m["ts"])]
+        chosen = sorted(self._in_range(top, body), key=lambda m: float(m["ts"]), reverse=True)
+        return self._page(chosen, body)
+
+    def replies(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(body.get("channel", "")), str(body.get("ts", ""))
+        parent = self.find(channel, ts)
+        if parent is None:
+            return {"ok": False, "error": "thread_not_found"}
+        thread = [m for m in self.channels[channel] if m.get("thread_ts") == ts and m is not parent]
+        chosen = [parent, *sorted(self._in_range(thread, body), key=lambda m: float(m["ts"]))]
+        return self._page(chosen, body)
+
+    @staticmethod
+    def _in_range(messages: list[dict[str, Any]], body: dict[str, Any]) -> list[dict[str, Any]]:
+        oldest = float(body.get("oldest") or 0)
+        latest = float(body["latest"]) if body.get("latest") else float("inf")
+        inclusive = _flag(body.get("inclusive", False))
+
+        def inside(ts: float) -> bool:
+            if inclusive:
+                return oldest <= ts <= latest
+            return oldest < ts < latest
+
+        return [m for m in messages if inside(float(m["ts"]))]
+
+    @staticmethod
+    def _page(messages: list[dict[str, Any]], body: dict[str, Any]) -> dict[str, Any]:
+        limit = min(int(body.get("limit") or DEFAULT_HISTORY_LIMIT), MAX_HISTORY_LIMIT)
+        start = int(body.get("cursor") or 0)
+        page = messages[start : start + limit]
+        with_metadata = _flag(body.get("include_all_metadata", False))
+        shown = [{k: v for k, v in m.items() if with_metadata or k != "metadata"} for m in page]
+        more = start + limit < len(messages)
+        return {
+            "ok": True,
+            "messages": shown,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
+
 @dataclass
 class FakeSlack:
     """The server's state: recorded calls, user groups, and optional per-method overrides."""
@@ -162,6 +271,8 @@ class FakeSlack:
     planned_refusals: list[tuple[str, Callable[[dict[str, Any]], bool], str]] = field(
         default_factory=list
     )
+    # The messages accepted, for conversations.history and conversations.replies
+    history: ChannelHistory = field(default_factory=ChannelHistory)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _changed: threading.Condition = field(default_factory=threading.Condition)
@@ -215,6 +326,7 @@ class FakeSlack:
         with self._changed:
             self.calls.clear()
             self.refusals.clear()
+            self.history.channels.clear()
 
     def refusal(self, method: str, body: dict[str, Any]) -> tuple[str, str] | None:
         """Slack's error for a payload it would refuse, or None (checked before any override)."""
@@ -248,16 +360,55 @@ class FakeSlack:
             return self.overrides[method](body)
         if method == "auth.test":
             return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1"}
-        if method in {"chat.postMessage", "chat.update", "chat.postEphemeral"}:
+        if method in {"chat.postMessage", "chat.update"}:
+            return self._message(method, body)
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self._new_ts()}
+        if method in {"conversations.history", "conversations.replies"}:
             with self._lock:
-                ts = body.get("ts") or f"{1700000000 + next(self._ts)}.000100"
-            return {"ok": True, "channel": body.get("channel"), "ts": ts, "message": body}
+                if method == "conversations.history":
+                    return self.history.history(body)
+                return self.history.replies(body)
         if method == "usergroups.users.list":
             group = str(body.get("usergroup", ""))
             if group not in self.usergroups:
                 return {"ok": False, "error": "no_such_subteam"}
             return {"ok": True, "users": self.usergroups[group]}
         return {"ok": True}
+
+    def _new_ts(self) -> str:
+        """A message ts as Slack makes them: the posting time in seconds, unique per channel
+        (here: a sequence number as the fraction, so ts values keep increasing)."""
+        with self._lock:
+            return f"{int(time.time())}.{next(self._ts):06d}"
+
+    def _message(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        metadata, error = metadata_problem(body.get("metadata"))
+        if error is not None:
+            return {"ok": False, "error": error}
+        channel = str(body.get("channel", ""))
+        fields = {k: body[k] for k in ("text", "blocks") if k in body}
+        if method == "chat.postMessage":
+            ts = self._new_ts()
+            message = {"type": "message", "ts": ts, "bot_id": "BBOT", **fields}
+            if body.get("thread_ts"):
+                message["thread_ts"] = str(body["thread_ts"])
+            if metadata is not None:
+                message["metadata"] = metadata
+            with self._lock:
+                self.history.post(channel, message)
+            return {"ok": True, "channel": channel, "ts": ts, "message": message}
+        ts = str(body.get("ts", ""))
+        with self._lock:
+            stored = self.history.find(channel, ts)
+            if stored is not None:
+                stored.update(fields)
+                # chat.update's metadata replaces the message's; left out, the message keeps it.
+                if metadata is not None:
+                    stored["metadata"] = metadata
+        # A ts this server never issued (a test's override answered the post) is accepted as
+        # it is: this fake does not answer chat.update's message_not_found.
+        return {"ok": True, "channel": channel, "ts": ts, "message": stored or body}
 
 
 def _handler(state: FakeSlack) -> type[BaseHTTPRequestHandler]:
@@ -277,7 +428,9 @@ def _handler(state: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 for key in ("blocks", "attachments", "view"):
                     if isinstance(body.get(key), str):
                         body[key] = json.loads(body[key])
-            path = self.path.split("?", 1)[0]
+            path, _, query = self.path.partition("?")
+            # GET methods (conversations.history, ...) take their arguments in the query string.
+            body.update({k: v[-1] for k, v in urllib.parse.parse_qs(query).items()})
             webhook = path.startswith("/response/")
             method = "response_url" if webhook else path.rstrip("/").rsplit("/", 1)[-1]
             refusal = state.refusal(method, body)

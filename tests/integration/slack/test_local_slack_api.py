@@ -171,3 +171,78 @@ def test_a_form_encoded_post_is_checked_like_a_json_one(
             data={"channel": "C1", "text": "t", "blocks": '[{"type": "bogus"}]'},
         )
     assert len(server.state.take_refusals()) == 1
+
+
+# --- message metadata and reading a channel back ---------------------------------------------
+
+
+def _tagged(part: str) -> dict[str, Any]:
+    return {"event_type": "dlq_redrive_report", "event_payload": {"run": "r1", "part": part}}
+
+
+def test_history_returns_top_level_messages_newest_first_with_metadata_only_when_asked(
+    client: WebClient,
+) -> None:
+    # Given two tagged messages in a channel, and a reply in the first one's thread
+    first = client.chat_postMessage(channel="C1", text="one", metadata=_tagged("report"))["ts"]
+    second = client.chat_postMessage(channel="C1", text="two", metadata=_tagged("other"))["ts"]
+    client.chat_postMessage(channel="C1", text="reply", thread_ts=first, metadata=_tagged("r.1"))
+
+    # When the channel's history is read, with and without include_all_metadata
+    plain = client.conversations_history(channel="C1")["messages"]
+    full = client.conversations_history(channel="C1", include_all_metadata=True)["messages"]
+
+    # Then both hold the two top-level messages, newest first (not the reply); only the second
+    # carries the metadata
+    assert [m["ts"] for m in plain] == [m["ts"] for m in full] == [second, first]
+    assert all("metadata" not in m for m in plain)
+    assert [m["metadata"] for m in full] == [_tagged("other"), _tagged("report")]
+
+
+def test_history_takes_only_messages_after_oldest_and_pages_with_a_cursor(
+    client: WebClient,
+) -> None:
+    # Given three messages
+    stamps = [client.chat_postMessage(channel="C1", text=f"m{n}")["ts"] for n in range(3)]
+
+    # When reading after the first one ("oldest" is exclusive unless "inclusive"), a page of one
+    page = client.conversations_history(channel="C1", oldest=stamps[0], limit=1)
+    rest = client.conversations_history(
+        channel="C1", oldest=stamps[0], limit=1, cursor=page["response_metadata"]["next_cursor"]
+    )
+    inclusive = client.conversations_history(channel="C1", oldest=stamps[0], inclusive=True)
+
+    # Then the newest comes first, the cursor gives the next, and the first is left out
+    assert [m["ts"] for m in page["messages"]] == [stamps[2]] and page["has_more"] is True
+    assert [m["ts"] for m in rest["messages"]] == [stamps[1]] and rest["has_more"] is False
+    assert [m["ts"] for m in inclusive["messages"]] == stamps[::-1]
+
+
+def test_replies_return_the_parent_then_its_replies_and_an_unknown_thread_is_refused(
+    client: WebClient,
+) -> None:
+    parent = client.chat_postMessage(channel="C1", text="parent")["ts"]
+    reply = client.chat_postMessage(channel="C1", text="r", thread_ts=parent, metadata=_tagged("a"))
+
+    thread = client.conversations_replies(channel="C1", ts=parent, include_all_metadata=True)
+
+    assert [m["ts"] for m in thread["messages"]] == [parent, reply["ts"]]
+    assert thread["messages"][1]["metadata"] == _tagged("a")
+    with pytest.raises(SlackApiError, match="thread_not_found"):
+        client.conversations_replies(channel="C1", ts="1.000001")
+
+
+def test_an_update_changes_the_text_and_keeps_metadata_it_does_not_replace(
+    client: WebClient,
+) -> None:
+    ts = client.chat_postMessage(channel="C1", text="before", metadata=_tagged("report"))["ts"]
+
+    client.chat_update(channel="C1", ts=ts, text="after")
+
+    [message] = client.conversations_history(channel="C1", include_all_metadata=True)["messages"]
+    assert (message["text"], message["metadata"]) == ("after", _tagged("report"))
+
+
+def test_metadata_without_an_event_type_and_payload_is_refused(client: WebClient) -> None:
+    with pytest.raises(SlackApiError, match="invalid_metadata_format"):
+        client.chat_postMessage(channel="C1", text="t", metadata={"event_type": "x"})
