@@ -134,13 +134,16 @@ def default_sqs_client(max_pool_connections: int = 32) -> SQSClient:
     return boto3.client("sqs", config=config)
 
 
-def send_sqs_client(max_pool_connections: int = 32) -> SQSClient:
+def send_sqs_client(max_pool_connections: int = 32, *, like: SQSClient | None = None) -> SQSClient:
     """The client for SendMessageBatch: one attempt per call, no transport retries.
 
     botocore retries a call whose connection reset or timed out after the request left, but SQS
     may have stored that batch already: every retry can store it again (issue 10 saw 18 copies).
     So sends go through a client that never retries; the engine retries only what SQS answered
     it did not store, and reports a send without an answer as unconfirmed.
+
+    ``like``: a client injected for the other calls; this one then talks to the same endpoint
+    in the same region (credentials come from the default session, as for every client here).
     """
     config = Config(
         max_pool_connections=max_pool_connections,
@@ -148,7 +151,14 @@ def send_sqs_client(max_pool_connections: int = 32) -> SQSClient:
         connect_timeout=5,
         read_timeout=30,
     )
-    return boto3.client("sqs", config=config)
+    if like is None:
+        return boto3.client("sqs", config=config)
+    return boto3.client(
+        "sqs",
+        config=config,
+        endpoint_url=like.meta.endpoint_url,
+        region_name=like.meta.region_name,
+    )
 
 
 # Errors raised after the request may have reached SQS: the connection closed or timed out while

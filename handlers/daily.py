@@ -24,7 +24,7 @@ from bot.lambda_gateway import LambdaGateway
 from bot.printable import visible_json
 from bot.redrive_ledger import StateTableRedriveLedger
 from bot.slack.credentials import resolve_credentials
-from bot.sqs_gateway import SqsGateway
+from bot.sqs_gateway import SqsGateway, send_sqs_client
 from bot.state_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
 if TYPE_CHECKING:
@@ -43,10 +43,15 @@ def build_job(
     env: Mapping[str, str],
     *,
     sqs_client: SQSClient | None = None,
+    sqs_send_client: SQSClient | None = None,
     dynamodb_client: DynamoDBClient | None = None,
     lambda_client: LambdaClient | None = None,
 ) -> DailyJob:
-    """A ``DailyJob`` from configuration ``env``; ConfigError names any bad variable."""
+    """A ``DailyJob`` from configuration ``env``; ConfigError names any bad variable.
+
+    SQS sends go through a client without transport retries, as in production, also when a
+    test injects ``sqs_client`` (then one for its endpoint), unless it injects that one too.
+    """
     engine_settings = EngineSettings.from_env(env)
     daily = DailySettings.from_env(env)
     slack_settings = SlackSettings.from_env(env)
@@ -54,7 +59,9 @@ def build_job(
     if not table:
         raise ConfigError("STATE_TABLE is not set (the DynamoDB table for snapshots and runs)")
     credentials = resolve_credentials(slack_settings)
-    gateway = SqsGateway(sqs_client)
+    if sqs_send_client is None and sqs_client is not None:
+        sqs_send_client = send_sqs_client(like=sqs_client)
+    gateway = SqsGateway(sqs_client, send_client=sqs_send_client)
     snapshots = SnapshotStore(table, dynamodb_client)
     slack = WebClient(token=credentials.bot_token, base_url=slack_settings.api_url)
     # A report with thread replies is several posts in a row: wait out a 429 instead of failing.

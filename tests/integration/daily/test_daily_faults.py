@@ -12,7 +12,10 @@ from typing import Any
 
 import boto3
 
+from bot.sqs_gateway import send_sqs_client
+from infra.local.moto_server import LocalAws
 from infra.local.scene import count, create_pair, drain, put_in_dlq
+from tests.faults.fault_proxy import Fault, FaultProxy
 from tests.integration.daily.daily_support import Daily
 
 RUN = "2026-03-11T06:00:00Z"  # yesterday is 10 March (UTC)
@@ -86,11 +89,11 @@ def test_an_unexpected_error_in_one_auto_redrive_is_that_dlqs_line(daily: Daily,
     put_in_dlq(sqs, alpha, [json.dumps({"at": "2026-03-10T08:00:00Z", "n": n}) for n in range(3)])
     put_in_dlq(sqs, bravo, [json.dumps({"at": "2026-03-10T08:00:00Z", "n": n}) for n in range(2)])
     daily.configure(AUTO_REDRIVE="*", AUTO_REDRIVE_TIME_FIELD="at")
-    client = boto3.client("sqs")
-    _fail_calls(client, "SendMessageBatch", "/alpha")
+    send_client = send_sqs_client()  # sends go through the production send client
+    _fail_calls(send_client, "SendMessageBatch", "/alpha")
 
     # When the job runs
-    outcome = daily.run(RUN, sqs_client=client)
+    outcome = daily.run(RUN, sqs_send_client=send_client)
 
     # Then the report was posted, alpha's redrive as an error line, bravo's redrive done
     assert outcome["status"] == "reported" and len(daily.reports()) == 1
@@ -137,3 +140,28 @@ def test_an_unexpected_error_re_reading_a_depth_after_the_auto_redrive_is_not_fa
     ) in daily.report_text()
     # And nothing was lost
     assert moved + count(sqs, alpha.dlq_url) == 3
+
+
+def test_an_injected_sqs_client_still_sends_without_transport_retries(
+    daily: Daily, sqs: Any, aws: LocalAws
+) -> None:
+    # Given three of yesterday's messages to auto-redrive, and a network that loses SQS's answer
+    # to the first SendMessageBatch after SQS stored the batch (a connection reset)
+    orders = create_pair(sqs, "orders")
+    bodies = [json.dumps({"at": "2026-03-10T08:00:00Z", "n": n}) for n in range(3)]
+    put_in_dlq(sqs, orders, bodies)
+    daily.configure(AUTO_REDRIVE="*", AUTO_REDRIVE_TIME_FIELD="at")
+
+    def lose_first_send(action: str, seen: int) -> Fault:
+        return Fault.RESET_AFTER if action == "SendMessageBatch" and seen == 0 else Fault.PASS
+
+    # When the job runs with an SQS client injected for its calls (through that network)
+    with FaultProxy(aws.endpoint, lose_first_send) as proxy:
+        outcome = daily.run(RUN, sqs_client=boto3.client("sqs", endpoint_url=proxy.endpoint))
+
+    # Then the send was made once, as in production (no transport retry stored a second copy):
+    # each message arrived once, and all three stay in the DLQ (they may have been delivered)
+    assert outcome["status"] == "reported"
+    assert proxy.injected("SendMessageBatch") == 1 and proxy.calls("SendMessageBatch") == 1
+    assert sorted(m["Body"] for m in drain(sqs, orders.source_url)) == sorted(bodies)
+    assert count(sqs, orders.dlq_url) == 3
