@@ -418,15 +418,15 @@ def _cmd_redrive(args: argparse.Namespace, ctx: CliContext) -> int:
             print(json.dumps(report.to_dict()), file=ctx.out)
         else:
             print_summary(report, ctx.out, interrupted_by=interrupt.signal_name)
-    if report.failed or report.unconfirmed or report.stopped is StopReason.ERROR:
+    if report.went_wrong:
         return EXIT_FAILED
-    if report.complete and report.no_source and not report.matched:
+    if report.finished and report.no_source and not report.matched:
         # Nothing could be routed at all: the one thing to do is choose a destination.
         _error_line(
             ctx.err, f"dlq-redrive: error: no message could be moved: {report.no_source_reason}"
         )
         return EXIT_USAGE
-    if not report.complete:
+    if not report.finished:
         return EXIT_INCOMPLETE
     return EXIT_OK
 
@@ -441,10 +441,12 @@ def print_summary(report: RedriveReport, out: TextIO, *, interrupted_by: str | N
     rows = [
         ["scanned", str(report.scanned)],
         ["matched", str(report.matched)],
-        [verb, str(report.matched if report.dry_run else report.moved)],
+        # What the destinations can take: a dry run does not promise what would fail.
+        [verb, str(report.destined if report.dry_run else report.moved)],
         ["failed (kept in DLQ)", str(report.failed)],
         ["unconfirmed (kept in DLQ)", str(report.unconfirmed)],
         ["held back (kept in DLQ)", str(report.held_back)],
+        ["not attempted (kept in DLQ)", str(report.not_attempted)],
         ["skipped (kept in DLQ)", str(report.skipped)],
         ["  outside the window", str(report.out_of_window)],
         ["  time unreadable", str(report.unreadable)],
@@ -480,6 +482,20 @@ def print_summary(report: RedriveReport, out: TextIO, *, interrupted_by: str | N
             "FIFO group that did not move, so that the group's order is kept",
             file=out,
         )
+    if report.not_attempted:
+        print(
+            f"  note: {report.not_attempted} selected were not sent: the run stopped on an error "
+            "before it got to them (they stay in the DLQ)",
+            file=out,
+        )
+    if report.blocked_groups:
+        print(
+            f"  warning: the scan may not have seen every message of {report.blocked_groups} "
+            "FIFO message group(s): it held one of their messages (not selected, or kept), and "
+            "SQS hands out none of a group's later messages while one is in flight; any it did "
+            "not see stay in the DLQ",
+            file=out,
+        )
     if report.counter_dropped:
         print(
             f"  warning: {report.counter_dropped} sent without the dlq-redrive-count attribute "
@@ -499,21 +515,26 @@ def print_summary(report: RedriveReport, out: TextIO, *, interrupted_by: str | N
             "a later redrive would send them again",
             file=out,
         )
-    if not report.complete:
+    if not report.finished:
         why = (
             f"interrupted by {interrupted_by}"
             if interrupted_by and report.stopped is StopReason.CANCELLED
             else report.stopped.value + (f": {report.error}" if report.error else "")
         )
+        if report.dlq_missing:
+            left = "the DLQ no longer exists, so there is nothing to continue"
+        elif report.remaining is None:
+            left = (
+                "how many messages are left in the DLQ is unknown (SQS did not say): run the "
+                "same command again to continue"
+            )
+        else:
+            left = (
+                f"~{report.remaining} messages left in the DLQ (visible, in flight or delayed): "
+                "run the same command again to continue"
+            )
         # The error can quote what AWS was sent (a message's text): shown, never acted on.
-        print(
-            visible(
-                f"  stopped early ({why}); ~{report.remaining} messages left in the DLQ "
-                "(visible, in flight or delayed): run the same command again to continue"
-            ),
-            file=out,
-        )
-
+        print(visible(f"  stopped early ({why}); {left}"), file=out)
 
 
 def _cmd_native(args: argparse.Namespace, ctx: CliContext) -> int:

@@ -6,9 +6,9 @@ The loop is small on purpose; the decisions live in ``selection`` (which message
     a message is deleted from the DLQ only after SQS listed its copy in ``Successful``.
 
 Every other message the scan touched (not selected, unreadable, poison, over the limit, failed to
-send) is held invisible while the scan runs, so it is not received twice, and made visible again
-(ChangeMessageVisibility 0) when the scan ends, however it ends (drained, limit, deadline, cancel,
-error).
+send) is held invisible while the scan runs, so it is not received twice (a heartbeat extends its
+visibility timeout while the scan outlasts it), and made visible again (ChangeMessageVisibility 0)
+when the scan ends, however it ends (drained, limit, deadline, cancel, error).
 
 Stopping: a run stops for the first reason found (drained, limit, deadline, cancel, in-flight
 quota), except that an AWS error always wins, so an error is never reported as success. Every
@@ -29,10 +29,16 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from bot.catalog import Dlq
-from bot.errors import DlqRedriveError, QueueNotFoundError, SendAnswerLostError, UsageError
+from bot.errors import (
+    AwsError,
+    DlqRedriveError,
+    QueueNotFoundError,
+    SendAnswerLostError,
+    UsageError,
+)
 from bot.planner import (
     MAX_BATCH_BYTES,
     Outgoing,
@@ -42,7 +48,7 @@ from bot.planner import (
     group_waves,
 )
 from bot.selection import Selection, Verdict, judge, needs_human
-from bot.sqs_gateway import QueueInfo, ReceivedMessage, SendFailure, SqsApi
+from bot.sqs_gateway import QueueInfo, ReceivedMessage, SendFailure, SqsApi, queue_was_missing
 
 MAX_FAILURE_DETAILS = 50
 # SQS refuses receives past 120,000 in-flight messages on a queue, FIFO too since 2025 (it was
@@ -51,6 +57,17 @@ MAX_HELD = 110_000
 TAKEN_MEMORY = 20_000  # selected message ids remembered against a second delivery
 RECEIVE_BATCH = 10  # messages per ReceiveMessage, and so the rate tokens a worker takes at once
 STOP_POLL_S = 0.05  # how often a waiting worker asks whether the run was cancelled
+
+
+_T = TypeVar("_T")
+
+
+def _group(message: ReceivedMessage | Outgoing) -> str:
+    """A FIFO message's group (the planner's default for one that has none)."""
+    group = (
+        message.group if isinstance(message, Outgoing) else message.attributes.get("MessageGroupId")
+    )
+    return group or "dlq-redrive"
 
 
 class StopReason(Enum):
@@ -180,6 +197,8 @@ class RedriveReport:
     # FIFO: selected, but an earlier message of its group did not move, so it was not sent (a
     # group's order is never broken); kept in the DLQ for a later run.
     held_back: int = 0
+    # Selected, but the run stopped on an error before it sent them: kept in the DLQ.
+    not_attempted: int = 0
     skipped: int = 0
     out_of_window: int = 0
     unreadable: int = 0
@@ -190,10 +209,15 @@ class RedriveReport:
     counter_dropped: int = 0
     delete_failed: int = 0
     redelivered: int = 0  # delivered again while this run was moving it: not sent twice
+    # FIFO: groups of which the run held a message (not selected, failed, ...; not those over
+    # --limit): SQS hands out none of a group's later messages while one is in flight, so the
+    # scan may not have seen all of theirs. An upper bound of the groups it missed messages of.
+    blocked_groups: int = 0
     released: int = 0
     # In the DLQ after the run released what it held: visible + in flight + delayed, from SQS's
     # approximate counts (in flight includes what other consumers hold). None if unreadable.
     remaining: int | None = None
+    dlq_missing: bool = False  # the DLQ no longer existed at the end (deleted during the run)
     stopped: StopReason = StopReason.DRAINED
     error: str | None = None
     duration_s: float = 0.0
@@ -203,13 +227,40 @@ class RedriveReport:
     api_calls: Counter[str] = field(default_factory=Counter)
 
     @property
-    def complete(self) -> bool:
+    def finished(self) -> bool:
+        """The scan ended by itself: the DLQ had nothing more to give, or --limit was reached.
+        Whether to go on (a re-run, a continuation) is decided by this, never by ``complete``:
+        a finished run with failures would only find the same messages again."""
         return self.stopped in (StopReason.DRAINED, StopReason.LIMIT)
 
     @property
+    def went_wrong(self) -> bool:
+        """Something kept selected messages from moving: an error, failed, unconfirmed, held
+        back or not attempted messages, a delete SQS refused, or FIFO groups left unscanned."""
+        return self.stopped is StopReason.ERROR or any(
+            (
+                self.failed,
+                self.unconfirmed,
+                self.held_back,
+                self.not_attempted,
+                self.delete_failed,
+                self.blocked_groups,
+            )
+        )
+
+    @property
+    def complete(self) -> bool:
+        """Everything selected moved (a dry run: could move): finished, nothing went wrong."""
+        return self.finished and not self.went_wrong
+
+    @property
+    def destined(self) -> int:
+        """Moved (a dry run: would move, those the destination can take), over all destinations."""
+        return sum(self.by_destination.values())
+
+    @property
     def rate(self) -> float:
-        count = self.matched if self.dry_run else self.moved
-        return count / self.duration_s if self.duration_s > 0 else 0.0
+        return self.destined / self.duration_s if self.duration_s > 0 else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -223,6 +274,7 @@ class RedriveReport:
             "unconfirmed": self.unconfirmed,
             "unconfirmed_reason": self.unconfirmed_reason,
             "held_back": self.held_back,
+            "not_attempted": self.not_attempted,
             "skipped": self.skipped,
             "skipped_detail": {
                 "out_of_window": self.out_of_window,
@@ -238,8 +290,10 @@ class RedriveReport:
                 "sent_but_not_deleted": self.delete_failed,
                 "delivered_twice_sent_once": self.redelivered,
             },
+            "blocked_groups": self.blocked_groups,
             "released": self.released,
             "remaining": self.remaining,
+            "dlq_missing": self.dlq_missing,
             "stopped": self.stopped.value,
             "complete": self.complete,
             "error": self.error,
@@ -273,6 +327,78 @@ class _Candidate:
     url: str = ""
     item: Outgoing | None = None  # built for the destination's MaximumMessageSize
     failure: tuple[str, str] | None = None  # (code, reason): it stays in the DLQ, failed
+
+
+@dataclass(slots=True)
+class _Claim:
+    """A selected message being moved: every receipt handle it was received with (SQS delivers
+    at least once, so a second delivery can arrive meanwhile, and a delete with an older handle
+    "succeeds, but the message might not be deleted"), when the newest was received, and
+    whether it was counted matched yet."""
+
+    handles: list[str]
+    received_at: float
+    matched: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    """AWS's answer to a lookup that failed (a source queue's URL, a destination's size): the
+    messages that need it stay in the DLQ, failed with it, and the others move."""
+
+    code: str
+    reason: str
+
+
+class _HeldMessages:
+    """The messages a run holds invisible until it ends: id -> (newest receipt handle, when its
+    visibility timeout last started). Not thread-safe: the run calls it under its lock.
+
+    SQS hides a received message for the visibility timeout only, and a scan can outlast it (a
+    slow network, --rate, many messages outside the selection): held messages would come back
+    and be received again, for ever. So the run's heartbeat (asked before every receive and
+    during rate waits) extends them: once the oldest has been hidden for half the timeout,
+    ``due`` gives every one hidden for more than a quarter, to be hidden for a whole timeout
+    again. So a message has half a timeout of margin (one batch's work must not take longer),
+    each is extended at most once per quarter timeout, in batches of 10, and a run shorter
+    than half the timeout extends nothing.
+    """
+
+    def __init__(self, timeout: int) -> None:
+        self._entries: dict[str, tuple[str, float]] = {}
+        self._half = timeout / 2
+        self._quarter = timeout / 4
+        self.next_due = math.inf  # when the heartbeat is due; read without the lock
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, message_id: str) -> bool:
+        return message_id in self._entries
+
+    def hold(self, message_id: str, handle: str, hidden_at: float) -> None:
+        """Hold a message (again, with a newer handle, when it was received once more)."""
+        self._entries[message_id] = (handle, hidden_at)
+        self.next_due = min(self.next_due, hidden_at + self._half)
+
+    def due(self, now: float) -> list[str]:
+        """The receipt handles of the messages to extend now, if the heartbeat is due; they
+        count as extended at ``now`` from here on, so no other worker extends them too."""
+        if now < self.next_due:
+            return []
+        threshold = now - self._quarter
+        due = [(mid, handle) for mid, (handle, at) in self._entries.items() if at <= threshold]
+        for message_id, handle in due:
+            self._entries[message_id] = (handle, now)
+        self.next_due = min((at for _, at in self._entries.values()), default=now) + self._half
+        return [handle for _, handle in due]
+
+    def handles(self) -> list[str]:
+        return [handle for handle, _ in self._entries.values()]
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.next_due = math.inf
 
 
 class RedriveLedger(Protocol):
@@ -318,7 +444,9 @@ def content_digest(entry: Mapping[str, Any]) -> str:
 class RedriveEngine:
     """Moves messages from a DLQ back to their source queues; see the module docstring.
 
-    ``ledger`` (optional) counts the redrives of messages that cannot carry the counter.
+    ``ledger`` (optional) counts the redrives of messages that cannot carry the counter;
+    ``clock`` (seconds) times the heartbeat that keeps held messages hidden (tests pass the fake
+    SQS's clock).
     """
 
     def __init__(
@@ -328,11 +456,13 @@ class RedriveEngine:
         max_redrives: int,
         timezone: Any,
         ledger: RedriveLedger | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sqs = sqs
         self.max_redrives = max_redrives
         self.timezone = timezone
         self.ledger = ledger
+        self.clock = clock
 
     def run(
         self,
@@ -373,11 +503,12 @@ class _Run:
         )
         self.lock = threading.Lock()
         self.stop_event = threading.Event()
-        self.held: dict[str, str] = {}  # message id -> receipt handle, released at the end
-        # Selected messages whose copy is being sent: id -> every receipt handle received for it.
-        # SQS delivers at least once, so a second delivery (a new handle) can arrive meanwhile,
-        # and a delete with an older handle "succeeds, but the message might not be deleted".
-        self.sending: dict[str, list[str]] = {}
+        # Held invisible until the end, when they are released; kept hidden meanwhile by the
+        # heartbeat, with the visibility timeout asked for (what a killed run leaves them hidden).
+        self.visibility = request.visibility_timeout
+        self.held = _HeldMessages(self.visibility)
+        self.heartbeat_lock = threading.Lock()  # one worker at a time extends them
+        self.sending: dict[str, _Claim] = {}  # selected messages being moved, by id
         # Ids whose copy is confirmed, so a later delivery is deleted, never sent or released;
         # the most recent TAKEN_MEMORY are enough, since it comes within the same few calls.
         self.moved_ids: OrderedDict[str, None] = OrderedDict()
@@ -389,19 +520,15 @@ class _Run:
         # known already): messages are built, refused and batched to fit it.
         known = (*dlq.sources, *([request.to] if request.to is not None else []))
         self.size_limits: dict[str, int] = {q.url: q.max_message_bytes for q in known}
-        self.size_lock = threading.Lock()
+        self.source_urls: dict[str, str] = {}  # a message's DeadLetterQueueSourceArn -> URL
+        # What AWS refused to look up (by ARN or URL), so that it is asked once per run.
+        self.refused: dict[str, _Refused] = {}
+        self.lookup_lock = threading.Lock()
         # FIFO groups with a message that did not move in this run: no later one of the group
         # may be sent, or the group's order would be broken (under ``lock``).
         self.stalled_groups: set[str] = set()
-        self.visibility = self._visibility_timeout()
-
-    def _visibility_timeout(self) -> int:
-        # Held messages must stay invisible until the scan ends; with a deadline the scan ends by
-        # then, so the timeout follows it (SQS allows up to 12 hours).
-        remaining = self.deadline.remaining()
-        if remaining is None:
-            return self.request.visibility_timeout
-        return max(30, min(43_200, int(remaining) + 60))
+        # FIFO groups of which the run holds a message: the scan may not see past it.
+        self.blocked_groups: set[str] = set()
 
     # --- the scan ---------------------------------------------------------------------------
 
@@ -414,6 +541,7 @@ class _Run:
                 for future in futures:
                     future.result()
         finally:
+            self.report.blocked_groups = len(self.blocked_groups)
             self._release_held()
             self.report.duration_s = time.monotonic() - started
             self.report.remaining = self._remaining()
@@ -422,18 +550,20 @@ class _Run:
     def _worker(self) -> None:
         try:
             while not self.stop_event.is_set():
+                self._heartbeat()
                 self._check_limits()
-                messages = self._next_batch()
-                if messages is None:
+                batch = self._next_batch()
+                if batch is None:
                     continue  # the wait for rate tokens ended because the run is stopping
+                received_at, messages = batch
                 if not messages:
                     return
                 try:
-                    self._handle(messages)
+                    self._handle(messages, received_at)
                 except BaseException:
                     # Whatever interrupted the batch, its messages are released at the end, so
                     # none stays hidden for the whole visibility timeout (but none already moved).
-                    self._keep_unfinished(messages)
+                    self._keep_unfinished(messages, received_at)
                     raise
                 if self.on_progress is not None:
                     with self.lock:
@@ -470,8 +600,9 @@ class _Run:
         if len(self.held) >= self.max_held:
             raise _Stop(StopReason.IN_FLIGHT_LIMIT)
 
-    def _next_batch(self) -> list[ReceivedMessage] | None:
-        """Receive the next batch, after its rate tokens; None if the run stopped meanwhile.
+    def _next_batch(self) -> tuple[float, list[ReceivedMessage]] | None:
+        """(when, what) of the next receive, after its rate tokens; None if the run stopped
+        meanwhile.
 
         With a rate, workers take turns to wait for their tokens and receive, so the tokens an
         empty (or short) receive gives back serve the next worker at once: a DLQ that runs dry
@@ -485,9 +616,9 @@ class _Run:
             self._check_limits()
             if not self._take_tokens():
                 return None
-            messages = self._receive()
-            self.rate.refund(RECEIVE_BATCH - len(messages))
-            return messages
+            batch = self._receive()
+            self.rate.refund(RECEIVE_BATCH - len(batch[1]))
+            return batch
 
     def _take_tokens(self) -> bool:
         """Wait for the rate limit's tokens of one receive; False if the run stopped meanwhile.
@@ -516,11 +647,15 @@ class _Run:
         while (left := end - time.monotonic()) > 0:
             if self.stop_event.wait(min(left, STOP_POLL_S)):
                 return False
+            self._heartbeat()  # the others wait for this one's turn: it keeps theirs hidden
             self._check_limits()
         return not self.stop_event.is_set()
 
-    def _receive(self) -> list[ReceivedMessage]:
+    def _receive(self) -> tuple[float, list[ReceivedMessage]]:
+        """(when, what): the time is taken before the call, so that the heartbeat counts a
+        message's visibility from no later than SQS started it."""
         url = self.dlq.info.url
+        received_at = self.engine.clock()
         messages = self.sqs.receive(
             url, max_messages=10, visibility_timeout=self.visibility, wait_seconds=0
         )
@@ -530,7 +665,7 @@ class _Run:
             # SQS says nothing is visible the scan is done at once; otherwise one long poll
             # (which asks every host) decides.
             if self._visible_count() == 0:
-                return []
+                return received_at, []
             messages = self.sqs.receive(
                 url,
                 max_messages=10,
@@ -538,7 +673,7 @@ class _Run:
                 wait_seconds=self.request.confirm_empty_wait_s,
             )
             self._count_call("ReceiveMessage")
-        return messages
+        return received_at, messages
 
     def _visible_count(self) -> int | None:
         try:
@@ -553,7 +688,7 @@ class _Run:
         with self.lock:
             self.report.api_calls[name] += count
 
-    def _handle(self, messages: list[ReceivedMessage]) -> None:
+    def _handle(self, messages: list[ReceivedMessage], received_at: float) -> None:
         """Judge, route and build a received batch, then send what is selected.
 
         Whether a message can carry the counter depends on the destination's size, so a
@@ -562,7 +697,14 @@ class _Run:
         (one ledger question per batch, none when every message carries the counter).
         """
         copies_confirmed: list[str] = []  # receipt handles of second deliveries already moved
-        candidates = [self._prepare(message) for message in self._claim(messages, copies_confirmed)]
+        claimed = self._claim(messages, copies_confirmed, received_at)
+        if copies_confirmed:
+            # First, before anything can fail: a copy of a moved message must not come back.
+            failed = self.sqs.delete_batch(self.dlq.info.url, copies_confirmed)
+            self._count_call("DeleteMessageBatch")
+            with self.lock:
+                self.report.delete_failed += sum(not queue_was_missing(f) for f in failed)
+        candidates = [self._prepare(message) for message in claimed]
         recorded = self._recorded_redrives(candidates)
         to_send: dict[str, tuple[str, list[Outgoing]]] = {}
         failures: list[tuple[_Candidate, tuple[str, str]]] = []
@@ -580,9 +722,10 @@ class _Run:
                 elif self._limit_reached():
                     report.over_limit += 1
                     report.skipped += 1
-                    self._hold(message)
+                    self._hold(message, blocks_group=False)  # the scan ends here anyway
                 else:
                     report.matched += 1
+                    self.sending[message.message_id].matched = True
                     if candidate.failure is not None:
                         failures.append((candidate, candidate.failure))
                     elif self.request.dry_run:
@@ -594,16 +737,11 @@ class _Run:
                         )
         for candidate, (code, reason) in failures:
             self._fail(candidate.message, code, reason, candidate.destination)
-        if copies_confirmed:
-            failed = self.sqs.delete_batch(self.dlq.info.url, copies_confirmed)
-            self._count_call("DeleteMessageBatch")
-            with self.lock:
-                report.delete_failed += len(failed)
         for url, (name, items) in to_send.items():
             self._send_all(url, name, items)
 
     def _claim(
-        self, messages: list[ReceivedMessage], copies_confirmed: list[str]
+        self, messages: list[ReceivedMessage], copies_confirmed: list[str], received_at: float
     ) -> list[ReceivedMessage]:
         """The messages of a batch that may be selected, claimed (in ``sending``) so that a
         second delivery meanwhile is not taken twice; the others are held, counted, or (a
@@ -623,14 +761,16 @@ class _Run:
         with self.lock:
             for message, verdict in zip(messages, verdicts, strict=True):
                 if message.message_id in self.held:
-                    # Seen before in this scan (its visibility ran out): refresh the handle only.
-                    self.held[message.message_id] = message.receipt_handle
+                    # Seen before in this scan (delivered twice, or the heartbeat came too late
+                    # for it): hold it with the newest handle, count it once.
+                    self.held.hold(message.message_id, message.receipt_handle, received_at)
                     continue
                 # A second delivery of a message this run is moving is never sent twice.
-                handles = self.sending.get(message.message_id)
-                if handles is not None:  # still being sent: deleted or kept with the others
+                claim = self.sending.get(message.message_id)
+                if claim is not None:  # still being sent: deleted or kept with the others
                     report.redelivered += 1
-                    handles.append(message.receipt_handle)
+                    claim.handles.append(message.receipt_handle)
+                    claim.received_at = received_at
                     continue
                 if message.message_id in self.moved_ids:  # its copy is confirmed: delete it
                     report.redelivered += 1
@@ -640,12 +780,12 @@ class _Run:
                 if verdict is Verdict.SELECT and self._no_source(message):
                     report.no_source += 1
                     report.skipped += 1
-                    self.held[message.message_id] = message.receipt_handle
+                    self._hide(message, message.receipt_handle, received_at)
                 elif verdict is not Verdict.SELECT:
                     self._count_skip(verdict)
-                    self.held[message.message_id] = message.receipt_handle
+                    self._hide(message, message.receipt_handle, received_at)
                 else:
-                    self.sending[message.message_id] = [message.receipt_handle]
+                    self.sending[message.message_id] = _Claim([message.receipt_handle], received_at)
                     claimed.append(message)
         return claimed
 
@@ -710,17 +850,18 @@ class _Run:
             url, name = self.request.to.url, self.request.to.name
         elif message.source_arn:
             name = message.source_arn.rsplit(":", 1)[-1]
-            try:
-                url = self.sqs.url_for_arn(message.source_arn)
-            except QueueNotFoundError as exc:
-                return _Candidate(message, name, failure=("QueueDoesNotExist", str(exc)))
+            found = self._ask_once(
+                message.source_arn, self.source_urls, self.sqs.url_for_arn, counted_as=None
+            )
+            if isinstance(found, _Refused):
+                return _Candidate(message, name, failure=(found.code, found.reason))
+            url = found
         else:
             (source,) = self.dlq.sources
             url, name = source.url, source.name
-        try:
-            limit = self._size_limit(url)
-        except QueueNotFoundError as exc:
-            return _Candidate(message, name, url, failure=("QueueDoesNotExist", str(exc)))
+        limit = self._size_limit(url)
+        if isinstance(limit, _Refused):
+            return _Candidate(message, name, url, failure=(limit.code, limit.reason))
         item = build_outgoing(message, fifo=self.dlq.info.fifo, max_message_bytes=limit)
         if item.size <= limit:
             return _Candidate(message, name, url, item)
@@ -730,24 +871,48 @@ class _Run:
         )
         return _Candidate(message, name, url, item, ("MessageTooLarge", reason))
 
-    def _size_limit(self, url: str) -> int:
+    def _size_limit(self, url: str) -> int | _Refused:
         """The destination's MaximumMessageSize (one GetQueueAttributes per destination per run,
-        none for those the catalog read); QueueNotFoundError if it is gone."""
-        known = self.size_limits.get(url)  # every message asks: no lock once it is known
+        none for those the catalog read), or why AWS would not say."""
+
+        def read(queue_url: str) -> int:
+            return self.sqs.queue_info(queue_url).max_message_bytes
+
+        return self._ask_once(url, self.size_limits, read, counted_as="GetQueueAttributes")
+
+    def _ask_once(
+        self,
+        key: str,
+        answers: dict[str, _T],
+        ask: Callable[[str], _T],
+        *,
+        counted_as: str | None,
+    ) -> _T | _Refused:
+        """``ask(key)``, asked once per run however many workers need it at the same time:
+        the answer is kept in ``answers``, a refusal (the queue is gone, AWS denied it) in
+        ``refused``. A refusal fails only the messages that need the answer, with AWS's code:
+        one queue nobody may look up does not stop the redrive of the others."""
+        known = answers.get(key)  # every message asks: no lock once it is known
         if known is not None:
             return known
-        with self.size_lock:
-            if url not in self.size_limits:
+        with self.lookup_lock:
+            if key not in answers and key not in self.refused:
                 try:
-                    self.size_limits[url] = self.sqs.queue_info(url).max_message_bytes
+                    answers[key] = ask(key)
+                except QueueNotFoundError as exc:
+                    self.refused[key] = _Refused("QueueDoesNotExist", str(exc))
+                except AwsError as exc:
+                    self.refused[key] = _Refused(exc.code, str(exc))
                 finally:
-                    self._count_call("GetQueueAttributes")
-            return self.size_limits[url]
+                    if counted_as is not None:
+                        self._count_call(counted_as)
+            return answers[key] if key in answers else self.refused[key]
 
     def _send_all(self, url: str, destination: str, items: list[Outgoing]) -> None:
         """Send ``items`` in batches within the destination's size; FIFO ones wave by wave, so
         that no message leaves before the earlier ones of its group moved (``group_waves``)."""
-        max_bytes = min(self._size_limit(url), self.request.max_batch_bytes or MAX_BATCH_BYTES)
+        # Known: its items were built for it.
+        max_bytes = min(self.size_limits[url], self.request.max_batch_bytes or MAX_BATCH_BYTES)
         waves = group_waves(items) if self.dlq.info.fifo else [items]
         for wave in waves:
             for batch in batches(self._not_held_back(wave), max_bytes=max_bytes):
@@ -768,35 +933,55 @@ class _Run:
                     ready.append(item)
         return ready
 
-    def _hold(self, message: ReceivedMessage | Outgoing) -> None:
+    def _hide(
+        self,
+        message: ReceivedMessage | Outgoing,
+        handle: str,
+        hidden_at: float,
+        *,
+        blocks_group: bool = True,
+    ) -> None:
+        """Hold ``message`` invisible until the end. On FIFO its group is blocked: SQS hands
+        out none of the group's later messages while one is in flight. Call with the lock held."""
+        self.held.hold(message.message_id, handle, hidden_at)
+        if self.dlq.info.fifo and blocks_group:
+            self.blocked_groups.add(_group(message))
+
+    def _hold(self, message: ReceivedMessage | Outgoing, *, blocks_group: bool = True) -> None:
         """Hold a claimed message that is not sent, to be released at the end with the newest
         handle it was received with. Call with the lock held."""
-        handles = self.sending.pop(message.message_id, None)
-        self.held[message.message_id] = handles[-1] if handles else message.receipt_handle
+        claim = self.sending.pop(message.message_id, None)
+        if claim is None:  # not claimed (never the case): hidden since no later than now
+            claim = _Claim([message.receipt_handle], self.engine.clock())
+        self._hide(message, claim.handles[-1], claim.received_at, blocks_group=blocks_group)
 
     def _keep(self, message: ReceivedMessage | Outgoing) -> None:
         """Hold a selected message that stays in the DLQ (``_hold``); on FIFO, its group
         stalls. Call with the lock held."""
         self._hold(message)
         if self.dlq.info.fifo:
-            group = (
-                message.group
-                if isinstance(message, Outgoing)
-                else message.attributes.get("MessageGroupId")
-            )
-            self.stalled_groups.add(group or "dlq-redrive")
+            self.stalled_groups.add(_group(message))
 
-    def _keep_unfinished(self, messages: list[ReceivedMessage]) -> None:
+    def _keep_unfinished(self, messages: list[ReceivedMessage], received_at: float) -> None:
         """After an interruption: hold every message of the batch except those whose copy was
-        confirmed (released, a redelivered one could come back after its delete)."""
+        confirmed (released, a redelivered one could come back after its delete). A selected
+        one is counted not attempted (matched first if the batch stopped before it was)."""
+        report = self.report
         with self.lock:
             for message in messages:
                 if message.message_id in self.moved_ids or message.message_id in self.held:
                     continue
-                if message.message_id in self.sending:
+                claim = self.sending.get(message.message_id)
+                if claim is None:
+                    self._hide(message, message.receipt_handle, received_at)
+                elif claim.matched or not self._limit_reached():
+                    report.matched += int(not claim.matched)
+                    report.not_attempted += 1
                     self._keep(message)
                 else:
-                    self.held[message.message_id] = message.receipt_handle
+                    report.over_limit += 1
+                    report.skipped += 1
+                    self._hold(message, blocks_group=False)
 
     def _fail(self, message: ReceivedMessage | Outgoing, code: str, reason: str, dest: str) -> None:
         """Count a message that stays in the DLQ (held, released at the end)."""
@@ -890,26 +1075,33 @@ class _Run:
         newest: list[int] = []  # index in ``handles`` of each message's most recent handle
         with self.lock:
             for item in confirmed:
-                handles.extend(self.sending.pop(item.message_id, [item.receipt_handle]))
+                claim = self.sending.pop(item.message_id, None)
+                handles.extend(claim.handles if claim else [item.receipt_handle])
                 newest.append(len(handles) - 1)
                 self.moved_ids[item.message_id] = None
             while len(self.moved_ids) > TAKEN_MEMORY:
                 self.moved_ids.popitem(last=False)
-        failed = self.sqs.delete_batch(self.dlq.info.url, handles)
-        self._count_call("DeleteMessageBatch")
-        if failed:
-            retry = [int(f.entry_id) for f in failed]
-            again = self.sqs.delete_batch(self.dlq.info.url, [handles[i] for i in retry])
+        not_deleted = len(confirmed)  # until SQS says otherwise (a delete can raise)
+        try:
+            failed = self.sqs.delete_batch(self.dlq.info.url, handles)
             self._count_call("DeleteMessageBatch")
-            failed = [replace(f, entry_id=str(retry[int(f.entry_id)])) for f in again]
-        # The newest handle decides: a failure on an older one leaves nothing behind.
-        not_deleted = {int(f.entry_id) for f in failed} & set(newest)
-        with self.lock:
-            self.report.moved += len(confirmed)
-            self.report.by_destination[destination] += len(confirmed)
-            self.report.counter_dropped += sum(1 for item in confirmed if item.counter_dropped)
-            self.report.delete_failed += len(not_deleted)
-        self._record_redrives(confirmed)
+            if failed:
+                retry = [int(f.entry_id) for f in failed]
+                again = self.sqs.delete_batch(self.dlq.info.url, [handles[i] for i in retry])
+                self._count_call("DeleteMessageBatch")
+                failed = [replace(f, entry_id=str(retry[int(f.entry_id)])) for f in again]
+            # The newest handle decides: a failure on an older one leaves nothing behind; nor
+            # does one in a DLQ that no longer exists (its messages went with it).
+            failed = [f for f in failed if not queue_was_missing(f)]
+            not_deleted = len({int(f.entry_id) for f in failed} & set(newest))
+        finally:
+            # Their copies are confirmed, deleted or not: moved, however this call ended.
+            with self.lock:
+                self.report.moved += len(confirmed)
+                self.report.by_destination[destination] += len(confirmed)
+                self.report.counter_dropped += sum(1 for item in confirmed if item.counter_dropped)
+                self.report.delete_failed += not_deleted
+            self._record_redrives(confirmed)
 
     def _record_redrives(self, sent: list[Outgoing]) -> None:
         """Count a redrive in the ledger for each message that travelled without the counter:
@@ -919,29 +1111,51 @@ class _Run:
         if ledger is not None and digests:
             ledger.record(self.dlq.name, digests)
 
-    # --- the end ------------------------------------------------------------------------------
+    # --- held messages: kept hidden while the scan runs, released at the end ------------------
+
+    def _heartbeat(self) -> None:
+        """Extend the visibility of the held messages before it runs out (``_HeldMessages``);
+        free (a clock read) until the oldest has been hidden for half the timeout."""
+        if self.engine.clock() < self.held.next_due or not self.heartbeat_lock.acquire(False):
+            return
+        try:
+            with self.lock:
+                due = self.held.due(self.engine.clock())
+            # One that fails (its timeout ran out already) comes back and is held again.
+            self._change_visibility(due, self.visibility)
+        finally:
+            self.heartbeat_lock.release()
 
     def _release_held(self) -> None:
-        handles = list(self.held.values())
-        self.held.clear()
+        with self.lock:
+            handles = self.held.handles()
+            self.held.clear()
+        self.report.released = self._change_visibility(handles, 0)
+
+    def _change_visibility(self, handles: list[str], timeout: int) -> int:
+        """ChangeMessageVisibilityBatch for ``handles``, 10 a call, on the workers' threads;
+        how many SQS changed."""
         if not handles:
-            return
+            return 0
         chunks = [handles[i : i + 10] for i in range(0, len(handles), 10)]
 
-        def release(chunk: list[str]) -> int:
-            failed = self.sqs.change_visibility_batch(self.dlq.info.url, chunk, 0)
+        def change(chunk: list[str]) -> int:
+            failed = self.sqs.change_visibility_batch(self.dlq.info.url, chunk, timeout)
             return len(chunk) - len(failed)
 
         with ThreadPoolExecutor(max_workers=max(1, self.request.workers)) as pool:
-            released = sum(pool.map(release, chunks))
-        self.report.released = released
-        self.report.api_calls["ChangeMessageVisibilityBatch"] += len(chunks)
+            changed = sum(pool.map(change, chunks))
+        self._count_call("ChangeMessageVisibilityBatch", len(chunks))
+        return changed
 
     def _remaining(self) -> int | None:
         """What is still in the DLQ once the run released what it held: visible, in flight
         (held by another consumer) or delayed, as SQS counts them (approximately)."""
         try:
             info = self.sqs.queue_info(self.dlq.info.url)
+        except QueueNotFoundError:
+            self.report.dlq_missing = True  # deleted during the run: nothing left to continue
+            return None
         except Exception:  # noqa: BLE001 - a report figure, never worth failing the run for
             return None
         finally:

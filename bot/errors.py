@@ -31,7 +31,15 @@ class DestinationError(UsageError):
 
 
 class AwsError(DlqRedriveError):
-    """An AWS call failed in a way the user must know about (access denied, throttled, ...)."""
+    """An AWS call failed in a way the user must know about (access denied, throttled, ...).
+
+    ``code`` is AWS's error code (``AccessDenied``), or the error's kind when AWS gave none: a
+    report counts the messages an error kept in the DLQ under it.
+    """
+
+    def __init__(self, message: str, *, code: str = "AwsError") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class SendAnswerLostError(AwsError):

@@ -98,6 +98,11 @@ def is_missing_queue(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code", "") in _MISSING_QUEUE_CODES
 
 
+def queue_was_missing(failure: SendFailure) -> bool:
+    """Whether a batch entry failed because its queue does not exist (deleted meanwhile)."""
+    return failure.code in _MISSING_QUEUE_CODES
+
+
 class SqsApi(Protocol):
     """What the engine needs from SQS. ``SqsGateway`` is the real one; tests may pass a fake."""
 
@@ -223,6 +228,8 @@ class SqsGateway:
             if is_missing_queue(exc):
                 raise QueueNotFoundError(f"queue {parts[5]!r} no longer exists") from exc
             raise _aws_error(f"looking up queue {parts[5]!r}", exc) from exc
+        except BotoCoreError as exc:
+            raise _aws_error(f"looking up queue {parts[5]!r}", exc) from exc
         return response["QueueUrl"]
 
     def list_queue_urls(self) -> list[str]:
@@ -328,7 +335,7 @@ class SqsGateway:
             response = self.send_client.send_message_batch(QueueUrl=url, Entries=list(entries))  # type: ignore[arg-type]
         except _ANSWER_MAY_BE_LOST as exc:
             code, message = describe_client_error(exc)
-            raise SendAnswerLostError(f"no answer from SQS ({code}: {message})") from exc
+            raise SendAnswerLostError(f"no answer from SQS ({code}: {message})", code=code) from exc
         except (ClientError, BotoCoreError) as exc:
             code, message = describe_client_error(exc)
             return [], [SendFailure(str(e["Id"]), code, message, False) for e in entries]
@@ -417,7 +424,7 @@ class SqsGateway:
 
 
 def _aws_error(doing: str, exc: ClientError | BotoCoreError) -> AwsError:
-    if isinstance(exc, EndpointConnectionError | ConnectionClosedError):
-        return AwsError(f"cannot reach SQS while {doing}: {exc}")
     code, message = describe_client_error(exc)
-    return AwsError(f"AWS refused {doing}: {code}: {message}")
+    if isinstance(exc, EndpointConnectionError | ConnectionClosedError):
+        return AwsError(f"cannot reach SQS while {doing}: {exc}", code=code)
+    return AwsError(f"AWS refused {doing}: {code}: {message}", code=code)

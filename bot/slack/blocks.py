@@ -178,7 +178,7 @@ def dry_run_note(dry: RedriveReport) -> str:
     """The approval card's note: what the count left in the DLQ and why, so that the card accounts
     for every message it looked at (matched + each reason to stay = scanned)."""
     parts = []
-    if not dry.complete:
+    if not dry.finished:
         parts.append(
             f"Counting stopped early ({dry.stopped.value}) after {number(dry.scanned)} "
             f"message(s); at least {number(dry.matched)} match."

@@ -274,7 +274,7 @@ class SlackWorker:
             selection=args.to_dict(),
             selection_text=dry.selection,
             matched=dry.matched,
-            count_complete=dry.complete,
+            count_complete=dry.finished,  # the count saw every message (failed or not)
             requester=user,
             channel=channel,
             requested_at=received_at,
@@ -488,7 +488,7 @@ class SlackWorker:
         run.moved = base[0] + report.moved
         # Unmoved messages are scanned again by a continuation, so these are the latest pass's
         # figures when it saw everything, else the largest seen (never double counted).
-        if report.complete:
+        if report.finished:
             run.failed, run.skipped, run.needs_human = (
                 report.failed,
                 report.skipped,

@@ -4,9 +4,12 @@ recorded source per message, and what ``remaining`` counts."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
 
 from infra.local.scene import count, create_pair, drain, put_in_dlq
 from tests.integration.cli_helpers import CallRecorder, run_cli
@@ -117,3 +120,58 @@ def test_remaining_counts_what_another_consumer_holds(sqs: SQSClient, engine_env
     in_flight = {m["Body"] for m in held["Messages"]}
     moved = {m["Body"] for m in drain(sqs, orders.source_url)}
     assert moved == {f"m{i}" for i in range(5)} - in_flight
+
+
+def test_a_delete_sqs_refuses_after_the_send_is_status_1(sqs: SQSClient, engine_env: dict) -> None:
+    # Given two DLQs of 3 messages, and SQS refusing every DeleteMessageBatch (InternalError)
+    for name in ("orders", "invoices"):
+        put_in_dlq(sqs, create_pair(sqs, name), [f"{name}-{i}" for i in range(3)])
+    recorder = CallRecorder()
+
+    def refuse(**_: object) -> None:
+        raise ClientError({"Error": {"Code": "InternalError", "Message": "no"}}, "Delete")
+
+    recorder.client.meta.events.register("before-parameter-build.sqs.DeleteMessageBatch", refuse)
+
+    # When each is redriven (one with a summary, one as JSON)
+    text = run_cli(["redrive", "orders-dlq"], engine_env, recorder.gateway)
+    as_json = run_cli(["--json", "redrive", "invoices-dlq"], engine_env, recorder.gateway)
+
+    # Then the copies were sent but are still in the DLQ: the run says so and is no success
+    assert text.code == 1, text.out
+    assert "3 were sent but could not be deleted from the DLQ" in text.out
+    assert as_json.code == 1, as_json.out
+    assert as_json.json["warnings"]["sent_but_not_deleted"] == 3
+    assert as_json.json["complete"] is False
+
+
+def test_a_fifo_scan_held_up_by_a_message_it_did_not_select_is_status_1(
+    sqs: SQSClient, engine_env: dict
+) -> None:
+    # Given a FIFO DLQ: group "a" has a message of the 24th, then one of the 25th; between them,
+    # ten messages of other groups (so the two are not received together)
+    orders = create_pair(sqs, "orders.fifo")
+    groups = ["a", *(f"z{n}" for n in range(10)), "a"]
+    days = ["2026-11-24"] * 11 + ["2026-11-25"]
+    for n, (group, day) in enumerate(zip(groups, days, strict=True)):
+        sqs.send_message(
+            QueueUrl=orders.dlq_url,
+            MessageBody=json.dumps({"day": day, "n": n}),
+            MessageGroupId=group,
+            MessageDeduplicationId=str(n),
+        )
+
+    # When the 25th is redriven (on one worker: moto's FIFO receives race each other)
+    argv = ["redrive", "orders-dlq.fifo", "--date", "2026-11-25", "--time-field", "day"]
+    argv += ["--workers", "1"]
+    text = run_cli(argv, engine_env)
+    as_json = run_cli(["--json", *argv], engine_env)
+
+    # Then SQS never handed out a's message of the 25th while the run held its first one: the
+    # run does not claim it saw everything (status 1, a warning, blocked_groups), and the
+    # message is still in the DLQ
+    assert text.code == 1, text.out
+    assert "may not have seen every message of 11 FIFO message group(s)" in text.out
+    assert as_json.code == 1 and as_json.json["blocked_groups"] == 11
+    assert as_json.json["moved"] == 0 and as_json.json["complete"] is False
+    assert count(sqs, orders.source_url) == 0 and len(drain(sqs, orders.dlq_url)) == 12

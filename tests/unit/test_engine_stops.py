@@ -246,6 +246,55 @@ def test_when_no_message_can_be_routed_the_run_moves_nothing_and_says_why(sqs: F
     assert moved.moved == 5 and moved.no_source == 0
 
 
+class RefusingLookups(FakeSqs):
+    """AWS refuses (AccessDenied) to look up the URL of the queue ``no-url`` and to read the
+    attributes of the queue ``no-attributes`` (another account, a tight policy); counts asks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: Counter[str] = Counter()
+
+    def url_for_arn(self, arn: str) -> str:
+        self.asked[f"url of {arn.rsplit(':', 1)[-1]}"] += 1
+        if arn.endswith(":no-url"):
+            raise AwsError(
+                "AWS refused looking up queue 'no-url': AccessDenied: no", code="AccessDenied"
+            )
+        return super().url_for_arn(arn)
+
+    def queue_info(self, url: str) -> Any:
+        if url.endswith("/no-attributes"):
+            self.asked["attributes of no-attributes"] += 1
+            raise AwsError(
+                "AWS refused reading queue no-attributes: AccessDenied: no", code="AccessDenied"
+            )
+        return super().queue_info(url)
+
+
+def test_a_destination_aws_will_not_describe_fails_only_its_own_messages_once_asked() -> None:
+    # Given a DLQ with three sources: one whose URL AWS will not give, one whose attributes
+    # (MaximumMessageSize) it will not give, and one it answers for; 4 messages from each
+    sqs = RefusingLookups()
+    dlq, dlq_url, (good,) = setup(sqs, 0)
+    no_url, no_attributes = sqs.create("no-url"), sqs.create("no-attributes")
+    for n in range(4):
+        for source in (good, no_url, no_attributes):
+            put_from(sqs, dlq_url, source, f"{sqs.queues[source].name}-{n}")
+
+    # When the DLQ is redriven on two workers
+    report = engine(sqs).run(dlq, request())
+
+    # Then the run goes to the end: the good source's messages move; the others stay in the
+    # DLQ, failed with AWS's code; and AWS was asked about each queue once
+    assert report.stopped is StopReason.DRAINED and report.error is None
+    assert report.moved == 4 and sqs.bodies(good) == [f"orders-0-{n}" for n in range(4)]
+    assert report.failed == 8 and report.failure_reasons == {"AccessDenied": 8}
+    assert sqs.visible(dlq_url) == 8 and not sqs.queues[no_url].messages
+    assert sqs.asked["url of no-url"] == 1 and sqs.asked["attributes of no-attributes"] == 1
+    assert sqs.asked["url of orders-0"] == 1
+    assert not report.complete
+
+
 def test_no_source_messages_do_not_use_up_the_limit(sqs: FakeSqs) -> None:
     dlq, dlq_url, sources = setup(sqs, 0, sources=2)
     for i in range(4):
