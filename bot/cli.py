@@ -1,8 +1,10 @@
 """The ``dlq-redrive`` command line: list, peek, redrive (and the native move task's status/cancel).
 
-Exit status: 0 everything selected moved; 1 some messages failed (they stay in the DLQ) or AWS
-refused a call; 2 usage or configuration error (nothing touched); 3 stopped before the end (time
-budget, Ctrl-C / SIGTERM, SQS in-flight quota): run the same command again to continue.
+Exit status: 0 everything selected moved; 1 something went wrong (``RedriveReport.went_wrong``:
+messages failed, unconfirmed, held back or not attempted, all kept in the DLQ; a delete SQS
+refused; a FIFO group the scan could not see past) or AWS refused a call; 2 usage or configuration
+error (nothing touched); 3 stopped before the end (time budget, Ctrl-C / SIGTERM, SQS in-flight
+quota): run the same command again to continue.
 
 Ctrl-C (SIGINT) and SIGTERM during a redrive do not raise into the engine's threads: they ask
 the run to stop (``_Interrupt``), which finishes the batches in hand, makes every message it held
