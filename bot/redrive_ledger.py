@@ -7,10 +7,15 @@ One item per DLQ and message: ``pk = "REDRIVES#<dlq name>"``, ``sk = <content di
 sha256 of body and attributes, ``bot.engine.content_digest``: SQS gives every redriven copy a new
 id), with the count and a TTL of ``RETENTION`` after the last redrive. Identical messages share one
 count, which can only make a message need a human sooner, never later.
+
+When the counts cannot be read (the state table is unavailable, or throttles past its retries),
+each of those messages counts as redriven ``UNREADABLE`` times, more than any MAX_REDRIVES: it
+needs a human this time, rather than escaping the limit, and the other messages still move.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
@@ -22,6 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.aws_errors import describe_client_error
 from bot.errors import AwsError
+from bot.printable import printable_logger
 from bot.state_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
 if TYPE_CHECKING:
@@ -33,6 +39,10 @@ PREFIX = "REDRIVES#"
 RETENTION = timedelta(days=30)
 BATCH_GET_KEYS = 100  # BatchGetItem's limit
 BATCH_GET_ATTEMPTS = 5  # for keys DynamoDB leaves unprocessed (throttling)
+# The count of a message whose count cannot be read: past any MAX_REDRIVES, so it needs a human.
+UNREADABLE = sys.maxsize
+
+logger = printable_logger(__name__)
 
 
 class StateTableRedriveLedger:
@@ -50,12 +60,19 @@ class StateTableRedriveLedger:
         self.clock = clock
 
     def counts(self, dlq: str, digests: Collection[str]) -> dict[str, int]:
-        """The recorded redrives of each digest (strongly consistent reads; absent: none)."""
+        """The recorded redrives of each digest (strongly consistent reads; absent: none), or
+        ``UNREADABLE`` for each digest whose count could not be read."""
         wanted = sorted(set(digests))
         found: dict[str, int] = {}
         for start in range(0, len(wanted), BATCH_GET_KEYS):
-            keys = [self._key(dlq, digest) for digest in wanted[start : start + BATCH_GET_KEYS]]
-            for item in self._batch_get(dlq, keys):
+            chunk = wanted[start : start + BATCH_GET_KEYS]
+            try:
+                items = self._batch_get(dlq, [self._key(dlq, digest) for digest in chunk])
+            except AwsError as exc:
+                logger.error("redrive counts of %s unread, held for a human: %s", dlq, exc)
+                found.update(dict.fromkeys(chunk, UNREADABLE))
+                continue
+            for item in items:
                 found[item[SORT_KEY]["S"]] = int(item["redrives"]["N"])
         return found
 

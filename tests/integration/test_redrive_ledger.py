@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import boto3
+from botocore.exceptions import ClientError
 
-from bot.redrive_ledger import PREFIX, RETENTION, StateTableRedriveLedger
+from bot.redrive_ledger import PREFIX, RETENTION, UNREADABLE, StateTableRedriveLedger
 from bot.state_schema import create_state_table
 from infra.local.moto_server import LocalAws
 
@@ -49,3 +50,23 @@ def test_a_count_expires_well_after_a_message_could_come_back(aws: LocalAws) -> 
     expires = datetime.fromtimestamp(int(item["expires_at"]["N"]), tz=UTC)
     assert expires == NOW + RETENTION
     assert timedelta(days=28) < RETENTION  # 14 days in the source queue, then 14 in the DLQ
+
+
+def test_a_count_that_cannot_be_read_counts_as_the_limit_reached(aws: LocalAws) -> None:
+    # Given a ledger whose table refuses every read (unavailable)
+    store = ledger(aws)
+    store.record("orders-dlq", ["a"])
+
+    def unavailable(**_: object) -> None:
+        raise ClientError(
+            {"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "BatchGetItem"
+        )
+
+    store.client.meta.events.register("provide-client-params.dynamodb.BatchGetItem", unavailable)
+
+    # When the counts are asked for
+    counts = store.counts("orders-dlq", ["a", "b"])
+
+    # Then each is past any MAX_REDRIVES (the messages need a human), rather than none
+    assert counts == {"a": UNREADABLE, "b": UNREADABLE}
+    assert UNREADABLE > 1_000
