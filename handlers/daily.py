@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.catalog import DlqCatalog
 from bot.config import DailySettings, EngineSettings, SlackSettings
 from bot.daily.job import DailyJob
+from bot.daily.once import LeaseTiming
 from bot.daily.snapshots import SnapshotStore
 from bot.engine import RedriveEngine
 from bot.errors import AwsError, ConfigError, DlqRedriveError
@@ -25,7 +25,6 @@ from bot.printable import visible_json
 from bot.redrive_ledger import StateTableRedriveLedger
 from bot.slack.credentials import resolve_credentials
 from bot.sqs_gateway import SqsGateway, send_sqs_client
-from bot.state_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -46,11 +45,13 @@ def build_job(
     sqs_send_client: SQSClient | None = None,
     dynamodb_client: DynamoDBClient | None = None,
     lambda_client: LambdaClient | None = None,
+    lease_timing: LeaseTiming | None = None,
 ) -> DailyJob:
     """A ``DailyJob`` from configuration ``env``; ConfigError names any bad variable.
 
     SQS sends go through a client without transport retries, as in production, also when a
     test injects ``sqs_client`` (then one for its endpoint), unless it injects that one too.
+    ``lease_timing``: the run lease's (``bot.daily.once``); tests shorten it.
     """
     engine_settings = EngineSettings.from_env(env)
     daily = DailySettings.from_env(env)
@@ -79,14 +80,7 @@ def build_job(
         snapshots=snapshots,
         slack=slack,
         invoker=LambdaGateway(lambda_client),
-        persistence=DynamoDBPersistenceLayer(
-            table_name=table,
-            key_attr=PARTITION_KEY,
-            sort_key_attr=SORT_KEY,
-            static_pk_value="IDEMPOTENCY#daily-report",
-            expiry_attr=TTL_ATTRIBUTE,
-            boto3_client=snapshots.client,
-        ),
+        lease_timing=lease_timing,
         daily=daily,
         engine_settings=engine_settings,
     )
@@ -129,7 +123,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except DlqRedriveError as exc:
         metrics.add_metric(name="DailyReportFailed", unit=MetricUnit.Count, value=1)
         if isinstance(exc, AwsError):
-            raise  # transient: Lambda retries (the idempotency record was released)
+            raise  # transient: Lambda retries (the run's lease was released)
         # Configuration or a malformed event: a retry cannot help, so answer and stop.
         logger.error("daily report not run: %s", exc)
         return {"status": "error", "error": str(exc)}

@@ -13,14 +13,17 @@ Order of work in one run, and why:
 4. If time ran out, invoke this function again (``InvocationType="Event"``) with the DLQs left;
    the last invocation posts the final count in the report's thread.
 
-Every run goes through powertools idempotency keyed by the event's scheduled time (continuations
-by scheduled time and invocation number): a duplicate event returns the first run's result
-without posting or redriving again, and one that arrives while the first is running is dropped.
+Every run goes through ``bot.daily.once`` keyed by the event's scheduled time (continuations by
+scheduled time and invocation number): a duplicate event returns the first run's result without
+posting or redriving again, one that arrives while the first is alive does nothing, and Lambda's
+retry of an attempt that died takes over once the dead attempt's short lease has run out. When the
+state table cannot be used at all, the run goes ahead without it (see ``handle``).
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -28,14 +31,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aws_lambda_powertools.utilities.idempotency import (
-    BasePersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-)
 from botocore.exceptions import BotoCoreError
 
 from bot.catalog import Dlq, DlqCatalog
@@ -44,6 +39,8 @@ from bot.daily.blocks import render_continuation, render_report
 from bot.daily.codec import from_json, to_json
 from bot.daily.events import Continuation, ScheduledRun, parse_event
 from bot.daily.figures import FigureCounter, SampleFigures
+from bot.daily.lease import LeaseStore
+from bot.daily.once import Attempt, LeaseTiming, LeaseUnavailableError, run_once
 from bot.daily.posting import ReportPoster
 from bot.daily.report import TREND_DAYS, AutoRedrive, DailyReport, DlqStatus
 from bot.daily.scan import sample_messages
@@ -59,8 +56,11 @@ logger = printable_logger(__name__)
 
 # Kept back from the Lambda's remaining time for releasing held messages and posting the report.
 REPORT_RESERVE_S = 30.0
-# A duplicate event within this long is recognised (EventBridge retries within 24 hours).
-IDEMPOTENCY_TTL = timedelta(days=3)
+# Said in the report when the state table cannot be used (the run goes ahead without it).
+NO_STATE_TABLE = (
+    "State table unavailable: no change or trend, nothing saved for tomorrow, and no protection "
+    "against a second report if this event comes again"
+)
 # A continuation chain stops after this many invocations, and whenever one moved nothing.
 MAX_INVOCATIONS = 20
 # The auto-redrive never reaches further back than this many days (after days without a run).
@@ -77,13 +77,6 @@ class _Inspected:
     error: str | None
 
 
-def _mark_replayed(response: Any, idempotent_data: Any) -> Any:
-    """Powertools calls this when it answers from a stored result (a duplicate event)."""
-    if isinstance(response, dict):
-        return {**response, "replayed": True}
-    return response
-
-
 class DailyJob:
     """Everything one run needs, built once per cold start (see ``handlers.daily``)."""
 
@@ -96,11 +89,12 @@ class DailyJob:
         snapshots: SnapshotStore,
         slack: Any,
         invoker: LambdaGateway,
-        persistence: BasePersistenceLayer,
         daily: DailySettings,
         engine_settings: EngineSettings,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         runs: RunState | None = None,
+        leases: LeaseStore | None = None,
+        lease_timing: LeaseTiming | None = None,
     ) -> None:
         self.catalog = catalog
         self.engine = engine
@@ -108,7 +102,10 @@ class DailyJob:
         self.snapshots = snapshots
         self.slack = slack
         self.invoker = invoker
-        self.persistence = persistence
+        self.leases = (
+            leases if leases is not None else LeaseStore(snapshots.table, snapshots.client)
+        )
+        self.lease_timing = lease_timing or LeaseTiming()
         self.daily = daily
         self.settings = engine_settings
         self.clock = clock
@@ -118,38 +115,44 @@ class DailyJob:
     # --- entry ---------------------------------------------------------------------------------
 
     def handle(self, event: Any, context: Any) -> dict[str, Any]:
-        """Run what ``event`` asks for, at most once per scheduled time (or continuation)."""
+        """Run what ``event`` asks for, at most once per scheduled time (or continuation).
+
+        If the state table cannot be used to claim the run, the run goes ahead without it rather
+        than leave the channel without a report: no duplicate protection, no change or trend, and
+        the report says so. It answers success, so Lambda does not retry it (each retry would
+        post another report that nothing could recognise).
+        """
         work = parse_event(event)
-        config = IdempotencyConfig(
-            event_key_jmespath="key",
-            raise_on_no_idempotency_key=True,
-            expires_after_seconds=int(IDEMPOTENCY_TTL.total_seconds()),
-            response_hook=_mark_replayed,
-        )
-        config.register_lambda_context(context)
+        # Lambda's retry of an asynchronous invocation keeps its request id.
+        owner = str(getattr(context, "aws_request_id", "") or uuid.uuid4())
 
-        def execute(work_key: dict[str, str]) -> dict[str, Any]:
+        def execute(attempt: Attempt) -> dict[str, Any]:
+            self._fold(work.scheduled, attempt)
             if isinstance(work, Continuation):
-                return self.continue_redrive(work, context)
-            return self.report(work, context)
+                return self.continue_redrive(work, context, attempt)
+            return self.report(work, context, attempt)
 
-        once = idempotent_function(
-            execute,
-            data_keyword_argument="work_key",
-            persistence_store=self.persistence,
-            config=config,
-            key_prefix="dlq-redrive-daily",
-        )
         try:
-            result: dict[str, Any] = once(work_key={"key": work.idempotency_key})
-        except IdempotencyAlreadyInProgressError:
-            logger.warning("duplicate event while the first is running: %s", work.idempotency_key)
-            return {"status": "duplicate_in_progress", "key": work.idempotency_key}
-        return result
+            return run_once(
+                self.leases, work.idempotency_key, owner, execute, timing=self.lease_timing
+            )
+        except LeaseUnavailableError as exc:
+            logger.error("state table unavailable, running without it: %s", exc)
+            return execute(Attempt(None, work.idempotency_key, owner, self.lease_timing, None))
+
+    def _fold(self, scheduled: datetime, attempt: Attempt) -> None:
+        """Count in the run's counter what dead attempts moved and never counted."""
+        for name, moved in sorted(attempt.inherited.items()):
+            try:
+                self.snapshots.add_moved(scheduled.isoformat(), name, moved, now=self.clock())
+            except AwsError as exc:  # still pending: the next attempt tries again
+                logger.warning("moves of an earlier attempt out of %s not counted: %s", name, exc)
+                continue
+            attempt.folded(name)
 
     # --- the report run ------------------------------------------------------------------------
 
-    def report(self, run: ScheduledRun, context: Any) -> dict[str, Any]:
+    def report(self, run: ScheduledRun, context: Any, attempt: Attempt) -> dict[str, Any]:
         """The 06:00 run for the day before ``run.scheduled``."""
         deadline = Deadline.from_lambda_context(context, reserve_s=REPORT_RESERVE_S)
         tz = self.settings.timezone
@@ -162,6 +165,8 @@ class DailyJob:
             inspected = list(pool.map(lambda name: self._inspect(name, window, now), names))
 
         auto, warnings = self._auto_names(names)
+        if attempt.degraded:
+            warnings = (NO_STATE_TABLE, *warnings)
         redrives: dict[str, AutoRedrive] = {}
         moved_now = 0  # by this attempt (``report.moved`` includes earlier failed attempts)
         depths: dict[str, int | None] = {i.name: i.depth for i in inspected}
@@ -171,12 +176,12 @@ class DailyJob:
             selection = self._auto_selection(run, item.name, day)
             # An empty DLQ needs no scan; its count may still hold what a failed attempt moved.
             done = (
-                self._redrive(item.dlq, selection, deadline)
+                self._redrive(item.dlq, selection, deadline, attempt)
                 if item.depth
                 else AutoRedrive(selection=selection)
             )
             moved_now += done.moved
-            redrives[item.name] = self._counted(run.scheduled, item.name, done, now)
+            redrives[item.name] = self._counted(run.scheduled, item.name, done, now, attempt)
             self._window_done(run.scheduled, item.name, done, now)
             if item.depth:
                 depths[item.name] = self._depth_after(item.dlq, item.depth, done)
@@ -198,7 +203,7 @@ class DailyJob:
             time_field=self.daily.time_field,
         )
         snapshot_error = self._save_snapshots(statuses, day, now)
-        ts = self._post(run.scheduled, report)
+        ts = self._post(run.scheduled, report, attempt)
         continuing = sorted(name for name, r in redrives.items() if r.continuing)
         continue_error = None
         if continuing:
@@ -214,6 +219,7 @@ class DailyJob:
                     results={name: redrives[name] for name in continuing},
                 ),
                 context,
+                attempt,
             )
         return {
             "status": "reported",
@@ -278,7 +284,9 @@ class DailyJob:
             return _Inspected(name, None, None, None, _failure_line(exc, "reading", name))
         return _Inspected(name, dlq, depth, figures, None)
 
-    def _redrive(self, dlq: Dlq, selection: Selection, deadline: Deadline) -> AutoRedrive:
+    def _redrive(
+        self, dlq: Dlq, selection: Selection, deadline: Deadline, attempt: Attempt
+    ) -> AutoRedrive:
         if deadline.expired():
             return AutoRedrive(continuing=True, selection=selection)
         request = RedriveRequest(selection=selection)
@@ -287,6 +295,8 @@ class DailyJob:
         def keep(report: RedriveReport) -> None:
             if not live:
                 live.append(report)
+            # The lease's heartbeat keeps it: if this attempt dies, the next one counts it.
+            attempt.note(dlq.name, report.moved)
 
         try:
             result = self.engine.run(dlq, request, deadline=deadline, on_progress=keep)
@@ -325,6 +335,7 @@ class DailyJob:
         name: str,
         redrive: AutoRedrive,
         now: datetime,
+        attempt: Attempt,
         *,
         known: int = 0,
     ) -> AutoRedrive:
@@ -333,11 +344,19 @@ class DailyJob:
         holds what a failed attempt moved (its event does not). ``known``: what this invocation
         was told was moved before it (a continuation's event), used if the counter cannot be
         read."""
+        # Noted in the lease first: if this attempt dies while counting, the next one counts it.
+        attempt.note(name, redrive.moved)
         try:
+            attempt.flush()
             total = self.snapshots.add_moved(scheduled.isoformat(), name, redrive.moved, now=now)
         except AwsError as exc:
             logger.warning("moved count of %s not recorded: %s", name, exc)
             total = known + redrive.moved
+        else:
+            try:
+                attempt.counted(name)
+            except AwsError as exc:  # a takeover would count these moves twice: say so
+                logger.error("moves out of %s counted but still noted as pending: %s", name, exc)
         # What earlier attempts moved was in the DLQ too: part of what this run looked at.
         scanned = None if redrive.scanned is None else redrive.scanned + total - redrive.moved
         return replace(redrive, moved=total, scanned=scanned)
@@ -395,15 +414,17 @@ class DailyJob:
             return str(exc)
         return None
 
-    def _post(self, scheduled: datetime, report: DailyReport) -> str | None:
+    def _post(self, scheduled: datetime, report: DailyReport, attempt: Attempt) -> str | None:
         """Post the report and its thread replies, each once per run; the report's ts (None
         when not posted)."""
         if report.all_clear and not self.daily.report_when_empty:
             logger.info("all clear and REPORT_WHEN_EMPTY is false: nothing posted")
             return None
-        return self.poster.publish(scheduled.isoformat(), render_report(report))
+        return self.poster.publish(
+            scheduled.isoformat(), render_report(report), first_attempt=attempt.first
+        )
 
-    def _chain(self, continuation: Continuation, context: Any) -> str | None:
+    def _chain(self, continuation: Continuation, context: Any, attempt: Attempt) -> str | None:
         """Invoke the next continuation; on failure say so in the thread and return the error."""
         try:
             self.invoker.invoke_async(context.function_name, continuation.to_event())
@@ -422,6 +443,7 @@ class DailyJob:
                 f"stopped.{done}",
                 continuation.thread_ts,
                 messages,
+                first_attempt=attempt.first,
             )
             return str(exc)
         return None
@@ -435,7 +457,9 @@ class DailyJob:
 
     # --- continuations ------------------------------------------------------------------------
 
-    def continue_redrive(self, work: Continuation, context: Any) -> dict[str, Any]:
+    def continue_redrive(
+        self, work: Continuation, context: Any, attempt: Attempt
+    ) -> dict[str, Any]:
         """Carry on the auto-redrive of ``work.queues``; the last one posts the final count in
         the thread and updates the report with the final figures."""
         deadline = Deadline.from_lambda_context(context, reserve_s=REPORT_RESERVE_S)
@@ -451,12 +475,12 @@ class DailyJob:
                 continue
             # The same selection as the report run's (its window is in the event).
             selection = before.selection or self._auto_selection(work, name, work.day)
-            now = self._redrive(dlq, selection, deadline)
+            now = self._redrive(dlq, selection, deadline, attempt)
             progress += now.moved
             # Moves add up (in the run's counter, with those of attempts that failed); what is
             # left (failed, poison, unreadable) is what this invocation saw.
             results[name] = self._counted(
-                work.scheduled, name, now, self.clock(), known=before.moved
+                work.scheduled, name, now, self.clock(), attempt, known=before.moved
             )
             self._window_done(work.scheduled, name, now, self.clock())
             if now.continuing:
@@ -473,6 +497,7 @@ class DailyJob:
                     results=results,
                 ),
                 context,
+                attempt,
             )
             if error is None:
                 return {
@@ -486,7 +511,9 @@ class DailyJob:
             work.day, results, work.invocation, final=not still, depths=depths
         )
         key = work.scheduled.isoformat()
-        self.poster.reply(key, f"final.{work.invocation}", work.thread_ts, messages)
+        self.poster.reply(
+            key, f"final.{work.invocation}", work.thread_ts, messages, first_attempt=attempt.first
+        )
         if still:  # the report says it stopped (it said "still running")
             stopped = f"stopped after {work.invocation} invocations without finishing"
             results = {
@@ -495,7 +522,7 @@ class DailyJob:
                 else r
                 for name, r in results.items()
             }
-        update_error = self._update_report(key, results, depths, work.day)
+        update_error = self._update_report(key, results, depths, work.day, attempt)
         return {
             "status": "finished" if not still else "stopped",
             "invocation": work.invocation,
@@ -523,6 +550,7 @@ class DailyJob:
         results: dict[str, AutoRedrive],
         depths: dict[str, int | None],
         day: date,
+        attempt: Attempt,
     ) -> str | None:
         """Re-render the report the run kept with the final counts and depths, and update its
         messages (and the day's snapshots). The error, if it could not."""
@@ -542,7 +570,7 @@ class DailyJob:
         self._save_snapshots(statuses, day, self.clock())
         if report.all_clear and not self.daily.report_when_empty:
             return None
-        self.poster.publish(key, render_report(final))
+        self.poster.publish(key, render_report(final), first_attempt=attempt.first)
         return None
 
     # --- the auto-redrive's window ----------------------------------------------------------

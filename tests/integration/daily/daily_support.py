@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 import handlers.daily
+from bot.daily.once import LeaseTiming
 from bot.state_schema import create_state_table
 from infra.local.lambda_server import LocalLambdaContext
 from infra.local.moto_server import LocalAws
@@ -21,6 +22,9 @@ from infra.local.slack_api import SlackApiServer, SlackCall
 STATE_TABLE = "dlq-redrive-state"
 REPORT_CHANNEL = "C0REPORT"
 FUNCTION_NAME = "dlq-redrive-daily"
+# The run's lease in seconds rather than tens of seconds: an attempt killed by a test is taken
+# over by its retry within about LEASE.lease_s, and a duplicate sees a live one renew quickly.
+LEASE = LeaseTiming(renew_s=0.2, lease_s=1.5, poll_s=0.05)
 
 
 def scheduled_event(time: str) -> dict[str, Any]:
@@ -111,6 +115,7 @@ def daily(aws: LocalAws, slack: SlackApiServer) -> Iterator[Daily]:
     }
 
     def build(**clients: Any) -> None:
+        clients.setdefault("lease_timing", LEASE)
         handlers.daily.use_job(handlers.daily.build_job(env, **clients))
 
     yield Daily(env, slack, build)
