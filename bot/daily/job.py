@@ -32,10 +32,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from botocore.exceptions import BotoCoreError
+from slack_sdk.errors import SlackApiError
 
 from bot.catalog import Dlq, DlqCatalog
 from bot.config import DailySettings, EngineSettings
-from bot.daily.blocks import render_continuation, render_report
+from bot.daily.blocks import render_continuation, render_report, text_messages
 from bot.daily.codec import from_json, to_json
 from bot.daily.events import Continuation, ScheduledRun, parse_event
 from bot.daily.figures import FigureCounter, SampleFigures
@@ -522,7 +523,21 @@ class DailyJob:
                 else r
                 for name, r in results.items()
             }
-        update_error = self._update_report(key, results, depths, work.day, attempt)
+        try:
+            update_error = self._update_report(key, results, depths, work.day, attempt)
+        except SlackApiError as exc:
+            if not attempt.last:
+                raise  # Lambda runs this continuation again: each part is posted once
+            update_error = f"Slack refused to update the report ({exc.response.get('error')})"
+            logger.error("%s on the last attempt", update_error)
+            note = (
+                f"The report above still shows its first figures: Slack refused to update it "
+                f"({exc.response.get('error')}) on each of {attempt.number} attempts. The final "
+                "figures are the ones in this thread."
+            )
+            self.poster.reply(
+                key, f"not-updated.{work.invocation}", work.thread_ts, text_messages(note, [])
+            )
         return {
             "status": "finished" if not still else "stopped",
             "invocation": work.invocation,
@@ -553,7 +568,8 @@ class DailyJob:
         attempt: Attempt,
     ) -> str | None:
         """Re-render the report the run kept with the final counts and depths, and update its
-        messages (and the day's snapshots). The error, if it could not."""
+        messages (and the day's snapshots). The error, if it could not; SlackApiError if Slack
+        refused an update (Lambda's retry of the continuation tries again)."""
         try:
             kept = self.runs.load_report(key)
             if kept is None:

@@ -1,10 +1,11 @@
 """Posting the daily report so that each message goes out once per scheduled run.
 
-A run that fails is retried by Lambda (the idempotency record is released when the function
-raises), and the retry runs the whole job again. So every message is a named *part* of the run
+A run that fails is retried by Lambda (the run's lease is released when the function raises),
+and the retry runs the whole job again. So every message is a named *part* of the run
 ("report", "report.2", "final.3.1", ...) and its Slack ``ts`` is recorded in the state table as
 soon as Slack accepts it. A part already posted is updated in place (``chat.update``) with what
-this attempt rendered; only the missing ones are posted. Updating rather than skipping keeps the
+this attempt rendered (an update Slack refuses fails the attempt, so Lambda's retry updates it
+again); only the missing ones are posted. Updating rather than skipping keeps the
 parts consistent with each other: a later attempt may order the DLQs differently (the
 auto-redrive changed their depths), and every DLQ is still detailed exactly once.
 
@@ -37,6 +38,9 @@ REPORT = "report"
 SUPERSEDED = "This part of the report is no longer needed: the report above holds it now."
 # The message metadata's event type of every part (its payload: the run and the part's name).
 EVENT_TYPE = "dlq_redrive_report"
+# chat.update errors a retry cannot cure: the message was deleted, or is not one this app may
+# edit. Any other refusal fails the attempt, and Lambda's retry updates the part again.
+GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 # A lookup reads at most this many pages of this many messages ("We recommend no more than 200
 # results at a time", conversations.history): a report channel holds a few messages a day.
 LOOKUP_PAGE = 200
@@ -144,8 +148,9 @@ class ReportPoster:
                     metadata=metadata,
                 )
             except SlackApiError as exc:
-                # The part is in Slack already (maybe deleted by someone since): failing the run
-                # for it would only make Lambda retry the whole job.
+                if exc.response.get("error") not in GONE:
+                    raise
+                # Deleted by someone since, or not ours to edit: a retry would fail the same.
                 logger.warning("part %s of run %s not updated: %s", part, run, exc)
             return ts
         where: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}

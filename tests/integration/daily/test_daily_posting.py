@@ -16,9 +16,10 @@ from slack_sdk.errors import SlackApiError
 
 import handlers.daily
 from bot.daily.blocks import RenderedReport, text_messages
+from bot.daily.once import LAMBDA_ATTEMPTS
 from bot.daily.posting import SUPERSEDED, ReportPoster
 from bot.daily.snapshots import RunState
-from infra.local.lambda_server import LambdaServer
+from infra.local.lambda_server import LambdaServer, LocalLambdaContext
 from infra.local.scene import count, create_pair
 from infra.local.slack_api import SlackCall
 from tests.integration.daily.daily_support import (
@@ -174,3 +175,44 @@ def test_a_retry_that_needs_fewer_replies_marks_the_extra_ones(daily: Daily) -> 
     assert [u["text"] for u in updates[:2]] == ["part 0", "part 1"]
     assert [u["text"] for u in updates[2:]] == [SUPERSEDED, SUPERSEDED]
     assert len({u["ts"] for u in updates}) == 4
+
+
+def test_a_report_slack_never_lets_update_is_said_in_the_thread_on_the_last_attempt(
+    daily: Daily, sqs: Any
+) -> None:
+    # Given a run without time to redrive 2 of yesterday's messages (a continuation finishes),
+    # and Slack refusing every update of the report itself
+    orders = create_pair(sqs, "orders")
+    for n in range(2):
+        _send(sqs, orders.dlq_url, {"at": "2026-03-10T10:00:00Z", "n": n})
+    daily.configure(AUTO_REDRIVE="*", AUTO_REDRIVE_TIME_FIELD="at")
+
+    def the_report(body: dict[str, Any]) -> bool:
+        return bool(body.get("metadata", {}).get("event_payload", {}).get("part") == "report")
+
+    for _attempt in range(LAMBDA_ATTEMPTS):
+        daily.slack.state.refuse("chat.update", "internal_error", the_report)
+    with LambdaServer({FUNCTION_NAME: handlers.daily.handler}) as server:
+        lambda_client = boto3.client("lambda", endpoint_url=server.endpoint_url)
+        first = daily.run(RUN, timeout_s=20, lambda_client=lambda_client)
+        server.wait_idle(60)
+        [continuation] = server.calls_to(FUNCTION_NAME)
+
+    # When the continuation fails on it and Lambda runs it again, twice (its request id kept)
+    assert isinstance(continuation.error, SlackApiError)
+    outcomes: list[Any] = []
+    for _retry in range(LAMBDA_ATTEMPTS - 1):
+        again = LocalLambdaContext(FUNCTION_NAME, 900.0, continuation.request_id)
+        try:
+            outcomes.append(handlers.daily.handler(continuation.payload, again))
+        except SlackApiError as exc:
+            outcomes.append(exc)
+
+    # Then the second attempt failed the same way; the last one said so in the thread, once,
+    # next to the final count, and finished
+    assert isinstance(outcomes[0], SlackApiError)
+    assert outcomes[1]["status"] == "finished" and "internal_error" in outcomes[1]["update_error"]
+    thread = [p.body["text"] for p in daily.posts() if p.body.get("thread_ts") == first["ts"]]
+    assert sum("still shows its first figures" in text for text in thread) == 1
+    assert sum("finished after 2 invocations" in text for text in thread) == 1
+    assert count(sqs, orders.source_url) == 2
