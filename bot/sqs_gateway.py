@@ -78,6 +78,12 @@ class QueueInfo:
     # MaximumMessageSize: what the queue takes, body and attributes together. SQS's maximum is
     # 1 MiB since 2025; queues created before keep their own (often 256 KiB, the old default).
     max_message_bytes: int = 262_144
+    # How long a message can spend in this queue before SQS dead-letters it, as far as the
+    # queue's settings say: VisibilityTimeout (default 30 s), DelaySeconds, and the
+    # RedrivePolicy's maxReceiveCount (None: no RedrivePolicy).
+    visibility_timeout_s: int = 30
+    delay_s: int = 0
+    max_receive_count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -256,9 +262,13 @@ class SqsGateway:
             raise _aws_error(f"reading queue {url}", exc) from exc
         arn = attrs.get("QueueArn", "")
         target = None
+        receives = None
         policy = attrs.get("RedrivePolicy")
         if policy:
-            target = json.loads(policy).get("deadLetterTargetArn")
+            redrive = json.loads(policy)
+            target = redrive.get("deadLetterTargetArn")
+            # AWS's own answers carry it as a number or as a string of one.
+            receives = int(redrive["maxReceiveCount"]) if "maxReceiveCount" in redrive else None
         return QueueInfo(
             name=queue_name_from_arn(arn) if arn else url.rsplit("/", 1)[-1],
             url=url,
@@ -269,6 +279,9 @@ class SqsGateway:
             delayed=int(attrs.get("ApproximateNumberOfMessagesDelayed", "0")),
             dead_letter_target_arn=target,
             max_message_bytes=int(attrs.get("MaximumMessageSize", "262144")),
+            visibility_timeout_s=int(attrs.get("VisibilityTimeout", "30")),
+            delay_s=int(attrs.get("DelaySeconds", "0")),
+            max_receive_count=receives,
         )
 
     def dead_letter_sources(self, url: str) -> list[str]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -51,7 +51,7 @@ from bot.errors import AwsError, DlqRedriveError
 from bot.lambda_gateway import LambdaGateway
 from bot.printable import printable_logger
 from bot.selection import Selection, TimeWindow, day_window, yesterday
-from bot.sqs_gateway import SqsGateway
+from bot.sqs_gateway import QueueInfo, SqsGateway
 
 logger = printable_logger(__name__)
 
@@ -174,7 +174,7 @@ class DailyJob:
         for item in inspected:
             if item.name not in auto or item.dlq is None:
                 continue
-            selection = self._auto_selection(run, item.name, day)
+            selection = self._auto_selection(run, item.dlq, day)
             # An empty DLQ needs no scan; its count may still hold what a failed attempt moved.
             done = (
                 self._redrive(item.dlq, selection, deadline, attempt)
@@ -475,7 +475,7 @@ class DailyJob:
                 results[name] = replace(before, continuing=False, error=str(exc))
                 continue
             # The same selection as the report run's (its window is in the event).
-            selection = before.selection or self._auto_selection(work, name, work.day)
+            selection = before.selection or self._auto_selection(work, dlq, work.day)
             now = self._redrive(dlq, selection, deadline, attempt)
             progress += now.moved
             # Moves add up (in the run's counter, with those of attempts that failed); what is
@@ -591,15 +591,17 @@ class DailyJob:
 
     # --- the auto-redrive's window ----------------------------------------------------------
 
-    def _auto_selection(self, run: ScheduledRun | Continuation, name: str, day: date) -> Selection:
-        """What the auto-redrive of ``name`` takes in the run for ``day`` (see
+    def _auto_selection(self, run: ScheduledRun | Continuation, dlq: Dlq, day: date) -> Selection:
+        """What the auto-redrive of ``dlq`` takes in the run for ``day`` (see
         ``auto_redrive_window``)."""
         try:
-            previous = self.runs.window_end(name, run.scheduled.isoformat())
+            previous = self.runs.window_end(dlq.name, run.scheduled.isoformat())
         except AwsError as exc:
-            logger.warning("no previous window of %s, taking yesterday only: %s", name, exc)
+            logger.warning("no previous window of %s, taking yesterday only: %s", dlq.name, exc)
             previous = None
-        window = auto_redrive_window(previous, day, self.settings.timezone)
+        window = auto_redrive_window(
+            previous, day, self.settings.timezone, lookback_days=dead_letter_days(dlq.sources)
+        )
         return Selection(window=window, time_field=self.daily.time_field)
 
     def _window_done(
@@ -615,19 +617,43 @@ class DailyJob:
             logger.warning("window of %s not recorded (the next run starts earlier): %s", name, exc)
 
 
-def auto_redrive_window(previous_end: datetime | None, day: date, tz: ZoneInfo) -> TimeWindow:
+def dead_letter_days(sources: Iterable[QueueInfo]) -> int:
+    """How many days back from the previous window's end the auto-redrive of a DLQ fed by
+    ``sources`` looks again: the longest a message can spend in one of them before SQS
+    dead-letters it, by the queue's settings (maxReceiveCount receives, each hiding it for the
+    VisibilityTimeout, after DelaySeconds), rounded up to whole days; at least 1 (the day the
+    previous run went through may hold a message sent just before midnight), at most
+    ``CATCH_UP_DAYS``. Time a message waits for a consumer, or a consumer that extends its
+    visibility, is not in the settings: such a message can dead-letter later still."""
+    longest = max(
+        (
+            s.max_receive_count * s.visibility_timeout_s + s.delay_s
+            for s in sources
+            if s.max_receive_count is not None
+        ),
+        default=0,
+    )
+    days = -(-longest // int(timedelta(days=1).total_seconds()))  # rounded up
+    return min(CATCH_UP_DAYS, max(1, days))
+
+
+def auto_redrive_window(
+    previous_end: datetime | None, day: date, tz: ZoneInfo, *, lookback_days: int = 1
+) -> TimeWindow:
     """The auto-redrive's window in the run that reports on ``day``: ``[start, day + 1)``.
 
     Standard DLQs keep a message's original SentTimestamp (and a body's time field never
     changes), so a message sent late on one day that dead-letters after the next 06:00 run has a
-    time inside a window already redriven. Each run therefore takes again the last day of the
-    previous finished window (``previous_end``), and every day since: the straddler is taken the
-    next morning. Without a previous window, yesterday only; never more than ``CATCH_UP_DAYS``.
+    time inside a window already redriven. Each run therefore takes again the last
+    ``lookback_days`` days of the previous finished window (``previous_end``; see
+    ``dead_letter_days``), and every day since: a message is taken by the first run after it
+    dead-letters, as long as it dead-lettered within that time of being sent. Without a previous
+    window, yesterday only; never more than ``CATCH_UP_DAYS`` days in all.
     """
     end = day_window(day, tz).end
     first = day
     if previous_end is not None:
-        first = previous_end.astimezone(tz).date() - timedelta(days=1)
+        first = previous_end.astimezone(tz).date() - timedelta(days=lookback_days)
     first = min(day, max(first, day - timedelta(days=CATCH_UP_DAYS - 1)))
     return TimeWindow(day_window(first, tz).start, end)
 

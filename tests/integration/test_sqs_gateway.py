@@ -42,3 +42,29 @@ def test_workers_asking_for_a_source_queue_at_once_look_it_up_once(
     # Then every worker gets the URL, from one lookup
     assert urls == [url] * 8
     assert lookups == ["GetQueueUrl"]
+
+
+def test_a_queues_info_says_how_long_a_message_can_take_to_dead_letter(
+    aws: LocalAws, sqs: SQSClient
+) -> None:
+    # Given a source queue that receives a message 5 times, 6 hours each, after a 60 s delay
+    dlq = sqs.create_queue(QueueName="orders-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    source = sqs.create_queue(
+        QueueName="orders",
+        Attributes={
+            "VisibilityTimeout": "21600",
+            "DelaySeconds": "60",
+            "RedrivePolicy": f'{{"deadLetterTargetArn": "{dlq_arn}", "maxReceiveCount": "5"}}',
+        },
+    )["QueueUrl"]
+
+    # When the gateway reads both queues
+    gateway = SqsGateway(boto3.client("sqs"))
+    info, target = gateway.queue_info(source), gateway.queue_info(dlq)
+
+    # Then the source's settings are there; the DLQ has no RedrivePolicy (and SQS's defaults)
+    assert (info.max_receive_count, info.visibility_timeout_s, info.delay_s) == (5, 21600, 60)
+    assert (target.max_receive_count, target.visibility_timeout_s, target.delay_s) == (None, 30, 0)
