@@ -188,6 +188,11 @@ def dry_run_note(dry: RedriveReport) -> str:
         (dry.unreadable, "have no readable time and stay"),
         (dry.out_of_window, "are outside the selection and stay"),
         (dry.over_limit, "are over --limit and stay"),
+        (
+            dry.no_source,
+            "do not say their source in a DLQ with several and stay for a human "
+            "(the CLI's `redrive --to QUEUE` moves them)",
+        ),
     ]
     stay = [f"{number(count)} {why}" for count, why in reasons if count]
     unexplained = dry.skipped - sum(count for count, _ in reasons)

@@ -173,6 +173,24 @@ def test_the_dry_run_note_accounts_for_every_message_counted() -> None:
     assert 17_000 + 250 + 300 + 612 + 50 == 18_212
 
 
+def test_the_dry_run_note_counts_messages_that_do_not_say_their_source() -> None:
+    # Given the count of a DLQ with two sources where 3 messages do not say theirs
+    dry = RedriveReport(
+        dlq="shared-dlq",
+        dry_run=True,
+        selection="all",
+        scanned=5,
+        matched=2,
+        skipped=3,
+        no_source=3,
+    )
+    # When the card's note is written, Then it says why the 3 stay and how to move them
+    assert blocks.dry_run_note(dry) == (
+        "Of 5 checked, 2 match; 3 do not say their source in a DLQ with several and stay for a "
+        "human (the CLI's `redrive --to QUEUE` moves them)."
+    )
+
+
 def _peeked(message_id: str, **changes: Any) -> PeekedMessage:
     base = PeekedMessage(message_id, "{}", datetime.now(UTC), 1, "orders", None, {})
     return replace(base, **changes)
