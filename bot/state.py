@@ -83,6 +83,12 @@ class ApprovalRequest:
     approval_expires_at: datetime
     status: RequestStatus = RequestStatus.PENDING
     count_complete: bool = True  # False when the dry run stopped early (``matched`` is a floor)
+    # Of ``matched``, those the destinations can take (the dry run's ``destined``), as the card
+    # shows them; None in a request stored before it was kept (``matched`` is shown then).
+    would_move: int | None = None
+    # FIFO groups the count could not see past (it held one of their messages): the counts are
+    # then lower bounds.
+    blocked_groups: int = 0
     message_ts: str | None = None
     decided_by: str | None = None
     decided_at: datetime | None = None
@@ -102,8 +108,11 @@ class ApprovalRequest:
             "approval_expires_at": {"N": str(_epoch(self.approval_expires_at))},
             "status": {"S": self.status.value},
             "count_complete": {"BOOL": self.count_complete},
+            "blocked_groups": {"N": str(self.blocked_groups)},
             TTL_ATTRIBUTE: {"N": str(_epoch(self.requested_at + RECORD_RETENTION))},
         }
+        if self.would_move is not None:
+            item["would_move"] = {"N": str(self.would_move)}
         if self.message_ts:
             item["message_ts"] = {"S": self.message_ts}
         if self.decided_by:
@@ -129,6 +138,8 @@ class ApprovalRequest:
             ),
             status=RequestStatus(item["status"]["S"]),
             count_complete=bool(item.get("count_complete", {}).get("BOOL", True)),
+            would_move=int(item["would_move"]["N"]) if "would_move" in item else None,
+            blocked_groups=int(item.get("blocked_groups", {}).get("N", 0)),
             message_ts=item.get("message_ts", {}).get("S"),
             decided_by=item.get("decided_by", {}).get("S"),
             decided_at=datetime.fromisoformat(decided_at) if decided_at else None,

@@ -41,6 +41,7 @@ MAX_BLOCKS = 50
 MESSAGE_TEXT = MAX_MESSAGE_TEXT  # block text of one message (bot.slack.mrkdwn)
 PEEK_ATTRIBUTE_CHARS = 100  # each attribute value shown, before escaping
 PEEK_ID_CHARS = 120  # ids and names in a peeked message's header line
+DIALOG_TEXT = 300  # a confirmation dialog's text (Block Kit)
 
 Message = dict[str, Any]
 
@@ -175,41 +176,96 @@ def _peeked(m: PeekedMessage, tz: ZoneInfo, budget: int) -> str:
 
 
 def dry_run_note(dry: RedriveReport) -> str:
-    """The approval card's note: what the count left in the DLQ and why, so that the card accounts
-    for every message it looked at (matched + each reason to stay = scanned)."""
+    """The approval card's note: what the count left in the DLQ and why (matched + each reason
+    to stay = scanned), why some that match would not move (would move + each reason =
+    matched), and when the count is only a lower bound, that it is and why."""
     parts = []
+    would_move = number(dry.destined)
     if not dry.finished:
         parts.append(
             f"Counting stopped early ({dry.stopped.value}) after {number(dry.scanned)} "
-            f"message(s); at least {number(dry.matched)} match."
+            f"message(s): at least {number(dry.matched)} match, at least {would_move} would move."
         )
-    reasons = [
-        (dry.needs_human, "were redriven too often already (poison) and stay for a human"),
-        (dry.unreadable, "have no readable time and stay"),
-        (dry.out_of_window, "are outside the selection and stay"),
-        (dry.over_limit, "are over --limit and stay"),
-        (
-            dry.no_source,
-            "do not say their source in a DLQ with several and stay for a human "
-            "(the CLI's `redrive --to QUEUE` moves them)",
-        ),
-    ]
-    stay = [f"{number(count)} {why}" for count, why in reasons if count]
-    unexplained = dry.skipped - sum(count for count, _ in reasons)
-    if unexplained > 0:
-        stay.append(f"{number(unexplained)} more stay (see the CLI's `redrive --dry-run`)")
-    if stay:
+    elif dry.blocked_groups:
+        # On a FIFO DLQ the count holds every message it counts, and SQS hands out none of a
+        # group's later messages while one is in flight: those it could not see may match.
         parts.append(
-            f"Of {number(dry.scanned)} checked, {number(dry.matched)} match; "
-            + "; ".join(stay)
-            + "."
+            f"At least {would_move} would move; the count could not see past held messages of "
+            f"{number(dry.blocked_groups)} FIFO group(s) (SQS hands out none of a group's later "
+            "messages while one of its messages is held)."
+        )
+    stay = _because(
+        dry.skipped,
+        [
+            (dry.needs_human, "were redriven too often already (poison) and stay for a human"),
+            (dry.unreadable, "have no readable time and stay"),
+            (dry.out_of_window, "are outside the selection and stay"),
+            (dry.over_limit, "are over --limit and stay"),
+            (
+                dry.no_source,
+                "do not say their source in a DLQ with several and stay for a human "
+                "(the CLI's `redrive --to QUEUE` moves them)",
+            ),
+        ],
+    )
+    if stay:
+        parts.append(f"Of {number(dry.scanned)} checked, {number(dry.matched)} match; {stay}.")
+    # A dry run fails what a run could not send: too large for the destination, or a lookup of
+    # the destination AWS refused (its code, as it came).
+    failed = [
+        (
+            count,
+            "are too large for their destination queue and stay"
+            if code == "MessageTooLarge"
+            else f"would fail with {escape(code, limit=100)} and stay",
+        )
+        for code, count in sorted(dry.failure_reasons.items(), key=lambda item: (-item[1], item[0]))
+    ]
+    not_moving = _because(
+        dry.matched - dry.destined,
+        [
+            *failed,
+            (dry.not_attempted, "were not checked against their destination (the count stopped)"),
+        ],
+    )
+    if not_moving:
+        parts.append(
+            f"Of the {number(dry.matched)} that match, {would_move} would move; {not_moving}."
         )
     return " ".join(parts)
 
 
+def nothing_to_redrive(dlq: str, dry: RedriveReport) -> Message:
+    """The answer to a request whose count selected nothing, with the note: "nothing to
+    redrive" only when the count saw every message."""
+    where = f"in {code(dlq)} for {escape(dry.selection)}"
+    if dry.finished and not dry.blocked_groups:
+        head = f"Nothing to redrive {where}."
+    else:
+        head = f"The count found nothing to redrive {where}, but it could not see every message."
+    return notice(f"{head} {dry_run_note(dry)}".strip())
+
+
+def _because(total: int, reasons: list[tuple[int, str]]) -> str:
+    """``total`` messages by reason ("3 are …; 2 …"), and how many no reason accounts for."""
+    said = [f"{number(count)} {why}" for count, why in reasons if count]
+    unexplained = total - sum(count for count, _ in reasons)
+    if unexplained > 0:
+        said.append(f"{number(unexplained)} more stay (see the CLI's `redrive --dry-run`)")
+    return "; ".join(said)
+
+
+def _would_move(request: ApprovalRequest) -> str:
+    """The card's count: what the dry run found would move, "at least" when the count could not
+    see every message (it stopped early, or held messages hid later ones of FIFO groups)."""
+    count = number(request.matched if request.would_move is None else request.would_move)
+    exact = request.count_complete and not request.blocked_groups
+    return count if exact else f"at least {count}"
+
+
 def _card_title(request: ApprovalRequest) -> str:
     return (
-        f":inbox_tray: *Redrive request* — {number(request.matched)} message(s) "
+        f":inbox_tray: *Redrive request* — {_would_move(request)} message(s) "
         f"from {code(request.dlq)}"
     )
 
@@ -226,7 +282,7 @@ def _card_fields(request: ApprovalRequest, tz: ZoneInfo) -> dict[str, Any]:
         "type": "section",
         "fields": [
             {"type": "mrkdwn", "text": f"*Queue*\n{code(request.dlq)}"},
-            {"type": "mrkdwn", "text": f"*Messages*\n{number(request.matched)}"},
+            {"type": "mrkdwn", "text": f"*Messages*\n{_would_move(request)}"},
             {"type": "mrkdwn", "text": f"*Selection*\n{selection}"},
             {"type": "mrkdwn", "text": f"*Requested by*\n<@{request.requester}>"},
             {"type": "mrkdwn", "text": f"*Expires*\n{_when(request.approval_expires_at, tz)}"},
@@ -253,18 +309,7 @@ def approval_card(request: ApprovalRequest, tz: ZoneInfo, *, dry_run_note: str =
                     "value": request.request_id,
                     "confirm": {
                         "title": {"type": "plain_text", "text": "Start the redrive?"},
-                        "text": {
-                            "type": "mrkdwn",
-                            "text": cut(
-                                f"Move up to {number(request.matched)} message(s) from "
-                                f"{code(request.dlq)} back to their source queues "
-                                # 140: the whole sentence fits the dialog's 300 characters
-                                # (an 80-character queue name, a ten-digit count), so the cut
-                                # below never opens the span
-                                f"({_selection(request, 140)}).",
-                                300,
-                            ),
-                        },
+                        "text": {"type": "mrkdwn", "text": _confirm_text(request)},
                         "confirm": {"type": "plain_text", "text": "Approve"},
                         "deny": {"type": "plain_text", "text": "Cancel"},
                     },
@@ -280,11 +325,23 @@ def approval_card(request: ApprovalRequest, tz: ZoneInfo, *, dry_run_note: str =
         }
     )
     text = (
-        f"Redrive request {escape(request.request_id)}: {number(request.matched)} message(s) "
+        f"Redrive request {escape(request.request_id)}: {_would_move(request)} message(s) "
         f"from {escape(request.dlq)} ({escape(request.selection_text, limit=1_000)}), "
         f"requested by <@{request.requester}>"
     )
     return _message(text, blocks)
+
+
+def _confirm_text(request: ApprovalRequest) -> str:
+    """The Approve dialog's text: the card's count, said to be the count's (the run itself does
+    not promise it), and the selection in a span cut to fit Slack's 300 characters whole."""
+    head = (
+        f"Move the selected messages from {code(request.dlq)} back to their source queues: "
+        f"the count found {_would_move(request)} that would move ("
+    )
+    tail = ")."
+    room = DIALOG_TEXT - text_length(head) - text_length(tail)
+    return cut(f"{head}{_selection(request, room)}{tail}", DIALOG_TEXT)
 
 
 def card_update(request: ApprovalRequest, tz: ZoneInfo, status_line: str, *extra: str) -> Message:

@@ -37,7 +37,7 @@ from bot.slack.commands import (
     parse_command,
 )
 from bot.slack.dispatch import Dispatcher
-from bot.slack.mrkdwn import code, escape, number
+from bot.slack.mrkdwn import code, number
 from bot.slack.observability import count, logger
 from bot.slack.protocol import JobKind
 from bot.slack.web import SlackGateway
@@ -257,24 +257,20 @@ class SlackWorker:
             RedriveRequest(selection=selection, dry_run=True, max_held=self.options.max_held),
             deadline=self._deadline(context),
         )
-        note = blocks.dry_run_note(dry)
         if dry.matched == 0:
-            self._respond(
-                job,
-                blocks.notice(
-                    f"Nothing to redrive in {code(dlq.name)} for {escape(dry.selection)}. "
-                    f"{note}".strip()
-                ),
-            )
+            self._respond(job, blocks.nothing_to_redrive(dlq.name, dry))
             return
+        note = blocks.dry_run_note(dry)
         now = self.clock()
         request = ApprovalRequest(
             request_id=new_request_id(now),
             dlq=dlq.name,
             selection=args.to_dict(),
             selection_text=dry.selection,
-            matched=dry.matched,
+            matched=dry.matched,  # the approved run selects at most this many (count_complete)
             count_complete=dry.finished,  # the count saw every message (failed or not)
+            would_move=dry.destined,  # what the card shows: those the destinations can take
+            blocked_groups=dry.blocked_groups,  # FIFO: the counts are lower bounds
             requester=user,
             channel=channel,
             requested_at=received_at,
@@ -289,6 +285,8 @@ class SlackWorker:
             dlq=dlq.name,
             selection=dry.selection,
             matched=dry.matched,
+            would_move=dry.destined,
+            blocked_groups=dry.blocked_groups,
             needs_human=dry.needs_human,
         )
         logger.info(

@@ -171,6 +171,57 @@ def test_the_card_note_accounts_for_messages_with_no_readable_time(
     )
 
 
+def test_the_card_counts_what_would_move_and_notes_what_is_too_large(
+    harness: SlackHarness,
+) -> None:
+    # Given three orders in the DLQ, one of them too large for its source queue (which takes at
+    # most 1,024 bytes)
+    pair = create_pair(harness.sqs, "orders")
+    put_in_dlq(harness.sqs, pair, [json.dumps({"order": n}) for n in range(2)])
+    harness.sqs.set_queue_attributes(
+        QueueUrl=pair.source_url, Attributes={"MaximumMessageSize": "1024"}
+    )
+    harness.sqs.send_message(QueueUrl=pair.dlq_url, MessageBody=json.dumps({"order": "x" * 2_000}))
+
+    # When a redrive of them all is asked for
+    harness.request_card()
+
+    # Then the card offers the two that would move, and its note says why the third would not
+    card = harness.card().body
+    assert "2 message(s) from orders-dlq" in card["text"]
+    assert "*Messages*\\n2" in json.dumps(card["blocks"])
+    note = next(b for b in card["blocks"] if b["type"] == "context")
+    assert note["elements"][0]["text"] == (
+        "Of the 3 that match, 2 would move; 1 are too large for their destination queue and stay."
+    )
+
+
+def test_a_fifo_card_says_its_count_is_a_lower_bound(harness: SlackHarness) -> None:
+    # Given a FIFO DLQ with one message in each of three groups
+    payments = create_pair(harness.sqs, "payments.fifo")
+    for group in ("g1", "g2", "g3"):
+        put_in_dlq(harness.sqs, payments, [f"pay-{group}"], group_id=group)
+
+    # When a redrive is asked for
+    harness.request_card("redrive payments-dlq.fifo")
+
+    # Then the count held each message it counted, so SQS handed out no later message of their
+    # groups: the card says "at least" and why, and never shows the count as exact
+    card = harness.card().body
+    assert "at least 3 message(s) from payments-dlq.fifo" in card["text"]
+    assert "*Messages*\\nat least 3" in json.dumps(card["blocks"])
+    note = next(b for b in card["blocks"] if b["type"] == "context")
+    assert note["elements"][0]["text"].startswith(
+        "At least 3 would move; the count could not see past held messages of 3 FIFO group(s)"
+    )
+    # And so does the card once approved (rendered again from the stored request)
+    request_id = harness.request_id()
+    harness.click(ActionId.APPROVE, request_id, user=APPROVER, message_ts=harness.card_ts())
+    harness.settle()
+    updated = harness.calls("chat.update")[-1].body
+    assert "at least 3 message(s) from `payments-dlq.fifo`" in json.dumps(updated["blocks"])
+
+
 def test_status_lists_running_and_finished_redrives(harness: SlackHarness) -> None:
     # Given one finished redrive
     seed_orders(harness.sqs, 2)

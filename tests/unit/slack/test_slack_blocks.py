@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.engine import RedriveReport
+import pytest
+
+from bot.engine import RedriveReport, StopReason
 from bot.inspection import DlqSummary, PeekedMessage
 from bot.slack import blocks
 from bot.slack.ids import ActionId
@@ -133,7 +137,7 @@ def test_every_count_on_a_card_has_thousands_separators() -> None:
 
     # Then every count is written with separators, and none without
     assert "18,212 message(s)" in card and "*Messages*\\n18,212" in card
-    assert "Move up to 18,212 message(s)" in card
+    assert "the count found 18,212 that would move" in card
     assert "18212" not in card
     assert "moved *12,345*, failed *1,000*, skipped 4,867 (2,500 need a human)" in head
     assert "moved *12,345*, failed 1,000, skipped 4,867" in progress
@@ -159,6 +163,7 @@ def test_the_dry_run_note_accounts_for_every_message_counted() -> None:
         unreadable=300,
         needs_human=250,
         over_limit=50,
+        by_destination=Counter({"orders": 17_000}),  # each that matches would move
     )
 
     # When the card's note is written
@@ -183,12 +188,123 @@ def test_the_dry_run_note_counts_messages_that_do_not_say_their_source() -> None
         matched=2,
         skipped=3,
         no_source=3,
+        by_destination=Counter({"orders": 2}),
     )
     # When the card's note is written, Then it says why the 3 stay and how to move them
     assert blocks.dry_run_note(dry) == (
         "Of 5 checked, 2 match; 3 do not say their source in a DLQ with several and stay for a "
         "human (the CLI's `redrive --to QUEUE` moves them)."
     )
+
+
+def test_the_card_shows_what_would_move_and_the_note_says_why_the_others_would_not() -> None:
+    # Given a count of 20 matching messages: 3 too large for their destination queue, 2 whose
+    # destination AWS refused to describe, so 15 would move
+    dry = RedriveReport(
+        dlq="orders-dlq",
+        dry_run=True,
+        selection="all messages",
+        scanned=20,
+        matched=20,
+        failed=5,
+        failure_reasons=Counter({"MessageTooLarge": 3, "AccessDenied": 2}),
+        by_destination=Counter({"orders": 15}),
+    )
+
+    # When the card is written from that count
+    note = blocks.dry_run_note(dry)
+    request = replace(_request(), matched=dry.matched, would_move=dry.destined)
+    card = blocks.approval_card(request, UTC_TZ, dry_run_note=note)
+
+    # Then it shows the 15 that would move (title, field, fallback, dialog), and its note
+    # accounts for the 5 of the 20 that would not, by reason
+    text = _texts(card)
+    assert "15 message(s) from `orders-dlq`" in text and "*Messages*\\n15" in text
+    assert "Redrive request 20261125-030000-abcdef: 15 message(s)" in card["text"]
+    assert "the count found 15 that would move" in text
+    assert note == (
+        "Of the 20 that match, 15 would move; 3 are too large for their destination queue and "
+        "stay; 2 would fail with AccessDenied and stay."
+    )
+    assert 15 + 3 + 2 == 20
+
+
+@pytest.mark.parametrize(
+    ("changes", "why"),
+    [
+        # FIFO: the count held what it counted, so SQS handed out no later message of 3 groups
+        ({"blocked_groups": 3}, "the count could not see past held messages of 3 FIFO group(s)"),
+        # The count ran out of time after part of the DLQ
+        ({"stopped": StopReason.DEADLINE}, "Counting stopped early (deadline) after 4 message(s)"),
+    ],
+)
+def test_a_count_that_could_not_see_every_message_is_shown_as_a_lower_bound(
+    changes: dict[str, Any], why: str
+) -> None:
+    # Given a count of 4 that would move, which did not see every message
+    dry = replace(
+        RedriveReport(
+            dlq="payments-dlq.fifo",
+            dry_run=True,
+            selection="all messages",
+            scanned=4,
+            matched=4,
+            by_destination=Counter({"payments.fifo": 4}),
+        ),
+        **changes,
+    )
+
+    # When its card is written
+    note = blocks.dry_run_note(dry)
+    request = replace(
+        _request(),
+        dlq="payments-dlq.fifo",
+        matched=dry.matched,
+        would_move=dry.destined,
+        count_complete=dry.finished,
+        blocked_groups=dry.blocked_groups,
+    )
+    card = blocks.approval_card(request, UTC_TZ, dry_run_note=note)
+    update = blocks.card_update(request, UTC_TZ, "Approved")
+
+    # Then the note says why, and the card never shows the 4 as exact: each time it is
+    # "at least 4" (title, field, fallback, dialog, and the card after the decision)
+    assert why in note and "at least 4 would move" in note.lower()
+    for message in (card, update):
+        counts = [b for b in message["blocks"] if b["type"] != "context"]  # not the note
+        text = _texts({**message, "blocks": counts})
+        shown = re.findall(r"(?:at least )?\b4\b", text)
+        assert shown and set(shown) == {"at least 4"}, text
+    assert "at least 4 message(s) from `payments-dlq.fifo`" in _texts(card)
+    assert "*Messages*\\nat least 4" in _texts(card)
+    assert "the count found at least 4 that would move" in _texts(card)
+
+
+def test_nothing_found_by_a_count_that_could_not_see_past_fifo_groups_is_not_nothing() -> None:
+    # Given a FIFO count that selected nothing, while it held messages of 11 groups (SQS then
+    # hands out none of their later messages, which may be of the selection)
+    dry = RedriveReport(
+        dlq="orders-dlq.fifo",
+        dry_run=True,
+        selection="2026-11-25",
+        scanned=11,
+        skipped=11,
+        out_of_window=11,
+        blocked_groups=11,
+    )
+
+    # When the answer is written
+    answer = blocks.nothing_to_redrive("orders-dlq.fifo", dry)
+
+    # Then it does not say there is nothing to redrive, only that the count found nothing
+    text = answer["text"]
+    assert not text.startswith("Nothing to redrive")
+    assert text.startswith(
+        "The count found nothing to redrive in `orders-dlq.fifo` for 2026-11-25, but it could "
+        "not see every message."
+    )
+    assert "the count could not see past held messages of 11 FIFO group(s)" in text
+    assert "11 are outside the selection and stay" in text
 
 
 def _peeked(message_id: str, **changes: Any) -> PeekedMessage:
