@@ -84,49 +84,59 @@ class FakeSqs:
         # Ids a receive hands out a second time while in flight (SQS delivers at least once).
         self.redeliver: set[str] = set()
         self._ids = itertools.count(1)
-        self._lock = threading.Lock()
+        # Every read and write of the queues holds it: the engine's workers call in from several
+        # threads (and a test may read counts meanwhile); iterating a dict another thread changes
+        # raises "dictionary changed size during iteration". Re-entrant: ``info`` counts with
+        # ``visible``, ``queue_info`` answers with ``info``.
+        self._lock = threading.RLock()
 
     # --- set-up helpers ---
     def create(self, name: str, *, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> str:
         url = f"https://sqs.test/123/{name}"
-        self.queues[url] = FakeQueue(
-            name, fifo=name.endswith(".fifo"), max_message_bytes=max_message_bytes
-        )
+        with self._lock:
+            self.queues[url] = FakeQueue(
+                name, fifo=name.endswith(".fifo"), max_message_bytes=max_message_bytes
+            )
         return url
 
     def put(
         self, url: str, body: str, *, group: str | None = None, **message_attributes: Any
     ) -> str:
-        message_id = f"id-{next(self._ids)}"
         attributes = {"SentTimestamp": "1700000000000"}
         if group is not None:
             attributes["MessageGroupId"] = group
-        self.queues[url].messages[message_id] = Stored(
-            message_id, body, attributes, dict(message_attributes)
-        )
+        with self._lock:
+            message_id = f"id-{next(self._ids)}"
+            self.queues[url].messages[message_id] = Stored(
+                message_id, body, attributes, dict(message_attributes)
+            )
         return message_id
 
     def bodies(self, url: str) -> list[str]:
-        return sorted(m.body for m in self.queues[url].messages.values())
+        return sorted(self.arrivals(url))
 
     def arrivals(self, url: str) -> list[str]:
         """The bodies in a queue in the order they arrived (a FIFO queue's delivery order)."""
-        return [m.body for m in self.queues[url].messages.values()]
+        with self._lock:
+            return [m.body for m in self.queues[url].messages.values()]
 
     def visible(self, url: str) -> int:
-        return sum(m.invisible_until <= self.clock for m in self.queues[url].messages.values())
+        with self._lock:
+            messages = self.queues[url].messages.values()
+            return sum(m.invisible_until <= self.clock for m in messages)
 
     def info(self, url: str) -> QueueInfo:
-        queue = self.queues[url]
-        arn = f"arn:aws:sqs:us-east-1:123:{queue.name}"
-        visible = self.visible(url)
+        with self._lock:
+            queue = self.queues[url]
+            visible = self.visible(url)
+            in_flight = len(queue.messages) - visible
         return QueueInfo(
             queue.name,
             url,
-            arn,
+            f"arn:aws:sqs:us-east-1:123:{queue.name}",
             queue.fifo,
             visible,
-            len(queue.messages) - visible,
+            in_flight,
             0,
             None,
             max_message_bytes=queue.max_message_bytes,
@@ -136,14 +146,15 @@ class FakeSqs:
     def queue_info(self, url: str) -> QueueInfo:
         with self._lock:
             self.calls.append(("queue_info", url))
-        if url not in self.queues:
-            raise QueueNotFoundError(f"queue {url} does not exist")
-        return self.info(url)
+            if url not in self.queues:
+                raise QueueNotFoundError(f"queue {url} does not exist")
+            return self.info(url)
 
     def url_for_arn(self, arn: str) -> str:
-        for url, queue in self.queues.items():
-            if queue.name == arn.rsplit(":", 1)[-1]:
-                return url
+        with self._lock:
+            for url, queue in self.queues.items():
+                if queue.name == arn.rsplit(":", 1)[-1]:
+                    return url
         raise QueueNotFoundError(f"queue {arn} no longer exists")
 
     def receive(

@@ -3,8 +3,14 @@ if it were kinder than SQS, the engine tests would pass against behaviour SQS do
 
 from __future__ import annotations
 
+import sys
+import threading
+from zoneinfo import ZoneInfo
+
 import pytest
 
+from bot.catalog import Dlq
+from bot.engine import RedriveEngine, RedriveRequest
 from bot.errors import SendAnswerLostError
 from bot.sqs_gateway import SendFailure
 from tests.unit.fake_sqs import FakeSqs
@@ -106,3 +112,44 @@ def test_fifo_drops_a_repeated_deduplication_id_within_five_minutes() -> None:
     sqs.clock += 301
     sqs.send_batch(url, [entry])
     assert sqs.arrivals(url) == ["a", "a"]
+
+
+def test_counts_read_while_several_workers_move_messages_are_read_safely() -> None:
+    # Given 2,000 messages in a DLQ, moved by an engine with 8 workers, while a test reads the
+    # queues' counts and bodies from another thread (as a test waiting on progress does)
+    sqs = FakeSqs()
+    dlq_url, source_url = sqs.create("orders-dlq"), sqs.create("orders")
+    for n in range(2_000):
+        sqs.put(dlq_url, f"m{n}")
+    dlq = Dlq(sqs.info(dlq_url), (sqs.info(source_url),))
+    engine = RedriveEngine(sqs, max_redrives=3, timezone=ZoneInfo("UTC"))  # type: ignore[arg-type]
+    stop = threading.Event()
+    errors: list[Exception] = []
+
+    def read_counts() -> None:
+        while not stop.is_set():
+            try:
+                sqs.visible(dlq_url)
+                sqs.info(source_url)
+                sqs.bodies(source_url)
+                sqs.arrivals(dlq_url)
+            except RuntimeError as exc:  # "dictionary changed size during iteration"
+                errors.append(exc)
+                return
+
+    # When the redrive runs, threads switching as often as they can
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    reader = threading.Thread(target=read_counts)
+    reader.start()
+    try:
+        report = engine.run(dlq, RedriveRequest(workers=8, confirm_empty_wait_s=0))
+    finally:
+        stop.set()
+        reader.join()
+        sys.setswitchinterval(interval)
+
+    # Then every read saw a consistent queue, and every message moved once
+    assert errors == []
+    assert report.moved == 2_000 and report.complete, report.to_dict()
+    assert len(sqs.bodies(source_url)) == 2_000 and sqs.bodies(dlq_url) == []
