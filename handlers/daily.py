@@ -46,12 +46,15 @@ def build_job(
     dynamodb_client: DynamoDBClient | None = None,
     lambda_client: LambdaClient | None = None,
     lease_timing: LeaseTiming | None = None,
+    redrive_workers: int | None = None,
 ) -> DailyJob:
     """A ``DailyJob`` from configuration ``env``; ConfigError names any bad variable.
 
     SQS sends go through a client without transport retries, as in production, also when a
     test injects ``sqs_client`` (then one for its endpoint), unless it injects that one too.
     ``lease_timing``: the run lease's (``bot.daily.once``); tests shorten it.
+    ``redrive_workers``: the auto-redrive's engine workers (default: the engine's); tests on
+    moto's FIFO queues use one, as its concurrent FIFO receives race each other.
     """
     engine_settings = EngineSettings.from_env(env)
     daily = DailySettings.from_env(env)
@@ -81,6 +84,7 @@ def build_job(
         slack=slack,
         invoker=LambdaGateway(lambda_client),
         lease_timing=lease_timing,
+        redrive_workers=redrive_workers,
         daily=daily,
         engine_settings=engine_settings,
     )

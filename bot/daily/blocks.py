@@ -153,7 +153,8 @@ def _context(text: str) -> Block:
 
 
 def _unsettled_parts(redrive: AutoRedrive) -> list[str]:
-    """What an auto-redrive sent without a confirmation, or held back: never called failed."""
+    """What an auto-redrive sent without a confirmation, held back, did not get to, or could not
+    see: never called failed."""
     parts = []
     if redrive.unconfirmed:
         parts.append(
@@ -161,7 +162,22 @@ def _unsettled_parts(redrive: AutoRedrive) -> list[str]:
             "left in the DLQ)"
         )
     if redrive.held_back:
-        parts.append(f"{number(redrive.held_back)} held back behind their FIFO group")
+        parts.append(
+            f"{number(redrive.held_back)} held back behind an earlier message of their FIFO "
+            "group that did not move (left in the DLQ)"
+        )
+    if redrive.not_attempted:
+        parts.append(
+            f"{number(redrive.not_attempted)} selected but not sent: the run stopped before it "
+            "got to them (left in the DLQ)"
+        )
+    if redrive.blocked_groups:
+        # SQS hands out none of a group's later messages while one of it is held.
+        parts.append(
+            "could not see past held messages of "
+            f"{plural(redrive.blocked_groups, 'FIFO group')} (any later messages of those "
+            "groups were not looked at and stay in the DLQ)"
+        )
     return parts
 
 

@@ -96,6 +96,7 @@ class DailyJob:
         runs: RunState | None = None,
         leases: LeaseStore | None = None,
         lease_timing: LeaseTiming | None = None,
+        redrive_workers: int | None = None,
     ) -> None:
         self.catalog = catalog
         self.engine = engine
@@ -107,6 +108,8 @@ class DailyJob:
             leases if leases is not None else LeaseStore(snapshots.table, snapshots.client)
         )
         self.lease_timing = lease_timing or LeaseTiming()
+        # The auto-redrive's engine workers (None: the engine's default).
+        self.redrive_workers = redrive_workers
         self.daily = daily
         self.settings = engine_settings
         self.clock = clock
@@ -291,6 +294,8 @@ class DailyJob:
         if deadline.expired():
             return AutoRedrive(continuing=True, selection=selection)
         request = RedriveRequest(selection=selection)
+        if self.redrive_workers is not None:
+            request = replace(request, workers=self.redrive_workers)
         live: list[RedriveReport] = []  # the engine's own report, handed over after a batch
 
         def keep(report: RedriveReport) -> None:
@@ -319,6 +324,8 @@ class DailyJob:
             failed=result.failed,
             unconfirmed=result.unconfirmed,
             held_back=result.held_back,
+            not_attempted=result.not_attempted,
+            blocked_groups=result.blocked_groups,
             needs_human=result.needs_human,
             no_source=result.no_source,
             unreadable_time=result.unreadable,

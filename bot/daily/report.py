@@ -30,6 +30,10 @@ class AutoRedrive:
     # Sent, but SQS's answer was lost: may have been delivered; left in the DLQ, never "failed".
     unconfirmed: int = 0
     held_back: int = 0  # FIFO: left behind an earlier message of their group that did not move
+    not_attempted: int = 0  # selected, but the run stopped before it sent them: left in the DLQ
+    # FIFO: groups of which it held a message, so SQS handed out none of their later ones: it
+    # may not have seen every message (an upper bound of the groups it missed messages of).
+    blocked_groups: int = 0
     needs_human: int = 0  # poison messages of yesterday left for a person
     # No recorded source, and the DLQ has several: left for a person to redrive with --to.
     no_source: int = 0
@@ -38,14 +42,21 @@ class AutoRedrive:
     error: str | None = None
     outside: int = 0  # seen but outside the selection: left in the DLQ, not the redrive's to take
     selection: Selection | None = None  # what it took (window and time source), when it ran
-    # Messages it looked at, when it looked at every one the DLQ held (it drained the scan; an
-    # earlier attempt's moves included): its counts are then exact. None if it stopped early.
+    # Messages it looked at, when its scan drained the DLQ (an earlier attempt's moves
+    # included): its counts are then exact, unless FIFO groups were blocked. None if it stopped
+    # early.
     scanned: int | None = None
 
     def found_in(self, selection: Selection) -> int | None:
         """How many messages of ``selection`` it found in the DLQ (moved, failed, poison, ...),
         when it judged every message by that same window and time source; else None."""
-        if self.scanned is None or self.error or self.continuing or self.selection != selection:
+        if (
+            self.scanned is None
+            or self.error
+            or self.continuing
+            or self.blocked_groups  # it did not see every message
+            or self.selection != selection
+        ):
             return None
         return self.scanned - self.outside - self.unreadable_time
 

@@ -101,3 +101,39 @@ def test_a_message_without_room_for_the_counter_in_its_64_kib_source_needs_a_hum
     assert fourth["moved"] == 0
     assert count(sqs, orders.dlq_url) == 1 and count(sqs, orders.source_url) == 0
     assert "1 poison left for a human" in daily.report_text()
+
+
+def test_a_fifo_auto_redrive_held_up_by_a_message_it_did_not_select_says_so(
+    daily: Daily, sqs: Any
+) -> None:
+    # Given a FIFO DLQ: group "a" has a message of the 9th, then one of the 10th; between them,
+    # ten messages of other groups of the 9th (so the two are not received together)
+    orders = create_pair(sqs, "orders.fifo")
+    groups = ["a", *(f"z{n}" for n in range(10)), "a"]
+    days = ["2026-03-09"] * 11 + ["2026-03-10"]
+    for n, (group, day) in enumerate(zip(groups, days, strict=True)):
+        sqs.send_message(
+            QueueUrl=orders.dlq_url,
+            MessageBody=json.dumps({"at": f"{day}T10:00:00Z", "n": n}),
+            MessageGroupId=group,
+            MessageDeduplicationId=str(n),
+        )
+    daily.configure(AUTO_REDRIVE="*", AUTO_REDRIVE_TIME_FIELD="at")
+
+    # When the 06:00 run of the 11th auto-redrives the 10th (on one worker: moto's FIFO
+    # receives race each other)
+    outcome = daily.run("2026-03-11T06:00:00Z", redrive_workers=1)
+
+    # Then SQS never handed out a's message of the 10th while the run held its first one, and
+    # the report says the auto-redrive could not see past the 11 groups it held, never that it
+    # counted yesterday exactly; the message is still in the DLQ
+    assert outcome["moved"] == 0
+    text = daily.report_text()
+    line = next(row for row in text.splitlines() if row.startswith("Auto-redrive of"))
+    assert line == (
+        "Auto-redrive of 2026-03-10: moved 0 back, could not see past held messages of 11 FIFO "
+        "groups (any later messages of those groups were not looked at and stay in the DLQ), "
+        "11 outside the selection left"
+    )
+    assert "Yesterday: 0 arrived" not in text
+    assert count(sqs, orders.source_url) == 0 and count(sqs, orders.dlq_url) == 12

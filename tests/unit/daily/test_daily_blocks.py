@@ -215,5 +215,40 @@ def test_an_unconfirmed_auto_redrive_reads_as_may_have_been_delivered_never_fail
     # Then both say they may have been delivered and were left in the DLQ, and neither says failed
     for text in (report, reply.text):
         assert "10 may have been delivered (SQS's answer was lost; left in the DLQ)" in text
-        assert "2 held back behind their FIFO group" in text
+        assert "2 held back behind an earlier message of their FIFO group" in text
         assert "failed" not in text
+
+
+def test_an_auto_redrive_says_what_it_held_back_did_not_attempt_and_could_not_see() -> None:
+    # Given a FIFO auto-redrive that moved 3, held 5 back behind a message of their group that did
+    # not move, stopped before sending 4 it had selected, and held messages of 2 groups (SQS then
+    # hands out none of their later messages)
+    redrive = AutoRedrive(moved=3, failed=1, held_back=5, not_attempted=4, blocked_groups=2)
+    status = DlqStatus(name="orders-dlq.fifo", depth=12, redrive=redrive, sources=("orders.fifo",))
+
+    # When the report and the thread's final count are rendered
+    report = blocks_as_text(render_report(_report(status)).message.blocks)
+    [reply] = render_continuation(DAY, {"orders-dlq.fifo": redrive}, 2, final=True)
+
+    # Then both say each of them, in words that are true of what happened
+    for text in (report, reply.text):
+        assert (
+            "5 held back behind an earlier message of their FIFO group that did not move "
+            "(left in the DLQ)"
+        ) in text
+        assert (
+            "4 selected but not sent: the run stopped before it got to them (left in the DLQ)"
+        ) in text
+        assert (
+            "could not see past held messages of 2 FIFO groups (any later messages of those "
+            "groups were not looked at and stay in the DLQ)"
+        ) in text
+
+
+def test_an_auto_redrive_that_left_nothing_behind_says_nothing_of_it() -> None:
+    redrive = AutoRedrive(moved=3)
+    status = DlqStatus(name="orders-dlq", depth=0, redrive=redrive, sources=("orders",))
+    report = blocks_as_text(render_report(_report(status)).message.blocks)
+    [reply] = render_continuation(DAY, {"orders-dlq": redrive}, 2, final=True)
+    for text in (report, reply.text):
+        assert "held back" not in text and "not sent" not in text and "FIFO" not in text

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.daily.codec import from_json, to_json
+from bot.daily.events import Continuation, parse_event
 from bot.daily.figures import ErrorGroup, SampleFigures
 from bot.daily.report import AutoRedrive, DailyReport, DlqStatus
 
@@ -54,6 +55,38 @@ def test_a_whole_report_round_trips_through_json() -> None:
 
     # Then it is the same report
     assert decoded == report
+
+
+def test_a_continuation_event_carries_every_count_of_an_auto_redrive() -> None:
+    # Given an auto-redrive that left messages behind for every reason it has
+    redrive = AutoRedrive(
+        moved=3,
+        failed=1,
+        unconfirmed=2,
+        held_back=5,
+        not_attempted=4,
+        blocked_groups=6,
+        needs_human=7,
+        no_source=8,
+        unreadable_time=9,
+        outside=10,
+        continuing=True,
+    )
+    work = Continuation(
+        scheduled=NOW,
+        day=date(2026, 3, 10),
+        queues=("orders-dlq.fifo",),
+        invocation=2,
+        channel="C1",
+        thread_ts="1.2",
+        results={"orders-dlq.fifo": redrive},
+    )
+
+    # When it travels to the next invocation as a JSON event
+    event = json.loads(json.dumps(work.to_event()))
+
+    # Then the next invocation reads every count back
+    assert parse_event(event) == work
 
 
 def test_an_older_event_without_newer_fields_takes_the_defaults() -> None:

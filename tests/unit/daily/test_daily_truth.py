@@ -193,6 +193,29 @@ def test_an_auto_redrive_that_did_not_finish_or_took_another_window_counts_nothi
         assert yesterday.startswith("Yesterday: ≥ 664 arrived · :skull: ≥ 20 poison")
 
 
+def test_a_fifo_auto_redrive_that_could_not_see_past_held_groups_counts_nothing_exact() -> None:
+    # Given a FIFO auto-redrive that drained its scan, but held messages of 11 groups, so SQS
+    # handed out none of their later messages (some of which may be yesterday's)
+    redrive = AutoRedrive(
+        moved=500,
+        outside=29_000,
+        scanned=30_000,
+        blocked_groups=11,
+        selection=Selection(window=YESTERDAY),
+    )
+    status = DlqStatus(
+        name="a-dlq.fifo",
+        depth=29_500,
+        depth_before=30_000,
+        figures=SAMPLE_OF_30000,
+        redrive=redrive,
+    )
+
+    # Then its counts are not taken as yesterday's exact figures: the sample's bounds are shown
+    yesterday = _section(_report(status), "a-dlq.fifo")[2]
+    assert yesterday.startswith("Yesterday: ≥ 664 arrived · :skull: ≥ 20 poison")
+
+
 def test_the_notification_text_repeats_only_true_figures() -> None:
     # Given the incident's report and one small DLQ counted whole
     big = DlqStatus(name="orders-dlq", depth=30_000, depth_before=30_000, figures=SAMPLE_OF_30000)
