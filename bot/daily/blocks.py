@@ -172,7 +172,7 @@ def _unsettled_parts(redrive: AutoRedrive) -> list[str]:
             "got to them (left in the DLQ)"
         )
     if redrive.blocked_groups:
-        # SQS hands out none of a group's later messages while one of it is held.
+        # SQS hands out none of a group's later messages while one of its messages is held.
         parts.append(
             "could not see past held messages of "
             f"{plural(redrive.blocked_groups, 'FIFO group')} (any later messages of those "

@@ -386,6 +386,8 @@ def outcome_lines(run: RunRecord, report: RedriveReport | None) -> tuple[str, li
         head = f":warning: Finished with failures: {counts}"
     elif report is not None and (report.unconfirmed or report.held_back):
         head = f":warning: Finished, some not confirmed: {counts}"
+    elif report is not None and (report.not_attempted or report.blocked_groups):
+        head = f":warning: Finished, some left in the DLQ: {counts}"
     else:
         head = f":white_check_mark: Done: {counts}"
     details: list[str] = []
@@ -393,6 +395,18 @@ def outcome_lines(run: RunRecord, report: RedriveReport | None) -> tuple[str, li
         # An error can quote what SQS or a message said: escaped like any text we did not write.
         details.append(f"Error: {escape(run.error, limit=500)}")
     if report is not None:
+        part = " in the last part" if run.invocation > 1 else ""
+        if report.not_attempted:
+            details.append(
+                f"{number(report.not_attempted)} selected were not sent{part}: the run stopped "
+                "before it got to them (they stay in the DLQ)."
+            )
+        if report.blocked_groups:
+            details.append(
+                f"The run could not see past held messages of {number(report.blocked_groups)} "
+                f"FIFO group(s){part}: SQS hands out none of a group's later messages while one "
+                "is held, so any it did not see stay in the DLQ."
+            )
         for reason, count in sorted(report.failure_reasons.items()):
             details.append(f"{number(count)} failed with {escape(reason)} (kept in the DLQ)")
         if report.needs_human:
@@ -401,7 +415,6 @@ def outcome_lines(run: RunRecord, report: RedriveReport | None) -> tuple[str, li
                 "stay in the DLQ for a human to look at (`/dlq-redrive peek`)."
             )
         if report.unconfirmed:
-            part = " in the last part" if run.invocation > 1 else ""
             details.append(
                 f"{number(report.unconfirmed)} may have been delivered{part}: SQS's answer to "
                 "their send was lost, so they were not sent again and stay in the DLQ; a later "

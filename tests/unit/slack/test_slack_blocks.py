@@ -360,6 +360,27 @@ def test_outcome_lines_tell_unconfirmed_sends_apart_from_failures() -> None:
     assert "held back" in details[1] and "FIFO group" in details[1]
 
 
+def test_outcome_lines_say_what_a_run_did_not_send_or_could_not_see() -> None:
+    # Given a FIFO run that stopped on an error before sending 4 it had selected, and held
+    # messages of 3 groups, so SQS handed out none of their later messages
+    started = datetime(2026, 11, 25, tzinfo=UTC)
+    run = RunRecord("r3", "orders.fifo", "U1", "U2", RunStatus.DONE, started, started, moved=5)
+    report = RedriveReport(
+        "orders-dlq.fifo", False, "all", moved=5, not_attempted=4, blocked_groups=3
+    )
+
+    # When the card's outcome is written
+    head, details = blocks.outcome_lines(run, report)
+
+    # Then it is not "Done", and the details say what stays in the DLQ and why
+    assert head.startswith(":warning: Finished, some left in the DLQ: moved *5*, failed *0*")
+    assert details[:2] == [
+        "4 selected were not sent: the run stopped before it got to them (they stay in the DLQ).",
+        "The run could not see past held messages of 3 FIFO group(s): SQS hands out none of a "
+        "group's later messages while one is held, so any it did not see stay in the DLQ.",
+    ]
+
+
 def test_any_message_is_kept_within_the_total_block_text() -> None:
     # Given a status of 40 redrives in progress on DLQs whose names are long once escaped
     started = datetime(2026, 11, 25, tzinfo=UTC)
