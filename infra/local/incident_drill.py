@@ -327,7 +327,8 @@ def truth(records: Iterable[Seeded], today: date) -> dict[str, Any]:
         t["errors"][rec.error or "(no attribute)"] += 1
         t["ten_attrs"] += rec.ten_attrs
         t["count_1_2"] += rec.count in (1, 2)
-    return json.loads(json.dumps(out))
+    plain: dict[str, Any] = json.loads(json.dumps(out))  # Counters as plain dicts
+    return plain
 
 
 def render_truth(title: str, figures: dict[str, Any]) -> str:
