@@ -2,7 +2,9 @@
 messages in 3 DLQs over three days, then what an on-call engineer runs, every output kept next to
 an exact ledger of what was seeded, so each figure shown can be checked against the truth.
 
-    python -m infra.local.incident_drill --out /tmp/drill     # ~5 minutes on 2 cores
+    python -m infra.local.incident_drill --out /tmp/drill     # ~3 minutes on 2 cores
+    python -m infra.local.incident_drill --out /tmp/drill2 --daily-timeout 45 \
+        --continuation-timeout 45                              # the same, with 6 continuations
 
 The scene (deterministic: ``random.Random(SEED)``):
 
