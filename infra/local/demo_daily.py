@@ -20,7 +20,7 @@ import io
 import json
 import sys
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
@@ -29,6 +29,7 @@ import boto3
 
 import handlers.daily
 from bot.daily.blocks import blocks_as_text, builder_url
+from bot.daily.job import DailyJob
 from bot.daily.snapshots import Snapshot, SnapshotStore
 from bot.selection import yesterday
 from bot.state_schema import create_state_table
@@ -66,6 +67,32 @@ def _metrics(stdout: str) -> str:
             total = sum(value) if isinstance(value, list) else value
             found.append(f"{metric['Name']}={total:g}")
     return ", ".join(found) or "none"
+
+
+def scheduled_event(at: datetime) -> dict[str, Any]:
+    """The EventBridge scheduled event that starts the daily job at ``at``."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "time": at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "detail": {},
+    }
+
+
+@contextlib.contextmanager
+def daily_job_in_use(job: DailyJob) -> Iterator[io.StringIO]:
+    """``handlers.daily.handler`` runs ``job`` inside the block, whose stdout is captured (and
+    yielded): powertools prints its metrics (EMF) there. Continuations that run in this process
+    (``LambdaServer``) print there too while the block waits for them."""
+    emitted = io.StringIO()
+    handlers.daily.use_job(job)
+    try:
+        with contextlib.redirect_stdout(emitted):
+            yield emitted
+    finally:
+        handlers.daily.use_job(None)
 
 
 def _tomorrow_six_am(tz: ZoneInfo) -> datetime:
@@ -112,29 +139,17 @@ def run_daily_demo(
             for i, depth in enumerate(DEMO_HISTORY)
         ]
         store.put_all(seeded, taken_at=datetime.now(UTC))
-        handlers.daily.use_job(job)
-        event = {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": "Scheduled Event",
-            "source": "aws.events",
-            "time": scheduled.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-            "detail": {},
-        }
+        event = scheduled_event(scheduled)
         print("\n== The 06:00 daily report ==", file=out)
         print(
             f"Scheduled event time {event['time']} (06:00 {timezone}): yesterday = {day}. "
             f"AUTO_REDRIVE={auto_redrive}. The six days before have made-up snapshots (trend).",
             file=out,
         )
-        emitted = io.StringIO()  # powertools prints metrics (EMF) to stdout: summarised below
-        try:
-            with contextlib.redirect_stdout(emitted):
-                outcome = handlers.daily.handler(
-                    event, LocalLambdaContext("dlq-redrive-daily", 900, str(uuid.uuid4()))
-                )
-        finally:
-            handlers.daily.use_job(None)
+        with daily_job_in_use(job) as emitted:
+            outcome = handlers.daily.handler(
+                event, LocalLambdaContext("dlq-redrive-daily", 900, str(uuid.uuid4()))
+            )
         posts = slack.state.calls_to("chat.postMessage")
     if not posts:
         print(f"Nothing posted: {json.dumps(outcome)}", file=out)

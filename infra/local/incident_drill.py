@@ -35,8 +35,6 @@ each step; ``ledger.json`` every seeded message.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import os
 import random
@@ -55,6 +53,9 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+
+from bench.seed import depth
+from infra.local.scene import drain
 
 SEED = 10
 MAX_REDRIVES = 3
@@ -168,18 +169,6 @@ def _arn(sqs: Any, url: str) -> str:
     )
 
 
-def depth(sqs: Any, url: str) -> int:
-    attrs = sqs.get_queue_attributes(
-        QueueUrl=url,
-        AttributeNames=[
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed",
-        ],
-    )["Attributes"]
-    return sum(int(v) for v in attrs.values())
-
-
 def seed(sqs: Any, records: list[Seeded], payloads: dict[Any, Any]) -> dict[str, str]:
     """Create the queues and fill the DLQs; return queue name -> URL."""
     urls: dict[str, str] = {}
@@ -245,29 +234,9 @@ def seed(sqs: Any, records: list[Seeded], payloads: dict[Any, Any]) -> dict[str,
 
 
 def take_from(sqs: Any, url: str) -> list[dict[str, Any]]:
-    """Receive and delete everything in a queue (a consumer that now succeeds)."""
-    out: list[dict[str, Any]] = []
-    empty = 0
-    while empty < 3:
-        got = sqs.receive_message(
-            QueueUrl=url,
-            MaxNumberOfMessages=10,
-            VisibilityTimeout=60,
-            MessageAttributeNames=["All"],
-            WaitTimeSeconds=1,
-        ).get("Messages", [])
-        if not got:
-            empty += 1
-            continue
-        empty = 0
-        out.extend(got)
-        sqs.delete_message_batch(
-            QueueUrl=url,
-            Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)
-            ],
-        )
-    return out
+    """Receive and delete everything in a queue (a consumer that now succeeds); thousands of
+    messages on LocalStack, so an empty receive is trusted only three times in a row."""
+    return drain(sqs, url, empty_receives=3, wait_seconds=1)
 
 
 def _id_of(body: str) -> int:
@@ -387,6 +356,7 @@ def run_daily(
     import handlers.daily
     from bot.daily.blocks import blocks_as_text
     from bot.state_schema import create_state_table
+    from infra.local.demo_daily import daily_job_in_use, scheduled_event
     from infra.local.lambda_server import LambdaServer, LocalLambdaContext
     from infra.local.slack_api import SlackApiServer
 
@@ -417,26 +387,14 @@ def run_daily(
             dynamodb_client=dynamodb,
             lambda_client=boto3.client("lambda", endpoint_url=lambdas.endpoint_url),
         )
-        handlers.daily.use_job(job)
-        event = {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": "Scheduled Event",
-            "source": "aws.events",
-            "time": scheduled.isoformat().replace("+00:00", "Z"),
-            "detail": {},
-        }
-        emitted = io.StringIO()
+        event = scheduled_event(scheduled)
         started = time.monotonic()
-        try:
-            with contextlib.redirect_stdout(emitted):
-                outcome = handlers.daily.handler(
-                    event, LocalLambdaContext(name, timeout_s, str(uuid.uuid4()))
-                )
-                first_took = time.monotonic() - started
-                lambdas.wait_idle(timeout=1800)
-        finally:
-            handlers.daily.use_job(None)
+        with daily_job_in_use(job) as emitted:
+            outcome = handlers.daily.handler(
+                event, LocalLambdaContext(name, timeout_s, str(uuid.uuid4()))
+            )
+            first_took = time.monotonic() - started
+            lambdas.wait_idle(timeout=1800)  # continuations' metrics are captured too
         took = time.monotonic() - started
         calls = list(slack.state.calls)
     lines = [

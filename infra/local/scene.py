@@ -96,19 +96,30 @@ def count(sqs: SQSClient, url: str) -> int:
     return _visible(sqs, url)
 
 
-def drain(sqs: SQSClient, url: str) -> list[dict[str, Any]]:
-    """Receive (and delete) everything in a queue, with all attributes; for assertions."""
+def drain(
+    sqs: SQSClient, url: str, *, empty_receives: int = 1, wait_seconds: int = 0
+) -> list[dict[str, Any]]:
+    """Receive (and delete) everything in a queue, with all attributes; for assertions.
+
+    Stops after ``empty_receives`` empty receives in a row. One is enough on moto; on LocalStack
+    or AWS with thousands of messages, ask for several with ``wait_seconds`` of long polling, as
+    "with short polling ... you might not receive messages even if there are messages" (SQS
+    Developer Guide, short and long polling)."""
     out: list[dict[str, Any]] = []
-    while True:
+    empty = 0
+    while empty < empty_receives:
         got = sqs.receive_message(
             QueueUrl=url,
             MaxNumberOfMessages=10,
             VisibilityTimeout=30,
+            WaitTimeSeconds=wait_seconds,
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
         if not got:
-            return out
+            empty += 1
+            continue
+        empty = 0
         out.extend(got)
         sqs.delete_message_batch(
             QueueUrl=url,
@@ -116,3 +127,4 @@ def drain(sqs: SQSClient, url: str) -> list[dict[str, Any]]:
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)
             ],
         )
+    return out
