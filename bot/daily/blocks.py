@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -66,23 +66,58 @@ AT_LEAST = "≥ "  # a lower bound: that many were found in a sample of part of 
 
 def counts_text(parts: list[tuple[str, Count]]) -> str:
     """Counts joined with ``·``, each template's ``{n}`` filled in; a bound is marked ``≥`` and
-    says from how many messages: once at the end when every bound shares one basis."""
-    bases = {(c.sampled, c.of, c.samples) for _, c in parts if not c.exact}
+    says what it was found in (see ``figures_text``)."""
+    return figures_text([(t, c.value, c.exact, "" if c.exact else _basis(c)) for t, c in parts])
+
+
+def figures_text(parts: list[tuple[str, int, bool, str]]) -> str:
+    """Figures ``(template, value, exact, basis)`` joined with ``·``: a bound is marked ``≥``
+    and followed by its basis, or the line ends with it once when every figure is a bound of
+    one basis (never when an exact figure could be read as found in it)."""
+    bases = {basis for _, _, exact, basis in parts if not exact}
+    shared = len(bases) == 1 and not any(exact for _, _, exact, _ in parts)
     texts = []
-    for template, count in parts:
-        text = template.format(n=(AT_LEAST if not count.exact else "") + number(count.value))
-        if not count.exact and len(bases) > 1:
-            text += f" ({_basis(count)})"
+    for template, value, exact, basis in parts:
+        text = template.format(n=("" if exact else AT_LEAST) + number(value))
+        if not exact and not shared:
+            text += f" ({basis})"
         texts.append(text)
     line = " · ".join(texts)
-    if len(bases) == 1:
-        line += " — " + _basis(next(c for _, c in parts if not c.exact))
+    if shared:
+        line += " — " + bases.pop()
     return line
 
 
 def _basis(count: Count) -> str:
+    if count.among:
+        return f"counted among {count.among} messages"
     samples = "a sample" if count.samples == 1 else "samples"
     return f"in {samples} of {number(count.sampled)} of {APPROXIMATE}{number(count.of)}"
+
+
+def total_basis(parts: Sequence[Count]) -> str:
+    """What a sum of the DLQs' ``parts`` is made of. All bounds found in samples: the samples.
+    Else each kind with its own figure (counted exactly, counted in part of a DLQ, found in
+    samples) and in how many DLQs, so no figure reads as found in another's basis and no full
+    count is called a sample."""
+    sampled = [c for c in parts if not c.exact and not c.among]
+    if len(sampled) == len(parts):
+        return _basis(sum(sampled, Count(0)))
+    if not sampled and len({(c.exact, c.among) for c in parts}) == 1:
+        return _basis(parts[0])  # every part counted in the same part of its DLQ
+    exact = [c for c in parts if c.exact]
+    bits = [f"{number(sum(c.value for c in exact))} exact in {plural(len(exact), 'DLQ')}"]
+    bits = bits if exact else []
+    for among in sorted({c.among for c in parts if c.among and not c.exact}):
+        counted = [c for c in parts if c.among == among and not c.exact]
+        value = number(sum(c.value for c in counted))
+        bits.append(f"{AT_LEAST}{value} {_basis(counted[0])} in {plural(len(counted), 'DLQ')}")
+    if sampled:
+        total = sum(sampled, Count(0))
+        bits.append(
+            f"{AT_LEAST}{number(total.value)} {_basis(total)} in {plural(len(sampled), 'DLQ')}"
+        )
+    return "; ".join(bits)
 
 
 def signed(value: int) -> str:
@@ -171,13 +206,6 @@ def _unsettled_parts(redrive: AutoRedrive) -> list[str]:
             f"{number(redrive.not_attempted)} selected but not sent: the run stopped before it "
             "got to them (left in the DLQ)"
         )
-    if redrive.blocked_groups:
-        # SQS hands out none of a group's later messages while one of its messages is held.
-        parts.append(
-            "could not see past held messages of "
-            f"{plural(redrive.blocked_groups, 'FIFO group')} (any later messages of those "
-            "groups were not looked at and stay in the DLQ)"
-        )
     return parts
 
 
@@ -202,6 +230,24 @@ def _left_parts(redrive: AutoRedrive) -> list[str]:
     return parts
 
 
+def _result_text(redrive: AutoRedrive, moved: str, unseen: int | None) -> str:
+    """``moved`` and everything the auto-redrive left, by reason. Held messages of FIFO groups
+    hide their groups' later ones (SQS hands out none of them meanwhile): its counts are then
+    of the messages it looked at, never the DLQ's totals, and it says how many it did not look
+    at (``unseen``, from SQS's approximate counters) when known."""
+    text = ", ".join([moved, *_left_parts(redrive)])
+    if not redrive.blocked_groups:
+        return text
+    looked = "messages" if redrive.scanned is None else number(redrive.scanned)
+    groups = plural(redrive.blocked_groups, "FIFO group")
+    text = f"of the {looked} it looked at: {text}; could not see past held messages of {groups}"
+    if unseen is None:
+        return text + (
+            " (any later messages of those groups were not looked at and stay in the DLQ)"
+        )
+    return text + f": {APPROXIMATE}{number(unseen)} not looked at (left in the DLQ)"
+
+
 def _selected(redrive: AutoRedrive, report: DailyReport) -> str:
     """The days (or instants) the auto-redrive took; where times come from is in the context."""
     selection = redrive.selection
@@ -215,19 +261,17 @@ def _selected(redrive: AutoRedrive, report: DailyReport) -> str:
     return first.isoformat() if first >= last else f"{first.isoformat()} to {last.isoformat()}"
 
 
-def _redrive_line(redrive: AutoRedrive, report: DailyReport) -> str:
-    parts = [f"moved {number(redrive.moved)} back", *_left_parts(redrive)]
+def _redrive_line(status: DlqStatus, redrive: AutoRedrive, report: DailyReport) -> str:
+    before, scanned = status.depth_before, redrive.scanned
+    unseen = None if before is None or scanned is None else max(0, before - scanned)
+    done = _result_text(redrive, f"moved {number(redrive.moved)} back", unseen)
     if redrive.error:
         error = escape(cut(redrive.error, 300))
-        if not redrive.moved and len(parts) == 1:
+        if not redrive.moved and not _left_parts(redrive) and not redrive.blocked_groups:
             return f"Auto-redrive failed: {error}"
         # What it did before the error is done: the line says it, as the summary counts it.
-        return (
-            f"Auto-redrive of {_selected(redrive, report)}: "
-            + ", ".join(parts)
-            + f"; then it stopped: {error}"
-        )
-    line = f"Auto-redrive of {_selected(redrive, report)}: " + ", ".join(parts)
+        return f"Auto-redrive of {_selected(redrive, report)}: {done}; then it stopped: {error}"
+    line = f"Auto-redrive of {_selected(redrive, report)}: {done}"
     if redrive.continuing:
         line += " — still running; the final count follows in the thread"
     return line
@@ -283,8 +327,8 @@ def dlq_text(status: DlqStatus, report: DailyReport, now: datetime) -> str:
             parts.append((":skull: {n} poison (need a human)", day.poison))
         lines.append("Yesterday: " + counts_text(parts))
     if status.redrive is not None:
-        lines.append(_redrive_line(status.redrive, report))
-    all_days = status.all_days()
+        lines.append(_redrive_line(status, status.redrive, report))
+    all_days = report.all_days(status)
     if all_days is not None:
         poison, unreadable = all_days
         parts = []
@@ -357,13 +401,14 @@ def summary_text(report: DailyReport) -> str:
     if report.total_change is not None and report.previous_day is not None:
         marked = "" if report.total_change_exact else APPROXIMATE
         total += f" ({marked}{signed(report.total_change)} since {short_day(report.previous_day)})"
-    arrived, poison = report.arrived, report.poison
-    facts = [("{n} arrived yesterday", arrived)]
+    # Each DLQ's best figure (the one its section shows), added up and said what of.
+    arrived, poison = report.arrived_parts(), report.poison_parts()
+    facts = [_total("{n} arrived yesterday", arrived)]
     if report.auto_redrive_names:
-        facts.append(("{n} auto-redriven", Count(report.moved)))
-    if poison.value:
-        facts.append(("{n} poison (need a human)", poison))
-    lines = [total, counts_text(facts)]
+        facts.append(("{n} auto-redriven", report.moved, True, ""))
+    if sum(c.value for c in poison):
+        facts.append(_total("{n} poison (need a human)", poison))
+    lines = [total, figures_text(facts)]
     if any(v is not None for v in report.total_trend):
         lines.append(f"7-day total {code(sparkline(report.total_trend))}")
     if report.unreadable:
@@ -375,11 +420,18 @@ def summary_text(report: DailyReport) -> str:
     # The marks used above and in the DLQs' sections (poison counts are bounds exactly when a
     # sample was partial).
     legend = [APPROXIMATE + "SQS's approximate count"] if about else []
-    if not arrived.exact or not poison.exact:
-        legend.append(AT_LEAST + "at least that many (found in a sample)")
+    bounds = [c for c in (*arrived, *poison) if not c.exact]
+    if bounds:
+        found = "in part of a DLQ" if any(c.among for c in bounds) else "in a sample"
+        legend.append(AT_LEAST + f"at least that many (found {found})")
     if legend:
         lines.append(" · ".join(legend))
     return "\n".join(lines)
+
+
+def _total(template: str, parts: Sequence[Count]) -> tuple[str, int, bool, str]:
+    total = sum(parts, Count(0))
+    return template, total.value, total.exact, "" if total.exact else total_basis(parts)
 
 
 def fallback_text(report: DailyReport) -> str:
@@ -407,12 +459,19 @@ def fallback_text(report: DailyReport) -> str:
 
 def _header(report: DailyReport) -> Block:
     # Which day it reports on, and when its figures were read (in the report's time zone).
-    made = report.generated_at.astimezone(ZoneInfo(report.timezone))
+    tz = ZoneInfo(report.timezone)
+    made = report.generated_at.astimezone(tz)
     title = (
         f"DLQ report for {report.day.strftime('%a')} {short_day(report.day)} {report.day.year}"
         f" · as of {made.strftime('%a')} {short_day(made.date())} {made.strftime('%H:%M')}"
-        f" ({report.timezone})"
     )
+    if report.updated_at is not None:
+        # A continuation re-read the depths and final counts later: say when.
+        final = report.updated_at.astimezone(tz)
+        day = "" if final.date() == made.date() else f"{final.strftime('%a')} "
+        day += "" if not day else f"{short_day(final.date())} "
+        title += f", final figures as of {day}{final.strftime('%H:%M')}"
+    title += f" ({report.timezone})"
     return {"type": "header", "text": {"type": "plain_text", "text": cut(title, MAX_HEADER_TEXT)}}
 
 
@@ -524,13 +583,20 @@ def render_continuation(
         if result.error:
             lines.append(f"• *{escape(name)}*: failed: {escape(cut(result.error, 300))}")
             continue
-        parts = [f"{number(result.moved)} moved back", *_left_parts(result)]
-        if result.continuing:
-            parts.append("not finished")
-        line = f"• *{escape(name)}*: " + ", ".join(parts)
         depth = (depths or {}).get(name)
+        scanned = result.scanned
+        # Of the DLQ now, what it did not look at: all but what it looked at and left.
+        unseen = (
+            None if depth is None or scanned is None else max(0, depth - scanned + result.moved)
+        )
+        line = f"• *{escape(name)}*: " + _result_text(
+            result, f"{number(result.moved)} moved back", unseen
+        )
+        if result.continuing:
+            line += ", not finished"
         if depth is not None:
-            line += f"; depth now *{number(depth)}*"
+            # Read from SQS's counters, which AWS documents as approximate (as in the report).
+            line += f"; depth now *{APPROXIMATE}{number(depth)}*"
         lines.append(line)
     if note:
         lines.append(escape(cut(note, 500)))

@@ -589,8 +589,12 @@ class DailyJob:
             _finished(status, results.get(status.name), depths.get(status.name))
             for status in report.dlqs
         ]
-        final = replace(report, dlqs=tuple(statuses), total_trend=_total_trend(statuses))
-        self._save_snapshots(statuses, day, self.clock())
+        now = self.clock()
+        # Its header says when these final figures were read, not only when it was first made.
+        final = replace(
+            report, dlqs=tuple(statuses), total_trend=_total_trend(statuses), updated_at=now
+        )
+        self._save_snapshots(statuses, day, now)
         if report.all_clear and not self.daily.report_when_empty:
             return None
         self.poster.publish(key, render_report(final), first_attempt=attempt.first)

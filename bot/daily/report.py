@@ -65,13 +65,16 @@ class AutoRedrive:
 class Count:
     """A figure and how it is known: counted exactly, or at least ``value``. Its basis: found
     among the ``sampled`` messages the scans read of the ``of`` the DLQs held, in ``samples``
-    scans. A bound never exceeds its basis: ``value <= sampled``."""
+    scans. A bound never exceeds its basis: ``value <= sampled``. ``among`` names the part of
+    the DLQ a bound was counted in exactly (``"yesterday's"``), when that is its basis instead
+    of a sample."""
 
     value: int
     exact: bool = True
     sampled: int = 0
     of: int = 0
     samples: int = 0
+    among: str = ""
 
     @classmethod
     def at_least(cls, value: int, *, sampled: int, of: int) -> Count:
@@ -81,6 +84,12 @@ class Count:
     def counted(cls, value: int, *, read: int) -> Count:
         """Exactly ``value``, counted by reading all ``read`` messages of a DLQ."""
         return cls(value, sampled=read, of=read, samples=1)
+
+    @classmethod
+    def within(cls, value: int, *, among: str, read: int) -> Count:
+        """At least ``value``: exactly that many were counted among ``among`` messages, a part
+        of the ``read`` messages of a DLQ (the rest were not judged)."""
+        return cls(value, exact=False, sampled=read, of=read, samples=1, among=among)
 
     def _basis(self) -> tuple[int, int, int]:
         if self.samples or not self.value:
@@ -158,13 +167,6 @@ class DlqStatus:
         """Both depths the change is made of were counted."""
         return self.depth_exact and self.previous_exact
 
-    def all_days(self) -> tuple[Count, Count] | None:
-        """(poison, without a readable time) among all the DLQ's messages, from the sample."""
-        figures = self.figures
-        if figures is None:
-            return None
-        return sample_count(figures.poison, figures), sample_count(figures.unreadable_time, figures)
-
     @property
     def quiet(self) -> bool:
         """Empty, nothing arrived, nothing done, nothing wrong: one word in the report suffices."""
@@ -191,6 +193,9 @@ class DailyReport:
     auto_redrive_names: tuple[str, ...] = field(default_factory=tuple)
     warnings: tuple[str, ...] = ()  # configuration problems worth a line (unknown names, ...)
     time_field: str | None = None  # AUTO_REDRIVE_TIME_FIELD: a message's time, when not sent time
+    # When a continuation re-read the depths and final counts the report now shows (None: the
+    # figures are those of ``generated_at``).
+    updated_at: datetime | None = None
 
     @property
     def readable(self) -> tuple[DlqStatus, ...]:
@@ -231,15 +236,23 @@ class DailyReport:
         """The report's day in its time zone, as the job selects it."""
         return day_window(self.day, ZoneInfo(self.timezone))
 
+    def _scan(self, status: DlqStatus) -> int | None:
+        """How many messages ``status``'s auto-redrive looked at, when it looked at every message
+        of the DLQ and judged them by the report's day and time source (so its counts of
+        yesterday, and of messages without a readable time, are exact); else None."""
+        redrive = status.redrive
+        selection = Selection(window=self.window, time_field=self.time_field)
+        if redrive is None or redrive.found_in(selection) is None:
+            return None
+        return redrive.scanned
+
     def yesterday(self, status: DlqStatus) -> Yesterday | None:
         """What arrived on the report's day in ``status``'s DLQ: the auto-redrive's exact counts
         when it looked at every message by that day's window and time source, else the sample's
         (exact when the sample was whole, lower bounds otherwise)."""
-        redrive = status.redrive
-        selection = Selection(window=self.window, time_field=self.time_field)
-        found = None if redrive is None else redrive.found_in(selection)
-        if redrive is not None and redrive.scanned is not None and found is not None:
-            read = redrive.scanned
+        redrive, read = status.redrive, self._scan(status)
+        if redrive is not None and read is not None:
+            found = read - redrive.outside - redrive.unreadable_time
             return Yesterday(
                 Count.counted(found, read=read), Count.counted(redrive.needs_human, read=read)
             )
@@ -251,10 +264,39 @@ class DailyReport:
             sample_count(figures.poison_yesterday, figures),
         )
 
+    def all_days(self, status: DlqStatus) -> tuple[Count, Count] | None:
+        """(poison, without a readable time) among all of ``status``'s messages: never below a
+        count of the same block, as yesterday's messages are some of them. Without a readable
+        time, the count of an auto-redrive that looked at every message is exact; poison, the
+        sample's count or, when larger, yesterday's exact one (a bound that says so)."""
+        figures, redrive, read = status.figures, status.redrive, self._scan(status)
+        if redrive is not None and read is not None:
+            # Yesterday's poison, exact: at least that many of every day.
+            counted = Count.within(redrive.needs_human, among="yesterday's", read=read)
+            unreadable = Count.counted(redrive.unreadable_time, read=read)
+            if figures is None:
+                return counted, unreadable
+            poison = sample_count(figures.poison, figures)
+            if not poison.exact and counted.value >= poison.value:
+                poison = counted
+            return poison, unreadable
+        if figures is None:
+            return None
+        return sample_count(figures.poison, figures), sample_count(figures.unreadable_time, figures)
+
+    def arrived_parts(self) -> tuple[Count, ...]:
+        """Each readable DLQ's count of yesterday's arrivals (the headline adds them up)."""
+        days = (self.yesterday(d) for d in self.readable)
+        return tuple(day.arrived for day in days if day is not None)
+
+    def poison_parts(self) -> tuple[Count, ...]:
+        """Each readable DLQ's best count of poison messages of every day."""
+        counts = (self.all_days(d) for d in self.readable)
+        return tuple(count[0] for count in counts if count is not None)
+
     @property
     def arrived(self) -> Count:
-        days = (self.yesterday(d) for d in self.readable)
-        return sum((day.arrived for day in days if day is not None), Count(0))
+        return sum(self.arrived_parts(), Count(0))
 
     @property
     def moved(self) -> int:
@@ -262,9 +304,8 @@ class DailyReport:
 
     @property
     def poison(self) -> Count:
-        """Poison messages of every day, from the samples."""
-        counts = (d.all_days() for d in self.readable)
-        return sum((count[0] for count in counts if count is not None), Count(0))
+        """Poison messages of every day: each DLQ's best count."""
+        return sum(self.poison_parts(), Count(0))
 
     @property
     def all_clear(self) -> bool:

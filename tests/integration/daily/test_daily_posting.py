@@ -129,13 +129,16 @@ def test_the_last_continuation_updates_the_report_with_the_final_figures(
     [final] = [post for post in daily.posts() if post.body.get("thread_ts") == first["ts"]]
     assert (
         "orders-dlq: 4 moved back, 1 poison left for a human, 1 without a readable time left, "
-        "1 outside the selection left; depth now 3"
+        "1 outside the selection left; depth now ≈ 3"
     ) in final.body["text"]
     # And the report itself was updated in place with the final count and depth
     [update] = daily.slack.state.calls_to("chat.update")
     assert update.body["ts"] == first["ts"]
     text = blocks_text(update.body["blocks"])
     assert "still running" not in text
+    # And its header says when the final figures were read (the continuation's depths)
+    header = update.body["blocks"][0]["text"]["text"]
+    assert header.startswith("DLQ report for ") and ", final figures as of " in header
     assert "3* (7 before auto-redrive)" in text  # the depth, maybe marked as SQS's approximate
     assert "Auto-redrive of 2026-03-10: moved 4 back, 1 poison left for a human" in text
     assert "3 messages* in 1 DLQ" in text and "4 auto-redriven" in text

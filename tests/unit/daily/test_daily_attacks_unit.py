@@ -43,13 +43,20 @@ def _report(*dlqs: DlqStatus, auto: tuple[str, ...] = ()) -> DailyReport:
 
 
 def _bounds(text: str) -> list[tuple[int, int]]:
-    """(value, sampled) of every "≥ N … in a sample of S" on one line of ``text``."""
+    """(value, sampled) of every bound and the sample it is said to be found in: the bound
+    right before "in a sample of S", and every bound of a line that ends "— in a sample of S"
+    (a headline's breakdown gives each part its own figure and basis)."""
     found = []
+    number = r"([\d,]+)"
     for line in text.split("\n"):
-        for value in re.findall(r"≥ ([\d,]+)", line):
-            basis = re.search(r"in (?:a sample|samples) of ([\d,]+)", line)
-            if basis:
-                found.append((int(value.replace(",", "")), int(basis.group(1).replace(",", ""))))
+        for value, sampled in re.findall(
+            rf"≥ {number}[^≥]*?in (?:a sample|samples) of {number}", line
+        ):
+            found.append((int(value.replace(",", "")), int(sampled.replace(",", ""))))
+        shared = re.search(rf" — in (?:a sample|samples) of {number}", line)
+        if shared:
+            for value in re.findall(rf"≥ {number}", line[: shared.start()]):
+                found.append((int(value.replace(",", "")), int(shared.group(1).replace(",", ""))))
     return found
 
 

@@ -155,18 +155,19 @@ def test_an_auto_redrive_that_looked_at_every_message_counts_yesterday_exactly()
     )
     report = _report(status, auto_redrive_names=("orders-dlq",))
 
-    # Then yesterday's figures are the auto-redrive's exact ones, and the sample's all-days
-    # figures stay on their own line, marked: never two poison counts for yesterday
+    # Then yesterday's figures are the auto-redrive's exact ones, and the all-days figures stay
+    # on their own line: never two poison counts for yesterday, and never below yesterday's
+    # (its scan's count of messages without a readable time is exact)
     lines = _section(report, "orders-dlq")
     assert lines[1] == "Depth *≈ 18,000* (≈ 30,000 before auto-redrive) · oldest ≥ 2d 4h"
     assert lines[2] == "Yesterday: 12,636 arrived · :skull: 612 poison (need a human)"
     assert lines[4] == (
-        "All days: :skull: ≥ 65 poison · ≥ 3 without a readable time"
-        " — in a sample of 1,000 of ≈ 30,000"
+        "All days: :skull: ≥ 612 poison (counted among yesterday's messages)"
+        " · 3 without a readable time"
     )
     assert _summary(report)[1] == (
-        "12,636 arrived yesterday · 12,000 auto-redriven · ≥ 65 poison (need a human)"
-        " — in a sample of 1,000 of ≈ 30,000"
+        "12,636 arrived yesterday · 12,000 auto-redriven · ≥ 612 poison (need a human)"
+        " (counted among yesterday's messages)"
     )
 
 
@@ -223,8 +224,9 @@ def test_the_notification_text_repeats_only_true_figures() -> None:
     text = fallback_text(_report(big, small))
 
     # Then every count in it is exact or marked (≈ approximate, ≥ at least) with its basis
-    assert "≥ 666 arrived yesterday · ≥ 66 poison (need a human)" in text
-    assert "— in samples of 1,003 of ≈ 30,003" in text
+    assert "≥ 666 arrived yesterday (2 exact in 1 DLQ; ≥ 664 in a sample of 1,000" in text
+    assert "≥ 66 poison (need a human) (1 exact in 1 DLQ; ≥ 65 in a sample of 1,000" in text
+    assert "samples of 1,003" not in text  # a whole DLQ counted is no sample
     assert "- orders-dlq: ≈ 30,000" in text and "- a-dlq: 3" in text
     assert "≈ 30,003 messages in 2 DLQs" in text
     counts = re.findall(r"(\S+) \d[\d,]* (?:arrived|poison)", text)
