@@ -25,8 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import time
 import uuid
 from collections import deque
@@ -37,6 +35,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import yaml
+
+from bench.child import peak_rss_mb, run_child
 
 ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT = "123456789012"
@@ -289,24 +289,9 @@ def peak_rss(
     dlqs: int, messages: int, body_bytes: int, env: dict[str, str]
 ) -> tuple[float, dict[str, Any]]:
     """Run the child; (its peak RSS in MB as the kernel measured it, what it printed)."""
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "bench.report_memory", "--child"),
-            *("--dlqs", str(dlqs), "--messages", str(messages), "--body-bytes", str(body_bytes)),
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert process.stdout is not None and process.stderr is not None
-    stdout = process.stdout.read()
-    stderr = process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"report child failed: {stderr.decode(errors='replace')[-2000:]}")
-    result: dict[str, Any] = json.loads(stdout.decode().strip().splitlines()[-1])
-    return round(usage.ru_maxrss / 1024, 1), result  # ru_maxrss is in KiB on Linux
+    args = ["--child", "--dlqs", str(dlqs), "--messages", str(messages)]
+    result, usage = run_child("bench.report_memory", [*args, "--body-bytes", str(body_bytes)], env)
+    return peak_rss_mb(usage), result
 
 
 def rows(section: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:

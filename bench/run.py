@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import coldstart, report_memory
+from bench.child import peak_rss_mb, run_child
 from bench.seed import Pair, client, create_pair, delete_pair, depth, plain_body, seed_dead_lettered
 from infra.local.localstack import localstack
 
@@ -44,22 +45,8 @@ def log(message: str) -> None:
 
 def run_mover(kind: str, args: list[str], env: dict[str, str]) -> dict[str, Any]:
     """Run ``bench.movers`` in a child process; add its peak RSS as the kernel measured it."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.movers", kind, *args],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert process.stdout is not None and process.stderr is not None
-    stdout = process.stdout.read()
-    stderr = process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"{kind} mover failed: {stderr.decode(errors='replace')[-2000:]}")
-    result: dict[str, Any] = json.loads(stdout.decode().strip().splitlines()[-1])
-    result["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # ru_maxrss is in KiB on Linux
+    result, usage = run_child("bench.movers", [kind, *args], env)
+    result["peak_rss_mb"] = peak_rss_mb(usage)
     # CPU the mover's process used, start-up included: on 2 cores it is CPU the server lacks.
     result["cpu_s"] = round(usage.ru_utime + usage.ru_stime, 2)
     result["msgs_per_s"] = round(result["moved"] / result["duration_s"], 1)
