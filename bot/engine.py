@@ -14,6 +14,11 @@ Stopping: a run stops for the first reason found (drained, limit, deadline, canc
 quota), except that an AWS error always wins, so an error is never reported as success. Every
 stop, a cancel included, ends the same way: no worker starts another receive, each finishes the
 batch it holds, and everything held is released.
+
+What a run is asked and what it did (``bot.redrive_model``), its deadline and rate
+(``bot.pacing``) and the bookkeeping of what it holds (``bot.held``) live in modules of their
+own, with no I/O, so they load without this module and boto3; they are re-exported here (see
+``__all__``) so that older imports from ``bot.engine`` keep working.
 """
 
 from __future__ import annotations
@@ -21,24 +26,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import math
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from enum import Enum
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
 from bot.catalog import Dlq
-from bot.errors import (
-    AwsError,
-    DlqRedriveError,
-    QueueNotFoundError,
-    SendAnswerLostError,
-    UsageError,
-)
+from bot.errors import AwsError, DlqRedriveError, QueueNotFoundError, SendAnswerLostError
+from bot.held import HeldMessages
+from bot.pacing import RECEIVE_BATCH, Deadline, RateLimiter, check_rate
 from bot.planner import (
     MAX_BATCH_BYTES,
     Outgoing,
@@ -47,15 +46,29 @@ from bot.planner import (
     build_outgoing,
     group_waves,
 )
-from bot.selection import Selection, Verdict, judge, needs_human
-from bot.sqs_gateway import QueueInfo, ReceivedMessage, SendFailure, SqsApi, queue_was_missing
+from bot.redrive_model import RedriveReport, RedriveRequest, StopReason
+from bot.selection import Verdict, judge, needs_human
+from bot.sqs_gateway import ReceivedMessage, SendFailure, SqsApi, queue_was_missing
+
+__all__ = [
+    "RECEIVE_BATCH",
+    "Deadline",
+    "ProgressCallback",
+    "RateLimiter",
+    "RedriveEngine",
+    "RedriveLedger",
+    "RedriveReport",
+    "RedriveRequest",
+    "StopReason",
+    "check_rate",
+    "content_digest",
+]
 
 MAX_FAILURE_DETAILS = 50
 # SQS refuses receives past 120,000 in-flight messages on a queue, FIFO too since 2025 (it was
 # 20,000); a scan that holds unselected messages stops a little before that and reports the rest.
 MAX_HELD = 110_000
 TAKEN_MEMORY = 20_000  # selected message ids remembered against a second delivery
-RECEIVE_BATCH = 10  # messages per ReceiveMessage, and so the rate tokens a worker takes at once
 STOP_POLL_S = 0.05  # how often a waiting worker asks whether the run was cancelled
 
 
@@ -68,242 +81,6 @@ def _group(message: ReceivedMessage | Outgoing) -> str:
         message.group if isinstance(message, Outgoing) else message.attributes.get("MessageGroupId")
     )
     return group or "dlq-redrive"
-
-
-class StopReason(Enum):
-    DRAINED = "drained"  # the DLQ had nothing more to give
-    LIMIT = "limit"  # --limit reached
-    DEADLINE = "deadline"  # time budget used up
-    CANCELLED = "cancelled"
-    IN_FLIGHT_LIMIT = "in_flight_limit"  # too many unselected messages held
-    ERROR = "error"
-
-
-class Deadline:
-    """A point in time after which no new batch is started."""
-
-    def __init__(self, seconds: float | None, *, clock: Callable[[], float] = time.monotonic):
-        self._clock = clock
-        self._at = None if seconds is None else clock() + seconds
-
-    @classmethod
-    def from_lambda_context(cls, context: Any, *, reserve_s: float = 20.0) -> Deadline:
-        """The Lambda's remaining time, minus a reserve to release held messages and report."""
-        remaining = context.get_remaining_time_in_millis() / 1000
-        return cls(max(0.0, remaining - reserve_s))
-
-    def remaining(self) -> float | None:
-        return None if self._at is None else self._at - self._clock()
-
-    def expired(self) -> bool:
-        remaining = self.remaining()
-        return remaining is not None and remaining <= 0
-
-
-class RateLimiter:
-    """A token schedule shared by the workers: on average at most ``per_second`` messages.
-
-    A worker reserves the tokens of a whole receive *before* receiving, so messages never wait
-    for tokens while they are held invisible, and gives back what the receive did not use. The
-    caller does the waiting (it must wake when the run stops); this only says how long.
-    """
-
-    def __init__(
-        self, per_second: float | None, *, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.per_second = per_second
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._next = clock()
-
-    def reserve(self, count: int) -> float:
-        """Take ``count`` tokens; the seconds to wait before using them (0: at once)."""
-        if not self.per_second:
-            return 0.0
-        with self._lock:
-            now = self._clock()
-            start = max(now, self._next)
-            self._next = start + count / self.per_second
-        return start - now
-
-    def refund(self, count: int) -> None:
-        """Give back ``count`` reserved tokens that were not used."""
-        if self.per_second and count > 0:
-            with self._lock:
-                self._next -= count / self.per_second
-
-
-def check_rate(rate: float | None, workers: int, visibility_timeout: int) -> None:
-    """Refuse a ``rate`` at which a worker could wait longer than the visibility timeout.
-
-    Each worker takes the tokens of a whole receive, so with every worker waiting the last one
-    waits ``workers × 10 / rate`` seconds; longer than the visibility timeout, the messages the
-    run holds would come back (and be received again) while it waits.
-    """
-    if not rate:
-        return
-    wait = max(1, workers) * RECEIVE_BATCH / rate
-    if wait <= visibility_timeout:
-        return
-    fitting = math.floor(visibility_timeout * rate / RECEIVE_BATCH)
-    lowest_rate = math.ceil(RECEIVE_BATCH / visibility_timeout * 1000) / 1000
-    fix = (
-        f"at most {fitting} workers at this rate"
-        if fitting >= 1
-        else f"a --rate of at least {lowest_rate:g}"
-    )
-    raise UsageError(
-        f"--rate {rate:g} with {workers} worker(s) can make a worker wait {wait:,.0f} s for its "
-        f"next {RECEIVE_BATCH} messages, longer than the {visibility_timeout} s visibility "
-        f"timeout: use {fix}, or a longer --visibility-timeout"
-    )
-
-
-@dataclass(frozen=True)
-class RedriveRequest:
-    """Everything a redrive is asked to do, already validated."""
-
-    selection: Selection = field(default_factory=Selection)
-    to: QueueInfo | None = None  # --to: every message goes there, whatever its source
-    dry_run: bool = False
-    force: bool = False
-    workers: int = 4
-    rate: float | None = None
-    visibility_timeout: int = 300
-    confirm_empty_wait_s: int = 1
-    max_batch_bytes: int | None = None  # default: the destination's MaximumMessageSize
-    send_attempts: int = 3
-    max_held: int | None = None  # default: just under SQS's in-flight quota for the queue type
-
-    def __post_init__(self) -> None:
-        check_rate(self.rate, self.workers, self.visibility_timeout)
-
-
-@dataclass
-class RedriveReport:
-    """What a run did. ``to_dict`` is the CLI's ``--json`` and what Slack and the daily job show."""
-
-    dlq: str
-    dry_run: bool
-    selection: str
-    scanned: int = 0
-    matched: int = 0
-    moved: int = 0
-    failed: int = 0
-    # Sent, but SQS's answer was lost (connection reset, timeout): the copy may have been
-    # delivered. Not deleted, not sent again in this run; never counted as failed.
-    unconfirmed: int = 0
-    unconfirmed_reason: str | None = None  # the last lost answer's error, for the summary
-    # FIFO: selected, but an earlier message of its group did not move, so it was not sent (a
-    # group's order is never broken); kept in the DLQ for a later run.
-    held_back: int = 0
-    # Selected, but the run stopped on an error before it sent them: kept in the DLQ.
-    not_attempted: int = 0
-    skipped: int = 0
-    out_of_window: int = 0
-    unreadable: int = 0
-    needs_human: int = 0  # redriven MAX_REDRIVES times already (poison)
-    no_source: int = 0  # no recorded source in a DLQ with several: held for a human (or --to)
-    no_source_reason: str | None = None
-    over_limit: int = 0
-    counter_dropped: int = 0
-    delete_failed: int = 0
-    redelivered: int = 0  # delivered again while this run was moving it: not sent twice
-    # FIFO: groups of which the run held a message (not selected, failed, ...; not those over
-    # --limit): SQS hands out none of a group's later messages while one is in flight, so the
-    # scan may not have seen all of theirs. An upper bound of the groups it missed messages of.
-    blocked_groups: int = 0
-    released: int = 0
-    # In the DLQ after the run released what it held: visible + in flight + delayed, from SQS's
-    # approximate counts (in flight includes what other consumers hold). None if unreadable.
-    remaining: int | None = None
-    dlq_missing: bool = False  # the DLQ no longer existed at the end (deleted during the run)
-    stopped: StopReason = StopReason.DRAINED
-    error: str | None = None
-    duration_s: float = 0.0
-    by_destination: Counter[str] = field(default_factory=Counter)
-    failure_reasons: Counter[str] = field(default_factory=Counter)
-    failures: list[dict[str, str]] = field(default_factory=list)
-    api_calls: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def finished(self) -> bool:
-        """The scan ended by itself: the DLQ had nothing more to give, or --limit was reached.
-        Whether to go on (a re-run, a continuation) is decided by this, never by ``complete``:
-        a finished run with failures would only find the same messages again."""
-        return self.stopped in (StopReason.DRAINED, StopReason.LIMIT)
-
-    @property
-    def went_wrong(self) -> bool:
-        """Something kept selected messages from moving: an error, failed, unconfirmed, held
-        back or not attempted messages, a delete SQS refused, or FIFO groups left unscanned."""
-        return self.stopped is StopReason.ERROR or any(
-            (
-                self.failed,
-                self.unconfirmed,
-                self.held_back,
-                self.not_attempted,
-                self.delete_failed,
-                self.blocked_groups,
-            )
-        )
-
-    @property
-    def complete(self) -> bool:
-        """Everything selected moved (a dry run: could move): finished, nothing went wrong."""
-        return self.finished and not self.went_wrong
-
-    @property
-    def destined(self) -> int:
-        """Moved (a dry run: would move, those the destination can take), over all destinations."""
-        return sum(self.by_destination.values())
-
-    @property
-    def rate(self) -> float:
-        return self.destined / self.duration_s if self.duration_s > 0 else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "dlq": self.dlq,
-            "dry_run": self.dry_run,
-            "selection": self.selection,
-            "scanned": self.scanned,
-            "matched": self.matched,
-            "moved": self.moved,
-            "failed": self.failed,
-            "unconfirmed": self.unconfirmed,
-            "unconfirmed_reason": self.unconfirmed_reason,
-            "held_back": self.held_back,
-            "not_attempted": self.not_attempted,
-            "skipped": self.skipped,
-            "skipped_detail": {
-                "out_of_window": self.out_of_window,
-                "unreadable_time": self.unreadable,
-                "needs_human": self.needs_human,
-                "no_source": self.no_source,
-                "over_limit": self.over_limit,
-            },
-            "needs_human": self.needs_human,
-            "no_source_reason": self.no_source_reason,
-            "warnings": {
-                "sent_without_counter": self.counter_dropped,
-                "sent_but_not_deleted": self.delete_failed,
-                "delivered_twice_sent_once": self.redelivered,
-            },
-            "blocked_groups": self.blocked_groups,
-            "released": self.released,
-            "remaining": self.remaining,
-            "dlq_missing": self.dlq_missing,
-            "stopped": self.stopped.value,
-            "complete": self.complete,
-            "error": self.error,
-            "duration_s": round(self.duration_s, 3),
-            "msgs_per_s": round(self.rate, 1),
-            "by_destination": dict(self.by_destination),
-            "failure_reasons": dict(self.failure_reasons),
-            "failures": list(self.failures),
-            "api_calls": dict(self.api_calls),
-        }
 
 
 ProgressCallback = Callable[[RedriveReport], None]
@@ -348,57 +125,6 @@ class _Refused:
 
     code: str
     reason: str
-
-
-class _HeldMessages:
-    """The messages a run holds invisible until it ends: id -> (newest receipt handle, when its
-    visibility timeout last started). Not thread-safe: the run calls it under its lock.
-
-    SQS hides a received message for the visibility timeout only, and a scan can outlast it (a
-    slow network, --rate, many messages outside the selection): held messages would come back
-    and be received again, for ever. So the run's heartbeat (asked before every receive and
-    during rate waits) extends them: once the oldest has been hidden for half the timeout,
-    ``due`` gives every one hidden for more than a quarter, to be hidden for a whole timeout
-    again. So a message has half a timeout of margin (one batch's work must not take longer),
-    each is extended at most once per quarter timeout, in batches of 10, and a run shorter
-    than half the timeout extends nothing.
-    """
-
-    def __init__(self, timeout: int) -> None:
-        self._entries: dict[str, tuple[str, float]] = {}
-        self._half = timeout / 2
-        self._quarter = timeout / 4
-        self.next_due = math.inf  # when the heartbeat is due; read without the lock
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def __contains__(self, message_id: str) -> bool:
-        return message_id in self._entries
-
-    def hold(self, message_id: str, handle: str, hidden_at: float) -> None:
-        """Hold a message (again, with a newer handle, when it was received once more)."""
-        self._entries[message_id] = (handle, hidden_at)
-        self.next_due = min(self.next_due, hidden_at + self._half)
-
-    def due(self, now: float) -> list[str]:
-        """The receipt handles of the messages to extend now, if the heartbeat is due; they
-        count as extended at ``now`` from here on, so no other worker extends them too."""
-        if now < self.next_due:
-            return []
-        threshold = now - self._quarter
-        due = [(mid, handle) for mid, (handle, at) in self._entries.items() if at <= threshold]
-        for message_id, handle in due:
-            self._entries[message_id] = (handle, now)
-        self.next_due = min((at for _, at in self._entries.values()), default=now) + self._half
-        return [handle for _, handle in due]
-
-    def handles(self) -> list[str]:
-        return [handle for handle, _ in self._entries.values()]
-
-    def clear(self) -> None:
-        self._entries.clear()
-        self.next_due = math.inf
 
 
 class RedriveLedger(Protocol):
@@ -506,7 +232,7 @@ class _Run:
         # Held invisible until the end, when they are released; kept hidden meanwhile by the
         # heartbeat, with the visibility timeout asked for (what a killed run leaves them hidden).
         self.visibility = request.visibility_timeout
-        self.held = _HeldMessages(self.visibility)
+        self.held = HeldMessages(self.visibility)
         self.heartbeat_lock = threading.Lock()  # one worker at a time extends them
         self.sending: dict[str, _Claim] = {}  # selected messages being moved, by id
         # Ids whose copy is confirmed, so a later delivery is deleted, never sent or released;
@@ -1114,7 +840,7 @@ class _Run:
     # --- held messages: kept hidden while the scan runs, released at the end ------------------
 
     def _heartbeat(self) -> None:
-        """Extend the visibility of the held messages before it runs out (``_HeldMessages``);
+        """Extend the visibility of the held messages before it runs out (``HeldMessages``);
         free (a clock read) until the oldest has been hidden for half the timeout."""
         if self.engine.clock() < self.held.next_due or not self.heartbeat_lock.acquire(False):
             return

@@ -1,0 +1,175 @@
+"""What a redrive is asked to do (``RedriveRequest``) and what it did (``RedriveReport``,
+``StopReason``).
+
+Plain data, no I/O, apart from the engine, so that code which only builds a request or words a
+report (the Slack blocks, their tests) need not load the engine, the SQS gateway or boto3.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from bot.pacing import check_rate
+from bot.selection import Selection
+
+if TYPE_CHECKING:
+    from bot.sqs_gateway import QueueInfo
+
+
+class StopReason(Enum):
+    DRAINED = "drained"  # the DLQ had nothing more to give
+    LIMIT = "limit"  # --limit reached
+    DEADLINE = "deadline"  # time budget used up
+    CANCELLED = "cancelled"
+    IN_FLIGHT_LIMIT = "in_flight_limit"  # too many unselected messages held
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class RedriveRequest:
+    """Everything a redrive is asked to do, already validated."""
+
+    selection: Selection = field(default_factory=Selection)
+    to: QueueInfo | None = None  # --to: every message goes there, whatever its source
+    dry_run: bool = False
+    force: bool = False
+    workers: int = 4
+    rate: float | None = None
+    visibility_timeout: int = 300
+    confirm_empty_wait_s: int = 1
+    max_batch_bytes: int | None = None  # default: the destination's MaximumMessageSize
+    send_attempts: int = 3
+    max_held: int | None = None  # default: just under SQS's in-flight quota for the queue type
+
+    def __post_init__(self) -> None:
+        check_rate(self.rate, self.workers, self.visibility_timeout)
+
+
+@dataclass
+class RedriveReport:
+    """What a run did. ``to_dict`` is the CLI's ``--json`` and what Slack and the daily job show."""
+
+    dlq: str
+    dry_run: bool
+    selection: str
+    scanned: int = 0
+    matched: int = 0
+    moved: int = 0
+    failed: int = 0
+    # Sent, but SQS's answer was lost (connection reset, timeout): the copy may have been
+    # delivered. Not deleted, not sent again in this run; never counted as failed.
+    unconfirmed: int = 0
+    unconfirmed_reason: str | None = None  # the last lost answer's error, for the summary
+    # FIFO: selected, but an earlier message of its group did not move, so it was not sent (a
+    # group's order is never broken); kept in the DLQ for a later run.
+    held_back: int = 0
+    # Selected, but the run stopped on an error before it sent them: kept in the DLQ.
+    not_attempted: int = 0
+    skipped: int = 0
+    out_of_window: int = 0
+    unreadable: int = 0
+    needs_human: int = 0  # redriven MAX_REDRIVES times already (poison)
+    no_source: int = 0  # no recorded source in a DLQ with several: held for a human (or --to)
+    no_source_reason: str | None = None
+    over_limit: int = 0
+    counter_dropped: int = 0
+    delete_failed: int = 0
+    redelivered: int = 0  # delivered again while this run was moving it: not sent twice
+    # FIFO: groups of which the run held a message (not selected, failed, ...; not those over
+    # --limit): SQS hands out none of a group's later messages while one is in flight, so the
+    # scan may not have seen all of theirs. An upper bound of the groups it missed messages of.
+    blocked_groups: int = 0
+    released: int = 0
+    # In the DLQ after the run released what it held: visible + in flight + delayed, from SQS's
+    # approximate counts (in flight includes what other consumers hold). None if unreadable.
+    remaining: int | None = None
+    dlq_missing: bool = False  # the DLQ no longer existed at the end (deleted during the run)
+    stopped: StopReason = StopReason.DRAINED
+    error: str | None = None
+    duration_s: float = 0.0
+    by_destination: Counter[str] = field(default_factory=Counter)
+    failure_reasons: Counter[str] = field(default_factory=Counter)
+    failures: list[dict[str, str]] = field(default_factory=list)
+    api_calls: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def finished(self) -> bool:
+        """The scan ended by itself: the DLQ had nothing more to give, or --limit was reached.
+        Whether to go on (a re-run, a continuation) is decided by this, never by ``complete``:
+        a finished run with failures would only find the same messages again."""
+        return self.stopped in (StopReason.DRAINED, StopReason.LIMIT)
+
+    @property
+    def went_wrong(self) -> bool:
+        """Something kept selected messages from moving: an error, failed, unconfirmed, held
+        back or not attempted messages, a delete SQS refused, or FIFO groups left unscanned."""
+        return self.stopped is StopReason.ERROR or any(
+            (
+                self.failed,
+                self.unconfirmed,
+                self.held_back,
+                self.not_attempted,
+                self.delete_failed,
+                self.blocked_groups,
+            )
+        )
+
+    @property
+    def complete(self) -> bool:
+        """Everything selected moved (a dry run: could move): finished, nothing went wrong."""
+        return self.finished and not self.went_wrong
+
+    @property
+    def destined(self) -> int:
+        """Moved (a dry run: would move, those the destination can take), over all destinations."""
+        return sum(self.by_destination.values())
+
+    @property
+    def rate(self) -> float:
+        return self.destined / self.duration_s if self.duration_s > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dlq": self.dlq,
+            "dry_run": self.dry_run,
+            "selection": self.selection,
+            "scanned": self.scanned,
+            "matched": self.matched,
+            "moved": self.moved,
+            "failed": self.failed,
+            "unconfirmed": self.unconfirmed,
+            "unconfirmed_reason": self.unconfirmed_reason,
+            "held_back": self.held_back,
+            "not_attempted": self.not_attempted,
+            "skipped": self.skipped,
+            "skipped_detail": {
+                "out_of_window": self.out_of_window,
+                "unreadable_time": self.unreadable,
+                "needs_human": self.needs_human,
+                "no_source": self.no_source,
+                "over_limit": self.over_limit,
+            },
+            "needs_human": self.needs_human,
+            "no_source_reason": self.no_source_reason,
+            "warnings": {
+                "sent_without_counter": self.counter_dropped,
+                "sent_but_not_deleted": self.delete_failed,
+                "delivered_twice_sent_once": self.redelivered,
+            },
+            "blocked_groups": self.blocked_groups,
+            "released": self.released,
+            "remaining": self.remaining,
+            "dlq_missing": self.dlq_missing,
+            "stopped": self.stopped.value,
+            "complete": self.complete,
+            "error": self.error,
+            "duration_s": round(self.duration_s, 3),
+            "msgs_per_s": round(self.rate, 1),
+            "by_destination": dict(self.by_destination),
+            "failure_reasons": dict(self.failure_reasons),
+            "failures": list(self.failures),
+            "api_calls": dict(self.api_calls),
+        }
