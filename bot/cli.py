@@ -34,17 +34,12 @@ from botocore.exceptions import (
 
 from bot.catalog import DlqCatalog
 from bot.config import EngineSettings
-from bot.engine import (
-    Deadline,
-    RedriveEngine,
-    RedriveReport,
-    RedriveRequest,
-    StopReason,
-    check_rate,
-)
+from bot.engine import RedriveEngine
 from bot.errors import AwsError, DlqRedriveError, UsageError
 from bot.inspection import peek, summarize
+from bot.pacing import Deadline, check_rate
 from bot.printable import visible
+from bot.redrive_model import RedriveReport, RedriveRequest, StopReason
 from bot.selection_options import SelectionArgs, add_selection_options, positive_int
 from bot.sqs_gateway import SqsGateway
 

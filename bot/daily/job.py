@@ -46,10 +46,12 @@ from bot.daily.posting import ReportPoster
 from bot.daily.report import TREND_DAYS, AutoRedrive, DailyReport, DlqStatus
 from bot.daily.scan import sample_messages
 from bot.daily.snapshots import RunState, Snapshot, SnapshotStore
-from bot.engine import Deadline, RedriveEngine, RedriveReport, RedriveRequest, StopReason
+from bot.engine import RedriveEngine
 from bot.errors import AwsError, DlqRedriveError
 from bot.lambda_gateway import LambdaGateway
+from bot.pacing import Deadline
 from bot.printable import printable_logger
+from bot.redrive_model import RedriveReport, RedriveRequest, StopReason
 from bot.selection import Selection, TimeWindow, day_window, yesterday
 from bot.sqs_gateway import QueueInfo, SqsGateway
 

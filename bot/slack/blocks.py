@@ -33,8 +33,8 @@ from bot.slack.mrkdwn import (
 if TYPE_CHECKING:
     # Types only: the Slack endpoint renders usage and error messages and must not load the
     # engine or the state store at cold start (the worker, which renders the rest, has them).
-    from bot.engine import RedriveReport
     from bot.inspection import DlqSummary, PeekedMessage
+    from bot.redrive_model import RedriveReport
     from bot.state import ApprovalRequest, RunRecord
 
 MAX_BLOCKS = 50

@@ -22,9 +22,11 @@ from typing import Any
 
 from bot.catalog import DlqCatalog
 from bot.config import EngineSettings, SlackSettings
-from bot.engine import Deadline, RedriveEngine, RedriveReport, RedriveRequest, StopReason
+from bot.engine import RedriveEngine
 from bot.errors import DlqRedriveError, UsageError
 from bot.inspection import peek, summarize
+from bot.pacing import Deadline
+from bot.redrive_model import RedriveReport, RedriveRequest, StopReason
 from bot.selection_options import SelectionArgs
 from bot.slack import blocks
 from bot.slack.approvals import ApproverDirectory, Decision, already_decided, refusal

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from bot.catalog import DlqCatalog
 from bot.config import EngineSettings
-from bot.engine import Deadline, RedriveEngine, RedriveReport, RedriveRequest
+from bot.engine import RedriveEngine
+from bot.pacing import Deadline
+from bot.redrive_model import RedriveReport, RedriveRequest
 from bot.sqs_gateway import SqsGateway
 
 if TYPE_CHECKING:

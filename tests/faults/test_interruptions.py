@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from bot.cli import main
-from bot.engine import Deadline, StopReason
+from bot.pacing import Deadline
+from bot.redrive_model import StopReason
 from infra.local.moto_server import LocalAws
 from infra.local.scene import count, create_pair, drain, put_in_dlq
 from tests.faults.helpers import assert_conserved, dlq_snapshot, outcome, redrive

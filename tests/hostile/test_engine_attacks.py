@@ -21,8 +21,10 @@ import pytest
 
 from bot.catalog import Dlq
 from bot.cli import print_summary
-from bot.engine import Deadline, RedriveEngine, RedriveReport, RedriveRequest, StopReason
+from bot.engine import RedriveEngine
 from bot.errors import AwsError
+from bot.pacing import Deadline
+from bot.redrive_model import RedriveReport, RedriveRequest, StopReason
 from bot.selection import REDRIVE_COUNT_ATTRIBUTE, Selection, day_window
 from bot.sqs_gateway import ReceivedMessage, SendFailure
 from tests.unit.fake_sqs import FakeSqs

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from bot.cli import print_summary
-from bot.engine import RedriveReport
+from bot.redrive_model import RedriveReport
 
 
 def test_the_summary_tells_unconfirmed_and_held_back_apart_from_failed() -> None:

@@ -13,8 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.catalog import Dlq
-from bot.engine import Deadline, RateLimiter, RedriveEngine, RedriveRequest, StopReason
+from bot.engine import RedriveEngine
 from bot.errors import AwsError
+from bot.pacing import Deadline, RateLimiter
+from bot.redrive_model import RedriveRequest, StopReason
 from bot.selection import REDRIVE_COUNT_ATTRIBUTE, Selection, day_window
 from bot.sqs_gateway import ReceivedMessage, SendFailure
 from tests.unit.fake_sqs import FakeSqs

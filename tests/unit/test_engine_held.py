@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 
 from bot.catalog import Dlq
 from bot.cli import print_summary
-from bot.engine import RedriveEngine, RedriveLedger, RedriveReport, RedriveRequest, StopReason
+from bot.engine import RedriveEngine, RedriveLedger
 from bot.errors import AwsError
+from bot.redrive_model import RedriveReport, RedriveRequest, StopReason
 from bot.selection import Selection, day_window
 from bot.sqs_gateway import ReceivedMessage, SendFailure
 from tests.unit.fake_sqs import FakeSqs

@@ -15,8 +15,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.catalog import Dlq
-from bot.engine import Deadline, RedriveEngine, RedriveLedger, RedriveRequest, StopReason
+from bot.engine import RedriveEngine, RedriveLedger
 from bot.errors import AwsError, UsageError
+from bot.pacing import Deadline
+from bot.redrive_model import RedriveRequest, StopReason
 from bot.selection import Selection
 from bot.sqs_gateway import ReceivedMessage
 from tests.unit.fake_sqs import FakeSqs

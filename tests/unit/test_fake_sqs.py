@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.catalog import Dlq
-from bot.engine import RedriveEngine, RedriveRequest
+from bot.engine import RedriveEngine
 from bot.errors import SendAnswerLostError
+from bot.redrive_model import RedriveRequest
 from bot.sqs_gateway import SendFailure
 from tests.unit.fake_sqs import FakeSqs
 

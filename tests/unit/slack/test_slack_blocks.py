@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.engine import RedriveReport, StopReason
 from bot.inspection import DlqSummary, PeekedMessage
+from bot.redrive_model import RedriveReport, StopReason
 from bot.slack import blocks
 from bot.slack.ids import ActionId
 from bot.state import ApprovalRequest, RunRecord, RunStatus
