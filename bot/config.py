@@ -100,6 +100,16 @@ class SlackSettings:
     allowed_channels: tuple[str, ...]
     state_table: str | None
     worker_function: str | None = None  # WORKER_FUNCTION_NAME: the Lambda that runs slow work
+    # The key that signs jobs from the endpoint to the worker: JOB_SIGNING_KEY (plain text, for
+    # local runs) or JOB_SIGNING_KEY_SECRET (a Secrets Manager secret id, as deployed).
+    job_signing_key: str | None = None
+    job_signing_key_secret: str | None = None
+    # The workspace (and Enterprise Grid org) the app is installed in: requests from any other
+    # are refused. SLACK_TEAM_ID / SLACK_ENTERPRISE_ID.
+    team_id: str | None = None
+    enterprise_id: str | None = None
+    # Who may read message bodies besides the approvers: user and user-group ids (VIEWERS).
+    viewers: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SlackSettings:
@@ -116,6 +126,11 @@ class SlackSettings:
             allowed_channels=_csv(env, "ALLOWED_CHANNELS"),
             state_table=env.get("STATE_TABLE") or None,
             worker_function=env.get("WORKER_FUNCTION_NAME") or None,
+            job_signing_key=env.get("JOB_SIGNING_KEY") or None,
+            job_signing_key_secret=env.get("JOB_SIGNING_KEY_SECRET") or None,
+            team_id=env.get("SLACK_TEAM_ID", "").strip() or None,
+            enterprise_id=env.get("SLACK_ENTERPRISE_ID", "").strip() or None,
+            viewers=_csv(env, "VIEWERS"),
         )
         if not settings.bot_token and not settings.bot_token_param:
             raise ConfigError(
