@@ -1,0 +1,170 @@
+"""What a redrive that spans several invocations shares, whoever runs it (an approved Slack
+redrive, the daily auto-redrive): the counts summed over its invocations, whether to hand over
+to a new invocation or give up, the limit left under its caps, and the words that say why a run
+stopped and what it left in the DLQ.
+
+Pure: plain data in, plain data out, no I/O and no boto3, so both workflows and their unit
+tests use the same rules. The wording is plain text with no markup; every caller formats the
+numbers (``num``: the Slack surfaces use thousands separators) and escapes nothing of ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from bot.redrive_model import RedriveReport, StopReason
+
+# Continuations in a row that looked at no message before the run gives up: each one started
+# and ran out of time at once, so the worker's time budget is too small to make progress.
+MAX_IDLE_INVOCATIONS = 3
+
+Num = Callable[[int], str]
+
+
+@dataclass(frozen=True)
+class RunTotals:
+    """A run's counts over all its invocations so far."""
+
+    moved: int = 0
+    failed: int = 0
+    skipped: int = 0
+    needs_human: int = 0
+    scanned: int = 0
+    duration_s: float = 0.0
+
+    def fold(self, report: RedriveReport) -> RunTotals:
+        """These totals with one more invocation's ``report`` (or a progress snapshot of it).
+
+        Moved messages left the DLQ, so they add up, as do the messages looked at and the time.
+        Failed, skipped and poison messages stay in the DLQ and a later invocation looks at them
+        again: they are the latest pass's figures when it saw every message, otherwise the
+        largest seen so far (never counted twice)."""
+        if report.finished:
+            failed, skipped, needs_human = report.failed, report.skipped, report.needs_human
+        else:
+            failed = max(self.failed, report.failed)
+            skipped = max(self.skipped, report.skipped)
+            needs_human = max(self.needs_human, report.needs_human)
+        return RunTotals(
+            moved=self.moved + report.moved,
+            failed=failed,
+            skipped=skipped,
+            needs_human=needs_human,
+            scanned=self.scanned + report.scanned,
+            duration_s=self.duration_s + report.duration_s,
+        )
+
+
+class Step(Enum):
+    FINISH = "finish"  # the run ended by itself (drained, limit, cancel, error, quota)
+    CONTINUE = "continue"  # time ran out: a new invocation goes on from the checkpoint
+    GIVE_UP = "give_up"  # time ran out again and again without progress
+
+
+@dataclass(frozen=True)
+class NextStep:
+    step: Step
+    idle_invocations: int  # invocations in a row that looked at nothing (kept in the checkpoint)
+    reason: str | None = None  # why it gives up (plain text)
+
+
+def next_step(
+    stopped: StopReason,
+    scanned: int,
+    idle_invocations: int,
+    *,
+    invocation: int = 1,
+    max_idle: int = MAX_IDLE_INVOCATIONS,
+    max_invocations: int | None = None,
+) -> NextStep:
+    """What a run does after invocation number ``invocation`` stopped for ``stopped`` having
+    looked at ``scanned`` messages, ``idle_invocations`` earlier ones in a row having looked at
+    none."""
+    if stopped is not StopReason.DEADLINE:
+        return NextStep(Step.FINISH, idle_invocations)
+    idle = idle_invocations + 1 if scanned == 0 else 0
+    if idle >= max_idle:
+        return NextStep(
+            Step.GIVE_UP,
+            idle,
+            f"no progress in {idle} invocations in a row: the worker's time budget is too small",
+        )
+    if max_invocations is not None and invocation >= max_invocations:
+        return NextStep(
+            Step.GIVE_UP, idle, f"not finished after {invocation} invocations (the most allowed)"
+        )
+    return NextStep(Step.CONTINUE, idle)
+
+
+def remaining_limit(done: int, *caps: int | None) -> int | None:
+    """How many more messages a run may select when ``done`` count against every cap (None: no
+    cap at all); never below 0."""
+    left = [cap - done for cap in caps if cap is not None]
+    return max(0, min(left)) if left else None
+
+
+# --- wording ---------------------------------------------------------------------------------
+
+_STOPPED: dict[StopReason, str] = {
+    StopReason.DRAINED: "the DLQ had nothing more to give",
+    StopReason.LIMIT: "it reached its limit",
+    StopReason.DEADLINE: "its time budget ran out",
+    StopReason.CANCELLED: "it was cancelled",
+    StopReason.IN_FLIGHT_LIMIT: (
+        "too many messages outside the selection were held at once (SQS's in-flight quota)"
+    ),
+    StopReason.ERROR: "of an error",
+}
+
+
+def why_stopped(stopped: StopReason) -> str:
+    """Why a run or a count stopped, to follow "because" ("… stopped early because …")."""
+    return _STOPPED[stopped]
+
+
+IN_FLIGHT_STOP = (
+    "stopped: too many messages outside the selection are held at once; request another redrive "
+    "to continue"
+)
+
+
+def left_in_dlq(report: RedriveReport, num: Num = str, *, part: str = "") -> list[str]:
+    """One sentence for each kind of selected message a run left in the DLQ without calling it
+    failed (not sent, groups not seen past, poison, may have been delivered, held back, sent but
+    not deleted). ``part``: " in the last part" when earlier invocations are not counted."""
+    lines: list[str] = []
+    if report.not_attempted:
+        lines.append(
+            f"{num(report.not_attempted)} selected were not sent{part}: the run stopped before "
+            "it got to them (they stay in the DLQ)."
+        )
+    if report.blocked_groups:
+        lines.append(
+            f"The run could not see past held messages of {num(report.blocked_groups)} FIFO "
+            f"group(s){part}: SQS hands out none of a group's later messages while one is held, "
+            "so any it did not see stay in the DLQ."
+        )
+    if report.needs_human:
+        lines.append(
+            f"{num(report.needs_human)} message(s) were redriven too often already and stay in "
+            "the DLQ for a human to look at."
+        )
+    if report.unconfirmed:
+        lines.append(
+            f"{num(report.unconfirmed)} may have been delivered{part}: SQS's answer to their "
+            "send was lost, so they were not sent again and stay in the DLQ; a later redrive "
+            "sends each once more (at most one extra copy)."
+        )
+    if report.held_back:
+        lines.append(
+            f"{num(report.held_back)} held back in the DLQ behind an earlier message of their "
+            "FIFO group that did not move (the group's order is kept)."
+        )
+    if report.delete_failed:
+        lines.append(
+            f"{num(report.delete_failed)} were sent but could not be deleted from the DLQ; a "
+            "later redrive would send them again."
+        )
+    return lines
