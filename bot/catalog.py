@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from bot.config import EngineSettings
 from bot.errors import DestinationError, NotADeadLetterQueueError, QueueNotFoundError
-from bot.sqs_gateway import QueueInfo, SqsGateway
+from bot.sqs_model import QueueDirectory, QueueInfo
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def _name_of(name_or_url: str) -> str:
 class DlqCatalog:
     """The watched DLQs (configured in ``DLQ_QUEUES`` or discovered from RedrivePolicies)."""
 
-    def __init__(self, gateway: SqsGateway, settings: EngineSettings) -> None:
+    def __init__(self, gateway: QueueDirectory, settings: EngineSettings) -> None:
         self.gateway = gateway
         self.settings = settings
 

@@ -47,7 +47,7 @@ from bot.planner import (
     group_waves,
 )
 from bot.redrive_model import RedriveReport, RedriveRequest, StopReason
-from bot.selection import Verdict, judge, needs_human
+from bot.selection import PinTally, Verdict, judge, needs_human
 from bot.sqs_gateway import ReceivedMessage, SendFailure, SqsApi, queue_was_missing
 
 __all__ = [
@@ -255,6 +255,8 @@ class _Run:
         self.stalled_groups: set[str] = set()
         # FIFO groups of which the run holds a message: the scan may not see past it.
         self.blocked_groups: set[str] = set()
+        # A dry run keeps which messages it matched, for the pin of the run its approval starts.
+        self.pin_tally = PinTally() if request.dry_run else None
 
     # --- the scan ---------------------------------------------------------------------------
 
@@ -268,6 +270,8 @@ class _Run:
                     future.result()
         finally:
             self.report.blocked_groups = len(self.blocked_groups)
+            if self.pin_tally is not None:
+                self.report.matched_digests = self.pin_tally.digests
             self._release_held()
             self.report.duration_s = time.monotonic() - started
             self.report.remaining = self._remaining()
@@ -450,8 +454,7 @@ class _Run:
                     report.skipped += 1
                     self._hold(message, blocks_group=False)  # the scan ends here anyway
                 else:
-                    report.matched += 1
-                    self.sending[message.message_id].matched = True
+                    self._count_matched(message)
                     if candidate.failure is not None:
                         failures.append((candidate, candidate.failure))
                     elif self.request.dry_run:
@@ -522,6 +525,13 @@ class _Run:
             return False
         self._stop_locked(StopReason.LIMIT)
         return True
+
+    def _count_matched(self, message: ReceivedMessage) -> None:
+        """Count a claimed message matched (once). Call with the lock held."""
+        self.report.matched += 1
+        self.sending[message.message_id].matched = True
+        if self.pin_tally is not None:
+            self.pin_tally.add(message.message_id)
 
     def _no_source(self, message: ReceivedMessage) -> bool:
         """Whether nothing says where ``message`` goes: no --to, no recorded source, and not
@@ -701,7 +711,8 @@ class _Run:
                 if claim is None:
                     self._hide(message, message.receipt_handle, received_at)
                 elif claim.matched or not self._limit_reached():
-                    report.matched += int(not claim.matched)
+                    if not claim.matched:
+                        self._count_matched(message)
                     report.not_attempted += 1
                     self._keep(message)
                 else:

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.catalog import Dlq
 from bot.selection import redrive_count
-from bot.sqs_gateway import ReceivedMessage, SqsApi, SqsGateway
+from bot.sqs_model import ReceivedMessage, SqsApi
 
 PEEK_VISIBILITY_S = 30
 MAX_PEEK = 100
@@ -144,7 +144,7 @@ def sample_queue(
     )
 
 
-def peek(gateway: SqsGateway, dlq: Dlq, count: int, *, max_redrives: int) -> list[PeekedMessage]:
+def peek(gateway: SqsApi, dlq: Dlq, count: int, *, max_redrives: int) -> list[PeekedMessage]:
     """Up to ``count`` messages of ``dlq``, all made visible again before returning; those
     redriven ``max_redrives`` times already are marked poison."""
     count = max(1, min(count, MAX_PEEK))

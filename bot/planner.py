@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.selection import REDRIVE_COUNT_ATTRIBUTE, redrive_count
-from bot.sqs_gateway import ReceivedMessage
+from bot.sqs_model import ReceivedMessage
 
 MAX_BATCH_ENTRIES = 10
 MAX_ATTRIBUTES = 10

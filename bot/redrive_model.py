@@ -94,6 +94,10 @@ class RedriveReport:
     failure_reasons: Counter[str] = field(default_factory=Counter)
     failures: list[dict[str, str]] = field(default_factory=list)
     api_calls: Counter[str] = field(default_factory=Counter)
+    # A dry run: the ``pin_digest`` of every message it counted matched, for the ``Pin`` of the
+    # run its approval starts; None when it matched more than PIN_MAX_IDS (and on a real run).
+    # Not in ``to_dict``: it is for pinning an approval, not for showing.
+    matched_digests: frozenset[bytes] | None = None
 
     @property
     def finished(self) -> bool:

@@ -1,12 +1,15 @@
 """Which messages a redrive takes: pure functions over plain data, no I/O.
 
 A ``Selection`` is a time window (half-open, ``[start, end)``, aware datetimes), the place the time
-comes from (the message's SentTimestamp, or a field of its JSON body), and an optional limit.
-``judge`` gives each received message a ``Verdict``; the engine acts on it.
+comes from (the message's SentTimestamp, or a field of its JSON body), an optional limit, and an
+optional ``Pin``: what an approval approved (the messages a dry run counted), so that the approved
+run moves those and no others. ``judge`` gives each received message a ``Verdict``; the engine
+acts on it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -21,6 +24,10 @@ if TYPE_CHECKING:
     from bot.sqs_gateway import ReceivedMessage
 
 REDRIVE_COUNT_ATTRIBUTE = "dlq-redrive-count"
+# A pin names at most this many counted messages (12 bytes each, so an approval's record stays
+# about 120 KB); past it, only the pin's time bound holds.
+PIN_MAX_IDS = 10_000
+PIN_DIGEST_BYTES = 12  # 96 bits: a collision among 10,000 ids has odds of about 1 in 10^20
 
 
 class Verdict(Enum):
@@ -63,6 +70,67 @@ class TimeWindow:
         return "all messages"
 
 
+def pin_digest(message_id: str) -> bytes:
+    """A message id as a pin stores it: short and of fixed size, whatever SQS's ids look like."""
+    return hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).digest()[:PIN_DIGEST_BYTES]
+
+
+@dataclass(frozen=True)
+class Pin:
+    """What an approval approved: the messages its dry run counted, so that later arrivals wait
+    for a request of their own (a count's cap alone would take them instead of counted ones that
+    someone else moved meanwhile).
+
+    ``sent_before`` is the count's time: every counted message was sent before it.
+    ``digests`` are the counted ids (``pin_digest``), or None when the count matched more than
+    PIN_MAX_IDS; then only ``sent_before`` holds, which on a standard DLQ does not keep out a
+    message dead-lettered after the count (it keeps its original SentTimestamp).
+    """
+
+    sent_before: datetime
+    digests: frozenset[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        if self.sent_before.tzinfo is None:  # compared with aware instants: fail here, not mid-run
+            raise ValueError("Pin.sent_before must be an aware datetime")
+
+    def admits(self, message: ReceivedMessage) -> bool:
+        """Whether ``message`` is one of the pinned (one without a SentTimestamp cannot be
+        shown to be: it is not)."""
+        millis = message.sent_timestamp_ms
+        if millis is None or _from_epoch(millis / 1000) >= self.sent_before:
+            return False
+        return self.digests is None or pin_digest(message.message_id) in self.digests
+
+    def describe(self, tz: ZoneInfo) -> str:
+        if self.digests is not None:
+            counted = len(self.digests)
+            return f"pinned to the {counted} counted message{'' if counted == 1 else 's'}"
+        sent_before = self.sent_before.astimezone(tz).isoformat(timespec="seconds")
+        return f"pinned to messages sent before {sent_before}"
+
+
+class PinTally:
+    """The digests of the message ids a dry run matched, for its ``Pin``: memory stays bounded,
+    since past ``bound`` ids it keeps none (the pin then has no digests). Not thread-safe: the
+    run calls it under its lock."""
+
+    def __init__(self, bound: int = PIN_MAX_IDS) -> None:
+        self._bound = bound
+        self._digests: set[bytes] | None = set()
+
+    def add(self, message_id: str) -> None:
+        if self._digests is None:
+            return
+        self._digests.add(pin_digest(message_id))
+        if len(self._digests) > self._bound:
+            self._digests = None  # frees them: past the bound only the time bound is kept
+
+    @property
+    def digests(self) -> frozenset[bytes] | None:
+        return None if self._digests is None else frozenset(self._digests)
+
+
 @dataclass(frozen=True)
 class Selection:
     """What a redrive (or a dry run) takes from a DLQ."""
@@ -70,6 +138,7 @@ class Selection:
     window: TimeWindow = TimeWindow()
     time_field: str | None = None
     limit: int | None = None
+    pin: Pin | None = None  # set on an approved run: only what its count matched
 
     @property
     def filters_by_time(self) -> bool:
@@ -83,6 +152,8 @@ class Selection:
             )
         if self.limit is not None:
             parts.append(f"at most {self.limit}")
+        if self.pin is not None:
+            parts.append(self.pin.describe(tz))
         return ", ".join(parts)
 
 
@@ -291,6 +362,10 @@ def judge(
             return Verdict.UNREADABLE_TIME
         if not selection.window.contains(instant):
             return Verdict.OUT_OF_WINDOW
+    # Not pinned is outside the selection like a time outside its window: left in the DLQ,
+    # counted out of window (the pin narrows the window to what the approval counted).
+    if selection.pin is not None and not selection.pin.admits(message):
+        return Verdict.OUT_OF_WINDOW
     if not force and needs_human(message, max_redrives=max_redrives):
         return Verdict.NEEDS_HUMAN
     return Verdict.SELECT

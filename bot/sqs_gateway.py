@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -27,108 +26,20 @@ from botocore.exceptions import (
 
 from bot.aws_errors import describe_client_error
 from bot.errors import AwsError, QueueNotFoundError, SendAnswerLostError
+from bot.sqs_model import (
+    MISSING_QUEUE_CODES,
+    QueueInfo,
+    ReceivedMessage,
+    SendFailure,
+    queue_name_from_arn,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-_MISSING_QUEUE_CODES = {
-    "AWS.SimpleQueueService.NonExistentQueue",
-    "QueueDoesNotExist",
-    "NonExistentQueue",
-}
-
-
-@dataclass(frozen=True)
-class ReceivedMessage:
-    """A message as received from a queue: what the engine needs, nothing more."""
-
-    message_id: str
-    receipt_handle: str
-    body: str
-    attributes: dict[str, str] = field(default_factory=dict)  # system attributes
-    message_attributes: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    @property
-    def sent_timestamp_ms(self) -> int | None:
-        raw = self.attributes.get("SentTimestamp")
-        return int(raw) if raw and raw.isdigit() else None
-
-    @property
-    def receive_count(self) -> int:
-        raw = self.attributes.get("ApproximateReceiveCount", "0")
-        return int(raw) if raw.isdigit() else 0
-
-    @property
-    def source_arn(self) -> str | None:
-        return self.attributes.get("DeadLetterQueueSourceArn") or None
-
-
-@dataclass(frozen=True)
-class QueueInfo:
-    """Static facts and current counts of one queue."""
-
-    name: str
-    url: str
-    arn: str
-    fifo: bool
-    visible: int
-    in_flight: int
-    delayed: int
-    dead_letter_target_arn: str | None
-    # MaximumMessageSize: what the queue takes, body and attributes together. SQS's maximum is
-    # 1 MiB since 2025; queues created before keep their own (often 256 KiB, the old default).
-    max_message_bytes: int = 262_144
-    # How long a message can spend in this queue before SQS dead-letters it, as far as the
-    # queue's settings say: VisibilityTimeout (default 30 s), DelaySeconds, and the
-    # RedrivePolicy's maxReceiveCount (None: no RedrivePolicy).
-    visibility_timeout_s: int = 30
-    delay_s: int = 0
-    max_receive_count: int | None = None
-
-
-@dataclass(frozen=True)
-class SendFailure:
-    """One entry SQS refused in a batch (``Failed`` in the response), or one of a failed call."""
-
-    entry_id: str
-    code: str
-    reason: str
-    sender_fault: bool
-
-
-def queue_name_from_arn(arn: str) -> str:
-    return arn.rsplit(":", 1)[-1]
-
 
 def is_missing_queue(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code", "") in _MISSING_QUEUE_CODES
-
-
-def queue_was_missing(failure: SendFailure) -> bool:
-    """Whether a batch entry failed because its queue does not exist (deleted meanwhile)."""
-    return failure.code in _MISSING_QUEUE_CODES
-
-
-class SqsApi(Protocol):
-    """What the engine needs from SQS. ``SqsGateway`` is the real one; tests may pass a fake."""
-
-    def queue_info(self, url: str) -> QueueInfo: ...
-
-    def url_for_arn(self, arn: str) -> str: ...
-
-    def receive(
-        self, url: str, *, max_messages: int, visibility_timeout: int, wait_seconds: int
-    ) -> list[ReceivedMessage]: ...
-
-    def send_batch(
-        self, url: str, entries: Sequence[dict[str, Any]]
-    ) -> tuple[list[str], list[SendFailure]]: ...
-
-    def delete_batch(self, url: str, receipt_handles: Sequence[str]) -> list[SendFailure]: ...
-
-    def change_visibility_batch(
-        self, url: str, receipt_handles: Sequence[str], timeout: int
-    ) -> list[SendFailure]: ...
+    return exc.response.get("Error", {}).get("Code", "") in MISSING_QUEUE_CODES
 
 
 def default_sqs_client(max_pool_connections: int = 32) -> SQSClient:

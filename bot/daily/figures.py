@@ -23,7 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.selection import TimeWindow, UnreadableTimeError, message_time, redrive_count
-from bot.sqs_gateway import ReceivedMessage
+from bot.sqs_model import ReceivedMessage
 
 TOP_ERROR_GROUPS = 3
 MAX_LABEL = 80

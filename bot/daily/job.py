@@ -53,7 +53,8 @@ from bot.pacing import Deadline
 from bot.printable import printable_logger
 from bot.redrive_model import RedriveReport, RedriveRequest, StopReason
 from bot.selection import Selection, TimeWindow, day_window, yesterday
-from bot.sqs_gateway import QueueInfo, SqsGateway
+from bot.sqs_gateway import SqsGateway
+from bot.sqs_model import QueueInfo
 
 logger = printable_logger(__name__)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.inspection import Sample, sample_queue
-from bot.sqs_gateway import ReceivedMessage, SqsApi
+from bot.sqs_model import ReceivedMessage, SqsApi
 
 # Long enough for a scan of a few thousand messages; if the function dies mid-scan the messages
 # reappear on their own after this.

@@ -26,7 +26,7 @@ from bot.errors import AwsError
 from bot.pacing import Deadline
 from bot.redrive_model import RedriveReport, RedriveRequest, StopReason
 from bot.selection import REDRIVE_COUNT_ATTRIBUTE, Selection, day_window
-from bot.sqs_gateway import ReceivedMessage, SendFailure
+from bot.sqs_model import ReceivedMessage, SendFailure
 from tests.unit.fake_sqs import FakeSqs
 
 UTC_ZONE = ZoneInfo("UTC")

@@ -21,7 +21,7 @@ from bot.selection import (
     judge,
     time_from_value,
 )
-from bot.sqs_gateway import ReceivedMessage
+from bot.sqs_model import ReceivedMessage
 from infra.local.moto_server import LocalAws
 from infra.local.scene import create_pair, drain, put_in_dlq
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.errors import QueueNotFoundError, SendAnswerLostError
-from bot.sqs_gateway import QueueInfo, ReceivedMessage, SendFailure
+from bot.sqs_model import QueueInfo, ReceivedMessage, SendFailure
 
 # "The maximum allowed individual message size and the maximum total payload size (the sum of the
 # individual lengths of all of the batched messages) are both 1 MiB" (SendMessageBatch reference);

@@ -18,7 +18,7 @@ from bot.errors import AwsError
 from bot.pacing import Deadline, RateLimiter
 from bot.redrive_model import RedriveRequest, StopReason
 from bot.selection import REDRIVE_COUNT_ATTRIBUTE, Selection, day_window
-from bot.sqs_gateway import ReceivedMessage, SendFailure
+from bot.sqs_model import ReceivedMessage, SendFailure
 from tests.unit.fake_sqs import FakeSqs
 
 UTC_ZONE = ZoneInfo("UTC")

@@ -19,7 +19,7 @@ from bot.engine import RedriveEngine, RedriveLedger
 from bot.errors import AwsError
 from bot.redrive_model import RedriveReport, RedriveRequest, StopReason
 from bot.selection import Selection, day_window
-from bot.sqs_gateway import ReceivedMessage, SendFailure
+from bot.sqs_model import ReceivedMessage, SendFailure
 from tests.unit.fake_sqs import FakeSqs
 
 UTC_ZONE = ZoneInfo("UTC")

@@ -20,7 +20,7 @@ from bot.errors import AwsError, UsageError
 from bot.pacing import Deadline
 from bot.redrive_model import RedriveRequest, StopReason
 from bot.selection import Selection
-from bot.sqs_gateway import ReceivedMessage
+from bot.sqs_model import ReceivedMessage
 from tests.unit.fake_sqs import FakeSqs
 
 UTC_ZONE = ZoneInfo("UTC")

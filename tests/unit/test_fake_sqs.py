@@ -13,7 +13,7 @@ from bot.catalog import Dlq
 from bot.engine import RedriveEngine
 from bot.errors import SendAnswerLostError
 from bot.redrive_model import RedriveRequest
-from bot.sqs_gateway import SendFailure
+from bot.sqs_model import SendFailure
 from tests.unit.fake_sqs import FakeSqs
 
 

@@ -12,7 +12,7 @@ from bot.planner import (
     group_waves,
 )
 from bot.selection import REDRIVE_COUNT_ATTRIBUTE
-from bot.sqs_gateway import ReceivedMessage
+from bot.sqs_model import ReceivedMessage
 
 ATTRS = {
     "text": {

@@ -11,6 +11,7 @@ import pytest
 from bot.errors import UsageError
 from bot.selection import (
     REDRIVE_COUNT_ATTRIBUTE,
+    Pin,
     Selection,
     TimeWindow,
     UnreadableTimeError,
@@ -19,6 +20,7 @@ from bot.selection import (
     day_window,
     field_value,
     judge,
+    pin_digest,
     time_from_value,
     yesterday,
 )
@@ -193,3 +195,45 @@ def test_the_selection_describes_itself_for_reports() -> None:
     day = Selection(window=day_window(date(2026, 11, 24), SEOUL), time_field="meta.date", limit=5)
     assert day.describe(SEOUL) == "2026-11-24 (Asia/Seoul), by body field 'meta.date', at most 5"
     assert "since" in Selection(window=TimeWindow(start=NOW)).describe(SEOUL)
+
+
+def test_a_pin_selects_only_counted_ids_sent_before_its_time() -> None:
+    # Given a pin of message "m1" (every test message has that id) at NOW
+    pinned = Selection(pin=Pin(NOW, frozenset({pin_digest("m1")})))
+    before, at = NOW - timedelta(seconds=1), NOW
+    # Then m1 sent before NOW is selected; at NOW, or without a SentTimestamp, it is outside
+    assert judge(message(sent=before), pinned, SEOUL, max_redrives=3) is Verdict.SELECT
+    assert judge(message(sent=at), pinned, SEOUL, max_redrives=3) is Verdict.OUT_OF_WINDOW
+    assert judge(message(), pinned, SEOUL, max_redrives=3) is Verdict.OUT_OF_WINDOW
+    # And another id is outside, however early it was sent
+    other = Selection(pin=Pin(NOW, frozenset({pin_digest("m2")})))
+    assert judge(message(sent=before), other, SEOUL, max_redrives=3) is Verdict.OUT_OF_WINDOW
+    # And a pin without ids keeps only the time bound
+    by_time = Selection(pin=Pin(NOW, None))
+    assert judge(message(sent=before), by_time, SEOUL, max_redrives=3) is Verdict.SELECT
+    # And a pinned poison message still needs a human
+    assert judge(message(sent=before, count=3), pinned, SEOUL, max_redrives=3) is (
+        Verdict.NEEDS_HUMAN
+    )
+
+
+def test_a_pin_digest_is_12_bytes_of_the_ids_sha256() -> None:
+    digest = pin_digest("3f2a-id")
+    assert len(digest) == 12 and digest != pin_digest("3f2a-id2")
+    assert digest == pin_digest("3f2a-id")
+
+
+def test_a_pin_needs_an_aware_time() -> None:
+    with pytest.raises(ValueError, match="aware"):
+        Pin(datetime(2026, 11, 25, 9, 0), None)
+
+
+def test_the_selection_says_it_is_pinned() -> None:
+    counted = Selection(limit=39, pin=Pin(NOW, frozenset(pin_digest(f"m{i}") for i in range(39))))
+    assert counted.describe(SEOUL) == "all messages, at most 39, pinned to the 39 counted messages"
+    one = Selection(pin=Pin(NOW, frozenset({pin_digest("m1")})))
+    assert one.describe(SEOUL) == "all messages, pinned to the 1 counted message"
+    by_time = Selection(pin=Pin(NOW, None))
+    assert by_time.describe(SEOUL) == (
+        "all messages, pinned to messages sent before 2026-11-25T12:00:00+09:00"
+    )

@@ -14,7 +14,7 @@ from bot.daily.blocks import block_text_length, counts_text, dlq_text, render_re
 from bot.daily.figures import FigureCounter, SampleFigures
 from bot.daily.report import AutoRedrive, Count, DailyReport, DlqStatus, sample_count
 from bot.selection import Selection, day_window
-from bot.sqs_gateway import ReceivedMessage
+from bot.sqs_model import ReceivedMessage
 
 DAY = date(2026, 3, 10)
 NOW = datetime(2026, 3, 11, 6, tzinfo=UTC)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot.daily.job import CATCH_UP_DAYS, auto_redrive_window, dead_letter_days
 from bot.selection import TimeWindow, day_window
-from bot.sqs_gateway import QueueInfo
+from bot.sqs_model import QueueInfo
 
 SEOUL = ZoneInfo("Asia/Seoul")
 

@@ -15,7 +15,7 @@ from bot.daily.figures import FigureCounter
 from bot.daily.report import DailyReport, DlqStatus
 from bot.daily.scan import sample_messages
 from bot.selection import REDRIVE_COUNT_ATTRIBUTE, day_window
-from bot.sqs_gateway import ReceivedMessage
+from bot.sqs_model import ReceivedMessage
 from tests.unit.fake_sqs import FakeSqs
 
 UTC_ZONE = ZoneInfo("UTC")

@@ -21,7 +21,7 @@ from bot.daily.figures import (
     sample_figures,
 )
 from bot.selection import day_window, yesterday
-from bot.sqs_gateway import ReceivedMessage
+from bot.sqs_model import ReceivedMessage
 
 SEOUL = ZoneInfo("Asia/Seoul")
 MARCH_10_SEOUL = day_window(datetime(2026, 3, 10).date(), SEOUL)

@@ -11,7 +11,7 @@ import pytest
 
 from bot.daily.scan import sample_messages
 from bot.errors import AwsError
-from bot.sqs_gateway import ReceivedMessage
+from bot.sqs_model import ReceivedMessage
 from tests.unit.fake_sqs import FakeSqs
 
 # 256 KiB of text with one emoji: Python then stores every character in 4 bytes (1 MiB a body).
