@@ -48,7 +48,7 @@ from bot.planner import (
 )
 from bot.redrive_model import RedriveReport, RedriveRequest, StopReason
 from bot.selection import PinTally, Verdict, judge, needs_human
-from bot.sqs_gateway import ReceivedMessage, SendFailure, SqsApi, queue_was_missing
+from bot.sqs_model import ReceivedMessage, SendFailure, SqsApi, queue_was_missing
 
 __all__ = [
     "RECEIVE_BATCH",
