@@ -16,7 +16,7 @@ from bot.pacing import check_rate
 from bot.selection import Selection
 
 if TYPE_CHECKING:
-    from bot.sqs_gateway import QueueInfo
+    from bot.sqs_model import QueueInfo
 
 
 class StopReason(Enum):

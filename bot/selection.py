@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from bot.errors import UsageError
 
 if TYPE_CHECKING:
-    from bot.sqs_gateway import ReceivedMessage
+    from bot.sqs_model import ReceivedMessage
 
 REDRIVE_COUNT_ATTRIBUTE = "dlq-redrive-count"
 # A pin names at most this many counted messages (12 bytes each, so an approval's record stays

@@ -24,7 +24,7 @@ from bot.selection import (
     time_from_value,
     yesterday,
 )
-from bot.sqs_gateway import ReceivedMessage
+from bot.sqs_model import ReceivedMessage
 
 SEOUL = ZoneInfo("Asia/Seoul")
 NEW_YORK = ZoneInfo("America/New_York")
