@@ -38,6 +38,8 @@ TARGET_P99_MS = 100.0
 ENV = {
     "SLACK_BOT_TOKEN": "xoxb-bench",
     "SLACK_SIGNING_SECRET": SECRET,
+    "SLACK_TEAM_ID": "T_LOCAL",  # the team infra.local.slack_events signs requests from
+    "JOB_SIGNING_KEY": "bench-job-signing-key-of-32-bytes-or-more",
     "SLACK_API_URL": "http://127.0.0.1:9/api/",  # never called on the ack path
     "WORKER_FUNCTION_NAME": "worker",
     "STATE_TABLE": "dlq-redrive-bench",

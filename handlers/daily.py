@@ -23,7 +23,7 @@ from bot.errors import AwsError, ConfigError, DlqRedriveError
 from bot.lambda_gateway import LambdaGateway
 from bot.printable import visible_json
 from bot.redrive_ledger import StateTableRedriveLedger
-from bot.slack.credentials import resolve_credentials
+from bot.slack.credentials import resolve_bot_token
 from bot.sqs_gateway import SqsGateway, send_sqs_client
 
 if TYPE_CHECKING:
@@ -62,12 +62,11 @@ def build_job(
     table = slack_settings.state_table
     if not table:
         raise ConfigError("STATE_TABLE is not set (the DynamoDB table for snapshots and runs)")
-    credentials = resolve_credentials(slack_settings)
     if sqs_send_client is None and sqs_client is not None:
         sqs_send_client = send_sqs_client(like=sqs_client)
     gateway = SqsGateway(sqs_client, send_client=sqs_send_client)
     snapshots = SnapshotStore(table, dynamodb_client)
-    slack = WebClient(token=credentials.bot_token, base_url=slack_settings.api_url)
+    slack = WebClient(token=resolve_bot_token(slack_settings), base_url=slack_settings.api_url)
     # A report with thread replies is several posts in a row: wait out a 429 instead of failing.
     slack.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
     return DailyJob(

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from slack_bolt import Ack, App, BoltRequest, Respond
+from slack_bolt import Ack, App, BoltRequest, BoltResponse, Respond
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 
@@ -30,6 +30,7 @@ from bot.slack.ids import SLASH_COMMAND, ActionId
 from bot.slack.mrkdwn import code
 from bot.slack.observability import logger
 from bot.slack.protocol import JobKind, delivery_key
+from bot.slack.workspace import InstalledWorkspace, request_enterprises, request_teams
 
 # SQS queue names: 1-80 of letters, digits, - and _, with .fifo for FIFO queues.
 _QUEUE_NAME = re.compile(r"^(?=.{1,80}$)[A-Za-z0-9_-]+(\.fifo)?$")
@@ -94,6 +95,7 @@ def build_app(
     def authorize(**_: Any) -> AuthorizeResult:
         return AuthorizeResult(enterprise_id=None, team_id=None, bot_token=bot_token)
 
+    workspace = InstalledWorkspace.from_settings(slack_settings)
     app = App(
         signing_secret=signing_secret,
         client=client,
@@ -103,6 +105,30 @@ def build_app(
         ignoring_self_events_enabled=False,
         logger=logging.getLogger(BOLT_LOGGER),
     )
+
+    @app.use
+    def only_the_installed_workspace(
+        body: dict[str, Any], respond: Respond, next_: Callable[[], None]
+    ) -> BoltResponse | None:
+        # Runs after Bolt's signature check and before every listener: a request from another
+        # workspace is answered here and reaches no listener, so nothing is dispatched.
+        problem = workspace.refusal(body)
+        if problem is None:
+            next_()
+            return None
+        logger.warning(
+            "request from another workspace refused",
+            extra={"teams": request_teams(body), "enterprises": request_enterprises(body)},
+        )
+        if "command" in body:  # a slash command: the refusal is the HTTP answer (no network)
+            answer = {"response_type": "ephemeral", "text": f":x: {problem}"}
+            return BoltResponse(
+                status=200, body=json.dumps(answer), headers={"content-type": "application/json"}
+            )
+        if body.get("response_url"):  # a button's ack carries no message: answer its clicker
+            respond(text=f":x: {problem}", response_type="ephemeral", replace_original=False)
+        return BoltResponse(status=200, body="")
+
     allowed = frozenset(slack_settings.allowed_channels)
 
     def channel_refusal(channel: str) -> str | None:

@@ -1,9 +1,9 @@
-"""The Slack bot token and signing secret: from the environment, or from SSM SecureString
-parameters read once through powertools Parameters and cached for the container's life."""
+"""The Slack bot token, the signing secret and the job signing key: plain values from the
+environment, or SSM SecureString parameters / a Secrets Manager secret read once through
+powertools Parameters and cached for the container's life. Each is resolved on its own, so a
+function reads only what it uses (only the endpoint reads the signing secret)."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from bot.config import SlackSettings
 from bot.errors import ConfigError
@@ -11,12 +11,6 @@ from bot.slack.protocol import JobSigner, job_signing_key
 
 # Parameters are fetched on first use, never at import; they stay cached this long (seconds).
 PARAMETER_MAX_AGE_S = 3600
-
-
-@dataclass(frozen=True)
-class SlackCredentials:
-    bot_token: str
-    signing_secret: str
 
 
 def _parameter(name: str) -> str:
@@ -29,13 +23,6 @@ def _parameter(name: str) -> str:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"SSM parameter {name!r} is empty")
     return value
-
-
-def resolve_credentials(settings: SlackSettings) -> SlackCredentials:
-    """Plain values win; otherwise the named SSM parameters are read (once, then cached)."""
-    token = settings.bot_token or _parameter(str(settings.bot_token_param))
-    secret = settings.signing_secret or _parameter(str(settings.signing_secret_param))
-    return SlackCredentials(bot_token=token, signing_secret=secret)
 
 
 def _secret(name: str) -> str:
@@ -56,8 +43,14 @@ def resolve_bot_token(settings: SlackSettings) -> str:
 
 
 def resolve_signing_secret(settings: SlackSettings) -> str:
-    """The Slack signing secret: read by the endpoint alone."""
-    return settings.signing_secret or _parameter(str(settings.signing_secret_param))
+    """The Slack signing secret: read by the endpoint alone, which cannot run without it."""
+    if settings.signing_secret:
+        return settings.signing_secret
+    if not settings.signing_secret_param:
+        raise ConfigError(
+            "set SLACK_SIGNING_SECRET or SLACK_SIGNING_SECRET_PARAM (an SSM parameter name)"
+        )
+    return _parameter(settings.signing_secret_param)
 
 
 def resolve_job_signer(settings: SlackSettings) -> JobSigner:

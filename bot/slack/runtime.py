@@ -15,7 +15,7 @@ from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 
 from bot.config import EngineSettings, SlackSettings
 from bot.slack.app import build_app
-from bot.slack.credentials import resolve_credentials
+from bot.slack.credentials import resolve_bot_token, resolve_signing_secret
 from bot.slack.dispatch import LambdaDispatcher, worker_function_name
 from bot.slack.web import build_web_client
 
@@ -47,13 +47,14 @@ def build_endpoint(env: Mapping[str, str], *, clock: Clock = _utcnow) -> SlackEn
     """The endpoint for ``env`` (SlackSettings + EngineSettings variables)."""
     slack_settings = SlackSettings.from_env(env)
     engine_settings = EngineSettings.from_env(env)
-    credentials = resolve_credentials(slack_settings)
+    signing_secret = resolve_signing_secret(slack_settings)
+    bot_token = resolve_bot_token(slack_settings)
     app = build_app(
         slack_settings=slack_settings,
         engine_settings=engine_settings,
-        signing_secret=credentials.signing_secret,
-        bot_token=credentials.bot_token,
-        client=build_web_client(credentials.bot_token, slack_settings.api_url),
+        signing_secret=signing_secret,
+        bot_token=bot_token,
+        client=build_web_client(bot_token, slack_settings.api_url),
         dispatcher=LambdaDispatcher(worker_function_name(slack_settings)),
         clock=clock,
     )

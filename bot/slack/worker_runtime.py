@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from bot.config import EngineSettings, SlackSettings
 from bot.errors import ConfigError
 from bot.slack.approvals import ApproverDirectory
-from bot.slack.credentials import resolve_credentials
+from bot.slack.credentials import resolve_bot_token
 from bot.slack.dispatch import LambdaDispatcher, worker_function_name
 from bot.slack.jobs import SlackWorker, WorkerOptions
 from bot.slack.web import SlackGateway, build_web_client
@@ -36,8 +36,9 @@ def build_worker(
     """The worker for ``env``: SQS, the state table, Slack and the dispatcher for continuations."""
     slack_settings = SlackSettings.from_env(env)
     engine_settings = EngineSettings.from_env(env)
-    credentials = resolve_credentials(slack_settings)
-    slack = SlackGateway(build_web_client(credentials.bot_token, slack_settings.api_url))
+    slack = SlackGateway(
+        build_web_client(resolve_bot_token(slack_settings), slack_settings.api_url)
+    )
     return SlackWorker(
         engine_settings=engine_settings,
         slack_settings=slack_settings,

@@ -29,9 +29,10 @@ from bot.state import StateStore
 from bot.state_schema import create_state_table
 from infra.local.lambda_server import LambdaServer, LocalLambdaContext
 from infra.local.slack_api import SlackApiServer, SlackCall
-from infra.local.slack_events import action_body, command_body, http_event
+from infra.local.slack_events import LOCAL_TEAM, action_body, command_body, http_event
 
 SECRET = "demo-signing-secret"
+JOB_KEY = "demo-job-signing-key-of-32-bytes-or-more"  # signs endpoint→worker jobs
 TABLE = "dlq-redrive-demo-state"
 ALICE, BOB, CHANNEL = "U0ALICE", "U0BOB", "C0OPS"
 NAMES = {ALICE: "@alice", BOB: "@bob", CHANNEL: "#ops"}
@@ -153,6 +154,8 @@ def run_slack_demo(aws_env: dict[str, str]) -> None:
             **aws_env,
             "SLACK_BOT_TOKEN": "xoxb-demo",
             "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_TEAM_ID": LOCAL_TEAM,
+            "JOB_SIGNING_KEY": JOB_KEY,
             "SLACK_API_URL": slack.api_url,
             "APPROVERS": f"{ALICE},{BOB}",
             "STATE_TABLE": TABLE,

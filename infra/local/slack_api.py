@@ -34,6 +34,7 @@ from slack_sdk.models.views import View
 # The one measure of block text (UTF-16 code units, as the refusals below were measured); this
 # fake's limit sits above the app's own budget, so a message the app over-fills is still refused.
 from bot.slack.mrkdwn import block_text_length
+from infra.local.slack_events import LOCAL_TEAM
 
 # "You can include up to 50 blocks in each message, and 100 blocks in modals or Home tabs."
 # (Slack, Block Kit reference: blocks)
@@ -359,7 +360,7 @@ class FakeSlack:
         if method in self.overrides:
             return self.overrides[method](body)
         if method == "auth.test":
-            return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1"}
+            return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": LOCAL_TEAM}
         if method in {"chat.postMessage", "chat.update"}:
             return self._message(method, body)
         if method == "chat.postEphemeral":

@@ -51,24 +51,39 @@ def http_event(
     }
 
 
-def command_body(text: str, *, user: str, channel: str, response_url: str, team: str = "T1") -> str:
-    """The form body of ``/dlq-redrive <text>``."""
-    return urllib.parse.urlencode(
-        {
-            "token": "legacy-verification-token",
-            "team_id": team,
-            "team_domain": "example",
-            "channel_id": channel,
-            "channel_name": "ops",
-            "user_id": user,
-            "user_name": user.lower(),
-            "command": SLASH_COMMAND,
-            "text": text,
-            "api_app_id": "A1",
-            "response_url": response_url,
-            "trigger_id": "1.2.3",
-        }
-    )
+# The workspace the local stand-ins play (auth.test answers it; the test and demo environments
+# set SLACK_TEAM_ID to it).
+LOCAL_TEAM = "T_LOCAL"
+
+
+def command_body(
+    text: str,
+    *,
+    user: str,
+    channel: str,
+    response_url: str,
+    team: str = LOCAL_TEAM,
+    enterprise: str | None = None,
+) -> str:
+    """The form body of ``/dlq-redrive <text>`` (``enterprise_id`` only for an Enterprise Grid
+    workspace, as Slack sends it)."""
+    fields = {
+        "token": "legacy-verification-token",
+        "team_id": team,
+        "team_domain": "example",
+        "channel_id": channel,
+        "channel_name": "ops",
+        "user_id": user,
+        "user_name": user.lower(),
+        "command": SLASH_COMMAND,
+        "text": text,
+        "api_app_id": "A1",
+        "response_url": response_url,
+        "trigger_id": "1.2.3",
+    }
+    if enterprise is not None:
+        fields["enterprise_id"] = enterprise
+    return urllib.parse.urlencode(fields)
 
 
 def action_body(
@@ -79,13 +94,19 @@ def action_body(
     channel: str,
     message_ts: str,
     response_url: str,
-    team: str = "T1",
+    team: str = LOCAL_TEAM,
+    user_team: str | None = None,
+    enterprise: str | None = None,
 ) -> str:
-    """The form body of a button click (``block_actions``) on the message ``message_ts``."""
+    """The form body of a button click (``block_actions``) on the message ``message_ts``.
+
+    ``user_team``: the clicker's own workspace when it is not ``team`` (a Slack Connect user);
+    ``enterprise``: the Enterprise Grid org (Slack sends ``"enterprise": null`` outside one)."""
     payload = {
         "type": "block_actions",
         "team": {"id": team, "domain": "example"},
-        "user": {"id": user, "username": user.lower(), "team_id": team},
+        "enterprise": None if enterprise is None else {"id": enterprise, "name": "Example"},
+        "user": {"id": user, "username": user.lower(), "team_id": user_team or team},
         "api_app_id": "A1",
         "token": "legacy-verification-token",
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},

@@ -26,7 +26,7 @@ from bot.slack.commands import (
 )
 from bot.slack.runtime import SlackEndpoint
 from infra.local.lambda_server import LocalLambdaContext
-from infra.local.slack_events import command_body, http_event
+from infra.local.slack_events import LOCAL_TEAM, command_body, http_event
 
 SECRET = "property-secret"
 WORDS = [
@@ -84,7 +84,12 @@ class _RecordingDispatcher:
 
 
 def _endpoint(dispatcher: _RecordingDispatcher) -> SlackEndpoint:
-    env = {"SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": SECRET, "TIMEZONE": "UTC"}
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-x",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_TEAM_ID": LOCAL_TEAM,
+        "TIMEZONE": "UTC",
+    }
     app = build_app(
         slack_settings=SlackSettings.from_env(env),
         engine_settings=EngineSettings.from_env(env),

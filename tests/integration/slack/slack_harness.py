@@ -24,9 +24,10 @@ from infra.local.lambda_server import LambdaServer, LocalLambdaContext
 from infra.local.moto_server import LocalAws
 from infra.local.scene import QueuePair, create_pair, put_in_dlq
 from infra.local.slack_api import SlackApiServer, SlackCall
-from infra.local.slack_events import action_body, command_body, http_event
+from infra.local.slack_events import LOCAL_TEAM, action_body, command_body, http_event
 
 SECRET = "test-signing-secret"
+JOB_KEY = "test-job-signing-key-of-32-bytes-or-more"  # signs endpoint→worker jobs
 TABLE = "dlq-redrive-state"
 REQUESTER = "U_ALICE"
 APPROVER = "U_BOB"
@@ -162,6 +163,8 @@ def slack_env(aws: LocalAws) -> dict[str, str]:
         "TIMEZONE": "UTC",
         "SLACK_BOT_TOKEN": "xoxb-test",
         "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_TEAM_ID": LOCAL_TEAM,
+        "JOB_SIGNING_KEY": JOB_KEY,
         "APPROVERS": f"{APPROVER},{APPROVER_2},{REQUESTER}",
         "STATE_TABLE": TABLE,
         "WORKER_FUNCTION_NAME": "worker",
