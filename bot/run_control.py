@@ -34,14 +34,15 @@ class RunTotals:
     scanned: int = 0
     duration_s: float = 0.0
 
-    def fold(self, report: RedriveReport) -> RunTotals:
-        """These totals with one more invocation's ``report`` (or a progress snapshot of it).
+    def fold(self, report: RedriveReport, *, partial: bool = False) -> RunTotals:
+        """These totals with one more invocation's ``report`` (``partial``: a progress snapshot
+        of a run still going, which has not seen every message whatever it says).
 
         Moved messages left the DLQ, so they add up, as do the messages looked at and the time.
         Failed, skipped and poison messages stay in the DLQ and a later invocation looks at them
         again: they are the latest pass's figures when it saw every message, otherwise the
         largest seen so far (never counted twice)."""
-        if report.finished:
+        if report.finished and not partial:
             failed, skipped, needs_human = report.failed, report.skipped, report.needs_human
         else:
             failed = max(self.failed, report.failed)
@@ -78,18 +79,21 @@ def next_step(
     invocation: int = 1,
     max_idle: int = MAX_IDLE_INVOCATIONS,
     max_invocations: int | None = None,
+    moved: int | None = None,
 ) -> NextStep:
     """What a run does after invocation number ``invocation`` stopped for ``stopped`` having
-    looked at ``scanned`` messages, ``idle_invocations`` earlier ones in a row having looked at
-    none."""
+    looked at ``scanned`` messages, ``idle_invocations`` earlier ones in a row having made no
+    progress. ``moved``: when given, an invocation that moved nothing made no progress either,
+    whatever it looked at (the daily auto-redrive: each invocation looks again at every message
+    an earlier one left, so looking alone is no progress)."""
     if stopped is not StopReason.DEADLINE:
         return NextStep(Step.FINISH, idle_invocations)
-    idle = idle_invocations + 1 if scanned == 0 else 0
+    idle = idle_invocations + 1 if scanned == 0 or moved == 0 else 0
     if idle >= max_idle:
         return NextStep(
             Step.GIVE_UP,
             idle,
-            f"no progress in {idle} invocations in a row: the worker's time budget is too small",
+            f"no progress in {idle} invocations in a row: the function's time budget is too small",
         )
     if max_invocations is not None and invocation >= max_invocations:
         return NextStep(

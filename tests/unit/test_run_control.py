@@ -93,3 +93,10 @@ def test_what_a_run_left_in_the_dlq_is_said_with_the_callers_numbers() -> None:
     assert lines[0].startswith("1,200 selected were not sent in the last part")
     assert len(lines) == 6
     assert left_in_dlq(_report(StopReason.DRAINED, moved=3)) == []
+
+
+def test_a_progress_snapshot_never_replaces_the_figures_of_earlier_passes() -> None:
+    # A snapshot of a run still going says "drained" (its stop is not decided yet)
+    totals = RunTotals(moved=5, failed=4)
+    snapshot = _report(StopReason.DRAINED, moved=2, failed=1)
+    assert totals.fold(snapshot, partial=True) == RunTotals(moved=7, failed=4)
