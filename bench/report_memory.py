@@ -243,7 +243,7 @@ def measure(dlqs: int = 60, messages: int = 1000, body_kib: int = 256) -> dict[s
     """Peak RSS of the report with ``body_kib`` bodies and with 64-byte ones, and the target."""
     import boto3
 
-    from bot.state_schema import create_state_table
+    from bot.state_table import create_state_table
     from infra.local.moto_server import local_aws
     from infra.local.slack_api import SlackApiServer
 

@@ -14,7 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.cli import EXIT_OK, EXTRA_COMMANDS, CliContext
 from bot.errors import AwsError, UsageError
-from bot.state_schema import create_state_table
+from bot.state_table import create_state_table
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:

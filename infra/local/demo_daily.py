@@ -32,7 +32,7 @@ from bot.daily.blocks import blocks_as_text, builder_url
 from bot.daily.job import DailyJob
 from bot.daily.snapshots import Snapshot, SnapshotStore
 from bot.selection import yesterday
-from bot.state_schema import create_state_table
+from bot.state_table import create_state_table
 from infra.local.lambda_server import LocalLambdaContext
 from infra.local.slack_api import SlackApiServer
 

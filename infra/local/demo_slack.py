@@ -26,7 +26,7 @@ from bot.slack.app import BOLT_LOGGER
 from bot.slack.ids import ActionId
 from bot.slack.observability import logger
 from bot.state import StateStore
-from bot.state_schema import create_state_table
+from bot.state_table import create_state_table
 from infra.local.lambda_server import LambdaServer, LocalLambdaContext
 from infra.local.slack_api import SlackApiServer, SlackCall
 from infra.local.slack_events import LOCAL_TEAM, action_body, command_body, http_event

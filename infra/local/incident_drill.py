@@ -355,7 +355,7 @@ def run_daily(
     """The 06:00 job, with a local Lambda endpoint so continuations run (in this process)."""
     import handlers.daily
     from bot.daily.blocks import blocks_as_text
-    from bot.state_schema import create_state_table
+    from bot.state_table import create_state_table
     from infra.local.demo_daily import daily_job_in_use, scheduled_event
     from infra.local.lambda_server import LambdaServer, LocalLambdaContext
     from infra.local.slack_api import SlackApiServer

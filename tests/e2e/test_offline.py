@@ -24,7 +24,7 @@ import pytest
 
 from bot.slack.ids import ActionId
 from bot.state import StateStore
-from bot.state_schema import create_state_table
+from bot.state_table import create_state_table
 from infra.local.moto_server import LocalAws
 from infra.local.scene import QueuePair, count, create_pair, put_in_dlq
 from infra.local.slack_api import SlackApiServer, SlackCall

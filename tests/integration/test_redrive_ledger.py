@@ -9,7 +9,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from bot.redrive_ledger import PREFIX, RETENTION, UNREADABLE, StateTableRedriveLedger
-from bot.state_schema import create_state_table
+from bot.state_table import create_state_table
 from infra.local.moto_server import LocalAws
 
 TABLE = "dlq-redrive-state"

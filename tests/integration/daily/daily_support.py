@@ -14,7 +14,7 @@ import pytest
 
 import handlers.daily
 from bot.daily.once import LeaseTiming
-from bot.state_schema import create_state_table
+from bot.state_table import create_state_table
 from infra.local.lambda_server import LocalLambdaContext
 from infra.local.moto_server import LocalAws
 from infra.local.slack_api import SlackApiServer, SlackCall

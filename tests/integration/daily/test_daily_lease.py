@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from bot.daily.lease import LeaseStore
 from bot.daily.once import Attempt, LeaseTiming, LeaseUnavailableError, run_once
-from bot.state_schema import create_state_table
+from bot.state_table import create_state_table
 from infra.local.moto_server import LocalAws
 
 TABLE = "dlq-redrive-state"

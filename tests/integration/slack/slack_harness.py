@@ -19,7 +19,7 @@ import handlers.worker
 from bot.slack.ids import ActionId
 from bot.slack.jobs import WorkerOptions
 from bot.state import StateStore
-from bot.state_schema import create_state_table
+from bot.state_table import create_state_table
 from infra.local.lambda_server import LambdaServer, LocalLambdaContext
 from infra.local.moto_server import LocalAws
 from infra.local.scene import QueuePair, create_pair, put_in_dlq
