@@ -69,6 +69,18 @@ class SlackGateway:
         if response.status_code >= 400:
             raise SlackError(f"Slack refused the answer (HTTP {response.status_code})")
 
+    def user_info(self, user: str) -> dict[str, Any]:
+        """users.info: the user object as Slack documents it (``team_id``, ``deleted``,
+        ``is_bot``, ``is_restricted``, ``is_ultra_restricted``, ``is_stranger``, ...)."""
+        try:
+            response = self.client.users_info(user=user)
+        except (SlackApiError, SlackRequestError, OSError) as exc:
+            raise _error(f"look up user {user}", exc) from exc
+        found = response.get("user")
+        if not isinstance(found, dict):
+            raise SlackError(f"Slack answered users.info for {user} without a user")
+        return found
+
     def usergroup_members(self, usergroup: str) -> list[str]:
         try:
             response = self.client.usergroups_users_list(usergroup=usergroup)

@@ -150,6 +150,8 @@ def run_slack_demo(aws_env: dict[str, str]) -> None:
     """Play the Slack story on the demo scene; print what Slack received."""
     print(f"\n{BOLD}== The Slack app: /dlq-redrive and the approval button =={RESET}")
     with SlackApiServer() as slack, LambdaServer({"worker": handlers.worker.handler}) as lambdas:
+        for user in (ALICE, BOB):  # members of the workspace, as users.info answers
+            slack.state.add_user(user)
         env = {
             **aws_env,
             "SLACK_BOT_TOKEN": "xoxb-demo",

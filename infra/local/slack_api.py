@@ -266,6 +266,8 @@ class FakeSlack:
     # The calls refused for their payload, in order, until a test takes them
     refusals: list[SlackCall] = field(default_factory=list)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
+    # users.info: the workspace's people by id (see ``add_user``); an id not here is not found
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
     # method -> function(body) returning the JSON to answer (e.g. to simulate an error or a 429)
     overrides: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = field(default_factory=dict)
     # Refusals a test asked for (see ``refuse``): method, which call, the error Slack answers.
@@ -291,6 +293,33 @@ class FakeSlack:
         with self._changed:
             taken, self.refusals[:] = list(self.refusals), []
             return taken
+
+    def add_user(self, user_id: str, *, team: str = LOCAL_TEAM, **flags: bool) -> dict[str, Any]:
+        """Make ``user_id`` known to users.info: a full member of ``team`` unless ``flags`` say
+        otherwise (``is_restricted``, ``is_ultra_restricted``, ``is_stranger``, ``deleted``,
+        ``is_bot``). Returns the user object, shaped like the example of Slack's user type:
+        ``{"id": "W012A3CDE", "team_id": "T012AB3C4", "name": "spengler", "deleted": false,
+        ..., "is_restricted": false, "is_ultra_restricted": false, "is_bot": false,
+        "is_stranger": false, ..., "is_app_user": false}`` (api.slack.com/types/user)."""
+        user: dict[str, Any] = {
+            "id": user_id,
+            "team_id": team,
+            "name": user_id.lower(),
+            "deleted": False,
+            "real_name": user_id,
+            "is_admin": False,
+            "is_owner": False,
+            "is_primary_owner": False,
+            "is_restricted": False,
+            "is_ultra_restricted": False,
+            "is_bot": False,
+            "is_stranger": False,
+            "is_app_user": False,
+            **flags,
+        }
+        with self._lock:
+            self.users[user_id] = user
+        return user
 
     def calls_to(self, method: str) -> list[SlackCall]:
         return [c for c in list(self.calls) if c.method == method]
@@ -371,10 +400,23 @@ class FakeSlack:
                     return self.history.history(body)
                 return self.history.replies(body)
         if method == "usergroups.users.list":
+            # "This method returns a list of all users within a User Group": {"ok": true,
+            # "users": ["U060R4BJ4", "W123A4BC5"]}; "no_such_subteam: No usergroup found with
+            # the given Id" (usergroups.users.list reference)
             group = str(body.get("usergroup", ""))
             if group not in self.usergroups:
                 return {"ok": False, "error": "no_such_subteam"}
             return {"ok": True, "users": self.usergroups[group]}
+        if method == "users.info":
+            # "This method returns information about a member of a workspace." "Returns a user
+            # object"; "user_not_found: Value passed for `user` was invalid." (users.info
+            # reference). Slack knows people of a shared channel's other workspaces too: their
+            # object carries their own team_id (and is_stranger when Slack says so).
+            with self._lock:
+                found = self.users.get(str(body.get("user", "")))
+            if found is None:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": dict(found)}
         return {"ok": True}
 
     def _new_ts(self) -> str:

@@ -36,6 +36,7 @@ def test_the_bot_asks_only_for_the_scopes_it_uses() -> None:
         "commands",
         "groups:history",
         "usergroups:read",
+        "users:read",  # who may read message bodies: guests, strangers (bot/slack/viewers.py)
     ]
     assert "user" not in manifest()["oauth_config"]["scopes"]
 

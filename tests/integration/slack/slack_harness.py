@@ -197,6 +197,10 @@ def make_harness(
             {"worker": handlers.worker.handler}, timeouts={"worker": worker_timeout_s}
         ) as lambdas,
     ):
+        # The people of these conversations: full members of the installed workspace, as
+        # users.info answers for them (a test adds guests and strangers itself).
+        for user in (REQUESTER, APPROVER, APPROVER_2, OUTSIDER):
+            slack.state.add_user(user)
         full_env = {
             **env,
             "SLACK_API_URL": slack.api_url,

@@ -11,7 +11,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
+from bot.slack.web import SlackError, SlackGateway
 from infra.local.slack_api import MAX_MESSAGE_BLOCK_TEXT, SlackApiServer, block_text_length
+from infra.local.slack_events import LOCAL_TEAM
 
 
 @pytest.fixture
@@ -246,3 +248,24 @@ def test_an_update_changes_the_text_and_keeps_metadata_it_does_not_replace(
 def test_metadata_without_an_event_type_and_payload_is_refused(client: WebClient) -> None:
     with pytest.raises(SlackApiError, match="invalid_metadata_format"):
         client.chat_postMessage(channel="C1", text="t", metadata={"event_type": "x"})
+
+
+def test_users_info_answers_as_slack_documents(server: SlackApiServer, client: WebClient) -> None:
+    # Given a member, a guest and a Slack Connect user known to the workspace
+    server.state.add_user("U_BOB")
+    server.state.add_user("U_GUEST", is_restricted=True)
+    server.state.add_user("U_EXT", team="T_OTHER")
+
+    # When the app's gateway asks users.info about each, and about an unknown id
+    gateway = SlackGateway(client)
+    bob, guest, ext = (gateway.user_info(u) for u in ("U_BOB", "U_GUEST", "U_EXT"))
+
+    # Then each comes back as Slack's user object, and an unknown id is user_not_found
+    assert (bob["id"], bob["team_id"], bob["is_restricted"]) == ("U_BOB", LOCAL_TEAM, False)
+    assert guest["is_restricted"] is True and ext["team_id"] == "T_OTHER"
+    with pytest.raises(SlackError, match="user_not_found"):
+        gateway.user_info("U_NOBODY")
+
+
+def test_auth_test_names_the_local_workspace(client: WebClient) -> None:
+    assert client.auth_test()["team_id"] == LOCAL_TEAM
