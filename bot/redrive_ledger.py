@@ -1,7 +1,7 @@
 """The redrive ledger in the state table: how often the daily auto-redrive sent back a message
 that cannot carry the ``dlq-redrive-count`` attribute (it has 10 attributes already, or no room
 left in the message size), so that MAX_REDRIVES still holds for it. The engine asks through the
-``RedriveLedger`` protocol; this is the only code touching these items in DynamoDB.
+``RedriveLedger`` protocol; this is the only code touching these items in the state table.
 
 One item per DLQ and message: ``pk = "REDRIVES#<dlq name>"``, ``sk = <content digest>`` (the
 sha256 of body and attributes, ``bot.engine.content_digest``: SQS gives every redriven copy a new
@@ -16,29 +16,19 @@ needs a human this time, rather than escaping the limit, and the other messages 
 from __future__ import annotations
 
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
-
-from bot.aws_errors import describe_client_error
 from bot.errors import AwsError
 from bot.printable import printable_logger
-from bot.state_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+from bot.state_schema import SORT_KEY, TTL_ATTRIBUTE
+from bot.state_table_api import BATCH_GET_KEYS, StateTableApi, key
 
 PREFIX = "REDRIVES#"
 # Longer than a message can live between two redrives (SQS keeps a message at most 14 days, in
 # the source queue and then again in the DLQ), so a count is not forgotten while it still matters.
 RETENTION = timedelta(days=30)
-BATCH_GET_KEYS = 100  # BatchGetItem's limit
-BATCH_GET_ATTEMPTS = 5  # for keys DynamoDB leaves unprocessed (throttling)
 # The count of a message whose count cannot be read: past any MAX_REDRIVES, so it needs a human.
 UNREADABLE = sys.maxsize
 
@@ -50,13 +40,11 @@ class StateTableRedriveLedger:
 
     def __init__(
         self,
-        table: str,
-        client: DynamoDBClient | None = None,
+        table: StateTableApi,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.table = table
-        self.client: DynamoDBClient = client if client is not None else boto3.client("dynamodb")
         self.clock = clock
 
     def counts(self, dlq: str, digests: Collection[str]) -> dict[str, int]:
@@ -64,10 +52,14 @@ class StateTableRedriveLedger:
         ``UNREADABLE`` for each digest whose count could not be read."""
         wanted = sorted(set(digests))
         found: dict[str, int] = {}
+        # One BatchGetItem's worth at a time: a chunk that cannot be read holds only its own.
         for start in range(0, len(wanted), BATCH_GET_KEYS):
             chunk = wanted[start : start + BATCH_GET_KEYS]
             try:
-                items = self._batch_get(dlq, [self._key(dlq, digest) for digest in chunk])
+                items = self.table.batch_get(
+                    [key(PREFIX + dlq, digest) for digest in chunk],
+                    doing=f"read the redrive counts of {dlq!r}",
+                )
             except AwsError as exc:
                 logger.error("redrive counts of %s unread, held for a human: %s", dlq, exc)
                 found.update(dict.fromkeys(chunk, UNREADABLE))
@@ -80,45 +72,10 @@ class StateTableRedriveLedger:
         """Add one redrive per listed digest (atomic ADD: parallel runs cannot lose a count)."""
         expires = int((self.clock() + RETENTION).timestamp())
         for digest, times in Counter(digests).items():
-            try:
-                self.client.update_item(
-                    TableName=self.table,
-                    Key=self._key(dlq, digest),
-                    UpdateExpression="ADD redrives :n SET #ttl = :ttl",
-                    ExpressionAttributeNames={"#ttl": TTL_ATTRIBUTE},
-                    ExpressionAttributeValues={
-                        ":n": {"N": str(times)},
-                        ":ttl": {"N": str(expires)},
-                    },
-                )
-            except (ClientError, BotoCoreError) as exc:
-                raise _error(f"counting a redrive from {dlq!r}", exc) from exc
-
-    def _batch_get(self, dlq: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        for attempt in range(BATCH_GET_ATTEMPTS):
-            try:
-                response = self.client.batch_get_item(
-                    RequestItems={self.table: {"Keys": keys, "ConsistentRead": True}}
-                )
-            except (ClientError, BotoCoreError) as exc:
-                raise _error(f"reading the redrive counts of {dlq!r}", exc) from exc
-            items += response.get("Responses", {}).get(self.table, [])
-            unprocessed = response.get("UnprocessedKeys", {}).get(self.table)
-            keys = list(unprocessed["Keys"]) if unprocessed else []
-            if not keys:
-                return items
-            time.sleep(0.05 * 2**attempt)  # DynamoDB's advice: back off before asking again
-        raise AwsError(
-            f"AWS left {len(keys)} redrive counts of {dlq!r} unread after "
-            f"{BATCH_GET_ATTEMPTS} attempts (throttled)"
-        )
-
-    @staticmethod
-    def _key(dlq: str, digest: str) -> dict[str, Any]:
-        return {PARTITION_KEY: {"S": PREFIX + dlq}, SORT_KEY: {"S": digest}}
-
-
-def _error(doing: str, exc: ClientError | BotoCoreError) -> AwsError:
-    code, message = describe_client_error(exc)
-    return AwsError(f"AWS refused {doing}: {code}: {message}")
+            self.table.update(
+                key(PREFIX + dlq, digest),
+                "ADD redrives :n SET #ttl = :ttl",
+                names={"#ttl": TTL_ATTRIBUTE},
+                values={":n": {"N": str(times)}, ":ttl": {"N": str(expires)}},
+                doing=f"count a redrive from {dlq!r}",
+            )

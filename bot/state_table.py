@@ -48,6 +48,7 @@ from bot.aws_errors import describe_client_error
 from bot.errors import AwsError
 from bot.state_schema import PARTITION_KEY, SORT_KEY, table_definition
 from bot.state_table_api import (
+    BATCH_GET_KEYS,
     CONDITION_FAILED,
     TRANSACTION_CANCELED,
     ConditionCheck,
@@ -65,7 +66,6 @@ from bot.state_table_api import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-BATCH_GET_KEYS = 100  # BatchGetItem's limit per call
 BATCH_GET_ATTEMPTS = 5  # for keys DynamoDB leaves unprocessed (throttling)
 
 

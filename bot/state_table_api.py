@@ -23,6 +23,7 @@ Names = Mapping[str, str]  # ExpressionAttributeNames: "#s" -> "status"
 Values = Mapping[str, Any]  # ExpressionAttributeValues: ":now" -> {"N": "1700000000"}
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
+BATCH_GET_KEYS = 100  # BatchGetItem's limit per call
 TRANSACTION_CANCELED = "TransactionCanceledException"
 
 

@@ -25,6 +25,7 @@ from bot.printable import visible_json
 from bot.redrive_ledger import StateTableRedriveLedger
 from bot.slack.credentials import resolve_bot_token
 from bot.sqs_gateway import SqsGateway, send_sqs_client
+from bot.state_table import StateTable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -65,7 +66,7 @@ def build_job(
     if sqs_send_client is None and sqs_client is not None:
         sqs_send_client = send_sqs_client(like=sqs_client)
     gateway = SqsGateway(sqs_client, send_client=sqs_send_client)
-    snapshots = SnapshotStore(table, dynamodb_client)
+    snapshots = SnapshotStore(StateTable(table, dynamodb_client))
     slack = WebClient(token=resolve_bot_token(slack_settings), base_url=slack_settings.api_url)
     # A report with thread replies is several posts in a row: wait out a 429 instead of failing.
     slack.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
@@ -76,7 +77,7 @@ def build_job(
             max_redrives=engine_settings.max_redrives,
             timezone=engine_settings.timezone,
             # MAX_REDRIVES also for messages that cannot carry the counter attribute
-            ledger=StateTableRedriveLedger(table, snapshots.client),
+            ledger=StateTableRedriveLedger(snapshots.table),
         ),
         gateway=gateway,
         snapshots=snapshots,

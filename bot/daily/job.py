@@ -108,7 +108,7 @@ class DailyJob:
         self.slack = slack
         self.invoker = invoker
         self.leases = (
-            leases if leases is not None else LeaseStore(snapshots.table, snapshots.client)
+            leases if leases is not None else LeaseStore(snapshots.table)
         )
         self.lease_timing = lease_timing or LeaseTiming()
         # The auto-redrive's engine workers (None: the engine's default).
@@ -116,7 +116,7 @@ class DailyJob:
         self.daily = daily
         self.settings = engine_settings
         self.clock = clock
-        self.runs = runs if runs is not None else RunState(snapshots.table, snapshots.client)
+        self.runs = runs if runs is not None else RunState(snapshots.table)
         self.poster = ReportPoster(slack, self.runs, daily.report_channel, clock)
 
     # --- entry ---------------------------------------------------------------------------------

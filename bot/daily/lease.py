@@ -22,17 +22,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
-
-from bot.aws_errors import describe_client_error
-from bot.errors import AwsError
-from bot.state_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+from bot.state_schema import PARTITION_KEY, TTL_ATTRIBUTE
+from bot.state_table_api import ConditionFailedError, StateTableApi
+from bot.state_table_api import key as item_key
 
 PREFIX = "DAILYLEASE#"
 SORT = "lease"
@@ -41,6 +35,9 @@ SORT = "lease"
 RETENTION = timedelta(days=3)
 RUNNING = "running"
 DONE = "done"
+# Every attempt died (Lambda's on-failure destination said so: ``bot.daily.failures``). A later
+# delivery of the same event may claim it and run again.
+FAILED = "failed"
 
 _NAMES = {
     "#pk": PARTITION_KEY,
@@ -69,9 +66,8 @@ class Lease:
 class LeaseStore:
     """Claims, renews, completes and releases leases; the only code touching these items."""
 
-    def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
+    def __init__(self, table: StateTableApi) -> None:
         self.table = table
-        self.client: DynamoDBClient = client if client is not None else boto3.client("dynamodb")
 
     def claim(
         self, key: str, owner: str, *, now_ms: int, lease_ms: int
@@ -82,20 +78,18 @@ class LeaseStore:
         pending moves of earlier attempts kept; else ``(False, the lease as it is)``."""
         expires = now_ms // 1000 + int(RETENTION.total_seconds())
         try:
-            response = self.client.update_item(
-                TableName=self.table,
-                Key=_key(key),
-                UpdateExpression=(
-                    "SET #state = :running, #owner = :me, #until = :until, #ttl = :ttl, "
-                    "#pending = if_not_exists(#pending, :none) ADD #attempt :one REMOVE #result"
-                ),
-                ConditionExpression=(
-                    "attribute_not_exists(#pk) OR #ttl < :now_s OR "
+            item = self.table.update(
+                _key(key),
+                "SET #state = :running, #owner = :me, #until = :until, #ttl = :ttl, "
+                "#pending = if_not_exists(#pending, :none) ADD #attempt :one REMOVE #result",
+                condition=(
+                    "attribute_not_exists(#pk) OR #ttl < :now_s OR #state = :failed OR "
                     "(#state = :running AND (#until < :now_ms OR #owner = :me))"
                 ),
-                ExpressionAttributeNames=_NAMES,
-                ExpressionAttributeValues={
+                names=_NAMES,
+                values={
                     ":running": {"S": RUNNING},
+                    ":failed": {"S": FAILED},
                     ":me": {"S": owner},
                     ":until": {"N": str(now_ms + lease_ms)},
                     ":ttl": {"N": str(expires)},
@@ -104,23 +98,15 @@ class LeaseStore:
                     ":now_s": {"N": str(now_ms // 1000)},
                     ":now_ms": {"N": str(now_ms)},
                 },
-                ReturnValues="ALL_NEW",
+                doing=f"claim the run {key}",
             )
-        except ClientError as exc:
-            if _condition_failed(exc):
-                return False, self.read(key, now_ms=now_ms)
-            raise _error(f"claiming the run {key}", exc) from exc
-        except BotoCoreError as exc:
-            raise _error(f"claiming the run {key}", exc) from exc
-        return True, _lease(response["Attributes"])
+        except ConditionFailedError:
+            return False, self.read(key, now_ms=now_ms)
+        return True, _lease(item)
 
     def read(self, key: str, *, now_ms: int) -> Lease | None:
         """The lease of ``key`` (strongly consistent), or None if there is none (or expired)."""
-        try:
-            item = self.client.get_item(TableName=self.table, Key=_key(key), ConsistentRead=True)
-        except (ClientError, BotoCoreError) as exc:
-            raise _error(f"reading the run {key}", exc) from exc
-        found = item.get("Item")
+        found = self.table.get(_key(key), doing=f"read the run {key}")
         if found is None or int(found[TTL_ATTRIBUTE]["N"]) < now_ms // 1000:
             return None
         return _lease(found)
@@ -133,7 +119,7 @@ class LeaseStore:
             owner,
             "SET #until = :until, #pending = :pending",
             {":until": {"N": str(until_ms)}, ":pending": _pending(pending)},
-            "renewing",
+            "renew",
         )
 
     def complete(self, key: str, owner: str, result: dict[str, Any]) -> bool:
@@ -146,7 +132,7 @@ class LeaseStore:
                 ":done": {"S": DONE},
                 ":result": {"S": json.dumps(result, default=str, sort_keys=True)},
             },
-            "completing",
+            "complete",
         )
 
     def release(self, key: str, owner: str, *, pending: dict[str, int]) -> bool:
@@ -157,37 +143,62 @@ class LeaseStore:
             owner,
             "SET #until = :until, #pending = :pending",
             {":until": {"N": "0"}, ":pending": _pending(pending)},
-            "releasing",
+            "release",
         )
+
+    def fail(self, key: str, owner: str, reason: str, *, now_ms: int) -> Lease | None:
+        """Mark the work of ``key`` failed (every attempt of Lambda request ``owner`` died) and
+        return it, pending moves kept; None if it is not dead: another attempt completed it or
+        holds a live lease on it. A run never claimed is marked too."""
+        expires = now_ms // 1000 + int(RETENTION.total_seconds())
+        try:
+            item = self.table.update(
+                _key(key),
+                "SET #state = :failed, #owner = :me, #result = :result, #ttl = :ttl, "
+                "#pending = if_not_exists(#pending, :none), "
+                "#attempt = if_not_exists(#attempt, :zero) REMOVE #until",
+                condition=(
+                    "attribute_not_exists(#pk) OR #ttl < :now_s OR #state = :failed OR "
+                    "(#state = :running AND (#until < :now_ms OR #owner = :me))"
+                ),
+                names=_NAMES,
+                values={
+                    ":failed": {"S": FAILED},
+                    ":running": {"S": RUNNING},
+                    ":me": {"S": owner},
+                    ":result": {"S": json.dumps({"status": FAILED, "error": reason})},
+                    ":ttl": {"N": str(expires)},
+                    ":none": {"M": {}},
+                    ":zero": {"N": "0"},
+                    ":now_s": {"N": str(now_ms // 1000)},
+                    ":now_ms": {"N": str(now_ms)},
+                },
+                doing=f"mark the run {key} failed",
+            )
+        except ConditionFailedError:
+            return None
+        return _lease(item)
 
     def _update(
         self, key: str, owner: str, expression: str, values: dict[str, Any], doing: str
     ) -> bool:
         names = {k: v for k, v in _NAMES.items() if k in expression or k in ("#state", "#owner")}
         try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=_key(key),
-                UpdateExpression=expression,
-                ConditionExpression="#state = :running AND #owner = :me",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={
-                    **values,
-                    ":running": {"S": RUNNING},
-                    ":me": {"S": owner},
-                },
+            self.table.update(
+                _key(key),
+                expression,
+                condition="#state = :running AND #owner = :me",
+                names=names,
+                values={**values, ":running": {"S": RUNNING}, ":me": {"S": owner}},
+                doing=f"{doing} the run {key}",
             )
-        except ClientError as exc:
-            if _condition_failed(exc):
-                return False
-            raise _error(f"{doing} the run {key}", exc) from exc
-        except BotoCoreError as exc:
-            raise _error(f"{doing} the run {key}", exc) from exc
+        except ConditionFailedError:
+            return False
         return True
 
 
 def _key(key: str) -> dict[str, Any]:
-    return {PARTITION_KEY: {"S": PREFIX + key}, SORT_KEY: {"S": SORT}}
+    return item_key(PREFIX + key, SORT)
 
 
 def _pending(pending: dict[str, int]) -> dict[str, Any]:
@@ -204,12 +215,3 @@ def _lease(item: dict[str, Any]) -> Lease:
         pending={dlq: int(v["N"]) for dlq, v in item.get("pending", {}).get("M", {}).items()},
         result=json.loads(result) if result else None,
     )
-
-
-def _condition_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
-def _error(doing: str, exc: ClientError | BotoCoreError) -> AwsError:
-    code, message = describe_client_error(exc)
-    return AwsError(f"AWS refused {doing}: {code}: {message}")

@@ -17,17 +17,10 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
-
-from bot.aws_errors import describe_client_error
-from bot.errors import AwsError
 from bot.state_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+from bot.state_table_api import StateTableApi, key
 
 RETENTION = timedelta(days=60)
 RUN_RETENTION = timedelta(days=3)
@@ -50,28 +43,24 @@ class Snapshot:
 
 
 class SnapshotStore:
-    """Reads and writes ``Snapshot`` items; the only code touching them in DynamoDB."""
+    """Reads and writes ``Snapshot`` items; the only code touching them in the state table."""
 
-    def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
+    def __init__(self, table: StateTableApi) -> None:
         self.table = table
-        self.client: DynamoDBClient = client if client is not None else boto3.client("dynamodb")
 
     def put(self, snapshot: Snapshot, *, taken_at: datetime) -> None:
         """Store (or overwrite) the snapshot; it expires ``RETENTION`` after ``taken_at``."""
-        try:
-            self.client.put_item(
-                TableName=self.table,
-                Item={
-                    PARTITION_KEY: {"S": PREFIX + snapshot.dlq},
-                    SORT_KEY: {"S": snapshot.day.isoformat()},
-                    "depth": {"N": str(snapshot.depth)},
-                    "exact": {"BOOL": snapshot.exact},
-                    "taken_at": {"S": taken_at.isoformat(timespec="seconds")},
-                    TTL_ATTRIBUTE: {"N": str(int((taken_at + RETENTION).timestamp()))},
-                },
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise _error(f"saving the snapshot of {snapshot.dlq!r}", exc) from exc
+        self.table.put(
+            {
+                PARTITION_KEY: {"S": PREFIX + snapshot.dlq},
+                SORT_KEY: {"S": snapshot.day.isoformat()},
+                "depth": {"N": str(snapshot.depth)},
+                "exact": {"BOOL": snapshot.exact},
+                "taken_at": {"S": taken_at.isoformat(timespec="seconds")},
+                TTL_ATTRIBUTE: {"N": str(int((taken_at + RETENTION).timestamp()))},
+            },
+            doing=f"save the snapshot of {snapshot.dlq!r}",
+        )
 
     def put_all(self, snapshots: list[Snapshot], *, taken_at: datetime) -> None:
         with ThreadPoolExecutor(max_workers=8) as pool:
@@ -79,19 +68,11 @@ class SnapshotStore:
 
     def history(self, dlq: str, first: date, last: date) -> dict[date, Snapshot]:
         """Snapshots by day, ``first`` to ``last`` inclusive; days without one are absent."""
-        try:
-            response = self.client.query(
-                TableName=self.table,
-                KeyConditionExpression="#pk = :pk AND #sk BETWEEN :first AND :last",
-                ExpressionAttributeNames={"#pk": PARTITION_KEY, "#sk": SORT_KEY},
-                ExpressionAttributeValues={
-                    ":pk": {"S": PREFIX + dlq},
-                    ":first": {"S": first.isoformat()},
-                    ":last": {"S": last.isoformat()},
-                },
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise _error(f"reading the snapshots of {dlq!r}", exc) from exc
+        items = self.table.query(
+            PREFIX + dlq,
+            sk_between=(first.isoformat(), last.isoformat()),
+            doing=f"read the snapshots of {dlq!r}",
+        )
         snapshots = (
             Snapshot(
                 dlq,
@@ -100,7 +81,7 @@ class SnapshotStore:
                 # Snapshots stored before this attribute existed were read from the counters.
                 exact=bool(item.get("exact", {}).get("BOOL", False)),
             )
-            for item in response.get("Items", [])
+            for item in items
         )
         return {snapshot.day: snapshot for snapshot in snapshots}
 
@@ -114,21 +95,17 @@ class SnapshotStore:
 
     def add_moved(self, run: str, dlq: str, moved: int, *, now: datetime) -> int:
         """Add ``moved`` to what scheduled run ``run`` moved out of ``dlq``; the new total."""
-        try:
-            response = self.client.update_item(
-                TableName=self.table,
-                Key={PARTITION_KEY: {"S": RUN_PREFIX + run}, SORT_KEY: {"S": dlq}},
-                UpdateExpression="ADD moved :n SET #ttl = :ttl",
-                ExpressionAttributeNames={"#ttl": TTL_ATTRIBUTE},
-                ExpressionAttributeValues={
-                    ":n": {"N": str(moved)},
-                    ":ttl": {"N": str(int((now + RUN_RETENTION).timestamp()))},
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise _error(f"recording what the auto-redrive moved from {dlq!r}", exc) from exc
-        return int(response.get("Attributes", {}).get("moved", {}).get("N", moved))
+        item = self.table.update(
+            key(RUN_PREFIX + run, dlq),
+            "ADD moved :n SET #ttl = :ttl",
+            names={"#ttl": TTL_ATTRIBUTE},
+            values={
+                ":n": {"N": str(moved)},
+                ":ttl": {"N": str(int((now + RUN_RETENTION).timestamp()))},
+            },
+            doing=f"record what the auto-redrive moved from {dlq!r}",
+        )
+        return int(item.get("moved", {}).get("N", moved))
 
 
 class RunState:
@@ -143,47 +120,52 @@ class RunState:
       ``sk = "window"``): the next run starts from it.
     """
 
-    def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
+    def __init__(self, table: StateTableApi) -> None:
         self.table = table
-        self.client: DynamoDBClient = client if client is not None else boto3.client("dynamodb")
 
     def posted(self, run: str) -> dict[str, str]:
         """The ``ts`` of every part of ``run``'s messages posted so far, by part name."""
-        items = self._query(run, POST_PREFIX, f"reading what run {run} posted")
+        items = self.table.query(
+            RUN_PREFIX + run, sk_prefix=POST_PREFIX, doing=f"read what run {run} posted"
+        )
         return {item[SORT_KEY]["S"][len(POST_PREFIX) :]: item["ts"]["S"] for item in items}
 
     def record_post(self, run: str, part: str, ts: str, *, now: datetime) -> None:
-        self._put(
+        self.table.put(
             {
                 PARTITION_KEY: {"S": RUN_PREFIX + run},
                 SORT_KEY: {"S": POST_PREFIX + part},
                 "ts": {"S": ts},
                 TTL_ATTRIBUTE: {"N": str(int((now + RUN_RETENTION).timestamp()))},
             },
-            f"recording the post {part!r} of run {run}",
+            doing=f"record the post {part!r} of run {run}",
         )
 
     def save_report(self, run: str, report: str, *, now: datetime) -> None:
         """Keep ``report`` (JSON text) for the continuation that finishes the run."""
-        self._put(
+        self.table.put(
             {
                 PARTITION_KEY: {"S": RUN_PREFIX + run},
                 SORT_KEY: {"S": REPORT_KEY},
                 "report": {"B": zlib.compress(report.encode("utf-8"))},
                 TTL_ATTRIBUTE: {"N": str(int((now + RUN_RETENTION).timestamp()))},
             },
-            f"saving the report of run {run}",
+            doing=f"save the report of run {run}",
         )
 
     def load_report(self, run: str) -> str | None:
-        item = self._get(RUN_PREFIX + run, REPORT_KEY, f"reading the report of run {run}")
+        item = self.table.get(
+            key(RUN_PREFIX + run, REPORT_KEY), doing=f"read the report of run {run}"
+        )
         return None if item is None else zlib.decompress(item["report"]["B"]).decode("utf-8")
 
     def window_end(self, dlq: str, run: str) -> datetime | None:
         """Where the last auto-redrive window of ``dlq`` that a run finished ended, as seen by
         run ``run`` (None: never): an earlier attempt of ``run`` itself does not count, so every
         attempt of one run takes the same window."""
-        item = self._get(WINDOW_PREFIX + dlq, "window", f"reading the window of {dlq!r}")
+        item = self.table.get(
+            key(WINDOW_PREFIX + dlq, "window"), doing=f"read the window of {dlq!r}"
+        )
         if item is None:
             return None
         if item["run"]["S"] == run:
@@ -194,8 +176,8 @@ class RunState:
 
     def save_window_end(self, dlq: str, run: str, end: datetime, *, now: datetime) -> None:
         """Run ``run`` went through ``dlq``'s window up to ``end``."""
-        doing = f"saving the window of {dlq!r}"
-        item = self._get(WINDOW_PREFIX + dlq, "window", doing)
+        doing = f"save the window of {dlq!r}"
+        item = self.table.get(key(WINDOW_PREFIX + dlq, "window"), doing=doing)
         before = item.get("before", {}).get("M") if item and item["run"]["S"] == run else item
         record: dict[str, Any] = {
             PARTITION_KEY: {"S": WINDOW_PREFIX + dlq},
@@ -206,51 +188,4 @@ class RunState:
         }
         if before is not None:
             record["before"] = {"M": {"end": before["end"], "run": before["run"]}}
-        self._put(record, doing)
-
-    def _put(self, item: dict[str, Any], doing: str) -> None:
-        try:
-            self.client.put_item(TableName=self.table, Item=item)
-        except (ClientError, BotoCoreError) as exc:
-            raise _error(doing, exc) from exc
-
-    def _get(self, pk: str, sk: str, doing: str) -> dict[str, Any] | None:
-        try:
-            response = self.client.get_item(
-                TableName=self.table,
-                Key={PARTITION_KEY: {"S": pk}, SORT_KEY: {"S": sk}},
-                ConsistentRead=True,
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise _error(doing, exc) from exc
-        item: dict[str, Any] | None = response.get("Item")
-        return item
-
-    def _query(self, run: str, prefix: str, doing: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        start: dict[str, Any] | None = None
-        try:
-            while True:
-                extra: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
-                response = self.client.query(
-                    TableName=self.table,
-                    KeyConditionExpression="#pk = :pk AND begins_with(#sk, :prefix)",
-                    ExpressionAttributeNames={"#pk": PARTITION_KEY, "#sk": SORT_KEY},
-                    ExpressionAttributeValues={
-                        ":pk": {"S": RUN_PREFIX + run},
-                        ":prefix": {"S": prefix},
-                    },
-                    ConsistentRead=True,
-                    **extra,
-                )
-                items.extend(response.get("Items", []))
-                start = response.get("LastEvaluatedKey")
-                if not start:
-                    return items
-        except (ClientError, BotoCoreError) as exc:
-            raise _error(doing, exc) from exc
-
-
-def _error(doing: str, exc: ClientError | BotoCoreError) -> AwsError:
-    code, message = describe_client_error(exc)
-    return AwsError(f"AWS refused {doing}: {code}: {message}")
+        self.table.put(record, doing=doing)

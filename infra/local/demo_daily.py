@@ -32,7 +32,7 @@ from bot.daily.blocks import blocks_as_text, builder_url
 from bot.daily.job import DailyJob
 from bot.daily.snapshots import Snapshot, SnapshotStore
 from bot.selection import yesterday
-from bot.state_table import create_state_table
+from bot.state_table import StateTable, create_state_table
 from infra.local.lambda_server import LocalLambdaContext
 from infra.local.slack_api import SlackApiServer
 
@@ -132,7 +132,7 @@ def run_daily_demo(
             dynamodb_client=dynamodb,
             lambda_client=_client("lambda", aws_env),
         )
-        store = SnapshotStore(DEMO_TABLE, dynamodb)
+        store = SnapshotStore(StateTable(DEMO_TABLE, dynamodb))
         seeded = [
             Snapshot(name, day - timedelta(days=len(DEMO_HISTORY) - i), depth)
             for name in job.catalog.watched_names()

@@ -9,7 +9,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from bot.redrive_ledger import PREFIX, RETENTION, UNREADABLE, StateTableRedriveLedger
-from bot.state_table import create_state_table
+from bot.state_table import StateTable, create_state_table
 from infra.local.moto_server import LocalAws
 
 TABLE = "dlq-redrive-state"
@@ -19,7 +19,7 @@ NOW = datetime(2026, 3, 11, 6, 0, tzinfo=UTC)
 def ledger(aws: LocalAws) -> StateTableRedriveLedger:
     client = boto3.client("dynamodb")
     create_state_table(client, TABLE)
-    return StateTableRedriveLedger(TABLE, client, clock=lambda: NOW)
+    return StateTableRedriveLedger(StateTable(TABLE, client), clock=lambda: NOW)
 
 
 def test_redrives_add_up_per_dlq_and_digest(aws: LocalAws) -> None:
@@ -56,13 +56,16 @@ def test_a_count_that_cannot_be_read_counts_as_the_limit_reached(aws: LocalAws) 
     # Given a ledger whose table refuses every read (unavailable)
     store = ledger(aws)
     store.record("orders-dlq", ["a"])
+    assert isinstance(store.table, StateTable)
 
     def unavailable(**_: object) -> None:
         raise ClientError(
             {"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "BatchGetItem"
         )
 
-    store.client.meta.events.register("provide-client-params.dynamodb.BatchGetItem", unavailable)
+    store.table.client.meta.events.register(
+        "provide-client-params.dynamodb.BatchGetItem", unavailable
+    )
 
     # When the counts are asked for
     counts = store.counts("orders-dlq", ["a", "b"])

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from bot.daily.lease import LeaseStore
 from bot.daily.once import Attempt, LeaseTiming, LeaseUnavailableError, run_once
-from bot.state_table import create_state_table
+from bot.state_table import StateTable, create_state_table
 from infra.local.moto_server import LocalAws
 
 TABLE = "dlq-redrive-state"
@@ -27,7 +27,7 @@ FAST = LeaseTiming(renew_s=0.1, lease_s=1.0, poll_s=0.02)
 def store(aws: LocalAws) -> LeaseStore:
     client = boto3.client("dynamodb")
     create_state_table(client, TABLE)
-    return LeaseStore(TABLE, client)
+    return LeaseStore(StateTable(TABLE, client))
 
 
 def _now_ms() -> int:
@@ -145,7 +145,8 @@ def test_a_state_table_that_cannot_be_used_is_said_before_any_work(store: LeaseS
     def unavailable(**_: object) -> None:
         raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "x"}}, "UpdateItem")
 
-    store.client.meta.events.register("provide-client-params.dynamodb", unavailable)
+    assert isinstance(store.table, StateTable)
+    store.table.client.meta.events.register("provide-client-params.dynamodb", unavailable)
     ran: list[int] = []
     with pytest.raises(LeaseUnavailableError):
         run_once(store, KEY, "req-1", lambda _: ran.append(1) or {}, timing=FAST)

@@ -19,6 +19,7 @@ from bot.daily.blocks import RenderedReport, text_messages
 from bot.daily.once import LAMBDA_ATTEMPTS
 from bot.daily.posting import SUPERSEDED, ReportPoster
 from bot.daily.snapshots import RunState
+from bot.state_table import StateTable
 from infra.local.lambda_server import LambdaServer, LocalLambdaContext
 from infra.local.scene import count, create_pair
 from infra.local.slack_api import SlackCall
@@ -163,7 +164,8 @@ def test_twenty_long_named_dlqs_are_accepted_by_slack(daily: Daily, sqs: Any) ->
 def test_a_retry_that_needs_fewer_replies_marks_the_extra_ones(daily: Daily) -> None:
     # Given a run that posted a report with three thread replies (in the state table and Slack)
     slack = WebClient(token="xoxb-test", base_url=daily.slack.api_url)
-    poster = ReportPoster(slack, RunState(STATE_TABLE), REPORT_CHANNEL, lambda: datetime.now(UTC))
+    runs = RunState(StateTable(STATE_TABLE))
+    poster = ReportPoster(slack, runs, REPORT_CHANNEL, lambda: datetime.now(UTC))
     [main, *replies] = [text_messages(f"part {n}", [])[0] for n in range(4)]
     ts = poster.publish(RUN, RenderedReport(main, replies))
 
