@@ -56,6 +56,8 @@ class Continuation:
     channel: str
     thread_ts: str | None
     results: dict[str, AutoRedrive] = field(default_factory=dict)
+    # Invocations in a row before this one that moved nothing (``bot.run_control.next_step``).
+    idle_invocations: int = 0
 
     @property
     def idempotency_key(self) -> str:
@@ -72,6 +74,7 @@ class Continuation:
             "thread_ts": self.thread_ts,
             # Every field, the selection included: the continuation redrives the same window.
             "results": {name: to_json(r) for name, r in self.results.items()},
+            "idle_invocations": self.idle_invocations,
         }
 
     @classmethod
@@ -88,6 +91,8 @@ class Continuation:
                     str(name): from_json(AutoRedrive, r)
                     for name, r in dict(event.get("results") or {}).items()
                 },
+                # An event sent before this field existed: no idle invocation known.
+                idle_invocations=int(event.get("idle_invocations") or 0),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise UsageError(f"malformed continuation event: {exc}") from exc

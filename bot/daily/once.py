@@ -33,11 +33,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.daily.lease import DONE, Lease, LeaseStore
+from bot.daily.lease import DONE, Lease
 from bot.errors import AwsError
 from bot.printable import printable_logger
+
+if TYPE_CHECKING:
+    from bot.daily.ports import Leases
 
 logger = printable_logger(__name__)
 
@@ -70,7 +73,7 @@ class Attempt:
 
     def __init__(
         self,
-        store: LeaseStore | None,
+        store: Leases | None,
         key: str,
         owner: str,
         timing: LeaseTiming,
@@ -211,7 +214,7 @@ class Attempt:
 
 
 def run_once(
-    store: LeaseStore,
+    store: Leases,
     key: str,
     owner: str,
     work: Callable[[Attempt], dict[str, Any]],

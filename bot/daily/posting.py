@@ -27,7 +27,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.daily.blocks import RenderedReport, SlackMessage, text_messages
-from bot.daily.snapshots import RunState
+from bot.daily.ports import Runs, SlackClient
 from bot.errors import AwsError
 from bot.printable import printable_logger
 
@@ -69,7 +69,7 @@ class ReportPoster:
     """
 
     def __init__(
-        self, slack: Any, runs: RunState, channel: str, clock: Callable[[], datetime]
+        self, slack: SlackClient, runs: Runs, channel: str, clock: Callable[[], datetime]
     ) -> None:
         self.slack = slack
         self.runs = runs

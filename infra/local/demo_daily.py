@@ -135,7 +135,7 @@ def run_daily_demo(
         store = SnapshotStore(StateTable(DEMO_TABLE, dynamodb))
         seeded = [
             Snapshot(name, day - timedelta(days=len(DEMO_HISTORY) - i), depth)
-            for name in job.catalog.watched_names()
+            for name in job.report_run.catalog.watched_names()
             for i, depth in enumerate(DEMO_HISTORY)
         ]
         store.put_all(seeded, taken_at=datetime.now(UTC))

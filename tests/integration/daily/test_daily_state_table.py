@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 from slack_sdk.errors import SlackApiError
 
-from bot.daily.job import NO_STATE_TABLE
+from bot.daily.report_run import NO_STATE_TABLE
 from infra.local.scene import count, create_pair, put_in_dlq
 from tests.integration.daily.daily_support import Daily
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.daily.job import CATCH_UP_DAYS, auto_redrive_window, dead_letter_days
+from bot.daily.window import CATCH_UP_DAYS, auto_redrive_window, dead_letter_days
 from bot.selection import TimeWindow, day_window
 from bot.sqs_model import QueueInfo
 

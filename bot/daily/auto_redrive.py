@@ -1,0 +1,212 @@
+"""The auto-redrive of one DLQ in one invocation of the daily job, counted for the whole run.
+
+The engine only deletes what SQS confirmed sent, so stopping anywhere is safe, and running the
+same day's selection again later (a continuation, Lambda's retry) simply continues. What the
+invocations of one scheduled run moved adds up in the run's counter in the state table, which
+also holds what an attempt that died moved (``bot.daily.once``); the other counts follow the
+shared rules of a run across invocations (``bot.run_control.RunTotals``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from bot.catalog import Dlq
+from bot.config import DailySettings, EngineSettings
+from bot.daily.events import Continuation, ScheduledRun
+from bot.daily.inspector import failure_line
+from bot.daily.once import Attempt
+from bot.daily.ports import Runs, Snapshots
+from bot.daily.report import AutoRedrive
+from bot.daily.window import auto_redrive_window, dead_letter_days
+from bot.engine import RedriveEngine
+from bot.errors import AwsError
+from bot.pacing import Deadline
+from bot.printable import printable_logger
+from bot.redrive_model import RedriveReport, RedriveRequest, StopReason
+from bot.run_control import IN_FLIGHT_STOP, RunTotals
+from bot.selection import Selection
+
+logger = printable_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Redriven:
+    """One invocation's auto-redrive of one DLQ: its result for the run so far (moves of every
+    attempt and invocation included), and what this invocation moved and looked at itself."""
+
+    result: AutoRedrive
+    moved_now: int
+    scanned_now: int
+
+
+class AutoRedriver:
+    """Runs and counts the auto-redrive of the DLQs a scheduled run takes."""
+
+    def __init__(
+        self,
+        *,
+        engine: RedriveEngine,
+        snapshots: Snapshots,
+        runs: Runs,
+        daily: DailySettings,
+        engine_settings: EngineSettings,
+        clock: Callable[[], datetime],
+        workers: int | None = None,
+    ) -> None:
+        self.engine = engine
+        self.snapshots = snapshots
+        self.runs = runs
+        self.daily = daily
+        self.settings = engine_settings
+        self.clock = clock
+        self.workers = workers  # the engine's workers (None: the engine's default)
+
+    def selection(self, run: ScheduledRun | Continuation, dlq: Dlq, day: date) -> Selection:
+        """What the auto-redrive of ``dlq`` takes in the run for ``day`` (see
+        ``bot.daily.window``)."""
+        try:
+            previous = self.runs.window_end(dlq.name, run.scheduled.isoformat())
+        except AwsError as exc:
+            logger.warning("no previous window of %s, taking yesterday only: %s", dlq.name, exc)
+            previous = None
+        window = auto_redrive_window(
+            previous, day, self.settings.timezone, lookback_days=dead_letter_days(dlq.sources)
+        )
+        return Selection(window=window, time_field=self.daily.time_field)
+
+    def redrive(
+        self,
+        scheduled: datetime,
+        dlq: Dlq,
+        selection: Selection,
+        deadline: Deadline,
+        attempt: Attempt,
+        *,
+        before: AutoRedrive | None = None,
+        empty: bool = False,
+    ) -> Redriven:
+        """Redrive ``selection`` out of ``dlq`` until done or ``deadline``, and count it for the
+        run. ``before``: the result of the run's earlier invocations (a continuation's event).
+        ``empty``: the DLQ is empty, so there is nothing to scan, yet its count may still hold
+        what a failed attempt moved."""
+        if empty:
+            now, scanned = AutoRedrive(selection=selection), 0
+        else:
+            now, scanned = self._run(dlq, selection, deadline, attempt, before)
+        known = before.moved if before is not None else 0
+        counted = self._counted(scheduled, dlq.name, now, attempt, known=known)
+        self._window_done(scheduled, dlq.name, now)
+        return Redriven(counted, now.moved, scanned)
+
+    def _run(
+        self,
+        dlq: Dlq,
+        selection: Selection,
+        deadline: Deadline,
+        attempt: Attempt,
+        before: AutoRedrive | None,
+    ) -> tuple[AutoRedrive, int]:
+        """This invocation's auto-redrive of ``dlq`` (``moved`` is its own, the other counts
+        are the run's: ``RunTotals.fold``) and how many messages it looked at."""
+        if deadline.expired():  # no time to start: an invocation that looked at nothing
+            idle = RedriveReport(dlq.name, dry_run=False, selection="", stopped=StopReason.DEADLINE)
+            return auto_redrive_of(idle, selection, before), 0
+        request = RedriveRequest(selection=selection)
+        if self.workers is not None:
+            request = replace(request, workers=self.workers)
+        live: list[RedriveReport] = []  # the engine's own report, handed over after a batch
+
+        def keep(report: RedriveReport) -> None:
+            if not live:
+                live.append(report)
+            # The lease's heartbeat keeps it: if this attempt dies, the next one counts it.
+            attempt.note(dlq.name, report.moved)
+
+        try:
+            result = self.engine.run(dlq, request, deadline=deadline, on_progress=keep)
+        except Exception as exc:  # noqa: BLE001 - the engine released what it held; report it
+            # What it moved before the error is moved: it still counts (the report's line says
+            # so). A batch in hand at the error may have moved without being counted.
+            moved = live[0].moved if live else 0
+            failure = failure_line(exc, "auto-redriving", dlq.name)
+            if moved:
+                failure += "; a batch in hand then may have moved too"
+            scanned = live[0].scanned if live else 0
+            return AutoRedrive(moved=moved, error=failure, selection=selection), scanned
+        return auto_redrive_of(result, selection, before), result.scanned
+
+    def _counted(
+        self, scheduled: datetime, name: str, redrive: AutoRedrive, attempt: Attempt, *, known: int
+    ) -> AutoRedrive:
+        """``redrive`` with ``moved`` including what every earlier attempt and invocation of the
+        scheduled run moved out of ``name``: the run's counter in the state table, which also
+        holds what a failed attempt moved (its event does not). ``known``: what this invocation
+        was told was moved before it (a continuation's event), added to this invocation's moves
+        if the counter cannot be read."""
+        # Noted in the lease first: if this attempt dies while counting, the next one counts it.
+        attempt.note(name, redrive.moved)
+        try:
+            attempt.flush()
+            total = self.snapshots.add_moved(
+                scheduled.isoformat(), name, redrive.moved, now=self.clock()
+            )
+        except AwsError as exc:
+            logger.warning("moved count of %s not recorded: %s", name, exc)
+            total = known + redrive.moved
+        else:
+            try:
+                attempt.counted(name)
+            except AwsError as exc:  # a takeover would count these moves twice: say so
+                logger.error("moves out of %s counted but still noted as pending: %s", name, exc)
+        # What earlier attempts moved was in the DLQ too: part of what this run looked at.
+        scanned = None if redrive.scanned is None else redrive.scanned + total - redrive.moved
+        return replace(redrive, moved=total, scanned=scanned)
+
+    def _window_done(self, scheduled: datetime, name: str, redrive: AutoRedrive) -> None:
+        """Record where the window of ``name`` ends once its auto-redrive went through it all."""
+        selection = redrive.selection
+        if redrive.continuing or redrive.error or selection is None or not selection.window.end:
+            return
+        try:
+            self.runs.save_window_end(
+                name, scheduled.isoformat(), selection.window.end, now=self.clock()
+            )
+        except AwsError as exc:
+            logger.warning("window of %s not recorded (the next run starts earlier): %s", name, exc)
+
+
+def auto_redrive_of(
+    result: RedriveReport, selection: Selection, before: AutoRedrive | None = None
+) -> AutoRedrive:
+    """The engine's ``result`` of one invocation as the report's ``AutoRedrive``: ``moved`` is
+    this invocation's; failed and poison messages stay in the DLQ and are the run's figures by
+    ``RunTotals.fold`` (the latest pass's when it saw every message, else the largest seen)."""
+    base = RunTotals()
+    if before is not None:
+        base = RunTotals(failed=before.failed, needs_human=before.needs_human)
+    totals = base.fold(result)
+    error = None
+    if result.stopped is StopReason.ERROR:
+        error = result.error or "stopped by an error"
+    elif result.stopped is StopReason.IN_FLIGHT_LIMIT:
+        error = IN_FLIGHT_STOP
+    return AutoRedrive(
+        moved=result.moved,
+        failed=totals.failed,
+        unconfirmed=result.unconfirmed,
+        held_back=result.held_back,
+        not_attempted=result.not_attempted,
+        blocked_groups=result.blocked_groups,
+        needs_human=totals.needs_human,
+        no_source=result.no_source,
+        unreadable_time=result.unreadable,
+        continuing=result.stopped is StopReason.DEADLINE,
+        error=error,
+        outside=result.out_of_window,
+        selection=selection,
+        # Drained: it looked at every message, so the report can count the day exactly.
+        scanned=result.scanned if result.stopped is StopReason.DRAINED else None,
+    )

@@ -1,0 +1,111 @@
+"""The report run's first step: read every watched DLQ (its depth from the queue's attributes,
+its figures from a bounded sample that is released untouched) and the snapshots of the days
+before. A DLQ that cannot be read becomes an error line; the others carry on."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from botocore.exceptions import BotoCoreError
+
+from bot.catalog import Dlq, DlqCatalog
+from bot.config import DailySettings, EngineSettings
+from bot.daily.figures import FigureCounter, SampleFigures
+from bot.daily.ports import Snapshots
+from bot.daily.report import TREND_DAYS
+from bot.daily.scan import sample_messages
+from bot.daily.snapshots import Snapshot
+from bot.errors import AwsError, DlqRedriveError
+from bot.printable import printable_logger
+from bot.selection import TimeWindow
+from bot.sqs_model import SqsApi
+
+logger = printable_logger(__name__)
+
+INSPECT_WORKERS = 8
+
+
+@dataclass(frozen=True)
+class Inspected:
+    """One watched DLQ as the report run found it (``error``: it could not be read)."""
+
+    name: str
+    dlq: Dlq | None
+    depth: int | None
+    figures: SampleFigures | None
+    error: str | None
+
+
+class DlqInspector:
+    """Reads the watched DLQs and their history for one report."""
+
+    def __init__(
+        self,
+        *,
+        catalog: DlqCatalog,
+        gateway: SqsApi,
+        snapshots: Snapshots,
+        daily: DailySettings,
+        engine_settings: EngineSettings,
+    ) -> None:
+        self.catalog = catalog
+        self.gateway = gateway
+        self.snapshots = snapshots
+        self.daily = daily
+        self.settings = engine_settings
+
+    def inspect_all(self, names: list[str], window: TimeWindow, now: datetime) -> list[Inspected]:
+        """Every DLQ of ``names``, up to ``INSPECT_WORKERS`` at once, in the order given."""
+        with ThreadPoolExecutor(max_workers=INSPECT_WORKERS) as pool:
+            return list(pool.map(lambda name: self.inspect(name, window, now), names))
+
+    def histories(self, names: list[str], day: date) -> dict[str, dict[date, Snapshot]]:
+        """The snapshots of the ``TREND_DAYS`` days before ``day`` (none if unreadable)."""
+        try:
+            return self.snapshots.histories(
+                names, day - timedelta(days=TREND_DAYS), day - timedelta(days=1)
+            )
+        except AwsError as exc:
+            logger.warning("no trend today: %s", exc)
+            return {}
+
+    def inspect(self, name: str, window: TimeWindow, now: datetime) -> Inspected:
+        try:
+            dlq = self.catalog.get(name)
+            info = dlq.info
+            counter = FigureCounter(
+                yesterday=window,
+                tz=self.settings.timezone,
+                max_redrives=self.settings.max_redrives,
+                error_attribute=self.daily.error_attribute,
+                time_field=self.daily.time_field,
+            )
+            # Counted as the messages arrive: none is kept (up to 8 DLQs are read at once).
+            sample = sample_messages(
+                self.gateway,
+                info.url,
+                limit=self.daily.sample_size,
+                expected=info.visible,
+                on_message=counter.add,
+            )
+            depth = info.visible + info.in_flight + info.delayed
+            figures = counter.figures(capped=sample.capped, population=depth)
+        except Exception as exc:  # noqa: BLE001 - one DLQ's failure is its line, not the report's
+            return Inspected(name, None, None, None, failure_line(exc, "reading", name))
+        return Inspected(name, dlq, depth, figures, None)
+
+
+def failure_line(exc: Exception, doing: str, name: str) -> str:
+    """The error line of DLQ ``name`` when ``doing`` it raised ``exc`` (and log it).
+
+    Our errors and botocore's are worded for people already. Anything else is a bug or an input
+    nobody foresaw: it costs that DLQ its line, never the whole report, and its traceback goes to
+    the log rather than its text to Slack.
+    """
+    if isinstance(exc, DlqRedriveError | BotoCoreError):
+        logger.error("%s %s failed: %s", doing, name, exc)
+        return str(exc)
+    logger.exception("unexpected error %s %s", doing, name)
+    return f"unexpected {type(exc).__name__} while {doing} it; details in the function's log"
