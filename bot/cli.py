@@ -42,6 +42,7 @@ from bot.printable import visible
 from bot.redrive_model import RedriveReport, RedriveRequest, StopReason
 from bot.selection_options import SelectionArgs, add_selection_options, positive_int
 from bot.sqs_gateway import SqsGateway
+from bot.sqs_move_tasks import MoveTasks
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 DEFAULT_WORKERS = 8
@@ -164,6 +165,10 @@ class CliContext:
     @property
     def catalog(self) -> DlqCatalog:
         return DlqCatalog(self.gateway, self.settings)
+
+    @property
+    def move_tasks(self) -> MoveTasks:
+        return MoveTasks(self.gateway.client)
 
 
 def main(
@@ -558,7 +563,7 @@ def _cmd_native(args: argparse.Namespace, ctx: CliContext) -> int:
     catalog = ctx.catalog
     dlq = catalog.get(args.queue)
     to = catalog.resolve_to(dlq, args.to) if args.to else None
-    handle = ctx.gateway.start_move_task(
+    handle = ctx.move_tasks.start(
         dlq.info.arn, to.arn if to else None, int(args.rate) if args.rate else None
     )
     if args.json:
@@ -571,7 +576,7 @@ def _cmd_native(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def _cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:
     dlq = ctx.catalog.get(args.queue)
-    tasks = ctx.gateway.list_move_tasks(dlq.info.arn)
+    tasks = ctx.move_tasks.list(dlq.info.arn)
     if args.json:
         print(json.dumps({"dlq": dlq.name, "tasks": tasks}, default=str), file=ctx.out)
         return EXIT_OK
@@ -594,7 +599,7 @@ def _cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def _cmd_cancel(args: argparse.Namespace, ctx: CliContext) -> int:
-    moved = ctx.gateway.cancel_move_task(args.task_handle)
+    moved = ctx.move_tasks.cancel(args.task_handle)
     if args.json:
         print(json.dumps({"cancelled": args.task_handle, "moved": moved}), file=ctx.out)
     else:

@@ -7,7 +7,6 @@ standard ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_SQS`` variables; there is no 
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -31,7 +30,8 @@ from bot.sqs_model import (
     QueueInfo,
     ReceivedMessage,
     SendFailure,
-    queue_name_from_arn,
+    queue_info_from_attributes,
+    received_message,
 )
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ class SqsGateway:
         except ClientError as exc:
             if is_missing_queue(exc):
                 raise QueueNotFoundError(f"no queue named {name_or_url!r}") from exc
-            raise _aws_error(f"looking up queue {name_or_url!r}", exc) from exc
+            raise sqs_error(f"looking up queue {name_or_url!r}", exc) from exc
 
     def url_for_arn(self, arn: str) -> str:
         """The URL of the queue with this ARN (cached, looked up once however many threads ask
@@ -144,9 +144,9 @@ class SqsGateway:
         except ClientError as exc:
             if is_missing_queue(exc):
                 raise QueueNotFoundError(f"queue {parts[5]!r} no longer exists") from exc
-            raise _aws_error(f"looking up queue {parts[5]!r}", exc) from exc
+            raise sqs_error(f"looking up queue {parts[5]!r}", exc) from exc
         except BotoCoreError as exc:
-            raise _aws_error(f"looking up queue {parts[5]!r}", exc) from exc
+            raise sqs_error(f"looking up queue {parts[5]!r}", exc) from exc
         return response["QueueUrl"]
 
     def list_queue_urls(self) -> list[str]:
@@ -157,7 +157,7 @@ class SqsGateway:
             ):
                 urls.extend(page.get("QueueUrls", []))
         except (ClientError, BotoCoreError) as exc:
-            raise _aws_error("listing queues", exc) from exc
+            raise sqs_error("listing queues", exc) from exc
         return urls
 
     def queue_info(self, url: str) -> QueueInfo:
@@ -170,30 +170,8 @@ class SqsGateway:
                 raise QueueNotFoundError(
                     f"queue {url.rsplit('/', 1)[-1]!r} does not exist"
                 ) from exc
-            raise _aws_error(f"reading queue {url}", exc) from exc
-        arn = attrs.get("QueueArn", "")
-        target = None
-        receives = None
-        policy = attrs.get("RedrivePolicy")
-        if policy:
-            redrive = json.loads(policy)
-            target = redrive.get("deadLetterTargetArn")
-            # AWS's own answers carry it as a number or as a string of one.
-            receives = int(redrive["maxReceiveCount"]) if "maxReceiveCount" in redrive else None
-        return QueueInfo(
-            name=queue_name_from_arn(arn) if arn else url.rsplit("/", 1)[-1],
-            url=url,
-            arn=arn,
-            fifo=attrs.get("FifoQueue", "false").lower() == "true",
-            visible=int(attrs.get("ApproximateNumberOfMessages", "0")),
-            in_flight=int(attrs.get("ApproximateNumberOfMessagesNotVisible", "0")),
-            delayed=int(attrs.get("ApproximateNumberOfMessagesDelayed", "0")),
-            dead_letter_target_arn=target,
-            max_message_bytes=int(attrs.get("MaximumMessageSize", "262144")),
-            visibility_timeout_s=int(attrs.get("VisibilityTimeout", "30")),
-            delay_s=int(attrs.get("DelaySeconds", "0")),
-            max_receive_count=receives,
-        )
+            raise sqs_error(f"reading queue {url}", exc) from exc
+        return queue_info_from_attributes(url, {str(k): v for k, v in attrs.items()})
 
     def dead_letter_sources(self, url: str) -> list[str]:
         """URLs of the queues whose RedrivePolicy targets this queue."""
@@ -208,7 +186,7 @@ class SqsGateway:
                 raise QueueNotFoundError(
                     f"queue {url.rsplit('/', 1)[-1]!r} does not exist"
                 ) from exc
-            raise _aws_error(f"listing the sources of {url}", exc) from exc
+            raise sqs_error(f"listing the sources of {url}", exc) from exc
         return urls
 
     # --- messages -----------------------------------------------------------------------------
@@ -230,21 +208,10 @@ class SqsGateway:
                 raise QueueNotFoundError(
                     f"queue {url.rsplit('/', 1)[-1]!r} does not exist"
                 ) from exc
-            raise _aws_error(f"receiving from {url}", exc) from exc
+            raise sqs_error(f"receiving from {url}", exc) from exc
         except BotoCoreError as exc:
-            raise _aws_error(f"receiving from {url}", exc) from exc
-        return [
-            ReceivedMessage(
-                message_id=raw["MessageId"],
-                receipt_handle=raw["ReceiptHandle"],
-                body=raw.get("Body", ""),
-                attributes={str(k): v for k, v in raw.get("Attributes", {}).items()},
-                message_attributes={
-                    k: dict(v) for k, v in raw.get("MessageAttributes", {}).items()
-                },
-            )
-            for raw in response.get("Messages", [])
-        ]
+            raise sqs_error(f"receiving from {url}", exc) from exc
+        return [received_message(dict(raw)) for raw in response.get("Messages", [])]
 
     def send_batch(
         self, url: str, entries: Sequence[dict[str, Any]]
@@ -317,37 +284,9 @@ class SqsGateway:
             )
         return failures
 
-    # --- native message move tasks ---------------------------------------------------------------
 
-    def start_move_task(
-        self, source_arn: str, destination_arn: str | None, rate: int | None
-    ) -> str:
-        kwargs: dict[str, Any] = {"SourceArn": source_arn}
-        if destination_arn:
-            kwargs["DestinationArn"] = destination_arn
-        if rate:
-            kwargs["MaxNumberOfMessagesPerSecond"] = rate
-        try:
-            return str(self.client.start_message_move_task(**kwargs)["TaskHandle"])
-        except (ClientError, BotoCoreError) as exc:
-            raise _aws_error("starting the message move task", exc) from exc
-
-    def list_move_tasks(self, source_arn: str) -> list[dict[str, Any]]:
-        try:
-            results = self.client.list_message_move_tasks(SourceArn=source_arn, MaxResults=10)
-        except (ClientError, BotoCoreError) as exc:
-            raise _aws_error("listing message move tasks", exc) from exc
-        return [dict(item) for item in results.get("Results", [])]
-
-    def cancel_move_task(self, task_handle: str) -> int:
-        try:
-            response = self.client.cancel_message_move_task(TaskHandle=task_handle)
-        except (ClientError, BotoCoreError) as exc:
-            raise _aws_error("cancelling the message move task", exc) from exc
-        return int(response.get("ApproximateNumberOfMessagesMoved", 0))
-
-
-def _aws_error(doing: str, exc: ClientError | BotoCoreError) -> AwsError:
+def sqs_error(doing: str, exc: ClientError | BotoCoreError) -> AwsError:
+    """An SQS call's failure, phrased for the user: unreachable, or refused with AWS's code."""
     code, message = describe_client_error(exc)
     if isinstance(exc, EndpointConnectionError | ConnectionClosedError):
         return AwsError(f"cannot reach SQS while {doing}: {exc}", code=code)

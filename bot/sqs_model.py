@@ -8,7 +8,8 @@ memory.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -79,6 +80,44 @@ class SendFailure:
 
 def queue_name_from_arn(arn: str) -> str:
     return arn.rsplit(":", 1)[-1]
+
+
+def queue_info_from_attributes(url: str, attrs: Mapping[str, str]) -> QueueInfo:
+    """A queue's ``QueueInfo`` from its GetQueueAttributes answer (``All``)."""
+    arn = attrs.get("QueueArn", "")
+    target = None
+    receives = None
+    policy = attrs.get("RedrivePolicy")
+    if policy:
+        redrive = json.loads(policy)
+        target = redrive.get("deadLetterTargetArn")
+        # AWS's own answers carry it as a number or as a string of one.
+        receives = int(redrive["maxReceiveCount"]) if "maxReceiveCount" in redrive else None
+    return QueueInfo(
+        name=queue_name_from_arn(arn) if arn else url.rsplit("/", 1)[-1],
+        url=url,
+        arn=arn,
+        fifo=attrs.get("FifoQueue", "false").lower() == "true",
+        visible=int(attrs.get("ApproximateNumberOfMessages", "0")),
+        in_flight=int(attrs.get("ApproximateNumberOfMessagesNotVisible", "0")),
+        delayed=int(attrs.get("ApproximateNumberOfMessagesDelayed", "0")),
+        dead_letter_target_arn=target,
+        max_message_bytes=int(attrs.get("MaximumMessageSize", "262144")),
+        visibility_timeout_s=int(attrs.get("VisibilityTimeout", "30")),
+        delay_s=int(attrs.get("DelaySeconds", "0")),
+        max_receive_count=receives,
+    )
+
+
+def received_message(raw: Mapping[str, Any]) -> ReceivedMessage:
+    """A ``ReceivedMessage`` from one entry of a ReceiveMessage answer's ``Messages``."""
+    return ReceivedMessage(
+        message_id=raw["MessageId"],
+        receipt_handle=raw["ReceiptHandle"],
+        body=raw.get("Body", ""),
+        attributes={str(k): v for k, v in raw.get("Attributes", {}).items()},
+        message_attributes={k: dict(v) for k, v in raw.get("MessageAttributes", {}).items()},
+    )
 
 
 def queue_was_missing(failure: SendFailure) -> bool:

@@ -52,6 +52,7 @@ class FakeQueue:
     name: str
     fifo: bool = False
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    dead_letter_target_arn: str | None = None  # its RedrivePolicy's DLQ
     messages: dict[str, Stored] = field(default_factory=dict)  # in order of arrival
     issued_handles: set[str] = field(default_factory=set)
     dedup_ids: dict[str, float] = field(default_factory=dict)  # id -> when first accepted
@@ -71,7 +72,13 @@ def message_size(entry: dict[str, Any]) -> int:
     return size
 
 
+def arn_of(name: str) -> str:
+    return f"arn:aws:sqs:us-east-1:123:{name}"
+
+
 class FakeSqs:
+    """``QueueDirectory`` (the engine's ``SqsApi`` and the catalog's look-ups) in memory."""
+
     def __init__(self) -> None:
         self.queues: dict[str, FakeQueue] = {}
         self.clock = 0.0  # tests move time by hand
@@ -91,11 +98,22 @@ class FakeSqs:
         self._lock = threading.RLock()
 
     # --- set-up helpers ---
-    def create(self, name: str, *, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> str:
+    def create(
+        self,
+        name: str,
+        *,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        dead_letter_to: str | None = None,
+    ) -> str:
+        """A new queue; ``dead_letter_to``: the URL of its DLQ (a RedrivePolicy)."""
         url = f"https://sqs.test/123/{name}"
         with self._lock:
+            target = None if dead_letter_to is None else arn_of(self.queues[dead_letter_to].name)
             self.queues[url] = FakeQueue(
-                name, fifo=name.endswith(".fifo"), max_message_bytes=max_message_bytes
+                name,
+                fifo=name.endswith(".fifo"),
+                max_message_bytes=max_message_bytes,
+                dead_letter_target_arn=target,
             )
         return url
 
@@ -133,12 +151,12 @@ class FakeSqs:
         return QueueInfo(
             queue.name,
             url,
-            f"arn:aws:sqs:us-east-1:123:{queue.name}",
+            arn_of(queue.name),
             queue.fifo,
             visible,
             in_flight,
             0,
-            None,
+            queue.dead_letter_target_arn,
             max_message_bytes=queue.max_message_bytes,
         )
 
@@ -149,6 +167,25 @@ class FakeSqs:
             if url not in self.queues:
                 raise QueueNotFoundError(f"queue {url} does not exist")
             return self.info(url)
+
+    def queue_url(self, name_or_url: str) -> str:
+        with self._lock:
+            self.calls.append(("queue_url", name_or_url))
+            for url, queue in self.queues.items():
+                if name_or_url in (url, queue.name):
+                    return url
+        raise QueueNotFoundError(f"no queue named {name_or_url!r}")
+
+    def list_queue_urls(self) -> list[str]:
+        with self._lock:
+            return list(self.queues)
+
+    def dead_letter_sources(self, url: str) -> list[str]:
+        with self._lock:
+            if url not in self.queues:
+                raise QueueNotFoundError(f"queue {url} does not exist")
+            arn = arn_of(self.queues[url].name)
+            return [u for u, q in self.queues.items() if q.dead_letter_target_arn == arn]
 
     def url_for_arn(self, arn: str) -> str:
         with self._lock:
