@@ -15,6 +15,7 @@ from bot.catalog import DlqCatalog
 from bot.config import DailySettings, EngineSettings, SlackSettings
 from bot.daily.auto_redrive import AutoRedriver
 from bot.daily.continuing import ContinuationRun
+from bot.daily.failures import DailyFailures
 from bot.daily.inspector import DlqInspector
 from bot.daily.job import DailyJob
 from bot.daily.lease import LeaseStore
@@ -153,9 +154,18 @@ def assemble_job(
         engine_settings=engine_settings,
         clock=clock,
     )
+    failures = DailyFailures(
+        leases=leases,
+        snapshots=snapshots,
+        poster=poster,
+        updates=updates,
+        timezone=engine_settings.timezone,
+        clock=clock,
+    )
     return DailyJob(
         report=report,
         continuation=continuation,
+        failures=failures,
         snapshots=snapshots,
         leases=leases,
         clock=clock,

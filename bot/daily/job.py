@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.daily.continuing import ContinuationRun
 from bot.daily.events import Continuation, parse_event
+from bot.daily.failures import DailyFailures
 from bot.daily.once import Attempt, LeaseTiming, LeaseUnavailableError, run_once
 from bot.daily.ports import Leases, Snapshots
 from bot.daily.report_run import ReportRun
@@ -34,6 +35,7 @@ class DailyJob:
         *,
         report: ReportRun,
         continuation: ContinuationRun,
+        failures: DailyFailures,
         snapshots: Snapshots,
         leases: Leases,
         clock: Callable[[], datetime],
@@ -41,6 +43,8 @@ class DailyJob:
     ) -> None:
         self.report_run = report
         self.continuation = continuation
+        # What the on-failure destination does with a record of this function's (failures.py).
+        self.failures = failures
         self.snapshots = snapshots
         self.leases = leases
         self.clock = clock

@@ -70,6 +70,16 @@ class ReportUpdates:
         except AwsError as exc:
             logger.error("report not kept: the final figures will be in the thread only: %s", exc)
 
+    def kept(self, key: str) -> DailyReport:
+        """The report run ``key`` kept; AwsError if it was not kept or cannot be read."""
+        try:
+            kept = self.runs.load_report(key)
+            if kept is None:
+                raise AwsError("the report of this run was not kept")
+            return from_json(DailyReport, json.loads(kept))
+        except (TypeError, ValueError) as exc:
+            raise AwsError(f"the kept report of this run is unreadable: {exc}") from exc
+
     def update(
         self,
         key: str,
@@ -82,11 +92,8 @@ class ReportUpdates:
         messages (and the day's snapshots). The error, if it could not; SlackApiError if Slack
         refused an update (Lambda's retry of the continuation tries again)."""
         try:
-            kept = self.runs.load_report(key)
-            if kept is None:
-                raise AwsError("the report of this run was not kept")
-            report = from_json(DailyReport, json.loads(kept))
-        except (AwsError, TypeError, ValueError) as exc:
+            report = self.kept(key)
+        except AwsError as exc:
             logger.error("the report keeps its first figures: %s", exc)
             return str(exc)
         statuses = [
