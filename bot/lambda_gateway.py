@@ -5,7 +5,6 @@ themselves. ``AWS_ENDPOINT_URL_LAMBDA`` points boto3 at a local endpoint in test
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -14,11 +13,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.aws_errors import describe_client_error
 from bot.errors import AwsError
+from bot.lambda_api import event_payload
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
-
-MAX_EVENT_PAYLOAD = 256 * 1024  # Lambda's limit for asynchronous invocations
 
 
 def default_lambda_client() -> LambdaClient:
@@ -29,16 +27,14 @@ def default_lambda_client() -> LambdaClient:
 
 
 class LambdaGateway:
-    """Queue invocations of functions by name."""
+    """``AsyncInvoker`` on boto3: queue invocations of functions by name."""
 
     def __init__(self, client: LambdaClient | None = None) -> None:
         self.client: LambdaClient = client if client is not None else default_lambda_client()
 
     def invoke_async(self, function_name: str, payload: dict[str, Any]) -> None:
         """Queue an invocation of ``function_name`` with ``payload``; AwsError if not accepted."""
-        body = json.dumps(payload, separators=(",", ":")).encode()
-        if len(body) > MAX_EVENT_PAYLOAD:
-            raise AwsError(f"the payload for {function_name!r} is too large ({len(body)} bytes)")
+        body = event_payload(function_name, payload)
         try:
             response = self.client.invoke(
                 FunctionName=function_name, InvocationType="Event", Payload=body

@@ -24,7 +24,7 @@ from bot.config import SlackSettings
 from bot.errors import ConfigError
 from bot.slack.approvers import ApproverDirectory, UserGroups
 from bot.slack.observability import logger
-from bot.slack.web import SlackError
+from bot.slack.web_api import SlackError
 
 USER_CACHE_S = 300.0  # a users.info answer is reused this long (a guest made a member, ...)
 

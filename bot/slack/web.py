@@ -13,13 +13,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
-from bot.errors import DlqRedriveError
-
-Message = dict[str, Any]
-
-
-class SlackError(DlqRedriveError):
-    """A Slack call failed (channel not found, bot not in channel, network, ...)."""
+from bot.slack.web_api import Message, SlackError
 
 
 def build_web_client(token: str, api_url: str) -> WebClient:
@@ -36,7 +30,8 @@ def _error(doing: str, exc: Exception) -> SlackError:
 
 
 class SlackGateway:
-    """Posting, updating and answering messages; expanding user groups."""
+    """``SlackApi`` on slack_sdk: posting, updating and answering messages; looking up users and
+    expanding user groups."""
 
     def __init__(self, client: WebClient) -> None:
         self.client = client

@@ -30,6 +30,9 @@ PURE_MODULES = [
     "bot.daily.snapshots",
     "bot.daily.lease",
     "bot.redrive_ledger",
+    # The other gateways' interfaces: what the rules take, without the SDKs behind them.
+    "bot.lambda_api",
+    "bot.slack.web_api",
 ]
 
 # Run in a fresh interpreter: an import finder that refuses the AWS SDK, then the module.

@@ -11,7 +11,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from bot.slack.web import SlackError, SlackGateway
+from bot.slack.web import SlackGateway
+from bot.slack.web_api import SlackError
 from infra.local.slack_api import MAX_MESSAGE_BLOCK_TEXT, SlackApiServer, block_text_length
 from infra.local.slack_events import LOCAL_TEAM
 

@@ -12,7 +12,7 @@ from bot.errors import ConfigError
 from bot.slack import viewers
 from bot.slack.approvers import ApproverDirectory
 from bot.slack.viewers import USER_CACHE_S, ViewerPolicy, account_refusal
-from bot.slack.web import SlackError
+from bot.slack.web_api import SlackError
 
 TEAM = "T_LOCAL"
 

@@ -1,0 +1,42 @@
+"""Slack's Web API as the app sees it: a message, the error of a refused or failed call, and the
+``SlackApi`` Protocol. No slack_sdk here: the worker's rules and their unit tests take a
+``SlackApi``; ``bot.slack.web.SlackGateway`` is the real one (slack_sdk's WebClient),
+``tests/unit/fake_slack.py`` the in-memory one. Consumers may ask for less (``UserGroups``,
+``SlackMessages``): every part of this Protocol satisfies them."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from bot.errors import DlqRedriveError
+
+Message = dict[str, Any]  # chat.postMessage's arguments but the channel: text, blocks, metadata
+
+
+class SlackError(DlqRedriveError):
+    """A Slack call failed (channel not found, bot not in channel, refused blocks, network, ...)."""
+
+
+class SlackApi(Protocol):
+    """The Slack calls the app makes. Each raises ``SlackError`` when Slack refuses or cannot be
+    reached, naming what it was doing and Slack's error code."""
+
+    def post(self, channel: str, message: Message) -> str:
+        """chat.postMessage in ``channel``; the message's ``ts`` (to update it later)."""
+        ...
+
+    def update(self, channel: str, ts: str, message: Message) -> None:
+        """chat.update of the message ``ts`` in ``channel``."""
+        ...
+
+    def respond(self, response_url: str, message: Message, *, ephemeral: bool = True) -> None:
+        """An answer through a request's ``response_url``."""
+        ...
+
+    def user_info(self, user: str) -> dict[str, Any]:
+        """users.info: the user object."""
+        ...
+
+    def usergroup_members(self, usergroup: str) -> list[str]:
+        """usergroups.users.list: the ids of the group's members."""
+        ...

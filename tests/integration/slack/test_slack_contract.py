@@ -1,0 +1,106 @@
+"""One contract for Slack, run against ``SlackGateway`` on the local Slack server
+(infra/local/slack_api.py) and against ``FakeSlackGateway``: posting, updating, answering,
+looking up people and groups, and refusing what Slack refuses behave the same in both, so the fake
+cannot drift."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from bot.slack.web import SlackGateway, build_web_client
+from bot.slack.web_api import SlackApi, SlackError
+from infra.local.slack_api import SlackApiServer
+from infra.local.slack_events import LOCAL_TEAM
+from tests.unit.fake_slack import FakeSlackGateway
+
+
+@dataclass
+class Scene:
+    """A Slack gateway, a ``response_url`` it may answer, and set-up of people and groups."""
+
+    slack: SlackApi
+    response_url: str
+    add_user: Callable[..., Any]
+    add_group: Callable[[str, list[str]], None]
+
+
+@pytest.fixture(params=["slack", "fake"])
+def scene(request: pytest.FixtureRequest) -> Iterator[Scene]:
+    if request.param == "fake":
+        fake = FakeSlackGateway()
+        yield Scene(
+            fake,
+            "https://hooks.slack.test/response/r1",
+            fake.add_user,
+            fake.usergroups.__setitem__,
+        )
+        return
+    with SlackApiServer() as server:
+        gateway = SlackGateway(build_web_client("xoxb-test", server.api_url))
+        yield Scene(
+            gateway,
+            server.response_url(),
+            server.state.add_user,
+            server.state.usergroups.__setitem__,
+        )
+        # Every refusal here was provoked on purpose; take them so none is left unnoticed.
+        server.state.take_refusals()
+
+
+def section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def test_a_posted_message_can_be_updated_by_its_ts(scene: Scene) -> None:
+    ts = scene.slack.post("C1", {"text": "Redrive?", "blocks": [section("*Redrive?*")]})
+    other = scene.slack.post("C1", {"text": "another"})
+    assert ts and other and ts != other
+    scene.slack.update("C1", ts, {"text": "Approved", "blocks": [section("*Approved*")]})
+
+
+def test_more_than_50_blocks_are_refused_as_invalid_blocks(scene: Scene) -> None:
+    with pytest.raises(SlackError) as refused:
+        scene.slack.post("C1", {"text": "many", "blocks": [section("x")] * 51})
+    assert "invalid_blocks" in str(refused.value)
+
+
+def test_a_section_text_over_3000_characters_is_refused(scene: Scene) -> None:
+    with pytest.raises(SlackError) as refused:
+        scene.slack.update("C1", "1.000001", {"text": "t", "blocks": [section("x" * 3001)]})
+    assert "invalid_blocks" in str(refused.value)
+
+
+def test_too_much_block_text_in_one_message_is_refused(scene: Scene) -> None:
+    blocks = [section("x" * 2_900) for _ in range(5)]  # each within limits, 14,500 together
+    with pytest.raises(SlackError) as refused:
+        scene.slack.post("C1", {"text": "long", "blocks": blocks})
+    assert "msg_blocks_too_long" in str(refused.value)
+
+
+def test_an_answer_through_the_response_url_is_sent_or_refused_like_a_webhook(
+    scene: Scene,
+) -> None:
+    scene.slack.respond(scene.response_url, {"text": "Counting…", "blocks": [section("ok")]})
+    with pytest.raises(SlackError) as refused:
+        scene.slack.respond(scene.response_url, {"text": "x", "blocks": [section("")]})
+    assert "HTTP 400" in str(refused.value)
+
+
+def test_people_and_groups_are_looked_up_and_unknown_ones_are_refused(scene: Scene) -> None:
+    scene.add_user("U_ALICE")
+    scene.add_user("U_GUEST", is_restricted=True)
+    scene.add_group("S_OPS", ["U_ALICE", "U_BOB"])
+    alice = scene.slack.user_info("U_ALICE")
+    assert (alice["id"], alice["team_id"], alice["is_restricted"]) == ("U_ALICE", LOCAL_TEAM, False)
+    assert scene.slack.user_info("U_GUEST")["is_restricted"] is True
+    assert scene.slack.usergroup_members("S_OPS") == ["U_ALICE", "U_BOB"]
+    with pytest.raises(SlackError) as unknown:
+        scene.slack.user_info("U_NOBODY")
+    assert "user_not_found" in str(unknown.value)
+    with pytest.raises(SlackError) as no_group:
+        scene.slack.usergroup_members("S_NONE")
+    assert "no_such_subteam" in str(no_group.value)

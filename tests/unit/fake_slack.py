@@ -1,0 +1,137 @@
+"""A hand-written in-memory Slack with ``SlackApi``'s methods, for tests without a server.
+tests/integration/slack/test_slack_contract.py runs the same tests against it and against
+``bot.slack.web.SlackGateway`` on the local Slack server (infra/local/slack_api.py), so it cannot
+drift from the real one.
+
+It refuses what Slack refuses, checked by the very code the local server checks with
+(``infra.local.slack_api.message_problem``: Block Kit's documented limits through slack_sdk's
+models, at most 50 blocks, unique block ids, and the block text Slack has been seen to refuse as
+``msg_blocks_too_long``, measured by ``bot.slack.mrkdwn.block_text_length``):
+
+- chat.postMessage / chat.update answer ``{"ok": false, "error": "invalid_blocks"}`` (or
+  ``msg_blocks_too_long``), which the gateway raises as ``SlackError``;
+- a ``response_url`` answers "HTTP 400 Bad Request" with the error as plain text, "like an incoming
+  webhook" (Slack changelog, 2016-05-17);
+- users.info answers ``user_not_found`` for an id it does not know, usergroups.users.list
+  ``no_such_subteam`` for a group it does not know.
+
+``refuse(method, error)`` makes the next call of ``method`` fail with ``error``, as Slack's
+``{"ok": false}`` does.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.slack.web_api import Message, SlackError
+from infra.local.slack_api import message_problem
+from infra.local.slack_events import LOCAL_TEAM
+
+
+@dataclass
+class Posted:
+    """A message as Slack keeps it (updates replace its text and blocks)."""
+
+    channel: str
+    ts: str
+    message: Message
+
+
+@dataclass
+class FakeSlackGateway:
+    """``SlackApi`` in memory. ``calls`` records (method, body) of every call, refused ones too."""
+
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    messages: dict[tuple[str, str], Posted] = field(default_factory=dict)
+    answers: list[tuple[str, Message, bool]] = field(
+        default_factory=list
+    )  # url, message, ephemeral
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
+    planned_refusals: list[tuple[str, str]] = field(default_factory=list)
+    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # --- set-up ---
+
+    def add_user(self, user_id: str, *, team: str = LOCAL_TEAM, **flags: bool) -> None:
+        """A full member of ``team`` unless ``flags`` say otherwise (``is_restricted``,
+        ``is_ultra_restricted``, ``is_stranger``, ``deleted``, ``is_bot``)."""
+        self.users[user_id] = {
+            "id": user_id,
+            "team_id": team,
+            "name": user_id.lower(),
+            "deleted": False,
+            "is_restricted": False,
+            "is_ultra_restricted": False,
+            "is_bot": False,
+            "is_stranger": False,
+            **flags,
+        }
+
+    def refuse(self, method: str, error: str) -> None:
+        """The next ``method`` call ("chat.update", ...) fails with Slack's ``error``."""
+        self.planned_refusals.append((method, error))
+
+    # --- SlackApi ---
+
+    def post(self, channel: str, message: Message) -> str:
+        self._check("chat.postMessage", {"channel": channel, **message}, f"post in {channel}")
+        with self._lock:
+            ts = f"1700000000.{next(self._ts):06d}"
+            self.messages[(channel, ts)] = Posted(channel, ts, dict(message))
+        return ts
+
+    def update(self, channel: str, ts: str, message: Message) -> None:
+        body = {"channel": channel, "ts": ts, **message}
+        self._check("chat.update", body, "update the approval card")
+        with self._lock:
+            posted = self.messages.get((channel, ts))
+            if posted is not None:
+                posted.message.update({k: v for k, v in message.items() if k != "metadata"})
+
+    def respond(self, response_url: str, message: Message, *, ephemeral: bool = True) -> None:
+        body = {"text": message.get("text"), "blocks": message.get("blocks")}
+        with self._lock:
+            self.calls.append(("response_url", {"url": response_url, **body}))
+        problem = message_problem({k: v for k, v in body.items() if v is not None})
+        if problem is not None:
+            raise SlackError("Slack refused the answer (HTTP 400)")
+        self.answers.append((response_url, dict(message), ephemeral))
+
+    def user_info(self, user: str) -> dict[str, Any]:
+        self._check("users.info", {"user": user}, f"look up user {user}")
+        found = self.users.get(user)
+        if found is None:
+            raise SlackError(f"Slack refused to look up user {user}: user_not_found")
+        return dict(found)
+
+    def usergroup_members(self, usergroup: str) -> list[str]:
+        doing = f"list the members of user group {usergroup}"
+        self._check("usergroups.users.list", {"usergroup": usergroup}, doing)
+        if usergroup not in self.usergroups:
+            raise SlackError(f"Slack refused to {doing}: no_such_subteam")
+        return list(self.usergroups[usergroup])
+
+    # --- the rules ---
+
+    def _check(self, method: str, body: dict[str, Any], doing: str) -> None:
+        """Record the call; SlackError as the gateway raises it for what Slack would refuse."""
+        with self._lock:
+            self.calls.append((method, body))
+            planned = next((p for p in self.planned_refusals if p[0] == method), None)
+            if planned is not None:
+                self.planned_refusals.remove(planned)
+        if planned is not None:
+            raise SlackError(f"Slack refused to {doing}: {planned[1]}")
+        if method in ("chat.postMessage", "chat.update"):
+            problem = message_problem(body)
+            if problem is not None:
+                raise SlackError(f"Slack refused to {doing}: {problem[0]}")
+
+    def texts(self, method: str) -> list[str]:
+        """The ``text`` of every call of ``method``, in order."""
+        return [str(body.get("text", "")) for m, body in self.calls if m == method]
