@@ -134,6 +134,16 @@ IN_FLIGHT_STOP = (
 )
 
 
+# What a run left in the DLQ without calling it failed, in the words every surface uses (Slack's
+# cards and ``left_in_dlq``, the daily report's lines and thread): each puts them in its own
+# sentence shape, so one kind of message is never described two ways.
+STOPPED_BEFORE_THEM = "the run stopped before it got to them"
+CANNOT_SEE_PAST = "could not see past held messages of"
+MAY_HAVE_BEEN_DELIVERED = "may have been delivered"
+ANSWER_LOST = "SQS's answer to their send was lost"
+BEHIND_THEIR_GROUP = "behind an earlier message of their FIFO group that did not move"
+
+
 def left_in_dlq(report: RedriveReport, num: Num = str, *, part: str = "") -> list[str]:
     """One sentence for each kind of selected message a run left in the DLQ without calling it
     failed (not sent, groups not seen past, poison, may have been delivered, held back, sent but
@@ -141,12 +151,12 @@ def left_in_dlq(report: RedriveReport, num: Num = str, *, part: str = "") -> lis
     lines: list[str] = []
     if report.not_attempted:
         lines.append(
-            f"{num(report.not_attempted)} selected were not sent{part}: the run stopped before "
-            "it got to them (they stay in the DLQ)."
+            f"{num(report.not_attempted)} selected were not sent{part}: {STOPPED_BEFORE_THEM} "
+            "(they stay in the DLQ)."
         )
     if report.blocked_groups:
         lines.append(
-            f"The run could not see past held messages of {num(report.blocked_groups)} FIFO "
+            f"The run {CANNOT_SEE_PAST} {num(report.blocked_groups)} FIFO "
             f"group(s){part}: SQS hands out none of a group's later messages while one is held, "
             "so any it did not see stay in the DLQ."
         )
@@ -157,14 +167,14 @@ def left_in_dlq(report: RedriveReport, num: Num = str, *, part: str = "") -> lis
         )
     if report.unconfirmed:
         lines.append(
-            f"{num(report.unconfirmed)} may have been delivered{part}: SQS's answer to their "
-            "send was lost, so they were not sent again and stay in the DLQ; a later redrive "
-            "sends each once more (at most one extra copy)."
+            f"{num(report.unconfirmed)} {MAY_HAVE_BEEN_DELIVERED}{part}: {ANSWER_LOST}, so they "
+            "were not sent again and stay in the DLQ; a later redrive sends each once more (at "
+            "most one extra copy)."
         )
     if report.held_back:
         lines.append(
-            f"{num(report.held_back)} held back in the DLQ behind an earlier message of their "
-            "FIFO group that did not move (the group's order is kept)."
+            f"{num(report.held_back)} held back in the DLQ {BEHIND_THEIR_GROUP} (the group's "
+            "order is kept)."
         )
     if report.delete_failed:
         lines.append(

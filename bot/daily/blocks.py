@@ -19,6 +19,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.daily.report import AutoRedrive, Count, DailyReport, DlqStatus
+from bot.run_control import (
+    BEHIND_THEIR_GROUP,
+    CANNOT_SEE_PAST,
+    MAY_HAVE_BEEN_DELIVERED,
+    STOPPED_BEFORE_THEM,
+)
 from bot.slack.ids import ActionId
 from bot.slack.mrkdwn import MAX_MESSAGE_TEXT, block_text_length, code, cut, escape, number
 
@@ -193,18 +199,17 @@ def _unsettled_parts(redrive: AutoRedrive) -> list[str]:
     parts = []
     if redrive.unconfirmed:
         parts.append(
-            f"{number(redrive.unconfirmed)} may have been delivered (SQS's answer was lost; "
+            f"{number(redrive.unconfirmed)} {MAY_HAVE_BEEN_DELIVERED} (SQS's answer was lost; "
             "left in the DLQ)"
         )
     if redrive.held_back:
         parts.append(
-            f"{number(redrive.held_back)} held back behind an earlier message of their FIFO "
-            "group that did not move (left in the DLQ)"
+            f"{number(redrive.held_back)} held back {BEHIND_THEIR_GROUP} (left in the DLQ)"
         )
     if redrive.not_attempted:
         parts.append(
-            f"{number(redrive.not_attempted)} selected but not sent: the run stopped before it "
-            "got to them (left in the DLQ)"
+            f"{number(redrive.not_attempted)} selected but not sent: {STOPPED_BEFORE_THEM} "
+            "(left in the DLQ)"
         )
     return parts
 
@@ -240,7 +245,7 @@ def _result_text(redrive: AutoRedrive, moved: str, unseen: int | None) -> str:
         return text
     looked = "messages" if redrive.scanned is None else number(redrive.scanned)
     groups = plural(redrive.blocked_groups, "FIFO group")
-    text = f"of the {looked} it looked at: {text}; could not see past held messages of {groups}"
+    text = f"of the {looked} it looked at: {text}; {CANNOT_SEE_PAST} {groups}"
     if unseen is None:
         return text + (
             " (any later messages of those groups were not looked at and stay in the DLQ)"
