@@ -31,6 +31,6 @@ def reset(env: Mapping[str, str] | None = None, **options: Any) -> None:
 
 
 @metrics.log_metrics
-@logger.inject_lambda_context(correlation_id_path="request_id || run_id")
+@logger.inject_lambda_context(correlation_id_path="body.request_id || body.run_id")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return worker().handle(event, context)

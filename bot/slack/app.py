@@ -2,7 +2,8 @@
 
 Bolt verifies every request's signature and timestamp (401 otherwise). Listeners only do pure
 work before the ack: parse the command, check the channel, check a button's value; anything that
-needs AWS or Slack afterwards becomes a job for the worker Lambda (``bot.slack.jobs``).
+needs AWS or Slack afterwards becomes a typed job (``bot.slack.protocol``) that the dispatcher
+seals and hands to the worker Lambda (``bot.slack.jobs``).
 
 No network call happens while the app is built: the client is passed in and authorization is a
 local function (no ``auth.test``).
@@ -25,11 +26,18 @@ from bot.config import EngineSettings, SlackSettings
 from bot.errors import DlqRedriveError, UsageError
 from bot.slack import blocks
 from bot.slack.commands import HelpCommand, RedriveCommand, parse_command
-from bot.slack.dispatch import Dispatcher
+from bot.slack.dispatch import JobDispatcher
 from bot.slack.ids import SLASH_COMMAND, ActionId
 from bot.slack.mrkdwn import code
 from bot.slack.observability import logger
-from bot.slack.protocol import JobKind, delivery_key
+from bot.slack.protocol import (
+    CommandJob,
+    DecisionJob,
+    Job,
+    ReplyJob,
+    ReportButtonJob,
+    delivery_key,
+)
 from bot.slack.workspace import InstalledWorkspace, request_enterprises, request_teams
 
 # SQS queue names: 1-80 of letters, digits, - and _, with .fifo for FIFO queues.
@@ -44,6 +52,11 @@ BOLT_LOGGER = "dlq_redrive.bolt"
 def _signature(request: BoltRequest) -> str:
     values = request.headers.get("x-slack-signature") or [""]
     return str(values[0])
+
+
+def _text(value: Any) -> str:
+    """A field of Slack's payload as a job's text (absent or null: empty)."""
+    return "" if value is None else str(value)
 
 
 def _ack_message(ack: Ack, message: blocks.Message) -> None:
@@ -87,7 +100,7 @@ def build_app(
     signing_secret: str,
     bot_token: str,
     client: WebClient,
-    dispatcher: Dispatcher,
+    dispatcher: JobDispatcher,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> App:
     """The Bolt app with every listener registered (once per cold start)."""
@@ -154,15 +167,15 @@ def build_app(
         if isinstance(parsed, HelpCommand):
             _ack_message(ack, blocks.usage())
             return
-        job = {
-            "job": JobKind.COMMAND.value,
-            "text": text,
-            "user": command.get("user_id"),
-            "channel": command.get("channel_id"),
-            "response_url": command.get("response_url"),
-            "received_at": clock().isoformat(),
-            "delivery": delivery_key(_signature(request)),
-        }
+        job = CommandJob(
+            text=text,
+            user=_text(command.get("user_id")),
+            channel=_text(command.get("channel_id")),
+            team=_text(command.get("team_id")),
+            response_url=_text(command.get("response_url")),
+            received_at=clock().isoformat(),
+            delivery=delivery_key(_signature(request)),
+        )
         if not _dispatch(ack, dispatcher, job):
             return
         if isinstance(parsed, RedriveCommand):
@@ -180,22 +193,19 @@ def build_app(
         ack()
         action = body["actions"][0]
         request_id = str(action.get("value", ""))
-        job: dict[str, Any] = {
-            "job": JobKind.DECISION.value,
-            "decision": "approve" if action.get("action_id") == ActionId.APPROVE else "reject",
-            "request_id": request_id,
-            "user": body.get("user", {}).get("id"),
-            "channel": body.get("channel", {}).get("id"),
-            "message_ts": body.get("container", {}).get("message_ts"),
-            "response_url": body.get("response_url"),
-            "delivery": delivery_key(_signature(request)),
-        }
+        response_url = _text(body.get("response_url"))
+        job: Job = DecisionJob(
+            decision="approve" if action.get("action_id") == ActionId.APPROVE else "reject",
+            request_id=request_id,
+            user=_text(body.get("user", {}).get("id")),
+            channel=_text(body.get("channel", {}).get("id")),
+            message_ts=_text(body.get("container", {}).get("message_ts")),
+            team=_text(body.get("team", {}).get("id")),
+            response_url=response_url,
+            delivery=delivery_key(_signature(request)),
+        )
         if not _REQUEST_ID.match(request_id):
-            job = {
-                "job": JobKind.REPLY.value,
-                "response_url": body.get("response_url"),
-                "text": "this button's value is not valid; nothing was changed",
-            }
+            job = ReplyJob(response_url, "this button's value is not valid; nothing was changed")
         _dispatch(ack, dispatcher, job, respond=respond)
 
     def on_report_button(
@@ -203,29 +213,29 @@ def build_app(
     ) -> None:
         ack()
         action = body["actions"][0]
-        response_url = body.get("response_url")
-        channel = str(body.get("channel", {}).get("id", ""))
-        job: dict[str, Any]
+        response_url = _text(body.get("response_url"))
+        channel = _text(body.get("channel", {}).get("id"))
+        job: Job
         try:
             problem = channel_refusal(channel)
             if problem:
                 raise UsageError(problem)
             queue, day, time_field = parse_report_value(str(action.get("value", "")))
         except UsageError as exc:
-            job = {"job": JobKind.REPLY.value, "response_url": response_url, "text": str(exc)}
+            job = ReplyJob(response_url, str(exc))
         else:
-            job = {
-                "job": JobKind.REPORT_BUTTON.value,
-                "action": "peek" if action.get("action_id") == ActionId.REPORT_PEEK else "redrive",
-                "queue": queue,
-                "date": day,
-                "time_field": time_field,
-                "user": body.get("user", {}).get("id"),
-                "channel": channel,
-                "response_url": response_url,
-                "received_at": clock().isoformat(),
-                "delivery": delivery_key(_signature(request)),
-            }
+            job = ReportButtonJob(
+                action="peek" if action.get("action_id") == ActionId.REPORT_PEEK else "redrive",
+                queue=queue,
+                date=day,
+                time_field=time_field,
+                user=_text(body.get("user", {}).get("id")),
+                channel=channel,
+                team=_text(body.get("team", {}).get("id")),
+                response_url=response_url,
+                received_at=clock().isoformat(),
+                delivery=delivery_key(_signature(request)),
+            )
         _dispatch(ack, dispatcher, job, respond=respond)
 
     def on_unknown_action(ack: Ack, body: dict[str, Any]) -> None:
@@ -243,14 +253,15 @@ def build_app(
 
 
 def _dispatch(
-    ack: Ack, dispatcher: Dispatcher, job: dict[str, Any], *, respond: Respond | None = None
+    ack: Ack, dispatcher: JobDispatcher, job: Job, *, respond: Respond | None = None
 ) -> bool:
-    """Hand ``job`` to the worker. If that fails, say so: in the ack for a slash command, through
-    ``response_url`` for a button (its ack carries no message). True when the job is on its way."""
+    """Hand ``job`` to the worker (sealed by the dispatcher). If that fails, say so: in the ack
+    for a slash command, through ``response_url`` for a button (its ack carries no message).
+    True when the job is on its way."""
     try:
         dispatcher.dispatch(job)
     except DlqRedriveError as exc:
-        logger.error("dispatch failed", extra={"job": job.get("job"), "error": str(exc)})
+        logger.error("dispatch failed", extra={"job": job.kind.value, "error": str(exc)})
         message = blocks.error(f"Could not start the work: {exc}. Try again in a moment.")
         if respond is None:
             _ack_message(ack, message)

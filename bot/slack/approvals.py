@@ -1,20 +1,19 @@
-"""Who may decide an approval request (pure rules) and the APPROVERS directory.
+"""The approval rules: who may decide a redrive request, and what a click on its card does.
 
-The rules run on the server against the stored request; the button only carries the request id.
+Pure functions over the stored request, the click and the time (no I/O), so that the rules can
+be read and tested on their own. The worker applies the outcome (``bot.slack.decisions``): the
+state table's conditional write settles races, so that exactly one decision wins even when the
+rules were read from a request that changed meanwhile.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
+from enum import Enum, StrEnum
 
-from bot.slack.web import SlackGateway
-from bot.state import ApprovalRequest, RequestStatus
-
-GROUP_CACHE_S = 300.0  # user-group membership is re-read at most this often per container
+from bot.state_model import ApprovalRequest, RequestStatus
 
 
 class Decision(StrEnum):
@@ -26,25 +25,77 @@ class Decision(StrEnum):
         return RequestStatus.APPROVED if self is Decision.APPROVE else RequestStatus.REJECTED
 
 
-def refusal(
-    request: ApprovalRequest,
-    user: str,
-    decision: Decision,
-    *,
-    approvers: frozenset[str],
-    allow_self_approval: bool,
-) -> str | None:
-    """Why ``user`` may not make ``decision`` on ``request``, or None if they may.
+@dataclass(frozen=True)
+class Click:
+    """An Approve or Reject click, as the (signed) decision job says it happened."""
 
-    Already-decided and expired requests are settled by the conditional write, not here, so that
-    exactly one answer wins under concurrency.
-    """
-    if user not in approvers:
+    user: str
+    decision: Decision
+    channel: str
+    message_ts: str
+
+
+@dataclass(frozen=True)
+class ApprovalRules:
+    """Who may decide: the approvers (user groups expanded) and whether requesters may approve
+    their own requests."""
+
+    approvers: frozenset[str]
+    allow_self_approval: bool = False
+
+
+class Outcome(Enum):
+    UNKNOWN_REQUEST = "unknown_request"  # no such request (or too old): nothing to do
+    WRONG_BUTTON = "wrong_button"  # the click came from another message than the request's card
+    REFUSED = "refused"  # the clicker may not make this decision
+    ALREADY_DECIDED = "already_decided"  # approved, rejected or expired before this click
+    EXPIRE = "expire"  # still pending, but past its approval window: mark it expired
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: Outcome
+    reason: str | None = None  # what the clicker is told, for REFUSED and WRONG_BUTTON
+
+
+def decide(
+    request: ApprovalRequest | None, click: Click, now: datetime, rules: ApprovalRules
+) -> Verdict:
+    """What ``click`` at ``now`` does to ``request`` (as stored), by these rules, in order: the
+    button must belong to the request's card; only approvers decide, and not on their own
+    request unless allowed; a decided request stays decided; a pending one past its window
+    expires; otherwise the click decides."""
+    if request is None:
+        return Verdict(
+            Outcome.UNKNOWN_REQUEST, "this approval request does not exist (or is too old)"
+        )
+    if (click.channel, click.message_ts) != (request.channel, request.message_ts):
+        # The button's value was edited to point at another request: change nothing.
+        return Verdict(
+            Outcome.WRONG_BUTTON, "this button does not belong to that request; nothing was changed"
+        )
+    why = refusal(request, click.user, click.decision, rules)
+    if why is not None:
+        return Verdict(Outcome.REFUSED, why)
+    if request.status is not RequestStatus.PENDING:
+        return Verdict(Outcome.ALREADY_DECIDED)
+    if now >= request.approval_expires_at:
+        return Verdict(Outcome.EXPIRE)
+    return Verdict(Outcome.APPROVE if click.decision is Decision.APPROVE else Outcome.REJECT)
+
+
+def refusal(
+    request: ApprovalRequest, user: str, decision: Decision, rules: ApprovalRules
+) -> str | None:
+    """Why ``user`` may not make ``decision`` on ``request``, or None if they may."""
+    if user not in rules.approvers:
         return (
             "Only approvers can approve or reject redrives, and you are not in APPROVERS. "
             "Ask one of them to review it."
         )
-    if decision is Decision.APPROVE and user == request.requester and not allow_self_approval:
+    if decision is Decision.APPROVE and user == request.requester and not rules.allow_self_approval:
         return "You asked for this redrive, so someone else has to approve it."
     return None
 
@@ -56,35 +107,3 @@ def already_decided(request: ApprovalRequest, tz_format: Callable[[datetime], st
         return f"This request expired{when}; ask for a new one with `/dlq-redrive redrive`."
     who = f"<@{request.decided_by}>" if request.decided_by else "someone"
     return f"Already {request.status.value} by {who}{when}; nothing more to do."
-
-
-class ApproverDirectory:
-    """APPROVERS expanded: user ids as given, user-group ids (``S…``) through Slack."""
-
-    def __init__(
-        self,
-        configured: tuple[str, ...],
-        slack: SlackGateway,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.users = frozenset(a for a in configured if not a.startswith("S"))
-        self.groups = tuple(a for a in configured if a.startswith("S"))
-        self.slack = slack
-        self.clock = clock
-        self._cache: tuple[float, frozenset[str]] | None = None
-        self._lock = threading.Lock()
-
-    def members(self) -> frozenset[str]:
-        """Everyone who may decide; SlackError if a user group cannot be read (fail closed)."""
-        if not self.groups:
-            return self.users
-        with self._lock:
-            now = self.clock()
-            if self._cache is not None and now - self._cache[0] < GROUP_CACHE_S:
-                return self._cache[1]
-            members = set(self.users)
-            for group in self.groups:
-                members.update(self.slack.usergroup_members(group))
-            self._cache = (now, frozenset(members))
-            return self._cache[1]

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     # engine or the state store at cold start (the worker, which renders the rest, has them).
     from bot.inspection import DlqSummary, PeekedMessage
     from bot.redrive_model import RedriveReport
-    from bot.state import ApprovalRequest, RunRecord
+    from bot.state_model import ApprovalRequest, RunRecord
 
 MAX_BLOCKS = 50
 MESSAGE_TEXT = MAX_MESSAGE_TEXT  # block text of one message (bot.slack.mrkdwn)
@@ -256,11 +256,41 @@ def _because(total: int, reasons: list[tuple[int, str]]) -> str:
 
 
 def _would_move(request: ApprovalRequest) -> str:
-    """The card's count: what the dry run found would move, "at least" when the count could not
-    see every message (it stopped early, or held messages hid later ones of FIFO groups)."""
-    count = number(request.matched if request.would_move is None else request.would_move)
-    exact = request.count_complete and not request.blocked_groups
-    return count if exact else f"at least {count}"
+    """The card's count, as the run bounds it. A count that saw every message shows what would
+    move; one that could not (it stopped early, or held messages hid later ones of FIFO groups)
+    shows "up to" the counted ``matched``: the approved run moves only counted messages and at
+    most that many (``bot.slack.runner``)."""
+    if request.count_complete and not request.blocked_groups:
+        return number(request.matched if request.would_move is None else request.would_move)
+    return f"up to {number(request.matched)}"
+
+
+def bound_notes(request: ApprovalRequest, tz: ZoneInfo) -> list[str]:
+    """What the card says of the run's bound beyond the count: why the count stopped early and
+    that the others wait, and when the counted ids could not all be kept (a time bound only)."""
+    from bot.redrive_model import StopReason
+    from bot.run_control import why_stopped  # only the worker renders cards (see the imports)
+
+    notes = []
+    if not request.count_complete:
+        why = (
+            why_stopped(StopReason(request.count_stopped))
+            if request.count_stopped
+            else "it could not finish"
+        )
+        notes.append(
+            f"The count stopped early because {why}: approving moves at most the "
+            f"{number(request.matched)} it counted; other messages that match wait for a request "
+            "of their own."
+        )
+    if request.pin_sent_before is not None and request.pin_digests is None:
+        notes.append(
+            f"More messages were counted than the request can name one by one, so the run moves "
+            f"at most {number(request.matched)} messages sent before "
+            f"{_when(request.pin_sent_before, tz)}; messages that reached the DLQ later but "
+            "were sent earlier could be among them."
+        )
+    return notes
 
 
 def _card_title(request: ApprovalRequest) -> str:
@@ -296,6 +326,7 @@ def approval_card(request: ApprovalRequest, tz: ZoneInfo, *, dry_run_note: str =
     blocks: list[dict[str, Any]] = [section(_card_title(request)), _card_fields(request, tz)]
     if dry_run_note:
         blocks.append(context(dry_run_note))
+    blocks += [context(note) for note in bound_notes(request, tz)]
     blocks.append(
         {
             "type": "actions",
@@ -333,11 +364,11 @@ def approval_card(request: ApprovalRequest, tz: ZoneInfo, *, dry_run_note: str =
 
 
 def _confirm_text(request: ApprovalRequest) -> str:
-    """The Approve dialog's text: the card's count, said to be the count's (the run itself does
-    not promise it), and the selection in a span cut to fit Slack's 300 characters whole."""
+    """The Approve dialog's text: the run's true bound (it moves only counted messages, at most
+    ``matched``), and the selection in a span cut to fit Slack's 300 characters whole."""
     head = (
-        f"Move the selected messages from {code(request.dlq)} back to their source queues: "
-        f"the count found {_would_move(request)} that would move ("
+        f"Move up to {number(request.matched)} counted message(s) from {code(request.dlq)} back "
+        "to their source queues ("
     )
     tail = ")."
     room = DIALOG_TEXT - text_length(head) - text_length(tail)
@@ -368,9 +399,14 @@ def progress_line(run: RunRecord) -> str:
     )
 
 
-def outcome_lines(run: RunRecord, report: RedriveReport | None) -> tuple[str, list[str]]:
-    """The card's final status line and details."""
-    from bot.state import RunStatus  # only the worker renders outcomes (see the imports above)
+def outcome_lines(
+    run: RunRecord, report: RedriveReport | None, request: ApprovalRequest | None = None
+) -> tuple[str, list[str]]:
+    """The card's final status line and details (``request``: what was approved, to say when
+    the run moved fewer than were counted)."""
+    # Only the worker renders outcomes (see the imports above).
+    from bot.run_control import left_in_dlq
+    from bot.state_model import RunStatus
 
     counts = (
         f"moved *{number(run.moved)}*, failed *{number(run.failed)}*, "
@@ -396,40 +432,17 @@ def outcome_lines(run: RunRecord, report: RedriveReport | None) -> tuple[str, li
         details.append(f"Error: {escape(run.error, limit=500)}")
     if report is not None:
         part = " in the last part" if run.invocation > 1 else ""
-        if report.not_attempted:
-            details.append(
-                f"{number(report.not_attempted)} selected were not sent{part}: the run stopped "
-                "before it got to them (they stay in the DLQ)."
-            )
-        if report.blocked_groups:
-            details.append(
-                f"The run could not see past held messages of {number(report.blocked_groups)} "
-                f"FIFO group(s){part}: SQS hands out none of a group's later messages while one "
-                "is held, so any it did not see stay in the DLQ."
-            )
+        details += left_in_dlq(report, number, part=part)
         for reason, count in sorted(report.failure_reasons.items()):
             details.append(f"{number(count)} failed with {escape(reason)} (kept in the DLQ)")
-        if report.needs_human:
-            details.append(
-                f"{number(report.needs_human)} message(s) were redriven too often already and "
-                "stay in the DLQ for a human to look at (`/dlq-redrive peek`)."
-            )
-        if report.unconfirmed:
-            details.append(
-                f"{number(report.unconfirmed)} may have been delivered{part}: SQS's answer to "
-                "their send was lost, so they were not sent again and stay in the DLQ; a later "
-                "redrive sends each once more (at most one extra copy)."
-            )
-        if report.held_back:
-            details.append(
-                f"{number(report.held_back)} held back in the DLQ behind an earlier message of "
-                "their FIFO group that did not move (the group's order is kept)."
-            )
-        if report.delete_failed:
-            details.append(
-                f"{number(report.delete_failed)} were sent but could not be deleted from the "
-                "DLQ; a later redrive would send them again."
-            )
+    if request is not None and run.status is RunStatus.DONE and run.moved < request.matched:
+        # Pinned: the run took only what was counted; what arrived later was not its to take.
+        details.append(
+            f"The run took only the {number(request.matched)} message(s) counted for this "
+            f"request and moved {number(run.moved)} of them; counted ones not moved had left "
+            "the DLQ meanwhile or stayed for the reasons above. Messages that arrived after the "
+            "count wait for a request of their own."
+        )
     details.append(f"Run id {code(run.run_id)}")
     return head, details
 

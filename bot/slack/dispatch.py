@@ -2,22 +2,54 @@
 
 The Slack endpoint keeps a short timeout and minimal permissions; everything slow (SQS, DynamoDB,
 Slack messages after the ack) runs in the worker, which has a long timeout.
+
+Every job is sealed (``bot.slack.protocol.JobSigner``) before it leaves: the worker runs nothing
+it cannot verify, so whoever else may invoke it cannot make up a decision.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.config import SlackSettings
 from bot.errors import AwsError, ConfigError
 from bot.lambda_gateway import LambdaGateway
+from bot.slack.protocol import Job, JobSigner
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
 
 
 class Dispatcher(Protocol):
+    """Hands a sealed event to the worker (an asynchronous invoke)."""
+
     def dispatch(self, job: dict[str, Any]) -> None: ...
+
+
+class JobDispatcher(Protocol):
+    """Hands a typed job to the worker; sealing it is the dispatcher's business."""
+
+    def dispatch(self, job: Job) -> None: ...
+
+
+class SealingDispatcher:
+    """Seals each job with ``signer`` at the time it leaves, then hands it to ``transport``."""
+
+    def __init__(
+        self,
+        signer: JobSigner,
+        transport: Dispatcher,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.signer = signer
+        self.transport = transport
+        self.clock = clock
+
+    def dispatch(self, job: Job) -> None:
+        self.transport.dispatch(self.signer.seal(job, self.clock()))
 
 
 class LambdaDispatcher:

@@ -15,8 +15,8 @@ from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 
 from bot.config import EngineSettings, SlackSettings
 from bot.slack.app import build_app
-from bot.slack.credentials import resolve_bot_token, resolve_signing_secret
-from bot.slack.dispatch import LambdaDispatcher, worker_function_name
+from bot.slack.credentials import resolve_bot_token, resolve_job_signer, resolve_signing_secret
+from bot.slack.dispatch import LambdaDispatcher, SealingDispatcher, worker_function_name
 from bot.slack.web import build_web_client
 
 EVENTS_PATH = "/slack/events"
@@ -55,7 +55,11 @@ def build_endpoint(env: Mapping[str, str], *, clock: Clock = _utcnow) -> SlackEn
         signing_secret=signing_secret,
         bot_token=bot_token,
         client=build_web_client(bot_token, slack_settings.api_url),
-        dispatcher=LambdaDispatcher(worker_function_name(slack_settings)),
+        dispatcher=SealingDispatcher(
+            resolve_job_signer(slack_settings),
+            LambdaDispatcher(worker_function_name(slack_settings)),
+            clock=clock,
+        ),
         clock=clock,
     )
     return SlackEndpoint(SlackRequestHandler(app))

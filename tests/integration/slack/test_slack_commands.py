@@ -196,7 +196,9 @@ def test_the_card_counts_what_would_move_and_notes_what_is_too_large(
     )
 
 
-def test_a_fifo_card_says_its_count_is_a_lower_bound(harness: SlackHarness) -> None:
+def test_a_fifo_card_says_the_runs_bound_when_its_count_could_not_see_everything(
+    harness: SlackHarness,
+) -> None:
     # Given a FIFO DLQ with one message in each of three groups
     payments = create_pair(harness.sqs, "payments.fifo")
     for group in ("g1", "g2", "g3"):
@@ -206,10 +208,11 @@ def test_a_fifo_card_says_its_count_is_a_lower_bound(harness: SlackHarness) -> N
     harness.request_card("redrive payments-dlq.fifo")
 
     # Then the count held each message it counted, so SQS handed out no later message of their
-    # groups: the card says "at least" and why, and never shows the count as exact
+    # groups: the card says why, and shows the bound the approved run keeps (it moves only the
+    # counted messages: "up to 3"), never the count as exact
     card = harness.card().body
-    assert "at least 3 message(s) from payments-dlq.fifo" in card["text"]
-    assert "*Messages*\\nat least 3" in json.dumps(card["blocks"])
+    assert "up to 3 message(s) from payments-dlq.fifo" in card["text"]
+    assert "*Messages*\\nup to 3" in json.dumps(card["blocks"])
     note = next(b for b in card["blocks"] if b["type"] == "context")
     assert note["elements"][0]["text"].startswith(
         "At least 3 would move; the count could not see past held messages of 3 FIFO group(s)"
@@ -219,7 +222,7 @@ def test_a_fifo_card_says_its_count_is_a_lower_bound(harness: SlackHarness) -> N
     harness.click(ActionId.APPROVE, request_id, user=APPROVER, message_ts=harness.card_ts())
     harness.settle()
     updated = harness.calls("chat.update")[-1].body
-    assert "at least 3 message(s) from `payments-dlq.fifo`" in json.dumps(updated["blocks"])
+    assert "up to 3 message(s) from `payments-dlq.fifo`" in json.dumps(updated["blocks"])
 
 
 def test_status_lists_running_and_finished_redrives(harness: SlackHarness) -> None:

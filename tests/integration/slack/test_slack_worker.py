@@ -14,6 +14,7 @@ from botocore.exceptions import EndpointConnectionError
 
 import handlers.worker
 from bot.slack.ids import ActionId
+from bot.slack.protocol import ContinueJob, JobSigner, job_signing_key
 from infra.local.moto_server import LocalAws
 from infra.local.scene import count, create_pair, put_in_dlq
 from tests.integration.slack.slack_harness import (
@@ -157,7 +158,12 @@ def test_redrive_longer_than_one_invocation_continues_from_a_checkpoint(
     continuations = [
         i.payload for i in harness.lambdas.calls_to("worker") if i.payload["job"] == "continue"
     ]
-    assert [c["invocation"] for c in continuations] == list(range(2, run.invocation + 1))
+    # each sealed with the worker's key, like the endpoint's jobs
+    signer = JobSigner(job_signing_key(harness.env["JOB_SIGNING_KEY"]))
+    opened = [signer.open(c, datetime.now(UTC)) for c in continuations]
+    assert [c.invocation for c in opened if isinstance(c, ContinueJob)] == list(
+        range(2, run.invocation + 1)
+    )
     # and the card said it continues, then the outcome over those invocations
     blocks_text = [json.dumps(c.body["blocks"]) for c in harness.calls("chat.update")]
     assert any("continuing in a new invocation (part 2)" in t for t in blocks_text)
@@ -236,9 +242,9 @@ def test_duplicate_continuation_delivery_runs_once(harness: SlackHarness) -> Non
     updates_before = len(harness.updates())
 
     # When a stray continuation for it arrives (Lambda delivers events at least once)
-    result = handlers.worker.worker().handle(
-        {"job": "continue", "run_id": request_id, "invocation": 2}, None
-    )
+    signer = JobSigner(job_signing_key(harness.env["JOB_SIGNING_KEY"]))
+    stray = signer.seal(ContinueJob(run_id=request_id, invocation=2), datetime.now(UTC))
+    result = handlers.worker.worker().handle(stray, None)
 
     # Then it does nothing
     assert result == {"ok": True}
@@ -252,7 +258,7 @@ def test_report_peek_button_answers_ephemerally(harness: SlackHarness) -> None:
     seed_orders(harness.sqs, 4)
 
     harness.click(
-        ActionId.REPORT_PEEK, json.dumps({"queue": "orders-dlq"}), user="U_X", message_ts="1.1"
+        ActionId.REPORT_PEEK, json.dumps({"queue": "orders-dlq"}), user=APPROVER, message_ts="1.1"
     )
     harness.settle()
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.slack.approvals import ApproverDirectory, Decision, refusal
-from bot.state import ApprovalRequest
+from bot.slack.approvals import ApprovalRules, Decision, refusal
+from bot.slack.approvers import ApproverDirectory
+from bot.state_model import ApprovalRequest
 
 
 def _request(requester: str = "U_REQ") -> ApprovalRequest:
@@ -24,41 +25,26 @@ def _request(requester: str = "U_REQ") -> ApprovalRequest:
 
 
 APPROVERS = frozenset({"U_REQ", "U_OK"})
+STRICT = ApprovalRules(APPROVERS)
+SELF = ApprovalRules(APPROVERS, allow_self_approval=True)
 
 
 def test_approver_may_approve_and_reject() -> None:
     for decision in Decision:
-        assert (
-            refusal(_request(), "U_OK", decision, approvers=APPROVERS, allow_self_approval=False)
-            is None
-        )
+        assert refusal(_request(), "U_OK", decision, STRICT) is None
 
 
 def test_non_approver_is_refused_both_ways() -> None:
     for decision in Decision:
-        why = refusal(_request(), "U_NO", decision, approvers=APPROVERS, allow_self_approval=False)
+        why = refusal(_request(), "U_NO", decision, STRICT)
         assert why is not None and "not in APPROVERS" in why
 
 
 def test_self_approval_only_when_allowed() -> None:
-    assert "someone else" in str(
-        refusal(
-            _request(), "U_REQ", Decision.APPROVE, approvers=APPROVERS, allow_self_approval=False
-        )
-    )
-    assert (
-        refusal(
-            _request(), "U_REQ", Decision.APPROVE, approvers=APPROVERS, allow_self_approval=True
-        )
-        is None
-    )
+    assert "someone else" in str(refusal(_request(), "U_REQ", Decision.APPROVE, STRICT))
+    assert refusal(_request(), "U_REQ", Decision.APPROVE, SELF) is None
     # withdrawing one's own request is fine
-    assert (
-        refusal(
-            _request(), "U_REQ", Decision.REJECT, approvers=APPROVERS, allow_self_approval=False
-        )
-        is None
-    )
+    assert refusal(_request(), "U_REQ", Decision.REJECT, STRICT) is None
 
 
 class _FakeSlack:

@@ -137,7 +137,7 @@ def test_every_count_on_a_card_has_thousands_separators() -> None:
 
     # Then every count is written with separators, and none without
     assert "18,212 message(s)" in card and "*Messages*\\n18,212" in card
-    assert "the count found 18,212 that would move" in card
+    assert "Move up to 18,212 counted message(s)" in card
     assert "18212" not in card
     assert "moved *12,345*, failed *1,000*, skipped 4,867 (2,500 need a human)" in head
     assert "moved *12,345*, failed 1,000, skipped 4,867" in progress
@@ -216,12 +216,12 @@ def test_the_card_shows_what_would_move_and_the_note_says_why_the_others_would_n
     request = replace(_request(), matched=dry.matched, would_move=dry.destined)
     card = blocks.approval_card(request, UTC_TZ, dry_run_note=note)
 
-    # Then it shows the 15 that would move (title, field, fallback, dialog), and its note
-    # accounts for the 5 of the 20 that would not, by reason
+    # Then it shows the 15 that would move (title, field, fallback), the dialog the run's bound
+    # (the 20 counted), and its note accounts for the 5 of the 20 that would not, by reason
     text = _texts(card)
     assert "15 message(s) from `orders-dlq`" in text and "*Messages*\\n15" in text
     assert "Redrive request 20261125-030000-abcdef: 15 message(s)" in card["text"]
-    assert "the count found 15 that would move" in text
+    assert "Move up to 20 counted message(s)" in text
     assert note == (
         "Of the 20 that match, 15 would move; 3 are too large for their destination queue and "
         "stay; 2 would fail with AccessDenied and stay."
@@ -238,7 +238,7 @@ def test_the_card_shows_what_would_move_and_the_note_says_why_the_others_would_n
         ({"stopped": StopReason.DEADLINE}, "Counting stopped early (deadline) after 4 message(s)"),
     ],
 )
-def test_a_count_that_could_not_see_every_message_is_shown_as_a_lower_bound(
+def test_a_count_that_could_not_see_every_message_is_shown_as_the_runs_bound(
     changes: dict[str, Any], why: str
 ) -> None:
     # Given a count of 4 that would move, which did not see every message
@@ -268,16 +268,17 @@ def test_a_count_that_could_not_see_every_message_is_shown_as_a_lower_bound(
     update = blocks.card_update(request, UTC_TZ, "Approved")
 
     # Then the note says why, and the card never shows the 4 as exact: each time it is
-    # "at least 4" (title, field, fallback, dialog, and the card after the decision)
+    # "up to 4", the bound the approved run enforces (it moves only the counted messages, at
+    # most 4) (title, field, fallback, dialog, and the card after the decision)
     assert why in note and "at least 4 would move" in note.lower()
     for message in (card, update):
         counts = [b for b in message["blocks"] if b["type"] != "context"]  # not the note
         text = _texts({**message, "blocks": counts})
-        shown = re.findall(r"(?:at least )?\b4\b", text)
-        assert shown and set(shown) == {"at least 4"}, text
-    assert "at least 4 message(s) from `payments-dlq.fifo`" in _texts(card)
-    assert "*Messages*\\nat least 4" in _texts(card)
-    assert "the count found at least 4 that would move" in _texts(card)
+        shown = re.findall(r"(?:up to )?\b4\b", text)
+        assert shown and set(shown) == {"up to 4"}, text
+    assert "up to 4 message(s) from `payments-dlq.fifo`" in _texts(card)
+    assert "*Messages*\\nup to 4" in _texts(card)
+    assert "Move up to 4 counted message(s)" in _texts(card)
 
 
 def test_nothing_found_by_a_count_that_could_not_see_past_fifo_groups_is_not_nothing() -> None:

@@ -1,0 +1,121 @@
+"""The worker's answers to ``/dlq-redrive`` subcommands and the daily report's buttons: list,
+peek (only for those the viewers policy lets read bodies), status, cancel, and redrive (a
+request for approval, ``bot.slack.redrive_requests``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from bot.errors import UsageError
+from bot.inspection import peek, summarize
+from bot.selection_options import SelectionArgs
+from bot.slack import blocks
+from bot.slack.commands import (
+    CancelCommand,
+    ListCommand,
+    PeekCommand,
+    RedriveCommand,
+    StatusCommand,
+    parse_command,
+)
+from bot.slack.mrkdwn import code
+from bot.slack.observability import count
+from bot.slack.protocol import CommandJob, ReportButtonJob
+from bot.slack.queues import Queues, WorkerOptions
+from bot.slack.redrive_requests import RedriveRequests
+from bot.slack.worker_ports import Approvers, SlackMessages, Viewers, WorkerState
+
+
+class CommandHandlers:
+    """Runs one command or report-button job."""
+
+    def __init__(
+        self,
+        *,
+        queues: Queues,
+        state: WorkerState,
+        slack: SlackMessages,
+        requests: RedriveRequests,
+        approvers: Approvers,
+        viewers: Viewers,
+        clock: Callable[[], datetime],
+        options: WorkerOptions,
+    ) -> None:
+        self.queues = queues
+        self.state = state
+        self.slack = slack
+        self.requests = requests
+        self.approvers = approvers
+        self.viewers = viewers
+        self.clock = clock
+        self.options = options
+
+    def command(self, job: CommandJob, context: Any) -> None:
+        command = parse_command(job.text)
+        if isinstance(command, ListCommand):
+            summaries = summarize(self.queues.catalog().watched())
+            self.slack.respond(job.response_url, blocks.dlq_list(summaries))
+        elif isinstance(command, PeekCommand):
+            self._peek(job.user, job.response_url, command.queue, command.count)
+        elif isinstance(command, RedriveCommand):
+            self.requests.request(
+                queue=command.queue,
+                args=command.selection,
+                user=job.user,
+                channel=job.channel,
+                response_url=job.response_url,
+                received_at=datetime.fromisoformat(job.received_at),
+                context=context,
+            )
+        elif isinstance(command, StatusCommand):
+            runs = self.state.recent_runs()
+            self.slack.respond(job.response_url, blocks.status(runs, self.queues.tz))
+        elif isinstance(command, CancelCommand):
+            self._cancel(job.response_url, command.run_id, job.user)
+        else:  # help is answered in the ack and never reaches the worker
+            raise UsageError("nothing to do for that command")
+
+    def report_button(self, job: ReportButtonJob, context: Any) -> None:
+        if job.action == "peek":
+            self._peek(job.user, job.response_url, job.queue, self.options.peek_default)
+            return
+        # The report's selection: its day, by the time its figures used (sent time or a field).
+        self.requests.request(
+            queue=job.queue,
+            args=SelectionArgs(date=job.date, time_field=job.time_field),
+            user=job.user,
+            channel=job.channel,
+            response_url=job.response_url,
+            received_at=datetime.fromisoformat(job.received_at),
+            context=context,
+        )
+
+    def _peek(self, user: str, response_url: str, queue: str, n: int) -> None:
+        # Bodies often hold personal data: checked before anything is received from the DLQ.
+        why = self.viewers.refusal(user)
+        if why is not None:
+            count("PeeksRefused")
+            raise UsageError(why)
+        dlq = self.queues.catalog().get(queue)
+        messages = peek(self.queues.gateway, dlq, n, max_redrives=self.queues.settings.max_redrives)
+        self.slack.respond(
+            response_url, blocks.peek(dlq.name, dlq.info.visible, messages, self.queues.tz)
+        )
+
+    def _cancel(self, response_url: str, run_id: str, user: str) -> None:
+        run = self.state.get_run(run_id)
+        if run is None:
+            raise UsageError(f"no redrive with id {run_id!r}; `/dlq-redrive status` lists them")
+        if user != run.requester and user not in self.approvers.members():
+            raise UsageError("only the requester or an approver can cancel a redrive")
+        self.state.request_cancel(run_id, user)
+        self.state.record_event(run_id, "cancel_requested", user, self.clock())
+        self.slack.respond(
+            response_url,
+            blocks.notice(
+                f":stop_sign: Cancel requested for {code(run_id)}; it stops after the batch in "
+                "flight and the card shows what moved."
+            ),
+        )

@@ -1,0 +1,86 @@
+"""A worker invocation that died (timeout, out of memory, a crash Lambda saw): its run is marked
+failed with the reason, and its card says so, from Lambda's on-failure destination record.
+
+The record (``{"requestContext": {...}, "requestPayload": <the job>, "responsePayload":
+{"errorType", "errorMessage"}, ...}``) is read by ``handlers/failed.py``. The job in it is opened
+with the worker's key (its own expiry ignored: the record arrives after the job's deadline); an
+unsigned or tampered payload is refused, so that nobody can fail someone else's run with a made-up
+record. Only a run still running or continuing is marked: one that finished keeps its outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from bot.slack import blocks
+from bot.slack.cards import Cards
+from bot.slack.observability import count, logger
+from bot.slack.protocol import ContinueJob, DecisionJob, JobRejectedError, JobSigner
+from bot.slack.worker_ports import SlackMessages, WorkerState
+
+REASON_CHARS = 500  # of Lambda's error message kept in the run record
+
+
+def failure_reason(record: dict[str, Any]) -> str:
+    """Why the invocation failed, in Lambda's words (its error message, else its type or the
+    record's condition)."""
+    response = record.get("responsePayload")
+    context = record.get("requestContext")
+    message = error_type = None
+    if isinstance(response, dict):
+        message, error_type = response.get("errorMessage"), response.get("errorType")
+    condition = context.get("condition") if isinstance(context, dict) else None
+    reason = message or error_type or condition or "the invocation failed"
+    return str(reason)[:REASON_CHARS]
+
+
+def record_worker_failure(
+    record: dict[str, Any],
+    *,
+    signer: JobSigner,
+    state: WorkerState,
+    slack: SlackMessages,
+    cards: Cards,
+    clock: Callable[[], datetime],
+) -> dict[str, Any]:
+    """Mark the run of the failed invocation in ``record`` failed and say why on its card (for a
+    command, answer its requester); what was done is returned for the log."""
+    try:
+        job = signer.open(record.get("requestPayload"), clock(), ignore_expiry=True)
+    except JobRejectedError as exc:
+        logger.warning("failure record refused", extra={"reason": exc.reason, "error": str(exc)})
+        count("JobsRejected")
+        return {"ok": False, "refused": exc.reason}
+    reason = failure_reason(record)
+    count("WorkerInvocationsFailed")
+    if not isinstance(job, DecisionJob | ContinueJob):
+        # No run behind it: the person who asked is told, if there is anyone to tell.
+        logger.error("worker invocation failed", extra={"job": job.kind.value, "error": reason})
+        response_url = getattr(job, "response_url", None)
+        if response_url:
+            slack.respond(
+                response_url,
+                blocks.error(f"The worker stopped before it could answer: {reason}"),
+            )
+        return {"ok": True, "run": None}
+    run_id = job.request_id if isinstance(job, DecisionJob) else job.run_id
+    now = clock()
+    error = f"the worker stopped: {reason}"
+    run = state.fail_run(run_id, error, now)
+    if run is None:  # no run (a refused click), or it ended with an outcome of its own
+        logger.info("failure of a run that is not active", extra={"correlation_id": run_id})
+        return {"ok": True, "run": run_id, "marked": False}
+    logger.error(
+        "redrive failed: worker invocation died",
+        extra={"correlation_id": run_id, "error": reason},
+    )
+    state.record_event(
+        run_id, "outcome", "worker", now, status=run.status.value, moved=run.moved, error=error
+    )
+    request = state.get_request(run_id)
+    if request is not None:
+        head, details = blocks.outcome_lines(run, None, request)
+        cards.update(request, head, *details)
+    return {"ok": True, "run": run_id, "marked": True}

@@ -1,0 +1,49 @@
+"""The worker's way to the DLQs: its options, the catalog, an engine, and its time budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.catalog import DlqCatalog
+from bot.config import EngineSettings
+from bot.engine import RedriveEngine
+from bot.pacing import Deadline
+from bot.sqs_gateway import SqsGateway
+
+DEADLINE_RESERVE_S = 20.0  # kept back from the time budget to release messages and report
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    progress_interval_s: float = 3.0  # how often the card and the checkpoint are refreshed
+    peek_default: int = 3
+    max_held: int | None = None  # unselected messages held at once (default: under SQS's quota)
+
+
+class Queues:
+    """The catalog of watched DLQs and engines over one SQS gateway."""
+
+    def __init__(self, gateway: SqsGateway, settings: EngineSettings) -> None:
+        self.gateway = gateway
+        self.settings = settings
+        self.tz = settings.timezone
+
+    def catalog(self) -> DlqCatalog:
+        return DlqCatalog(self.gateway, self.settings)
+
+    def engine(self) -> RedriveEngine:
+        return RedriveEngine(
+            self.gateway, max_redrives=self.settings.max_redrives, timezone=self.tz
+        )
+
+
+def deadline_of(context: Any) -> Deadline:
+    """The invocation's time budget, less a reserve (none outside Lambda)."""
+    if context is None:  # called outside Lambda (a direct call in a test or a script)
+        return Deadline(None)
+    remaining = context.get_remaining_time_in_millis() / 1000
+    # Small budgets (tests, short timeouts) keep a proportional reserve instead.
+    return Deadline.from_lambda_context(
+        context, reserve_s=min(DEADLINE_RESERVE_S, remaining * 0.25)
+    )

@@ -1,0 +1,274 @@
+"""An approved redrive, run by the worker across as many invocations as it needs.
+
+Each invocation runs the engine with the request's ``Pin`` (only what the count counted) and a
+cap of the counted ``matched``, checkpoints, and when its time budget runs out hands over to a
+continuation it seals with the job signer. ``bot.run_control`` decides whether to go on and sums
+the counts; the card says where things stand (best effort, ``bot.slack.cards``).
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from bot.errors import DlqRedriveError, UsageError
+from bot.redrive_model import RedriveReport, RedriveRequest, StopReason
+from bot.run_control import IN_FLIGHT_STOP, RunTotals, Step, next_step, remaining_limit
+from bot.selection import Pin, Selection
+from bot.selection_options import SelectionArgs
+from bot.slack import blocks
+from bot.slack.cards import Cards
+from bot.slack.dispatch import Dispatcher
+from bot.slack.mrkdwn import number
+from bot.slack.observability import count, logger
+from bot.slack.protocol import ContinueJob, JobSigner
+from bot.slack.queues import Queues, WorkerOptions, deadline_of
+from bot.slack.worker_ports import WorkerState
+from bot.state_model import ApprovalRequest, RunRecord, RunStatus
+
+
+class _Progress:
+    """Refreshes the card and the checkpoint, and reads the cancel flag, on its own thread so the
+    engine's workers never wait on Slack or DynamoDB."""
+
+    def __init__(self, interval_s: float, tick: Callable[[], bool]) -> None:
+        self.interval_s = interval_s
+        self.tick = tick  # returns True when a cancel was requested
+        self.cancelled = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="redrive-progress", daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                if self.tick():
+                    self.cancelled.set()
+            except DlqRedriveError as exc:  # a progress refresh is never worth stopping a run
+                logger.warning("progress refresh failed", extra={"error": str(exc)})
+
+    def __enter__(self) -> _Progress:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def approved_selection(request: ApprovalRequest, run: RunRecord, tz: Any) -> Selection | None:
+    """What the next invocation of ``run`` may take: the request's selection, pinned to what its
+    count counted, capped at the counted ``matched`` less what moved; None when nothing is left."""
+    args = SelectionArgs.from_dict(request.selection)
+    # Always capped: the card promised at most what the count counted, even when the count
+    # stopped early (the others wait for a request of their own).
+    limit = remaining_limit(run.moved, args.limit, request.matched)
+    if limit is not None and limit <= 0:
+        return None
+    selection = args.build(tz=tz, now=request.requested_at, limit=limit)
+    if request.pin_sent_before is not None:
+        selection = replace(selection, pin=Pin(request.pin_sent_before, request.pin_digests))
+    return selection
+
+
+def _totals(run: RunRecord) -> RunTotals:
+    return RunTotals(
+        moved=run.moved,
+        failed=run.failed,
+        skipped=run.skipped,
+        needs_human=run.needs_human,
+        scanned=run.scanned,
+        duration_s=run.duration_s,
+    )
+
+
+def _apply(run: RunRecord, totals: RunTotals) -> None:
+    run.moved, run.failed, run.skipped = totals.moved, totals.failed, totals.skipped
+    run.needs_human, run.scanned, run.duration_s = (
+        totals.needs_human,
+        totals.scanned,
+        totals.duration_s,
+    )
+
+
+class RedriveRunner:
+    """Runs approved redrives: one invocation's share at a time."""
+
+    def __init__(
+        self,
+        *,
+        queues: Queues,
+        state: WorkerState,
+        cards: Cards,
+        dispatcher: Dispatcher,
+        signer: JobSigner,
+        clock: Callable[[], datetime],
+        options: WorkerOptions,
+    ) -> None:
+        self.queues = queues
+        self.state = state
+        self.cards = cards
+        self.dispatcher = dispatcher
+        self.signer = signer
+        self.clock = clock
+        self.options = options
+
+    def resume(self, job: ContinueJob, context: Any) -> None:
+        """Take over a run that a previous invocation handed over (once per continuation)."""
+        run = self.state.claim_continuation(job.run_id, job.invocation, self.clock())
+        if run is None:
+            logger.warning("continuation already taken", extra={"correlation_id": job.run_id})
+            return
+        request = self.state.get_request(job.run_id)
+        if request is None:
+            raise UsageError(f"the approval request of run {job.run_id} is gone")
+        self.run(run, request, context)
+
+    def run(self, run: RunRecord, request: ApprovalRequest, context: Any) -> None:
+        """One invocation's share of the redrive; checkpoint and hand over if time runs out."""
+        invocation = run.invocation
+        try:
+            report = self._run_once(run, request, context)
+        except Exception as exc:  # noqa: BLE001 - the run is marked failed and the card says why
+            run.status = RunStatus.FAILED
+            run.error = (
+                str(exc) if isinstance(exc, DlqRedriveError) else f"{type(exc).__name__}: {exc}"
+            )
+            logger.exception("redrive failed", extra={"correlation_id": run.run_id})
+            self._finish(run, request, None, invocation)
+            return
+        if report is not None:
+            step = next_step(report.stopped, report.scanned, run.idle_invocations)
+            run.idle_invocations = step.idle_invocations
+            if step.step is Step.CONTINUE:
+                self._hand_over(run, request, invocation)
+                return
+            if step.step is Step.GIVE_UP:
+                run.status = RunStatus.FAILED
+                run.error = step.reason
+        self._finish(run, request, report, invocation)
+
+    def _run_once(
+        self, run: RunRecord, request: ApprovalRequest, context: Any
+    ) -> RedriveReport | None:
+        stored = self.state.get_run(run.run_id)
+        if stored is not None and stored.cancel_requested_by:
+            run.status = RunStatus.CANCELLED
+            run.cancel_requested_by = stored.cancel_requested_by
+            return None
+        selection = approved_selection(request, run, self.queues.tz)
+        if selection is None:
+            run.status = RunStatus.DONE
+            return None
+        dlq = self.queues.catalog().get(request.dlq)
+        base = _totals(run)
+        latest: list[RedriveReport] = []
+        lock = threading.Lock()
+
+        def on_progress(report: RedriveReport) -> None:
+            with lock:  # a cheap copy; the progress thread does the slow work
+                latest[:] = [copy.copy(report)]
+
+        def tick() -> bool:
+            with lock:
+                snapshot = latest[0] if latest else None
+            if snapshot is None:
+                return self.state.cancel_requested(run.run_id)
+            _apply(run, base.fold(snapshot, partial=True))
+            run.updated_at = self.clock()
+            stored = self.state.save_run(run, expected_invocation=run.invocation)
+            if stored is None:  # no longer this invocation's run: stop, say nothing
+                return True
+            self.cards.update(request, blocks.progress_line(run))
+            return stored.cancel_requested_by is not None
+
+        with _Progress(self.options.progress_interval_s, tick) as progress:
+            report = self.queues.engine().run(
+                dlq,
+                RedriveRequest(selection=selection, max_held=self.options.max_held),
+                deadline=deadline_of(context),
+                cancelled=progress.cancelled.is_set,
+                on_progress=on_progress,
+            )
+        _apply(run, base.fold(report))
+        count("MessagesMoved", report.moved)
+        if report.stopped is StopReason.CANCELLED:
+            run.status = RunStatus.CANCELLED
+            latest_run = self.state.get_run(run.run_id)
+            run.cancel_requested_by = latest_run.cancel_requested_by if latest_run else None
+        elif report.stopped is StopReason.ERROR:
+            run.status = RunStatus.FAILED
+            run.error = report.error
+        elif report.stopped is StopReason.IN_FLIGHT_LIMIT:
+            run.status = RunStatus.DONE
+            run.error = IN_FLIGHT_STOP
+        elif report.stopped is not StopReason.DEADLINE:
+            run.status = RunStatus.DONE
+        return report
+
+    def _hand_over(self, run: RunRecord, request: ApprovalRequest, invocation: int) -> None:
+        run.status = RunStatus.CONTINUING
+        run.invocation = invocation + 1
+        run.updated_at = self.clock()
+        if self.state.save_run(run, expected_invocation=invocation) is None:
+            return  # another invocation owns the run now
+        self.state.record_event(
+            run.run_id,
+            "checkpoint",
+            "worker",
+            run.updated_at,
+            invocation=invocation,
+            moved=run.moved,
+        )
+        self.cards.update(
+            request,
+            blocks.progress_line(run),
+            f"Part {invocation} used its time budget after moving {number(run.moved)} in total; "
+            f"continuing in a new invocation (part {run.invocation}).",
+        )
+        # Sealed like the endpoint's jobs: the worker runs nothing it cannot verify.
+        job = ContinueJob(run_id=run.run_id, invocation=run.invocation)
+        self.dispatcher.dispatch(self.signer.seal(job, self.clock()))
+
+    def _finish(
+        self,
+        run: RunRecord,
+        request: ApprovalRequest,
+        report: RedriveReport | None,
+        invocation: int,
+    ) -> None:
+        run.updated_at = self.clock()
+        if self.state.save_run(run, expected_invocation=invocation) is None:
+            # Another invocation owns the run, or it was marked failed from outside: that
+            # outcome stands, and this one says nothing over it.
+            logger.warning("run outcome not written", extra={"correlation_id": run.run_id})
+            return
+        count("MessagesFailed", run.failed)
+        self.state.record_event(
+            run.run_id,
+            "outcome",
+            "worker",
+            run.updated_at,
+            status=run.status.value,
+            moved=run.moved,
+            failed=run.failed,
+            skipped=run.skipped,
+            needs_human=run.needs_human,
+            invocations=run.invocation,
+            duration_s=round(run.duration_s, 3),
+            error=run.error,
+        )
+        logger.info(
+            "redrive finished",
+            extra={
+                "correlation_id": run.run_id,
+                "status": run.status.value,
+                "moved": run.moved,
+                "failed": run.failed,
+            },
+        )
+        head, details = blocks.outcome_lines(run, report, request)
+        self.cards.update(request, head, *details)

@@ -1,0 +1,65 @@
+"""The approval card says the bound the approved run enforces: "up to N" counted messages, why
+a count stopped early, and when only a time bound pins what was counted."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.slack import blocks
+from bot.state_model import ApprovalRequest
+
+NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+
+
+def _request(**changes: Any) -> ApprovalRequest:
+    request = ApprovalRequest(
+        request_id="20261125-030000-abcdef",
+        dlq="orders-dlq",
+        selection={},
+        selection_text="all messages",
+        matched=39,
+        would_move=39,
+        requester="U1",
+        channel="C1",
+        requested_at=NOW,
+        approval_expires_at=NOW + timedelta(hours=1),
+        pin_sent_before=NOW,
+        pin_digests=frozenset({b"x" * 12}),
+    )
+    for name, value in changes.items():
+        setattr(request, name, value)
+    return request
+
+
+def _text(message: dict[str, Any]) -> str:
+    return json.dumps(message["blocks"])
+
+
+def test_a_count_that_stopped_early_says_why_and_that_the_others_wait() -> None:
+    request = _request(count_complete=False, count_stopped="deadline")
+    card = _text(blocks.approval_card(request, ZoneInfo("UTC")))
+    assert "up to 39 message(s)" in card and "Move up to 39 counted message(s)" in card
+    assert "The count stopped early because its time budget ran out" in card
+    assert "wait for a request of their own" in card
+
+
+def test_a_count_stopped_by_the_in_flight_quota_says_so() -> None:
+    request = _request(count_complete=False, count_stopped="in_flight_limit")
+    card = _text(blocks.approval_card(request, ZoneInfo("UTC")))
+    assert "because too many messages outside the selection were held at once" in card
+
+
+def test_a_count_too_large_to_name_every_message_says_the_time_bound_and_its_gap() -> None:
+    request = _request(matched=25_000, would_move=25_000, pin_digests=None)
+    card = _text(blocks.approval_card(request, ZoneInfo("UTC")))
+    assert "the run moves at most 25,000 messages sent before 2026-11-25 03:00 UTC" in card
+    assert "reached the DLQ later but were sent earlier could be among them" in card
+
+
+def test_a_complete_count_with_every_id_needs_no_bound_note() -> None:
+    card = _text(blocks.approval_card(_request(), ZoneInfo("UTC")))
+    assert "stopped early" not in card and "sent before" not in card
+    assert "39 message(s)" in card and "up to 39 message(s)" not in card

@@ -1,0 +1,128 @@
+"""A worker invocation that died: Lambda's on-failure record marks its run failed and the card
+says why (``bot.slack.failures``), against in-memory fakes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.slack.cards import Cards
+from bot.slack.failures import record_worker_failure
+from bot.slack.protocol import CommandJob, ContinueJob, DecisionJob, JobSigner
+from bot.state import StateStore
+from bot.state_model import ApprovalRequest, RunRecord, RunStatus
+from tests.unit.slack.worker_fakes import FakeSlack, fake_state
+
+KEY = b"unit-test-job-signing-key-32-bytes!!"
+ISSUED = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+LATER = ISSUED + timedelta(minutes=16)  # after the job's own 15-minute validity
+RUN_ID = "20261201-115900-abcdef"
+TIMED_OUT = "2026-12-01T12:15:00.000Z <req-1> Task timed out after 900.00 seconds"
+
+
+def _world(status: RunStatus = RunStatus.RUNNING) -> tuple[StateStore, FakeSlack]:
+    state, _ = fake_state()
+    state.put_request(
+        ApprovalRequest(
+            request_id=RUN_ID,
+            dlq="orders-dlq",
+            selection={},
+            selection_text="all messages",
+            matched=100,
+            requester="U_ALICE",
+            channel="C_OPS",
+            requested_at=ISSUED,
+            approval_expires_at=ISSUED + timedelta(hours=1),
+            message_ts="1.000001",
+        )
+    )
+    state.start_run(
+        RunRecord(RUN_ID, "orders-dlq", "U_ALICE", "U_BOB", status, ISSUED, ISSUED, moved=40)
+    )
+    return state, FakeSlack()
+
+
+def _record(payload: Any, message: str = TIMED_OUT) -> dict[str, Any]:
+    """What Lambda sends its on-failure destination (documented shape)."""
+    return {
+        "version": "1.0",
+        "timestamp": "2026-12-01T12:15:01.000Z",
+        "requestContext": {
+            "requestId": "req-1",
+            "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:worker:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 1,
+        },
+        "requestPayload": payload,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST"},
+        "responsePayload": {"errorType": "Sandbox.Timedout", "errorMessage": message},
+    }
+
+
+def _decision() -> DecisionJob:
+    return DecisionJob("approve", RUN_ID, "U_BOB", "C_OPS", "1.000001", "T_LOCAL", "https://r", "d")
+
+
+def _fail(state: StateStore, slack: FakeSlack, record: dict[str, Any]) -> dict[str, Any]:
+    cards = Cards(slack, UTC, sleep=lambda _: None)
+    return record_worker_failure(
+        record, signer=JobSigner(KEY), state=state, slack=slack, cards=cards, clock=lambda: LATER
+    )
+
+
+def test_a_timed_out_approval_marks_its_run_failed_and_the_card_says_why() -> None:
+    state, slack = _world()
+    payload = JobSigner(KEY).seal(_decision(), ISSUED)
+
+    result = _fail(state, slack, _record(payload))
+
+    assert result == {"ok": True, "run": RUN_ID, "marked": True}
+    run = state.get_run(RUN_ID)
+    assert run is not None and run.status is RunStatus.FAILED
+    assert "Task timed out after 900.00 seconds" in str(run.error)
+    [update] = slack.texts("chat.update")
+    assert ":x: Redrive failed: moved *40*" in update
+    assert "Task timed out after 900.00 seconds" in str(slack.calls[-1][1]["blocks"])
+    assert [e["kind"] for e in state.events(RUN_ID)] == ["outcome"]
+
+
+def test_a_continuation_that_died_fails_its_run() -> None:
+    state, slack = _world(RunStatus.CONTINUING)
+    payload = JobSigner(KEY).seal(ContinueJob(RUN_ID, 3), ISSUED)
+    _fail(state, slack, _record(payload, "Runtime exited with error: signal: killed"))
+    run = state.get_run(RUN_ID)
+    assert run is not None and run.status is RunStatus.FAILED and "signal: killed" in str(run.error)
+
+
+def test_the_error_message_is_escaped_on_the_card() -> None:
+    state, slack = _world()
+    payload = JobSigner(KEY).seal(_decision(), ISSUED)
+    _fail(state, slack, _record(payload, "boom <!channel> <https://x|click>"))
+    shown = str(slack.calls[-1][1]["blocks"])
+    assert "<!channel>" not in shown and "&lt;!channel&gt;" in shown
+
+
+def test_a_run_that_finished_keeps_its_outcome() -> None:
+    state, slack = _world(RunStatus.DONE)
+    payload = JobSigner(KEY).seal(_decision(), ISSUED)
+    assert _fail(state, slack, _record(payload))["marked"] is False
+    run = state.get_run(RUN_ID)
+    assert run is not None and run.status is RunStatus.DONE and slack.calls == []
+
+
+def test_an_unsigned_or_tampered_payload_is_refused() -> None:
+    state, slack = _world()
+    unsigned = {"job": "continue", "body": {"run_id": RUN_ID, "invocation": 2}}
+    tampered = JobSigner(KEY).seal(ContinueJob("another-run", 2), ISSUED)
+    tampered["body"]["run_id"] = RUN_ID
+    for payload, reason in ((unsigned, "unsigned"), (tampered, "tampered")):
+        assert _fail(state, slack, _record(payload)) == {"ok": False, "refused": reason}
+    run = state.get_run(RUN_ID)
+    assert run is not None and run.status is RunStatus.RUNNING and slack.calls == []
+
+
+def test_a_command_that_died_tells_its_requester() -> None:
+    state, slack = _world()
+    job = CommandJob("list", "U_ALICE", "C_OPS", "T_LOCAL", "https://r", ISSUED.isoformat(), "d")
+    _fail(state, slack, _record(JobSigner(KEY).seal(job, ISSUED)))
+    assert "The worker stopped before it could answer" in slack.texts("response_url")[0]
