@@ -36,15 +36,16 @@ from bot.catalog import DlqCatalog
 from bot.config import EngineSettings
 from bot.engine import RedriveEngine
 from bot.errors import AwsError, DlqRedriveError, UsageError
+from bot.exit_codes import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE
 from bot.inspection import peek, summarize
 from bot.pacing import Deadline, check_rate
 from bot.printable import visible
 from bot.redrive_model import RedriveReport, RedriveRequest, StopReason
 from bot.selection_options import SelectionArgs, add_selection_options, positive_int
+from bot.slack import state_command
 from bot.sqs_gateway import SqsGateway
 from bot.sqs_move_tasks import MoveTasks
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 DEFAULT_WORKERS = 8
 
 ExtraCommand = Callable[[argparse.Namespace, "CliContext"], int]
@@ -136,8 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Other modules (the Slack app's state table) register commands here, so the CLI stays one parser.
-EXTRA_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], ExtraCommand]] = {}
+# Commands defined beside the part of the app they serve (the Slack app's state table), in the one
+# parser. They import nothing of this module (no import cycle): each says what it needs of the
+# context as a Protocol that ``CliContext`` satisfies.
+EXTRA_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], ExtraCommand]] = {
+    "create-state-table": (state_command.HELP, state_command.configure, state_command.run),
+}
 
 
 class CliContext:
@@ -614,9 +619,6 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, CliContext], int]] = {
     "status": _cmd_status,
     "cancel": _cmd_cancel,
 }
-
-# Registers ``create-state-table`` (imported last: it needs EXTRA_COMMANDS defined above).
-import bot.slack.state_command  # noqa: E402, F401
 
 if __name__ == "__main__":
     raise SystemExit(main())

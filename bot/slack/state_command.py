@@ -1,6 +1,6 @@
 """``dlq-redrive create-state-table``: create STATE_TABLE from the one shared definition.
 
-Registered into the CLI through ``bot.cli.EXTRA_COMMANDS`` (bot/cli.py imports this module).
+Listed in the CLI's ``bot.cli.EXTRA_COMMANDS``; this module imports nothing of bot/cli.py.
 """
 
 from __future__ import annotations
@@ -8,20 +8,31 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from collections.abc import Mapping
+from typing import Protocol, TextIO
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.cli import EXIT_OK, EXTRA_COMMANDS, CliContext
 from bot.errors import AwsError, UsageError
+from bot.exit_codes import EXIT_OK
 from bot.state_table import create_state_table
 
+HELP = "create the Slack app's DynamoDB state table (approvals, audit, checkpoints)"
 
-def _configure(parser: argparse.ArgumentParser) -> None:
+
+class CommandContext(Protocol):
+    """What the command needs of the CLI's context (``bot.cli.CliContext`` has it)."""
+
+    env: Mapping[str, str] | None
+    out: TextIO
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--table", metavar="NAME", help="table name (default: STATE_TABLE)")
 
 
-def _run(args: argparse.Namespace, ctx: CliContext) -> int:
+def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     # The CLI is an edge like a handler: its environment is the process's unless one is injected.
     env = os.environ if ctx.env is None else ctx.env
     name = args.table or env.get("STATE_TABLE", "").strip()
@@ -36,10 +47,3 @@ def _run(args: argparse.Namespace, ctx: CliContext) -> int:
     else:
         print(f"{'created' if created else 'already exists:'} {name}", file=ctx.out)
     return EXIT_OK
-
-
-EXTRA_COMMANDS["create-state-table"] = (
-    "create the Slack app's DynamoDB state table (approvals, audit, checkpoints)",
-    _configure,
-    _run,
-)

@@ -1,8 +1,9 @@
 """The layout rules of docs/architecture.md that code can check: the pure modules load without the
-AWS SDK."""
+AWS SDK, and no module of bot/ depends on itself through others."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -64,3 +65,70 @@ def test_a_pure_module_loads_without_boto3(module: str) -> None:
     )
     # Then it loads: nothing it imports reaches for the AWS SDK
     assert done.returncode == 0, done.stderr
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Each module of bot/ and the modules of bot/ it imports: every import statement, at the top,
+    inside functions (lazy) or under TYPE_CHECKING, since each is a dependency all the same."""
+    modules = {_module_name(path): path for path in (ROOT / "bot").rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:
+                    submodule = f"{node.module}.{alias.name}"
+                    found.add(submodule if submodule in modules else node.module)
+        graph[name] = {target for target in found if target in modules and target != name}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for target in sorted(graph[module]):
+            if target not in index:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in stack:
+                low[module] = min(low[module], index[target])
+        if low[module] == index[module]:
+            component = [stack.pop()]
+            while component[-1] != module:
+                component.append(stack.pop())
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return found
+
+
+def test_the_import_graph_sees_a_cycle() -> None:
+    # Given three modules that import each other in a ring, and one outside it
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    # Then the ring is found, and only it
+    assert cycles(graph) == [["a", "b", "c"]]
+
+
+def test_no_module_of_bot_imports_itself_through_others() -> None:
+    # Given every import of every module in bot/
+    graph = import_graph()
+    assert "bot.cli" in graph and "bot.engine" in graph["bot.cli"]  # the graph sees imports
+    # Then no group of modules imports each other in a ring
+    assert cycles(graph) == []
