@@ -1,0 +1,167 @@
+"""What happens to each received batch: judged (``selection.judge``), claimed, counted, routed and
+handed to the sender; what is not sent is held by ``Holding``.
+
+Whether a message can carry the counter depends on the destination's size, so a message is built
+for its destination first and judged poison by what travels: its counter, or for one that travels
+without it, the ledger's count of that very entry (one ledger question per batch, none when every
+message carries the counter).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.engine_holding import Holding
+from bot.engine_ledger import RunLedger
+from bot.engine_routing import Candidate, Router
+from bot.engine_sending import Sender
+from bot.engine_state import Claim, RunState
+from bot.planner import Outgoing
+from bot.selection import Verdict, judge, needs_human
+from bot.sqs_model import ReceivedMessage, queue_was_missing
+
+
+class Intake:
+    """Judges, claims and routes the received batches of one run."""
+
+    def __init__(
+        self,
+        state: RunState,
+        holding: Holding,
+        router: Router,
+        sender: Sender,
+        ledger: RunLedger,
+        *,
+        max_redrives: int,
+        timezone: Any,
+    ) -> None:
+        self.state = state
+        self.holding = holding
+        self.router = router
+        self.sender = sender
+        self.ledger = ledger
+        self.max_redrives = max_redrives
+        self.timezone = timezone
+
+    def handle(self, messages: list[ReceivedMessage], received_at: float) -> None:
+        """Judge, route and build a received batch, then send what is selected."""
+        state, holding = self.state, self.holding
+        copies_confirmed: list[str] = []  # receipt handles of second deliveries already moved
+        claimed = self._claim(messages, copies_confirmed, received_at)
+        if copies_confirmed:
+            # First, before anything can fail: a copy of a moved message must not come back.
+            failed = state.sqs.delete_batch(state.dlq.info.url, copies_confirmed)
+            state.count_call("DeleteMessageBatch")
+            with state.lock:
+                state.report.delete_failed += sum(not queue_was_missing(f) for f in failed)
+        candidates = [self.router.prepare(message) for message in claimed]
+        recorded = self.ledger.recorded(c.item for c in candidates if c.item is not None)
+        to_send: dict[str, tuple[str, list[Outgoing]]] = {}
+        failures: list[tuple[Candidate, tuple[str, str]]] = []
+        report = state.report
+        with state.lock:
+            for candidate in candidates:
+                message = candidate.message
+                count = recorded.get(message.message_id, 0)
+                if count and needs_human(
+                    message, max_redrives=self.max_redrives, recorded_redrives=count
+                ):
+                    report.skipped += 1
+                    report.needs_human += 1
+                    holding.hold(message)
+                elif state.limit_reached():
+                    report.over_limit += 1
+                    report.skipped += 1
+                    holding.hold(message, blocks_group=False)  # the scan ends here anyway
+                else:
+                    holding.mark_matched(message)
+                    if candidate.failure is not None:
+                        failures.append((candidate, candidate.failure))
+                    elif state.request.dry_run:
+                        report.by_destination[candidate.destination] += 1
+                        holding.hold(message)
+                    elif candidate.item is not None:
+                        to_send.setdefault(candidate.url, (candidate.destination, []))[1].append(
+                            candidate.item
+                        )
+        for candidate, (code, reason) in failures:
+            holding.fail(candidate.message, code, reason, candidate.destination)
+        for url, (name, items) in to_send.items():
+            self.sender.send_all(url, name, items)
+
+    def _claim(
+        self, messages: list[ReceivedMessage], copies_confirmed: list[str], received_at: float
+    ) -> list[ReceivedMessage]:
+        """The messages of a batch that may be selected, claimed (in ``sending``) so that a
+        second delivery meanwhile is not taken twice; the others are held, counted, or (a
+        second delivery of a moved message) listed in ``copies_confirmed`` for deletion."""
+        state, holding = self.state, self.holding
+        verdicts = [
+            judge(
+                message,
+                state.request.selection,
+                self.timezone,
+                max_redrives=self.max_redrives,
+                force=state.request.force,
+            )
+            for message in messages
+        ]
+        claimed: list[ReceivedMessage] = []
+        report = state.report
+        with state.lock:
+            for message, verdict in zip(messages, verdicts, strict=True):
+                if message.message_id in holding.held:
+                    # Seen before in this scan (delivered twice, or the heartbeat came too late
+                    # for it): hold it with the newest handle, count it once.
+                    holding.held.hold(message.message_id, message.receipt_handle, received_at)
+                    continue
+                # A second delivery of a message this run is moving is never sent twice.
+                claim = holding.sending.get(message.message_id)
+                if claim is not None:  # still being sent: deleted or kept with the others
+                    report.redelivered += 1
+                    claim.handles.append(message.receipt_handle)
+                    claim.received_at = received_at
+                    continue
+                if message.message_id in holding.moved_ids:  # its copy is confirmed: delete it
+                    report.redelivered += 1
+                    copies_confirmed.append(message.receipt_handle)
+                    continue
+                report.scanned += 1
+                if verdict is Verdict.SELECT and self._no_source(message):
+                    report.no_source += 1
+                    report.skipped += 1
+                    holding.hide(message, message.receipt_handle, received_at)
+                elif verdict is not Verdict.SELECT:
+                    self._count_skip(verdict)
+                    holding.hide(message, message.receipt_handle, received_at)
+                else:
+                    holding.sending[message.message_id] = Claim(
+                        [message.receipt_handle], received_at
+                    )
+                    claimed.append(message)
+        return claimed
+
+    def _no_source(self, message: ReceivedMessage) -> bool:
+        """Whether nothing says where ``message`` goes: no --to, no recorded source, and not
+        exactly one source queue. It is held for a human (counted with the reason); the run
+        moves the others. Call with the lock held."""
+        dlq, report = self.state.dlq, self.state.report
+        if self.state.request.to is not None or message.source_arn or len(dlq.sources) == 1:
+            return False
+        if report.no_source_reason is None:
+            names = ", ".join(dlq.source_names) or "none"
+            report.no_source_reason = (
+                f"no source recorded and {dlq.name!r} has {len(dlq.sources)} source "
+                f"queues ({names}); choose one with --to QUEUE"
+            )
+        return True
+
+    def _count_skip(self, verdict: Verdict) -> None:
+        report = self.state.report
+        report.skipped += 1
+        if verdict is Verdict.OUT_OF_WINDOW:
+            report.out_of_window += 1
+        elif verdict is Verdict.UNREADABLE_TIME:
+            report.unreadable += 1
+        elif verdict is Verdict.NEEDS_HUMAN:
+            report.needs_human += 1

@@ -1,0 +1,86 @@
+"""The redrives of messages that cannot carry the ``dlq-redrive-count`` attribute (10 attributes
+already, or no room left in the message size), counted by content instead.
+
+Apart from the engine's loop so that both of its parts that need it (judging a message poison,
+recording what was sent) take it from here, and ``bot.engine`` re-exports it for older imports.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from bot.planner import Outgoing
+
+
+class RedriveLedger(Protocol):
+    """How often messages that cannot carry the ``dlq-redrive-count`` attribute (10 attributes
+    already, or no room left in the message size) were redriven, by ``content_digest``.
+
+    Without one, such a message escapes MAX_REDRIVES; the daily job keeps one in its state table.
+    """
+
+    def counts(self, dlq: str, digests: Collection[str]) -> dict[str, int]:
+        """The recorded redrives of each digest (absent: none)."""
+        ...
+
+    def record(self, dlq: str, digests: Sequence[str]) -> None:
+        """Add one redrive for each digest (a digest listed twice counts twice)."""
+        ...
+
+
+def content_digest(entry: Mapping[str, Any]) -> str:
+    """A message's identity across redrives (SQS gives every copy a new id): the sha256 of the
+    body and message attributes of its SendMessageBatch ``entry``. Identical messages share it."""
+
+    def value(raw: Any) -> Any:
+        if isinstance(raw, bytes | bytearray):
+            return base64.b64encode(raw).decode("ascii")
+        if isinstance(raw, list):
+            return [value(item) for item in raw]
+        return raw
+
+    attributes = {
+        name: {key: value(raw) for key, raw in attribute.items()}
+        for name, attribute in entry.get("MessageAttributes", {}).items()
+    }
+    canonical = json.dumps(
+        {"body": entry["MessageBody"], "attributes": attributes},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class RunLedger:
+    """One run's use of the (optional) ledger: asked about what travels without the counter,
+    told what was sent without it."""
+
+    def __init__(self, ledger: RedriveLedger | None, dlq: str, *, force: bool) -> None:
+        self._ledger = ledger
+        self._dlq = dlq
+        self._force = force  # --force judges no message poison: nothing to ask
+
+    def recorded(self, items: Iterable[Outgoing]) -> dict[str, int]:
+        """The ledger's redrive count of each item that travels without the counter, by
+        message id: one question for the whole batch, none if every message carries it."""
+        if self._ledger is None or self._force:
+            return {}
+        digests = {
+            item.message_id: content_digest(item.entry) for item in items if item.counter_dropped
+        }
+        if not digests:
+            return {}
+        counts = self._ledger.counts(self._dlq, set(digests.values()))
+        return {message_id: counts.get(digest, 0) for message_id, digest in digests.items()}
+
+    def record(self, sent: list[Outgoing]) -> None:
+        """Count a redrive in the ledger for each message that travelled without the counter:
+        confirmed (deleted or not) or unconfirmed, since what may have arrived counts too."""
+        digests = [content_digest(item.entry) for item in sent if item.counter_dropped]
+        if self._ledger is not None and digests:
+            self._ledger.record(self._dlq, digests)
