@@ -5,8 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # npm writes this file on every install: node_modules is fresh when it is newer than the lock file.
 NODE_STAMP := node_modules/.package-lock.json
+# checkov lives in its own venv (it pins an older boto3 than the app), from requirements/checkov.txt.
+CHECKOV_VENV := $(VENV)/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: help venv demo test lint typecheck pytest bench package clean
+.PHONY: help venv checkov demo test lint typecheck pytest bench package clean
 
 help:
 	@echo "make demo     run the CLI against a local SQS stand-in (no AWS account needed)"
@@ -32,7 +35,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) $(NODE_STAMP)
+# tests/deploy also runs cfn-lint (pinned in pyproject.toml) and checkov on the packaged template.
+pytest: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
@@ -41,6 +45,13 @@ test: lint typecheck pytest
 # first run); prints each figure beside its target and writes bench/results.json.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+checkov: $(CHECKOV_STAMP)
+
+$(CHECKOV_STAMP): requirements/checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/checkov.txt
+	touch $(CHECKOV_STAMP)
 
 # osls and serverless-offline, exactly as package-lock.json pins them (.npmrc: legacy-peer-deps).
 $(NODE_STAMP): package.json package-lock.json

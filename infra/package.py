@@ -37,8 +37,9 @@ LAMBDA_PLATFORM = "manylinux2014_aarch64"
 LAMBDA_PYTHON = "3.12"
 
 # AWS services whose botocore models ship in the artifact. Any service the code creates a client
-# for must be listed (tests/deploy/test_package.py checks the code against this list).
-BOTOCORE_SERVICES = frozenset({"sqs", "dynamodb", "lambda", "ssm", "sts"})
+# for must be listed (tests/deploy/test_package.py checks the code against this list); ssm and
+# secretsmanager are called through powertools Parameters (the Slack secrets, the job key).
+BOTOCORE_SERVICES = frozenset({"sqs", "dynamodb", "lambda", "ssm", "secretsmanager", "sts"})
 
 # Where Lambda puts the code; compiled byte-code records its source files under this path.
 LAMBDA_TASK_ROOT = "/var/task"

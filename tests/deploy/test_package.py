@@ -23,7 +23,7 @@ import pytest
 from infra import package
 from tests.deploy import tooling
 
-HANDLER_MODULES = ("handlers.slack", "handlers.worker", "handlers.daily")
+HANDLER_MODULES = ("handlers.slack", "handlers.worker", "handlers.daily", "handlers.failed")
 # Lambda's limits for a zip deployment package.
 LAMBDA_MAX_ZIPPED = 50 * 1024 * 1024
 LAMBDA_MAX_UNZIPPED = 250 * 1024 * 1024
@@ -157,20 +157,30 @@ def test_handlers_ship_compiled_for_lambda_python_when_one_is_installed(artifact
         assert f"{folder}/__pycache__/{stem}.cpython-312.pyc" in names, module
 
 
+# powertools Parameters calls these services for the app (its own boto3 clients).
+POWERTOOLS_SERVICES = {"get_parameter": "ssm", "get_secret": "secretsmanager"}
+
+
 def services_named_in_code() -> set[str]:
-    """AWS services the app's code creates clients for or types against."""
-    pattern = re.compile(r"""client\(\s*["']([a-z0-9-]+)["']|mypy_boto3_([a-z0-9_]+)""")
+    """AWS services the app's code creates clients for, types against, or reads through
+    powertools Parameters (``parameters.get_secret`` is a Secrets Manager client)."""
+    pattern = re.compile(
+        r"""client\(\s*["']([a-z0-9-]+)["']|mypy_boto3_([a-z0-9_]+)|parameters\.(get_[a-z]+)\("""
+    )
     found: set[str] = set()
     for path in [*(tooling.ROOT / "bot").rglob("*.py"), *(tooling.ROOT / "handlers").rglob("*.py")]:
         for match in pattern.finditer(path.read_text(encoding="utf-8")):
-            found.add((match.group(1) or match.group(2)).replace("_", "-"))
+            if match.group(3):
+                found.add(POWERTOOLS_SERVICES[match.group(3)])
+            else:
+                found.add((match.group(1) or match.group(2)).replace("_", "-"))
     return found
 
 
 def test_every_aws_service_the_code_uses_is_bundled() -> None:
     # Given the services named anywhere in bot/ and handlers/
     used = services_named_in_code()
-    assert "sqs" in used
+    assert {"sqs", "ssm", "secretsmanager"} <= used
     # Then the artifact keeps each one's botocore model (or the function would fail at run time)
     assert used <= package.BOTOCORE_SERVICES
 

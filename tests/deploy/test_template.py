@@ -11,8 +11,6 @@ from __future__ import annotations
 import ast
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,7 @@ import pytest
 
 from bot.daily.events import parse_time
 from bot.state_schema import table_definition
-from tests.deploy.conftest import DEPLOYER_SECRETS
+from tests.deploy.conftest import DEPLOYER_SECRETS, REQUIRED_PARAMS
 from tests.deploy.tooling import ROOT, run_osls_package
 
 Template = dict[str, Any]
@@ -30,13 +28,20 @@ DLQ_ACTIONS = {
     "sqs:ReceiveMessage",
     "sqs:DeleteMessage",
     "sqs:ChangeMessageVisibility",
-    "sqs:StartMessageMoveTask",
-    "sqs:CancelMessageMoveTask",
-    "sqs:ListMessageMoveTasks",
     "sqs:ListDeadLetterSourceQueues",
 }
-# Variables a deployed function must never be given directly (they live in SSM).
-SECRET_VARIABLES = {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"}
+# Variables a deployed function must never be given directly (they live in SSM or Secrets
+# Manager; JOB_SIGNING_KEY is the plain key of local runs and tests).
+SECRET_VARIABLES = {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "JOB_SIGNING_KEY"}
+# Settings only some functions get: where the secrets they alone read are.
+ONLY_FOR = {
+    "SLACK_SIGNING_SECRET_PARAM": {"handlers/slack.handler"},
+    "JOB_SIGNING_KEY_SECRET": {
+        "handlers/slack.handler",
+        "handlers/worker.handler",
+        "handlers/failed.handler",
+    },
+}
 
 
 def resources(template: Template, kind: str) -> dict[str, Any]:
@@ -52,9 +57,48 @@ def function(template: Template, handler: str) -> dict[str, Any]:
     return found
 
 
+def condition_holds(template: Template, name: str) -> bool:
+    """Evaluate one of the template's Conditions with its parameters' defaults (what osls deploys:
+    it passes no parameter values), for the intrinsic functions the template uses."""
+
+    def value(node: Any) -> Any:
+        if isinstance(node, dict) and "Ref" in node:
+            return template["Parameters"][node["Ref"]]["Default"]
+        if isinstance(node, dict) and "Fn::Not" in node:
+            return not value(node["Fn::Not"][0])
+        if isinstance(node, dict) and "Fn::Equals" in node:
+            left, right = node["Fn::Equals"]
+            return value(left) == value(right)
+        if isinstance(node, dict) and "Condition" in node:
+            return condition_holds(template, node["Condition"])
+        assert isinstance(node, str), f"cannot evaluate {node!r}"
+        return node
+
+    return bool(value(template["Conditions"][name]))
+
+
+def resolved(template: Template, node: Any) -> Any:
+    """``node`` as CloudFormation deploys it: each Fn::If decided, AWS::NoValue dropped."""
+    if isinstance(node, list):
+        items = [resolved(template, item) for item in node]
+        return [item for item in items if item != {"Ref": "AWS::NoValue"}]
+    if isinstance(node, dict):
+        if set(node) == {"Fn::If"}:
+            name, if_true, if_false = node["Fn::If"]
+            return resolved(template, if_true if condition_holds(template, name) else if_false)
+        return {key: resolved(template, item) for key, item in node.items()}
+    return node
+
+
 def role_of(template: Template, handler: str) -> tuple[str, dict[str, Any]]:
+    """The function's role, as deployed (its conditional statements decided)."""
     logical_id = function(template, handler)["Role"]["Fn::GetAtt"][0]
-    return logical_id, template["Resources"][logical_id]
+    return logical_id, resolved(template, template["Resources"][logical_id])
+
+
+def roles(template: Template) -> list[dict[str, Any]]:
+    """Every role of the stack, as deployed."""
+    return [resolved(template, r) for r in resources(template, "AWS::IAM::Role").values()]
 
 
 def statements(role: dict[str, Any]) -> list[dict[str, Any]]:
@@ -87,35 +131,25 @@ def granted(role: dict[str, Any], action: str) -> list[Any]:
     ]
 
 
-HANDLERS = ("handlers/slack.handler", "handlers/worker.handler", "handlers/daily.handler")
+HANDLERS = (
+    "handlers/slack.handler",
+    "handlers/worker.handler",
+    "handlers/daily.handler",
+    "handlers/failed.handler",
+)
+NAMES = ("slack", "worker", "daily", "failed")
 
 
-def test_the_template_passes_cfn_lint(template_path: Path) -> None:
-    # Given the packaged template / When cfn-lint checks it (W3005, a redundant DependsOn the
-    # framework itself writes, is the only rule ignored) / Then it reports nothing
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("cfn-lint")),
-            "--ignore-checks",
-            "W3005",
-            "--",
-            str(template_path),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_the_three_functions_run_python_312_with_fitting_timeouts(template: Template) -> None:
-    slack, worker, daily = (function(template, handler) for handler in HANDLERS)
-    for props in (slack, worker, daily):
+def test_the_functions_run_python_312_with_fitting_timeouts(template: Template) -> None:
+    slack, worker, daily, failed = (function(template, handler) for handler in HANDLERS)
+    for props in (slack, worker, daily, failed):
         assert props["Runtime"] == "python3.12"
     # The endpoint must answer Slack within 3 s; slow work has the full Lambda budget.
     assert slack["Timeout"] <= 10
     assert worker["Timeout"] == 900
     assert daily["Timeout"] == 900
+    # Marking a run failed is a few table writes and one Slack update.
+    assert failed["Timeout"] <= 60
 
 
 def test_slack_events_are_served_on_post_slack_events(template: Template) -> None:
@@ -172,21 +206,21 @@ def test_the_scheduler_role_may_only_invoke_the_daily_function(template: Templat
 
 
 def test_each_function_has_its_own_role(template: Template) -> None:
-    roles = [role_of(template, handler)[0] for handler in HANDLERS]
-    assert len(set(roles)) == 3
+    role_ids = [role_of(template, handler)[0] for handler in HANDLERS]
+    assert len(set(role_ids)) == len(HANDLERS)
     assert "IamRoleLambdaExecution" not in template["Resources"]
 
 
 def test_no_statement_grants_a_wildcard_action(template: Template) -> None:
-    roles = resources(template, "AWS::IAM::Role").values()
-    actions = [a for role in roles for s in statements(role) for a in as_list(s["Action"])]
+    every = [s for role in roles(template) for s in statements(role)]
+    actions = [a for s in every for a in as_list(s["Action"])]
     assert actions
     assert not [a for a in actions if "*" in a]
-    assert all(s["Effect"] == "Allow" for role in roles for s in statements(role))
+    assert all(s["Effect"] == "Allow" for s in every)
 
 
 def test_resource_star_is_only_used_for_sqs_list_queues(template: Template) -> None:
-    for role in resources(template, "AWS::IAM::Role").values():
+    for role in roles(template):
         for statement in statements(role):
             if "*" in as_list(statement["Resource"]):
                 assert as_list(statement["Action"]) == ["sqs:ListQueues"]
@@ -209,9 +243,19 @@ def test_sqs_access_is_limited_to_the_watched_dlqs_and_their_sources(
         f"{account}:orders",
         f"{account}:payments.fifo",
     ]
-    # And by default (no --param) DLQ rights stop at queues named like a DLQ in this account
+    # And by default (no dlqNamePatterns, DLQ_QUEUES "*") DLQ rights stop at queues whose name
+    # ends like a DLQ's (test_least_privilege.py checks those patterns against queue names)
     _, default_worker = role_of(template, "handlers/worker.handler")
-    assert [sub(r) for r in granted(default_worker, "sqs:DeleteMessage")] == [f"{account}:*-dlq*"]
+    assert {sub(r) for r in granted(default_worker, "sqs:DeleteMessage")} == {
+        f"{account}:*-dlq",
+        f"{account}:*-dlq.fifo",
+        f"{account}:*_dlq",
+        f"{account}:*_dlq.fifo",
+        f"{account}:*-DLQ",
+        f"{account}:*-DLQ.fifo",
+        f"{account}:*_DLQ",
+        f"{account}:*_DLQ.fifo",
+    }
 
 
 def test_the_slack_endpoint_cannot_touch_any_queue_or_table(template: Template) -> None:
@@ -226,25 +270,30 @@ def test_functions_may_invoke_only_this_stack_s_functions(template: Template) ->
     _, slack = role_of(template, "handlers/slack.handler")
     _, worker = role_of(template, "handlers/worker.handler")
     _, daily = role_of(template, "handlers/daily.handler")
-    # The endpoint hands work to the worker; the worker and the daily job continue themselves.
+    _, failed = role_of(template, "handlers/failed.handler")
+    # The endpoint hands work to the worker; the worker and the daily job continue themselves,
+    # and Lambda hands their failures to `failed` with their role (the on-failure destination).
     assert [sub(r) for r in granted(slack, "lambda:InvokeFunction")] == [
         f"{lambda_arn}dlq-redrive-dev-worker"
     ]
     assert [sub(r) for r in granted(worker, "lambda:InvokeFunction")] == [
-        f"{lambda_arn}dlq-redrive-dev-worker"
+        f"{lambda_arn}dlq-redrive-dev-worker",
+        f"{lambda_arn}dlq-redrive-dev-failed",
     ]
     assert [sub(r) for r in granted(daily, "lambda:InvokeFunction")] == [
-        f"{lambda_arn}dlq-redrive-dev-daily"
+        f"{lambda_arn}dlq-redrive-dev-daily",
+        f"{lambda_arn}dlq-redrive-dev-failed",
     ]
+    assert granted(failed, "lambda:InvokeFunction") == []
     names = {
         f["Properties"]["FunctionName"]
         for f in resources(template, "AWS::Lambda::Function").values()
     }
-    assert {"dlq-redrive-dev-worker", "dlq-redrive-dev-daily"} <= names
+    assert names == {f"dlq-redrive-dev-{name}" for name in NAMES}
 
 
 def test_dynamodb_access_is_limited_to_the_state_table(template: Template) -> None:
-    for handler in ("handlers/worker.handler", "handlers/daily.handler"):
+    for handler in ("handlers/worker.handler", "handlers/daily.handler", "handlers/failed.handler"):
         _, role = role_of(template, handler)
         dynamo = [
             s
@@ -256,16 +305,21 @@ def test_dynamodb_access_is_limited_to_the_state_table(template: Template) -> No
             assert as_list(statement["Resource"]) == [{"Fn::GetAtt": ["StateTable", "Arn"]}]
 
 
-def test_ssm_access_is_limited_to_the_two_slack_parameters(
+def test_only_the_endpoint_reads_the_signing_secret_and_every_function_the_bot_token(
     template: Template, narrowed_template: Template
 ) -> None:
     parameter_arn = f"{SUB_PREFIX}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter/"
+    token = f"{parameter_arn}dlq-redrive/dev/slack-bot-token"
+    secret = f"{parameter_arn}dlq-redrive/dev/slack-signing-secret"
+    # The endpoint verifies Slack's requests: it alone reads the signing secret
+    _, slack = role_of(template, "handlers/slack.handler")
+    assert sorted(sub(r) for r in granted(slack, "ssm:GetParameter")) == [token, secret]
+    # The worker, the daily report and `failed` only post to Slack: the bot token alone
+    for handler in HANDLERS[1:]:
+        _, role = role_of(template, handler)
+        assert [sub(r) for r in granted(role, "ssm:GetParameter")] == [token], handler
     for handler in HANDLERS:
         _, role = role_of(template, handler)
-        assert sorted(sub(r) for r in granted(role, "ssm:GetParameter")) == [
-            f"{parameter_arn}dlq-redrive/dev/slack-bot-token",
-            f"{parameter_arn}dlq-redrive/dev/slack-signing-secret",
-        ]
         ssm_actions = {a for s in statements(role) for a in as_list(s["Action"]) if "ssm:" in a}
         assert ssm_actions == {"ssm:GetParameter"}
     # A parameter name with or without its leading "/" gives the same ARN shape.
@@ -276,54 +330,64 @@ def test_ssm_access_is_limited_to_the_two_slack_parameters(
     ]
 
 
-def kms_statements(role: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The role's KMS statements, by the service they are allowed through."""
+def kms_statements(role: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The role's KMS statements, by the service they are allowed through and their action."""
     found = {}
     for statement in statements(role):
-        if any(a.startswith("kms:") for a in as_list(statement["Action"])):
-            via = statement["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Sub"]
-            found[via.split(".")[0]] = statement
+        for action in as_list(statement["Action"]):
+            if action.startswith("kms:"):
+                via = statement["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Sub"]
+                found[via.split(".")[0], action] = statement
     return found
+
+
+VIA_SQS = {"StringEquals": {"kms:ViaService": {"Fn::Sub": "sqs.${AWS::Region}.amazonaws.com"}}}
 
 
 def test_kms_is_only_usable_through_ssm_and_through_sqs(
     template: Template, narrowed_template: Template
 ) -> None:
+    any_key = [f"{SUB_PREFIX}:kms:${{AWS::Region}}:${{AWS::AccountId}}:key/*"]
+    expected = {
+        # SecureStrings only: no queue
+        "handlers/slack.handler": {("ssm", "kms:Decrypt")},
+        "handlers/failed.handler": {("ssm", "kms:Decrypt")},
+        # Receives from encrypted DLQs and sends to encrypted sources
+        "handlers/worker.handler": {
+            ("ssm", "kms:Decrypt"),
+            ("sqs", "kms:Decrypt"),
+            ("sqs", "kms:GenerateDataKey"),
+        },
+        # By default the daily job only reports: it receives, never sends
+        "handlers/daily.handler": {("ssm", "kms:Decrypt"), ("sqs", "kms:Decrypt")},
+    }
     for handler in HANDLERS:
         _, role = role_of(template, handler)
         kms = kms_statements(role)
+        assert set(kms) == expected[handler], handler
         # Every function decrypts its SecureStrings, only through SSM
-        assert kms["ssm"]["Action"] == ["kms:Decrypt"]
-        assert kms["ssm"]["Condition"] == {
+        assert kms["ssm", "kms:Decrypt"]["Condition"] == {
             "StringEquals": {"kms:ViaService": {"Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"}}
         }
-        # The queue-handling functions read and write encrypted queues, only through SQS
-        if handler == "handlers/slack.handler":
-            assert set(kms) == {"ssm"}
-            continue
-        assert set(kms) == {"ssm", "sqs"}
-        assert sorted(kms["sqs"]["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
-        assert kms["sqs"]["Condition"] == {
-            "StringEquals": {"kms:ViaService": {"Fn::Sub": "sqs.${AWS::Region}.amazonaws.com"}}
-        }
-        # By default any key of this account and region (still only through SQS)
-        assert [sub(r) for r in as_list(kms["sqs"]["Resource"])] == [
-            f"{SUB_PREFIX}:kms:${{AWS::Region}}:${{AWS::AccountId}}:key/*"
-        ]
+        # Queue keys only through SQS; by default any key of this account and region
+        for (via, _), statement in kms.items():
+            if via == "sqs":
+                assert statement["Condition"] == VIA_SQS
+                assert [sub(r) for r in as_list(statement["Resource"])] == any_key
     # A stage naming its keys gets exactly those: an id here, an ARN in another account
     _, narrowed = role_of(narrowed_template, "handlers/worker.handler")
-    keys = as_list(kms_statements(narrowed)["sqs"]["Resource"])
-    assert keys == [
-        {
-            "Fn::Sub": f"{SUB_PREFIX}:kms:${{AWS::Region}}:${{AWS::AccountId}}"
-            ":key/1234abcd-12ab-34cd-56ef-1234567890ab"
-        },
-        "arn:aws:kms:eu-west-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321",
-    ]
+    for action in ("kms:Decrypt", "kms:GenerateDataKey"):
+        assert as_list(kms_statements(narrowed)["sqs", action]["Resource"]) == [
+            {
+                "Fn::Sub": f"{SUB_PREFIX}:kms:${{AWS::Region}}:${{AWS::AccountId}}"
+                ":key/1234abcd-12ab-34cd-56ef-1234567890ab"
+            },
+            "arn:aws:kms:eu-west-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321",
+        ]
 
 
 def test_functions_write_logs_only_to_their_own_log_group(template: Template) -> None:
-    for handler, name in zip(HANDLERS, ("slack", "worker", "daily"), strict=True):
+    for handler, name in zip(HANDLERS, NAMES, strict=True):
         _, role = role_of(template, handler)
         assert [sub(r) for r in granted(role, "logs:PutLogEvents")] == [
             f"{SUB_PREFIX}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:"
@@ -360,12 +424,14 @@ def test_no_secret_value_reaches_the_template(template_path: Path, template: Tem
     for secret in DEPLOYER_SECRETS.values():
         assert secret not in text
     assert not re.search(r"xox[abposr]-", text)
-    # And functions are told where the secrets are (SSM names), never the secrets themselves
+    # And functions are told where the secrets are (SSM and Secrets Manager names), never the
+    # secrets themselves, and only the endpoint where the signing secret is
     for handler in HANDLERS:
         env = function(template, handler)["Environment"]["Variables"]
         assert not SECRET_VARIABLES & env.keys()
         assert env["SLACK_BOT_TOKEN_PARAM"] == "/dlq-redrive/dev/slack-bot-token"
-        assert env["SLACK_SIGNING_SECRET_PARAM"] == "/dlq-redrive/dev/slack-signing-secret"
+    slack_env = function(template, "handlers/slack.handler")["Environment"]["Variables"]
+    assert slack_env["SLACK_SIGNING_SECRET_PARAM"] == "/dlq-redrive/dev/slack-signing-secret"
 
 
 def configuration_variables() -> set[str]:
@@ -396,10 +462,14 @@ def test_every_setting_bot_config_reads_is_set_by_the_stack(template: Template) 
     # Given every variable bot/config.py reads (so a new setting cannot be forgotten here)
     expected = configuration_variables() - SECRET_VARIABLES
     assert {"DLQ_QUEUES", "TIMEZONE", "REPORT_CHANNEL", "SLACK_BOT_TOKEN_PARAM"} <= expected
-    # Then each deployed function gets each of them from a stack parameter
+    assert {"SLACK_TEAM_ID", "SLACK_ENTERPRISE_ID", "VIEWERS", "JOB_SIGNING_KEY_SECRET"} <= expected
+    # Then each deployed function gets each of them, except where a secret is, which only the
+    # functions that read that secret are told
     for handler in HANDLERS:
         env = function(template, handler)["Environment"]["Variables"]
-        assert not expected - env.keys(), handler
+        wanted = {name for name in expected if handler in ONLY_FOR.get(name, {handler})}
+        assert not wanted - env.keys(), handler
+        assert not (expected - wanted) & env.keys(), handler
 
 
 @pytest.mark.parametrize("handler", HANDLERS)
@@ -408,12 +478,22 @@ def test_functions_run_the_artifact_make_package_builds(template: Template, hand
     assert code["S3Key"].endswith("/dlq-redrive.zip")
 
 
-def test_deploying_without_the_report_channel_fails_naming_it(
-    tmp_path: Path, artifact: Path
+@pytest.mark.parametrize(
+    ("missing", "named"),
+    [
+        ("reportChannel", "REPORT_CHANNEL"),
+        ("slackTeamId", "SLACK_TEAM_ID"),
+        ("sourceNamePatterns", "sourceNamePatterns is not set"),
+    ],
+)
+def test_deploying_without_a_required_setting_fails_naming_it(
+    tmp_path: Path, artifact: Path, missing: str, named: str
 ) -> None:
-    # Given a deployer who forgot --param reportChannel=...
-    result = run_osls_package(tmp_path)
-    # Then packaging stops (not every morning at 06:00) and says which setting is missing
+    # Given a deployer who forgot one of the parameters that have no default
+    params = [p for p in REQUIRED_PARAMS if not p.startswith(f"{missing}=")]
+    assert len(params) == len(REQUIRED_PARAMS) - 1
+    result = run_osls_package(tmp_path, *params)
+    # Then packaging stops (not at 06:00 or on the first click) and says which one is missing
     assert result.returncode != 0
-    assert "REPORT_CHANNEL" in result.stdout + result.stderr
+    assert named in result.stdout + result.stderr
     assert not (tmp_path / "cloudformation-template-update-stack.json").exists()

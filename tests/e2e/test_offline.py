@@ -28,7 +28,7 @@ from bot.state_table import create_state_table
 from infra.local.moto_server import LocalAws
 from infra.local.scene import QueuePair, count, create_pair, put_in_dlq
 from infra.local.slack_api import SlackApiServer, SlackCall
-from infra.local.slack_events import action_body, command_body, sign
+from infra.local.slack_events import LOCAL_TEAM, action_body, command_body, sign
 from tests.e2e.offline import OfflineStack, offline_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
@@ -40,6 +40,8 @@ REQUESTER, APPROVER, CHANNEL = "U_ALICE", "U_BOB", "C_OPS"
 # The stage's default SSM parameter names (serverless.yml params), as docs/deploy.md fills them.
 TOKEN_PARAM = "/dlq-redrive/dev/slack-bot-token"
 SECRET_PARAM = "/dlq-redrive/dev/slack-signing-secret"
+JOB_KEY_SECRET = "dlq-redrive/dev/job-signing-key"  # serverless.yml custom.jobSigningKeySecretName
+JOB_KEY = "e2e0job0signing0key0generated0by0cloudformation0in0a0deployment0"  # 64 characters
 ASYNC_TIMEOUT_S = 120.0
 
 
@@ -65,6 +67,10 @@ def stack(
         "slackApiUrl": slack_server.api_url,
         "approvers": APPROVER,
         "reportChannel": CHANNEL,
+        # The parameters without a default: the installed workspace, and the queues redriven
+        # messages may go back to (seed()'s source queue).
+        "slackTeamId": LOCAL_TEAM,
+        "sourceNamePatterns": "orders",
     }
     with offline_stack(env, params, log) as started:
         yield started
@@ -76,6 +82,8 @@ def deployed(aws: LocalAws, slack_server: SlackApiServer) -> StateStore:
     ssm = boto3.client("ssm")
     ssm.put_parameter(Name=TOKEN_PARAM, Type="SecureString", Value=BOT_TOKEN)
     ssm.put_parameter(Name=SECRET_PARAM, Type="SecureString", Value=SIGNING_SECRET)
+    # The job signing key, which the stack generates (serverless.yml JobSigningKey) by this name.
+    boto3.client("secretsmanager").create_secret(Name=JOB_KEY_SECRET, SecretString=JOB_KEY)
     dynamodb = boto3.client("dynamodb")
     create_state_table(dynamodb, STAGE_TABLE)
     slack_server.state.clear()

@@ -1,0 +1,499 @@
+"""Least privilege, as deployed (issue 11, part 2): each rule checked on the packaged template.
+
+Given serverless.yml packaged offline (conftest: the default stage, a narrowed one, one that lists
+its DLQs), each role is read as CloudFormation deploys it (conditions decided) and checked against
+what its function's code does: the code is read too (its imports followed from each handler), so a
+right cannot be dropped while the code still needs it, nor kept after the code stopped using it.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.slack.protocol import JOB_TTL_S
+from tests.deploy.conftest import REQUIRED_PARAMS
+from tests.deploy.test_template import (
+    HANDLERS,
+    SUB_PREFIX,
+    Template,
+    as_list,
+    function,
+    granted,
+    resources,
+    role_of,
+    statements,
+    sub,
+)
+from tests.deploy.tooling import ROOT, run_osls_package
+
+QUEUE_ARN = f"{SUB_PREFIX}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:"
+
+
+def iam_glob_matches(pattern: str, name: str) -> bool:
+    """IAM's resource matching: "A wildcard (*) matches any combination of zero or more
+    characters, a question mark (?) matches any single character" (IAM User Guide, "Resource"),
+    case-sensitively, and nothing else is special (no [ranges] as in fnmatch)."""
+    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.fullmatch(regex, name, flags=re.DOTALL) is not None
+
+
+def queue_patterns(role: dict[str, Any], action: str) -> list[str]:
+    """The queue-name globs of the role's ``action`` (its resources, the ARN prefix removed)."""
+    found = []
+    for resource in granted(role, action):
+        text = sub(resource)
+        assert text.startswith(QUEUE_ARN), text
+        found.append(text.removeprefix(QUEUE_ARN))
+    return found
+
+
+def reaches(patterns: list[str], name: str) -> bool:
+    return any(iam_glob_matches(pattern, name) for pattern in patterns)
+
+
+# --- 1. which queues --------------------------------------------------------------------------
+
+# Queue names a stage that discovers its DLQs (DLQ_QUEUES "*") may meet, and whether the worker
+# and the daily job may receive from and delete in each: DLQs end in a DLQ suffix, either case,
+# "-" or "_", with or without ".fifo"; a working queue named after its DLQ never matches.
+DLQ_NAME_TABLE = [
+    ("orders-dlq", True),
+    ("orders-dlq.fifo", True),
+    ("orders-DLQ", True),
+    ("orders-DLQ.fifo", True),
+    ("orders_dlq", True),
+    ("orders_DLQ.fifo", True),
+    ("orders-processor-dlq", True),
+    ("orders-dlq-processor", False),
+    ("orders-dlq-processor.fifo", False),
+    ("orders-dlq.fifo-consumer", False),
+    ("orders", False),
+    ("orders.fifo", False),
+    ("orders-dlqueue", False),
+    ("dlq-orders", False),
+    ("orders-Dlq", False),  # IAM matches case-sensitively: name such a DLQ in dlqNamePatterns
+    ("ordersdlq", False),
+]
+
+
+def test_the_iam_glob_matcher_follows_iam_not_fnmatch() -> None:
+    assert iam_glob_matches("*-dlq*", "orders-dlq-processor")  # the old default's flaw
+    assert iam_glob_matches("orders-?lq", "orders-dlq")
+    assert not iam_glob_matches("orders-[d]lq", "orders-dlq")  # brackets are plain characters
+    assert not iam_glob_matches("*-dlq", "orders-DLQ")  # case-sensitive
+
+
+@pytest.mark.parametrize(("name", "is_dlq"), DLQ_NAME_TABLE)
+def test_by_default_dlq_rights_reach_names_ending_like_a_dlq_and_no_working_queue(
+    template: Template, name: str, is_dlq: bool
+) -> None:
+    # Given the default stage (DLQ_QUEUES "*", no dlqNamePatterns)
+    for handler in ("handlers/worker.handler", "handlers/daily.handler"):
+        _, role = role_of(template, handler)
+        # Then receiving reaches exactly the DLQ-shaped names
+        assert reaches(queue_patterns(role, "sqs:ReceiveMessage"), name) is is_dlq, handler
+    # And the worker may delete from exactly those
+    _, worker = role_of(template, "handlers/worker.handler")
+    assert reaches(queue_patterns(worker, "sqs:DeleteMessage"), name) is is_dlq
+
+
+def test_a_stage_that_lists_its_dlqs_may_drain_those_and_no_other(
+    listed_template: Template,
+) -> None:
+    # Given DLQ_QUEUES = a name, a queue URL and an ARN (conftest.LISTED_PARAMS)
+    _, worker = role_of(listed_template, "handlers/worker.handler")
+    # Then the DLQ rights name exactly those queues, by name
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"):
+        assert queue_patterns(worker, action) == [
+            "orders-dlq",
+            "payments-dlq.fifo",
+            "Billing_Retry",
+        ], action
+    assert not reaches(queue_patterns(worker, "sqs:ReceiveMessage"), "orders-dlq-processor")
+
+
+def test_sources_are_exactly_the_named_ones(template: Template) -> None:
+    # Given sourceNamePatterns=orders,payments.fifo (a required parameter)
+    for handler in ("handlers/worker.handler",):
+        _, role = role_of(template, handler)
+        sources = queue_patterns(role, "sqs:SendMessage")
+        # Then only those take messages: no other queue, no DLQ
+        assert sources == ["orders", "payments.fifo"]
+        assert not reaches(sources, "orders-dlq")
+        assert not reaches(sources, "audit")
+
+
+@pytest.mark.parametrize(
+    ("param", "message"),
+    [
+        ("sourceNamePatterns=*", 'sourceNamePatterns "*" would match every queue'),
+        ("sourceNamePatterns=orders, ?*", 'sourceNamePatterns "?*" would match every queue'),
+        ("dlqNamePatterns=**", 'dlqNamePatterns "**" would match every queue'),
+        ("slackReservedConcurrency=0", "slackReservedConcurrency must be a whole number"),
+    ],
+)
+def test_packaging_refuses_a_setting_that_would_reach_everything(
+    tmp_path: Path, artifact: Path, param: str, message: str
+) -> None:
+    # Given a deployer who widens a queue setting to every queue (or disables the endpoint)
+    name = param.split("=", 1)[0]
+    params = [p for p in REQUIRED_PARAMS if not p.startswith(f"{name}=")]
+    result = run_osls_package(tmp_path, *params, param)
+    # Then packaging stops and says which setting and why
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    assert not (tmp_path / "cloudformation-template-update-stack.json").exists()
+
+
+# --- 2. only the rights each function uses ----------------------------------------------------
+
+MOVE_TASK_CALLS = {
+    "start_message_move_task",
+    "list_message_move_tasks",
+    "cancel_message_move_task",
+    "start_move_task",
+    "list_move_tasks",
+    "cancel_move_task",
+}
+MOVE_TASK_ACTIONS = {
+    "sqs:StartMessageMoveTask",
+    "sqs:ListMessageMoveTasks",
+    "sqs:CancelMessageMoveTask",
+}
+
+
+def module_file(name: str) -> Path | None:
+    """The file of a module of this project (bot/…, handlers/…), or None for anything else."""
+    if not name.startswith(("bot", "handlers")):
+        return None
+    base = ROOT.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def imported_modules(tree: ast.AST) -> Iterator[str]:
+    """Every module an AST imports, at module level or inside a function (lazy imports)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+
+
+def code_of(handler: str) -> dict[Path, ast.AST]:
+    """Every project module the handler can reach through imports (an over-approximation: also
+    imports under TYPE_CHECKING and inside functions), parsed."""
+    start = module_file(handler.rsplit(".", 1)[0].replace("/", "."))
+    assert start is not None, handler
+    found: dict[Path, ast.AST] = {}
+    todo = [start]
+    while todo:
+        path = todo.pop()
+        if path in found:
+            continue
+        found[path] = ast.parse(path.read_text(encoding="utf-8"))
+        for name in imported_modules(found[path]):
+            parts = name.split(".")
+            # A package's __init__ runs whenever one of its modules is imported.
+            for depth in range(1, len(parts) + 1):
+                target = module_file(".".join(parts[:depth]))
+                if target is not None and target not in found:
+                    todo.append(target)
+    return found
+
+
+def calls(tree: ast.AST, names: set[str]) -> list[tuple[str, int]]:
+    """Calls of ``.name(...)`` for ``name`` in ``names``, except inside a method of the same
+    family (the gateway's thin wrapper around the boto3 call is not a use)."""
+    found = []
+
+    def visit(node: ast.AST, inside: str | None) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                visit(child, child.name)
+                continue
+            if (
+                isinstance(child, ast.Call)
+                and isinstance(child.func, ast.Attribute)
+                and child.func.attr in names
+                and inside not in names
+            ):
+                found.append((child.func.attr, child.lineno))
+            visit(child, inside)
+
+    visit(tree, None)
+    return found
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_no_code_a_function_runs_starts_or_cancels_a_move_task(handler: str) -> None:
+    # Given every module the handler can reach (SQS's own move tasks are the CLI's, run by a
+    # human with their own rights)
+    used = {
+        f"{path.relative_to(ROOT)}:{line} {name}"
+        for path, tree in code_of(handler).items()
+        for name, line in calls(tree, MOVE_TASK_CALLS)
+    }
+    # Then none of it calls the move-task API
+    assert used == set()
+
+
+def test_no_lambda_role_may_start_list_or_cancel_a_move_task(
+    template: Template, narrowed_template: Template
+) -> None:
+    for stack in (template, narrowed_template):
+        for handler in HANDLERS:
+            _, role = role_of(stack, handler)
+            actions = {a for s in statements(role) for a in as_list(s["Action"])}
+            assert not actions & MOVE_TASK_ACTIONS, handler
+
+
+# Every function that uses the state table reads, queries and writes conditionally; these are
+# what some do besides, each by a call only its code makes (through bot/state_table.py's gateway,
+# or on a boto3 client), and the IAM action it needs. A transaction needs the action of each of
+# its items, plus ConditionCheckItem for a ConditionCheck item (DynamoDB developer guide, "Using
+# IAM with DynamoDB transactions"); it has no action of its own.
+TABLE_BASICS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}
+TABLE_EXTRAS = {
+    "batch_get": "dynamodb:BatchGetItem",
+    "batch_get_item": "dynamodb:BatchGetItem",
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+    "delete_item": "dynamodb:DeleteItem",
+    "Delete": "dynamodb:DeleteItem",
+    "scan": "dynamodb:Scan",
+    "batch_write_item": "dynamodb:BatchWriteItem",
+}
+TABLE_GATEWAY = ("bot/state_table.py", "bot/state_table_api.py")
+TABLE_HANDLERS = ("handlers/worker.handler", "handlers/daily.handler", "handlers/failed.handler")
+
+
+def uses(tree: ast.AST, names: set[str]) -> set[str]:
+    """The ``names`` the code calls as a method (``x.batch_get(...)``) or builds
+    (``ConditionCheck(...)``)."""
+    found = {name for name, _ in calls(tree, names)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names:
+            found.add(node.func.id)
+    return found
+
+
+@pytest.mark.parametrize("handler", TABLE_HANDLERS)
+def test_a_role_has_the_table_actions_its_code_needs_and_no_other(
+    template: Template, handler: str
+) -> None:
+    # Given what the code the handler can reach does with the table, besides the basics (the
+    # gateway itself offers everything, so it is left out)
+    used = {
+        name
+        for path, tree in code_of(handler).items()
+        if str(path.relative_to(ROOT)) not in TABLE_GATEWAY
+        for name in uses(tree, set(TABLE_EXTRAS))
+    }
+    needed = TABLE_BASICS | {TABLE_EXTRAS[name] for name in used}
+    # Then its role may do exactly that: the daily ledger's BatchGetItem (missing before), no
+    # DeleteItem (items expire by TTL), no Scan
+    _, role = role_of(template, handler)
+    allowed = {
+        a for s in statements(role) for a in as_list(s["Action"]) if a.startswith("dynamodb:")
+    }
+    assert "dynamodb:DeleteItem" not in needed | allowed, handler
+    assert allowed == needed, handler
+
+
+# Each role's items of the state table, by partition key (pk) prefix, from the code that writes
+# them: bot/state.py (+ bot/state_model.py): REQUEST#<id> (requests and their EVENT# audit
+# items), RUNS, DELIVERY#<key>; bot/daily/snapshots.py: SNAPSHOT#<dlq>, DAILYRUN#<run>,
+# AUTOREDRIVE#<dlq>; bot/daily/lease.py: DAILYLEASE#<key>; bot/redrive_ledger.py: REDRIVES#<dlq>.
+OWN_ITEMS = {
+    "handlers/worker.handler": ["REQUEST#*", "RUNS", "DELIVERY#*"],
+    "handlers/daily.handler": [
+        "SNAPSHOT#*",
+        "DAILYRUN#*",
+        "DAILYLEASE#*",
+        "AUTOREDRIVE#*",
+        "REDRIVES#*",
+    ],
+    # A failed Slack run (its request and run) or a failed daily run (its run and lease).
+    "handlers/failed.handler": ["REQUEST#*", "RUNS", "DAILYRUN#*", "DAILYLEASE#*"],
+}
+# Key-shaped strings, and those that are sort keys (not partition keys): a new one in the code
+# must be placed here, or among a role's OWN_ITEMS, before the test passes.
+KEY_SHAPED = re.compile(r"""["']((?:[A-Z]+#)|RUNS)["']""")
+SORT_KEY_PREFIXES = {"EVENT#", "POST#", "REPORT#"}
+
+
+def test_each_role_reaches_only_its_own_items_of_the_state_table(template: Template) -> None:
+    for handler, own in OWN_ITEMS.items():
+        _, role = role_of(template, handler)
+        table = [s for s in statements(role) if str(s["Action"]).count("dynamodb:")]
+        assert table, handler
+        for statement in table:
+            assert statement["Condition"] == {
+                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": own},
+                # ForAllValues holds for an empty set: a request must name its keys
+                "Null": {"dynamodb:LeadingKeys": "false"},
+            }, handler
+    # The endpoint has no table access at all
+    _, slack = role_of(template, "handlers/slack.handler")
+    assert not [s for s in statements(slack) if "dynamodb:" in str(s["Action"])]
+
+
+@pytest.mark.parametrize(
+    ("handler", "modules"),
+    [
+        ("handlers/worker.handler", ["bot/state.py", "bot/state_model.py"]),
+        (
+            "handlers/daily.handler",
+            ["bot/daily/snapshots.py", "bot/daily/lease.py", "bot/redrive_ledger.py"],
+        ),
+    ],
+)
+def test_the_key_prefixes_the_code_writes_are_the_role_s(handler: str, modules: list[str]) -> None:
+    # Given the partition-key prefixes spelled in the modules that own the function's items
+    spelled = {
+        match.group(1)
+        for module in modules
+        if (ROOT / module).exists()
+        for match in KEY_SHAPED.finditer((ROOT / module).read_text(encoding="utf-8"))
+    } - SORT_KEY_PREFIXES
+    # Then each one is among the role's own items
+    own = {pattern.removesuffix("*") for pattern in OWN_ITEMS[handler]}
+    assert spelled, handler
+    assert spelled <= own, handler
+
+
+def test_the_daily_role_sends_and_deletes_only_when_auto_redrive_is_set(
+    template: Template, narrowed_template: Template
+) -> None:
+    # Given the default stage (AUTO_REDRIVE empty: the daily job only reports)
+    _, daily = role_of(template, "handlers/daily.handler")
+    # Then its role can read DLQs but neither delete from them nor send anywhere
+    assert granted(daily, "sqs:ReceiveMessage")
+    assert granted(daily, "sqs:ChangeMessageVisibility")
+    for action in ("sqs:DeleteMessage", "sqs:SendMessage", "kms:GenerateDataKey"):
+        assert granted(daily, action) == [], action
+    # And the rule is the template's own condition, not a packaging-time choice
+    raw = template["Resources"]["DailyFunctionRole"]
+    assert '"Fn::If": ["AutoRedriveEnabled"' in re.sub(r"\s+", " ", str(raw).replace("'", '"'))
+    # Given a stage with autoRedrive=orders-dlq: deleting from the DLQs and sending to the sources
+    _, auto = role_of(narrowed_template, "handlers/daily.handler")
+    assert queue_patterns(auto, "sqs:DeleteMessage") == ["orders-dlq", "payments-dlq.fifo"]
+    assert queue_patterns(auto, "sqs:SendMessage") == ["orders", "payments.fifo"]
+    assert granted(auto, "kms:GenerateDataKey")
+    env = function(narrowed_template, "handlers/daily.handler")["Environment"]["Variables"]
+    assert env["AUTO_REDRIVE"] == "orders-dlq"
+
+
+# --- 3. the public endpoint's concurrency -----------------------------------------------------
+
+
+def test_the_public_endpoint_has_a_reserved_concurrency_cap_from_a_parameter(
+    template: Template, narrowed_template: Template
+) -> None:
+    assert function(template, "handlers/slack.handler")["ReservedConcurrentExecutions"] == 10
+    assert (
+        function(narrowed_template, "handlers/slack.handler")["ReservedConcurrentExecutions"] == 3
+    )
+
+
+# --- 4. the job signing key --------------------------------------------------------------------
+
+
+def test_the_job_signing_key_is_generated_and_read_only_by_its_three_users(
+    template: Template,
+) -> None:
+    # Given the stack's one Secrets Manager secret
+    ((logical_id, secret),) = resources(template, "AWS::SecretsManager::Secret").items()
+    props = secret["Properties"]
+    # Then CloudFormation generates it: 64 letters and digits, nothing a deployer types
+    assert props["GenerateSecretString"] == {
+        "PasswordLength": 64,
+        "ExcludePunctuation": True,
+        "IncludeSpace": False,
+    }
+    assert "SecretString" not in props
+    # And the endpoint (seals), the worker and `failed` (open) are told its name and may read it
+    readers = {"handlers/slack.handler", "handlers/worker.handler", "handlers/failed.handler"}
+    for handler in HANDLERS:
+        env = function(template, handler)["Environment"]["Variables"]
+        _, role = role_of(template, handler)
+        if handler in readers:
+            assert (
+                env["JOB_SIGNING_KEY_SECRET"] == props["Name"] == "dlq-redrive/dev/job-signing-key"
+            )
+            assert granted(role, "secretsmanager:GetSecretValue") == [{"Ref": logical_id}]
+        else:
+            assert "JOB_SIGNING_KEY_SECRET" not in env, handler
+            assert granted(role, "secretsmanager:GetSecretValue") == [], handler
+        secret_actions = {
+            a for s in statements(role) for a in as_list(s["Action"]) if "secretsmanager" in a
+        }
+        assert secret_actions <= {"secretsmanager:GetSecretValue"}, handler
+
+
+def test_the_installed_workspace_and_viewers_are_stack_parameters(
+    template: Template, narrowed_template: Template
+) -> None:
+    default = function(template, "handlers/slack.handler")["Environment"]["Variables"]
+    assert default["SLACK_TEAM_ID"] == "T0INSTALLED"
+    assert default["SLACK_ENTERPRISE_ID"] == ""
+    assert default["VIEWERS"] == ""
+    narrowed = function(narrowed_template, "handlers/slack.handler")["Environment"]["Variables"]
+    assert narrowed["SLACK_ENTERPRISE_ID"] == "E0GRID"
+    assert narrowed["VIEWERS"] == "U0VIEWER,S0GROUP"
+
+
+# --- 5. on failure -----------------------------------------------------------------------------
+
+
+def invoke_config(template: Template, function_logical_id: str) -> dict[str, Any]:
+    (found,) = [
+        r["Properties"]
+        for r in resources(template, "AWS::Lambda::EventInvokeConfig").values()
+        if r["Properties"]["FunctionName"] == {"Ref": function_logical_id}
+    ]
+    return found
+
+
+def test_a_failed_worker_or_daily_run_goes_to_the_failed_function(template: Template) -> None:
+    failed_arn = {"Fn::GetAtt": ["FailedLambdaFunction", "Arn"]}
+    assert function(template, "handlers/failed.handler")["FunctionName"] == "dlq-redrive-dev-failed"
+    # The worker: never retried blindly, never run later than its signed job may live
+    worker = invoke_config(template, "WorkerLambdaFunction")
+    assert worker["MaximumRetryAttempts"] == 0
+    assert worker["MaximumEventAgeInSeconds"] == JOB_TTL_S == 900
+    assert worker["DestinationConfig"] == {"OnFailure": {"Destination": failed_arn}}
+    # The daily report keeps its two retries (its lease makes them safe), then `failed`
+    daily = invoke_config(template, "DailyLambdaFunction")
+    assert daily["MaximumRetryAttempts"] == 2
+    assert "MaximumEventAgeInSeconds" not in daily
+    assert daily["DestinationConfig"] == {"OnFailure": {"Destination": failed_arn}}
+    # Nothing else is routed anywhere
+    assert len(resources(template, "AWS::Lambda::EventInvokeConfig")) == 2
+
+
+def test_the_failed_role_has_its_items_the_bot_token_the_key_and_its_logs_only(
+    template: Template,
+) -> None:
+    _, failed = role_of(template, "handlers/failed.handler")
+    actions = {a for s in statements(failed) for a in as_list(s["Action"])}
+    assert actions == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "ssm:GetParameter",
+        "kms:Decrypt",
+        "secretsmanager:GetSecretValue",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
+    }
