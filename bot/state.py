@@ -80,15 +80,17 @@ def _run_key(run_id: str) -> Key:
     return key(RUNS_PARTITION, run_id)
 
 
-class StateStore:
-    """Approval requests, decisions, audit events and runs in the state table."""
-
+class _OnTable:
     def __init__(self, table: str | StateTableApi, client: DynamoDBClient | None = None) -> None:
         if isinstance(table, str):  # a table name: the DynamoDB gateway (boto3 loaded only then)
             from bot.state_table import StateTable
 
             table = StateTable(table, client)
         self.table: StateTableApi = table
+
+
+class ApprovalStore(_OnTable):
+    """Approval requests, their decisions, their audit events and the replay guard."""
 
     # --- requests and decisions -------------------------------------------------------------
 
@@ -203,7 +205,28 @@ class StateStore:
             for item in items
         ]
 
-    # --- runs --------------------------------------------------------------------------------
+    # --- replay guard ------------------------------------------------------------------------
+
+    def claim_delivery(self, key: str, now: datetime) -> bool:
+        """True the first time ``key`` (a signed Slack request) is seen, False on a replay."""
+        try:
+            self.table.put(
+                {
+                    PARTITION_KEY: {"S": f"DELIVERY#{key}"},
+                    SORT_KEY: {"S": "DELIVERY"},
+                    "at": {"S": now.isoformat()},
+                    TTL_ATTRIBUTE: {"N": str(epoch(now + DELIVERY_RETENTION))},
+                },
+                condition="attribute_not_exists(pk)",
+                doing="check for a replayed request",
+            )
+        except ConditionFailedError:
+            return False
+        return True
+
+
+class RunStore(_OnTable):
+    """Redrive runs: progress, checkpoints, cancel flags, failures."""
 
     def start_run(self, run: RunRecord) -> bool:
         """Create the run record; False if it exists (a duplicate delivery of the same start)."""
@@ -327,24 +350,9 @@ class StateStore:
         )
         return [RunRecord.from_item(item) for item in items]
 
-    # --- replay guard ------------------------------------------------------------------------
 
-    def claim_delivery(self, key: str, now: datetime) -> bool:
-        """True the first time ``key`` (a signed Slack request) is seen, False on a replay."""
-        try:
-            self.table.put(
-                {
-                    PARTITION_KEY: {"S": f"DELIVERY#{key}"},
-                    SORT_KEY: {"S": "DELIVERY"},
-                    "at": {"S": now.isoformat()},
-                    TTL_ATTRIBUTE: {"N": str(epoch(now + DELIVERY_RETENTION))},
-                },
-                condition="attribute_not_exists(pk)",
-                doing="check for a replayed request",
-            )
-        except ConditionFailedError:
-            return False
-        return True
+class StateStore(ApprovalStore, RunStore):
+    """The Slack app's records (approvals and runs) in the one state table."""
 
 
 def utcnow() -> datetime:

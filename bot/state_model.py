@@ -16,6 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from bot.selection import PIN_DIGEST_BYTES
 from bot.state_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
 RECORD_RETENTION = timedelta(days=90)  # requests, audit events and runs are kept this long
@@ -145,9 +146,6 @@ class ApprovalRequest:
             pin_sent_before=datetime.fromisoformat(pinned) if pinned else None,
             pin_digests=_digests(item["pin_digests"]["B"]) if "pin_digests" in item else None,
         )
-
-
-PIN_DIGEST_BYTES = 12  # as bot.selection.pin_digest makes them
 
 
 def _digests(blob: bytes) -> frozenset[bytes]:

@@ -22,10 +22,10 @@ from bot.selection import Pin, Selection
 from bot.selection_options import SelectionArgs
 from bot.slack import blocks
 from bot.slack.cards import Cards
-from bot.slack.dispatch import Dispatcher
+from bot.slack.dispatch import JobDispatcher
 from bot.slack.mrkdwn import number
 from bot.slack.observability import count, logger
-from bot.slack.protocol import ContinueJob, JobSigner
+from bot.slack.protocol import ContinueJob
 from bot.slack.queues import Queues, WorkerOptions, deadline_of
 from bot.slack.worker_ports import WorkerState
 from bot.state_model import ApprovalRequest, RunRecord, RunStatus
@@ -103,8 +103,7 @@ class RedriveRunner:
         queues: Queues,
         state: WorkerState,
         cards: Cards,
-        dispatcher: Dispatcher,
-        signer: JobSigner,
+        dispatcher: JobDispatcher,
         clock: Callable[[], datetime],
         options: WorkerOptions,
     ) -> None:
@@ -112,7 +111,6 @@ class RedriveRunner:
         self.state = state
         self.cards = cards
         self.dispatcher = dispatcher
-        self.signer = signer
         self.clock = clock
         self.options = options
 
@@ -229,9 +227,9 @@ class RedriveRunner:
             f"Part {invocation} used its time budget after moving {number(run.moved)} in total; "
             f"continuing in a new invocation (part {run.invocation}).",
         )
-        # Sealed like the endpoint's jobs: the worker runs nothing it cannot verify.
-        job = ContinueJob(run_id=run.run_id, invocation=run.invocation)
-        self.dispatcher.dispatch(self.signer.seal(job, self.clock()))
+        # Sealed by the dispatcher like the endpoint's jobs: the worker runs nothing it cannot
+        # verify, its own continuations included.
+        self.dispatcher.dispatch(ContinueJob(run_id=run.run_id, invocation=run.invocation))
 
     def _finish(
         self,

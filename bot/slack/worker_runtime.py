@@ -15,7 +15,12 @@ from bot.slack.cards import Cards
 from bot.slack.command_handlers import CommandHandlers
 from bot.slack.credentials import resolve_bot_token, resolve_job_signer
 from bot.slack.decisions import Decisions
-from bot.slack.dispatch import Dispatcher, LambdaDispatcher, worker_function_name
+from bot.slack.dispatch import (
+    Dispatcher,
+    LambdaDispatcher,
+    SealingDispatcher,
+    worker_function_name,
+)
 from bot.slack.jobs import SlackWorker
 from bot.slack.queues import Queues, WorkerOptions
 from bot.slack.redrive_requests import RedriveRequests
@@ -85,8 +90,7 @@ def assemble_worker(
         queues=queues,
         state=state,
         cards=cards,
-        dispatcher=dispatcher,
-        signer=signer,
+        dispatcher=SealingDispatcher(signer, dispatcher, clock=clock),
         clock=clock,
         options=options,
     )
