@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,6 +23,7 @@ from bot.slack.commands import (
     StatusCommand,
     parse_command,
 )
+from bot.slack.protocol import CommandJob, Job
 from bot.slack.runtime import SlackEndpoint
 from infra.local.lambda_server import LocalLambdaContext
 from infra.local.slack_events import LOCAL_TEAM, command_body, http_event
@@ -77,9 +77,9 @@ def test_parser_returns_a_command_or_a_usage_error(text: str) -> None:
 
 class _RecordingDispatcher:
     def __init__(self) -> None:
-        self.jobs: list[dict[str, Any]] = []
+        self.jobs: list[Job] = []
 
-    def dispatch(self, job: dict[str, Any]) -> None:
+    def dispatch(self, job: Job) -> None:
         self.jobs.append(job)
 
 
@@ -123,4 +123,5 @@ def test_endpoint_answers_any_text(text: str) -> None:
     answered_in_ack = bool(response["body"]) and bool(json.loads(response["body"])["text"])
     assert answered_in_ack or len(DISPATCHER.jobs) == 1
     if DISPATCHER.jobs:
-        assert DISPATCHER.jobs[0]["text"] == text
+        (job,) = DISPATCHER.jobs
+        assert isinstance(job, CommandJob) and job.text == text
