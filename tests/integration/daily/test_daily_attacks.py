@@ -25,7 +25,8 @@ from botocore.exceptions import ClientError
 from slack_sdk.errors import SlackApiError
 
 import handlers.daily
-from infra.local.lambda_server import LambdaServer
+from bot.daily.failures import record_daily_failure
+from infra.local.lambda_server import LambdaServer, LocalLambdaContext
 from infra.local.scene import count, create_pair, drain
 from tests.integration.daily.daily_support import (
     FUNCTION_NAME,
@@ -410,6 +411,69 @@ def test_a_continuation_killed_mid_run_still_updates_the_report(daily: Daily, sq
     assert [FINAL_LINE in p.body["text"] for p in finals] == [True], results
     updates = daily.slack.state.calls_to("chat.update")
     assert updates and "still running" not in blocks_text(updates[-1].body["blocks"])
+
+
+def test_a_continuation_killed_on_every_attempt_is_recorded_by_the_on_failure_destination(
+    daily: Daily, sqs: Any
+) -> None:
+    # Given a report run without time to redrive, and its continuation killed on each of
+    # Lambda's three attempts (after its moves, while recording the window it went through)
+    orders = _continuation_scene(daily, sqs)
+    dynamodb = boto3.client("dynamodb")
+    fired = _hook(
+        dynamodb,
+        "provide-client-params.dynamodb.PutItem",
+        lambda p: _pk(p).startswith("AUTOREDRIVE#"),
+        lambda: SystemExit("killed"),
+    )
+    with LambdaServer({FUNCTION_NAME: handlers.daily.handler}) as server:
+        lambda_client = boto3.client("lambda", endpoint_url=server.endpoint_url)
+        first = daily.run(RUN, timeout_s=20, lambda_client=lambda_client, dynamodb_client=dynamodb)
+        server.wait_idle(60)
+        [killed] = [i for i in server.calls_to(FUNCTION_NAME) if isinstance(i.error, SystemExit)]
+    for _retry in range(LAMBDA_RETRIES):  # Lambda's retries keep the request id
+        with pytest.raises(SystemExit):
+            handlers.daily.handler(
+                killed.payload, LocalLambdaContext(FUNCTION_NAME, 900, killed.request_id)
+            )
+    assert len(fired) == 1 + LAMBDA_RETRIES and "still running" in daily.report_text()
+
+    # When Lambda's on-failure destination gets the record of that invocation (the shape of the
+    # AWS Lambda Developer Guide's example)
+    record = {
+        "version": "1.0",
+        "timestamp": "2026-03-11T06:10:05.568Z",
+        "requestContext": {
+            "requestId": killed.request_id,
+            "functionArn": f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION_NAME}",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 3,
+        },
+        "requestPayload": killed.payload,
+        "responseContext": {
+            "statusCode": 200,
+            "executedVersion": "$LATEST",
+            "functionError": "Unhandled",
+        },
+        "responsePayload": {
+            "errorType": "Runtime.ExitError",
+            "errorMessage": f"RequestId: {killed.request_id} Error: Runtime exited with error",
+        },
+    }
+    outcome = record_daily_failure(record, handlers.daily.build_job(daily.env).failures)
+
+    # Then the thread says why and what moved, and the report no longer says "still running"
+    assert outcome["status"] == "failed" and outcome["update_error"] is None, outcome
+    assert count(sqs, orders.source_url) == 4
+    [reply] = [p for p in daily.posts() if p.body.get("thread_ts") == first["ts"]]
+    assert "orders-dlq: 4 moved back" in reply.body["text"]
+    assert (
+        "Invocation 2 did not finish: the daily function failed on each of its 3"
+        in (reply.body["text"])
+    )
+    update = blocks_text(daily.slack.state.calls_to("chat.update")[-1].body["blocks"])
+    assert "still running" not in update
+    assert "moved 4 back" in update and "Runtime.ExitError" in update
 
 
 def test_a_duplicate_continuation_event_moves_and_posts_nothing_more(
