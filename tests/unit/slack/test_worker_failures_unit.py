@@ -11,7 +11,8 @@ from bot.slack.failures import record_worker_failure
 from bot.slack.protocol import CommandJob, ContinueJob, DecisionJob, JobSigner
 from bot.state import StateStore
 from bot.state_model import ApprovalRequest, RunRecord, RunStatus
-from tests.unit.slack.worker_fakes import FakeSlack, fake_state
+from tests.unit.fake_slack import FakeSlackGateway as FakeSlack
+from tests.unit.slack.worker_fakes import fake_state
 
 KEY = b"unit-test-job-signing-key-32-bytes!!"
 ISSUED = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

@@ -13,8 +13,9 @@ from bot.slack.protocol import CommandJob, DecisionJob, JobSigner, job_signing_k
 from bot.slack.worker_runtime import assemble_worker
 from bot.state import StateStore
 from bot.state_model import RequestStatus, RunStatus
+from tests.unit.fake_slack import FakeSlackGateway as FakeSlack
 from tests.unit.fake_sqs import FakeSqs
-from tests.unit.slack.worker_fakes import FakeDispatcher, FakeSlack, fake_state
+from tests.unit.slack.worker_fakes import FakeDispatcher, fake_state
 
 KEY = "unit-test-job-signing-key-32-bytes!!"
 ENV = {

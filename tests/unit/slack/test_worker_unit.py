@@ -4,6 +4,7 @@ run, and a won approval is written with its run before any Slack call."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,8 +17,9 @@ from bot.slack.observability import metrics
 from bot.slack.protocol import DecisionJob, JobSigner, ReplyJob
 from bot.state import StateStore
 from bot.state_model import ApprovalRequest, RequestStatus, RunRecord, RunStatus
+from tests.unit.fake_slack import FakeSlackGateway as FakeSlack
 from tests.unit.fake_state_table import FakeStateTable
-from tests.unit.slack.worker_fakes import FakeSlack, fake_state
+from tests.unit.slack.worker_fakes import fake_state
 
 KEY = b"unit-test-job-signing-key-32-bytes!!"
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -42,6 +44,17 @@ class _Runner:
 
     def resume(self, job: Any, context: Any) -> None:
         self.started.append(job.run_id)
+
+
+@dataclass
+class _LoggedSlack(FakeSlack):
+    """The fake Slack, also noting each call in a shared log (the fake table's calls)."""
+
+    log: list[str] = field(default_factory=list)
+
+    def _check(self, method: str, body: dict[str, Any], doing: str) -> None:
+        self.log.append(f"slack:{method}")
+        super()._check(method, body, doing)
 
 
 class _Unused:
@@ -73,11 +86,13 @@ def _request() -> ApprovalRequest:
 
 def _world(
     *, refuse_updates: int = 0
-) -> tuple[SlackWorker, StateStore, FakeStateTable, FakeSlack, _Runner]:
+) -> tuple[SlackWorker, StateStore, FakeStateTable, _LoggedSlack, _Runner]:
     state, table = fake_state()
     state.put_request(_request())
     table.calls.clear()
-    slack = FakeSlack(refuse_updates=refuse_updates, log=table.calls)
+    slack = _LoggedSlack(log=table.calls)  # one log of table and Slack calls, in order
+    for _ in range(refuse_updates):
+        slack.refuse("chat.update", "internal_error")
     runner = _Runner(table.calls)
     cards = Cards(slack, UTC, sleep=lambda _: None)
     decisions = Decisions(
