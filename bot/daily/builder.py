@@ -20,13 +20,14 @@ from bot.daily.inspector import DlqInspector
 from bot.daily.job import DailyJob
 from bot.daily.lease import LeaseStore
 from bot.daily.once import LeaseTiming
-from bot.daily.ports import Invoker, Leases, Runs, SlackClient, Snapshots
+from bot.daily.ports import Leases, Runs, SlackClient, Snapshots
 from bot.daily.posting import ReportPoster
 from bot.daily.report_run import ReportRun
 from bot.daily.report_updates import ReportUpdates
 from bot.daily.snapshots import RunState, SnapshotStore
 from bot.engine import RedriveEngine
 from bot.errors import ConfigError
+from bot.lambda_api import AsyncInvoker
 from bot.lambda_gateway import LambdaGateway
 from bot.redrive_ledger import StateTableRedriveLedger
 from bot.slack.credentials import resolve_bot_token
@@ -107,7 +108,7 @@ def assemble_job(
     runs: Runs,
     leases: Leases,
     slack: SlackClient,
-    invoker: Invoker,
+    invoker: AsyncInvoker,
     daily: DailySettings,
     engine_settings: EngineSettings,
     clock: Callable[[], datetime] = _utcnow,

@@ -18,11 +18,11 @@ from bot.daily.auto_redrive import AutoRedriver
 from bot.daily.blocks import render_continuation, text_messages
 from bot.daily.events import Continuation
 from bot.daily.once import Attempt
-from bot.daily.ports import Invoker
 from bot.daily.posting import ReportPoster
 from bot.daily.report import AutoRedrive
 from bot.daily.report_updates import ReportUpdates
 from bot.errors import AwsError, DlqRedriveError
+from bot.lambda_api import AsyncInvoker
 from bot.pacing import Deadline
 from bot.printable import printable_logger
 from bot.redrive_model import StopReason
@@ -67,7 +67,7 @@ class ContinuationRun:
         redriver: AutoRedriver,
         updates: ReportUpdates,
         poster: ReportPoster,
-        invoker: Invoker,
+        invoker: AsyncInvoker,
         clock: Callable[[], datetime],
     ) -> None:
         self.catalog = catalog

@@ -1,7 +1,7 @@
-"""What the daily job needs of the state table, Slack and Lambda, as Protocols: the job's parts
-depend on these, so their unit tests run against in-memory fakes. The real ones are
-``bot.daily.snapshots.SnapshotStore`` and ``RunState``, ``bot.daily.lease.LeaseStore``,
-slack_sdk's ``WebClient`` and ``bot.lambda_gateway.LambdaGateway``."""
+"""What the daily job needs of its stores in the state table and of Slack, as Protocols: the job's
+parts depend on these, so their unit tests run against in-memory fakes. The real ones are
+``bot.daily.snapshots.SnapshotStore`` and ``RunState``, ``bot.daily.lease.LeaseStore`` (on
+``bot.state_table``) and slack_sdk's ``WebClient``. Lambda is ``bot.lambda_api.AsyncInvoker``."""
 
 from __future__ import annotations
 
@@ -54,9 +54,3 @@ class SlackClient(Protocol):
     def chat_update(self, *, channel: str, ts: str, **kwargs: Any) -> Any: ...
     def conversations_history(self, *, channel: str, **kwargs: Any) -> Any: ...
     def conversations_replies(self, *, channel: str, ts: str, **kwargs: Any) -> Any: ...
-
-
-class Invoker(Protocol):
-    """Queues an asynchronous invocation (a continuation of this function)."""
-
-    def invoke_async(self, function_name: str, payload: dict[str, Any]) -> None: ...
