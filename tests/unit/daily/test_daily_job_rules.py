@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 from bot.config import DailySettings, EngineSettings
 from bot.daily.auto_redrive import auto_redrive_of
@@ -18,12 +17,12 @@ from bot.daily.job import DailyJob
 from bot.daily.once import LeaseTiming
 from bot.daily.report import AutoRedrive
 from bot.engine import RedriveEngine
-from bot.errors import AwsError
 from bot.redrive_model import RedriveReport, StopReason
 from bot.run_control import Step
 from bot.selection import Selection
 from infra.local.lambda_server import LocalLambdaContext
 from tests.unit.daily.fakes import CHANNEL, Stores
+from tests.unit.fake_lambda import FakeLambda
 from tests.unit.fake_sqs import FakeSqs
 
 SCHEDULE = {"time": "2026-03-11T06:00:00Z", "detail-type": "Scheduled Event"}
@@ -33,22 +32,7 @@ ENV |= {"AUTO_REDRIVE_TIME_FIELD": "at"}
 LEASE = LeaseTiming(renew_s=0.2, lease_s=1.5, poll_s=0.05)
 
 
-class RecordingInvoker:
-    """Lambda's asynchronous invoke: records each event (or refuses, like a missing right)."""
-
-    def __init__(self, refuse: str | None = None) -> None:
-        self.events: list[dict[str, Any]] = []
-        self.refuse = refuse
-
-    def invoke_async(self, function_name: str, payload: dict[str, Any]) -> None:
-        if self.refuse:
-            raise AwsError(f"AWS refused invoking {function_name!r}: {self.refuse}")
-        assert function_name == FUNCTION
-        # What Lambda hands the next invocation: the JSON of the event.
-        self.events.append(json.loads(json.dumps(payload)))
-
-
-def _job(sqs: FakeSqs, stores: Stores, invoker: RecordingInvoker) -> DailyJob:
+def _job(sqs: FakeSqs, stores: Stores, invoker: FakeLambda) -> DailyJob:
     settings = EngineSettings.from_env(ENV)
     return assemble_job(
         gateway=sqs,
@@ -80,7 +64,7 @@ def _context(timeout_s: float) -> LocalLambdaContext:
 
 def test_a_06_00_run_without_time_to_redrive_hands_over_with_what_is_left() -> None:
     # Given 3 of yesterday's messages, and a run whose time is all reserved for the report
-    sqs, stores, invoker = FakeSqs(), Stores.make(), RecordingInvoker()
+    sqs, stores, invoker = FakeSqs(), Stores.make(), FakeLambda(functions={FUNCTION})
     dlq, source = _orders(sqs, 3)
 
     # When the 06:00 run runs
@@ -89,7 +73,7 @@ def test_a_06_00_run_without_time_to_redrive_hands_over_with_what_is_left() -> N
     # Then the report says the auto-redrive goes on, and the next invocation got the DLQ
     assert outcome["continuing"] == ["orders-dlq"] and outcome["moved_now"] == 0
     assert "still running" in stores.slack.texts()[0]
-    [event] = invoker.events
+    [event] = invoker.payloads(FUNCTION)
     work = parse_event(event)
     assert isinstance(work, Continuation)
     assert (work.queues, work.invocation, work.idle_invocations) == (("orders-dlq",), 2, 1)
@@ -99,13 +83,13 @@ def test_a_06_00_run_without_time_to_redrive_hands_over_with_what_is_left() -> N
 
 def test_a_continuation_with_time_finishes_and_the_report_says_so() -> None:
     # Given a 06:00 run that handed its auto-redrive over
-    sqs, stores, invoker = FakeSqs(), Stores.make(), RecordingInvoker()
+    sqs, stores, invoker = FakeSqs(), Stores.make(), FakeLambda(functions={FUNCTION})
     dlq, source = _orders(sqs, 3)
     job = _job(sqs, stores, invoker)
     first = job.handle(SCHEDULE, _context(10))
 
     # When the continuation runs with time to spare
-    outcome = job.handle(invoker.events[0], _context(600))
+    outcome = job.handle(invoker.payloads(FUNCTION)[0], _context(600))
 
     # Then it moved every message, said so in the thread and updated the report
     assert outcome["status"] == "finished" and outcome["total_moved"] == 3
@@ -115,21 +99,21 @@ def test_a_continuation_with_time_finishes_and_the_report_says_so() -> None:
     assert "finished after 2 invocations" in stores.slack.texts()[-1]
     [update] = stores.slack.texts("chat.update")
     assert "still running" not in update and "moved 3 back" in update
-    assert len(invoker.events) == 1
+    assert len(invoker.invocations) == 1
 
 
 def test_a_second_invocation_in_a_row_that_moves_nothing_gives_up_and_says_why() -> None:
     # Given a continuation whose 06:00 run moved nothing (one idle invocation behind it)
-    sqs, stores, invoker = FakeSqs(), Stores.make(), RecordingInvoker()
+    sqs, stores, invoker = FakeSqs(), Stores.make(), FakeLambda(functions={FUNCTION})
     dlq, _ = _orders(sqs, 2)
     job = _job(sqs, stores, invoker)
     job.handle(SCHEDULE, _context(10))
 
     # When it has no time to move anything either
-    outcome = job.handle(invoker.events[0], _context(10))
+    outcome = job.handle(invoker.payloads(FUNCTION)[0], _context(10))
 
     # Then the chain stops (no third invocation), the thread says why, the report that it stopped
-    assert outcome["status"] == "stopped" and len(invoker.events) == 1
+    assert outcome["status"] == "stopped" and len(invoker.invocations) == 1
     text = stores.slack.texts()[-1]
     assert "stopped after 2 invocations without finishing" in text
     assert "no progress in 2 invocations in a row: the function's time budget is too small" in (
@@ -144,7 +128,7 @@ def test_a_second_invocation_in_a_row_that_moves_nothing_gives_up_and_says_why()
 def test_a_continuation_that_cannot_be_invoked_is_said_in_the_thread() -> None:
     sqs, stores = FakeSqs(), Stores.make()
     _orders(sqs, 1)
-    outcome = _job(sqs, stores, RecordingInvoker(refuse="AccessDeniedException")).handle(
+    outcome = _job(sqs, stores, FakeLambda(refuse_next=["AccessDeniedException"])).handle(
         SCHEDULE, _context(10)
     )
     assert "AccessDeniedException" in outcome["continue_error"]
