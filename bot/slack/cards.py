@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from bot.errors import DlqRedriveError
 from bot.slack import blocks
 from bot.slack.observability import count, logger
-from bot.slack.worker_ports import SlackMessages
+from bot.slack.web_api import SlackApi
 from bot.state_model import ApprovalRequest
 
 CARD_UPDATE_TRIES = 3
@@ -26,7 +26,7 @@ class Cards:
 
     def __init__(
         self,
-        slack: SlackMessages,
+        slack: SlackApi,
         tz: ZoneInfo,
         *,
         tries: int = CARD_UPDATE_TRIES,

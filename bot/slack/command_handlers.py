@@ -25,7 +25,9 @@ from bot.slack.observability import count
 from bot.slack.protocol import CommandJob, ReportButtonJob
 from bot.slack.queues import Queues, WorkerOptions
 from bot.slack.redrive_requests import RedriveRequests
-from bot.slack.worker_ports import Approvers, SlackMessages, Viewers, WorkerState
+from bot.slack.web_api import SlackApi
+from bot.slack.worker_ports import Approvers, Viewers
+from bot.state import StateStore
 
 
 class CommandHandlers:
@@ -35,8 +37,8 @@ class CommandHandlers:
         self,
         *,
         queues: Queues,
-        state: WorkerState,
-        slack: SlackMessages,
+        state: StateStore,
+        slack: SlackApi,
         requests: RedriveRequests,
         approvers: Approvers,
         viewers: Viewers,

@@ -24,7 +24,9 @@ from bot.slack.approvals import (
 from bot.slack.cards import Cards
 from bot.slack.observability import count, logger
 from bot.slack.protocol import DecisionJob
-from bot.slack.worker_ports import Approvers, SlackMessages, WorkerState
+from bot.slack.web_api import SlackApi
+from bot.slack.worker_ports import Approvers
+from bot.state import StateStore
 from bot.state_model import ApprovalRequest, RequestStatus, RunRecord, RunStatus
 
 
@@ -38,8 +40,8 @@ class Decisions:
     def __init__(
         self,
         *,
-        state: WorkerState,
-        slack: SlackMessages,
+        state: StateStore,
+        slack: SlackApi,
         cards: Cards,
         runner: Runner,
         approvers: Approvers,

@@ -18,7 +18,8 @@ from bot.slack import blocks
 from bot.slack.cards import Cards
 from bot.slack.observability import count, logger
 from bot.slack.protocol import ContinueJob, DecisionJob, JobRejectedError, JobSigner
-from bot.slack.worker_ports import SlackMessages, WorkerState
+from bot.slack.web_api import SlackApi
+from bot.state import StateStore
 
 REASON_CHARS = 500  # of Lambda's error message kept in the run record
 
@@ -40,8 +41,8 @@ def record_worker_failure(
     record: dict[str, Any],
     *,
     signer: JobSigner,
-    state: WorkerState,
-    slack: SlackMessages,
+    state: StateStore,
+    slack: SlackApi,
     cards: Cards,
     clock: Callable[[], datetime],
 ) -> dict[str, Any]:

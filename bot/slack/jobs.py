@@ -36,8 +36,9 @@ from bot.slack.protocol import (
 )
 from bot.slack.queues import WorkerOptions
 from bot.slack.runner import RedriveRunner
-from bot.slack.worker_ports import SlackMessages, WorkerState
+from bot.slack.web_api import SlackApi
 from bot.sqs_gateway import SqsGateway
+from bot.state import StateStore
 
 __all__ = ["SlackWorker", "WorkerOptions"]
 
@@ -49,8 +50,8 @@ class SlackWorker:
         self,
         *,
         signer: JobSigner,
-        state: WorkerState,
-        slack: SlackMessages,
+        state: StateStore,
+        slack: SlackApi,
         commands: CommandHandlers,
         decisions: Decisions,
         runner: RedriveRunner,

@@ -12,7 +12,8 @@ from bot.selection_options import SelectionArgs
 from bot.slack import blocks
 from bot.slack.observability import count, logger
 from bot.slack.queues import Queues, WorkerOptions, deadline_of
-from bot.slack.worker_ports import SlackMessages, WorkerState
+from bot.slack.web_api import SlackApi
+from bot.state import StateStore
 from bot.state_model import ApprovalRequest, new_request_id
 
 
@@ -23,8 +24,8 @@ class RedriveRequests:
         self,
         *,
         queues: Queues,
-        state: WorkerState,
-        slack: SlackMessages,
+        state: StateStore,
+        slack: SlackApi,
         approval_ttl: timedelta,
         clock: Callable[[], datetime],
         options: WorkerOptions,

@@ -27,7 +27,7 @@ from bot.slack.mrkdwn import number
 from bot.slack.observability import count, logger
 from bot.slack.protocol import ContinueJob
 from bot.slack.queues import Queues, WorkerOptions, deadline_of
-from bot.slack.worker_ports import WorkerState
+from bot.state import StateStore
 from bot.state_model import ApprovalRequest, RunRecord, RunStatus
 
 
@@ -101,7 +101,7 @@ class RedriveRunner:
         self,
         *,
         queues: Queues,
-        state: WorkerState,
+        state: StateStore,
         cards: Cards,
         dispatcher: JobDispatcher,
         clock: Callable[[], datetime],

@@ -27,7 +27,8 @@ from bot.slack.redrive_requests import RedriveRequests
 from bot.slack.runner import RedriveRunner
 from bot.slack.viewers import ViewerPolicy
 from bot.slack.web import SlackGateway, build_web_client
-from bot.slack.worker_ports import Approvers, SlackMessages, Viewers, WorkerState
+from bot.slack.web_api import SlackApi
+from bot.slack.worker_ports import Approvers, Viewers
 from bot.sqs_gateway import SqsGateway
 from bot.state import StateStore
 
@@ -72,8 +73,8 @@ def assemble_worker(
     *,
     engine_settings: EngineSettings,
     slack_settings: SlackSettings,
-    slack: SlackMessages,
-    state: WorkerState,
+    slack: SlackApi,
+    state: StateStore,
     gateway: SqsGateway,
     dispatcher: Dispatcher,
     approvers: Approvers,
