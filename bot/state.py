@@ -72,6 +72,21 @@ _ACTIVE = {
 _IS_ACTIVE = "#s IN (:running, :continuing)"
 
 
+def _event_item(
+    request_id: str, kind: str, actor: str, now: datetime, detail: dict[str, Any]
+) -> dict[str, Any]:
+    sk = f"EVENT#{now.astimezone(UTC).isoformat()}#{next(_event_counter):06d}"
+    return {
+        PARTITION_KEY: {"S": f"REQUEST#{request_id}"},
+        SORT_KEY: {"S": sk},
+        "kind": {"S": kind},
+        "actor": {"S": actor},
+        "at": {"S": now.isoformat()},
+        "detail": {"M": to_attr_map(detail)},
+        TTL_ATTRIBUTE: {"N": str(epoch(now + RECORD_RETENTION))},
+    }
+
+
 def _request_key(request_id: str) -> Key:
     return key(f"REQUEST#{request_id}", "REQUEST")
 
@@ -154,16 +169,20 @@ class ApprovalStore(_OnTable):
         return DecisionOutcome(won=True, request=ApprovalRequest.from_item(item))
 
     def approve_and_start(self, request_id: str, run: RunRecord) -> DecisionOutcome:
-        """The approval and its run record in one transaction: the request goes pending →
-        approved (by ``run.approved_by`` at ``run.started_at``, not expired) and the ``running``
-        run is created, both or neither. So a won approval always has its run, whatever happens
-        to Slack afterwards; exactly one caller wins."""
+        """The approval, its run record and its audit event in one transaction: the request goes
+        pending → approved (by ``run.approved_by`` at ``run.started_at``, not expired), the
+        ``running`` run is created and the "approved" event written, all or none. So a won
+        approval always has its run, whatever happens to Slack afterwards; exactly one caller
+        wins."""
         approve = self._decision(
             request_id, RequestStatus.APPROVED, run.approved_by, run.started_at
         )
         start = Put(run.to_item(), condition="attribute_not_exists(pk)")
+        audit = Put(_event_item(request_id, "approved", run.approved_by, run.started_at, {}))
         try:
-            self.table.transact([approve, start], doing="record the approval and start the run")
+            self.table.transact(
+                [approve, start, audit], doing="record the approval and start the run"
+            )
         except TransactionCanceledError as exc:
             if not exc.condition_failed:  # a conflict or a throttle: an error to report
                 raise
@@ -176,18 +195,8 @@ class ApprovalStore(_OnTable):
         self, request_id: str, kind: str, actor: str, now: datetime, **detail: Any
     ) -> None:
         """Append one audit event (who, when, what, counts) to the request's history."""
-        sk = f"EVENT#{now.astimezone(UTC).isoformat()}#{next(_event_counter):06d}"
         self.table.put(
-            {
-                PARTITION_KEY: {"S": f"REQUEST#{request_id}"},
-                SORT_KEY: {"S": sk},
-                "kind": {"S": kind},
-                "actor": {"S": actor},
-                "at": {"S": now.isoformat()},
-                "detail": {"M": to_attr_map(detail)},
-                TTL_ATTRIBUTE: {"N": str(epoch(now + RECORD_RETENTION))},
-            },
-            doing="record the audit event",
+            _event_item(request_id, kind, actor, now, detail), doing="record the audit event"
         )
 
     def events(self, request_id: str) -> list[dict[str, Any]]:

@@ -106,6 +106,10 @@ class Decisions:
             raise UsageError(str(reason))
         if request is None:  # cannot happen past UNKNOWN_REQUEST; never run on a missing one
             raise UsageError("this approval request does not exist (or is too old)")
+        if outcome in (Outcome.APPROVE, Outcome.REJECT):
+            # The write lost, yet the stored request still reads as decidable (it changed and
+            # changed back): say nothing was done rather than guess.
+            raise UsageError("the decision could not be recorded; nothing was changed, try again")
         if outcome is Outcome.EXPIRE:
             expired = self.state.decide(request.request_id, RequestStatus.EXPIRED, job.user, now)
             if expired.won and expired.request is not None:
@@ -121,9 +125,7 @@ class Decisions:
         )
 
     def _approved(self, request: ApprovalRequest, run: RunRecord, context: Any) -> None:
-        self.state.record_event(
-            request.request_id, RequestStatus.APPROVED.value, run.approved_by, run.started_at
-        )
+        # The "approved" audit event was written with the decision and the run (one transaction).
         logger.info(
             "redrive decided",
             extra={
