@@ -70,6 +70,9 @@ class TimeWindow:
         return "all messages"
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def pin_digest(message_id: str) -> bytes:
     """A message id as a pin stores it: short and of fixed size, whatever SQS's ids look like."""
     return hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).digest()[:PIN_DIGEST_BYTES]
@@ -98,7 +101,11 @@ class Pin:
         """Whether ``message`` is one of the pinned (one without a SentTimestamp cannot be
         shown to be: it is not)."""
         millis = message.sent_timestamp_ms
-        if millis is None or _from_epoch(millis / 1000) >= self.sent_before:
+        # In whole microseconds, exact and total: no float rounding at the bound, and no
+        # datetime to build from a SentTimestamp too large for one.
+        since_epoch = self.sent_before - _EPOCH
+        bound_us = (since_epoch.days * 86_400 + since_epoch.seconds) * 10**6
+        if millis is None or millis * 1000 >= bound_us + since_epoch.microseconds:
             return False
         return self.digests is None or pin_digest(message.message_id) in self.digests
 

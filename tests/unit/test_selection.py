@@ -211,6 +211,11 @@ def test_a_pin_selects_only_counted_ids_sent_before_its_time() -> None:
     # And a pin without ids keeps only the time bound
     by_time = Selection(pin=Pin(NOW, None))
     assert judge(message(sent=before), by_time, SEOUL, max_redrives=3) is Verdict.SELECT
+    # And a SentTimestamp one millisecond before the bound is in, one no clock can hold is out
+    just_before = message(sent=NOW - timedelta(milliseconds=1))
+    assert judge(just_before, pinned, SEOUL, max_redrives=3) is Verdict.SELECT
+    absurd = ReceivedMessage("m1", "h1", "{}", {"SentTimestamp": "9" * 400})
+    assert judge(absurd, pinned, SEOUL, max_redrives=3) is Verdict.OUT_OF_WINDOW
     # And a pinned poison message still needs a human
     assert judge(message(sent=before, count=3), pinned, SEOUL, max_redrives=3) is (
         Verdict.NEEDS_HUMAN
