@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import threading
 import urllib.request
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
+from typing import Any
 
+from moto.dynamodb.models import DynamoDBBackend
 from moto.server import ThreadedMotoServer
 
 DUMMY_AWS_ENV = {
@@ -20,6 +24,41 @@ DUMMY_AWS_ENV = {
     "AWS_CONFIG_FILE": os.devnull,
     "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
 }
+
+
+# "Serializable isolation ensures that the results of multiple concurrent operations are the same
+# as if no operation begins until the previous one has finished" (DynamoDB Developer Guide,
+# "Isolation levels for DynamoDB transactions": between a transaction and PutItem, UpdateItem,
+# DeleteItem, GetItem, Query and Scan, and between transactions). moto's server runs requests on
+# threads without that: a TransactWriteItems cancelled by a condition restores a copy of the whole
+# table taken when it began, erasing what other requests wrote meanwhile (ten concurrent
+# approvals: a won decision erased and won again). Each item operation here runs alone.
+_DYNAMODB_OPERATIONS = (
+    "put_item",
+    "get_item",
+    "update_item",
+    "delete_item",
+    "query",
+    "scan",
+    "transact_write_items",
+)
+_dynamodb_lock = threading.RLock()
+
+
+def _isolate_dynamodb_operations() -> None:
+    """Make each of moto's DynamoDB item operations run alone (once per process)."""
+    for name in _DYNAMODB_OPERATIONS:
+        operation = getattr(DynamoDBBackend, name)
+        if getattr(operation, "_isolated", False):
+            continue
+
+        @functools.wraps(operation)
+        def isolated(self: Any, *args: Any, _operation: Any = operation, **kwargs: Any) -> Any:
+            with _dynamodb_lock:
+                return _operation(self, *args, **kwargs)
+
+        isolated._isolated = True  # type: ignore[attr-defined]
+        setattr(DynamoDBBackend, name, isolated)
 
 
 class LocalAws:
@@ -42,6 +81,7 @@ class LocalAws:
 def local_aws(environ: MutableMapping[str, str] | None = None) -> Iterator[LocalAws]:
     """Run moto's server for the duration; also export its variables into ``environ``."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    _isolate_dynamodb_operations()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     aws = LocalAws(server)
