@@ -83,7 +83,7 @@ def warm(endpoint_url: str) -> dict[str, float]:
 
     env = {**ENV, "AWS_ENDPOINT_URL_LAMBDA": endpoint_url}
     os.environ.update(env)  # boto3 reads its endpoint from the process, as in Lambda
-    handlers.slack.reset(env)
+    handlers.slack.endpoint.reset(env)
     context = LocalLambdaContext("slack", 10.0, "warm")
     timings: list[float] = []
     for index in range(WARMUP + REQUESTS):

@@ -3,9 +3,9 @@
     .venv/bin/python -m bench.run --only report-memory                  # this section alone
     .venv/bin/python -m bench.report_memory --dlqs 60 --messages 1000   # the same, printed raw
 
-The real daily function (``handlers.daily.handler``, built by ``build_job``) reads 60 DLQs of 1,000
-messages each, sampling all 1,000 of each, 8 DLQs at a time, in a child process of its own so that
-its peak RSS (``ru_maxrss``) is the report's alone. Against:
+The real daily function (``handlers.daily.handler``, built by ``build_daily_job``) reads 60 DLQs of
+1,000 messages each, sampling all 1,000 of each, 8 DLQs at a time, in a child process of its own so
+that its peak RSS (``ru_maxrss``) is the report's alone. Against:
 
 - SQS: a stand-in *client*, the boto3 surface ``SqsGateway`` calls, that **generates each body
   when it is received** and stores none: 60,000 bodies of 256 KiB cannot be seeded into LocalStack
@@ -201,6 +201,7 @@ def child(dlqs: int, messages: int, body_bytes: int) -> dict[str, Any]:
     import logging
 
     import handlers.daily
+    from bot.composition import build_daily_job
 
     logging.disable(logging.WARNING)  # the powertools logger's lines are not the figure
     sqs = GeneratingSqsClient(dlqs, messages, body_bytes)
@@ -211,7 +212,7 @@ def child(dlqs: int, messages: int, body_bytes: int) -> dict[str, Any]:
         "TIMEZONE": "UTC",
         "ERROR_ATTRIBUTE": "error",
     }
-    handlers.daily.use_job(handlers.daily.build_job(env, sqs_client=sqs))  # type: ignore[arg-type]
+    handlers.daily.job.use(build_daily_job(env, sqs_client=sqs))  # type: ignore[arg-type]
     started = time.monotonic()
     event = {"time": RUN_TIME, "detail-type": "Scheduled Event", "source": "aws.events"}
     outcome = handlers.daily.handler(event, _Context())

@@ -32,8 +32,8 @@ from botocore.exceptions import (
     NoRegionError,
 )
 
-from bot.catalog import DlqCatalog
-from bot.config import EngineSettings
+from bot.cli_context import CliContext
+from bot.composition import build_cli_context
 from bot.engine import RedriveEngine
 from bot.errors import AwsError, DlqRedriveError, UsageError
 from bot.exit_codes import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE
@@ -44,11 +44,10 @@ from bot.redrive_model import RedriveReport, RedriveRequest, StopReason
 from bot.selection_options import SelectionArgs, add_selection_options, positive_int
 from bot.slack import state_command
 from bot.sqs_gateway import SqsGateway
-from bot.sqs_move_tasks import MoveTasks
 
 DEFAULT_WORKERS = 8
 
-ExtraCommand = Callable[[argparse.Namespace, "CliContext"], int]
+ExtraCommand = Callable[[argparse.Namespace, CliContext], int]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -145,37 +144,6 @@ EXTRA_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], 
 }
 
 
-class CliContext:
-    """What a command needs: settings, the SQS gateway, output streams and the clock."""
-
-    def __init__(
-        self,
-        env: Mapping[str, str] | None,
-        gateway: SqsGateway | None,
-        out: TextIO,
-        err: TextIO,
-        now: Callable[[], datetime],
-    ) -> None:
-        self.env = env
-        self.settings = EngineSettings.from_env(env)
-        self._gateway = gateway
-        self.out, self.err, self.now = out, err, now
-
-    @property
-    def gateway(self) -> SqsGateway:
-        if self._gateway is None:
-            self._gateway = SqsGateway()  # its own client for sends: see send_sqs_client
-        return self._gateway
-
-    @property
-    def catalog(self) -> DlqCatalog:
-        return DlqCatalog(self.gateway, self.settings)
-
-    @property
-    def move_tasks(self) -> MoveTasks:
-        return MoveTasks(self.gateway.client)
-
-
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -190,7 +158,9 @@ def main(
     err = err or _lenient(sys.stderr)
     try:
         args = build_parser().parse_args(argv)
-        ctx = CliContext(env, gateway, out, err, now or (lambda: datetime.now(UTC)))
+        ctx = build_cli_context(
+            env, out=out, err=err, now=now or (lambda: datetime.now(UTC)), gateway=gateway
+        )
         if args.command in EXTRA_COMMANDS:
             return EXTRA_COMMANDS[args.command][2](args, ctx)
         return _COMMANDS[args.command](args, ctx)

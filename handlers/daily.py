@@ -1,14 +1,15 @@
-"""Lambda entry point of the 06:00 daily DLQ report (EventBridge schedule, and its own
-continuations): the job is built on the first invocation, see ``bot.daily.runtime``."""
+"""Lambda entry point of the 06:00 daily DLQ report (its schedule, and its own continuations)."""
 
-from typing import Any
+import os
 
-from bot.daily.builder import build_job  # noqa: F401 - demos and benchmarks build jobs
+from bot.composition import ColdStart, build_daily_job
 from bot.daily.observability import logger, metrics
-from bot.daily.runtime import run, use_job  # noqa: F401 - tests and demos swap the job
+from bot.daily.runtime import run
+
+job = ColdStart(build_daily_job, os.environ)  # built on the first invocation; tests swap it
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return run(event, context)
+def handler(event: dict[str, object], context: object) -> dict[str, object]:
+    return run(job(), event, context)

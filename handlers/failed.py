@@ -1,18 +1,13 @@
-"""Lambda entry point of the worker's and the daily report's on-failure destination.
+"""Lambda entry point of the on-failure destination of the worker and the daily report."""
 
-PLACEHOLDER (infra, issue 11): the stack routes failed invocations here; the composition root
-wires ``bot.slack.failures`` / ``bot.daily.failures`` in its place. Until then it only logs.
-"""
+import os
 
-from __future__ import annotations
+from bot.composition import ColdStart, build_failure_router
+from bot.slack.observability import logger
 
-from typing import Any
-
-from aws_lambda_powertools import Logger
-
-logger = Logger(service="dlq-redrive-failed")
+router = ColdStart(build_failure_router, os.environ)  # built on the first record
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    logger.error("invocation failed", extra={"request": event.get("requestContext", {})})
-    return {"status": "logged"}
+@logger.inject_lambda_context
+def handler(event: dict[str, object], context: object) -> dict[str, object]:
+    return router().handle(event)

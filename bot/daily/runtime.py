@@ -1,38 +1,21 @@
-"""The daily function's job, built once per cold start on the first invocation (no network at
-import), and the metrics of each outcome. ``use_job`` swaps the job, for tests and demos."""
+"""Runs the daily function's job for one event (the job is built once per cold start by the
+handler, ``bot.composition.build_daily_job``) and counts each outcome in the metrics."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from bot.daily.builder import build_job
 from bot.daily.job import DailyJob
 from bot.daily.observability import logger, metrics
 from bot.errors import AwsError, DlqRedriveError
 
-_job: DailyJob | None = None
 
-
-def use_job(job: DailyJob | None) -> None:
-    """Replace the cold-start job (``None``: build it again from ``os.environ`` next time)."""
-    global _job
-    _job = job
-
-
-def _get_job() -> DailyJob:
-    global _job
-    if _job is None:
-        _job = build_job(os.environ)
-    return _job
-
-
-def run(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Run the job for ``event``; what a retry cannot cure is answered, the rest raised."""
+def run(job: DailyJob, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Run ``job`` for ``event``; what a retry cannot cure is answered, the rest raised."""
     try:
-        outcome = _get_job().handle(event, context)
+        outcome = job.handle(event, context)
     except DlqRedriveError as exc:
         metrics.add_metric(name="DailyReportFailed", unit=MetricUnit.Count, value=1)
         if isinstance(exc, AwsError):

@@ -1,32 +1,23 @@
-"""Builds the worker (the Slack app's slow work: SQS, the state table, Slack messages) from the
-environment, once per cold start. Kept apart from the endpoint's runtime so neither side loads
-the other's code (the endpoint no engine, the worker no Bolt). Only the worker's settings are
-read: the bot token and the job signing key, never the Slack signing secret."""
+"""Wires the worker (the Slack app's slow work: SQS, the state table, Slack messages) from parts
+already built: ``bot.composition.build_worker`` passes the real gateways, unit tests in-memory
+fakes. Kept apart from the endpoint's code so neither side loads the other's (the endpoint no
+engine, the worker no Bolt)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from bot.config import EngineSettings, SlackSettings
-from bot.errors import ConfigError
-from bot.slack.approvers import ApproverDirectory
 from bot.slack.cards import Cards
 from bot.slack.command_handlers import CommandHandlers
-from bot.slack.credentials import resolve_bot_token, resolve_job_signer
+from bot.slack.credentials import resolve_job_signer
 from bot.slack.decisions import Decisions
-from bot.slack.dispatch import (
-    Dispatcher,
-    LambdaDispatcher,
-    SealingDispatcher,
-    worker_function_name,
-)
+from bot.slack.dispatch import Dispatcher, SealingDispatcher
 from bot.slack.jobs import SlackWorker
 from bot.slack.queues import Queues, WorkerOptions
 from bot.slack.redrive_requests import RedriveRequests
 from bot.slack.runner import RedriveRunner
-from bot.slack.viewers import ViewerPolicy
-from bot.slack.web import SlackGateway, build_web_client
 from bot.slack.web_api import SlackApi
 from bot.slack.worker_ports import Approvers, Viewers
 from bot.sqs_gateway import SqsGateway
@@ -37,36 +28,6 @@ Clock = Callable[[], datetime]
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _state_table(settings: SlackSettings) -> str:
-    if not settings.state_table:
-        raise ConfigError("STATE_TABLE is not set (the DynamoDB table for approvals and runs)")
-    return settings.state_table
-
-
-def build_worker(
-    env: Mapping[str, str], *, clock: Clock = _utcnow, options: WorkerOptions | None = None
-) -> SlackWorker:
-    """The worker for ``env``: SQS, the state table, Slack and the dispatcher for continuations."""
-    slack_settings = SlackSettings.from_env(env)
-    engine_settings = EngineSettings.from_env(env)
-    slack = SlackGateway(
-        build_web_client(resolve_bot_token(slack_settings), slack_settings.api_url)
-    )
-    approvers = ApproverDirectory(slack_settings.approvers, slack)
-    return assemble_worker(
-        engine_settings=engine_settings,
-        slack_settings=slack_settings,
-        slack=slack,
-        state=StateStore(_state_table(slack_settings)),
-        gateway=SqsGateway(),  # its own client for sends: see send_sqs_client
-        dispatcher=LambdaDispatcher(worker_function_name(slack_settings)),
-        approvers=approvers,
-        viewers=ViewerPolicy.from_settings(slack_settings, slack),
-        clock=clock,
-        options=options,
-    )
 
 
 def assemble_worker(

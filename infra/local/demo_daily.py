@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 import boto3
 
 import handlers.daily
+from bot.composition import build_daily_job
 from bot.daily.blocks import blocks_as_text, builder_url
 from bot.daily.job import DailyJob
 from bot.daily.snapshots import Snapshot, SnapshotStore
@@ -87,12 +88,12 @@ def daily_job_in_use(job: DailyJob) -> Iterator[io.StringIO]:
     yielded): powertools prints its metrics (EMF) there. Continuations that run in this process
     (``LambdaServer``) print there too while the block waits for them."""
     emitted = io.StringIO()
-    handlers.daily.use_job(job)
+    handlers.daily.job.use(job)
     try:
         with contextlib.redirect_stdout(emitted):
             yield emitted
     finally:
-        handlers.daily.use_job(None)
+        handlers.daily.job.use(None)
 
 
 def _tomorrow_six_am(tz: ZoneInfo) -> datetime:
@@ -126,7 +127,7 @@ def run_daily_demo(
             "AUTO_REDRIVE": auto_redrive,
             "ERROR_ATTRIBUTE": aws_env.get("ERROR_ATTRIBUTE", "error"),
         }
-        job = handlers.daily.build_job(
+        job = build_daily_job(
             env,
             sqs_client=sqs,
             dynamodb_client=dynamodb,

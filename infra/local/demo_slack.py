@@ -176,8 +176,8 @@ def run_slack_demo(aws_env: dict[str, str]) -> None:
                 f"{lambdas.endpoint_url} (runs the worker), state table {TABLE!r}. "
                 f"APPROVERS={NAMES[ALICE]},{NAMES[BOB]}; ALLOW_SELF_APPROVAL=false."
             )
-            handlers.slack.reset(env)
-            handlers.worker.reset(env)
+            handlers.slack.endpoint.reset(env)
+            handlers.worker.worker.reset(env)
             try:
                 talk = _Conversation(slack, lambdas)
                 talk.command(ALICE, "list")
@@ -188,6 +188,6 @@ def run_slack_demo(aws_env: dict[str, str]) -> None:
                 talk.click(BOB, ActionId.APPROVE, request_id, ts)
                 talk.command(ALICE, "status")
             finally:
-                handlers.slack.reset()
-                handlers.worker.reset()
+                handlers.slack.endpoint.reset()
+                handlers.worker.worker.reset()
                 logger.setLevel(level)

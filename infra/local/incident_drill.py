@@ -354,6 +354,7 @@ def run_daily(
 ) -> tuple[dict[str, Any], float, list[Any]]:
     """The 06:00 job, with a local Lambda endpoint so continuations run (in this process)."""
     import handlers.daily
+    from bot.composition import build_daily_job
     from bot.daily.blocks import blocks_as_text
     from bot.state_table import create_state_table
     from infra.local.demo_daily import daily_job_in_use, scheduled_event
@@ -381,7 +382,7 @@ def run_daily(
             "REPORT_SAMPLE_SIZE": str(SAMPLE),
             "ERROR_ATTRIBUTE": "error",
         }
-        job = handlers.daily.build_job(
+        job = build_daily_job(
             env,
             sqs_client=boto3.client("sqs", endpoint_url=aws_env["AWS_ENDPOINT_URL"]),
             dynamodb_client=dynamodb,

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot.composition import build_endpoint
 from bot.errors import ConfigError
 from bot.slack.ids import ActionId
-from bot.slack.runtime import build_endpoint
 from infra.local.moto_server import LocalAws
 from infra.local.scene import count
 from infra.local.slack_events import LOCAL_TEAM, action_body, command_body, http_event

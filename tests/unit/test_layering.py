@@ -34,6 +34,8 @@ PURE_MODULES = [
     # The other gateways' interfaces: what the rules take, without the SDKs behind them.
     "bot.lambda_api",
     "bot.slack.web_api",
+    # The composition root: each builder imports what it builds, so every handler can import it.
+    "bot.composition",
 ]
 
 # Run in a fresh interpreter: an import finder that refuses the AWS SDK, then the module.

@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 import handlers.daily
+from bot.composition import build_daily_job
 from bot.daily.once import LeaseTiming
 from bot.state_table import create_state_table
 from infra.local.lambda_server import LocalLambdaContext
@@ -116,7 +117,7 @@ def daily(aws: LocalAws, slack: SlackApiServer) -> Iterator[Daily]:
 
     def build(**clients: Any) -> None:
         clients.setdefault("lease_timing", LEASE)
-        handlers.daily.use_job(handlers.daily.build_job(env, **clients))
+        handlers.daily.job.use(build_daily_job(env, **clients))
 
     yield Daily(env, slack, build)
-    handlers.daily.use_job(None)
+    handlers.daily.job.use(None)

@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 from slack_sdk.errors import SlackApiError
 
 import handlers.daily
+from bot.composition import build_daily_job
 from bot.daily.failures import record_daily_failure
 from infra.local.lambda_server import LambdaServer, LocalLambdaContext
 from infra.local.scene import count, create_pair, drain
@@ -460,7 +461,7 @@ def test_a_continuation_killed_on_every_attempt_is_recorded_by_the_on_failure_de
             "errorMessage": f"RequestId: {killed.request_id} Error: Runtime exited with error",
         },
     }
-    outcome = record_daily_failure(record, handlers.daily.build_job(daily.env).failures)
+    outcome = record_daily_failure(record, build_daily_job(daily.env).failures)
 
     # Then the thread says why and what moved, and the report no longer says "still running"
     assert outcome["status"] == "failed" and outcome["update_error"] is None, outcome

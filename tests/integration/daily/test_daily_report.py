@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 from slack_sdk.errors import SlackApiError
 
 import handlers.daily
+from bot.composition import build_daily_job
 from bot.errors import ConfigError
 from infra.local.scene import count, create_pair, put_in_dlq
 from tests.integration.daily.daily_support import (
@@ -293,7 +294,7 @@ def test_missing_configuration_is_named(daily: Daily) -> None:
 
     # When the job is built at cold start, then the error names the variable
     with pytest.raises(ConfigError, match="REPORT_CHANNEL is not set"):
-        handlers.daily.build_job(env)
+        build_daily_job(env)
 
 
 def test_a_refused_post_fails_the_run_so_that_the_retry_reports(

@@ -208,13 +208,13 @@ def make_harness(
         }
         # boto3 reads endpoints from the process environment, as it does in Lambda.
         monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", lambdas.endpoint_url)
-        handlers.slack.reset(full_env)
+        handlers.slack.endpoint.reset(full_env)
         worker_options: dict[str, Any] = {
             "options": WorkerOptions(progress_interval_s=progress_interval_s, max_held=max_held)
         }
         if clock is not None:
             worker_options["clock"] = clock
-        handlers.worker.reset(full_env, **worker_options)
+        handlers.worker.worker.reset(full_env, **worker_options)
         try:
             yield SlackHarness(
                 slack=slack,
@@ -227,5 +227,5 @@ def make_harness(
             # Every payload the app sent must be one real Slack accepts (limits, block shapes).
             slack.state.assert_no_refusals()
         finally:
-            handlers.slack.reset()
-            handlers.worker.reset()
+            handlers.slack.endpoint.reset()
+            handlers.worker.worker.reset()

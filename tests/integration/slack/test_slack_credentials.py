@@ -10,11 +10,9 @@ from __future__ import annotations
 import boto3
 import pytest
 
-import handlers.daily
+from bot.composition import build_daily_job, build_endpoint, build_worker
 from bot.daily.job import DailyJob
 from bot.errors import ConfigError
-from bot.slack.runtime import build_endpoint
-from bot.slack.worker_runtime import build_worker
 from infra.local.moto_server import LocalAws
 
 TOKEN_PARAM = "/dlq-redrive/test/slack-bot-token"
@@ -61,7 +59,7 @@ def test_the_daily_report_builds_without_the_signing_secret_and_never_reads_it(
     # parameter would raise "cannot read SSM parameter".
     env = {**env_without_secret, "SLACK_SIGNING_SECRET_PARAM": MISSING_SECRET_PARAM}
     for built in (env_without_secret, env):
-        assert isinstance(handlers.daily.build_job(built), DailyJob)
+        assert isinstance(build_daily_job(built), DailyJob)
 
 
 def test_the_endpoint_cannot_be_built_without_the_signing_secret(

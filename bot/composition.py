@@ -1,0 +1,287 @@
+"""The one composition root: every function's object graph (the Slack endpoint, the worker, the
+daily job, the on-failure handler) and the CLI's context are built here, from an environment
+mapping, with any client injected (``sqs_client``, ``sqs_send_client``, ``dynamodb_client``,
+``lambda_client``, ``slack_client``); a client not injected is made from the default boto3 session
+or the Slack bot token. Settings are read and validated here, once per cold start; the parts are
+wired by ``assemble_*`` (unit tests call those with in-memory fakes).
+
+Each builder imports what it builds inside its body: the Slack endpoint's handler imports this
+module, and its cold start must not load the engine, the worker or the daily job
+(tests/deploy/test_handler_imports.py). Handlers keep what they built in a ``ColdStart``.
+
+Nothing here touches the network: clients connect on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Generic, TextIO, TypeVar
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_sqs import SQSClient
+    from slack_sdk import WebClient
+
+    from bot.cli_context import CliContext
+    from bot.config import SlackSettings
+    from bot.daily.job import DailyJob
+    from bot.daily.once import LeaseTiming
+    from bot.failure_routing import FailureRouter
+    from bot.slack.jobs import SlackWorker
+    from bot.slack.queues import WorkerOptions
+    from bot.slack.runtime import SlackEndpoint
+    from bot.sqs_gateway import SqsGateway
+    from bot.state_table import StateTable
+
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ColdStart(Generic[T]):
+    """What a handler builds once per cold start, on first use (never at import: building may
+    resolve secrets). Calling it answers the built object; tests reset or replace it."""
+
+    def __init__(self, build: Callable[..., T], env: Mapping[str, str]) -> None:
+        self._build = build
+        self._env = env
+        self._built: T | None = None
+
+    def __call__(self) -> T:
+        if self._built is None:
+            self._built = self._build(self._env)
+        return self._built
+
+    def reset(self, env: Mapping[str, str] | None = None, **options: Any) -> None:
+        """Forget what was built; with ``env``, build it from that mapping now."""
+        self._built = None if env is None else self._build(env, **options)
+
+    def use(self, built: T | None) -> None:
+        """Use ``built`` from now on (None: build again on next use)."""
+        self._built = built
+
+
+# --- the Slack endpoint -----------------------------------------------------------------------
+
+
+def build_endpoint(
+    env: Mapping[str, str],
+    *,
+    lambda_client: LambdaClient | None = None,
+    slack_client: WebClient | None = None,
+    clock: Clock = _utcnow,
+) -> SlackEndpoint:
+    """The Slack endpoint: Bolt, the request checks, and the dispatcher that hands signed jobs
+    to the worker. It alone reads the Slack signing secret."""
+    from slack_bolt.adapter.aws_lambda import SlackRequestHandler
+
+    from bot.config import EngineSettings, SlackSettings
+    from bot.slack.app import build_app
+    from bot.slack.credentials import (
+        resolve_bot_token,
+        resolve_job_signer,
+        resolve_signing_secret,
+    )
+    from bot.slack.dispatch import LambdaDispatcher, SealingDispatcher, worker_function_name
+    from bot.slack.runtime import SlackEndpoint
+
+    slack_settings = SlackSettings.from_env(env)
+    bot_token = resolve_bot_token(slack_settings)
+    app = build_app(
+        slack_settings=slack_settings,
+        engine_settings=EngineSettings.from_env(env),
+        signing_secret=resolve_signing_secret(slack_settings),
+        bot_token=bot_token,
+        client=slack_client or _web_client(bot_token, slack_settings),
+        dispatcher=SealingDispatcher(
+            resolve_job_signer(slack_settings),
+            LambdaDispatcher(worker_function_name(slack_settings), lambda_client),
+            clock=clock,
+        ),
+        clock=clock,
+    )
+    return SlackEndpoint(SlackRequestHandler(app))
+
+
+# --- the worker --------------------------------------------------------------------------------
+
+
+def build_worker(
+    env: Mapping[str, str],
+    *,
+    sqs_client: SQSClient | None = None,
+    sqs_send_client: SQSClient | None = None,
+    dynamodb_client: DynamoDBClient | None = None,
+    lambda_client: LambdaClient | None = None,
+    slack_client: WebClient | None = None,
+    clock: Clock = _utcnow,
+    options: WorkerOptions | None = None,
+) -> SlackWorker:
+    """The worker: SQS, the state table, Slack, and the dispatcher of its continuations. It reads
+    the bot token and the job signing key, never the signing secret."""
+    from bot.config import EngineSettings, SlackSettings
+    from bot.slack.approvers import ApproverDirectory
+    from bot.slack.credentials import resolve_bot_token
+    from bot.slack.dispatch import LambdaDispatcher, worker_function_name
+    from bot.slack.viewers import ViewerPolicy
+    from bot.slack.web import SlackGateway
+    from bot.slack.worker_runtime import assemble_worker
+    from bot.state import StateStore
+
+    slack_settings = SlackSettings.from_env(env)
+    slack = SlackGateway(
+        slack_client or _web_client(resolve_bot_token(slack_settings), slack_settings)
+    )
+    return assemble_worker(
+        engine_settings=EngineSettings.from_env(env),
+        slack_settings=slack_settings,
+        slack=slack,
+        state=StateStore(_state_table(slack_settings, dynamodb_client)),
+        gateway=_sqs_gateway(sqs_client, sqs_send_client),
+        dispatcher=LambdaDispatcher(worker_function_name(slack_settings), lambda_client),
+        approvers=ApproverDirectory(slack_settings.approvers, slack),
+        viewers=ViewerPolicy.from_settings(slack_settings, slack),
+        clock=clock,
+        options=options,
+    )
+
+
+# --- the daily job -----------------------------------------------------------------------------
+
+
+def build_daily_job(
+    env: Mapping[str, str],
+    *,
+    sqs_client: SQSClient | None = None,
+    sqs_send_client: SQSClient | None = None,
+    dynamodb_client: DynamoDBClient | None = None,
+    lambda_client: LambdaClient | None = None,
+    slack_client: WebClient | None = None,
+    lease_timing: LeaseTiming | None = None,
+    redrive_workers: int | None = None,
+) -> DailyJob:
+    """The daily report's job; ConfigError names any bad variable. It reads the Slack bot token
+    only, never the signing secret.
+
+    ``lease_timing``: the run lease's (``bot.daily.once``); tests shorten it.
+    ``redrive_workers``: the auto-redrive's engine workers (default: the engine's); tests on
+    moto's FIFO queues use one, as its concurrent FIFO receives race each other.
+    """
+    from slack_sdk import WebClient
+    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+    from bot.config import DailySettings, EngineSettings, SlackSettings
+    from bot.daily.builder import assemble_job
+    from bot.daily.lease import LeaseStore
+    from bot.daily.snapshots import RunState, SnapshotStore
+    from bot.engine import RedriveEngine
+    from bot.lambda_gateway import LambdaGateway
+    from bot.redrive_ledger import StateTableRedriveLedger
+    from bot.slack.credentials import resolve_bot_token
+
+    engine_settings = EngineSettings.from_env(env)
+    slack_settings = SlackSettings.from_env(env)
+    table = _state_table(slack_settings, dynamodb_client)
+    gateway = _sqs_gateway(sqs_client, sqs_send_client)
+    if slack_client is None:
+        token = resolve_bot_token(slack_settings)
+        slack_client = WebClient(token=token, base_url=slack_settings.api_url)
+        # A report with thread replies is several posts in a row: wait out a 429 instead of failing.
+        slack_client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
+    engine = RedriveEngine(
+        gateway,
+        max_redrives=engine_settings.max_redrives,
+        timezone=engine_settings.timezone,
+        # MAX_REDRIVES also for messages that cannot carry the counter attribute
+        ledger=StateTableRedriveLedger(table),
+    )
+    return assemble_job(
+        gateway=gateway,
+        engine=engine,
+        snapshots=SnapshotStore(table),
+        runs=RunState(table),
+        leases=LeaseStore(table),
+        slack=slack_client,
+        invoker=LambdaGateway(lambda_client),
+        daily=DailySettings.from_env(env),
+        engine_settings=engine_settings,
+        lease_timing=lease_timing,
+        redrive_workers=redrive_workers,
+    )
+
+
+# --- the on-failure destination ----------------------------------------------------------------
+
+
+def build_failure_router(env: Mapping[str, str], **clients: Any) -> FailureRouter:
+    """The on-failure handler: a record of the worker's goes to the worker's failure rules, any
+    other to the daily job's; each side is built when its first record arrives."""
+    from bot.config import SlackSettings
+    from bot.failure_routing import FailureRouter
+
+    return FailureRouter(
+        worker_function=SlackSettings.from_env(env).worker_function,
+        worker=lambda: build_worker(env, **clients),
+        daily=lambda: build_daily_job(env, **clients),
+    )
+
+
+# --- the command line --------------------------------------------------------------------------
+
+
+def build_cli_context(
+    env: Mapping[str, str] | None,
+    *,
+    out: TextIO,
+    err: TextIO,
+    now: Clock = _utcnow,
+    gateway: SqsGateway | None = None,
+) -> CliContext:
+    """The CLI's context; its SQS gateway is made on first use (``--help`` needs none), with its
+    own client for sends (see ``bot.sqs_gateway.send_sqs_client``) unless one is injected."""
+    from bot.cli_context import CliContext
+    from bot.config import EngineSettings
+
+    return CliContext(
+        env=env,
+        settings=EngineSettings.from_env(env),
+        make_gateway=(lambda: gateway) if gateway is not None else (lambda: _sqs_gateway()),
+        out=out,
+        err=err,
+        now=now,
+    )
+
+
+# --- clients shared by the builders ------------------------------------------------------------
+
+
+def _sqs_gateway(
+    client: SQSClient | None = None, send_client: SQSClient | None = None
+) -> SqsGateway:
+    """The SQS gateway; sends go through a client without transport retries, as in production,
+    also when a test injects ``client`` (then one for its endpoint), unless it injects that one."""
+    from bot.sqs_gateway import SqsGateway, send_sqs_client
+
+    if send_client is None and client is not None:
+        send_client = send_sqs_client(like=client)
+    return SqsGateway(client, send_client=send_client)
+
+
+def _state_table(settings: SlackSettings, client: DynamoDBClient | None) -> StateTable:
+    from bot.errors import ConfigError
+    from bot.state_table import StateTable
+
+    if not settings.state_table:
+        raise ConfigError("STATE_TABLE is not set (the DynamoDB table for approvals and runs)")
+    return StateTable(settings.state_table, client)
+
+
+def _web_client(token: str, settings: SlackSettings) -> WebClient:
+    from bot.slack.web import build_web_client
+
+    return build_web_client(token, settings.api_url)
