@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
-from bot.slack.web_api import Message, SlackError
+from bot.slack.web_api import Message, MessagePage, SlackError
 
 
 def build_web_client(token: str, api_url: str) -> WebClient:
@@ -25,7 +25,8 @@ def build_web_client(token: str, api_url: str) -> WebClient:
 
 def _error(doing: str, exc: Exception) -> SlackError:
     if isinstance(exc, SlackApiError):
-        return SlackError(f"Slack refused to {doing}: {exc.response.get('error', 'unknown error')}")
+        code = exc.response.get("error")
+        return SlackError(f"Slack refused to {doing}: {code or 'unknown error'}", code=code)
     return SlackError(f"could not reach Slack to {doing} ({type(exc).__name__})")
 
 
@@ -83,3 +84,32 @@ class SlackGateway:
             raise _error(f"list the members of user group {usergroup}", exc) from exc
         users: list[Any] = response.get("users") or []
         return [str(user) for user in users]
+
+    def history(
+        self,
+        channel: str,
+        *,
+        oldest: str,
+        thread_ts: str | None = None,
+        cursor: str | None = None,
+        limit: int = 200,
+    ) -> MessagePage:
+        """conversations.history (or .replies of ``thread_ts``), metadata included: needs the
+        ``channels:history`` scope (``groups:history`` in a private channel)."""
+        query: dict[str, Any] = {
+            "channel": channel,
+            "oldest": oldest,
+            "include_all_metadata": True,
+            "limit": limit,
+            "cursor": cursor,
+        }
+        try:
+            if thread_ts is None:
+                response = self.client.conversations_history(**query)
+            else:
+                response = self.client.conversations_replies(ts=thread_ts, **query)
+        except (SlackApiError, SlackRequestError, OSError) as exc:
+            raise _error(f"read the messages of {channel}", exc) from exc
+        messages: list[Any] = response.get("messages") or []
+        cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+        return MessagePage([dict(m) for m in messages], cursor)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.errors import DlqRedriveError
@@ -14,7 +15,22 @@ Message = dict[str, Any]  # chat.postMessage's arguments but the channel: text, 
 
 
 class SlackError(DlqRedriveError):
-    """A Slack call failed (channel not found, bot not in channel, refused blocks, network, ...)."""
+    """A Slack call failed (channel not found, bot not in channel, refused blocks, network, ...).
+
+    ``code``: Slack's error code when Slack answered with one (``message_not_found``,
+    ``internal_error``, ...); None when Slack could not be reached."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    """One page of a channel's messages or a thread's (``next_cursor``: None on the last)."""
+
+    messages: list[Message]
+    next_cursor: str | None = None
 
 
 class SlackApi(Protocol):
@@ -39,4 +55,17 @@ class SlackApi(Protocol):
 
     def usergroup_members(self, usergroup: str) -> list[str]:
         """usergroups.users.list: the ids of the group's members."""
+        ...
+
+    def history(
+        self,
+        channel: str,
+        *,
+        oldest: str,
+        thread_ts: str | None = None,
+        cursor: str | None = None,
+        limit: int = 200,
+    ) -> MessagePage:
+        """conversations.history of ``channel`` (``thread_ts``: conversations.replies of that
+        thread) from ``oldest`` on, each message with its metadata."""
         ...

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.slack.web_api import Message, SlackError
-from infra.local.slack_api import message_problem
+from bot.slack.web_api import Message, MessagePage, SlackError
+from infra.local.slack_api import ChannelHistory, message_problem, metadata_problem
 from infra.local.slack_events import LOCAL_TEAM
 
 
@@ -52,6 +53,9 @@ class FakeSlackGateway:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     planned_refusals: list[tuple[str, str]] = field(default_factory=list)
+    # What conversations.history / .replies read: the messages as Slack keeps them, with the
+    # local server's semantics (infra/local/slack_api.py: oldest, threads, metadata on request).
+    channel_history: ChannelHistory = field(default_factory=ChannelHistory)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -81,8 +85,13 @@ class FakeSlackGateway:
     def post(self, channel: str, message: Message) -> str:
         self._check("chat.postMessage", {"channel": channel, **message}, f"post in {channel}")
         with self._lock:
-            ts = f"1700000000.{next(self._ts):06d}"
+            # As Slack makes them: the posting time in seconds, unique in the channel.
+            ts = f"{int(time.time())}.{next(self._ts):06d}"
             self.messages[(channel, ts)] = Posted(channel, ts, dict(message))
+            kept = {"type": "message", "ts": ts, "bot_id": "BBOT", **_shown(message)}
+            if message.get("thread_ts"):
+                kept["thread_ts"] = str(message["thread_ts"])
+            self.channel_history.post(channel, kept)
         return ts
 
     def update(self, channel: str, ts: str, message: Message) -> None:
@@ -92,6 +101,9 @@ class FakeSlackGateway:
             posted = self.messages.get((channel, ts))
             if posted is not None:
                 posted.message.update({k: v for k, v in message.items() if k != "metadata"})
+            kept = self.channel_history.find(channel, ts)
+            if kept is not None:
+                kept.update(_shown(message))
 
     def respond(self, response_url: str, message: Message, *, ephemeral: bool = True) -> None:
         body = {"text": message.get("text"), "blocks": message.get("blocks")}
@@ -116,6 +128,38 @@ class FakeSlackGateway:
             raise SlackError(f"Slack refused to {doing}: no_such_subteam")
         return list(self.usergroups[usergroup])
 
+    def history(
+        self,
+        channel: str,
+        *,
+        oldest: str,
+        thread_ts: str | None = None,
+        cursor: str | None = None,
+        limit: int = 200,
+    ) -> MessagePage:
+        method = "conversations.history" if thread_ts is None else "conversations.replies"
+        body: dict[str, Any] = {
+            "channel": channel,
+            "oldest": oldest,
+            "include_all_metadata": True,
+            "limit": limit,
+            "cursor": cursor,
+            "ts": thread_ts,
+        }
+        self._check(method, body, f"read the messages of {channel}")
+        with self._lock:
+            if thread_ts is None:
+                answer = self.channel_history.history(body)
+            else:
+                answer = self.channel_history.replies(body)
+        if not answer.get("ok"):
+            error = str(answer.get("error"))
+            raise SlackError(
+                f"Slack refused to read the messages of {channel}: {error}", code=error
+            )
+        cursor = answer["response_metadata"]["next_cursor"] or None
+        return MessagePage([dict(m) for m in answer["messages"]], cursor)
+
     # --- the rules ---
 
     def _check(self, method: str, body: dict[str, Any], doing: str) -> None:
@@ -126,12 +170,29 @@ class FakeSlackGateway:
             if planned is not None:
                 self.planned_refusals.remove(planned)
         if planned is not None:
-            raise SlackError(f"Slack refused to {doing}: {planned[1]}")
+            raise SlackError(f"Slack refused to {doing}: {planned[1]}", code=planned[1])
         if method in ("chat.postMessage", "chat.update"):
             problem = message_problem(body)
+            if problem is None:
+                problem = _metadata_problem(body.get("metadata"))
             if problem is not None:
-                raise SlackError(f"Slack refused to {doing}: {problem[0]}")
+                raise SlackError(f"Slack refused to {doing}: {problem[0]}", code=problem[0])
 
     def texts(self, method: str) -> list[str]:
         """The ``text`` of every call of ``method``, in order."""
         return [str(body.get("text", "")) for m, body in self.calls if m == method]
+
+
+def _shown(message: Message) -> dict[str, Any]:
+    """What of ``message`` Slack keeps: text, blocks and metadata (as the local server checks
+    and keeps it)."""
+    kept = {k: message[k] for k in ("text", "blocks") if k in message}
+    metadata, _ = metadata_problem(message.get("metadata"))
+    if metadata is not None:
+        kept["metadata"] = metadata
+    return kept
+
+
+def _metadata_problem(raw: Any) -> tuple[str, str] | None:
+    _, error = metadata_problem(raw)
+    return None if error is None else (error, "metadata")

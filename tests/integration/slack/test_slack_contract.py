@@ -104,3 +104,41 @@ def test_people_and_groups_are_looked_up_and_unknown_ones_are_refused(scene: Sce
     with pytest.raises(SlackError) as no_group:
         scene.slack.usergroup_members("S_NONE")
     assert "no_such_subteam" in str(no_group.value)
+
+
+def test_history_reads_messages_with_metadata_and_a_thread_its_replies(scene: Scene) -> None:
+    # Given a message with metadata, a reply in its thread, and a second message
+    metadata = {"event_type": "dlq_redrive_report", "event_payload": {"run": "r", "part": "p"}}
+    first = scene.slack.post("C9", {"text": "report", "metadata": metadata})
+    reply = scene.slack.post("C9", {"text": "detail", "thread_ts": first})
+    second = scene.slack.post("C9", {"text": "other"})
+
+    # When the channel and the thread are read
+    channel = scene.slack.history("C9", oldest="0")
+    thread = scene.slack.history("C9", oldest="0", thread_ts=first)
+
+    # Then the channel holds the top-level messages, newest first, with their metadata; the
+    # thread its parent, then the reply
+    assert [m["ts"] for m in channel.messages] == [second, first]
+    assert channel.messages[1]["metadata"] == metadata and channel.next_cursor is None
+    assert [m["ts"] for m in thread.messages] == [first, reply]
+    # And messages from before ``oldest`` are left out
+    assert scene.slack.history("C9", oldest=second).messages == []
+
+
+def test_history_pages_with_a_cursor(scene: Scene) -> None:
+    posted = [scene.slack.post("C8", {"text": f"m{n}"}) for n in range(3)]
+    first = scene.slack.history("C8", oldest="0", limit=2)
+    assert first.next_cursor and len(first.messages) == 2
+    rest = scene.slack.history("C8", oldest="0", limit=2, cursor=first.next_cursor)
+    assert [m["ts"] for m in [*first.messages, *rest.messages]] == posted[::-1]
+    assert rest.next_cursor is None
+
+
+def test_a_refusal_carries_slacks_error_code(scene: Scene) -> None:
+    with pytest.raises(SlackError) as unknown:
+        scene.slack.history("C_NONE", oldest="0")
+    assert unknown.value.code == "channel_not_found"
+    with pytest.raises(SlackError) as refused:
+        scene.slack.post("C1", {"text": "many", "blocks": [section("x")] * 51})
+    assert refused.value.code == "invalid_blocks"
