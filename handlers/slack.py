@@ -4,8 +4,9 @@ import os
 
 import bot.slack.app  # noqa: F401 - Bolt and the listeners load at init, not on the first request
 from bot.composition import ColdStart, build_endpoint
+from bot.slack.runtime import SlackEndpoint
 
-endpoint = ColdStart(build_endpoint, os.environ)  # built on the first request; tests reset it
+endpoint: ColdStart[SlackEndpoint] = ColdStart(build_endpoint, os.environ)  # tests reset it
 
 
 def handler(event: dict[str, object], context: object) -> dict[str, object]:
