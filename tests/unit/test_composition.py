@@ -81,7 +81,8 @@ def test_the_daily_job_uses_every_client_it_is_given(clients: dict[str, Any]) ->
     assert job.leases.table.client is clients["dynamodb_client"]  # type: ignore[attr-defined]
     assert job.snapshots.table.client is clients["dynamodb_client"]  # type: ignore[attr-defined]
     assert job.continuation.invoker.client is clients["lambda_client"]  # type: ignore[attr-defined]
-    assert job.continuation.poster.slack is clients["slack_client"]
+    slack = job.continuation.poster.slack  # the Slack gateway around the injected client
+    assert getattr(slack, "client", slack) is clients["slack_client"]
 
 
 def test_the_endpoint_uses_the_slack_client_it_is_given(clients: dict[str, Any]) -> None:
