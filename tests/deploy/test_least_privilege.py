@@ -129,6 +129,31 @@ def test_sources_are_exactly_the_named_ones(template: Template) -> None:
         assert not reaches(sources, "audit")
 
 
+MESSAGE_ACTIONS = (
+    "sqs:ReceiveMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:SendMessage",
+    "sqs:ListDeadLetterSourceQueues",
+)
+
+
+@pytest.mark.parametrize("handler", ["handlers/worker.handler", "handlers/daily.handler"])
+def test_every_queue_s_metadata_is_readable_but_messages_only_where_named(
+    template: Template, narrowed_template: Template, handler: str
+) -> None:
+    for stack in (template, narrowed_template):
+        _, role = role_of(stack, handler)
+        # Finding the DLQs reads every queue's RedrivePolicy, and a DLQ is shown with all its
+        # sources (bot/catalog.py): attributes of any queue in this account and region
+        for action in ("sqs:GetQueueAttributes", "sqs:GetQueueUrl"):
+            assert queue_patterns(role, action) == ["*"], action
+        # But no message of a queue outside the DLQ and source patterns
+        for action in MESSAGE_ACTIONS:
+            patterns = queue_patterns(role, action)
+            assert not [p for p in patterns if re.fullmatch(r"[*?]+", p)], (action, patterns)
+
+
 @pytest.mark.parametrize(
     ("param", "message"),
     [
@@ -179,36 +204,100 @@ def module_file(name: str) -> Path | None:
     return None
 
 
-def imported_modules(tree: ast.AST) -> Iterator[str]:
-    """Every module an AST imports, at module level or inside a function (lazy imports)."""
-    for node in ast.walk(tree):
+def _type_checking_only(node: ast.stmt) -> bool:
+    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+
+
+def _definitions(tree: ast.Module) -> dict[str, ast.stmt]:
+    return {
+        node.name: node
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    }
+
+
+def _region(tree: ast.Module, name: str | None) -> list[ast.stmt]:
+    """The code of a module that runs when ``name`` is imported from it and used: its module-level
+    statements (never ``if TYPE_CHECKING:``), and the definition of ``name`` with every other
+    top-level definition it refers to (``None``: all of them; ``""``: none)."""
+    definitions = _definitions(tree)
+    top = [
+        node
+        for node in tree.body
+        if node not in definitions.values() and not _type_checking_only(node)
+    ]
+    if name is None:
+        return [*top, *definitions.values()]
+    wanted, todo = set(), [name] if name in definitions else []
+    while todo:
+        current = todo.pop()
+        if current in wanted:
+            continue
+        wanted.add(current)
+        todo += [
+            n.id
+            for n in ast.walk(definitions[current])
+            if isinstance(n, ast.Name) and n.id in definitions
+        ]
+    return [*top, *(definitions[n] for n in sorted(wanted))]
+
+
+def _runtime_nodes(node: ast.AST) -> Iterator[ast.AST]:
+    """``ast.walk`` that leaves out ``if TYPE_CHECKING:`` blocks (they never run)."""
+    if isinstance(node, ast.stmt) and _type_checking_only(node):
+        return
+    yield node
+    for child in ast.iter_child_nodes(node):
+        yield from _runtime_nodes(child)
+
+
+def _imports(nodes: list[ast.stmt]) -> Iterator[tuple[Path, str | None]]:
+    """The project code these statements import: (file, name imported from it)."""
+    for node in (n for stmt in nodes for n in _runtime_nodes(stmt)):
         if isinstance(node, ast.Import):
-            yield from (alias.name for alias in node.names)
+            for alias in node.names:
+                parts = alias.name.split(".")
+                for depth in range(1, len(parts) + 1):
+                    target = module_file(".".join(parts[:depth]))
+                    if target is not None:
+                        yield target, (None if depth == len(parts) else "")
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            yield node.module
-            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+            parts = node.module.split(".")
+            for depth in range(1, len(parts)):  # each package's __init__ runs
+                target = module_file(".".join(parts[:depth]))
+                if target is not None:
+                    yield target, ""
+            target = module_file(node.module)
+            for alias in node.names:
+                submodule = module_file(f"{node.module}.{alias.name}")
+                if submodule is not None:
+                    yield submodule, None
+                elif target is not None:
+                    yield target, alias.name
 
 
-def code_of(handler: str) -> dict[Path, ast.AST]:
-    """Every project module the handler can reach through imports (an over-approximation: also
-    imports under TYPE_CHECKING and inside functions), parsed."""
+def code_of(handler: str) -> dict[Path, list[ast.stmt]]:
+    """The project code a handler can run: from its module, every import followed into the
+    definitions it names (a composition root's builder imports inside its body what it builds,
+    so another function's builder is not this one's code), nested imports included, imports under
+    TYPE_CHECKING left out (they never run)."""
     start = module_file(handler.rsplit(".", 1)[0].replace("/", "."))
     assert start is not None, handler
-    found: dict[Path, ast.AST] = {}
-    todo = [start]
+    trees: dict[Path, ast.Module] = {}
+    regions: dict[Path, dict[int, ast.stmt]] = {}
+    seen: set[tuple[Path, str | None]] = set()
+    todo: list[tuple[Path, str | None]] = [(start, None)]
     while todo:
-        path = todo.pop()
-        if path in found:
+        path, name = todo.pop()
+        if (path, name) in seen:
             continue
-        found[path] = ast.parse(path.read_text(encoding="utf-8"))
-        for name in imported_modules(found[path]):
-            parts = name.split(".")
-            # A package's __init__ runs whenever one of its modules is imported.
-            for depth in range(1, len(parts) + 1):
-                target = module_file(".".join(parts[:depth]))
-                if target is not None and target not in found:
-                    todo.append(target)
-    return found
+        seen.add((path, name))
+        if path not in trees:
+            trees[path] = ast.parse(path.read_text(encoding="utf-8"))
+        nodes = _region(trees[path], name)
+        regions.setdefault(path, {}).update({id(node): node for node in nodes})
+        todo += list(_imports(nodes))
+    return {path: list(nodes.values()) for path, nodes in regions.items()}
 
 
 def calls(tree: ast.AST, names: set[str]) -> list[tuple[str, int]]:
@@ -240,8 +329,9 @@ def test_no_code_a_function_runs_starts_or_cancels_a_move_task(handler: str) -> 
     # human with their own rights)
     used = {
         f"{path.relative_to(ROOT)}:{line} {name}"
-        for path, tree in code_of(handler).items()
-        for name, line in calls(tree, MOVE_TASK_CALLS)
+        for path, nodes in code_of(handler).items()
+        for node in nodes
+        for name, line in calls(ast.Module(body=[node], type_ignores=[]), MOVE_TASK_CALLS)
     }
     # Then none of it calls the move-task API
     assert used == set()
