@@ -198,6 +198,7 @@ class StateTable:
     def transact(self, writes: Sequence[Write], *, doing: str) -> None:
         try:
             self.client.transact_write_items(
+                # Built as plain dicts from the caller's writes (not boto3's TypedDicts).
                 TransactItems=[self._transact_item(write) for write in writes]  # type: ignore[misc]
             )
         except (ClientError, BotoCoreError) as exc:
