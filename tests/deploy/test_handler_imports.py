@@ -32,6 +32,8 @@ NOT_LOADED = {
     },
     "handlers.worker": {"slack_bolt", "bot.daily", "bot.slack.app", "bot.slack.runtime"},
     "handlers.daily": {"slack_bolt", "argparse", "bot.slack.jobs", "bot.slack.commands"},
+    # The on-failure handler builds the worker's or the daily's side when a record comes.
+    "handlers.failed": {"slack_bolt", "bot.engine", "bot.daily", "bot.slack.jobs"},
 }
 
 
