@@ -1,8 +1,9 @@
-"""The one module that calls SQS.
+"""The one module that calls SQS for messages and queues (move tasks: ``bot.sqs_move_tasks``).
 
-Everything above it receives an ``SqsGateway`` (or a fake with the same methods) and works with
-plain data: ``ReceivedMessage``, ``QueueInfo``, lists of ids. boto3 finds a local server through the
-standard ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_SQS`` variables; there is no special code path.
+Everything above it receives an ``SqsApi`` / ``QueueDirectory`` (``bot.sqs_model``: the Protocols
+and the plain data, ``ReceivedMessage``, ``QueueInfo``, ``SendFailure``, with no boto3), this
+class or the in-memory ``tests/unit/fake_sqs.py``. boto3 finds a local server through the standard
+``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_SQS`` variables; there is no special code path.
 """
 
 from __future__ import annotations
