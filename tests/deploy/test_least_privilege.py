@@ -609,3 +609,43 @@ def test_the_failed_role_has_its_items_the_bot_token_the_key_and_its_logs_only(
         "dynamodb:UpdateItem",
         "dynamodb:Query",
     }
+
+
+# --- secrets, from the code that reads them ----------------------------------------------------
+
+
+def code_calls(handler: str, name: str) -> bool:
+    return any(
+        uses(ast.Module(body=[node], type_ignores=[]), {name})
+        for nodes in code_of(handler).values()
+        for node in nodes
+    )
+
+
+def test_only_the_endpoint_s_code_reads_the_signing_secret(template: Template) -> None:
+    # Given the code each function runs (bot/slack/credentials.py: resolve_signing_secret)
+    readers = {h for h in HANDLERS if code_calls(h, "resolve_signing_secret")}
+    # Then only the endpoint reads it, and only its role may
+    assert readers == {"handlers/slack.handler"}
+    assert not [h for h in HANDLERS if code_calls(h, "resolve_credentials")]  # token and secret
+    for handler in HANDLERS:
+        _, role = role_of(template, handler)
+        secret = [r for r in granted(role, "ssm:GetParameter") if "signing-secret" in sub(r)]
+        assert bool(secret) is (handler in readers), handler
+
+
+@pytest.mark.parametrize(
+    ("reader", "action", "variable"),
+    [
+        ("resolve_job_signer", "secretsmanager:GetSecretValue", "JOB_SIGNING_KEY_SECRET"),
+        ("resolve_bot_token", "ssm:GetParameter", "SLACK_BOT_TOKEN_PARAM"),
+    ],
+)
+def test_a_function_whose_code_reads_a_secret_may_read_it_and_knows_where(
+    template: Template, reader: str, action: str, variable: str
+) -> None:
+    for handler in HANDLERS:
+        if code_calls(handler, reader):
+            _, role = role_of(template, handler)
+            assert granted(role, action), handler
+            assert variable in function(template, handler)["Environment"]["Variables"], handler
