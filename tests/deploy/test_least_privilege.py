@@ -36,9 +36,10 @@ QUEUE_ARN = f"{SUB_PREFIX}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:"
 
 
 def iam_glob_matches(pattern: str, name: str) -> bool:
-    """IAM's resource matching: "A wildcard (*) matches any combination of zero or more
-    characters, a question mark (?) matches any single character" (IAM User Guide, "Resource"),
-    case-sensitively, and nothing else is special (no [ranges] as in fnmatch)."""
+    """IAM's resource matching. IAM User Guide, "IAM JSON policy elements: Resource": "You can use
+    wildcard characters (* and ?) within the individual segments of an ARN ... to represent: Any
+    combination of characters (*), Any single character (?)"; nothing else is special (no [ranges]
+    as in fnmatch), and letters match case-sensitively (SQS queue names are case-sensitive)."""
     regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
     return re.fullmatch(regex, name, flags=re.DOTALL) is not None
 
