@@ -10,9 +10,11 @@ import threading
 import time
 from typing import Any
 
+import handlers.failed
 import handlers.worker
 from bot.slack.ids import ActionId
 from bot.slack.protocol import DecisionJob, JobSigner, job_signing_key
+from infra.local.lambda_server import LocalLambdaContext
 from infra.local.scene import count, drain, put_in_dlq
 from tests.integration.slack.slack_harness import (
     APPROVER,
@@ -154,7 +156,7 @@ def test_a_worker_that_dies_mid_run_leaves_a_failed_run_and_a_card_that_says_why
             i.payload for i in harness.lambdas.calls_to("worker") if i.payload["job"] == "decision"
         )
         record = _failure_record(decision, "Task timed out after 900.00 seconds")
-        result = handlers.worker.worker().record_failure(record)
+        result = _deliver_to_failed(harness, record)
 
         # Then the run record and the card say it failed, and why
         assert result == {"ok": True, "run": request_id, "marked": True}
@@ -181,7 +183,7 @@ def test_a_failure_record_with_a_made_up_job_changes_nothing(harness: SlackHarne
     updates = len(harness.updates())
     forged = {"job": "continue", "body": {"run_id": request_id, "invocation": 1}}
 
-    assert handlers.worker.worker().record_failure(_failure_record(forged, "x")) == {
+    assert _deliver_to_failed(harness, _failure_record(forged, "x")) == {
         "ok": False,
         "refused": "unsigned",
     }
@@ -226,6 +228,16 @@ def _now() -> Any:
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+def _deliver_to_failed(harness: SlackHarness, record: dict[str, Any]) -> Any:
+    """Invoke the on-failure destination function (``handlers/failed.py``) with ``record``, as
+    Lambda does once the worker's invocation failed for good."""
+    handlers.failed.router.reset(harness.env)
+    try:
+        return handlers.failed.handler(record, LocalLambdaContext("failed", 60.0, "req-failed"))
+    finally:
+        handlers.failed.router.reset()
 
 
 def _failure_record(payload: Any, message: str) -> dict[str, Any]:
