@@ -183,6 +183,7 @@ def build_daily_job(
     from bot.lambda_gateway import LambdaGateway
     from bot.redrive_ledger import StateTableRedriveLedger
     from bot.slack.credentials import resolve_bot_token
+    from bot.slack.web import SlackGateway
 
     engine_settings = EngineSettings.from_env(env)
     slack_settings = SlackSettings.from_env(env)
@@ -206,7 +207,7 @@ def build_daily_job(
         snapshots=SnapshotStore(table),
         runs=RunState(table),
         leases=LeaseStore(table),
-        slack=slack_client,
+        slack=SlackGateway(slack_client),
         invoker=LambdaGateway(lambda_client),
         daily=DailySettings.from_env(env),
         engine_settings=engine_settings,

@@ -14,12 +14,13 @@ from bot.daily.failures import DailyFailures
 from bot.daily.inspector import DlqInspector
 from bot.daily.job import DailyJob
 from bot.daily.once import LeaseTiming
-from bot.daily.ports import Leases, Runs, SlackClient, Snapshots
+from bot.daily.ports import Leases, Runs, Snapshots
 from bot.daily.posting import ReportPoster
 from bot.daily.report_run import ReportRun
 from bot.daily.report_updates import ReportUpdates
 from bot.engine import RedriveEngine
 from bot.lambda_api import AsyncInvoker
+from bot.slack.web_api import SlackApi
 from bot.sqs_model import QueueDirectory
 
 
@@ -34,7 +35,7 @@ def assemble_job(
     snapshots: Snapshots,
     runs: Runs,
     leases: Leases,
-    slack: SlackClient,
+    slack: SlackApi,
     invoker: AsyncInvoker,
     daily: DailySettings,
     engine_settings: EngineSettings,

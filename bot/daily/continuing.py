@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError
-from slack_sdk.errors import SlackApiError
 
 from bot.catalog import DlqCatalog
 from bot.daily.auto_redrive import AutoRedriver
@@ -27,6 +26,7 @@ from bot.pacing import Deadline
 from bot.printable import printable_logger
 from bot.redrive_model import StopReason
 from bot.run_control import NextStep, Step, next_step
+from bot.slack.web_api import SlackError
 from bot.sqs_model import SqsApi
 
 logger = printable_logger(__name__)
@@ -177,14 +177,14 @@ class ContinuationRun:
             }
         try:
             update_error = self.updates.update(key, results, depths, work.day, attempt)
-        except SlackApiError as exc:
+        except SlackError as exc:
             if not attempt.last:
                 raise  # Lambda runs this continuation again: each part is posted once
-            update_error = f"Slack refused to update the report ({exc.response.get('error')})"
+            update_error = f"Slack refused to update the report ({exc.code})"
             logger.error("%s on the last attempt", update_error)
             note = (
                 f"The report above still shows its first figures: Slack refused to update it "
-                f"({exc.response.get('error')}) on each of {attempt.number} attempts. The final "
+                f"({exc.code}) on each of {attempt.number} attempts. The final "
                 "figures are the ones in this thread."
             )
             self.poster.reply(

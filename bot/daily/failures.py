@@ -112,7 +112,7 @@ class DailyFailures:
 
     def record(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """Mark the run of ``record`` failed and say why in Slack; UsageError for a record that
-        is not the daily's, AwsError / SlackApiError when it could not (a retry tries again:
+        is not the daily's, AwsError / SlackError when it could not (a retry tries again:
         every part is posted once)."""
         failure = FailedInvocation.from_record(record)
         work = parse_event(failure.payload)

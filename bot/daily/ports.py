@@ -1,7 +1,8 @@
-"""What the daily job needs of its stores in the state table and of Slack, as Protocols: the job's
-parts depend on these, so their unit tests run against in-memory fakes. The real ones are
-``bot.daily.snapshots.SnapshotStore`` and ``RunState``, ``bot.daily.lease.LeaseStore`` (on
-``bot.state_table``) and slack_sdk's ``WebClient``. Lambda is ``bot.lambda_api.AsyncInvoker``."""
+"""What the daily job needs of its stores in the state table, as Protocols: the job's parts depend
+on these, so their unit tests run against the stores on the in-memory table. The real ones are
+``bot.daily.snapshots.SnapshotStore`` and ``RunState`` and ``bot.daily.lease.LeaseStore`` (on
+``bot.state_table``). Slack is ``bot.slack.web_api.SlackApi``, Lambda
+``bot.lambda_api.AsyncInvoker``."""
 
 from __future__ import annotations
 
@@ -44,13 +45,3 @@ class Leases(Protocol):
     def complete(self, key: str, owner: str, result: dict[str, Any]) -> bool: ...
     def release(self, key: str, owner: str, *, pending: dict[str, int]) -> bool: ...
     def fail(self, key: str, owner: str, reason: str, *, now_ms: int) -> Lease | None: ...
-
-
-class SlackClient(Protocol):
-    """The Slack Web API methods the report uses (slack_sdk's ``WebClient`` has them); each
-    raises ``slack_sdk.errors.SlackApiError`` when Slack refuses."""
-
-    def chat_postMessage(self, *, channel: str, **kwargs: Any) -> Any: ...
-    def chat_update(self, *, channel: str, ts: str, **kwargs: Any) -> Any: ...
-    def conversations_history(self, *, channel: str, **kwargs: Any) -> Any: ...
-    def conversations_replies(self, *, channel: str, ts: str, **kwargs: Any) -> Any: ...

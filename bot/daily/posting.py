@@ -11,10 +11,11 @@ auto-redrive changed their depths), and every DLQ is still detailed exactly once
 
 A record can be lost (the state table refused the write, or cannot be read at all), so every
 part also carries Slack message metadata naming the run and the part. An attempt that may follow
-another one looks a part without a record up in the channel (``conversations.history``, or
-``conversations.replies`` for a thread) before posting it. Needs the ``channels:history`` (or
-``groups:history``, for a private channel) scope; without it the lookup fails, is logged, and the
-part is posted, since the report arriving matters more than a repeated part.
+another one looks a part without a record up in the channel (``SlackApi.history``:
+``conversations.history``, or ``conversations.replies`` for a thread) before posting it. Needs the
+``channels:history`` (or ``groups:history``, for a private channel) scope; without it the lookup
+fails, is logged, and the part is posted, since the report arriving matters more than a repeated
+part.
 """
 
 from __future__ import annotations
@@ -24,12 +25,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
-
 from bot.daily.blocks import RenderedReport, SlackMessage, text_messages
-from bot.daily.ports import Runs, SlackClient
+from bot.daily.ports import Runs
 from bot.errors import AwsError
 from bot.printable import printable_logger
+from bot.slack.web_api import SlackApi, SlackError
 
 logger = printable_logger(__name__)
 
@@ -69,7 +69,7 @@ class ReportPoster:
     """
 
     def __init__(
-        self, slack: SlackClient, runs: Runs, channel: str, clock: Callable[[], datetime]
+        self, slack: SlackApi, runs: Runs, channel: str, clock: Callable[[], datetime]
     ) -> None:
         self.slack = slack
         self.runs = runs
@@ -147,30 +147,29 @@ class ReportPoster:
         ts = parts.posted.get(part)
         if ts is not None:
             try:
-                self.slack.chat_update(
-                    channel=self.channel,
-                    ts=ts,
-                    text=message.text,
-                    blocks=message.blocks,
-                    metadata=metadata,
+                self.slack.update(
+                    self.channel,
+                    ts,
+                    {"text": message.text, "blocks": message.blocks, "metadata": metadata},
                 )
-            except SlackApiError as exc:
-                if exc.response.get("error") not in GONE:
+            except SlackError as exc:
+                if exc.code not in GONE:
                     raise
                 # Deleted by someone since, or not ours to edit: a retry would fail the same.
                 logger.warning("part %s of run %s not updated: %s", part, run, exc)
             return ts
         where: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
-        response = self.slack.chat_postMessage(
-            channel=self.channel,
-            text=message.text,
-            blocks=message.blocks,
-            unfurl_links=False,
-            unfurl_media=False,
-            metadata=metadata,
-            **where,
+        ts = self.slack.post(
+            self.channel,
+            {
+                "text": message.text,
+                "blocks": message.blocks,
+                "unfurl_links": False,
+                "unfurl_media": False,
+                "metadata": metadata,
+                **where,
+            },
         )
-        ts = str(response["ts"])
         parts.posted[part] = ts
         if thread_ts is None:
             parts.looked.add(ts)
@@ -193,7 +192,7 @@ class ReportPoster:
         parts.looked.add(thread_ts)
         try:
             found = self._find(run, thread_ts)
-        except SlackApiError as exc:  # e.g. missing_scope: post rather than lose the report
+        except SlackError as exc:  # e.g. missing_scope: post rather than lose the report
             logger.warning("parts of run %s not looked up in Slack: %s", run, exc)
             return
         for part, ts in found.items():
@@ -210,23 +209,15 @@ class ReportPoster:
         found: dict[str, str] = {}
         cursor: str | None = None
         for _page in range(LOOKUP_PAGES):
-            query: dict[str, Any] = {
-                "channel": self.channel,
-                "oldest": oldest,
-                "include_all_metadata": True,
-                "limit": LOOKUP_PAGE,
-                "cursor": cursor,
-            }
-            if thread_ts is None:
-                response = self.slack.conversations_history(**query)
-            else:
-                response = self.slack.conversations_replies(ts=thread_ts, **query)
-            for message in response.get("messages") or []:
+            page = self.slack.history(
+                self.channel, oldest=oldest, thread_ts=thread_ts, cursor=cursor, limit=LOOKUP_PAGE
+            )
+            for message in page.messages:
                 metadata = message.get("metadata") or {}
                 payload = metadata.get("event_payload") or {}
                 if metadata.get("event_type") == EVENT_TYPE and payload.get("run") == run:
                     found.setdefault(str(payload.get("part")), str(message["ts"]))
-            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            cursor = page.next_cursor
             if not cursor:
                 break
         return found

@@ -89,7 +89,7 @@ class ReportUpdates:
         attempt: Attempt,
     ) -> str | None:
         """Re-render the report the run kept with the final counts and depths, and update its
-        messages (and the day's snapshots). The error, if it could not; SlackApiError if Slack
+        messages (and the day's snapshots). The error, if it could not; SlackError if Slack
         refused an update (Lambda's retry of the continuation tries again)."""
         try:
             report = self.kept(key)

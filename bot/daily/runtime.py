@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from bot.daily.job import DailyJob
 from bot.daily.observability import logger, metrics
 from bot.errors import AwsError, DlqRedriveError
+from bot.slack.web_api import SlackError
 
 
 def run(job: DailyJob, event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -18,14 +19,14 @@ def run(job: DailyJob, event: dict[str, Any], context: Any) -> dict[str, Any]:
         outcome = job.handle(event, context)
     except DlqRedriveError as exc:
         metrics.add_metric(name="DailyReportFailed", unit=MetricUnit.Count, value=1)
-        if isinstance(exc, AwsError):
-            raise  # transient: Lambda retries (the run's lease was released)
+        if isinstance(exc, AwsError | SlackError):
+            raise  # transient, or Slack refused a post: Lambda retries (the lease was released)
         # Configuration or a malformed event: a retry cannot help, so answer and stop.
         logger.error("daily report not run: %s", exc)
         return {"status": "error", "error": str(exc)}
     except Exception:
         metrics.add_metric(name="DailyReportFailed", unit=MetricUnit.Count, value=1)
-        raise  # e.g. Slack refused the post: Lambda retries
+        raise  # a bug or an error nobody foresaw: Lambda retries
     _record(outcome)
     return outcome
 

@@ -49,7 +49,7 @@ class SlackGateway:
         try:
             self.client.chat_update(channel=channel, ts=ts, **message)
         except (SlackApiError, SlackRequestError, OSError) as exc:
-            raise _error("update the approval card", exc) from exc
+            raise _error(f"update the message {ts} in {channel}", exc) from exc
 
     def respond(self, response_url: str, message: Message, *, ephemeral: bool = True) -> None:
         """Answer through the request's ``response_url`` (ephemeral unless told otherwise)."""

@@ -96,7 +96,7 @@ class FakeSlackGateway:
 
     def update(self, channel: str, ts: str, message: Message) -> None:
         body = {"channel": channel, "ts": ts, **message}
-        self._check("chat.update", body, "update the approval card")
+        self._check("chat.update", body, f"update the message {ts} in {channel}")
         with self._lock:
             posted = self.messages.get((channel, ts))
             if posted is not None:

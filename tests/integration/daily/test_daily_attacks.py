@@ -22,11 +22,11 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from slack_sdk.errors import SlackApiError
 
 import handlers.daily
 from bot.composition import build_daily_job
 from bot.daily.failures import record_daily_failure
+from bot.slack.web_api import SlackError
 from infra.local.lambda_server import LambdaServer, LocalLambdaContext
 from infra.local.scene import count, create_pair, drain
 from tests.integration.daily.daily_support import (
@@ -267,7 +267,7 @@ def test_a_refused_report_is_posted_once_by_the_retry_and_counts_what_was_moved(
     daily.slack.state.refuse("chat.postMessage", "internal_error")
 
     # When the run fails on it, and Lambda retries
-    with pytest.raises(SlackApiError):
+    with pytest.raises(SlackError):
         daily.run(RUN)
     retry = daily.run(RUN)
 
@@ -302,7 +302,7 @@ def test_a_lost_post_record_and_a_refused_reply_do_not_post_the_report_twice(
     daily.slack.state.refuse("chat.postMessage", "internal_error", lambda b: "thread_ts" in b)
 
     # When the run fails on the reply, and Lambda retries
-    with pytest.raises(SlackApiError):
+    with pytest.raises(SlackError):
         daily.run(RUN, dynamodb_client=dynamodb)
     daily.run(RUN)
 

@@ -12,13 +12,14 @@ from typing import Any
 import boto3
 import pytest
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 import handlers.daily
 from bot.daily.blocks import RenderedReport, text_messages
 from bot.daily.once import LAMBDA_ATTEMPTS
 from bot.daily.posting import SUPERSEDED, ReportPoster
 from bot.daily.snapshots import RunState
+from bot.slack.web import SlackGateway
+from bot.slack.web_api import SlackError
 from bot.state_table import StateTable
 from infra.local.lambda_server import LambdaServer, LocalLambdaContext
 from infra.local.scene import count, create_pair
@@ -90,7 +91,7 @@ def test_a_refused_thread_reply_is_posted_once_by_the_retry(daily: Daily, sqs: A
     daily.slack.state.refuse("chat.postMessage", "internal_error", second_reply)
 
     # When the run fails on it, and Lambda retries the run
-    with pytest.raises(SlackApiError, match="internal_error"):
+    with pytest.raises(SlackError, match="internal_error"):
         daily.run(RUN)
     retry = daily.run(RUN)
 
@@ -163,7 +164,7 @@ def test_twenty_long_named_dlqs_are_accepted_by_slack(daily: Daily, sqs: Any) ->
 
 def test_a_retry_that_needs_fewer_replies_marks_the_extra_ones(daily: Daily) -> None:
     # Given a run that posted a report with three thread replies (in the state table and Slack)
-    slack = WebClient(token="xoxb-test", base_url=daily.slack.api_url)
+    slack = SlackGateway(WebClient(token="xoxb-test", base_url=daily.slack.api_url))
     runs = RunState(StateTable(STATE_TABLE))
     poster = ReportPoster(slack, runs, REPORT_CHANNEL, lambda: datetime.now(UTC))
     [main, *replies] = [text_messages(f"part {n}", [])[0] for n in range(4)]
@@ -204,18 +205,18 @@ def test_a_report_slack_never_lets_update_is_said_in_the_thread_on_the_last_atte
         [continuation] = server.calls_to(FUNCTION_NAME)
 
     # When the continuation fails on it and Lambda runs it again, twice (its request id kept)
-    assert isinstance(continuation.error, SlackApiError)
+    assert isinstance(continuation.error, SlackError)
     outcomes: list[Any] = []
     for _retry in range(LAMBDA_ATTEMPTS - 1):
         again = LocalLambdaContext(FUNCTION_NAME, 900.0, continuation.request_id)
         try:
             outcomes.append(handlers.daily.handler(continuation.payload, again))
-        except SlackApiError as exc:
+        except SlackError as exc:
             outcomes.append(exc)
 
     # Then the second attempt failed the same way; the last one said so in the thread, once,
     # next to the final count, and finished
-    assert isinstance(outcomes[0], SlackApiError)
+    assert isinstance(outcomes[0], SlackError)
     assert outcomes[1]["status"] == "finished" and "internal_error" in outcomes[1]["update_error"]
     thread = [p.body["text"] for p in daily.posts() if p.body.get("thread_ts") == first["ts"]]
     assert sum("still shows its first figures" in text for text in thread) == 1

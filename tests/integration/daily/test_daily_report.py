@@ -9,11 +9,11 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from slack_sdk.errors import SlackApiError
 
 import handlers.daily
 from bot.composition import build_daily_job
 from bot.errors import ConfigError
+from bot.slack.web_api import SlackError
 from infra.local.scene import count, create_pair, put_in_dlq
 from tests.integration.daily.daily_support import (
     REPORT_CHANNEL,
@@ -310,7 +310,7 @@ def test_a_refused_post_fails_the_run_so_that_the_retry_reports(
     }
 
     # When the scheduled event arrives, fails, and Lambda retries it once Slack accepts posts
-    with pytest.raises(SlackApiError, match="not_in_channel"):
+    with pytest.raises(SlackError, match="not_in_channel"):
         daily.run(RUN)
     failed_metrics = _emf(capsys.readouterr().out)
     refused = len(daily.reports())

@@ -11,9 +11,9 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from slack_sdk.errors import SlackApiError
 
 from bot.daily.report_run import NO_STATE_TABLE
+from bot.slack.web_api import SlackError
 from infra.local.scene import count, create_pair, put_in_dlq
 from tests.integration.daily.daily_support import Daily
 
@@ -67,7 +67,7 @@ def test_a_retry_without_the_state_table_finds_the_report_in_slack(daily: Daily,
         put_in_dlq(sqs, pair, ["{}"])
     daily.slack.state.refuse("chat.postMessage", "internal_error", lambda b: "thread_ts" in b)
     dynamodb = _unavailable_dynamodb()
-    with pytest.raises(SlackApiError):  # the refused reply fails the attempt, as it should
+    with pytest.raises(SlackError):  # the refused reply fails the attempt, as it should
         daily.run(RUN, dynamodb_client=dynamodb)
 
     # When Lambda's retry runs, the table still unavailable

@@ -12,8 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from slack_sdk.errors import SlackApiError
 
+from bot.slack.web_api import SlackError
 from infra.local.scene import count, create_pair, drain
 from tests.integration.daily.daily_support import Daily
 
@@ -43,7 +43,7 @@ def test_a_message_that_dead_letters_after_the_run_is_taken_the_next_morning(
     assert count(sqs, orders.dlq_url) == 1
     # And the morning after, the run's first post is refused, and Lambda retries the run
     daily.slack.state.refuse("chat.postMessage", "internal_error")
-    with pytest.raises(SlackApiError):
+    with pytest.raises(SlackError):
         daily.run(_six_am(day + timedelta(days=2)))
     second = daily.run(_six_am(day + timedelta(days=2)))
 

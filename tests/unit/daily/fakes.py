@@ -1,6 +1,5 @@
-"""In-memory stand-ins for the daily job's unit tests: Slack's Web API methods answered by the
-local Slack stand-in's state (infra/local/slack_api.py: the same payload checks, the same
-answers and history, without HTTP), and the job's stores on the in-memory state table."""
+"""The daily job's parts on in-memory stand-ins for its unit tests: its stores on the in-memory
+state table, its posts through the in-memory Slack gateway, and a clock the test moves."""
 
 from __future__ import annotations
 
@@ -8,63 +7,28 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
-
 from bot.config import DailySettings
 from bot.daily.lease import LeaseStore
 from bot.daily.posting import ReportPoster
 from bot.daily.report_updates import ReportUpdates
 from bot.daily.snapshots import RunState, SnapshotStore
-from infra.local.slack_api import FakeSlack, SlackCall
+from tests.unit.fake_slack import FakeSlackGateway
 from tests.unit.fake_state_table import FakeStateTable
 
 CHANNEL = "C0REPORT"
 
 
-class InProcessSlack:
-    """The WebClient methods the daily report calls. As slack_sdk does, an answer with
-    ``"ok": false`` raises ``SlackApiError`` carrying Slack's answer (its ``error`` code)."""
+def calls_to(slack: FakeSlackGateway, method: str) -> list[dict[str, Any]]:
+    """The bodies of every ``method`` call ("chat.postMessage", ...), refused ones too."""
+    return [body for called, body in slack.calls if called == method]
 
-    def __init__(self, state: FakeSlack | None = None) -> None:
-        self.state = state if state is not None else FakeSlack()
 
-    def _call(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
-        body = {k: v for k, v in body.items() if v is not None}
-        call = SlackCall(method, body, {}, f"/api/{method}")
-        refusal = self.state.refusal(method, body)
-        if refusal is not None:
-            call.refused, call.problem = refusal
-            answer: dict[str, Any] = {"ok": False, "error": refusal[0]}
-        else:
-            answer = self.state.answer(method, body)
-        self.state.record(call)
-        if not answer.get("ok"):
-            # slack_sdk does not type SlackApiError.__init__
-            raise SlackApiError(  # type: ignore[no-untyped-call]
-                f"The request to the Slack API failed. (url: {method})", answer
-            )
-        return answer
-
-    def chat_postMessage(self, **body: Any) -> dict[str, Any]:
-        return self._call("chat.postMessage", body)
-
-    def chat_update(self, **body: Any) -> dict[str, Any]:
-        return self._call("chat.update", body)
-
-    def conversations_history(self, **body: Any) -> dict[str, Any]:
-        return self._call("conversations.history", body)
-
-    def conversations_replies(self, **body: Any) -> dict[str, Any]:
-        return self._call("conversations.replies", body)
-
-    def texts(self, method: str = "chat.postMessage") -> list[str]:
-        """The mrkdwn of every section of each ``method`` call, one string per call."""
-        return [
-            "\n".join(
-                b["text"]["text"] for b in c.body.get("blocks", []) if b.get("type") == "section"
-            )
-            for c in self.state.calls_to(method)
-        ]
+def section_texts(slack: FakeSlackGateway, method: str = "chat.postMessage") -> list[str]:
+    """The mrkdwn of every section of each ``method`` call, one string per call."""
+    return [
+        "\n".join(b["text"]["text"] for b in body.get("blocks", []) if b.get("type") == "section")
+        for body in calls_to(slack, method)
+    ]
 
 
 class Clock:
@@ -80,10 +44,10 @@ class Clock:
 @dataclass
 class Stores:
     """The daily job's stores on one in-memory state table, with a poster and report updates
-    around an in-process Slack."""
+    around the in-memory Slack gateway."""
 
     table: FakeStateTable
-    slack: InProcessSlack
+    slack: FakeSlackGateway
     snapshots: SnapshotStore
     runs: RunState
     leases: LeaseStore
@@ -94,7 +58,7 @@ class Stores:
     @classmethod
     def make(cls, now: datetime = datetime(2026, 3, 11, 6, 30, tzinfo=UTC)) -> Stores:
         table = FakeStateTable()
-        slack = InProcessSlack()
+        slack = FakeSlackGateway()
         clock = Clock(now)
         runs = RunState(table)
         snapshots = SnapshotStore(table)

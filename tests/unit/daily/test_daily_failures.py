@@ -19,7 +19,7 @@ from bot.daily.once import Attempt, LeaseTiming
 from bot.daily.report import AutoRedrive, DailyReport, DlqStatus
 from bot.errors import UsageError
 from bot.selection import Selection, day_window
-from tests.unit.daily.fakes import Stores
+from tests.unit.daily.fakes import Stores, calls_to, section_texts
 
 SCHEDULED = datetime(2026, 3, 11, 6, 0, tzinfo=UTC)
 DAY = date(2026, 3, 10)
@@ -91,7 +91,7 @@ def _posted_report_still_running(stores: Stores) -> str:
     key = SCHEDULED.isoformat()
     first = Attempt(None, "report#" + key, "r1", LeaseTiming(), None)
     ts = stores.updates.publish(key, report, first)
-    assert ts is not None and "still running" in stores.slack.texts()[-1]
+    assert ts is not None and "still running" in section_texts(stores.slack)[-1]
     stores.updates.keep(SCHEDULED, report, SCHEDULED)
     stores.snapshots.add_moved(key, "orders-dlq", 4, now=SCHEDULED)
     return ts
@@ -131,9 +131,9 @@ def test_a_continuation_that_died_on_every_attempt_no_longer_reads_still_running
     assert lease is not None and lease.state == FAILED
     assert "failed on each of its 3 attempts" in str(lease.result)
     # And the thread says it stopped, why, and what moved in all (4 + 3 + 2)
-    reply = stores.slack.state.calls_to("chat.postMessage")[-1]
-    assert reply.body["thread_ts"] == ts
-    text = stores.slack.texts()[-1]
+    reply = calls_to(stores.slack, "chat.postMessage")[-1]
+    assert reply["thread_ts"] == ts
+    text = section_texts(stores.slack)[-1]
     assert "stopped after 2 invocations without finishing" in text
     assert "orders-dlq*: 9 moved back" in text
     assert "Invocation 2 did not finish: the daily function failed on each of its 3 attempts" in (
@@ -141,7 +141,7 @@ def test_a_continuation_that_died_on_every_attempt_no_longer_reads_still_running
     )
     assert "Process exited before completing request" in text
     # And the report itself no longer says "still running", but that it stopped and why
-    [update] = stores.slack.texts("chat.update")
+    [update] = section_texts(stores.slack, "chat.update")
     assert "still running" not in update
     assert "moved 9 back; then it stopped: the daily function failed on each of its 3" in update
 
@@ -153,7 +153,7 @@ def test_a_run_another_attempt_completed_is_left_alone() -> None:
     work = _continuation(ts)
     stores.leases.claim(work.idempotency_key, "other", now_ms=NOW_MS - 60_000, lease_ms=45_000)
     stores.leases.complete(work.idempotency_key, "other", {"status": "finished"})
-    calls = len(stores.slack.state.calls)
+    calls = len(stores.slack.calls)
 
     # When the failed invocation's record arrives
     outcome = record_daily_failure(_record(work.to_event()), _failures(stores))
@@ -162,7 +162,7 @@ def test_a_run_another_attempt_completed_is_left_alone() -> None:
     assert outcome["status"] == "not_failed"
     lease = stores.leases.read(work.idempotency_key, now_ms=NOW_MS)
     assert lease is not None and lease.state == DONE and lease.result == {"status": "finished"}
-    assert len(stores.slack.state.calls) == calls
+    assert len(stores.slack.calls) == calls
 
 
 def test_a_run_a_live_attempt_holds_is_left_alone() -> None:
@@ -198,12 +198,12 @@ def test_a_06_00_run_that_never_posted_says_so_in_the_channel_escaped() -> None:
         f"(Runtime.OutOfMemory: {hostile})",
         "posted": "report",
     }
-    [post] = stores.slack.state.calls_to("chat.postMessage")
-    assert "thread_ts" not in post.body
-    text = stores.slack.texts()[0]
+    [post] = calls_to(stores.slack, "chat.postMessage")
+    assert "thread_ts" not in post
+    text = section_texts(stores.slack)[0]
     assert "The DLQ report for 2026-03-10 was not made" in text
     assert "&lt;!channel&gt; see &lt;https://evil.example|the fix&gt; &amp; *now*" in text
-    for shown in (text, post.body["text"]):
+    for shown in (text, post["text"]):
         assert "<!channel>" not in shown and "<https://" not in shown
     # And a later delivery of the same event may run it again (the failed run is claimable)
     claimed, lease = stores.leases.claim(
@@ -226,13 +226,13 @@ def test_a_06_00_run_that_posted_its_report_says_why_in_the_thread() -> None:
 
     # Then the thread says why, and the report no longer says "still running"
     assert outcome["posted"] == "thread" and outcome["update_error"] is None
-    reply = stores.slack.state.calls_to("chat.postMessage")[-1]
-    assert reply.body["thread_ts"] == ts
+    reply = calls_to(stores.slack, "chat.postMessage")[-1]
+    assert reply["thread_ts"] == ts
     assert (
         "The 06:00 run did not finish: the daily function failed on each of its 3"
-        in (stores.slack.texts()[-1])
+        in (section_texts(stores.slack)[-1])
     )
-    [update] = stores.slack.texts("chat.update")
+    [update] = section_texts(stores.slack, "chat.update")
     assert "still running" not in update and "Sandbox.Timedout: Task timed out" in update
 
 
@@ -242,14 +242,14 @@ def test_the_same_record_twice_posts_each_part_once() -> None:
     work = _continuation(_posted_report_still_running(stores))
     record = _record(work.to_event())
     record_daily_failure(record, _failures(stores))
-    posts = len(stores.slack.state.calls_to("chat.postMessage"))
+    posts = len(calls_to(stores.slack, "chat.postMessage"))
 
     # When it comes again
     again = record_daily_failure(record, _failures(stores))
 
     # Then nothing new is posted (the parts are updated in place)
     assert again["status"] == "failed"
-    assert len(stores.slack.state.calls_to("chat.postMessage")) == posts
+    assert len(calls_to(stores.slack, "chat.postMessage")) == posts
 
 
 def test_an_event_too_old_is_worded_as_such() -> None:

@@ -21,7 +21,7 @@ from bot.redrive_model import RedriveReport, StopReason
 from bot.run_control import Step
 from bot.selection import Selection
 from infra.local.lambda_server import LocalLambdaContext
-from tests.unit.daily.fakes import CHANNEL, Stores
+from tests.unit.daily.fakes import CHANNEL, Stores, calls_to, section_texts
 from tests.unit.fake_lambda import FakeLambda
 from tests.unit.fake_sqs import FakeSqs
 
@@ -72,7 +72,7 @@ def test_a_06_00_run_without_time_to_redrive_hands_over_with_what_is_left() -> N
 
     # Then the report says the auto-redrive goes on, and the next invocation got the DLQ
     assert outcome["continuing"] == ["orders-dlq"] and outcome["moved_now"] == 0
-    assert "still running" in stores.slack.texts()[0]
+    assert "still running" in section_texts(stores.slack)[0]
     [event] = invoker.payloads(FUNCTION)
     work = parse_event(event)
     assert isinstance(work, Continuation)
@@ -94,10 +94,10 @@ def test_a_continuation_with_time_finishes_and_the_report_says_so() -> None:
     # Then it moved every message, said so in the thread and updated the report
     assert outcome["status"] == "finished" and outcome["total_moved"] == 3
     assert sqs.visible(source) == 3 and sqs.visible(dlq) == 0
-    thread = [c for c in stores.slack.state.calls_to("chat.postMessage") if c.body.get("thread_ts")]
-    assert [c.body["thread_ts"] for c in thread] == [first["ts"]]
-    assert "finished after 2 invocations" in stores.slack.texts()[-1]
-    [update] = stores.slack.texts("chat.update")
+    thread = [c for c in calls_to(stores.slack, "chat.postMessage") if c.get("thread_ts")]
+    assert [c["thread_ts"] for c in thread] == [first["ts"]]
+    assert "finished after 2 invocations" in section_texts(stores.slack)[-1]
+    [update] = section_texts(stores.slack, "chat.update")
     assert "still running" not in update and "moved 3 back" in update
     assert len(invoker.invocations) == 1
 
@@ -114,12 +114,12 @@ def test_a_second_invocation_in_a_row_that_moves_nothing_gives_up_and_says_why()
 
     # Then the chain stops (no third invocation), the thread says why, the report that it stopped
     assert outcome["status"] == "stopped" and len(invoker.invocations) == 1
-    text = stores.slack.texts()[-1]
+    text = section_texts(stores.slack)[-1]
     assert "stopped after 2 invocations without finishing" in text
     assert "no progress in 2 invocations in a row: the function's time budget is too small" in (
         text
     )
-    [update] = stores.slack.texts("chat.update")
+    [update] = section_texts(stores.slack, "chat.update")
     assert "still running" not in update
     assert "stopped after 2 invocations without finishing; see the thread" in update
     assert sqs.visible(dlq) == 2
@@ -132,7 +132,7 @@ def test_a_continuation_that_cannot_be_invoked_is_said_in_the_thread() -> None:
         SCHEDULE, _context(10)
     )
     assert "AccessDeniedException" in outcome["continue_error"]
-    assert "Could not continue: AWS refused invoking" in stores.slack.texts()[-1]
+    assert "Could not continue: AWS refused invoking" in section_texts(stores.slack)[-1]
 
 
 def test_the_chain_goes_on_while_invocations_move_messages_and_stops_at_the_most_allowed() -> None:
