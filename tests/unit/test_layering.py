@@ -26,6 +26,16 @@ PURE_MODULES = [
     "bot.pacing",
     "bot.daily.figures",
     "bot.daily.scan",
+    # The daily report's data, rendering, posting, run rules and on-failure records: the parts
+    # that touch AWS (inspector, auto_redrive, continuing) take gateways.
+    "bot.daily.window",
+    "bot.daily.events",
+    "bot.daily.report",
+    "bot.daily.blocks",
+    "bot.daily.posting",
+    "bot.daily.report_updates",
+    "bot.daily.once",
+    "bot.daily.failures",
     # The stores of the state table take a StateTableApi: boto3 stays in bot/state_table.py.
     "bot.state_table_api",
     "bot.daily.snapshots",
