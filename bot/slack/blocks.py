@@ -182,9 +182,12 @@ def dry_run_note(dry: RedriveReport) -> str:
     parts = []
     would_move = number(dry.destined)
     if not dry.finished:
+        from bot.run_control import why_stopped  # only the worker counts (see the imports)
+
         parts.append(
-            f"Counting stopped early ({dry.stopped.value}) after {number(dry.scanned)} "
-            f"message(s): at least {number(dry.matched)} match, at least {would_move} would move."
+            f"Counting stopped early because {why_stopped(dry.stopped)}, after "
+            f"{number(dry.scanned)} message(s): at least {number(dry.matched)} match, at least "
+            f"{would_move} would move."
         )
     elif dry.blocked_groups:
         # On a FIFO DLQ the count holds every message it counts, and SQS hands out none of a
@@ -266,22 +269,14 @@ def _would_move(request: ApprovalRequest) -> str:
 
 
 def bound_notes(request: ApprovalRequest, tz: ZoneInfo) -> list[str]:
-    """What the card says of the run's bound beyond the count: why the count stopped early and
-    that the others wait, and when the counted ids could not all be kept (a time bound only)."""
-    from bot.redrive_model import StopReason
-    from bot.run_control import why_stopped  # only the worker renders cards (see the imports)
-
+    """What the card says of the run's bound beyond the count (the dry run's note says why a
+    count stopped early): that approving moves at most the counted messages and the others wait,
+    and when the counted ids could not all be kept (a time bound only)."""
     notes = []
     if not request.count_complete:
-        why = (
-            why_stopped(StopReason(request.count_stopped))
-            if request.count_stopped
-            else "it could not finish"
-        )
         notes.append(
-            f"The count stopped early because {why}: approving moves at most the "
-            f"{number(request.matched)} it counted; other messages that match wait for a request "
-            "of their own."
+            f"Approving moves at most the {number(request.matched)} counted message(s); other "
+            "messages that match wait for a request of their own."
         )
     if request.pin_sent_before is not None and request.pin_digests is None:
         notes.append(

@@ -64,7 +64,8 @@ def test_an_approved_run_moves_at_most_what_a_count_that_stopped_early_counted(
     # and a card that says the count stopped early, why, and the bound
     bound = _card_bound(harness)
     card = json.dumps(harness.card().body["blocks"])
-    assert "The count stopped early because its time budget ran out" in card
+    assert "Counting stopped early because its time budget ran out" in card
+    assert f"Approving moves at most the {bound} counted message(s)" in card
     assert "wait for a request of their own" in card
     assert 0 < bound < 120
 

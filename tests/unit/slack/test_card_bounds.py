@@ -4,10 +4,12 @@ a count stopped early, and when only a time bound pins what was counted."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.redrive_model import RedriveReport, StopReason
 from bot.slack import blocks
 from bot.state_model import ApprovalRequest
 
@@ -38,18 +40,31 @@ def _text(message: dict[str, Any]) -> str:
     return json.dumps(message["blocks"])
 
 
+def _stopped_count(stopped: StopReason) -> RedriveReport:
+    return RedriveReport(
+        dlq="orders-dlq",
+        dry_run=True,
+        selection="all messages",
+        scanned=39,
+        matched=39,
+        stopped=stopped,
+        by_destination=Counter({"orders": 39}),
+    )
+
+
 def test_a_count_that_stopped_early_says_why_and_that_the_others_wait() -> None:
     request = _request(count_complete=False, count_stopped="deadline")
-    card = _text(blocks.approval_card(request, ZoneInfo("UTC")))
+    note = blocks.dry_run_note(_stopped_count(StopReason.DEADLINE))
+    card = _text(blocks.approval_card(request, ZoneInfo("UTC"), dry_run_note=note))
     assert "up to 39 message(s)" in card and "Move up to 39 counted message(s)" in card
-    assert "The count stopped early because its time budget ran out" in card
+    assert "Counting stopped early because its time budget ran out" in card
+    assert "Approving moves at most the 39 counted message(s)" in card
     assert "wait for a request of their own" in card
 
 
 def test_a_count_stopped_by_the_in_flight_quota_says_so() -> None:
-    request = _request(count_complete=False, count_stopped="in_flight_limit")
-    card = _text(blocks.approval_card(request, ZoneInfo("UTC")))
-    assert "because too many messages outside the selection were held at once" in card
+    note = blocks.dry_run_note(_stopped_count(StopReason.IN_FLIGHT_LIMIT))
+    assert "because too many messages outside the selection were held at once" in note
 
 
 def test_a_count_too_large_to_name_every_message_says_the_time_bound_and_its_gap() -> None:

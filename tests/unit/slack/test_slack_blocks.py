@@ -235,7 +235,10 @@ def test_the_card_shows_what_would_move_and_the_note_says_why_the_others_would_n
         # FIFO: the count held what it counted, so SQS handed out no later message of 3 groups
         ({"blocked_groups": 3}, "the count could not see past held messages of 3 FIFO group(s)"),
         # The count ran out of time after part of the DLQ
-        ({"stopped": StopReason.DEADLINE}, "Counting stopped early (deadline) after 4 message(s)"),
+        (
+            {"stopped": StopReason.DEADLINE},
+            "Counting stopped early because its time budget ran out, after 4 message(s)",
+        ),
     ],
 )
 def test_a_count_that_could_not_see_every_message_is_shown_as_the_runs_bound(
