@@ -3,12 +3,8 @@ crash): Lambda sends its record to the on-failure destination (``handlers/failed
 marks the scheduled run failed and says why in Slack, so that no report says "still running"
 forever and no day goes without a word.
 
-The record, as the AWS Lambda Developer Guide shows it ("Capturing records of Lambda
-asynchronous invocations"): ``{"version": "1.0", "timestamp": ..., "requestContext":
-{"requestId", "functionArn", "condition": "RetriesExhausted" | "EventAgeExceeded",
-"approximateInvokeCount"}, "requestPayload": <the event>, "responseContext": {"statusCode",
-"executedVersion", "functionError"}, "responsePayload": {"errorType"?, "errorMessage"}}``. The
-daily's event is the schedule's or a continuation's (``bot.daily.events``).
+The record is read by ``bot.lambda_api.FailedInvocation`` (its shape is there); its payload is
+the daily's event: the schedule's or a continuation's (``bot.daily.events``).
 
 The run's lease decides (``bot.daily.lease.LeaseStore.fail``): a run another attempt completed,
 or one a live attempt holds, is left alone. Lambda's retries of one asynchronous invocation keep
@@ -18,7 +14,7 @@ its request id, which is the lease's owner.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,63 +27,29 @@ from bot.daily.ports import Leases, Snapshots
 from bot.daily.posting import REPORT, ReportPoster
 from bot.daily.report import AutoRedrive
 from bot.daily.report_updates import ReportUpdates
-from bot.errors import AwsError, UsageError
+from bot.errors import AwsError
+from bot.lambda_api import FailedInvocation
 from bot.printable import printable_logger
 from bot.selection import yesterday
-from bot.slack.mrkdwn import cut, escape
+from bot.slack.mrkdwn import escape
 
 logger = printable_logger(__name__)
 
-MAX_ERROR_TEXT = 300  # characters of Lambda's error message quoted in Slack
 
-
-@dataclass(frozen=True)
-class FailedInvocation:
-    """The parts of Lambda's destination record the daily needs."""
-
-    request_id: str
-    condition: str
-    attempts: int
-    payload: Any
-    error_type: str | None = None
-    error_message: str | None = None
-
-    @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> FailedInvocation:
-        """UsageError (saying what is missing) for anything but a destination record."""
-        context = record.get("requestContext")
-        if not isinstance(context, Mapping) or not context.get("requestId"):
-            raise UsageError("not a Lambda destination record: no requestContext.requestId")
-        if "requestPayload" not in record:
-            raise UsageError("not a Lambda destination record: no requestPayload")
-        response = record.get("responsePayload")
-        response = response if isinstance(response, Mapping) else {}
-        try:
-            attempts = int(context.get("approximateInvokeCount") or 0)
-        except (TypeError, ValueError):
-            attempts = 0
-        return cls(
-            request_id=str(context["requestId"]),
-            condition=str(context.get("condition") or "unknown"),
-            attempts=attempts,
-            payload=record["requestPayload"],
-            error_type=_text(response.get("errorType")),
-            error_message=_text(response.get("errorMessage")),
+def daily_reason(failure: FailedInvocation) -> str:
+    """Why the daily invocation failed, in plain text (every surface escapes it)."""
+    detail = f" ({failure.error})" if failure.error != failure.condition else ""
+    if failure.condition == "EventAgeExceeded":
+        return (
+            "Lambda dropped the daily function's event: it grew older than the maximum "
+            f"event age{_after(failure.attempts)}{detail}"
         )
-
-    def reason(self) -> str:
-        """Why the invocation failed, in plain text (every surface escapes it)."""
-        error = ": ".join(e for e in (self.error_type, self.error_message) if e)
-        detail = f" ({cut(error, MAX_ERROR_TEXT)})" if error else ""
-        if self.condition == "EventAgeExceeded":
-            return (
-                "Lambda dropped the daily function's event: it grew older than the maximum "
-                f"event age{_after(self.attempts)}{detail}"
-            )
-        if self.condition == "RetriesExhausted":
-            tries = f"each of its {self.attempts} attempts" if self.attempts > 1 else "its attempt"
-            return f"the daily function failed on {tries}{detail}"
-        return f"the daily function failed ({self.condition}){detail}"
+    if failure.condition == "RetriesExhausted":
+        tries = (
+            f"each of its {failure.attempts} attempts" if failure.attempts > 1 else "its attempt"
+        )
+        return f"the daily function failed on {tries}{detail}"
+    return f"the daily function failed ({failure.condition}){detail}"
 
 
 class DailyFailures:
@@ -116,7 +78,7 @@ class DailyFailures:
         every part is posted once)."""
         failure = FailedInvocation.from_record(record)
         work = parse_event(failure.payload)
-        why = failure.reason()
+        why = daily_reason(failure)
         now = self.clock()
         lease = self.leases.fail(
             work.idempotency_key, failure.request_id, why, now_ms=int(now.timestamp() * 1000)
@@ -206,12 +168,6 @@ def record_daily_failure(record: Mapping[str, Any], failures: DailyFailures) -> 
     """What the on-failure destination does with a daily invocation's record (see the module
     docstring); ``failures`` comes with the daily job (``DailyJob.failures``)."""
     return failures.record(record)
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    return str(value).strip() or None
 
 
 def _after(attempts: int) -> str:

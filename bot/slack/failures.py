@@ -14,6 +14,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from bot.errors import UsageError
+from bot.lambda_api import FailedInvocation
 from bot.slack import blocks
 from bot.slack.cards import Cards
 from bot.slack.observability import count, logger
@@ -21,20 +23,14 @@ from bot.slack.protocol import ContinueJob, DecisionJob, JobRejectedError, JobSi
 from bot.slack.web_api import SlackApi
 from bot.state import StateStore
 
-REASON_CHARS = 500  # of Lambda's error message kept in the run record
-
 
 def failure_reason(record: dict[str, Any]) -> str:
-    """Why the invocation failed, in Lambda's words (its error message, else its type or the
-    record's condition)."""
-    response = record.get("responsePayload")
-    context = record.get("requestContext")
-    message = error_type = None
-    if isinstance(response, dict):
-        message, error_type = response.get("errorMessage"), response.get("errorType")
-    condition = context.get("condition") if isinstance(context, dict) else None
-    reason = message or error_type or condition or "the invocation failed"
-    return str(reason)[:REASON_CHARS]
+    """Why the invocation failed, in Lambda's words (``FailedInvocation.error``, as the daily
+    report says it too)."""
+    try:
+        return FailedInvocation.from_record(record).error
+    except UsageError:
+        return "the invocation failed"
 
 
 def record_worker_failure(

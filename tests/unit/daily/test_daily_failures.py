@@ -13,11 +13,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.daily.events import Continuation
-from bot.daily.failures import DailyFailures, FailedInvocation, record_daily_failure
+from bot.daily.failures import DailyFailures, daily_reason, record_daily_failure
 from bot.daily.lease import DONE, FAILED
 from bot.daily.once import Attempt, LeaseTiming
 from bot.daily.report import AutoRedrive, DailyReport, DlqStatus
 from bot.errors import UsageError
+from bot.lambda_api import FailedInvocation
 from bot.selection import Selection, day_window
 from tests.unit.daily.fakes import Stores, calls_to, section_texts
 
@@ -256,13 +257,10 @@ def test_an_event_too_old_is_worded_as_such() -> None:
     record = _record(SCHEDULE_EVENT)
     record["requestContext"]["condition"] = "EventAgeExceeded"
     record["requestContext"]["approximateInvokeCount"] = 1
-    assert (
-        FailedInvocation.from_record(record)
-        .reason()
-        .startswith(
-            "Lambda dropped the daily function's event: it grew older than the maximum event age "
-            "after 1 attempt"
-        )
+    reason = daily_reason(FailedInvocation.from_record(record))
+    assert reason.startswith(
+        "Lambda dropped the daily function's event: it grew older than the maximum event age "
+        "after 1 attempt"
     )
 
 
