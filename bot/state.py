@@ -307,20 +307,39 @@ class RunStore(_OnTable):
             return None
         return RunRecord.from_item(item)
 
-    def fail_run(self, run_id: str, error: str, now: datetime) -> RunRecord | None:
+    def fail_run(
+        self,
+        run_id: str,
+        error: str,
+        now: datetime,
+        *,
+        invocation: int | None = None,
+        approved_by: str | None = None,
+    ) -> RunRecord | None:
         """Mark an active (running or continuing) run failed with ``error``; None when it is
-        unknown or already ended (its own outcome stands)."""
+        unknown or already ended (its own outcome stands), or, with ``invocation`` /
+        ``approved_by``, when it is no longer that invocation's or was not that person's
+        approval (the failed invocation does not own it: its outcome is not the run's)."""
+        condition = f"attribute_exists(pk) AND {_IS_ACTIVE}"
+        owner: dict[str, Any] = {}
+        if invocation is not None:
+            condition += " AND invocation = :invocation"
+            owner[":invocation"] = {"N": str(invocation)}
+        if approved_by is not None:
+            condition += " AND approved_by = :approved_by"
+            owner[":approved_by"] = {"S": approved_by}
         try:
             item = self.table.update(
                 _run_key(run_id),
                 "SET #s = :failed, #e = :error, updated_at = :at",
-                condition=f"attribute_exists(pk) AND {_IS_ACTIVE}",
+                condition=condition,
                 names={"#s": "status", "#e": "error"},
                 values={
                     ":failed": {"S": RunStatus.FAILED.value},
                     ":error": {"S": error},
                     ":at": {"S": now.isoformat()},
                     **_ACTIVE,
+                    **owner,
                 },
                 doing="mark the run failed",
             )

@@ -62,11 +62,24 @@ def record_worker_failure(
                 blocks.error(f"The worker stopped before it could answer: {reason}"),
             )
         return {"ok": True, "run": None}
-    run_id = job.request_id if isinstance(job, DecisionJob) else job.run_id
     now = clock()
     error = f"the worker stopped: {reason}"
-    run = state.fail_run(run_id, error, now)
-    if run is None:  # no run (a refused click), or it ended with an outcome of its own
+    # Only the invocation that owns the run may fail it: the approving click's (invocation 1,
+    # approved by whoever clicked) or the continuation numbered as the run's checkpoint. An
+    # invocation that handed over and then died, or a click that lost to another, leaves the
+    # run to its owner.
+    if isinstance(job, DecisionJob):
+        run_id, invocation, approver = job.request_id, 1, job.user
+    else:
+        run_id, invocation, approver = job.run_id, job.invocation, None
+    is_start = not isinstance(job, DecisionJob) or job.decision == "approve"
+    run = (
+        state.fail_run(run_id, error, now, invocation=invocation, approved_by=approver)
+        if is_start
+        else None
+    )
+    if run is None:  # no run of this invocation's (a refused or losing click, a handed-over
+        # part), or it ended with an outcome of its own
         logger.info("failure of a run that is not active", extra={"correlation_id": run_id})
         return {"ok": True, "run": run_id, "marked": False}
     logger.error(

@@ -131,6 +131,9 @@ _LITERALS: dict[tuple[type[Job], str], frozenset[str]] = {
 }
 
 
+_ENVELOPE_KEYS = frozenset({"job", "body", "issued_at", "expires_at", "sig"})
+
+
 def _canonical(envelope: dict[str, Any]) -> bytes:
     signed = {k: envelope[k] for k in ("job", "body", "issued_at", "expires_at")}
     return json.dumps(signed, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
@@ -170,16 +173,23 @@ class JobSigner:
         deadline (the signature is still checked)."""
         if not isinstance(event, dict) or "sig" not in event:
             raise JobRejectedError("unsigned", "the event carries no signature")
+        if set(event) != _ENVELOPE_KEYS:
+            # Whatever else rides on the envelope is not signed: refused, never read.
+            raise JobRejectedError("malformed", f"an envelope has exactly {sorted(_ENVELOPE_KEYS)}")
         sig = event.get("sig")
         try:
             expected = _mac(self._key, event)
         except (KeyError, TypeError, ValueError) as exc:
             raise JobRejectedError("malformed", "the envelope is incomplete") from exc
-        if not isinstance(sig, str) or not hmac.compare_digest(sig, expected):
+        # compare_digest raises TypeError on non-ASCII str: such a signature is simply wrong.
+        if not isinstance(sig, str) or not sig.isascii() or not hmac.compare_digest(sig, expected):
             raise JobRejectedError("tampered", "the signature does not match the job")
         expires_at, issued_at = event.get("expires_at"), event.get("issued_at")
-        if not isinstance(expires_at, int) or not isinstance(issued_at, int):
+        if type(expires_at) is not int or type(issued_at) is not int:  # bool is an int too
             raise JobRejectedError("malformed", "the envelope's times are not integers")
+        if not 0 < expires_at - issued_at <= self.ttl_s:
+            # No sealer makes a job valid for longer: one that claims so is not run late.
+            raise JobRejectedError("malformed", "the envelope's validity is not a job's")
         if not ignore_expiry and not issued_at - 60 <= now.timestamp() < expires_at:
             raise JobRejectedError("stale", "the job is outside its validity window")
         return _from_body(str(event.get("job")), event.get("body"))
@@ -196,7 +206,7 @@ def _from_body(kind: str, body: Any) -> Job:
         value = body[f.name]
         allowed = _LITERALS.get((job_type, f.name))
         ok = (
-            value in allowed
+            isinstance(value, str) and value in allowed  # a list or dict is not hashable
             if allowed is not None
             else isinstance(value, int) and not isinstance(value, bool)
             if f.type == "int"

@@ -21,7 +21,9 @@ RUN_ID = "20261201-115900-abcdef"
 TIMED_OUT = "2026-12-01T12:15:00.000Z <req-1> Task timed out after 900.00 seconds"
 
 
-def _world(status: RunStatus = RunStatus.RUNNING) -> tuple[StateStore, FakeSlack]:
+def _world(
+    status: RunStatus = RunStatus.RUNNING, invocation: int = 1
+) -> tuple[StateStore, FakeSlack]:
     state, _ = fake_state()
     state.put_request(
         ApprovalRequest(
@@ -38,7 +40,17 @@ def _world(status: RunStatus = RunStatus.RUNNING) -> tuple[StateStore, FakeSlack
         )
     )
     state.start_run(
-        RunRecord(RUN_ID, "orders-dlq", "U_ALICE", "U_BOB", status, ISSUED, ISSUED, moved=40)
+        RunRecord(
+            RUN_ID,
+            "orders-dlq",
+            "U_ALICE",
+            "U_BOB",
+            status,
+            ISSUED,
+            ISSUED,
+            moved=40,
+            invocation=invocation,
+        )
     )
     return state, FakeSlack()
 
@@ -88,7 +100,7 @@ def test_a_timed_out_approval_marks_its_run_failed_and_the_card_says_why() -> No
 
 
 def test_a_continuation_that_died_fails_its_run() -> None:
-    state, slack = _world(RunStatus.CONTINUING)
+    state, slack = _world(RunStatus.CONTINUING, invocation=3)  # handed over to part 3
     payload = JobSigner(KEY).seal(ContinueJob(RUN_ID, 3), ISSUED)
     _fail(state, slack, _record(payload, "Runtime exited with error: signal: killed"))
     run = state.get_run(RUN_ID)

@@ -1,0 +1,312 @@
+"""Attacks on issue 11's endpoint/worker boundary: the signed job envelope, the on-failure record
+path, the installed-workspace check and who may read message bodies.
+
+Each test is an attack an outsider (anyone allowed to invoke the worker or the on-failure
+function, or a person in an allowed channel) or an unlucky operator could make; the in-memory
+fakes stand in for DynamoDB and Slack (the rules under attack are ours, not AWS's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot.slack.cards import Cards
+from bot.slack.failures import record_worker_failure
+from bot.slack.jobs import SlackWorker
+from bot.slack.observability import metrics
+from bot.slack.protocol import (
+    ContinueJob,
+    DecisionJob,
+    JobRejectedError,
+    JobSigner,
+    ReportButtonJob,
+    _mac,
+)
+from bot.state import StateStore
+from bot.state_model import ApprovalRequest, RunRecord, RunStatus
+from tests.unit.fake_slack import FakeSlackGateway as FakeSlack
+from tests.unit.slack.worker_fakes import fake_state
+
+KEY = b"hostile-test-job-signing-key-32-bytes!"
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+RUN_ID = "20261201-115900-abcdef"
+
+
+@pytest.fixture(autouse=True)
+def no_metrics_left() -> Iterator[None]:
+    metrics.clear_metrics()
+    yield
+    metrics.clear_metrics()
+
+
+def _decision(user: str = "U_BOB", decision: str = "approve") -> DecisionJob:
+    return DecisionJob(decision, RUN_ID, user, "C_OPS", "1.000001", "T_LOCAL", "https://r", "d")  # type: ignore[arg-type]
+
+
+def _resealed(envelope: dict[str, Any]) -> dict[str, Any]:
+    """``envelope`` signed again with the real key after a change: what only a holder of the
+    key (or a bug on the sealing side) could make; the worker must still refuse it cleanly."""
+    unsigned = {k: v for k, v in envelope.items() if k != "sig"}
+    return {**unsigned, "sig": _mac(KEY, unsigned)}
+
+
+class _Nothing:
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"nothing may run: {name} was used")
+
+
+def _worker() -> tuple[SlackWorker, FakeSlack]:
+    state, _ = fake_state()
+    slack = FakeSlack()
+    worker = SlackWorker(
+        signer=JobSigner(KEY),
+        state=state,
+        slack=slack,
+        commands=_Nothing(),  # type: ignore[arg-type]
+        decisions=_Nothing(),  # type: ignore[arg-type]
+        runner=_Nothing(),  # type: ignore[arg-type]
+        clock=lambda: NOW,
+    )
+    return worker, slack
+
+
+# --- the envelope -------------------------------------------------------------------------------
+
+
+def test_a_signature_of_non_ascii_text_is_refused_as_tampered_not_a_crash() -> None:
+    # Given an event anyone may send the worker: no key needed, a "sig" of non-ASCII text
+    # (hmac.compare_digest raises TypeError on non-ASCII str: the worker crashed, Lambda
+    # counted an error and sent the event to the on-failure function, which crashed again)
+    worker, slack = _worker()
+    event = {**JobSigner(KEY).seal(_decision(), NOW), "sig": "é" * 64}
+
+    # When the worker gets it, Then it is refused, counted, and nothing is said or run
+    assert worker.handle(event, None) == {"ok": False, "refused": "tampered"}
+    assert "JobsRejected" in metrics.metric_set
+    assert slack.calls == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("decision", ["approve"]),  # a list where a Literal is expected (unhashable)
+        ("decision", {"approve": True}),
+        ("decision", True),
+        ("user", ["U_BOB"]),
+        ("user", 7),
+    ],
+)
+def test_a_sealed_body_with_fields_of_the_wrong_type_is_malformed(field: str, value: Any) -> None:
+    envelope = JobSigner(KEY).seal(_decision(), NOW)
+    envelope["body"] = {**envelope["body"], field: value}
+    with pytest.raises(JobRejectedError) as refused:
+        JobSigner(KEY).open(_resealed(envelope), NOW)
+    assert refused.value.reason == "malformed"
+
+
+def test_a_report_button_with_a_list_for_its_action_is_malformed() -> None:
+    job = ReportButtonJob("peek", "orders-dlq", None, None, "U", "C", "T", "https://r", "x", "d")
+    envelope = JobSigner(KEY).seal(job, NOW)
+    envelope["body"] = {**envelope["body"], "action": ["peek", "redrive"]}
+    with pytest.raises(JobRejectedError) as refused:
+        JobSigner(KEY).open(_resealed(envelope), NOW)
+    assert refused.value.reason == "malformed"
+
+
+def test_extra_top_level_keys_are_not_carried_on_a_signed_envelope() -> None:
+    # The signature covers job, body, issued_at and expires_at only: anything else riding on
+    # the envelope is unsigned data next to signed data, which nothing may ever read.
+    envelope = {**JobSigner(KEY).seal(ContinueJob(RUN_ID, 2), NOW), "run_id": "another-run"}
+    with pytest.raises(JobRejectedError) as refused:
+        JobSigner(KEY).open(envelope, NOW)
+    assert refused.value.reason == "malformed"
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        {"issued_at": float(int(NOW.timestamp()))},  # a JSON number written as a float
+        {"expires_at": float(int(NOW.timestamp()) + 900)},
+        {"issued_at": True},
+        {"issued_at": str(int(NOW.timestamp()))},
+    ],
+)
+def test_times_that_are_not_integers_are_malformed(times: dict[str, Any]) -> None:
+    envelope = {**JobSigner(KEY).seal(ContinueJob(RUN_ID, 2), NOW), **times}
+    with pytest.raises(JobRejectedError) as refused:
+        JobSigner(KEY).open(_resealed(envelope), NOW)
+    assert refused.value.reason == "malformed"
+
+
+def test_a_far_future_issued_at_is_stale() -> None:
+    later = NOW + timedelta(days=365)
+    with pytest.raises(JobRejectedError) as refused:
+        JobSigner(KEY).open(JobSigner(KEY).seal(ContinueJob(RUN_ID, 2), later), NOW)
+    assert refused.value.reason == "stale"
+
+
+def test_an_envelope_valid_for_longer_than_a_job_ever_is_refused() -> None:
+    # No sealer makes a job valid past JOB_TTL_S: one that says so is not ours to run late
+    envelope = JobSigner(KEY).seal(ContinueJob(RUN_ID, 2), NOW)
+    envelope["expires_at"] = envelope["issued_at"] + 10 * 365 * 86400
+    with pytest.raises(JobRejectedError):
+        JobSigner(KEY).open(_resealed(envelope), NOW + timedelta(days=30))
+
+
+def test_a_replayed_sealed_decision_within_its_ttl_is_dropped_by_its_delivery_key() -> None:
+    # The same sealed click delivered twice (Lambda at least once, or a captured event):
+    # the delivery key of its Slack request drops the second before any decision is read.
+    state, _ = fake_state()
+    slack = FakeSlack()
+    decided: list[str] = []
+
+    class _Decisions:
+        def handle(self, job: DecisionJob, context: Any) -> None:
+            decided.append(job.user)
+
+    worker = SlackWorker(
+        signer=JobSigner(KEY),
+        state=state,
+        slack=slack,
+        commands=_Nothing(),  # type: ignore[arg-type]
+        decisions=_Decisions(),  # type: ignore[arg-type]
+        runner=_Nothing(),  # type: ignore[arg-type]
+        clock=lambda: NOW + timedelta(minutes=14),
+    )
+    sealed = JobSigner(KEY).seal(_decision(), NOW)
+    assert worker.handle(sealed, None) == {"ok": True}
+    assert worker.handle(sealed, None) == {"ok": True, "replay": True}
+    assert decided == ["U_BOB"]
+
+
+def test_a_short_key_in_config_is_a_config_error_naming_the_variable() -> None:
+    from bot.config import SlackSettings
+    from bot.errors import ConfigError
+    from bot.slack.credentials import resolve_job_signer
+
+    env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_TEAM_ID": "T_LOCAL", "JOB_SIGNING_KEY": "x" * 31}
+    settings = SlackSettings.from_env(env)
+    with pytest.raises(ConfigError, match="job signing key"):
+        resolve_job_signer(settings)
+
+
+# --- the on-failure record path -----------------------------------------------------------------
+
+
+def _failure_world(invocation: int, status: RunStatus = RunStatus.RUNNING) -> StateStore:
+    state, _ = fake_state()
+    state.put_request(
+        ApprovalRequest(
+            request_id=RUN_ID,
+            dlq="orders-dlq",
+            selection={},
+            selection_text="all messages",
+            matched=100,
+            requester="U_ALICE",
+            channel="C_OPS",
+            requested_at=NOW,
+            approval_expires_at=NOW + timedelta(hours=1),
+            message_ts="1.000001",
+        )
+    )
+    state.start_run(
+        RunRecord(RUN_ID, "orders-dlq", "U_ALICE", "U_BOB", status, NOW, NOW, invocation=invocation)
+    )
+    return state
+
+
+def _record(payload: Any, message: str = "Task timed out after 900.00 seconds") -> dict[str, Any]:
+    return {
+        "version": "1.0",
+        "timestamp": "2026-12-01T12:15:01.000Z",
+        "requestContext": {
+            "requestId": "req-1",
+            "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:worker:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 1,
+        },
+        "requestPayload": payload,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST"},
+        "responsePayload": {"errorType": "Sandbox.Timedout", "errorMessage": message},
+    }
+
+
+def _fail(state: StateStore, record: dict[str, Any]) -> tuple[dict[str, Any], FakeSlack]:
+    slack = FakeSlack()
+    result = record_worker_failure(
+        record,
+        signer=JobSigner(KEY),
+        state=state,
+        slack=slack,
+        cards=Cards(slack, UTC, sleep=lambda _: None),
+        clock=lambda: NOW + timedelta(minutes=20),
+    )
+    return result, slack
+
+
+def _status(state: StateStore) -> RunStatus:
+    run = state.get_run(RUN_ID)
+    assert run is not None
+    return run.status
+
+
+@pytest.mark.parametrize("status", [RunStatus.RUNNING, RunStatus.CONTINUING])
+def test_the_record_of_the_invocation_that_handed_over_does_not_fail_the_next_one(
+    status: RunStatus,
+) -> None:
+    # Given the approving invocation handed the run over to part 2 and then died on its way out
+    # (it hands over at its deadline; a slow card update runs it into Lambda's timeout)
+    state = _failure_world(invocation=2, status=status)
+
+    # When Lambda's record of that first invocation arrives
+    result, slack = _fail(state, _record(JobSigner(KEY).seal(_decision(), NOW)))
+
+    # Then part 2's run goes on: the record is of an invocation that no longer owns it
+    assert result["marked"] is False
+    assert _status(state) is status and slack.calls == []
+
+
+def test_the_record_of_an_earlier_continuation_does_not_fail_a_later_one() -> None:
+    state = _failure_world(invocation=3)
+    result, _ = _fail(state, _record(JobSigner(KEY).seal(ContinueJob(RUN_ID, 2), NOW)))
+    assert result["marked"] is False and _status(state) is RunStatus.RUNNING
+
+
+def test_the_record_of_a_click_that_lost_does_not_fail_the_run_another_click_started() -> None:
+    # Given Bob's approval runs; Carol's later click ("Already approved") died in the async queue
+    # (EventAgeExceeded while the worker was busy) or on its way
+    state = _failure_world(invocation=1)
+    for loser in (_decision("U_CAROL"), _decision("U_CAROL", "reject")):
+        result, _ = _fail(state, _record(JobSigner(KEY).seal(loser, NOW)))
+        # Then Bob's run is not marked failed by a record of someone else's click
+        assert result["marked"] is False and _status(state) is RunStatus.RUNNING
+
+
+def test_the_record_of_the_invocation_that_owns_the_run_still_fails_it() -> None:
+    state = _failure_world(invocation=3, status=RunStatus.CONTINUING)
+    result, _ = _fail(state, _record(JobSigner(KEY).seal(ContinueJob(RUN_ID, 3), NOW)))
+    assert result["marked"] is True and _status(state) is RunStatus.FAILED
+    state = _failure_world(invocation=1)
+    result, _ = _fail(state, _record(JobSigner(KEY).seal(_decision(), NOW)))
+    assert result["marked"] is True and _status(state) is RunStatus.FAILED
+
+
+def test_a_forged_record_with_a_non_ascii_signature_is_refused_not_a_crash() -> None:
+    state = _failure_world(invocation=1)
+    payload = {**JobSigner(KEY).seal(_decision(), NOW), "sig": "\u00e9" * 64}
+    result, slack = _fail(state, _record(payload))
+    assert result == {"ok": False, "refused": "tampered"}
+    assert _status(state) is RunStatus.RUNNING and slack.calls == []
+
+
+def test_a_forged_record_with_a_tampered_payload_leaves_a_live_run() -> None:
+    state = _failure_world(invocation=1)
+    payload = JobSigner(KEY).seal(ContinueJob("another-run", 1), NOW)
+    payload["body"]["run_id"] = RUN_ID
+    result, _ = _fail(state, _record(payload, "made up <!channel>"))
+    assert result == {"ok": False, "refused": "tampered"}
+    assert _status(state) is RunStatus.RUNNING
