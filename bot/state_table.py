@@ -257,6 +257,15 @@ def _reasons_from_message(message: str) -> list[str]:
     return [reason.strip() for reason in message[start + 1 : end].split(",")]
 
 
+def create_named_state_table(name: str, client: DynamoDBClient | None = None) -> bool:
+    """``create_state_table`` for the CLI: on the default session's client unless one is given,
+    and AwsError (not boto3's exceptions) when DynamoDB refuses or cannot be reached."""
+    try:
+        return create_state_table(client if client is not None else boto3.client("dynamodb"), name)
+    except (ClientError, BotoCoreError) as exc:
+        raise AwsError(f"could not create the state table {name!r} ({exc})") from exc
+
+
 def create_state_table(client: DynamoDBClient, name: str) -> bool:
     """Create the state table ``name`` (with TTL) unless it exists; True if it was created.
 

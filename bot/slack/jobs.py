@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import DlqRedriveError
 from bot.slack import blocks
@@ -37,8 +37,10 @@ from bot.slack.protocol import (
 from bot.slack.queues import WorkerOptions
 from bot.slack.runner import RedriveRunner
 from bot.slack.web_api import SlackApi
-from bot.sqs_gateway import SqsGateway
 from bot.state import StateStore
+
+if TYPE_CHECKING:  # a type only: the router loads no boto3 (tests/unit/test_layering.py)
+    from bot.sqs_gateway import SqsGateway
 
 __all__ = ["SlackWorker", "WorkerOptions"]
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.catalog import DlqCatalog
 from bot.config import EngineSettings
 from bot.engine import RedriveEngine
 from bot.pacing import Deadline
-from bot.sqs_gateway import SqsGateway
+
+if TYPE_CHECKING:  # a type only: the worker's rules load no boto3 (tests/unit/test_layering.py)
+    from bot.sqs_gateway import SqsGateway
 
 DEADLINE_RESERVE_S = 20.0  # kept back from the time budget to release messages and report
 

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import DlqRedriveError, UsageError
 from bot.redrive_model import RedriveReport, RedriveRequest, StopReason
@@ -22,13 +22,15 @@ from bot.selection import Pin, Selection
 from bot.selection_options import SelectionArgs
 from bot.slack import blocks
 from bot.slack.cards import Cards
-from bot.slack.dispatch import JobDispatcher
 from bot.slack.mrkdwn import number
 from bot.slack.observability import count, logger
 from bot.slack.protocol import ContinueJob
 from bot.slack.queues import Queues, WorkerOptions, deadline_of
 from bot.state import StateStore
 from bot.state_model import ApprovalRequest, RunRecord, RunStatus
+
+if TYPE_CHECKING:  # a Protocol only: the runner loads no Lambda client (test_layering)
+    from bot.slack.dispatch import JobDispatcher
 
 
 class _Progress:

@@ -11,12 +11,8 @@ import os
 from collections.abc import Mapping
 from typing import Protocol, TextIO
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
-
-from bot.errors import AwsError, UsageError
+from bot.errors import UsageError
 from bot.exit_codes import EXIT_OK
-from bot.state_table import create_state_table
 
 HELP = "create the Slack app's DynamoDB state table (approvals, audit, checkpoints)"
 
@@ -38,10 +34,10 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     name = args.table or env.get("STATE_TABLE", "").strip()
     if not name:
         raise UsageError("name the table with --table or set STATE_TABLE")
-    try:
-        created = create_state_table(boto3.client("dynamodb"), name)
-    except (ClientError, BotoCoreError) as exc:
-        raise AwsError(f"could not create the state table {name!r} ({exc})") from exc
+    # DynamoDB is the state table gateway's business; its module (and boto3) load only here.
+    from bot.state_table import create_named_state_table
+
+    created = create_named_state_table(name)
     if args.json:
         print(json.dumps({"table": name, "created": created}), file=ctx.out)
     else:
