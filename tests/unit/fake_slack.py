@@ -16,7 +16,8 @@ models, at most 50 blocks, unique block ids, and the block text Slack has been s
   ``no_such_subteam`` for a group it does not know.
 
 ``refuse(method, error)`` makes the next call of ``method`` fail with ``error``, as Slack's
-``{"ok": false}`` does.
+``{"ok": false}`` does; ``unreachable = True`` fails every call as the gateway says a connection
+that failed (``SlackError`` without a code) until it is set back.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class FakeSlackGateway:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     planned_refusals: list[tuple[str, str]] = field(default_factory=list)
+    unreachable: bool = False
     # What conversations.history / .replies read: the messages as Slack keeps them, with the
     # local server's semantics (infra/local/slack_api.py: oldest, threads, metadata on request).
     channel_history: ChannelHistory = field(default_factory=ChannelHistory)
@@ -169,6 +171,8 @@ class FakeSlackGateway:
             planned = next((p for p in self.planned_refusals if p[0] == method), None)
             if planned is not None:
                 self.planned_refusals.remove(planned)
+        if self.unreachable:  # worded as bot.slack.web.SlackGateway words a failed connection
+            raise SlackError(f"could not reach Slack to {doing} (ConnectionError)")
         if planned is not None:
             raise SlackError(f"Slack refused to {doing}: {planned[1]}", code=planned[1])
         if method in ("chat.postMessage", "chat.update"):
@@ -177,6 +181,10 @@ class FakeSlackGateway:
                 problem = _metadata_problem(body.get("metadata"))
             if problem is not None:
                 raise SlackError(f"Slack refused to {doing}: {problem[0]}", code=problem[0])
+
+    def asked(self, method: str, key: str) -> list[Any]:
+        """``key`` of every call of ``method``, in order (``asked("users.info", "user")``)."""
+        return [body.get(key) for m, body in self.calls if m == method]
 
     def texts(self, method: str) -> list[str]:
         """The ``text`` of every call of ``method``, in order."""

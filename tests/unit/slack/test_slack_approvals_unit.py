@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from bot.slack.approvals import ApprovalRules, Decision, refusal
 from bot.slack.approvers import ApproverDirectory
 from bot.state_model import ApprovalRequest
+from tests.unit.fake_slack import FakeSlackGateway
 
 
 def _request(requester: str = "U_REQ") -> ApprovalRequest:
@@ -47,24 +48,14 @@ def test_self_approval_only_when_allowed() -> None:
     assert refusal(_request(), "U_REQ", Decision.REJECT, STRICT) is None
 
 
-class _FakeSlack:
-    def __init__(self) -> None:
-        self.groups = {"S_ONCALL": ["U_A", "U_B"]}
-        self.calls = 0
-
-    def usergroup_members(self, usergroup: str) -> list[str]:
-        self.calls += 1
-        return self.groups[usergroup]
-
-
 def test_user_groups_are_expanded_and_cached() -> None:
-    slack = _FakeSlack()
+    slack = FakeSlackGateway(usergroups={"S_ONCALL": ["U_A", "U_B"]})
     now = [0.0]
-    directory = ApproverDirectory(("U_X", "S_ONCALL"), slack, clock=lambda: now[0])  # type: ignore[arg-type]
+    directory = ApproverDirectory(("U_X", "S_ONCALL"), slack, clock=lambda: now[0])
 
     assert directory.members() == {"U_X", "U_A", "U_B"}
-    slack.groups["S_ONCALL"] = ["U_C"]
+    slack.usergroups["S_ONCALL"] = ["U_C"]
     assert directory.members() == {"U_X", "U_A", "U_B"}  # cached
     now[0] = 301.0
     assert directory.members() == {"U_X", "U_C"}  # re-read after 5 minutes
-    assert slack.calls == 2
+    assert slack.asked("usergroups.users.list", "usergroup") == ["S_ONCALL", "S_ONCALL"]

@@ -1,8 +1,8 @@
-"""Who may read message bodies (bot.slack.viewers), against a hand-written Slack directory."""
+"""Who may read message bodies (bot.slack.viewers), against the in-memory Slack
+(tests/unit/fake_slack.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -12,7 +12,7 @@ from bot.errors import ConfigError
 from bot.slack import viewers
 from bot.slack.approvers import ApproverDirectory
 from bot.slack.viewers import USER_CACHE_S, ViewerPolicy, account_refusal
-from bot.slack.web_api import SlackError
+from tests.unit.fake_slack import FakeSlackGateway
 
 TEAM = "T_LOCAL"
 
@@ -32,31 +32,9 @@ def member(user_id: str, **fields: Any) -> dict[str, Any]:
     }
 
 
-class FakeDirectory:
-    """users.info and usergroups.users.list as Slack answers them, counting the calls."""
-
-    def __init__(self, users: list[dict[str, Any]], groups: dict[str, list[str]]) -> None:
-        self.users = {u["id"]: u for u in users}
-        self.groups = groups
-        self.user_calls: list[str] = []
-        self.group_calls: list[str] = []
-        self.down = False
-
-    def user_info(self, user: str) -> Mapping[str, Any]:
-        self.user_calls.append(user)
-        if self.down:
-            raise SlackError("could not reach Slack to look up a user (ConnectionError)")
-        if user not in self.users:
-            raise SlackError("Slack refused to look up a user: user_not_found")
-        return self.users[user]
-
-    def usergroup_members(self, usergroup: str) -> list[str]:
-        self.group_calls.append(usergroup)
-        if self.down:
-            raise SlackError("could not reach Slack to list a group (ConnectionError)")
-        if usergroup not in self.groups:
-            raise SlackError("Slack refused to list the members: no_such_subteam")
-        return self.groups[usergroup]
+def directory_of(users: list[dict[str, Any]], groups: dict[str, list[str]]) -> FakeSlackGateway:
+    """The shared Slack fake, knowing ``users`` and the members of ``groups``."""
+    return FakeSlackGateway(users={u["id"]: u for u in users}, usergroups=groups)
 
 
 class Clock:
@@ -68,14 +46,14 @@ class Clock:
 
 
 def policy(
-    directory: FakeDirectory, configured: tuple[str, ...], clock: Clock | None = None
+    directory: FakeSlackGateway, configured: tuple[str, ...], clock: Clock | None = None
 ) -> ViewerPolicy:
     clock = clock or Clock()
     return ViewerPolicy(ApproverDirectory(configured, directory), directory, TEAM, clock=clock)
 
 
 def test_an_approver_or_viewer_who_is_a_full_member_may_read_bodies() -> None:
-    directory = FakeDirectory(
+    directory = directory_of(
         [member("U_BOB"), member("U_VERA"), member("U_GRACE")], {"S_OPS": ["U_GRACE"]}
     )
     rules = policy(directory, ("U_BOB", "U_VERA", "S_OPS"))
@@ -86,10 +64,10 @@ def test_an_approver_or_viewer_who_is_a_full_member_may_read_bodies() -> None:
 
 
 def test_a_member_who_is_neither_approver_nor_viewer_is_refused() -> None:
-    directory = FakeDirectory([member("U_MALLORY")], {})
+    directory = directory_of([member("U_MALLORY")], {})
 
     assert policy(directory, ("U_BOB",)).refusal("U_MALLORY") == viewers.NOT_A_VIEWER
-    assert directory.user_calls == []  # not configured: Slack need not be asked
+    assert directory.asked("users.info", "user") == []  # not configured: Slack need not be asked
 
 
 @pytest.mark.parametrize(
@@ -108,7 +86,7 @@ def test_a_configured_viewer_who_is_not_a_full_member_is_refused(
     fields: dict[str, Any], refusal: str
 ) -> None:
     # Given U_VERA in VIEWERS, but Slack says she is a guest, of another workspace, ...
-    directory = FakeDirectory([member("U_VERA", **fields)], {})
+    directory = directory_of([member("U_VERA", **fields)], {})
 
     assert policy(directory, ("U_VERA",)).refusal("U_VERA") == refusal
 
@@ -128,24 +106,24 @@ def test_an_answer_without_a_team_is_not_ours() -> None:
 
 def test_when_slack_cannot_be_asked_nobody_reads_bodies() -> None:
     # Given a viewer group whose members cannot be read, and a user Slack does not know
-    directory = FakeDirectory([member("U_BOB")], {})
+    directory = directory_of([member("U_BOB")], {})
     assert policy(directory, ("U_BOB", "S_GONE")).refusal("U_BOB") == viewers.UNCHECKED
     assert policy(directory, ("U_GHOST",)).refusal("U_GHOST") == viewers.UNCHECKED
 
     # And with Slack unreachable, not even a configured member is shown bodies
-    directory.down = True
+    directory.unreachable = True
     assert policy(directory, ("U_BOB",)).refusal("U_BOB") == viewers.UNCHECKED
 
 
 def test_users_info_is_asked_once_per_person_for_a_few_minutes() -> None:
     clock = Clock()
-    directory = FakeDirectory([member("U_BOB"), member("U_VERA")], {})
+    directory = directory_of([member("U_BOB"), member("U_VERA")], {})
     rules = policy(directory, ("U_BOB", "U_VERA"), clock)
 
     for _ in range(5):
         assert rules.refusal("U_BOB") is None
     rules.refusal("U_VERA")
-    assert directory.user_calls == ["U_BOB", "U_VERA"]
+    assert directory.asked("users.info", "user") == ["U_BOB", "U_VERA"]
 
     # When Bob becomes a guest, the policy learns it once the cached answer is old
     directory.users["U_BOB"] = member("U_BOB", is_restricted=True)
@@ -153,23 +131,21 @@ def test_users_info_is_asked_once_per_person_for_a_few_minutes() -> None:
     assert rules.refusal("U_BOB") is None
     clock.now += 2
     assert rules.refusal("U_BOB") == viewers.GUEST
-    assert directory.user_calls == ["U_BOB", "U_VERA", "U_BOB"]
+    assert directory.asked("users.info", "user") == ["U_BOB", "U_VERA", "U_BOB"]
 
 
 def test_a_failed_lookup_is_not_cached() -> None:
-    directory = FakeDirectory([member("U_BOB")], {})
+    directory = directory_of([member("U_BOB")], {})
     rules = policy(directory, ("U_BOB",))
-    directory.down = True
+    directory.unreachable = True
     assert rules.refusal("U_BOB") == viewers.UNCHECKED
-    directory.down = False
+    directory.unreachable = False
     assert rules.refusal("U_BOB") is None
 
 
 def test_the_policy_is_built_from_approvers_and_viewers_of_the_installed_team() -> None:
     env = {"SLACK_BOT_TOKEN": "x", "APPROVERS": "U_BOB,S_OPS", "VIEWERS": "U_VERA,S_OPS"}
-    directory = FakeDirectory(
-        [member("U_BOB"), member("U_VERA"), member("U_G")], {"S_OPS": ["U_G"]}
-    )
+    directory = directory_of([member("U_BOB"), member("U_VERA"), member("U_G")], {"S_OPS": ["U_G"]})
 
     with pytest.raises(ConfigError, match="SLACK_TEAM_ID"):
         ViewerPolicy.from_settings(SlackSettings.from_env(env), directory)
@@ -179,4 +155,6 @@ def test_the_policy_is_built_from_approvers_and_viewers_of_the_installed_team() 
 
     assert [rules.refusal(u) for u in ("U_BOB", "U_VERA", "U_G")] == [None, None, None]
     assert rules.refusal("U_OTHER") == viewers.NOT_A_VIEWER
-    assert directory.group_calls == ["S_OPS"]  # listed once, though configured twice
+    assert directory.asked("usergroups.users.list", "usergroup") == [
+        "S_OPS"
+    ]  # listed once, though configured twice
