@@ -7,8 +7,11 @@ U_BOB"). So every job travels in a signed envelope::
      "sig": "<hex HMAC-SHA256>"}
 
 The HMAC covers the canonical JSON of everything but ``sig``, under a key only the endpoint and
-the worker can read (``JOB_SIGNING_KEY`` / ``JOB_SIGNING_KEY_SECRET``). ``open_job`` refuses an
-unsigned, tampered, stale or malformed envelope with ``JobRejectedError`` and says which.
+the worker can read (``JOB_SIGNING_KEY`` / ``JOB_SIGNING_KEY_SECRET``). A job becomes its event
+and comes back from it through the key, so the pair is the signer's: ``JobSigner.seal(job, now)``
+(to the event) and ``JobSigner.open(event, now)`` (from the event, parsed and checked once, into
+the typed job), which refuses an unsigned, tampered, stale or malformed envelope with
+``JobRejectedError`` and says which.
 
 Shared by both sides and kept tiny (standard library only), so the endpoint's cold start loads
 none of the worker's code.
