@@ -62,6 +62,10 @@ class CommandHandlers:
         elif isinstance(command, PeekCommand):
             self._peek(job.user, job.response_url, command.queue, command.count)
         elif isinstance(command, RedriveCommand):
+            if command.selection.time_field is not None:
+                # A count by a body field says, window by window, what the field holds (a
+                # birth date by bisection): selecting by it is reading bodies.
+                self._may_read_bodies(job.user, "Selecting by a body field (--time-field) ")
             self.requests.request(
                 queue=command.queue,
                 args=command.selection,
@@ -96,15 +100,20 @@ class CommandHandlers:
 
     def _peek(self, user: str, response_url: str, queue: str, n: int) -> None:
         # Bodies often hold personal data: checked before anything is received from the DLQ.
-        why = self.viewers.refusal(user)
-        if why is not None:
-            count("PeeksRefused")
-            raise UsageError(why)
+        self._may_read_bodies(user)
         dlq = self.queues.catalog().get(queue)
         messages = peek(self.queues.gateway, dlq, n, max_redrives=self.queues.settings.max_redrives)
         self.slack.respond(
             response_url, blocks.peek(dlq.name, dlq.info.visible, messages, self.queues.tz)
         )
+
+    def _may_read_bodies(self, user: str, doing: str = "") -> None:
+        """UsageError (saying what was asked, then why) unless the viewers policy lets ``user``
+        read message bodies."""
+        why = self.viewers.refusal(user)
+        if why is not None:
+            count("PeeksRefused")
+            raise UsageError(f"{doing}reads message bodies. {why}" if doing else why)
 
     def _cancel(self, response_url: str, run_id: str, user: str) -> None:
         run = self.state.get_run(run_id)

@@ -310,3 +310,143 @@ def test_a_forged_record_with_a_tampered_payload_leaves_a_live_run() -> None:
     result, _ = _fail(state, _record(payload, "made up <!channel>"))
     assert result == {"ok": False, "refused": "tampered"}
     assert _status(state) is RunStatus.RUNNING
+
+
+# --- continuations: a sealed ContinueJob is only ever its own part of its own run ----------------
+
+
+def _continue_world(status: RunStatus, invocation: int) -> tuple[SlackWorker, StateStore]:
+    from bot.slack.queues import WorkerOptions
+    from bot.slack.runner import RedriveRunner
+
+    state = _failure_world(invocation=invocation, status=status)
+    runner = RedriveRunner(
+        queues=_Nothing(),  # type: ignore[arg-type]
+        state=state,
+        cards=_Nothing(),  # type: ignore[arg-type]
+        dispatcher=_Nothing(),  # type: ignore[arg-type]
+        clock=lambda: NOW,
+        options=WorkerOptions(),
+    )
+    worker = SlackWorker(
+        signer=JobSigner(KEY),
+        state=state,
+        slack=FakeSlack(),
+        commands=_Nothing(),  # type: ignore[arg-type]
+        decisions=_Nothing(),  # type: ignore[arg-type]
+        runner=runner,
+        clock=lambda: NOW,
+    )
+    return worker, state
+
+
+@pytest.mark.parametrize(
+    ("status", "invocation", "job"),
+    [
+        (RunStatus.CONTINUING, 3, ContinueJob(RUN_ID, 2)),  # replay of a part already taken
+        (RunStatus.RUNNING, 2, ContinueJob(RUN_ID, 2)),  # its part is running: a second copy
+        (RunStatus.DONE, 2, ContinueJob(RUN_ID, 2)),  # the run is over
+        (RunStatus.CANCELLED, 2, ContinueJob(RUN_ID, 2)),
+        (RunStatus.CONTINUING, 2, ContinueJob("20261201-000000-ffffff", 2)),  # no such run
+    ],
+)
+def test_a_sealed_continuation_runs_nothing_unless_its_run_waits_for_that_part(
+    status: RunStatus, invocation: int, job: ContinueJob
+) -> None:
+    # Given a run in some state, and a validly sealed continuation replayed within its TTL
+    worker, state = _continue_world(status, invocation)
+
+    # When the worker gets it, Then no engine, card or hand-over is touched (_Nothing) and the
+    # run is as it was
+    assert worker.handle(JobSigner(KEY).seal(job, NOW), None) == {"ok": True}
+    run = state.get_run(RUN_ID)
+    assert run is not None and run.status is status and run.invocation == invocation
+
+
+# --- who may read bodies ------------------------------------------------------------------------
+
+
+def test_an_approver_who_is_a_guest_may_not_read_bodies() -> None:
+    # "refuse guests": being listed in APPROVERS does not make a guest a full member
+    from bot.config import SlackSettings
+    from bot.slack import viewers
+    from bot.slack.viewers import ViewerPolicy
+
+    class _Slack:
+        def user_info(self, user: str) -> dict[str, Any]:
+            return {"id": user, "team_id": "T_LOCAL", "is_restricted": True}
+
+        def usergroup_members(self, usergroup: str) -> list[str]:
+            raise AssertionError("no group configured")
+
+    env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_TEAM_ID": "T_LOCAL", "APPROVERS": "U_GUEST"}
+    rules = ViewerPolicy.from_settings(SlackSettings.from_env(env), _Slack())
+    assert rules.refusal("U_GUEST") == viewers.GUEST
+
+
+class _Viewers:
+    def __init__(self, refused: dict[str, str]) -> None:
+        self.refused = refused
+        self.asked: list[str] = []
+
+    def refusal(self, user: str) -> str | None:
+        self.asked.append(user)
+        return self.refused.get(user)
+
+
+class _Requests:
+    def __init__(self) -> None:
+        self.made: list[str] = []
+
+    def request(self, **kwargs: Any) -> None:
+        self.made.append(str(kwargs["user"]))
+
+
+def _handlers(viewers: _Viewers, requests: _Requests) -> Any:
+    from bot.slack.command_handlers import CommandHandlers
+    from bot.slack.queues import WorkerOptions
+
+    state, _ = fake_state()
+    return CommandHandlers(
+        queues=_Nothing(),  # type: ignore[arg-type]
+        state=state,
+        slack=FakeSlack(),
+        requests=requests,  # type: ignore[arg-type]
+        approvers=_Nothing(),  # type: ignore[arg-type]
+        viewers=viewers,
+        clock=lambda: NOW,
+        options=WorkerOptions(),
+    )
+
+
+def _command(text: str, user: str) -> Any:
+    from bot.slack.protocol import CommandJob
+
+    return CommandJob(text, user, "C_OPS", "T_LOCAL", "https://r", NOW.isoformat(), "d")
+
+
+ORACLE = (
+    "redrive orders-dlq --time-field patient.birthDate "
+    '--since "1980-03-01T00:00:00+00:00" --until "1980-03-02T00:00:00+00:00"'
+)
+
+
+def test_a_count_by_a_body_field_is_refused_to_who_may_not_read_bodies() -> None:
+    # Given a guest in an allowed channel who may not peek: a redrive's count selected by a
+    # body field (and the "no readable time" / "outside the selection" counts it answers with)
+    # tells, one window at a time, what that field holds: a birth date, by bisection
+    from bot.errors import UsageError
+    from bot.slack import viewers
+
+    refusals = _Viewers({"U_GUEST": viewers.GUEST})
+    requests = _Requests()
+    with pytest.raises(UsageError, match="Guests"):
+        _handlers(refusals, requests).command(_command(ORACLE, "U_GUEST"), None)
+
+    # Then no count was made; a viewer's is, and a selection by sent time needs no such right
+    assert requests.made == []
+    _handlers(refusals, requests).command(_command(ORACLE, "U_VERA"), None)
+    _handlers(refusals, requests).command(
+        _command("redrive orders-dlq --yesterday", "U_GUEST"), None
+    )
+    assert requests.made == ["U_VERA", "U_GUEST"]
