@@ -41,6 +41,12 @@ from bot.inspection import peek, summarize
 from bot.pacing import Deadline, check_rate
 from bot.printable import visible
 from bot.redrive_model import RedriveReport, RedriveRequest, StopReason
+from bot.run_control import (
+    ANSWER_LOST,
+    BEHIND_THEIR_GROUP,
+    MAY_HAVE_BEEN_DELIVERED,
+    STOPPED_BEFORE_THEM,
+)
 from bot.selection_options import SelectionArgs, add_selection_options, positive_int
 from bot.slack import state_command
 from bot.sqs_gateway import SqsGateway
@@ -446,8 +452,8 @@ def print_summary(report: RedriveReport, out: TextIO, *, interrupted_by: str | N
     if report.unconfirmed:
         print(
             visible(
-                f"  warning: {report.unconfirmed} may have been delivered: SQS's answer to their "
-                f"send was lost ({report.unconfirmed_reason}). They were not sent again and stay "
+                f"  warning: {report.unconfirmed} {MAY_HAVE_BEEN_DELIVERED}: {ANSWER_LOST} "
+                f"({report.unconfirmed_reason}). They were not sent again and stay "
                 "in the DLQ; a later redrive sends each once more (at most one extra copy; a FIFO "
                 "queue drops it if within 5 minutes)"
             ),
@@ -455,14 +461,14 @@ def print_summary(report: RedriveReport, out: TextIO, *, interrupted_by: str | N
         )
     if report.held_back:
         print(
-            f"  note: {report.held_back} held back in the DLQ behind an earlier message of their "
-            "FIFO group that did not move, so that the group's order is kept",
+            f"  note: {report.held_back} held back in the DLQ {BEHIND_THEIR_GROUP}, so that the "
+            "group's order is kept",
             file=out,
         )
     if report.not_attempted:
         print(
-            f"  note: {report.not_attempted} selected were not sent: the run stopped on an error "
-            "before it got to them (they stay in the DLQ)",
+            f"  note: {report.not_attempted} selected were not sent: {STOPPED_BEFORE_THEM} (they "
+            "stay in the DLQ)",
             file=out,
         )
     if report.blocked_groups:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 
 from bot.cli import print_summary
-from bot.redrive_model import RedriveReport
+from bot.redrive_model import RedriveReport, StopReason
+from bot.run_control import STOPPED_BEFORE_THEM
 
 
 def test_the_summary_tells_unconfirmed_and_held_back_apart_from_failed() -> None:
@@ -37,3 +38,25 @@ def test_the_summary_tells_unconfirmed_and_held_back_apart_from_failed() -> None
     assert "warning: 10 may have been delivered: SQS's answer to their send was lost" in text
     assert "ConnectionClosedError" in text and "\x1b" not in text
     assert "note: 2 held back in the DLQ behind an earlier message of their FIFO group" in text
+
+
+def test_messages_an_interrupted_run_did_not_send_are_not_blamed_on_an_error() -> None:
+    # Given a run interrupted by Ctrl-C (cancelled, no error) with 3 selected it had not sent
+    report = RedriveReport(
+        "orders-dlq",
+        False,
+        "all messages",
+        scanned=8,
+        matched=8,
+        moved=5,
+        not_attempted=3,
+        stopped=StopReason.CANCELLED,
+    )
+    # When the summary is printed
+    out = io.StringIO()
+    print_summary(report, out, interrupted_by="SIGINT")
+    text = out.getvalue()
+    # Then it says why in the words Slack's card and the daily report use (bot.run_control), and
+    # does not make up an error
+    assert f"3 selected were not sent: {STOPPED_BEFORE_THEM} (they stay in the DLQ)" in text
+    assert "error" not in text

@@ -187,7 +187,7 @@ def test_an_error_that_stops_a_batch_half_way_leaves_every_number_true() -> None
     assert_adds_up(report)
     summary = io.StringIO()
     print_summary(report, summary)
-    assert "1 selected were not sent: the run stopped on an error" in summary.getvalue()
+    assert "1 selected were not sent: the run stopped before it got to them" in summary.getvalue()
 
 
 # --- 10: FIFO groups a scan cannot see past ---------------------------------------------------
