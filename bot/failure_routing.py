@@ -29,9 +29,10 @@ class DailyJobFailures(Protocol):
     def failures(self) -> DailyFailures: ...
 
 
-def failed_function(record: Mapping[str, Any]) -> str | None:
-    """The name of the function whose invocation failed, or None if the record does not say."""
-    context = record.get("requestContext")
+def failed_function(record: object) -> str | None:
+    """The name of the function whose invocation failed, or None if the record does not say
+    (or is not even an object: whoever may invoke the on-failure function may send any JSON)."""
+    context = record.get("requestContext") if isinstance(record, Mapping) else None
     arn = context.get("functionArn") if isinstance(context, Mapping) else None
     parts = arn.split(":") if isinstance(arn, str) else []
     if len(parts) < 7 or parts[:3] != ["arn", "aws", "lambda"] or parts[5] != "function":

@@ -450,3 +450,49 @@ def test_a_count_by_a_body_field_is_refused_to_who_may_not_read_bodies() -> None
         _command("redrive orders-dlq --yesterday", "U_GUEST"), None
     )
     assert requests.made == ["U_VERA", "U_GUEST"]
+
+
+# --- the Lambda entry points, fed what anyone allowed to invoke them could send -----------------
+
+
+class _Context:
+    function_name = "worker"
+    memory_limit_in_mb = 128
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:worker"
+    aws_request_id = "req-1"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+@pytest.mark.parametrize(
+    "event",
+    ["x", [], None, 5, {"sig": "\u00e9"}, {"sig": None, "body": "x"}, {"body": {"run_id": [1]}}],
+)
+def test_the_worker_handler_refuses_any_json_that_is_not_a_sealed_job(event: Any) -> None:
+    import handlers.worker
+
+    worker, slack = _worker()
+    handlers.worker.worker.use(worker)
+    try:
+        result = handlers.worker.handler(event, _Context())
+    finally:
+        handlers.worker.worker.use(None)
+    assert result["ok"] is False and result["refused"] in {"unsigned", "malformed", "tampered"}
+    assert slack.calls == []
+
+
+@pytest.mark.parametrize("event", ["x", [], None, 5])
+def test_the_on_failure_handler_refuses_an_event_that_is_not_a_record(event: Any) -> None:
+    import handlers.failed
+    from bot.failure_routing import FailureRouter
+
+    def never() -> Any:
+        raise AssertionError("no side is built for what is not a record")
+
+    handlers.failed.router.use(FailureRouter(worker_function="worker", worker=never, daily=never))
+    try:
+        result = handlers.failed.handler(event, _Context())
+    finally:
+        handlers.failed.router.use(None)
+    assert result == {"ok": False, "refused": "not an on-failure record"}
