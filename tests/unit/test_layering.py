@@ -4,6 +4,7 @@ AWS SDK, and no module of bot/ depends on itself through others."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -235,3 +236,44 @@ def test_every_handler_is_at_most_15_lines() -> None:
     assert "slack.py" in handlers and "worker.py" in handlers
     # Then each is a thin entry point
     assert {name: n for name, n in handlers.items() if n > MAX_HANDLER_LINES} == {}
+
+
+def test_every_module_and_file_docs_architecture_names_exists() -> None:
+    # Given the modules (`bot.x`, `bot.x.Name`, `bot.x.func`) and files (`handlers/x.py`,
+    # `tests/...`) docs/architecture.md names in backticks
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    cited = re.findall(r"`([^`\s]+)`", page)
+    modules = set(bot_modules())
+    dotted = [name for name in cited if name.startswith("bot.")]
+    files = [name for name in cited if "/" in name and name.endswith(".py")]
+    assert "bot.slack.approvals" in dotted and "handlers/slack.py" in files  # the scan sees them
+    # Then each dotted name is a module, or a module and a name defined in it
+    missing = []
+    for name in dotted:
+        parts = name.split(".")
+        module = next(
+            (
+                ".".join(parts[:n])
+                for n in range(len(parts), 0, -1)
+                if ".".join(parts[:n]) in modules
+            ),
+            None,
+        )
+        if name.endswith("*"):  # a family of modules: bot.engine_*
+            module = name if any(m.startswith(name[:-1]) for m in modules) else None
+        elif module is not None and module != name:
+            attr = parts[len(module.split(".")) :]
+            path = ROOT / (module.replace(".", "/") + ".py")
+            if not path.exists():
+                path = ROOT / module.replace(".", "/") / "__init__.py"
+            defined = {
+                node.name
+                for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                if isinstance(node, ast.FunctionDef | ast.ClassDef)
+            }
+            module = module if set(attr) <= defined else None
+        if module is None:
+            missing.append(name)
+    # and each file exists
+    missing += [name for name in files if not (ROOT / name).exists()]
+    assert missing == []
