@@ -8,6 +8,7 @@ fakes stand in for DynamoDB and Slack (the rules under attack are ours, not AWS'
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,8 +29,18 @@ from bot.slack.protocol import (
 )
 from bot.state import StateStore
 from bot.state_model import ApprovalRequest, RunRecord, RunStatus
+from infra.local.moto_server import LocalAws
+from infra.local.scene import create_pair, put_in_dlq
+from tests.integration.slack.slack_harness import (
+    APPROVER,
+    SlackHarness,
+    make_harness,
+    slack_env,
+)
 from tests.unit.fake_slack import FakeSlackGateway as FakeSlack
 from tests.unit.slack.worker_fakes import fake_state
+
+__all__ = ["slack_env"]  # fixture
 
 KEY = b"hostile-test-job-signing-key-32-bytes!"
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -496,3 +507,70 @@ def test_the_on_failure_handler_refuses_an_event_that_is_not_a_record(event: Any
     finally:
         handlers.failed.router.use(None)
     assert result == {"ok": False, "refused": "not an on-failure record"}
+
+
+# --- who may read bodies, through the real handlers (signed requests, local Lambda and Slack) ---
+
+GUEST = "U_GUEST"
+BODY = "PERSONAL-DATA-4711"
+
+
+@pytest.fixture
+def guest_harness(
+    aws: LocalAws, slack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SlackHarness]:
+    """The whole app, with a guest listed in VIEWERS (configured by mistake) and a DLQ of
+    bodies that hold personal data, each with a birth date."""
+    for harness in make_harness(aws, {**slack_env, "VIEWERS": GUEST}, monkeypatch):
+        harness.slack.state.add_user(GUEST, is_restricted=True)
+        pair = create_pair(harness.sqs, "orders")
+        bodies = [
+            json.dumps({"customer": f"{BODY}-{i}", "birthDate": f"1980-03-0{i + 1}T00:00:00Z"})
+            for i in range(3)
+        ]
+        put_in_dlq(harness.sqs, pair, bodies)
+        yield harness
+
+
+def _slack_saw_a_body(harness: SlackHarness) -> bool:
+    return BODY in json.dumps([call.body for call in harness.slack.state.calls])
+
+
+def test_a_guest_cannot_learn_a_body_field_from_a_redrive_count(
+    guest_harness: SlackHarness,
+) -> None:
+    # When the guest asks for a count of one day of birth dates (a bisection's first step)
+    guest_harness.command(
+        'redrive orders-dlq --time-field birthDate --since "1980-03-01T00:00:00+00:00" '
+        '--until "1980-03-02T00:00:00+00:00"',
+        user=GUEST,
+    )
+    guest_harness.settle()
+
+    # Then nothing was counted or posted: no card, and the answer says why, not how many
+    assert guest_harness.calls("chat.postMessage") == []
+    [answer] = guest_harness.responses()
+    assert "reads message bodies" in answer and "Guests" in answer
+    assert not any(ch.isdigit() for ch in answer.split("reads message bodies")[1])
+    assert not _slack_saw_a_body(guest_harness)
+
+
+def test_when_users_info_is_rate_limited_no_body_is_shown(guest_harness: SlackHarness) -> None:
+    # Given Slack answering every users.info with 429 (Retry-After: 1; the client waits it out
+    # twice, then gives up)
+    guest_harness.slack.state.overrides["users.info"] = lambda _: {
+        "ok": False,
+        "error": "ratelimited",
+        "_status": 429,
+    }
+
+    # When an approver peeks
+    guest_harness.command("peek orders-dlq 3", user=APPROVER)
+    guest_harness.settle()
+
+    # Then no body reached Slack, and the approver is told it could not be checked
+    from bot.slack import viewers
+
+    assert viewers.UNCHECKED in guest_harness.responses()[-1]
+    assert not _slack_saw_a_body(guest_harness)
+    assert len(guest_harness.calls("users.info")) == 3  # the first try and two waits
