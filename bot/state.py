@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.errors import UsageError
 from bot.state_model import (
@@ -48,9 +48,6 @@ from bot.state_table_api import (
     Update,
     key,
 )
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
 
 # Re-exported: the records' home is bot.state_model (no boto3); callers may import them here.
 __all__ = [
@@ -96,11 +93,8 @@ def _run_key(run_id: str) -> Key:
 
 
 class _OnTable:
-    def __init__(self, table: str | StateTableApi, client: DynamoDBClient | None = None) -> None:
-        if isinstance(table, str):  # a table name: the DynamoDB gateway (boto3 loaded only then)
-            from bot.state_table import StateTable
-
-            table = StateTable(table, client)
+    def __init__(self, table: StateTableApi) -> None:
+        # The gateway is made by whoever composes (bot.composition, a test): one way to DynamoDB.
         self.table: StateTableApi = table
 
 

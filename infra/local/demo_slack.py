@@ -26,7 +26,7 @@ from bot.slack.app import BOLT_LOGGER
 from bot.slack.ids import ActionId
 from bot.slack.observability import logger
 from bot.state import StateStore
-from bot.state_table import create_state_table
+from bot.state_table import StateTable, create_state_table
 from infra.local.lambda_server import LambdaServer, LocalLambdaContext
 from infra.local.slack_api import SlackApiServer, SlackCall
 from infra.local.slack_events import LOCAL_TEAM, action_body, command_body, http_event
@@ -142,7 +142,7 @@ class _Conversation:
         post = self.slack.state.calls_to("chat.postMessage")[-1]
         actions = next(b for b in post.body["blocks"] if b["type"] == "actions")
         request_id = str(actions["elements"][0]["value"])
-        request = StateStore(TABLE).get_request(request_id)
+        request = StateStore(StateTable(TABLE)).get_request(request_id)
         return request_id, str(request.message_ts if request else "")
 
 

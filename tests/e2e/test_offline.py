@@ -24,7 +24,7 @@ import pytest
 
 from bot.slack.ids import ActionId
 from bot.state import StateStore
-from bot.state_table import create_state_table
+from bot.state_table import StateTable, create_state_table
 from infra.local.moto_server import LocalAws
 from infra.local.scene import QueuePair, count, create_pair, put_in_dlq
 from infra.local.slack_api import SlackApiServer, SlackCall
@@ -87,7 +87,7 @@ def deployed(aws: LocalAws, slack_server: SlackApiServer) -> StateStore:
     dynamodb = boto3.client("dynamodb")
     create_state_table(dynamodb, STAGE_TABLE)
     slack_server.state.clear()
-    return StateStore(STAGE_TABLE, dynamodb)
+    return StateStore(StateTable(STAGE_TABLE, dynamodb))
 
 
 def post(url: str, body: str, *, secret: str = SIGNING_SECRET) -> tuple[int, dict[str, Any]]:

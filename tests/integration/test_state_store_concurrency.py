@@ -11,7 +11,7 @@ import boto3
 
 from bot.state import StateStore
 from bot.state_model import ApprovalRequest, RequestStatus, RunRecord, RunStatus
-from bot.state_table import create_state_table
+from bot.state_table import StateTable, create_state_table
 from infra.local.moto_server import LocalAws
 
 TABLE = "dlq-redrive-state"
@@ -23,7 +23,7 @@ def test_of_twenty_concurrent_approvals_one_wins_and_keeps_its_run_and_event(
     # Given a pending request
     client = boto3.client("dynamodb")
     create_state_table(client, TABLE)
-    store = StateStore(TABLE, client)
+    store = StateStore(StateTable(TABLE, client))
     now = datetime.now(UTC)
     store.put_request(
         ApprovalRequest(
@@ -47,7 +47,8 @@ def test_of_twenty_concurrent_approvals_one_wins_and_keeps_its_run_and_event(
             "20261201-120000-abcdef", "orders-dlq", "U_ALICE", user, RunStatus.RUNNING, now, now
         )
         start.wait()
-        if StateStore(TABLE, boto3.client("dynamodb")).approve_and_start(run.run_id, run).won:
+        store = StateStore(StateTable(TABLE, boto3.client("dynamodb")))
+        if store.approve_and_start(run.run_id, run).won:
             won.append(user)
 
     # When twenty approvers approve at the same moment

@@ -19,7 +19,7 @@ import handlers.worker
 from bot.slack.ids import ActionId
 from bot.slack.jobs import WorkerOptions
 from bot.state import StateStore
-from bot.state_table import create_state_table
+from bot.state_table import StateTable, create_state_table
 from infra.local.lambda_server import LambdaServer, LocalLambdaContext
 from infra.local.moto_server import LocalAws
 from infra.local.scene import QueuePair, create_pair, put_in_dlq
@@ -221,7 +221,7 @@ def make_harness(
                 lambdas=lambdas,
                 env=full_env,
                 sqs=boto3.client("sqs"),
-                state=StateStore(TABLE, dynamodb),
+                state=StateStore(StateTable(TABLE, dynamodb)),
             )
             lambdas.wait_idle(60)
             # Every payload the app sent must be one real Slack accepts (limits, block shapes).
