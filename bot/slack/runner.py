@@ -231,7 +231,15 @@ class RedriveRunner:
         )
         # Sealed by the dispatcher like the endpoint's jobs: the worker runs nothing it cannot
         # verify, its own continuations included.
-        self.dispatcher.dispatch(ContinueJob(run_id=run.run_id, invocation=run.invocation))
+        try:
+            self.dispatcher.dispatch(ContinueJob(run_id=run.run_id, invocation=run.invocation))
+        except DlqRedriveError as exc:
+            # No part will ever take the run over: left "continuing", it (and its card) would
+            # say so forever. It fails here, saying why; the engine released what it held.
+            logger.warning("hand-over failed", extra={"correlation_id": run.run_id})
+            run.status = RunStatus.FAILED
+            run.error = f"part {run.invocation} could not be started: {exc}"
+            self._finish(run, request, None, run.invocation)
 
     def _finish(
         self,

@@ -574,3 +574,92 @@ def test_when_users_info_is_rate_limited_no_body_is_shown(guest_harness: SlackHa
     assert viewers.UNCHECKED in guest_harness.responses()[-1]
     assert not _slack_saw_a_body(guest_harness)
     assert len(guest_harness.calls("users.info")) == 3  # the first try and two waits
+
+
+# --- the worker's hand-over to itself -----------------------------------------------------------
+
+
+class _LambdaThrottled:
+    """The worker's own Invoke refused (Lambda throttling it, or its role lacking the right)."""
+
+    def __init__(self) -> None:
+        self.tries = 0
+
+    def dispatch(self, job: dict[str, Any]) -> None:
+        from bot.errors import AwsError
+
+        self.tries += 1
+        raise AwsError("could not start the worker function 'worker' (TooManyRequestsException)")
+
+
+class _NoTimeLeft:
+    def get_remaining_time_in_millis(self) -> int:
+        return 0
+
+
+def test_a_hand_over_lambda_refuses_fails_the_run_instead_of_leaving_it_continuing() -> None:
+    # Given an approved request whose first invocation runs out of time at once, and Lambda
+    # refusing the worker's invocation of its own next part
+    from bot.config import EngineSettings, SlackSettings
+    from bot.slack.protocol import CommandJob
+    from bot.slack.worker_runtime import assemble_worker
+    from tests.unit.fake_sqs import FakeSqs
+
+    env = {
+        "TIMEZONE": "UTC",
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "JOB_SIGNING_KEY": KEY.decode(),
+        "SLACK_TEAM_ID": "T_LOCAL",
+        "APPROVERS": "U_BOB",
+        "STATE_TABLE": "state",
+        "WORKER_FUNCTION_NAME": "worker",
+    }
+    sqs = FakeSqs()
+    dlq = sqs.create("orders-dlq")
+    sqs.create("orders", dead_letter_to=dlq)
+    for i in range(2):
+        sqs.put(dlq, json.dumps({"order": i}))
+    state, _ = fake_state()
+    slack, lambdas = FakeSlack(), _LambdaThrottled()
+
+    class _Everyone:
+        def refusal(self, user: str) -> str | None:
+            return None
+
+        def members(self) -> frozenset[str]:
+            return frozenset({"U_BOB"})
+
+    worker = assemble_worker(
+        engine_settings=EngineSettings.from_env(env),
+        slack_settings=SlackSettings.from_env(env),
+        slack=slack,
+        state=state,
+        gateway=sqs,  # type: ignore[arg-type]
+        dispatcher=lambdas,
+        approvers=_Everyone(),
+        viewers=_Everyone(),
+    )
+    now = datetime.now(UTC)
+    ask = CommandJob(
+        "redrive orders-dlq", "U_ALICE", "C_OPS", "T_LOCAL", "https://r", now.isoformat(), "d1"
+    )
+    worker.handle(JobSigner(KEY).seal(ask, now), None)
+    [(_, card)] = [c for c in slack.calls if c[0] == "chat.postMessage"]
+    request_id = next(b for b in card["blocks"] if b["type"] == "actions")["elements"][0]["value"]
+    stored = state.get_request(request_id)
+    assert stored is not None and stored.message_ts is not None
+    click = DecisionJob(
+        "approve", request_id, "U_BOB", "C_OPS", stored.message_ts, "T_LOCAL", "https://r", "d2"
+    )
+
+    # When Bob approves
+    worker.handle(JobSigner(KEY).seal(click, now), _NoTimeLeft())
+
+    # Then the hand-over was tried, and the run is not left "continuing" with no part to run
+    # it: it is marked failed with why, and its card says so
+    assert lambdas.tries == 1
+    run = state.get_run(request_id)
+    assert run is not None and run.status is RunStatus.FAILED, run
+    assert "TooManyRequestsException" in str(run.error)
+    assert "Redrive failed" in slack.texts("chat.update")[-1]
+    assert sqs.visible(dlq) == 2  # nothing lost
