@@ -172,9 +172,6 @@ def build_daily_job(
     ``redrive_workers``: the auto-redrive's engine workers (default: the engine's); tests on
     moto's FIFO queues use one, as its concurrent FIFO receives race each other.
     """
-    from slack_sdk import WebClient
-    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
-
     from bot.config import DailySettings, EngineSettings, SlackSettings
     from bot.daily.builder import assemble_job
     from bot.daily.lease import LeaseStore
@@ -190,10 +187,11 @@ def build_daily_job(
     table = _state_table(slack_settings, dynamodb_client)
     gateway = _sqs_gateway(sqs_client, sqs_send_client)
     if slack_client is None:
-        token = resolve_bot_token(slack_settings)
-        slack_client = WebClient(token=token, base_url=slack_settings.api_url)
-        # A report with thread replies is several posts in a row: wait out a 429 instead of failing.
-        slack_client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
+        # A report with thread replies is several posts in a row: wait out 429s instead of
+        # failing, and give each post slack_sdk's default 30 s.
+        slack_client = _web_client(
+            resolve_bot_token(slack_settings), slack_settings, rate_limit_retries=3, timeout=30
+        )
     engine = RedriveEngine(
         gateway,
         max_redrives=engine_settings.max_redrives,
@@ -282,7 +280,7 @@ def _state_table(settings: SlackSettings, client: DynamoDBClient | None) -> Stat
     return StateTable(settings.state_table, client)
 
 
-def _web_client(token: str, settings: SlackSettings) -> WebClient:
+def _web_client(token: str, settings: SlackSettings, **options: int) -> WebClient:
     from bot.slack.web import build_web_client
 
-    return build_web_client(token, settings.api_url)
+    return build_web_client(token, settings.api_url, **options)

@@ -16,10 +16,13 @@ from slack_sdk.webhook import WebhookClient
 from bot.slack.web_api import Message, MessagePage, SlackError
 
 
-def build_web_client(token: str, api_url: str) -> WebClient:
-    """A WebClient for ``api_url`` that waits out 429s once instead of failing at once."""
-    client = WebClient(token=token, base_url=api_url, timeout=10)
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+def build_web_client(
+    token: str, api_url: str, *, rate_limit_retries: int = 2, timeout: int = 10
+) -> WebClient:
+    """A WebClient for ``api_url`` that waits out up to ``rate_limit_retries`` 429s in a row
+    instead of failing at once."""
+    client = WebClient(token=token, base_url=api_url, timeout=timeout)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries))
     return client
 
 

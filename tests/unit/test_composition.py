@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.composition import (
     ColdStart,
@@ -83,6 +84,27 @@ def test_the_daily_job_uses_every_client_it_is_given(clients: dict[str, Any]) ->
     assert job.continuation.invoker.client is clients["lambda_client"]  # type: ignore[attr-defined]
     slack = job.continuation.poster.slack  # the Slack gateway around the injected client
     assert getattr(slack, "client", slack) is clients["slack_client"]
+
+
+def _rate_limit_retries(client: WebClient) -> list[int]:
+    return [
+        handler.max_retry_count
+        for handler in client.retry_handlers
+        if isinstance(handler, RateLimitErrorRetryHandler)
+    ]
+
+
+def test_the_slack_clients_it_makes_wait_out_rate_limits(clients: dict[str, Any]) -> None:
+    # Given no Slack client injected
+    clients.pop("slack_client")
+    # When the worker and the daily job are built
+    worker_client = build_worker(ENV, **clients).slack.client  # type: ignore[attr-defined]
+    daily_slack = build_daily_job(ENV, **clients).continuation.poster.slack
+    daily_client = daily_slack.client  # type: ignore[attr-defined]
+    # Then both come from the one Slack client maker, each waiting out 429s: the daily report
+    # (several posts in a row) up to 3 in a row with slack_sdk's 30 s per call, the worker 2 in 10 s
+    assert (_rate_limit_retries(worker_client), worker_client.timeout) == ([2], 10)
+    assert (_rate_limit_retries(daily_client), daily_client.timeout) == ([3], 30)
 
 
 def test_the_endpoint_uses_the_slack_client_it_is_given(clients: dict[str, Any]) -> None:
