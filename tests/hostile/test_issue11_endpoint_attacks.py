@@ -663,3 +663,84 @@ def test_a_hand_over_lambda_refuses_fails_the_run_instead_of_leaving_it_continui
     assert "TooManyRequestsException" in str(run.error)
     assert "Redrive failed" in slack.texts("chat.update")[-1]
     assert sqs.visible(dlq) == 2  # nothing lost
+
+
+# --- the installed-workspace check, on every kind of request Slack can send ----------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "served"),
+    [
+        # Events API: the outer team_id is the workspace the event is for
+        ({"type": "event_callback", "team_id": "T_OTHER", "event": {"type": "app_mention"}}, False),
+        ({"type": "event_callback", "team_id": "T_LOCAL", "event": {"type": "app_mention"}}, True),
+        # Modals, shortcuts, menus: team and user.team_id, each must be ours
+        (
+            {
+                "type": "view_submission",
+                "team": {"id": "T_LOCAL"},
+                "user": {"id": "U1", "team_id": "T_PARTNER"},
+            },
+            False,
+        ),
+        ({"type": "shortcut", "team": {"id": "T_OTHER"}, "user": {"id": "U1"}}, False),
+        (
+            {
+                "type": "block_suggestion",
+                "team": {"id": "T_LOCAL"},
+                "user": {"id": "U1", "team_id": "T_LOCAL"},
+            },
+            True,
+        ),
+        (
+            {
+                "type": "message_action",
+                "team": {"id": "T_OTHER"},
+                "user": {"id": "U1", "team_id": "T_LOCAL"},
+            },
+            False,
+        ),
+        # An org-wide install's click names no team: nothing to check, so refused
+        (
+            {
+                "type": "block_actions",
+                "is_enterprise_install": True,
+                "team": None,
+                "enterprise": {"id": "E_LOCAL"},
+                "user": {"id": "U1", "team_id": "T_LOCAL"},
+            },
+            False,
+        ),
+        # Missing or malformed team fields fail closed
+        ({"type": "block_actions", "team": {}, "user": {"id": "U1", "team_id": "T_LOCAL"}}, False),
+        ({"type": "block_actions", "team": "T_LOCAL", "user": {"team_id": None}}, False),
+        ({"command": "/dlq-redrive", "team_id": ["T_LOCAL"], "user_id": "U1"}, False),
+        ({"command": "/dlq-redrive", "team_id": "T_LOCAL ", "user_id": "U1"}, False),
+        ({"type": "url_verification", "challenge": "x"}, False),
+    ],
+)
+def test_every_kind_of_request_must_name_only_the_installed_team(
+    body: dict[str, Any], served: bool
+) -> None:
+    from bot.slack.workspace import InstalledWorkspace
+
+    assert (InstalledWorkspace("T_LOCAL").refusal(body) is None) is served
+
+
+def test_lambdas_error_message_is_inert_where_a_dead_command_tells_its_requester() -> None:
+    # Given a peek whose invocation died with an error message anyone could shape (it can quote
+    # what the code was handling): a broadcast, a disguised link, a mention, control characters
+    from bot.slack.protocol import CommandJob
+
+    state = _failure_world(invocation=1)
+    job = CommandJob("peek orders-dlq", "U_ALICE", "C_OPS", "T_LOCAL", "https://r", "x", "d")
+    hostile = "boom <!channel> <https://evil.example|your bank> <@U_BOB> \x1b[2J\u202e"
+    result, slack = _fail(state, _record(JobSigner(KEY).seal(job, NOW), hostile))
+
+    # Then the requester is told, and nothing in it is live in Slack
+    assert result == {"ok": True, "run": None}
+    [(_, answer)] = slack.calls
+    shown = json.dumps(answer)
+    for live in ("<!channel>", "<https://", "<@U_BOB>", "\x1b", "\u202e"):
+        assert live not in json.loads(shown)["text"] and live not in str(answer["blocks"])
+    assert "&lt;!channel&gt;" in answer["text"]
