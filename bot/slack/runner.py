@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -76,24 +76,17 @@ def approved_selection(request: ApprovalRequest, run: RunRecord, tz: Any) -> Sel
     return selection
 
 
+# The run record keeps the run's totals under the same names (``bot.state_model.RunRecord``).
+_TOTALS = tuple(f.name for f in fields(RunTotals))
+
+
 def _totals(run: RunRecord) -> RunTotals:
-    return RunTotals(
-        moved=run.moved,
-        failed=run.failed,
-        skipped=run.skipped,
-        needs_human=run.needs_human,
-        scanned=run.scanned,
-        duration_s=run.duration_s,
-    )
+    return RunTotals(**{name: getattr(run, name) for name in _TOTALS})
 
 
 def _apply(run: RunRecord, totals: RunTotals) -> None:
-    run.moved, run.failed, run.skipped = totals.moved, totals.failed, totals.skipped
-    run.needs_human, run.scanned, run.duration_s = (
-        totals.needs_human,
-        totals.scanned,
-        totals.duration_s,
-    )
+    for name in _TOTALS:
+        setattr(run, name, getattr(totals, name))
 
 
 class RedriveRunner:

@@ -100,3 +100,13 @@ def test_a_progress_snapshot_never_replaces_the_figures_of_earlier_passes() -> N
     totals = RunTotals(moved=5, failed=4)
     snapshot = _report(StopReason.DRAINED, moved=2, failed=1)
     assert totals.fold(snapshot, partial=True) == RunTotals(moved=7, failed=4)
+
+
+def test_a_slack_run_record_keeps_every_total_under_its_name() -> None:
+    # The runner folds a run's totals from and back into its record by field name
+    # (bot.slack.runner): a total the record does not keep would be lost between invocations.
+    from dataclasses import fields
+
+    from bot.state_model import RunRecord
+
+    assert {f.name for f in fields(RunTotals)} <= {f.name for f in fields(RunRecord)}
