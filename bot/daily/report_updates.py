@@ -89,8 +89,8 @@ class ReportUpdates:
         attempt: Attempt,
     ) -> str | None:
         """Re-render the report the run kept with the final counts and depths, and update its
-        messages (and the day's snapshots). The error, if it could not; SlackError if Slack
-        refused an update (Lambda's retry of the continuation tries again)."""
+        messages (and, with depths read now, the day's snapshots). The error, if it could not;
+        SlackError if Slack refused an update (Lambda's retry of the continuation tries again)."""
         try:
             report = self.kept(key)
         except AwsError as exc:
@@ -105,7 +105,10 @@ class ReportUpdates:
         final = replace(
             report, dlqs=tuple(statuses), total_trend=total_trend(statuses), updated_at=now
         )
-        self.save_snapshots(statuses, day, now)
+        # Only depths read now make new snapshots: the 06:00 run stored the report's own, and
+        # `failed` (which reads none) may not write snapshots (its role, infra/iam/roles.yml).
+        if depths:
+            self.save_snapshots(statuses, day, now)
         if report.all_clear and not self.daily.report_when_empty:
             return None
         self.poster.publish(key, render_report(final), first_attempt=attempt.first)

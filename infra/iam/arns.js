@@ -6,8 +6,11 @@
 // credentials and the same template deploys to any account.
 //
 // Queue names are IAM globs, matched as IAM matches a resource ARN: "*" is any run of characters
-// (none included), "?" one character, and letters match case-sensitively. A pattern of wildcards
-// alone would reach every queue in the account, so it is refused here and packaging stops.
+// (none included), "?" one character, and letters match case-sensitively. Packaging stops on a
+// setting that would reach more than the queues it names: a pattern of wildcards alone, anything
+// that is not a queue name or pattern, a wildcard in DLQ_QUEUES (the functions read it as names),
+// a DLQ pattern ending in a wildcard, a source pattern starting with one, and a source pattern
+// that matches a name some DLQ pattern matches.
 
 // With DLQ_QUEUES "*" (discover every DLQ), the DLQs the bot may drain: names that END in a DLQ
 // suffix. Never "*-dlq*", which also matches working queues such as "orders-dlq-processor".
@@ -33,29 +36,85 @@ const names = async (resolveVariable, param) =>
 // A DLQ_QUEUES entry may be a name, a queue URL or an ARN: IAM wants the name.
 const queueName = (entry) => entry.split('/').pop().split(':').pop();
 
-const refuseWildcardsAlone = (param, patterns) => {
-  const everything = patterns.filter((pattern) => /^[*?]+$/.test(pattern));
-  if (everything.length) {
-    throw new Error(
-      `${param} "${everything.join(',')}" would match every queue in the account: ` +
-        `name the queues (or a narrower pattern such as "orders-*"); see ${HOW_TO}`,
-    );
+const refuse = (param, patterns, why) => {
+  if (patterns.length) {
+    throw new Error(`${param} "${patterns.join(',')}" ${why}; see ${HOW_TO}`);
   }
+};
+
+// SQS queue names: "alphanumeric characters, hyphens (-), and underscores (_)", 1 to 80 of them,
+// a FIFO queue's ending in ".fifo" (SQS Developer Guide, queue naming). A pattern may add IAM's
+// two wildcards. Anything else (a space, "[", "$", "/") cannot be part of a queue name: in IAM it
+// would only match nothing (IAM has no [ranges]), and "${...}" would be substituted by
+// CloudFormation, so it is refused rather than deployed.
+const QUEUE_NAME = /^[A-Za-z0-9_-]{1,75}(\.fifo)?$|^[A-Za-z0-9_-]{1,80}$/;
+const QUEUE_PATTERN = /^[A-Za-z0-9_*?-]+(\.fifo)?$/;
+const WILDCARDS = /[*?]/;
+
+const checkPatterns = (param, patterns) => {
+  refuse(
+    param,
+    patterns.filter((pattern) => !QUEUE_PATTERN.test(pattern)),
+    'is not a queue name or pattern: letters, digits, "-", "_", a ".fifo" ending and IAM\'s ' +
+      'wildcards "*" and "?" only',
+  );
+  refuse(
+    param,
+    patterns.filter((pattern) => /^[*?]+(\.fifo)?$/.test(pattern)),
+    'would match every queue in the account: name the queues',
+  );
   return patterns;
 };
 
-const arnsFor = (service, resourcePrefix, list) =>
-  list.map((name) => ({
-    'Fn::Sub': `arn:\${AWS::Partition}:${service}:\${AWS::Region}:\${AWS::AccountId}:${resourcePrefix}${name}`,
-  }));
+// Whether some queue name matches both IAM globs ("*": any run, "?": one character, the rest
+// literal): a walk over pairs of positions, each step consuming one character both accept.
+const overlap = (a, b) => {
+  const seen = new Set();
+  const todo = [[0, 0]];
+  while (todo.length) {
+    const [i, j] = todo.pop();
+    const state = `${i},${j}`;
+    if (seen.has(state)) continue;
+    seen.add(state);
+    if (i === a.length && j === b.length) return true;
+    if (a[i] === '*') todo.push([i + 1, j]);
+    if (b[j] === '*') todo.push([i, j + 1]);
+    if (i === a.length || j === b.length) continue;
+    const [x, y] = [a[i], b[j]];
+    const literal = (c) => c !== '*' && c !== '?';
+    if (literal(x) && literal(y) && x !== y) continue;
+    const next = [x === '*' ? i : i + 1, y === '*' ? j : j + 1];
+    if (next[0] !== i || next[1] !== j) todo.push(next);
+  }
+  return false;
+};
 
 // The DLQ patterns in force: dlqNamePatterns, else the DLQ_QUEUES names, else the DLQ suffixes.
 const dlqPatterns = async (resolveVariable) => {
   const given = await names(resolveVariable, 'dlqNamePatterns');
-  if (given.length) return refuseWildcardsAlone('dlqNamePatterns', given);
+  if (given.length) {
+    checkPatterns('dlqNamePatterns', given);
+    // "orders-dlq*" also matches the working queue "orders-dlq-processor".
+    refuse(
+      'dlqNamePatterns',
+      given.filter((pattern) => /[*?]$/.test(pattern)),
+      'ends in a wildcard, so it also matches working queues named after a DLQ (as ' +
+        '"*-dlq*" matches "orders-dlq-processor"): end each pattern with the DLQ name\'s ' +
+        'ending (such as "*-dlq" or "*-dlq.fifo")',
+    );
+    return given;
+  }
   const watched = (await names(resolveVariable, 'dlqQueues')).map(queueName);
-  if (!watched.length || watched.includes('*')) return DLQ_SUFFIX_PATTERNS;
-  return refuseWildcardsAlone('dlqQueues', watched);
+  if (!watched.length || (watched.length === 1 && watched[0] === '*')) return DLQ_SUFFIX_PATTERNS;
+  // The functions read DLQ_QUEUES as exact names (bot/config.py refuses "*" among names): a
+  // pattern here would widen IAM to queues the bot never watches.
+  refuse(
+    'dlqQueues',
+    watched.filter((name) => !QUEUE_NAME.test(name)),
+    'lists something that is not a queue name (DLQ_QUEUES takes names, queue URLs or ARNs, or ' +
+      '"*" alone to discover every DLQ; patterns belong in dlqNamePatterns)',
+  );
+  return watched;
 };
 
 const sourcePatterns = async (resolveVariable) => {
@@ -68,19 +127,52 @@ const sourcePatterns = async (resolveVariable) => {
         `let the worker and the daily auto-redrive send to every queue in the account; see ${HOW_TO}`,
     );
   }
-  return refuseWildcardsAlone('sourceNamePatterns', given);
+  checkPatterns('sourceNamePatterns', given);
+  // A leading wildcard reaches every application's queues ("*s", "*.fifo").
+  refuse(
+    'sourceNamePatterns',
+    given.filter((pattern) => WILDCARDS.test(pattern[0])),
+    'starts with a wildcard, so it reaches queues of every application in the account: start ' +
+      'each with the beginning of the queue names (such as "orders-*")',
+  );
+  return given;
 };
+
+// Both settings, checked against each other: no queue may be both a DLQ the bot drains and a
+// source it sends to ("orders*" as a source also matches the DLQ "orders-dlq"; a DLQ pattern
+// that matches a source matches a working queue).
+const queuePatterns = async (resolveVariable) => {
+  const dlqs = await dlqPatterns(resolveVariable);
+  const sources = await sourcePatterns(resolveVariable);
+  const both = sources
+    .map((source) => [source, dlqs.find((dlq) => overlap(source, dlq))])
+    .filter(([, dlq]) => dlq !== undefined);
+  if (both.length) {
+    const pairs = both.map(([source, dlq]) => `"${source}" with "${dlq}"`).join(', ');
+    throw new Error(
+      `sourceNamePatterns and the DLQ patterns match some of the same queue names (${pairs}): ` +
+        'a queue the bot drains must not be one it sends to, so name the sources (such as ' +
+        `"orders,payments.fifo") or narrow the patterns; see ${HOW_TO}`,
+    );
+  }
+  return { dlqs, sources };
+};
+
+const arnsFor = (service, resourcePrefix, list) =>
+  list.map((name) => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:${service}:\${AWS::Region}:\${AWS::AccountId}:${resourcePrefix}${name}`,
+  }));
 
 module.exports = {
   DLQ_SUFFIX_PATTERNS,
-  dlqPatterns,
-  sourcePatterns,
+  overlap,
+  queuePatterns,
   // Dead-letter queues the bot may read and delete from.
   dlqQueueArns: async ({ resolveVariable }) =>
-    arnsFor('sqs', '', await dlqPatterns(resolveVariable)),
+    arnsFor('sqs', '', (await queuePatterns(resolveVariable)).dlqs),
   // Source queues the bot may send redriven messages back to.
   sourceQueueArns: async ({ resolveVariable }) =>
-    arnsFor('sqs', '', await sourcePatterns(resolveVariable)),
+    arnsFor('sqs', '', (await queuePatterns(resolveVariable)).sources),
   // KMS keys of encrypted queues: key ids in this account and region ("*": any of them), or
   // full key ARNs (a key in another account).
   sqsKmsKeyArns: async ({ resolveVariable }) =>
