@@ -16,7 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from bot.selection import PIN_DIGEST_BYTES
+from bot.selection import PIN_DIGEST_BYTES, Pin
 from bot.state_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
 RECORD_RETENTION = timedelta(days=90)  # requests, audit events and runs are kept this long
@@ -82,6 +82,16 @@ class ApprovalRequest:
     # when more than PIN_MAX_IDS matched). None in a request stored before pins existed.
     pin_sent_before: datetime | None = None
     pin_digests: frozenset[bytes] | None = None
+
+    @property
+    def approved_pin(self) -> Pin:
+        """What an approval of this request may take. A request stored before pins existed
+        (no ``pin_sent_before``) is pinned to messages sent before it was asked for: its count
+        started then, so the run takes no later arrival (though it may find fewer than counted),
+        rather than any ``matched`` messages at all."""
+        if self.pin_sent_before is None:
+            return Pin(self.requested_at)
+        return Pin(self.pin_sent_before, self.pin_digests)
 
     def to_item(self) -> dict[str, Any]:
         item: dict[str, Any] = {

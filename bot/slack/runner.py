@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from bot.errors import DlqRedriveError, UsageError
 from bot.redrive_model import RedriveReport, RedriveRequest, StopReason
 from bot.run_control import IN_FLIGHT_STOP, RunTotals, Step, next_step, remaining_limit
-from bot.selection import Pin, Selection
+from bot.selection import Selection
 from bot.selection_options import SelectionArgs
 from bot.slack import blocks
 from bot.slack.cards import Cards
@@ -71,9 +71,7 @@ def approved_selection(request: ApprovalRequest, run: RunRecord, tz: Any) -> Sel
     if limit is not None and limit <= 0:
         return None
     selection = args.build(tz=tz, now=request.requested_at, limit=limit)
-    if request.pin_sent_before is not None:
-        selection = replace(selection, pin=Pin(request.pin_sent_before, request.pin_digests))
-    return selection
+    return replace(selection, pin=request.approved_pin)  # always pinned, old requests too
 
 
 # The run record keeps the run's totals under the same names (``bot.state_model.RunRecord``).
