@@ -22,13 +22,17 @@ from typing import Any
 
 import pytest
 
-from bot.config import DailySettings
+from bot.config import DailySettings, EngineSettings
+from bot.daily.builder import assemble_job
 from bot.daily.failures import DailyFailures, record_daily_failure
 from bot.daily.lease import FAILED, LeaseStore
+from bot.daily.once import LeaseTiming
 from bot.daily.posting import ReportPoster
 from bot.daily.report_updates import ReportUpdates
 from bot.daily.snapshots import RunState, SnapshotStore
+from bot.engine import RedriveEngine
 from bot.errors import AwsError
+from bot.redrive_ledger import StateTableRedriveLedger
 from bot.slack.cards import Cards
 from bot.slack.failures import record_worker_failure
 from bot.slack.protocol import DecisionJob, JobSigner
@@ -36,6 +40,7 @@ from bot.state import StateStore
 from bot.state_model import ApprovalRequest, RunRecord, RunStatus
 from bot.state_schema import PARTITION_KEY
 from bot.state_table_api import ConditionCheck, Item, Key, Put, Update, Write
+from infra.local.lambda_server import LocalLambdaContext
 from tests.deploy import test_scanners
 from tests.deploy.conftest import REQUIRED_PARAMS
 from tests.deploy.test_least_privilege import code_calls, iam_glob_matches
@@ -51,7 +56,9 @@ from tests.deploy.test_template import (
 from tests.deploy.tooling import ROOT, run_osls_package
 from tests.unit.daily import test_daily_failures as daily_failures
 from tests.unit.daily.fakes import CHANNEL, Stores
+from tests.unit.fake_lambda import FakeLambda
 from tests.unit.fake_slack import FakeSlackGateway
+from tests.unit.fake_sqs import FakeSqs
 from tests.unit.fake_state_table import FakeStateTable
 
 # --- queue settings, as osls resolves them ----------------------------------------------------
@@ -539,6 +546,89 @@ def test_failed_marks_a_dead_worker_run_within_its_role(template: Template) -> N
     run = state.get_run(RUN_ID)
     assert run is not None and run.status is RunStatus.FAILED
     assert table.denied == []
+
+
+def test_the_worker_s_state_operations_stay_within_its_role(template: Template) -> None:
+    # Given the worker's state store, as its role lets it touch the table
+    table = RoleTable.of(template, "handlers/worker.handler", FakeStateTable())
+    state = StateStore(table)  # type: ignore[arg-type]
+    request = ApprovalRequest(
+        request_id=RUN_ID,
+        dlq="orders-dlq",
+        selection={},
+        selection_text="all messages",
+        matched=10,
+        requester="U_ALICE",
+        channel="C_OPS",
+        requested_at=ISSUED,
+        approval_expires_at=ISSUED + timedelta(hours=1),
+    )
+    run = RunRecord(RUN_ID, "orders-dlq", "U_ALICE", "U_BOB", RunStatus.RUNNING, ISSUED, ISSUED)
+    # When it does everything a request and its run go through: the replay guard, the card,
+    # the decision with the run and audit event in one transaction, progress, continuation,
+    # cancellation, the run list and a failure
+    assert state.claim_delivery("T1-delivery", ISSUED)
+    state.put_request(request)
+    state.set_card(RUN_ID, "1.000001")
+    assert state.get_request(RUN_ID) is not None
+    assert state.approve_and_start(RUN_ID, run).won
+    state.record_event(RUN_ID, "progress", "U_BOB", ISSUED, moved=3)
+    assert [e["kind"] for e in state.events(RUN_ID)] == ["approved", "progress"]
+    assert state.save_run(run, expected_invocation=run.invocation) is not None
+    state.request_cancel(RUN_ID, "U_ALICE")
+    assert state.cancel_requested(RUN_ID)
+    assert [r.run_id for r in state.recent_runs()] == [RUN_ID]
+    state.fail_run(RUN_ID, "boom", ISSUED)
+    # Then DynamoDB, enforcing its role, refused none of it
+    assert table.denied == []
+
+
+def test_the_daily_job_s_runs_stay_within_its_role(template: Template) -> None:
+    # Given the daily job on a state table that enforces the daily role, with its redrive ledger
+    # (asked about messages that cannot carry the counter: here, one with 10 attributes)
+    stores = Stores.make()
+    table = RoleTable.of(template, "handlers/daily.handler", stores.table)
+    runs, snapshots = RunState(table), SnapshotStore(table)
+    sqs, lambdas = FakeSqs(), FakeLambda(functions={"dlq-redrive-daily"})
+    dlq = sqs.create("orders-dlq")
+    source = sqs.create("orders", dead_letter_to=dlq)
+    for n in range(3):
+        sqs.put(dlq, json.dumps({"at": "2026-03-10T10:00:00Z", "n": n}))
+    ten = {f"a{i}": {"DataType": "String", "StringValue": str(i)} for i in range(10)}
+    sqs.put(dlq, json.dumps({"at": "2026-03-10T11:00:00Z"}), **ten)
+    env = {"TIMEZONE": "UTC", "REPORT_CHANNEL": CHANNEL, "AUTO_REDRIVE": "*"}
+    env |= {"AUTO_REDRIVE_TIME_FIELD": "at"}
+    settings = EngineSettings.from_env(env)
+    job = assemble_job(
+        gateway=sqs,
+        engine=RedriveEngine(
+            sqs, max_redrives=3, timezone=settings.timezone, ledger=StateTableRedriveLedger(table)
+        ),
+        snapshots=snapshots,
+        runs=runs,
+        leases=LeaseStore(table),
+        slack=stores.slack,
+        invoker=lambdas,
+        daily=DailySettings.from_env(env),
+        engine_settings=settings,
+        clock=stores.clock,
+        lease_timing=LeaseTiming(renew_s=0.2, lease_s=1.5, poll_s=0.05),
+    )
+    # When the 06:00 run hands its auto-redrive over and the continuation finishes it
+    schedule = {"time": "2026-03-11T06:00:00Z", "detail-type": "Scheduled Event"}
+    job.handle(schedule, LocalLambdaContext("dlq-redrive-daily", 10, "r-1"))
+    [continuation] = lambdas.payloads("dlq-redrive-daily")
+    outcome = job.handle(continuation, LocalLambdaContext("dlq-redrive-daily", 600, "r-2"))
+    # Then every message moved (the ledger counted the one without room for the counter) and
+    # DynamoDB, enforcing the role, refused nothing
+    assert outcome["status"] == "finished" and outcome["total_moved"] == 4
+    assert sqs.visible(source) == 4
+    assert table.denied == []
+    assert {pk for pk, _ in stores.table.items} >= {
+        "SNAPSHOT#orders-dlq",
+        "DAILYRUN#2026-03-11T06:00:00+00:00",
+        "REDRIVES#orders-dlq",
+    }
 
 
 def test_no_role_may_scan_or_reach_an_index(
