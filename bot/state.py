@@ -309,11 +309,13 @@ class RunStore(_OnTable):
         *,
         invocation: int | None = None,
         approved_by: str | None = None,
+        started_by: str | None = None,
     ) -> RunRecord | None:
         """Mark an active (running or continuing) run failed with ``error``; None when it is
         unknown or already ended (its own outcome stands), or, with ``invocation`` /
-        ``approved_by``, when it is no longer that invocation's or was not that person's
-        approval (the failed invocation does not own it: its outcome is not the run's)."""
+        ``approved_by`` / ``started_by``, when it is no longer that invocation's or was not that
+        person's approval or that click's (the failed invocation does not own it: its outcome
+        is not the run's). A run stored without ``started_by`` is judged by the rest."""
         condition = f"attribute_exists(pk) AND {_IS_ACTIVE}"
         owner: dict[str, Any] = {}
         if invocation is not None:
@@ -322,6 +324,9 @@ class RunStore(_OnTable):
         if approved_by is not None:
             condition += " AND approved_by = :approved_by"
             owner[":approved_by"] = {"S": approved_by}
+        if started_by is not None:
+            condition += " AND (attribute_not_exists(started_by) OR started_by = :started_by)"
+            owner[":started_by"] = {"S": started_by}
         try:
             item = self.table.update(
                 _run_key(run_id),

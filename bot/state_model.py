@@ -184,6 +184,10 @@ class RunRecord:
     cancel_requested_by: str | None = None
     error: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    # The delivery key of the click whose approval started the run: its invocation owns part 1.
+    # The approver alone cannot tell it from the same approver's losing second click (None in a
+    # run stored before it was kept).
+    started_by: str | None = None
 
     def to_item(self) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -210,6 +214,8 @@ class RunRecord:
             item["cancel_requested_by"] = {"S": self.cancel_requested_by}
         if self.error:
             item["error"] = {"S": self.error}
+        if self.started_by:
+            item["started_by"] = {"S": self.started_by}
         return item
 
     @classmethod
@@ -236,6 +242,7 @@ class RunRecord:
             cancel_requested_by=item.get("cancel_requested_by", {}).get("S"),
             error=item.get("error", {}).get("S") or None,
             detail=from_attr_map(item.get("detail", {}).get("M", {})),
+            started_by=item.get("started_by", {}).get("S"),
         )
 
     @property

@@ -71,6 +71,7 @@ class Decisions:
                 status=RunStatus.RUNNING,
                 started_at=now,
                 updated_at=now,
+                started_by=job.delivery,  # this invocation owns part 1 (bot.slack.failures)
             )
             outcome = self.state.approve_and_start(request.request_id, run)
             if outcome.won and outcome.request is not None:

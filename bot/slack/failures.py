@@ -69,12 +69,15 @@ def record_worker_failure(
     # invocation that handed over and then died, or a click that lost to another, leaves the
     # run to its owner.
     if isinstance(job, DecisionJob):
-        run_id, invocation, approver = job.request_id, 1, job.user
+        # That click's own: the same approver's second click, which lost, does not own it.
+        run_id, invocation, approver, click = job.request_id, 1, job.user, job.delivery
     else:
-        run_id, invocation, approver = job.run_id, job.invocation, None
+        run_id, invocation, approver, click = job.run_id, job.invocation, None, None
     is_start = not isinstance(job, DecisionJob) or job.decision == "approve"
     run = (
-        state.fail_run(run_id, error, now, invocation=invocation, approved_by=approver)
+        state.fail_run(
+            run_id, error, now, invocation=invocation, approved_by=approver, started_by=click
+        )
         if is_start
         else None
     )

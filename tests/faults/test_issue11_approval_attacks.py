@@ -6,14 +6,17 @@ table do meanwhile; a decision is all or nothing. The worker as Lambda wires it
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.config import EngineSettings, SlackSettings
+from bot.slack.cards import Cards
+from bot.slack.failures import record_worker_failure
 from bot.slack.jobs import SlackWorker
 from bot.slack.protocol import CommandJob, DecisionJob, JobSigner, job_signing_key
 from bot.slack.worker_runtime import assemble_worker
-from bot.state_model import RunStatus
+from bot.state_model import RequestStatus, RunStatus
 from tests.unit.fake_slack import FakeSlackGateway
 from tests.unit.fake_sqs import FakeSqs
 from tests.unit.fake_state_table import FakeStateTable
@@ -127,3 +130,196 @@ def test_an_old_request_stored_without_a_pin_never_moves_messages_that_arrived_l
     assert sorted(world.sqs.queues[world.dlq].messages) == sorted(late)
     run = world.state.get_run(request_id)
     assert run is not None and run.status is RunStatus.DONE and run.moved == 0
+
+
+def test_a_throttled_decision_writes_nothing_says_so_and_a_later_click_approves() -> None:
+    # Given a card for 2 orders, and the state table throttling the decision's transaction
+    world = _World()
+    world.put(2)
+    request_id = world.ask()
+    events_before = world.state.events(request_id)
+    world.table.fail_call = lambda op: (
+        "ProvisionedThroughputExceededException" if op == "transact" else None
+    )
+
+    # When Bob approves
+    stored = world.state.get_request(request_id)
+    assert stored is not None and stored.message_ts is not None
+    job = DecisionJob(
+        "approve", request_id, "U_BOB", "C_OPS", stored.message_ts, "T_LOCAL", "https://b", "t1"
+    )
+    result = world.worker.handle(SIGNER.seal(job, _now()), None)
+
+    # Then nothing is half-written: still pending, no run, no audit event, nothing moved
+    assert result["ok"] is False and "ProvisionedThroughputExceeded" in result["error"]
+    stored = world.state.get_request(request_id)
+    assert stored is not None and stored.status is RequestStatus.PENDING
+    assert stored.decided_by is None
+    assert world.state.get_run(request_id) is None
+    assert world.state.events(request_id) == events_before
+    assert world.sqs.visible(world.dlq) == 2
+    # and Bob is told, in words that say the decision was not recorded
+    [(_, answer, ephemeral)] = [a for a in world.slack.answers if a[0] == "https://b"]
+    assert ephemeral and "ProvisionedThroughputExceeded" in json.dumps(answer)
+    assert "refused to record the approval" in json.dumps(answer)
+    # and the card does not claim an approval
+    assert not any("Approved by" in t for t in world.slack.texts("chat.update"))
+
+    # When the table recovers and Carol approves
+    world.table.fail_call = lambda op: None
+    world.click(request_id, user="U_CAROL")
+
+    # Then exactly one run moved the 2
+    run = world.state.get_run(request_id)
+    assert run is not None and run.status is RunStatus.DONE and run.moved == 2
+    assert run.approved_by == "U_CAROL" and world.sqs.visible(world.source) == 2
+
+
+def test_a_message_delivered_twice_during_the_count_is_counted_once() -> None:
+    # Given 3 orders, the first of which SQS hands out a second time while it is in flight
+    world = _World()
+    ids = world.put(3)
+    world.sqs.redeliver = {ids[0]}
+
+    # When Alice asks for a redrive
+    request_id = world.ask()
+
+    # Then the count, its pin and the card say 3 (not 4)
+    request = world.state.get_request(request_id)
+    assert request is not None and request.matched == 3
+    assert request.pin_digests is not None and len(request.pin_digests) == 3
+    card = [body for method, body in world.slack.calls if method == "chat.postMessage"][-1]
+    assert "Move up to 3 counted" in json.dumps(card["blocks"])
+    assert ": 3 message(s) from orders-dlq" in str(card["text"])
+    # and its approval moves the 3, once each
+    world.sqs.redeliver = set()
+    world.click(request_id)
+    run = world.state.get_run(request_id)
+    assert run is not None and run.moved == 3 and world.sqs.visible(world.source) == 3
+    assert world.sqs.visible(world.dlq) == 0
+
+
+def test_a_continuation_keeps_the_pin_and_the_cap_left_after_earlier_parts() -> None:
+    # Given a card for 3 counted orders
+    world = _World()
+    counted = world.put(3)
+    request_id = world.ask()
+    # and an approval whose first part ran out of time at once (it handed over to part 2)
+    world.worker.handle(
+        SIGNER.seal(
+            DecisionJob(
+                "approve",
+                request_id,
+                "U_BOB",
+                "C_OPS",
+                str(world.state.get_request(request_id).message_ts),  # type: ignore[union-attr]
+                "T_LOCAL",
+                "",
+                "c1",
+            ),
+            _now(),
+        ),
+        _NoTimeLeft(),
+    )
+    [handed_over] = world.dispatcher.jobs
+    run = world.state.get_run(request_id)
+    assert run is not None and run.status is RunStatus.CONTINUING and run.invocation == 2
+    # and, meanwhile, one counted order was moved by someone else and 4 newcomers arrived
+    del world.sqs.queues[world.dlq].messages[counted[0]]
+    late = world.put(4, "late")
+
+    # When part 2 runs with time enough
+    world.worker.handle(handed_over, None)
+
+    # Then it moved only the 2 counted ones left, no newcomer
+    run = world.state.get_run(request_id)
+    assert run is not None and run.status is RunStatus.DONE and run.moved == 2
+    assert sorted(world.sqs.queues[world.dlq].messages) == sorted(late)
+    assert world.sqs.visible(world.source) == 2
+    # and the card's outcome says 2 moved of the 3 counted
+    last = world.slack.texts("chat.update")[-1]
+    assert "moved *2*" in last
+
+
+class _NoTimeLeft:
+    """A Lambda context whose time budget is already used up."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 0
+
+
+def _failure_record(payload: dict[str, Any], message: str) -> dict[str, Any]:
+    """Lambda's on-failure destination record of an invocation that died (documented shape)."""
+    return {
+        "version": "1.0",
+        "timestamp": "2026-12-01T12:15:01.000Z",
+        "requestContext": {
+            "requestId": "c0ffee00-0000-4000-8000-000000000002",
+            "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:worker:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 1,
+        },
+        "requestPayload": payload,
+        "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
+        "responsePayload": {"errorType": "Sandbox.Timedout", "errorMessage": message},
+    }
+
+
+def test_the_record_of_an_approvers_second_click_that_died_does_not_fail_the_run_of_the_first() -> (
+    None
+):
+    # Given a card for 3 orders, and Bob's approval running (its first send hangs a while)
+    world = _World()
+    world.put(3)
+    request_id = world.ask()
+    stored = world.state.get_request(request_id)
+    assert stored is not None and stored.message_ts is not None
+    sending, release = threading.Event(), threading.Event()
+
+    def hang_first_send(url: str) -> bool:
+        if url == world.source and not release.is_set():
+            sending.set()
+            release.wait(30)
+        return False
+
+    world.sqs.fail_call = hang_first_send
+    first = SIGNER.seal(
+        DecisionJob(
+            "approve", request_id, "U_BOB", "C_OPS", stored.message_ts, "T_LOCAL", "", "b1"
+        ),
+        _now(),
+    )
+    running = threading.Thread(target=world.worker.handle, args=(first, None))
+    running.start()
+    try:
+        assert sending.wait(30)
+        # and Bob's second click (a double click: its own delivery) whose invocation died after
+        # it lost (told "Already approved"), as Lambda's on-failure record says
+        second = SIGNER.seal(
+            DecisionJob(
+                "approve", request_id, "U_BOB", "C_OPS", stored.message_ts, "T_LOCAL", "", "b2"
+            ),
+            _now(),
+        )
+        world.worker.handle(second, None)
+        result = record_worker_failure(
+            _failure_record(second, "Task timed out after 900.00 seconds"),
+            signer=SIGNER,
+            state=world.state,
+            slack=world.slack,
+            cards=Cards(world.slack, UTC, sleep=lambda _: None),
+            clock=_now,
+        )
+
+        # Then the run the first click owns is not failed by it
+        assert result == {"ok": True, "run": request_id, "marked": False}
+        run = world.state.get_run(request_id)
+        assert run is not None and run.status is RunStatus.RUNNING
+    finally:
+        release.set()
+        running.join(30)
+    # and the first click's run ends with its own, true outcome
+    run = world.state.get_run(request_id)
+    assert run is not None and run.status is RunStatus.DONE and run.moved == 3
+    assert world.sqs.visible(world.source) == 3 and world.sqs.visible(world.dlq) == 0
+    assert "Done: moved *3*" in world.slack.texts("chat.update")[-1]
