@@ -171,12 +171,13 @@ def main(
             return EXTRA_COMMANDS[args.command][2](args, ctx)
         return _COMMANDS[args.command](args, ctx)
     except AwsError as exc:
+        # The gateway words every SDK error; one that says AWS is not set up is a usage error.
+        if isinstance(exc.__cause__, NoRegionError | NoCredentialsError):
+            return _not_configured(err, exc.__cause__)
         _error_line(err, f"dlq-redrive: {exc}")
         return EXIT_FAILED
-    except (NoRegionError, NoCredentialsError) as exc:
-        hint = "set AWS_REGION" if isinstance(exc, NoRegionError) else "set AWS_PROFILE or keys"
-        _error_line(err, f"dlq-redrive: error: AWS is not configured: {exc} ({hint})")
-        return EXIT_USAGE
+    except (NoRegionError, NoCredentialsError) as exc:  # raised making a client
+        return _not_configured(err, exc)
     except EndpointConnectionError as exc:
         _error_line(err, f"dlq-redrive: cannot reach SQS: {exc}")
         return EXIT_FAILED
@@ -189,6 +190,12 @@ def main(
     except KeyboardInterrupt:
         _error_line(err, "dlq-redrive: interrupted")
         return 130
+
+
+def _not_configured(err: TextIO, exc: NoRegionError | NoCredentialsError) -> int:
+    hint = "set AWS_REGION" if isinstance(exc, NoRegionError) else "set AWS_PROFILE or keys"
+    _error_line(err, f"dlq-redrive: error: AWS is not configured: {exc} ({hint})")
+    return EXIT_USAGE
 
 
 def _lenient(stream: TextIO) -> TextIO:

@@ -122,6 +122,8 @@ class SqsGateway:
             if is_missing_queue(exc):
                 raise QueueNotFoundError(f"no queue named {name_or_url!r}") from exc
             raise sqs_error(f"looking up queue {name_or_url!r}", exc) from exc
+        except BotoCoreError as exc:
+            raise sqs_error(f"looking up queue {name_or_url!r}", exc) from exc
 
     def url_for_arn(self, arn: str) -> str:
         """The URL of the queue with this ARN (cached, looked up once however many threads ask
@@ -172,6 +174,8 @@ class SqsGateway:
                     f"queue {url.rsplit('/', 1)[-1]!r} does not exist"
                 ) from exc
             raise sqs_error(f"reading queue {url}", exc) from exc
+        except BotoCoreError as exc:
+            raise sqs_error(f"reading queue {url}", exc) from exc
         return queue_info_from_attributes(url, {str(k): v for k, v in attrs.items()})
 
     def dead_letter_sources(self, url: str) -> list[str]:
@@ -187,6 +191,8 @@ class SqsGateway:
                 raise QueueNotFoundError(
                     f"queue {url.rsplit('/', 1)[-1]!r} does not exist"
                 ) from exc
+            raise sqs_error(f"listing the sources of {url}", exc) from exc
+        except BotoCoreError as exc:
             raise sqs_error(f"listing the sources of {url}", exc) from exc
         return urls
 

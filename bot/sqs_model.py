@@ -126,7 +126,11 @@ def queue_was_missing(failure: SendFailure) -> bool:
 
 
 class SqsApi(Protocol):
-    """What the engine needs from SQS. ``SqsGateway`` is the real one; tests may pass a fake."""
+    """What the engine needs from SQS. ``SqsGateway`` is the real one; tests may pass a fake.
+
+    A look-up or read that fails raises ``AwsError`` (``QueueNotFoundError`` for a queue that is
+    gone), whether AWS refused it or could not be reached: no SDK exception gets past the
+    gateway, so nothing above it catches one."""
 
     def queue_info(self, url: str) -> QueueInfo: ...
 

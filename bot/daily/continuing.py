@@ -10,8 +10,6 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError
-
 from bot.catalog import DlqCatalog
 from bot.daily.auto_redrive import AutoRedriver
 from bot.daily.blocks import render_continuation, text_messages
@@ -113,7 +111,7 @@ class ContinuationRun:
             before = results.get(name, AutoRedrive())
             try:
                 dlq = self.catalog.get(name)
-            except (DlqRedriveError, BotoCoreError) as exc:
+            except DlqRedriveError as exc:
                 results[name] = replace(before, continuing=False, error=str(exc))
                 continue
             # The same selection as the report run's (its window is in the event).
@@ -203,7 +201,7 @@ class ContinuationRun:
         for name in names:
             try:
                 info = self.gateway.queue_info(self.catalog.get(name).info.url)
-            except (DlqRedriveError, BotoCoreError) as exc:
+            except DlqRedriveError as exc:
                 logger.warning("depth of %s not read: %s", name, exc)
                 depths[name] = None
                 continue

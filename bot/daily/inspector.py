@@ -8,8 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from botocore.exceptions import BotoCoreError
-
 from bot.catalog import Dlq, DlqCatalog
 from bot.config import DailySettings, EngineSettings
 from bot.daily.figures import FigureCounter, SampleFigures
@@ -100,11 +98,11 @@ class DlqInspector:
 def failure_line(exc: Exception, doing: str, name: str) -> str:
     """The error line of DLQ ``name`` when ``doing`` it raised ``exc`` (and log it).
 
-    Our errors and botocore's are worded for people already. Anything else is a bug or an input
-    nobody foresaw: it costs that DLQ its line, never the whole report, and its traceback goes to
-    the log rather than its text to Slack.
+    Our errors are worded for people already (the gateways word AWS's too). Anything else is a bug
+    or an input nobody foresaw: it costs that DLQ its line, never the whole report, and its
+    traceback goes to the log rather than its text to Slack.
     """
-    if isinstance(exc, DlqRedriveError | BotoCoreError):
+    if isinstance(exc, DlqRedriveError):
         logger.error("%s %s failed: %s", doing, name, exc)
         return str(exc)
     logger.exception("unexpected error %s %s", doing, name)

@@ -596,6 +596,20 @@ def test_missing_aws_configuration_is_one_clear_line(tmp_path: Any) -> None:
     assert "AWS_REGION" in result.stderr and result.stderr.count("\n") == 1
 
 
+def test_missing_credentials_are_one_clear_line_whichever_call_meets_them(tmp_path: Any) -> None:
+    # Given a region but no credentials anywhere (no files, no keys, no instance metadata)
+    nowhere = str(tmp_path / "none")
+    env = {"AWS_CONFIG_FILE": nowhere, "AWS_SHARED_CREDENTIALS_FILE": nowhere}
+    env |= {"AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
+    # When the first SQS call is a listing (list) or a look-up by name (peek)
+    for argv in (["list"], ["peek", "orders-dlq"]):
+        result = cli_process(argv, env)
+        # Then the gateway's AwsError is still told as AWS not being set up (a usage error)
+        assert result.returncode == 2, (argv, result.stderr)
+        assert result.stderr.startswith("dlq-redrive: error: AWS is not configured"), argv
+        assert "AWS_PROFILE" in result.stderr and result.stderr.count("\n") == 1
+
+
 def test_an_unreachable_endpoint_is_one_clear_line(engine_env: dict) -> None:
     env = {**engine_env, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}  # nothing listens on port 9
     env["AWS_MAX_ATTEMPTS"] = "1"

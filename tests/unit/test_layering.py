@@ -30,14 +30,6 @@ LOADS_THE_SDK = {
     "bot.slack.app": "through bot.slack.dispatch (loaded at init, not on the first request)",
     "bot.slack.runtime": "through bot.slack.app",
     "bot.slack.worker_runtime": "wires the worker's parts to the real gateways",
-    "bot.daily.builder": "wires the daily job's parts to the real gateways",
-    # The daily job words botocore's errors (no credentials, no connection) on a DLQ's line.
-    "bot.daily.inspector": "catches BotoCoreError to word a DLQ's failure",
-    "bot.daily.continuing": "catches BotoCoreError to word a continuation's failure",
-    "bot.daily.auto_redrive": "through bot.daily.inspector",
-    "bot.daily.report_run": "through bot.daily.auto_redrive",
-    "bot.daily.job": "through bot.daily.continuing",
-    "bot.daily.runtime": "through bot.daily.job",
 }
 
 
@@ -164,13 +156,7 @@ MAY_USE_SDK_CLIENTS = {
     "bot.slack.runtime",  # Bolt's Lambda adapter
 }
 # botocore's exceptions, to catch and word what a gateway let through: only these.
-MAY_CATCH_SDK_ERRORS = MAY_USE_SDK_CLIENTS | {
-    "bot.sqs_move_tasks",
-    "bot.aws_errors",
-    "bot.cli",
-    "bot.daily.inspector",
-    "bot.daily.continuing",
-}
+MAY_CATCH_SDK_ERRORS = MAY_USE_SDK_CLIENTS | {"bot.sqs_move_tasks", "bot.aws_errors", "bot.cli"}
 
 
 def sdk_imports(path: Path) -> set[str]:
