@@ -33,8 +33,22 @@ const names = async (resolveVariable, param) =>
     .map((part) => part.trim())
     .filter(Boolean);
 
-// A DLQ_QUEUES entry may be a name, a queue URL or an ARN: IAM wants the name.
-const queueName = (entry) => entry.split('/').pop().split(':').pop();
+// A DLQ_QUEUES entry may be a name, a queue URL or an ARN. A URL or ARN of AWS names its region
+// and account too, and IAM gets exactly that queue: by name alone, a DLQ listed from another
+// account or region would give these rights on a same-named queue of this stack's own account.
+// (A URL of a local stand-in, as the offline tests use, is taken by its name: no IAM there.)
+const HERE = '${AWS::Region}:${AWS::AccountId}';
+const AWS_QUEUE_URL =
+  /^https:\/\/(?:sqs\.([a-z0-9-]+)|([a-z0-9-]+)\.queue)\.amazonaws\.com(?:\.cn)?\/([0-9]{12})\/([^/]+)\/?$/;
+const QUEUE_ARN = /^arn:aws[a-z-]*:sqs:([a-z0-9-]+):([0-9]{12}):([^:]+)$/;
+const located = (entry) => {
+  const arn = QUEUE_ARN.exec(entry);
+  if (arn) return { name: arn[3], where: `${arn[1]}:${arn[2]}` };
+  const url = AWS_QUEUE_URL.exec(entry);
+  if (url) return { name: url[4], where: `${url[1] || url[2]}:${url[3]}` };
+  if (entry.startsWith('arn:')) return { name: entry, where: HERE }; // refused below
+  return { name: entry.replace(/\/+$/, '').split('/').pop(), where: HERE };
+};
 
 const refuse = (param, patterns, why) => {
   if (patterns.length) {
@@ -89,7 +103,8 @@ const overlap = (a, b) => {
   return false;
 };
 
-// The DLQ patterns in force: dlqNamePatterns, else the DLQ_QUEUES names, else the DLQ suffixes.
+// The DLQ patterns in force ({name, where: "region:account"}): dlqNamePatterns, else the
+// DLQ_QUEUES entries, else the DLQ suffixes.
 const dlqPatterns = async (resolveVariable) => {
   const given = await names(resolveVariable, 'dlqNamePatterns');
   if (given.length) {
@@ -102,15 +117,17 @@ const dlqPatterns = async (resolveVariable) => {
         '"*-dlq*" matches "orders-dlq-processor"): end each pattern with the DLQ name\'s ' +
         'ending (such as "*-dlq" or "*-dlq.fifo")',
     );
-    return given;
+    return given.map((name) => ({ name, where: HERE }));
   }
-  const watched = (await names(resolveVariable, 'dlqQueues')).map(queueName);
-  if (!watched.length || (watched.length === 1 && watched[0] === '*')) return DLQ_SUFFIX_PATTERNS;
+  const watched = (await names(resolveVariable, 'dlqQueues')).map(located);
+  if (!watched.length || (watched.length === 1 && watched[0].name === '*')) {
+    return DLQ_SUFFIX_PATTERNS.map((name) => ({ name, where: HERE }));
+  }
   // The functions read DLQ_QUEUES as exact names (bot/config.py refuses "*" among names): a
   // pattern here would widen IAM to queues the bot never watches.
   refuse(
     'dlqQueues',
-    watched.filter((name) => !QUEUE_NAME.test(name)),
+    watched.filter(({ name }) => !QUEUE_NAME.test(name)).map(({ name }) => name),
     'lists something that is not a queue name (DLQ_QUEUES takes names, queue URLs or ARNs, or ' +
       '"*" alone to discover every DLQ; patterns belong in dlqNamePatterns)',
   );
@@ -145,7 +162,7 @@ const queuePatterns = async (resolveVariable) => {
   const dlqs = await dlqPatterns(resolveVariable);
   const sources = await sourcePatterns(resolveVariable);
   const both = sources
-    .map((source) => [source, dlqs.find((dlq) => overlap(source, dlq))])
+    .map((source) => [source, dlqs.map(({ name }) => name).find((dlq) => overlap(source, dlq))])
     .filter(([, dlq]) => dlq !== undefined);
   if (both.length) {
     const pairs = both.map(([source, dlq]) => `"${source}" with "${dlq}"`).join(', ');
@@ -158,6 +175,10 @@ const queuePatterns = async (resolveVariable) => {
   return { dlqs, sources };
 };
 
+const queueArn = ({ name, where }) => ({
+  'Fn::Sub': `arn:\${AWS::Partition}:sqs:${where}:${name}`,
+});
+
 const arnsFor = (service, resourcePrefix, list) =>
   list.map((name) => ({
     'Fn::Sub': `arn:\${AWS::Partition}:${service}:\${AWS::Region}:\${AWS::AccountId}:${resourcePrefix}${name}`,
@@ -169,8 +190,8 @@ module.exports = {
   queuePatterns,
   // Dead-letter queues the bot may read and delete from.
   dlqQueueArns: async ({ resolveVariable }) =>
-    arnsFor('sqs', '', (await queuePatterns(resolveVariable)).dlqs),
-  // Source queues the bot may send redriven messages back to.
+    (await queuePatterns(resolveVariable)).dlqs.map(queueArn),
+  // Source queues the bot may send redriven messages back to (in this stack's account).
   sourceQueueArns: async ({ resolveVariable }) =>
     arnsFor('sqs', '', (await queuePatterns(resolveVariable)).sources),
   // KMS keys of encrypted queues: key ids in this account and region ("*": any of them), or

@@ -73,7 +73,7 @@ RESOLVE = """
 const arns = require(process.argv[1]);
 const params = JSON.parse(process.argv[2]);
 const resolveVariable = async (variable) => params[variable.replace(/^param:/, '')];
-const names = (arnList) => arnList.map((arn) => arn['Fn::Sub'].slice(process.argv[3].length));
+const names = (arnList) => arnList.map((arn) => arn['Fn::Sub']);
 Promise.all([arns.dlqQueueArns({ resolveVariable }), arns.sourceQueueArns({ resolveVariable })])
   .then(([dlqs, sources]) =>
     console.log(JSON.stringify({ dlqs: names(dlqs), sources: names(sources) })))
@@ -91,7 +91,6 @@ def resolve_queue_params(params: dict[str, str]) -> dict[str, Any]:
             RESOLVE,
             str(ROOT / "infra" / "iam" / "arns.js"),
             json.dumps({**QUEUE_DEFAULTS, **params}),
-            QUEUE_ARN_PREFIX,
         ],
         capture_output=True,
         text=True,
@@ -125,8 +124,14 @@ QUEUE_NAMES = [
 ]
 
 
-def reached(patterns: Sequence[str]) -> set[str]:
-    return {name for name in QUEUE_NAMES if any(iam_glob_matches(p, name) for p in patterns)}
+def reached(arns: Sequence[str]) -> set[str]:
+    """The names of QUEUE_NAMES, queues of the stack's own account and region, whose ARN one of
+    the Resource ``arns`` matches (IAM matches the whole ARN)."""
+    return {
+        name
+        for name in QUEUE_NAMES
+        if any(iam_glob_matches(arn, QUEUE_ARN_PREFIX + name) for arn in arns)
+    }
 
 
 DEFAULT_DLQS = {"orders-dlq", "orders-dlq.fifo", "orders_DLQ", "Orders-DLQ", "payments-dlq.fifo"}
@@ -154,11 +159,12 @@ ACCEPTED = [
     pytest.param(
         {
             "sourceNamePatterns": "orders",
-            "dlqQueues": "Orders-DLQ,https://sqs.eu-west-1.amazonaws.com/111122223333/orders-dlq.fifo",
+            # a local stand-in's URL (no IAM there) is taken by its name
+            "dlqQueues": "Orders-DLQ,http://127.0.0.1:4566/000000000000/orders-dlq.fifo",
         },
         {"Orders-DLQ", "orders-dlq.fifo"},  # case-sensitive: not orders-dlq
         {"orders"},
-        id="listed-mixed-case-and-url",
+        id="listed-mixed-case-and-local-url",
     ),
     pytest.param(
         {"sourceNamePatterns": "orders-?", "dlqNamePatterns": "*-dlq, *-deadletter"},
@@ -182,6 +188,25 @@ def test_accepted_queue_settings_reach_only_what_they_name(
     # And sending reaches exactly the named sources, none of them a DLQ
     assert reached(answer["sources"]) == source_names
     assert not reached(answer["dlqs"]) & reached(answer["sources"])
+
+
+def test_a_dlq_listed_by_url_or_arn_is_that_queue_in_its_own_account_and_region() -> None:
+    # Given DLQs listed by name, by the URL and by the ARN of another account's queues, named
+    # like this account's working queues
+    answer = resolve_queue_params(
+        {
+            "sourceNamePatterns": "orders",
+            "dlqQueues": "orders-dlq,https://sqs.us-east-1.amazonaws.com/999999999999/payments,"
+            "arn:aws:sqs:eu-west-1:999999999999:audit",
+        }
+    )
+    # Then the DLQ rights reach those queues where they are, and not this account's payments or
+    # audit (by name alone they did)
+    assert reached(answer["dlqs"]) == {"orders-dlq"}
+    assert answer["dlqs"][1:] == [
+        "arn:${AWS::Partition}:sqs:us-east-1:999999999999:payments",
+        "arn:${AWS::Partition}:sqs:eu-west-1:999999999999:audit",
+    ]
 
 
 # (parameters, what packaging says): each would have given a right beyond what was named.

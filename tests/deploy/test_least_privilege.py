@@ -109,14 +109,20 @@ def test_a_stage_that_lists_its_dlqs_may_drain_those_and_no_other(
 ) -> None:
     # Given DLQ_QUEUES = a name, a queue URL and an ARN (conftest.LISTED_PARAMS)
     _, worker = role_of(listed_template, "handlers/worker.handler")
-    # Then the DLQ rights name exactly those queues, by name
+    # Then the DLQ rights name exactly those queues: the name in the stack's own account and
+    # region, the URL's and the ARN's in theirs (by name alone, a DLQ of another account would
+    # have given rights on a same-named queue of this one)
+    listed = f"{SUB_PREFIX}:sqs:eu-west-1:111122223333:"
     for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"):
-        assert queue_patterns(worker, action) == [
-            "orders-dlq",
-            "payments-dlq.fifo",
-            "Billing_Retry",
+        assert [sub(r) for r in granted(worker, action)] == [
+            f"{QUEUE_ARN}orders-dlq",
+            f"{listed}payments-dlq.fifo",
+            f"{listed}Billing_Retry",
         ], action
-    assert not reaches(queue_patterns(worker, "sqs:ReceiveMessage"), "orders-dlq-processor")
+    assert not any(
+        iam_glob_matches(sub(r), f"{QUEUE_ARN}orders-dlq-processor")
+        for r in granted(worker, "sqs:ReceiveMessage")
+    )
 
 
 def test_sources_are_exactly_the_named_ones(template: Template) -> None:
@@ -551,6 +557,28 @@ def test_the_job_signing_key_is_generated_and_read_only_by_its_three_users(
             a for s in statements(role) for a in as_list(s["Action"]) if "secretsmanager" in a
         }
         assert secret_actions <= {"secretsmanager:GetSecretValue"}, handler
+
+
+def test_the_roles_that_read_the_job_key_may_read_its_previous_version_too(
+    template: Template,
+) -> None:
+    # After a rotation, jobs sealed with the key before it still open (bot/slack/credentials.py
+    # reads the AWSPREVIOUS label as well). GetSecretValue is one action for every version: only
+    # a condition (secretsmanager:VersionStage / VersionId), a Deny or a resource policy on the
+    # secret could narrow it to AWSCURRENT. Given the roles that read the key
+    (logical_id,) = resources(template, "AWS::SecretsManager::Secret")
+    for handler in ("handlers/slack.handler", "handlers/worker.handler", "handlers/failed.handler"):
+        _, role = role_of(template, handler)
+        reading = [
+            s
+            for s in statements(role)
+            if "secretsmanager:GetSecretValue" in as_list(s["Action"])
+            and {"Ref": logical_id} in as_list(s["Resource"])
+        ]
+        # Then each reads it by an Allow without condition, and nothing denies any version
+        assert reading and all(s["Effect"] == "Allow" and "Condition" not in s for s in reading)
+        assert [s for s in statements(role) if s["Effect"] != "Allow"] == [], handler
+    assert resources(template, "AWS::SecretsManager::ResourcePolicy") == {}
 
 
 def test_the_installed_workspace_and_viewers_are_stack_parameters(
