@@ -61,6 +61,12 @@ def _when(value: datetime, tz: ZoneInfo) -> str:
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
+def _pin_time(pinned: datetime, tz: ZoneInfo) -> str:
+    """The pin's time to the second: it is a bound the run enforces, and "before 03:00" for a
+    pin at 03:00:41 would let messages sent in those 41 seconds move past what the card said."""
+    return pinned.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
 def _message(text: str, blocks: list[dict[str, Any]]) -> Message:
     # The last guard for Slack's limits: the renderers budget their content first.
     if len(blocks) > MAX_BLOCKS or block_text_length(blocks) > MESSAGE_TEXT:
@@ -273,18 +279,27 @@ def bound_notes(request: ApprovalRequest, tz: ZoneInfo) -> list[str]:
     count stopped early): that approving moves at most the counted messages and the others wait,
     and when the counted ids could not all be kept (a time bound only)."""
     notes = []
-    if not request.count_complete:
-        notes.append(
-            f"Approving moves at most the {number(request.matched)} counted message(s); other "
-            "messages that match wait for a request of their own."
+    if request.pin_sent_before is None or request.pin_digests is not None:
+        if not request.count_complete:
+            notes.append(
+                f"Approving moves at most the {number(request.matched)} counted message(s); "
+                "other messages that match wait for a request of their own."
+            )
+        return notes
+    # A time bound only: the run takes whichever selected messages sent before the pin it
+    # receives first, up to the count; it cannot keep to the counted ones.
+    notes.append(
+        f"More messages were counted than the request can name one by one, so the run moves "
+        f"at most {number(request.matched)} messages sent before "
+        f"{_pin_time(request.pin_sent_before, tz)}, "
+        "the first it receives: not necessarily the ones counted"
+        + (
+            " (the count stopped early, so others that match may be among them)"
+            if not request.count_complete
+            else ""
         )
-    if request.pin_sent_before is not None and request.pin_digests is None:
-        notes.append(
-            f"More messages were counted than the request can name one by one, so the run moves "
-            f"at most {number(request.matched)} messages sent before "
-            f"{_when(request.pin_sent_before, tz)}; messages that reached the DLQ later but "
-            "were sent earlier could be among them."
-        )
+        + "; messages that reached the DLQ later but were sent earlier could be among them."
+    )
     return notes
 
 
@@ -335,7 +350,7 @@ def approval_card(request: ApprovalRequest, tz: ZoneInfo, *, dry_run_note: str =
                     "value": request.request_id,
                     "confirm": {
                         "title": {"type": "plain_text", "text": "Start the redrive?"},
-                        "text": {"type": "mrkdwn", "text": _confirm_text(request)},
+                        "text": {"type": "mrkdwn", "text": _confirm_text(request, tz)},
                         "confirm": {"type": "plain_text", "text": "Approve"},
                         "deny": {"type": "plain_text", "text": "Cancel"},
                     },
@@ -358,11 +373,18 @@ def approval_card(request: ApprovalRequest, tz: ZoneInfo, *, dry_run_note: str =
     return _message(text, blocks)
 
 
-def _confirm_text(request: ApprovalRequest) -> str:
-    """The Approve dialog's text: the run's true bound (it moves only counted messages, at most
-    ``matched``), and the selection in a span cut to fit Slack's 300 characters whole."""
+def _confirm_text(request: ApprovalRequest, tz: ZoneInfo) -> str:
+    """The Approve dialog's text: the run's true bound (at most ``matched``, of the counted
+    messages when their ids are pinned, else of those sent before the pin's time), and the
+    selection in a span cut to fit Slack's 300 characters whole."""
+    pinned = request.pin_sent_before
+    which = (
+        f"message(s) sent before {_pin_time(pinned, tz)}"
+        if pinned is not None and request.pin_digests is None
+        else "counted message(s)"
+    )
     head = (
-        f"Move up to {number(request.matched)} counted message(s) from {code(request.dlq)} back "
+        f"Move up to {number(request.matched)} {which} from {code(request.dlq)} back "
         "to their source queues ("
     )
     tail = ")."

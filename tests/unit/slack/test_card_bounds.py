@@ -70,7 +70,7 @@ def test_a_count_stopped_by_the_in_flight_quota_says_so() -> None:
 def test_a_count_too_large_to_name_every_message_says_the_time_bound_and_its_gap() -> None:
     request = _request(matched=25_000, would_move=25_000, pin_digests=None)
     card = _text(blocks.approval_card(request, ZoneInfo("UTC")))
-    assert "the run moves at most 25,000 messages sent before 2026-11-25 03:00 UTC" in card
+    assert "the run moves at most 25,000 messages sent before 2026-11-25 03:00:00 UTC" in card
     assert "reached the DLQ later but were sent earlier could be among them" in card
 
 
@@ -78,3 +78,33 @@ def test_a_complete_count_with_every_id_needs_no_bound_note() -> None:
     card = _text(blocks.approval_card(_request(), ZoneInfo("UTC")))
     assert "stopped early" not in card and "sent before" not in card
     assert "39 message(s)" in card and "up to 39 message(s)" not in card
+
+
+def test_a_time_only_pin_is_shown_to_the_second_it_enforces() -> None:
+    # Given a count pinned at 03:00:41 with too many ids to name (a time bound only)
+    pinned = NOW + timedelta(seconds=41)
+    request = _request(matched=25_000, would_move=25_000, pin_digests=None, pin_sent_before=pinned)
+    # When the card is rendered
+    card = _text(blocks.approval_card(request, ZoneInfo("UTC")))
+    # Then its bound is the one the run enforces: a message sent at 03:00:20 may move, so
+    # "sent before 03:00" would be untrue
+    assert "sent before 2026-11-25 03:00:41 UTC" in card
+    assert "sent before 2026-11-25 03:00 UTC" not in card
+
+
+def test_a_time_only_pin_never_promises_the_counted_messages() -> None:
+    # Given a count that stopped early after 12,103 matches, too many to name one by one: the
+    # run can only take "at most 12,103 sent before the count", whichever it receives first
+    request = _request(
+        matched=12_103,
+        would_move=12_103,
+        count_complete=False,
+        count_stopped="deadline",
+        pin_digests=None,
+    )
+    # When the card and its Approve dialog are rendered
+    card = _text(blocks.approval_card(request, ZoneInfo("UTC")))
+    # Then neither says the run moves only the counted messages, and both state the true bound
+    assert "counted message(s)" not in card
+    assert "Move up to 12,103 message(s) sent before 2026-11-25 03:00:00 UTC" in card
+    assert "not necessarily the ones counted" in card
