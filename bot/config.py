@@ -104,7 +104,9 @@ class SlackSettings:
     worker_function: str | None = None  # WORKER_FUNCTION_NAME: the Lambda that runs slow work
     # The key that signs jobs from the endpoint to the worker: JOB_SIGNING_KEY (plain text, for
     # local runs) or JOB_SIGNING_KEY_SECRET (a Secrets Manager secret id, as deployed).
+    # JOB_SIGNING_KEY_PREVIOUS: the plain key before JOB_SIGNING_KEY, still accepted (rotation).
     job_signing_key: str | None = None
+    job_signing_key_previous: str | None = None
     job_signing_key_secret: str | None = None
     # The workspace (and Enterprise Grid org) the app is installed in: requests from any other
     # are refused. SLACK_TEAM_ID / SLACK_ENTERPRISE_ID.
@@ -129,6 +131,7 @@ class SlackSettings:
             state_table=env.get("STATE_TABLE") or None,
             worker_function=env.get("WORKER_FUNCTION_NAME") or None,
             job_signing_key=env.get("JOB_SIGNING_KEY") or None,
+            job_signing_key_previous=env.get("JOB_SIGNING_KEY_PREVIOUS") or None,
             job_signing_key_secret=env.get("JOB_SIGNING_KEY_SECRET") or None,
             team_id=env.get("SLACK_TEAM_ID", "").strip() or None,
             enterprise_id=env.get("SLACK_ENTERPRISE_ID", "").strip() or None,

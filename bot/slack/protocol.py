@@ -7,7 +7,12 @@ U_BOB"). So every job travels in a signed envelope::
      "sig": "<hex HMAC-SHA256>"}
 
 The HMAC covers the canonical JSON of everything but ``sig``, under a key only the endpoint and
-the worker can read (``JOB_SIGNING_KEY`` / ``JOB_SIGNING_KEY_SECRET``). A job becomes its event
+the worker can read (``JOB_SIGNING_KEY`` / ``JOB_SIGNING_KEY_SECRET``). Keys are rotated
+(docs/deploy.md), so a signer seals with the current key and opens with the current or the
+previous one (a job sealed just before a rotation, or by a container that has not re-read the
+key yet, still runs); a job that neither opens makes it re-read its keys once before refusing
+(its own may be the stale ones), at most once per ``KEY_REFRESH_COOLDOWN_S`` when nothing new
+was found. A job becomes its event
 and comes back from it through the key, so the pair is the signer's: ``JobSigner.seal(job, now)``
 (to the event) and ``JobSigner.open(event, now)`` (from the event, parsed and checked once, into
 the typed job), which refuses an unsigned, tampered, stale or malformed envelope with
@@ -22,10 +27,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 from bot.errors import DlqRedriveError
 
@@ -34,6 +40,11 @@ from bot.errors import DlqRedriveError
 # (serverless.yml): an event older than this is refused here, never run late.
 JOB_TTL_S = 900
 MIN_KEY_BYTES = 32
+# After re-reading the keys found nothing new, a job that does not open is refused without
+# asking again for this long: anyone allowed to invoke the worker could otherwise make it call
+# Secrets Manager once per made-up event. A real rotation is found at the first refusal after it.
+KEY_REFRESH_COOLDOWN_S = 30
+_HMAC_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 class JobKind(StrEnum):
@@ -143,19 +154,63 @@ def _canonical(envelope: dict[str, Any]) -> bytes:
 
 
 def _mac(key: bytes, envelope: dict[str, Any]) -> str:
-    return hmac.new(key, _canonical(envelope), hashlib.sha256).hexdigest()
+    return _digest(key, _canonical(envelope))
+
+
+def _digest(key: bytes, signed: bytes) -> str:
+    return hmac.new(key, signed, hashlib.sha256).hexdigest()
+
+
+def check_key(key: bytes) -> bytes:
+    """``key`` if it is long enough to sign with, else ValueError."""
+    if len(key) < MIN_KEY_BYTES:
+        # A short key is a guessable key: refuse to run rather than sign weakly.
+        raise ValueError(f"the job signing key must be at least {MIN_KEY_BYTES} bytes")
+    return key
+
+
+class KeySource(Protocol):
+    """Where a signer's keys are: the one that seals, and the ones that open (the current key,
+    then the previous one, if any)."""
+
+    def sealing_key(self) -> bytes:
+        """The current key (possibly as cached a while ago)."""
+        ...
+
+    def opening_keys(self, *, fresh: bool = False) -> tuple[bytes, ...]:
+        """The keys a job may be sealed with; ``fresh``: read again now, not from a cache."""
+        ...
+
+
+class StaticKeys:
+    """Keys given as values (``JOB_SIGNING_KEY`` and ``JOB_SIGNING_KEY_PREVIOUS``, local runs and
+    tests): they cannot go stale."""
+
+    def __init__(self, current: bytes, previous: bytes | None = None) -> None:
+        self._keys = (check_key(current),) + (() if previous is None else (check_key(previous),))
+
+    def sealing_key(self) -> bytes:
+        return self._keys[0]
+
+    def opening_keys(self, *, fresh: bool = False) -> tuple[bytes, ...]:
+        return self._keys
 
 
 class JobSigner:
-    """Seals and opens job envelopes with one key (the endpoint seals; the worker opens and
-    seals its own continuations)."""
+    """Seals job envelopes with the current key and opens them with the current or the previous
+    one (the endpoint seals; the worker opens and seals its own continuations)."""
 
-    def __init__(self, key: bytes, *, ttl_s: int = JOB_TTL_S) -> None:
-        if len(key) < MIN_KEY_BYTES:
-            # A short key is a guessable key: refuse to run rather than sign weakly.
-            raise ValueError(f"the job signing key must be at least {MIN_KEY_BYTES} bytes")
-        self._key = key
+    def __init__(
+        self,
+        keys: bytes | KeySource,
+        *,
+        ttl_s: int = JOB_TTL_S,
+        refresh_cooldown_s: float = KEY_REFRESH_COOLDOWN_S,
+    ) -> None:
+        self._keys = StaticKeys(keys) if isinstance(keys, bytes) else keys
         self.ttl_s = ttl_s
+        self._refresh_cooldown_s = refresh_cooldown_s
+        self._nothing_new_at: datetime | None = None  # the last re-read that found no new key
 
     def seal(self, job: Job, now: datetime) -> dict[str, Any]:
         """The signed event for ``job`` (what is passed to the worker's Invoke)."""
@@ -166,7 +221,7 @@ class JobSigner:
             "issued_at": issued,
             "expires_at": issued + self.ttl_s,
         }
-        envelope["sig"] = _mac(self._key, envelope)
+        envelope["sig"] = _mac(self._keys.sealing_key(), envelope)
         return envelope
 
     def open(self, event: Any, now: datetime, *, ignore_expiry: bool = False) -> Job:
@@ -181,11 +236,14 @@ class JobSigner:
             raise JobRejectedError("malformed", f"an envelope has exactly {sorted(_ENVELOPE_KEYS)}")
         sig = event.get("sig")
         try:
-            expected = _mac(self._key, event)
+            signed = _canonical(event)
         except (KeyError, TypeError, ValueError) as exc:
             raise JobRejectedError("malformed", "the envelope is incomplete") from exc
-        # compare_digest raises TypeError on non-ASCII str: such a signature is simply wrong.
-        if not isinstance(sig, str) or not sig.isascii() or not hmac.compare_digest(sig, expected):
+        # Anything but 64 hex digits is no HMAC-SHA256 of any key: refused without re-reading
+        # (and compare_digest would raise TypeError on non-ASCII text).
+        if not isinstance(sig, str) or not _HMAC_HEX.fullmatch(sig):
+            raise JobRejectedError("tampered", "the signature does not match the job")
+        if not self._signed_by_a_key(signed, sig, now):
             raise JobRejectedError("tampered", "the signature does not match the job")
         expires_at, issued_at = event.get("expires_at"), event.get("issued_at")
         if type(expires_at) is not int or type(issued_at) is not int:  # bool is an int too
@@ -196,6 +254,25 @@ class JobSigner:
         if not ignore_expiry and not issued_at - 60 <= now.timestamp() < expires_at:
             raise JobRejectedError("stale", "the job is outside its validity window")
         return _from_body(str(event.get("job")), event.get("body"))
+
+    def _signed_by_a_key(self, signed: bytes, sig: str, now: datetime) -> bool:
+        """Whether ``sig`` is the MAC of ``signed`` under a key that opens; the keys are read
+        again once first if ours may be stale (a rotation we have not seen yet)."""
+        keys = self._keys.opening_keys()
+        if _matches(keys, signed, sig):
+            return True
+        last = self._nothing_new_at
+        if last is not None and (now - last).total_seconds() < self._refresh_cooldown_s:
+            return False
+        fresh = self._keys.opening_keys(fresh=True)
+        self._nothing_new_at = now if fresh == keys else None
+        return fresh != keys and _matches(fresh, signed, sig)
+
+
+def _matches(keys: tuple[bytes, ...], signed: bytes, sig: str) -> bool:
+    # Every key is tried (no early exit): the time taken says nothing about which one matched.
+    found = [hmac.compare_digest(sig, _digest(key, signed)) for key in keys]
+    return any(found)
 
 
 def _from_body(kind: str, body: Any) -> Job:

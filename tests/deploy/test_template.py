@@ -32,7 +32,12 @@ DLQ_ACTIONS = {
 }
 # Variables a deployed function must never be given directly (they live in SSM or Secrets
 # Manager; JOB_SIGNING_KEY is the plain key of local runs and tests).
-SECRET_VARIABLES = {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "JOB_SIGNING_KEY"}
+SECRET_VARIABLES = {
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "JOB_SIGNING_KEY",
+    "JOB_SIGNING_KEY_PREVIOUS",
+}
 # Settings only some functions get: where the secrets they alone read are.
 ONLY_FOR = {
     "SLACK_SIGNING_SECRET_PARAM": {"handlers/slack.handler"},
