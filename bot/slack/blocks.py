@@ -417,20 +417,33 @@ def progress_line(run: RunRecord) -> str:
 
 
 def outcome_lines(
-    run: RunRecord, report: RedriveReport | None, request: ApprovalRequest | None = None
+    run: RunRecord,
+    report: RedriveReport | None,
+    request: ApprovalRequest | None = None,
+    *,
+    unreported: bool = False,
 ) -> tuple[str, list[str]]:
     """The card's final status line and details (``request``: what was approved, to say when
-    the run moved fewer than were counted)."""
+    the run moved fewer than were counted; ``unreported``: its last invocation died or crashed
+    before it could report, so the run's figures are those of its last saved progress)."""
     # Only the worker renders outcomes (see the imports above).
     from bot.run_control import left_in_dlq
     from bot.state_model import RunStatus
 
-    counts = (
-        f"moved *{number(run.moved)}*, failed *{number(run.failed)}*, "
-        f"skipped {number(run.skipped)} ({number(run.needs_human)} need a human), "
-        f"in {_duration(run.duration_s)}"
-        + (f" over {run.invocation} invocations" if run.invocation > 1 else "")
-    )
+    if unreported:
+        # Lower bounds: the invocation went on after it last saved, and its time went with it.
+        counts = (
+            f"moved at least *{number(run.moved)}*, failed at least {number(run.failed)}, "
+            f"skipped at least {number(run.skipped)} ({number(run.needs_human)} need a human) "
+            "by its last saved progress"
+        )
+    else:
+        counts = (
+            f"moved *{number(run.moved)}*, failed *{number(run.failed)}*, "
+            f"skipped {number(run.skipped)} ({number(run.needs_human)} need a human), "
+            f"in {_duration(run.duration_s)}"
+            + (f" over {run.invocation} invocations" if run.invocation > 1 else "")
+        )
     if run.status is RunStatus.CANCELLED:
         head = f":stop_sign: Cancelled by <@{run.cancel_requested_by}>: {counts}"
     elif run.status is RunStatus.FAILED:
@@ -447,6 +460,13 @@ def outcome_lines(
     if run.error:
         # An error can quote what SQS or a message said: escaped like any text we did not write.
         details.append(f"Error: {escape(run.error, limit=500)}")
+    if unreported:
+        details.append(
+            "The worker stopped before it could report, so it may have moved more after its last "
+            "saved progress: those are in their source queues and not counted here. Any it had "
+            "sent but not yet deleted are in both queues (a later redrive would send them once "
+            "more), and the ones it held go back to the DLQ when their visibility timeout ends."
+        )
     if report is not None:
         part = " in the last part" if run.invocation > 1 else ""
         details += left_in_dlq(report, number, part=part)

@@ -94,9 +94,26 @@ def test_a_timed_out_approval_marks_its_run_failed_and_the_card_says_why() -> No
     assert run is not None and run.status is RunStatus.FAILED
     assert "Task timed out after 900.00 seconds" in str(run.error)
     [update] = slack.texts("chat.update")
-    assert ":x: Redrive failed: moved *40*" in update
+    assert ":x: Redrive failed: moved at least *40*" in update
     assert "Task timed out after 900.00 seconds" in str(slack.calls[-1][1]["blocks"])
     assert [e["kind"] for e in state.events(RUN_ID)] == ["outcome"]
+
+
+def test_a_dead_workers_figures_are_said_as_those_of_its_last_saved_progress() -> None:
+    # Given a run whose last saved progress says 40 moved, killed while it went on moving
+    # (the LocalStack drill: the card said "moved *1,552*" and "in 0.00s"; 1,570 had reached
+    # the source queues, 2 of them still in the DLQ too)
+    state, slack = _world()
+    payload = JobSigner(KEY).seal(_decision(), ISSUED)
+    # When Lambda's on-failure record comes
+    _fail(state, slack, _record(payload, "Runtime exited with error: signal: killed"))
+    # Then the card gives the saved figures as lower bounds, claims no duration it never
+    # measured, and says what the dead invocation may have left behind
+    shown = str(slack.calls[-1][1]["blocks"])
+    assert "moved at least *40*" in shown and "moved *40*" not in shown
+    assert "0.00s" not in shown
+    assert "may have moved more after its last saved progress" in shown
+    assert "in both queues" in shown
 
 
 def test_a_continuation_that_died_fails_its_run() -> None:
