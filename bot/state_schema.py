@@ -9,7 +9,6 @@ Single-table design: ``pk`` / ``sk`` strings, TTL on the numeric ``expires_at`` 
 from __future__ import annotations
 
 import json
-from importlib import resources
 from typing import Any
 
 PARTITION_KEY = "pk"
@@ -19,6 +18,11 @@ TTL_ATTRIBUTE = "expires_at"
 
 def table_definition() -> dict[str, Any]:
     """The table's AttributeDefinitions, KeySchema, BillingMode and TimeToLiveAttribute."""
+    # Imported here, not at the top: every user of the key names above (the daily's lease and
+    # snapshots, the worker's state) would load importlib.resources, and with it tempfile,
+    # shutil, bz2 and lzma, at each cold start for a file only table creation reads.
+    from importlib import resources
+
     text = resources.files("bot").joinpath("state_table.json").read_text(encoding="utf-8")
     definition: dict[str, Any] = json.loads(text)
     return definition

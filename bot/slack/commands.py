@@ -3,17 +3,25 @@
 ``redrive`` reuses the CLI's selection options (``bot.selection_options``) so the two front
 ends accept exactly the same flags. argparse is wrapped so that it never prints and never
 exits the process: every problem becomes a ``UsageError`` whose message says what was wrong.
+
+The parser is built on the first command parsed, not at import: the endpoint's cold start, and
+a request that is not a command (a click), load neither argparse (with gettext) nor the selection
+options (tests/deploy/test_handler_imports.py).
 """
 
 from __future__ import annotations
 
-import argparse
 import shlex
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from functools import cache
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot.errors import UsageError
-from bot.selection_options import SelectionArgs, add_selection_options
+
+if TYPE_CHECKING:
+    import argparse
+
+    from bot.selection_options import SelectionArgs
 
 MAX_PEEK = 10  # what fits in one message within Block Kit's limits, with readable bodies
 MAX_TEXT = 1_000  # Slack caps slash-command text far below this; longer is not a real command
@@ -28,22 +36,6 @@ USAGE = """\
 • `/dlq-redrive status` — redrives in progress and the last few finished
 • `/dlq-redrive cancel ID` — stop a running redrive
 • `/dlq-redrive help` — this message"""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises UsageError instead of printing and exiting."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
-        raise UsageError(message or "invalid command")
-
-    def print_help(self, file: Any = None) -> None:  # -h / --help: the caller shows USAGE
-        raise UsageError("see the usage below")
-
-    def print_usage(self, file: Any = None) -> None:
-        return
 
 
 @dataclass(frozen=True)
@@ -81,24 +73,44 @@ class CancelCommand:
 Command = HelpCommand | ListCommand | PeekCommand | RedriveCommand | StatusCommand | CancelCommand
 
 
-def _peek_count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"N must be a whole number, got {text!r}") from exc
-    if not 1 <= value <= MAX_PEEK:
-        raise argparse.ArgumentTypeError(f"N must be between 1 and {MAX_PEEK}, got {value}")
-    return value
+@cache
+def _parser() -> argparse.ArgumentParser:
+    """The command's grammar, built once, on the first command parsed (see the module's doc)."""
+    import argparse
 
+    from bot.selection_options import add_selection_options
 
-def _build_parser() -> _Parser:
-    parser = _Parser(prog="/dlq-redrive", add_help=False)
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    class Parser(argparse.ArgumentParser):
+        """argparse that raises UsageError instead of printing and exiting."""
+
+        def error(self, message: str) -> NoReturn:
+            raise UsageError(message)
+
+        def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+            raise UsageError(message or "invalid command")
+
+        def print_help(self, file: Any = None) -> None:  # -h / --help: the caller shows USAGE
+            raise UsageError("see the usage below")
+
+        def print_usage(self, file: Any = None) -> None:
+            return
+
+    def peek_count(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"N must be a whole number, got {text!r}") from exc
+        if not 1 <= value <= MAX_PEEK:
+            raise argparse.ArgumentTypeError(f"N must be between 1 and {MAX_PEEK}, got {value}")
+        return value
+
+    parser = Parser(prog="/dlq-redrive", add_help=False)
+    sub = parser.add_subparsers(dest="command", parser_class=Parser)
     for name in ("help", "list", "status"):
         sub.add_parser(name, add_help=False)
     peek = sub.add_parser("peek", add_help=False)
     peek.add_argument("queue")
-    peek.add_argument("count", nargs="?", type=_peek_count, default=3)
+    peek.add_argument("count", nargs="?", type=peek_count, default=3)
     redrive = sub.add_parser("redrive", add_help=False)
     redrive.add_argument("queue")
     add_selection_options(redrive)
@@ -107,7 +119,6 @@ def _build_parser() -> _Parser:
     return parser
 
 
-_PARSER = _build_parser()
 _SUBCOMMANDS = ("help", "list", "peek", "redrive", "status", "cancel")
 
 
@@ -125,7 +136,7 @@ def parse_command(text: str) -> Command:
         raise UsageError(f"unknown command {words[0]!r}; choose one of {', '.join(_SUBCOMMANDS)}")
     if any(word in ("-h", "--help") for word in words):
         return HelpCommand()
-    args = _PARSER.parse_args(words)
+    args = _parser().parse_args(words)
     if args.command == "help":
         return HelpCommand()
     if args.command == "list":
@@ -136,6 +147,8 @@ def parse_command(text: str) -> Command:
         return PeekCommand(queue=args.queue, count=args.count)
     if args.command == "cancel":
         return CancelCommand(run_id=args.run_id)
+    from bot.selection_options import SelectionArgs  # loaded with the parser, above
+
     return RedriveCommand(
         queue=args.queue,
         selection=SelectionArgs.from_namespace(args),

@@ -29,9 +29,23 @@ NOT_LOADED = {
         "bot.state",
         "bot.slack.jobs",
         "bot.daily",
+        # The command grammar is built on the first command parsed (bot.slack.commands._parser):
+        # the cold start, and a click, need neither argparse (with gettext) nor the selection.
+        "argparse",
+        "gettext",
+        "bot.selection_options",
+        "bot.selection",
     },
     "handlers.worker": {"slack_bolt", "bot.daily", "bot.slack.app", "bot.slack.runtime"},
-    "handlers.daily": {"slack_bolt", "argparse", "bot.slack.jobs", "bot.slack.commands"},
+    "handlers.daily": {
+        "slack_bolt",
+        "argparse",
+        "bot.slack.jobs",
+        "bot.slack.commands",
+        # Only table creation reads the table's definition file (bot.state_schema); with
+        # importlib.resources come tempfile, shutil, bz2 and lzma.
+        "importlib.resources",
+    },
     # The on-failure handler builds the worker's or the daily's side when a record comes.
     "handlers.failed": {"slack_bolt", "bot.engine", "bot.daily", "bot.slack.jobs"},
 }

@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import UsageError
+from bot.selection_options import SelectionArgs
 from bot.slack.commands import (
     CancelCommand,
     HelpCommand,
     ListCommand,
     PeekCommand,
     RedriveCommand,
-    SelectionArgs,
     StatusCommand,
     parse_command,
 )
