@@ -202,15 +202,39 @@ module.exports = {
     ),
   // The bot token's SecureString parameter (every function that talks to Slack reads it).
   botTokenParameterArns: async ({ resolveVariable }) =>
-    arnsFor('ssm', 'parameter/', [await parameterName(resolveVariable, 'slackBotTokenParam')]),
+    arnsFor('ssm', 'parameter/', [(await secretParameters(resolveVariable)).botToken]),
   // The signing secret's SecureString parameter: read by the Slack endpoint alone.
   signingSecretParameterArns: async ({ resolveVariable }) =>
-    arnsFor('ssm', 'parameter/', [
-      await parameterName(resolveVariable, 'slackSigningSecretParam'),
-    ]),
+    arnsFor('ssm', 'parameter/', [(await secretParameters(resolveVariable)).signingSecret]),
 };
+
+// SSM parameter names: "a-zA-Z0-9_.-" and "/" between levels (Systems Manager User Guide,
+// parameter name requirements). Anything else, IAM's "*" and "?" above all, would let every
+// function that reads the bot token read other parameters too (the signing secret among them).
+const PARAMETER_NAME = /^\/?[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 
 // A parameter name with or without its leading "/" maps to "parameter/<name>".
 async function parameterName(resolveVariable, param) {
-  return String(await resolveVariable(`param:${param}`)).replace(/^\/+/, '');
+  const raw = String(await resolveVariable(`param:${param}`)).trim();
+  if (!PARAMETER_NAME.test(raw)) {
+    throw new Error(
+      `${param} "${raw}" is not an SSM parameter name (letters, digits, "_", ".", "-" and "/" ` +
+        'between levels; no wildcards): name the one SecureString parameter; see docs/deploy.md',
+    );
+  }
+  return raw.replace(/^\/+/, '');
+}
+
+// The two Slack secrets' parameters, which must differ: the bot token is read by every function,
+// the signing secret by the endpoint alone.
+async function secretParameters(resolveVariable) {
+  const botToken = await parameterName(resolveVariable, 'slackBotTokenParam');
+  const signingSecret = await parameterName(resolveVariable, 'slackSigningSecretParam');
+  if (botToken === signingSecret) {
+    throw new Error(
+      `slackBotTokenParam and slackSigningSecretParam are the same parameter ("${botToken}"): ` +
+        'every function reads the bot token, and only the endpoint may read the signing secret',
+    );
+  }
+  return { botToken, signingSecret };
 }

@@ -269,6 +269,7 @@ def test_queue_settings_that_reach_beyond_what_they_name_stop_packaging(
         ("dlqQueues=*-dlq*", 'dlqQueues "*-dlq*" lists something that is not a queue name'),
         ("dlqNamePatterns=orders*", 'dlqNamePatterns "orders*" ends in a wildcard'),
         ("sourceNamePatterns=orders*", '("orders*" with "*-dlq")'),
+        ("slackBotTokenParam=/dlq-redrive/dev/*", "is not an SSM parameter name"),
     ],
 )
 def test_osls_package_stops_on_a_widening_queue_setting(
@@ -280,6 +281,80 @@ def test_osls_package_stops_on_a_widening_queue_setting(
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
     assert not (tmp_path / "cloudformation-template-update-stack.json").exists()
+
+
+# --- the Slack secrets' parameters, as osls resolves them -------------------------------------
+
+SECRET_PARAMS = """
+const arns = require(process.argv[1]);
+const params = JSON.parse(process.argv[2]);
+const resolveVariable = async (variable) => params[variable.replace(/^param:/, '')];
+Promise.all([
+  arns.botTokenParameterArns({ resolveVariable }),
+  arns.signingSecretParameterArns({ resolveVariable }),
+])
+  .then(([token, secret]) =>
+    console.log(JSON.stringify({ token: token[0]['Fn::Sub'], secret: secret[0]['Fn::Sub'] })))
+  .catch((error) => console.log(JSON.stringify({ error: error.message })));
+"""
+PARAMETER_ARN = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/"
+SECRET_DEFAULTS = {
+    "slackBotTokenParam": "/dlq-redrive/prod/slack-bot-token",
+    "slackSigningSecretParam": "/dlq-redrive/prod/slack-signing-secret",
+}
+
+
+def resolve_secret_params(params: dict[str, str]) -> dict[str, str]:
+    node = shutil.which("node")
+    assert node, "node is not installed"
+    result = subprocess.run(
+        [
+            node,
+            "-e",
+            SECRET_PARAMS,
+            str(ROOT / "infra" / "iam" / "arns.js"),
+            json.dumps({**SECRET_DEFAULTS, **params}),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    answer: dict[str, str] = json.loads(result.stdout)
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        # Every function reads the bot token: a wildcard there reads the signing secret too
+        ({"slackBotTokenParam": "/dlq-redrive/prod/*"}, "is not an SSM parameter name"),
+        ({"slackBotTokenParam": "*"}, "is not an SSM parameter name"),
+        ({"slackBotTokenParam": "/dlq-redrive/prod/slack-*"}, "is not an SSM parameter name"),
+        ({"slackSigningSecretParam": "/dlq-redrive/prod/slack-?igning-secret"}, "is not an SSM"),
+        ({"slackBotTokenParam": "/a/${AWS::Region}"}, "is not an SSM parameter name"),
+        ({"slackBotTokenParam": ""}, "is not an SSM parameter name"),
+        # The same parameter for both: every function would read the signing secret
+        (
+            {"slackBotTokenParam": "dlq-redrive/prod/slack-signing-secret"},
+            "are the same parameter",
+        ),
+    ],
+)
+def test_no_secret_parameter_setting_lets_others_read_the_signing_secret(
+    params: dict[str, str], message: str
+) -> None:
+    assert message in resolve_secret_params(params).get("error", "")
+
+
+def test_the_secret_parameters_are_exactly_the_named_ones() -> None:
+    answer = resolve_secret_params({"slackBotTokenParam": "team/bot-token"})
+    assert answer == {
+        "token": f"{PARAMETER_ARN}team/bot-token",
+        "secret": f"{PARAMETER_ARN}dlq-redrive/prod/slack-signing-secret",
+    }
+    # And the bot token's right, which every function has, does not reach the signing secret
+    assert not iam_glob_matches(answer["token"], answer["secret"])
 
 
 # --- the endpoint's reserved concurrency, as osls resolves it ---------------------------------
