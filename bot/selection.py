@@ -369,10 +369,12 @@ def judge(
             return Verdict.UNREADABLE_TIME
         if not selection.window.contains(instant):
             return Verdict.OUT_OF_WINDOW
+    # Poison before the pin: the count judged it poison (not counted, so not pinned) and said
+    # it stays for a human; the approved run must say the same of it, not "out of window".
+    if not force and needs_human(message, max_redrives=max_redrives):
+        return Verdict.NEEDS_HUMAN
     # Not pinned is outside the selection like a time outside its window: left in the DLQ,
     # counted out of window (the pin narrows the window to what the approval counted).
     if selection.pin is not None and not selection.pin.admits(message):
         return Verdict.OUT_OF_WINDOW
-    if not force and needs_human(message, max_redrives=max_redrives):
-        return Verdict.NEEDS_HUMAN
     return Verdict.SELECT

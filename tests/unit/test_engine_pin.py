@@ -174,3 +174,26 @@ def test_the_tally_keeps_digests_up_to_the_bound_and_none_past_it() -> None:
     assert tally.digests is None
     tally.add("yet-another")
     assert tally.digests is None
+
+
+def test_a_pinned_run_says_the_poison_of_its_selection_needs_a_human(sqs: FakeSqs) -> None:
+    # Given a DLQ with 2 messages and 1 poison (redriven 3 times): the count says the poison
+    # one "stays for a human" (the LocalStack drill: its card said 284 poison, the approved
+    # run's card "0 need a human", with the 284 still in the DLQ)
+    from bot.selection import REDRIVE_COUNT_ATTRIBUTE
+
+    dlq, dlq_url, _source = setup(sqs)
+    before = COUNTED_AT - timedelta(hours=1)
+    for i in range(2):
+        put(sqs, dlq_url, f"ok-{i}", before)
+    poison_id = put(sqs, dlq_url, "poison", before)
+    counter = {"DataType": "Number", "StringValue": "3"}
+    sqs.queues[dlq_url].messages[poison_id].message_attributes[REDRIVE_COUNT_ATTRIBUTE] = counter
+    count = engine(sqs).run(dlq, request(Selection(), dry_run=True))
+    assert (count.matched, count.needs_human) == (2, 1)
+    # When the approved run goes, pinned to the 2 counted
+    report = engine(sqs).run(dlq, request(approved(count.matched_digests, limit=2)))
+    # Then it moves them and says, like the count, that the poison one needs a human
+    assert report.moved == 2
+    assert (report.needs_human, report.out_of_window) == (1, 0)
+    assert sqs.bodies(dlq_url) == ["poison"]
