@@ -10,7 +10,6 @@ state table cannot be used at all, the run goes ahead without it (see ``handle``
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -25,6 +24,15 @@ from bot.errors import AwsError
 from bot.printable import printable_logger
 
 logger = printable_logger(__name__)
+
+
+def _random_owner() -> str:
+    """An owner for a run invoked without a Lambda request id (locally, in tests). uuid is
+    imported here: Lambda always gives one, and uuid (with platform) would load at every cold
+    start for nothing."""
+    import uuid
+
+    return str(uuid.uuid4())
 
 
 class DailyJob:
@@ -60,7 +68,7 @@ class DailyJob:
         """
         work = parse_event(event)
         # Lambda's retry of an asynchronous invocation keeps its request id.
-        owner = str(getattr(context, "aws_request_id", "") or uuid.uuid4())
+        owner = str(getattr(context, "aws_request_id", "") or _random_owner())
 
         def execute(attempt: Attempt) -> dict[str, Any]:
             self._fold(work.scheduled, attempt)

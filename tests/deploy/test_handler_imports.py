@@ -45,6 +45,8 @@ NOT_LOADED = {
         # Only table creation reads the table's definition file (bot.state_schema); with
         # importlib.resources come tempfile, shutil, bz2 and lzma.
         "importlib.resources",
+        # A run's lease owner is Lambda's request id; uuid only serves a run without one.
+        "uuid",
     },
     # The on-failure handler builds the worker's or the daily's side when a record comes.
     "handlers.failed": {"slack_bolt", "bot.engine", "bot.daily", "bot.slack.jobs"},
