@@ -330,13 +330,15 @@ class RunStore(_OnTable):
         try:
             item = self.table.update(
                 _run_key(run_id),
-                "SET #s = :failed, #e = :error, updated_at = :at",
+                # The invocation died: its counts are those of its last saved progress.
+                "SET #s = :failed, #e = :error, updated_at = :at, unreported = :unreported",
                 condition=condition,
                 names={"#s": "status", "#e": "error"},
                 values={
                     ":failed": {"S": RunStatus.FAILED.value},
                     ":error": {"S": error},
                     ":at": {"S": now.isoformat()},
+                    ":unreported": {"BOOL": True},
                     **_ACTIVE,
                     **owner,
                 },

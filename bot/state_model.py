@@ -188,6 +188,9 @@ class RunRecord:
     # The approver alone cannot tell it from the same approver's losing second click (None in a
     # run stored before it was kept).
     started_by: str | None = None
+    # Its last invocation died before it could report (Lambda's on-failure record): the counts
+    # are those of its last saved progress, lower bounds of what it did.
+    unreported: bool = False
 
     def to_item(self) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -216,6 +219,8 @@ class RunRecord:
             item["error"] = {"S": self.error}
         if self.started_by:
             item["started_by"] = {"S": self.started_by}
+        if self.unreported:
+            item["unreported"] = {"BOOL": True}
         return item
 
     @classmethod
@@ -243,6 +248,7 @@ class RunRecord:
             error=item.get("error", {}).get("S") or None,
             detail=from_attr_map(item.get("detail", {}).get("M", {})),
             started_by=item.get("started_by", {}).get("S"),
+            unreported=bool(item.get("unreported", {}).get("BOOL", False)),
         )
 
     @property

@@ -417,20 +417,16 @@ def progress_line(run: RunRecord) -> str:
 
 
 def outcome_lines(
-    run: RunRecord,
-    report: RedriveReport | None,
-    request: ApprovalRequest | None = None,
-    *,
-    unreported: bool = False,
+    run: RunRecord, report: RedriveReport | None, request: ApprovalRequest | None = None
 ) -> tuple[str, list[str]]:
     """The card's final status line and details (``request``: what was approved, to say when
-    the run moved fewer than were counted; ``unreported``: its last invocation died or crashed
-    before it could report, so the run's figures are those of its last saved progress)."""
+    the run moved fewer than were counted). A run whose last invocation died before it could
+    report (``run.unreported``) has the figures of its last saved progress: said as such."""
     # Only the worker renders outcomes (see the imports above).
     from bot.run_control import left_in_dlq
     from bot.state_model import RunStatus
 
-    if unreported:
+    if run.unreported:
         # Lower bounds: the invocation went on after it last saved, and its time went with it.
         counts = (
             f"moved at least *{number(run.moved)}*, failed at least {number(run.failed)}, "
@@ -460,7 +456,7 @@ def outcome_lines(
     if run.error:
         # An error can quote what SQS or a message said: escaped like any text we did not write.
         details.append(f"Error: {escape(run.error, limit=500)}")
-    if unreported:
+    if run.unreported:
         details.append(
             "The worker stopped before it could report, so it may have moved more after its last "
             "saved progress: those are in their source queues and not counted here. Any it had "
@@ -507,7 +503,12 @@ def status(runs: list[RunRecord], tz: ZoneInfo, *, finished_shown: int = 5) -> M
         blocks.append(
             section(
                 f"{code(run.run_id)} · {code(run.dlq)} · {run.status.value} · "
-                f"moved {number(run.moved)}, failed {number(run.failed)}, "
+                + (
+                    "by its last saved progress (the worker died) moved at least "
+                    if run.unreported
+                    else "moved "
+                )
+                + f"{number(run.moved)}, failed {number(run.failed)}, "
                 f"skipped {number(run.skipped)} · {_when(run.updated_at, tz)}"
             )
         )

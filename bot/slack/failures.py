@@ -94,6 +94,6 @@ def record_worker_failure(
     )
     request = state.get_request(run_id)
     if request is not None:
-        head, details = blocks.outcome_lines(run, None, request, unreported=True)
+        head, details = blocks.outcome_lines(run, None, request)
         cards.update(request, head, *details)
     return {"ok": True, "run": run_id, "marked": True}

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from bot.slack import blocks
 from bot.slack.cards import Cards
 from bot.slack.failures import record_worker_failure
 from bot.slack.protocol import CommandJob, ContinueJob, DecisionJob, JobSigner
@@ -114,6 +116,19 @@ def test_a_dead_workers_figures_are_said_as_those_of_its_last_saved_progress() -
     assert "0.00s" not in shown
     assert "may have moved more after its last saved progress" in shown
     assert "in both queues" in shown
+
+
+def test_status_gives_a_dead_runs_figures_as_lower_bounds() -> None:
+    # Given a run whose worker died after its progress said 40 moved (the drill's `status`
+    # listed "failed · moved 1,527" for a run that had moved 1,592)
+    state, slack = _world()
+    _fail(state, slack, _record(JobSigner(KEY).seal(_decision(), ISSUED)))
+    # When `status` lists it
+    run = state.get_run(RUN_ID)
+    assert run is not None and run.unreported
+    listed = str(blocks.status([run], ZoneInfo("UTC"))["blocks"])
+    # Then its count is a lower bound, said as one
+    assert "moved at least 40" in listed
 
 
 def test_a_continuation_that_died_fails_its_run() -> None:
