@@ -116,6 +116,14 @@ class RedriveRunner:
         request = self.state.get_request(job.run_id)
         if request is None:
             raise UsageError(f"the approval request of run {job.run_id} is gone")
+        # Said by the part that took over (see _hand_over), so no late update of the part
+        # before can overwrite what this one says.
+        self.cards.update(
+            request,
+            blocks.progress_line(run),
+            f"Part {run.invocation - 1} used its time budget after moving {number(run.moved)} "
+            f"in total; continuing in a new invocation (part {run.invocation}).",
+        )
         self.run(run, request, context)
 
     def run(self, run: RunRecord, request: ApprovalRequest, context: Any) -> None:
@@ -206,22 +214,12 @@ class RedriveRunner:
         run.updated_at = self.clock()
         if self.state.save_run(run, expected_invocation=invocation) is None:
             return  # another invocation owns the run now
-        self.state.record_event(
-            run.run_id,
-            "checkpoint",
-            "worker",
-            run.updated_at,
-            invocation=invocation,
-            moved=run.moved,
-        )
-        self.cards.update(
-            request,
-            blocks.progress_line(run),
-            f"Part {invocation} used its time budget after moving {number(run.moved)} in total; "
-            f"continuing in a new invocation (part {run.invocation}).",
-        )
-        # Sealed by the dispatcher like the endpoint's jobs: the worker runs nothing it cannot
-        # verify, its own continuations included.
+        # The next part is started right after the checkpoint, and this part says nothing in
+        # Slack (the next one updates the card when it takes over): this invocation's time is
+        # all but used, and one killed in a slow card update would leave the run "continuing"
+        # with no part to run it (Lambda's record of this invocation cannot fail a run that is
+        # no longer its own), or its late update would overwrite the next part's. Sealed by the
+        # dispatcher like the endpoint's jobs: the worker runs nothing it cannot verify.
         try:
             self.dispatcher.dispatch(ContinueJob(run_id=run.run_id, invocation=run.invocation))
         except DlqRedriveError as exc:
@@ -231,6 +229,15 @@ class RedriveRunner:
             run.status = RunStatus.FAILED
             run.error = f"part {run.invocation} could not be started: {exc}"
             self._finish(run, request, None, run.invocation)
+            return
+        self.state.record_event(
+            run.run_id,
+            "checkpoint",
+            "worker",
+            run.updated_at,
+            invocation=invocation,
+            moved=run.moved,
+        )
 
     def _finish(
         self,

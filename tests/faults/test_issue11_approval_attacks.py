@@ -323,3 +323,57 @@ def test_the_record_of_an_approvers_second_click_that_died_does_not_fail_the_run
     assert run is not None and run.status is RunStatus.DONE and run.moved == 3
     assert world.sqs.visible(world.source) == 3 and world.sqs.visible(world.dlq) == 0
     assert "Done: moved *3*" in world.slack.texts("chat.update")[-1]
+
+
+class _Killed(BaseException):
+    """Lambda ending the invocation where it stands (a timeout): nothing after runs."""
+
+
+def test_a_part_killed_by_a_slow_slack_at_its_hand_over_has_already_started_the_next() -> None:
+    # Given a card for 3 orders, and Slack so slow at any card update after the approval's that
+    # Lambda kills the invocation there (its time budget is all but used when it hands over)
+    world = _World()
+    world.put(3)
+    request_id = world.ask()
+    stored = world.state.get_request(request_id)
+    assert stored is not None and stored.message_ts is not None
+    real_update = world.slack.update
+
+    def killed_past_approval(channel: str, ts: str, message: dict[str, Any]) -> None:
+        if "Approved by" not in str(message.get("text")):
+            raise _Killed
+        real_update(channel, ts, message)
+
+    world.slack.update = killed_past_approval  # type: ignore[method-assign]
+
+    # When Bob approves and the first part runs out of time at once (and may be killed)
+    click = SIGNER.seal(
+        DecisionJob(
+            "approve", request_id, "U_BOB", "C_OPS", stored.message_ts, "T_LOCAL", "", "k1"
+        ),
+        _now(),
+    )
+    try:
+        world.worker.handle(click, _NoTimeLeft())
+    except _Killed:
+        # and Lambda's record of that invocation reaches the on-failure function
+        record_worker_failure(
+            _failure_record(click, "Task timed out after 900.00 seconds"),
+            signer=SIGNER,
+            state=world.state,
+            slack=world.slack,
+            cards=Cards(world.slack, UTC, sleep=lambda _: None),
+            clock=_now,
+        )
+
+    # Then the run is not left 'continuing' with no part to run it: part 2 was started, it
+    # says so on the card and moves the 3
+    world.slack.update = real_update  # type: ignore[method-assign]
+    assert len(world.dispatcher.jobs) == 1
+    world.worker.handle(world.dispatcher.jobs[0], None)
+    run = world.state.get_run(request_id)
+    assert run is not None and run.status is RunStatus.DONE and run.moved == 3
+    assert world.sqs.visible(world.source) == 3
+    updates = [json.dumps(body["blocks"]) for m, body in world.slack.calls if m == "chat.update"]
+    assert any("continuing in a new invocation (part 2)" in u for u in updates)
+    assert "Done: moved *3*" in world.slack.texts("chat.update")[-1]
