@@ -175,6 +175,27 @@ const queuePatterns = async (resolveVariable) => {
   return { dlqs, sources };
 };
 
+// AUTO_REDRIVE: the DLQs the daily job redrives by itself, by exact name (bot/daily/report_run.py),
+// or "*" for every watched DLQ. Its delete right goes to those alone, each where its DLQ entry
+// says; a name no DLQ pattern covers could not even be read, so packaging stops on it.
+const autoRedriveDlqs = async (resolveVariable) => {
+  const { dlqs } = await queuePatterns(resolveVariable);
+  const auto = await names(resolveVariable, 'autoRedrive');
+  if (!auto.length || (auto.length === 1 && auto[0] === '*')) return dlqs;
+  refuse(
+    'autoRedrive',
+    auto.filter((name) => !QUEUE_NAME.test(name)),
+    'lists something that is not a DLQ name (AUTO_REDRIVE takes names, or "*" alone)',
+  );
+  const found = auto.map((name) => [name, dlqs.find((dlq) => overlap(dlq.name, name))]);
+  refuse(
+    'autoRedrive',
+    found.filter(([, dlq]) => dlq === undefined).map(([name]) => name),
+    'names a queue no DLQ pattern covers (the daily job may not read it)',
+  );
+  return found.map(([name, dlq]) => ({ name, where: dlq.where }));
+};
+
 const queueArn = ({ name, where }) => ({
   'Fn::Sub': `arn:\${AWS::Partition}:sqs:${where}:${name}`,
 });
@@ -191,6 +212,9 @@ module.exports = {
   // Dead-letter queues the bot may read and delete from.
   dlqQueueArns: async ({ resolveVariable }) =>
     (await queuePatterns(resolveVariable)).dlqs.map(queueArn),
+  // The DLQs the daily auto-redrive deletes from: those autoRedrive names ("*": every DLQ).
+  autoRedriveDlqArns: async ({ resolveVariable }) =>
+    (await autoRedriveDlqs(resolveVariable)).map(queueArn),
   // Source queues the bot may send redriven messages back to (in this stack's account).
   sourceQueueArns: async ({ resolveVariable }) =>
     arnsFor('sqs', '', (await queuePatterns(resolveVariable)).sources),

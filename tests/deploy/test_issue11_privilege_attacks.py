@@ -209,6 +209,68 @@ def test_a_dlq_listed_by_url_or_arn_is_that_queue_in_its_own_account_and_region(
     ]
 
 
+AUTO_REDRIVE_DLQS = """
+const arns = require(process.argv[1]);
+const params = JSON.parse(process.argv[2]);
+const resolveVariable = async (variable) => params[variable.replace(/^param:/, '')];
+arns.autoRedriveDlqArns({ resolveVariable })
+  .then((list) => console.log(JSON.stringify({ dlqs: list.map((arn) => arn['Fn::Sub']) })))
+  .catch((error) => console.log(JSON.stringify({ error: error.message })));
+"""
+
+
+def resolve_auto_redrive(params: dict[str, str]) -> dict[str, Any]:
+    node = shutil.which("node")
+    assert node, "node is not installed"
+    result = subprocess.run(
+        [
+            node,
+            "-e",
+            AUTO_REDRIVE_DLQS,
+            str(ROOT / "infra" / "iam" / "arns.js"),
+            json.dumps({**QUEUE_DEFAULTS, "sourceNamePatterns": "orders", **params}),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    answer: dict[str, Any] = json.loads(result.stdout)
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("params", "deletes_from"),
+    [
+        ({"autoRedrive": "orders-dlq"}, {"orders-dlq"}),
+        ({"autoRedrive": "orders-dlq, orders_DLQ"}, {"orders-dlq", "orders_DLQ"}),
+        ({"autoRedrive": "*"}, DEFAULT_DLQS),
+        ({"autoRedrive": "Orders-DLQ", "dlqQueues": "Orders-DLQ,orders-dlq"}, {"Orders-DLQ"}),
+    ],
+)
+def test_the_daily_auto_redrive_deletes_only_from_the_dlqs_it_names(
+    params: dict[str, str], deletes_from: set[str]
+) -> None:
+    # Given AUTO_REDRIVE naming some of the watched DLQs (bot/daily/report_run.py redrives
+    # those alone), the daily role's delete right (under the AutoRedriveEnabled condition)
+    answer = resolve_auto_redrive(params)
+    # Then it reaches those DLQs only (it reached every DLQ before)
+    assert reached(answer["dlqs"]) == deletes_from
+
+
+@pytest.mark.parametrize(
+    ("auto", "message"),
+    [
+        ("orders", 'autoRedrive "orders" names a queue no DLQ pattern covers'),
+        ("orders-dlq-processor", "names a queue no DLQ pattern covers"),
+        ("orders-dlq*", 'autoRedrive "orders-dlq*" lists something that is not a DLQ name'),
+        ("orders-dlq,*", 'autoRedrive "*" lists something that is not a DLQ name'),
+    ],
+)
+def test_an_auto_redrive_of_a_working_queue_stops_packaging(auto: str, message: str) -> None:
+    assert message in resolve_auto_redrive({"autoRedrive": auto}).get("error", "")
+
+
 # (parameters, what packaging says): each would have given a right beyond what was named.
 REFUSED = [
     # DLQ_QUEUES is read by the functions as exact names; as IAM patterns these reached the

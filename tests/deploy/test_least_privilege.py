@@ -503,9 +503,10 @@ def test_the_daily_role_sends_and_deletes_only_when_auto_redrive_is_set(
     # And the rule is the template's own condition, not a packaging-time choice
     raw = template["Resources"]["DailyFunctionRole"]
     assert '"Fn::If": ["AutoRedriveEnabled"' in re.sub(r"\s+", " ", str(raw).replace("'", '"'))
-    # Given a stage with autoRedrive=orders-dlq: deleting from the DLQs and sending to the sources
+    # Given a stage with autoRedrive=orders-dlq: deleting from that DLQ (not the other watched
+    # one, payments-dlq.fifo) and sending to the sources
     _, auto = role_of(narrowed_template, "handlers/daily.handler")
-    assert queue_patterns(auto, "sqs:DeleteMessage") == ["orders-dlq", "payments-dlq.fifo"]
+    assert queue_patterns(auto, "sqs:DeleteMessage") == ["orders-dlq"]
     assert queue_patterns(auto, "sqs:SendMessage") == ["orders", "payments.fifo"]
     assert granted(auto, "kms:GenerateDataKey")
     env = function(narrowed_template, "handlers/daily.handler")["Environment"]["Variables"]
