@@ -285,16 +285,30 @@ class RunStore(_OnTable):
             return None
         return RunRecord.from_item(item)
 
-    def claim_continuation(self, run_id: str, invocation: int, now: datetime) -> RunRecord | None:
+    def claim_continuation(
+        self, run_id: str, invocation: int, now: datetime, *, owner: str | None = None
+    ) -> RunRecord | None:
         """Take a ``continuing`` run for ``invocation`` (the checkpoint's next number); None when
-        this continuation was already taken (a duplicate asynchronous delivery)."""
+        this continuation was already taken (a duplicate asynchronous delivery). ``owner``: the
+        Lambda request id of the invocation taking it (``started_by``), so that the record of
+        a duplicate delivery of the same part that died cannot fail it."""
+        values: dict[str, Any] = {
+            **_ACTIVE,
+            ":n": {"N": str(invocation)},
+            ":at": {"S": now.isoformat()},
+        }
+        if owner is not None:
+            expression = "SET #s = :running, updated_at = :at, started_by = :owner"
+            values[":owner"] = {"S": owner}
+        else:  # unknown: the part is then judged by its number alone
+            expression = "SET #s = :running, updated_at = :at REMOVE started_by"
         try:
             item = self.table.update(
                 _run_key(run_id),
-                "SET #s = :running, updated_at = :at",
+                expression,
                 condition="#s = :continuing AND invocation = :n",
                 names={"#s": "status"},
-                values={**_ACTIVE, ":n": {"N": str(invocation)}, ":at": {"S": now.isoformat()}},
+                values=values,
                 doing="continue the run",
             )
         except ConditionFailedError:

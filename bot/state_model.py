@@ -184,9 +184,10 @@ class RunRecord:
     cancel_requested_by: str | None = None
     error: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
-    # The delivery key of the click whose approval started the run: its invocation owns part 1.
-    # The approver alone cannot tell it from the same approver's losing second click (None in a
-    # run stored before it was kept).
+    # Who owns the part the run is at: the delivery key of the click whose approval started it
+    # (part 1), then the Lambda request id of the invocation that took over each later part. The
+    # approver or the part number alone cannot tell the owner from the same approver's losing
+    # second click or a duplicate delivery of the same part (None: judged by those alone).
     started_by: str | None = None
     # Its last invocation died before it could report (Lambda's on-failure record): the counts
     # are those of its last saved progress, lower bounds of what it did.

@@ -33,6 +33,14 @@ def failure_reason(record: dict[str, Any]) -> str:
         return "the invocation failed"
 
 
+def _request_id(record: dict[str, Any]) -> str:
+    """The failed invocation's Lambda request id; "" (nobody's) when the record has none."""
+    try:
+        return FailedInvocation.from_record(record).request_id
+    except UsageError:
+        return ""
+
+
 def record_worker_failure(
     record: dict[str, Any],
     *,
@@ -70,13 +78,15 @@ def record_worker_failure(
     # run to its owner.
     if isinstance(job, DecisionJob):
         # That click's own: the same approver's second click, which lost, does not own it.
-        run_id, invocation, approver, click = job.request_id, 1, job.user, job.delivery
+        run_id, invocation, approver, owner = job.request_id, 1, job.user, job.delivery
     else:
-        run_id, invocation, approver, click = job.run_id, job.invocation, None, None
+        # That invocation's own: a duplicate delivery of the same part does not own it.
+        run_id, invocation, approver = job.run_id, job.invocation, None
+        owner = _request_id(record)
     is_start = not isinstance(job, DecisionJob) or job.decision == "approve"
     run = (
         state.fail_run(
-            run_id, error, now, invocation=invocation, approved_by=approver, started_by=click
+            run_id, error, now, invocation=invocation, approved_by=approver, started_by=owner
         )
         if is_start
         else None

@@ -109,7 +109,13 @@ class RedriveRunner:
 
     def resume(self, job: ContinueJob, context: Any) -> None:
         """Take over a run that a previous invocation handed over (once per continuation)."""
-        run = self.state.claim_continuation(job.run_id, job.invocation, self.clock())
+        owner = getattr(context, "aws_request_id", None)
+        run = self.state.claim_continuation(
+            job.run_id,
+            job.invocation,
+            self.clock(),
+            owner=owner if isinstance(owner, str) and owner else None,
+        )
         if run is None:
             logger.warning("continuation already taken", extra={"correlation_id": job.run_id})
             return

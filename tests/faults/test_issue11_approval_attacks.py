@@ -10,6 +10,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.composition import redrive_engine
 from bot.config import EngineSettings, SlackSettings
 from bot.slack.cards import Cards
 from bot.slack.failures import record_worker_failure
@@ -64,6 +65,7 @@ class _World:
             slack=self.slack,
             state=self.state,
             gateway=self.sqs,  # type: ignore[arg-type]
+            engine=redrive_engine(self.sqs, EngineSettings.from_env(ENV), self.table),
             dispatcher=self.dispatcher,
             approvers=_Approvers(),
             viewers=_Everyone(),
@@ -377,3 +379,105 @@ def test_a_part_killed_by_a_slow_slack_at_its_hand_over_has_already_started_the_
     updates = [json.dumps(body["blocks"]) for m, body in world.slack.calls if m == "chat.update"]
     assert any("continuing in a new invocation (part 2)" in u for u in updates)
     assert "Done: moved *3*" in world.slack.texts("chat.update")[-1]
+
+
+class _Invocation:
+    """A Lambda context with time enough and its own request id."""
+
+    def __init__(self, request_id: str) -> None:
+        self.aws_request_id = request_id
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 600_000
+
+
+def test_the_record_of_a_duplicate_delivery_of_a_part_does_not_fail_the_part_that_runs() -> None:
+    # Given an approval whose first part handed over to part 2 at once
+    world = _World()
+    world.put(3)
+    request_id = world.ask()
+    stored = world.state.get_request(request_id)
+    assert stored is not None and stored.message_ts is not None
+    click = SIGNER.seal(
+        DecisionJob(
+            "approve", request_id, "U_BOB", "C_OPS", stored.message_ts, "T_LOCAL", "", "p1"
+        ),
+        _now(),
+    )
+    world.worker.handle(click, _NoTimeLeft())
+    [part_2] = world.dispatcher.jobs
+    # and part 2 running (its first send hangs a while)
+    sending, release = threading.Event(), threading.Event()
+
+    def hang_first_send(url: str) -> bool:
+        if url == world.source and not release.is_set():
+            sending.set()
+            release.wait(30)
+        return False
+
+    world.sqs.fail_call = hang_first_send
+    running = threading.Thread(
+        target=world.worker.handle, args=(part_2, _Invocation("part-2-invocation"))
+    )
+    running.start()
+    try:
+        assert sending.wait(30)
+        # When Lambda delivers part 2's event a second time (async invocations are at least
+        # once), that invocation dies, and its on-failure record arrives
+        world.worker.handle(part_2, _Invocation("duplicate-invocation"))
+        record = _failure_record(part_2, "Runtime exited with error: signal: killed")
+        record["requestContext"]["requestId"] = "duplicate-invocation"
+        result = record_worker_failure(
+            record,
+            signer=SIGNER,
+            state=world.state,
+            slack=world.slack,
+            cards=Cards(world.slack, UTC, sleep=lambda _: None),
+            clock=_now,
+        )
+
+        # Then the part that runs keeps its run
+        assert result["marked"] is False
+        run = world.state.get_run(request_id)
+        assert run is not None and run.status is RunStatus.RUNNING
+    finally:
+        release.set()
+        running.join(30)
+    run = world.state.get_run(request_id)
+    assert run is not None and run.status is RunStatus.DONE and run.moved == 3
+    assert world.sqs.visible(world.source) == 3 and world.sqs.visible(world.dlq) == 0
+
+
+def test_the_record_of_the_invocation_running_a_part_still_fails_its_run() -> None:
+    # Given a run handed over to part 2, which took it over and then died (its record says so)
+    world = _World()
+    world.put(2)
+    request_id = world.ask()
+    stored = world.state.get_request(request_id)
+    assert stored is not None and stored.message_ts is not None
+    click = SIGNER.seal(
+        DecisionJob(
+            "approve", request_id, "U_BOB", "C_OPS", stored.message_ts, "T_LOCAL", "", "p2"
+        ),
+        _now(),
+    )
+    world.worker.handle(click, _NoTimeLeft())
+    [part_2] = world.dispatcher.jobs
+    assert world.state.claim_continuation(request_id, 2, _now()) is not None  # as part 2 did
+    record = _failure_record(part_2, "Runtime exited with error: signal: killed")
+
+    # When the record arrives
+    result = record_worker_failure(
+        record,
+        signer=SIGNER,
+        state=world.state,
+        slack=world.slack,
+        cards=Cards(world.slack, UTC, sleep=lambda _: None),
+        clock=_now,
+    )
+
+    # Then its run is failed and the card says why
+    assert result["marked"] is True
+    run = world.state.get_run(request_id)
+    assert run is not None and run.status is RunStatus.FAILED and "signal: killed" in str(run.error)
+    assert ":x: Redrive failed" in world.slack.texts("chat.update")[-1]
