@@ -463,8 +463,11 @@ def test_the_record_of_the_invocation_running_a_part_still_fails_its_run() -> No
     )
     world.worker.handle(click, _NoTimeLeft())
     [part_2] = world.dispatcher.jobs
-    assert world.state.claim_continuation(request_id, 2, _now()) is not None  # as part 2 did
+    # (as the worker's resume does with its Lambda context's request id)
+    taken = world.state.claim_continuation(request_id, 2, _now(), owner="part-2-invocation")
+    assert taken is not None and taken.started_by == "part-2-invocation"
     record = _failure_record(part_2, "Runtime exited with error: signal: killed")
+    record["requestContext"]["requestId"] = "part-2-invocation"
 
     # When the record arrives
     result = record_worker_failure(
