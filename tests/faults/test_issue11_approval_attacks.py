@@ -484,3 +484,41 @@ def test_the_record_of_the_invocation_running_a_part_still_fails_its_run() -> No
     run = world.state.get_run(request_id)
     assert run is not None and run.status is RunStatus.FAILED and "signal: killed" in str(run.error)
     assert ":x: Redrive failed" in world.slack.texts("chat.update")[-1]
+
+
+def test_a_redriven_copy_that_fails_back_into_the_dlq_is_not_moved_again_by_a_time_pin() -> None:
+    # Given 3 orders counted, pinned by time only (as when more than PIN_MAX_IDS were counted)
+    world = _World()
+    world.put(3)
+    request_id = world.ask()
+    item = world.table.items[(f"REQUEST#{request_id}", "REQUEST")]
+    item.pop("pin_digests")
+    stored = world.state.get_request(request_id)
+    assert stored is not None and stored.pin_digests is None and stored.pin_sent_before
+
+    # and each copy the run sends fails at once and is dead-lettered back, as a new message
+    # (a new MessageId, sent when the run sent it)
+    copies: list[str] = []
+    real_send = world.sqs.send_batch
+
+    def send_and_fail_back(url: str, entries: Any) -> Any:
+        answer = real_send(url, entries)
+        if url == world.source:
+            for entry in entries:
+                copies.extend(world.put(1, f"copy-of-{entry['Id']}", sent_ms=_ms(_now())))
+        return answer
+
+    world.sqs.send_batch = send_and_fail_back  # type: ignore[method-assign]
+
+    # When Bob approves
+    world.click(request_id)
+
+    # Then the run moved the 3 counted once each, and none of the copies that came back
+    run = world.state.get_run(request_id)
+    assert run is not None and run.status is RunStatus.DONE and run.moved == 3
+    assert len(copies) == 3 and sorted(world.sqs.queues[world.dlq].messages) == sorted(copies)
+    assert world.sqs.visible(world.source) == 3
+
+
+def _ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000) + 1
