@@ -25,15 +25,18 @@ if TYPE_CHECKING:
     from slack_sdk import WebClient
 
     from bot.cli_context import CliContext
-    from bot.config import SlackSettings
+    from bot.config import EngineSettings, SlackSettings
     from bot.daily.job import DailyJob
     from bot.daily.once import LeaseTiming
+    from bot.engine import RedriveEngine
     from bot.failure_routing import FailureRouter
     from bot.slack.jobs import SlackWorker
     from bot.slack.queues import WorkerOptions
     from bot.slack.runtime import SlackEndpoint
     from bot.sqs_gateway import SqsGateway
+    from bot.sqs_model import SqsApi
     from bot.state_table import StateTable
+    from bot.state_table_api import StateTableApi
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
@@ -78,8 +81,6 @@ def build_endpoint(
 ) -> SlackEndpoint:
     """The Slack endpoint: Bolt, the request checks, and the dispatcher that hands signed jobs
     to the worker. It alone reads the Slack signing secret."""
-    from slack_bolt.adapter.aws_lambda import SlackRequestHandler
-
     from bot.config import EngineSettings, SlackSettings
     from bot.slack.app import build_app
     from bot.slack.credentials import (
@@ -105,7 +106,7 @@ def build_endpoint(
         ),
         clock=clock,
     )
-    return SlackEndpoint(SlackRequestHandler(app))
+    return SlackEndpoint(app)
 
 
 # --- the worker --------------------------------------------------------------------------------
@@ -133,16 +134,20 @@ def build_worker(
     from bot.slack.worker_runtime import assemble_worker
     from bot.state import StateStore
 
+    engine_settings = EngineSettings.from_env(env)
     slack_settings = SlackSettings.from_env(env)
     slack = SlackGateway(
         slack_client or _web_client(resolve_bot_token(slack_settings), slack_settings)
     )
+    table = _state_table(slack_settings, dynamodb_client)
+    gateway = _sqs_gateway(sqs_client, sqs_send_client)
     return assemble_worker(
-        engine_settings=EngineSettings.from_env(env),
+        engine_settings=engine_settings,
         slack_settings=slack_settings,
         slack=slack,
-        state=StateStore(_state_table(slack_settings, dynamodb_client)),
-        gateway=_sqs_gateway(sqs_client, sqs_send_client),
+        state=StateStore(table),
+        gateway=gateway,
+        engine=redrive_engine(gateway, engine_settings, table),
         dispatcher=LambdaDispatcher(worker_function_name(slack_settings), lambda_client),
         approvers=ApproverDirectory(slack_settings.approvers, slack),
         viewers=ViewerPolicy.from_settings(slack_settings, slack),
@@ -176,9 +181,7 @@ def build_daily_job(
     from bot.daily.builder import assemble_job
     from bot.daily.lease import LeaseStore
     from bot.daily.snapshots import RunState, SnapshotStore
-    from bot.engine import RedriveEngine
     from bot.lambda_gateway import LambdaGateway
-    from bot.redrive_ledger import StateTableRedriveLedger
     from bot.slack.credentials import resolve_bot_token
     from bot.slack.web import SlackGateway
 
@@ -192,16 +195,9 @@ def build_daily_job(
         slack_client = _web_client(
             resolve_bot_token(slack_settings), slack_settings, rate_limit_retries=3, timeout=30
         )
-    engine = RedriveEngine(
-        gateway,
-        max_redrives=engine_settings.max_redrives,
-        timezone=engine_settings.timezone,
-        # MAX_REDRIVES also for messages that cannot carry the counter attribute
-        ledger=StateTableRedriveLedger(table),
-    )
     return assemble_job(
         gateway=gateway,
-        engine=engine,
+        engine=redrive_engine(gateway, engine_settings, table),
         snapshots=SnapshotStore(table),
         runs=RunState(table),
         leases=LeaseStore(table),
@@ -211,6 +207,25 @@ def build_daily_job(
         engine_settings=engine_settings,
         lease_timing=lease_timing,
         redrive_workers=redrive_workers,
+    )
+
+
+# --- the redrive engine, the worker's and the daily job's -------------------------------------
+
+
+def redrive_engine(sqs: SqsApi, settings: EngineSettings, table: StateTableApi) -> RedriveEngine:
+    """The engine of every function that redrives (the worker for approvals, the daily job for
+    its auto-redrive): one construction, so both keep MAX_REDRIVES the same way, also for a
+    message that cannot carry the counter attribute (counted in the state table's ledger).
+    Unit tests pass in-memory fakes."""
+    from bot.engine import RedriveEngine
+    from bot.redrive_ledger import StateTableRedriveLedger
+
+    return RedriveEngine(
+        sqs,
+        max_redrives=settings.max_redrives,
+        timezone=settings.timezone,
+        ledger=StateTableRedriveLedger(table),
     )
 
 

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_sdk import WebClient
 
 from bot.config import EngineSettings, SlackSettings
@@ -100,7 +99,7 @@ def _endpoint(dispatcher: _RecordingDispatcher) -> SlackEndpoint:
         dispatcher=dispatcher,
         clock=lambda: datetime(2026, 11, 25, tzinfo=UTC),
     )
-    return SlackEndpoint(SlackRequestHandler(app))
+    return SlackEndpoint(app)
 
 
 DISPATCHER = _RecordingDispatcher()

@@ -111,7 +111,7 @@ def test_the_endpoint_uses_the_slack_client_it_is_given(clients: dict[str, Any])
     endpoint = build_endpoint(
         ENV, lambda_client=clients["lambda_client"], slack_client=clients["slack_client"]
     )
-    assert endpoint.handler.app.client is clients["slack_client"]
+    assert endpoint.app.client is clients["slack_client"]
 
 
 def test_a_function_without_its_state_table_is_not_built(clients: dict[str, Any]) -> None:
