@@ -522,3 +522,52 @@ def test_a_redriven_copy_that_fails_back_into_the_dlq_is_not_moved_again_by_a_ti
 
 def _ms(when: datetime) -> int:
     return int(when.timestamp() * 1000) + 1
+
+
+def test_approve_and_reject_at_once_decide_once_and_the_loser_is_told_the_truth() -> None:
+    for _ in range(5):  # either may win: each time exactly one decision stands
+        # Given a card for 2 orders
+        world = _World()
+        world.put(2)
+        request_id = world.ask()
+        stored = world.state.get_request(request_id)
+        assert stored is not None and stored.message_ts is not None
+        jobs = [
+            SIGNER.seal(
+                DecisionJob(
+                    decision,  # type: ignore[arg-type]
+                    request_id,
+                    "U_BOB",
+                    "C_OPS",
+                    stored.message_ts,
+                    "T_LOCAL",
+                    f"https://{decision}",
+                    decision,
+                ),
+                _now(),
+            )
+            for decision in ("approve", "reject")
+        ]
+
+        # When Bob's Approve and Reject are handled at the same time
+        threads = [threading.Thread(target=world.worker.handle, args=(j, None)) for j in jobs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+
+        # Then one decision stands, the run matches it, and the other click is told which
+        decided = world.state.get_request(request_id)
+        assert decided is not None
+        run = world.state.get_run(request_id)
+        told = {url: json.dumps(answer) for url, answer, _ in world.slack.answers}
+        if decided.status is RequestStatus.APPROVED:
+            assert run is not None and run.status is RunStatus.DONE and run.moved == 2
+            assert "Already approved by <@U_BOB>" in told["https://reject"]
+            assert world.sqs.visible(world.source) == 2
+        else:
+            assert decided.status is RequestStatus.REJECTED and run is None
+            assert "Already rejected by <@U_BOB>" in told["https://approve"]
+            assert world.sqs.visible(world.dlq) == 2 and world.sqs.visible(world.source) == 0
+        kinds = [e["kind"] for e in world.state.events(request_id)]
+        assert kinds.count("approved") + kinds.count("rejected") == 1
