@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from bot.composition import redrive_engine
 from bot.config import EngineSettings, SlackSettings
@@ -94,7 +95,23 @@ class _World:
         actions = next(b for b in card["blocks"] if b["type"] == "actions")
         return str(actions["elements"][0]["value"])
 
-    def click(self, request_id: str, user: str = "U_BOB", decision: str = "approve") -> Any:
+    def fail(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Deliver Lambda's on-failure ``record`` to the worker's failure rules."""
+        return record_worker_failure(
+            record,
+            signer=SIGNER,
+            state=self.state,
+            slack=self.slack,
+            cards=Cards(self.slack, ZoneInfo("UTC"), sleep=lambda _: None),
+            clock=_now,
+        )
+
+    def click(
+        self,
+        request_id: str,
+        user: str = "U_BOB",
+        decision: Literal["approve", "reject"] = "approve",
+    ) -> Any:
         stored = self.state.get_request(request_id)
         assert stored is not None and stored.message_ts is not None
         job = DecisionJob(
@@ -304,14 +321,7 @@ def test_the_record_of_an_approvers_second_click_that_died_does_not_fail_the_run
             _now(),
         )
         world.worker.handle(second, None)
-        result = record_worker_failure(
-            _failure_record(second, "Task timed out after 900.00 seconds"),
-            signer=SIGNER,
-            state=world.state,
-            slack=world.slack,
-            cards=Cards(world.slack, UTC, sleep=lambda _: None),
-            clock=_now,
-        )
+        result = world.fail(_failure_record(second, "Task timed out after 900.00 seconds"))
 
         # Then the run the first click owns is not failed by it
         assert result == {"ok": True, "run": request_id, "marked": False}
@@ -359,14 +369,7 @@ def test_a_part_killed_by_a_slow_slack_at_its_hand_over_has_already_started_the_
         world.worker.handle(click, _NoTimeLeft())
     except _Killed:
         # and Lambda's record of that invocation reaches the on-failure function
-        record_worker_failure(
-            _failure_record(click, "Task timed out after 900.00 seconds"),
-            signer=SIGNER,
-            state=world.state,
-            slack=world.slack,
-            cards=Cards(world.slack, UTC, sleep=lambda _: None),
-            clock=_now,
-        )
+        world.fail(_failure_record(click, "Task timed out after 900.00 seconds"))
 
     # Then the run is not left 'continuing' with no part to run it: part 2 was started, it
     # says so on the card and moves the 3
@@ -427,14 +430,7 @@ def test_the_record_of_a_duplicate_delivery_of_a_part_does_not_fail_the_part_tha
         world.worker.handle(part_2, _Invocation("duplicate-invocation"))
         record = _failure_record(part_2, "Runtime exited with error: signal: killed")
         record["requestContext"]["requestId"] = "duplicate-invocation"
-        result = record_worker_failure(
-            record,
-            signer=SIGNER,
-            state=world.state,
-            slack=world.slack,
-            cards=Cards(world.slack, UTC, sleep=lambda _: None),
-            clock=_now,
-        )
+        result = world.fail(record)
 
         # Then the part that runs keeps its run
         assert result["marked"] is False
@@ -470,14 +466,7 @@ def test_the_record_of_the_invocation_running_a_part_still_fails_its_run() -> No
     record["requestContext"]["requestId"] = "part-2-invocation"
 
     # When the record arrives
-    result = record_worker_failure(
-        record,
-        signer=SIGNER,
-        state=world.state,
-        slack=world.slack,
-        cards=Cards(world.slack, UTC, sleep=lambda _: None),
-        clock=_now,
-    )
+    result = world.fail(record)
 
     # Then its run is failed and the card says why
     assert result["marked"] is True
@@ -535,7 +524,7 @@ def test_approve_and_reject_at_once_decide_once_and_the_loser_is_told_the_truth(
         jobs = [
             SIGNER.seal(
                 DecisionJob(
-                    decision,  # type: ignore[arg-type]
+                    decision,
                     request_id,
                     "U_BOB",
                     "C_OPS",
