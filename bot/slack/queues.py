@@ -24,20 +24,22 @@ class WorkerOptions:
 
 
 class Queues:
-    """The catalog of watched DLQs and engines over one SQS gateway."""
+    """The catalog of watched DLQs over one SQS gateway, and the engine that redrives from them
+    (built by ``bot.composition.redrive_engine``, as the daily job's: with its redrive ledger)."""
 
-    def __init__(self, gateway: SqsGateway, settings: EngineSettings) -> None:
+    def __init__(
+        self, gateway: SqsGateway, settings: EngineSettings, engine: RedriveEngine
+    ) -> None:
         self.gateway = gateway
         self.settings = settings
         self.tz = settings.timezone
+        self._engine = engine
 
     def catalog(self) -> DlqCatalog:
         return DlqCatalog(self.gateway, self.settings)
 
     def engine(self) -> RedriveEngine:
-        return RedriveEngine(
-            self.gateway, max_redrives=self.settings.max_redrives, timezone=self.tz
-        )
+        return self._engine
 
 
 def deadline_of(context: Any) -> Deadline:

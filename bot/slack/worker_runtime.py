@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from bot.config import EngineSettings, SlackSettings
+from bot.engine import RedriveEngine
 from bot.slack.cards import Cards
 from bot.slack.command_handlers import CommandHandlers
 from bot.slack.credentials import resolve_job_signer
@@ -37,16 +38,18 @@ def assemble_worker(
     slack: SlackApi,
     state: StateStore,
     gateway: SqsGateway,
+    engine: RedriveEngine,
     dispatcher: Dispatcher,
     approvers: Approvers,
     viewers: Viewers,
     clock: Clock = _utcnow,
     options: WorkerOptions | None = None,
 ) -> SlackWorker:
-    """The worker's parts wired together from injected clients (unit tests pass fakes)."""
+    """The worker's parts wired together from injected clients (unit tests pass fakes);
+    ``engine`` is ``bot.composition.redrive_engine``'s, with its redrive ledger."""
     options = options or WorkerOptions()
     signer = resolve_job_signer(slack_settings)
-    queues = Queues(gateway, engine_settings)
+    queues = Queues(gateway, engine_settings, engine)
     cards = Cards(slack, engine_settings.timezone)
     runner = RedriveRunner(
         queues=queues,

@@ -81,6 +81,16 @@ def put_in_dlq(
             break
 
 
+def fail_again(sqs: SQSClient, pair: QueuePair) -> None:
+    """The consumer fails the redriven messages: received past maxReceiveCount, SQS (moto)
+    dead-letters them again as they are, attributes and all."""
+    for _ in range(20):
+        if _visible(sqs, pair.source_url) == 0:
+            return
+        sqs.receive_message(QueueUrl=pair.source_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+    raise AssertionError("the redriven messages never went back to the DLQ")
+
+
 def _visible(sqs: SQSClient, url: str) -> int:
     attrs = sqs.get_queue_attributes(
         QueueUrl=url,

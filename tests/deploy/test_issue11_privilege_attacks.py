@@ -854,3 +854,30 @@ def test_every_cfn_lint_ignore_is_needed(template_path: Path, tmp_path: Path) ->
     found = {m["Rule"]["Id"] for m in json.loads(result.stdout or "[]")}
     # Then every rule the project ignores is one it would otherwise report
     assert found == set(test_scanners.cfn_lint_ignored())
+
+
+def test_the_worker_s_redrive_ledger_stays_within_its_role(template: Template) -> None:
+    # Given the worker's engine as the composition root builds it, on a state table that
+    # enforces the worker's role, and a DLQ message with 10 attributes (no room for the
+    # counter: its redrives are counted in the ledger)
+    from bot.composition import redrive_engine
+    from bot.engine import RedriveRequest
+    from bot.catalog import Dlq
+
+    fake = FakeStateTable()
+    table = RoleTable.of(template, "handlers/worker.handler", fake)
+    sqs = FakeSqs()
+    dlq_url, source = sqs.create("orders-dlq"), sqs.create("orders")
+    crowded = sqs.put(dlq_url, json.dumps({"order": 1}))
+    ten = {f"a{i}": {"DataType": "String", "StringValue": str(i)} for i in range(10)}
+    sqs.queues[dlq_url].messages[crowded].message_attributes = ten
+    engine = redrive_engine(sqs, EngineSettings.from_env({"TIMEZONE": "UTC"}), table)  # type: ignore[arg-type]
+    # When an approved redrive moves it (reading its count, then adding one)
+    report = engine.run(
+        Dlq(sqs.info(dlq_url), (sqs.info(source),)),
+        RedriveRequest(confirm_empty_wait_s=0, workers=1),
+    )
+    # Then it moved, its redrive was counted, and DynamoDB, enforcing the role, refused nothing
+    assert report.moved == 1 and report.error is None
+    assert table.denied == []
+    assert {pk for pk, _ in fake.items} == {"REDRIVES#orders-dlq"}

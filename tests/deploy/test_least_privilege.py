@@ -373,7 +373,13 @@ TABLE_GATEWAY = {"bot/state_table.py", "bot/state_table_api.py"}
 # The code that decides what each function does with the table (its own modules, not the shared
 # gateway nor a composition root that imports every builder, which would blur who does what).
 OWN_CODE = {
-    "handlers/worker.handler": ["handlers/worker.py", "bot/slack/**/*.py", "bot/state*.py"],
+    # The worker's engine and the daily's share the redrive ledger (bot.composition.redrive_engine)
+    "handlers/worker.handler": [
+        "handlers/worker.py",
+        "bot/slack/**/*.py",
+        "bot/state*.py",
+        "bot/redrive_ledger.py",
+    ],
     "handlers/daily.handler": ["handlers/daily.py", "bot/daily/**/*.py", "bot/redrive_ledger.py"],
     "handlers/failed.handler": ["handlers/failed.py", "bot/*/failures.py"],
 }
@@ -433,7 +439,7 @@ def test_no_code_deletes_a_state_table_item() -> None:
 # items), RUNS, DELIVERY#<key>; bot/daily/snapshots.py: SNAPSHOT#<dlq>, DAILYRUN#<run>,
 # AUTOREDRIVE#<dlq>; bot/daily/lease.py: DAILYLEASE#<key>; bot/redrive_ledger.py: REDRIVES#<dlq>.
 OWN_ITEMS = {
-    "handlers/worker.handler": ["REQUEST#*", "RUNS", "DELIVERY#*"],
+    "handlers/worker.handler": ["REQUEST#*", "RUNS", "DELIVERY#*", "REDRIVES#*"],
     "handlers/daily.handler": [
         "SNAPSHOT#*",
         "DAILYRUN#*",
@@ -469,7 +475,10 @@ def test_each_role_reaches_only_its_own_items_of_the_state_table(template: Templ
 @pytest.mark.parametrize(
     ("handler", "modules"),
     [
-        ("handlers/worker.handler", ["bot/state.py", "bot/state_model.py"]),
+        (
+            "handlers/worker.handler",
+            ["bot/state.py", "bot/state_model.py", "bot/redrive_ledger.py"],
+        ),
         (
             "handlers/daily.handler",
             ["bot/daily/snapshots.py", "bot/daily/lease.py", "bot/redrive_ledger.py"],

@@ -600,6 +600,7 @@ class _NoTimeLeft:
 def test_a_hand_over_lambda_refuses_fails_the_run_instead_of_leaving_it_continuing() -> None:
     # Given an approved request whose first invocation runs out of time at once, and Lambda
     # refusing the worker's invocation of its own next part
+    from bot.composition import redrive_engine
     from bot.config import EngineSettings, SlackSettings
     from bot.slack.protocol import CommandJob
     from bot.slack.worker_runtime import assemble_worker
@@ -619,7 +620,7 @@ def test_a_hand_over_lambda_refuses_fails_the_run_instead_of_leaving_it_continui
     sqs.create("orders", dead_letter_to=dlq)
     for i in range(2):
         sqs.put(dlq, json.dumps({"order": i}))
-    state, _ = fake_state()
+    state, table = fake_state()
     slack, lambdas = FakeSlack(), _LambdaThrottled()
 
     class _Everyone:
@@ -635,6 +636,7 @@ def test_a_hand_over_lambda_refuses_fails_the_run_instead_of_leaving_it_continui
         slack=slack,
         state=state,
         gateway=sqs,  # type: ignore[arg-type]
+        engine=redrive_engine(sqs, EngineSettings.from_env(env), table),
         dispatcher=lambdas,
         approvers=_Everyone(),
         viewers=_Everyone(),

@@ -7,21 +7,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.local.scene import QueuePair, count, create_pair, put_in_dlq
+from infra.local.scene import count, create_pair, fail_again, put_in_dlq
 from tests.integration.daily.daily_support import Daily
 
 TEN_ATTRIBUTES = {f"a{i}": {"DataType": "String", "StringValue": str(i)} for i in range(10)}
 YESTERDAY = json.dumps({"at": "2026-03-10T10:00:00Z"})  # for every run on 11 March below
-
-
-def fail_again(sqs: Any, pair: QueuePair) -> None:
-    """The consumer fails the redriven message: received past maxReceiveCount, SQS (moto)
-    dead-letters it again as it is, attributes and all."""
-    for _ in range(20):
-        if count(sqs, pair.source_url) == 0:
-            return
-        sqs.receive_message(QueueUrl=pair.source_url, VisibilityTimeout=0)
-    raise AssertionError("the message never went back to the DLQ")
 
 
 def test_a_message_without_room_for_the_counter_needs_a_human_after_max_redrives(

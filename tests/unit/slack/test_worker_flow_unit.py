@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from bot.composition import redrive_engine
 from bot.config import EngineSettings, SlackSettings
 from bot.slack.jobs import SlackWorker
 from bot.slack.protocol import CommandJob, DecisionJob, JobSigner, job_signing_key
@@ -45,7 +46,7 @@ def _now() -> datetime:
 
 def _worker(sqs: FakeSqs) -> tuple[SlackWorker, StateStore, FakeSlack, FakeDispatcher]:
     """The worker as Lambda wires it, on fakes."""
-    state, _ = fake_state()
+    state, table = fake_state()
     slack, dispatcher = FakeSlack(), FakeDispatcher()
     worker = assemble_worker(
         engine_settings=EngineSettings.from_env(ENV),
@@ -53,6 +54,7 @@ def _worker(sqs: FakeSqs) -> tuple[SlackWorker, StateStore, FakeSlack, FakeDispa
         slack=slack,
         state=state,
         gateway=sqs,  # type: ignore[arg-type]
+        engine=redrive_engine(sqs, EngineSettings.from_env(ENV), table),
         dispatcher=dispatcher,
         approvers=_Approvers(),
         viewers=_Everyone(),
