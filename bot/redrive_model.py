@@ -107,6 +107,17 @@ class RedriveReport:
         return self.stopped in (StopReason.DRAINED, StopReason.LIMIT)
 
     @property
+    def unseen(self) -> int:
+        """A dry run that ended as drained while SQS still counts more messages in the DLQ than
+        it looked at (it holds every one it counts and released them before counting): those
+        it never received. SQS can stop handing out messages while some are visible (short
+        polls sample hosts; the drill saw a 1 s long poll come back empty with 5,888 visible),
+        or more arrived: either way the count did not see every message. 0 otherwise."""
+        if not self.dry_run or self.stopped is not StopReason.DRAINED or self.remaining is None:
+            return 0
+        return max(0, self.remaining - self.scanned)
+
+    @property
     def went_wrong(self) -> bool:
         """Something kept selected messages from moving: an error, failed, unconfirmed, held
         back or not attempted messages, a delete SQS refused, or FIFO groups left unscanned."""

@@ -195,6 +195,12 @@ def dry_run_note(dry: RedriveReport) -> str:
             f"{number(dry.scanned)} message(s): at least {number(dry.matched)} match, at least "
             f"{would_move} would move."
         )
+    elif dry.unseen:
+        parts.append(
+            f"The count looked at {number(dry.scanned)} message(s) but SQS counts "
+            f"{number(dry.remaining or 0)} in the DLQ: SQS stopped handing them out (or more "
+            f"arrived), so at least {number(dry.matched)} match, at least {would_move} would move."
+        )
     elif dry.blocked_groups:
         # On a FIFO DLQ the count holds every message it counts, and SQS hands out none of a
         # group's later messages while one is in flight: those it could not see may match.
@@ -248,7 +254,7 @@ def nothing_to_redrive(dlq: str, dry: RedriveReport) -> Message:
     """The answer to a request whose count selected nothing, with the note: "nothing to
     redrive" only when the count saw every message."""
     where = f"in {code(dlq)} for {escape(dry.selection)}"
-    if dry.finished and not dry.blocked_groups:
+    if dry.finished and not dry.blocked_groups and not dry.unseen:
         head = f"Nothing to redrive {where}."
     else:
         head = f"The count found nothing to redrive {where}, but it could not see every message."

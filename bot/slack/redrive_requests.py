@@ -67,7 +67,8 @@ class RedriveRequests:
             selection=args.to_dict(),
             selection_text=dry.selection,
             matched=dry.matched,  # the approved run moves at most this many, always
-            count_complete=dry.finished,  # the count saw every message (failed or not)
+            # the count saw every message (failed or not), and SQS counts no more than it saw
+            count_complete=dry.finished and not dry.unseen,
             count_stopped=None if dry.finished else dry.stopped.value,
             would_move=dry.destined,  # what the card shows: those the destinations can take
             blocked_groups=dry.blocked_groups,  # FIFO: the count could not see every message

@@ -534,3 +534,37 @@ def test_a_drained_dlq_costs_one_rate_wait_not_one_per_worker(sqs: FakeSqs) -> N
     # every worker waited for a slot reserved before the DLQ ran dry (~10 s; generous bound)
     assert report.moved == 20 and len(sqs.queues[source].messages) == 20
     assert time.monotonic() - started < 7.0
+
+
+class StopsHandingOut(FakeSqs):
+    """SQS that answers every receive empty once ``after`` messages were handed out, though
+    more are visible: what the LocalStack drill saw during a 30,000-message count (a 1 s long
+    poll came back empty with 5,888 visible; the count ended as "drained")."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__()
+        self.after = after
+        self.handed = 0
+
+    def receive(self, url: str, **kwargs: Any) -> list[ReceivedMessage]:
+        if self.handed >= self.after:
+            return []
+        got = super().receive(url, **kwargs)
+        self.handed += len(got)
+        return got
+
+
+def test_a_count_that_sqs_stopped_feeding_says_how_many_it_never_saw() -> None:
+    # Given a DLQ of 30 messages, and SQS handing out no more after 20
+    sqs = StopsHandingOut(after=20)
+    dlq, _dlq_url, _ = setup(sqs, 30)
+    # When a dry run counts
+    report = engine(sqs).run(dlq, request(dry_run=True))
+    # Then it ended as drained (nothing more came), but it knows it never saw 10 of them
+    assert report.stopped is StopReason.DRAINED and report.scanned == 20
+    assert report.unseen == 10
+    # and a count that stopped at its --limit is not said to have missed any
+    plain = FakeSqs()
+    dlq, _, _ = setup(plain, 30)
+    limited = request(dry_run=True, selection=Selection(limit=5))
+    assert engine(plain).run(dlq, limited).unseen == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -108,3 +109,23 @@ def test_a_time_only_pin_never_promises_the_counted_messages() -> None:
     assert "counted message(s)" not in card
     assert "Move up to 12,103 message(s) sent before 2026-11-25 03:00:00 UTC" in card
     assert "not necessarily the ones counted" in card
+
+
+def test_a_count_that_did_not_see_every_message_says_at_least() -> None:
+    # Given a count that "drained" after 17,117 messages while SQS counts 23,005 in the DLQ
+    # (the drill's card said "16,128" as if exact, with no word of the 5,888 it never saw)
+    report = RedriveReport(
+        dlq="orders-dlq",
+        dry_run=True,
+        selection="all messages",
+        scanned=17_117,
+        matched=16_128,
+        remaining=23_005,
+        by_destination=Counter({"orders": 16_128}),
+    )
+    # When its note and its "nothing found" answer are written
+    note = blocks.dry_run_note(report)
+    # Then both say the count is a lower bound and why
+    assert "SQS counts 23,005 in the DLQ" in note and "at least 16,128 match" in note
+    empty = replace(report, matched=0, by_destination=Counter())
+    assert "Nothing to redrive" not in _text(blocks.nothing_to_redrive("orders-dlq", empty))
