@@ -30,6 +30,10 @@ then ``handlers.daily.handler`` at 06:00 tomorrow with ``AUTO_REDRIVE=*``,
 (DynamoDB, the state table) and the local Slack server: every Slack call is written out (blocks
 as text, fallback text, thread replies, updates). ``truth.txt`` holds the ledger's figures before
 each step; ``ledger.json`` every seeded message.
+
+Its Slack sibling, ``infra.local.incident_drill_slack`` (issue 11), seeds with the same
+generator (``plan`` and ``seed`` take a scene) and plays the approval story through the real
+endpoint and worker.
 """
 
 from __future__ import annotations
@@ -64,8 +68,9 @@ KST = timezone(timedelta(hours=9))
 ROOT = Path(__file__).resolve().parents[2]
 CLI = str(ROOT / ".venv" / "bin" / "dlq-redrive")
 
-# (dlq, fifo, {source: count}, weights of D-2, D-1, D)
-SCENE: tuple[tuple[str, bool, dict[str, int], tuple[float, float, float]], ...] = (
+# (dlq, fifo, {source: count}, weights of its days: D-2, D-1, D here)
+Scene = tuple[tuple[str, bool, dict[str, int], tuple[float, ...]], ...]
+SCENE: Scene = (
     ("orders-dlq", False, {"orders": 8000, "orders-retry": 6000}, (0.25, 0.35, 0.40)),
     ("billing-dlq", False, {"billing": 11000}, (0.20, 0.30, 0.50)),
     ("payments-dlq.fifo", True, {"payments.fifo": 5000}, (0.33, 0.33, 0.34)),
@@ -108,13 +113,16 @@ def _when(rng: random.Random, day: date) -> tuple[str | int, str]:
     return int(instant.timestamp()), "epoch-s"
 
 
-def plan(today: date) -> tuple[list[Seeded], dict[tuple[str, int], tuple[str, dict[str, Any]]]]:
-    """Every message to seed, and its (body, attributes) by (source, n)."""
+def plan(
+    today: date, scene: Scene = SCENE
+) -> tuple[list[Seeded], dict[tuple[str, int], tuple[str, dict[str, Any]]]]:
+    """Every message to seed, and its (body, attributes) by (source, n). A DLQ's weights are
+    those of its days, the last one ``today`` (so five weights spread it over five days)."""
     rng = random.Random(SEED)
-    days = [today - timedelta(days=2), today - timedelta(days=1), today]
     records: list[Seeded] = []
     payloads: dict[tuple[str, int], tuple[str, dict[str, Any]]] = {}
-    for dlq, fifo, sources, weights in SCENE:
+    for dlq, fifo, sources, weights in scene:
+        days = [today - timedelta(days=len(weights) - 1 - i) for i in range(len(weights))]
         for source, total in sources.items():
             for n in range(total):
                 r = rng.random()
@@ -169,10 +177,12 @@ def _arn(sqs: Any, url: str) -> str:
     )
 
 
-def seed(sqs: Any, records: list[Seeded], payloads: dict[Any, Any]) -> dict[str, str]:
+def seed(
+    sqs: Any, records: list[Seeded], payloads: dict[Any, Any], scene: Scene = SCENE
+) -> dict[str, str]:
     """Create the queues and fill the DLQs; return queue name -> URL."""
     urls: dict[str, str] = {}
-    for dlq, fifo, sources, _ in SCENE:
+    for dlq, fifo, sources, _ in scene:
         extra = {"FifoQueue": "true"} if fifo else {}
         urls[dlq] = sqs.create_queue(QueueName=dlq, Attributes=extra)["QueueUrl"]
         policy = json.dumps({"deadLetterTargetArn": _arn(sqs, urls[dlq]), "maxReceiveCount": 1})
@@ -225,7 +235,7 @@ def seed(sqs: Any, records: list[Seeded], payloads: dict[Any, Any]) -> dict[str,
         with ThreadPoolExecutor(8) as pool:
             for future in [pool.submit(dead_letter) for _ in range(8)]:
                 future.result()
-    for dlq, _, sources, _ in SCENE:
+    for dlq, _, sources, _ in scene:
         expected = sum(sources.values())
         found = depth(sqs, urls[dlq])
         if found != expected:
