@@ -121,10 +121,12 @@ def build_app(
 
     @app.use
     def only_the_installed_workspace(
-        body: dict[str, Any], respond: Respond, next_: Callable[[], None]
+        ack: Ack, body: dict[str, Any], respond: Respond, next_: Callable[[], None]
     ) -> BoltResponse | None:
         # Runs after Bolt's signature check and before every listener: a request from another
-        # workspace is answered here and reaches no listener, so nothing is dispatched.
+        # workspace is answered here and reaches no listener, so no work is dispatched (a
+        # refused click's answer is a ReplyJob, as for other refused clicks: the ack path makes
+        # no call to Slack).
         problem = workspace.refusal(body)
         if problem is None:
             next_()
@@ -138,8 +140,10 @@ def build_app(
             return BoltResponse(
                 status=200, body=json.dumps(answer), headers={"content-type": "application/json"}
             )
-        if body.get("response_url"):  # a button's ack carries no message: answer its clicker
-            respond(text=f":x: {problem}", response_type="ephemeral", replace_original=False)
+        if body.get("response_url"):  # a button's ack carries no message: the worker answers
+            _dispatch(
+                ack, dispatcher, ReplyJob(_text(body["response_url"]), problem), respond=respond
+            )
         return BoltResponse(status=200, body="")
 
     allowed = frozenset(slack_settings.allowed_channels)

@@ -4,15 +4,11 @@ exception, both in the pure parser and through the signed endpoint."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from slack_sdk import WebClient
 
-from bot.config import EngineSettings, SlackSettings
 from bot.errors import UsageError
-from bot.slack.app import build_app
 from bot.slack.commands import (
     CancelCommand,
     HelpCommand,
@@ -22,12 +18,16 @@ from bot.slack.commands import (
     StatusCommand,
     parse_command,
 )
-from bot.slack.protocol import CommandJob, Job
-from bot.slack.runtime import SlackEndpoint
+from bot.slack.protocol import CommandJob
 from infra.local.lambda_server import LocalLambdaContext
-from infra.local.slack_events import LOCAL_TEAM, command_body, http_event
+from infra.local.slack_events import command_body, http_event
+from tests.hostile.recording_endpoint import (
+    NOWHERE,
+    SECRET,
+    RecordingDispatcher,
+    recording_endpoint,
+)
 
-SECRET = "property-secret"
 WORDS = [
     "help",
     "list",
@@ -74,36 +74,8 @@ def test_parser_returns_a_command_or_a_usage_error(text: str) -> None:
         assert isinstance(command, KNOWN)
 
 
-class _RecordingDispatcher:
-    def __init__(self) -> None:
-        self.jobs: list[Job] = []
-
-    def dispatch(self, job: Job) -> None:
-        self.jobs.append(job)
-
-
-def _endpoint(dispatcher: _RecordingDispatcher) -> SlackEndpoint:
-    env = {
-        "SLACK_BOT_TOKEN": "xoxb-x",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_TEAM_ID": LOCAL_TEAM,
-        "TIMEZONE": "UTC",
-    }
-    app = build_app(
-        slack_settings=SlackSettings.from_env(env),
-        engine_settings=EngineSettings.from_env(env),
-        signing_secret=SECRET,
-        bot_token="xoxb-x",
-        # Never called for slash commands: every answer is the ack or a dispatched job.
-        client=WebClient(token="xoxb-x", base_url="http://127.0.0.1:9/api/"),
-        dispatcher=dispatcher,
-        clock=lambda: datetime(2026, 11, 25, tzinfo=UTC),
-    )
-    return SlackEndpoint(app)
-
-
-DISPATCHER = _RecordingDispatcher()
-ENDPOINT = _endpoint(DISPATCHER)
+DISPATCHER = RecordingDispatcher()
+ENDPOINT = recording_endpoint(DISPATCHER)
 
 
 @given(command_text)
@@ -111,7 +83,7 @@ ENDPOINT = _endpoint(DISPATCHER)
 def test_endpoint_answers_any_text(text: str) -> None:
     # Given any text typed after /dlq-redrive
     DISPATCHER.jobs.clear()
-    body = command_body(text, user="U1", channel="C1", response_url="http://127.0.0.1:9/r")
+    body = command_body(text, user="U1", channel="C1", response_url=f"{NOWHERE}/r")
 
     # When Slack sends it, signed
     response = ENDPOINT.handle(http_event(body, SECRET), LocalLambdaContext("slack", 10, "r"))

@@ -16,9 +16,18 @@ import pytest
 from bot.composition import build_endpoint
 from bot.errors import ConfigError
 from bot.slack.ids import ActionId
+from bot.slack.protocol import ReplyJob
+from bot.slack.workspace import REFUSAL
+from infra.local.lambda_server import LocalLambdaContext
 from infra.local.moto_server import LocalAws
 from infra.local.scene import count
 from infra.local.slack_events import LOCAL_TEAM, action_body, command_body, http_event
+from tests.hostile.recording_endpoint import (
+    NOWHERE,
+    RecordingDispatcher,
+    recording_endpoint,
+)
+from tests.hostile.recording_endpoint import SECRET as RECORDING_SECRET
 from tests.integration.slack.slack_harness import (
     APPROVER,
     CHANNEL,
@@ -37,6 +46,12 @@ __all__ = ["harness", "slack_env"]  # fixtures
 OTHER_TEAM = "T_OTHER"
 ENTERPRISE = "E_LOCAL"
 REFUSED = "This app serves only the workspace it is installed in"
+
+
+def _work(harness: SlackHarness) -> list[str]:
+    """The kinds of the jobs dispatched to the worker, but replies (a refused click's answer)."""
+    kinds = [str(invocation.payload["job"]) for invocation in harness.lambdas.invocations]
+    return [kind for kind in kinds if kind != "reply"]
 
 
 def _command(harness: SlackHarness, text: str, **where: str) -> dict[str, object]:
@@ -91,8 +106,8 @@ def test_a_slack_connect_user_clicking_approve_in_an_allowed_channel_is_refused(
     _click(harness, ActionId.APPROVE, request_id, team=OTHER_TEAM)
     harness.settle()
 
-    # Then nothing was dispatched, the request is still pending and the clickers were told
-    assert len(harness.lambdas.invocations) == invocations
+    # Then no work was dispatched, the request is still pending and the clickers were told
+    assert len(_work(harness)) == invocations
     stored = harness.state.get_request(request_id)
     assert stored is not None and stored.status == "pending"
     assert count(harness.sqs, pair.dlq_url) == 2
@@ -107,7 +122,7 @@ def test_a_report_peek_from_another_workspace_shows_no_body(harness: SlackHarnes
     _click(harness, ActionId.REPORT_PEEK, value, user_team=OTHER_TEAM)
     harness.settle()
 
-    assert harness.lambdas.invocations == []
+    assert _work(harness) == []
     assert [REFUSED in answer for answer in harness.responses()] == [True]
     sent = json.dumps([call.body for call in harness.slack.state.calls])
     assert "order" not in sent.replace("orders-dlq", "")
@@ -158,13 +173,13 @@ def test_with_an_enterprise_configured_every_request_must_name_it(
     # Then none is dispatched
     assert all(REFUSED in ack_text(response) for response in refused)
     assert [REFUSED in answer for answer in grid_harness.responses()] == [True]
-    assert grid_harness.lambdas.invocations == []
+    assert _work(grid_harness) == []
 
     # And one that names our org is served
     served = _command(grid_harness, "list", enterprise=ENTERPRISE)
     grid_harness.settle()
     assert ack_text(served) == ""
-    assert len(grid_harness.lambdas.invocations) == 1
+    assert _work(grid_harness) == ["command"]
 
 
 def test_the_endpoint_cannot_run_without_the_installed_team(slack_env: dict[str, str]) -> None:
@@ -172,3 +187,27 @@ def test_the_endpoint_cannot_run_without_the_installed_team(slack_env: dict[str,
 
     with pytest.raises(ConfigError, match="SLACK_TEAM_ID is not set"):
         build_endpoint(env)
+
+
+def test_a_refused_click_is_answered_by_the_worker_not_from_the_ack_path() -> None:
+    # Given the endpoint, with a response_url where nothing listens
+    dispatcher = RecordingDispatcher()
+    endpoint = recording_endpoint(dispatcher)
+    body = action_body(
+        str(ActionId.REPORT_PEEK),
+        '{"queue": "orders-dlq"}',
+        user=APPROVER,
+        channel=CHANNEL,
+        message_ts="1.1",
+        response_url=f"{NOWHERE}/r",
+        user_team=OTHER_TEAM,
+    )
+
+    # When a click from another workspace arrives, signed
+    response = endpoint.handle(
+        http_event(body, RECORDING_SECRET), LocalLambdaContext("slack", 10, "r")
+    )
+
+    # Then it is acknowledged without a call to Slack, and the one job is the refusal's answer
+    assert response["statusCode"] == 200 and response["body"] == ""
+    assert dispatcher.jobs == [ReplyJob(f"{NOWHERE}/r", REFUSAL)]
