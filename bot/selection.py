@@ -24,10 +24,11 @@ if TYPE_CHECKING:
     from bot.sqs_model import ReceivedMessage
 
 REDRIVE_COUNT_ATTRIBUTE = "dlq-redrive-count"
-# A pin names at most this many counted messages (12 bytes each, so an approval's record stays
-# about 120 KB); past it, only the pin's time bound holds.
-PIN_MAX_IDS = 10_000
-PIN_DIGEST_BYTES = 12  # 96 bits: a collision among 10,000 ids has odds of about 1 in 10^20
+# A pin names at most this many counted messages (12 bytes each: 1.2 MB, stored in a few items
+# of the approval's partition, bot/state_model.py); past it, only the pin's time bound holds.
+PIN_MAX_IDS = 100_000
+# 96 bits: a message not counted passes for one of 100,000 counted with odds below 1 in 10^23.
+PIN_DIGEST_BYTES = 12
 
 
 class Verdict(Enum):

@@ -6,6 +6,8 @@ module holds no boto3, and its tests can run on the in-memory table.
 Items (single table, ``pk`` / ``sk`` strings, TTL on ``expires_at``):
 
 - ``REQUEST#<id>`` / ``REQUEST``: one approval request, its pin and its decision.
+- ``REQUEST#<id>`` / ``PIN#<n>``: the rest of a pin too big for the request item (n = 1, 2, ...;
+  written before the request item, which names how many there are).
 - ``REQUEST#<id>`` / ``EVENT#<iso time>#<n>``: the audit trail (who, when, what, counts).
 - ``RUNS`` / ``<id>``: a redrive run (status, counts so far, invocation number, cancel flag). One
   partition, sorted by id, so ``status`` reads the most recent runs with one query; ids start with
@@ -26,6 +28,8 @@ from bot.errors import UsageError
 from bot.state_model import (
     ACTIVE_RUN_STATUSES,
     DELIVERY_RETENTION,
+    PIN_INLINE_DIGESTS,
+    PIN_PART_PREFIX,
     RECORD_RETENTION,
     RUNS_PARTITION,
     ApprovalRequest,
@@ -41,6 +45,7 @@ from bot.state_model import (
 from bot.state_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 from bot.state_table_api import (
     ConditionFailedError,
+    Item,
     Key,
     Put,
     StateTableApi,
@@ -99,14 +104,30 @@ class _OnTable:
 
 
 class ApprovalStore(_OnTable):
-    """Approval requests, their decisions, their audit events and the replay guard."""
+    """Approval requests, their decisions, their audit events and the replay guard.
+
+    ``pin_part_digests``: the digests of a pin each item holds (tests make it small to split
+    small pins as production splits big ones)."""
+
+    def __init__(self, table: StateTableApi, *, pin_part_digests: int = PIN_INLINE_DIGESTS) -> None:
+        super().__init__(table)
+        self.pin_part_digests = pin_part_digests
 
     # --- requests and decisions -------------------------------------------------------------
 
     def put_request(self, request: ApprovalRequest) -> None:
-        """Store a new pending request (ids are unique; an existing one is never overwritten)."""
+        """Store a new pending request (ids are unique; an existing one is never overwritten).
+        A pin's part items are written first: the request item, written last, names them, so
+        no request exists (none can be approved) before its whole pin does."""
+        item, parts = request.to_items(self.pin_part_digests)
+        for part in parts:
+            self.table.put(
+                part,
+                condition="attribute_not_exists(pk)",
+                doing="store the approval request's counted ids",
+            )
         self.table.put(
-            request.to_item(),
+            item,
             condition="attribute_not_exists(pk)",
             doing="store the approval request",
         )
@@ -122,7 +143,18 @@ class ApprovalStore(_OnTable):
 
     def get_request(self, request_id: str) -> ApprovalRequest | None:
         item = self.table.get(_request_key(request_id), doing="read the approval request")
-        return ApprovalRequest.from_item(item) if item else None
+        return self._request(item) if item else None
+
+    def _request(self, item: Item) -> ApprovalRequest:
+        """The request of ``item``, with its pin's part items when it has some (one Query)."""
+        parts = []
+        if "pin_parts" in item:
+            parts = self.table.query(
+                item[PARTITION_KEY]["S"],
+                sk_prefix=PIN_PART_PREFIX,
+                doing="read the approval request's counted ids",
+            )
+        return ApprovalRequest.from_items(item, parts)
 
     @staticmethod
     def _decision(request_id: str, status: RequestStatus, user: str, now: datetime) -> Update:
@@ -160,7 +192,7 @@ class ApprovalStore(_OnTable):
             )
         except ConditionFailedError:
             return DecisionOutcome(won=False, request=self.get_request(request_id))
-        return DecisionOutcome(won=True, request=ApprovalRequest.from_item(item))
+        return DecisionOutcome(won=True, request=self._request(item))
 
     def approve_and_start(self, request_id: str, run: RunRecord) -> DecisionOutcome:
         """The approval, its run record and its audit event in one transaction: the request goes

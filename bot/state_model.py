@@ -2,12 +2,17 @@
 their statuses, and their DynamoDB item form. ``bot.state`` reads and writes them.
 
 An approval request keeps what its approvers approved (the ``Pin``): the dry run's time and the
-digests of the messages it counted, stored compactly as one DynamoDB Binary of concatenated
-12-byte digests (10,000 of them: 120 KB, well under the 400 KB item limit).
+digests of the messages it counted, stored compactly as DynamoDB Binaries of concatenated
+12-byte digests. Up to ``PIN_INLINE_DIGESTS`` (25,000: 300 KB, under the 400 KB item limit with
+the request's other attributes) live in the request item; the rest (up to PIN_MAX_IDS, 100,000)
+in part items ``REQUEST#<id>`` / ``PIN#<n>`` of the same partition, written before the request
+item that names how many parts and digests there are and their checksum. A reader that finds
+the pin incomplete marks the request ``pin_unreadable``: it can never be approved or run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,12 +21,17 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from bot.errors import UsageError
 from bot.selection import PIN_DIGEST_BYTES, Pin
 from bot.state_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
 RECORD_RETENTION = timedelta(days=90)  # requests, audit events and runs are kept this long
 DELIVERY_RETENTION = timedelta(minutes=15)  # longer than Slack's 5-minute signature window
 RUNS_PARTITION = "RUNS"
+# Digests per item of a pin (the request item's share, and each part's): 300 KB of Binary, so the
+# request item, with its selection and texts, stays well under DynamoDB's 400 KB.
+PIN_INLINE_DIGESTS = 25_000
+PIN_PART_PREFIX = "PIN#"  # sort key prefix of a pin's part items
 
 
 class RequestStatus(StrEnum):
@@ -82,18 +92,54 @@ class ApprovalRequest:
     # when more than PIN_MAX_IDS matched). None in a request stored before pins existed.
     pin_sent_before: datetime | None = None
     pin_digests: frozenset[bytes] | None = None
+    # Why the stored pin could not be read whole (a part item missing or not the one written),
+    # as a reader found it: such a request must never run (``approved_pin`` raises).
+    pin_unreadable: str | None = None
 
     @property
     def approved_pin(self) -> Pin:
         """What an approval of this request may take. A request stored before pins existed
         (no ``pin_sent_before``) is pinned to messages sent before it was asked for: its count
         started then, so the run takes no later arrival (though it may find fewer than counted),
-        rather than any ``matched`` messages at all."""
+        rather than any ``matched`` messages at all. PinUnreadableError when the stored pin was
+        incomplete: running it would move messages nobody approved."""
+        if self.pin_unreadable is not None:
+            raise PinUnreadableError(self.pin_unreadable)
         if self.pin_sent_before is None:
             return Pin(self.requested_at)
         return Pin(self.pin_sent_before, self.pin_digests)
 
+    def to_items(
+        self, part_digests: int = PIN_INLINE_DIGESTS
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The request item and its pin's part items (``part_digests`` digests in each item,
+        the request's included). The parts must be stored before the request item: a request
+        item names its parts, so one stored without them is found incomplete, never run."""
+        if part_digests < 1:
+            raise ValueError("a pin part holds at least one digest")
+        item = self.to_item()
+        if self.pin_digests is None:
+            return item, []
+        blobs = _pin_blobs(self.pin_digests, part_digests)
+        item["pin_digests"] = {"B": blobs[0]}
+        if len(blobs) > 1:
+            item["pin_parts"] = {"N": str(len(blobs) - 1)}
+            item["pin_count"] = {"N": str(len(self.pin_digests))}
+            item["pin_checksum"] = {"B": _pin_checksum(b"".join(blobs))}
+        parts = [
+            {
+                PARTITION_KEY: item[PARTITION_KEY],  # the request's partition: its role's keys
+                SORT_KEY: {"S": _part_sort_key(number)},
+                "digests": {"B": blob},
+                TTL_ATTRIBUTE: item[TTL_ATTRIBUTE],  # expires with the request
+            }
+            for number, blob in enumerate(blobs[1:], start=1)
+        ]
+        return item, parts
+
     def to_item(self) -> dict[str, Any]:
+        """The request item alone, its pin whole in it (a pin of at most PIN_INLINE_DIGESTS;
+        ``to_items`` splits a bigger one)."""
         item: dict[str, Any] = {
             PARTITION_KEY: {"S": f"REQUEST#{self.request_id}"},
             SORT_KEY: {"S": "REQUEST"},
@@ -124,13 +170,52 @@ class ApprovalRequest:
         if self.pin_sent_before is not None:
             item["pin_sent_before"] = {"S": self.pin_sent_before.isoformat()}
         if self.pin_digests is not None:
-            # Sorted and concatenated: 12 bytes each, one Binary (a set of 10,000 small
+            # Sorted and concatenated: 12 bytes each, one Binary (a set of 25,000 small
             # values would cost far more of the 400 KB item).
             item["pin_digests"] = {"B": b"".join(sorted(self.pin_digests))}
         return item
 
     @classmethod
+    def from_items(
+        cls, item: dict[str, Any], parts: list[dict[str, Any]] | None = None
+    ) -> ApprovalRequest:
+        """The request from its item and its pin's part items (those of its partition whose
+        sort key starts with PIN_PART_PREFIX): marked ``pin_unreadable`` unless the parts are
+        exactly those the item names, with its count and checksum of digests."""
+        request = cls.from_item(item)
+        wanted = int(item.get("pin_parts", {}).get("N", "0"))
+        if not wanted or request.pin_digests is None:
+            return request
+        blobs = {part[SORT_KEY]["S"]: part["digests"]["B"] for part in parts or []}
+        names = [_part_sort_key(number) for number in range(1, wanted + 1)]
+        found = [name for name in names if name in blobs]
+        blob = item["pin_digests"]["B"] + b"".join(blobs[name] for name in found)
+        digests = _digests(blob)
+        whole = (
+            len(found) == wanted
+            and len(blob) == PIN_DIGEST_BYTES * int(item["pin_count"]["N"])
+            and len(digests) * PIN_DIGEST_BYTES == len(blob)
+            and _pin_checksum(blob) == item["pin_checksum"]["B"]
+        )
+        if whole:
+            request.pin_digests = digests
+            return request
+        request.pin_digests = None
+        request.pin_unreadable = (
+            f"the ids this request counted are stored in {wanted + 1} parts and "
+            f"{len(found) + 1} of them were found whole in the state table, so the approved "
+            "run cannot keep to the counted messages; nothing was moved. Ask for a new count "
+            "with `/dlq-redrive redrive`."
+            if len(found) < wanted
+            else "the ids this request counted do not match their stored count and checksum "
+            "in the state table, so the approved run cannot keep to the counted messages; "
+            "nothing was moved. Ask for a new count with `/dlq-redrive redrive`."
+        )
+        return request
+
+    @classmethod
     def from_item(cls, item: dict[str, Any]) -> ApprovalRequest:
+        """The request from its item alone (a pin stored in parts needs ``from_items``)."""
         decided_at = item.get("decided_at", {}).get("S")
         pinned = item.get("pin_sent_before", {}).get("S")
         return cls(
@@ -160,6 +245,25 @@ class ApprovalRequest:
 
 def _digests(blob: bytes) -> frozenset[bytes]:
     return frozenset(blob[i : i + PIN_DIGEST_BYTES] for i in range(0, len(blob), PIN_DIGEST_BYTES))
+
+
+class PinUnreadableError(UsageError):
+    """A request's stored pin is incomplete: it cannot say which messages were approved."""
+
+
+def _pin_blobs(digests: frozenset[bytes], per_item: int) -> list[bytes]:
+    """The sorted digests, concatenated, ``per_item`` digests a Binary (at least one Binary)."""
+    ordered = b"".join(sorted(digests))
+    size = per_item * PIN_DIGEST_BYTES
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)] or [b""]
+
+
+def _pin_checksum(blob: bytes) -> bytes:
+    return hashlib.sha256(blob).digest()[:16]
+
+
+def _part_sort_key(number: int) -> str:
+    return f"{PIN_PART_PREFIX}{number:04d}"
 
 
 @dataclass

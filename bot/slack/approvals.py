@@ -50,6 +50,9 @@ class Outcome(Enum):
     REFUSED = "refused"  # the clicker may not make this decision
     ALREADY_DECIDED = "already_decided"  # approved, rejected or expired before this click
     EXPIRE = "expire"  # still pending, but past its approval window: mark it expired
+    # Still pending, but its stored pin is incomplete: approving it would run without knowing
+    # which messages were approved, so it cannot be approved (a Reject still can).
+    UNRUNNABLE = "unrunnable"
     APPROVE = "approve"
     REJECT = "reject"
 
@@ -66,7 +69,8 @@ def decide(
     """What ``click`` at ``now`` does to ``request`` (as stored), by these rules, in order: the
     button must belong to the request's card; only approvers decide, and not on their own
     request unless allowed; a decided request stays decided; a pending one past its window
-    expires; otherwise the click decides."""
+    expires; one whose stored pin is incomplete cannot be approved; otherwise the click
+    decides."""
     if request is None:
         return Verdict(
             Outcome.UNKNOWN_REQUEST, "this approval request does not exist (or is too old)"
@@ -83,6 +87,10 @@ def decide(
         return Verdict(Outcome.ALREADY_DECIDED)
     if now >= request.approval_expires_at:
         return Verdict(Outcome.EXPIRE)
+    if click.decision is Decision.APPROVE and request.pin_unreadable is not None:
+        return Verdict(
+            Outcome.UNRUNNABLE, f"This request cannot be approved: {request.pin_unreadable}"
+        )
     return Verdict(Outcome.APPROVE if click.decision is Decision.APPROVE else Outcome.REJECT)
 
 

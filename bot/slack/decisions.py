@@ -98,6 +98,11 @@ class Decisions:
         now: datetime,
     ) -> None:
         """Everything but a won decision: refusals, late clicks, expiry."""
+        if outcome is Outcome.UNRUNNABLE and request is not None:
+            # Everyone sees why on the card; the request stays pending (it can be rejected).
+            count("DecisionsRefused")
+            self.cards.update(request, f":warning: {reason}")
+            raise UsageError(str(reason))
         if outcome in (Outcome.WRONG_BUTTON, Outcome.REFUSED, Outcome.UNKNOWN_REQUEST):
             count("DecisionsRefused")
             if outcome is Outcome.REFUSED and request is not None:

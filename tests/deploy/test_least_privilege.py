@@ -435,9 +435,10 @@ def test_no_code_deletes_a_state_table_item() -> None:
 
 
 # Each role's items of the state table, by partition key (pk) prefix, from the code that writes
-# them: bot/state.py (+ bot/state_model.py): REQUEST#<id> (requests and their EVENT# audit
-# items), RUNS, DELIVERY#<key>; bot/daily/snapshots.py: SNAPSHOT#<dlq>, DAILYRUN#<run>,
-# AUTOREDRIVE#<dlq>; bot/daily/lease.py: DAILYLEASE#<key>; bot/redrive_ledger.py: REDRIVES#<dlq>.
+# them: bot/state.py (+ bot/state_model.py): REQUEST#<id> (requests, their EVENT# audit items
+# and PIN# parts of their pins), RUNS, DELIVERY#<key>; bot/daily/snapshots.py: SNAPSHOT#<dlq>,
+# DAILYRUN#<run>, AUTOREDRIVE#<dlq>; bot/daily/lease.py: DAILYLEASE#<key>;
+# bot/redrive_ledger.py: REDRIVES#<dlq>.
 OWN_ITEMS = {
     "handlers/worker.handler": ["REQUEST#*", "RUNS", "DELIVERY#*", "REDRIVES#*"],
     "handlers/daily.handler": [
@@ -453,7 +454,7 @@ OWN_ITEMS = {
 # Key-shaped strings, and those that are sort keys (not partition keys): a new one in the code
 # must be placed here, or among a role's OWN_ITEMS, before the test passes.
 KEY_SHAPED = re.compile(r"""["']((?:[A-Z]+#)|RUNS)["']""")
-SORT_KEY_PREFIXES = {"EVENT#", "POST#", "REPORT#"}
+SORT_KEY_PREFIXES = {"EVENT#", "PIN#", "POST#", "REPORT#"}
 
 
 def test_each_role_reaches_only_its_own_items_of_the_state_table(template: Template) -> None:
