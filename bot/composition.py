@@ -122,9 +122,12 @@ def build_worker(
     slack_client: WebClient | None = None,
     clock: Clock = _utcnow,
     options: WorkerOptions | None = None,
+    pin_part_digests: int | None = None,
 ) -> SlackWorker:
     """The worker: SQS, the state table, Slack, and the dispatcher of its continuations. It reads
-    the bot token and the job signing key, never the signing secret."""
+    the bot token and the job signing key, never the signing secret. ``pin_part_digests``: the
+    digests of an approval's pin each state table item holds (None: production's; tests split
+    small pins with a small one)."""
     from bot.config import EngineSettings, SlackSettings
     from bot.slack.approvers import ApproverDirectory
     from bot.slack.credentials import resolve_bot_token
@@ -133,6 +136,7 @@ def build_worker(
     from bot.slack.web import SlackGateway
     from bot.slack.worker_runtime import assemble_worker
     from bot.state import StateStore
+    from bot.state_model import PIN_INLINE_DIGESTS
 
     engine_settings = EngineSettings.from_env(env)
     slack_settings = SlackSettings.from_env(env)
@@ -145,7 +149,7 @@ def build_worker(
         engine_settings=engine_settings,
         slack_settings=slack_settings,
         slack=slack,
-        state=StateStore(table),
+        state=StateStore(table, pin_part_digests=pin_part_digests or PIN_INLINE_DIGESTS),
         gateway=gateway,
         engine=redrive_engine(gateway, engine_settings, table),
         dispatcher=LambdaDispatcher(worker_function_name(slack_settings), lambda_client),
