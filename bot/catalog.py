@@ -1,6 +1,7 @@
 """Which DLQs are watched, and where each one's messages go back to.
 
-``DlqCatalog`` resolves the names a user types ("orders-dlq", a URL) into ``Dlq`` records, and
+``DlqCatalog`` resolves the queues a user types or ``DLQ_QUEUES`` lists (a name such as
+"orders-dlq", a queue URL or a queue ARN: ``bot.queue_refs``) into ``Dlq`` records, and
 refuses with a clear message anything that is not a watched dead-letter queue.
 """
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 from bot.config import EngineSettings
 from bot.errors import DestinationError, NotADeadLetterQueueError, QueueNotFoundError
+from bot.queue_refs import queue_name
 from bot.sqs_model import QueueDirectory, QueueInfo
 
 
@@ -30,10 +32,6 @@ class Dlq:
         return tuple(source.name for source in self.sources)
 
 
-def _name_of(name_or_url: str) -> str:
-    return name_or_url.rstrip("/").rsplit("/", 1)[-1]
-
-
 class DlqCatalog:
     """The watched DLQs (configured in ``DLQ_QUEUES`` or discovered from RedrivePolicies)."""
 
@@ -44,7 +42,7 @@ class DlqCatalog:
     def watched_names(self) -> list[str]:
         """Names of the watched DLQs (discovery reads every queue's RedrivePolicy)."""
         if self.settings.dlq_queues is not None:
-            return [_name_of(q) for q in self.settings.dlq_queues]
+            return [queue_name(q) for q in self.settings.dlq_queues]
         return [dlq.name for dlq in self._discover()]
 
     def _discover(self) -> list[Dlq]:
@@ -89,10 +87,15 @@ class DlqCatalog:
         dead-letters into any more (its source was deleted), provided it has no RedrivePolicy of
         its own: a working queue with a DLQ is never taken for one.
         """
-        name = _name_of(name_or_url)
+        name = queue_name(name_or_url)
         configured = self.settings.dlq_queues
-        if configured is not None and name not in {_name_of(q) for q in configured}:
-            raise QueueNotFoundError(self._unknown_message(name, configured))
+        if configured is not None:
+            listed = next((q for q in configured if queue_name(q) == name), None)
+            if listed is None:
+                raise QueueNotFoundError(self._unknown_message(name, configured))
+            # The queue DLQ_QUEUES lists, with the account and region its URL or ARN gives
+            # (the one IAM grants), whichever way the user named it.
+            name_or_url = listed
         try:
             url = self.gateway.queue_url(name_or_url)
         except QueueNotFoundError as exc:
@@ -121,7 +124,9 @@ class DlqCatalog:
         return Dlq(info=info, sources=sources)
 
     def _unknown_message(self, name: str, configured: tuple[str, ...] | None) -> str:
-        names = ", ".join(_name_of(q) for q in configured) if configured else self._names_or_none()
+        names = (
+            ", ".join(queue_name(q) for q in configured) if configured else self._names_or_none()
+        )
         return f"unknown DLQ {name!r}; watched DLQs: {names}"
 
     def _names_or_none(self) -> str:
@@ -133,7 +138,7 @@ class DlqCatalog:
         try:
             url = self.gateway.queue_url(name_or_url)
         except QueueNotFoundError as exc:
-            raise DestinationError(f"--to: no queue named {_name_of(name_or_url)!r}") from exc
+            raise DestinationError(f"--to: no queue named {queue_name(name_or_url)!r}") from exc
         destination = self.gateway.queue_info(url)
         if destination.url == dlq.info.url:
             raise DestinationError("--to names the DLQ itself; name the queue to move into")

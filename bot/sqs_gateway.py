@@ -26,6 +26,7 @@ from botocore.exceptions import (
 
 from bot.aws_errors import describe_client_error
 from bot.errors import AwsError, QueueNotFoundError, SendAnswerLostError
+from bot.queue_refs import located, parse_queue_ref
 from bot.sqs_model import (
     MISSING_QUEUE_CODES,
     QueueInfo,
@@ -112,18 +113,16 @@ class SqsGateway:
     # --- queues -------------------------------------------------------------------------------
 
     def queue_url(self, name_or_url: str) -> str:
-        """The URL of a queue given by name or URL; QueueNotFoundError if there is none."""
-        if name_or_url.startswith(("http://", "https://")):
+        """The URL of a queue given by name, URL or ARN (an ARN: in its own account); a
+        UsageError for another region's (``bot.queue_refs.located``), QueueNotFoundError if
+        there is none."""
+        ref = located(name_or_url, self.client.meta.region_name)
+        if ref.is_arn:
+            return self.url_for_arn(name_or_url)
+        if ref.is_url:
             self.queue_info(name_or_url)  # raises when it does not exist
             return name_or_url
-        try:
-            return self.client.get_queue_url(QueueName=name_or_url)["QueueUrl"]
-        except ClientError as exc:
-            if is_missing_queue(exc):
-                raise QueueNotFoundError(f"no queue named {name_or_url!r}") from exc
-            raise sqs_error(f"looking up queue {name_or_url!r}", exc) from exc
-        except BotoCoreError as exc:
-            raise sqs_error(f"looking up queue {name_or_url!r}", exc) from exc
+        return self._get_queue_url(ref.name, None, f"no queue named {ref.name!r}")
 
     def url_for_arn(self, arn: str) -> str:
         """The URL of the queue with this ARN (cached, looked up once however many threads ask
@@ -133,24 +132,25 @@ class SqsGateway:
             return known
         with self._url_lock:
             if arn not in self._url_by_arn:
-                self._url_by_arn[arn] = self._look_up_arn(arn)
+                ref = parse_queue_ref(arn)
+                if not ref.is_arn:
+                    raise QueueNotFoundError(f"{arn!r} is not an SQS queue ARN")
+                missing = f"queue {ref.name!r} no longer exists"
+                self._url_by_arn[arn] = self._get_queue_url(ref.name, ref.account, missing)
             return self._url_by_arn[arn]
 
-    def _look_up_arn(self, arn: str) -> str:
-        parts = arn.split(":")
-        if len(parts) != 6 or parts[2] != "sqs":
-            raise QueueNotFoundError(f"{arn!r} is not an SQS queue ARN")
+    def _get_queue_url(self, name: str, account: str | None, missing: str) -> str:
+        """GetQueueUrl, in ``account`` (QueueOwnerAWSAccountId: a queue of another account
+        that lets this one in) or this one; QueueNotFoundError(``missing``) if there is none."""
+        owner = {} if account is None else {"QueueOwnerAWSAccountId": account}
         try:
-            response = self.client.get_queue_url(
-                QueueName=parts[5], QueueOwnerAWSAccountId=parts[4]
-            )
+            return self.client.get_queue_url(QueueName=name, **owner)["QueueUrl"]
         except ClientError as exc:
             if is_missing_queue(exc):
-                raise QueueNotFoundError(f"queue {parts[5]!r} no longer exists") from exc
-            raise sqs_error(f"looking up queue {parts[5]!r}", exc) from exc
+                raise QueueNotFoundError(missing) from exc
+            raise sqs_error(f"looking up queue {name!r}", exc) from exc
         except BotoCoreError as exc:
-            raise sqs_error(f"looking up queue {parts[5]!r}", exc) from exc
-        return response["QueueUrl"]
+            raise sqs_error(f"looking up queue {name!r}", exc) from exc
 
     def list_queue_urls(self) -> list[str]:
         urls: list[str] = []
