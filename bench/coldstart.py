@@ -40,7 +40,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK_DIR = ROOT / "bench" / ".work"
-HANDLERS = ("handlers.slack", "handlers.worker", "handlers.daily")
+HANDLERS = ("handlers.slack", "handlers.worker", "handlers.daily", "handlers.failed")
 OURS = ("bot", "handlers", "infra")
 RUNS = 20  # per side: 4 at each of DEPTHS starting depths
 DEPTHS = 5
