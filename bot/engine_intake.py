@@ -69,6 +69,10 @@ class Intake:
                     report.skipped += 1
                     report.needs_human += 1
                     holding.hold(message)
+                elif self._pinned_out(message):  # not what the approval counted: stays
+                    report.out_of_window += 1
+                    report.skipped += 1
+                    holding.hold(message)
                 elif state.limit_reached():
                     report.over_limit += 1
                     report.skipped += 1
@@ -103,6 +107,7 @@ class Intake:
                 self.timezone,
                 max_redrives=self.max_redrives,
                 force=state.request.force,
+                apply_pin=False,  # after the ledger's count, in handle(): poison first
             )
             for message in messages
         ]
@@ -127,6 +132,12 @@ class Intake:
                     copies_confirmed.append(message.receipt_handle)
                     continue
                 report.scanned += 1
+                # A message the pin leaves out is claimed too when it has a route: handle()
+                # asks the ledger first, so poison is said as such (as judge() does for the
+                # counter), then leaves it out of window.
+                pinned_out = verdict is Verdict.SELECT and self._pinned_out(message)
+                if pinned_out and not self._has_route(message):
+                    verdict = Verdict.OUT_OF_WINDOW
                 if verdict is Verdict.SELECT and self._no_source(message):
                     report.no_source += 1
                     report.skipped += 1
@@ -141,12 +152,24 @@ class Intake:
                     claimed.append(message)
         return claimed
 
+    def _pinned_out(self, message: ReceivedMessage) -> bool:
+        """Whether the request's pin leaves ``message`` out (it was not counted)."""
+        pin = self.state.request.selection.pin
+        return pin is not None and not pin.admits(message)
+
+    def _has_route(self, message: ReceivedMessage) -> bool:
+        """Whether something says where ``message`` goes (--to, its source, the one source)."""
+        dlq = self.state.dlq
+        return (
+            self.state.request.to is not None or bool(message.source_arn) or len(dlq.sources) == 1
+        )
+
     def _no_source(self, message: ReceivedMessage) -> bool:
         """Whether nothing says where ``message`` goes: no --to, no recorded source, and not
         exactly one source queue. It is held for a human (counted with the reason); the run
         moves the others. Call with the lock held."""
         dlq, report = self.state.dlq, self.state.report
-        if self.state.request.to is not None or message.source_arn or len(dlq.sources) == 1:
+        if self._has_route(message):
             return False
         if report.no_source_reason is None:
             names = ", ".join(dlq.source_names) or "none"

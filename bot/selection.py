@@ -360,9 +360,12 @@ def judge(
     *,
     max_redrives: int,
     force: bool = False,
+    apply_pin: bool = True,
 ) -> Verdict:
     """Decide what to do with one message by what it carries (the limit is applied by the
-    caller, who counts; a ledger's count by the caller that knows how the message travels)."""
+    caller, who counts; a ledger's count by the caller that knows how the message travels).
+    ``apply_pin=False``: the caller applies ``selection.pin`` itself, after the ledger's count
+    (poison before the pin, as below, also for poison only the ledger knows)."""
     if selection.filters_by_time:
         try:
             instant = message_time(message, selection.time_field, tz)
@@ -376,6 +379,6 @@ def judge(
         return Verdict.NEEDS_HUMAN
     # Not pinned is outside the selection like a time outside its window: left in the DLQ,
     # counted out of window (the pin narrows the window to what the approval counted).
-    if selection.pin is not None and not selection.pin.admits(message):
+    if apply_pin and selection.pin is not None and not selection.pin.admits(message):
         return Verdict.OUT_OF_WINDOW
     return Verdict.SELECT

@@ -67,10 +67,11 @@ def test_an_approval_holds_a_message_without_room_for_the_counter_after_max_redr
     final = approve_a_request(limited)
 
     # Then the card the approver decided on said the crowded one stays for a human, and the
-    # approval moved the ordinary one only
+    # approval moved the ordinary one only and says the crowded one needs a human (not "out
+    # of window": never counted, so not pinned, it is poison first)
     card = json.dumps(limited.calls("chat.postMessage")[-1].body)
     assert "1 were redriven too often already (poison) and stay for a human" in card, card
-    assert "moved *1*" in final and "skipped 1" in final, final
+    assert "moved *1*" in final and "skipped 1 (1 need a human)" in final, final
     assert count(sqs, orders.dlq_url) == 1 and count(sqs, orders.source_url) == 1
     (held,) = sqs.receive_message(
         QueueUrl=orders.dlq_url, MessageAttributeNames=["All"], VisibilityTimeout=0
