@@ -860,9 +860,9 @@ def test_the_worker_s_redrive_ledger_stays_within_its_role(template: Template) -
     # Given the worker's engine as the composition root builds it, on a state table that
     # enforces the worker's role, and a DLQ message with 10 attributes (no room for the
     # counter: its redrives are counted in the ledger)
+    from bot.catalog import Dlq
     from bot.composition import redrive_engine
     from bot.engine import RedriveRequest
-    from bot.catalog import Dlq
 
     fake = FakeStateTable()
     table = RoleTable.of(template, "handlers/worker.handler", fake)
