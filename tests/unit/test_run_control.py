@@ -20,9 +20,7 @@ def _report(stopped: StopReason, **counts: int) -> RedriveReport:
     )
 
 
-def test_moves_add_up_over_invocations_and_kept_messages_are_not_counted_twice() -> (
-    None
-):
+def test_moves_add_up_over_invocations_and_kept_messages_are_not_counted_twice() -> None:
     # Given a first invocation that ran out of time after moving 40 and failing 3
     totals = RunTotals().fold(_report(StopReason.DEADLINE, moved=40, failed=3, scanned=45))
     # When the second one looks at the 3 failed again (and 2 more) and finishes
