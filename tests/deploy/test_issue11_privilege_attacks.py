@@ -60,6 +60,7 @@ from tests.unit.fake_lambda import FakeLambda
 from tests.unit.fake_slack import FakeSlackGateway
 from tests.unit.fake_sqs import FakeSqs
 from tests.unit.fake_state_table import FakeStateTable
+from tests.unit.slack.worker_fakes import on_failure_record, started_run
 
 # --- queue settings, as osls resolves them ----------------------------------------------------
 
@@ -81,17 +82,13 @@ Promise.all([arns.dlqQueueArns({ resolveVariable }), arns.sourceQueueArns({ reso
 """
 
 
-def resolve_queue_params(params: dict[str, str]) -> dict[str, Any]:
+def run_node(script: str, module: str, arg: str) -> dict[str, Any]:
+    """What ``script`` prints (JSON) when node runs it with ``module`` (a path below the
+    repository) and ``arg`` as its arguments."""
     node = shutil.which("node")
     assert node, "node is not installed: install Node.js 20+ (see docs/deploy.md)"
     result = subprocess.run(
-        [
-            node,
-            "-e",
-            RESOLVE,
-            str(ROOT / "infra" / "iam" / "arns.js"),
-            json.dumps({**QUEUE_DEFAULTS, **params}),
-        ],
+        [node, "-e", script, str(ROOT / module), arg],
         capture_output=True,
         text=True,
         check=True,
@@ -99,6 +96,10 @@ def resolve_queue_params(params: dict[str, str]) -> dict[str, Any]:
     )
     answer: dict[str, Any] = json.loads(result.stdout)
     return answer
+
+
+def resolve_queue_params(params: dict[str, str]) -> dict[str, Any]:
+    return run_node(RESOLVE, "infra/iam/arns.js", json.dumps({**QUEUE_DEFAULTS, **params}))
 
 
 # Queue names an account may hold. DLQs (by their names) and working queues: a working queue
@@ -367,23 +368,7 @@ SECRET_DEFAULTS = {
 
 
 def resolve_secret_params(params: dict[str, str]) -> dict[str, str]:
-    node = shutil.which("node")
-    assert node, "node is not installed"
-    result = subprocess.run(
-        [
-            node,
-            "-e",
-            SECRET_PARAMS,
-            str(ROOT / "infra" / "iam" / "arns.js"),
-            json.dumps({**SECRET_DEFAULTS, **params}),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    )
-    answer: dict[str, str] = json.loads(result.stdout)
-    return answer
+    return run_node(SECRET_PARAMS, "infra/iam/arns.js", json.dumps({**SECRET_DEFAULTS, **params}))
 
 
 @pytest.mark.parametrize(
@@ -449,16 +434,7 @@ params.slackReservedConcurrency({ resolveVariable })
 def test_the_endpoint_concurrency_is_a_whole_number_from_1_to_1000(
     raw: str, value: int | None
 ) -> None:
-    node = shutil.which("node")
-    assert node, "node is not installed"
-    result = subprocess.run(
-        [node, "-e", CONCURRENCY, str(ROOT / "infra" / "params.js"), raw],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    )
-    answer = json.loads(result.stdout)
+    answer = run_node(CONCURRENCY, "infra/params.js", raw)
     if value is None:
         assert "slackReservedConcurrency must be a whole number from 1 to 1000" in answer["error"]
     else:
@@ -661,40 +637,13 @@ def test_failed_marks_a_dead_worker_run_within_its_role(template: Template) -> N
     # Given a run the worker started (as the worker's role lets it)
     fake = FakeStateTable()
     worker = StateStore(RoleTable.of(template, "handlers/worker.handler", fake))  # type: ignore[arg-type]
-    worker.put_request(
-        ApprovalRequest(
-            request_id=RUN_ID,
-            dlq="orders-dlq",
-            selection={},
-            selection_text="all messages",
-            matched=10,
-            requester="U_ALICE",
-            channel="C_OPS",
-            requested_at=ISSUED,
-            approval_expires_at=ISSUED + timedelta(hours=1),
-            message_ts="1.000001",
-        )
-    )
-    worker.start_run(
-        RunRecord(RUN_ID, "orders-dlq", "U_ALICE", "U_BOB", RunStatus.RUNNING, ISSUED, ISSUED)
-    )
+    started_run(worker, RUN_ID, ISSUED)
     # When `failed` gets the record of the worker's death
     table = RoleTable.of(template, "handlers/failed.handler", fake)
     state = StateStore(table)  # type: ignore[arg-type]
     slack = FakeSlackGateway()
     job = DecisionJob("approve", RUN_ID, "U_BOB", "C_OPS", "1.000001", "T_LOCAL", "https://r", "d")
-    record = {
-        "version": "1.0",
-        "timestamp": "2026-12-01T12:15:01.000Z",
-        "requestContext": {
-            "requestId": "req-1",
-            "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:worker:$LATEST",
-            "condition": "RetriesExhausted",
-            "approximateInvokeCount": 1,
-        },
-        "requestPayload": JobSigner(KEY).seal(job, ISSUED),
-        "responsePayload": {"errorType": "Sandbox.Timedout", "errorMessage": "timed out"},
-    }
+    record = on_failure_record(JobSigner(KEY).seal(job, ISSUED), "timed out")
     result = record_worker_failure(
         record,
         signer=JobSigner(KEY),

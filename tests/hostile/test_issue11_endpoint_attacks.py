@@ -28,7 +28,7 @@ from bot.slack.protocol import (
     _mac,
 )
 from bot.state import StateStore
-from bot.state_model import ApprovalRequest, RunRecord, RunStatus
+from bot.state_model import RunStatus
 from infra.local.moto_server import LocalAws
 from infra.local.scene import create_pair, put_in_dlq
 from tests.integration.slack.slack_harness import (
@@ -38,7 +38,7 @@ from tests.integration.slack.slack_harness import (
     slack_env,
 )
 from tests.unit.fake_slack import FakeSlackGateway as FakeSlack
-from tests.unit.slack.worker_fakes import fake_state
+from tests.unit.slack.worker_fakes import fake_state, on_failure_record, started_run
 
 __all__ = ["slack_env"]  # fixture
 
@@ -210,40 +210,12 @@ def test_a_short_key_in_config_is_a_config_error_naming_the_variable() -> None:
 
 def _failure_world(invocation: int, status: RunStatus = RunStatus.RUNNING) -> StateStore:
     state, _ = fake_state()
-    state.put_request(
-        ApprovalRequest(
-            request_id=RUN_ID,
-            dlq="orders-dlq",
-            selection={},
-            selection_text="all messages",
-            matched=100,
-            requester="U_ALICE",
-            channel="C_OPS",
-            requested_at=NOW,
-            approval_expires_at=NOW + timedelta(hours=1),
-            message_ts="1.000001",
-        )
-    )
-    state.start_run(
-        RunRecord(RUN_ID, "orders-dlq", "U_ALICE", "U_BOB", status, NOW, NOW, invocation=invocation)
-    )
+    started_run(state, RUN_ID, NOW, status=status, invocation=invocation)
     return state
 
 
 def _record(payload: Any, message: str = "Task timed out after 900.00 seconds") -> dict[str, Any]:
-    return {
-        "version": "1.0",
-        "timestamp": "2026-12-01T12:15:01.000Z",
-        "requestContext": {
-            "requestId": "req-1",
-            "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:worker:$LATEST",
-            "condition": "RetriesExhausted",
-            "approximateInvokeCount": 1,
-        },
-        "requestPayload": payload,
-        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST"},
-        "responsePayload": {"errorType": "Sandbox.Timedout", "errorMessage": message},
-    }
+    return on_failure_record(payload, message)
 
 
 def _fail(state: StateStore, record: dict[str, Any]) -> tuple[dict[str, Any], FakeSlack]:
@@ -265,20 +237,32 @@ def _status(state: StateStore) -> RunStatus:
     return run.status
 
 
-@pytest.mark.parametrize("status", [RunStatus.RUNNING, RunStatus.CONTINUING])
-def test_the_record_of_the_invocation_that_handed_over_does_not_fail_the_next_one(
-    status: RunStatus,
-) -> None:
-    # Given the approving invocation handed the run over to part 2 and then died on its way out
-    # (it hands over at its deadline; a slow card update runs it into Lambda's timeout)
-    state = _failure_world(invocation=2, status=status)
+def test_the_record_of_the_invocation_that_handed_over_does_not_fail_the_next_one() -> None:
+    # Given the approving invocation handed the run over to part 2, which took it over, and
+    # then died on its way out
+    state = _failure_world(invocation=2, status=RunStatus.RUNNING)
 
     # When Lambda's record of that first invocation arrives
     result, slack = _fail(state, _record(JobSigner(KEY).seal(_decision(), NOW)))
 
     # Then part 2's run goes on: the record is of an invocation that no longer owns it
     assert result["marked"] is False
-    assert _status(state) is status and slack.calls == []
+    assert _status(state) is RunStatus.RUNNING and slack.calls == []
+
+
+def test_the_record_of_the_invocation_that_handed_over_to_nobody_fails_the_run() -> None:
+    # Given the approving invocation saved its checkpoint (continuing, part 2) and died before
+    # any part 2 took the run over (it was [continuing] of the test above, which asserted the
+    # run stayed "continuing": no part might ever run it)
+    state = _failure_world(invocation=2, status=RunStatus.CONTINUING)
+
+    # When Lambda's record of that first invocation arrives
+    result, _ = _fail(state, _record(JobSigner(KEY).seal(_decision(), NOW)))
+
+    # Then the run is failed, saying why
+    assert result["marked"] is True and _status(state) is RunStatus.FAILED
+    run = state.get_run(RUN_ID)
+    assert run is not None and "part 2 was never started" in str(run.error)
 
 
 def test_the_record_of_an_earlier_continuation_does_not_fail_a_later_one() -> None:

@@ -1,13 +1,16 @@
 """What the Slack worker's unit tests run on: the real ``StateStore`` on the in-memory state
 table (``tests.unit.fake_state_table``), and a dispatcher that keeps what it was handed (Slack is
-``tests.unit.fake_slack.FakeSlackGateway``)."""
+``tests.unit.fake_slack.FakeSlackGateway``), and a run the worker started with the record Lambda
+sends when an invocation of the worker dies (the on-failure tests' world)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.state import StateStore
+from bot.state_model import ApprovalRequest, RunRecord, RunStatus
 from tests.unit.fake_state_table import FakeStateTable
 
 
@@ -23,3 +26,61 @@ def fake_state() -> tuple[StateStore, FakeStateTable]:
     """The real StateStore on the in-memory table (and the table, to look inside)."""
     table = FakeStateTable()
     return StateStore(table), table
+
+
+def started_run(
+    state: StateStore,
+    run_id: str,
+    at: datetime,
+    *,
+    status: RunStatus = RunStatus.RUNNING,
+    invocation: int = 1,
+    moved: int = 0,
+) -> None:
+    """A run the worker started: U_ALICE's request for orders-dlq (its card posted), approved
+    by U_BOB at ``at``, in its ``invocation``."""
+    state.put_request(
+        ApprovalRequest(
+            request_id=run_id,
+            dlq="orders-dlq",
+            selection={},
+            selection_text="all messages",
+            matched=100,
+            requester="U_ALICE",
+            channel="C_OPS",
+            requested_at=at,
+            approval_expires_at=at + timedelta(hours=1),
+            message_ts="1.000001",
+        )
+    )
+    state.start_run(
+        RunRecord(
+            run_id,
+            "orders-dlq",
+            "U_ALICE",
+            "U_BOB",
+            status,
+            at,
+            at,
+            moved=moved,
+            invocation=invocation,
+        )
+    )
+
+
+def on_failure_record(payload: Any, message: str) -> dict[str, Any]:
+    """What Lambda sends the worker's on-failure destination (documented shape) when the
+    invocation given ``payload`` failed with ``message``."""
+    return {
+        "version": "1.0",
+        "timestamp": "2026-12-01T12:15:01.000Z",
+        "requestContext": {
+            "requestId": "req-1",
+            "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:worker:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 1,
+        },
+        "requestPayload": payload,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST"},
+        "responsePayload": {"errorType": "Sandbox.Timedout", "errorMessage": message},
+    }
