@@ -221,23 +221,8 @@ arns.autoRedriveDlqArns({ resolveVariable })
 
 
 def resolve_auto_redrive(params: dict[str, str]) -> dict[str, Any]:
-    node = shutil.which("node")
-    assert node, "node is not installed"
-    result = subprocess.run(
-        [
-            node,
-            "-e",
-            AUTO_REDRIVE_DLQS,
-            str(ROOT / "infra" / "iam" / "arns.js"),
-            json.dumps({**QUEUE_DEFAULTS, "sourceNamePatterns": "orders", **params}),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    )
-    answer: dict[str, Any] = json.loads(result.stdout)
-    return answer
+    params = {**QUEUE_DEFAULTS, "sourceNamePatterns": "orders", **params}
+    return run_node(AUTO_REDRIVE_DLQS, "infra/iam/arns.js", json.dumps(params))
 
 
 @pytest.mark.parametrize(
