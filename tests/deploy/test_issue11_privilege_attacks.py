@@ -42,7 +42,6 @@ from bot.state_schema import PARTITION_KEY
 from bot.state_table_api import ConditionCheck, Item, Key, Put, Update, Write
 from infra.local.lambda_server import LocalLambdaContext
 from tests.deploy import test_scanners
-from tests.deploy.conftest import REQUIRED_PARAMS
 from tests.deploy.test_least_privilege import code_calls, iam_glob_matches
 from tests.deploy.test_template import (
     HANDLERS,
@@ -53,7 +52,7 @@ from tests.deploy.test_template import (
     role_of,
     statements,
 )
-from tests.deploy.tooling import ROOT, run_osls_package
+from tests.deploy.tooling import ROOT
 from tests.unit.daily import test_daily_failures as daily_failures
 from tests.unit.daily.fakes import CHANNEL, Stores
 from tests.unit.fake_lambda import FakeLambda
@@ -311,24 +310,8 @@ def test_queue_settings_that_reach_beyond_what_they_name_stop_packaging(
     assert message in answer.get("error", ""), answer
 
 
-@pytest.mark.parametrize(
-    ("param", "message"),
-    [
-        ("dlqQueues=*-dlq*", 'dlqQueues "*-dlq*" lists something that is not a queue name'),
-        ("dlqNamePatterns=orders*", 'dlqNamePatterns "orders*" ends in a wildcard'),
-        ("sourceNamePatterns=orders*", '("orders*" with "*-dlq")'),
-        ("slackBotTokenParam=/dlq-redrive/dev/*", "is not an SSM parameter name"),
-    ],
-)
-def test_osls_package_stops_on_a_widening_queue_setting(
-    tmp_path: Path, artifact: Path, param: str, message: str
-) -> None:
-    name = param.split("=", 1)[0]
-    params = [p for p in REQUIRED_PARAMS if not p.startswith(f"{name}=")]
-    result = run_osls_package(tmp_path, *params, param)
-    assert result.returncode != 0
-    assert message in result.stdout + result.stderr
-    assert not (tmp_path / "cloudformation-template-update-stack.json").exists()
+# `osls package` itself stops on such a setting: tests/deploy/test_least_privilege.py
+# (test_packaging_refuses_a_setting_that_would_reach_beyond_what_it_names).
 
 
 # --- the Slack secrets' parameters, as osls resolves them -------------------------------------

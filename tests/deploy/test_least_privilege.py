@@ -168,12 +168,18 @@ def test_every_queue_s_metadata_is_readable_but_messages_only_where_named(
         ("sourceNamePatterns=orders, ?*", 'sourceNamePatterns "?*" would match every queue'),
         ("dlqNamePatterns=**", 'dlqNamePatterns "**" would match every queue'),
         ("slackReservedConcurrency=0", "slackReservedConcurrency must be a whole number"),
+        # Or beyond what it names (issue 11: a working queue named after its DLQ, the signing
+        # secret's parameter)
+        ("dlqQueues=*-dlq*", 'dlqQueues "*-dlq*" lists something that is not a queue name'),
+        ("dlqNamePatterns=orders*", 'dlqNamePatterns "orders*" ends in a wildcard'),
+        ("sourceNamePatterns=orders*", '("orders*" with "*-dlq")'),
+        ("slackBotTokenParam=/dlq-redrive/dev/*", "is not an SSM parameter name"),
     ],
 )
-def test_packaging_refuses_a_setting_that_would_reach_everything(
+def test_packaging_refuses_a_setting_that_would_reach_beyond_what_it_names(
     tmp_path: Path, artifact: Path, param: str, message: str
 ) -> None:
-    # Given a deployer who widens a queue setting to every queue (or disables the endpoint)
+    # Given a deployer who widens a setting (or disables the endpoint)
     name = param.split("=", 1)[0]
     params = [p for p in REQUIRED_PARAMS if not p.startswith(f"{name}=")]
     result = run_osls_package(tmp_path, *params, param)
