@@ -260,6 +260,19 @@ class ApprovalStore(_OnTable):
         return True
 
 
+def _owned_by(approved_by: str | None, started_by: str | None) -> tuple[str, dict[str, Any]]:
+    """The condition (and its values) that a run is that person's approval and that click's or
+    invocation's (``RunStore.fail_run``); "true" when neither is given."""
+    parts, values = ["attribute_exists(pk)"], {}
+    if approved_by is not None:
+        parts.append("approved_by = :approved_by")
+        values[":approved_by"] = {"S": approved_by}
+    if started_by is not None:
+        parts.append("(attribute_not_exists(started_by) OR started_by = :started_by)")
+        values[":started_by"] = {"S": started_by}
+    return " AND ".join(parts), values
+
+
 class RunStore(_OnTable):
     """Redrive runs: progress, checkpoints, cancel flags, failures."""
 
@@ -291,7 +304,7 @@ class RunStore(_OnTable):
                 "SET #s = :status, updated_at = :updated, invocation = :invocation, "
                 "moved = :moved, failed = :failed, skipped = :skipped, "
                 "needs_human = :needs_human, scanned = :scanned, duration_s = :duration, "
-                "idle_invocations = :idle, #e = :error",
+                "idle_invocations = :idle, #e = :error, unreported = :unreported",
                 # Only an active run: one marked failed from outside (its invocation died, as
                 # Lambda reported) is never written again by what is left of that invocation.
                 condition=f"invocation = :expected AND {_IS_ACTIVE}",
@@ -308,6 +321,7 @@ class RunStore(_OnTable):
                     ":duration": {"N": str(round(run.duration_s, 3))},
                     ":idle": {"N": str(run.idle_invocations)},
                     ":error": {"S": run.error} if run.error else {"NULL": True},
+                    ":unreported": {"BOOL": run.unreported},
                     ":expected": {"N": str(expected_invocation)},
                     **_ACTIVE,
                 },
@@ -362,32 +376,63 @@ class RunStore(_OnTable):
         ``approved_by`` / ``started_by``, when it is no longer that invocation's or was not that
         person's approval or that click's (the failed invocation does not own it: its outcome
         is not the run's). A run stored without ``started_by`` is judged by the rest."""
-        condition = f"attribute_exists(pk) AND {_IS_ACTIVE}"
-        owner: dict[str, Any] = {}
+        condition, values = _owned_by(approved_by, started_by)
         if invocation is not None:
             condition += " AND invocation = :invocation"
-            owner[":invocation"] = {"N": str(invocation)}
-        if approved_by is not None:
-            condition += " AND approved_by = :approved_by"
-            owner[":approved_by"] = {"S": approved_by}
-        if started_by is not None:
-            condition += " AND (attribute_not_exists(started_by) OR started_by = :started_by)"
-            owner[":started_by"] = {"S": started_by}
+            values[":invocation"] = {"N": str(invocation)}
+        return self._fail(
+            run_id,
+            # The invocation died: its counts are those of its last saved progress.
+            "SET #s = :failed, #e = :error, updated_at = :at, unreported = :unreported",
+            f"{_IS_ACTIVE} AND {condition}",
+            {":error": {"S": error}, ":at": {"S": now.isoformat()}, ":unreported": {"BOOL": True}}
+            | _ACTIVE
+            | values,
+        )
+
+    def fail_hand_over(
+        self,
+        run_id: str,
+        error: str,
+        now: datetime,
+        *,
+        invocation: int,
+        approved_by: str | None = None,
+        started_by: str | None = None,
+    ) -> RunRecord | None:
+        """Mark failed a run that part ``invocation`` (owned by ``approved_by`` /
+        ``started_by``, as ``fail_run`` judges) handed over to the next part, which nobody has
+        claimed: the part died after its checkpoint, so no part will ever run it. None when the
+        next part was claimed (``claim_continuation``), even at the same moment: both writes are
+        conditional on the run still waiting, so exactly one wins.
+
+        The checkpoint holds the part's whole report (its engine had returned), so the counts
+        stay exact, and the run's part number goes back to the last part that ran."""
+        condition, values = _owned_by(approved_by, started_by)
+        return self._fail(
+            run_id,
+            "SET #s = :failed, #e = :error, updated_at = :at, invocation = :ran",
+            f"#s = :continuing AND invocation = :next AND {condition}",
+            {
+                ":error": {"S": error},
+                ":at": {"S": now.isoformat()},
+                ":ran": {"N": str(invocation)},
+                ":next": {"N": str(invocation + 1)},
+                ":continuing": _ACTIVE[":continuing"],
+            }
+            | values,
+        )
+
+    def _fail(
+        self, run_id: str, expression: str, condition: str, values: dict[str, Any]
+    ) -> RunRecord | None:
         try:
             item = self.table.update(
                 _run_key(run_id),
-                # The invocation died: its counts are those of its last saved progress.
-                "SET #s = :failed, #e = :error, updated_at = :at, unreported = :unreported",
+                expression,
                 condition=condition,
                 names={"#s": "status", "#e": "error"},
-                values={
-                    ":failed": {"S": RunStatus.FAILED.value},
-                    ":error": {"S": error},
-                    ":at": {"S": now.isoformat()},
-                    ":unreported": {"BOOL": True},
-                    **_ACTIVE,
-                    **owner,
-                },
+                values={":failed": {"S": RunStatus.FAILED.value}} | values,
                 doing="mark the run failed",
             )
         except ConditionFailedError:

@@ -422,6 +422,17 @@ def progress_line(run: RunRecord) -> str:
     )
 
 
+def _saved_counts(run: RunRecord, *, emphasis: str = "") -> str:
+    """The figures of a run that stopped before it could report (``run.unreported``): those of
+    its last saved progress, lower bounds of what it did (it went on after it last saved, and
+    its time went with it)."""
+    return (
+        f"moved at least {emphasis}{number(run.moved)}{emphasis}, "
+        f"failed at least {number(run.failed)}, skipped at least {number(run.skipped)} "
+        f"({number(run.needs_human)} need a human) by its last saved progress"
+    )
+
+
 def outcome_lines(
     run: RunRecord, report: RedriveReport | None, request: ApprovalRequest | None = None
 ) -> tuple[str, list[str]]:
@@ -433,12 +444,7 @@ def outcome_lines(
     from bot.state_model import RunStatus
 
     if run.unreported:
-        # Lower bounds: the invocation went on after it last saved, and its time went with it.
-        counts = (
-            f"moved at least *{number(run.moved)}*, failed at least {number(run.failed)}, "
-            f"skipped at least {number(run.skipped)} ({number(run.needs_human)} need a human) "
-            "by its last saved progress"
-        )
+        counts = _saved_counts(run, emphasis="*")
     else:
         counts = (
             f"moved *{number(run.moved)}*, failed *{number(run.failed)}*, "
@@ -510,12 +516,12 @@ def status(runs: list[RunRecord], tz: ZoneInfo, *, finished_shown: int = 5) -> M
             section(
                 f"{code(run.run_id)} · {code(run.dlq)} · {run.status.value} · "
                 + (
-                    "by its last saved progress (the worker died) moved at least "
+                    f"{_saved_counts(run)} (it stopped before it could report)"
                     if run.unreported
-                    else "moved "
+                    else f"moved {number(run.moved)}, failed {number(run.failed)}, "
+                    f"skipped {number(run.skipped)}"
                 )
-                + f"{number(run.moved)}, failed {number(run.failed)}, "
-                f"skipped {number(run.skipped)} · {_when(run.updated_at, tz)}"
+                + f" · {_when(run.updated_at, tz)}"
             )
         )
     text = (

@@ -74,8 +74,8 @@ def record_worker_failure(
     error = f"the worker stopped: {reason}"
     # Only the invocation that owns the run may fail it: the approving click's (invocation 1,
     # approved by whoever clicked) or the continuation numbered as the run's checkpoint. An
-    # invocation that handed over and then died, or a click that lost to another, leaves the
-    # run to its owner.
+    # invocation that handed over and then died leaves the run to the next part once that part
+    # took it over; a click that lost to another leaves it to its owner.
     if isinstance(job, DecisionJob):
         # That click's own: the same approver's second click, which lost, does not own it.
         run_id, invocation, approver, owner = job.request_id, 1, job.user, job.delivery
@@ -91,8 +91,20 @@ def record_worker_failure(
         if is_start
         else None
     )
-    if run is None:  # no run of this invocation's (a refused or losing click, a handed-over
-        # part), or it ended with an outcome of its own
+    if run is None and is_start:
+        # The part died after its checkpoint and before the next part took the run over: its
+        # dispatch may never have happened, and then no part would ever run it. Failed unless
+        # the next part claimed it, even at the same moment (one conditional write wins); a
+        # next part started later finds the run failed and runs nothing.
+        error = (
+            f"part {invocation + 1} was never started: part {invocation} saved its checkpoint "
+            f"and then the worker stopped: {reason}"
+        )
+        run = state.fail_hand_over(
+            run_id, error, now, invocation=invocation, approved_by=approver, started_by=owner
+        )
+    if run is None:  # no run of this invocation's (a refused or losing click, a part whose
+        # successor took over), or it ended with an outcome of its own
         logger.info("failure of a run that is not active", extra={"correlation_id": run_id})
         return {"ok": True, "run": run_id, "marked": False}
     logger.error(

@@ -190,6 +190,7 @@ class RedriveRunner:
             self.cards.update(request, blocks.progress_line(run))
             return stored.cancel_requested_by is not None
 
+        run.unreported = True  # lower bounds until the engine reports (it may raise instead)
         with _Progress(self.options.progress_interval_s, tick) as progress:
             report = self.queues.engine().run(
                 dlq,
@@ -198,6 +199,7 @@ class RedriveRunner:
                 cancelled=progress.cancelled.is_set,
                 on_progress=on_progress,
             )
+        run.unreported = False
         _apply(run, base.fold(report))
         count("MessagesMoved", report.moved)
         if report.stopped is StopReason.CANCELLED:

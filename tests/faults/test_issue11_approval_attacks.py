@@ -17,6 +17,7 @@ from bot.slack.cards import Cards
 from bot.slack.failures import record_worker_failure
 from bot.slack.jobs import SlackWorker
 from bot.slack.protocol import CommandJob, DecisionJob, JobSigner, job_signing_key
+from bot.slack.queues import WorkerOptions
 from bot.slack.worker_runtime import assemble_worker
 from bot.state_model import RequestStatus, RunStatus
 from tests.unit.fake_slack import FakeSlackGateway
@@ -54,7 +55,7 @@ def _now() -> datetime:
 class _World:
     """The worker on fakes, one DLQ ``orders-dlq`` with its source ``orders``."""
 
-    def __init__(self) -> None:
+    def __init__(self, options: WorkerOptions | None = None) -> None:
         self.sqs = FakeSqs()
         self.dlq = self.sqs.create("orders-dlq")
         self.source = self.sqs.create("orders", dead_letter_to=self.dlq)
@@ -70,6 +71,7 @@ class _World:
             dispatcher=self.dispatcher,
             approvers=_Approvers(),
             viewers=_Everyone(),
+            options=options,
         )
         self._deliveries = 0
 
@@ -560,3 +562,140 @@ def test_approve_and_reject_at_once_decide_once_and_the_loser_is_told_the_truth(
             assert world.sqs.visible(world.dlq) == 2 and world.sqs.visible(world.source) == 0
         kinds = [e["kind"] for e in world.state.events(request_id)]
         assert kinds.count("approved") + kinds.count("rejected") == 1
+
+
+class _EngineBug(Exception):
+    """Something the engine did not expect (not a DlqRedriveError): it raises mid-run."""
+
+
+def test_a_run_whose_engine_raised_mid_run_gives_its_saved_figures_as_lower_bounds() -> None:
+    # Given a card for 20 orders, and an engine that raises at its second send to the source,
+    # after its progress saved the first 10 as moved
+    world = _World(WorkerOptions(progress_interval_s=0.01))
+    world.put(20)
+    request_id = world.ask()
+    sends = 0
+
+    def raise_at_second_send(url: str) -> bool:
+        nonlocal sends
+        if url != world.source:
+            return False
+        sends += 1
+        if sends == 2:
+            for _ in range(3000):  # the progress thread saves within a few ms
+                run = world.state.get_run(request_id)
+                if run is not None and run.moved:
+                    break
+                threading.Event().wait(0.005)
+            raise _EngineBug("boom")
+        return False
+
+    world.sqs.fail_call = raise_at_second_send
+
+    # When Bob approves
+    world.click(request_id)
+
+    # Then the run failed, and its card gives the last saved figures as lower bounds, with no
+    # duration it never measured (it said "moved *10*" as exact, and a partial duration)
+    run = world.state.get_run(request_id)
+    assert run is not None and run.status is RunStatus.FAILED and run.unreported
+    assert run.moved == 10 and "_EngineBug: boom" in str(run.error)
+    shown = json.dumps(world.slack.calls[-1][1]["blocks"])
+    assert ":x: Redrive failed: moved at least *10*" in shown and "moved *10*" not in shown
+    assert "by its last saved progress" in shown and " in 0." not in shown
+    assert "may have moved more after its last saved progress" in shown
+
+
+def _handed_over(world: _World, delivery: str) -> tuple[str, dict[str, Any]]:
+    """A card for 2 orders whose approval (``delivery``) handed over to part 2 at once: the
+    request id and the approving click's sealed job."""
+    world.put(2)
+    request_id = world.ask()
+    stored = world.state.get_request(request_id)
+    assert stored is not None and stored.message_ts is not None
+    click = SIGNER.seal(
+        DecisionJob(
+            "approve", request_id, "U_BOB", "C_OPS", stored.message_ts, "T_LOCAL", "", delivery
+        ),
+        _now(),
+    )
+    world.worker.handle(click, _NoTimeLeft())
+    return request_id, click
+
+
+def test_a_part_that_died_between_its_checkpoint_and_the_next_part_fails_the_run() -> None:
+    # Given an approval whose first part saved its checkpoint (continuing, part 2) and died
+    # before part 2 was started: no part will ever run it
+    world = _World()
+    request_id, click = _handed_over(world, "h1")
+    run = world.state.get_run(request_id)
+    assert run is not None and run.status is RunStatus.CONTINUING and run.invocation == 2
+
+    # When Lambda's record of part 1 arrives
+    result = world.fail(_failure_record(click, "Task timed out after 900.00 seconds"))
+
+    # Then the run is failed, saying why, with its checkpoint's figures (exact: the part's
+    # engine had reported) and the one part that ran
+    assert result["marked"] is True
+    run = world.state.get_run(request_id)
+    assert run is not None and run.status is RunStatus.FAILED and not run.unreported
+    assert run.invocation == 1
+    assert "part 2 was never started" in str(run.error)
+    assert "Task timed out after 900.00 seconds" in str(run.error)
+    shown = json.dumps(world.slack.calls[-1][1]["blocks"])
+    assert ":x: Redrive failed" in shown and "part 2 was never started" in shown
+    assert "invocations" not in shown  # one part ran
+    # and a part 2 started late runs nothing: the 2 orders stay in the DLQ
+    [part_2] = world.dispatcher.jobs
+    world.worker.handle(part_2, _Invocation("late-part-2"))
+    assert world.sqs.visible(world.dlq) == 2 and world.sqs.visible(world.source) == 0
+    run = world.state.get_run(request_id)
+    assert run is not None and run.status is RunStatus.FAILED
+
+
+def test_the_record_of_a_part_whose_successor_took_over_does_not_fail_the_run() -> None:
+    # Given an approval handed over to part 2, which took the run over
+    world = _World()
+    request_id, click = _handed_over(world, "h2")
+    taken = world.state.claim_continuation(request_id, 2, _now(), owner="part-2-invocation")
+    assert taken is not None
+
+    # When Lambda's record of part 1 arrives
+    result = world.fail(_failure_record(click, "Task timed out after 900.00 seconds"))
+
+    # Then part 2 keeps the run
+    assert result["marked"] is False
+    run = world.state.get_run(request_id)
+    assert run is not None and run.status is RunStatus.RUNNING and run.invocation == 2
+
+
+def _race_record_and_claim(world: _World, request_id: str, click: dict[str, Any]) -> bool:
+    """Part 1's record and part 2's claim at the same moment; True when the record won."""
+    start = threading.Barrier(2)
+    claimed: list[object] = []
+
+    def claim() -> None:
+        start.wait()
+        claimed.append(world.state.claim_continuation(request_id, 2, _now(), owner="p2"))
+
+    racer = threading.Thread(target=claim)
+    racer.start()
+    start.wait()
+    result = world.fail(_failure_record(click, "Task timed out after 900.00 seconds"))
+    racer.join(30)
+    # exactly one of them took the run
+    assert result["marked"] is (claimed == [None])
+    return bool(result["marked"])
+
+
+def test_a_dead_hand_over_and_the_next_parts_claim_at_once_exactly_one_wins() -> None:
+    # Given runs handed over to part 2, each raced by part 1's record and part 2's claim
+    for attempt in range(20):
+        world = _World()
+        request_id, click = _handed_over(world, f"r{attempt}")
+        # When both come at once
+        record_won = _race_record_and_claim(world, request_id, click)
+        # Then the run is the winner's, and only the winner's
+        run = world.state.get_run(request_id)
+        assert run is not None
+        assert run.status is (RunStatus.FAILED if record_won else RunStatus.RUNNING)

@@ -67,3 +67,63 @@ def test_of_twenty_concurrent_approvals_one_wins_and_keeps_its_run_and_event(
     assert run is not None and run.approved_by == won[0]
     events = store.events("20261201-120000-abcdef")
     assert [(e["kind"], e["actor"]) for e in events] == [("approved", won[0])]
+
+
+def test_a_dead_hand_over_is_failed_or_claimed_never_both(aws: LocalAws) -> None:
+    # Given runs that part 1 (Bob's click "d1") handed over to part 2, and part 1's on-failure
+    # record racing part 2's claim, on the local DynamoDB
+    client = boto3.client("dynamodb")
+    create_state_table(client, TABLE)
+    now = datetime.now(UTC)
+    for attempt in range(10):
+        run_id = f"20261201-120000-race{attempt:02d}"
+        store = StateStore(StateTable(TABLE, client))
+        run = RunRecord(run_id, "orders-dlq", "U_ALICE", "U_BOB", RunStatus.RUNNING, now, now)
+        run.started_by = "d1"
+        assert store.start_run(run)
+        run.status, run.invocation, run.moved = RunStatus.CONTINUING, 2, 7
+        assert store.save_run(run, expected_invocation=1) is not None
+        start = threading.Barrier(2)
+        claimed: list[RunRecord | None] = []
+
+        def claim(
+            run_id: str = run_id,
+            start: threading.Barrier = start,
+            claimed: list[RunRecord | None] = claimed,
+        ) -> None:
+            other = StateStore(StateTable(TABLE, boto3.client("dynamodb")))
+            start.wait()
+            claimed.append(other.claim_continuation(run_id, 2, now, owner="part-2"))
+
+        racer = threading.Thread(target=claim)
+        racer.start()
+        start.wait()
+        failed = store.fail_hand_over(
+            run_id,
+            "part 2 was never started",
+            now,
+            invocation=1,
+            approved_by="U_BOB",
+            started_by="d1",
+        )
+        racer.join(30)
+
+        # Then exactly one write took the run, and the stored run is the winner's
+        assert (failed is None) is (claimed[0] is not None)
+        stored = store.get_run(run_id)
+        assert stored is not None and stored.moved == 7
+        if failed is not None:
+            assert stored.status is RunStatus.FAILED and stored.invocation == 1
+            assert stored.error == "part 2 was never started" and not stored.unreported
+        else:
+            assert stored.status is RunStatus.RUNNING and stored.started_by == "part-2"
+    # and the record of another click never fails a hand-over
+    run = RunRecord(
+        "20261201-120000-other", "orders-dlq", "U_ALICE", "U_BOB", RunStatus.RUNNING, now, now
+    )
+    run.started_by = "d1"
+    assert store.start_run(run)
+    run.status, run.invocation = RunStatus.CONTINUING, 2
+    assert store.save_run(run, expected_invocation=1) is not None
+    run_id = run.run_id
+    assert store.fail_hand_over(run_id, "x", now, invocation=1, started_by="d9") is None

@@ -127,8 +127,12 @@ def test_status_gives_a_dead_runs_figures_as_lower_bounds() -> None:
     run = state.get_run(RUN_ID)
     assert run is not None and run.unreported
     listed = str(blocks.status([run], ZoneInfo("UTC"))["blocks"])
-    # Then its count is a lower bound, said as one
+    # Then every figure is a lower bound of its last saved progress, said as one (it listed
+    # "failed 0, skipped 0" as exact)
     assert "moved at least 40" in listed
+    assert "failed at least 0, skipped at least 0" in listed
+    assert "by its last saved progress" in listed
+    assert "failed 0" not in listed and "skipped 0" not in listed
 
 
 def test_a_continuation_that_died_fails_its_run() -> None:
