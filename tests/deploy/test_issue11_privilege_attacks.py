@@ -33,8 +33,6 @@ from bot.daily.snapshots import RunState, SnapshotStore
 from bot.engine import RedriveEngine
 from bot.errors import AwsError
 from bot.redrive_ledger import StateTableRedriveLedger
-from bot.slack.cards import Cards
-from bot.slack.failures import record_worker_failure
 from bot.slack.protocol import DecisionJob, JobSigner
 from bot.state import StateStore
 from bot.state_model import ApprovalRequest, RunRecord, RunStatus
@@ -59,7 +57,7 @@ from tests.unit.fake_lambda import FakeLambda
 from tests.unit.fake_slack import FakeSlackGateway
 from tests.unit.fake_sqs import FakeSqs
 from tests.unit.fake_state_table import FakeStateTable
-from tests.unit.slack.worker_fakes import on_failure_record, started_run
+from tests.unit.slack.worker_fakes import handle_failure_record, on_failure_record, started_run
 
 # --- queue settings, as osls resolves them ----------------------------------------------------
 
@@ -612,13 +610,8 @@ def test_failed_marks_a_dead_worker_run_within_its_role(template: Template) -> N
     slack = FakeSlackGateway()
     job = DecisionJob("approve", RUN_ID, "U_BOB", "C_OPS", "1.000001", "T_LOCAL", "https://r", "d")
     record = on_failure_record(JobSigner(KEY).seal(job, ISSUED), "timed out")
-    result = record_worker_failure(
-        record,
-        signer=JobSigner(KEY),
-        state=state,
-        slack=slack,
-        cards=Cards(slack, UTC, sleep=lambda _: None),
-        clock=lambda: ISSUED + timedelta(minutes=16),
+    result = handle_failure_record(
+        record, key=KEY, state=state, slack=slack, at=ISSUED + timedelta(minutes=16)
     )
     # Then its run is failed, and nothing was refused
     assert result["marked"] is True

@@ -15,8 +15,6 @@ from typing import Any
 
 import pytest
 
-from bot.slack.cards import Cards
-from bot.slack.failures import record_worker_failure
 from bot.slack.jobs import SlackWorker
 from bot.slack.observability import metrics
 from bot.slack.protocol import (
@@ -38,7 +36,12 @@ from tests.integration.slack.slack_harness import (
     slack_env,
 )
 from tests.unit.fake_slack import FakeSlackGateway as FakeSlack
-from tests.unit.slack.worker_fakes import fake_state, on_failure_record, started_run
+from tests.unit.slack.worker_fakes import (
+    fake_state,
+    handle_failure_record,
+    on_failure_record,
+    started_run,
+)
 
 __all__ = ["slack_env"]  # fixture
 
@@ -220,13 +223,8 @@ def _record(payload: Any, message: str = "Task timed out after 900.00 seconds") 
 
 def _fail(state: StateStore, record: dict[str, Any]) -> tuple[dict[str, Any], FakeSlack]:
     slack = FakeSlack()
-    result = record_worker_failure(
-        record,
-        signer=JobSigner(KEY),
-        state=state,
-        slack=slack,
-        cards=Cards(slack, UTC, sleep=lambda _: None),
-        clock=lambda: NOW + timedelta(minutes=20),
+    result = handle_failure_record(
+        record, key=KEY, state=state, slack=slack, at=NOW + timedelta(minutes=20)
     )
     return result, slack
 

@@ -8,7 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from bot.slack.cards import Cards
+from bot.slack.failures import record_worker_failure
+from bot.slack.protocol import JobSigner
+from bot.slack.web_api import SlackApi
 from bot.state import StateStore
 from bot.state_model import ApprovalRequest, RunRecord, RunStatus
 from tests.unit.fake_state_table import FakeStateTable
@@ -84,3 +89,18 @@ def on_failure_record(payload: Any, message: str) -> dict[str, Any]:
         "responseContext": {"statusCode": 200, "executedVersion": "$LATEST"},
         "responsePayload": {"errorType": "Sandbox.Timedout", "errorMessage": message},
     }
+
+
+def handle_failure_record(
+    record: dict[str, Any], *, key: bytes, state: StateStore, slack: SlackApi, at: datetime
+) -> dict[str, Any]:
+    """The worker's on-failure rules (``bot.slack.failures``) given ``record`` at ``at``, with
+    jobs sealed by ``key`` and cards that do not wait between Slack's retries."""
+    return record_worker_failure(
+        record,
+        signer=JobSigner(key),
+        state=state,
+        slack=slack,
+        cards=Cards(slack, ZoneInfo("UTC"), sleep=lambda _: None),
+        clock=lambda: at,
+    )
