@@ -73,19 +73,30 @@ class _Nothing:
         raise AssertionError(f"nothing may run: {name} was used")
 
 
-def _worker() -> tuple[SlackWorker, FakeSlack]:
-    state, _ = fake_state()
-    slack = FakeSlack()
-    worker = SlackWorker(
+def _worker_of(
+    state: StateStore,
+    slack: FakeSlack,
+    *,
+    decisions: Any = None,
+    runner: Any = None,
+    at: datetime = NOW,
+) -> SlackWorker:
+    """The worker with only the parts given: any other it uses fails the test."""
+    return SlackWorker(
         signer=JobSigner(KEY),
         state=state,
         slack=slack,
         commands=_Nothing(),  # type: ignore[arg-type]
-        decisions=_Nothing(),  # type: ignore[arg-type]
-        runner=_Nothing(),  # type: ignore[arg-type]
-        clock=lambda: NOW,
+        decisions=decisions or _Nothing(),  # type: ignore[arg-type]
+        runner=runner or _Nothing(),  # type: ignore[arg-type]
+        clock=lambda: at,
     )
-    return worker, slack
+
+
+def _worker() -> tuple[SlackWorker, FakeSlack]:
+    state, _ = fake_state()
+    slack = FakeSlack()
+    return _worker_of(state, slack), slack
 
 
 # --- the envelope -------------------------------------------------------------------------------
@@ -182,15 +193,7 @@ def test_a_replayed_sealed_decision_within_its_ttl_is_dropped_by_its_delivery_ke
         def handle(self, job: DecisionJob, context: Any) -> None:
             decided.append(job.user)
 
-    worker = SlackWorker(
-        signer=JobSigner(KEY),
-        state=state,
-        slack=slack,
-        commands=_Nothing(),  # type: ignore[arg-type]
-        decisions=_Decisions(),  # type: ignore[arg-type]
-        runner=_Nothing(),  # type: ignore[arg-type]
-        clock=lambda: NOW + timedelta(minutes=14),
-    )
+    worker = _worker_of(state, slack, decisions=_Decisions(), at=NOW + timedelta(minutes=14))
     sealed = JobSigner(KEY).seal(_decision(), NOW)
     assert worker.handle(sealed, None) == {"ok": True}
     assert worker.handle(sealed, None) == {"ok": True, "replay": True}
@@ -321,16 +324,7 @@ def _continue_world(status: RunStatus, invocation: int) -> tuple[SlackWorker, St
         clock=lambda: NOW,
         options=WorkerOptions(),
     )
-    worker = SlackWorker(
-        signer=JobSigner(KEY),
-        state=state,
-        slack=FakeSlack(),
-        commands=_Nothing(),  # type: ignore[arg-type]
-        decisions=_Nothing(),  # type: ignore[arg-type]
-        runner=runner,
-        clock=lambda: NOW,
-    )
-    return worker, state
+    return _worker_of(state, FakeSlack(), runner=runner), state
 
 
 @pytest.mark.parametrize(
