@@ -15,8 +15,9 @@ Nothing here touches the network: clients connect on first use.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TextIO, TypeVar
+
+from bot.clock import Clock, utcnow
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -39,11 +40,6 @@ if TYPE_CHECKING:
     from bot.state_table_api import StateTableApi
 
 T = TypeVar("T")
-Clock = Callable[[], datetime]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class ColdStart(Generic[T]):
@@ -77,7 +73,7 @@ def build_endpoint(
     *,
     lambda_client: LambdaClient | None = None,
     slack_client: WebClient | None = None,
-    clock: Clock = _utcnow,
+    clock: Clock = utcnow,
 ) -> SlackEndpoint:
     """The Slack endpoint: Bolt, the request checks, and the dispatcher that hands signed jobs
     to the worker. It alone reads the Slack signing secret."""
@@ -120,7 +116,7 @@ def build_worker(
     dynamodb_client: DynamoDBClient | None = None,
     lambda_client: LambdaClient | None = None,
     slack_client: WebClient | None = None,
-    clock: Clock = _utcnow,
+    clock: Clock = utcnow,
     options: WorkerOptions | None = None,
     pin_part_digests: int | None = None,
 ) -> SlackWorker:
@@ -257,7 +253,7 @@ def build_cli_context(
     *,
     out: TextIO,
     err: TextIO,
-    now: Clock = _utcnow,
+    now: Clock = utcnow,
     gateway: SqsGateway | None = None,
 ) -> CliContext:
     """The CLI's context; its SQS gateway is made on first use (``--help`` needs none), with its

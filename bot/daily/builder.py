@@ -3,10 +3,8 @@ real gateways (boto3 clients made there unless injected), unit tests in-memory f
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
-
 from bot.catalog import DlqCatalog
+from bot.clock import Clock, utcnow
 from bot.config import DailySettings, EngineSettings
 from bot.daily.auto_redrive import AutoRedriver
 from bot.daily.continuing import ContinuationRun
@@ -24,10 +22,6 @@ from bot.slack.web_api import SlackApi
 from bot.sqs_model import QueueDirectory
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def assemble_job(
     *,
     gateway: QueueDirectory,
@@ -39,7 +33,7 @@ def assemble_job(
     invoker: AsyncInvoker,
     daily: DailySettings,
     engine_settings: EngineSettings,
-    clock: Callable[[], datetime] = _utcnow,
+    clock: Clock = utcnow,
     lease_timing: LeaseTiming | None = None,
     redrive_workers: int | None = None,
 ) -> DailyJob:

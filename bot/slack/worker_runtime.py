@@ -5,9 +5,9 @@ engine, the worker no Bolt)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+from bot.clock import Clock, utcnow
 from bot.config import EngineSettings, SlackSettings
 from bot.engine import RedriveEngine
 from bot.slack.cards import Cards
@@ -24,12 +24,6 @@ from bot.slack.worker_ports import Approvers, Viewers
 from bot.sqs_gateway import SqsGateway
 from bot.state import StateStore
 
-Clock = Callable[[], datetime]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
 
 def assemble_worker(
     *,
@@ -42,7 +36,7 @@ def assemble_worker(
     dispatcher: Dispatcher,
     approvers: Approvers,
     viewers: Viewers,
-    clock: Clock = _utcnow,
+    clock: Clock = utcnow,
     options: WorkerOptions | None = None,
 ) -> SlackWorker:
     """The worker's parts wired together from injected clients (unit tests pass fakes);
