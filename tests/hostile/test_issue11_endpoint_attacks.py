@@ -41,6 +41,8 @@ from tests.unit.slack.worker_fakes import (
     handle_failure_record,
     on_failure_record,
     started_run,
+    wired_worker,
+    worker_env,
 )
 
 __all__ = ["slack_env"]  # fixture
@@ -576,47 +578,16 @@ class _NoTimeLeft:
 def test_a_hand_over_lambda_refuses_fails_the_run_instead_of_leaving_it_continuing() -> None:
     # Given an approved request whose first invocation runs out of time at once, and Lambda
     # refusing the worker's invocation of its own next part
-    from bot.composition import redrive_engine
-    from bot.config import EngineSettings, SlackSettings
     from bot.slack.protocol import CommandJob
-    from bot.slack.worker_runtime import assemble_worker
     from tests.unit.fake_sqs import FakeSqs
 
-    env = {
-        "TIMEZONE": "UTC",
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "JOB_SIGNING_KEY": KEY.decode(),
-        "SLACK_TEAM_ID": "T_LOCAL",
-        "APPROVERS": "U_BOB",
-        "STATE_TABLE": "state",
-        "WORKER_FUNCTION_NAME": "worker",
-    }
     sqs = FakeSqs()
     dlq = sqs.create("orders-dlq")
     sqs.create("orders", dead_letter_to=dlq)
     for i in range(2):
         sqs.put(dlq, json.dumps({"order": i}))
-    state, table = fake_state()
-    slack, lambdas = FakeSlack(), _LambdaThrottled()
-
-    class _Everyone:
-        def refusal(self, user: str) -> str | None:
-            return None
-
-        def members(self) -> frozenset[str]:
-            return frozenset({"U_BOB"})
-
-    worker = assemble_worker(
-        engine_settings=EngineSettings.from_env(env),
-        slack_settings=SlackSettings.from_env(env),
-        slack=slack,
-        state=state,
-        gateway=sqs,  # type: ignore[arg-type]
-        engine=redrive_engine(sqs, EngineSettings.from_env(env), table),
-        dispatcher=lambdas,
-        approvers=_Everyone(),
-        viewers=_Everyone(),
-    )
+    lambdas = _LambdaThrottled()
+    worker, state, slack = wired_worker(sqs, worker_env(KEY.decode()), lambdas)
     now = datetime.now(UTC)
     ask = CommandJob(
         "redrive orders-dlq", "U_ALICE", "C_OPS", "T_LOCAL", "https://r", now.isoformat(), "d1"

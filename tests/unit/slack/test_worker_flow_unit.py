@@ -7,37 +7,16 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from bot.composition import redrive_engine
-from bot.config import EngineSettings, SlackSettings
 from bot.slack.jobs import SlackWorker
 from bot.slack.protocol import CommandJob, DecisionJob, JobSigner, job_signing_key
-from bot.slack.worker_runtime import assemble_worker
 from bot.state import StateStore
 from bot.state_model import RequestStatus, RunStatus
 from tests.unit.fake_slack import FakeSlackGateway as FakeSlack
 from tests.unit.fake_sqs import FakeSqs
-from tests.unit.slack.worker_fakes import FakeDispatcher, fake_state
+from tests.unit.slack.worker_fakes import FakeDispatcher, wired_worker, worker_env
 
 KEY = "unit-test-job-signing-key-32-bytes!!"
-ENV = {
-    "TIMEZONE": "UTC",
-    "SLACK_BOT_TOKEN": "xoxb-test",
-    "JOB_SIGNING_KEY": KEY,
-    "SLACK_TEAM_ID": "T_LOCAL",
-    "APPROVERS": "U_BOB",
-    "STATE_TABLE": "state",
-    "WORKER_FUNCTION_NAME": "worker",
-}
-
-
-class _Approvers:
-    def members(self) -> frozenset[str]:
-        return frozenset({"U_BOB"})
-
-
-class _Everyone:
-    def refusal(self, user: str) -> str | None:
-        return None
+ENV = worker_env(KEY)
 
 
 def _now() -> datetime:
@@ -46,20 +25,8 @@ def _now() -> datetime:
 
 def _worker(sqs: FakeSqs) -> tuple[SlackWorker, StateStore, FakeSlack, FakeDispatcher]:
     """The worker as Lambda wires it, on fakes."""
-    state, table = fake_state()
-    slack, dispatcher = FakeSlack(), FakeDispatcher()
-    worker = assemble_worker(
-        engine_settings=EngineSettings.from_env(ENV),
-        slack_settings=SlackSettings.from_env(ENV),
-        slack=slack,
-        state=state,
-        gateway=sqs,  # type: ignore[arg-type]
-        engine=redrive_engine(sqs, EngineSettings.from_env(ENV), table),
-        dispatcher=dispatcher,
-        approvers=_Approvers(),
-        viewers=_Everyone(),
-    )
-    return worker, state, slack, dispatcher
+    dispatcher = FakeDispatcher()
+    return (*wired_worker(sqs, ENV, dispatcher), dispatcher)
 
 
 def test_an_approval_moves_what_was_counted_and_not_what_arrived_since() -> None:

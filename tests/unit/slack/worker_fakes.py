@@ -10,12 +10,19 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.composition import redrive_engine
+from bot.config import EngineSettings, SlackSettings
 from bot.slack.cards import Cards
+from bot.slack.dispatch import Dispatcher
 from bot.slack.failures import record_worker_failure
+from bot.slack.jobs import SlackWorker
 from bot.slack.protocol import JobSigner
 from bot.slack.web_api import SlackApi
+from bot.slack.worker_runtime import assemble_worker
 from bot.state import StateStore
 from bot.state_model import ApprovalRequest, RunRecord, RunStatus
+from tests.unit.fake_slack import FakeSlackGateway
+from tests.unit.fake_sqs import FakeSqs
 from tests.unit.fake_state_table import FakeStateTable
 
 
@@ -104,3 +111,48 @@ def handle_failure_record(
         cards=Cards(slack, ZoneInfo("UTC"), sleep=lambda _: None),
         clock=lambda: at,
     )
+
+
+# The worker's settings in the tests that wire it whole (its job key: ``job_key``).
+def worker_env(job_key: str) -> dict[str, str]:
+    return {
+        "TIMEZONE": "UTC",
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "JOB_SIGNING_KEY": job_key,
+        "SLACK_TEAM_ID": "T_LOCAL",
+        "APPROVERS": "U_BOB",
+        "STATE_TABLE": "state",
+        "WORKER_FUNCTION_NAME": "worker",
+    }
+
+
+class BobApproves:
+    """The approvers (U_BOB) and viewers (anyone) of a worker wired whole."""
+
+    def members(self) -> frozenset[str]:
+        return frozenset({"U_BOB"})
+
+    def refusal(self, user: str) -> str | None:
+        return None
+
+
+def wired_worker(
+    sqs: FakeSqs, env: dict[str, str], dispatcher: Dispatcher
+) -> tuple[SlackWorker, StateStore, FakeSlackGateway]:
+    """The worker as Lambda wires it (``assemble_worker``), on in-memory SQS, state table and
+    Slack, handing its jobs to ``dispatcher``."""
+    state, table = fake_state()
+    slack = FakeSlackGateway()
+    settings = EngineSettings.from_env(env)
+    worker = assemble_worker(
+        engine_settings=settings,
+        slack_settings=SlackSettings.from_env(env),
+        slack=slack,
+        state=state,
+        gateway=sqs,  # type: ignore[arg-type]
+        engine=redrive_engine(sqs, settings, table),
+        dispatcher=dispatcher,
+        approvers=BobApproves(),
+        viewers=BobApproves(),
+    )
+    return worker, state, slack
