@@ -1,7 +1,8 @@
 """What the Slack worker's unit tests run on: the real ``StateStore`` on the in-memory state
 table (``tests.unit.fake_state_table``), and a dispatcher that keeps what it was handed (Slack is
 ``tests.unit.fake_slack.FakeSlackGateway``), and a run the worker started with the record Lambda
-sends when an invocation of the worker dies (the on-failure tests' world)."""
+sends when an invocation of the worker dies (the on-failure tests' world), and the worker wired
+whole on them (``wired_worker``)."""
 
 from __future__ import annotations
 
