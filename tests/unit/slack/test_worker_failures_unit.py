@@ -8,13 +8,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.slack import blocks
-from bot.slack.cards import Cards
-from bot.slack.failures import record_worker_failure
 from bot.slack.protocol import CommandJob, ContinueJob, DecisionJob, JobSigner
 from bot.state import StateStore
-from bot.state_model import ApprovalRequest, RunRecord, RunStatus
+from bot.state_model import RunStatus
 from tests.unit.fake_slack import FakeSlackGateway as FakeSlack
-from tests.unit.slack.worker_fakes import fake_state
+from tests.unit.slack.worker_fakes import (
+    fake_state,
+    handle_failure_record,
+    on_failure_record,
+    started_run,
+)
 
 KEY = b"unit-test-job-signing-key-32-bytes!!"
 ISSUED = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -27,62 +30,20 @@ def _world(
     status: RunStatus = RunStatus.RUNNING, invocation: int = 1
 ) -> tuple[StateStore, FakeSlack]:
     state, _ = fake_state()
-    state.put_request(
-        ApprovalRequest(
-            request_id=RUN_ID,
-            dlq="orders-dlq",
-            selection={},
-            selection_text="all messages",
-            matched=100,
-            requester="U_ALICE",
-            channel="C_OPS",
-            requested_at=ISSUED,
-            approval_expires_at=ISSUED + timedelta(hours=1),
-            message_ts="1.000001",
-        )
-    )
-    state.start_run(
-        RunRecord(
-            RUN_ID,
-            "orders-dlq",
-            "U_ALICE",
-            "U_BOB",
-            status,
-            ISSUED,
-            ISSUED,
-            moved=40,
-            invocation=invocation,
-        )
-    )
+    started_run(state, RUN_ID, ISSUED, status=status, invocation=invocation, moved=40)
     return state, FakeSlack()
 
 
 def _record(payload: Any, message: str = TIMED_OUT) -> dict[str, Any]:
-    """What Lambda sends its on-failure destination (documented shape)."""
-    return {
-        "version": "1.0",
-        "timestamp": "2026-12-01T12:15:01.000Z",
-        "requestContext": {
-            "requestId": "req-1",
-            "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:worker:$LATEST",
-            "condition": "RetriesExhausted",
-            "approximateInvokeCount": 1,
-        },
-        "requestPayload": payload,
-        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST"},
-        "responsePayload": {"errorType": "Sandbox.Timedout", "errorMessage": message},
-    }
+    return on_failure_record(payload, message)
+
+
+def _fail(state: StateStore, slack: FakeSlack, record: dict[str, Any]) -> dict[str, Any]:
+    return handle_failure_record(record, key=KEY, state=state, slack=slack, at=LATER)
 
 
 def _decision() -> DecisionJob:
     return DecisionJob("approve", RUN_ID, "U_BOB", "C_OPS", "1.000001", "T_LOCAL", "https://r", "d")
-
-
-def _fail(state: StateStore, slack: FakeSlack, record: dict[str, Any]) -> dict[str, Any]:
-    cards = Cards(slack, UTC, sleep=lambda _: None)
-    return record_worker_failure(
-        record, signer=JobSigner(KEY), state=state, slack=slack, cards=cards, clock=lambda: LATER
-    )
 
 
 def test_a_timed_out_approval_marks_its_run_failed_and_the_card_says_why() -> None:
