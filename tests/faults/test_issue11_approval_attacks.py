@@ -113,13 +113,25 @@ class _World:
         request_id: str,
         user: str = "U_BOB",
         decision: Literal["approve", "reject"] = "approve",
+        *,
+        delivery: str | None = None,
+        context: Any = None,
     ) -> Any:
+        """``user``'s click on the request's card, as Slack's delivery ``delivery``, run in a
+        Lambda ``context`` (None: no time budget)."""
         stored = self.state.get_request(request_id)
         assert stored is not None and stored.message_ts is not None
         job = DecisionJob(
-            decision, request_id, user, "C_OPS", stored.message_ts, "T_LOCAL", "", self._delivery()
+            decision,
+            request_id,
+            user,
+            "C_OPS",
+            stored.message_ts,
+            "T_LOCAL",
+            "",
+            delivery or self._delivery(),
         )
-        return self.worker.handle(SIGNER.seal(job, _now()), None)
+        return self.worker.handle(SIGNER.seal(job, _now()), context)
 
 
 def _strip_pin(table: FakeStateTable, request_id: str) -> None:
@@ -401,15 +413,7 @@ def test_the_record_of_a_duplicate_delivery_of_a_part_does_not_fail_the_part_tha
     world = _World()
     world.put(3)
     request_id = world.ask()
-    stored = world.state.get_request(request_id)
-    assert stored is not None and stored.message_ts is not None
-    click = SIGNER.seal(
-        DecisionJob(
-            "approve", request_id, "U_BOB", "C_OPS", stored.message_ts, "T_LOCAL", "", "p1"
-        ),
-        _now(),
-    )
-    world.worker.handle(click, _NoTimeLeft())
+    world.click(request_id, delivery="p1", context=_NoTimeLeft())
     [part_2] = world.dispatcher.jobs
     # and part 2 running (its first send hangs a while)
     sending, release = threading.Event(), threading.Event()
@@ -451,15 +455,7 @@ def test_the_record_of_the_invocation_running_a_part_still_fails_its_run() -> No
     world = _World()
     world.put(2)
     request_id = world.ask()
-    stored = world.state.get_request(request_id)
-    assert stored is not None and stored.message_ts is not None
-    click = SIGNER.seal(
-        DecisionJob(
-            "approve", request_id, "U_BOB", "C_OPS", stored.message_ts, "T_LOCAL", "", "p2"
-        ),
-        _now(),
-    )
-    world.worker.handle(click, _NoTimeLeft())
+    world.click(request_id, delivery="p2", context=_NoTimeLeft())
     [part_2] = world.dispatcher.jobs
     # (as the worker's resume does with its Lambda context's request id)
     taken = world.state.claim_continuation(request_id, 2, _now(), owner="part-2-invocation")
