@@ -194,17 +194,21 @@ class ApprovalStore(_OnTable):
             return DecisionOutcome(won=False, request=self.get_request(request_id))
         return DecisionOutcome(won=True, request=self._request(item))
 
-    def approve_and_start(self, request_id: str, run: RunRecord) -> DecisionOutcome:
+    def approve_and_start(
+        self, request_id: str, run: RunRecord, *, detail: dict[str, Any] | None = None
+    ) -> DecisionOutcome:
         """The approval, its run record and its audit event in one transaction: the request goes
         pending → approved (by ``run.approved_by`` at ``run.started_at``, not expired), the
-        ``running`` run is created and the "approved" event written, all or none. So a won
-        approval always has its run, whatever happens to Slack afterwards; exactly one caller
-        wins."""
+        ``running`` run is created and the "approved" event written (with ``detail``: what was
+        approved, ``ApprovalRequest.audit_detail``), all or none. So a won approval always has
+        its run, whatever happens to Slack afterwards; exactly one caller wins."""
         approve = self._decision(
             request_id, RequestStatus.APPROVED, run.approved_by, run.started_at
         )
         start = Put(run.to_item(), condition="attribute_not_exists(pk)")
-        audit = Put(_event_item(request_id, "approved", run.approved_by, run.started_at, {}))
+        audit = Put(
+            _event_item(request_id, "approved", run.approved_by, run.started_at, detail or {})
+        )
         try:
             self.table.transact(
                 [approve, start, audit], doing="record the approval and start the run"

@@ -41,6 +41,25 @@ class RequestStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class RequestAction(StrEnum):
+    """What approving a request does (``ApprovalRequest.action``)."""
+
+    REDRIVE = "redrive"
+    DISCARD = "discard"  # archive each message, then delete it
+    EDIT = "edit"  # send one message with a new body to its source, then delete it
+
+
+# The request's optional texts of an action, stored as strings when set.
+_OPTIONAL_TEXTS = (
+    "archive_location",
+    "edit_message_id",
+    "edit_body",
+    "old_body_sha256",
+    "new_body_sha256",
+    "edit_diff",
+)
+
+
 class RunStatus(StrEnum):
     RUNNING = "running"
     CONTINUING = "continuing"  # between two invocations: the next one picks it up
@@ -95,6 +114,31 @@ class ApprovalRequest:
     # Why the stored pin could not be read whole (a part item missing or not the one written),
     # as a reader found it: such a request must never run (``approved_pin`` raises).
     pin_unreadable: str | None = None
+    # What approving does (a RequestAction value): "redrive" in a request stored before others.
+    action: str = "redrive"
+    # DISCARD: where each message's record is written before it is deleted ("s3://b/p/").
+    archive_location: str | None = None
+    # EDIT: the one message, its new body, and what approvers saw (the sha256 of the body read
+    # and of the new one, and the diff shown on the card).
+    edit_message_id: str | None = None
+    edit_body: str | None = None
+    old_body_sha256: str | None = None
+    new_body_sha256: str | None = None
+    edit_diff: str | None = None
+
+    def audit_detail(self) -> dict[str, Any]:
+        """What every audit event of this request records beside who and when: the action,
+        what it acts on, the sha256 of the old and new bodies (an edit) and where the archive
+        is (a discard)."""
+        return {
+            "action": self.action,
+            "dlq": self.dlq,
+            "what": self.selection_text,
+            "message_id": self.edit_message_id,
+            "old_body_sha256": self.old_body_sha256,
+            "new_body_sha256": self.new_body_sha256,
+            "archive_location": self.archive_location,
+        }
 
     @property
     def approved_pin(self) -> Pin:
@@ -173,6 +217,11 @@ class ApprovalRequest:
             # Sorted and concatenated: 12 bytes each, one Binary (a set of 25,000 small
             # values would cost far more of the 400 KB item).
             item["pin_digests"] = {"B": b"".join(sorted(self.pin_digests))}
+        item["action"] = {"S": self.action}
+        for name in _OPTIONAL_TEXTS:
+            value = getattr(self, name)
+            if value is not None:
+                item[name] = {"S": value}
         return item
 
     @classmethod
@@ -240,6 +289,9 @@ class ApprovalRequest:
             count_stopped=item.get("count_stopped", {}).get("S"),
             pin_sent_before=datetime.fromisoformat(pinned) if pinned else None,
             pin_digests=_digests(item["pin_digests"]["B"]) if "pin_digests" in item else None,
+            # A request stored before actions existed was a redrive.
+            action=item.get("action", {}).get("S", RequestAction.REDRIVE.value),
+            **{name: item[name]["S"] for name in _OPTIONAL_TEXTS if name in item},
         )
 
 

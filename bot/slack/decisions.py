@@ -73,7 +73,9 @@ class Decisions:
                 updated_at=now,
                 started_by=job.delivery,  # this invocation owns part 1 (bot.slack.failures)
             )
-            outcome = self.state.approve_and_start(request.request_id, run)
+            outcome = self.state.approve_and_start(
+                request.request_id, run, detail=request.audit_detail()
+            )
             if outcome.won and outcome.request is not None:
                 self._approved(outcome.request, run, context)
                 return
