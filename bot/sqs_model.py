@@ -66,6 +66,10 @@ class QueueInfo:
     visibility_timeout_s: int = 30
     delay_s: int = 0
     max_receive_count: int | None = None
+    # MessageRetentionPeriod: a message in this queue is deleted by SQS this long after its
+    # SentTimestamp (in a standard DLQ that is the original enqueue time in the source; bot.expiry).
+    # None: not known (a queue description without it).
+    retention_s: int | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,9 @@ def queue_info_from_attributes(url: str, attrs: Mapping[str, str]) -> QueueInfo:
         visibility_timeout_s=int(attrs.get("VisibilityTimeout", "30")),
         delay_s=int(attrs.get("DelaySeconds", "0")),
         max_receive_count=receives,
+        retention_s=int(attrs["MessageRetentionPeriod"])
+        if "MessageRetentionPeriod" in attrs
+        else None,
     )
 
 
