@@ -15,7 +15,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt import Ack, App, BoltRequest, BoltResponse, Respond
@@ -25,6 +25,7 @@ from slack_sdk import WebClient
 from bot.config import EngineSettings, SlackSettings
 from bot.errors import DlqRedriveError, UsageError
 from bot.slack import blocks
+from bot.slack.button_values import ButtonValue, parse_button_value
 from bot.slack.commands import HelpCommand, RedriveCommand, parse_command
 from bot.slack.dispatch import JobDispatcher
 from bot.slack.ids import SLASH_COMMAND, ActionId
@@ -34,19 +35,26 @@ from bot.slack.protocol import (
     CommandJob,
     DecisionJob,
     Job,
+    MessageButtonJob,
     ReplyJob,
+    ReportAction,
     ReportButtonJob,
     delivery_key,
 )
 from bot.slack.workspace import InstalledWorkspace, request_enterprises, request_teams
 
-# SQS queue names: 1-80 of letters, digits, - and _, with .fifo for FIFO queues.
-_QUEUE_NAME = re.compile(r"^(?=.{1,80}$)[A-Za-z0-9_-]+(\.fifo)?$")
-# A dotted path into a JSON body (AUTO_REDRIVE_TIME_FIELD): parts not empty, no outer spaces.
-_TIME_FIELD = re.compile(r"(?=.{1,200}$)[^.\s](?:[^.]*[^.\s])?(?:\.[^.\s](?:[^.]*[^.\s])?)*")
 _REQUEST_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 _ANY_ACTION = re.compile(r".*")
 BOLT_LOGGER = "dlq_redrive.bolt"
+# The daily report's buttons, and the worker's action for each.
+_REPORT_ACTIONS: dict[str, ReportAction] = {
+    ActionId.REPORT_REDRIVE: "redrive",
+    ActionId.REPORT_PEEK: "peek",
+    ActionId.REPORT_ERROR_REDRIVE: "error_redrive",
+    ActionId.REPORT_ERROR_DISCARD: "error_discard",
+    ActionId.REPORT_EXPIRING_REDRIVE: "expiring_redrive",
+    ActionId.REPORT_EXPIRING_EXPORT: "expiring_export",
+}
 
 
 def _signature(request: BoltRequest) -> str:
@@ -61,36 +69,6 @@ def _text(value: Any) -> str:
 
 def _ack_message(ack: Ack, message: blocks.Message) -> None:
     ack(text=message["text"], blocks=message["blocks"], response_type="ephemeral")
-
-
-def parse_report_value(raw: str) -> tuple[str, str | None, str | None]:
-    """A daily-report button's value ``{"queue": ..., "date": "YYYY-MM-DD"?, "time_field": ...?}``
-    as ``(queue, date, time_field)``, checked (it comes back from the client, so it is
-    untrusted). The time field is the report's AUTO_REDRIVE_TIME_FIELD: the button selects the
-    day by the same time the report counted. UsageError if it is not well formed."""
-    try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        raise UsageError("this button's value is not valid; nothing was changed") from exc
-    if not isinstance(value, dict) or set(value) - {"queue", "date", "time_field"}:
-        raise UsageError("this button's value is not valid; nothing was changed")
-    queue = value.get("queue")
-    if not isinstance(queue, str) or not _QUEUE_NAME.match(queue):
-        raise UsageError("this button names no valid queue; nothing was changed")
-    day = value.get("date")
-    if day is not None:
-        if not isinstance(day, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
-            raise UsageError("this button carries an invalid date; nothing was changed")
-        try:
-            date.fromisoformat(day)
-        except ValueError as exc:
-            raise UsageError("this button carries an invalid date; nothing was changed") from exc
-    time_field = value.get("time_field")
-    if time_field is not None and (
-        not isinstance(time_field, str) or not _TIME_FIELD.fullmatch(time_field)
-    ):
-        raise UsageError("this button carries an invalid time field; nothing was changed")
-    return queue, day, time_field
 
 
 def build_app(
@@ -153,6 +131,13 @@ def build_app(
             names = ", ".join(f"<#{c}>" for c in sorted(allowed))
             return f"/dlq-redrive is not enabled in this channel; use it in {names}."
         return None
+
+    def checked_click(channel: str, action_id: str, action: dict[str, Any]) -> ButtonValue:
+        """A button click's value, in a channel where the app is enabled; UsageError else."""
+        problem = channel_refusal(channel)
+        if problem:
+            raise UsageError(problem)
+        return parse_button_value(action_id, str(action.get("value", "")))
 
     @app.command(SLASH_COMMAND)
     def on_command(ack: Ack, command: dict[str, Any], request: BoltRequest) -> None:
@@ -219,20 +204,48 @@ def build_app(
         action = body["actions"][0]
         response_url = _text(body.get("response_url"))
         channel = _text(body.get("channel", {}).get("id"))
+        action_id = str(action.get("action_id", ""))
         job: Job
         try:
-            problem = channel_refusal(channel)
-            if problem:
-                raise UsageError(problem)
-            queue, day, time_field = parse_report_value(str(action.get("value", "")))
+            value = checked_click(channel, action_id, action)
         except UsageError as exc:
             job = ReplyJob(response_url, str(exc))
         else:
             job = ReportButtonJob(
-                action="peek" if action.get("action_id") == ActionId.REPORT_PEEK else "redrive",
-                queue=queue,
-                date=day,
-                time_field=time_field,
+                action=_REPORT_ACTIONS[action_id],
+                queue=value.queue,
+                date=value.date,
+                time_field=value.time_field,
+                user=_text(body.get("user", {}).get("id")),
+                channel=channel,
+                team=_text(body.get("team", {}).get("id")),
+                response_url=response_url,
+                received_at=clock().isoformat(),
+                delivery=delivery_key(_signature(request)),
+                error=value.error,
+                until=value.until,
+            )
+        _dispatch(ack, dispatcher, job, respond=respond)
+
+    def on_message_button(
+        ack: Ack, body: dict[str, Any], request: BoltRequest, respond: Respond
+    ) -> None:
+        # A peeked message's Discard: its queue and id, checked here; the worker counts it
+        # (is it still there?) and asks the approvers.
+        ack()
+        action = body["actions"][0]
+        response_url = _text(body.get("response_url"))
+        channel = _text(body.get("channel", {}).get("id"))
+        job: Job
+        try:
+            value = checked_click(channel, ActionId.PEEK_DISCARD, action)
+        except UsageError as exc:
+            job = ReplyJob(response_url, str(exc))
+        else:
+            job = MessageButtonJob(
+                action="discard",
+                queue=value.queue,
+                message_id=value.message_id or "",
                 user=_text(body.get("user", {}).get("id")),
                 channel=channel,
                 team=_text(body.get("team", {}).get("id")),
@@ -250,8 +263,9 @@ def build_app(
 
     app.action(ActionId.APPROVE.value)(on_decision)
     app.action(ActionId.REJECT.value)(on_decision)
-    app.action(ActionId.REPORT_REDRIVE.value)(on_report_button)
-    app.action(ActionId.REPORT_PEEK.value)(on_report_button)
+    for report_action in _REPORT_ACTIONS:
+        app.action(report_action)(on_report_button)
+    app.action(ActionId.PEEK_DISCARD.value)(on_message_button)
     app.action(_ANY_ACTION)(on_unknown_action)
     return app
 

@@ -15,6 +15,22 @@ class ActionId(StrEnum):
     # Their value is JSON: {"queue": "<dlq name>", "date": "YYYY-MM-DD"} (date optional).
     REPORT_REDRIVE = "dlq_redrive.report_redrive"
     REPORT_PEEK = "dlq_redrive.report_peek"
+    # Per message of a peek; value JSON {"queue": "<dlq name>", "message_id": "<id>"}.
+    PEEK_DISCARD = "dlq_redrive.peek_discard"
+    PEEK_EDIT = "dlq_redrive.peek_edit"
+    # Per error group of the daily report; value JSON {"queue", "error": "#<12 hex>", "date"?}:
+    # the group's label digest (a label can be longer than a button value).
+    REPORT_ERROR_REDRIVE = "dlq_redrive.report_error_redrive"
+    REPORT_ERROR_DISCARD = "dlq_redrive.report_error_discard"
+    # Per DLQ with messages expiring before the next report; value JSON {"queue", "until": ISO
+    # 8601 with offset}: the sent-time bound that selects exactly those (bot.expiry).
+    REPORT_EXPIRING_REDRIVE = "dlq_redrive.report_expiring_redrive"
+    REPORT_EXPIRING_EXPORT = "dlq_redrive.report_expiring_export"
+    # The Edit & resend modal's callback_id (a view, not a button; kept here so every id the
+    # app answers to is in this one enum).
+    EDIT_MODAL = "dlq_redrive.edit_modal"
+    # The edit modal's body field (a plain_text_input; its errors are answered on its block).
+    EDIT_BODY = "dlq_redrive.edit_body"
 
 
 SLASH_COMMAND = "/dlq-redrive"

@@ -31,7 +31,7 @@ import re
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol, get_args
 
 from bot.errors import DlqRedriveError
 
@@ -45,14 +45,20 @@ MIN_KEY_BYTES = 32
 # Secrets Manager once per made-up event. A real rotation is found at the first refusal after it.
 KEY_REFRESH_COOLDOWN_S = 30
 _HMAC_HEX = re.compile(r"[0-9a-f]{64}")
+# The envelope name of a sealed form (``JobSigner.seal_form``): no job has it, so a form handed
+# to the worker as an event is refused as malformed.
+FORM = "form"
 
 
 class JobKind(StrEnum):
     COMMAND = "command"
     REPORT_BUTTON = "report_button"
     DECISION = "decision"
+    MESSAGE_BUTTON = "message_button"
     CONTINUE = "continue"
     REPLY = "reply"
+    EDIT_OPEN = "edit_open"
+    EDIT_SUBMIT = "edit_submit"
 
 
 class JobRejectedError(DlqRedriveError):
@@ -86,15 +92,42 @@ class CommandJob:
     delivery: str  # delivery_key of the Slack request: a replay is dropped
 
 
+ReportAction = Literal[
+    "peek", "redrive", "error_redrive", "error_discard", "expiring_redrive", "expiring_export"
+]
+REPORT_ACTIONS: frozenset[str] = frozenset(get_args(ReportAction))
+
+
 @dataclass
 class ReportButtonJob:
-    """A daily-report button: redrive or peek one DLQ (its day, by the report's time field)."""
+    """A daily-report button: redrive or peek one DLQ (its day, by the report's time field);
+    redrive or discard one error group (``error``: its label digest); redrive or export what
+    expires before the next report (``until``: the sent-time bound, ISO 8601 with offset)."""
 
     kind: ClassVar[JobKind] = JobKind.REPORT_BUTTON
-    action: Literal["peek", "redrive"]
+    action: ReportAction
     queue: str
     date: str | None
     time_field: str | None
+    user: str
+    channel: str
+    team: str
+    response_url: str
+    received_at: str
+    delivery: str
+    error: str | None = None
+    until: str | None = None
+
+
+@dataclass
+class MessageButtonJob:
+    """A button of one peeked message (Discard): the queue and the message's id, as the
+    button's value carried them (checked on the ack path)."""
+
+    kind: ClassVar[JobKind] = JobKind.MESSAGE_BUTTON
+    action: Literal["discard"]
+    queue: str
+    message_id: str
     user: str
     channel: str
     team: str
@@ -136,13 +169,66 @@ class ReplyJob:
     text: str
 
 
-Job = CommandJob | ReportButtonJob | DecisionJob | ContinueJob | ReplyJob
+@dataclass
+class EditOpenJob:
+    """Edit & resend clicked on a peeked message: the endpoint opened a loading modal
+    (``view_id``, its ``view_hash``); the worker reads the message and fills it in."""
+
+    kind: ClassVar[JobKind] = JobKind.EDIT_OPEN
+    queue: str
+    message_id: str
+    view_id: str
+    view_hash: str
+    user: str
+    channel: str
+    team: str
+    response_url: str
+    received_at: str
+    delivery: str
+
+
+@dataclass
+class EditSubmitJob:
+    """The edit modal submitted and checked on the ack path: ``form`` is its private_metadata as
+    the worker sealed it (opened again by the worker), ``body`` the new body."""
+
+    kind: ClassVar[JobKind] = JobKind.EDIT_SUBMIT
+    form: str
+    body: str
+    view_id: str
+    user: str
+    team: str
+    received_at: str
+    delivery: str
+
+
+Job = (
+    CommandJob
+    | ReportButtonJob
+    | MessageButtonJob
+    | DecisionJob
+    | ContinueJob
+    | ReplyJob
+    | EditOpenJob
+    | EditSubmitJob
+)
 
 _TYPES: dict[str, type[Job]] = {
-    t.kind.value: t for t in (CommandJob, ReportButtonJob, DecisionJob, ContinueJob, ReplyJob)
+    t.kind.value: t
+    for t in (
+        CommandJob,
+        ReportButtonJob,
+        MessageButtonJob,
+        DecisionJob,
+        ContinueJob,
+        ReplyJob,
+        EditOpenJob,
+        EditSubmitJob,
+    )
 }
 _LITERALS: dict[tuple[type[Job], str], frozenset[str]] = {
-    (ReportButtonJob, "action"): frozenset({"peek", "redrive"}),
+    (ReportButtonJob, "action"): REPORT_ACTIONS,
+    (MessageButtonJob, "action"): frozenset({"discard"}),
     (DecisionJob, "decision"): frozenset({"approve", "reject"}),
 }
 
@@ -231,6 +317,53 @@ class JobSigner:
 
         ``ignore_expiry``: for the record of a failed invocation, read after the job's own
         deadline (the signature is still checked)."""
+        self._check(event, now, ttl_s=self.ttl_s, ignore_expiry=ignore_expiry)
+        return _from_body(str(event.get("job")), event.get("body"))
+
+    def seal_form(self, form: dict[str, Any], now: datetime, ttl_s: int) -> str:
+        """``form`` (what a Slack modal carries back: its ``private_metadata``) as compact signed
+        text, valid for ``ttl_s`` seconds. Its envelope names no job: the worker never runs it."""
+        issued = int(now.timestamp())
+        envelope: dict[str, Any] = {
+            "job": FORM,
+            "body": form,
+            "issued_at": issued,
+            "expires_at": issued + ttl_s,
+        }
+        envelope["sig"] = _mac(self._keys.sealing_key(), envelope)
+        return json.dumps(envelope, separators=(",", ":"), ensure_ascii=True)
+
+    def open_form(
+        self, text: str, now: datetime, *, max_ttl_s: int, current_key_only: bool = False
+    ) -> dict[str, Any]:
+        """The form sealed in ``text`` by ``seal_form``, or JobRejectedError saying why not.
+
+        ``current_key_only``: open with the key this signer seals with and ask for no other
+        (the endpoint's ack path reads no secret; a form sealed before a key rotation is then
+        refused, and opening the modal again makes a new one)."""
+        try:
+            event = json.loads(text)
+        except ValueError as exc:
+            raise JobRejectedError("malformed", "the form is not JSON") from exc
+        self._check(
+            event, now, ttl_s=max_ttl_s, ignore_expiry=False, current_key_only=current_key_only
+        )
+        body = event.get("body")
+        if event.get("job") != FORM or not isinstance(body, dict):
+            raise JobRejectedError("malformed", "the envelope holds no form")
+        return body
+
+    def _check(
+        self,
+        event: Any,
+        now: datetime,
+        *,
+        ttl_s: int,
+        ignore_expiry: bool,
+        current_key_only: bool = False,
+    ) -> None:
+        """JobRejectedError unless ``event`` is an envelope sealed by a key that opens, valid
+        for at most ``ttl_s`` seconds, and (unless ``ignore_expiry``) valid now."""
         if not isinstance(event, dict) or "sig" not in event:
             raise JobRejectedError("unsigned", "the event carries no signature")
         if set(event) != _ENVELOPE_KEYS:
@@ -245,17 +378,21 @@ class JobSigner:
         # (and compare_digest would raise TypeError on non-ASCII text).
         if not isinstance(sig, str) or not _HMAC_HEX.fullmatch(sig):
             raise JobRejectedError("tampered", "the signature does not match the job")
-        if not self._signed_by_a_key(signed, sig, now):
+        opened = (
+            _matches((self._keys.sealing_key(),), signed, sig)
+            if current_key_only
+            else self._signed_by_a_key(signed, sig, now)
+        )
+        if not opened:
             raise JobRejectedError("tampered", "the signature does not match the job")
         expires_at, issued_at = event.get("expires_at"), event.get("issued_at")
         if type(expires_at) is not int or type(issued_at) is not int:  # bool is an int too
             raise JobRejectedError("malformed", "the envelope's times are not integers")
-        if not 0 < expires_at - issued_at <= self.ttl_s:
+        if not 0 < expires_at - issued_at <= ttl_s:
             # No sealer makes a job valid for longer: one that claims so is not run late.
             raise JobRejectedError("malformed", "the envelope's validity is not a job's")
         if not ignore_expiry and not issued_at - 60 <= now.timestamp() < expires_at:
             raise JobRejectedError("stale", "the job is outside its validity window")
-        return _from_body(str(event.get("job")), event.get("body"))
 
     def _signed_by_a_key(self, signed: bytes, sig: str, now: datetime) -> bool:
         """Whether ``sig`` is the MAC of ``signed`` under a key that opens; the keys are read

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bot.errors import UsageError
-from bot.slack.app import parse_report_value
+from bot.slack.button_values import parse_report_value
 
 
 @pytest.mark.parametrize(
