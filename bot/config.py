@@ -57,6 +57,20 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} {raw!r} is not a boolean (use true or false)")
 
 
+def _share(env: Mapping[str, str], name: str, default: float) -> float:
+    """A share between 0 and 1 (``0.1``: a tenth)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} {raw!r} is not a number (a share, e.g. 0.1)") from exc
+    if not 0.0 <= value <= 1.0:  # also refuses nan
+        raise ConfigError(f"{name} must be a share between 0 and 1, got {raw}")
+    return value
+
+
 def _csv(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
 
@@ -150,6 +164,10 @@ class SlackSettings:
 # them all, for each of the 8 DLQs read at once: at most 10,000 keeps that near 80 MB, and the
 # scan of one DLQ within a few minutes of the function's 15.
 MAX_REPORT_SAMPLE = 10_000
+# The canary's wait comes out of the daily function's 15 minutes, which also read every DLQ and
+# post the report: at most 10 minutes of it. A canary is a small first part of the day's run.
+MAX_CANARY_WAIT_S = 600
+MAX_CANARY_SIZE = 1_000
 
 
 @dataclass(frozen=True)
@@ -167,6 +185,12 @@ class DailySettings:
     time_field: str | None = None
     # How many messages per DLQ are sampled for error groups, age and poison (REPORT_SAMPLE_SIZE).
     sample_size: int = 1000
+    # The auto-redrive moves this many first and waits to see whether they come back to the DLQ
+    # (a consumer still failing): DAILY_CANARY_SIZE (0: no canary), DAILY_CANARY_WAIT_S, and
+    # DAILY_CANARY_MAX_RETURNED, the share of the canary that may come back before it stops.
+    canary_size: int = 10
+    canary_wait_s: int = 120
+    canary_max_returned: float = 0.1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DailySettings:
@@ -186,4 +210,9 @@ class DailySettings:
             sample_size=_int(
                 env, "REPORT_SAMPLE_SIZE", 1000, minimum=10, maximum=MAX_REPORT_SAMPLE
             ),
+            canary_size=_int(env, "DAILY_CANARY_SIZE", 10, minimum=0, maximum=MAX_CANARY_SIZE),
+            canary_wait_s=_int(
+                env, "DAILY_CANARY_WAIT_S", 120, minimum=0, maximum=MAX_CANARY_WAIT_S
+            ),
+            canary_max_returned=_share(env, "DAILY_CANARY_MAX_RETURNED", 0.1),
         )

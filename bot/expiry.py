@@ -55,6 +55,17 @@ def expiring_before(before: datetime, retention_s: int) -> datetime:
     return before - timedelta(seconds=retention_s)
 
 
+def until_value(until: datetime, tz: ZoneInfo) -> str:
+    """``until`` as a button carries it: ISO 8601 in ``tz`` with its offset, rounded up to the
+    millisecond. SentTimestamp counts whole milliseconds, so ``sent < until`` and ``sent <`` the
+    rounded-up value hold for the same messages: the text selects exactly what was counted."""
+    rest = until.microsecond % 1000
+    if rest:
+        until += timedelta(microseconds=1000 - rest)
+    local = until.astimezone(tz)
+    return local.isoformat(timespec="milliseconds" if local.microsecond else "seconds")
+
+
 def next_report_at(scheduled: datetime, tz: ZoneInfo) -> datetime:
     """The daily report after the one scheduled at ``scheduled``: the same wall-clock time the
     next day in ``tz`` (the schedule is a daily cron in that zone, so across a DST change it is

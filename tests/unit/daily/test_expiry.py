@@ -21,6 +21,7 @@ from bot.expiry import (
     local_time,
     next_expiry,
     next_report_at,
+    until_value,
 )
 from bot.sqs_model import ReceivedMessage, queue_info_from_attributes
 
@@ -188,3 +189,23 @@ def test_an_empty_scan_has_no_next_expiry_and_unknown_retention_is_sqs_default()
 )
 def test_times_are_shown_in_the_team_zone_with_their_offset(tz: ZoneInfo, text: str) -> None:
     assert local_time(datetime(2026, 11, 1, 9, 30, tzinfo=UTC), tz) == text
+
+
+def test_the_button_until_selects_the_same_messages_as_the_count() -> None:
+    # Given a bound with a fraction of a millisecond (a report scheduled off the second)
+    until = datetime(2026, 12, 1, 3, 0, 0, 250_400, tzinfo=UTC)
+    text = until_value(until, SEOUL)
+    # Then the text is in Seoul with its offset, rounded up to the millisecond
+    assert text == "2026-12-01T12:00:00.251+09:00"
+    # And a message sent in the bound's own millisecond (before the bound) is still selected,
+    # one sent a millisecond later is not: whole-millisecond SentTimestamps compare the same way
+    bound = datetime.fromisoformat(text)
+    counted = ExpiryCounter(DAY, until)
+    for n, millis in enumerate((250, 251)):
+        sent = datetime(2026, 12, 1, 3, 0, 0, millis * 1000, tzinfo=UTC)
+        counted.add(_message(sent, n))
+        assert (sent < until) == (sent < bound)
+    assert counted.scan().expiring == 1
+    assert until_value(datetime(2026, 12, 1, 3, 0, tzinfo=UTC), UTC_ZONE) == (
+        "2026-12-01T03:00:00+00:00"
+    )
