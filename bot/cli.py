@@ -6,9 +6,9 @@ refused; a FIFO group the scan could not see past) or AWS refused a call; 2 usag
 error (nothing touched); 3 stopped before the end (time budget, Ctrl-C / SIGTERM, SQS in-flight
 quota): run the same command again to continue.
 
-Ctrl-C (SIGINT) and SIGTERM during a redrive do not raise into the engine's threads: they ask
-the run to stop (``_Interrupt``), which finishes the batches in hand, makes every message it held
-visible again and prints the partial summary. A second signal does the same, never less.
+Ctrl-C (SIGINT) and SIGTERM during a run do not raise into the engine's threads: they ask the
+run to stop (``bot.cli_run.Interrupt``), which finishes the batches in hand, makes every message
+it held visible again and prints the partial summary. A second signal does the same, never less.
 """
 
 from __future__ import annotations
@@ -16,13 +16,9 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import signal
 import sys
-import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from types import FrameType, TracebackType
 from typing import Any, TextIO
 
 from botocore.exceptions import (
@@ -33,20 +29,15 @@ from botocore.exceptions import (
 )
 
 from bot.cli_context import CliContext
+from bot.cli_run import error_line, run_action, table
+from bot.cli_run import print_summary as print_summary  # its old home: tests and scripts use it
 from bot.composition import build_cli_context
-from bot.engine import RedriveEngine
 from bot.errors import AwsError, DlqRedriveError, UsageError
-from bot.exit_codes import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE
+from bot.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from bot.inspection import peek, summarize
-from bot.pacing import Deadline, check_rate
+from bot.pacing import check_rate
 from bot.printable import visible
-from bot.redrive_model import RedriveReport, RedriveRequest, StopReason
-from bot.run_control import (
-    ANSWER_LOST,
-    BEHIND_THEIR_GROUP,
-    MAY_HAVE_BEEN_DELIVERED,
-    STOPPED_BEFORE_THEM,
-)
+from bot.redrive_model import RedriveRequest
 from bot.selection_options import SelectionArgs, add_selection_options, positive_int
 from bot.slack import state_command
 from bot.sqs_gateway import SqsGateway
@@ -174,27 +165,27 @@ def main(
         # The gateway words every SDK error; one that says AWS is not set up is a usage error.
         if isinstance(exc.__cause__, NoRegionError | NoCredentialsError):
             return _not_configured(err, exc.__cause__)
-        _error_line(err, f"dlq-redrive: {exc}")
+        error_line(err, f"dlq-redrive: {exc}")
         return EXIT_FAILED
     except (NoRegionError, NoCredentialsError) as exc:  # raised making a client
         return _not_configured(err, exc)
     except EndpointConnectionError as exc:
-        _error_line(err, f"dlq-redrive: cannot reach SQS: {exc}")
+        error_line(err, f"dlq-redrive: cannot reach SQS: {exc}")
         return EXIT_FAILED
     except BotoCoreError as exc:
-        _error_line(err, f"dlq-redrive: AWS call failed: {exc}")
+        error_line(err, f"dlq-redrive: AWS call failed: {exc}")
         return EXIT_FAILED
     except DlqRedriveError as exc:
-        _error_line(err, f"dlq-redrive: error: {exc}")
+        error_line(err, f"dlq-redrive: error: {exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        _error_line(err, "dlq-redrive: interrupted")
+        error_line(err, "dlq-redrive: interrupted")
         return 130
 
 
 def _not_configured(err: TextIO, exc: NoRegionError | NoCredentialsError) -> int:
     hint = "set AWS_REGION" if isinstance(exc, NoRegionError) else "set AWS_PROFILE or keys"
-    _error_line(err, f"dlq-redrive: error: AWS is not configured: {exc} ({hint})")
+    error_line(err, f"dlq-redrive: error: AWS is not configured: {exc} ({hint})")
     return EXIT_USAGE
 
 
@@ -204,21 +195,6 @@ def _lenient(stream: TextIO) -> TextIO:
     if isinstance(stream, io.TextIOWrapper):
         stream.reconfigure(errors="backslashreplace")
     return stream
-
-
-def _error_line(err: TextIO, text: str) -> None:
-    """Write one error line with control characters escaped: it may echo what was typed, and an
-    escape sequence in an argument must not drive the terminal."""
-    print(visible(text), file=err)
-
-
-def _table(rows: list[list[str]], out: TextIO) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(),
-            file=out,
-        )
 
 
 def _cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -240,7 +216,7 @@ def _cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
         ]
         for s in summaries
     ]
-    _table(rows, ctx.out)
+    table(rows, ctx.out)
     return EXIT_OK
 
 
@@ -291,85 +267,6 @@ def _cmd_peek(args: argparse.Namespace, ctx: CliContext) -> int:
     return EXIT_OK
 
 
-class _ProgressLine:
-    """A one-line live progress display on a terminal's stderr."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.enabled = stream.isatty()
-        self._started = time.monotonic()
-        self._last = 0.0
-
-    def __call__(self, report: RedriveReport) -> None:
-        now = time.monotonic()
-        if not self.enabled or now - self._last < 0.2:
-            return
-        self._last = now
-        rate = report.moved / max(now - self._started, 1e-9)
-        self.stream.write(
-            f"\r  scanned {report.scanned}  moved {report.moved}  failed {report.failed}  "
-            f"skipped {report.skipped}  {rate:.0f} msg/s   "
-        )
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\r" + " " * 70 + "\r")
-            self.stream.flush()
-
-
-class _Interrupt:
-    """SIGINT and SIGTERM during a run, turned into a stop request the engine polls.
-
-    The default SIGINT handler raises KeyboardInterrupt in the main thread, which only waits for
-    the workers: they would carry on to the end, and a second Ctrl-C would leave what they held
-    invisible. Here every signal only sets a flag; the run stops itself cleanly. Handlers can only
-    be installed from the main thread (elsewhere, e.g. a test calling ``main``, nothing changes).
-    """
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self, err: TextIO) -> None:
-        self.err = err
-        self.signal_name: str | None = None  # the first signal received
-        self._event = threading.Event()
-        self._previous: dict[int, Any] = {}
-
-    def is_set(self) -> bool:
-        return self._event.is_set()
-
-    def __enter__(self) -> _Interrupt:
-        if threading.current_thread() is threading.main_thread():
-            for signum in self.SIGNALS:
-                self._previous[signum] = signal.signal(signum, self._on_signal)
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        for signum, previous in self._previous.items():
-            signal.signal(signum, previous)
-
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        if self.signal_name is None:
-            self.signal_name = name
-            text = (
-                f"dlq-redrive: {name}: stopping: no new batch starts; the batches in hand are "
-                "finished and every held message is made visible again"
-            )
-        else:
-            text = (
-                f"dlq-redrive: {name} again: still stopping; releasing the held messages first "
-                "(SIGKILL would leave them hidden for the visibility timeout)"
-            )
-        _error_line(self.err, text)
-        self._event.set()
-
-
 def _cmd_redrive(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.native:
         return _cmd_native(args, ctx)
@@ -387,144 +284,7 @@ def _cmd_redrive(args: argparse.Namespace, ctx: CliContext) -> int:
         rate=args.rate,
         visibility_timeout=args.visibility_timeout,
     )
-    engine = RedriveEngine(
-        ctx.gateway, max_redrives=ctx.settings.max_redrives, timezone=ctx.settings.timezone
-    )
-    progress = _ProgressLine(ctx.err) if not args.json else None
-    # Signals stay caught until the summary is out, so a late Ctrl-C cannot cut it short.
-    with _Interrupt(ctx.err) as interrupt:
-        try:
-            report = engine.run(
-                dlq,
-                request,
-                deadline=Deadline(args.deadline),
-                cancelled=interrupt.is_set,
-                on_progress=progress,
-            )
-        finally:
-            if progress is not None:
-                progress.close()
-        if args.json:
-            print(json.dumps(report.to_dict()), file=ctx.out)
-        else:
-            print_summary(report, ctx.out, interrupted_by=interrupt.signal_name)
-    if report.went_wrong:
-        return EXIT_FAILED
-    if report.finished and report.no_source and not report.matched:
-        # Nothing could be routed at all: the one thing to do is choose a destination.
-        _error_line(
-            ctx.err, f"dlq-redrive: error: no message could be moved: {report.no_source_reason}"
-        )
-        return EXIT_USAGE
-    if not report.finished:
-        return EXIT_INCOMPLETE
-    return EXIT_OK
-
-
-def print_summary(report: RedriveReport, out: TextIO, *, interrupted_by: str | None = None) -> None:
-    """The human summary of a run (also of an interrupted one: ``interrupted_by`` a signal)."""
-    verb = "would move" if report.dry_run else "moved"
-    title = f"{'DRY RUN ' if report.dry_run else ''}{report.dlq} ({report.selection})"
-    if interrupted_by and report.stopped is StopReason.CANCELLED:
-        title += f": interrupted by {interrupted_by}"
-    print(title, file=out)
-    rows = [
-        ["scanned", str(report.scanned)],
-        ["matched", str(report.matched)],
-        # What the destinations can take: a dry run does not promise what would fail.
-        [verb, str(report.destined if report.dry_run else report.moved)],
-        ["failed (kept in DLQ)", str(report.failed)],
-        ["unconfirmed (kept in DLQ)", str(report.unconfirmed)],
-        ["held back (kept in DLQ)", str(report.held_back)],
-        ["not attempted (kept in DLQ)", str(report.not_attempted)],
-        ["skipped (kept in DLQ)", str(report.skipped)],
-        ["  outside the window", str(report.out_of_window)],
-        ["  time unreadable", str(report.unreadable)],
-        ["  needs a human (poison)", str(report.needs_human)],
-        ["  needs a human (no source)", str(report.no_source)],
-        ["  over --limit", str(report.over_limit)],
-        ["duration", f"{report.duration_s:.2f}s ({report.rate:.0f} msg/s)"],
-    ]
-    _table(rows, out)
-    for name, count in sorted(report.by_destination.items()):
-        print(f"  → {name}: {count}", file=out)
-    if report.no_source:
-        print(visible(f"  {report.no_source} held back: {report.no_source_reason}"), file=out)
-    for code, count in sorted(report.failure_reasons.items()):
-        print(visible(f"  failed {count}× {code}"), file=out)  # AWS's code, as it came
-    for failure in report.failures[:10]:
-        # SQS's reason can quote the message (a group id, an attribute): shown, never acted on.
-        line = f"    {failure['message_id']}: {failure['code']}: {failure['reason']}"
-        print(visible(line), file=out)
-    if report.unconfirmed:
-        print(
-            visible(
-                f"  warning: {report.unconfirmed} {MAY_HAVE_BEEN_DELIVERED}: {ANSWER_LOST} "
-                f"({report.unconfirmed_reason}). They were not sent again and stay "
-                "in the DLQ; a later redrive sends each once more (at most one extra copy; a FIFO "
-                "queue drops it if within 5 minutes)"
-            ),
-            file=out,
-        )
-    if report.held_back:
-        print(
-            f"  note: {report.held_back} held back in the DLQ {BEHIND_THEIR_GROUP}, so that the "
-            "group's order is kept",
-            file=out,
-        )
-    if report.not_attempted:
-        print(
-            f"  note: {report.not_attempted} selected were not sent: {STOPPED_BEFORE_THEM} (they "
-            "stay in the DLQ)",
-            file=out,
-        )
-    if report.blocked_groups:
-        print(
-            f"  warning: the scan may not have seen every message of {report.blocked_groups} "
-            "FIFO message group(s): it held one of their messages (not selected, or kept), and "
-            "SQS hands out none of a group's later messages while one is in flight; any it did "
-            "not see stay in the DLQ",
-            file=out,
-        )
-    if report.counter_dropped:
-        print(
-            f"  warning: {report.counter_dropped} sent without the dlq-redrive-count attribute "
-            "(they already had 10 attributes, or it would have taken them over the "
-            "destination's MaximumMessageSize)",
-            file=out,
-        )
-    if report.redelivered:
-        print(
-            f"  note: SQS delivered {report.redelivered} message(s) twice during the run; "
-            "each was sent once",
-            file=out,
-        )
-    if report.delete_failed:
-        print(
-            f"  warning: {report.delete_failed} were sent but could not be deleted from the DLQ; "
-            "a later redrive would send them again",
-            file=out,
-        )
-    if not report.finished:
-        why = (
-            f"interrupted by {interrupted_by}"
-            if interrupted_by and report.stopped is StopReason.CANCELLED
-            else report.stopped.value + (f": {report.error}" if report.error else "")
-        )
-        if report.dlq_missing:
-            left = "the DLQ no longer exists, so there is nothing to continue"
-        elif report.remaining is None:
-            left = (
-                "how many messages are left in the DLQ is unknown (SQS did not say): run the "
-                "same command again to continue"
-            )
-        else:
-            left = (
-                f"~{report.remaining} messages left in the DLQ (visible, in flight or delayed): "
-                "run the same command again to continue"
-            )
-        # The error can quote what AWS was sent (a message's text): shown, never acted on.
-        print(visible(f"  stopped early ({why}); {left}"), file=out)
+    return run_action(ctx, dlq, request, as_json=args.json, deadline_s=args.deadline)
 
 
 def _cmd_native(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -582,7 +342,7 @@ def _cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:
                 str(task.get("TaskHandle", "-")),
             ]
         )
-    _table(rows, ctx.out)
+    table(rows, ctx.out)
     return EXIT_OK
 
 

@@ -1,0 +1,351 @@
+"""What every ``dlq-redrive`` command that runs the engine shares (redrive, discard, export,
+edit): the live progress line, Ctrl-C and SIGTERM turned into a clean stop, the summary table
+and the exit status a report earns.
+
+Ctrl-C (SIGINT) and SIGTERM during a run do not raise into the engine's threads: they ask the
+run to stop (``Interrupt``), which finishes the batches in hand, makes every message it held
+visible again and prints the partial summary. A second signal does the same, never less.
+
+Imports nothing of ``bot.cli``, so the commands defined beside it (``bot.cli_actions``) share it
+without an import cycle.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType, TracebackType
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+
+from bot.exit_codes import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE
+from bot.pacing import Deadline
+from bot.printable import visible
+from bot.redrive_model import Action, RedriveReport, RedriveRequest, StopReason
+from bot.run_control import (
+    ANSWER_LOST,
+    BEHIND_THEIR_GROUP,
+    MAY_HAVE_BEEN_DELIVERED,
+    STOPPED_BEFORE_THEM,
+)
+
+if TYPE_CHECKING:
+    from bot.catalog import Dlq
+    from bot.cli_context import CliContext
+    from bot.engine import RedriveEngine
+
+T = TypeVar("T")
+Progress = Callable[[RedriveReport], None]
+
+
+def error_line(err: TextIO, text: str) -> None:
+    """Write one error line with control characters escaped: it may echo what was typed, and an
+    escape sequence in an argument must not drive the terminal."""
+    print(visible(text), file=err)
+
+
+def table(rows: list[list[str]], out: TextIO) -> None:
+    """Left-aligned columns, two spaces apart (the first row is the header, if any)."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(),
+            file=out,
+        )
+
+
+class ProgressLine:
+    """A one-line live progress display on a terminal's stderr."""
+
+    def __init__(self, stream: TextIO, *, done: str = "moved") -> None:
+        self.stream = stream
+        self.done = done  # the word for what the run did to a message ("moved", "discarded")
+        self.enabled = stream.isatty()
+        self._started = time.monotonic()
+        self._last = 0.0
+
+    def __call__(self, report: RedriveReport) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self._last < 0.2:
+            return
+        self._last = now
+        done = report.archived if self.done == "exported" else report.moved
+        rate = done / max(now - self._started, 1e-9)
+        self.stream.write(
+            f"\r  scanned {report.scanned}  {self.done} {done}  failed {report.failed}  "
+            f"skipped {report.skipped}  {rate:.0f} msg/s   "
+        )
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r" + " " * 70 + "\r")
+            self.stream.flush()
+
+
+class Interrupt:
+    """SIGINT and SIGTERM during a run, turned into a stop request the engine polls.
+
+    The default SIGINT handler raises KeyboardInterrupt in the main thread, which only waits for
+    the workers: they would carry on to the end, and a second Ctrl-C would leave what they held
+    invisible. Here every signal only sets a flag; the run stops itself cleanly. Handlers can only
+    be installed from the main thread (elsewhere, e.g. a test calling ``main``, nothing changes).
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, err: TextIO) -> None:
+        self.err = err
+        self.signal_name: str | None = None  # the first signal received
+        self._event = threading.Event()
+        self._previous: dict[int, Any] = {}
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def __enter__(self) -> Interrupt:
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._on_signal)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self.signal_name is None:
+            self.signal_name = name
+            text = (
+                f"dlq-redrive: {name}: stopping: no new batch starts; the batches in hand are "
+                "finished and every held message is made visible again"
+            )
+        else:
+            text = (
+                f"dlq-redrive: {name} again: still stopping; releasing the held messages first "
+                "(SIGKILL would leave them hidden for the visibility timeout)"
+            )
+        error_line(self.err, text)
+        self._event.set()
+
+
+def run_controlled(
+    err: TextIO,
+    run: Callable[[Callable[[], bool], Progress | None], T],
+    show: Callable[[T, str | None], None],
+    *,
+    progress: ProgressLine | None,
+) -> T:
+    """``run(cancelled, on_progress)`` with Ctrl-C and SIGTERM asking it to stop, then
+    ``show(result, signal_name)``: signals stay caught until what it shows is out, so a late
+    Ctrl-C cannot cut a summary short."""
+    with Interrupt(err) as interrupt:
+        try:
+            result = run(interrupt.is_set, progress)
+        finally:
+            if progress is not None:
+                progress.close()
+        show(result, interrupt.signal_name)
+    return result
+
+
+def cli_engine(ctx: CliContext) -> RedriveEngine:
+    """The engine of every CLI command (no state table: MAX_REDRIVES by the counter alone)."""
+    from bot.engine import RedriveEngine
+
+    return RedriveEngine(
+        ctx.gateway, max_redrives=ctx.settings.max_redrives, timezone=ctx.settings.timezone
+    )
+
+
+def run_action(
+    ctx: CliContext,
+    dlq: Dlq,
+    request: RedriveRequest,
+    *,
+    as_json: bool,
+    deadline_s: float | None = None,
+) -> int:
+    """Run ``request`` on ``dlq`` under Ctrl-C control, print its summary (or its JSON) and
+    answer the exit status it earns: the one way redrive, discard, export and edit run."""
+    engine = cli_engine(ctx)
+    action = request.action
+
+    def show(report: RedriveReport, interrupted_by: str | None) -> None:
+        if as_json:
+            print(json.dumps({"action": action.value, **report.to_dict()}), file=ctx.out)
+        else:
+            print_summary(report, ctx.out, interrupted_by=interrupted_by, action=action)
+
+    report = run_controlled(
+        ctx.err,
+        lambda cancelled, on_progress: engine.run(
+            dlq,
+            request,
+            deadline=Deadline(deadline_s),
+            cancelled=cancelled,
+            on_progress=on_progress,
+        ),
+        show,
+        progress=None if as_json else ProgressLine(ctx.err, done=_VERBS[action][1].split()[0]),
+    )
+    return exit_status(report, ctx.err)
+
+
+def exit_status(report: RedriveReport, err: TextIO) -> int:
+    """The exit status a run's report earns (bot/cli.py's docstring says when each is given)."""
+    if report.went_wrong:
+        return EXIT_FAILED
+    if report.finished and report.no_source and not report.matched:
+        # Nothing could be routed at all: the one thing to do is choose a destination.
+        error_line(err, f"dlq-redrive: error: no message could be moved: {report.no_source_reason}")
+        return EXIT_USAGE
+    if not report.finished:
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
+# What each action did to a selected message, as the summary's row says it (dry run, real run).
+_VERBS: dict[Action, tuple[str, str]] = {
+    Action.REDRIVE: ("would move", "moved"),
+    Action.DISCARD: ("would discard", "discarded"),
+    Action.EXPORT: ("would export", "exported (kept in DLQ)"),
+}
+
+
+def print_summary(
+    report: RedriveReport,
+    out: TextIO,
+    *,
+    interrupted_by: str | None = None,
+    action: Action = Action.REDRIVE,
+) -> None:
+    """The human summary of a run (also of an interrupted one: ``interrupted_by`` a signal)."""
+    would, did = _VERBS[action]
+    title = f"{'DRY RUN ' if report.dry_run else ''}{report.dlq} ({report.selection})"
+    if interrupted_by and report.stopped is StopReason.CANCELLED:
+        title += f": interrupted by {interrupted_by}"
+    print(visible(title), file=out)
+    if report.dry_run:
+        # What the destinations can take: a dry run does not promise what would fail.
+        done = report.destined if action is Action.REDRIVE else report.matched
+    else:
+        done = report.archived if action is Action.EXPORT else report.moved
+    rows = [["scanned", str(report.scanned)], ["matched", str(report.matched)]]
+    rows.append([would if report.dry_run else did, str(done)])
+    if action is Action.DISCARD and not report.dry_run:
+        rows.append(["archived", str(report.archived)])
+    rows += [
+        ["failed (kept in DLQ)", str(report.failed)],
+        ["unconfirmed (kept in DLQ)", str(report.unconfirmed)],
+        ["held back (kept in DLQ)", str(report.held_back)],
+        ["not attempted (kept in DLQ)", str(report.not_attempted)],
+        ["skipped (kept in DLQ)", str(report.skipped)],
+        ["  not selected", str(report.out_of_window)],
+        ["  time unreadable", str(report.unreadable)],
+        ["  needs a human (poison)", str(report.needs_human)],
+        ["  needs a human (no source)", str(report.no_source)],
+        ["  over --limit", str(report.over_limit)],
+        ["duration", f"{report.duration_s:.2f}s ({report.rate:.0f} msg/s)"],
+    ]
+    table(rows, out)
+    if report.archive_location and (report.archived or not report.dry_run):
+        print(visible(f"  archive: {report.archive_location}"), file=out)
+    for name, count in sorted(report.by_destination.items()):
+        print(visible(f"  → {name}: {count}"), file=out)
+    if report.no_source:
+        print(visible(f"  {report.no_source} held back: {report.no_source_reason}"), file=out)
+    for code, count in sorted(report.failure_reasons.items()):
+        print(visible(f"  failed {count}× {code}"), file=out)  # AWS's code, as it came
+    for failure in report.failures[:10]:
+        # SQS's reason can quote the message (a group id, an attribute): shown, never acted on.
+        line = f"    {failure['message_id']}: {failure['code']}: {failure['reason']}"
+        print(visible(line), file=out)
+    _print_notes(report, out)
+    if not report.finished:
+        why = (
+            f"interrupted by {interrupted_by}"
+            if interrupted_by and report.stopped is StopReason.CANCELLED
+            else report.stopped.value + (f": {report.error}" if report.error else "")
+        )
+        if report.dlq_missing:
+            left = "the DLQ no longer exists, so there is nothing to continue"
+        elif report.remaining is None:
+            left = (
+                "how many messages are left in the DLQ is unknown (SQS did not say): run the "
+                "same command again to continue"
+            )
+        else:
+            left = (
+                f"~{report.remaining} messages left in the DLQ (visible, in flight or delayed): "
+                "run the same command again to continue"
+            )
+        # The error can quote what AWS was sent (a message's text): shown, never acted on.
+        print(visible(f"  stopped early ({why}); {left}"), file=out)
+
+
+def _print_notes(report: RedriveReport, out: TextIO) -> None:
+    """The summary's warnings and notes: one line for each thing that is not plain success."""
+    if report.unconfirmed:
+        print(
+            visible(
+                f"  warning: {report.unconfirmed} {MAY_HAVE_BEEN_DELIVERED}: {ANSWER_LOST} "
+                f"({report.unconfirmed_reason}). They were not sent again and stay "
+                "in the DLQ; a later redrive sends each once more (at most one extra copy; a FIFO "
+                "queue drops it if within 5 minutes)"
+            ),
+            file=out,
+        )
+    if report.held_back:
+        print(
+            f"  note: {report.held_back} held back in the DLQ {BEHIND_THEIR_GROUP}, so that the "
+            "group's order is kept",
+            file=out,
+        )
+    if report.not_attempted:
+        print(
+            f"  note: {report.not_attempted} selected were not sent: {STOPPED_BEFORE_THEM} (they "
+            "stay in the DLQ)",
+            file=out,
+        )
+    if report.blocked_groups:
+        print(
+            f"  warning: the scan may not have seen every message of {report.blocked_groups} "
+            "FIFO message group(s): it held one of their messages (not selected, or kept), and "
+            "SQS hands out none of a group's later messages while one is in flight; any it did "
+            "not see stay in the DLQ",
+            file=out,
+        )
+    if report.counter_dropped:
+        print(
+            f"  warning: {report.counter_dropped} sent without the dlq-redrive-count attribute "
+            "(they already had 10 attributes, or it would have taken them over the "
+            "destination's MaximumMessageSize)",
+            file=out,
+        )
+    if report.lineage_dropped:
+        print(
+            f"  warning: {report.lineage_dropped} sent without the dlq-redrive-lineage attribute "
+            "(no room for it): the canary cannot tell whether they came back",
+            file=out,
+        )
+    if report.redelivered:
+        print(
+            f"  note: SQS delivered {report.redelivered} message(s) twice during the run; "
+            "each was sent once",
+            file=out,
+        )
+    if report.delete_failed:
+        print(
+            f"  warning: {report.delete_failed} were sent but could not be deleted from the DLQ; "
+            "a later redrive would send them again",
+            file=out,
+        )
