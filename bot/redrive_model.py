@@ -1,6 +1,11 @@
 """What a redrive is asked to do (``RedriveRequest``) and what it did (``RedriveReport``,
 ``StopReason``).
 
+One engine loop does every DLQ action (``Action``): redrive (copy to SQS, then delete), discard
+(archive record, then delete), export (archive record, then release), and edit (a redrive of one
+message with a new body, ``EditSpec``). They differ only in where the copy goes before the
+original may be deleted, and whether it is deleted.
+
 Plain data, no I/O, apart from the engine, so that code which only builds a request or words a
 report (the Slack blocks, their tests) need not load the engine, the SQS gateway or boto3.
 """
@@ -9,14 +14,31 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any
 
 from bot.pacing import check_rate
 from bot.selection import Selection
 
 if TYPE_CHECKING:
+    from bot.archive_model import ArchiveSink
     from bot.sqs_model import QueueInfo
+
+
+class Action(StrEnum):
+    """What the run does with each selected message."""
+
+    REDRIVE = "redrive"  # copy to its source (or --to), delete after SQS confirmed
+    DISCARD = "discard"  # archive record (if an archive), delete after the write returned
+    EXPORT = "export"  # archive record, then the message is released (stays in the DLQ)
+
+
+@dataclass(frozen=True)
+class EditSpec:
+    """Edit and resend: the one message (by id) and the body its copy carries instead."""
+
+    message_id: str
+    body: str
 
 
 class StopReason(Enum):
@@ -43,9 +65,18 @@ class RedriveRequest:
     max_batch_bytes: int | None = None  # default: the destination's MaximumMessageSize
     send_attempts: int = 3
     max_held: int | None = None  # default: just under SQS's in-flight quota for the queue type
+    action: Action = Action.REDRIVE
+    # DISCARD: the archive (None only with --no-archive); EXPORT: the output (required).
+    archive: ArchiveSink | None = None
+    edit: EditSpec | None = None  # REDRIVE of exactly that message, with the new body
+    lineage: str | None = None  # stamped on every copy sent (the canary finds its returns)
 
     def __post_init__(self) -> None:
         check_rate(self.rate, self.workers, self.visibility_timeout)
+        if self.action is Action.EXPORT and self.archive is None:
+            raise ValueError("an export needs an archive to write to")
+        if self.edit is not None and self.action is not Action.REDRIVE:
+            raise ValueError("an edit is a redrive of one message")
 
 
 @dataclass
@@ -76,7 +107,11 @@ class RedriveReport:
     no_source_reason: str | None = None
     over_limit: int = 0
     counter_dropped: int = 0
+    lineage_dropped: int = 0  # copies sent without the lineage attribute (no room): untraceable
     delete_failed: int = 0
+    # Archive records durably written (DISCARD, EXPORT); where they went.
+    archived: int = 0
+    archive_location: str | None = None
     redelivered: int = 0  # delivered again while this run was moving it: not sent twice
     # FIFO: groups of which the run held a message (not selected, failed, ...; not those over
     # --limit): SQS hands out none of a group's later messages while one is in flight, so the
@@ -169,8 +204,11 @@ class RedriveReport:
             },
             "needs_human": self.needs_human,
             "no_source_reason": self.no_source_reason,
+            "archived": self.archived,
+            "archive_location": self.archive_location,
             "warnings": {
                 "sent_without_counter": self.counter_dropped,
+                "sent_without_lineage": self.lineage_dropped,
                 "sent_but_not_deleted": self.delete_failed,
                 "delivered_twice_sent_once": self.redelivered,
             },

@@ -1,10 +1,11 @@
 """Which messages a redrive takes: pure functions over plain data, no I/O.
 
 A ``Selection`` is a time window (half-open, ``[start, end)``, aware datetimes), the place the time
-comes from (the message's SentTimestamp, or a field of its JSON body), an optional limit, and an
-optional ``Pin``: what an approval approved (the messages a dry run counted), so that the approved
-run moves those and no others. ``judge`` gives each received message a ``Verdict``; the engine
-acts on it.
+comes from (the message's SentTimestamp, or a field of its JSON body), an optional error group
+(``--error``: the label the report shows, or its digest), conditions on the body's fields and the
+message attributes (``--where PATH=VALUE``, all must hold), an optional limit, and an optional
+``Pin``: what an approval approved (the messages a dry run counted), so that the approved run moves
+those and no others. ``judge`` gives each received message a ``Verdict``; the engine acts on it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from bot.error_groups import in_error_group, is_label_digest
 from bot.errors import UsageError
 
 if TYPE_CHECKING:
@@ -147,6 +149,9 @@ class Selection:
     time_field: str | None = None
     limit: int | None = None
     pin: Pin | None = None  # set on an approved run: only what its count matched
+    error: str | None = None  # --error: an error group's label, or its label_digest
+    error_attribute: str | None = None  # ERROR_ATTRIBUTE: what names a message's error group
+    where: tuple[tuple[str, str], ...] = ()  # --where: (PATH, VALUE) pairs, all must match
 
     @property
     def filters_by_time(self) -> bool:
@@ -158,6 +163,9 @@ class Selection:
             parts.append(
                 f"by body field {self.time_field!r}" if self.time_field else "by sent time"
             )
+        if self.error is not None:
+            parts.append(f"error group {self.error!r}")
+        parts.extend(f"where {path}={value!r}" for path, value in self.where)
         if self.limit is not None:
             parts.append(f"at most {self.limit}")
         if self.pin is not None:
@@ -206,6 +214,9 @@ def build_selection(
     until: str | None = None,
     time_field: str | None = None,
     limit: int | None = None,
+    error: str | None = None,
+    error_attribute: str | None = None,
+    where: tuple[str, ...] = (),
 ) -> Selection:
     """Validate selection options as a user gave them; raise UsageError on any conflict."""
     ranges = [
@@ -241,7 +252,41 @@ def build_selection(
         raise UsageError("that time selection reaches outside the years 1 to 9999") from exc
     if time_field is not None and window == TimeWindow():
         raise UsageError("--time-field needs a time selection (--yesterday, --date or --since)")
-    return Selection(window=window, time_field=time_field, limit=limit)
+    return Selection(
+        window=window,
+        time_field=time_field,
+        limit=limit,
+        error=parse_error(error) if error is not None else None,
+        error_attribute=error_attribute or None,
+        where=tuple(parse_where(text) for text in where),
+    )
+
+
+def parse_error(text: str) -> str:
+    """An ``--error`` as a label compares it: whitespace runs made one space, as the labels
+    have them (a digest is kept as it is, in lower case)."""
+    label = " ".join(text.split())
+    if not label:
+        raise UsageError("--error needs an error group's label (or its #digest) from the report")
+    return label.lower() if is_label_digest(label.lower()) else label
+
+
+def parse_where(text: str) -> tuple[str, str]:
+    """``PATH=VALUE`` as (PATH, VALUE), split at the first ``=``; PATH is ``attr.NAME`` (a
+    message attribute) or a dotted JSON body path like meta.status."""
+    path, sep, value = text.partition("=")
+    path = path.strip()
+    if not sep or not path:
+        raise UsageError(
+            f"--where {text!r} is not PATH=VALUE (a body field like meta.status=500, "
+            "or attr.NAME=VALUE for a message attribute)"
+        )
+    if path.startswith(ATTRIBUTE_PREFIX):
+        if not path[len(ATTRIBUTE_PREFIX) :]:
+            raise UsageError(f"--where {text!r} names no attribute after {ATTRIBUTE_PREFIX!r}")
+    elif not _valid_path(path):
+        raise UsageError(f"--where {text!r}: {path!r} is not a dotted field path like meta.status")
+    return path, value
 
 
 def _valid_path(path: str) -> bool:
@@ -314,6 +359,11 @@ def field_value(body: str, path: str) -> Any:
         node: Any = json.loads(body)
     except (ValueError, RecursionError) as exc:
         raise UnreadableTimeError("body is not JSON") from exc
+    return _walk(node, path)
+
+
+def _walk(node: Any, path: str) -> Any:
+    """The value at the dotted ``path`` in a decoded JSON document (a number is a list index)."""
     for part in path.split("."):
         if isinstance(node, dict) and part in node:
             node = node[part]
@@ -332,6 +382,60 @@ def message_time(message: ReceivedMessage, time_field: str | None, tz: ZoneInfo)
             raise UnreadableTimeError("message has no SentTimestamp")
         return _from_epoch(millis / 1000)
     return time_from_value(field_value(message.body, time_field), tz)
+
+
+ATTRIBUTE_PREFIX = "attr."
+_NOT_JSON = object()
+_UNREAD = object()
+
+
+def _same(found: Any, wanted: Any) -> bool:
+    """JSON equality: ``true`` is not ``1`` (Python's ``True == 1`` is), ``500`` is ``500.0``."""
+    if isinstance(found, bool) or isinstance(wanted, bool):
+        return isinstance(found, bool) and isinstance(wanted, bool) and found == wanted
+    if isinstance(found, dict) and isinstance(wanted, dict):
+        return found.keys() == wanted.keys() and all(_same(found[k], wanted[k]) for k in found)
+    if isinstance(found, list) and isinstance(wanted, list):
+        return len(found) == len(wanted) and all(map(_same, found, wanted))
+    return bool(found == wanted)
+
+
+def _decoded(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except (ValueError, RecursionError):
+        return value  # not JSON: the text itself
+
+
+def _field_matches(document: Any, path: str, value: str) -> bool:
+    try:
+        found = _walk(document, path)
+    except UnreadableTimeError:
+        return False  # no such field: not matched
+    # VALUE is JSON when it parses (status=500 is the number, ok=true the boolean), else text;
+    # a text field also matches VALUE as written (status=500 matches "500").
+    return _same(found, _decoded(value)) or (isinstance(found, str) and found == value)
+
+
+def matches_where(message: ReceivedMessage, where: tuple[tuple[str, str], ...]) -> bool:
+    """Whether ``message`` meets every ``--where`` (PATH, VALUE). ``attr.NAME`` compares the
+    attribute's StringValue as SQS stores it (a Number attribute as its text); a body path
+    needs a JSON body: a body that is not JSON matches none (it is not selected, no error)."""
+    document: Any = _UNREAD  # the body, decoded once when a condition needs it
+    for path, value in where:
+        if path.startswith(ATTRIBUTE_PREFIX):
+            attribute = message.message_attributes.get(path[len(ATTRIBUTE_PREFIX) :]) or {}
+            if attribute.get("StringValue") != value:
+                return False
+            continue
+        if document is _UNREAD:
+            try:
+                document = json.loads(message.body)
+            except (ValueError, RecursionError):
+                document = _NOT_JSON
+        if document is _NOT_JSON or not _field_matches(document, path, value):
+            return False
+    return True
 
 
 def redrive_count(message: ReceivedMessage) -> int:
@@ -373,6 +477,14 @@ def judge(
             return Verdict.UNREADABLE_TIME
         if not selection.window.contains(instant):
             return Verdict.OUT_OF_WINDOW
+    # Not of the error group, or a --where that does not hold: not selected, like a time
+    # outside the window (counted with those).
+    if selection.error is not None and not in_error_group(
+        message, selection.error, selection.error_attribute
+    ):
+        return Verdict.OUT_OF_WINDOW
+    if selection.where and not matches_where(message, selection.where):
+        return Verdict.OUT_OF_WINDOW
     # Poison before the pin: the count judged it poison (not counted, so not pinned) and said
     # it stays for a human; the approved run must say the same of it, not "out of window".
     if not force and needs_human(message, max_redrives=max_redrives):

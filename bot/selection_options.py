@@ -1,6 +1,7 @@
 """The selection options (``--yesterday``, ``--date``, ``--since``/``--until``, ``--time-field``,
-``--limit``) as argparse arguments, shared by the CLI and the Slack command so both parse the same
-way. Kept apart from ``bot.cli`` so the Slack endpoint loads no engine code at cold start.
+``--error``, ``--where``, ``--limit``) as argparse arguments, shared by the CLI and the Slack
+command so both parse the same way. Kept apart from ``bot.cli`` so the Slack endpoint loads no
+engine code at cold start.
 """
 
 from __future__ import annotations
@@ -38,6 +39,18 @@ def add_selection_options(parser: argparse.ArgumentParser) -> None:
         help="take the time from this JSON body field (e.g. occurredAt, meta.date) "
         "instead of the message's SentTimestamp",
     )
+    group.add_argument(
+        "--error",
+        metavar="LABEL",
+        help="only this error group: its label as the report shows it, or its #digest",
+    )
+    group.add_argument(
+        "--where",
+        action="append",
+        metavar="PATH=VALUE",
+        help="only messages whose JSON body field PATH (e.g. meta.status) or attribute "
+        "attr.NAME equals VALUE; repeatable, all must match",
+    )
     group.add_argument("--limit", type=positive_int, metavar="N", help="move at most N messages")
 
 
@@ -52,9 +65,19 @@ class SelectionArgs:
     until: str | None = None
     time_field: str | None = None
     limit: int | None = None
+    error: str | None = None
+    where: tuple[str, ...] = ()  # the "PATH=VALUE" texts as given
 
-    def build(self, *, tz: ZoneInfo, now: datetime, limit: int | None = None) -> Selection:
-        """The validated Selection (``limit`` overrides the given one, for continuations)."""
+    def build(
+        self,
+        *,
+        tz: ZoneInfo,
+        now: datetime,
+        limit: int | None = None,
+        error_attribute: str | None = None,
+    ) -> Selection:
+        """The validated Selection (``limit`` overrides the given one, for continuations;
+        ``error_attribute`` is ERROR_ATTRIBUTE, which names a message's error group)."""
         return build_selection(
             tz=tz,
             now=now,
@@ -64,6 +87,9 @@ class SelectionArgs:
             until=self.until,
             time_field=self.time_field,
             limit=self.limit if limit is None else limit,
+            error=self.error,
+            error_attribute=error_attribute,
+            where=self.where,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,6 +100,8 @@ class SelectionArgs:
             "until": self.until,
             "time_field": self.time_field,
             "limit": self.limit,
+            "error": self.error,
+            "where": list(self.where),
         }
 
     @classmethod
@@ -86,6 +114,8 @@ class SelectionArgs:
             until=args.until,
             time_field=args.time_field,
             limit=args.limit,
+            error=args.error,
+            where=tuple(args.where or ()),
         )
 
     @classmethod
@@ -98,6 +128,8 @@ class SelectionArgs:
             until=_opt_str(data.get("until")),
             time_field=_opt_str(data.get("time_field")),
             limit=int(limit) if limit is not None else None,
+            error=_opt_str(data.get("error")),  # absent in requests stored before --error
+            where=tuple(str(text) for text in data.get("where") or ()),
         )
 
 

@@ -14,34 +14,20 @@ digest of its label and the label's first characters only.
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
+# Re-exported: the error groups were defined here before --error needed them too.
+from bot.error_groups import body_fingerprint as body_fingerprint
+from bot.error_groups import error_label as error_label
 from bot.selection import TimeWindow, UnreadableTimeError, message_time, redrive_count
 from bot.sqs_model import ReceivedMessage
 
 TOP_ERROR_GROUPS = 3
 MAX_LABEL = 80
 LABEL_HASH = 6  # hex digits of the whole label's hash a cut label ends with
-_SHAPE_DEPTH = 3
-_TEXT_LABEL = 60  # characters of a text body's masked text in its label
-_TEXT_PREFIX = 1_000  # characters of a text body that are masked to make that label
-
-# Masks applied to text bodies, most specific first: ids and numbers vary, the message does not.
-_TEXT_MASKS = (
-    (
-        re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
-        "<id>",
-    ),
-    (re.compile(r"\b[0-9a-fA-F]{16,}\b"), "<hex>"),
-    (re.compile(r"\d+(?:[.:,-]\d+)*"), "<n>"),
-    (re.compile(r"\s+"), " "),
-)
 
 
 @dataclass(frozen=True)
@@ -82,53 +68,7 @@ class SampleFigures:
         return None if self.oldest_sent is None else max(timedelta(0), now - self.oldest_sent)
 
 
-def _shape(value: Any, depth: int = 0) -> str:
-    if isinstance(value, dict):
-        if depth >= _SHAPE_DEPTH:
-            return "{…}"
-        inner = ", ".join(f"{key}:{_shape(value[key], depth + 1)}" for key in sorted(value))
-        return "{" + inner + "}"
-    if isinstance(value, list):
-        if not value or depth >= _SHAPE_DEPTH:
-            return "[]"
-        # A list's shape is the set of its items' shapes: length does not make a new group.
-        return "[" + "|".join(sorted({_shape(item, depth + 1) for item in value})) + "]"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "num"
-    if value is None:
-        return "null"
-    return "str"
-
-
-def body_fingerprint(body: str) -> str:
-    """A label for the body's shape: JSON keys and types, or the text with numbers/ids masked."""
-    text = body.strip()
-    if text.startswith(("{", "[")):
-        try:
-            return "json " + _shape(json.loads(text))
-        except (ValueError, RecursionError):
-            pass  # not JSON after all: fingerprint it as text
-    # The label keeps 60 characters: masking the first 1,000 is enough, and masking all of a
-    # 1 MiB body costs tens of milliseconds, for each of thousands of messages.
-    text = text[:_TEXT_PREFIX]
-    for pattern, replacement in _TEXT_MASKS:
-        text = pattern.sub(replacement, text)
-    return "text " + (text[:_TEXT_LABEL] if text else "(empty)")
-
-
-def error_label(message: ReceivedMessage, error_attribute: str | None) -> tuple[str, bool]:
-    """(label, by_attribute) of the error group ``message`` belongs to."""
-    if error_attribute:
-        attribute = message.message_attributes.get(error_attribute)
-        value = attribute.get("StringValue") if attribute else None
-        if isinstance(value, str) and value.strip():
-            return " ".join(value.split()), True
-    return body_fingerprint(message.body), False
-
-
-def label_digest(label: str, by_attribute: bool) -> str:
+def group_key(label: str, by_attribute: bool) -> str:
     """A stable hash of a group's whole label and kind: what tells two cut labels apart."""
     kind = b"attribute\0" if by_attribute else b"body\0"
     # surrogatepass: a JSON key may hold a lone surrogate ("\ud800"), which is still a label
@@ -186,7 +126,7 @@ class ErrorTally:
         self._groups: dict[str, _Tally] = {}
 
     def add(self, label: str, by_attribute: bool) -> None:
-        digest = label_digest(label, by_attribute)
+        digest = group_key(label, by_attribute)
         tally = self._groups.get(digest)
         if tally is None:
             self._groups[digest] = _Tally(1, label[: MAX_LABEL + 1], by_attribute)

@@ -1,0 +1,104 @@
+"""Which error group a DLQ message belongs to: pure, no I/O.
+
+An error group is the value of the message attribute named by ``ERROR_ATTRIBUTE`` when the message
+has it, else a fingerprint of the body's *shape*: the keys and value types of a JSON body, or the
+text with its numbers and ids masked, so that "order 123 failed" and "order 456 failed" fall in one
+group. The daily report counts the groups (``bot.daily.figures``) and ``--error`` selects one, by
+its label or its ``label_digest``: one definition for both, so a label the report shows selects
+exactly the messages it counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.sqs_model import ReceivedMessage
+
+_SHAPE_DEPTH = 3
+_TEXT_LABEL = 60  # characters of a text body's masked text in its label
+_TEXT_PREFIX = 1_000  # characters of a text body that are masked to make that label
+DIGEST_HEX = 12  # hex digits of sha256 in a label's digest: "#" + 12 = 13 characters
+
+# Masks applied to text bodies, most specific first: ids and numbers vary, the message does not.
+_TEXT_MASKS = (
+    (
+        re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
+        "<id>",
+    ),
+    (re.compile(r"\b[0-9a-fA-F]{16,}\b"), "<hex>"),
+    (re.compile(r"\d+(?:[.:,-]\d+)*"), "<n>"),
+    (re.compile(r"\s+"), " "),
+)
+_DIGEST = re.compile(rf"#[0-9a-f]{{{DIGEST_HEX}}}")
+
+
+def _shape(value: Any, depth: int = 0) -> str:
+    if isinstance(value, dict):
+        if depth >= _SHAPE_DEPTH:
+            return "{…}"
+        inner = ", ".join(f"{key}:{_shape(value[key], depth + 1)}" for key in sorted(value))
+        return "{" + inner + "}"
+    if isinstance(value, list):
+        if not value or depth >= _SHAPE_DEPTH:
+            return "[]"
+        # A list's shape is the set of its items' shapes: length does not make a new group.
+        return "[" + "|".join(sorted({_shape(item, depth + 1) for item in value})) + "]"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "num"
+    if value is None:
+        return "null"
+    return "str"
+
+
+def body_fingerprint(body: str) -> str:
+    """A label for the body's shape: JSON keys and types, or the text with numbers/ids masked."""
+    text = body.strip()
+    if text.startswith(("{", "[")):
+        try:
+            return "json " + _shape(json.loads(text))
+        except (ValueError, RecursionError):
+            pass  # not JSON after all: fingerprint it as text
+    # The label keeps 60 characters: masking the first 1,000 is enough, and masking all of a
+    # 1 MiB body costs tens of milliseconds, for each of thousands of messages.
+    text = text[:_TEXT_PREFIX]
+    for pattern, replacement in _TEXT_MASKS:
+        text = pattern.sub(replacement, text)
+    return "text " + (text[:_TEXT_LABEL] if text else "(empty)")
+
+
+def error_label(message: ReceivedMessage, error_attribute: str | None) -> tuple[str, bool]:
+    """(label, by_attribute) of the error group ``message`` belongs to."""
+    if error_attribute:
+        attribute = message.message_attributes.get(error_attribute)
+        value = attribute.get("StringValue") if attribute else None
+        if isinstance(value, str) and value.strip():
+            return " ".join(value.split()), True
+    return body_fingerprint(message.body), False
+
+
+def label_digest(label: str) -> str:
+    """``#`` and the first 12 hex digits of the sha256 of the whole label: what the report shows
+    beside a group and Slack's buttons carry (a label can be longer than a button's value), and
+    what ``--error`` accepts instead of the label."""
+    # surrogatepass: a JSON key may hold a lone surrogate ("\ud800"), which is still a label
+    digest = hashlib.sha256(label.encode("utf-8", "surrogatepass")).hexdigest()
+    return "#" + digest[:DIGEST_HEX]
+
+
+def is_label_digest(text: str) -> bool:
+    """Whether ``text`` is a ``label_digest`` (then ``--error`` compares digests)."""
+    return _DIGEST.fullmatch(text) is not None
+
+
+def in_error_group(message: ReceivedMessage, error: str, error_attribute: str | None) -> bool:
+    """Whether ``message``'s error group is ``error``: its label, or that label's digest."""
+    label, _ = error_label(message, error_attribute)
+    if is_label_digest(error):
+        return label_digest(label) == error
+    return label == error
