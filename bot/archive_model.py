@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -155,12 +155,21 @@ class ArchiveSource(Protocol):
     def records(self) -> Iterator[ArchiveRecord]: ...
 
 
-def parse_lines(
-    lines: Iterator[str] | Sequence[str], *, location: str, first_line: int = 1
-) -> Iterator[ArchiveRecord]:
-    """The records of an archive's lines, numbered from ``first_line``; blank lines are skipped
-    (an editor's trailing newline is not a record)."""
-    for number, line in enumerate(lines, start=first_line):
+def parse_lines(lines: Iterable[bytes | str], *, location: str) -> Iterator[ArchiveRecord]:
+    """The records of an archive's lines (bytes as read from a file or an S3 object, or text),
+    numbered from 1. A line that is not UTF-8 is refused by its number; blank lines
+    are skipped (an editor's trailing newline is not a record), and so is a byte order mark."""
+    for number, raw in enumerate(lines, start=1):
+        if isinstance(raw, bytes):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                where = _where(number, location)
+                raise ArchiveFormatError(f"{where}: not UTF-8 (byte {exc.start + 1})") from exc
+        else:
+            line = raw
+        if number == 1:
+            line = line.removeprefix("\ufeff")
         if line.strip():
             yield ArchiveRecord.from_json_line(line, line_number=number, location=location)
 
