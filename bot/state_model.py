@@ -60,6 +60,19 @@ _OPTIONAL_TEXTS = (
 )
 
 
+# What every audit event of a request records beside who and when: the action, what it acts on,
+# the sha256 of the old and new bodies (an edit) and where the archive is (a discard).
+_AUDITED = (
+    ("action", "action"),
+    ("dlq", "dlq"),
+    ("what", "selection_text"),
+    ("message_id", "edit_message_id"),
+    ("old_body_sha256", "old_body_sha256"),
+    ("new_body_sha256", "new_body_sha256"),
+    ("archive_location", "archive_location"),
+)
+
+
 class RunStatus(StrEnum):
     RUNNING = "running"
     CONTINUING = "continuing"  # between two invocations: the next one picks it up
@@ -114,12 +127,9 @@ class ApprovalRequest:
     # Why the stored pin could not be read whole (a part item missing or not the one written),
     # as a reader found it: such a request must never run (``approved_pin`` raises).
     pin_unreadable: str | None = None
-    # What approving does (a RequestAction value): "redrive" in a request stored before others.
-    action: str = "redrive"
-    # DISCARD: where each message's record is written before it is deleted ("s3://b/p/").
-    archive_location: str | None = None
-    # EDIT: the one message, its new body, and what approvers saw (the sha256 of the body read
-    # and of the new one, and the diff shown on the card).
+    action: str = "redrive"  # a RequestAction value ("redrive" in a request stored before)
+    archive_location: str | None = None  # DISCARD: where records go before deletes ("s3://…")
+    # EDIT: the one message, its new body, the sha256 of the old and new bodies, the card's diff.
     edit_message_id: str | None = None
     edit_body: str | None = None
     old_body_sha256: str | None = None
@@ -127,18 +137,8 @@ class ApprovalRequest:
     edit_diff: str | None = None
 
     def audit_detail(self) -> dict[str, Any]:
-        """What every audit event of this request records beside who and when: the action,
-        what it acts on, the sha256 of the old and new bodies (an edit) and where the archive
-        is (a discard)."""
-        return {
-            "action": self.action,
-            "dlq": self.dlq,
-            "what": self.selection_text,
-            "message_id": self.edit_message_id,
-            "old_body_sha256": self.old_body_sha256,
-            "new_body_sha256": self.new_body_sha256,
-            "archive_location": self.archive_location,
-        }
+        """What the audit events of this request record beside who and when (``_AUDITED``)."""
+        return {name: getattr(self, attribute) for name, attribute in _AUDITED}
 
     @property
     def approved_pin(self) -> Pin:
