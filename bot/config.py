@@ -85,6 +85,9 @@ class EngineSettings:
     dlq_queues: tuple[str, ...] | None
     timezone: ZoneInfo
     max_redrives: int
+    # The message attribute naming a message's error group (ERROR_ATTRIBUTE): the report's
+    # groups and the --error selection (the report's buttons included) read it the same way.
+    error_attribute: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> EngineSettings:
@@ -96,6 +99,7 @@ class EngineSettings:
             dlq_queues=None if not queues or queues == ("*",) else queues,
             timezone=parse_timezone(env.get("TIMEZONE", "") or "UTC"),
             max_redrives=_int(env, "MAX_REDRIVES", 3, minimum=1),
+            error_attribute=env.get("ERROR_ATTRIBUTE", "").strip() or None,
         )
 
 
