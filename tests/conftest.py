@@ -18,6 +18,7 @@ from bot.sqs_gateway import SqsGateway
 from infra.local.moto_server import LocalAws, local_aws
 
 if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
 
 
@@ -38,6 +39,12 @@ def aws(moto_server: LocalAws) -> LocalAws:
 def sqs(aws: LocalAws) -> SQSClient:
     """A plain boto3 SQS client for setting up scenes and checking results."""
     return boto3.client("sqs")
+
+
+@pytest.fixture
+def s3(aws: LocalAws) -> S3Client:
+    """A plain boto3 S3 client on the same moto server (archives: export, discard, import)."""
+    return boto3.client("s3")
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ LOADS_THE_SDK = {
     "bot.sqs_move_tasks": "the SQS gateway's move tasks (CLI only)",
     "bot.lambda_gateway": "the Lambda gateway",
     "bot.state_table": "the state table gateway",
+    "bot.s3_gateway": "the S3 gateway (archives)",
     "bot.aws_errors": "how every gateway words an AWS error",
     # Edges that make or use a gateway at run time.
     "bot.cli": "the CLI says the SDK's configuration errors in one line",
@@ -150,6 +151,7 @@ MAY_USE_SDK_CLIENTS = {
     "bot.sqs_gateway",
     "bot.lambda_gateway",
     "bot.state_table",
+    "bot.s3_gateway",
     "bot.slack.web",  # the Slack gateway
     "bot.composition",  # makes the clients and hands them to the gateways
     "bot.slack.app",  # Bolt's App (it verifies and acks; the client is injected)
