@@ -11,12 +11,15 @@ both); counts are shown with ``number``.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.printable import visible
+from bot.slack.button_values import MESSAGE_ID, QUEUE_NAME
 from bot.slack.commands import USAGE
+from bot.slack.edit_modal import diff_blocks
 from bot.slack.ids import ActionId
 from bot.slack.mrkdwn import (
     MAX_MESSAGE_TEXT,
@@ -149,8 +152,44 @@ def peek(dlq: str, visible_count: int, messages: list[PeekedMessage], tz: ZoneIn
             "already, a redrive leaves them for a human"
         )
     budget = min(MAX_SECTION_TEXT, (MESSAGE_TEXT - text_length(title)) // len(messages))
-    blocks = [section(title), *(section(_peeked(m, tz, budget)) for m in messages)]
+    budget -= text_length(_PEEK_BUTTON_TEXTS)  # each message's buttons count as block text too
+    blocks = [section(title)]
+    for index, m in enumerate(messages):
+        blocks.append(section(_peeked(m, tz, budget)))
+        blocks += _message_buttons(dlq, m.message_id, index)
     return _message(f"{escape(dlq)}: {number(len(messages))} message(s)", blocks)
+
+
+_PEEK_BUTTON_TEXTS = "Edit & resendDiscard"
+
+
+def _message_buttons(dlq: str, message_id: str, index: int) -> list[dict[str, Any]]:
+    """A peeked message's Edit & resend and Discard buttons (value: its queue and id, JSON);
+    none for an id the endpoint would refuse to read back (``bot.slack.button_values``)."""
+    if not MESSAGE_ID.fullmatch(message_id) or not QUEUE_NAME.match(dlq):
+        return []
+    value = json.dumps({"queue": dlq, "message_id": message_id}, separators=(",", ":"))
+    return [
+        {
+            "type": "actions",
+            "block_id": f"peeked:{index}",  # the id rides in the value, never in a block id
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": ActionId.PEEK_EDIT.value,
+                    "text": {"type": "plain_text", "text": "Edit & resend"},
+                    "value": value,
+                },
+                {
+                    "type": "button",
+                    "action_id": ActionId.PEEK_DISCARD.value,
+                    "style": "danger",
+                    "text": {"type": "plain_text", "text": "Discard"},
+                    "value": value,
+                },
+            ],
+        }
+    ]
 
 
 def _peeked(m: PeekedMessage, tz: ZoneInfo, budget: int) -> str:
@@ -309,10 +348,45 @@ def bound_notes(request: ApprovalRequest, tz: ZoneInfo) -> list[str]:
     return notes
 
 
+class _Words(NamedTuple):
+    """How a card words its action (``ApprovalRequest.action``)."""
+
+    emoji: str
+    title: str  # "Redrive request"
+    question: str  # the Approve dialog's title
+    doing: str  # "Redriving"
+    done: str  # "moved"
+
+
+_ACTION_WORDS = {
+    "redrive": _Words(
+        ":inbox_tray:", "Redrive request", "Start the redrive?", "Redriving", "moved"
+    ),
+    "discard": _Words(
+        ":wastebasket:", "Discard request", "Discard these messages?", "Discarding", "discarded"
+    ),
+    "edit": _Words(
+        ":pencil2:", "Edit & resend request", "Send the edited message?", "Resending", "resent"
+    ),
+}
+
+
+def action_words(action: str) -> _Words:
+    """The wording of ``action`` (a request stored with an unknown one reads as a redrive)."""
+    return _ACTION_WORDS.get(action, _ACTION_WORDS["redrive"])
+
+
+def _archived_to(request: ApprovalRequest) -> str:
+    if request.archive_location is None:
+        return ""
+    return f", archived to {code(request.archive_location)}"
+
+
 def _card_title(request: ApprovalRequest) -> str:
+    words = action_words(request.action)
     return (
-        f":inbox_tray: *Redrive request* — {_would_move(request)} message(s) "
-        f"from {code(request.dlq)}"
+        f"{words.emoji} *{words.title}* — {_would_move(request)} message(s) "
+        f"from {code(request.dlq)}{_archived_to(request)}"
     )
 
 
@@ -340,6 +414,8 @@ def _card_fields(request: ApprovalRequest, tz: ZoneInfo) -> dict[str, Any]:
 def approval_card(request: ApprovalRequest, tz: ZoneInfo, *, dry_run_note: str = "") -> Message:
     """The card posted in the channel: what would move, who asked, and the two buttons."""
     blocks: list[dict[str, Any]] = [section(_card_title(request)), _card_fields(request, tz)]
+    if request.edit_diff:  # the edit's change, cut at a whole line, saying how many are left out
+        blocks += diff_blocks(request.edit_diff)
     if dry_run_note:
         blocks.append(context(dry_run_note))
     blocks += [context(note) for note in bound_notes(request, tz)]
@@ -355,7 +431,10 @@ def approval_card(request: ApprovalRequest, tz: ZoneInfo, *, dry_run_note: str =
                     "text": {"type": "plain_text", "text": "Approve"},
                     "value": request.request_id,
                     "confirm": {
-                        "title": {"type": "plain_text", "text": "Start the redrive?"},
+                        "title": {
+                            "type": "plain_text",
+                            "text": action_words(request.action).question,
+                        },
                         "text": {"type": "mrkdwn", "text": _confirm_text(request, tz)},
                         "confirm": {"type": "plain_text", "text": "Approve"},
                         "deny": {"type": "plain_text", "text": "Cancel"},
@@ -372,9 +451,9 @@ def approval_card(request: ApprovalRequest, tz: ZoneInfo, *, dry_run_note: str =
         }
     )
     text = (
-        f"Redrive request {escape(request.request_id)}: {_would_move(request)} message(s) "
-        f"from {escape(request.dlq)} ({escape(request.selection_text, limit=1_000)}), "
-        f"requested by <@{request.requester}>"
+        f"{action_words(request.action).title} {escape(request.request_id)}: "
+        f"{_would_move(request)} message(s) from {escape(request.dlq)} "
+        f"({escape(request.selection_text, limit=1_000)}), requested by <@{request.requester}>"
     )
     return _message(text, blocks)
 
@@ -389,10 +468,21 @@ def _confirm_text(request: ApprovalRequest, tz: ZoneInfo) -> str:
         if pinned is not None and request.pin_digests is None
         else "counted message(s)"
     )
-    head = (
-        f"Move up to {number(request.matched)} {which} from {code(request.dlq)} back "
-        "to their source queues ("
-    )
+    if request.action == "discard":
+        head = (
+            f"Archive to {code(request.archive_location or '?')}, then delete, up to "
+            f"{number(request.matched)} {which} from {code(request.dlq)} ("
+        )
+    elif request.action == "edit":
+        head = (
+            f"Send the edited message to its source queue, then delete it from "
+            f"{code(request.dlq)} ("
+        )
+    else:
+        head = (
+            f"Move up to {number(request.matched)} {which} from {code(request.dlq)} back "
+            "to their source queues ("
+        )
     tail = ")."
     room = DIALOG_TEXT - text_length(head) - text_length(tail)
     return cut(f"{head}{_selection(request, room)}{tail}", DIALOG_TEXT)
@@ -400,9 +490,12 @@ def _confirm_text(request: ApprovalRequest, tz: ZoneInfo) -> str:
 
 def card_update(request: ApprovalRequest, tz: ZoneInfo, status_line: str, *extra: str) -> Message:
     """The card after a decision: same facts, no buttons, and where things stand."""
-    blocks = [section(_card_title(request)), _card_fields(request, tz), section(status_line)]
+    blocks = [section(_card_title(request)), _card_fields(request, tz)]
+    if request.edit_diff:  # the change approved stays on the card
+        blocks += diff_blocks(request.edit_diff)
+    blocks.append(section(status_line))
     blocks += [context(line) for line in extra if line]
-    fallback = f"{escape(request.dlq)} redrive {escape(request.request_id)}: {status_line}"
+    fallback = f"{escape(request.dlq)} {request.action} {escape(request.request_id)}: {status_line}"
     return _message(fallback, blocks)
 
 
@@ -414,20 +507,21 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 60:.0f}m {seconds % 60:.0f}s"
 
 
-def progress_line(run: RunRecord) -> str:
+def progress_line(run: RunRecord, action: str = "redrive") -> str:
     part = f" (part {run.invocation})" if run.invocation > 1 else ""
+    words = action_words(action)
     return (
-        f":hourglass_flowing_sand: Redriving{part}… moved *{number(run.moved)}*, "
+        f":hourglass_flowing_sand: {words.doing}{part}… {words.done} *{number(run.moved)}*, "
         f"failed {number(run.failed)}, skipped {number(run.skipped)} so far"
     )
 
 
-def _saved_counts(run: RunRecord, *, emphasis: str = "") -> str:
+def _saved_counts(run: RunRecord, *, emphasis: str = "", done: str = "moved") -> str:
     """The figures of a run that stopped before it could report (``run.unreported``): those of
     its last saved progress, lower bounds of what it did (it went on after it last saved, and
     its time went with it)."""
     return (
-        f"moved at least {emphasis}{number(run.moved)}{emphasis}, "
+        f"{done} at least {emphasis}{number(run.moved)}{emphasis}, "
         f"failed at least {number(run.failed)}, skipped at least {number(run.skipped)} "
         f"({number(run.needs_human)} need a human) by its last saved progress"
     )
@@ -443,11 +537,12 @@ def outcome_lines(
     from bot.run_control import left_in_dlq
     from bot.state_model import RunStatus
 
+    words = action_words(request.action if request is not None else "redrive")
     if run.unreported:
-        counts = _saved_counts(run, emphasis="*")
+        counts = _saved_counts(run, emphasis="*", done=words.done)
     else:
         counts = (
-            f"moved *{number(run.moved)}*, failed *{number(run.failed)}*, "
+            f"{words.done} *{number(run.moved)}*, failed *{number(run.failed)}*, "
             f"skipped {number(run.skipped)} ({number(run.needs_human)} need a human), "
             f"in {_duration(run.duration_s)}"
             + (f" over {run.invocation} invocations" if run.invocation > 1 else "")
@@ -455,7 +550,7 @@ def outcome_lines(
     if run.status is RunStatus.CANCELLED:
         head = f":stop_sign: Cancelled by <@{run.cancel_requested_by}>: {counts}"
     elif run.status is RunStatus.FAILED:
-        head = f":x: Redrive failed: {counts}"
+        head = f":x: {words.title.removesuffix(' request')} failed: {counts}"
     elif run.failed:
         head = f":warning: Finished with failures: {counts}"
     elif report is not None and (report.unconfirmed or report.held_back):
@@ -475,6 +570,14 @@ def outcome_lines(
             "sent but not yet deleted are in both queues (a later redrive would send them once "
             "more), and the ones it held go back to the DLQ when their visibility timeout ends."
         )
+    if request is not None and request.archive_location is not None:
+        # Each message's record was written (the S3 put answered) before it was deleted.
+        archived = (
+            f"{number(report.archived)} record(s) archived"
+            if report is not None and run.invocation == 1
+            else "Every message deleted was archived"
+        )
+        details.append(f"{archived} to {code(request.archive_location)} before any delete.")
     if report is not None:
         part = " in the last part" if run.invocation > 1 else ""
         details += left_in_dlq(report, number, part=part)
@@ -484,7 +587,8 @@ def outcome_lines(
         # Pinned: the run took only what was counted; what arrived later was not its to take.
         details.append(
             f"The run took only the {number(request.matched)} message(s) counted for this "
-            f"request and moved {number(run.moved)} of them; counted ones not moved had left "
+            f"request and {words.done} {number(run.moved)} of them; counted ones not "
+            f"{words.done} had left "
             "the DLQ meanwhile or stayed for the reasons above. Messages that arrived after the "
             "count wait for a request of their own."
         )
