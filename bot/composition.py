@@ -22,9 +22,12 @@ from bot.clock import Clock, utcnow
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
     from slack_sdk import WebClient
 
+    from bot.archive_location import ArchiveLocation
+    from bot.archive_model import ArchiveSink, ArchiveSource
     from bot.cli_context import CliContext
     from bot.config import EngineSettings, SlackSettings
     from bot.daily.job import DailyJob
@@ -269,6 +272,43 @@ def build_cli_context(
         err=err,
         now=now,
     )
+
+
+# --- archives: export, discard --archive, import ------------------------------------------------
+
+
+def archive_sink(
+    location: str | ArchiveLocation, *, s3_client: S3Client | None = None, append: bool = False
+) -> ArchiveSink:
+    """Where an export or a discard writes its records: a local ``.jsonl`` file (``append``:
+    add to one that holds records already) or ``s3://bucket/prefix``. The S3 client is made
+    here, only for an S3 location, unless one is injected (``AWS_ENDPOINT_URL`` reaches a
+    local server)."""
+    from bot.archive_files import JsonlFileSink
+    from bot.archive_location import FileLocation, parse_archive_location
+
+    where = parse_archive_location(location) if isinstance(location, str) else location
+    if isinstance(where, FileLocation):
+        return JsonlFileSink(where.path, append=append)
+    from bot.s3_gateway import S3Archive, default_s3_client
+
+    return S3Archive(s3_client if s3_client is not None else default_s3_client(), where)
+
+
+def archive_source(
+    location: str | ArchiveLocation, *, s3_client: S3Client | None = None
+) -> ArchiveSource:
+    """What an import reads: a local ``.jsonl`` file or every ``.jsonl`` object under
+    ``s3://bucket/prefix``, streamed (the S3 client as for ``archive_sink``)."""
+    from bot.archive_files import JsonlFileSource
+    from bot.archive_location import FileLocation, parse_archive_location
+
+    where = parse_archive_location(location) if isinstance(location, str) else location
+    if isinstance(where, FileLocation):
+        return JsonlFileSource(where.path)
+    from bot.s3_gateway import S3Source, default_s3_client
+
+    return S3Source(s3_client if s3_client is not None else default_s3_client(), where)
 
 
 # --- clients shared by the builders ------------------------------------------------------------

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.errors import ConfigError
+from bot.archive_location import s3_location
+from bot.errors import ConfigError, UsageError
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
@@ -71,6 +72,17 @@ def _share(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _bucket(env: Mapping[str, str], name: str) -> str | None:
+    """An S3 bucket name, checked with S3's naming rules (``bot.archive_location``)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return s3_location(raw).bucket
+    except UsageError as exc:
+        raise ConfigError(f"{name}: {exc} (give the bucket's name, not an s3:// URL)") from exc
+
+
 def _csv(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
 
@@ -85,6 +97,9 @@ class EngineSettings:
     dlq_queues: tuple[str, ...] | None
     timezone: ZoneInfo
     max_redrives: int
+    # ARCHIVE_BUCKET: the S3 bucket that discards and exports from Slack write to
+    # (discards/<request id>/, exports/<request id>/); None: Slack refuses both.
+    archive_bucket: str | None = None
     # The message attribute naming a message's error group (ERROR_ATTRIBUTE): the report's
     # groups and the --error selection (the report's buttons included) read it the same way.
     error_attribute: str | None = None
@@ -99,6 +114,7 @@ class EngineSettings:
             dlq_queues=None if not queues or queues == ("*",) else queues,
             timezone=parse_timezone(env.get("TIMEZONE", "") or "UTC"),
             max_redrives=_int(env, "MAX_REDRIVES", 3, minimum=1),
+            archive_bucket=_bucket(env, "ARCHIVE_BUCKET"),
             error_attribute=env.get("ERROR_ATTRIBUTE", "").strip() or None,
         )
 

@@ -217,3 +217,16 @@ def test_an_empty_prefix_or_missing_bucket_is_said(s3: S3Client, bucket: str) ->
 def test_a_location_that_is_not_s3_is_refused(s3: S3Client) -> None:
     with pytest.raises(UsageError, match="is not an s3://bucket/prefix"):
         S3Archive(s3, "/tmp/out.jsonl")
+
+
+def test_the_composition_root_makes_its_s3_client_from_the_environment(bucket: str) -> None:
+    # Given only AWS_ENDPOINT_URL pointing at the local server (no client injected)
+    from bot.composition import archive_sink, archive_source
+
+    # When an archive is written to and read from an s3:// location
+    sink = archive_sink("s3://dlq-archive/composed")
+    sink.write([record(1)])
+    sink.close()
+    # Then it went to that bucket and reads back
+    assert isinstance(sink, S3Archive)
+    assert list(archive_source("s3://dlq-archive/composed").records()) == [record(1)]
