@@ -18,7 +18,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.daily.figures import SampleFigures
 from bot.daily.report import AutoRedrive, Count, DailyReport, DlqStatus
+from bot.expiry import Expiring, expiring, local_time, until_value
 from bot.run_control import (
     BEHIND_THEIR_GROUP,
     CANNOT_SEE_PAST,
@@ -343,6 +345,9 @@ def dlq_text(status: DlqStatus, report: DailyReport, now: datetime) -> str:
             parts.append(("{n} without a readable time", unreadable))
         if parts:
             lines.append("All days: " + counts_text(parts))
+    expiry = expiry_line(status, report)
+    if expiry is not None:
+        lines.append(expiry)
     if figures is not None and figures.error_groups:
         scope = (
             f"sample of {number(figures.sampled)} of {APPROXIMATE}{number(figures.population)}"
@@ -353,7 +358,9 @@ def dlq_text(status: DlqStatus, report: DailyReport, now: datetime) -> str:
         )
         lines.append(f"Top errors ({scope}):")
         for group in figures.error_groups:
-            lines.append(f"• {code(group.label)} ×{number(group.count)}")
+            # The digest is what --error and the group's buttons select it by.
+            digest = f" · {group.digest}" if group.digest else ""
+            lines.append(f"• {code(group.label)} ×{number(group.count)}{digest}")
         if figures.other_errors:
             lines.append(f"• {number(figures.other_errors)} other")
     return "\n".join(lines)
@@ -372,24 +379,105 @@ def _button(text: str, action: ActionId, value: dict[str, str], style: str | Non
 
 
 def dlq_blocks(status: DlqStatus, report: DailyReport, now: datetime, index: int) -> list[Block]:
-    """The section of one DLQ, and its buttons when there is something to redrive or peek."""
+    """The section of one DLQ, and its buttons when there is something to redrive or peek: the
+    day's, those of what expires before the next report, and each top error group's (one
+    actions block: at most 2 + 2 + 2 x TOP_ERROR_GROUPS of Block Kit's 25 elements)."""
     blocks = [_section(dlq_text(status, report, now), block_id=f"daily.dlq.{index}")]
     if status.error is None and status.depth:
         # The selection the report counted: the day, by the same time as its figures.
         value = {"queue": status.name, "date": report.day.isoformat()}
         if report.time_field:
             value["time_field"] = report.time_field
+        elements = [
+            _button(f"Redrive {report.day.isoformat()}…", ActionId.REPORT_REDRIVE, value),
+            _button("Peek", ActionId.REPORT_PEEK, value),
+        ]
+        found = _expiring(status, report)
+        if found is not None:
+            # A plain sent-time selection: exactly what expires before the next report.
+            until = {"queue": status.name, "until": until_value(found.until, _zone(report))}
+            elements += [
+                _button("Redrive the expiring…", ActionId.REPORT_EXPIRING_REDRIVE, until),
+                _button("Export the expiring…", ActionId.REPORT_EXPIRING_EXPORT, until),
+            ]
+        if status.figures is not None:
+            elements += _error_buttons(status.name, status.figures, status.redrive)
         blocks.append(
-            {
-                "type": "actions",
-                "block_id": f"daily.actions.{index}",
-                "elements": [
-                    _button(f"Redrive {report.day.isoformat()}…", ActionId.REPORT_REDRIVE, value),
-                    _button("Peek", ActionId.REPORT_PEEK, value),
-                ],
-            }
+            {"type": "actions", "block_id": f"daily.actions.{index}", "elements": elements}
         )
     return blocks
+
+
+def _error_buttons(queue: str, figures: SampleFigures, redrive: AutoRedrive | None) -> list[Block]:
+    """Redrive / Discard buttons per top error group, selecting it by its digest (``--error``)
+    in the whole DLQ. "these N" only when N is the DLQ's own count: the sample saw every message
+    and no auto-redrive moved any since (else the approval card's count says how many)."""
+    buttons = []
+    exact = figures.whole and (redrive is None or not redrive.moved)
+    for group in figures.error_groups:
+        if not group.digest:
+            continue
+        value = {"queue": queue, "error": group.digest}
+        these = f"these {number(group.count)}" if exact else "these"
+        buttons += [
+            _button(f"Redrive {these} ({group.digest})…", ActionId.REPORT_ERROR_REDRIVE, value),
+            _button(f"Discard {these} ({group.digest})…", ActionId.REPORT_ERROR_DISCARD, value),
+        ]
+    return buttons
+
+
+def _zone(report: DailyReport) -> ZoneInfo:
+    return ZoneInfo(report.timezone)
+
+
+def _expiring(status: DlqStatus, report: DailyReport) -> Expiring | None:
+    """What the report's scan found expiring before the next report, when it found any."""
+    if status.expiry is None or report.next_report is None:
+        return None
+    found = expiring(status.expiry)
+    return found if found is not None and found.count else None
+
+
+def expiry_line(status: DlqStatus, report: DailyReport) -> str | None:
+    """The line flagging what expires before the next report (None: nothing found to flag).
+
+    Exact when the scan saw every message; else at least that many, found in the sample, and
+    the oldest found is only the oldest seen: an unseen message may expire sooner."""
+    found = _expiring(status, report)
+    if found is None or report.next_report is None:
+        return None
+    tz = _zone(report)
+    following = report.next_report.astimezone(tz)
+    when = f"{following.strftime('%a')} {short_day(following.date())} {following.strftime('%H:%M')}"
+    count = number(found.count) if found.exact else AT_LEAST + number(found.count)
+    line = f":hourglass: *{count}* expire before the next report ({when})"
+    scan = status.expiry
+    if scan is not None and not scan.whole:
+        line += f" — found in a sample of {number(found.scanned)} of {APPROXIMATE}" + number(
+            found.population
+        )
+    elif scan is not None and scan.undated:
+        line += f" — {number(scan.undated)} without a sent time not judged"
+    if found.oldest_sent is not None and found.oldest_expires is not None:
+        line += (
+            f": oldest {'' if found.exact else 'found '}sent {local_time(found.oldest_sent, tz)}"
+            f", expires {local_time(found.oldest_expires, tz)}"
+        )
+        if scan is not None and not scan.whole:
+            line += " (an unseen one may expire sooner)"
+    redrive = status.redrive
+    if redrive is not None and redrive.moved and _may_overlap(redrive, found):
+        line += " (counted before the auto-redrive, which may have moved some)"
+    return line
+
+
+def _may_overlap(redrive: AutoRedrive, found: Expiring) -> bool:
+    """Whether the auto-redrive's window reaches into what expires (sent before ``until``)."""
+    selection = redrive.selection
+    if selection is None or selection.time_field is not None:
+        return True  # by a body field: any message may be in it
+    start = selection.window.start
+    return start is None or start < found.until
 
 
 # --- the whole report ---------------------------------------------------------------------------

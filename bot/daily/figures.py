@@ -13,7 +13,6 @@ digest of its label and the label's first characters only.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +21,7 @@ from zoneinfo import ZoneInfo
 # Re-exported: the error groups were defined here before --error needed them too.
 from bot.error_groups import body_fingerprint as body_fingerprint
 from bot.error_groups import error_label as error_label
+from bot.error_groups import label_digest
 from bot.selection import TimeWindow, UnreadableTimeError, message_time, redrive_count
 from bot.sqs_model import ReceivedMessage
 
@@ -37,6 +37,9 @@ class ErrorGroup:
     label: str
     count: int
     by_attribute: bool  # True: the ERROR_ATTRIBUTE value; False: a body-shape fingerprint
+    # bot.error_groups.label_digest of the whole label: what --error and the report's buttons
+    # select the group by ("" in figures kept from before it was counted).
+    digest: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,11 +72,15 @@ class SampleFigures:
 
 
 def group_key(label: str, by_attribute: bool) -> str:
-    """A stable hash of a group's whole label and kind: what tells two cut labels apart."""
-    kind = b"attribute\0" if by_attribute else b"body\0"
-    # surrogatepass: a JSON key may hold a lone surrogate ("\ud800"), which is still a label
-    data = kind + label.encode("utf-8", "surrogatepass")
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    """A stable key of a group's whole label and kind: its ``label_digest`` (what ``--error``
+    and the report's buttons select it by, and what tells two cut labels apart) and the kind
+    (an attribute value may read like a body shape)."""
+    return label_digest(label) + (":attribute" if by_attribute else ":body")
+
+
+def key_digest(key: str) -> str:
+    """The ``label_digest`` in a ``group_key``."""
+    return key.split(":", 1)[0]
 
 
 def shown_labels(groups: Sequence[tuple[str, str]], limit: int = MAX_LABEL) -> list[str]:
@@ -139,10 +146,16 @@ class ErrorTally:
             self._groups.items(), key=lambda item: (-item[1].count, item[1].head, item[0])
         )
         chosen = ranked[:top]
-        shown = shown_labels([(tally.head, digest) for digest, tally in chosen])
+        # Tagged with the digest's hex (the kind after it, for two groups of one label)
+        shown = shown_labels([(tally.head, key.lstrip("#")) for key, tally in chosen])
         groups = tuple(
-            ErrorGroup(label=text, count=tally.count, by_attribute=tally.by_attribute)
-            for text, (_, tally) in zip(shown, chosen, strict=True)
+            ErrorGroup(
+                label=text,
+                count=tally.count,
+                by_attribute=tally.by_attribute,
+                digest=key_digest(key),
+            )
+            for text, (key, tally) in zip(shown, chosen, strict=True)
         )
         return groups, sum(tally.count for _, tally in ranked[top:])
 

@@ -16,9 +16,10 @@ from bot.daily.report import TREND_DAYS
 from bot.daily.scan import sample_messages
 from bot.daily.snapshots import Snapshot
 from bot.errors import AwsError, DlqRedriveError
+from bot.expiry import ExpiryCounter, ExpiryScan, expiring_before
 from bot.printable import printable_logger
 from bot.selection import TimeWindow
-from bot.sqs_model import SqsApi
+from bot.sqs_model import ReceivedMessage, SqsApi
 
 logger = printable_logger(__name__)
 
@@ -34,6 +35,8 @@ class Inspected:
     depth: int | None
     figures: SampleFigures | None
     error: str | None
+    # What the same scan found about expiry (what expires before the next report).
+    expiry: ExpiryScan | None = None
 
 
 class DlqInspector:
@@ -54,10 +57,18 @@ class DlqInspector:
         self.daily = daily
         self.settings = engine_settings
 
-    def inspect_all(self, names: list[str], window: TimeWindow, now: datetime) -> list[Inspected]:
-        """Every DLQ of ``names``, up to ``INSPECT_WORKERS`` at once, in the order given."""
+    def inspect_all(
+        self,
+        names: list[str],
+        window: TimeWindow,
+        now: datetime,
+        *,
+        next_report: datetime | None = None,
+    ) -> list[Inspected]:
+        """Every DLQ of ``names``, up to ``INSPECT_WORKERS`` at once, in the order given.
+        ``next_report``: count what expires before it."""
         with ThreadPoolExecutor(max_workers=INSPECT_WORKERS) as pool:
-            return list(pool.map(lambda name: self.inspect(name, window, now), names))
+            return list(pool.map(lambda name: self.inspect(name, window, now, next_report), names))
 
     def histories(self, names: list[str], day: date) -> dict[str, dict[date, Snapshot]]:
         """The snapshots of the ``TREND_DAYS`` days before ``day`` (none if unreadable)."""
@@ -69,7 +80,9 @@ class DlqInspector:
             logger.warning("no trend today: %s", exc)
             return {}
 
-    def inspect(self, name: str, window: TimeWindow, now: datetime) -> Inspected:
+    def inspect(
+        self, name: str, window: TimeWindow, now: datetime, next_report: datetime | None = None
+    ) -> Inspected:
         try:
             dlq = self.catalog.get(name)
             info = dlq.info
@@ -80,19 +93,36 @@ class DlqInspector:
                 error_attribute=self.daily.error_attribute,
                 time_field=self.daily.time_field,
             )
+            retention = info.retention_s
+            until = (
+                None
+                if next_report is None or retention is None
+                else expiring_before(next_report, retention)
+            )
+            expiry = ExpiryCounter(retention, until)
+
+            def count(message: ReceivedMessage) -> None:
+                counter.add(message)
+                expiry.add(message)
+
             # Counted as the messages arrive: none is kept (up to 8 DLQs are read at once).
             sample = sample_messages(
                 self.gateway,
                 info.url,
                 limit=self.daily.sample_size,
                 expected=info.visible,
-                on_message=counter.add,
+                on_message=count,
             )
             depth = info.visible + info.in_flight + info.delayed
             figures = counter.figures(capped=sample.capped, population=depth)
+            # Unknown retention (a description without it): no expiry figures rather than
+            # figures from a guessed retention.
+            expiring = (
+                None if retention is None else expiry.scan(capped=sample.capped, population=depth)
+            )
         except Exception as exc:  # noqa: BLE001 - one DLQ's failure is its line, not the report's
             return Inspected(name, None, None, None, failure_line(exc, "reading", name))
-        return Inspected(name, dlq, depth, figures, None)
+        return Inspected(name, dlq, depth, figures, None, expiring)
 
 
 def failure_line(exc: Exception, doing: str, name: str) -> str:

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.daily.figures import SampleFigures
+from bot.expiry import ExpiryScan
 from bot.selection import Selection, TimeWindow, day_window
 
 TREND_DAYS = 7
@@ -141,6 +142,8 @@ class DlqStatus:
     error: str | None = None
     trend: tuple[int | None, ...] = ()  # depth per day, oldest first, ending with today's
     sources: tuple[str, ...] = ()
+    # What the report's scan (before any auto-redrive) found about expiry (bot.expiry).
+    expiry: ExpiryScan | None = None
 
     @property
     def change(self) -> int | None:
@@ -196,6 +199,8 @@ class DailyReport:
     # When a continuation re-read the depths and final counts the report now shows (None: the
     # figures are those of ``generated_at``).
     updated_at: datetime | None = None
+    # When the next report runs: what expires before it is flagged (None: not counted).
+    next_report: datetime | None = None
 
     @property
     def readable(self) -> tuple[DlqStatus, ...]:

@@ -25,6 +25,7 @@ from bot.daily.once import Attempt
 from bot.daily.report import TREND_DAYS, AutoRedrive, DailyReport, DlqStatus
 from bot.daily.report_updates import ReportUpdates, total_trend
 from bot.daily.snapshots import Snapshot
+from bot.expiry import next_report_at
 from bot.pacing import Deadline
 from bot.run_control import Step
 from bot.selection import day_window, yesterday
@@ -71,7 +72,10 @@ class ReportRun:
         now = self.clock()
         names = self.catalog.watched_names()
         history = self.inspector.histories(names, day)
-        inspected = self.inspector.inspect_all(names, day_window(day, tz), now)
+        next_report = next_report_at(run.scheduled, tz)
+        inspected = self.inspector.inspect_all(
+            names, day_window(day, tz), now, next_report=next_report
+        )
 
         auto, warnings = self._auto_names(names)
         if attempt.degraded:
@@ -107,6 +111,7 @@ class ReportRun:
             auto_redrive_names=tuple(sorted(auto)),
             warnings=warnings,
             time_field=self.daily.time_field,
+            next_report=next_report,
         )
         snapshot_error = self.updates.save_snapshots(statuses, day, now)
         ts = self.updates.publish(run.scheduled.isoformat(), report, attempt)
@@ -195,4 +200,5 @@ def _status(
         redrive=redrive,
         trend=(*(past[d].depth if d in past else None for d in days), depth),
         sources=item.dlq.source_names,
+        expiry=item.expiry,
     )

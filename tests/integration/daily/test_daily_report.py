@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 import handlers.daily
 from bot.composition import build_daily_job
+from bot.error_groups import label_digest
 from bot.errors import ConfigError
 from bot.slack.web_api import SlackError
 from infra.local.scene import count, create_pair, put_in_dlq
@@ -78,18 +79,33 @@ def test_report_counts_depth_arrivals_errors_and_poison(daily: Daily, sqs: Any) 
     assert "2 arrived yesterday · 1 poison (need a human)" in text
     assert "*orders-dlq* → orders\nDepth *3*" in text
     assert "Yesterday: 2 arrived · :skull: 1 poison (need a human)" in text
-    assert "• `Timeout` ×2\n• `Declined` ×1" in text
+    # Each group with the digest of its label: what --error and its buttons select it by
+    timeout, declined = label_digest("Timeout"), label_digest("Declined")
+    assert f"• `Timeout` ×2 · {timeout}\n• `Declined` ×1 · {declined}" in text
     assert "*payments-dlq* → payments\nDepth *2*" in text
-    assert "• `json {amount:num, at:str}` ×2" in text
+    shape = label_digest("json {amount:num, at:str}")
+    assert f"• `json {{amount:num, at:str}}` ×2 · {shape}" in text
     # And each DLQ has its redrive and peek buttons for yesterday, by the time the report counted
     # (AUTO_REDRIVE_TIME_FIELD, not the sent time)
     orders_value = {"queue": "orders-dlq", "date": "2026-03-10", "time_field": "at"}
     payments_value = {"queue": "payments-dlq", "date": "2026-03-10", "time_field": "at"}
+
+    # and Redrive / Discard buttons for each error group, by its digest
+    def group(queue: str, digest: str) -> list[tuple[str, dict[str, str]]]:
+        value = {"queue": queue, "error": digest}
+        return [
+            ("dlq_redrive.report_error_redrive", value),
+            ("dlq_redrive.report_error_discard", value),
+        ]
+
     assert button_values(blocks) == [
         ("dlq_redrive.report_redrive", orders_value),
         ("dlq_redrive.report_peek", orders_value),
+        *group("orders-dlq", timeout),
+        *group("orders-dlq", declined),
         ("dlq_redrive.report_redrive", payments_value),
         ("dlq_redrive.report_peek", payments_value),
+        *group("payments-dlq", shape),
     ]
     # And nothing was moved or lost by the scan: every message is still there, visible
     assert outcome["moved"] == 0
