@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
-from bot.slack.web_api import Message, MessagePage, SlackError
+from bot.slack.web_api import Message, MessagePage, OpenView, SlackError
 
 
 def build_web_client(
@@ -31,6 +31,12 @@ def _error(doing: str, exc: Exception) -> SlackError:
         code = exc.response.get("error")
         return SlackError(f"Slack refused to {doing}: {code or 'unknown error'}", code=code)
     return SlackError(f"could not reach Slack to {doing} ({type(exc).__name__})")
+
+
+def _open_view(view: Any) -> OpenView:
+    if not isinstance(view, dict) or not view.get("id"):
+        raise SlackError("Slack answered without the view it opened")
+    return OpenView(str(view["id"]), str(view.get("hash", "")))
 
 
 class SlackGateway:
@@ -67,6 +73,22 @@ class SlackGateway:
             raise _error("answer the command", exc) from exc
         if response.status_code >= 400:
             raise SlackError(f"Slack refused the answer (HTTP {response.status_code})")
+
+    def open_view(self, trigger_id: str, view: dict[str, Any]) -> OpenView:
+        try:
+            response = self.client.views_open(trigger_id=trigger_id, view=view)
+        except (SlackApiError, SlackRequestError, OSError) as exc:
+            raise _error("open the form", exc) from exc
+        return _open_view(response.get("view"))
+
+    def update_view(
+        self, view_id: str, view: dict[str, Any], *, view_hash: str | None = None
+    ) -> OpenView:
+        try:
+            response = self.client.views_update(view_id=view_id, view=view, hash=view_hash)
+        except (SlackApiError, SlackRequestError, OSError) as exc:
+            raise _error(f"update the form {view_id}", exc) from exc
+        return _open_view(response.get("view"))
 
     def user_info(self, user: str) -> dict[str, Any]:
         """users.info: the user object as Slack documents it (``team_id``, ``deleted``,

@@ -33,6 +33,15 @@ class MessagePage:
     next_cursor: str | None = None
 
 
+@dataclass(frozen=True)
+class OpenView:
+    """A modal Slack has open: its id, and the hash of its current state (views.update with
+    that hash fails with ``hash_conflict`` if the view changed since)."""
+
+    id: str
+    hash: str
+
+
 class SlackApi(Protocol):
     """The Slack calls the app makes. Each raises ``SlackError`` when Slack refuses or cannot be
     reached, naming what it was doing and Slack's error code."""
@@ -47,6 +56,16 @@ class SlackApi(Protocol):
 
     def respond(self, response_url: str, message: Message, *, ephemeral: bool = True) -> None:
         """An answer through a request's ``response_url``."""
+        ...
+
+    def open_view(self, trigger_id: str, view: dict[str, Any]) -> OpenView:
+        """views.open with an interaction's ``trigger_id`` (valid three seconds, once)."""
+        ...
+
+    def update_view(
+        self, view_id: str, view: dict[str, Any], *, view_hash: str | None = None
+    ) -> OpenView:
+        """views.update of the modal ``view_id`` (``view_hash``: only if it is still that)."""
         ...
 
     def user_info(self, user: str) -> dict[str, Any]:

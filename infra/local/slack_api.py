@@ -151,9 +151,123 @@ def view_problem(view: Any) -> tuple[str, str] | None:
         if problem:
             return "invalid_arguments", problem
     try:
-        View(**view).to_dict()  # title, 100 blocks at most, ...
+        # "title ... Max length of 24 characters"; "blocks ... A maximum of 100 blocks";
+        # "private_metadata ... Max length of 3000 characters" (Reference: views): View checks
+        # these (and callback_id's 255), as Slack does.
+        View(**view).to_dict()
     except (SlackObjectFormationError, TypeError, ValueError) as exc:
         return "invalid_arguments", str(exc)
+    problem = _view_limits_problem(view)
+    if problem:
+        return "invalid_arguments", problem
+    return None
+
+
+# "Triggers expire in three seconds. Use them before you lose them." (Slack, handling user
+# interaction: modals)
+TRIGGER_TTL_S = 3.0
+
+
+@dataclass
+class ViewStore:
+    """The modals Slack keeps open, and the triggers that open them (views.open, views.update).
+
+    views.open: "Open a view for a user", by exchanging "a trigger_id received from another
+    interaction"; its errors: "exchanged_trigger_id: The trigger_id was already exchanged in a
+    previous call", "expired_trigger_id: The trigger_id is expired", "invalid_trigger_id: The
+    trigger_id is invalid". Its answer is the view as stored, with its ``id`` and ``hash``.
+    views.update: "view_id: A unique identifier of the view to be updated"; "hash: A string that
+    represents view state to protect against possible race conditions"; "hash_conflict: Error
+    returned when the provided hash doesn't match the current stored value"; "not_found: Error
+    returned when the given view_id or external_id doesn't exist" (Reference: views.open,
+    views.update). Triggers are known here only when ``new_trigger`` made them, as Slack knows
+    only those it sent with an interaction.
+    """
+
+    views: dict[str, dict[str, Any]] = field(default_factory=dict)
+    triggers: dict[str, float | None] = field(default_factory=dict)  # id: issued (None: used)
+    clock: Callable[[], float] = time.monotonic
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def new_trigger(self) -> str:
+        """A trigger_id as Slack sends with an interaction ("132456.7890123.abcdef")."""
+        number = next(self._ids)
+        trigger = f"{number}.{int(time.time())}.{number:06x}"
+        self.triggers[trigger] = self.clock()
+        return trigger
+
+    def open(self, body: dict[str, Any], team: str) -> dict[str, Any]:
+        trigger = str(body.get("trigger_id", ""))
+        if trigger not in self.triggers:
+            return {"ok": False, "error": "invalid_trigger_id"}
+        issued = self.triggers[trigger]
+        if issued is None:
+            return {"ok": False, "error": "exchanged_trigger_id"}
+        self.triggers[trigger] = None  # single use, also when it came too late
+        if self.clock() - issued > TRIGGER_TTL_S:
+            return {"ok": False, "error": "expired_trigger_id"}
+        view_id = f"V{next(self._ids):08d}"
+        return {"ok": True, "view": self._store(view_id, dict(body["view"]), team)}
+
+    def update(self, body: dict[str, Any], team: str) -> dict[str, Any]:
+        view_id = str(body.get("view_id", ""))
+        current = self.views.get(view_id)
+        if current is None:
+            return {"ok": False, "error": "not_found"}
+        if body.get("hash") and body["hash"] != current["hash"]:
+            return {"ok": False, "error": "hash_conflict"}
+        return {"ok": True, "view": self._store(view_id, dict(body["view"]), team)}
+
+    def _store(self, view_id: str, view: dict[str, Any], team: str) -> dict[str, Any]:
+        stored = {
+            "private_metadata": "",
+            "callback_id": "",
+            "external_id": "",
+            **view,
+            "id": view_id,
+            "team_id": team,
+            "state": {"values": {}},
+            "hash": f"{int(time.time())}.{next(self._ids)}",
+            "root_view_id": view_id,
+            "app_id": "A1",
+            "bot_id": "BBOT",
+        }
+        self.views[view_id] = stored
+        return dict(stored)
+
+
+# "max_length: The maximum length of input that the user can provide. If the user provides
+# more, they will receive an error." Its bound, like min_length's ("Maximum value is 3000"), is
+# 3,000 (Block Kit reference, plain-text input element); slack_sdk checks neither.
+MAX_INPUT_LENGTH = 3_000
+
+
+def _input_problem(index: int, raw: Any) -> str | None:
+    """What Slack documents for an input block's plain_text_input that slack_sdk leaves out."""
+    element = raw.get("element") if isinstance(raw, dict) else None
+    if not isinstance(element, dict) or element.get("type") != "plain_text_input":
+        return None
+    most = element.get("max_length", MAX_INPUT_LENGTH)
+    if not isinstance(most, int) or not 1 <= most <= MAX_INPUT_LENGTH:
+        return f"block {index}: max_length must be 1 to {MAX_INPUT_LENGTH}"
+    initial = element.get("initial_value")
+    if isinstance(initial, str) and block_text_length({"text": initial}) > most:
+        # A value over max_length could never be submitted ("they will receive an error").
+        return f"block {index}: initial_value is longer than max_length ({most})"
+    return None
+
+
+def _view_limits_problem(view: dict[str, Any]) -> str | None:
+    """The documented limits of a view that slack_sdk's View leaves out: "submit ... is required
+    when an input block is within the blocks array" (Reference: views, modal)."""
+    blocks = view.get("blocks") or []
+    for index, raw in enumerate(blocks):
+        problem = _input_problem(index, raw)
+        if problem:
+            return problem
+    has_input = any(isinstance(b, dict) and b.get("type") == "input" for b in blocks)
+    if has_input and not view.get("submit"):
+        return "a modal with an input block needs submit"
     return None
 
 
@@ -276,6 +390,8 @@ class FakeSlack:
     )
     # The messages accepted, for conversations.history and conversations.replies
     history: ChannelHistory = field(default_factory=ChannelHistory)
+    # The open modals and the triggers handed out, for views.open and views.update
+    modals: ViewStore = field(default_factory=ViewStore)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _changed: threading.Condition = field(default_factory=threading.Condition)
@@ -392,6 +508,11 @@ class FakeSlack:
             return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": LOCAL_TEAM}
         if method in {"chat.postMessage", "chat.update"}:
             return self._message(method, body)
+        if method in {"views.open", "views.update"}:
+            with self._lock:
+                if method == "views.open":
+                    return self.modals.open(body, LOCAL_TEAM)
+                return self.modals.update(body, LOCAL_TEAM)
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._new_ts()}
         if method in {"conversations.history", "conversations.replies"}:

@@ -97,6 +97,7 @@ def action_body(
     team: str = LOCAL_TEAM,
     user_team: str | None = None,
     enterprise: str | None = None,
+    trigger_id: str = "1.2.3",
 ) -> str:
     """The form body of a button click (``block_actions``) on the message ``message_ts``.
 
@@ -110,7 +111,7 @@ def action_body(
         "api_app_id": "A1",
         "token": "legacy-verification-token",
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
-        "trigger_id": "1.2.3",
+        "trigger_id": trigger_id,
         "channel": {"id": channel, "name": "ops"},
         "message": {"type": "message", "ts": message_ts, "text": "card"},
         "response_url": response_url,
@@ -123,5 +124,30 @@ def action_body(
                 "action_ts": f"{time.time():.6f}",
             }
         ],
+    }
+    return urllib.parse.urlencode({"payload": json.dumps(payload)})
+
+
+def view_submission_body(
+    view: dict[str, Any],
+    values: dict[str, dict[str, dict[str, Any]]],
+    *,
+    user: str,
+    team: str = LOCAL_TEAM,
+) -> str:
+    """The form body of a modal's submission (``view_submission``): ``view`` as Slack keeps it
+    (views.open's or views.update's answer) with the inputs' ``values`` in its state
+    (``{block_id: {action_id: {"type": "plain_text_input", "value": ...}}}``)."""
+    payload = {
+        "type": "view_submission",
+        "team": {"id": team, "domain": "example"},
+        "user": {"id": user, "username": user.lower(), "team_id": team},
+        "api_app_id": "A1",
+        "token": "legacy-verification-token",
+        "trigger_id": "9.8.7",
+        "view": {**view, "state": {"values": values}},
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
     }
     return urllib.parse.urlencode({"payload": json.dumps(payload)})

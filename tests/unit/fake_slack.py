@@ -28,8 +28,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.slack.web_api import Message, MessagePage, SlackError
-from infra.local.slack_api import ChannelHistory, message_problem, metadata_problem
+from bot.slack.web_api import Message, MessagePage, OpenView, SlackError
+from infra.local.slack_api import (
+    ChannelHistory,
+    ViewStore,
+    message_problem,
+    metadata_problem,
+    view_problem,
+)
 from infra.local.slack_events import LOCAL_TEAM
 
 
@@ -58,6 +64,9 @@ class FakeSlackGateway:
     # What conversations.history / .replies read: the messages as Slack keeps them, with the
     # local server's semantics (infra/local/slack_api.py: oldest, threads, metadata on request).
     channel_history: ChannelHistory = field(default_factory=ChannelHistory)
+    # The open modals and the triggers handed out, with the local server's semantics
+    # (infra/local/slack_api.py: a trigger once and within three seconds, the view's hash).
+    modals: ViewStore = field(default_factory=ViewStore)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -115,6 +124,28 @@ class FakeSlackGateway:
         if problem is not None:
             raise SlackError("Slack refused the answer (HTTP 400)")
         self.answers.append((response_url, dict(message), ephemeral))
+
+    def open_view(self, trigger_id: str, view: dict[str, Any]) -> OpenView:
+        body = {"trigger_id": trigger_id, "view": view}
+        self._check("views.open", body, "open the form")
+        with self._lock:
+            return self._view(self.modals.open(body, LOCAL_TEAM), "open the form")
+
+    def update_view(
+        self, view_id: str, view: dict[str, Any], *, view_hash: str | None = None
+    ) -> OpenView:
+        body = {"view_id": view_id, "view": view, "hash": view_hash}
+        doing = f"update the form {view_id}"
+        self._check("views.update", body, doing)
+        with self._lock:
+            return self._view(self.modals.update(body, LOCAL_TEAM), doing)
+
+    @staticmethod
+    def _view(answer: dict[str, Any], doing: str) -> OpenView:
+        if not answer.get("ok"):
+            error = str(answer.get("error"))
+            raise SlackError(f"Slack refused to {doing}: {error}", code=error)
+        return OpenView(answer["view"]["id"], answer["view"]["hash"])
 
     def user_info(self, user: str) -> dict[str, Any]:
         self._check("users.info", {"user": user}, f"look up user {user}")
@@ -179,6 +210,10 @@ class FakeSlackGateway:
             problem = message_problem(body)
             if problem is None:
                 problem = _metadata_problem(body.get("metadata"))
+            if problem is not None:
+                raise SlackError(f"Slack refused to {doing}: {problem[0]}", code=problem[0])
+        if method in ("views.open", "views.update"):
+            problem = view_problem(body.get("view"))
             if problem is not None:
                 raise SlackError(f"Slack refused to {doing}: {problem[0]}", code=problem[0])
 

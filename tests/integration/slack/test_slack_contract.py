@@ -13,7 +13,7 @@ import pytest
 
 from bot.slack.web import SlackGateway, build_web_client
 from bot.slack.web_api import SlackApi, SlackError
-from infra.local.slack_api import SlackApiServer
+from infra.local.slack_api import TRIGGER_TTL_S, SlackApiServer, ViewStore
 from infra.local.slack_events import LOCAL_TEAM
 from tests.unit.fake_slack import FakeSlackGateway
 
@@ -26,6 +26,7 @@ class Scene:
     response_url: str
     add_user: Callable[..., Any]
     add_group: Callable[[str, list[str]], None]
+    modals: ViewStore  # the open modals, and the triggers Slack handed out
 
 
 @pytest.fixture(params=["slack", "fake"])
@@ -37,6 +38,7 @@ def scene(request: pytest.FixtureRequest) -> Iterator[Scene]:
             "https://hooks.slack.test/response/r1",
             fake.add_user,
             fake.usergroups.__setitem__,
+            fake.modals,
         )
         return
     with SlackApiServer() as server:
@@ -46,6 +48,7 @@ def scene(request: pytest.FixtureRequest) -> Iterator[Scene]:
             server.response_url(),
             server.state.add_user,
             server.state.usergroups.__setitem__,
+            server.state.modals,
         )
         # Every refusal here was provoked on purpose; take them so none is left unnoticed.
         server.state.take_refusals()
@@ -142,3 +145,63 @@ def test_a_refusal_carries_slacks_error_code(scene: Scene) -> None:
     with pytest.raises(SlackError) as refused:
         scene.slack.post("C1", {"text": "many", "blocks": [section("x")] * 51})
     assert refused.value.code == "invalid_blocks"
+
+
+# --- modals (views.open, views.update) --------------------------------------------------------
+
+
+def modal(text: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Edit"},
+        **extra,
+        "blocks": [section(text)],
+    }
+
+
+def test_a_trigger_opens_one_modal_once_and_its_view_updates_by_id_and_hash(
+    scene: Scene,
+) -> None:
+    trigger = scene.modals.new_trigger()
+    opened = scene.slack.open_view(trigger, modal("Loading…"))
+    assert opened.id and opened.hash
+    with pytest.raises(SlackError) as again:
+        scene.slack.open_view(trigger, modal("Loading…"))
+    assert again.value.code == "exchanged_trigger_id"
+    updated = scene.slack.update_view(opened.id, modal("Ready"), view_hash=opened.hash)
+    assert updated.id == opened.id and updated.hash != opened.hash
+    assert scene.modals.views[opened.id]["blocks"] == [section("Ready")]
+
+
+def test_a_trigger_older_than_three_seconds_or_unknown_is_refused(scene: Scene) -> None:
+    late = scene.modals.new_trigger()
+    scene.modals.triggers[late] = (scene.modals.triggers[late] or 0.0) - TRIGGER_TTL_S - 0.5
+    with pytest.raises(SlackError) as expired:
+        scene.slack.open_view(late, modal("Loading…"))
+    assert expired.value.code == "expired_trigger_id"
+    with pytest.raises(SlackError) as unknown:
+        scene.slack.open_view("1.2.3", modal("Loading…"))
+    assert unknown.value.code == "invalid_trigger_id"
+
+
+def test_an_update_with_a_stale_hash_or_of_no_view_is_refused(scene: Scene) -> None:
+    opened = scene.slack.open_view(scene.modals.new_trigger(), modal("Loading…"))
+    scene.slack.update_view(opened.id, modal("First"), view_hash=opened.hash)
+    with pytest.raises(SlackError) as stale:
+        scene.slack.update_view(opened.id, modal("Second"), view_hash=opened.hash)
+    assert stale.value.code == "hash_conflict"
+    with pytest.raises(SlackError) as missing:
+        scene.slack.update_view("V0NOPE", modal("Third"))
+    assert missing.value.code == "not_found"
+
+
+def test_a_view_over_slack_s_limits_is_refused(scene: Scene) -> None:
+    trigger = scene.modals.new_trigger()
+    with pytest.raises(SlackError) as long_title:
+        scene.slack.open_view(
+            trigger, {**modal("x"), "title": {"type": "plain_text", "text": "x" * 25}}
+        )
+    assert long_title.value.code == "invalid_arguments"
+    with pytest.raises(SlackError) as big_metadata:
+        scene.slack.open_view(trigger, modal("x", private_metadata="m" * 3_001))
+    assert big_metadata.value.code == "invalid_arguments"
