@@ -68,27 +68,37 @@ def dedup_id(message_id: str, ordinal: int) -> str:
 
 
 def build_outgoing(
-    message: ReceivedMessage, *, fifo: bool, max_message_bytes: int = MAX_MESSAGE_BYTES
+    message: ReceivedMessage,
+    *,
+    fifo: bool,
+    max_message_bytes: int = MAX_MESSAGE_BYTES,
+    count: bool = True,
 ) -> Outgoing:
     """The SendMessageBatch entry that puts ``message`` back into a queue that takes messages of
     up to ``max_message_bytes`` (its MaximumMessageSize).
 
     A message over that size with the counter is still built (``size`` says by how much): the
     caller keeps it in the DLQ rather than send what SQS would refuse.
+
+    ``count=False`` (an import): the attributes go exactly as they were, ``dlq-redrive-count``
+    and any lineage included, and nothing is added; the FIFO deduplication id is ordinal 0's
+    (never a redrive's), so an import run again within five minutes is deduplicated.
     """
     attributes = {
         name: _copy_attribute(value)
         for name, value in message.message_attributes.items()
-        if name != REDRIVE_COUNT_ATTRIBUTE
+        if name != REDRIVE_COUNT_ATTRIBUTE or not count
     }
-    ordinal = redrive_count(message) + 1
+    ordinal = redrive_count(message) + 1 if count else 0
     counter = {"DataType": "Number", "StringValue": str(ordinal)}
     size = len(message.body.encode("utf-8")) + sum(
         _attribute_size(name, value) for name, value in attributes.items()
     )
     with_counter = size + _attribute_size(REDRIVE_COUNT_ATTRIBUTE, counter)
     counter_dropped = len(attributes) >= MAX_ATTRIBUTES or size <= max_message_bytes < with_counter
-    if not counter_dropped:
+    if not count:
+        counter_dropped = False
+    elif not counter_dropped:
         attributes[REDRIVE_COUNT_ATTRIBUTE] = counter
         size = with_counter
     entry: dict[str, Any] = {"MessageBody": message.body}
