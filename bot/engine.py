@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.catalog import Dlq
@@ -43,8 +45,12 @@ from bot.engine_scan import ProgressCallback, Scan
 from bot.engine_sending import Sender
 from bot.engine_state import RunState
 from bot.pacing import RECEIVE_BATCH, Deadline, RateLimiter, check_rate
-from bot.redrive_model import RedriveReport, RedriveRequest, StopReason
+from bot.redrive_model import Action, RedriveReport, RedriveRequest, StopReason
+from bot.selection import Pin, pin_digest
 from bot.sqs_model import SqsApi
+
+# An edit's pin admits its one message whenever it was sent (a pin also bounds the sent time).
+_ANY_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 
 __all__ = [
     "RECEIVE_BATCH",
@@ -58,7 +64,27 @@ __all__ = [
     "StopReason",
     "check_rate",
     "content_digest",
+    "for_action",
 ]
+
+
+def for_action(request: RedriveRequest) -> RedriveRequest:
+    """``request`` as the loop runs it for its action.
+
+    An edit selects its one message: a pin with that message's digest (keeping the time bound
+    of an approval's pin), at most one. Only a redrive judges a message poison: the redrive
+    counter guards against sending a message round and round, which a discard or an export
+    does not do, and an edit is a human's fix of exactly such a message.
+    """
+    selection = request.selection
+    if request.edit is not None:
+        sent_before = selection.pin.sent_before if selection.pin is not None else _ANY_TIME
+        digests = frozenset({pin_digest(request.edit.message_id)})
+        selection = replace(selection, pin=Pin(sent_before, digests), limit=1)
+    force = request.force or request.edit is not None or request.action is not Action.REDRIVE
+    if selection is request.selection and force == request.force:
+        return request
+    return replace(request, selection=selection, force=force)
 
 
 class RedriveEngine:
@@ -93,10 +119,12 @@ class RedriveEngine:
         cancelled: Callable[[], bool] = lambda: False,
         on_progress: ProgressCallback | None = None,
     ) -> RedriveReport:
+        request = for_action(request)
         report = RedriveReport(
             dlq=dlq.name,
             dry_run=request.dry_run,
             selection=request.selection.describe(self.timezone),
+            archive_location=request.archive.location if request.archive is not None else None,
         )
         state = RunState(self.sqs, dlq, request, report, self.clock)
         holding = Holding(state)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.engine_state import Claim, RunState
@@ -131,9 +132,12 @@ class Holding:
                     }
                 )
 
-    def mark_moved(self, confirmed: list[Outgoing]) -> tuple[list[str], list[int]]:
-        """Take messages whose copy SQS confirmed off the claimed ones, for their delete: every
-        handle each was received with, and the index of each one's most recent handle."""
+    def mark_moved(
+        self, confirmed: Sequence[ReceivedMessage | Outgoing]
+    ) -> tuple[list[str], list[int]]:
+        """Take messages whose copy was confirmed (by SQS, or by the archive) off the claimed
+        ones, for their delete: every handle each was received with, and the index of each
+        one's most recent handle."""
         handles: list[str] = []
         newest: list[int] = []
         with self.state.lock:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.engine_holding import Holding
+from bot.engine_archiving import Archiver
+from bot.engine_holding import Holding, group_of
 from bot.engine_ledger import RunLedger
 from bot.engine_routing import Candidate, Router
 from bot.engine_sending import Sender
 from bot.engine_state import Claim, RunState
 from bot.planner import Outgoing
-from bot.selection import Verdict, judge, needs_human
+from bot.redrive_model import Action
+from bot.selection import Verdict, judge, lineage_of, needs_human
 from bot.sqs_model import ReceivedMessage, queue_was_missing
 
 
@@ -39,6 +41,7 @@ class Intake:
         self.holding = holding
         self.router = router
         self.sender = sender
+        self.archiver = Archiver(state, holding, sender)
         self.ledger = ledger
         self.max_redrives = max_redrives
         self.timezone = timezone
@@ -47,6 +50,12 @@ class Intake:
         """Judge, route and build a received batch, then send what is selected."""
         state, holding = self.state, self.holding
         copies_confirmed: list[str] = []  # receipt handles of second deliveries already moved
+        edit = state.request.edit
+        if edit is not None and state.dlq.info.fifo:
+            with state.lock:
+                group = edit_out_of_order(messages, edit.message_id, holding.blocked_groups)
+                if group is not None:
+                    holding.stalled_groups.add(group)  # the edit is held back
         claimed = self._claim(messages, copies_confirmed, received_at)
         if copies_confirmed:
             # First, before anything can fail: a copy of a moved message must not come back.
@@ -54,9 +63,15 @@ class Intake:
             state.count_call("DeleteMessageBatch")
             with state.lock:
                 state.report.delete_failed += sum(not queue_was_missing(f) for f in failed)
-        candidates = [self.router.prepare(message) for message in claimed]
+        archiving = state.request.action is not Action.REDRIVE
+        # Discarded and exported messages go to the archive, not to a queue: nothing to route.
+        candidates = [
+            Candidate(message, "") if archiving else self.router.prepare(message)
+            for message in claimed
+        ]
         recorded = self.ledger.recorded(c.item for c in candidates if c.item is not None)
         to_send: dict[str, tuple[str, list[Outgoing]]] = {}
+        to_archive: list[ReceivedMessage] = []
         failures: list[tuple[Candidate, tuple[str, str]]] = []
         report = state.report
         with state.lock:
@@ -82,16 +97,24 @@ class Intake:
                     if candidate.failure is not None:
                         failures.append((candidate, candidate.failure))
                     elif state.request.dry_run:
-                        report.by_destination[candidate.destination] += 1
+                        if not archiving:
+                            report.by_destination[candidate.destination] += 1
                         holding.hold(message)
+                    elif archiving:
+                        to_archive.append(message)
                     elif candidate.item is not None:
                         to_send.setdefault(candidate.url, (candidate.destination, []))[1].append(
                             candidate.item
                         )
+            # A limit this batch met ends the scan now: no receive more just to find it met
+            # (an edit's one message found early, in a large DLQ).
+            state.limit_reached()
         for candidate, (code, reason) in failures:
             holding.fail(candidate.message, code, reason, candidate.destination)
         for url, (name, items) in to_send.items():
             self.sender.send_all(url, name, items)
+        if to_archive:
+            self.archiver.archive_all(to_archive)
 
     def _claim(
         self, messages: list[ReceivedMessage], copies_confirmed: list[str], received_at: float
@@ -132,6 +155,14 @@ class Intake:
                     copies_confirmed.append(message.receipt_handle)
                     continue
                 report.scanned += 1
+                lineage = state.request.lineage
+                if verdict is Verdict.SELECT and lineage and lineage_of(message) == lineage:
+                    # A copy this run (or the canary before it) sent came back: the consumer
+                    # failed it again. Sending it once more would only loop; a human decides.
+                    report.returned += 1
+                    report.skipped += 1
+                    holding.hide(message, message.receipt_handle, received_at)
+                    continue
                 # A message the pin leaves out is claimed too when it has a route: handle()
                 # asks the ledger first, so poison is said as such (as judge() does for the
                 # counter), then leaves it out of window.
@@ -159,9 +190,12 @@ class Intake:
 
     def _has_route(self, message: ReceivedMessage) -> bool:
         """Whether something says where ``message`` goes (--to, its source, the one source)."""
-        dlq = self.state.dlq
+        dlq, request = self.state.dlq, self.state.request
         return (
-            self.state.request.to is not None or bool(message.source_arn) or len(dlq.sources) == 1
+            request.action is not Action.REDRIVE  # the archive: no queue to find
+            or request.to is not None
+            or bool(message.source_arn)
+            or len(dlq.sources) == 1
         )
 
     def _no_source(self, message: ReceivedMessage) -> bool:
@@ -188,3 +222,19 @@ class Intake:
             report.unreadable += 1
         elif verdict is Verdict.NEEDS_HUMAN:
             report.needs_human += 1
+
+
+def edit_out_of_order(
+    messages: list[ReceivedMessage], edit_id: str, blocked_groups: set[str]
+) -> str | None:
+    """FIFO: the group of the edited message when sending it now would put it ahead of an
+    earlier message of its group that stays in the DLQ (one before it in this batch, or one
+    held from an earlier batch); None otherwise. The group's order applies to a human's fix
+    too: then its group stalls and the edit is held back."""
+    for position, message in enumerate(messages):
+        if message.message_id == edit_id:
+            group = group_of(message)
+            if group in blocked_groups or any(group_of(m) == group for m in messages[:position]):
+                return group
+            return None
+    return None

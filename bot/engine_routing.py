@@ -81,7 +81,13 @@ class Router:
         limit = self.size_limit(url)
         if isinstance(limit, Refused):
             return Candidate(message, name, url, failure=(limit.code, limit.reason))
-        item = build_outgoing(message, fifo=dlq.info.fifo, max_message_bytes=limit)
+        item = build_outgoing(
+            message,
+            fifo=dlq.info.fifo,
+            max_message_bytes=limit,
+            body=request.edit.body if request.edit is not None else None,
+            lineage=request.lineage,
+        )
         if item.size <= limit:
             return Candidate(message, name, url, item)
         reason = (

@@ -1,12 +1,14 @@
 """Sending selected messages to their destination and deleting from the DLQ what SQS confirmed.
 
 The one rule of the engine lives here: a message is deleted from the DLQ only after SQS listed its
-copy in ``Successful``. Whatever SQS refused, or did not settle, stays in the DLQ (``Holding``).
+copy in ``Successful`` (or, ``bot.engine_archiving``, the archive's write of its record
+returned). Whatever SQS refused, or did not settle, stays in the DLQ (``Holding``).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.engine_holding import Holding
@@ -15,7 +17,7 @@ from bot.engine_routing import Router
 from bot.engine_state import RunState
 from bot.errors import SendAnswerLostError
 from bot.planner import MAX_BATCH_BYTES, Outgoing, batch_entries, batches, group_waves
-from bot.sqs_model import SendFailure, queue_was_missing
+from bot.sqs_model import ReceivedMessage, SendFailure, queue_was_missing
 
 
 class Sender:
@@ -86,7 +88,7 @@ class Sender:
         for item, failure in retry:
             self.holding.fail(item, failure.code, failure.reason, destination)
         if confirmed:
-            self._delete(confirmed, destination)
+            self.delete_confirmed(confirmed, destination)
 
     def _sort_answer(
         self, items: list[Outgoing], ok: list[str], failed: list[SendFailure], destination: str
@@ -123,8 +125,12 @@ class Sender:
                 self.holding.keep(item)
         self.ledger.record(items)
 
-    def _delete(self, confirmed: list[Outgoing], destination: str) -> None:
-        """Delete messages SQS listed in Successful, with every handle each was received with.
+    def delete_confirmed(
+        self, confirmed: Sequence[ReceivedMessage | Outgoing], destination: str | None
+    ) -> None:
+        """Delete messages whose copy is confirmed (SQS listed it in Successful, or the
+        archive's write returned: ``destination`` None), with every handle each was received
+        with.
 
         From here on a message is moved: a later delivery of it is deleted at once, and none
         of its handles is ever released (a delete with an older handle may delete nothing).
@@ -146,9 +152,12 @@ class Sender:
             not_deleted = len({int(f.entry_id) for f in failed} & set(newest))
         finally:
             # Their copies are confirmed, deleted or not: moved, however this call ended.
+            sent = [item for item in confirmed if isinstance(item, Outgoing)]
             with state.lock:
                 state.report.moved += len(confirmed)
-                state.report.by_destination[destination] += len(confirmed)
-                state.report.counter_dropped += sum(1 for item in confirmed if item.counter_dropped)
+                if destination is not None:
+                    state.report.by_destination[destination] += len(confirmed)
+                state.report.counter_dropped += sum(1 for item in sent if item.counter_dropped)
+                state.report.lineage_dropped += sum(1 for item in sent if item.lineage_dropped)
                 state.report.delete_failed += not_deleted
-            self.ledger.record(confirmed)
+            self.ledger.record(sent)

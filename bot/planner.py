@@ -2,9 +2,11 @@
 
 What is preserved: the body byte for byte, every MessageAttribute, the ``AWSTraceHeader`` system
 attribute, and for FIFO the MessageGroupId. What is added: the ``dlq-redrive-count`` attribute
-(incremented), and for FIFO a deduplication id derived from the original message id and the redrive
-ordinal, so that re-sending the same batch (a retry, or a second run after a crash within five
-minutes) is deduplicated by SQS while the original message's own deduplication id never swallows it.
+(incremented), the ``dlq-redrive-lineage`` of a run that asks for one (a canary: its copies that
+come back to the DLQ are recognised by it), and for FIFO a deduplication id derived from the
+original message id and the redrive ordinal, so that re-sending the same batch (a retry, or a
+second run after a crash within five minutes) is deduplicated by SQS while the original message's
+own deduplication id never swallows it. An edit sends the message with another body.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from bot.selection import REDRIVE_COUNT_ATTRIBUTE, redrive_count
+from bot.selection import LINEAGE_ATTRIBUTE, REDRIVE_COUNT_ATTRIBUTE, redrive_count
 from bot.sqs_model import ReceivedMessage
 
 MAX_BATCH_ENTRIES = 10
@@ -44,6 +46,7 @@ class Outgoing:
     size: int
     counter_dropped: bool  # sent without dlq-redrive-count: no attribute or no size to spare
     group: str | None = None  # FIFO: the MessageGroupId, whose order must be kept
+    lineage_dropped: bool = False  # a lineage was asked, but no attribute or size was left
 
 
 def _attribute_size(name: str, attribute: dict[str, Any]) -> int:
@@ -62,9 +65,15 @@ def _copy_attribute(attribute: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in attribute.items() if k == "DataType" or (k in _VALUE_KEYS and v)}
 
 
-def dedup_id(message_id: str, ordinal: int) -> str:
-    """FIFO deduplication id for the ``ordinal``-th redrive of the message ``message_id``."""
-    return hashlib.sha256(f"dlq-redrive:{message_id}:{ordinal}".encode()).hexdigest()
+def dedup_id(message_id: str, ordinal: int, edited_body: str | None = None) -> str:
+    """FIFO deduplication id for the ``ordinal``-th redrive of the message ``message_id``; an
+    edited copy's also names its body, so that an unedited copy sent within five minutes (or
+    another edit) never makes SQS drop it as a duplicate while answering it was stored."""
+    key = f"dlq-redrive:{message_id}:{ordinal}"
+    if edited_body is not None:
+        body = hashlib.sha256(edited_body.encode("utf-8", "surrogatepass")).hexdigest()
+        key += f":edited:{body}"
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def build_outgoing(
@@ -72,10 +81,13 @@ def build_outgoing(
     *,
     fifo: bool,
     max_message_bytes: int = MAX_MESSAGE_BYTES,
+    body: str | None = None,
+    lineage: str | None = None,
     count: bool = True,
 ) -> Outgoing:
     """The SendMessageBatch entry that puts ``message`` back into a queue that takes messages of
-    up to ``max_message_bytes`` (its MaximumMessageSize).
+    up to ``max_message_bytes`` (its MaximumMessageSize); with ``body`` instead of its own (an
+    edit), and carrying ``lineage`` when there is room for it after the counter.
 
     A message over that size with the counter is still built (``size`` says by how much): the
     caller keeps it in the DLQ rather than send what SQS would refuse.
@@ -84,14 +96,17 @@ def build_outgoing(
     and any lineage included, and nothing is added; the FIFO deduplication id is ordinal 0's
     (never a redrive's), so an import run again within five minutes is deduplicated.
     """
+    text = message.body if body is None else body
+    # Ours, not the message's: an earlier run's lineage never travels on (this run's may).
+    ours = (REDRIVE_COUNT_ATTRIBUTE, LINEAGE_ATTRIBUTE) if count else ()
     attributes = {
         name: _copy_attribute(value)
         for name, value in message.message_attributes.items()
-        if name != REDRIVE_COUNT_ATTRIBUTE or not count
+        if name not in ours
     }
     ordinal = redrive_count(message) + 1 if count else 0
     counter = {"DataType": "Number", "StringValue": str(ordinal)}
-    size = len(message.body.encode("utf-8")) + sum(
+    size = len(text.encode("utf-8", "surrogatepass")) + sum(
         _attribute_size(name, value) for name, value in attributes.items()
     )
     with_counter = size + _attribute_size(REDRIVE_COUNT_ATTRIBUTE, counter)
@@ -101,7 +116,19 @@ def build_outgoing(
     elif not counter_dropped:
         attributes[REDRIVE_COUNT_ATTRIBUTE] = counter
         size = with_counter
-    entry: dict[str, Any] = {"MessageBody": message.body}
+    lineage_dropped = False
+    if lineage is not None:
+        # After the counter, which guards against redrive loops: the lineage only helps a
+        # canary recognise its copies, so it gets the room the counter left.
+        tag = {"DataType": "String", "StringValue": lineage}
+        with_lineage = size + _attribute_size(LINEAGE_ATTRIBUTE, tag)
+        lineage_dropped = len(attributes) >= MAX_ATTRIBUTES or size <= max_message_bytes < (
+            with_lineage
+        )
+        if not lineage_dropped:
+            attributes[LINEAGE_ATTRIBUTE] = tag
+            size = with_lineage
+    entry: dict[str, Any] = {"MessageBody": text}
     if attributes:
         entry["MessageAttributes"] = attributes
     trace = message.attributes.get("AWSTraceHeader")
@@ -113,8 +140,16 @@ def build_outgoing(
     if fifo:
         group = message.attributes.get("MessageGroupId") or "dlq-redrive"
         entry["MessageGroupId"] = group
-        entry["MessageDeduplicationId"] = dedup_id(message.message_id, ordinal)
-    return Outgoing(message.message_id, message.receipt_handle, entry, size, counter_dropped, group)
+        entry["MessageDeduplicationId"] = dedup_id(message.message_id, ordinal, body)
+    return Outgoing(
+        message.message_id,
+        message.receipt_handle,
+        entry,
+        size,
+        counter_dropped,
+        group,
+        lineage_dropped,
+    )
 
 
 def batches(

@@ -106,6 +106,9 @@ class RedriveReport:
     no_source: int = 0  # no recorded source in a DLQ with several: held for a human (or --to)
     no_source_reason: str | None = None
     over_limit: int = 0
+    # Copies this run's lineage sent (a canary and the rest after it) that came back to the DLQ
+    # during the run: the consumer failed them again; not sent again, left for a human.
+    returned: int = 0
     counter_dropped: int = 0
     lineage_dropped: int = 0  # copies sent without the lineage attribute (no room): untraceable
     delete_failed: int = 0
@@ -179,7 +182,9 @@ class RedriveReport:
 
     @property
     def rate(self) -> float:
-        return self.destined / self.duration_s if self.duration_s > 0 else 0.0
+        """Messages per second: moved to a queue, else archived (export), else deleted."""
+        done = self.destined or self.archived or self.moved
+        return done / self.duration_s if self.duration_s > 0 else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -201,6 +206,7 @@ class RedriveReport:
                 "needs_human": self.needs_human,
                 "no_source": self.no_source,
                 "over_limit": self.over_limit,
+                "returned_during_run": self.returned,
             },
             "needs_human": self.needs_human,
             "no_source_reason": self.no_source_reason,

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from bot.sqs_model import ReceivedMessage
 
 REDRIVE_COUNT_ATTRIBUTE = "dlq-redrive-count"
+# On the copies a run with a lineage sends (a canary): what tells its copies that came back.
+LINEAGE_ATTRIBUTE = "dlq-redrive-lineage"
 # A pin names at most this many counted messages (12 bytes each: 1.2 MB, stored in a few items
 # of the approval's partition, bot/state_model.py); past it, only the pin's time bound holds.
 PIN_MAX_IDS = 100_000
@@ -436,6 +438,12 @@ def matches_where(message: ReceivedMessage, where: tuple[tuple[str, str], ...]) 
         if document is _NOT_JSON or not _field_matches(document, path, value):
             return False
     return True
+
+
+def lineage_of(message: ReceivedMessage) -> str | None:
+    """The lineage a copy carries (``LINEAGE_ATTRIBUTE``), None if it carries none."""
+    value = (message.message_attributes.get(LINEAGE_ATTRIBUTE) or {}).get("StringValue")
+    return value if isinstance(value, str) else None
 
 
 def redrive_count(message: ReceivedMessage) -> int:
