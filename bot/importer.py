@@ -15,7 +15,6 @@ as a stream: memory holds one chunk of them, whatever the archive's size.
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -23,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.archive_model import ArchiveRecord
-from bot.errors import SendAnswerLostError
+from bot.errors import DlqRedriveError, SendAnswerLostError
 from bot.planner import (
     MAX_BATCH_BYTES,
     Outgoing,
@@ -61,11 +60,19 @@ class ImportReport:
     # order is never broken).
     held_back: int = 0
     not_sent: Counter[str] = field(default_factory=Counter)  # cannot go to this queue: why
+    # The archive could not be read to its end (a bad line, a read S3 refused): the import
+    # stopped there, after sending the records before it.
+    error: str | None = None
 
     @property
     def left_out(self) -> int:
         """Records read but not confirmed sent, whatever the reason."""
         return self.read - self.sent
+
+    @property
+    def complete(self) -> bool:
+        """Every record of the archive was read and confirmed sent (a dry run: would be)."""
+        return not self.left_out and self.error is None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +87,7 @@ class ImportReport:
             "unconfirmed_reason": self.unconfirmed_reason,
             "held_back": self.held_back,
             "not_sent": dict(self.not_sent),
+            "error": self.error,
         }
 
 
@@ -106,6 +114,11 @@ def import_words(report: ImportReport) -> list[str]:
             f"  held back (FIFO: an earlier record of their group was not sent): "
             f"{report.held_back:,}"
         )
+    if report.error:
+        lines.append(
+            f"  stopped: {report.error}; the records before it were handled as above, "
+            "none after it was read"
+        )
     return lines
 
 
@@ -122,10 +135,14 @@ def import_records(
     chunk_records: int = CHUNK_RECORDS,
 ) -> ImportReport:
     """Send every record of ``source`` to the queue ``to`` (``sqs``: an ``SqsApi``), or with
-    ``dry_run`` only count what would be sent; ``location`` names the archive in the report."""
+    ``dry_run`` only count what would be sent; ``location`` names the archive in the report.
+
+    An archive that cannot be read to its end (a bad line, S3 refusing a read) stops the import
+    there: the records before it are sent, and the report says so in ``error`` (a dry run
+    first finds such a line without sending anything)."""
     run = _Import(sqs, to, dry_run=dry_run, location=location, send_attempts=send_attempts)
     limit = min(to.max_message_bytes, max_batch_bytes or MAX_BATCH_BYTES)
-    for chunk in _chunks(source, chunk_records):
+    for chunk in _chunks(source, chunk_records, run.report):
         ready = [item for item in map(run.prepare, chunk) if item is not None]
         for wave in group_waves(ready) if to.fifo else [ready]:
             for batch in batches(run.not_held_back(wave), max_bytes=limit):
@@ -133,9 +150,25 @@ def import_records(
     return run.report
 
 
-def _chunks(records: Iterable[ArchiveRecord], size: int) -> Iterator[list[ArchiveRecord]]:
+def _chunks(
+    records: Iterable[ArchiveRecord], size: int, report: ImportReport
+) -> Iterator[list[ArchiveRecord]]:
+    """``records`` in lists of ``size``; an error reading them ends the last list early and is
+    written in ``report.error``."""
     iterator = iter(records)
-    while chunk := list(itertools.islice(iterator, size)):
+    chunk: list[ArchiveRecord] = []
+    while True:
+        try:
+            chunk.append(next(iterator))
+        except StopIteration:
+            break
+        except DlqRedriveError as exc:  # said to the user as it is (bot.errors)
+            report.error = str(exc)
+            break
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
         yield chunk
 
 

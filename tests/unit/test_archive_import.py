@@ -5,8 +5,10 @@ failures on SQS's side are retried, a lost answer is never sent again."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+from bot.archive_files import JsonlFileSource
 from bot.archive_model import ArchiveRecord
 from bot.importer import NO_GROUP, TOO_LARGE, import_records, import_words
 from bot.planner import dedup_id
@@ -224,3 +226,33 @@ def test_the_words_say_every_figure() -> None:
         "  failed (SQS refused them): 1 (InvalidParameterValue: 1)",
     ]
     assert report.to_dict()["failed_by_code"] == {"InvalidParameterValue": 1}
+
+
+def test_an_archive_that_cannot_be_read_to_its_end_stops_there_and_says_so(
+    tmp_path: Path,
+) -> None:
+    # Given an archive file whose fourth line is broken, then more records
+    path = tmp_path / "in.jsonl"
+    lines = [record(n).to_json_line() for n in range(3)] + ["{broken"]
+    lines += [record(n).to_json_line() for n in range(3, 6)]
+    path.write_text("\n".join(lines) + "\n")
+    sqs = Recording()
+    url = sqs.create("orders")
+    # When it is imported in chunks of two
+    report = import_records(
+        sqs, JsonlFileSource(path).records(), sqs.info(url), location=str(path), chunk_records=2
+    )
+    # Then the three records before the bad line were sent, none after, and the report says why
+    assert sqs.arrivals(url) == [f"body {n}\n\u2028" for n in range(3)]
+    assert (report.read, report.sent, report.left_out) == (3, 3, 0)
+    assert report.error is not None and "line 4: not JSON" in report.error
+    assert not report.complete
+    assert import_words(report)[-1].startswith(f"  stopped: {path}, line 4: not JSON")
+    assert report.to_dict()["error"] == report.error
+
+
+def test_an_import_is_complete_only_when_every_record_was_sent() -> None:
+    sqs = Recording()
+    url = sqs.create("orders.fifo")
+    assert import_records(sqs, [record(1, group="g")], sqs.info(url)).complete
+    assert not import_records(sqs, [record(2)], sqs.info(url)).complete  # no group
