@@ -137,12 +137,13 @@ def import_records(
     """Send every record of ``source`` to the queue ``to`` (``sqs``: an ``SqsApi``), or with
     ``dry_run`` only count what would be sent; ``location`` names the archive in the report.
 
-    An archive that cannot be read to its end (a bad line, S3 refusing a read) stops the import
-    there: the records before it are sent, and the report says so in ``error`` (a dry run
-    first finds such a line without sending anything)."""
+    An archive that cannot be read to its end (a bad line, S3 refusing a read) raises its error
+    when nothing was sent yet (the first ``chunk_records`` records are read before the first
+    send, and a dry run sends nothing): nothing was touched. Found later, it stops the import
+    there, the records before it sent, and the report says so in ``error``."""
     run = _Import(sqs, to, dry_run=dry_run, location=location, send_attempts=send_attempts)
     limit = min(to.max_message_bytes, max_batch_bytes or MAX_BATCH_BYTES)
-    for chunk in _chunks(source, chunk_records, run.report):
+    for chunk in _chunks(source, chunk_records, run.stopped):
         ready = [item for item in map(run.prepare, chunk) if item is not None]
         for wave in group_waves(ready) if to.fifo else [ready]:
             for batch in batches(run.not_held_back(wave), max_bytes=limit):
@@ -151,10 +152,10 @@ def import_records(
 
 
 def _chunks(
-    records: Iterable[ArchiveRecord], size: int, report: ImportReport
+    records: Iterable[ArchiveRecord], size: int, stopped: Callable[[DlqRedriveError], None]
 ) -> Iterator[list[ArchiveRecord]]:
-    """``records`` in lists of ``size``; an error reading them ends the last list early and is
-    written in ``report.error``."""
+    """``records`` in lists of ``size``; an error reading them goes to ``stopped`` (which raises
+    it or notes it) and ends the last list early."""
     iterator = iter(records)
     chunk: list[ArchiveRecord] = []
     while True:
@@ -163,7 +164,7 @@ def _chunks(
         except StopIteration:
             break
         except DlqRedriveError as exc:  # said to the user as it is (bot.errors)
-            report.error = str(exc)
+            stopped(exc)
             break
         if len(chunk) == size:
             yield chunk
@@ -184,6 +185,14 @@ class _Import:
         self.attempts = max(1, send_attempts)
         self.report = ImportReport(source=location, destination=to.name, dry_run=dry_run)
         self.stalled: set[str | None] = set()
+        self.touched = False  # a send went out: an error from now on cannot undo it
+
+    def stopped(self, error: DlqRedriveError) -> None:
+        """The archive could not be read further: a usage error while nothing was sent, else
+        the end of the import, said in the report."""
+        if not self.touched:
+            raise error
+        self.report.error = str(error)
 
     def prepare(self, record: ArchiveRecord) -> Outgoing | None:
         """The record's entry, or None (counted with the reason) when this queue cannot take
@@ -218,6 +227,7 @@ class _Import:
         for attempt in range(self.attempts):
             if attempt:
                 sleep(0.2 * 2 ** (attempt - 1))
+            self.touched = True
             try:
                 ok, failed = self.sqs.send_batch(self.to.url, batch_entries(items))
             except SendAnswerLostError as exc:

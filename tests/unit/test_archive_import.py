@@ -8,8 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.archive_files import JsonlFileSource
-from bot.archive_model import ArchiveRecord
+from bot.archive_model import ArchiveFormatError, ArchiveRecord
 from bot.importer import NO_GROUP, TOO_LARGE, import_records, import_words
 from bot.planner import dedup_id
 from bot.sqs_model import SendFailure
@@ -256,3 +258,20 @@ def test_an_import_is_complete_only_when_every_record_was_sent() -> None:
     url = sqs.create("orders.fifo")
     assert import_records(sqs, [record(1, group="g")], sqs.info(url)).complete
     assert not import_records(sqs, [record(2)], sqs.info(url)).complete  # no group
+
+
+def test_a_bad_line_found_before_anything_was_sent_is_raised_and_nothing_is_sent(
+    tmp_path: Path,
+) -> None:
+    # Given an archive whose fourth line is broken, read in chunks of 100
+    path = tmp_path / "in.jsonl"
+    lines = [record(n).to_json_line() for n in range(3)] + ["{broken"]
+    path.write_text("\n".join(lines) + "\n")
+    sqs = Recording()
+    url = sqs.create("orders")
+    # When imported, and imported as a dry run
+    for dry_run in (False, True):
+        with pytest.raises(ArchiveFormatError, match="line 4: not JSON"):
+            import_records(sqs, JsonlFileSource(path).records(), sqs.info(url), dry_run=dry_run)
+    # Then the error is raised (a usage error) and nothing was sent
+    assert sqs.sent == []
