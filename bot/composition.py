@@ -122,6 +122,7 @@ def build_worker(
     clock: Clock = utcnow,
     options: WorkerOptions | None = None,
     pin_part_digests: int | None = None,
+    s3_client: S3Client | None = None,
 ) -> SlackWorker:
     """The worker: SQS, the state table, Slack, and the dispatcher of its continuations. It reads
     the bot token and the job signing key, never the signing secret. ``pin_part_digests``: the
@@ -156,6 +157,8 @@ def build_worker(
         viewers=ViewerPolicy.from_settings(slack_settings, slack),
         clock=clock,
         options=options,
+        # Discards and exports from Slack write to ARCHIVE_BUCKET (always an s3:// location).
+        archives=lambda location: archive_sink(location, s3_client=s3_client),
     )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from bot.canary import CanaryOutcome, Watch
 from bot.redrive_model import RedriveReport, StopReason
 
 # Continuations in a row that looked at no message before the run gives up: each one started
@@ -176,9 +177,70 @@ def left_in_dlq(report: RedriveReport, num: Num = str, *, part: str = "") -> lis
             f"{num(report.held_back)} held back in the DLQ {BEHIND_THEIR_GROUP} (the group's "
             "order is kept)."
         )
+    if report.returned:
+        lines.append(
+            f"{num(report.returned)} copies this run sent came back to the DLQ during it (the "
+            "consumer failed them again): not sent again, they stay for a human to look at."
+        )
     if report.delete_failed:
         lines.append(
             f"{num(report.delete_failed)} were sent but could not be deleted from the DLQ; a "
             "later redrive would send them again."
         )
     return lines
+
+
+def _share(value: float) -> str:
+    return f"{value * 100:g}%"
+
+
+def canary_words(outcome: CanaryOutcome, num: Num = str) -> str:
+    """What a redrive with a canary did, in one paragraph of plain text (the error labels of
+    what came back are not in it: they are the messages' text, which each surface lists and
+    escapes itself)."""
+    canary, watch = outcome.canary, outcome.watch
+    moved = f"The canary moved {num(canary.moved)}"
+    if outcome.untraceable:
+        moved += (
+            f" ({num(outcome.untraceable)} without the lineage attribute, for want of room: "
+            "those are not recognised if they come back, so what came back is a lower bound)"
+        )
+    waited = f"{outcome.waited_s:.0f} s"
+    if watch is Watch.NOTHING_MOVED:
+        return (
+            "The canary moved nothing (nothing selected could be moved), so there was nothing "
+            "to watch and the rest was not run."
+        )
+    if watch is Watch.CANARY_STOPPED:
+        return (
+            f"{moved}, but its run did not finish (it stopped because "
+            f"{why_stopped(canary.stopped)}): the rest was not moved."
+        )
+    if watch is Watch.NOTHING_LEFT:
+        return f"{moved}: everything selected, so nothing was left to hold back or wait for."
+    if watch is Watch.UNTRACEABLE:
+        return (
+            f"{moved}, none of them with room for the lineage attribute, so whether they come "
+            "back cannot be told: the rest was not moved."
+        )
+    back = f"{num(outcome.returned)} came back to the DLQ"
+    if outcome.stopped:
+        return (
+            f"{moved}; {back} within {waited}, more than the {num(outcome.allowed)} allowed "
+            f"({_share(outcome.max_share)} of the canary): the consumer is still failing, so "
+            "the rest was not moved."
+        )
+    if watch is Watch.DEADLINE:
+        return (
+            f"{moved}; {back} in the {waited} watched before the time budget ran out: the rest "
+            "was not moved."
+        )
+    if watch is Watch.CANCELLED:
+        return (
+            f"{moved}; {back} in the {waited} watched before it was cancelled: the rest was "
+            "not moved."
+        )
+    verdict = f"{moved}; {back} within {waited} (at most {num(outcome.allowed)} allowed)"
+    if outcome.rest is None:
+        return f"{verdict}; the limit was used up by the canary, so nothing else was moved."
+    return f"{verdict}, so the rest was run: it moved {num(outcome.rest.moved)}."

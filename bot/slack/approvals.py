@@ -100,11 +100,11 @@ def refusal(
     """Why ``user`` may not make ``decision`` on ``request``, or None if they may."""
     if user not in rules.approvers:
         return (
-            "Only approvers can approve or reject redrives, and you are not in APPROVERS. "
+            "Only approvers can approve or reject requests, and you are not in APPROVERS. "
             "Ask one of them to review it."
         )
     if decision is Decision.APPROVE and user == request.requester and not rules.allow_self_approval:
-        return "You asked for this redrive, so someone else has to approve it."
+        return f"You asked for this {request.action}, so someone else has to approve it."
     return None
 
 

@@ -220,12 +220,14 @@ def _peeked(m: PeekedMessage, tz: ZoneInfo, budget: int) -> str:
     return "\n".join(parts)
 
 
-def dry_run_note(dry: RedriveReport) -> str:
+def dry_run_note(dry: RedriveReport, action: str = "redrive") -> str:
     """The approval card's note: what the count left in the DLQ and why (matched + each reason
     to stay = scanned), why some that match would not move (would move + each reason =
     matched), and when the count is only a lower bound, that it is and why."""
     parts = []
-    would_move = number(dry.destined)
+    # A discard sends nothing: every message it matches would go (to the archive, then away).
+    discard = action == "discard"
+    would_move = number(dry.matched if discard else dry.destined)
     if not dry.finished:
         from bot.run_control import why_stopped  # only the worker counts (see the imports)
 
@@ -276,7 +278,7 @@ def dry_run_note(dry: RedriveReport) -> str:
         for code, count in sorted(dry.failure_reasons.items(), key=lambda item: (-item[1], item[0]))
     ]
     not_moving = _because(
-        dry.matched - dry.destined,
+        0 if discard else dry.matched - dry.destined,
         [
             *failed,
             (dry.not_attempted, "were not checked against their destination (the count stopped)"),
@@ -289,15 +291,42 @@ def dry_run_note(dry: RedriveReport) -> str:
     return " ".join(parts)
 
 
-def nothing_to_redrive(dlq: str, dry: RedriveReport) -> Message:
+def nothing_to_redrive(
+    dlq: str, dry: RedriveReport, action: str = "redrive", what: str | None = None
+) -> Message:
     """The answer to a request whose count selected nothing, with the note: "nothing to
-    redrive" only when the count saw every message."""
-    where = f"in {code(dlq)} for {escape(dry.selection)}"
+    redrive" only when the count saw every message. ``what``: the selection as the request
+    words it (default: the count's)."""
+    where = f"in {code(dlq)} for {code(what) if what else escape(dry.selection)}"
     if dry.finished and not dry.blocked_groups and not dry.unseen:
-        head = f"Nothing to redrive {where}."
+        head = f"Nothing to {action} {where}."
     else:
-        head = f"The count found nothing to redrive {where}, but it could not see every message."
-    return notice(f"{head} {dry_run_note(dry)}".strip())
+        head = f"The count found nothing to {action} {where}, but it could not see every message."
+    return notice(f"{head} {dry_run_note(dry, action)}".strip())
+
+
+def export_result(report: RedriveReport, location: str) -> Message:
+    """The answer to an export: how many records were written where, that the messages stay
+    in the DLQ, and when it did not get through all that matched, why."""
+    from bot.run_control import why_stopped  # only the worker exports (see the imports)
+
+    where = f"from {code(report.dlq)} ({escape(report.selection)})"
+    if report.archived == 0 and report.finished and not report.failed:
+        return notice(f"Nothing to export {where}: no message matched.")
+    lines = [
+        f":outbox_tray: Exported *{number(report.archived)}* message(s) {where} to "
+        f"{code(location)}. They stay in the DLQ, visible again."
+    ]
+    if not report.finished:
+        lines.append(
+            f"The export stopped early because {why_stopped(report.stopped)}: messages it had "
+            "not reached were not exported."
+        )
+    if report.failed:
+        lines.append(f"{number(report.failed)} could not be written and are not in the export.")
+    if report.error:
+        lines.append(f"Error: {escape(report.error, limit=500)}")
+    return notice("\n".join(lines))
 
 
 def _because(total: int, reasons: list[tuple[int, str]]) -> str:

@@ -1,7 +1,8 @@
 """The worker's router: opens the signed job the Slack endpoint (or the worker itself) handed
 over, drops replays, and hands the typed job to its handler.
 
-- ``CommandJob`` / ``ReportButtonJob``: ``bot.slack.command_handlers``.
+- ``CommandJob`` / ``ReportButtonJob`` (peek, redrive): ``bot.slack.command_handlers``.
+- ``MessageButtonJob``, the report's error-group and expiry buttons: ``bot.slack.action_buttons``.
 - ``DecisionJob``: ``bot.slack.decisions`` (the rules are ``bot.slack.approvals.decide``).
 - ``ContinueJob``: ``bot.slack.runner`` goes on from the run's checkpoint.
 - ``ReplyJob``: just answer through ``response_url``.
@@ -18,8 +19,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.errors import DlqRedriveError
+from bot.errors import DlqRedriveError, UsageError
 from bot.slack import blocks
+from bot.slack.action_buttons import ActionButtons
 from bot.slack.command_handlers import CommandHandlers
 from bot.slack.decisions import Decisions
 from bot.slack.failures import record_worker_failure
@@ -31,6 +33,7 @@ from bot.slack.protocol import (
     Job,
     JobRejectedError,
     JobSigner,
+    MessageButtonJob,
     ReplyJob,
     ReportButtonJob,
 )
@@ -58,6 +61,7 @@ class SlackWorker:
         decisions: Decisions,
         runner: RedriveRunner,
         clock: Callable[[], datetime],
+        buttons: ActionButtons | None = None,
     ) -> None:
         self.signer = signer
         self.state = state
@@ -66,6 +70,9 @@ class SlackWorker:
         self.decisions = decisions
         self.runner = runner
         self.clock = clock
+        # A peeked message's Discard, the report's error-group and expiry buttons (None: their
+        # jobs are refused as not set up)
+        self.buttons = buttons
 
     @property
     def gateway(self) -> SqsGateway:
@@ -133,8 +140,15 @@ class SlackWorker:
             self.slack.respond(job.response_url, blocks.error(job.text))
         elif isinstance(job, CommandJob):
             self.commands.command(job, context)
-        elif isinstance(job, ReportButtonJob):
+        elif isinstance(job, ReportButtonJob) and job.action in ("peek", "redrive"):
             self.commands.report_button(job, context)
+        elif isinstance(job, ReportButtonJob | MessageButtonJob):
+            if self.buttons is None:
+                raise UsageError("that button is not set up for this worker")
+            if isinstance(job, MessageButtonJob):
+                self.buttons.message_button(job, context)
+            else:
+                self.buttons.report_button(job, context)
         elif isinstance(job, DecisionJob):
             self.decisions.handle(job, context)
         elif isinstance(job, ContinueJob):

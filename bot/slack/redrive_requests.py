@@ -1,20 +1,23 @@
-"""A redrive request: the dry-run count, the approval request that pins what it counted, and
-the card with the Approve and Reject buttons."""
+"""A redrive or discard request: the dry-run count, the approval request that pins what it
+counted, and the card with the Approve and Reject buttons."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.redrive_model import RedriveRequest
+from bot.errors import UsageError
+from bot.redrive_model import Action, RedriveRequest
+from bot.selection import Pin, pin_digest
 from bot.selection_options import SelectionArgs
 from bot.slack import blocks
 from bot.slack.observability import count, logger
 from bot.slack.queues import Queues, WorkerOptions, deadline_of
 from bot.slack.web_api import SlackApi
 from bot.state import StateStore
-from bot.state_model import ApprovalRequest, new_request_id
+from bot.state_model import ApprovalRequest, RequestAction, new_request_id
 
 
 class RedriveRequests:
@@ -47,30 +50,56 @@ class RedriveRequests:
         response_url: str,
         received_at: datetime,
         context: Any,
+        action: RequestAction = RequestAction.REDRIVE,
+        message_id: str | None = None,
     ) -> None:
-        """Count, store the request with its pin, post the card (or say there is nothing)."""
-        selection = args.build(tz=self.queues.tz, now=received_at)
+        """Count, store the request with its pin, post the card (or say there is nothing).
+
+        ``action``: what approving does (a redrive, or a discard: archived, then deleted);
+        ``message_id``: only that message (a peeked message's button), at most one."""
+        request_id = new_request_id(self.clock())
+        # Checked before anything is received: a discard without its archive never starts.
+        archive_location = self._archive_location(action, request_id)
+        selection = args.build(
+            tz=self.queues.tz,
+            now=received_at,
+            error_attribute=self.queues.settings.error_attribute,
+        )
+        what = None
+        if message_id is not None:
+            # That message only: its id's digest, sent before the click, one at most.
+            pin = Pin(received_at, frozenset({pin_digest(message_id)}))
+            selection = replace(selection, pin=pin, limit=1)
+            what = f"message {message_id}"
         dlq = self.queues.catalog().get(queue)
         dry = self.queues.engine().run(
             dlq,
-            RedriveRequest(selection=selection, dry_run=True, max_held=self.options.max_held),
+            RedriveRequest(
+                selection=selection,
+                dry_run=True,
+                max_held=self.options.max_held,
+                action=Action.DISCARD if action is RequestAction.DISCARD else Action.REDRIVE,
+            ),
             deadline=deadline_of(context),
         )
         # Every message the count saw was sent before now: the pin's upper time bound.
         counted_at = self.clock()
         if dry.matched == 0:
-            self.slack.respond(response_url, blocks.nothing_to_redrive(dlq.name, dry))
+            self.slack.respond(
+                response_url, blocks.nothing_to_redrive(dlq.name, dry, action.value, what)
+            )
             return
         request = ApprovalRequest(
-            request_id=new_request_id(counted_at),
+            request_id=request_id,
             dlq=dlq.name,
             selection=args.to_dict(),
-            selection_text=dry.selection,
+            selection_text=what or dry.selection,
             matched=dry.matched,  # the approved run moves at most this many, always
             # the count saw every message (failed or not), and SQS counts no more than it saw
             count_complete=dry.finished and not dry.unseen,
             count_stopped=None if dry.finished else dry.stopped.value,
-            would_move=dry.destined,  # what the card shows: those the destinations can take
+            # what the card shows: those the destinations can take (a discard: all it matched)
+            would_move=dry.matched if action is RequestAction.DISCARD else dry.destined,
             blocked_groups=dry.blocked_groups,  # FIFO: the count could not see every message
             requester=user,
             channel=channel,
@@ -78,6 +107,8 @@ class RedriveRequests:
             approval_expires_at=counted_at + self.approval_ttl,
             pin_sent_before=counted_at,
             pin_digests=dry.matched_digests,
+            action=action.value,
+            archive_location=archive_location,
         )
         self.state.put_request(request)
         self.state.record_event(
@@ -85,20 +116,34 @@ class RedriveRequests:
             "requested",
             user,
             counted_at,
-            dlq=dlq.name,
+            **request.audit_detail(),
             selection=dry.selection,
             matched=dry.matched,
-            would_move=dry.destined,
+            would_move=request.would_move,
             blocked_groups=dry.blocked_groups,
             needs_human=dry.needs_human,
             count_stopped=request.count_stopped,
             pinned_ids=None if dry.matched_digests is None else len(dry.matched_digests),
         )
         logger.info(
-            "redrive requested",
+            f"{action.value} requested",
             extra={"correlation_id": request.request_id, "dlq": dlq.name, "matched": dry.matched},
         )
-        count("RedrivesRequested")
-        card = blocks.approval_card(request, self.queues.tz, dry_run_note=blocks.dry_run_note(dry))
+        count("RedrivesRequested" if action is RequestAction.REDRIVE else "DiscardsRequested")
+        note = blocks.dry_run_note(dry, action.value)
+        card = blocks.approval_card(request, self.queues.tz, dry_run_note=note)
         ts = self.slack.post(channel, card)
         self.state.set_card(request.request_id, ts)
+
+    def _archive_location(self, action: RequestAction, request_id: str) -> str | None:
+        """Where a discard's records go (``s3://ARCHIVE_BUCKET/discards/<request id>/``); None
+        for other actions. UsageError when no archive bucket is configured."""
+        if action is not RequestAction.DISCARD:
+            return None
+        if not self.queues.settings.archive_bucket:
+            raise UsageError(
+                "Discarding from Slack archives every message to S3 first, and no archive "
+                "bucket is configured (ARCHIVE_BUCKET), so nothing was discarded. Ask an admin "
+                "to set it, or use the CLI's `dlq-redrive discard --archive PATH`."
+            )
+        return f"s3://{self.queues.settings.archive_bucket}/discards/{request_id}/"

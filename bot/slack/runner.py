@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import fields, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import DlqRedriveError, UsageError
-from bot.redrive_model import RedriveReport, RedriveRequest, StopReason
+from bot.redrive_model import Action, EditSpec, RedriveReport, RedriveRequest, StopReason
 from bot.run_control import IN_FLIGHT_STOP, RunTotals, Step, next_step, remaining_limit
 from bot.selection import Selection
 from bot.selection_options import SelectionArgs
@@ -27,9 +28,10 @@ from bot.slack.observability import count, logger
 from bot.slack.protocol import ContinueJob
 from bot.slack.queues import Queues, WorkerOptions, deadline_of
 from bot.state import StateStore
-from bot.state_model import ApprovalRequest, RunRecord, RunStatus
+from bot.state_model import ApprovalRequest, RequestAction, RunRecord, RunStatus
 
-if TYPE_CHECKING:  # a Protocol only: the runner loads no Lambda client (test_layering)
+if TYPE_CHECKING:  # Protocols only: the runner loads no Lambda or S3 client (test_layering)
+    from bot.archive_model import ArchiveSink
     from bot.slack.dispatch import JobDispatcher
 
 
@@ -74,6 +76,36 @@ def approved_selection(request: ApprovalRequest, run: RunRecord, tz: Any) -> Sel
     return replace(selection, pin=request.approved_pin)  # always pinned, old requests too
 
 
+@contextmanager
+def engine_request(
+    request: ApprovalRequest,
+    selection: Selection,
+    max_held: int | None,
+    archives: Callable[[str], ArchiveSink] | None,
+) -> Iterator[RedriveRequest]:
+    """What the engine is asked to do for an approved ``request``: a redrive, a discard into
+    the archive at its location (made with ``archives``, closed after the run), or an edit (a
+    redrive of its one message with the new body). UsageError, before anything is received,
+    for a discard with no archive: from Slack, nothing is deleted without its record."""
+    if request.action == RequestAction.DISCARD:
+        if request.archive_location is None or archives is None:
+            raise UsageError("this discard has no archive to write to; nothing was discarded")
+        archive = archives(request.archive_location)
+        try:
+            yield RedriveRequest(
+                selection=selection, max_held=max_held, action=Action.DISCARD, archive=archive
+            )
+        finally:
+            archive.close()
+        return
+    edit = None
+    if request.action == RequestAction.EDIT:
+        if request.edit_message_id is None or request.edit_body is None:
+            raise UsageError("this edit names no message or body; nothing was sent")
+        edit = EditSpec(request.edit_message_id, request.edit_body)
+    yield RedriveRequest(selection=selection, max_held=max_held, edit=edit)
+
+
 # The run record keeps the run's totals under the same names (``bot.state_model.RunRecord``).
 _TOTALS = tuple(f.name for f in fields(RunTotals))
 
@@ -85,6 +117,21 @@ def _totals(run: RunRecord) -> RunTotals:
 def _apply(run: RunRecord, totals: RunTotals) -> None:
     for name in _TOTALS:
         setattr(run, name, getattr(totals, name))
+
+
+def _outcome(run: RunRecord, request: ApprovalRequest) -> dict[str, Any]:
+    """The "outcome" audit event's detail: what was approved, and what the run did."""
+    return {
+        **request.audit_detail(),
+        "status": run.status.value,
+        "moved": run.moved,
+        "failed": run.failed,
+        "skipped": run.skipped,
+        "needs_human": run.needs_human,
+        "invocations": run.invocation,
+        "duration_s": round(run.duration_s, 3),
+        "error": run.error,
+    }
 
 
 class RedriveRunner:
@@ -99,7 +146,9 @@ class RedriveRunner:
         dispatcher: JobDispatcher,
         clock: Callable[[], datetime],
         options: WorkerOptions,
+        archives: Callable[[str], ArchiveSink] | None = None,
     ) -> None:
+        self.archives = archives  # an archive at a location (bot.composition.archive_sink)
         self.queues = queues
         self.state = state
         self.cards = cards
@@ -126,7 +175,7 @@ class RedriveRunner:
         # before can overwrite what this one says.
         self.cards.update(
             request,
-            blocks.progress_line(run),
+            blocks.progress_line(run, request.action),
             f"Part {run.invocation - 1} used its time budget after moving {number(run.moved)} "
             f"in total; continuing in a new invocation (part {run.invocation}).",
         )
@@ -187,14 +236,17 @@ class RedriveRunner:
             stored = self.state.save_run(run, expected_invocation=run.invocation)
             if stored is None:  # no longer this invocation's run: stop, say nothing
                 return True
-            self.cards.update(request, blocks.progress_line(run))
+            self.cards.update(request, blocks.progress_line(run, request.action))
             return stored.cancel_requested_by is not None
 
         run.unreported = True  # lower bounds until the engine reports (it may raise instead)
-        with _Progress(self.options.progress_interval_s, tick) as progress:
+        with (
+            engine_request(request, selection, self.options.max_held, self.archives) as asked,
+            _Progress(self.options.progress_interval_s, tick) as progress,
+        ):
             report = self.queues.engine().run(
                 dlq,
-                RedriveRequest(selection=selection, max_held=self.options.max_held),
+                asked,
                 deadline=deadline_of(context),
                 cancelled=progress.cancelled.is_set,
                 on_progress=on_progress,
@@ -262,18 +314,7 @@ class RedriveRunner:
             return
         count("MessagesFailed", run.failed)
         self.state.record_event(
-            run.run_id,
-            "outcome",
-            "worker",
-            run.updated_at,
-            status=run.status.value,
-            moved=run.moved,
-            failed=run.failed,
-            skipped=run.skipped,
-            needs_human=run.needs_human,
-            invocations=run.invocation,
-            duration_s=round(run.duration_s, 3),
-            error=run.error,
+            run.run_id, "outcome", "worker", run.updated_at, **_outcome(run, request)
         )
         logger.info(
             "redrive finished",

@@ -5,11 +5,14 @@ engine, the worker no Bolt)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
+from bot.archive_model import ArchiveSink
 from bot.clock import Clock, utcnow
 from bot.config import EngineSettings, SlackSettings
 from bot.engine import RedriveEngine
+from bot.slack.action_buttons import ActionButtons
 from bot.slack.cards import Cards
 from bot.slack.command_handlers import CommandHandlers
 from bot.slack.credentials import resolve_job_signer
@@ -38,9 +41,11 @@ def assemble_worker(
     viewers: Viewers,
     clock: Clock = utcnow,
     options: WorkerOptions | None = None,
+    archives: Callable[[str], ArchiveSink] | None = None,
 ) -> SlackWorker:
     """The worker's parts wired together from injected clients (unit tests pass fakes);
-    ``engine`` is ``bot.composition.redrive_engine``'s, with its redrive ledger."""
+    ``engine`` is ``bot.composition.redrive_engine``'s, with its redrive ledger; ``archives``
+    makes the archive at a location (``bot.composition.archive_sink``: discards and exports)."""
     options = options or WorkerOptions()
     signer = resolve_job_signer(slack_settings)
     queues = Queues(gateway, engine_settings, engine)
@@ -52,6 +57,7 @@ def assemble_worker(
         dispatcher=SealingDispatcher(signer, dispatcher, clock=clock),
         clock=clock,
         options=options,
+        archives=archives,
     )
     requests = RedriveRequests(
         queues=queues,
@@ -86,4 +92,14 @@ def assemble_worker(
         ),
         runner=runner,
         clock=clock,
+        buttons=ActionButtons(
+            queues=queues,
+            state=state,
+            slack=slack,
+            requests=requests,
+            viewers=viewers,
+            clock=clock,
+            options=options,
+            archives=archives,
+        ),
     )

@@ -1,0 +1,232 @@
+"""A redrive with a canary: move a few messages first, watch whether they come back to the DLQ,
+and move the rest only if the consumer now takes them.
+
+The canary's copies carry a fresh lineage (the ``dlq-redrive-lineage`` attribute, set by the
+planner), so a copy the consumer dead-letters again is recognised in the DLQ. Watching is done by
+the engine itself: an export of the messages with that lineage to an archive that only tallies
+their error groups (it writes nothing anywhere and deletes nothing; the messages are released at
+once). The rest runs with the same lineage, so the canary's copies that came back are not sent
+again by it (``RedriveReport.returned``), and its own copies carry the lineage too.
+
+Every decision is in this module, with the clock and the sleep passed in: the unit tests run it
+against the in-memory SQS with a fake clock, the integration test against moto with a consumer.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from bot.error_groups import error_label
+from bot.pacing import Deadline
+from bot.redrive_model import Action, RedriveReport, RedriveRequest, StopReason
+from bot.selection import LINEAGE_ATTRIBUTE, Selection
+
+if TYPE_CHECKING:
+    from bot.archive_model import ArchiveRecord
+    from bot.catalog import Dlq
+    from bot.engine import RedriveEngine
+    from bot.engine_scan import ProgressCallback
+
+POLL_S = 5.0  # how often the DLQ is looked at for returned copies while waiting
+MAX_LABEL = 200  # characters of an error label kept for the report (labels are untrusted)
+LINEAGE_ATTRIBUTE_PATH = f"attr.{LINEAGE_ATTRIBUTE}"  # --where's name for the lineage
+
+
+@dataclass(frozen=True)
+class CanaryPlan:
+    """How big the canary is, how long to watch it, and what share of it may come back."""
+
+    size: int = 10
+    wait_s: float = 60.0
+    max_returned_share: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.size < 1:
+            raise ValueError(f"a canary moves at least 1 message, not {self.size}")
+        if self.wait_s < 0:
+            raise ValueError(f"a canary's wait cannot be negative ({self.wait_s} s)")
+        if not 0 <= self.max_returned_share < 1:
+            raise ValueError(
+                f"the share of the canary allowed back is from 0 to below 1, "
+                f"not {self.max_returned_share}"
+            )
+
+
+class Watch(Enum):
+    """How the watch of the canary ended."""
+
+    WAITED = "waited"  # the whole wait passed
+    THRESHOLD = "threshold"  # more came back than allowed: stopped waiting at once
+    NOTHING_MOVED = "nothing_moved"  # the canary moved nothing: nothing to watch
+    NOTHING_LEFT = "nothing_left"  # the canary moved everything selected: nothing to protect
+    CANARY_STOPPED = "canary_stopped"  # the canary's run did not finish (deadline, error, ...)
+    DEADLINE = "deadline"  # the time budget ran out while waiting
+    CANCELLED = "cancelled"
+    UNTRACEABLE = "untraceable"  # no copy of the canary could carry the lineage
+
+
+@dataclass
+class CanaryOutcome:
+    """What the canary did, what came back, and whether the rest moved."""
+
+    canary: RedriveReport
+    returned: int  # the canary's copies found back in the DLQ
+    untraceable: int  # canary copies sent without the lineage: not recognisable if back
+    returned_errors: Counter[str]  # error labels of what came back (escaped by whoever shows)
+    stopped: bool  # True: "the consumer is still failing", the rest was not moved
+    rest: RedriveReport | None
+    lineage: str = ""
+    watch: Watch = Watch.WAITED
+    waited_s: float = 0.0
+    allowed: int = 0  # how many of the canary could come back without stopping the rest
+    max_share: float = 0.0  # the plan's max_returned_share: ``allowed`` of the traceable
+    polls: list[int] = field(default_factory=list)  # returned, at each look
+
+    @property
+    def moved(self) -> int:
+        """Moved by the canary and the rest together."""
+        return self.canary.moved + (self.rest.moved if self.rest is not None else 0)
+
+
+class _ErrorTally:
+    """An archive that writes nothing: it counts the error groups of the records it is given.
+    The engine's workers call ``write`` from several threads: one at a time counts."""
+
+    def __init__(self, error_attribute: str | None) -> None:
+        self.location = "the canary's watch (nothing written)"
+        self.labels: Counter[str] = Counter()
+        self._error_attribute = error_attribute
+        self._lock = threading.Lock()
+
+    def write(self, records: Sequence[ArchiveRecord]) -> None:
+        labels = [error_label(r.to_received(), self._error_attribute)[0] for r in records]
+        with self._lock:
+            for label in labels:
+                short = label if len(label) <= MAX_LABEL else label[: MAX_LABEL - 1] + "…"
+                self.labels[short] += 1
+
+    def close(self) -> None:
+        pass
+
+
+def new_lineage() -> str:
+    """A lineage no other run uses."""
+    return f"canary-{uuid.uuid4().hex}"
+
+
+def run_with_canary(
+    engine: RedriveEngine,
+    dlq: Dlq,
+    request: RedriveRequest,
+    plan: CanaryPlan,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    deadline: Deadline | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+    on_progress: ProgressCallback | None = None,
+    error_attribute: str | None = None,
+    lineage: str | None = None,
+) -> CanaryOutcome:
+    """Move ``plan.size`` of the selection, watch the DLQ for their copies for up to
+    ``plan.wait_s``, and move the rest unless more than ``plan.max_returned_share`` of the
+    canary came back (see the module docstring). A dry run has no canary: it is just counted."""
+    lineage = lineage or request.lineage or new_lineage()
+    limit = request.selection.limit
+    size = plan.size if limit is None else min(plan.size, limit)
+    first = replace(request, selection=replace(request.selection, limit=size), lineage=lineage)
+    canary = engine.run(dlq, first, deadline=deadline, cancelled=cancelled, on_progress=on_progress)
+    outcome = CanaryOutcome(
+        canary=canary,
+        returned=0,
+        untraceable=canary.lineage_dropped,
+        returned_errors=Counter(),
+        stopped=False,
+        rest=None,
+        lineage=lineage,
+        max_share=plan.max_returned_share,
+    )
+    traceable = canary.moved - canary.lineage_dropped
+    outcome.allowed = int(plan.max_returned_share * traceable)
+    if request.dry_run or canary.moved == 0:
+        outcome.watch = Watch.NOTHING_MOVED
+        return outcome
+    if not canary.finished:
+        outcome.watch = Watch.CANARY_STOPPED
+        return outcome
+    if canary.stopped is StopReason.DRAINED or (limit is not None and canary.matched >= limit):
+        outcome.watch = Watch.NOTHING_LEFT
+        return outcome
+    if traceable <= 0:
+        # None of its copies can be recognised: whether they came back cannot be told, so the
+        # rest does not move on a guess.
+        outcome.watch, outcome.stopped = Watch.UNTRACEABLE, True
+        return outcome
+    _watch(engine, dlq, request, plan, outcome, sleep, clock, deadline, cancelled, error_attribute)
+    if outcome.stopped or outcome.watch in (Watch.DEADLINE, Watch.CANCELLED):
+        return outcome
+    left = None if limit is None else limit - canary.moved
+    if left is not None and left <= 0:
+        return outcome
+    rest = replace(request, selection=replace(request.selection, limit=left), lineage=lineage)
+    outcome.rest = engine.run(
+        dlq, rest, deadline=deadline, cancelled=cancelled, on_progress=on_progress
+    )
+    return outcome
+
+
+def _watch(
+    engine: RedriveEngine,
+    dlq: Dlq,
+    request: RedriveRequest,
+    plan: CanaryPlan,
+    outcome: CanaryOutcome,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+    deadline: Deadline | None,
+    cancelled: Callable[[], bool],
+    error_attribute: str | None,
+) -> None:
+    """Look at the DLQ every POLL_S for the canary's copies until the wait is over, or more
+    came back than allowed (then ``outcome.stopped``), or the time budget or a cancel ends it."""
+    started = clock()
+    while True:
+        waited = clock() - started
+        left = plan.wait_s - waited
+        if left <= 0:
+            outcome.watch = Watch.WAITED
+            break
+        budget = deadline.remaining() if deadline is not None else None
+        if budget is not None and budget <= min(POLL_S, left):
+            outcome.watch = Watch.DEADLINE
+            break
+        sleep(min(POLL_S, left))
+        if cancelled():
+            outcome.watch = Watch.CANCELLED
+            break
+        tally = _ErrorTally(error_attribute)
+        look = RedriveRequest(
+            selection=Selection(where=((LINEAGE_ATTRIBUTE_PATH, outcome.lineage),)),
+            action=Action.EXPORT,
+            archive=tally,
+            workers=request.workers,
+            visibility_timeout=request.visibility_timeout,
+            confirm_empty_wait_s=request.confirm_empty_wait_s,
+        )
+        found = engine.run(dlq, look, deadline=deadline, cancelled=cancelled)
+        outcome.polls.append(found.archived)
+        # Copies only come back while the wait goes on: the largest look is the truest one
+        # (a later one can miss a copy another consumer held at that moment).
+        if found.archived >= outcome.returned:
+            outcome.returned, outcome.returned_errors = found.archived, tally.labels
+        if outcome.returned > outcome.allowed:
+            outcome.watch, outcome.stopped = Watch.THRESHOLD, True
+            break
+    outcome.waited_s = clock() - started
