@@ -27,6 +27,7 @@ from bot.archive_location import S3Location, parse_archive_location
 from bot.archive_model import ArchiveRecord, ArchiveWriteError, parse_lines
 from bot.aws_errors import describe_client_error
 from bot.errors import AwsError, UsageError
+from bot.printable import visible
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -138,7 +139,8 @@ class S3Source:
 
     def records(self) -> Iterator[ArchiveRecord]:
         for key in self.keys():
-            where = f"s3://{self._where.bucket}/{key}"
+            # Any key under the prefix is read, whoever wrote it: shown escaped in errors.
+            where = visible(f"s3://{self._where.bucket}/{key}")
             doing = f"reading {where}"
             try:
                 body = self._client.get_object(Bucket=self._where.bucket, Key=key)["Body"]

@@ -230,3 +230,13 @@ def test_the_composition_root_makes_its_s3_client_from_the_environment(bucket: s
     # Then it went to that bucket and reads back
     assert isinstance(sink, S3Archive)
     assert list(archive_source("s3://dlq-archive/composed").records()) == [record(1)]
+
+
+def test_a_bad_object_with_a_hostile_key_is_named_escaped(s3: S3Client, bucket: str) -> None:
+    # Given an object under the prefix whose key would drive a terminal, holding a bad line
+    s3.put_object(Bucket=BUCKET, Key="h/\x1b[2J.jsonl", Body=b"oops\n")
+    # When read, the error names it with the escape shown, not acted on
+    with pytest.raises(ArchiveFormatError) as raised:
+        list(S3Source(s3, "s3://dlq-archive/h").records())
+    assert "\x1b" not in str(raised.value)
+    assert "s3://dlq-archive/h/\\x1b[2J.jsonl, line 1" in str(raised.value)
