@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.archive_model import (
     ARCHIVE_FORMAT,
@@ -184,3 +186,38 @@ def test_blank_lines_are_skipped_and_the_rest_numbered_as_in_the_file() -> None:
     records = list(parse_lines([GOOD, "  ", second, ""], location="x"))
     # Then the two records come back in order
     assert [r.message_id for r in records] == ["id-9", "id-2"]
+
+
+_TEXT = st.text(st.characters(exclude_categories=()), max_size=60)  # any code point, surrogates too
+_ATTRIBUTE = st.one_of(
+    st.builds(
+        lambda t, v: {"DataType": t, "StringValue": v},
+        st.sampled_from(["String", "Number", "String.x"]),
+        _TEXT.filter(bool),
+    ),
+    st.builds(
+        lambda t, v: {"DataType": t, "BinaryValue": v},
+        st.sampled_from(["Binary", "Binary.gz"]),
+        st.binary(min_size=1, max_size=40),
+    ),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    message_id=_TEXT.filter(bool),
+    body=_TEXT,
+    attributes=st.dictionaries(_TEXT, _ATTRIBUTE, max_size=10),
+    system=st.dictionaries(_TEXT, _TEXT, max_size=6),
+    source=st.none() | _TEXT,
+)
+def test_any_record_reads_back_as_it_was_from_one_ascii_line(
+    message_id: str, body: str, attributes: dict, system: dict, source: str | None
+) -> None:
+    # Given any record
+    record = ArchiveRecord(message_id, body, attributes, system, "dlq", source)
+    # When written and read back
+    line = record.to_json_line()
+    # Then it is one ASCII line that reads back equal
+    assert line.isascii() and "\n" not in line and "\r" not in line
+    assert ArchiveRecord.from_json_line(line) == record
