@@ -63,16 +63,21 @@ class _Progress:
         self._thread.join()
 
 
-def approved_selection(request: ApprovalRequest, run: RunRecord, tz: Any) -> Selection | None:
+def approved_selection(
+    request: ApprovalRequest, run: RunRecord, tz: Any, error_attribute: str | None = None
+) -> Selection | None:
     """What the next invocation of ``run`` may take: the request's selection, pinned to what its
-    count counted, capped at the counted ``matched`` less what moved; None when nothing is left."""
+    count counted, capped at the counted ``matched`` less what moved; None when nothing is left.
+    ``error_attribute``: ERROR_ATTRIBUTE, as the count read error groups (``--error``)."""
     args = SelectionArgs.from_dict(request.selection)
     # Always capped: the card promised at most what the count counted, even when the count
     # stopped early (the others wait for a request of their own).
     limit = remaining_limit(run.moved, args.limit, request.matched)
     if limit is not None and limit <= 0:
         return None
-    selection = args.build(tz=tz, now=request.requested_at, limit=limit)
+    selection = args.build(
+        tz=tz, now=request.requested_at, limit=limit, error_attribute=error_attribute
+    )
     return replace(selection, pin=request.approved_pin)  # always pinned, old requests too
 
 
@@ -213,7 +218,9 @@ class RedriveRunner:
             run.status = RunStatus.CANCELLED
             run.cancel_requested_by = stored.cancel_requested_by
             return None
-        selection = approved_selection(request, run, self.queues.tz)
+        selection = approved_selection(
+            request, run, self.queues.tz, self.queues.settings.error_attribute
+        )
         if selection is None:
             run.status = RunStatus.DONE
             return None
