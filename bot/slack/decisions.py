@@ -135,7 +135,7 @@ class Decisions:
     def _approved(self, request: ApprovalRequest, run: RunRecord, context: Any) -> None:
         # The "approved" audit event was written with the decision and the run (one transaction).
         logger.info(
-            "redrive decided",
+            f"{request.action} decided",
             extra={
                 "correlation_id": request.request_id,
                 "decision": "approve",
@@ -143,15 +143,14 @@ class Decisions:
             },
         )
         count("RedrivesApproved")
-        self.cards.update(
-            request, f":white_check_mark: Approved by <@{run.approved_by}>, redriving…"
-        )
+        doing = blocks.action_words(request.action).doing.lower()
+        self.cards.update(request, f":white_check_mark: Approved by <@{run.approved_by}>, {doing}…")
         self.runner.run(run, request, context)
 
     def _rejected(self, request: ApprovalRequest, user: str, now: datetime) -> None:
         self.state.record_event(request.request_id, RequestStatus.REJECTED.value, user, now)
         logger.info(
-            "redrive decided",
+            f"{request.action} decided",
             extra={"correlation_id": request.request_id, "decision": "reject", "by": user},
         )
         self.cards.update(request, f":no_entry: Rejected by <@{user}>; nothing was moved.")

@@ -113,6 +113,8 @@ def test_an_approved_discard_archives_that_message_then_deletes_only_it(
     assert after == {k: v for k, v in before.items() if k != message_id}
     assert count(harness.sqs, pair.source_url) == 0  # discarded, not redriven
     # And the card says so in a discard's words
+    approved = f"orders-dlq discard {request_id}: :white_check_mark: Approved by <@{APPROVER}>"
+    assert f"{approved}, discarding…" in harness.updates()
     final = harness.calls("chat.update")[-1].body
     shown = json.dumps(final["blocks"])
     assert "Done: discarded *1*" in shown
