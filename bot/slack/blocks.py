@@ -592,7 +592,14 @@ def outcome_lines(
     if run.error:
         # An error can quote what SQS or a message said: escaped like any text we did not write.
         details.append(f"Error: {escape(run.error, limit=500)}")
-    if run.unreported:
+    if run.unreported and request is not None and request.archive_location is not None:
+        details.append(
+            "The worker stopped before it could report, so it may have discarded more after its "
+            "last saved progress: those are in the archive and not counted here. Any it had "
+            "archived but not yet deleted are in both the archive and the DLQ, and the ones it "
+            "held go back to the DLQ when their visibility timeout ends."
+        )
+    elif run.unreported:
         details.append(
             "The worker stopped before it could report, so it may have moved more after its last "
             "saved progress: those are in their source queues and not counted here. Any it had "

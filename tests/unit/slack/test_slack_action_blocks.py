@@ -121,3 +121,23 @@ def test_an_edit_card_shows_its_diff_escaped() -> None:
     shown = json.dumps(card["blocks"])
     assert "Edit & resend request" in shown and "&lt;!here&gt;" in shown
     assert "<!here>" not in shown
+
+
+def test_a_discard_that_died_says_what_may_be_in_the_archive_not_in_source_queues() -> None:
+    request = _request(action="discard", archive_location="s3://arch/discards/x/")
+    run = RunRecord(
+        run_id=request.request_id,
+        dlq="orders-dlq",
+        requester="U1",
+        approved_by="U2",
+        status=RunStatus.FAILED,
+        started_at=NOW,
+        updated_at=NOW,
+        moved=3,
+        unreported=True,
+    )
+    head, details = blocks.outcome_lines(run, None, request)
+    assert head.startswith(":x: Discard failed: discarded at least *3*")
+    shown = " ".join(details)
+    assert "it may have discarded more after its last saved progress" in shown
+    assert "source queues" not in shown
