@@ -28,21 +28,31 @@ from botocore.exceptions import (
     NoRegionError,
 )
 
+from bot.canary import CanaryPlan
+from bot.cli_actions import COMMANDS as ACTION_COMMANDS
 from bot.cli_context import CliContext
-from bot.cli_run import error_line, run_action, table
+from bot.cli_run import (
+    add_run_options,
+    error_line,
+    non_negative_float,
+    run_action,
+    run_canary,
+    selection_of,
+    share,
+    table,
+)
 from bot.cli_run import print_summary as print_summary  # its old home: tests and scripts use it
 from bot.composition import build_cli_context
 from bot.errors import AwsError, DlqRedriveError, UsageError
 from bot.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from bot.inspection import peek, summarize
+from bot.expiry import NextExpiry, describe_next_expiry
+from bot.inspection import EXPIRY_SCAN, peek, scan_next_expiry, summarize
 from bot.pacing import check_rate
 from bot.printable import visible
 from bot.redrive_model import RedriveRequest
-from bot.selection_options import SelectionArgs, add_selection_options, positive_int
+from bot.selection_options import add_selection_options, positive_int
 from bot.slack import state_command
 from bot.sqs_gateway import SqsGateway
-
-DEFAULT_WORKERS = 8
 
 ExtraCommand = Callable[[argparse.Namespace, CliContext], int]
 
@@ -52,16 +62,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> Any:
         raise UsageError(message)
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from exc
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,7 +82,20 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         return commands.add_parser(name, help=help_text, parents=[json_option])
 
-    command("list", "watched DLQs with counts and sources")
+    list_cmd = command("list", "watched DLQs with counts, next expiry and sources")
+    list_cmd.add_argument(
+        "--expiry-scan",
+        type=positive_int,
+        default=EXPIRY_SCAN,
+        metavar="N",
+        help="messages read per DLQ to find the next expiry (default "
+        f"{EXPIRY_SCAN:,}; beyond them the expiry shown is a bound)",
+    )
+    list_cmd.add_argument(
+        "--no-expiry",
+        action="store_true",
+        help="do not read messages for the next expiry (counts and sources only)",
+    )
 
     peek_cmd = command("peek", "show messages without consuming them")
     peek_cmd.add_argument("queue")
@@ -104,17 +117,25 @@ def build_parser() -> argparse.ArgumentParser:
     redrive.add_argument(
         "--force", action="store_true", help="also move messages at or above MAX_REDRIVES"
     )
-    redrive.add_argument("--workers", type=positive_int, default=DEFAULT_WORKERS)
-    redrive.add_argument("--rate", type=_positive_float, metavar="MSGS_PER_S")
+    add_run_options(redrive)
     redrive.add_argument(
-        "--deadline", type=_positive_float, metavar="SECONDS", help="stop cleanly after this long"
+        "--canary",
+        type=positive_int,
+        metavar="N",
+        help="move N first, wait, and move the rest only if few of them came back to the DLQ",
     )
     redrive.add_argument(
-        "--visibility-timeout",
-        type=positive_int,
-        default=300,
+        "--canary-wait",
+        type=non_negative_float,
         metavar="SECONDS",
-        help="how long scanned messages stay hidden from other consumers (default 300)",
+        help=f"how long to watch for the canary coming back (default {CanaryPlan.wait_s:g})",
+    )
+    redrive.add_argument(
+        "--canary-max-returned",
+        type=share,
+        metavar="SHARE",
+        help="stop when more than this share of the canary came back (from 0 to below 1, "
+        f"default {CanaryPlan.max_returned_share:g})",
     )
     redrive.add_argument(
         "--native",
@@ -138,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
 # context as a Protocol that ``CliContext`` satisfies.
 EXTRA_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], ExtraCommand]] = {
     "create-state-table": (state_command.HELP, state_command.configure, state_command.run),
+    **ACTION_COMMANDS,
 }
 
 
@@ -198,26 +220,52 @@ def _lenient(stream: TextIO) -> TextIO:
 
 
 def _cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
-    summaries = summarize(ctx.catalog.watched())
+    dlqs = ctx.catalog.watched()
+    summaries = summarize(dlqs)
+    # Reading each DLQ's oldest message is a receive (as a peek is): --no-expiry skips it.
+    expiries = (
+        [None] * len(dlqs)
+        if args.no_expiry
+        else [scan_next_expiry(ctx.gateway, dlq, limit=args.expiry_scan) for dlq in dlqs]
+    )
     if args.json:
-        print(json.dumps({"dlqs": [s.to_dict() for s in summaries]}), file=ctx.out)
+        rows_json = [
+            {**s.to_dict(), "next_expiry": None if args.no_expiry else _expiry_dict(e)}
+            for s, e in zip(summaries, expiries, strict=True)
+        ]
+        print(json.dumps({"dlqs": rows_json}), file=ctx.out)
         return EXIT_OK
     if not summaries:
         print("No dead-letter queues found (no queue has a RedrivePolicy).", file=ctx.out)
         return EXIT_OK
-    rows = [["DLQ", "VISIBLE", "IN FLIGHT", "FIFO", "SOURCES"]]
+    tz = ctx.settings.timezone
+    rows = [["DLQ", "VISIBLE", "IN FLIGHT", "FIFO", "NEXT EXPIRY", "SOURCES"]]
     rows += [
         [
             s.name,
             str(s.visible),
             str(s.in_flight),
             "yes" if s.fifo else "no",
+            "(not read)" if args.no_expiry else describe_next_expiry(e, tz),
             ", ".join(s.sources) or "-",
         ]
-        for s in summaries
+        for s, e in zip(summaries, expiries, strict=True)
     ]
     table(rows, ctx.out)
     return EXIT_OK
+
+
+def _expiry_dict(next_one: NextExpiry | None) -> dict[str, Any] | None:
+    """``list --json``'s next expiry: exact, or at the latest (``exact`` false) from what was
+    scanned."""
+    if next_one is None:
+        return None
+    return {
+        "at": next_one.at.isoformat(),
+        "exact": next_one.exact,
+        "scanned": next_one.scanned,
+        "population": next_one.population,
+    }
 
 
 def _cmd_peek(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -270,8 +318,9 @@ def _cmd_peek(args: argparse.Namespace, ctx: CliContext) -> int:
 def _cmd_redrive(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.native:
         return _cmd_native(args, ctx)
+    plan = _canary_plan(args)
     check_rate(args.rate, args.workers, args.visibility_timeout)  # before any AWS call
-    selection = SelectionArgs.from_namespace(args).build(tz=ctx.settings.timezone, now=ctx.now())
+    selection = selection_of(args, ctx)
     catalog = ctx.catalog
     dlq = catalog.get(args.queue, orphan_ok=bool(args.to))
     to = catalog.resolve_to(dlq, args.to) if args.to else None
@@ -284,7 +333,41 @@ def _cmd_redrive(args: argparse.Namespace, ctx: CliContext) -> int:
         rate=args.rate,
         visibility_timeout=args.visibility_timeout,
     )
+    if plan is not None:
+        return run_canary(ctx, dlq, request, plan, as_json=args.json, deadline_s=args.deadline)
     return run_action(ctx, dlq, request, as_json=args.json, deadline_s=args.deadline)
+
+
+def _canary_plan(args: argparse.Namespace) -> CanaryPlan | None:
+    """The canary the options ask for (None: no --canary); a UsageError for options that make
+    no sense with it (or without it), before any AWS call."""
+    if args.canary is None:
+        given = [
+            name
+            for name, value in (
+                ("--canary-wait", args.canary_wait),
+                ("--canary-max-returned", args.canary_max_returned),
+            )
+            if value is not None
+        ]
+        if given:
+            raise UsageError(f"{', '.join(given)} needs --canary N")
+        return None
+    if args.dry_run:
+        raise UsageError("--canary moves messages to watch them; it cannot be a --dry-run")
+    defaults = CanaryPlan()
+    try:
+        return CanaryPlan(
+            size=args.canary,
+            wait_s=defaults.wait_s if args.canary_wait is None else args.canary_wait,
+            max_returned_share=(
+                defaults.max_returned_share
+                if args.canary_max_returned is None
+                else args.canary_max_returned
+            ),
+        )
+    except ValueError as exc:  # the plan's own rules (a share below 1, ...)
+        raise UsageError(f"--canary: {exc}") from exc
 
 
 def _cmd_native(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -299,6 +382,9 @@ def _cmd_native(args: argparse.Namespace, ctx: CliContext) -> int:
             ("--limit", args.limit),
             ("--dry-run", args.dry_run),
             ("--force", args.force),
+            ("--canary", args.canary),
+            ("--error", args.error),
+            ("--where", args.where),
         )
         if value
     ]

@@ -12,6 +12,7 @@ without an import cycle.
 
 from __future__ import annotations
 
+import argparse
 import json
 import signal
 import threading
@@ -30,14 +31,69 @@ from bot.run_control import (
     MAY_HAVE_BEEN_DELIVERED,
     STOPPED_BEFORE_THEM,
 )
+from bot.selection import Selection
+from bot.selection_options import SelectionArgs, positive_int
 
 if TYPE_CHECKING:
+    from bot.canary import CanaryOutcome, CanaryPlan
     from bot.catalog import Dlq
     from bot.cli_context import CliContext
     from bot.engine import RedriveEngine
 
 T = TypeVar("T")
 Progress = Callable[[RedriveReport], None]
+
+DEFAULT_WORKERS = 8
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from exc
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A number greater than 0 (argparse ``type``)."""
+    value = _number(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """A number of at least 0 (argparse ``type``)."""
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {text}")
+    return value
+
+
+def share(text: str) -> float:
+    """A share between 0 and 1 (argparse ``type``)."""
+    value = _number(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a share between 0 and 1, got {text}")
+    return value
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """How a run goes (workers, pace, time budget, visibility): the same for every action."""
+    parser.add_argument("--workers", type=positive_int, default=DEFAULT_WORKERS)
+    parser.add_argument("--rate", type=positive_float, metavar="MSGS_PER_S")
+    parser.add_argument(
+        "--deadline", type=positive_float, metavar="SECONDS", help="stop cleanly after this long"
+    )
+    parser.add_argument(
+        "--visibility-timeout",
+        type=positive_int,
+        default=300,
+        metavar="SECONDS",
+        help="how long scanned messages stay hidden from other consumers (default 300)",
+    )
 
 
 def error_line(err: TextIO, text: str) -> None:
@@ -166,6 +222,14 @@ def cli_engine(ctx: CliContext) -> RedriveEngine:
     )
 
 
+def selection_of(args: argparse.Namespace, ctx: CliContext) -> Selection:
+    """The selection options parsed (``bot.selection_options``), as of now, in TIMEZONE, with
+    ERROR_ATTRIBUTE naming a message's error group for ``--error``."""
+    return SelectionArgs.from_namespace(args).build(
+        tz=ctx.settings.timezone, now=ctx.now(), error_attribute=ctx.settings.error_attribute
+    )
+
+
 def run_action(
     ctx: CliContext,
     dlq: Dlq,
@@ -174,8 +238,22 @@ def run_action(
     as_json: bool,
     deadline_s: float | None = None,
 ) -> int:
-    """Run ``request`` on ``dlq`` under Ctrl-C control, print its summary (or its JSON) and
-    answer the exit status it earns: the one way redrive, discard, export and edit run."""
+    """Run ``request`` on ``dlq`` (``run_report``) and answer the exit status it earns."""
+    return exit_status(
+        run_report(ctx, dlq, request, as_json=as_json, deadline_s=deadline_s), ctx.err
+    )
+
+
+def run_report(
+    ctx: CliContext,
+    dlq: Dlq,
+    request: RedriveRequest,
+    *,
+    as_json: bool,
+    deadline_s: float | None = None,
+) -> RedriveReport:
+    """Run ``request`` on ``dlq`` under Ctrl-C control and print its summary (or its JSON):
+    the one way redrive, discard, export and edit run."""
     engine = cli_engine(ctx)
     action = request.action
 
@@ -197,7 +275,74 @@ def run_action(
         show,
         progress=None if as_json else ProgressLine(ctx.err, done=_VERBS[action][1].split()[0]),
     )
-    return exit_status(report, ctx.err)
+    return report
+
+
+def run_canary(
+    ctx: CliContext,
+    dlq: Dlq,
+    request: RedriveRequest,
+    plan: CanaryPlan,
+    *,
+    as_json: bool,
+    deadline_s: float | None = None,
+) -> int:
+    """``redrive --canary N``: move N, watch whether they come back to the DLQ, and move the
+    rest only if few did (``bot.canary``). Exit 1 when the canary stopped the run."""
+    from bot.canary import Watch, run_with_canary
+    from bot.run_control import canary_words
+
+    engine = cli_engine(ctx)
+
+    def show(outcome: CanaryOutcome, interrupted_by: str | None) -> None:
+        words = canary_words(outcome)
+        if as_json:
+            payload = {
+                "canary": outcome.canary.to_dict(),
+                "returned": outcome.returned,
+                "untraceable": outcome.untraceable,
+                "returned_errors": dict(outcome.returned_errors),
+                "stopped": outcome.stopped,
+                "words": words,
+                "rest": None if outcome.rest is None else outcome.rest.to_dict(),
+            }
+            print(json.dumps(payload), file=ctx.out)
+            return
+        print("canary:", file=ctx.out)
+        print_summary(outcome.canary, ctx.out, interrupted_by=interrupted_by)
+        print(visible(words), file=ctx.out)
+        for label, count in outcome.returned_errors.most_common(10):
+            # An error label is a message's text: shown, never acted on.
+            print(visible(f"  came back {count}× {label}"), file=ctx.out)
+        if outcome.rest is not None:
+            print("\nthe rest:", file=ctx.out)
+            print_summary(outcome.rest, ctx.out, interrupted_by=interrupted_by)
+
+    outcome = run_controlled(
+        ctx.err,
+        lambda cancelled, on_progress: run_with_canary(
+            engine,
+            dlq,
+            request,
+            plan,
+            deadline=Deadline(deadline_s),
+            cancelled=cancelled,
+            on_progress=on_progress,
+            error_attribute=ctx.settings.error_attribute,
+        ),
+        show,
+        progress=None if as_json else ProgressLine(ctx.err),
+    )
+    if outcome.stopped:  # the consumer is still failing (or the canary could not be traced)
+        return EXIT_FAILED
+    status = exit_status(outcome.canary, ctx.err)
+    if status != EXIT_OK:
+        return status
+    if outcome.rest is not None:
+        return exit_status(outcome.rest, ctx.err)
+    if outcome.watch in (Watch.DEADLINE, Watch.CANCELLED):
+        return EXIT_INCOMPLETE  # watched, not decided: the same command again goes on
+    return EXIT_OK
 
 
 def exit_status(report: RedriveReport, err: TextIO) -> int:

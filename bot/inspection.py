@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.catalog import Dlq
+from bot.expiry import ExpiryCounter, NextExpiry, next_expiry
 from bot.selection import redrive_count
 from bot.sqs_model import ReceivedMessage, SqsApi
 
@@ -97,6 +98,7 @@ def sample_queue(
     on_message: Callable[[ReceivedMessage], None],
     expected: int | None = None,
     confirm_wait_s: int = 0,
+    found: Callable[[], bool] = lambda: False,
 ) -> Sample:
     """Hand up to ``limit`` distinct messages of the queue at ``url`` to ``on_message``, one at
     a time as they arrive, and release every one however the scan ends; nothing is deleted.
@@ -106,7 +108,8 @@ def sample_queue(
     ``expected`` is the visible count from the queue's attributes, when known: 0 receives
     nothing, and reaching it ends the scan without another receive. A short poll that comes back
     empty before then is confirmed by one long poll of ``confirm_wait_s`` (a short poll samples
-    only some SQS hosts).
+    only some SQS hosts). ``found`` ends the scan early once it answers True (checked after
+    each receive).
     """
     seen: set[str] = set()
     handles: list[str] = []
@@ -128,7 +131,7 @@ def sample_queue(
         return len(batch)
 
     try:
-        while len(seen) < limit and (expected is None or len(seen) < expected):
+        while len(seen) < limit and (expected is None or len(seen) < expected) and not found():
             wanted = min(10, limit - len(seen))
             got = receive(wanted, 0)
             if not got and expected is not None and confirm_wait_s > 0:
@@ -159,6 +162,70 @@ def peek(gateway: SqsApi, dlq: Dlq, count: int, *, max_redrives: int) -> list[Pe
     return [
         describe_message(message, dlq, max_redrives=max_redrives) for message in messages[:count]
     ]
+
+
+# How many messages ``find_message`` looks at, at most: each stays in flight until the scan ends,
+# and SQS's in-flight quota is 120,000 per queue (a consumer's own messages count too).
+MAX_FIND_SCAN = 100_000
+
+
+@dataclass(frozen=True)
+class Found:
+    """What ``find_message`` found: the message (None: not among those scanned), and how many
+    messages it looked at."""
+
+    message: ReceivedMessage | None
+    scanned: int
+
+
+def find_message(gateway: SqsApi, dlq: Dlq, message_id: str) -> Found:
+    """The message ``message_id`` of ``dlq``, read without consuming it: received with the
+    others until it comes, then everything received is made visible again (SQS counts one more
+    receive on each, as for ``peek``). In a FIFO DLQ a message behind a held one of its group is
+    not handed out, so only the first message of each group can be found."""
+    wanted: list[ReceivedMessage] = []
+
+    def keep(message: ReceivedMessage) -> None:
+        if message.message_id == message_id and not wanted:
+            wanted.append(message)
+
+    # SQS's counts are approximate, and a message in flight now may be visible again soon.
+    expected = max(1, dlq.info.visible + dlq.info.in_flight)
+    sample = sample_queue(
+        gateway,
+        dlq.info.url,
+        limit=MAX_FIND_SCAN,
+        visibility_timeout=PEEK_VISIBILITY_S,
+        on_message=keep,
+        expected=expected,
+        confirm_wait_s=1,
+        found=lambda: bool(wanted),
+    )
+    return Found(message=wanted[0] if wanted else None, scanned=sample.received)
+
+
+# How many messages ``list`` reads per DLQ to find the next expiry: beyond it, the figure is a
+# bound ("at the latest"), saying how many it was found among.
+EXPIRY_SCAN = 1000
+
+
+def scan_next_expiry(gateway: SqsApi, dlq: Dlq, *, limit: int = EXPIRY_SCAN) -> NextExpiry | None:
+    """When the next message of ``dlq`` expires (its oldest SentTimestamp plus the DLQ's
+    retention), from up to ``limit`` of its messages, each made visible again at once (a
+    receive, as for ``peek``). Exact only when the scan saw every message the DLQ held (visible,
+    in flight and delayed); otherwise at the latest. None: it saw no dated message."""
+    counter = ExpiryCounter(dlq.info.retention_s)
+    sample = sample_queue(
+        gateway,
+        dlq.info.url,
+        limit=limit,
+        visibility_timeout=PEEK_VISIBILITY_S,
+        on_message=counter.add,
+        expected=dlq.info.visible,
+        confirm_wait_s=1,
+    )
+    held = dlq.info.visible + dlq.info.in_flight + dlq.info.delayed
+    return next_expiry(counter.scan(capped=sample.capped, population=max(held, counter.scanned)))
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,8 @@ def test_list_shows_every_dlq_with_counts_sources_and_fifo(
     assert result.code == 0, result.err
     dlqs = {d["name"]: d for d in result.json["dlqs"]}
     assert set(dlqs) == {"orders-dlq", "payments-dlq.fifo"}  # discovered from RedrivePolicies
+    # (issue 12: each DLQ also says when its next message expires; test_cli_list_expiry.py)
+    assert dlqs["orders-dlq"].pop("next_expiry")["exact"] is True
     assert dlqs["orders-dlq"] == {
         "name": "orders-dlq",
         "visible": 3,
@@ -567,6 +569,7 @@ def test_json_is_accepted_before_or_after_the_command(sqs: SQSClient, engine_env
                     "in_flight": 0,
                     "fifo": False,
                     "sources": ["orders"],
+                    "next_expiry": None,  # empty: nothing expires (issue 12)
                 }
             ]
         }
