@@ -38,8 +38,9 @@ LAMBDA_PYTHON = "3.12"
 
 # AWS services whose botocore models ship in the artifact. Any service the code creates a client
 # for must be listed (tests/deploy/test_package.py checks the code against this list); ssm and
-# secretsmanager are called through powertools Parameters (the Slack secrets, the job key).
-BOTOCORE_SERVICES = frozenset({"sqs", "dynamodb", "lambda", "ssm", "secretsmanager", "sts"})
+# secretsmanager are called through powertools Parameters (the Slack secrets, the job key); s3
+# by the worker's archive writes (bot/s3_gateway.py).
+BOTOCORE_SERVICES = frozenset({"sqs", "dynamodb", "lambda", "ssm", "secretsmanager", "sts", "s3"})
 
 # Where Lambda puts the code; compiled byte-code records its source files under this path.
 LAMBDA_TASK_ROOT = "/var/task"

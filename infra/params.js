@@ -3,17 +3,76 @@
 // Stack parameters that must be numbers in the template, checked when osls resolves them: a bad
 // value stops packaging with a message naming the parameter, not a failed deploy later.
 
-const positiveInteger = async (resolveVariable, param, { max }) => {
+const wholeNumber = async (resolveVariable, param, { min, max }) => {
   const raw = String(await resolveVariable(`param:${param}`)).trim();
   const value = Number(raw);
-  if (!/^[0-9]+$/.test(raw) || !Number.isInteger(value) || value < 1 || value > max) {
-    throw new Error(`${param} must be a whole number from 1 to ${max}, not "${raw}"`);
+  if (!/^[0-9]+$/.test(raw) || !Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${param} must be a whole number from ${min} to ${max}, not "${raw}"`);
   }
   return value;
+};
+
+// A share from 0 to 1, written as a plain decimal ("0.1", "1", "0"): no exponent, no percent.
+const share = async (resolveVariable, param) => {
+  const raw = String(await resolveVariable(`param:${param}`)).trim();
+  const value = Number(raw);
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(raw) || value < 0 || value > 1) {
+    throw new Error(`${param} must be a decimal share from 0 to 1 (such as 0.1), not "${raw}"`);
+  }
+  return value;
+};
+
+// S3 general purpose bucket names (S3 User Guide, "General purpose bucket naming rules"): 3 to 63
+// characters, lowercase letters, digits, dots and hyphens, beginning and ending with a letter or
+// digit, no two adjacent dots, not shaped like an IP address, and none of the reserved prefixes
+// and suffixes. Anything else (an "s3://" URL, a "*" that IAM would read as a wildcard, a
+// "${...}" CloudFormation would substitute) is refused rather than deployed.
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const RESERVED_BUCKET = /^(xn--|sthree-|amzn-s3-demo-)|(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$/;
+
+const archiveBucket = async (resolveVariable) => {
+  const raw = String(await resolveVariable('param:archiveBucket')).trim();
+  if (
+    raw &&
+    (!BUCKET_NAME.test(raw) ||
+      raw.includes('..') ||
+      /^[0-9]+(\.[0-9]+){3}$/.test(raw) ||
+      RESERVED_BUCKET.test(raw))
+  ) {
+    throw new Error(
+      `archiveBucket "${raw}" is not an S3 bucket name (3 to 63 lowercase letters, digits, "." ` +
+        'and "-", no "s3://", no wildcards): name one existing bucket, or leave it empty for ' +
+        'the stack to create one; see docs/deploy.md, "The archive bucket"',
+    );
+  }
+  return raw;
 };
 
 module.exports = {
   // The Slack endpoint's reserved concurrency (Lambda's account default quota is 1,000).
   slackReservedConcurrency: async ({ resolveVariable }) =>
-    positiveInteger(resolveVariable, 'slackReservedConcurrency', { max: 1000 }),
+    wholeNumber(resolveVariable, 'slackReservedConcurrency', { min: 1, max: 1000 }),
+  // Days an archive object (a discard's or an export's records) is kept; ten years at most.
+  archiveRetentionDays: async ({ resolveVariable }) =>
+    wholeNumber(resolveVariable, 'archiveRetentionDays', { min: 1, max: 3650 }),
+  // ARCHIVE_BUCKET: the bucket the deployer named (plain text, as serverless-offline needs), or
+  // the one the stack creates (its generated name, which only CloudFormation knows), under the
+  // template's own condition.
+  archiveBucketName: async ({ resolveVariable }) =>
+    (await archiveBucket(resolveVariable)) || {
+      'Fn::If': ['ArchiveBucketCreated', { Ref: 'ArchiveBucket' }, { Ref: 'ArchiveBucketName' }],
+    },
+  // The daily auto-redrive's canary (bot/canary.py, DAILY_CANARY_*), as text for the
+  // environment, within bot/config.py's bounds. Size 0 turns the canary off. The wait happens
+  // inside one invocation of the daily function (900 s at most, with the report and the rest of
+  // the redrive still to do), so it is at most 600 s (MAX_CANARY_WAIT_S).
+  dailyCanarySize: async ({ resolveVariable }) =>
+    String(await wholeNumber(resolveVariable, 'dailyCanarySize', { min: 0, max: 1000 })),
+  dailyCanaryWaitS: async ({ resolveVariable }) =>
+    String(await wholeNumber(resolveVariable, 'dailyCanaryWaitS', { min: 0, max: 600 })),
+  dailyCanaryMaxReturned: async ({ resolveVariable }) =>
+    String(await share(resolveVariable, 'dailyCanaryMaxReturned')),
+  // The same, for the stack parameter ArchiveBucketName (empty: the stack creates one).
+  givenArchiveBucket: async ({ resolveVariable }) => archiveBucket(resolveVariable),
+  archiveBucket,
 };

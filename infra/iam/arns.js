@@ -1,5 +1,7 @@
 'use strict';
 
+const { archiveBucket } = require('../params.js');
+
 // Turns the stack's comma-separated name parameters into IAM resource ARNs for serverless.yml.
 // CloudFormation cannot map over a list, so this runs when osls resolves the file; the account
 // and region stay CloudFormation pseudo parameters (Fn::Sub), so `osls package` needs no AWS
@@ -205,6 +207,27 @@ const arnsFor = (service, resourcePrefix, list) =>
     'Fn::Sub': `arn:\${AWS::Partition}:${service}:\${AWS::Region}:\${AWS::AccountId}:${resourcePrefix}${name}`,
   }));
 
+// The worker's archive writes from Slack go under these prefixes (bot/slack: discards/<request_id>/,
+// exports/<request_id>/); nothing reads, lists or deletes in the bucket from Lambda.
+const ARCHIVE_PREFIXES = ['discards/*', 'exports/*'];
+
+// A KMS key id (a UUID, or a multi-Region key's "mrk-" id) or a key ARN; no alias (IAM matches
+// the key's ARN, never an alias) and no wildcard.
+const KMS_KEY = /^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key\/(mrk-[0-9a-f]{32}|[0-9a-f-]{36})$/;
+
+async function archiveKmsKey(resolveVariable) {
+  const raw = String(await resolveVariable('param:archiveKmsKey')).trim();
+  if (raw && !KMS_KEY.test(raw) && !KMS_KEY_ARN.test(raw)) {
+    throw new Error(
+      `archiveKmsKey "${raw}" is not a KMS key id or key ARN (no alias, no wildcard): name the ` +
+        'one customer managed key, or leave it empty for SSE-S3; see docs/deploy.md, ' +
+        '"The archive bucket"',
+    );
+  }
+  return raw;
+}
+
 module.exports = {
   DLQ_SUFFIX_PATTERNS,
   overlap,
@@ -224,6 +247,36 @@ module.exports = {
     (await names(resolveVariable, 'sqsKmsKeys')).map((key) =>
       key.startsWith('arn:') ? key : arnsFor('kms', 'key/', [key])[0],
     ),
+  // Where the worker writes archive records (bot/s3_gateway.py, from Slack: discards/<request>/
+  // and exports/<request>/): those two prefixes of the archive bucket, the stack's own (its ARN)
+  // or the one archiveBucket names, and nothing else of it.
+  archiveWriteArns: async ({ resolveVariable }) => {
+    const named = await archiveBucket(resolveVariable);
+    const inBucket = (bucket, prefix) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:s3:::${bucket}/${prefix}`,
+    });
+    return ARCHIVE_PREFIXES.map((prefix) =>
+      named
+        ? inBucket(named, prefix)
+        : {
+            'Fn::If': [
+              'ArchiveBucketCreated',
+              { 'Fn::Sub': `\${ArchiveBucket.Arn}/${prefix}` },
+              inBucket('${ArchiveBucketName}', prefix),
+            ],
+          },
+    );
+  },
+  // The customer managed KMS key of the archive (archiveKmsKey): a key id in this account and
+  // region, or a key ARN. Used only when archiveKmsKey is set (the ArchiveKmsKeySet condition).
+  // The key as given (checked), for the stack parameter ArchiveKmsKey (empty: SSE-S3).
+  givenArchiveKmsKey: async ({ resolveVariable }) => archiveKmsKey(resolveVariable),
+  // A key id becomes its ARN through the stack parameter ArchiveKmsKey (which osls sets from
+  // the same --param), so the statement names the key the bucket is encrypted with.
+  archiveKmsKeyArns: async ({ resolveVariable }) => {
+    const key = await archiveKmsKey(resolveVariable);
+    return [key.startsWith('arn:') ? key : arnsFor('kms', 'key/', ['${ArchiveKmsKey}'])[0]];
+  },
   // The bot token's SecureString parameter (every function that talks to Slack reads it).
   botTokenParameterArns: async ({ resolveVariable }) =>
     arnsFor('ssm', 'parameter/', [(await secretParameters(resolveVariable)).botToken]),

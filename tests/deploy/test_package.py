@@ -22,6 +22,7 @@ import pytest
 
 from infra import package
 from tests.deploy import tooling
+from tests.deploy.test_template import resolved
 
 HANDLER_MODULES = ("handlers.slack", "handlers.worker", "handlers.daily", "handlers.failed")
 # Lambda's limits for a zip deployment package.
@@ -48,8 +49,13 @@ print(json.dumps({"handlers": handlers, "outside": outside, "path": sys.path,
 """
 
 
+# The one value only CloudFormation knows: the name it gives the archive bucket it creates
+# (stack name, logical id, a random suffix).
+GENERATED_NAMES = {"ArchiveBucket": "dlq-redrive-dev-archivebucket-1q2w3e4r5t6y"}
+
+
 def function_environment(template: dict[str, Any]) -> dict[str, str]:
-    """The deployed functions' environment (every value a plain string)."""
+    """The deployed functions' environment (every value a plain string, conditions decided)."""
     functions = [
         r["Properties"]
         for r in template["Resources"].values()
@@ -57,7 +63,9 @@ def function_environment(template: dict[str, Any]) -> dict[str, str]:
     ]
     env: dict[str, str] = {}
     for props in functions:
-        for key, value in props["Environment"]["Variables"].items():
+        for key, value in resolved(template, props["Environment"]["Variables"]).items():
+            if isinstance(value, dict) and set(value) == {"Ref"}:
+                value = GENERATED_NAMES[value["Ref"]]
             assert isinstance(value, str), f"{key} is not a plain string: {value!r}"
             env[key] = value
     return env

@@ -91,7 +91,9 @@ def resolved(template: Template, node: Any) -> Any:
         if set(node) == {"Fn::If"}:
             name, if_true, if_false = node["Fn::If"]
             return resolved(template, if_true if condition_holds(template, name) else if_false)
-        return {key: resolved(template, item) for key, item in node.items()}
+        items = {key: resolved(template, item) for key, item in node.items()}
+        # A property whose value is AWS::NoValue is removed (as in a list)
+        return {key: item for key, item in items.items() if item != {"Ref": "AWS::NoValue"}}
     return node
 
 

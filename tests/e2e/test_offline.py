@@ -71,6 +71,9 @@ def stack(
         # messages may go back to (seed()'s source queue).
         "slackTeamId": LOCAL_TEAM,
         "sourceNamePatterns": "orders",
+        # offline cannot resolve the name CloudFormation gives the archive bucket it creates
+        # (a Ref): the functions get this one instead (docs/deploy.md, offline by hand).
+        "archiveBucket": "dlq-redrive-offline-archive",
     }
     with offline_stack(env, params, log) as started:
         yield started
