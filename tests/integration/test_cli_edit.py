@@ -239,3 +239,31 @@ def test_an_unchanged_body_is_refused(sqs: SQSClient, engine_env: dict, tmp_path
 
     assert result.code == 2 and "nothing to edit" in result.err
     assert count(sqs, orders.source_url) == 0 and still_visible(sqs, orders.dlq_url) == 1
+
+
+def test_the_diff_shows_control_characters_as_escapes(
+    sqs: SQSClient, engine_env: dict, tmp_path: Path
+) -> None:
+    # Given a message whose body holds an escape sequence that would clear a terminal
+    orders = create_pair(sqs, "orders")
+    hostile = '{"note": "\u001b[2J\u202eevil"}'
+    put_in_dlq(sqs, orders, [hostile])
+    target = ids_by_body(engine_env, "orders-dlq")[hostile]
+
+    # When its edit is shown in a dry run
+    result = run_cli(
+        [
+            "edit",
+            "orders-dlq",
+            target,
+            "--body-file",
+            write(tmp_path, '{"note": "fine"}'),
+            "--dry-run",
+        ],
+        engine_env,
+    )
+
+    # Then the diff shows the characters as escapes, never the characters themselves
+    assert result.code == 0, result.err
+    assert "\x1b" not in result.out and "\u202e" not in result.out
+    assert "\\x1b[2J" in result.out and "\\u202e" in result.out
