@@ -266,6 +266,31 @@ def test_a_discard_whose_file_archive_write_fails_deletes_nothing(
     assert "discarded" in result.out and "failed (kept in DLQ)" in result.out
 
 
+def test_a_discard_to_an_archive_that_cannot_be_opened_touches_nothing(
+    sqs: SQSClient, engine_env: dict, tmp_path: Path
+) -> None:
+    # Given archives that cannot be created: in a folder that does not exist, under a file, and
+    # a folder itself (a read-only folder would not do: these tests may run as root)
+    orders = create_pair(sqs, "orders")
+    put_in_dlq(sqs, orders, [f"m{n}" for n in range(5)])
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    for archive, says in (
+        (tmp_path / "no" / "such" / "folder.jsonl", "No such file or directory"),
+        (a_file / "x.jsonl", "Not a directory"),
+        (tmp_path, "is a directory"),
+    ):
+        recorder = CallRecorder()
+        result = run_cli(
+            ["discard", "orders-dlq", "--archive", str(archive)], engine_env, recorder.gateway
+        )
+        # Then the run is refused before any message is received: exit 2, one line
+        assert result.code == 2, result.out + result.err
+        assert says in result.err and result.err.count("\n") == 1
+        assert not recorder.touched_messages()
+    assert visible(sqs, orders.dlq_url) == 5
+
+
 def test_discard_no_archive_deletes_and_dry_run_counts(sqs: SQSClient, engine_env: dict) -> None:
     orders = create_pair(sqs, "orders")
     put_in_dlq(sqs, orders, [f"m{n}" for n in range(7)])
