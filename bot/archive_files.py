@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -57,7 +58,16 @@ class JsonlFileSink:
         except OSError as exc:
             raise UsageError(f"cannot open {shown} for the archive: {_why(exc)}") from exc
         self._fd: int | None = fd
-        self._size = os.fstat(fd).st_size
+        status = os.fstat(fd)
+        self._size = status.st_size
+        if stat.S_ISFIFO(status.st_mode) or stat.S_ISSOCK(status.st_mode) or os.isatty(fd):
+            # Nothing written there can be synced to disk: a discard would delete messages
+            # whose only copy went down a pipe. (--out /dev/stdout | jq lands here.)
+            self.close()
+            raise UsageError(
+                f"{shown} is a pipe, socket or terminal: an archive must be a file that can be "
+                "synced to disk"
+            )
         if self._size and not append:
             self.close()
             raise UsageError(

@@ -222,3 +222,15 @@ def test_a_path_with_control_characters_is_shown_escaped(tmp_path: Path) -> None
     # Then the message shows the escape, not the character
     assert "\x1b" not in str(raised.value)
     assert "\\x1b[2J" in str(raised.value)
+
+
+def test_a_pipe_is_refused_as_an_archive() -> None:
+    # Given the write end of a pipe (as --out /dev/stdout | jq would give)
+    read_end, write_end = os.pipe()
+    try:
+        # When a sink is opened on it, it is refused: nothing there can be synced to disk
+        with pytest.raises(UsageError, match="is a pipe, socket or terminal"):
+            JsonlFileSink(f"/proc/self/fd/{write_end}")
+    finally:
+        os.close(read_end)
+        os.close(write_end)
