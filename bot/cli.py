@@ -1,10 +1,12 @@
-"""The ``dlq-redrive`` command line: list, peek, redrive (and the native move task's status/cancel).
+"""The ``dlq-redrive`` command line: list, peek, redrive (with a canary; and the native move
+task's status/cancel); export, import, discard and edit live in ``bot.cli_actions``.
 
-Exit status: 0 everything selected moved; 1 something went wrong (``RedriveReport.went_wrong``:
-messages failed, unconfirmed, held back or not attempted, all kept in the DLQ; a delete SQS
-refused; a FIFO group the scan could not see past) or AWS refused a call; 2 usage or configuration
-error (nothing touched); 3 stopped before the end (time budget, Ctrl-C / SIGTERM, SQS in-flight
-quota): run the same command again to continue.
+Exit status: 0 everything selected moved (exported, discarded, ...); 1 something went wrong
+(``RedriveReport.went_wrong``: messages failed, unconfirmed, held back or not attempted, all kept
+in the DLQ; a delete SQS refused; a FIFO group the scan could not see past; an archive write not
+confirmed), a canary stopped the run, an edit's message was not found, or AWS refused a call; 2
+usage or configuration error (nothing touched); 3 stopped before the end (time budget, Ctrl-C /
+SIGTERM, SQS in-flight quota): run the same command again to continue.
 
 Ctrl-C (SIGINT) and SIGTERM during a run do not raise into the engine's threads: they ask the
 run to stop (``bot.cli_run.Interrupt``), which finishes the batches in hand, makes every message
