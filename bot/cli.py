@@ -20,6 +20,7 @@ import io
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -224,12 +225,14 @@ def _lenient(stream: TextIO) -> TextIO:
 def _cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
     dlqs = ctx.catalog.watched()
     summaries = summarize(dlqs)
-    # Reading each DLQ's oldest message is a receive (as a peek is): --no-expiry skips it.
-    expiries = (
-        [None] * len(dlqs)
-        if args.no_expiry
-        else [scan_next_expiry(ctx.gateway, dlq, limit=args.expiry_scan) for dlq in dlqs]
-    )
+    # Reading each DLQ's oldest message is a receive (as a peek is): --no-expiry skips it. The
+    # DLQs are read side by side, as the catalog reads their attributes.
+    expiries: list[NextExpiry | None] = [None] * len(dlqs)
+    if not args.no_expiry and dlqs:
+        with ThreadPoolExecutor(max_workers=min(8, len(dlqs))) as pool:
+            expiries = list(
+                pool.map(lambda d: scan_next_expiry(ctx.gateway, d, limit=args.expiry_scan), dlqs)
+            )
     if args.json:
         rows_json = [
             {**s.to_dict(), "next_expiry": None if args.no_expiry else _expiry_dict(e)}
