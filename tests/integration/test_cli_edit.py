@@ -267,3 +267,24 @@ def test_the_diff_shows_control_characters_as_escapes(
     assert result.code == 0, result.err
     assert "\x1b" not in result.out and "\u202e" not in result.out
     assert "\\x1b[2J" in result.out and "\\u202e" in result.out
+
+
+def test_a_fifo_edit_never_overtakes_an_earlier_message_of_its_group(
+    sqs: SQSClient, engine_env: dict, tmp_path: Path
+) -> None:
+    # Given a FIFO DLQ with two messages of one group, in order
+    payments = create_pair(sqs, "payments.fifo")
+    put_in_dlq(sqs, payments, ['{"pay": 1}', '{"pay": 2}'], group_id="customer-1")
+    second = ids_by_body(engine_env, "payments-dlq.fifo")['{"pay": 2}']
+
+    # When the second is edited while the first stays in the DLQ
+    result = run_cli(
+        ["edit", "payments-dlq.fifo", second, "--body-file", write(tmp_path, '{"pay": 22}')],
+        engine_env,
+    )
+
+    # Then it is held back (exit 1), nothing is sent, both stay in the DLQ in their order
+    assert result.code == 1, result.out + result.err
+    assert "held back" in result.out
+    assert count(sqs, payments.source_url) == 0
+    assert [m["Body"] for m in drain(sqs, payments.dlq_url)] == ['{"pay": 1}', '{"pay": 2}']
