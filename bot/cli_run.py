@@ -257,9 +257,16 @@ def run_report(
     engine = cli_engine(ctx)
     action = request.action
 
+    # An edit is a redrive of one message: its JSON says so, and which message.
+    named: dict[str, str] = (
+        {"action": "edit", "message_id": request.edit.message_id}
+        if request.edit is not None
+        else {"action": action.value}
+    )
+
     def show(report: RedriveReport, interrupted_by: str | None) -> None:
         if as_json:
-            print(json.dumps({"action": action.value, **report.to_dict()}), file=ctx.out)
+            print(json.dumps({**named, **report.to_dict()}), file=ctx.out)
         else:
             print_summary(report, ctx.out, interrupted_by=interrupted_by, action=action)
 

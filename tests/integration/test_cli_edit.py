@@ -88,6 +88,7 @@ def test_edit_sends_the_new_body_to_the_source_and_leaves_the_others(
     # the counter; the DLQ lost that one and the two others are there, visible, untouched
     assert result.code == 0, result.err
     assert result.json["moved"] == 1
+    assert (result.json["action"], result.json["message_id"]) == ("edit", target)
     copies = drain(sqs, orders.source_url)
     assert [m["Body"] for m in copies] == [fixed]
     attributes = attrs_of(copies[0])
