@@ -80,29 +80,45 @@ def build_endpoint(
 ) -> SlackEndpoint:
     """The Slack endpoint: Bolt, the request checks, and the dispatcher that hands signed jobs
     to the worker. It alone reads the Slack signing secret."""
+    import functools
+
     from bot.config import EngineSettings, SlackSettings
     from bot.slack.app import build_app
     from bot.slack.credentials import (
-        resolve_bot_token,
+        lazy_bot_token,
         resolve_job_signer,
         resolve_signing_secret,
     )
     from bot.slack.dispatch import LambdaDispatcher, SealingDispatcher, worker_function_name
+    from bot.slack.edit_endpoint import EditEndpoint
     from bot.slack.runtime import SlackEndpoint
+    from bot.slack.web import SlackGateway
 
     slack_settings = SlackSettings.from_env(env)
-    bot_token = resolve_bot_token(slack_settings)
+    signer = resolve_job_signer(slack_settings)
+    bot_token = lazy_bot_token(slack_settings)
+
+    @functools.cache
+    def views() -> SlackGateway:
+        # Made on the first Edit & resend click, the token read then (never at cold start).
+        # No waiting out a 429 and a short timeout: the ack must go within Slack's 3 seconds.
+        return SlackGateway(
+            slack_client
+            or _web_client(bot_token(), slack_settings, rate_limit_retries=0, timeout=2)
+        )
+
     app = build_app(
         slack_settings=slack_settings,
         engine_settings=EngineSettings.from_env(env),
         signing_secret=resolve_signing_secret(slack_settings),
-        bot_token=bot_token,
-        client=slack_client or _web_client(bot_token, slack_settings),
+        # Bolt's own client calls nothing (every listener only acks and hands on): no token.
+        client=slack_client or _web_client("", slack_settings),
         dispatcher=SealingDispatcher(
-            resolve_job_signer(slack_settings),
+            signer,
             LambdaDispatcher(worker_function_name(slack_settings), lambda_client),
             clock=clock,
         ),
+        edits=EditEndpoint(views, signer),
         clock=clock,
     )
     return SlackEndpoint(app)

@@ -28,12 +28,16 @@ from bot.slack import blocks
 from bot.slack.button_values import ButtonValue, parse_button_value
 from bot.slack.commands import HelpCommand, RedriveCommand, parse_command
 from bot.slack.dispatch import JobDispatcher
+from bot.slack.edit_endpoint import EditEndpoint, SubmissionRefusedError
+from bot.slack.edit_modal import submitted_view
 from bot.slack.ids import SLASH_COMMAND, ActionId
 from bot.slack.mrkdwn import code
 from bot.slack.observability import logger
 from bot.slack.protocol import (
     CommandJob,
     DecisionJob,
+    EditOpenJob,
+    EditSubmitJob,
     Job,
     MessageButtonJob,
     ReplyJob,
@@ -76,14 +80,20 @@ def build_app(
     slack_settings: SlackSettings,
     engine_settings: EngineSettings,
     signing_secret: str,
-    bot_token: str,
     client: WebClient,
     dispatcher: JobDispatcher,
+    bot_token: str | None = None,
+    edits: EditEndpoint | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> App:
-    """The Bolt app with every listener registered (once per cold start)."""
+    """The Bolt app with every listener registered (once per cold start).
+
+    ``bot_token``: the token Bolt puts in each request's context; None (as deployed): none, as
+    no listener calls Slack through Bolt's client. ``edits``: Edit & resend (None: its button
+    and modal are answered as not set up)."""
 
     def authorize(**_: Any) -> AuthorizeResult:
+        # No token resolved for this: the ack path reads the bot token only for Edit & resend.
         return AuthorizeResult(enterprise_id=None, team_id=None, bot_token=bot_token)
 
     workspace = InstalledWorkspace.from_settings(slack_settings)
@@ -255,6 +265,66 @@ def build_app(
             )
         _dispatch(ack, dispatcher, job, respond=respond)
 
+    def on_peek_edit(
+        ack: Ack, body: dict[str, Any], request: BoltRequest, respond: Respond
+    ) -> None:
+        # Opens the loading modal now (the trigger_id lives three seconds); the worker reads
+        # the message, if the clicker may read bodies, and fills the modal in.
+        ack()
+        action = body["actions"][0]
+        response_url = _text(body.get("response_url"))
+        channel = _text(body.get("channel", {}).get("id"))
+        job: Job
+        try:
+            value = checked_click(channel, ActionId.PEEK_EDIT, action)
+            if edits is None:
+                raise UsageError("Edit & resend is not set up for this app")
+            opened = edits.open_loading(_text(body.get("trigger_id")), value)
+        except UsageError as exc:
+            job = ReplyJob(response_url, str(exc))
+        else:
+            job = EditOpenJob(
+                queue=value.queue,
+                message_id=value.message_id or "",
+                view_id=opened.id,
+                view_hash=opened.hash,
+                user=_text(body.get("user", {}).get("id")),
+                channel=channel,
+                team=_text(body.get("team", {}).get("id")),
+                response_url=response_url,
+                received_at=clock().isoformat(),
+                delivery=delivery_key(_signature(request)),
+            )
+        _dispatch(ack, dispatcher, job, respond=respond)
+
+    def on_edit_submission(ack: Ack, body: dict[str, Any], request: BoltRequest) -> None:
+        # Checked before the ack: a refusal is shown on the body's field and nothing is sent.
+        view = body.get("view") or {}
+        try:
+            if edits is None:
+                raise SubmissionRefusedError("Edit & resend is not set up for this app")
+            submission = edits.check(view, _text(body.get("user", {}).get("id")), clock())
+            job = EditSubmitJob(
+                form=submission.sealed,
+                body=submission.body,
+                view_id=_text(view.get("id")),
+                user=_text(body.get("user", {}).get("id")),
+                team=_text(body.get("team", {}).get("id")),
+                received_at=clock().isoformat(),
+                delivery=delivery_key(_signature(request)),
+            )
+            try:
+                dispatcher.dispatch(job)
+            except DlqRedriveError as exc:
+                logger.error("dispatch failed", extra={"job": job.kind.value, "error": str(exc)})
+                raise SubmissionRefusedError(
+                    f"Could not start the work: {exc}. Try again in a moment."
+                ) from exc
+        except SubmissionRefusedError as exc:
+            ack(response_action="errors", errors=exc.errors)
+            return
+        ack(response_action="update", view=submitted_view(submission.form.channel))
+
     def on_unknown_action(ack: Ack, body: dict[str, Any]) -> None:
         # Not a button this app renders: acknowledge (so Slack shows no error) and do nothing.
         ack()
@@ -266,6 +336,8 @@ def build_app(
     for report_action in _REPORT_ACTIONS:
         app.action(report_action)(on_report_button)
     app.action(ActionId.PEEK_DISCARD.value)(on_message_button)
+    app.action(ActionId.PEEK_EDIT.value)(on_peek_edit)
+    app.view(ActionId.EDIT_MODAL.value)(on_edit_submission)
     app.action(_ANY_ACTION)(on_unknown_action)
     return app
 

@@ -115,6 +115,20 @@ def resolve_bot_token(settings: SlackSettings) -> str:
     return settings.bot_token or _parameter(str(settings.bot_token_param))
 
 
+def lazy_bot_token(settings: SlackSettings) -> Callable[[], str]:
+    """The bot token, read on the first call and then kept. The endpoint's: it needs the token
+    only to open Edit & resend's modal, so its cold start reads none (and a function whose
+    token cannot be read still verifies and hands on every other request)."""
+    kept: list[str] = []
+
+    def token() -> str:
+        if not kept:
+            kept.append(resolve_bot_token(settings))
+        return kept[0]
+
+    return token
+
+
 def resolve_signing_secret(settings: SlackSettings) -> str:
     """The Slack signing secret: read by the endpoint alone, which cannot run without it."""
     if settings.signing_secret:

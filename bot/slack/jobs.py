@@ -5,6 +5,7 @@ over, drops replays, and hands the typed job to its handler.
 - ``MessageButtonJob``, the report's error-group and expiry buttons: ``bot.slack.action_buttons``.
 - ``DecisionJob``: ``bot.slack.decisions`` (the rules are ``bot.slack.approvals.decide``).
 - ``ContinueJob``: ``bot.slack.runner`` goes on from the run's checkpoint.
+- ``EditOpenJob`` / ``EditSubmitJob``: ``bot.slack.edits`` (Edit & resend).
 - ``ReplyJob``: just answer through ``response_url``.
 
 An event that is not a job sealed with the worker's key (unsigned, tampered, stale, malformed)
@@ -24,12 +25,15 @@ from bot.slack import blocks
 from bot.slack.action_buttons import ActionButtons
 from bot.slack.command_handlers import CommandHandlers
 from bot.slack.decisions import Decisions
+from bot.slack.edits import Edits
 from bot.slack.failures import record_worker_failure
 from bot.slack.observability import count, logger
 from bot.slack.protocol import (
     CommandJob,
     ContinueJob,
     DecisionJob,
+    EditOpenJob,
+    EditSubmitJob,
     Job,
     JobRejectedError,
     JobSigner,
@@ -61,6 +65,7 @@ class SlackWorker:
         decisions: Decisions,
         runner: RedriveRunner,
         clock: Callable[[], datetime],
+        edits: Edits | None = None,
         buttons: ActionButtons | None = None,
     ) -> None:
         self.signer = signer
@@ -70,6 +75,7 @@ class SlackWorker:
         self.decisions = decisions
         self.runner = runner
         self.clock = clock
+        self.edits = edits  # Edit & resend (None: its jobs are refused as not set up)
         # A peeked message's Discard, the report's error-group and expiry buttons (None: their
         # jobs are refused as not set up)
         self.buttons = buttons
@@ -153,3 +159,10 @@ class SlackWorker:
             self.decisions.handle(job, context)
         elif isinstance(job, ContinueJob):
             self.runner.resume(job, context)
+        elif isinstance(job, EditOpenJob | EditSubmitJob):
+            if self.edits is None:
+                raise UsageError("Edit & resend is not set up for this worker")
+            if isinstance(job, EditOpenJob):
+                self.edits.open(job)
+            else:
+                self.edits.submit(job)

@@ -18,6 +18,7 @@ from bot.slack.command_handlers import CommandHandlers
 from bot.slack.credentials import resolve_job_signer
 from bot.slack.decisions import Decisions
 from bot.slack.dispatch import Dispatcher, SealingDispatcher
+from bot.slack.edits import Edits
 from bot.slack.jobs import SlackWorker
 from bot.slack.queues import Queues, WorkerOptions
 from bot.slack.redrive_requests import RedriveRequests
@@ -101,5 +102,14 @@ def assemble_worker(
             clock=clock,
             options=options,
             archives=archives,
+        ),
+        edits=Edits(
+            queues=queues,
+            state=state,
+            slack=slack,
+            viewers=viewers,
+            signer=signer,
+            approval_ttl=timedelta(minutes=slack_settings.approval_ttl_minutes),
+            clock=clock,
         ),
     )

@@ -1,0 +1,213 @@
+"""Edit & resend, the worker's part.
+
+- ``EditOpenJob``: the endpoint opened a loading modal; for someone who may read bodies
+  (``bot.slack.viewers``), the message is found (a scan that releases everything it received,
+  as a peek) and the modal is replaced with its body in a text field, the form sealed in the
+  view's ``private_metadata`` (``bot.slack.edit_modal``); otherwise with why not.
+- ``EditSubmitJob``: a submission the endpoint checked. Checked again here (the form opened
+  with every key, the body, the viewer), the message is read again for the diff, and an
+  approval request for the edit is stored and its card posted where the peek was. Approving it
+  runs the engine with an ``EditSpec`` (``bot.slack.runner``): the edited copy is sent to the
+  source, and the original deleted only once SQS confirmed the copy.
+
+What goes wrong is said in the modal (the person is looking at it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.catalog import Dlq
+from bot.errors import DlqRedriveError, UsageError
+from bot.inspection import find_message
+from bot.planner import build_outgoing
+from bot.selection import pin_digest
+from bot.selection_options import SelectionArgs
+from bot.slack import blocks
+from bot.slack.edit_modal import (
+    MAX_INPUT_CHARS,
+    EditForm,
+    body_problem,
+    body_sha256,
+    edit_diff,
+    edit_summary,
+    edit_view,
+    is_json,
+    notice_view,
+    read_form,
+    too_large_view,
+)
+from bot.slack.mrkdwn import escape, number, text_length
+from bot.slack.observability import count, logger
+from bot.slack.protocol import EditOpenJob, EditSubmitJob, JobSigner
+from bot.slack.queues import Queues
+from bot.slack.web_api import SlackApi
+from bot.slack.worker_ports import Viewers
+from bot.sqs_model import ReceivedMessage
+from bot.state import StateStore
+from bot.state_model import ApprovalRequest, RequestAction, new_request_id
+
+
+class Edits:
+    """Fills the edit modal, and turns a submitted edit into an approval request."""
+
+    def __init__(
+        self,
+        *,
+        queues: Queues,
+        state: StateStore,
+        slack: SlackApi,
+        viewers: Viewers,
+        signer: JobSigner,
+        approval_ttl: timedelta,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.queues = queues
+        self.state = state
+        self.slack = slack
+        self.viewers = viewers
+        self.signer = signer
+        self.approval_ttl = approval_ttl
+        self.clock = clock
+
+    def open(self, job: EditOpenJob) -> None:
+        """Replace the loading modal with the body to edit, or with why it cannot be."""
+        try:
+            view = self._form_view(job)
+        except DlqRedriveError as exc:
+            view = notice_view(f":x: {escape(str(exc))}")
+        self.slack.update_view(job.view_id, view, view_hash=job.view_hash)
+
+    def submit(self, job: EditSubmitJob) -> None:
+        """Store the approval request of a submitted edit and post its card; the modal says
+        where, or why not."""
+        try:
+            channel = self._request(job)
+        except DlqRedriveError as exc:
+            logger.warning("edit refused", extra={"user": job.user, "error": str(exc)})
+            self.slack.update_view(job.view_id, notice_view(f":x: {escape(str(exc))}"))
+            return
+        self.slack.update_view(
+            job.view_id,
+            notice_view(
+                f":inbox_tray: The approval card with the change is posted in <#{channel}>."
+            ),
+        )
+
+    # --- the modal --------------------------------------------------------------------------
+
+    def _form_view(self, job: EditOpenJob) -> dict[str, Any]:
+        # Bodies often hold personal data: checked before anything is received from the DLQ.
+        why = self.viewers.refusal(job.user)
+        if why is not None:
+            count("PeeksRefused")
+            return notice_view(f":lock: {escape(why)}")
+        dlq = self.queues.catalog().get(job.queue)
+        message = self._message(dlq, job.message_id)
+        chars = text_length(message.body)
+        if chars > MAX_INPUT_CHARS:
+            return too_large_view(dlq.name, message.message_id, chars)
+        source, max_bytes = self._destination(dlq, message)
+        form = EditForm(
+            queue=dlq.name,
+            message_id=message.message_id,
+            source=source,
+            was_json=is_json(message.body),
+            old_sha256=body_sha256(message.body),
+            max_bytes=max_bytes,
+            user=job.user,
+            channel=job.channel,
+            view_id=job.view_id,
+        )
+        return edit_view(form, form.seal(self.signer, self.clock()), message.body)
+
+    def _message(self, dlq: Dlq, message_id: str) -> ReceivedMessage:
+        found = find_message(self.queues.gateway, dlq, message_id)
+        if found.message is None:
+            raise UsageError(
+                f"Message {message_id} is not in {dlq.name} now (looked at "
+                f"{number(found.scanned)} message(s)): it was moved or deleted, or someone is "
+                "receiving it right now. Peek again."
+            )
+        return found.message
+
+    def _destination(self, dlq: Dlq, message: ReceivedMessage) -> tuple[str, int]:
+        """Where the edited copy goes (its source queue, as a redrive sends it), and the most
+        body it may carry there: the queue's MaximumMessageSize less the message's attributes
+        and the redrive counter, which travel with it."""
+        if message.source_arn:
+            known = {q.arn: q for q in dlq.sources}
+            source = known.get(message.source_arn) or self.queues.gateway.queue_info(
+                self.queues.gateway.url_for_arn(message.source_arn)
+            )
+        elif len(dlq.sources) == 1:
+            (source,) = dlq.sources
+        else:
+            raise UsageError(
+                f"This message does not say which queue it came from, and {dlq.name} has "
+                f"{number(len(dlq.sources))} source queues: use the command line "
+                "(dlq-redrive edit ... with --to is not offered in Slack)."
+            )
+        built = build_outgoing(
+            message, fifo=dlq.info.fifo, max_message_bytes=source.max_message_bytes
+        )
+        overhead = built.size - len(message.body.encode("utf-8"))
+        room = source.max_message_bytes - overhead
+        if room < 1:
+            raise UsageError(
+                f"This message's attributes leave no room for a body in {source.name}."
+            )
+        return source.name, room
+
+    # --- the request ------------------------------------------------------------------------
+
+    def _request(self, job: EditSubmitJob) -> str:
+        now = self.clock()
+        # The endpoint checked all this; the worker runs only what it has checked itself.
+        form = read_form(self.signer, job.form, now, user=job.user, view_id=job.view_id)
+        problem = body_problem(form, job.body)
+        if problem is not None:
+            raise UsageError(problem)
+        why = self.viewers.refusal(job.user)
+        if why is not None:
+            raise UsageError(why)
+        dlq = self.queues.catalog().get(form.queue)
+        old = self._message(dlq, form.message_id).body  # for the diff: the form holds no body
+        if body_sha256(old) != form.old_sha256:
+            raise UsageError(f"Message {form.message_id} is not the one edited: open it again.")
+        counted_at = self.clock()
+        request = ApprovalRequest(
+            request_id=new_request_id(counted_at),
+            dlq=dlq.name,
+            selection=SelectionArgs().to_dict(),
+            selection_text=edit_summary(form.message_id, form.source),
+            matched=1,
+            requester=job.user,
+            channel=form.channel,
+            requested_at=datetime.fromisoformat(job.received_at),
+            approval_expires_at=counted_at + self.approval_ttl,
+            would_move=1,
+            pin_sent_before=counted_at,  # the message was read before now: it was sent before
+            pin_digests=frozenset({pin_digest(form.message_id)}),
+            action=RequestAction.EDIT.value,
+            edit_message_id=form.message_id,
+            edit_body=job.body,
+            old_body_sha256=form.old_sha256,
+            new_body_sha256=body_sha256(job.body),
+            edit_diff=edit_diff(old, job.body, was_json=form.was_json),
+        )
+        self.state.put_request(request)
+        self.state.record_event(
+            request.request_id, "requested", job.user, counted_at, **request.audit_detail()
+        )
+        logger.info(
+            "edit requested",
+            extra={"correlation_id": request.request_id, "dlq": dlq.name},
+        )
+        count("EditsRequested")
+        card = blocks.approval_card(request, self.queues.tz)
+        ts = self.slack.post(form.channel, card)
+        self.state.set_card(request.request_id, ts)
+        return form.channel
