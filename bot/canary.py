@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -118,6 +117,11 @@ class _ErrorTally:
 
 def new_lineage() -> str:
     """A lineage no other run uses."""
+    # uuid (with platform) is imported here, not at the top: bot.run_control imports this
+    # module, and the daily function must not load uuid at every cold start for nothing
+    # (tests/deploy/test_handler_imports.py).
+    import uuid
+
     return f"canary-{uuid.uuid4().hex}"
 
 

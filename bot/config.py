@@ -67,8 +67,8 @@ def _share(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} {raw!r} is not a number (a share, e.g. 0.1)") from exc
-    if not 0.0 <= value <= 1.0:  # also refuses nan
-        raise ConfigError(f"{name} must be a share between 0 and 1, got {raw}")
+    if not 0.0 <= value < 1.0:  # also refuses nan; 1 would let every canary copy come back
+        raise ConfigError(f"{name} must be a share from 0 to below 1, got {raw}")
     return value
 
 

@@ -13,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
+from bot.canary import run_with_canary
 from bot.catalog import Dlq
 from bot.config import DailySettings, EngineSettings
+from bot.daily.canary_run import canary_plan, canary_result, outcome_report, with_canary
 from bot.daily.events import Continuation, ScheduledRun
 from bot.daily.inspector import failure_line
 from bot.daily.once import Attempt
@@ -117,26 +119,46 @@ class AutoRedriver:
         request = RedriveRequest(selection=selection)
         if self.workers is not None:
             request = replace(request, workers=self.workers)
-        live: list[RedriveReport] = []  # the engine's own report, handed over after a batch
+        earlier = before.canary if before is not None else None
+        if earlier is not None and earlier.lineage:
+            # The canary's lineage: a copy of it that came back is not sent again.
+            request = replace(request, lineage=earlier.lineage)
+        # The engine's own reports (the canary's, then the rest's), handed over after a batch.
+        live: list[RedriveReport] = []
 
         def keep(report: RedriveReport) -> None:
-            if not live:
+            if not any(seen is report for seen in live):
                 live.append(report)
             # The lease's heartbeat keeps it: if this attempt dies, the next one counts it.
-            attempt.note(dlq.name, report.moved)
+            attempt.note(dlq.name, sum(seen.moved for seen in live))
 
+        plan = canary_plan(self.daily, before)
         try:
-            result = self.engine.run(dlq, request, deadline=deadline, on_progress=keep)
+            if plan is None:
+                result = self.engine.run(dlq, request, deadline=deadline, on_progress=keep)
+                canary = earlier
+            else:
+                outcome = run_with_canary(
+                    self.engine,
+                    dlq,
+                    request,
+                    plan,
+                    deadline=deadline,
+                    on_progress=keep,
+                    error_attribute=self.daily.error_attribute,
+                )
+                result, canary = outcome_report(outcome), canary_result(outcome)
         except Exception as exc:  # noqa: BLE001 - the engine released what it held; report it
             # What it moved before the error is moved: it still counts (the report's line says
             # so). A batch in hand at the error may have moved without being counted.
-            moved = live[0].moved if live else 0
+            moved = sum(seen.moved for seen in live)
             failure = failure_line(exc, "auto-redriving", dlq.name)
             if moved:
                 failure += "; a batch in hand then may have moved too"
-            scanned = live[0].scanned if live else 0
+            scanned = sum(seen.scanned for seen in live)
             return AutoRedrive(moved=moved, error=failure, selection=selection), scanned
-        return auto_redrive_of(result, selection, before), result.scanned
+        done = with_canary(auto_redrive_of(result, selection, before), canary)
+        return done, result.scanned
 
     def _counted(
         self, scheduled: datetime, name: str, redrive: AutoRedrive, attempt: Attempt, *, known: int

@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.daily.figures import SampleFigures
-from bot.daily.report import AutoRedrive, Count, DailyReport, DlqStatus
+from bot.daily.report import AutoRedrive, CanaryResult, Count, DailyReport, DlqStatus
 from bot.expiry import Expiring, expiring, local_time, until_value
 from bot.run_control import (
     BEHIND_THEIR_GROUP,
@@ -281,6 +281,21 @@ def _redrive_line(status: DlqStatus, redrive: AutoRedrive, report: DailyReport) 
     line = f"Auto-redrive of {_selected(redrive, report)}: {done}"
     if redrive.continuing:
         line += " — still running; the final count follows in the thread"
+    if redrive.canary is not None:
+        line += "\n" + canary_line(redrive.canary, status.depth)
+    return line
+
+
+def canary_line(canary: CanaryResult, depth: int | None) -> str:
+    """What the auto-redrive's canary did (``bot.run_control.canary_words``), the top errors of
+    what came back, and, when it stopped the run, how many messages it left in the DLQ (SQS's
+    approximate depth after the run)."""
+    line = ":baby_chick: " + escape(canary.words or "The auto-redrive began with a canary.")
+    if canary.errors:
+        came_back = ", ".join(f"{code(label)} ×{number(n)}" for label, n in canary.errors)
+        line += f" Came back with: {came_back}."
+    if canary.stopped and depth is not None:
+        line += f" *{APPROXIMATE}{number(depth)}* left in the DLQ."
     return line
 
 
@@ -546,6 +561,9 @@ def fallback_text(report: DailyReport) -> str:
             line += f" ({'' if status.change_exact else APPROXIMATE}{signed(status.change)})"
         if status.redrive is not None and status.redrive.moved:
             line += f", {number(status.redrive.moved)} auto-redriven"
+        canary = status.redrive.canary if status.redrive is not None else None
+        if canary is not None and canary.stopped:
+            line += ", the canary stopped the auto-redrive: the consumer is still failing"
         lines.append(line)
     return cut("\n".join(lines), MAX_FALLBACK_TEXT)
 

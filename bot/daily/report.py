@@ -23,6 +23,28 @@ TREND_DAYS = 7
 
 
 @dataclass(frozen=True)
+class CanaryResult:
+    """What the auto-redrive's canary did (``bot.daily.canary_run``): it moved ``moved`` first,
+    and ``returned`` of their copies came back to the DLQ within the wait (``errors``: their
+    top error labels, untrusted text). ``stopped``: more came back than ``allowed``, the consumer
+    is still failing and the rest was not moved. ``passed``: the rest may move (or there was
+    none). Neither: not judged yet (the time ran out while watching; a continuation watches
+    again). ``lineage`` marks its copies (so the rest never sends back one that returned)."""
+
+    moved: int = 0
+    returned: int = 0
+    untraceable: int = 0  # sent without the lineage (no room): not recognisable if back
+    allowed: int = 0
+    errors: tuple[tuple[str, int], ...] = ()
+    stopped: bool = False
+    passed: bool = False
+    lineage: str = ""
+    watch: str = ""  # how the watch ended (bot.canary.Watch)
+    waited_s: float = 0.0
+    words: str = ""  # bot.run_control.canary_words: what it did, as every surface says it
+
+
+@dataclass(frozen=True)
 class AutoRedrive:
     """What the automatic redrive of yesterday's messages did to one DLQ (so far)."""
 
@@ -47,6 +69,7 @@ class AutoRedrive:
     # included): its counts are then exact, unless FIFO groups were blocked. None if it stopped
     # early.
     scanned: int | None = None
+    canary: CanaryResult | None = None  # when the run began with a canary
 
     def found_in(self, selection: Selection) -> int | None:
         """How many messages of ``selection`` it found in the DLQ (moved, failed, poison, ...),

@@ -40,8 +40,8 @@ def test_the_canary_settings_are_read_and_zero_disables_it() -> None:
         ("DAILY_CANARY_SIZE", "-1", "DAILY_CANARY_SIZE must be at least 0"),
         ("DAILY_CANARY_SIZE", "ten", "DAILY_CANARY_SIZE 'ten' is not a whole number"),
         ("DAILY_CANARY_WAIT_S", "601", "DAILY_CANARY_WAIT_S must be at most 600"),
-        ("DAILY_CANARY_MAX_RETURNED", "1.5", "between 0 and 1"),
-        ("DAILY_CANARY_MAX_RETURNED", "nan", "between 0 and 1"),
+        ("DAILY_CANARY_MAX_RETURNED", "1", "from 0 to below 1"),
+        ("DAILY_CANARY_MAX_RETURNED", "nan", "from 0 to below 1"),
         ("DAILY_CANARY_MAX_RETURNED", "lots", "is not a number"),
     ],
 )
