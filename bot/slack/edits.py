@@ -43,7 +43,7 @@ from bot.slack.mrkdwn import escape, number, text_length
 from bot.slack.observability import count, logger
 from bot.slack.protocol import EditOpenJob, EditSubmitJob, JobSigner
 from bot.slack.queues import Queues
-from bot.slack.web_api import SlackApi
+from bot.slack.web_api import SlackApi, SlackError
 from bot.slack.worker_ports import Viewers
 from bot.sqs_model import ReceivedMessage
 from bot.state import StateStore
@@ -78,7 +78,7 @@ class Edits:
             view = self._form_view(job)
         except DlqRedriveError as exc:
             view = notice_view(f":x: {escape(str(exc))}")
-        self.slack.update_view(job.view_id, view, view_hash=job.view_hash)
+        self._show(job.view_id, view, view_hash=job.view_hash)
 
     def submit(self, job: EditSubmitJob) -> None:
         """Store the approval request of a submitted edit and post its card; the modal says
@@ -87,14 +87,24 @@ class Edits:
             channel = self._request(job)
         except DlqRedriveError as exc:
             logger.warning("edit refused", extra={"user": job.user, "error": str(exc)})
-            self.slack.update_view(job.view_id, notice_view(f":x: {escape(str(exc))}"))
+            self._show(job.view_id, notice_view(f":x: {escape(str(exc))}"))
             return
-        self.slack.update_view(
+        self._show(
             job.view_id,
             notice_view(
                 f":inbox_tray: The approval card with the change is posted in <#{channel}>."
             ),
         )
+
+    def _show(self, view_id: str, view: dict[str, Any], *, view_hash: str | None = None) -> None:
+        """views.update; a modal the person closed meanwhile (``not_found``) or changed
+        (``hash_conflict``) is left alone: nobody is looking at it."""
+        try:
+            self.slack.update_view(view_id, view, view_hash=view_hash)
+        except SlackError as exc:
+            if exc.code not in ("not_found", "hash_conflict"):
+                raise
+            logger.info("edit form gone before it was updated", extra={"code": exc.code})
 
     # --- the modal --------------------------------------------------------------------------
 

@@ -260,3 +260,17 @@ def test_a_copy_the_source_refuses_leaves_the_original_in_the_dlq(harness: Slack
     assert dlq_messages(harness.sqs, world.pair.source_url) == []
     assert [m.body for m in dlq_messages(harness.sqs, world.pair.dlq_url)] == ["short text body"]
     assert "failed" in harness.updates()[-1].lower()
+
+
+def test_a_modal_closed_before_the_worker_fills_it_is_left_alone(harness: SlackHarness) -> None:
+    # Given a person who closes the loading modal at once (Slack then knows no such view)
+    world, message_id = _world(harness)
+    harness.slack.state.refuse("views.update", "not_found")
+
+    # When the worker comes to fill it
+    world.click(message_id, user=REQUESTER)
+    harness.settle()
+
+    # Then nothing is said to anyone, and the message is in the DLQ as it was
+    assert harness.responses() == []
+    assert [m.message_id for m in dlq_messages(harness.sqs, world.pair.dlq_url)] == [message_id]
