@@ -4,6 +4,7 @@ with Slack's rules), SQS and DynamoDB on moto."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from bot.slack.edit_modal import MAX_INPUT_CHARS
@@ -93,6 +94,14 @@ def test_a_valid_submission_posts_the_approval_card_with_the_diff(harness: Slack
     assert request.action == "edit" and request.edit_message_id == message_id
     assert request.edit_body == edited
     assert request.old_body_sha256 != request.new_body_sha256
+    (requested,) = harness.state.events(request.request_id)
+    assert requested["actor"] == REQUESTER
+    assert requested["detail"]["action"] == "edit"
+    assert (
+        requested["detail"]["old_body_sha256"]
+        == hashlib.sha256(json.dumps(ORDER).encode()).hexdigest()
+    )
+    assert requested["detail"]["new_body_sha256"] == hashlib.sha256(edited.encode()).hexdigest()
     # And the modal was told where the card is
     assert f"<#{CHANNEL}>" in modal_text(world.modal())
 
