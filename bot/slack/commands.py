@@ -32,7 +32,7 @@ USAGE = """\
 • `/dlq-redrive peek QUEUE [N]` — show up to N messages (default 3, max 10) without consuming them
 • `/dlq-redrive redrive QUEUE [selection]` — count what would move, then ask for approval
     selection: `--yesterday` | `--date YYYY-MM-DD` | `--since ISO8601 [--until ISO8601]`, \
-`--time-field PATH`, `--limit N`
+`--time-field PATH`, `--error LABEL`, `--where PATH=VALUE` (repeatable), `--limit N`
 • `/dlq-redrive status` — redrives in progress and the last few finished
 • `/dlq-redrive cancel ID` — stop a running redrive
 • `/dlq-redrive help` — this message"""
@@ -128,6 +128,9 @@ def parse_command(text: str) -> Command:
     """Parse the slash command's text; raise UsageError naming the problem."""
     if len(text) > MAX_TEXT:
         raise UsageError(f"the command is too long ({len(text)} characters)")
+    # Slack sends the text with &, < and > as &amp;, &lt; and &gt; (its control characters,
+    # api.slack.com/reference/surfaces/formatting#escaping): a --where value is what was typed.
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     try:
         words = shlex.split(text)
     except ValueError as exc:

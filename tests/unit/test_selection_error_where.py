@@ -238,3 +238,13 @@ def test_the_slack_command_parses_where_and_quoted_values() -> None:
     assert command.selection.error == "Time  out"  # normalised when the selection is built
     with pytest.raises(UsageError, match="--where 'oops' is not PATH=VALUE"):
         command.selection.__class__(where=("oops",)).build(tz=UTC_ZONE, now=NOW)
+
+
+def test_the_slack_command_reads_a_where_value_as_typed_not_as_slack_escaped_it() -> None:
+    from bot.slack.commands import RedriveCommand, parse_command
+
+    # Slack sends "a&b <x>" typed in the command as "a&amp;b &lt;x&gt;"
+    command = parse_command("redrive q --where 'note=a&amp;b &lt;x&gt;' --error 'a &amp;lt; b'")
+    assert isinstance(command, RedriveCommand)
+    assert command.selection.where == ("note=a&b <x>",)
+    assert command.selection.error == "a &lt; b"  # typed as "a &lt; b": unescaped once only
