@@ -65,9 +65,17 @@ class EditWorld:
         self.h = harness
         self.pair = pair
 
-    def click(self, message_id: str, *, user: str, trigger: str | None = None) -> dict[str, Any]:
-        """Click Edit & resend on a peeked message (a trigger the server handed out now)."""
-        value = json.dumps({"queue": self.pair.dlq_name, "message_id": message_id})
+    def click(
+        self,
+        message_id: str,
+        *,
+        user: str,
+        trigger: str | None = None,
+        value: str | None = None,
+    ) -> dict[str, Any]:
+        """Click Edit & resend on a peeked message (a trigger the server handed out now);
+        ``value``: the button's, as a peek rendered it (default: the message's queue and id)."""
+        value = value or json.dumps({"queue": self.pair.dlq_name, "message_id": message_id})
         body = action_body(
             ActionId.PEEK_EDIT.value,
             value,

@@ -283,3 +283,27 @@ def test_a_modal_closed_before_the_worker_fills_it_is_left_alone(harness: SlackH
     # Then nothing is said to anyone, and the message is in the DLQ as it was
     assert harness.responses() == []
     assert [m.message_id for m in dlq_messages(harness.sqs, world.pair.dlq_url)] == [message_id]
+
+
+def test_the_peek_s_own_button_opens_the_form_of_its_message(harness: SlackHarness) -> None:
+    # Given a peek of the DLQ, as a viewer sees it
+    world, message_id = _world(harness)
+    harness.command("peek orders-dlq")
+    harness.settle()
+    peeked = harness.calls("response_url")[-1].body["blocks"]
+    (button,) = [
+        element
+        for block in peeked
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["action_id"] == ActionId.PEEK_EDIT.value
+    ]
+
+    # When its Edit & resend button is clicked, with the value the peek gave it
+    assert json.loads(button["value"]) == {"queue": "orders-dlq", "message_id": message_id}
+    world.click(message_id, user=REQUESTER, value=button["value"])
+    harness.settle()
+
+    # Then the form holds that message's body
+    (field,) = [b for b in world.modal()["blocks"] if b["type"] == "input"]
+    assert field["element"]["initial_value"] == json.dumps(ORDER)
