@@ -136,10 +136,16 @@ class Edits:
     def _message(self, dlq: Dlq, message_id: str) -> ReceivedMessage:
         found = find_message(self.queues.gateway, dlq, message_id)
         if found.message is None:
+            fifo = (
+                " In a FIFO DLQ only the first message of each group can be read until the "
+                "ones before it leave."
+                if dlq.info.fifo
+                else ""
+            )
             raise UsageError(
-                f"Message {message_id} is not in {dlq.name} now (looked at "
+                f"Message {message_id} was not found in {dlq.name} (looked at "
                 f"{number(found.scanned)} message(s)): it was moved or deleted, or someone is "
-                "receiving it right now. Peek again."
+                f"receiving it right now. Peek again.{fifo}"
             )
         return found.message
 

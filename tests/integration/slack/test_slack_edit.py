@@ -307,3 +307,19 @@ def test_the_peek_s_own_button_opens_the_form_of_its_message(harness: SlackHarne
     # Then the form holds that message's body
     (field,) = [b for b in world.modal()["blocks"] if b["type"] == "input"]
     assert field["element"]["initial_value"] == json.dumps(ORDER)
+
+
+def test_an_edit_of_a_message_gone_meanwhile_asks_nobody(harness: SlackHarness) -> None:
+    # Given a filled modal, and the message taken from the DLQ meanwhile (another redrive)
+    world, message_id = _world(harness)
+    view = world.open_form(message_id, user=REQUESTER)
+    got = harness.sqs.receive_message(QueueUrl=world.pair.dlq_url)["Messages"]
+    harness.sqs.delete_message(QueueUrl=world.pair.dlq_url, ReceiptHandle=got[0]["ReceiptHandle"])
+
+    # When the edit is submitted
+    world.submit(view, json.dumps({**ORDER, "status": "retry"}), user=REQUESTER)
+    harness.settle()
+
+    # Then no approval is asked for, and the modal says why
+    assert harness.calls("chat.postMessage") == []
+    assert f"Message {message_id} was not found in orders-dlq" in modal_text(world.modal())
