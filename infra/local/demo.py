@@ -4,43 +4,33 @@ Starts moto's SQS/DynamoDB server on 127.0.0.1, builds a realistic scene (an ``o
 ``payments.fifo`` queue, each with its DLQ, failed messages from yesterday and today carrying
 attributes), then runs the ``dlq-redrive`` CLI as a user would (separate processes that find the
 server through ``AWS_ENDPOINT_URL`` alone): list, peek, a dry run, a real redrive, and the queues
-after. Then the Slack app and the 06:00 report run on the same scene, against a local Slack.
+after. Then the DLQ actions (infra/local/demo_actions.py: an export to a .jsonl file, a discard
+with archive, an edit and resend, a canary that stops on a consumer that still fails; their files
+stay in build/demo/), and the Slack app and the 06:00 report on the same scene, against a local
+Slack.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shlex
-import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from infra.local.demo_actions import ActionsDemoFiles, run_actions_demo
+from infra.local.demo_cli import banner, cli
 from infra.local.moto_server import local_aws
 from infra.local.scene import create_pair, put_in_dlq
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-BOLD, DIM, RESET = ("\033[1m", "\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "", "")
-
-
-def banner(text: str) -> None:
-    print(f"\n{BOLD}== {text} =={RESET}")
-
-
-def cli(args: str, env: dict[str, str]) -> int:
-    """Run the real CLI in its own process, the way a user types it."""
-    print(f"\n{BOLD}$ dlq-redrive {args}{RESET}", flush=True)
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", *shlex.split(args)], env=env, check=False
-    )
-    print(f"{DIM}(exit status {done.returncode}){RESET}")
-    return done.returncode
+# Where the DLQ actions leave their files for you to look at (build/ is not committed).
+DEMO_FILES = Path("build") / "demo"
 
 
 def order_event(day: datetime, n: int, error: str) -> tuple[str, dict[str, Any]]:
@@ -130,6 +120,13 @@ def main() -> int:
         banner("After: today's and unreadable messages are still in the DLQs, visible")
         cli("list", env)
         cli("--json peek orders-dlq -n 1", env)
+
+        # Export, discard with archive, edit and resend, and a canary that stops.
+        DEMO_FILES.mkdir(parents=True, exist_ok=True)
+        files = ActionsDemoFiles.under(DEMO_FILES)
+        files.remove()  # an archive is never written over: the last demo's go first
+        run_actions_demo(env, files)
+        print(f"\nThe export, the archive and the edited body are in {DEMO_FILES}/.")
 
         for module, function in (
             ("infra.local.demo_slack", "run_slack_demo"),
