@@ -2,8 +2,8 @@
 
 ``run_actions_demo(aws_env, files)`` expects moto to be running (``aws_env`` points boto3 at it)
 and the demo scene's ``orders`` / ``orders-dlq`` to hold today's failed orders and the one that is
-not JSON (``infra.local.demo.build_scene``, after its redrive of yesterday's). It runs the real CLI,
-as a user would, and writes ``files`` (WORK below: ``build/demo`` in ``make demo``):
+not JSON (``infra.local.demo_scene.build_scene``, after its redrive of yesterday's). It runs the
+real CLI, as a user would, and writes ``files`` (WORK below: ``build/demo`` in ``make demo``):
 
 1. ``export orders-dlq --out WORK/orders-dlq.jsonl``: every message, one JSON object per line;
    they stay in the DLQ.
@@ -30,6 +30,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -37,6 +38,8 @@ import boto3
 
 from bot.printable import visible
 from infra.local.demo_cli import banner, cli
+from infra.local.demo_scene import build_scene
+from infra.local.moto_server import local_aws
 from infra.local.scene import QueuePair, create_pair, put_in_dlq
 
 if TYPE_CHECKING:
@@ -189,11 +192,6 @@ def run_actions_demo(
 
 
 def main() -> int:
-    from datetime import UTC, datetime
-
-    from infra.local.demo import build_scene
-    from infra.local.moto_server import local_aws
-
     with local_aws(os.environ) as aws, tempfile.TemporaryDirectory() as work:
         build_scene(_sqs(aws.env), datetime.now(UTC))
         run_actions_demo(dict(aws.env), ActionsDemoFiles.under(Path(work)))

@@ -1,8 +1,8 @@
 """``make demo``'s DLQ actions (issue 12) on the demo scene: what it prints is what happened.
 
-Given moto with the demo scene (``infra.local.demo.build_scene``), the actions step runs the real
-CLI in its own processes; the queues and files are then read directly, so the demo's story is
-checked against the queues, not only against its own words.
+Given moto with the demo scene (``infra.local.demo_scene.build_scene``), the actions step runs the
+real CLI in its own processes; the queues and files are then read directly, so the demo's story
+is checked against the queues, not only against its own words.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from infra.local.demo import build_scene
 from infra.local.demo_actions import (
     CANARY_SIZE,
     SHIPPING_FAILURES,
     ActionsDemoFiles,
     run_actions_demo,
 )
+from infra.local.demo_scene import build_scene
 from infra.local.moto_server import LocalAws
 from infra.local.scene import count, drain
 
