@@ -131,7 +131,16 @@ def _run_discard(args: argparse.Namespace, ctx: CliContext) -> int:
 
     if args.no_archive or args.dry_run:
         # A dry run writes nothing: its archive is not even opened (no empty file left behind).
-        return run_action(ctx, dlq, request(None), as_json=args.json, deadline_s=args.deadline)
+        status = run_action(ctx, dlq, request(None), as_json=args.json, deadline_s=args.deadline)
+        if args.archive is not None and not args.json:
+            print(
+                visible(
+                    f"  archive: {args.archive} (not opened in a dry run; a real run writes "
+                    "each record there before it deletes the message)"
+                ),
+                file=ctx.out,
+            )
+        return status
     return _with_archive(
         ctx, dlq, args.archive, request, as_json=args.json, deadline_s=args.deadline
     )

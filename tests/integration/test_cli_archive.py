@@ -316,7 +316,7 @@ def test_a_dry_run_discard_opens_no_archive(
     result = run_cli(["discard", "orders-dlq", "--archive", str(archive), "--dry-run"], engine_env)
 
     assert result.code == 0, result.err
-    assert "would discard" in result.out
+    assert "would discard" in result.out and f"archive: {archive} (not opened" in result.out
     assert not archive.exists()
     assert visible(sqs, orders.dlq_url) == 2
 
