@@ -332,7 +332,7 @@ def test_export_refuses_to_write_over_an_existing_archive(
 
     result = run_cli(["export", "orders-dlq", "--out", str(old)], engine_env, recorder.gateway)
 
-    assert result.code == 2 and "dlq-redrive: error:" in result.err
+    assert result.code == 2 and "already holds data: choose a new file" in result.err
     assert old.read_text() == '{"format": "dlq-redrive/1"}\n'
     assert not recorder.touched_messages()
 
