@@ -265,8 +265,8 @@ def _run_edit(args: argparse.Namespace, ctx: CliContext) -> int:
     was_json = is_json(original.body)
     if was_json and not is_json(body) and not args.allow_non_json:
         raise UsageError(
-            f"message {args.message_id}'s body is JSON and {args.body_file} is not: fix the "
-            "file, or give --allow-non-json to send it anyway"
+            f"message {args.message_id}'s body is JSON and {args.body_file} is not"
+            f"{_where_not_json(body)}: fix the file, or give --allow-non-json to send it anyway"
         )
     source = _source_of(ctx, dlq, original)
     _check_size(original, body, source)
@@ -309,6 +309,17 @@ def _run_edit(args: argparse.Namespace, ctx: CliContext) -> int:
         )
         return EXIT_FAILED
     return exit_status(report, ctx.err)
+
+
+def _where_not_json(body: str) -> str:
+    """Where the JSON parser gave up on ``body`` (" (line 2, column 5: ...)"), or nothing."""
+    try:
+        json.loads(body)
+    except json.JSONDecodeError as exc:
+        return f" (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+    except (ValueError, RecursionError):
+        return " (it nests too deeply to be read)"
+    return ""
 
 
 def _source_of(ctx: CliContext, dlq: Dlq, message: ReceivedMessage) -> QueueInfo:

@@ -140,6 +140,7 @@ def test_json_body_replaced_by_non_json_is_refused_unless_allowed(
 
     assert refused.code == 2
     assert "is JSON" in refused.err and "--allow-non-json" in refused.err
+    assert "(line 1, column 1: Expecting value)" in refused.err
     assert no_sends_or_deletes(recorder)
     assert still_visible(sqs, orders.dlq_url) == 1
 
