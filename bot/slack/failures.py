@@ -18,8 +18,16 @@ from bot.errors import UsageError
 from bot.lambda_api import FailedInvocation
 from bot.slack import blocks
 from bot.slack.cards import Cards
+from bot.slack.edit_modal import notice_view
+from bot.slack.mrkdwn import escape
 from bot.slack.observability import count, logger
-from bot.slack.protocol import ContinueJob, DecisionJob, JobRejectedError, JobSigner
+from bot.slack.protocol import (
+    ContinueJob,
+    DecisionJob,
+    EditSubmitJob,
+    JobRejectedError,
+    JobSigner,
+)
 from bot.slack.web_api import SlackApi
 from bot.state import StateStore
 
@@ -68,6 +76,11 @@ def record_worker_failure(
             slack.respond(
                 response_url,
                 blocks.error(f"The worker stopped before it could answer: {reason}"),
+            )
+        elif isinstance(job, EditSubmitJob):  # no response_url: the person is at its modal
+            slack.update_view(
+                job.view_id,
+                notice_view(f":x: The worker stopped before it could answer: {escape(reason)}"),
             )
         return {"ok": True, "run": None}
     now = clock()

@@ -24,8 +24,10 @@ from bot.slack.edit_modal import (
     too_large_view,
 )
 from bot.slack.mrkdwn import block_text_length
-from bot.slack.protocol import JobRejectedError, JobSigner
+from bot.slack.protocol import EditSubmitJob, JobRejectedError, JobSigner
 from infra.local.slack_api import message_problem, view_problem
+from tests.unit.fake_slack import FakeSlackGateway
+from tests.unit.slack.worker_fakes import fake_state, handle_failure_record, on_failure_record
 
 KEY = b"k" * 32
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
@@ -175,3 +177,19 @@ def test_untrusted_text_in_the_diff_is_inert() -> None:
     text = shown["text"]["text"]
     assert "<!channel>" not in text and "<@U1>" not in text and "<https" not in text
     assert text.count("```") == 2  # the body's backticks cannot close the fence
+
+
+def test_a_worker_that_died_on_a_submitted_edit_says_so_in_the_modal() -> None:
+    # Given a submitted edit's modal, and Lambda's record of the worker that died on it
+    slack = FakeSlackGateway()
+    opened = slack.open_view(slack.modals.new_trigger(), loading_view("orders-dlq", "m-1"))
+    job = EditSubmitJob("form", "{}", opened.id, "U_ALICE", "T_LOCAL", NOW.isoformat(), "d")
+    record = on_failure_record(JobSigner(KEY).seal(job, NOW), "Task timed out after 900 s")
+
+    # When the on-failure handler gets it
+    state, _ = fake_state()
+    handle_failure_record(record, key=KEY, state=state, slack=slack, at=NOW)
+
+    # Then the modal (the submission has no response_url) says the worker stopped
+    shown = json.dumps(slack.modals.views[opened.id]["blocks"])
+    assert "The worker stopped before it could answer" in shown
