@@ -12,12 +12,13 @@ store today's snapshot, and hand the auto-redrive over to a new invocation when 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.catalog import Dlq, DlqCatalog
 from bot.config import DailySettings, EngineSettings
-from bot.daily.auto_redrive import AutoRedriver
+from bot.daily.auto_redrive import AutoRedriver, Redriven
 from bot.daily.continuing import REPORT_RESERVE_S, ContinuationRun, chain_step
 from bot.daily.events import Continuation, ScheduledRun
 from bot.daily.inspector import DlqInspector, Inspected, failure_line
@@ -36,6 +37,10 @@ NO_STATE_TABLE = (
     "State table unavailable: no change or trend, nothing saved for tomorrow, and no protection "
     "against a second report if this event comes again"
 )
+
+
+# DLQs auto-redriven at once when each starts with a canary (each run has its own engine workers).
+CANARY_WORKERS = 4
 
 
 class ReportRun:
@@ -83,18 +88,28 @@ class ReportRun:
         redrives: dict[str, AutoRedrive] = {}
         moved_now = scanned_now = 0  # by this attempt (``report.moved``: earlier ones too)
         depths: dict[str, int | None] = {i.name: i.depth for i in inspected}
-        for item in inspected:
-            if item.name not in auto or item.dlq is None:
-                continue
-            selection = self.redriver.selection(run, item.dlq, day)
+
+        def redrive(taking: tuple[Inspected, Dlq]) -> tuple[Redriven, int | None]:
+            item, dlq = taking
+            selection = self.redriver.selection(run, dlq, day)
             done = self.redriver.redrive(
-                run.scheduled, item.dlq, selection, deadline, attempt, empty=not item.depth
+                run.scheduled, dlq, selection, deadline, attempt, empty=not item.depth
             )
-            moved_now += done.moved_now
-            scanned_now += done.scanned_now
-            redrives[item.name] = done.result
-            if item.depth:
-                depths[item.name] = self._depth_after(item.dlq, item.depth, done.moved_now)
+            depth = item.depth
+            if depth:
+                depth = self._depth_after(dlq, depth, done.moved_now)
+            return done, depth
+
+        taken = [(i, i.dlq) for i in inspected if i.name in auto and i.dlq is not None]
+        # A canary waits for its copies (DAILY_CANARY_WAIT_S) before the rest moves: DLQs in
+        # turn would add their waits up, so with a canary they run side by side.
+        workers = CANARY_WORKERS if self.daily.canary_size else 1
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for (item, _), (done, depth) in zip(taken, pool.map(redrive, taken), strict=True):
+                moved_now += done.moved_now
+                scanned_now += done.scanned_now
+                redrives[item.name] = done.result
+                depths[item.name] = depth
 
         statuses = [
             _status(item, depths[item.name], redrives.get(item.name), history, day)

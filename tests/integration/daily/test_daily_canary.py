@@ -25,8 +25,11 @@ TIMEOUT = {"error": {"DataType": "String", "StringValue": "Timeout calling <paym
 
 
 @contextmanager
-def consumer(sqs: Any, pair: QueuePair, *, working: bool) -> Iterator[list[int]]:
-    """A consumer of the source queue until the block ends; yields [messages it received]."""
+def consumer(
+    sqs: Any, pair: QueuePair, *, working: bool, log: list[str] | None = None
+) -> Iterator[list[int]]:
+    """A consumer of the source queue until the block ends; yields [messages it received].
+    ``log``: the source's name is appended for each message it receives (shared, in order)."""
     stop = threading.Event()
     received = [0]
 
@@ -42,6 +45,8 @@ def consumer(sqs: Any, pair: QueuePair, *, working: bool) -> Iterator[list[int]]
             )
             messages = answer.get("Messages", [])
             received[0] += len(messages)
+            if log is not None:
+                log.extend([pair.source_name] * len(messages))  # list.extend: atomic under the GIL
             if working and messages:
                 sqs.delete_message_batch(
                     QueueUrl=pair.source_url,
@@ -127,3 +132,27 @@ def test_a_canary_size_of_zero_moves_everything_at_once(
     # Then the whole day moved at once (what the canary is there to prevent), no canary line
     assert outcome["moved"] == 30
     assert "canary" not in daily.report_text().lower()
+
+
+def test_canaries_of_several_dlqs_are_watched_side_by_side(
+    daily: Daily, sqs: Any, orders: QueuePair
+) -> None:
+    # Given a second DLQ with 30 messages of yesterday, both auto-redriven, both consumers working
+    payments = create_pair(sqs, "payments")
+    put_in_dlq(sqs, payments, DAY_BODIES, attributes=TIMEOUT)
+    daily.configure(AUTO_REDRIVE="orders-dlq,payments-dlq")
+    log: list[str] = []
+    # When the 06:00 run auto-redrives both
+    with (
+        consumer(sqs, orders, working=True, log=log),
+        consumer(sqs, payments, working=True, log=log),
+    ):
+        outcome = daily.run(RUN)
+    # Then both moved everything
+    assert outcome["moved"] == 60
+    # And the second DLQ's canary reached its consumer before the first DLQ's rest did (its
+    # canary's 10 first, then a 10 s wait): the waits ran side by side, not one after the other
+    first = log.index("payments") if log[0] == "orders" else log.index("orders")
+    leader = log[0]
+    eleventh_of_leader = [i for i, name in enumerate(log) if name == leader][10]
+    assert first < eleventh_of_leader

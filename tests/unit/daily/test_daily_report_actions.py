@@ -298,3 +298,22 @@ def test_twenty_dlqs_with_every_button_stay_within_slack_limits() -> None:
         1 for m in [rendered.message, *rendered.thread] for b in m.blocks if b["type"] == "actions"
     )
     assert shown == 25
+
+
+def test_the_kept_report_carries_the_expiry_to_the_continuation() -> None:
+    # The report a continuation re-renders comes back from JSON with its expiry figures
+    from bot.daily.codec import from_json, to_json
+
+    scheduled = datetime(2026, 12, 2, 6, 0, tzinfo=SEOUL).astimezone(UTC)
+    until = expiring_before(next_report_at(scheduled, SEOUL), DAY_S)
+    status = DlqStatus(
+        name="orders-dlq",
+        depth=2,
+        depth_before=2,
+        figures=_figures(2),
+        expiry=_scan([until - timedelta(hours=1)] * 2, until, retention=DAY_S, population=2),
+    )
+    report = _report(SEOUL, scheduled, status)
+    again = from_json(DailyReport, json.loads(json.dumps(to_json(report))))
+    assert again == report
+    assert render_report(again).message.blocks == render_report(report).message.blocks
