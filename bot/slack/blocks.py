@@ -160,7 +160,9 @@ def peek(dlq: str, visible_count: int, messages: list[PeekedMessage], tz: ZoneIn
     return _message(f"{escape(dlq)}: {number(len(messages))} message(s)", blocks)
 
 
-_PEEK_BUTTON_TEXTS = "Edit & resendDiscard"
+# Slack's text objects, plain_text too, take &, < and > as entities (Slack's formatting rules).
+_EDIT_LABEL = "Edit &amp; resend"
+_PEEK_BUTTON_TEXTS = _EDIT_LABEL + "Discard"
 
 
 def _message_buttons(dlq: str, message_id: str, index: int) -> list[dict[str, Any]]:
@@ -177,7 +179,7 @@ def _message_buttons(dlq: str, message_id: str, index: int) -> list[dict[str, An
                 {
                     "type": "button",
                     "action_id": ActionId.PEEK_EDIT.value,
-                    "text": {"type": "plain_text", "text": "Edit & resend"},
+                    "text": {"type": "plain_text", "text": _EDIT_LABEL},
                     "value": value,
                 },
                 {
@@ -381,7 +383,7 @@ class _Words(NamedTuple):
     """How a card words its action (``ApprovalRequest.action``)."""
 
     emoji: str
-    title: str  # "Redrive request"
+    title: str  # "Redrive request" (mrkdwn: & written as &amp;)
     question: str  # the Approve dialog's title
     doing: str  # "Redriving"
     done: str  # "moved"
@@ -395,7 +397,7 @@ _ACTION_WORDS = {
         ":wastebasket:", "Discard request", "Discard these messages?", "Discarding", "discarded"
     ),
     "edit": _Words(
-        ":pencil2:", "Edit & resend request", "Send the edited message?", "Resending", "resent"
+        ":pencil2:", "Edit &amp; resend request", "Send the edited message?", "Resending", "resent"
     ),
 }
 

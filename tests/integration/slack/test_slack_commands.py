@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -85,13 +86,19 @@ def test_list_answers_ephemerally_with_counts(harness: SlackHarness) -> None:
     assert "`payments-dlq.fifo` \\u2014 *2* visible, 0 in flight (FIFO)" in text
 
 
+def _sections(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """A peek's sections: the title, then one per message (each message's buttons follow it in
+    an actions block)."""
+    return [b for b in answer["blocks"] if b["type"] == "section"]
+
+
 def test_peek_shows_bodies_in_code_blocks_and_leaves_messages(harness: SlackHarness) -> None:
     pair = seed_orders(harness.sqs, 3)
 
     harness.command("peek orders-dlq 2")
     harness.settle()
 
-    blocks = harness.calls("response_url")[-1].body["blocks"]
+    blocks = _sections(harness.calls("response_url")[-1].body)
     assert "showing 2 of ~3 visible" in blocks[0]["text"]["text"]
     assert len(blocks) == 3
     assert all('```{"order": ' in b["text"]["text"] for b in blocks[1:])
@@ -105,7 +112,7 @@ def test_peek_truncates_large_bodies_within_block_kit_limits(harness: SlackHarne
     harness.command("peek big-dlq 10")
     harness.settle()
 
-    blocks = harness.calls("response_url")[-1].body["blocks"]
+    blocks = _sections(harness.calls("response_url")[-1].body)
     assert len(blocks) == 11 <= 50
     assert all(len(b["text"]["text"]) <= 3000 for b in blocks)
     assert all("…```" in b["text"]["text"] for b in blocks[1:])

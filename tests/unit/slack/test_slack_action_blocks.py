@@ -119,7 +119,7 @@ def test_an_edit_card_shows_its_diff_escaped() -> None:
     card = blocks.approval_card(request, UTC_TZ)
     assert message_problem(card) is None
     shown = json.dumps(card["blocks"])
-    assert "Edit & resend request" in shown and "&lt;!here&gt;" in shown
+    assert "Edit &amp; resend request" in shown and "&lt;!here&gt;" in shown
     assert "<!here>" not in shown
 
 
