@@ -7,17 +7,22 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.canary import CanaryOutcome, Watch
-from bot.config import DailySettings
-from bot.daily.auto_redrive import auto_redrive_of
+from bot.catalog import DlqCatalog
+from bot.config import DailySettings, EngineSettings
+from bot.daily.auto_redrive import AutoRedriver, auto_redrive_of
 from bot.daily.blocks import fallback_text, render_report
 from bot.daily.canary_run import canary_plan, canary_result, outcome_report, with_canary
 from bot.daily.codec import from_json, to_json
+from bot.daily.once import Attempt, LeaseTiming
 from bot.daily.report import AutoRedrive, CanaryResult, DailyReport, DlqStatus
+from bot.engine import RedriveEngine
+from bot.pacing import Deadline
 from bot.redrive_model import RedriveReport, StopReason
-from bot.selection import Selection, day_window
+from bot.selection import LINEAGE_ATTRIBUTE, Selection, day_window
 
 DAILY = DailySettings(
     report_channel="C1", auto_redrive=None, report_when_empty=True, error_attribute="error"
@@ -141,3 +146,60 @@ def test_the_canary_travels_to_a_continuation_and_back() -> None:
     # The continuation's event and the kept report carry the canary (lineage included)
     result = with_canary(AutoRedrive(moved=10, selection=SELECTION), canary_result(_stopped()))
     assert from_json(AutoRedrive, json.loads(json.dumps(to_json(result)))) == result
+
+
+def _world(canary_size: str = "10") -> tuple[Any, Any, Any, str]:
+    """An auto-redriver on the in-memory SQS: orders → orders-dlq, 15 messages in the DLQ."""
+    from tests.unit.daily.fakes import Stores
+    from tests.unit.fake_sqs import FakeSqs
+
+    sqs = FakeSqs()
+    dlq_url = sqs.create("orders-dlq")
+    source_url = sqs.create("orders", dead_letter_to=dlq_url)
+    for n in range(15):
+        sqs.put(dlq_url, json.dumps({"n": n}))
+    settings = EngineSettings.from_env({})
+    stores = Stores.make()
+    daily = DailySettings.from_env({"REPORT_CHANNEL": "C1", "DAILY_CANARY_SIZE": canary_size})
+    redriver = AutoRedriver(
+        engine=RedriveEngine(sqs, max_redrives=3, timezone=settings.timezone),  # type: ignore[arg-type]
+        snapshots=stores.snapshots,
+        runs=stores.runs,
+        daily=daily,
+        engine_settings=settings,
+        clock=stores.clock,
+    )
+    dlq = DlqCatalog(sqs, settings).get("orders-dlq")  # type: ignore[arg-type]
+    return sqs, redriver, dlq, source_url
+
+
+def test_a_continuation_after_a_passed_canary_moves_the_rest_with_its_lineage() -> None:
+    # Given a run whose canary passed in an earlier invocation, and one of its copies that came
+    # back to the DLQ since (it carries the canary's lineage)
+    sqs, redriver, dlq, source_url = _world()
+    back = {"DataType": "String", "StringValue": "canary-abc"}
+    sqs.put(dlq.info.url, json.dumps({"n": "back"}), **{LINEAGE_ATTRIBUTE: back})
+    before = AutoRedrive(
+        moved=10,
+        continuing=True,
+        selection=Selection(),
+        canary=CanaryResult(moved=10, passed=True, lineage="canary-abc", words="passed"),
+    )
+    attempt = Attempt(None, "k", "owner", LeaseTiming(), None)
+    # When the continuation carries on
+    done = redriver.redrive(
+        datetime(2026, 3, 11, 6, tzinfo=UTC),
+        dlq,
+        Selection(),
+        Deadline(600.0),
+        attempt,
+        before=before,
+    )
+    # Then no new canary ran (nothing waited: all 15 moved in one go, the passed canary kept),
+    # every copy carries the canary's lineage, and the copy that came back was not sent again
+    assert done.moved_now == 15
+    assert done.result.canary == before.canary
+    sent = sqs.queues[source_url].messages.values()
+    assert len(sent) == 15
+    assert {m.message_attributes[LINEAGE_ATTRIBUTE]["StringValue"] for m in sent} == {"canary-abc"}
+    assert [m.body for m in sqs.queues[dlq.info.url].messages.values()] == ['{"n": "back"}']
