@@ -564,6 +564,10 @@ def fallback_text(report: DailyReport) -> str:
         canary = status.redrive.canary if status.redrive is not None else None
         if canary is not None and canary.stopped:
             line += ", the canary stopped the auto-redrive: the consumer is still failing"
+        found = _expiring(status, report)
+        if found is not None:
+            count = number(found.count) if found.exact else AT_LEAST + number(found.count)
+            line += f", {count} expire before the next report"
         lines.append(line)
     return cut("\n".join(lines), MAX_FALLBACK_TEXT)
 

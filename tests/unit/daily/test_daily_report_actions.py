@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.daily.blocks import MAX_BLOCKS, render_report
+from bot.daily.blocks import MAX_BLOCKS, fallback_text, render_report
 from bot.daily.figures import ErrorGroup, SampleFigures, group_errors
 from bot.daily.report import AutoRedrive, DailyReport, DlqStatus
 from bot.error_groups import label_digest
@@ -114,6 +114,10 @@ def test_seoul_exact_count_oldest_and_buttons_selecting_what_expires() -> None:
         ":hourglass: *3* expire before the next report (Thu 3 Dec 06:00): oldest sent "
         "2026-11-28 20:00 +09:00, expires 2026-12-02 20:00 +09:00"
     ) in _text(blocks)
+    # And the notification text says it too
+    assert "- orders-dlq: 5, 3 expire before the next report" in fallback_text(
+        _report(SEOUL, scheduled, status)
+    )
     # And its buttons select by sent time what expires before the next report, in Seoul time
     expiring = [b for b in _buttons(blocks) if "expiring" in b[0]]
     assert expiring == [
