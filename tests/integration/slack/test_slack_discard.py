@@ -9,11 +9,14 @@ nothing; the audit trail records who, the action, what and the archive."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import boto3
 import pytest
 
+import handlers.worker
+from bot.error_groups import body_fingerprint, label_digest
 from bot.slack.ids import ActionId
 from infra.local.scene import count
 from tests.integration.slack.slack_harness import (
@@ -208,3 +211,40 @@ def test_a_message_no_longer_in_the_dlq_has_nothing_to_discard(harness: SlackHar
         f"Nothing to discard in `orders-dlq` for `message {message_id}`"
         in (harness.responses()[-1])
     )
+
+
+def test_a_discard_longer_than_one_invocation_archives_every_message_once(
+    harness: SlackHarness,
+) -> None:
+    # Given 60 orders of one error group (their body's shape), a worker with a 1-second budget
+    # and deletes that take 0.4 s a batch: the discard needs several invocations
+    pair = seed_orders(harness.sqs, 60)
+    digest = label_digest(body_fingerprint('{"order": 0}'))
+    value = json.dumps({"queue": "orders-dlq", "error": digest})
+    harness.click(ActionId.REPORT_ERROR_DISCARD, value, user=REQUESTER, message_ts="1.1")
+    harness.settle()
+    request_id = harness.request_id()
+    harness.lambdas.set_timeout("worker", 1.0)
+    deletes = handlers.worker.worker().gateway.client
+
+    def slow(**_: object) -> None:
+        time.sleep(0.4)
+
+    deletes.meta.events.register("before-send.sqs.DeleteMessageBatch", slow)
+    try:
+        # When it is approved
+        harness.click(ActionId.APPROVE, request_id, user=APPROVER, message_ts=harness.card_ts())
+        harness.settle(timeout=120)
+    finally:
+        deletes.meta.events.unregister("before-send.sqs.DeleteMessageBatch", slow)
+
+    # Then it went on from its checkpoint, and every message is in the archive exactly once
+    run = harness.state.get_run(request_id)
+    assert run is not None and run.status == "done" and run.moved == 60
+    assert run.invocation >= 2
+    bodies = sorted(r["body"] for r in archived(f"discards/{request_id}/"))
+    assert bodies == sorted(json.dumps({"order": i}) for i in range(60))
+    assert count(harness.sqs, pair.dlq_url) == 0
+    assert count(harness.sqs, pair.source_url) == 0
+    assert "Done: discarded *60*, failed *0*" in harness.updates()[-1]
+    assert f"over {run.invocation} invocations" in harness.updates()[-1]
