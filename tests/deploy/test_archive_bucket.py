@@ -336,23 +336,52 @@ S3_CALLS = {
 }
 
 
-@pytest.mark.parametrize("handler", HANDLERS)
-def test_the_s3_calls_each_function_s_code_can_make_are_within_its_role(
-    template: Template, handler: str
-) -> None:
-    # Given every S3 call in the code the handler can reach (imports followed, as
-    # test_least_privilege reads them)
-    used = {
+def s3_calls_reached(handler: str) -> set[str]:
+    """The S3 actions of the calls in the code the handler can reach (imports followed, as
+    test_least_privilege reads them)."""
+    return {
         S3_CALLS[name]
         for nodes in code_of(handler).values()
         for node in nodes
         for name, _ in calls(ast.Module(body=[node], type_ignores=[]), set(S3_CALLS))
     }
-    # Then its role allows each of them (a call it could not make would fail in production),
-    # and nothing the code never does is needed beyond the worker's PutObject
+
+
+@pytest.mark.parametrize(
+    ("handler", "needed"),
+    [
+        ("handlers/worker.handler", {"s3:PutObject"}),  # bot/s3_gateway.py's S3Archive
+        ("handlers/slack.handler", set()),
+        ("handlers/daily.handler", set()),
+    ],
+)
+def test_a_role_has_the_s3_actions_its_code_calls_and_no_other(
+    template: Template, handler: str, needed: set[str]
+) -> None:
+    # Given every S3 call in the code the handler can reach
+    used = s3_calls_reached(handler)
+    # Then its role allows exactly those: a call it could not make would fail in production, a
+    # right its code never uses is not kept
     _, role = role_of(template, handler)
-    assert used <= s3_actions(role), handler
-    assert used <= {"s3:PutObject"}, handler
+    assert used == s3_actions(role) == needed
+
+
+def test_the_failed_function_writes_no_archive(template: Template) -> None:
+    # `failed` builds the worker's wiring (bot.composition.build_failure_router) to apply the
+    # worker's failure rules, so the archive's writer is within its reach; but its own code (the
+    # failure rules and the router) makes no S3 call
+    own = [
+        ROOT / "handlers" / "failed.py",
+        ROOT / "bot" / "failure_routing.py",
+        *ROOT.glob("bot/*/failures.py"),
+    ]
+    assert len(own) == 4
+    for path in own:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        assert calls(tree, set(S3_CALLS)) == [], path
+    # And its role has no S3 right: were a failure rule to archive, it would be refused
+    _, failed = role_of(template, "handlers/failed.handler")
+    assert s3_actions(failed) == set()
 
 
 # --- settings ----------------------------------------------------------------------------------
