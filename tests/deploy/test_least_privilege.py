@@ -695,3 +695,22 @@ def test_a_function_whose_code_reads_a_secret_may_read_it_and_knows_where(
             _, role = role_of(template, handler)
             assert granted(role, action), handler
             assert variable in function(template, handler)["Environment"]["Variables"], handler
+
+
+def test_the_endpoint_may_read_the_bot_token_it_opens_the_edit_form_with(
+    template: Template,
+) -> None:
+    # Given the code the endpoint can run: a click on Edit & resend opens the form at once, on
+    # the ack path, with views.open (bot/slack/edit_endpoint.py through bot/slack/web.py), the
+    # bot token resolved on that first click (bot.composition, lazy_bot_token)
+    assert code_calls("handlers/slack.handler", "views_open")
+    assert code_calls("handlers/slack.handler", "lazy_bot_token")
+    # Then its role may read the bot token's parameter, through SSM alone, and it is told where
+    # it is; the token gives it no queue, table or archive right
+    _, slack = role_of(template, "handlers/slack.handler")
+    token = f"{SUB_PREFIX}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter/dlq-redrive/dev/"
+    assert f"{token}slack-bot-token" in [sub(r) for r in granted(slack, "ssm:GetParameter")]
+    env = function(template, "handlers/slack.handler")["Environment"]["Variables"]
+    assert env["SLACK_BOT_TOKEN_PARAM"] == "/dlq-redrive/dev/slack-bot-token"
+    actions = {a for s in statements(slack) for a in as_list(s["Action"])}
+    assert not {a for a in actions if a.startswith(("sqs:", "dynamodb:", "s3:"))}
