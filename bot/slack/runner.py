@@ -196,7 +196,7 @@ class RedriveRunner:
             run.error = (
                 str(exc) if isinstance(exc, DlqRedriveError) else f"{type(exc).__name__}: {exc}"
             )
-            logger.exception("redrive failed", extra={"correlation_id": run.run_id})
+            logger.exception(f"{request.action} failed", extra={"correlation_id": run.run_id})
             self._finish(run, request, None, invocation)
             return
         if report is not None:
@@ -260,7 +260,10 @@ class RedriveRunner:
             )
         run.unreported = False
         _apply(run, base.fold(report))
-        count("MessagesMoved", report.moved)
+        # a discard's "moved" are the messages deleted after their archive record was written
+        count(
+            "MessagesDiscarded" if asked.action is Action.DISCARD else "MessagesMoved", report.moved
+        )
         if report.stopped is StopReason.CANCELLED:
             run.status = RunStatus.CANCELLED
             latest_run = self.state.get_run(run.run_id)
@@ -324,7 +327,7 @@ class RedriveRunner:
             run.run_id, "outcome", "worker", run.updated_at, **_outcome(run, request)
         )
         logger.info(
-            "redrive finished",
+            f"{request.action} finished",
             extra={
                 "correlation_id": run.run_id,
                 "status": run.status.value,
