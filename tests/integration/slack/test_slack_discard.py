@@ -18,7 +18,7 @@ import pytest
 import handlers.worker
 from bot.error_groups import body_fingerprint, label_digest
 from bot.slack.ids import ActionId
-from infra.local.scene import count
+from infra.local.scene import count, create_pair, put_in_dlq
 from tests.integration.slack.slack_harness import (
     APPROVER,
     OUTSIDER,
@@ -248,3 +248,21 @@ def test_a_discard_longer_than_one_invocation_archives_every_message_once(
     assert count(harness.sqs, pair.source_url) == 0
     assert "Done: discarded *60*, failed *0*" in harness.updates()[-1]
     assert f"over {run.invocation} invocations" in harness.updates()[-1]
+
+
+def test_a_poison_message_that_needs_a_human_can_be_discarded(harness: SlackHarness) -> None:
+    # Given a message redriven MAX_REDRIVES (3) times already: a redrive leaves it for a human
+    pair = create_pair(harness.sqs, "orders")
+    counter = {"dlq-redrive-count": {"DataType": "Number", "StringValue": "3"}}
+    put_in_dlq(harness.sqs, pair, ['{"poison": true}'], attributes=counter)
+
+    # When the human discards it from a peek, and an approver approves
+    request_id, message_id = _ask_discard(harness)
+    harness.click(ActionId.APPROVE, request_id, user=APPROVER, message_ts=harness.card_ts())
+    harness.settle()
+
+    # Then it is archived, attributes and all, and gone from the DLQ
+    (record,) = archived(f"discards/{request_id}/")
+    assert (record["message_id"], record["body"]) == (message_id, '{"poison": true}')
+    assert record["message_attributes"]["dlq-redrive-count"]["StringValue"] == "3"
+    assert count(harness.sqs, pair.dlq_url) == 0
