@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -313,9 +313,11 @@ def code_of(handler: str) -> dict[Path, list[ast.stmt]]:
     return {path: list(nodes.values()) for path, nodes in regions.items()}
 
 
-def calls(tree: ast.AST, names: set[str]) -> list[tuple[str, int]]:
-    """Calls of ``.name(...)`` for ``name`` in ``names``, except inside a method of the same
-    family (the gateway's thin wrapper around the boto3 call is not a use)."""
+def calls(
+    tree: ast.AST, names: set[str], keep: Callable[[ast.Call], bool] | None = None
+) -> list[tuple[str, int]]:
+    """Calls of ``.name(...)`` for ``name`` in ``names`` (and that ``keep`` keeps), except inside
+    a method of the same family (the gateway's thin wrapper around the boto3 call is not a use)."""
     found = []
 
     def visit(node: ast.AST, inside: str | None) -> None:
@@ -328,6 +330,7 @@ def calls(tree: ast.AST, names: set[str]) -> list[tuple[str, int]]:
                 and isinstance(child.func, ast.Attribute)
                 and child.func.attr in names
                 and inside not in names
+                and (keep is None or keep(child))
             ):
                 found.append((child.func.attr, child.lineno))
             visit(child, inside)
@@ -400,10 +403,28 @@ def own_code(handler: str) -> dict[Path, ast.AST]:
     }
 
 
+# DynamoDB client operations are known by a parameter the API requires and boto3 clients name
+# (DynamoDB API reference: Scan and DeleteItem "TableName - Required", BatchGetItem and
+# BatchWriteItem "RequestItems - Required"): a method of ours with the same name, such as
+# bot.expiry.ExpiryCounter.scan(capped=..., population=...), is not a table call.
+CLIENT_OPERATIONS = {
+    "scan": "TableName",
+    "delete_item": "TableName",
+    "batch_get_item": "RequestItems",
+    "batch_write_item": "RequestItems",
+}
+
+
+def _table_call(call: ast.Call) -> bool:
+    assert isinstance(call.func, ast.Attribute)
+    required = CLIENT_OPERATIONS.get(call.func.attr)
+    return required is None or any(k.arg in (required, None) for k in call.keywords)
+
+
 def uses(tree: ast.AST, names: set[str]) -> set[str]:
-    """The ``names`` the code calls as a method (``x.batch_get(...)``) or builds
-    (``ConditionCheck(...)``)."""
-    found = {name for name, _ in calls(tree, names)}
+    """The ``names`` the code calls as a method (``x.batch_get(...)``, or a client's
+    ``x.scan(TableName=...)``) or builds (``ConditionCheck(...)``)."""
+    found = {name for name, _ in calls(tree, names, _table_call)}
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names:
             found.add(node.func.id)
@@ -714,3 +735,11 @@ def test_the_endpoint_may_read_the_bot_token_it_opens_the_edit_form_with(
     assert env["SLACK_BOT_TOKEN_PARAM"] == "/dlq-redrive/dev/slack-bot-token"
     actions = {a for s in statements(slack) for a in as_list(s["Action"])}
     assert not {a for a in actions if a.startswith(("sqs:", "dynamodb:", "s3:"))}
+
+
+def test_a_table_operation_is_a_client_call_not_any_method_of_that_name() -> None:
+    # A client's Scan names its table; the expiry counter's scan() is not a table call
+    client = ast.parse("client.scan(TableName='t')\nclient.delete_item(**request)")
+    assert uses(client, set(TABLE_EXTRAS)) == {"scan", "delete_item"}
+    ours = ast.parse("counter.scan(capped=True, population=3)\nstore.batch_get(keys)")
+    assert uses(ours, set(TABLE_EXTRAS)) == {"batch_get"}
