@@ -27,6 +27,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from bot.printable import visible
 from infra.local.demo_cli import banner, cli
 from infra.local.demo_scene import build_scene
 from infra.local.moto_server import local_aws
-from infra.local.scene import QueuePair, create_pair, put_in_dlq
+from infra.local.scene import QueuePair, count, create_pair, put_in_dlq
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -104,7 +105,9 @@ def build_shipping(sqs: SQSClient) -> QueuePair:
 def failing_consumer(env: Mapping[str, str], pair: QueuePair) -> Iterator[None]:
     """A consumer of ``pair``'s source that still fails everything, while the block runs: it
     receives each message and never deletes it, with no visibility timeout, so its next receive
-    is past maxReceiveCount and SQS moves it back to the DLQ (the RedrivePolicy)."""
+    is past maxReceiveCount and SQS moves it back to the DLQ (the RedrivePolicy). After the
+    block, it goes on until the source is empty (at most 10 s), so what follows sees every
+    failed message back in the DLQ."""
     stop = threading.Event()
     sqs = _sqs(env)
 
@@ -120,6 +123,9 @@ def failing_consumer(env: Mapping[str, str], pair: QueuePair) -> Iterator[None]:
     try:
         yield
     finally:
+        deadline = time.monotonic() + 10
+        while count(sqs, pair.source_url) and time.monotonic() < deadline:
+            time.sleep(0.2)
         stop.set()
         thread.join(timeout=10)
 
