@@ -91,8 +91,8 @@ def archive_bucket(template: Template) -> dict[str, Any]:
     """The one bucket the stack creates besides osls's deployment bucket."""
     buckets = deployed_resources(template, "AWS::S3::Bucket")
     buckets.pop("ServerlessDeploymentBucket")
-    ((logical_id, bucket),) = buckets.items()
-    assert logical_id == "ArchiveBucket"
+    assert list(buckets) == ["ArchiveBucket"]
+    bucket: dict[str, Any] = buckets["ArchiveBucket"]
     return bucket
 
 
