@@ -6,7 +6,8 @@ not JSON (``infra.local.demo_scene.build_scene``, after its redrive of yesterday
 real CLI, as a user would, and writes ``files`` (WORK below: ``build/demo`` in ``make demo``):
 
 1. ``export orders-dlq --out WORK/orders-dlq.jsonl``: every message, one JSON object per line;
-   they stay in the DLQ.
+   they stay in the DLQ. Then tenant acme's (``--where attr.tenant=acme``) into S3 (moto's, on
+   the same local server), and ``import ... --dry-run`` from there.
 2. ``discard orders-dlq --where attr.error=ParseError``: a dry run, then for real with
    ``--archive WORK/discarded.jsonl`` (each message deleted only after its record is on disk), and
    ``import ... --dry-run`` of that archive, to show it can go back.
@@ -35,12 +36,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-import boto3
-
 from bot.printable import visible
 from infra.local.demo_cli import banner, cli
 from infra.local.demo_scene import build_scene
-from infra.local.moto_server import local_aws
+from infra.local.moto_server import client_for, local_aws
 from infra.local.scene import QueuePair, count, create_pair, put_in_dlq
 
 if TYPE_CHECKING:
@@ -51,6 +50,8 @@ CANARY_SIZE = 3
 # The canary looks at the DLQ every 5 s (bot.canary.POLL_S) and stops at the first look that finds
 # more than its share back; the wait only bounds a consumer slower than this one.
 CANARY_WAIT_S = 20
+# The local stand-in of the stack's archive bucket (serverless.yml ArchiveBucket).
+ARCHIVE_BUCKET = "dlq-redrive-demo-archive"
 # The longest the demo prints of a record or a body.
 SHOWN_CHARS = 240
 
@@ -77,15 +78,7 @@ class ActionsDemoFiles:
 
 
 def _sqs(env: Mapping[str, str]) -> SQSClient:
-    """A client configured from ``env`` alone (the demo's thread must not share one)."""
-    session = boto3.session.Session(
-        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", "testing"),
-        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", "testing"),
-        aws_session_token=env.get("AWS_SESSION_TOKEN"),
-        region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
-    )
-    endpoint = env.get("AWS_ENDPOINT_URL_SQS") or env.get("AWS_ENDPOINT_URL")
-    client: SQSClient = session.client("sqs", endpoint_url=endpoint)
+    client: SQSClient = client_for("sqs", env)
     return client
 
 
@@ -166,6 +159,11 @@ def run_actions_demo(
     banner("Export: what is in orders-dlq, to a file; the messages stay", shown)
     cli(f"export orders-dlq --out {files.export}", env, out)
     _show_first_line(files.export, shown)
+    # The same to S3: moto's S3 on the same local server (an archive bucket, as deployed).
+    client_for("s3", env).create_bucket(Bucket=ARCHIVE_BUCKET)
+    acme = f"s3://{ARCHIVE_BUCKET}/exports/acme/"
+    cli(f"export orders-dlq --where attr.tenant=acme --out {acme}", env, out)
+    cli(f"import {acme} --to orders --dry-run", env, out)
 
     banner("Discard with archive: the order that is not JSON, archived first", shown)
     discard = f"discard orders-dlq --where attr.error=ParseError --archive {files.archive}"

@@ -20,12 +20,10 @@ import io
 import json
 import sys
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
-
-import boto3
 
 import handlers.daily
 from bot.composition import build_daily_job
@@ -35,6 +33,7 @@ from bot.daily.snapshots import Snapshot, SnapshotStore
 from bot.selection import yesterday
 from bot.state_table import StateTable, create_state_table
 from infra.local.lambda_server import LocalLambdaContext
+from infra.local.moto_server import client_for
 from infra.local.slack_api import SlackApiServer
 
 DEMO_TABLE = "dlq-redrive-demo-state"
@@ -42,18 +41,6 @@ DEMO_CHANNEL = "C0DLQREPORT"
 DEMO_TIMEZONE = "Asia/Seoul"
 # Made-up depths of the six days before, per DLQ, so the sparkline shows a week.
 DEMO_HISTORY = (2, 5, 3, 8, 6, 4)
-
-
-def _client(service: str, env: Mapping[str, str]) -> Any:
-    """A boto3 client configured from ``env`` alone (the caller's os.environ is not used)."""
-    session = boto3.session.Session(
-        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", "testing"),
-        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", "testing"),
-        aws_session_token=env.get("AWS_SESSION_TOKEN"),
-        region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
-    )
-    endpoint = env.get(f"AWS_ENDPOINT_URL_{service.upper()}") or env.get("AWS_ENDPOINT_URL")
-    return session.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
 
 
 def _metrics(stdout: str) -> str:
@@ -111,7 +98,7 @@ def run_daily_demo(
     """Run the 06:00 job once against the running moto and print the report as Slack gets it."""
     out = out or sys.stdout
     tz = ZoneInfo(timezone)
-    sqs, dynamodb = _client("sqs", aws_env), _client("dynamodb", aws_env)
+    sqs, dynamodb = client_for("sqs", aws_env), client_for("dynamodb", aws_env)
     create_state_table(dynamodb, DEMO_TABLE)
     scheduled = _tomorrow_six_am(tz)
     day = yesterday(scheduled, tz)
@@ -131,7 +118,7 @@ def run_daily_demo(
             env,
             sqs_client=sqs,
             dynamodb_client=dynamodb,
-            lambda_client=_client("lambda", aws_env),
+            lambda_client=client_for("lambda", aws_env),
         )
         store = SnapshotStore(StateTable(DEMO_TABLE, dynamodb))
         seeded = [
@@ -173,7 +160,7 @@ def main() -> None:
     from infra.local.scene import create_pair, put_in_dlq
 
     with local_aws() as aws:
-        sqs = _client("sqs", aws.env)
+        sqs = client_for("sqs", aws.env)
         orders = create_pair(sqs, "orders")
         error = {"error": {"DataType": "String", "StringValue": "PaymentTimeout"}}
         put_in_dlq(sqs, orders, [json.dumps({"order": n}) for n in range(3)], attributes=error)

@@ -7,10 +7,11 @@ import logging
 import os
 import threading
 import urllib.request
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
+import boto3
 from moto.dynamodb.models import DynamoDBBackend
 from moto.server import ThreadedMotoServer
 
@@ -59,6 +60,19 @@ def _isolate_dynamodb_operations() -> None:
 
         isolated._isolated = True  # type: ignore[attr-defined]
         setattr(DynamoDBBackend, name, isolated)
+
+
+def client_for(service: str, env: Mapping[str, str]) -> Any:
+    """A boto3 client configured from ``env`` alone (the caller's os.environ is not used), e.g.
+    a ``LocalAws.env``; each call makes a new one (a thread needs its own)."""
+    session = boto3.session.Session(
+        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", "testing"),
+        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", "testing"),
+        aws_session_token=env.get("AWS_SESSION_TOKEN"),
+        region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+    )
+    endpoint = env.get(f"AWS_ENDPOINT_URL_{service.upper()}") or env.get("AWS_ENDPOINT_URL")
+    return session.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
 
 
 class LocalAws:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.local.demo_actions import (
+    ARCHIVE_BUCKET,
     CANARY_SIZE,
     SHIPPING_FAILURES,
     ActionsDemoFiles,
@@ -33,7 +34,7 @@ def queue_url(sqs: Any, name: str) -> str:
 
 
 def test_the_demo_exports_discards_with_archive_edits_and_stops_a_canary(
-    aws: LocalAws, sqs: Any, tmp_path: Path
+    aws: LocalAws, sqs: Any, s3: Any, tmp_path: Path
 ) -> None:
     # Given the demo scene: 14 failed orders in orders-dlq, one of them not JSON
     build_scene(sqs, datetime.now(UTC))
@@ -51,6 +52,16 @@ def test_the_demo_exports_discards_with_archive_edits_and_stops_a_canary(
     assert len(exported) == 14
     assert {record["format"] for record in exported} == {"dlq-redrive/1"}
     assert "orders-dlq.jsonl: 14 record(s); the first one:" in text
+    # And tenant acme's 7 orders went to S3 (moto's) as records, and can be read back from there
+    listed = s3.list_objects_v2(Bucket=ARCHIVE_BUCKET, Prefix="exports/acme/")["Contents"]
+    records = [
+        json.loads(line)
+        for key in (o["Key"] for o in listed)
+        for line in s3.get_object(Bucket=ARCHIVE_BUCKET, Key=key)["Body"].read().splitlines()
+    ]
+    tenants = [r["message_attributes"]["tenant"]["StringValue"] for r in records]
+    assert tenants == ["acme"] * 7
+    assert "would send 7 to orders (dry run: nothing was sent)" in text
 
     # And the discard archived exactly the message that is not JSON, then deleted it
     (archived,) = [json.loads(line) for line in files.archive.read_text("utf-8").splitlines()]
@@ -80,9 +91,10 @@ def test_the_demo_exports_discards_with_archive_edits_and_stops_a_canary(
     assert count(sqs, queue_url(sqs, "shipping")) == 0
 
     # And every command was shown as typed, with its exit status: each succeeded but the
-    # stopped canary's redrive (export, dry-run and real discard, import, peek, edit, canary, list)
+    # stopped canary's redrive (export, export to S3 and its import, dry-run and real discard,
+    # the archive's import, peek, edit, canary, list)
     for command in ("export orders-dlq", "discard orders-dlq", "edit orders-dlq", "--canary 3"):
         assert command in text
     statuses = re.findall(r"\(exit status (\d+)\)", text)
-    assert statuses == ["0", "0", "0", "0", "0", "0", "1", "0"]
+    assert statuses == ["0", "0", "0", "0", "0", "0", "0", "0", "1", "0"]
     assert "discarded                    1" in text and "archived                     1" in text
