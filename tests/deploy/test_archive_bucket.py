@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from bot.config import MAX_CANARY_SIZE, MAX_CANARY_WAIT_S
+from bot.config import MAX_CANARY_SIZE, MAX_CANARY_WAIT_S, DailySettings
 from tests.deploy import tooling
 from tests.deploy.conftest import REQUIRED_PARAMS
 from tests.deploy.test_issue11_privilege_attacks import run_node
@@ -397,6 +397,15 @@ def test_the_daily_canary_settings_are_stack_parameters(
     env = env_of(kms_template, "handlers/daily.handler")
     assert (env["DAILY_CANARY_SIZE"], env["DAILY_CANARY_WAIT_S"]) == ("0", "600")
     assert env["DAILY_CANARY_MAX_RETURNED"] == "0.25"
+    # And the stack's defaults are the daily job's own (a stage deployed without them behaves
+    # as the code says it does by default), read through the same settings class
+    deployed = DailySettings.from_env(env_of(template, "handlers/daily.handler"))
+    defaults = DailySettings.from_env({"REPORT_CHANNEL": "C0REPORT"})
+    assert (deployed.canary_size, deployed.canary_wait_s, deployed.canary_max_returned) == (
+        defaults.canary_size,
+        defaults.canary_wait_s,
+        defaults.canary_max_returned,
+    )
 
 
 def test_the_daily_function_has_time_for_the_longest_canary_wait(template: Template) -> None:
