@@ -1,5 +1,6 @@
-"""The Slack part of ``make demo``: the request → approve → redrive → outcome story, played
-through the real Lambda handlers against local stand-ins.
+"""The Slack part of ``make demo``: the request → approve → redrive → outcome story, then a
+peeked message's Discard (approved, archived to moto's S3 first), played through the real Lambda
+handlers against local stand-ins.
 
 ``run_slack_demo(aws_env)`` expects moto running (``aws_env`` has AWS_ENDPOINT_URL etc.) and the
 demo's queues with messages in their DLQs. It starts the local Slack Web API server and the local
@@ -34,6 +35,8 @@ from infra.local.slack_events import LOCAL_TEAM, action_body, command_body, http
 SECRET = "demo-signing-secret"
 JOB_KEY = "demo-job-signing-key-of-32-bytes-or-more"  # signs endpoint→worker jobs
 TABLE = "dlq-redrive-demo-state"
+# Discard from Slack archives here first (ARCHIVE_BUCKET; moto's S3 stands in for the stack's).
+ARCHIVE_BUCKET = "dlq-redrive-demo-slack-archive"
 ALICE, BOB, CHANNEL = "U0ALICE", "U0BOB", "C0OPS"
 NAMES = {ALICE: "@alice", BOB: "@bob", CHANNEL: "#ops"}
 BOLD, DIM, RESET = ("\033[1m", "\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "", "")
@@ -117,7 +120,9 @@ class _Conversation:
         self.show()
 
     def click(self, user: str, action: ActionId, value: str, message_ts: str) -> None:
-        label = "Approve" if action is ActionId.APPROVE else str(action)
+        label = {ActionId.APPROVE: "Approve", ActionId.PEEK_DISCARD: "Discard"}.get(
+            action, str(action)
+        )
         print(f"\n{BOLD}{NAMES[user]} clicks [{label}] on the card{RESET}")
         url = self.slack.response_url(f"demo{self.responses}")
         body = action_body(
@@ -136,6 +141,19 @@ class _Conversation:
         for call in calls[self.shown :]:
             print(render(call))
         self.shown = len(calls)
+
+    def discard_button(self) -> str:
+        """The value of the first Discard button of the last peek shown."""
+        peek = self.slack.state.calls_to("response_url")[-1].body
+        return str(
+            next(
+                element["value"]
+                for block in peek.get("blocks", [])
+                if block["type"] == "actions"
+                for element in block["elements"]
+                if element["action_id"] == ActionId.PEEK_DISCARD
+            )
+        )
 
     def card(self) -> tuple[str, str]:
         """The last approval card's request id, and its ts (Slack's answer, kept in the state)."""
@@ -163,6 +181,7 @@ def run_slack_demo(aws_env: dict[str, str]) -> None:
             "STATE_TABLE": TABLE,
             "WORKER_FUNCTION_NAME": "worker",
             "AWS_ENDPOINT_URL_LAMBDA": lambdas.endpoint_url,
+            "ARCHIVE_BUCKET": ARCHIVE_BUCKET,
         }
         # The structured logs and metrics (JSON on stdout in Lambda) would drown the story here.
         quiet = {"POWERTOOLS_METRICS_DISABLED": "true"}
@@ -171,6 +190,7 @@ def run_slack_demo(aws_env: dict[str, str]) -> None:
         logging.getLogger(BOLT_LOGGER).setLevel(logging.ERROR)
         with _process_env({**env, **quiet}):
             create_state_table(boto3.client("dynamodb"), TABLE)
+            boto3.client("s3").create_bucket(Bucket=ARCHIVE_BUCKET)
             print(
                 f"Local Slack Web API on {slack.api_url}, local Lambda endpoint on "
                 f"{lambdas.endpoint_url} (runs the worker), state table {TABLE!r}. "
@@ -187,6 +207,12 @@ def run_slack_demo(aws_env: dict[str, str]) -> None:
                 talk.click(ALICE, ActionId.APPROVE, request_id, ts)
                 talk.click(BOB, ActionId.APPROVE, request_id, ts)
                 talk.command(ALICE, "status")
+                # A label for a shipment since cancelled: peeked, discarded (archived to S3
+                # first), approved. (orders-dlq keeps its last message for the 06:00 auto-redrive.)
+                talk.command(ALICE, "peek shipping-dlq 1")
+                talk.click(ALICE, ActionId.PEEK_DISCARD, talk.discard_button(), "1.1")
+                request_id, ts = talk.card()
+                talk.click(BOB, ActionId.APPROVE, request_id, ts)
             finally:
                 handlers.slack.endpoint.reset()
                 handlers.worker.worker.reset()
