@@ -106,9 +106,9 @@ class Intake:
                         to_send.setdefault(candidate.url, (candidate.destination, []))[1].append(
                             candidate.item
                         )
-            # A limit this batch met ends the scan now: no receive more just to find it met
-            # (an edit's one message found early, in a large DLQ).
-            state.limit_reached()
+            if state.request.edit is not None:
+                # The edited message found: the scan ends here, not after the whole DLQ.
+                state.limit_reached()
         for candidate, (code, reason) in failures:
             holding.fail(candidate.message, code, reason, candidate.destination)
         for url, (name, items) in to_send.items():

@@ -384,15 +384,3 @@ def _only(message_id: str) -> Pin:
 
 def _bodies_by_id(sqs: FakeSqs, url: str) -> dict[str, str]:
     return {i: m.body for i, m in sqs.queues[url].messages.items()}
-
-
-def test_a_limit_met_by_a_batch_ends_the_scan_there(sqs: FakeSqs) -> None:
-    # Given 25 messages and a limit of 10, one worker receiving 10 at a time
-    dlq, dlq_url, (source,) = setup(sqs, 25)
-    report = engine(sqs).run(dlq, request(selection=Selection(limit=10), workers=1))
-    assert len(sqs.queues[source].messages) == 10
-    # Then the first batch met the limit and no other was received
-    assert report.moved == 10 and report.scanned == 10 and report.over_limit == 0
-    assert report.stopped is StopReason.LIMIT
-    assert [c[0] for c in sqs.calls].count("receive") == 1
-    assert sqs.visible(dlq_url) == 15
