@@ -124,8 +124,9 @@ class ApprovalRequest:
     # when more than PIN_MAX_IDS matched). None in a request stored before pins existed.
     pin_sent_before: datetime | None = None
     pin_digests: frozenset[bytes] | None = None
-    # Why the stored pin could not be read whole (a part item missing or not the one written),
-    # as a reader found it: such a request must never run (``approved_pin`` raises).
+    # Why the stored pin could not be read whole (a part item missing or not the one written;
+    # an edit's body not the one whose sha256 was recorded), as a reader found it: such a
+    # request must never run (``approved_pin`` raises).
     pin_unreadable: str | None = None
     action: str = "redrive"  # a RequestAction value ("redrive" in a request stored before)
     archive_location: str | None = None  # DISCARD: where records go before deletes ("s3://…")
@@ -292,7 +293,25 @@ class ApprovalRequest:
             # A request stored before actions existed was a redrive.
             action=item.get("action", {}).get("S", RequestAction.REDRIVE.value),
             **{name: item[name]["S"] for name in _OPTIONAL_TEXTS if name in item},
+            pin_unreadable=_edit_unreadable(item),
         )
+
+
+def _edit_unreadable(item: dict[str, Any]) -> str | None:
+    """Why an edit request's stored body is not the one its card showed and its audit recorded
+    (its sha256 was taken when it was asked for), or None. Approving such a request would send
+    a body nobody approved, so it is treated as an unreadable pin: never approved, never run."""
+    if item.get("action", {}).get("S") != RequestAction.EDIT.value:
+        return None
+    body = item.get("edit_body", {}).get("S")
+    recorded = item.get("new_body_sha256", {}).get("S")
+    if body is not None and recorded == hashlib.sha256(body.encode("utf-8")).hexdigest():
+        return None
+    return (
+        "the edited body stored for this request does not match the sha256 recorded when it "
+        "was asked for, so approving it could send a body nobody saw on this card; nothing "
+        "was sent. Ask for the edit again with Edit & resend."
+    )
 
 
 def _digests(blob: bytes) -> frozenset[bytes]:

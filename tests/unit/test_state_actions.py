@@ -5,6 +5,7 @@ archive."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -53,7 +54,8 @@ def test_a_discard_and_an_edit_come_back_as_stored() -> None:
         edit_message_id="m-1",
         edit_body='{"order": 2}',
         old_body_sha256="a" * 64,
-        new_body_sha256="b" * 64,
+        # the body's own digest: a stored body that does not match it is refused (unreadable)
+        new_body_sha256=hashlib.sha256(b'{"order": 2}').hexdigest(),
         edit_diff="-1\n+2",
     )
     store.put_request(edit)

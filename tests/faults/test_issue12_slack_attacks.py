@@ -1,0 +1,250 @@
+"""Issue 12's Slack actions attacked as an unlucky operator or a racing crowd would: an approval
+of an edit, a discard or a report button does exactly what its card showed and no more, whatever
+the state table, the DLQ or other clicks do between the request and the run.
+
+Through the real handlers (signed requests, the worker on the local Lambda endpoint, the local
+Slack server), SQS, DynamoDB and S3 on moto."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+
+from bot.error_groups import label_digest
+from bot.slack.ids import ActionId
+from infra.local.moto_server import LocalAws
+from infra.local.scene import QueuePair, count, create_pair, put_in_dlq
+from tests.integration.slack.edit_world import EditWorld, dlq_messages
+from tests.integration.slack.slack_harness import (
+    APPROVER,
+    REQUESTER,
+    TABLE,
+    SlackHarness,
+    make_harness,
+    slack_env,
+)
+from tests.integration.slack.test_slack_discard import BUCKET, archived
+
+__all__ = ["slack_env"]  # fixtures
+
+ORDER = json.dumps({"order": 7, "status": "failed"})
+EDITED = json.dumps({"order": 7, "status": "retry"})
+TIMEOUT = "Timeout calling payments"
+
+
+@pytest.fixture
+def harness(
+    aws: LocalAws, slack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SlackHarness]:
+    """The app with an archive bucket (on moto's S3) and the report's ERROR_ATTRIBUTE."""
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    env = {**slack_env, "ARCHIVE_BUCKET": BUCKET, "ERROR_ATTRIBUTE": "error"}
+    yield from make_harness(aws, env, monkeypatch)
+
+
+def _approve(harness: SlackHarness, request_id: str, user: str = APPROVER) -> None:
+    harness.click(ActionId.APPROVE, request_id, user=user, message_ts=harness.card_ts())
+    harness.settle()
+
+
+def _edit_requested(harness: SlackHarness) -> tuple[EditWorld, str, str]:
+    """One JSON order in the DLQ, its edit submitted and its card posted: the world, the
+    message id and the request id."""
+    pair = create_pair(harness.sqs, "orders")
+    put_in_dlq(harness.sqs, pair, [ORDER])
+    (message,) = dlq_messages(harness.sqs, pair.dlq_url)
+    world = EditWorld(harness, pair)
+    view = world.open_form(message.message_id, user=REQUESTER)
+    world.submit(view, EDITED, user=REQUESTER)
+    harness.settle()
+    return world, message.message_id, harness.request_id()
+
+
+def _bodies(harness: SlackHarness, url: str) -> list[str]:
+    return sorted(m.body for m in dlq_messages(harness.sqs, url))
+
+
+def _dead_letter_later(harness: SlackHarness, pair: QueuePair, body: str, **extra: Any) -> None:
+    """Send ``body`` to the source now; ``_fail`` makes SQS dead-letter it later, keeping this
+    send's SentTimestamp (a standard DLQ keeps the original enqueue time)."""
+    harness.sqs.send_message(QueueUrl=pair.source_url, MessageBody=body, **extra)
+
+
+def _fail(harness: SlackHarness, pair: QueuePair) -> None:
+    """The consumer fails what is in the source until SQS dead-letters it (maxReceiveCount)."""
+    for _ in range(50):
+        harness.sqs.receive_message(
+            QueueUrl=pair.source_url, MaxNumberOfMessages=10, VisibilityTimeout=0
+        )
+        if count(harness.sqs, pair.source_url) == 0:
+            return
+    raise AssertionError("the source never dead-lettered its messages")
+
+
+# --- an edit approves exactly the body on its card ----------------------------------------------
+
+
+def test_an_edit_whose_stored_body_was_changed_after_its_card_sends_nothing(
+    harness: SlackHarness,
+) -> None:
+    # Given an edit's card showing status "retry", and then the request's stored body changed
+    # in the state table (by anyone with write access to it, or a bad restore) to another body
+    world, _, request_id = _edit_requested(harness)
+    swapped = json.dumps({"order": 7, "status": "refund", "amount": 1_000_000})
+    boto3.client("dynamodb").update_item(
+        TableName=TABLE,
+        Key={"pk": {"S": f"REQUEST#{request_id}"}, "sk": {"S": "REQUEST"}},
+        UpdateExpression="SET edit_body = :b",
+        ExpressionAttributeValues={":b": {"S": swapped}},
+    )
+
+    # When an approver approves the card (which still shows the "retry" diff)
+    _approve(harness, request_id)
+
+    # Then nothing is sent: the body is not the one whose sha256 was recorded and shown
+    assert dlq_messages(harness.sqs, world.pair.source_url) == []
+    assert [m.body for m in dlq_messages(harness.sqs, world.pair.dlq_url)] == [ORDER]
+    # And the card says why, and the request stays undecided (it can still be rejected)
+    assert "does not match" in harness.updates()[-1]
+    stored = harness.state.get_request(request_id)
+    assert stored is not None and stored.status.value == "pending"
+    assert harness.state.get_run(request_id) is None
+
+
+def test_two_submissions_of_one_edit_form_resend_one_copy_and_the_second_card_says_so(
+    harness: SlackHarness,
+) -> None:
+    # Given one edit form submitted twice (two different bodies): two cards
+    pair = create_pair(harness.sqs, "orders")
+    put_in_dlq(harness.sqs, pair, [ORDER])
+    (message,) = dlq_messages(harness.sqs, pair.dlq_url)
+    world = EditWorld(harness, pair)
+    view = world.open_form(message.message_id, user=REQUESTER)
+    second = json.dumps({"order": 7, "status": "cancelled"})
+    world.submit(view, EDITED, user=REQUESTER)
+    world.submit(view, second, user=REQUESTER)
+    harness.settle()
+    posts = harness.calls("chat.postMessage")
+    assert len(posts) == 2
+    ids = [
+        next(b for b in p.body["blocks"] if b["type"] == "actions")["elements"][0]["value"]
+        for p in posts
+    ]
+
+    # When both are approved
+    for request_id in ids:
+        stored = harness.state.get_request(request_id)
+        assert stored is not None and stored.message_ts
+        harness.click(ActionId.APPROVE, request_id, user=APPROVER, message_ts=stored.message_ts)
+        harness.settle()
+
+    # Then exactly one edited copy reached the source (the first approved), the original is gone
+    assert _bodies(harness, pair.source_url) == [EDITED]
+    assert dlq_messages(harness.sqs, pair.dlq_url) == []
+    # And the second card does not claim it resent anything
+    runs = [harness.state.get_run(i) for i in ids]
+    assert [r.moved if r else None for r in runs] == [1, 0]
+    last = harness.updates()[-1]
+    assert "resent *0*" in last, last
+
+
+def test_the_edit_audit_names_who_the_message_both_digests_at_each_step(
+    harness: SlackHarness,
+) -> None:
+    world, message_id, request_id = _edit_requested(harness)
+    _approve(harness, request_id)
+
+    events = harness.state.events(request_id)
+    assert [(e["kind"], e["actor"]) for e in events] == [
+        ("requested", REQUESTER),
+        ("approved", APPROVER),
+        ("outcome", "worker"),
+    ]
+    old = hashlib.sha256(ORDER.encode()).hexdigest()
+    new = hashlib.sha256(EDITED.encode()).hexdigest()
+    for event in events:
+        detail = event["detail"]
+        assert (detail["action"], detail["message_id"], detail["dlq"]) == (
+            "edit",
+            message_id,
+            "orders-dlq",
+        )
+        assert (detail["old_body_sha256"], detail["new_body_sha256"]) == (old, new)
+        assert detail["archive_location"] is None
+        assert ORDER not in json.dumps(event) and EDITED not in json.dumps(event)  # digests only
+    assert events[-1]["detail"]["moved"] == 1
+    # And what was sent is the body whose digest the audit holds
+    (copy,) = dlq_messages(harness.sqs, world.pair.source_url)
+    assert hashlib.sha256(copy.body.encode()).hexdigest() == new
+
+
+# --- what joins after the count is not taken ---------------------------------------------------
+
+
+def test_discard_these_n_takes_none_of_the_group_that_joined_after_the_count(
+    harness: SlackHarness,
+) -> None:
+    # Given 3 messages of the timeout group in the DLQ, and 2 more of it sent to the source
+    # before the click that reach the DLQ only after the card (same group, earlier sent time)
+    pair = create_pair(harness.sqs, "orders")
+    error = {"error": {"DataType": "String", "StringValue": TIMEOUT}}
+    put_in_dlq(harness.sqs, pair, ["t0", "t1", "t2"], attributes=error)
+    for body in ("late-0", "late-1"):
+        _dead_letter_later(harness, pair, body, MessageAttributes=error)
+    value = json.dumps({"queue": "orders-dlq", "error": label_digest(TIMEOUT)})
+    harness.click(ActionId.REPORT_ERROR_DISCARD, value, user=REQUESTER, message_ts="1.1")
+    harness.settle()
+    request_id = harness.request_id()
+    assert "3 message(s) from `orders-dlq`" in harness.card().body["blocks"][0]["text"]["text"]
+    _fail(harness, pair)
+    assert count(harness.sqs, pair.dlq_url) == 5
+
+    # When the card ("Discard these 3") is approved
+    _approve(harness, request_id)
+
+    # Then exactly the 3 counted are archived and deleted; the 2 late ones stay in the DLQ
+    assert sorted(r["body"] for r in archived(f"discards/{request_id}/")) == ["t0", "t1", "t2"]
+    assert _bodies(harness, pair.dlq_url) == ["late-0", "late-1"]
+    final = harness.updates()[-1]
+    assert "Done: discarded *3*" in final
+    run = harness.state.get_run(request_id)
+    assert run is not None and run.moved == 3
+
+
+def test_expiry_redrive_takes_none_sent_before_the_bound_that_reached_the_dlq_after_the_count(
+    harness: SlackHarness,
+) -> None:
+    # Given 2 messages in the DLQ, 1 more sent to the source at the same time (it fails only
+    # later), and then the expiry button's bound
+    pair = create_pair(harness.sqs, "orders")
+    put_in_dlq(harness.sqs, pair, ["early-0", "early-1"])
+    _dead_letter_later(harness, pair, "early-late")
+    time.sleep(1.1)
+    until = datetime.now(UTC).isoformat(timespec="milliseconds")
+
+    # When Redrive of the expiry line is clicked: the card counts the 2 in the DLQ
+    value = json.dumps({"queue": "orders-dlq", "until": until})
+    harness.click(ActionId.REPORT_EXPIRING_REDRIVE, value, user=REQUESTER, message_ts="1.1")
+    harness.settle()
+    request_id = harness.request_id()
+    title = harness.card().body["blocks"][0]["text"]["text"]
+    assert "2 message(s) from `orders-dlq`" in title, title
+    # And the third, sent before the bound, is dead-lettered after the count
+    _fail(harness, pair)
+    assert count(harness.sqs, pair.dlq_url) == 3
+
+    _approve(harness, request_id)
+
+    # Then exactly the 2 counted moved; the late one (inside the bound) waits for its own request
+    assert _bodies(harness, pair.source_url) == ["early-0", "early-1"]
+    assert _bodies(harness, pair.dlq_url) == ["early-late"]
+    run = harness.state.get_run(request_id)
+    assert run is not None and run.moved == 2
+    assert "Done: moved *2*" in harness.updates()[-1]
