@@ -80,11 +80,33 @@ def body_sha256(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+class _NotJsonError(ValueError):
+    """Text Python's json module reads but JSON (RFC 8259) does not mean: consumers in other
+    languages would refuse it, or read it otherwise than the card's diff shows it."""
+
+
+def _no_constant(name: str) -> Any:
+    # Python reads NaN, Infinity and -Infinity; RFC 8259 has no such values, and JSON.parse,
+    # Go's encoding/json and Jackson (by default) refuse them.
+    raise _NotJsonError(f"{name} is not a JSON value")
+
+
+def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # The diff shows the parsed object, where the last of two same names wins: the first,
+    # which some parsers keep, would be sent without being shown (RFC 8259: names "SHOULD be
+    # unique"; RFC 7493, I-JSON: "MUST NOT have duplicate names").
+    parsed = dict(pairs)
+    if len(parsed) != len(pairs):
+        raise _NotJsonError("a name appears twice in one object")
+    return parsed
+
+
 def _parsed(body: str) -> Any:
-    """``body`` parsed as JSON; ValueError when it is not JSON, also when it nests deeper than
-    the parser can go (3,000 ``[`` would raise RecursionError)."""
+    """``body`` parsed as JSON; ValueError when it is not JSON (``_NotJsonError`` when it is
+    JSON only to Python: NaN, Infinity, a name twice in one object), also when it nests deeper
+    than the parser can go (3,000 ``[`` would raise RecursionError)."""
     try:
-        return json.loads(body)
+        return json.loads(body, parse_constant=_no_constant, object_pairs_hook=_unique_names)
     except RecursionError as exc:
         raise ValueError("nested too deeply") from exc
 
@@ -159,6 +181,8 @@ def body_problem(form: EditForm, body: str) -> str | None:
                 "The message's body was JSON, so the new one must be JSON too: it is not "
                 f"(line {exc.lineno}, column {exc.colno}: {exc.msg})."
             )
+        except _NotJsonError as exc:
+            return f"The message's body was JSON, so the new one must be JSON too: {exc}."
         except ValueError:
             return "The message's body was JSON; this one nests too deeply to be read as JSON."
     return None
