@@ -12,6 +12,7 @@ half a line, and a record not confirmed is never reported written.
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import stat
 import threading
@@ -21,6 +22,11 @@ from pathlib import Path
 from bot.archive_model import ArchiveRecord, ArchiveWriteError, parse_lines
 from bot.errors import UsageError
 from bot.printable import visible
+
+_NOT_A_FILE = (
+    "{shown} is a pipe, socket or terminal, or a device: an archive must be a file that can be "
+    "synced to disk"
+)
 
 
 def _why(exc: OSError) -> str:
@@ -44,30 +50,44 @@ class JsonlFileSink:
         self._failed: str | None = None
         shown = visible(str(path))
         created = False
+        # O_NONBLOCK: a named pipe nobody reads would block open(2) for ever; refused below.
+        flags = os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK
         try:
             if append:
-                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                fd = os.open(path, flags | os.O_CREAT, 0o600)
             else:
                 try:
-                    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
+                    fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o600)
                     created = True
                 except FileExistsError:
-                    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+                    fd = os.open(path, flags)
         except IsADirectoryError as exc:
             raise UsageError(f"{shown} is a directory: give a file name for the archive") from exc
         except OSError as exc:
+            if exc.errno == errno.ENXIO:  # a named pipe with no reader (open(2), ENXIO)
+                raise UsageError(_NOT_A_FILE.format(shown=shown)) from exc
             raise UsageError(f"cannot open {shown} for the archive: {_why(exc)}") from exc
         self._fd: int | None = fd
         status = os.fstat(fd)
         self._size = status.st_size
-        if stat.S_ISFIFO(status.st_mode) or stat.S_ISSOCK(status.st_mode) or os.isatty(fd):
+        if not stat.S_ISREG(status.st_mode):
             # Nothing written there can be synced to disk: a discard would delete messages
-            # whose only copy went down a pipe. (--out /dev/stdout | jq lands here.)
+            # whose only copy went down a pipe (--out /dev/stdout | jq) or into a device
+            # (/dev/null takes every write; its fsync fails only after the scan began).
+            self.close()
+            raise UsageError(_NOT_A_FILE.format(shown=shown))
+        os.set_blocking(fd, True)
+        try:
+            # One writer per archive file: two runs appending to one file would each cut a
+            # failed write back to the size it knew, erasing the other's confirmed records.
+            # (flock(2) is advisory: it keeps dlq-redrive runs apart, which is what is needed.)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
             self.close()
             raise UsageError(
-                f"{shown} is a pipe, socket or terminal: an archive must be a file that can be "
-                "synced to disk"
-            )
+                f"{shown} is in use: another run is writing it; choose another file"
+            ) from exc
+        self._size = os.fstat(fd).st_size  # what is there now that no one else writes
         if self._size and not append:
             self.close()
             raise UsageError(

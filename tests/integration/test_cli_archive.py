@@ -5,6 +5,9 @@ discard whose archive write fails deletes nothing, and bad input touches nothing
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -251,19 +254,35 @@ def test_a_discard_whose_s3_archive_write_fails_deletes_nothing(
 
 
 def test_a_discard_whose_file_archive_write_fails_deletes_nothing(
-    sqs: SQSClient, engine_env: dict
+    sqs: SQSClient, engine_env: dict, tmp_path: Path
 ) -> None:
-    # Given an archive "file" that refuses every write: /dev/full (ENOSPC, no space left)
-    if not Path("/dev/full").exists():
-        pytest.fail("this test needs Linux's /dev/full")
+    # Given an archive file that refuses every write: the CLI runs in a process whose files may
+    # not grow at all (RLIMIT_FSIZE 0: each write fails with EFBIG, as on a full disk; /dev/full
+    # is a device, refused before the run starts)
     orders = create_pair(sqs, "orders")
     put_in_dlq(sqs, orders, [f"m{n}" for n in range(12)])
+    archive = tmp_path / "archive.jsonl"
+    script = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))\n"
+        "from bot.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-B", "-c", script, "discard", "orders-dlq", "--archive", str(archive)],
+        env={**os.environ, **engine_env, "PYTHONPATH": str(root)},
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
-    result = run_cli(["discard", "orders-dlq", "--archive", "/dev/full"], engine_env)
-
-    assert result.code == 1, result.err
+    assert result.returncode == 1, result.stdout + result.stderr
     assert visible(sqs, orders.dlq_url) == 12
-    assert "discarded" in result.out and "failed (kept in DLQ)" in result.out
+    assert "discarded" in result.stdout and "failed (kept in DLQ)" in result.stdout
+    assert archive.read_bytes() == b""
 
 
 def test_a_discard_to_an_archive_that_cannot_be_opened_touches_nothing(

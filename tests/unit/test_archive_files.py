@@ -4,6 +4,7 @@ and reading back streams the records with bad lines named by number."""
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import sys
@@ -80,9 +81,14 @@ def test_records_read_back_in_order_and_exactly(tmp_path: Path) -> None:
     assert source.location == str(path)
 
 
-def test_a_full_disk_raises_archive_write_error_and_refuses_later_writes() -> None:
-    # Given a sink on /dev/full, where every write fails with ENOSPC as on a full disk
-    sink = JsonlFileSink("/dev/full")
+def test_a_full_disk_raises_archive_write_error_and_refuses_later_writes(tmp_path: Path) -> None:
+    # Given a sink on a disk that is full when the data is flushed (ENOSPC from fsync, as a
+    # file system with delayed allocation answers; /dev/full is a device, refused at open)
+    def disk_full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    (tmp_path / "out.jsonl").touch()  # made empty beforehand: no directory sync at open
+    sink = JsonlFileSink(tmp_path / "out.jsonl", sync=disk_full)
     # When records are written
     with pytest.raises(ArchiveWriteError, match="No space left on device"):
         sink.write([record(1)])
@@ -90,6 +96,15 @@ def test_a_full_disk_raises_archive_write_error_and_refuses_later_writes() -> No
     with pytest.raises(ArchiveWriteError, match="an earlier write failed"):
         sink.write([record(2)])
     sink.close()
+    assert (tmp_path / "out.jsonl").read_bytes() == b""  # cut back: no unconfirmed record
+
+
+def test_a_device_is_refused_as_an_archive() -> None:
+    # /dev/null takes every write (its fsync fails only later), /dev/full none: neither is a
+    # file whose records are on disk when write returns
+    for device in ("/dev/null", "/dev/full"):
+        with pytest.raises(UsageError, match="a device: an archive must be a file"):
+            JsonlFileSink(device)
 
 
 def test_a_write_that_fails_part_way_leaves_whole_records_only(tmp_path: Path) -> None:

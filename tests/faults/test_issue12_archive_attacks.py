@@ -1,0 +1,327 @@
+"""Attacks on issue 12's first promise: "a discard deletes each message only after its archive
+record is durably written", as an unlucky operator meets it: two discards into one archive file,
+an archive path that is a named pipe or a device, an archive that fails on its Nth write, and
+Ctrl-C / SIGTERM in the middle of a discard (a real process against moto's server).
+
+After every attack the same books must balance: the messages the archive holds are exactly the
+ones gone from the DLQ, every other message is still in the DLQ (visible again), and the summary's
+figures are those counts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from bot.archive_files import JsonlFileSink
+from bot.archive_model import ArchiveRecord, ArchiveWriteError
+from bot.errors import UsageError
+from infra.local.moto_server import LocalAws
+from infra.local.scene import create_pair, drain, put_in_dlq
+from tests.faults.fault_proxy import Fault, FaultProxy
+from tests.faults.helpers import dlq_snapshot, redrive
+from tests.integration.cli_helpers import CallRecorder, run_cli
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def archived_ids(path: Path) -> list[str]:
+    return [json.loads(line)["message_id"] for line in path.read_text("ascii").splitlines()]
+
+
+def assert_books_balance(before: dict[str, str], archive: list[str], left: dict[str, str]) -> None:
+    """What left the DLQ is exactly what the archive holds (once each), the rest is unchanged."""
+    assert len(archive) == len(set(archive)), "a message archived twice"
+    gone = set(before) - set(left)
+    assert set(archive) == gone, (
+        f"deleted without a record: {sorted(gone - set(archive))[:3]}; "
+        f"archived but still in the DLQ: {sorted(set(archive) - gone)[:3]}"
+    )
+    assert all(before[m] == body for m, body in left.items())
+
+
+# --- two discards, one archive file -----------------------------------------------------------
+
+
+def test_a_second_sink_on_an_archive_in_use_is_refused(tmp_path: Path) -> None:
+    # Given a discard writing its archive (its file created, nothing written yet)
+    path = tmp_path / "discarded.jsonl"
+    first = JsonlFileSink(path)
+    try:
+        # When a second run opens the same file, it is refused before it could write there
+        with pytest.raises(UsageError, match="another run is writing it"):
+            JsonlFileSink(path)
+        with pytest.raises(UsageError, match="another run is writing it"):
+            JsonlFileSink(path, append=True)
+        # Then the first run's records are its own, and once it is closed the file can be
+        # appended to again
+        first.write([ArchiveRecord("m1", "one")])
+    finally:
+        first.close()
+    with JsonlFileSink(path, append=True) as later:
+        later.write([ArchiveRecord("m2", "two")])
+    assert archived_ids(path) == ["m1", "m2"]
+
+
+def test_a_failed_write_never_cuts_back_records_another_writer_made_durable(
+    tmp_path: Path,
+) -> None:
+    # Given a first sink on an archive and a second one opened on the same file before the
+    # first wrote anything (if one can be opened at all)
+    path = tmp_path / "shared.jsonl"
+
+    def failing_sync(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    with JsonlFileSink(path) as first:
+        try:
+            second: JsonlFileSink | None = JsonlFileSink(path, sync=failing_sync)
+        except UsageError:
+            second = None
+        # When the first writes a record and has it confirmed (its message is deleted from the
+        # DLQ by now), and then the second's write fails
+        first.write([ArchiveRecord("kept", "confirmed")])
+        if second is not None:
+            with second, pytest.raises(ArchiveWriteError):
+                second.write([ArchiveRecord("lost", "never confirmed")])
+    # Then the first sink's confirmed record is still there
+    assert "kept" in archived_ids(path)
+
+
+def test_two_cli_discards_into_one_archive_the_second_touches_nothing(
+    sqs: SQSClient, engine_env: dict, tmp_path: Path
+) -> None:
+    # Given a DLQ of 12 and a discard already writing /archive.jsonl (its sink open)
+    orders = create_pair(sqs, "orders")
+    put_in_dlq(sqs, orders, [f"order {n}" for n in range(12)])
+    path = tmp_path / "archive.jsonl"
+    with JsonlFileSink(path):
+        # When a second discard names the same archive
+        recorder = CallRecorder()
+        result = run_cli(
+            ["discard", "orders-dlq", "--archive", str(path)], engine_env, recorder.gateway
+        )
+    # Then it is refused with one line, exit 2, before it received a single message
+    assert result.code == 2, (result.out, result.err)
+    assert "another run is writing it" in result.err
+    assert not recorder.touched_messages()
+    assert len(dlq_snapshot(sqs, orders.dlq_url)) == 12
+
+
+# --- archive paths that are not files -----------------------------------------------------------
+
+
+def test_a_named_pipe_with_no_reader_is_refused_at_once_not_waited_on(tmp_path: Path) -> None:
+    # Given a named pipe (mkfifo) nobody reads, where the operator meant a file
+    fifo = tmp_path / "archive.jsonl"
+    os.mkfifo(fifo)
+    outcome: list[BaseException | None] = []
+
+    def open_sink() -> None:
+        try:
+            JsonlFileSink(fifo).close()
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - what it raised is the finding
+            outcome.append(exc)
+
+    # When a sink is opened on it
+    opener = threading.Thread(target=open_sink, daemon=True)
+    opener.start()
+    opener.join(timeout=5)
+    if opener.is_alive():  # blocked in open(2): unblock it with a reader before failing
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+        opener.join(timeout=5)
+        pytest.fail("opening a named pipe as the archive blocked until a reader came")
+    # Then it is refused at once: nothing written there can be synced to disk
+    assert isinstance(outcome[0], UsageError), outcome
+    assert "pipe" in str(outcome[0])
+
+
+@pytest.mark.parametrize("device", ["/dev/full", "/dev/null"])
+def test_a_device_as_the_archive_is_refused_before_any_message_is_touched(
+    sqs: SQSClient, engine_env: dict, tmp_path: Path, device: str
+) -> None:
+    # Given a DLQ of 5 and an archive path that is a device, named through a symlink
+    orders = create_pair(sqs, "orders")
+    put_in_dlq(sqs, orders, [f"order {n}" for n in range(5)])
+    link = tmp_path / "archive.jsonl"
+    link.symlink_to(device)
+    # When it is discarded there
+    recorder = CallRecorder()
+    result = run_cli(
+        ["discard", "orders-dlq", "--archive", str(link)], engine_env, recorder.gateway
+    )
+    # Then it is refused (exit 2, one line saying why) before anything was received
+    assert result.code == 2, (result.out, result.err)
+    assert "synced to disk" in result.err
+    assert not recorder.touched_messages()
+    assert len(dlq_snapshot(sqs, orders.dlq_url)) == 5
+
+
+def test_a_symlink_to_an_existing_file_is_never_written_over(
+    sqs: SQSClient, engine_env: dict, tmp_path: Path
+) -> None:
+    # Given an archive path that is a symlink to a file holding something else
+    orders = create_pair(sqs, "orders")
+    put_in_dlq(sqs, orders, ["order 1"])
+    precious = tmp_path / "notes.txt"
+    precious.write_text("keep me\n")
+    link = tmp_path / "archive.jsonl"
+    link.symlink_to(precious)
+    # When a discard names it
+    result = run_cli(["discard", "orders-dlq", "--archive", str(link)], engine_env)
+    # Then it is refused, the file is as it was and the message is still in the DLQ
+    assert result.code == 2 and "already holds data" in result.err
+    assert precious.read_text() == "keep me\n"
+    assert len(dlq_snapshot(sqs, orders.dlq_url)) == 1
+
+
+# --- an archive that fails part-way ------------------------------------------------------------
+
+
+class FailsOnWrite:
+    """A file archive whose Nth write fails at its fsync (the disk went bad under it)."""
+
+    def __init__(self, path: Path, fail_on: int) -> None:
+        self.fail_on = fail_on
+        self.writes = 0
+        self.lock = threading.Lock()
+        self._failing = threading.local()
+        self.sink = JsonlFileSink(path, sync=self._sync)
+        self.location = self.sink.location
+
+    def _sync(self, fd: int) -> None:
+        if getattr(self._failing, "now", False):
+            raise OSError(28, "No space left on device")
+        os.fsync(fd)
+
+    def write(self, records: Sequence[ArchiveRecord]) -> None:
+        with self.lock:
+            self.writes += 1
+            self._failing.now = self.writes == self.fail_on
+        try:
+            self.sink.write(records)
+        finally:
+            self._failing.now = False
+
+    def close(self) -> None:
+        self.sink.close()
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+def test_an_archive_failing_on_its_third_write_deletes_exactly_what_it_holds(
+    sqs: SQSClient, tmp_path: Path, workers: int
+) -> None:
+    # Given 60 messages and an archive whose third write fails (and every one after it)
+    orders = create_pair(sqs, "orders")
+    put_in_dlq(sqs, orders, [f"order {n}" for n in range(60)])
+    before = dlq_snapshot(sqs, orders.dlq_url)
+    path = tmp_path / "archive.jsonl"
+    sink = FailsOnWrite(path, fail_on=3)
+    # When they are discarded into it
+    from bot.redrive_model import Action
+
+    try:
+        report = redrive(None, "orders-dlq", action=Action.DISCARD, archive=sink, workers=workers)
+    finally:
+        sink.close()
+    # Then the run stopped with the archive's error, and the books balance: the DLQ lost exactly
+    # the messages the archive holds, and the report's figures are those counts
+    assert report.went_wrong
+    assert "refused a write" in (report.error or "")
+    archive = archived_ids(path)
+    left = dlq_snapshot(sqs, orders.dlq_url)
+    assert_books_balance(before, archive, left)
+    assert report.moved == report.archived == len(archive) == 60 - len(left)
+    assert report.failed >= 1
+    assert report.failure_reasons["ArchiveWriteError"] == report.failed
+    # ... and nothing the run touched is left hidden
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=orders.dlq_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    assert attrs["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+# --- Ctrl-C and SIGTERM in the middle of a discard ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("signum", "times"),
+    [(signal.SIGINT, 1), (signal.SIGINT, 2), (signal.SIGTERM, 1)],
+    ids=["ctrl-c", "ctrl-c-twice", "sigterm"],
+)
+def test_a_signal_mid_discard_leaves_the_archive_and_the_dlq_in_balance(
+    aws: LocalAws, sqs: SQSClient, tmp_path: Path, signum: signal.Signals, times: int
+) -> None:
+    # Given 80 dead-lettered messages discarded at 10 msg/s on 2 workers into a file archive, each
+    # delete's answer held back 1 s (so a batch is in hand, archived and not yet deleted)
+    orders = create_pair(sqs, "orders")
+    bodies = [json.dumps({"order": n}) for n in range(80)]
+    put_in_dlq(sqs, orders, bodies)
+    before = dlq_snapshot(sqs, orders.dlq_url)
+    path = tmp_path / "archive.jsonl"
+
+    def slow_deletes(action: str, seen: int) -> Fault:
+        return Fault.SLOW_ANSWER if action == "DeleteMessageBatch" else Fault.PASS
+
+    command = [sys.executable, "-m", "bot.cli", "discard", "orders-dlq", "--archive", str(path)]
+    options = ["--rate", "10", "--workers", "2"]
+    with FaultProxy(aws.endpoint, slow_deletes, slow_answer_s=1.0) as proxy:
+        env = {
+            **os.environ,
+            **aws.env,
+            "AWS_ENDPOINT_URL_SQS": proxy.endpoint,
+            "TIMEZONE": "UTC",
+            "PYTHONPATH": str(ROOT),
+        }
+        process = subprocess.Popen(
+            command + options,
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        # When the signal comes once the first records are in the archive
+        try:
+            give_up = time.monotonic() + 60
+            while not path.exists() or not path.read_bytes():
+                assert process.poll() is None, process.communicate()
+                assert time.monotonic() < give_up, "the discard never got going"
+                time.sleep(0.05)
+            for _ in range(times):
+                process.send_signal(signum)
+                time.sleep(0.3)
+            out, err = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+    # Then it stopped early (exit 3), saying so, with its summary
+    assert process.returncode == 3, (out, err)
+    assert signum.name in err and "interrupted" in out
+    discarded = int(re.search(r"^discarded\s+(\d+)$", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    archived = int(re.search(r"^archived\s+(\d+)$", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    assert 0 < discarded < len(bodies), "the discard finished before the signal"
+    # ... and the books balance: the archive holds exactly what left the DLQ, the summary's
+    # figures are those counts, and the rest is visible in the DLQ again at once
+    archive = archived_ids(path)
+    left = {m["MessageId"]: m["Body"] for m in drain(sqs, orders.dlq_url)}
+    assert_books_balance(before, archive, left)
+    assert discarded == archived == len(archive) == len(bodies) - len(left)
+    assert f"~{len(left)} messages left in the DLQ" in out
