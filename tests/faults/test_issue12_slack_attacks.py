@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from typing import Any
 import boto3
 import pytest
 
+import handlers.worker
 from bot.error_groups import label_digest
 from bot.slack.ids import ActionId
 from infra.local.moto_server import LocalAws
@@ -24,11 +26,16 @@ from infra.local.scene import QueuePair, count, create_pair, put_in_dlq
 from tests.integration.slack.edit_world import EditWorld, dlq_messages
 from tests.integration.slack.slack_harness import (
     APPROVER,
+    APPROVER_2,
     REQUESTER,
     TABLE,
     SlackHarness,
     make_harness,
     slack_env,
+)
+from tests.integration.slack.test_slack_approval_integrity import (
+    _deliver_to_failed,
+    _failure_record,
 )
 from tests.integration.slack.test_slack_discard import BUCKET, archived
 
@@ -248,3 +255,191 @@ def test_expiry_redrive_takes_none_sent_before_the_bound_that_reached_the_dlq_af
     run = harness.state.get_run(request_id)
     assert run is not None and run.moved == 2
     assert "Done: moved *2*" in harness.updates()[-1]
+
+
+# --- double clicks, races and a worker that dies ------------------------------------------------
+
+
+def _discard_card(harness: SlackHarness, bodies: list[str]) -> tuple[QueuePair, str]:
+    """``bodies`` in orders-dlq, all of the timeout group, and the card of Discard these N."""
+    pair = create_pair(harness.sqs, "orders")
+    error = {"error": {"DataType": "String", "StringValue": TIMEOUT}}
+    put_in_dlq(harness.sqs, pair, bodies, attributes=error)
+    value = json.dumps({"queue": "orders-dlq", "error": label_digest(TIMEOUT)})
+    harness.click(ActionId.REPORT_ERROR_DISCARD, value, user=REQUESTER, message_ts="1.1")
+    harness.settle()
+    return pair, harness.request_id()
+
+
+def _click_together(harness: SlackHarness, request_id: str, clicks: list[tuple[Any, str]]) -> None:
+    ts = harness.card_ts()
+    start = threading.Barrier(len(clicks))
+
+    def one(action: Any, user: str) -> None:
+        start.wait(10)
+        harness.click(action, request_id, user=user, message_ts=ts)
+
+    threads = [threading.Thread(target=one, args=click) for click in clicks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    harness.settle()
+
+
+def test_two_approvers_approving_one_discard_at_once_archive_and_delete_it_once(
+    harness: SlackHarness,
+) -> None:
+    # Given the card of "Discard these 4"
+    pair, request_id = _discard_card(harness, [f"t{i}" for i in range(4)])
+
+    # When two approvers approve it at the same moment
+    _click_together(
+        harness, request_id, [(ActionId.APPROVE, APPROVER), (ActionId.APPROVE, APPROVER_2)]
+    )
+
+    # Then one run discarded the 4, each archived exactly once, and the other approver was told
+    records = archived(f"discards/{request_id}/")
+    assert sorted(r["body"] for r in records) == ["t0", "t1", "t2", "t3"]
+    assert count(harness.sqs, pair.dlq_url) == 0
+    events = [e["kind"] for e in harness.state.events(request_id)]
+    assert events.count("approved") == 1 and events.count("outcome") == 1
+    assert any("Already approved by" in r for r in harness.responses())
+    run = harness.state.get_run(request_id)
+    assert run is not None and run.moved == 4
+
+
+def test_approve_and_reject_of_one_discard_at_once_either_discard_all_or_nothing(
+    harness: SlackHarness,
+) -> None:
+    pair, request_id = _discard_card(harness, ["t0", "t1", "t2"])
+
+    _click_together(
+        harness, request_id, [(ActionId.APPROVE, APPROVER), (ActionId.REJECT, APPROVER_2)]
+    )
+
+    stored = harness.state.get_request(request_id)
+    assert stored is not None
+    records = archived(f"discards/{request_id}/")
+    if stored.status.value == "approved":
+        assert len(records) == 3 and count(harness.sqs, pair.dlq_url) == 0
+        assert "Done: discarded *3*" in harness.updates()[-1]
+    else:
+        assert stored.status.value == "rejected"
+        assert records == [] and count(harness.sqs, pair.dlq_url) == 3
+        assert harness.state.get_run(request_id) is None
+    loser = next(r for r in harness.responses() if "Already" in r)
+    assert f"Already {stored.status.value} by <@{stored.decided_by}>" in loser
+
+
+def test_a_worker_that_dies_mid_discard_left_nothing_deleted_without_its_archive_record(
+    harness: SlackHarness,
+) -> None:
+    # Given "Discard these 25", and a worker that hangs in its second delete batch (as one
+    # Lambda kills at its timeout)
+    pair, request_id = _discard_card(harness, [f"t{i:02d}" for i in range(25)])
+    client = handlers.worker.worker().gateway.client
+    hung, release = threading.Event(), threading.Event()
+    deletes = [0]
+
+    def hang(**_: object) -> None:
+        deletes[0] += 1
+        if deletes[0] < 2:
+            return
+        hung.set()
+        release.wait(30)
+        raise RuntimeError("the invocation was killed")
+
+    client.meta.events.register("before-send.sqs.DeleteMessageBatch", hang)
+    try:
+        harness.click(ActionId.APPROVE, request_id, user=APPROVER, message_ts=harness.card_ts())
+        assert hung.wait(30)
+        time.sleep(0.5)  # a progress refresh saves what the first batch did
+        # When Lambda's on-failure record of that invocation reaches the failed function
+        decision = next(
+            i.payload for i in harness.lambdas.calls_to("worker") if i.payload["job"] == "decision"
+        )
+        result = _deliver_to_failed(harness, _failure_record(decision, "Task timed out"))
+
+        # Then the run is failed, and the card says so with lower bounds and the archive
+        assert result == {"ok": True, "run": request_id, "marked": True}
+        last = harness.calls("chat.update")[-1].body
+        shown = json.dumps(last["blocks"])
+        assert ":x: Discard failed" in last["text"]
+        assert "discarded at least" in shown and "Task timed out" in shown
+        assert f"s3://{BUCKET}/discards/{request_id}/" in shown
+    finally:
+        release.set()
+        harness.settle()
+        client.meta.events.unregister("before-send.sqs.DeleteMessageBatch", hang)
+
+    # And every message that left the DLQ is in the archive (none deleted without its record)
+    left = set(_bodies(harness, pair.dlq_url))
+    gone = {f"t{i:02d}" for i in range(25)} - left
+    kept = {r["body"] for r in archived(f"discards/{request_id}/")}
+    assert gone and gone <= kept, (gone, kept)
+    run = harness.state.get_run(request_id)
+    assert run is not None and run.status == "failed"
+    assert run.moved <= len(gone)  # the saved figure is a lower bound, never more than left
+
+
+# --- the approved message left and came back as another ----------------------------------------
+
+
+def _redrive_by_hand(harness: SlackHarness, pair: QueuePair) -> None:
+    """Someone moves every DLQ message to the source by hand (a new message there, with a new
+    id) and the consumer fails it again: its copy is back in the DLQ, same body, other id."""
+    while got := harness.sqs.receive_message(QueueUrl=pair.dlq_url, MaxNumberOfMessages=10).get(
+        "Messages", []
+    ):
+        for message in got:
+            harness.sqs.send_message(QueueUrl=pair.source_url, MessageBody=message["Body"])
+            harness.sqs.delete_message(
+                QueueUrl=pair.dlq_url, ReceiptHandle=message["ReceiptHandle"]
+            )
+    _fail(harness, pair)
+
+
+def test_an_edit_approved_after_its_message_came_back_as_another_sends_nothing(
+    harness: SlackHarness,
+) -> None:
+    # Given an edit's card, and then its message redriven by hand and failed back into the DLQ
+    world, message_id, request_id = _edit_requested(harness)
+    _redrive_by_hand(harness, world.pair)
+    (back,) = dlq_messages(harness.sqs, world.pair.dlq_url)
+    assert back.body == ORDER and back.message_id != message_id
+
+    # When the edit is approved
+    _approve(harness, request_id)
+
+    # Then the copy that came back is not edited (it is not the message the card names)
+    assert dlq_messages(harness.sqs, world.pair.source_url) == []
+    assert [m.message_id for m in dlq_messages(harness.sqs, world.pair.dlq_url)] == [
+        back.message_id
+    ]
+    last = harness.updates()[-1]
+    assert "resent *0*" in last, last
+
+
+def test_a_discard_approved_after_its_message_came_back_as_another_discards_nothing(
+    harness: SlackHarness,
+) -> None:
+    # Given a peeked message's Discard card, and then that message redriven by hand and failed
+    # back into the DLQ (same body, another id)
+    pair = create_pair(harness.sqs, "orders")
+    put_in_dlq(harness.sqs, pair, [ORDER])
+    (message,) = dlq_messages(harness.sqs, pair.dlq_url)
+    value = json.dumps({"queue": "orders-dlq", "message_id": message.message_id})
+    harness.click(ActionId.PEEK_DISCARD, value, user=REQUESTER, message_ts="1.1")
+    harness.settle()
+    request_id = harness.request_id()
+    _redrive_by_hand(harness, pair)
+
+    # When the discard is approved
+    _approve(harness, request_id)
+
+    # Then nothing is archived or deleted: the copy is not the message approved
+    assert archived(f"discards/{request_id}/") == []
+    assert [m.body for m in dlq_messages(harness.sqs, pair.dlq_url)] == [ORDER]
+    last = harness.updates()[-1]
+    assert "discarded *0*" in last, last
