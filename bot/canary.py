@@ -23,6 +23,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from bot.error_groups import error_label
+from bot.errors import DlqRedriveError
 from bot.pacing import Deadline
 from bot.redrive_model import Action, RedriveReport, RedriveRequest, StopReason
 from bot.selection import LINEAGE_ATTRIBUTE, Selection
@@ -33,7 +34,16 @@ if TYPE_CHECKING:
     from bot.engine import RedriveEngine
     from bot.engine_scan import ProgressCallback
 
-POLL_S = 5.0  # how often the DLQ is looked at for returned copies while waiting
+POLL_S = 5.0  # how often the DLQ is looked at for returned copies while waiting (a small one)
+# A look is a scan of the whole DLQ: every message received (its receive count bumped) and held
+# hidden until the look ends. Looks every POLL_S are only for a DLQ of at most this many messages
+# (about 100 receives a look); a larger one is looked at once, at the end of the wait.
+SMALL_DLQ = 1_000
+# Early looks take at most this share of the wait: after a look of d seconds, the next one comes
+# no sooner than d / LOOK_SHARE later (a DLQ that is slow to scan is looked at less often).
+LOOK_SHARE = 0.25
+# The longest a wait is stretched to cover the sources' settings (``CanaryPlan.stretch``).
+MAX_STRETCH_S = 900.0
 MAX_LABEL = 200  # characters of an error label kept for the report (labels are untrusted)
 LINEAGE_ATTRIBUTE_PATH = f"attr.{LINEAGE_ATTRIBUTE}"  # --where's name for the lineage
 
@@ -45,6 +55,10 @@ class CanaryPlan:
     size: int = 10
     wait_s: float = 60.0
     max_returned_share: float = 0.1
+    # Stretch the wait (up to MAX_STRETCH_S) to the time the sources' settings give a consumer
+    # that fails a copy before SQS dead-letters it (``settle_s``), and one look more: a wait the
+    # user did not choose should be long enough to see a copy come back at all.
+    stretch: bool = False
 
     def __post_init__(self) -> None:
         if self.size < 1:
@@ -87,6 +101,16 @@ class CanaryOutcome:
     allowed: int = 0  # how many of the canary could come back without stopping the rest
     max_share: float = 0.0  # the plan's max_returned_share: ``allowed`` of the traceable
     polls: list[int] = field(default_factory=list)  # returned, at each look
+    # By the source queues' settings (maxReceiveCount x VisibilityTimeout + DelaySeconds), how
+    # long a copy its consumer fails can take to come back (0: no source says). A watch shorter
+    # than this cannot have seen such a copy come back (the words say so).
+    settle_s: float = 0.0
+    wait_s: float = 0.0  # the wait the watch was given (the plan's, or stretched)
+
+    @property
+    def watched_too_briefly(self) -> bool:
+        """The watch ended before a copy failed at the sources' settings' pace could be back."""
+        return self.watch is Watch.WAITED and self.waited_s < self.settle_s
 
     @property
     def moved(self) -> int:
@@ -156,7 +180,11 @@ def run_with_canary(
         rest=None,
         lineage=lineage,
         max_share=plan.max_returned_share,
+        settle_s=float(settle_time(dlq)),
+        wait_s=plan.wait_s,
     )
+    if plan.stretch and outcome.settle_s + POLL_S > plan.wait_s:
+        outcome.wait_s = min(MAX_STRETCH_S, outcome.settle_s + POLL_S)
     traceable = canary.moved - canary.lineage_dropped
     outcome.allowed = int(plan.max_returned_share * traceable)
     if request.dry_run or canary.moved == 0:
@@ -186,6 +214,25 @@ def run_with_canary(
     return outcome
 
 
+def settle_time(dlq: Dlq) -> int:
+    """The longest, by the settings of ``dlq``'s sources, a copy its consumer fails takes to be
+    dead-lettered back (0: no source has a RedrivePolicy that says)."""
+    return max(
+        (s.dead_letters_within_s for s in dlq.sources if s.dead_letters_within_s is not None),
+        default=0,
+    )
+
+
+def _small(engine: RedriveEngine, dlq: Dlq) -> bool:
+    """Whether the DLQ holds few enough messages to be looked at every POLL_S (SQS's
+    approximate counts; a DLQ whose counts cannot be read is taken as large: fewer looks)."""
+    try:
+        info = engine.sqs.queue_info(dlq.info.url)
+    except DlqRedriveError:  # AWS refused, or the DLQ is gone: the look will say
+        return False
+    return info.visible + info.in_flight + info.delayed <= SMALL_DLQ
+
+
 def _watch(
     engine: RedriveEngine,
     dlq: Dlq,
@@ -198,12 +245,16 @@ def _watch(
     cancelled: Callable[[], bool],
     error_attribute: str | None,
 ) -> None:
-    """Look at the DLQ every POLL_S for the canary's copies until the wait is over, or more
-    came back than allowed (then ``outcome.stopped``), or the time budget or a cancel ends it."""
+    """Look at the DLQ for the canary's copies until the wait is over, or more came back than
+    allowed (then ``outcome.stopped``), or the time budget or a cancel ends it.
+
+    A look scans the whole DLQ, so how often it looks is in proportion to the DLQ: every POLL_S
+    (or longer, when a look took long: LOOK_SHARE) while it holds at most SMALL_DLQ messages,
+    else once at the end of the wait (before the time budget ends, if it ends first)."""
     started = clock()
+    gap = POLL_S
     while True:
-        waited = clock() - started
-        left = plan.wait_s - waited
+        left = outcome.wait_s - (clock() - started)
         if left <= 0:
             outcome.watch = Watch.WAITED
             break
@@ -211,10 +262,16 @@ def _watch(
         if budget is not None and budget <= min(POLL_S, left):
             outcome.watch = Watch.DEADLINE
             break
-        sleep(min(POLL_S, left))
+        if _small(engine, dlq):
+            nap = min(gap, left)
+        else:
+            # One look at the end of the wait; or before the budget ends, so it still counts.
+            nap = left if budget is None else min(left, max(0.0, budget - POLL_S))
+        sleep(nap)
         if cancelled():
             outcome.watch = Watch.CANCELLED
             break
+        began = clock()
         tally = _ErrorTally(error_attribute)
         look = RedriveRequest(
             selection=Selection(where=((LINEAGE_ATTRIBUTE_PATH, outcome.lineage),)),
@@ -225,6 +282,7 @@ def _watch(
             confirm_empty_wait_s=request.confirm_empty_wait_s,
         )
         found = engine.run(dlq, look, deadline=deadline, cancelled=cancelled)
+        gap = max(POLL_S, (clock() - began) / LOOK_SHARE)
         outcome.polls.append(found.archived)
         # Copies only come back while the wait goes on: the largest look is the truest one
         # (a later one can miss a copy another consumer held at that moment).

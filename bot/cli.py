@@ -131,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--canary-wait",
         type=non_negative_float,
         metavar="SECONDS",
-        help=f"how long to watch for the canary coming back (default {CanaryPlan.wait_s:g})",
+        help=f"how long to watch for the canary coming back (default {CanaryPlan.wait_s:g}, "
+        "stretched to what the source queue's maxReceiveCount x VisibilityTimeout gives a "
+        "failing consumer, up to 15 minutes)",
     )
     redrive.add_argument(
         "--canary-max-returned",
@@ -365,6 +367,8 @@ def _canary_plan(args: argparse.Namespace) -> CanaryPlan | None:
         return CanaryPlan(
             size=args.canary,
             wait_s=defaults.wait_s if args.canary_wait is None else args.canary_wait,
+            # The default wait covers the sources' settings; a wait given is kept as given.
+            stretch=args.canary_wait is None,
             max_returned_share=(
                 defaults.max_returned_share
                 if args.canary_max_returned is None

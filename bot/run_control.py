@@ -242,5 +242,22 @@ def canary_words(outcome: CanaryOutcome, num: Num = str) -> str:
         )
     verdict = f"{moved}; {back} within {waited} (at most {num(outcome.allowed)} allowed)"
     if outcome.rest is None:
-        return f"{verdict}; the limit was used up by the canary, so nothing else was moved."
-    return f"{verdict}, so the rest was run: it moved {num(outcome.rest.moved)}."
+        return f"{verdict}; the limit was used up by the canary, so nothing else was moved." + (
+            _too_brief(outcome)
+        )
+    return f"{verdict}, so the rest was run: it moved {num(outcome.rest.moved)}." + (
+        _too_brief(outcome)
+    )
+
+
+def _too_brief(outcome: CanaryOutcome) -> str:
+    """A warning when the watch was shorter than the sources' settings let a failed copy take
+    to come back ("" otherwise): what it saw is then no sign that the consumer works."""
+    if not outcome.watched_too_briefly:
+        return ""
+    return (
+        f" Warning: by the source queue's settings (maxReceiveCount x VisibilityTimeout, plus "
+        f"DelaySeconds) a copy its consumer fails can take up to {outcome.settle_s:.0f} s to "
+        f"come back, longer than the {outcome.waited_s:.0f} s watched: copies failed at that "
+        "pace were not seen: the rest moved without knowing of them."
+    )

@@ -71,6 +71,16 @@ class QueueInfo:
     # None: not known (a queue description without it).
     retention_s: int | None = None
 
+    @property
+    def dead_letters_within_s(self) -> int | None:
+        """How long, by this queue's settings, a message its consumer fails takes to be
+        dead-lettered: maxReceiveCount receives, each hiding it for the VisibilityTimeout, after
+        DelaySeconds (None: no RedrivePolicy). A consumer that sets its own visibility timeout
+        on receive, or waits before receiving, makes it shorter or longer."""
+        if self.max_receive_count is None:
+            return None
+        return self.max_receive_count * self.visibility_timeout_s + self.delay_s
+
 
 @dataclass(frozen=True)
 class SendFailure:

@@ -28,11 +28,7 @@ def dead_letter_days(sources: Iterable[QueueInfo]) -> int:
     ``CATCH_UP_DAYS``. Time a message waits for a consumer, or a consumer that extends its
     visibility, is not in the settings: such a message can dead-letter later still."""
     longest = max(
-        (
-            s.max_receive_count * s.visibility_timeout_s + s.delay_s
-            for s in sources
-            if s.max_receive_count is not None
-        ),
+        (s.dead_letters_within_s for s in sources if s.dead_letters_within_s is not None),
         default=0,
     )
     days = -(-longest // int(timedelta(days=1).total_seconds()))  # rounded up
