@@ -124,9 +124,8 @@ class ApprovalRequest:
     # when more than PIN_MAX_IDS matched). None in a request stored before pins existed.
     pin_sent_before: datetime | None = None
     pin_digests: frozenset[bytes] | None = None
-    # Why the stored pin could not be read whole (a part item missing or not the one written;
-    # an edit's body not the one whose sha256 was recorded), as a reader found it: such a
-    # request must never run (``approved_pin`` raises).
+    # Why what was approved cannot be read whole (a pin part missing or altered, an edit's body
+    # not of its recorded sha256), as a reader found it: it never runs (``approved_pin`` raises).
     pin_unreadable: str | None = None
     action: str = "redrive"  # a RequestAction value ("redrive" in a request stored before)
     archive_location: str | None = None  # DISCARD: where records go before deletes ("s3://…")
