@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -101,12 +102,17 @@ def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return parsed
 
 
-def _parsed(body: str) -> Any:
+def _parsed(body: str, parse_float: Callable[[str], Any] | None = None) -> Any:
     """``body`` parsed as JSON; ValueError when it is not JSON (``_NotJsonError`` when it is
     JSON only to Python: NaN, Infinity, a name twice in one object), also when it nests deeper
     than the parser can go (3,000 ``[`` would raise RecursionError)."""
     try:
-        return json.loads(body, parse_constant=_no_constant, object_pairs_hook=_unique_names)
+        return json.loads(
+            body,
+            parse_float=parse_float,
+            parse_constant=_no_constant,
+            object_pairs_hook=_unique_names,
+        )
     except RecursionError as exc:
         raise ValueError("nested too deeply") from exc
 
@@ -281,25 +287,38 @@ def submitted_body(view: dict[str, Any]) -> str:
 # --- the diff -----------------------------------------------------------------------------------
 
 
-def _lines(body: str, was_json: bool) -> list[str]:
-    if was_json:
-        try:
-            return json.dumps(_parsed(body), indent=2, ensure_ascii=False).splitlines()
-        except (ValueError, RecursionError):  # deep nesting: shown as its text lines
-            pass
-    return body.splitlines()
+def _pretty(body: str) -> list[str] | None:
+    """``body`` pretty-printed, when that shows every value as a consumer reads it; None when
+    it is not JSON (or nests too deeply), or when a number has more digits than a double keeps:
+    json would print the double, which is neither literal, so a change of those digits (read
+    by a consumer that parses decimals, as payment code does) would not show."""
+    from decimal import Decimal  # the worker's only, as difflib
+
+    lossy = False
+
+    def number(text: str) -> float:
+        nonlocal lossy
+        value = float(text)
+        lossy = lossy or Decimal(text) != Decimal(repr(value))
+        return value
+
+    try:
+        parsed = _parsed(body, parse_float=number)
+    except ValueError:
+        return None
+    return None if lossy else json.dumps(parsed, indent=2, ensure_ascii=False).splitlines()
 
 
 def edit_diff(old: str, new: str, *, was_json: bool) -> str:
-    """The change as a unified diff: of the pretty-printed JSON when the bodies are JSON (so a
-    one-line body shows the field that changed), else of the text's lines."""
+    """The change as a unified diff: of the pretty-printed JSON when the bodies are JSON and
+    that shows them exactly (so a one-line body shows the field that changed), else of the
+    text's lines."""
     import difflib  # the worker's only: 2 ms the endpoint's cold start need not pay
 
-    return "\n".join(
-        difflib.unified_diff(
-            _lines(old, was_json), _lines(new, was_json), "before", "after", lineterm=""
-        )
-    )
+    before, after = (_pretty(old), _pretty(new)) if was_json else (None, None)
+    if before is None or after is None:
+        before, after = old.splitlines(), new.splitlines()
+    return "\n".join(difflib.unified_diff(before, after, "before", "after", lineterm=""))
 
 
 def diff_blocks(diff: str, *, max_chars: int = DIFF_CHARS) -> list[dict[str, Any]]:

@@ -269,3 +269,24 @@ def test_export_answers_the_count_and_the_location_it_wrote(harness: SlackHarnes
     assert (event["kind"], event["actor"]) == ("exported", APPROVER)
     assert (detail["archive_location"], detail["exported"]) == (location, 3)
     assert count(harness.sqs, pair.dlq_url) == 3
+
+
+def test_a_number_changed_beyond_what_a_float_holds_is_shown_as_written_on_the_card(
+    harness: SlackHarness,
+) -> None:
+    # Given a JSON order whose amount has more digits than a double keeps (a consumer reading
+    # decimals, as payment code does, reads every one of them)
+    old = '{"order": 7, "amount": 12345678901234567.89, "status": "failed"}'
+    world, message_id = _world(harness, body=old)
+    view = world.open_form(message_id, user=REQUESTER)
+
+    # When the amount is changed to another that the same double stands for, with the status
+    new = '{"order": 7, "amount": 12345678901234567.00, "status": "retry"}'
+    world.submit(view, new, user=REQUESTER)
+    harness.settle()
+
+    # Then the card's diff shows both amounts as written: the change approved is the change sent
+    (diff,) = [
+        b["text"]["text"] for b in harness.card().body["blocks"] if "*Change*" in str(b.get("text"))
+    ]
+    assert "12345678901234567.89" in diff and "12345678901234567.00" in diff, diff
