@@ -306,7 +306,7 @@ def _pretty(body: str) -> list[str] | None:
         parsed = _parsed(body, parse_float=number)
     except ValueError:
         return None
-    return None if lossy else json.dumps(parsed, indent=2, ensure_ascii=False).splitlines()
+    return None if lossy else json.dumps(parsed, indent=2, ensure_ascii=False).split("\n")
 
 
 def edit_diff(old: str, new: str, *, was_json: bool) -> str:
@@ -316,8 +316,10 @@ def edit_diff(old: str, new: str, *, was_json: bool) -> str:
     import difflib  # the worker's only: 2 ms the endpoint's cold start need not pay
 
     before, after = (_pretty(old), _pretty(new)) if was_json else (None, None)
-    if before is None or after is None:
-        before, after = old.splitlines(), new.splitlines()
+    if before is None or after is None or before == after:
+        # A change of spacing or escapes alone is a change of the bytes sent: shown as written,
+        # cut at "\n" only (splitlines also cuts at "\r", U+2028, ..., whose changes it hides).
+        before, after = old.split("\n"), new.split("\n")
     return "\n".join(difflib.unified_diff(before, after, "before", "after", lineterm=""))
 
 

@@ -290,3 +290,34 @@ def test_a_number_changed_beyond_what_a_float_holds_is_shown_as_written_on_the_c
         b["text"]["text"] for b in harness.card().body["blocks"] if "*Change*" in str(b.get("text"))
     ]
     assert "12345678901234567.89" in diff and "12345678901234567.00" in diff, diff
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "shown"),
+    [
+        # JSON changed only in its spacing: the parsed JSON is the same, the bytes are not
+        (ORDER, ORDER.replace(", ", ",   "), [f"-{ORDER}", "+" + ORDER.replace(", ", ",   ")]),
+        # text changed only in its line ends
+        ("order 7\nfailed", "order 7\nfailed\n", ["+"]),
+        ("order 7\nfailed", "order 7\r\nfailed", ["-order 7", "+order 7\\r"]),
+        ("order 7 failed", "order 7\u2028failed", ["+order 7\\u2028failed"]),
+    ],
+)
+def test_a_body_changed_only_in_spacing_or_line_ends_shows_the_change_on_the_card(
+    harness: SlackHarness, old: str, new: str, shown: list[str]
+) -> None:
+    # Given the modal of a body
+    world, message_id = _world(harness, body=old)
+    view = world.open_form(message_id, user=REQUESTER)
+
+    # When only its spacing or its line ends are changed (the bytes sent differ)
+    world.submit(view, new, user=REQUESTER)
+    harness.settle()
+
+    # Then the card does not show an empty change: the diff is of the text as written
+    (diff,) = [
+        b["text"]["text"] for b in harness.card().body["blocks"] if "*Change*" in str(b.get("text"))
+    ]
+    lines = diff.split("```")[1].split("\n")  # the code block's lines, fences off
+    for line in shown:
+        assert line in lines, (line, diff)
