@@ -110,9 +110,25 @@ class FaultProxy:
                 return  # keep test output clean
 
             def do_POST(self) -> None:
+                self._relay("POST")
+
+            # S3 is REST: its calls are named by method ("PUT" a PutObject, "GET" a GetObject or
+            # a listing), so a rule can pick them out as it picks SQS actions.
+            def do_PUT(self) -> None:
+                self._relay("PUT")
+
+            def do_GET(self) -> None:
+                self._relay("GET")
+
+            def do_HEAD(self) -> None:
+                self._relay("HEAD")
+
+            def _relay(self, method: str) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 target = self.headers.get("X-Amz-Target", "")
                 action = target.rsplit(".", 1)[-1] if target else "query"
+                if method != "POST":
+                    action = method
                 fault = proxy._decide(action)
                 if fault is Fault.RESET_BEFORE:
                     self._reset()
@@ -120,8 +136,10 @@ class FaultProxy:
                 if fault in (Fault.THROTTLE, Fault.UNAVAILABLE):
                     self._error(fault)
                     return
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-                status, response_headers, payload = proxy._forward("POST", self.path, headers, body)
+                # Expect: 100-continue was answered here already; moto gets the whole body.
+                skipped = {"host", "expect"}
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in skipped}
+                status, response_headers, payload = proxy._forward(method, self.path, headers, body)
                 if fault is Fault.RESET_AFTER:
                     with proxy._lock:
                         proxy.lost.append((action, body))

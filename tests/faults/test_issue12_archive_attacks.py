@@ -34,6 +34,7 @@ from tests.faults.helpers import dlq_snapshot, redrive
 from tests.integration.cli_helpers import CallRecorder, run_cli
 
 if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -325,3 +326,139 @@ def test_a_signal_mid_discard_leaves_the_archive_and_the_dlq_in_balance(
     assert_books_balance(before, archive, left)
     assert discarded == archived == len(archive) == len(bodies) - len(left)
     assert f"~{len(left)} messages left in the DLQ" in out
+
+
+# --- an S3 archive whose answers go wrong ---------------------------------------------------------
+
+BUCKET = "dlq-archive"
+
+
+def s3_archived_ids(s3: S3Client, prefix: str) -> list[str]:
+    """The message ids of every record under ``prefix``, in key order (as an import reads)."""
+    from bot.s3_gateway import S3Source
+
+    return [record.message_id for record in S3Source(s3, f"s3://{BUCKET}/{prefix}").records()]
+
+
+def s3_objects(s3: S3Client, prefix: str) -> int:
+    return len(s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", []))
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        {0: Fault.RESET_AFTER},  # stored, the answer lost: the client puts it again
+        {0: Fault.UNAVAILABLE, 1: Fault.UNAVAILABLE},  # two 503s, then stored
+        {0: Fault.SLOW_ANSWER, 2: Fault.SLOW_ANSWER},  # stored, answered 1 s late
+    ],
+    ids=["answer-lost", "503-twice", "slow"],
+)
+def test_a_discard_to_s3_through_a_bad_network_archives_each_message_once(
+    aws: LocalAws,
+    sqs: SQSClient,
+    s3: S3Client,
+    engine_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    faults: dict[int, Fault],
+) -> None:
+    # Given 25 messages and an S3 archive reached through a network that loses, refuses or
+    # delays PutObject answers (the SDK's own retries on)
+    s3.create_bucket(Bucket=BUCKET)
+    orders = create_pair(sqs, "orders")
+    put_in_dlq(sqs, orders, [f"order {n}" for n in range(25)])
+    before = dlq_snapshot(sqs, orders.dlq_url)
+
+    def rule(action: str, seen: int) -> Fault:
+        return faults.get(seen, Fault.PASS) if action == "PUT" else Fault.PASS
+
+    with FaultProxy(aws.endpoint, rule, slow_answer_s=1.0) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", proxy.endpoint)
+        result = run_cli(
+            ["--json", "discard", "orders-dlq", "--archive", f"s3://{BUCKET}/d/", "--workers", "2"],
+            {**engine_env, "AWS_ENDPOINT_URL_S3": proxy.endpoint},
+        )
+        assert proxy.injected("PUT") == len(faults)
+    # Then every message is archived exactly once and gone from the DLQ, and the figures say so
+    assert result.code == 0, (result.out, result.err)
+    archive = s3_archived_ids(s3, "d/")
+    assert_books_balance(before, archive, dlq_snapshot(sqs, orders.dlq_url))
+    assert result.json["moved"] == result.json["archived"] == len(archive) == 25
+
+
+def test_a_discard_to_s3_that_never_answers_200_deletes_nothing(
+    aws: LocalAws,
+    sqs: SQSClient,
+    s3: S3Client,
+    engine_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given 12 messages and an S3 archive whose every PutObject gets a 503
+    s3.create_bucket(Bucket=BUCKET)
+    orders = create_pair(sqs, "orders")
+    put_in_dlq(sqs, orders, [f"order {n}" for n in range(12)])
+    before = dlq_snapshot(sqs, orders.dlq_url)
+
+    def rule(action: str, seen: int) -> Fault:
+        return Fault.UNAVAILABLE if action == "PUT" else Fault.PASS
+
+    with FaultProxy(aws.endpoint, rule) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", proxy.endpoint)
+        result = run_cli(
+            ["discard", "orders-dlq", "--archive", f"s3://{BUCKET}/d/", "--workers", "1"],
+            engine_env,
+        )
+    # Then nothing is deleted, nothing is hidden, and the summary says none was discarded
+    assert result.code == 1, (result.out, result.err)
+    assert dlq_snapshot(sqs, orders.dlq_url) == before
+    assert re.search(r"^discarded\s+0$", result.out, re.MULTILINE), result.out
+    assert re.search(r"^archived\s+0$", result.out, re.MULTILINE), result.out
+    assert "ServiceUnavailable" in result.out or "503" in result.out
+    assert s3_objects(s3, "d/") == 0
+
+
+def test_sigterm_while_an_s3_put_is_slow_leaves_the_books_balanced(
+    aws: LocalAws, sqs: SQSClient, s3: S3Client, tmp_path: Path
+) -> None:
+    # Given 60 messages discarded into S3 at 10 msg/s, every PutObject answered 1.5 s late
+    s3.create_bucket(Bucket=BUCKET)
+    orders = create_pair(sqs, "orders")
+    put_in_dlq(sqs, orders, [f"order {n}" for n in range(60)])
+    before = dlq_snapshot(sqs, orders.dlq_url)
+
+    def slow_puts(action: str, seen: int) -> Fault:
+        return Fault.SLOW_ANSWER if action == "PUT" else Fault.PASS
+
+    command = [sys.executable, "-m", "bot.cli", "discard", "orders-dlq"]
+    options = ["--archive", f"s3://{BUCKET}/d/", "--rate", "10", "--workers", "2"]
+    with FaultProxy(aws.endpoint, slow_puts, slow_answer_s=1.5) as proxy:
+        env = {
+            **os.environ,
+            **aws.env,
+            "AWS_ENDPOINT_URL_S3": proxy.endpoint,
+            "TIMEZONE": "UTC",
+            "PYTHONPATH": str(ROOT),
+        }
+        process = subprocess.Popen(
+            command + options, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        # When SIGTERM comes while a put is on its way (stored, its answer not back yet)
+        try:
+            give_up = time.monotonic() + 60
+            while s3_objects(s3, "d/") == 0:
+                assert process.poll() is None, process.communicate()
+                assert time.monotonic() < give_up, "the discard never got going"
+                time.sleep(0.05)
+            process.send_signal(signal.SIGTERM)
+            raw_out, raw_err = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    out, err = raw_out.decode(), raw_err.decode()
+    # Then it stopped (exit 3) and what it deleted is exactly what S3 holds
+    assert process.returncode == 3, (out, err)
+    archive = s3_archived_ids(s3, "d/")
+    left = {m["MessageId"]: m["Body"] for m in drain(sqs, orders.dlq_url)}
+    assert_books_balance(before, archive, left)
+    discarded = int(re.search(r"^discarded\s+(\d+)$", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    assert 0 < discarded == len(archive) < 60
