@@ -272,6 +272,7 @@ def _expiry_dict(next_one: NextExpiry | None) -> dict[str, Any] | None:
         "exact": next_one.exact,
         "scanned": next_one.scanned,
         "population": next_one.population,
+        "undated": next_one.undated,
     }
 
 

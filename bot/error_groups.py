@@ -82,12 +82,27 @@ def error_label(message: ReceivedMessage, error_attribute: str | None) -> tuple[
     return body_fingerprint(message.body), False
 
 
-def label_digest(label: str) -> str:
+# Every body-shape label starts with one of these (``body_fingerprint``).
+_BODY_LABEL_PREFIXES = ("json ", "text ")
+
+
+def reads_like_body_label(label: str, by_attribute: bool) -> bool:
+    """Whether ``label`` is an ERROR_ATTRIBUTE value that reads like a body-shape label
+    ("text order <n> failed"): a group of its own, which its bare label does not select."""
+    return by_attribute and label.startswith(_BODY_LABEL_PREFIXES)
+
+
+def label_digest(label: str, by_attribute: bool = False) -> str:
     """``#`` and the first 12 hex digits of the sha256 of the whole label: what the report shows
     beside a group and Slack's buttons carry (a label can be longer than a button's value), and
-    what ``--error`` accepts instead of the label."""
+    what ``--error`` accepts instead of the label.
+
+    An ERROR_ATTRIBUTE value that reads like a body-shape label is another group than that body
+    shape (the report counts them apart): its digest is taken over its kind too, so the two
+    never share one. Every other label's digest is that of its text alone."""
+    text = f"attribute:{label}" if reads_like_body_label(label, by_attribute) else label
     # surrogatepass: a JSON key may hold a lone surrogate ("\ud800"), which is still a label
-    digest = hashlib.sha256(label.encode("utf-8", "surrogatepass")).hexdigest()
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     return "#" + digest[:DIGEST_HEX]
 
 
@@ -97,8 +112,10 @@ def is_label_digest(text: str) -> bool:
 
 
 def in_error_group(message: ReceivedMessage, error: str, error_attribute: str | None) -> bool:
-    """Whether ``message``'s error group is ``error``: its label, or that label's digest."""
-    label, _ = error_label(message, error_attribute)
+    """Whether ``message``'s error group is ``error``: its label, or that label's digest. A
+    bare label that reads like a body shape is the body-shape group (an attribute value that
+    reads the same is selected by its digest, which the report shows beside it)."""
+    label, by_attribute = error_label(message, error_attribute)
     if is_label_digest(error):
-        return label_digest(label) == error
-    return label == error
+        return label_digest(label, by_attribute) == error
+    return label == error and not reads_like_body_label(label, by_attribute)

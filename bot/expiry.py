@@ -129,6 +129,7 @@ class NextExpiry:
     exact: bool
     scanned: int
     population: int
+    undated: int = 0  # of those scanned, without a SentTimestamp: when they expire is unknown
 
 
 def expiring(scan: ExpiryScan) -> Expiring | None:
@@ -156,6 +157,7 @@ def next_expiry(scan: ExpiryScan) -> NextExpiry | None:
         exact=scan.exact,
         scanned=scan.scanned,
         population=scan.population,
+        undated=scan.undated,
     )
 
 
@@ -167,7 +169,12 @@ def describe_next_expiry(next_one: NextExpiry | None, tz: ZoneInfo) -> str:
     when = local_time(next_one.at, tz)
     if next_one.exact:
         return when
-    return f"at the latest {when} (from {next_one.scanned:,} scanned of ~{next_one.population:,})"
+    # Why it is a bound: not every message was seen, or some seen had no SentTimestamp.
+    undated = f", {next_one.undated:,} without a SentTimestamp" if next_one.undated else ""
+    return (
+        f"at the latest {when} (from {next_one.scanned:,} scanned of "
+        f"~{next_one.population:,}{undated})"
+    )
 
 
 def local_time(instant: datetime, tz: ZoneInfo) -> str:

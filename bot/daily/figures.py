@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 # Re-exported: the error groups were defined here before --error needed them too.
 from bot.error_groups import body_fingerprint as body_fingerprint
 from bot.error_groups import error_label as error_label
-from bot.error_groups import label_digest
+from bot.error_groups import label_digest, reads_like_body_label
 from bot.selection import TimeWindow, UnreadableTimeError, message_time, redrive_count
 from bot.sqs_model import ReceivedMessage
 
@@ -75,7 +75,7 @@ def group_key(label: str, by_attribute: bool) -> str:
     """A stable key of a group's whole label and kind: its ``label_digest`` (what ``--error``
     and the report's buttons select it by, and what tells two cut labels apart) and the kind
     (an attribute value may read like a body shape)."""
-    return label_digest(label) + (":attribute" if by_attribute else ":body")
+    return label_digest(label, by_attribute) + (":attribute" if by_attribute else ":body")
 
 
 def key_digest(key: str) -> str:
@@ -83,15 +83,22 @@ def key_digest(key: str) -> str:
     return key.split(":", 1)[0]
 
 
-def shown_labels(groups: Sequence[tuple[str, str]], limit: int = MAX_LABEL) -> list[str]:
+def shown_labels(
+    groups: Sequence[tuple[str, str]],
+    limit: int = MAX_LABEL,
+    tag: Sequence[bool] = (),
+) -> list[str]:
     """The text shown for each group given as (label, digest), no two alike.
 
     A label longer than ``limit`` is cut and ends with ``…`` and a short hash of the whole label,
     so two groups that differ only past the cut never read the same. Should two texts still
     clash (an attribute value that reads like a body shape, or equal short hashes), those get a
-    hash, then the whole one: digests of different groups differ.
+    hash, then the whole one: digests of different groups differ. ``tag``: groups tagged
+    whatever (an attribute value that reads like a body shape: its bare label would select the
+    body-shape group).
     """
-    tagged = [len(label) > limit for label, _ in groups]
+    forced = list(tag) + [False] * (len(groups) - len(tag))
+    tagged = [len(label) > limit or force for (label, _), force in zip(groups, forced, strict=True)]
     sizes = [LABEL_HASH] * len(groups)
     for _ in range(3):  # untagged -> short hash -> whole digest
         shown = [
@@ -147,7 +154,10 @@ class ErrorTally:
         )
         chosen = ranked[:top]
         # Tagged with the digest's hex (the kind after it, for two groups of one label)
-        shown = shown_labels([(tally.head, key.lstrip("#")) for key, tally in chosen])
+        shown = shown_labels(
+            [(tally.head, key.lstrip("#")) for key, tally in chosen],
+            tag=[reads_like_body_label(tally.head, tally.by_attribute) for _, tally in chosen],
+        )
         groups = tuple(
             ErrorGroup(
                 label=text,

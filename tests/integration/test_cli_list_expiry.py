@@ -59,6 +59,7 @@ def test_list_shows_the_exact_next_expiry_when_it_read_every_message(
         "exact": True,
         "scanned": 12,
         "population": 12,
+        "undated": 0,
     }
     assert dlqs["payments-dlq"]["next_expiry"] is None  # nothing in it: nothing expires
     # And reading them left every message visible
