@@ -36,6 +36,7 @@ from bot.pacing import check_rate
 from bot.printable import visible
 from bot.redrive_model import Action, EditSpec, RedriveRequest
 from bot.selection_options import add_selection_options
+from bot.sqs_text import refused_character
 
 if TYPE_CHECKING:
     from bot.archive_model import ArchiveSink
@@ -217,7 +218,7 @@ def _configure_edit(parser: argparse.ArgumentParser) -> None:
 
 def read_body_file(name: str) -> str:
     """The new body from ``name``: every byte kept, refused (UsageError) when it cannot be read,
-    is not UTF-8 or is empty."""
+    is not UTF-8, is empty or holds a character SQS refuses (``bot.sqs_text``)."""
     shown = visible(name)
     try:
         raw = Path(name).read_bytes()
@@ -236,6 +237,13 @@ def read_body_file(name: str) -> str:
         ) from exc
     if not body:
         raise UsageError(f"--body-file {shown} is empty; SQS takes no empty body")
+    refused = refused_character(body)
+    if refused is not None:
+        position, character = refused
+        raise UsageError(
+            f"--body-file {shown} holds {character} (character {position:,}), which SQS does "
+            "not accept in a message body"
+        )
     return body
 
 

@@ -49,6 +49,9 @@ class ImportReport:
     source: str
     destination: str
     dry_run: bool
+    # The destination is a FIFO queue: what it was sent of a record it already took within five
+    # minutes is listed in Successful and dropped (SQS deduplication): "sent" is not "added".
+    fifo: bool = False
     read: int = 0
     sent: int = 0  # SQS listed them in Successful (a dry run: would be sent)
     failed: int = 0  # SQS refused them (sender fault), or still failed after the retries
@@ -79,6 +82,7 @@ class ImportReport:
             "source": self.source,
             "destination": self.destination,
             "dry_run": self.dry_run,
+            "fifo": self.fifo,
             "read": self.read,
             "sent": self.sent,
             "failed": self.failed,
@@ -99,6 +103,12 @@ def import_words(report: ImportReport) -> list[str]:
         f"{report.read:,} record(s) read from {report.source}; {verb} {report.sent:,} "
         f"to {report.destination}" + (" (dry run: nothing was sent)" if report.dry_run else "")
     ]
+    if report.fifo and report.sent and not report.dry_run:
+        lines.append(
+            f"  note: {report.destination} is a FIFO queue: SQS deduplicates each record by its "
+            "message id for 5 minutes, so any of these it took in an import of the last 5 minutes "
+            "were accepted without a second copy"
+        )
     for reason, count in sorted(report.not_sent.items()):
         lines.append(f"  not sent, {reason}: {count:,}")
     if report.failed:
@@ -183,7 +193,9 @@ class _Import:
         self.to = to
         self.dry_run = dry_run
         self.attempts = max(1, send_attempts)
-        self.report = ImportReport(source=location, destination=to.name, dry_run=dry_run)
+        self.report = ImportReport(
+            source=location, destination=to.name, dry_run=dry_run, fifo=to.fifo
+        )
         self.stalled: set[str | None] = set()
         self.touched = False  # a send went out: an error from now on cannot undo it
 
