@@ -17,6 +17,7 @@ from bot.engine_routing import Router
 from bot.engine_state import RunState
 from bot.errors import SendAnswerLostError
 from bot.planner import MAX_BATCH_BYTES, Outgoing, batch_entries, batches, group_waves
+from bot.send_answers import sort_answer
 from bot.sqs_model import ReceivedMessage, SendFailure, queue_was_missing
 
 
@@ -93,27 +94,15 @@ class Sender:
     def _sort_answer(
         self, items: list[Outgoing], ok: list[str], failed: list[SendFailure], destination: str
     ) -> tuple[list[Outgoing], list[tuple[Outgoing, SendFailure]]]:
-        """(confirmed, to retry) from SQS's answer to a send; sender faults fail at once, and an
-        entry the answer does not settle (in neither list, or in both) is unconfirmed."""
-        ok_ids = set(ok)
-        failures = {failure.entry_id: failure for failure in failed}
-        confirmed: list[Outgoing] = []
-        retry: list[tuple[Outgoing, SendFailure]] = []
-        unsettled: list[Outgoing] = []
-        for index, item in enumerate(items):
-            failure = failures.get(str(index))
-            listed_ok = str(index) in ok_ids
-            if listed_ok and failure is None:
-                confirmed.append(item)
-            elif failure is None or listed_ok:
-                unsettled.append(item)
-            elif failure.sender_fault:
-                self.holding.fail(item, failure.code, failure.reason, destination)
-            else:  # failed on SQS's side: try again
-                retry.append((item, failure))
-        if unsettled:
-            self._unconfirmed(unsettled, "SQS's answer said neither stored nor failed")
-        return confirmed, retry
+        """(confirmed, to retry) from SQS's answer to a send (``bot.send_answers``, as the import
+        reads it); sender faults fail at once, and an entry the answer does not settle (in
+        neither list, or in both) is unconfirmed."""
+        answer = sort_answer(items, ok, failed)
+        for item, failure in answer.refused:
+            self.holding.fail(item, failure.code, failure.reason, destination)
+        if answer.unsettled:
+            self._unconfirmed(answer.unsettled, "SQS's answer said neither stored nor failed")
+        return answer.stored, answer.retry
 
     def _unconfirmed(self, items: list[Outgoing], reason: str) -> None:
         """Messages SQS may have stored without saying so: kept in the DLQ, never re-sent here,
