@@ -91,9 +91,14 @@ class S3Archive:
             )
         except (ClientError, BotoCoreError) as exc:
             code, message = describe_client_error(exc)
+            # A lost answer (a reset, a timeout) may follow a put S3 carried out: the object
+            # is then there with records of messages that stay in the DLQ. Said, so a human can
+            # remove it before an import of the prefix sends them a second time (no role of
+            # this app may delete objects).
+            maybe = "; S3 may have stored it all the same" if _outcome_unknown(exc) else ""
             raise ArchiveWriteError(
                 f"the archive write to s3://{self._where.bucket}/{key} was not confirmed "
-                f"({code}: {message}): its messages stay in the DLQ"
+                f"({code}: {message}{maybe}): its messages stay in the DLQ"
             ) from exc
 
     def close(self) -> None:
@@ -162,6 +167,15 @@ class S3Source:
             except (ClientError, BotoCoreError) as exc:
                 raise _read_error(doing, exc) from exc
             yield item
+
+
+def _outcome_unknown(exc: ClientError | BotoCoreError) -> bool:
+    """Whether S3 may have carried out the call that raised ``exc``: no answer came (a reset, a
+    timeout), or a 5xx ("the request may or may not have been processed")."""
+    if isinstance(exc, BotoCoreError):
+        return True
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return int(status) >= 500
 
 
 def _read_error(doing: str, exc: ClientError | BotoCoreError) -> AwsError:

@@ -462,3 +462,45 @@ def test_sigterm_while_an_s3_put_is_slow_leaves_the_books_balanced(
     assert_books_balance(before, archive, left)
     discarded = int(re.search(r"^discarded\s+(\d+)$", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
     assert 0 < discarded == len(archive) < 60
+
+
+def test_a_put_whose_every_answer_is_lost_deletes_nothing_and_names_the_object_it_may_have_left(
+    aws: LocalAws,
+    sqs: SQSClient,
+    s3: S3Client,
+    engine_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given 8 messages and an S3 archive whose every PutObject is stored and its answer lost
+    # (the connection reset after S3 acted, on each of the SDK's attempts)
+    s3.create_bucket(Bucket=BUCKET)
+    orders = create_pair(sqs, "orders")
+    put_in_dlq(sqs, orders, [f"order {n}" for n in range(8)])
+    before = dlq_snapshot(sqs, orders.dlq_url)
+
+    def rule(action: str, seen: int) -> Fault:
+        return Fault.RESET_AFTER if action == "PUT" else Fault.PASS
+
+    with FaultProxy(aws.endpoint, rule) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", proxy.endpoint)
+        result = run_cli(
+            ["discard", "orders-dlq", "--archive", f"s3://{BUCKET}/d/", "--workers", "1"],
+            engine_env,
+        )
+    # Then nothing is deleted and the summary says none was discarded ...
+    assert result.code == 1, (result.out, result.err)
+    assert dlq_snapshot(sqs, orders.dlq_url) == before
+    assert row_of(result.out, "discarded") == row_of(result.out, "archived") == 0
+    # ... yet S3 did store the object: the run says which one, and that its records are of
+    # messages still in the DLQ (an import of the prefix would send them a second time)
+    (key,) = [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert sorted(s3_archived_ids(s3, "d/")) == sorted(before)
+    shown = " ".join(result.out.split())  # the reason may wrap across the summary's lines
+    assert f"s3://{BUCKET}/{key}" in shown
+    assert "may have stored it" in shown
+
+
+def row_of(out: str, name: str) -> int:
+    found = re.search(rf"^{re.escape(name)}\s+(\d+)$", out, re.MULTILINE)
+    assert found, f"no {name!r} row in:\n{out}"
+    return int(found.group(1))
