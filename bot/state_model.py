@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.errors import UsageError
-from bot.selection import PIN_DIGEST_BYTES, Pin
+from bot.selection import PIN_DIGEST_BYTES, Pin, pin_digest
 from bot.state_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
 RECORD_RETENTION = timedelta(days=90)  # requests, audit events and runs are kept this long
@@ -297,11 +297,20 @@ class ApprovalRequest:
 
 
 def _edit_unreadable(item: dict[str, Any]) -> str | None:
-    """Why an edit request's stored body is not the one its card showed and its audit recorded
-    (its sha256 was taken when it was asked for), or None. Approving such a request would send
-    a body nobody approved, so it is treated as an unreadable pin: never approved, never run."""
+    """Why an edit request's stored message or body is not what its card showed, or None: the
+    body must have the sha256 recorded (and audited) when it was asked for, and the message id
+    must be the one its pin counted (the engine selects an edit by that id). Approving such a
+    request would replace a message, or send a body, nobody approved: it is treated as an
+    unreadable pin, never approved, never run."""
     if item.get("action", {}).get("S") != RequestAction.EDIT.value:
         return None
+    message_id = item.get("edit_message_id", {}).get("S")
+    if message_id is None or item.get("pin_digests", {}).get("B") != pin_digest(message_id):
+        return (
+            "the message this edit is stored for is not the message it was asked for (the one "
+            "its count pinned), so approving it could replace a message nobody saw on this "
+            "card; nothing was sent. Ask for the edit again with Edit & resend."
+        )
     body = item.get("edit_body", {}).get("S")
     recorded = item.get("new_body_sha256", {}).get("S")
     if body is not None and recorded == hashlib.sha256(body.encode("utf-8")).hexdigest():

@@ -125,6 +125,37 @@ def test_an_edit_whose_stored_body_was_changed_after_its_card_sends_nothing(
     assert harness.state.get_run(request_id) is None
 
 
+def test_an_edit_whose_stored_message_id_was_changed_after_its_card_touches_neither_message(
+    harness: SlackHarness,
+) -> None:
+    # Given two orders in the DLQ, an edit's card for the first, and then the request's stored
+    # message id changed in the state table to the second order's
+    other_body = json.dumps({"order": 8, "status": "failed"})
+    pair = create_pair(harness.sqs, "orders")
+    put_in_dlq(harness.sqs, pair, [ORDER, other_body])
+    ids = {m.body: m.message_id for m in dlq_messages(harness.sqs, pair.dlq_url)}
+    world = EditWorld(harness, pair)
+    view = world.open_form(ids[ORDER], user=REQUESTER)
+    world.submit(view, EDITED, user=REQUESTER)
+    harness.settle()
+    request_id = harness.request_id()
+    boto3.client("dynamodb").update_item(
+        TableName=TABLE,
+        Key={"pk": {"S": f"REQUEST#{request_id}"}, "sk": {"S": "REQUEST"}},
+        UpdateExpression="SET edit_message_id = :m",
+        ExpressionAttributeValues={":m": {"S": ids[other_body]}},
+    )
+
+    # When an approver approves the card (which names the first order)
+    _approve(harness, request_id)
+
+    # Then neither order is replaced: the id is not the one the request pinned
+    assert dlq_messages(harness.sqs, pair.source_url) == []
+    assert _bodies(harness, pair.dlq_url) == sorted([ORDER, other_body])
+    assert "not the message" in harness.updates()[-1]
+    assert harness.state.get_run(request_id) is None
+
+
 def test_two_submissions_of_one_edit_form_resend_one_copy_and_the_second_card_says_so(
     harness: SlackHarness,
 ) -> None:

@@ -9,6 +9,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.selection import pin_digest
 from bot.state import StateStore
 from bot.state_model import ApprovalRequest, RequestAction, RunRecord, RunStatus
 from tests.unit.fake_state_table import FakeStateTable
@@ -54,8 +55,10 @@ def test_a_discard_and_an_edit_come_back_as_stored() -> None:
         edit_message_id="m-1",
         edit_body='{"order": 2}',
         old_body_sha256="a" * 64,
-        # the body's own digest: a stored body that does not match it is refused (unreadable)
+        # the body's own digest and the message's pin, as an edit is asked for: a stored edit
+        # whose body or message is not those is refused (unreadable)
         new_body_sha256=hashlib.sha256(b'{"order": 2}').hexdigest(),
+        pin_digests=frozenset({pin_digest("m-1")}),
         edit_diff="-1\n+2",
     )
     store.put_request(edit)
