@@ -504,3 +504,86 @@ def row_of(out: str, name: str) -> int:
     found = re.search(rf"^{re.escape(name)}\s+(\d+)$", out, re.MULTILINE)
     assert found, f"no {name!r} row in:\n{out}"
     return int(found.group(1))
+
+
+def test_a_disk_filling_up_mid_discard_leaves_whole_records_of_exactly_the_deleted_messages(
+    aws: LocalAws, sqs: SQSClient, tmp_path: Path
+) -> None:
+    # Given 40 messages discarded by a CLI process whose files may not grow past 5,000 bytes
+    # (RLIMIT_FSIZE: the write that crosses it is cut short, as on a disk filling up mid-write)
+    orders = create_pair(sqs, "orders")
+    put_in_dlq(sqs, orders, [json.dumps({"order": n, "pad": "x" * 100}) for n in range(40)])
+    before = dlq_snapshot(sqs, orders.dlq_url)
+    path = tmp_path / "archive.jsonl"
+    discard = ["discard", "orders-dlq", "--archive"]
+    script = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (5000, 5000))\n"
+        "from bot.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    # When they are discarded into a file there
+    result = subprocess.run(
+        [sys.executable, "-B", "-c", script, *discard, str(path), "--workers", "1"],
+        env={**os.environ, **aws.env, "TIMEZONE": "UTC", "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    # Then the run failed (exit 1); the archive holds whole lines only, each of a message gone
+    # from the DLQ, and every other message is still there; the summary's figures are those
+    assert result.returncode == 1, result.stdout + result.stderr
+    data = path.read_bytes()
+    assert data.endswith(b"\n") and 0 < len(data) <= 5000
+    archive = archived_ids(path)
+    left = dlq_snapshot(sqs, orders.dlq_url)
+    assert_books_balance(before, archive, left)
+    assert row_of(result.stdout, "discarded") == row_of(result.stdout, "archived") == len(archive)
+    assert row_of(result.stdout, "failed (kept in DLQ)") > 0
+    assert "File too large" in result.stdout
+
+
+def test_ctrl_c_mid_export_keeps_every_message_in_the_dlq_visible_and_counts_the_file(
+    aws: LocalAws, sqs: SQSClient, tmp_path: Path
+) -> None:
+    # Given 60 messages exported at 10 msg/s on 2 workers
+    orders = create_pair(sqs, "orders")
+    put_in_dlq(sqs, orders, [f"order {n}" for n in range(60)])
+    before = dlq_snapshot(sqs, orders.dlq_url)
+    path = tmp_path / "export.jsonl"
+    command = [sys.executable, "-m", "bot.cli", "export", "orders-dlq", "--out", str(path)]
+    env = {**os.environ, **aws.env, "TIMEZONE": "UTC", "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [*command, "--rate", "10", "--workers", "2"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # When Ctrl-C comes once the first records are in the file
+    try:
+        give_up = time.monotonic() + 60
+        while not path.exists() or not path.read_bytes():
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < give_up, "the export never got going"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    # Then it stopped early (exit 3), every message is in the DLQ and visible at once, and the
+    # summary's "exported" is the file's count of distinct records
+    assert process.returncode == 3, (out, err)
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=orders.dlq_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    assert attrs["ApproximateNumberOfMessagesNotVisible"] == "0"
+    assert dlq_snapshot(sqs, orders.dlq_url) == before
+    exported = archived_ids(path)
+    assert len(set(exported)) == len(exported) and set(exported) <= set(before)
+    assert 0 < row_of(out, "exported (kept in DLQ)") == len(exported) < 60
