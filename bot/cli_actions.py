@@ -27,11 +27,12 @@ from bot.cli_run import (
     error_line,
     exit_status,
     run_action,
+    run_controlled,
     run_report,
     selection_of,
 )
 from bot.errors import UsageError
-from bot.exit_codes import EXIT_FAILED, EXIT_OK
+from bot.exit_codes import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_OK
 from bot.pacing import check_rate
 from bot.printable import visible
 from bot.redrive_model import Action, EditSpec, RedriveRequest
@@ -179,18 +180,34 @@ def _configure_import(parser: argparse.ArgumentParser) -> None:
 def _run_import(args: argparse.Namespace, ctx: CliContext) -> int:
     parse_archive_location(args.source)
     from bot.composition import archive_source
-    from bot.importer import import_records, import_words
+    from bot.importer import ImportReport, import_records, import_words
 
     destination = ctx.gateway.queue_info(ctx.gateway.queue_url(args.to))
     source = archive_source(args.source)
-    report = import_records(
-        ctx.gateway, source.records(), destination, dry_run=args.dry_run, location=source.location
-    )
-    if args.json:
-        print(json.dumps(report.to_dict()), file=ctx.out)
-    else:
-        for line in import_words(report):
+
+    def show(report: ImportReport, interrupted_by: str | None) -> None:
+        if args.json:
+            print(json.dumps(report.to_dict()), file=ctx.out)
+            return
+        for line in import_words(report, interrupted_by=interrupted_by):
             print(visible(line), file=ctx.out)  # the locations are the user's text
+
+    # Ctrl-C and SIGTERM finish the batch in hand and print what was sent, as for a redrive.
+    report = run_controlled(
+        ctx.err,
+        lambda cancelled, _: import_records(
+            ctx.gateway,
+            source.records(),
+            destination,
+            dry_run=args.dry_run,
+            location=source.location,
+            cancelled=cancelled,
+        ),
+        show,
+        progress=None,
+    )
+    if report.interrupted:
+        return EXIT_INCOMPLETE
     return EXIT_OK if report.complete else EXIT_FAILED
 
 

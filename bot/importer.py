@@ -66,6 +66,8 @@ class ImportReport:
     # The archive could not be read to its end (a bad line, a read S3 refused): the import
     # stopped there, after sending the records before it.
     error: str | None = None
+    # Asked to stop (Ctrl-C, SIGTERM): the batch in hand was finished, no other was sent.
+    interrupted: bool = False
 
     @property
     def left_out(self) -> int:
@@ -75,7 +77,13 @@ class ImportReport:
     @property
     def complete(self) -> bool:
         """Every record of the archive was read and confirmed sent (a dry run: would be)."""
-        return not self.left_out and self.error is None
+        return not self.left_out and self.error is None and not self.interrupted
+
+    @property
+    def not_attempted(self) -> int:
+        """Records read but never sent because the import was interrupted first."""
+        settled = self.sent + self.failed + self.unconfirmed + self.held_back
+        return self.read - settled - sum(self.not_sent.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,12 +100,15 @@ class ImportReport:
             "held_back": self.held_back,
             "not_sent": dict(self.not_sent),
             "error": self.error,
+            "interrupted": self.interrupted,
+            "not_attempted": self.not_attempted,
         }
 
 
-def import_words(report: ImportReport) -> list[str]:
+def import_words(report: ImportReport, *, interrupted_by: str | None = None) -> list[str]:
     """The lines that say what an import did (CLI; every number exact). The reasons come from
-    this module and AWS's error codes; the caller escapes the locations for its surface."""
+    this module and AWS's error codes; the caller escapes the locations for its surface.
+    ``interrupted_by``: the signal that stopped it, if one did."""
     verb = "would send" if report.dry_run else "sent"
     lines = [
         f"{report.read:,} record(s) read from {report.source}; {verb} {report.sent:,} "
@@ -129,6 +140,13 @@ def import_words(report: ImportReport) -> list[str]:
             f"  stopped: {report.error}; the records before it were handled as above, "
             "none after it was read"
         )
+    if report.interrupted:
+        lines.append(
+            f"  interrupted{f' by {interrupted_by}' if interrupted_by else ''}: "
+            f"{report.not_attempted:,} record(s) read were not sent and none after them was "
+            "read; the same import again sends every record from the first (a standard queue "
+            "would get a second copy of those sent)"
+        )
     return lines
 
 
@@ -143,6 +161,7 @@ def import_records(
     max_batch_bytes: int | None = None,
     sleep: Callable[[float], None] = time.sleep,
     chunk_records: int = CHUNK_RECORDS,
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> ImportReport:
     """Send every record of ``source`` to the queue ``to`` (``sqs``: an ``SqsApi``), or with
     ``dry_run`` only count what would be sent; ``location`` names the archive in the report.
@@ -150,14 +169,25 @@ def import_records(
     An archive that cannot be read to its end (a bad line, S3 refusing a read) raises its error
     when nothing was sent yet (the first ``chunk_records`` records are read before the first
     send, and a dry run sends nothing): nothing was touched. Found later, it stops the import
-    there, the records before it sent, and the report says so in ``error``."""
+    there, the records before it sent, and the report says so in ``error``.
+
+    ``cancelled`` is asked before each batch: once it says so, no other batch is sent and no
+    other record read (the report says ``interrupted``)."""
     run = _Import(sqs, to, dry_run=dry_run, location=location, send_attempts=send_attempts)
     limit = min(to.max_message_bytes, max_batch_bytes or MAX_BATCH_BYTES)
-    for chunk in _chunks(source, chunk_records, run.stopped):
-        ready = [item for item in map(run.prepare, chunk) if item is not None]
-        for wave in group_waves(ready) if to.fifo else [ready]:
-            for batch in batches(run.not_held_back(wave), max_bytes=limit):
-                run.send(batch, sleep)
+
+    def planned() -> Iterator[list[Outgoing]]:
+        for chunk in _chunks(source, chunk_records, run.stopped):
+            ready = [item for item in map(run.prepare, chunk) if item is not None]
+            for wave in group_waves(ready) if to.fifo else [ready]:
+                # Lazily, wave by wave: a group stalled by the wave before is held back.
+                yield from batches(run.not_held_back(wave), max_bytes=limit)
+
+    for batch in planned():
+        if cancelled():
+            run.report.interrupted = True
+            break
+        run.send(batch, sleep)
     return run.report
 
 

@@ -28,7 +28,7 @@ from bot.archive_files import JsonlFileSink
 from bot.archive_model import ArchiveRecord, ArchiveWriteError
 from bot.errors import UsageError
 from infra.local.moto_server import LocalAws
-from infra.local.scene import create_pair, drain, put_in_dlq
+from infra.local.scene import count, create_pair, drain, put_in_dlq
 from tests.faults.fault_proxy import Fault, FaultProxy
 from tests.faults.helpers import dlq_snapshot, redrive
 from tests.integration.cli_helpers import CallRecorder, run_cli
@@ -587,3 +587,61 @@ def test_ctrl_c_mid_export_keeps_every_message_in_the_dlq_visible_and_counts_the
     exported = archived_ids(path)
     assert len(set(exported)) == len(exported) and set(exported) <= set(before)
     assert 0 < row_of(out, "exported (kept in DLQ)") == len(exported) < 60
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_signal_mid_import_stops_after_the_batch_in_hand_and_says_how_many_were_sent(
+    aws: LocalAws, sqs: SQSClient, tmp_path: Path, signum: signal.Signals
+) -> None:
+    # Given an export of 60 messages, imported into a queue whose every SendMessageBatch answer
+    # comes 1 s late (a long import)
+    orders = create_pair(sqs, "orders")
+    put_in_dlq(sqs, orders, [f"order {n}" for n in range(60)])
+    path = tmp_path / "export.jsonl"
+    assert (
+        run_cli(["export", "orders-dlq", "--out", str(path)], {**aws.env, "TIMEZONE": "UTC"}).code
+        == 0
+    )
+    replay = sqs.create_queue(QueueName="replay")["QueueUrl"]
+
+    def slow_sends(action: str, seen: int) -> Fault:
+        return Fault.SLOW_ANSWER if action == "SendMessageBatch" else Fault.PASS
+
+    with FaultProxy(aws.endpoint, slow_sends, slow_answer_s=1.0) as proxy:
+        env = {
+            **os.environ,
+            **aws.env,
+            "AWS_ENDPOINT_URL_SQS": proxy.endpoint,
+            "TIMEZONE": "UTC",
+            "PYTHONPATH": str(ROOT),
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "import", str(path), "--to", "replay"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        # When the signal comes once the first copies arrived (that batch's answer on its way)
+        try:
+            give_up = time.monotonic() + 60
+            while count(sqs, replay) == 0:
+                assert process.poll() is None, process.communicate()
+                assert time.monotonic() < give_up, "the import never got going"
+                time.sleep(0.05)
+            process.send_signal(signum)
+            out, err = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    # Then it stops early (exit 3) saying so, after the batch in hand, and says exactly how many
+    # records it sent: the operator knows what is in the queue
+    assert process.returncode == 3, (out, err)
+    assert signum.name in err
+    sent = re.search(r"record\(s\) read from .*; sent (\d+) to replay", out)
+    assert sent, out
+    arrived = count(sqs, replay)
+    assert 0 < int(sent.group(1)) == arrived < 60
+    assert "interrupted" in out

@@ -436,3 +436,26 @@ def test_a_discard_of_messages_delivered_twice_archives_each_once(tmp_path: Path
     assert sorted(archived) == sorted(ids)
     assert fake.bodies(dlq_url) == []
     assert (report.moved, report.archived, report.redelivered) == (12, 12, 3)
+
+
+def test_an_interrupted_import_says_exactly_what_it_sent_and_what_it_read_but_did_not() -> None:
+    from bot.archive_model import ArchiveRecord
+    from bot.importer import import_records, import_words
+
+    # Given an import of 250 records that is asked to stop before its fourth batch
+    fake = FakeSqs()
+    url = fake.create("replay")
+    asked = iter([False, False, False, True])
+    records = [ArchiveRecord(f"m{n}", f"body {n}") for n in range(250)]
+    report = import_records(
+        fake, records, fake.info(url), location="x.jsonl", cancelled=lambda: next(asked)
+    )
+    # Then three batches went, nothing after them, and the words say the figures exactly
+    assert len(fake.bodies(url)) == report.sent == 30
+    assert report.interrupted and not report.complete
+    assert import_words(report, interrupted_by="SIGINT") == [
+        "100 record(s) read from x.jsonl; sent 30 to replay",
+        "  interrupted by SIGINT: 70 record(s) read were not sent and none after them was read; "
+        "the same import again sends every record from the first (a standard queue would get a "
+        "second copy of those sent)",
+    ]
