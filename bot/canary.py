@@ -3,10 +3,13 @@ and move the rest only if the consumer now takes them.
 
 The canary's copies carry a fresh lineage (the ``dlq-redrive-lineage`` attribute, set by the
 planner), so a copy the consumer dead-letters again is recognised in the DLQ. Watching is done by
-the engine itself: an export of the messages with that lineage to an archive that only tallies
-their error groups (it writes nothing anywhere and deletes nothing; the messages are released at
-once). The rest runs with the same lineage, so the canary's copies that came back are not sent
-again by it (``RedriveReport.returned``), and its own copies carry the lineage too.
+the engine itself: an export of the DLQ to an archive that only tallies the messages with that
+lineage and their error groups (it writes nothing anywhere and deletes nothing; the messages are
+released at once), as often as the DLQ's size makes reasonable (``_watch``). On a FIFO DLQ a look
+sees only the first message of each group, and a copy comes back at the end of its group: when a
+group the canary moved from still has a message in front, the canary cannot tell and stops
+(``Watch.HIDDEN``). The rest runs with the same lineage, so the canary's copies that came back
+are not sent again by it (``RedriveReport.returned``), and its own copies carry the lineage too.
 
 Every decision is in this module, with the clock and the sleep passed in: the unit tests run it
 against the in-memory SQS with a fake clock, the integration test against moto with a consumer.
@@ -26,7 +29,7 @@ from bot.error_groups import error_label
 from bot.errors import DlqRedriveError
 from bot.pacing import Deadline
 from bot.redrive_model import Action, RedriveReport, RedriveRequest, StopReason
-from bot.selection import LINEAGE_ATTRIBUTE, Selection
+from bot.selection import Selection, lineage_of
 
 if TYPE_CHECKING:
     from bot.archive_model import ArchiveRecord
@@ -45,7 +48,6 @@ LOOK_SHARE = 0.25
 # The longest a wait is stretched to cover the sources' settings (``CanaryPlan.stretch``).
 MAX_STRETCH_S = 900.0
 MAX_LABEL = 200  # characters of an error label kept for the report (labels are untrusted)
-LINEAGE_ATTRIBUTE_PATH = f"attr.{LINEAGE_ATTRIBUTE}"  # --where's name for the lineage
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,10 @@ class Watch(Enum):
     DEADLINE = "deadline"  # the time budget ran out while waiting
     CANCELLED = "cancelled"
     UNTRACEABLE = "untraceable"  # no copy of the canary could carry the lineage
+    # FIFO: a group the canary moved from still had a message in the DLQ at the end of the wait:
+    # its copies come back behind it, where no look can see them (SQS hands out a group's first
+    # message only), so whether they came back cannot be told.
+    HIDDEN = "hidden"
 
 
 @dataclass
@@ -105,6 +111,9 @@ class CanaryOutcome:
     # long a copy its consumer fails can take to come back (0: no source says). A watch shorter
     # than this cannot have seen such a copy come back (the words say so).
     settle_s: float = 0.0
+    # FIFO: groups the canary moved from that still had a message in the DLQ at the last look
+    # (its copies may be behind it, unseen: Watch.HIDDEN).
+    hidden_groups: int = 0
     wait_s: float = 0.0  # the wait the watch was given (the plan's, or stretched)
 
     @property
@@ -119,18 +128,28 @@ class CanaryOutcome:
 
 
 class _ErrorTally:
-    """An archive that writes nothing: it counts the error groups of the records it is given.
-    The engine's workers call ``write`` from several threads: one at a time counts."""
+    """An archive that writes nothing: it counts the records of the canary's lineage and their
+    error groups, and keeps the FIFO groups of every record (a FIFO DLQ hands out only the first
+    message of each group while it is held, so a look sees one message a group). The engine's
+    workers call ``write`` from several threads: one at a time counts."""
 
-    def __init__(self, error_attribute: str | None) -> None:
+    def __init__(self, error_attribute: str | None, lineage: str) -> None:
         self.location = "the canary's watch (nothing written)"
         self.labels: Counter[str] = Counter()
+        self.returned = 0
+        self.groups: set[str] = set()
         self._error_attribute = error_attribute
+        self._lineage = lineage
         self._lock = threading.Lock()
 
     def write(self, records: Sequence[ArchiveRecord]) -> None:
-        labels = [error_label(r.to_received(), self._error_attribute)[0] for r in records]
+        received = [r.to_received() for r in records]
+        mine = [m for m in received if lineage_of(m) == self._lineage]
+        labels = [error_label(m, self._error_attribute)[0] for m in mine]
+        groups = {m.attributes.get("MessageGroupId") or "" for m in received} - {""}
         with self._lock:
+            self.returned += len(mine)
+            self.groups |= groups
             for label in labels:
                 short = label if len(label) <= MAX_LABEL else label[: MAX_LABEL - 1] + "…"
                 self.labels[short] += 1
@@ -272,23 +291,29 @@ def _watch(
             outcome.watch = Watch.CANCELLED
             break
         began = clock()
-        tally = _ErrorTally(error_attribute)
+        tally = _ErrorTally(error_attribute, outcome.lineage)
         look = RedriveRequest(
-            selection=Selection(where=((LINEAGE_ATTRIBUTE_PATH, outcome.lineage),)),
+            # Every message, not only the lineage's: on a FIFO DLQ the look must know which
+            # groups have a message in front (the tally counts the lineage's apart).
+            selection=Selection(),
             action=Action.EXPORT,
             archive=tally,
             workers=request.workers,
             visibility_timeout=request.visibility_timeout,
             confirm_empty_wait_s=request.confirm_empty_wait_s,
         )
-        found = engine.run(dlq, look, deadline=deadline, cancelled=cancelled)
+        engine.run(dlq, look, deadline=deadline, cancelled=cancelled)
         gap = max(POLL_S, (clock() - began) / LOOK_SHARE)
-        outcome.polls.append(found.archived)
+        outcome.polls.append(tally.returned)
         # Copies only come back while the wait goes on: the largest look is the truest one
         # (a later one can miss a copy another consumer held at that moment).
-        if found.archived >= outcome.returned:
-            outcome.returned, outcome.returned_errors = found.archived, tally.labels
+        if tally.returned >= outcome.returned:
+            outcome.returned, outcome.returned_errors = tally.returned, tally.labels
         if outcome.returned > outcome.allowed:
             outcome.watch, outcome.stopped = Watch.THRESHOLD, True
             break
+        # The canary's groups seen in the DLQ at the last look: copies may wait behind them.
+        outcome.hidden_groups = len(outcome.canary.lineage_groups & tally.groups)
     outcome.waited_s = clock() - started
+    if outcome.watch is Watch.WAITED and outcome.hidden_groups:
+        outcome.watch, outcome.stopped = Watch.HIDDEN, True

@@ -148,5 +148,9 @@ class Sender:
                     state.report.by_destination[destination] += len(confirmed)
                 state.report.counter_dropped += sum(1 for item in sent if item.counter_dropped)
                 state.report.lineage_dropped += sum(1 for item in sent if item.lineage_dropped)
+                if state.request.lineage is not None:
+                    state.report.lineage_groups.update(
+                        item.group for item in sent if item.group and not item.lineage_dropped
+                    )
                 state.report.delete_failed += not_deleted
             self.ledger.record(sent)

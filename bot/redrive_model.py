@@ -129,6 +129,9 @@ class RedriveReport:
     error: str | None = None
     duration_s: float = 0.0
     by_destination: Counter[str] = field(default_factory=Counter)
+    # FIFO: the groups of the copies sent with a lineage (a canary's): a FIFO DLQ shows only the
+    # first message of each group, so the canary's watch must know where its copies may hide.
+    lineage_groups: set[str] = field(default_factory=set)
     failure_reasons: Counter[str] = field(default_factory=Counter)
     failures: list[dict[str, str]] = field(default_factory=list)
     api_calls: Counter[str] = field(default_factory=Counter)

@@ -224,6 +224,13 @@ def canary_words(outcome: CanaryOutcome, num: Num = str) -> str:
             "back cannot be told: the rest was not moved."
         )
     back = f"{num(outcome.returned)} came back to the DLQ"
+    if watch is Watch.HIDDEN:
+        return (
+            f"{moved}; {back} within {waited} as far as could be seen, but "
+            f"{num(outcome.hidden_groups)} FIFO group(s) it moved from still had a message in the "
+            "DLQ, and copies that come back wait behind it, where SQS shows none: whether they "
+            "came back cannot be told, so the rest was not moved."
+        )
     if outcome.stopped:
         return (
             f"{moved}; {back} within {waited}, more than the {num(outcome.allowed)} allowed "

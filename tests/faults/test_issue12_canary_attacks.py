@@ -279,3 +279,60 @@ def test_a_limit_below_the_canary_size_is_the_whole_run() -> None:
     outcome = run(world, CanaryPlan(size=10, wait_s=60), request=request)
     assert outcome.canary.moved == 3 and outcome.watch is Watch.NOTHING_LEFT
     assert world.sleeps == [] and len(world.sqs.queues[world.dlq_url].messages) == 27
+
+
+# --- FIFO: a look sees the first message of each group only ---
+
+
+class FifoWorld(World):
+    """orders-dlq.fifo and orders.fifo; ``groups`` groups of ``per_group`` messages each."""
+
+    def __init__(self, groups: int, per_group: int) -> None:
+        super().__init__(0)
+        self.dlq_url = self.sqs.create("orders-dlq.fifo")
+        self.source = self.sqs.create("orders.fifo", dead_letter_to=self.dlq_url)
+        for g in range(groups):
+            for i in range(per_group):
+                self.sqs.put(self.dlq_url, json.dumps({"g": g, "n": i}), group=f"g{g}")
+        self.dlq = Dlq(self.sqs.info(self.dlq_url), (self.sqs.info(self.source),))
+
+
+def test_a_fifo_canary_whose_copies_return_behind_their_group_cannot_pass() -> None:
+    # Given one FIFO group of 50 and a consumer that fails everything: the canary's 10 copies
+    # come back at the end of the group, behind its 40 others, and SQS shows a look only the
+    # group's first message
+    world = FifoWorld(groups=1, per_group=50)
+    world.consumer = world.dead_letter_all
+    outcome = run(
+        world,
+        CanaryPlan(size=10, wait_s=10),
+        request=RedriveRequest(confirm_empty_wait_s=0, workers=1),
+    )
+    # Then the canary does not take "none seen" for "none came back": the rest never moved
+    assert outcome.watch is Watch.HIDDEN and outcome.stopped and outcome.rest is None
+    assert outcome.hidden_groups == 1
+    assert len(world.sqs.queues[world.dlq_url].messages) == 50
+    assert "whether they came back cannot be told" in canary_words(outcome)
+
+
+def test_a_fifo_canary_of_whole_groups_passes_on_a_working_consumer() -> None:
+    world = FifoWorld(groups=30, per_group=1)
+    world.consumer = world.consume_all
+    outcome = run(
+        world,
+        CanaryPlan(size=10, wait_s=10),
+        request=RedriveRequest(confirm_empty_wait_s=0, workers=1),
+    )
+    assert outcome.watch is Watch.WAITED and not outcome.stopped
+    assert outcome.rest is not None and outcome.moved == 30
+
+
+def test_a_fifo_canary_of_whole_groups_stops_on_a_failing_consumer() -> None:
+    world = FifoWorld(groups=30, per_group=1)
+    world.consumer = world.dead_letter_all
+    outcome = run(
+        world,
+        CanaryPlan(size=10, wait_s=10),
+        request=RedriveRequest(confirm_empty_wait_s=0, workers=1),
+    )
+    assert outcome.watch is Watch.THRESHOLD and outcome.returned == 10 and outcome.rest is None
