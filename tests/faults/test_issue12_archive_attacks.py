@@ -645,3 +645,40 @@ def test_a_signal_mid_import_stops_after_the_batch_in_hand_and_says_how_many_wer
     arrived = count(sqs, replay)
     assert 0 < int(sent.group(1)) == arrived < 60
     assert "interrupted" in out
+
+
+def test_an_edit_whose_send_answer_is_lost_keeps_the_original_and_says_the_copy_may_be_there(
+    aws: LocalAws,
+    sqs: SQSClient,
+    engine_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a DLQ of three and an edit of one whose SendMessageBatch is stored by SQS and its
+    # answer lost (the connection reset after SQS acted)
+    orders = create_pair(sqs, "orders")
+    put_in_dlq(sqs, orders, ['{"n": 0}', '{"n": 1}', '{"n": 2}'])
+    before = dlq_snapshot(sqs, orders.dlq_url)
+    target = next(m for m, body in before.items() if body == '{"n": 1}')
+    body_file = tmp_path / "body.json"
+    body_file.write_text('{"n": 11}')
+
+    def rule(action: str, seen: int) -> Fault:
+        return Fault.RESET_AFTER if action == "SendMessageBatch" else Fault.PASS
+
+    with FaultProxy(aws.endpoint, rule) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", proxy.endpoint)
+        result = run_cli(
+            ["edit", "orders-dlq", target, "--body-file", str(body_file)],
+            {**engine_env, "AWS_ENDPOINT_URL_SQS": proxy.endpoint},
+        )
+        assert proxy.injected("SendMessageBatch") == 1  # sent once, never again in the run
+    # Then the original is not deleted (its copy was never confirmed), every message is in the
+    # DLQ and visible, exit 1, and the summary says the copy may have been delivered
+    assert result.code == 1, (result.out, result.err)
+    assert dlq_snapshot(sqs, orders.dlq_url) == before
+    assert row_of(result.out, "unconfirmed (kept in DLQ)") == 1
+    assert row_of(result.out, "moved") == 0
+    assert "may have been delivered" in result.out
+    # ... as it was: SQS stored the one copy
+    assert [m["Body"] for m in drain(sqs, orders.source_url)] == ['{"n": 11}']

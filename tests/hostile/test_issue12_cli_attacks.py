@@ -459,3 +459,29 @@ def test_an_interrupted_import_says_exactly_what_it_sent_and_what_it_read_but_di
         "the same import again sends every record from the first (a standard queue would get a "
         "second copy of those sent)",
     ]
+
+
+def test_hostile_archive_paths_and_where_values_are_shown_escaped(
+    sqs: SQSClient, engine_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Given a message of a tenant whose name holds an escape, and an archive path that holds a
+    # terminal escape, a right-to-left override and a line break
+    orders = create_pair(sqs, "orders")
+    put_in_dlq(sqs, orders, [json.dumps({"tenant": "\x1b[31macme"})])
+    archive = tmp_path / "arch\x1b[2J\u202e\nfake row 99.jsonl"
+    where = ["--where", "tenant=\x1b[31macme"]
+    for argv in (
+        ["discard", "orders-dlq", *where, "--archive", str(archive), "--dry-run"],
+        ["export", "orders-dlq", *where, "--out", str(archive)],
+        ["--json", "discard", "orders-dlq", *where, "--archive", str(tmp_path / "\x1b.jsonl")],
+    ):
+        # When it is exported, discarded (dry run, then for real with --json)
+        result = run_cli(argv, engine_env)
+        # Then nothing raw reaches the terminal: each line of output is one of the summary's
+        assert result.code == 0, (argv, result.out, result.err)
+        shown = result.out + result.err
+        assert "\x1b" not in shown and "\u202e" not in shown, shown
+        assert not any(line.startswith("fake row") for line in shown.splitlines())
+    assert len(archived_lines := archive.read_text().splitlines()) == 1
+    assert json.loads(archived_lines[0])["body"] == json.dumps({"tenant": "\x1b[31macme"})
+    assert count(sqs, orders.dlq_url) == 0
