@@ -682,3 +682,35 @@ def test_an_edit_whose_send_answer_is_lost_keeps_the_original_and_says_the_copy_
     assert "may have been delivered" in result.out
     # ... as it was: SQS stored the one copy
     assert [m["Body"] for m in drain(sqs, orders.source_url)] == ['{"n": 11}']
+
+
+def test_puts_slower_than_the_visibility_timeout_still_archive_each_message_once(
+    aws: LocalAws,
+    sqs: SQSClient,
+    s3: S3Client,
+    engine_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given 30 messages discarded into S3 with a 1 s visibility timeout while every PutObject
+    # answer takes 2 s: the messages being archived become visible again meanwhile, and the
+    # run's other worker receives them again
+    s3.create_bucket(Bucket=BUCKET)
+    orders = create_pair(sqs, "orders")
+    put_in_dlq(sqs, orders, [f"order {n}" for n in range(30)])
+    before = dlq_snapshot(sqs, orders.dlq_url)
+
+    def rule(action: str, seen: int) -> Fault:
+        return Fault.SLOW_ANSWER if action == "PUT" else Fault.PASS
+
+    fast_expiry = ["--workers", "2", "--visibility-timeout", "1"]
+    with FaultProxy(aws.endpoint, rule, slow_answer_s=2.0) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", proxy.endpoint)
+        result = run_cli(
+            ["--json", "discard", "orders-dlq", "--archive", f"s3://{BUCKET}/d/", *fast_expiry],
+            engine_env,
+        )
+    # Then each message is archived once and deleted, and the figures count each once
+    assert result.code == 0, (result.out, result.err)
+    archive = s3_archived_ids(s3, "d/")
+    assert_books_balance(before, archive, dlq_snapshot(sqs, orders.dlq_url))
+    assert result.json["moved"] == result.json["archived"] == len(archive) == 30
