@@ -485,3 +485,25 @@ def test_hostile_archive_paths_and_where_values_are_shown_escaped(
     assert len(archived_lines := archive.read_text().splitlines()) == 1
     assert json.loads(archived_lines[0])["body"] == json.dumps({"tenant": "\x1b[31macme"})
     assert count(sqs, orders.dlq_url) == 0
+
+
+def test_an_edit_of_a_message_with_ten_attributes_keeps_them_all_and_says_the_counter_was_left_out(
+    sqs: SQSClient, engine_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Given a message with the ten attributes SQS allows (no room for dlq-redrive-count)
+    orders = create_pair(sqs, "orders")
+    put_in_dlq(sqs, orders, ['{"v": 1}'], attributes=TEN_ATTRIBUTES)
+    target = ids_by_body(engine_env, "orders-dlq")['{"v": 1}']
+    body_file = tmp_path / "body.json"
+    body_file.write_text('{"v": 2}')
+    # When it is edited
+    result = run_cli(["edit", "orders-dlq", target, "--body-file", str(body_file)], engine_env)
+    # Then the copy has the new body and exactly its ten attributes, the original is gone, and
+    # the summary says it went without the counter
+    assert result.code == 0, result.out + result.err
+    (copy,) = drain(sqs, orders.source_url)
+    assert copy["Body"] == '{"v": 2}'
+    assert attrs_of(copy) == TEN_ATTRIBUTES
+    assert count(sqs, orders.dlq_url) == 0
+    assert row(result.out, "moved") == 1
+    assert "1 sent without the dlq-redrive-count attribute" in result.out
