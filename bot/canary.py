@@ -114,6 +114,9 @@ class CanaryOutcome:
     # FIFO: groups the canary moved from that still had a message in the DLQ at the last look
     # (its copies may be behind it, unseen: Watch.HIDDEN).
     hidden_groups: int = 0
+    # A DLQ of several sources: those none of the canary's copies went to. The rest moved no
+    # message of theirs (their consumers were not tried); a later run's canary tries them.
+    untried: tuple[str, ...] = ()
     wait_s: float = 0.0  # the wait the watch was given (the plan's, or stretched)
 
     @property
@@ -226,7 +229,16 @@ def run_with_canary(
     left = None if limit is None else limit - canary.moved
     if left is not None and left <= 0:
         return outcome
-    rest = replace(request, selection=replace(request.selection, limit=left), lineage=lineage)
+    selection = replace(request.selection, limit=left)
+    if request.to is None and len(dlq.sources) > 1:
+        # The rest goes only to the consumers the canary tried: a canary that happened to take
+        # one healthy source's messages says nothing of another source's broken consumer.
+        tried = frozenset(canary.by_destination)
+        outcome.untried = tuple(sorted(set(dlq.source_names) - tried))
+        if outcome.untried:
+            sources = tried if selection.sources is None else selection.sources & tried
+            selection = replace(selection, sources=sources)
+    rest = replace(request, selection=selection, lineage=lineage)
     outcome.rest = engine.run(
         dlq, rest, deadline=deadline, cancelled=cancelled, on_progress=on_progress
     )

@@ -253,7 +253,18 @@ def canary_words(outcome: CanaryOutcome, num: Num = str) -> str:
             _too_brief(outcome)
         )
     return f"{verdict}, so the rest was run: it moved {num(outcome.rest.moved)}." + (
-        _too_brief(outcome)
+        _untried(outcome) + _too_brief(outcome)
+    )
+
+
+def _untried(outcome: CanaryOutcome) -> str:
+    """What the rest left for the sources the canary did not reach ("" if none)."""
+    if not outcome.untried:
+        return ""
+    return (
+        f" None of the canary went to {', '.join(outcome.untried)}, so the rest moved nothing "
+        "dead-lettered from there (their consumers were not tried): a later run's canary "
+        "tries them."
     )
 
 

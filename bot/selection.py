@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from bot.error_groups import in_error_group, is_label_digest
 from bot.errors import UsageError
+from bot.sqs_model import queue_name_from_arn
 
 if TYPE_CHECKING:
     from bot.sqs_model import ReceivedMessage
@@ -154,6 +155,9 @@ class Selection:
     error: str | None = None  # --error: an error group's label, or its label_digest
     error_attribute: str | None = None  # ERROR_ATTRIBUTE: what names a message's error group
     where: tuple[tuple[str, str], ...] = ()  # --where: (PATH, VALUE) pairs, all must match
+    # Only messages dead-lettered from these source queues (names; a message that names no
+    # source is not judged by it): a canary's rest, to the consumers the canary tried.
+    sources: frozenset[str] | None = None
 
     @property
     def filters_by_time(self) -> bool:
@@ -168,6 +172,8 @@ class Selection:
         if self.error is not None:
             parts.append(f"error group {self.error!r}")
         parts.extend(f"where {path}={value!r}" for path, value in self.where)
+        if self.sources is not None:
+            parts.append(f"from {', '.join(sorted(self.sources)) or 'no source'} only")
         if self.limit is not None:
             parts.append(f"at most {self.limit}")
         if self.pin is not None:
@@ -492,6 +498,13 @@ def judge(
     ):
         return Verdict.OUT_OF_WINDOW
     if selection.where and not matches_where(message, selection.where):
+        return Verdict.OUT_OF_WINDOW
+    source = message.source_arn
+    if (
+        selection.sources is not None
+        and source
+        and queue_name_from_arn(source) not in selection.sources
+    ):
         return Verdict.OUT_OF_WINDOW
     # Poison before the pin: the count judged it poison (not counted, so not pinned) and said
     # it stays for a human; the approved run must say the same of it, not "out of window".

@@ -51,7 +51,9 @@ def canary_result(outcome: CanaryOutcome) -> CanaryResult:
         allowed=outcome.allowed,
         errors=tuple(outcome.returned_errors.most_common(TOP_RETURNED_ERRORS)),
         stopped=outcome.stopped,
-        passed=judged_ok and not outcome.stopped,
+        # Not passed while a source was not tried: a continuation starts with a canary again
+        # (on what is left, which is the untried sources' messages), never without one.
+        passed=judged_ok and not outcome.stopped and not outcome.untried,
         lineage=outcome.lineage,
         watch=outcome.watch.value,
         waited_s=round(outcome.waited_s, 1),

@@ -32,6 +32,7 @@ from bot.pacing import Deadline
 from bot.redrive_model import Action, RedriveReport, RedriveRequest
 from bot.run_control import canary_words
 from bot.selection import LINEAGE_ATTRIBUTE, Selection
+from tests.unit.fake_sqs import arn_of
 from tests.unit.test_canary import World
 
 
@@ -336,3 +337,74 @@ def test_a_fifo_canary_of_whole_groups_stops_on_a_failing_consumer() -> None:
         request=RedriveRequest(confirm_empty_wait_s=0, workers=1),
     )
     assert outcome.watch is Watch.THRESHOLD and outcome.returned == 10 and outcome.rest is None
+
+
+# --- a DLQ of several sources: the canary must try the consumers the rest reaches ---
+
+
+class TwoSources:
+    """mixed-dlq fed by ``healthy`` (a consumer that works) and ``broken`` (one that fails
+    everything); the DLQ holds ``first`` messages of healthy, then ``then`` of broken."""
+
+    def __init__(self, first: int, then: int) -> None:
+        self.world = World(0)
+        sqs = self.world.sqs
+        self.dlq_url = self.world.dlq_url
+        self.healthy = sqs.create("healthy", dead_letter_to=self.dlq_url)
+        self.broken = sqs.create("broken", dead_letter_to=self.dlq_url)
+        for i in range(first + then):
+            name = "healthy" if i < first else "broken"
+            mid = sqs.put(self.dlq_url, json.dumps({"n": i}))
+            sqs.queues[self.dlq_url].messages[mid].attributes["DeadLetterQueueSourceArn"] = arn_of(
+                name
+            )
+        self.world.dlq = Dlq(
+            sqs.info(self.dlq_url), (sqs.info(self.healthy), sqs.info(self.broken))
+        )
+        self.world.consumer = self.consume
+
+    def consume(self) -> None:
+        sqs = self.world.sqs
+        sqs.queues[self.healthy].messages.clear()
+        for stored in list(sqs.queues[self.broken].messages.values()):
+            # Dead-lettered by SQS: it names the queue it came from
+            del sqs.queues[self.broken].messages[stored.message_id]
+            stored.attributes["DeadLetterQueueSourceArn"] = arn_of("broken")
+            sqs.queues[self.dlq_url].messages[stored.message_id] = stored
+
+    def from_broken_in_dlq(self) -> int:
+        messages = self.world.sqs.queues[self.dlq_url].messages.values()
+        return sum(
+            m.attributes.get("DeadLetterQueueSourceArn") == arn_of("broken") for m in messages
+        )
+
+
+def test_a_canary_that_only_reached_a_healthy_source_moves_nothing_to_another() -> None:
+    # Given 10 messages of a healthy source first, then 30 of a source whose consumer fails
+    scene = TwoSources(first=10, then=30)
+    # When the canary of 10 takes the healthy source's 10 (nothing comes back)
+    outcome = run(scene.world, CanaryPlan(size=10, wait_s=10))
+    # Then the rest did not flood the broken consumer: its 30 stay in the DLQ, and it is said
+    assert dict(outcome.canary.by_destination) == {"healthy": 10}
+    assert outcome.untried == ("broken",) and not outcome.stopped
+    assert outcome.rest is not None and outcome.rest.moved == 0
+    assert scene.from_broken_in_dlq() == 30
+    assert "None of the canary went to broken" in canary_words(outcome)
+    # and the next run's canary tries the broken source, and stops
+    again = run(scene.world, CanaryPlan(size=10, wait_s=10))
+    assert again.stopped and again.returned == 10 and scene.from_broken_in_dlq() == 30
+
+
+def test_a_canary_that_reached_both_sources_stops_on_the_broken_one() -> None:
+    scene = TwoSources(first=5, then=30)
+    outcome = run(scene.world, CanaryPlan(size=10, wait_s=10))
+    assert dict(outcome.canary.by_destination) == {"healthy": 5, "broken": 5}
+    assert outcome.stopped and outcome.returned == 5 and outcome.rest is None
+
+
+def test_a_daily_canary_with_an_untried_source_is_not_passed_for_a_continuation() -> None:
+    from bot.daily.canary_run import canary_result
+
+    scene = TwoSources(first=10, then=30)
+    result = canary_result(run(scene.world, CanaryPlan(size=10, wait_s=10)))
+    assert not result.passed and not result.stopped
