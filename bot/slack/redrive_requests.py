@@ -20,6 +20,12 @@ from bot.state import StateStore
 from bot.state_model import ApprovalRequest, RequestAction, new_request_id
 
 
+def discard_archive(bucket: str, request_id: str) -> str:
+    """Where the discard of request ``request_id`` writes its records: its own prefix of the
+    archive bucket. The card names it, and the approved run writes nowhere else."""
+    return f"s3://{bucket}/discards/{request_id}/"
+
+
 class RedriveRequests:
     """Counts what a redrive would take and asks the approvers (the card)."""
 
@@ -146,4 +152,4 @@ class RedriveRequests:
                 "bucket is configured (ARCHIVE_BUCKET), so nothing was discarded. Ask an admin "
                 "to set it, or use the CLI's `dlq-redrive discard --archive PATH`."
             )
-        return f"s3://{self.queues.settings.archive_bucket}/discards/{request_id}/"
+        return discard_archive(self.queues.settings.archive_bucket, request_id)

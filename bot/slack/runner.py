@@ -27,6 +27,7 @@ from bot.slack.mrkdwn import number
 from bot.slack.observability import count, logger
 from bot.slack.protocol import ContinueJob
 from bot.slack.queues import Queues, WorkerOptions, deadline_of
+from bot.slack.redrive_requests import discard_archive
 from bot.state import StateStore
 from bot.state_model import ApprovalRequest, RequestAction, RunRecord, RunStatus
 
@@ -87,14 +88,22 @@ def engine_request(
     selection: Selection,
     max_held: int | None,
     archives: Callable[[str], ArchiveSink] | None,
+    archive_bucket: str | None = None,
 ) -> Iterator[RedriveRequest]:
     """What the engine is asked to do for an approved ``request``: a redrive, a discard into
     the archive at its location (made with ``archives``, closed after the run), or an edit (a
     redrive of its one message with the new body). UsageError, before anything is received,
-    for a discard with no archive: from Slack, nothing is deleted without its record."""
+    for a discard with no archive, or whose stored location is not its own prefix of
+    ``archive_bucket`` (ARCHIVE_BUCKET) that its card named: from Slack, nothing is deleted
+    without its record where the approvers were told it would be."""
     if request.action == RequestAction.DISCARD:
-        if request.archive_location is None or archives is None:
+        if request.archive_location is None or archives is None or not archive_bucket:
             raise UsageError("this discard has no archive to write to; nothing was discarded")
+        if request.archive_location != discard_archive(archive_bucket, request.request_id):
+            raise UsageError(
+                "this discard's stored archive location is not the one its card named (its "
+                f"own prefix of ARCHIVE_BUCKET {archive_bucket}); nothing was discarded"
+            )
         archive = archives(request.archive_location)
         try:
             yield RedriveRequest(
@@ -247,13 +256,14 @@ class RedriveRunner:
             return stored.cancel_requested_by is not None
 
         run.unreported = True  # lower bounds until the engine reports (it may raise instead)
+        bucket = self.queues.settings.archive_bucket  # a discard writes to its prefix of it
         with (
-            engine_request(request, selection, self.options.max_held, self.archives) as asked,
+            engine_request(request, selection, self.options.max_held, self.archives, bucket) as ask,
             _Progress(self.options.progress_interval_s, tick) as progress,
         ):
             report = self.queues.engine().run(
                 dlq,
-                asked,
+                ask,
                 deadline=deadline_of(context),
                 cancelled=progress.cancelled.is_set,
                 on_progress=on_progress,
@@ -262,7 +272,7 @@ class RedriveRunner:
         _apply(run, base.fold(report))
         # a discard's "moved" are the messages deleted after their archive record was written
         count(
-            "MessagesDiscarded" if asked.action is Action.DISCARD else "MessagesMoved", report.moved
+            "MessagesDiscarded" if ask.action is Action.DISCARD else "MessagesMoved", report.moved
         )
         if report.stopped is StopReason.CANCELLED:
             run.status = RunStatus.CANCELLED

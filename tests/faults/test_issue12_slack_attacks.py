@@ -474,3 +474,29 @@ def test_a_discard_approved_after_its_message_came_back_as_another_discards_noth
     assert [m.body for m in dlq_messages(harness.sqs, pair.dlq_url)] == [ORDER]
     last = harness.updates()[-1]
     assert "discarded *0*" in last, last
+
+
+def test_a_discard_whose_stored_archive_location_was_changed_writes_nowhere_else(
+    harness: SlackHarness,
+) -> None:
+    # Given "Discard these 2" and its card naming s3://BUCKET/discards/<id>/, and then the
+    # request's stored location changed in the state table to another place
+    pair, request_id = _discard_card(harness, ["t0", "t1"])
+    boto3.client("s3").create_bucket(Bucket="elsewhere")
+    boto3.client("dynamodb").update_item(
+        TableName=TABLE,
+        Key={"pk": {"S": f"REQUEST#{request_id}"}, "sk": {"S": "REQUEST"}},
+        UpdateExpression="SET archive_location = :l",
+        ExpressionAttributeValues={":l": {"S": "s3://elsewhere/collected/"}},
+    )
+
+    # When it is approved
+    _approve(harness, request_id)
+
+    # Then nothing is written anywhere but where the card said, and nothing is deleted
+    assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket="elsewhere")
+    assert archived("discards/") == []
+    assert count(harness.sqs, pair.dlq_url) == 2
+    final = json.dumps(harness.calls("chat.update")[-1].body["blocks"])
+    assert ":x: Discard failed" in harness.updates()[-1]
+    assert "not the one its card named" in final and "nothing was discarded" in final

@@ -55,11 +55,32 @@ def test_a_discard_writes_to_its_archive_which_is_closed_after_the_run() -> None
         made.append(_Archive(location))
         return made[-1]
 
-    request = _request(action="discard", archive_location="s3://b/discards/x/")
-    with engine_request(request, Selection(), 5, archives) as asked:
+    location = "s3://b/discards/20261201-030000-abcdef/"  # the request's own prefix of b
+    request = _request(action="discard", archive_location=location)
+    with engine_request(request, Selection(), 5, archives, "b") as asked:
         assert (asked.action, asked.archive, asked.max_held) == (Action.DISCARD, made[0], 5)
-        assert made[0].location == "s3://b/discards/x/" and not made[0].closed
+        assert made[0].location == location and not made[0].closed
     assert made[0].closed
+
+
+@pytest.mark.parametrize(
+    ("bucket", "location"),
+    [
+        ("b", "s3://b/discards/20261201-030000-999999/"),  # another request's records
+        ("b", "s3://b/exports/20261201-030000-abcdef/"),
+        ("b", "s3://elsewhere/discards/20261201-030000-abcdef/"),
+        ("other", "s3://b/discards/20261201-030000-abcdef/"),  # ARCHIVE_BUCKET changed since
+    ],
+)
+def test_a_discard_stored_with_a_location_its_card_did_not_name_is_refused(
+    bucket: str, location: str
+) -> None:
+    request = _request(action="discard", archive_location=location)
+    with (
+        pytest.raises(UsageError, match="not the one its card named"),
+        engine_request(request, Selection(), None, _Archive, bucket),
+    ):
+        raise AssertionError("no run")
 
 
 @pytest.mark.parametrize("archive_location", [None, "s3://b/discards/x/"])
