@@ -264,6 +264,18 @@ def _small(engine: RedriveEngine, dlq: Dlq) -> bool:
     return info.visible + info.in_flight + info.delayed <= SMALL_DLQ
 
 
+def _nap(seconds: float, sleep: Callable[[float], None], cancelled: Callable[[], bool]) -> bool:
+    """Sleep ``seconds`` in slices of at most POLL_S, so a Ctrl-C (which only sets a flag) is
+    heard within POLL_S however long the wait between looks; False: cancelled meanwhile."""
+    while seconds > 0:
+        step = min(POLL_S, seconds)
+        sleep(step)
+        seconds -= step
+        if cancelled():
+            return False
+    return True
+
+
 def _watch(
     engine: RedriveEngine,
     dlq: Dlq,
@@ -298,8 +310,7 @@ def _watch(
         else:
             # One look at the end of the wait; or before the budget ends, so it still counts.
             nap = left if budget is None else min(left, max(0.0, budget - POLL_S))
-        sleep(nap)
-        if cancelled():
+        if not _nap(nap, sleep, cancelled):
             outcome.watch = Watch.CANCELLED
             break
         began = clock()

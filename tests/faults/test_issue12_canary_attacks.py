@@ -90,7 +90,7 @@ def test_a_large_dlq_is_looked_at_once_at_the_end_of_the_wait_not_every_5_s() ->
     # When a canary of 10 is watched for 60 s
     outcome = run(world, CanaryPlan(size=10, wait_s=60), engine=counter)
     # Then the DLQ was scanned once (about 300 receives of 10), not twelve times (3,600)
-    assert counter.looks == 1 and world.sleeps == [60.0]
+    assert counter.looks == 1 and sum(world.sleeps) == 60.0
     assert counter.look_receives <= 3 * SMALL_DLQ // 10 + 10, counter.look_receives
     # and the canary still judged: nothing came back, the rest moved
     assert outcome.watch is Watch.WAITED and outcome.rest is not None
@@ -102,7 +102,7 @@ def test_a_large_dlq_whose_consumer_still_fails_is_stopped_by_the_one_look() -> 
     world.consumer = world.dead_letter_all
     outcome = run(world, CanaryPlan(size=10, wait_s=60))
     assert outcome.stopped and outcome.returned == 10 and outcome.rest is None
-    assert world.sleeps == [60.0] and outcome.polls == [10]
+    assert sum(world.sleeps) == 60.0 and outcome.polls == [10]
 
 
 def test_a_large_dlq_is_looked_at_before_the_time_budget_ends() -> None:
@@ -113,7 +113,7 @@ def test_a_large_dlq_is_looked_at_before_the_time_budget_ends() -> None:
     deadline = Deadline(40, clock=world.clock)
     outcome = run(world, CanaryPlan(size=10, wait_s=60), deadline=deadline)
     assert outcome.stopped and outcome.watch is Watch.THRESHOLD
-    assert world.sleeps == [40 - POLL_S]
+    assert sum(world.sleeps) == 40 - POLL_S
 
 
 def test_a_small_dlq_is_looked_at_less_often_when_a_look_is_slow() -> None:
@@ -122,18 +122,22 @@ def test_a_small_dlq_is_looked_at_less_often_when_a_look_is_slow() -> None:
     world.consumer = world.consume_all
     engine = world.engine
 
+    looks_at: list[float] = []
+
     class SlowLooks:
         sqs = engine.sqs
 
         def run(self, dlq: Dlq, request: RedriveRequest, **kwargs: Any) -> RedriveReport:
             if request.action is Action.EXPORT:
+                looks_at.append(world.now)
                 world.now += 10
             return engine.run(dlq, request, **kwargs)
 
     outcome = run(world, CanaryPlan(size=10, wait_s=120), engine=SlowLooks())
-    # Then after the first look (at 5 s) the next ones come 40 s apart (looks take 1/4 of it)
-    assert world.sleeps[:2] == [POLL_S, 40.0]
-    assert len(outcome.polls) <= 4 and outcome.watch is Watch.WAITED
+    # Then after the first look (at 5 s) the next ones start 50 s apart: a look of 10 s is
+    # followed by 40 s without one (looks take a quarter of the time), not by 5 s
+    assert looks_at[:3] == [POLL_S, 55.0, 105.0]
+    assert len(outcome.polls) == 4 and outcome.watch is Watch.WAITED
 
 
 # --- a consumer slower than the wait ---
@@ -408,3 +412,13 @@ def test_a_daily_canary_with_an_untried_source_is_not_passed_for_a_continuation(
     scene = TwoSources(first=10, then=30)
     result = canary_result(run(scene.world, CanaryPlan(size=10, wait_s=10)))
     assert not result.passed and not result.stopped
+
+
+def test_a_cancel_during_a_long_wait_between_looks_is_heard_within_a_poll() -> None:
+    # Given a large DLQ (one look at the end of a 60 s wait) and a Ctrl-C 7 s into the wait
+    world = World(3 * SMALL_DLQ)
+    world.consumer = world.consume_all
+    outcome = run(world, CanaryPlan(size=10, wait_s=60), cancelled=lambda: world.now >= 7)
+    # Then the watch ends at the next slice of POLL_S, without a look and without the rest
+    assert outcome.watch is Watch.CANCELLED and outcome.rest is None
+    assert sum(world.sleeps) == 2 * POLL_S and outcome.polls == []
