@@ -107,9 +107,9 @@ class CanaryOutcome:
     allowed: int = 0  # how many of the canary could come back without stopping the rest
     max_share: float = 0.0  # the plan's max_returned_share: ``allowed`` of the traceable
     polls: list[int] = field(default_factory=list)  # returned, at each look
-    # By the source queues' settings (maxReceiveCount x VisibilityTimeout + DelaySeconds), how
-    # long a copy its consumer fails can take to come back (0: no source says). A watch shorter
-    # than this cannot have seen such a copy come back (the words say so).
+    # By the source queues' settings (maxReceiveCount x VisibilityTimeout + DelaySeconds), when
+    # a copy its consumer fails comes back, for a consumer that keeps the queue's visibility
+    # timeout (0: no source says). A shorter watch cannot have seen it (the words say so).
     settle_s: float = 0.0
     # FIFO: groups the canary moved from that still had a message in the DLQ at the last look
     # (its copies may be behind it, unseen: Watch.HIDDEN).

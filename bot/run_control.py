@@ -275,7 +275,8 @@ def _too_brief(outcome: CanaryOutcome) -> str:
         return ""
     return (
         f" Warning: by the source queue's settings (maxReceiveCount x VisibilityTimeout, plus "
-        f"DelaySeconds) a copy its consumer fails can take up to {outcome.settle_s:.0f} s to "
-        f"come back, longer than the {outcome.waited_s:.0f} s watched: copies failed at that "
-        "pace were not seen: the rest moved without knowing of them."
+        f"DelaySeconds) a copy its consumer fails comes back about {outcome.settle_s:.0f} s "
+        f"after it is sent, later than the {outcome.waited_s:.0f} s watched (unless the "
+        "consumer sets a shorter visibility timeout itself): such copies were not seen, and "
+        "the rest moved without knowing of them."
     )

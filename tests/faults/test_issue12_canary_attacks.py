@@ -182,7 +182,7 @@ def test_a_wait_given_shorter_than_the_sources_settings_is_kept_but_said() -> No
     # Then the rest moved (the user's wait), and the words say the watch could not see them
     assert outcome.rest is not None and outcome.watched_too_briefly
     words = canary_words(outcome)
-    assert "can take up to 1500 s to come back, longer than the 60 s watched" in words
+    assert "comes back about 1500 s after it is sent, later than the 60 s watched" in words
 
 
 def test_a_wait_long_enough_for_the_sources_says_no_warning() -> None:
