@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import re
 
-# Written as the characters outside SQS's list: the negated class of its ranges is slow to
-# compile, and this module is loaded by the CLI before any call.
-_REFUSED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Written as the characters outside SQS's list (the negated class of its ranges is slow to
+# compile), and compiled on first use (``re`` caches it): the Slack endpoint's cold start loads
+# this module for its form checks.
+_REFUSED = "[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]"
 
 
 def refused_character(text: str) -> tuple[int, str] | None:
     """(position from 1, "U+XXXX") of the first character of ``text`` SQS refuses in a body, or
     None when SQS takes it all."""
-    found = _REFUSED.search(text)
+    found = re.search(_REFUSED, text)
     if found is None:
         return None
     return found.start() + 1, f"U+{ord(found.group()):04X}"

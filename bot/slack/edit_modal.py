@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
@@ -24,6 +23,7 @@ from bot.errors import UsageError
 from bot.slack.ids import ActionId
 from bot.slack.mrkdwn import FENCE, MAX_SECTION_TEXT, code, code_block, number, text_length
 from bot.slack.protocol import JobRejectedError, JobSigner
+from bot.sqs_text import refused_character
 
 # The text field's limit: plain_text_input's max_length is at most 3,000 ("min_length ... Maximum
 # value is 3000"; max_length, "If the user provides more, they will receive an error"; Block Kit
@@ -33,11 +33,6 @@ MAX_INPUT_CHARS = 3_000
 FORM_TTL_S = 3_600
 BODY_BLOCK = "edit_body"  # the input block whose errors ``response_action: errors`` names
 TITLE = "Edit & resend"  # a modal's title: at most 24 characters
-# SQS takes only these characters in a body: "#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to
-# #xFFFD | #x10000 to #x10FFFF" (SendMessage, MessageBody); anything else is refused by SQS.
-# Written as the characters outside that list (the negated class of its ranges takes about 20 ms
-# to compile), and compiled on first use, not on the endpoint's cold start.
-_NOT_SQS = "[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]"
 # The approval card's diff: a section's text, fences included, leaving room for the note.
 DIFF_CHARS = MAX_SECTION_TEXT - 100
 
@@ -174,9 +169,9 @@ def body_problem(form: EditForm, body: str) -> str | None:
             f"{number(size)} bytes: {form.source} takes at most {number(form.max_bytes)} bytes "
             "of body with this message's attributes."
         )
-    bad = re.search(_NOT_SQS, body)  # re caches the compiled pattern
-    if bad is not None:
-        return f"SQS does not accept the character U+{ord(bad.group()):04X} in a body."
+    refused = refused_character(body)  # SQS's list of characters (bot.sqs_text)
+    if refused is not None:
+        return f"SQS does not accept the character {refused[1]} in a body."
     if body_sha256(body) == form.old_sha256:
         return "The body is unchanged: edit it, or close this form."
     if form.was_json:
