@@ -714,3 +714,37 @@ def test_puts_slower_than_the_visibility_timeout_still_archive_each_message_once
     archive = s3_archived_ids(s3, "d/")
     assert_books_balance(before, archive, dlq_snapshot(sqs, orders.dlq_url))
     assert result.json["moved"] == result.json["archived"] == len(archive) == 30
+
+
+def test_two_discard_processes_started_together_on_one_archive_one_runs_one_is_refused(
+    aws: LocalAws, sqs: SQSClient, tmp_path: Path
+) -> None:
+    # Given 30 messages and two discard processes started at the same moment, same archive
+    orders = create_pair(sqs, "orders")
+    put_in_dlq(sqs, orders, [f"order {n}" for n in range(30)])
+    before = dlq_snapshot(sqs, orders.dlq_url)
+    path = tmp_path / "archive.jsonl"
+    env = {**os.environ, **aws.env, "TIMEZONE": "UTC", "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "bot.cli", "discard", "orders-dlq", "--archive", str(path)]
+    processes = [
+        subprocess.Popen(
+            [*command, "--rate", "20"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [(p.wait(timeout=120), *p.communicate()) for p in processes]
+    # Then one discards everything and the other is refused before touching anything (or, if
+    # it came after the first finished, is refused for the records in the file): the archive
+    # holds each discarded message once and the DLQ the rest
+    codes = sorted(code for code, _, _ in results)
+    assert codes == [0, 2], results
+    refused = next(err for code, _, err in results if code == 2)
+    assert "another run is writing it" in refused or "already holds data" in refused
+    archive = archived_ids(path)
+    assert_books_balance(before, archive, dlq_snapshot(sqs, orders.dlq_url))
+    assert len(archive) == 30
