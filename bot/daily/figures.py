@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 # Re-exported: the error groups were defined here before --error needed them too.
 from bot.error_groups import body_fingerprint as body_fingerprint
 from bot.error_groups import error_label as error_label
-from bot.error_groups import label_digest, reads_like_body_label
+from bot.error_groups import is_label_digest, label_digest, reads_like_body_label
 from bot.selection import TimeWindow, UnreadableTimeError, message_time, redrive_count
 from bot.sqs_model import ReceivedMessage
 
@@ -156,7 +156,13 @@ class ErrorTally:
         # Tagged with the digest's hex (the kind after it, for two groups of one label)
         shown = shown_labels(
             [(tally.head, key.lstrip("#")) for key, tally in chosen],
-            tag=[reads_like_body_label(tally.head, tally.by_attribute) for _, tally in chosen],
+            # Tagged whatever: a label --error would not read as itself (an attribute value
+            # that reads like a body shape, or like another group's digest).
+            tag=[
+                reads_like_body_label(tally.head, tally.by_attribute)
+                or is_label_digest(tally.head.strip().lower())
+                for _, tally in chosen
+            ],
         )
         groups = tuple(
             ErrorGroup(

@@ -135,6 +135,12 @@ def test_a_label_that_looks_like_a_digest_is_read_as_a_digest() -> None:
     both = [victim, lookalike]
     assert chosen(both, error=label_digest("Timeout")) == {"v"}
     assert chosen(both, error=label_digest(label_digest("Timeout"))) == {"l"}
+    # and the report never shows the look-alike as a bare label a reader could type to select
+    # the victim's group: it is tagged with the start of its own digest
+    shown = {g.digest: g.label for g in report_groups(both)}
+    lookalike_label = shown[label_digest(label_digest("Timeout"))]
+    assert lookalike_label != label_digest("Timeout")
+    assert chosen(both, error=lookalike_label) == set()
 
 
 # --- --where ------------------------------------------------------------------------------------
