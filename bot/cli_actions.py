@@ -265,8 +265,8 @@ def read_body_file(name: str) -> str:
 
 
 def _run_edit(args: argparse.Namespace, ctx: CliContext) -> int:
+    from bot.body_edits import edit_diff, is_json
     from bot.inspection import find_message
-    from bot.slack.edit_modal import edit_diff, is_json
 
     body = read_body_file(args.body_file)
     dlq = ctx.catalog.get(args.queue)

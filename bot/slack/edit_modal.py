@@ -12,13 +12,12 @@ No I/O and no SDK: the endpoint loads this for its checks, the worker for its vi
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from bot.body_edits import NotJsonError, body_sha256, parse_json
 from bot.errors import UsageError
 from bot.slack.ids import ActionId
 from bot.slack.mrkdwn import FENCE, MAX_SECTION_TEXT, code, code_block, number, text_length
@@ -70,54 +69,6 @@ class EditForm:
 
     def seal(self, signer: JobSigner, now: datetime) -> str:
         return signer.seal_form(asdict(self), now, FORM_TTL_S)
-
-
-def body_sha256(body: str) -> str:
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
-
-
-class _NotJsonError(ValueError):
-    """Text Python's json module reads but JSON (RFC 8259) does not mean: consumers in other
-    languages would refuse it, or read it otherwise than the card's diff shows it."""
-
-
-def _no_constant(name: str) -> Any:
-    # Python reads NaN, Infinity and -Infinity; RFC 8259 has no such values, and JSON.parse,
-    # Go's encoding/json and Jackson (by default) refuse them.
-    raise _NotJsonError(f"{name} is not a JSON value")
-
-
-def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # The diff shows the parsed object, where the last of two same names wins: the first,
-    # which some parsers keep, would be sent without being shown (RFC 8259: names "SHOULD be
-    # unique"; RFC 7493, I-JSON: "MUST NOT have duplicate names").
-    parsed = dict(pairs)
-    if len(parsed) != len(pairs):
-        raise _NotJsonError("a name appears twice in one object")
-    return parsed
-
-
-def _parsed(body: str, parse_float: Callable[[str], Any] | None = None) -> Any:
-    """``body`` parsed as JSON; ValueError when it is not JSON (``_NotJsonError`` when it is
-    JSON only to Python: NaN, Infinity, a name twice in one object), also when it nests deeper
-    than the parser can go (3,000 ``[`` would raise RecursionError)."""
-    try:
-        return json.loads(
-            body,
-            parse_float=parse_float,
-            parse_constant=_no_constant,
-            object_pairs_hook=_unique_names,
-        )
-    except RecursionError as exc:
-        raise ValueError("nested too deeply") from exc
-
-
-def is_json(body: str) -> bool:
-    try:
-        _parsed(body)
-    except ValueError:
-        return False
-    return True
 
 
 def read_form(
@@ -176,13 +127,13 @@ def body_problem(form: EditForm, body: str) -> str | None:
         return "The body is unchanged: edit it, or close this form."
     if form.was_json:
         try:
-            _parsed(body)
+            parse_json(body)
         except json.JSONDecodeError as exc:
             return (
                 "The message's body was JSON, so the new one must be JSON too: it is not "
                 f"(line {exc.lineno}, column {exc.colno}: {exc.msg})."
             )
-        except _NotJsonError as exc:
+        except NotJsonError as exc:
             return f"The message's body was JSON, so the new one must be JSON too: {exc}."
         except ValueError:
             return "The message's body was JSON; this one nests too deeply to be read as JSON."
@@ -280,42 +231,6 @@ def submitted_body(view: dict[str, Any]) -> str:
 
 
 # --- the diff -----------------------------------------------------------------------------------
-
-
-def _pretty(body: str) -> list[str] | None:
-    """``body`` pretty-printed, when that shows every value as a consumer reads it; None when
-    it is not JSON (or nests too deeply), or when a number has more digits than a double keeps:
-    json would print the double, which is neither literal, so a change of those digits (read
-    by a consumer that parses decimals, as payment code does) would not show."""
-    from decimal import Decimal  # the worker's only, as difflib
-
-    lossy = False
-
-    def number(text: str) -> float:
-        nonlocal lossy
-        value = float(text)
-        lossy = lossy or Decimal(text) != Decimal(repr(value))
-        return value
-
-    try:
-        parsed = _parsed(body, parse_float=number)
-    except ValueError:
-        return None
-    return None if lossy else json.dumps(parsed, indent=2, ensure_ascii=False).split("\n")
-
-
-def edit_diff(old: str, new: str, *, was_json: bool) -> str:
-    """The change as a unified diff: of the pretty-printed JSON when the bodies are JSON and
-    that shows them exactly (so a one-line body shows the field that changed), else of the
-    text's lines."""
-    import difflib  # the worker's only: 2 ms the endpoint's cold start need not pay
-
-    before, after = (_pretty(old), _pretty(new)) if was_json else (None, None)
-    if before is None or after is None or before == after:
-        # A change of spacing or escapes alone is a change of the bytes sent: shown as written,
-        # cut at "\n" only (splitlines also cuts at "\r", U+2028, ..., whose changes it hides).
-        before, after = old.split("\n"), new.split("\n")
-    return "\n".join(difflib.unified_diff(before, after, "before", "after", lineterm=""))
 
 
 def diff_blocks(diff: str, *, max_chars: int = DIFF_CHARS) -> list[dict[str, Any]]:

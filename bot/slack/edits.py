@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.body_edits import body_sha256, edit_diff, is_json
 from bot.catalog import Dlq
 from bot.errors import DlqRedriveError, UsageError
 from bot.inspection import find_message
@@ -30,11 +31,8 @@ from bot.slack.edit_modal import (
     MAX_INPUT_CHARS,
     EditForm,
     body_problem,
-    body_sha256,
-    edit_diff,
     edit_summary,
     edit_view,
-    is_json,
     notice_view,
     read_form,
     too_large_view,

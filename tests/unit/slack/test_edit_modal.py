@@ -9,15 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.body_edits import body_sha256, edit_diff
 from bot.slack.edit_modal import (
     FORM_TTL_S,
     MAX_INPUT_CHARS,
     EditForm,
     FormRefusedError,
     body_problem,
-    body_sha256,
     diff_blocks,
-    edit_diff,
     edit_view,
     loading_view,
     read_form,
