@@ -348,7 +348,9 @@ def test_a_fifo_canary_of_whole_groups_stops_on_a_failing_consumer() -> None:
 
 class TwoSources:
     """mixed-dlq fed by ``healthy`` (a consumer that works) and ``broken`` (one that fails
-    everything); the DLQ holds ``first`` messages of healthy, then ``then`` of broken."""
+    everything); the DLQ holds ``first`` messages of healthy, then ``then`` of broken. On the
+    in-memory SQS only: moto's DLQ messages carry no DeadLetterQueueSourceArn (FACTS.md), which
+    is what routes a DLQ's messages to their several sources."""
 
     def __init__(self, first: int, then: int) -> None:
         self.world = World(0)
