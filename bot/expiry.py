@@ -166,9 +166,12 @@ def describe_next_expiry(next_one: NextExpiry | None, tz: ZoneInfo) -> str:
     ``at the latest …`` with what the scan saw; ``-`` when nothing was seen."""
     if next_one is None:
         return "-"
-    when = local_time(next_one.at, tz)
     if next_one.exact:
-        return when
+        return local_time(next_one.at, tz)
+    # A bound shown to the minute is rounded up: "at the latest 22:39" for 22:39:04 would say
+    # the message is gone seconds before it is.
+    past_minute = next_one.at - next_one.at.replace(second=0, microsecond=0)
+    when = local_time(next_one.at + (timedelta(minutes=1) - past_minute) % timedelta(minutes=1), tz)
     # Why it is a bound: not every message was seen, or some seen had no SentTimestamp.
     undated = f", {next_one.undated:,} without a SentTimestamp" if next_one.undated else ""
     return (
