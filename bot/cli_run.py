@@ -310,6 +310,12 @@ def run_canary(
                 "untraceable": outcome.untraceable,
                 "returned_errors": dict(outcome.returned_errors),
                 "stopped": outcome.stopped,
+                # Why it ended (bot.canary.Watch), how long it watched of how long it was to,
+                # and the sources it did not try (several sources: their messages stayed).
+                "watch": outcome.watch.value,
+                "waited_s": round(outcome.waited_s, 1),
+                "wait_s": outcome.wait_s,
+                "untried_sources": list(outcome.untried),
                 "words": words,
                 "rest": None if outcome.rest is None else outcome.rest.to_dict(),
             }

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.canary import (
     MAX_STRETCH_S,
@@ -34,6 +34,9 @@ from bot.run_control import canary_words
 from bot.selection import LINEAGE_ATTRIBUTE, Selection
 from tests.unit.fake_sqs import arn_of
 from tests.unit.test_canary import World
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 
 class LookCounter:
@@ -424,3 +427,20 @@ def test_a_cancel_during_a_long_wait_between_looks_is_heard_within_a_poll() -> N
     # Then the watch ends at the next slice of POLL_S, without a look and without the rest
     assert outcome.watch is Watch.CANCELLED and outcome.rest is None
     assert sum(world.sleeps) == 2 * POLL_S and outcome.polls == []
+
+
+def test_the_cli_json_says_how_the_watch_ended(sqs: SQSClient, engine_env: dict) -> None:
+    from infra.local.scene import create_pair, put_in_dlq
+    from tests.integration.cli_helpers import run_cli
+    from tests.integration.test_cli_canary import consumer
+
+    orders = create_pair(sqs, "orders")
+    put_in_dlq(sqs, orders, [json.dumps({"n": n}) for n in range(12)])
+    with consumer(sqs, orders, fails=True):
+        result = run_cli(
+            ["--json", "redrive", "orders-dlq", "--canary", "3", "--canary-wait", "15"],
+            engine_env,
+        )
+    assert result.code == 1, result.err
+    assert result.json["watch"] == "threshold" and result.json["wait_s"] == 15
+    assert result.json["untried_sources"] == [] and result.json["waited_s"] <= 15
