@@ -61,6 +61,7 @@ class CanaryPlan:
     # that fails a copy before SQS dead-letters it (``settle_s``), and one look more: a wait the
     # user did not choose should be long enough to see a copy come back at all.
     stretch: bool = False
+    max_wait_s: float = MAX_STRETCH_S  # the longest a stretched wait may be
 
     def __post_init__(self) -> None:
         if self.size < 1:
@@ -206,7 +207,7 @@ def run_with_canary(
         wait_s=plan.wait_s,
     )
     if plan.stretch and outcome.settle_s + POLL_S > plan.wait_s:
-        outcome.wait_s = min(MAX_STRETCH_S, outcome.settle_s + POLL_S)
+        outcome.wait_s = max(plan.wait_s, min(plan.max_wait_s, outcome.settle_s + POLL_S))
     traceable = canary.moved - canary.lineage_dropped
     outcome.allowed = int(plan.max_returned_share * traceable)
     if request.dry_run or canary.moved == 0:

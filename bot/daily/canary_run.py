@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.canary import CanaryOutcome, CanaryPlan, Watch
-from bot.config import DailySettings
+from bot.config import MAX_CANARY_WAIT_S, DailySettings
 from bot.daily.report import AutoRedrive, CanaryResult
 from bot.redrive_model import RedriveReport, StopReason
 from bot.run_control import canary_words
@@ -37,6 +37,11 @@ def canary_plan(daily: DailySettings, before: AutoRedrive | None) -> CanaryPlan 
         size=daily.canary_size,
         wait_s=float(daily.canary_wait_s),
         max_returned_share=daily.canary_max_returned,
+        # The configured wait is the least: a source whose consumer takes longer to fail a copy
+        # back into the DLQ (maxReceiveCount x VisibilityTimeout) gets that long, within the
+        # function's own bound on the wait.
+        stretch=True,
+        max_wait_s=float(MAX_CANARY_WAIT_S),
     )
 
 

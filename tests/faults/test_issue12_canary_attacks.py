@@ -444,3 +444,27 @@ def test_the_cli_json_says_how_the_watch_ended(sqs: SQSClient, engine_env: dict)
     assert result.code == 1, result.err
     assert result.json["watch"] == "threshold" and result.json["wait_s"] == 15
     assert result.json["untried_sources"] == [] and result.json["waited_s"] <= 15
+
+
+def test_the_daily_canary_waits_as_long_as_its_sources_need_within_its_own_bound() -> None:
+    # Given the daily defaults (a 120 s wait) and a source that dead-letters a failed copy
+    # after 5 receives of 30 s: 150 s, longer than the wait
+    from bot.config import MAX_CANARY_WAIT_S, DailySettings
+    from bot.daily.canary_run import canary_plan
+
+    plan = canary_plan(DailySettings.from_env({"REPORT_CHANNEL": "C1"}), None)
+    assert plan is not None and plan.wait_s == 120
+    world = World(50)
+    slow_sources(world, visibility=30, receives=5)
+    world.consumer = lambda: dead_letter_after(world, 150)
+    # When the daily's canary runs
+    outcome = run(world, plan)
+    # Then it watched long enough to see the copies come back, and stopped the rest
+    assert outcome.wait_s == 150 + POLL_S
+    assert outcome.stopped and outcome.returned == 10 and outcome.rest is None
+    assert not outcome.watched_too_briefly
+    # And a source needing days is watched no longer than the daily function's bound
+    slow = World(50)
+    slow_sources(slow, visibility=43_200, receives=10)
+    slow.consumer = slow.consume_all
+    assert run(slow, plan).wait_s == MAX_CANARY_WAIT_S

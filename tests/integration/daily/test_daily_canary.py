@@ -70,6 +70,9 @@ def consumer(
 def orders(daily: Daily, sqs: Any) -> QueuePair:
     # Given 30 messages of yesterday in orders-dlq, each with the error "Timeout calling ..."
     pair = create_pair(sqs, "orders")
+    # Its consumer's visibility timeout (x maxReceiveCount 1) is under the 10 s watched, so the
+    # daily does not stretch its wait to the source's settings (bot.daily.canary_run)
+    sqs.set_queue_attributes(QueueUrl=pair.source_url, Attributes={"VisibilityTimeout": "5"})
     put_in_dlq(sqs, pair, DAY_BODIES, attributes=TIMEOUT)
     daily.configure(
         AUTO_REDRIVE="orders-dlq",
