@@ -92,7 +92,10 @@ class ImportReport:
             "dry_run": self.dry_run,
             "fifo": self.fifo,
             "read": self.read,
-            "sent": self.sent,
+            # A dry run sent nothing: "sent" stays true (0) and the count goes to "would_send",
+            # as a redrive's dry run reports moved 0 and what would move.
+            "sent": 0 if self.dry_run else self.sent,
+            "would_send": self.sent if self.dry_run else 0,
             "failed": self.failed,
             "failed_by_code": dict(self.failed_by_code),
             "unconfirmed": self.unconfirmed,
