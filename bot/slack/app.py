@@ -71,6 +71,19 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _origin(body: dict[str, Any], request: BoltRequest, now: datetime) -> dict[str, str]:
+    """Who clicked, where, and this delivery of the click: the fields every button's job
+    carries (the worker answers through ``response_url`` and drops a delivery it has seen)."""
+    return {
+        "user": _text(body.get("user", {}).get("id")),
+        "channel": _text(body.get("channel", {}).get("id")),
+        "team": _text(body.get("team", {}).get("id")),
+        "response_url": _text(body.get("response_url")),
+        "received_at": now.isoformat(),
+        "delivery": delivery_key(_signature(request)),
+    }
+
+
 def _ack_message(ack: Ack, message: blocks.Message) -> None:
     ack(text=message["text"], blocks=message["blocks"], response_type="ephemeral")
 
@@ -226,12 +239,7 @@ def build_app(
                 queue=value.queue,
                 date=value.date,
                 time_field=value.time_field,
-                user=_text(body.get("user", {}).get("id")),
-                channel=channel,
-                team=_text(body.get("team", {}).get("id")),
-                response_url=response_url,
-                received_at=clock().isoformat(),
-                delivery=delivery_key(_signature(request)),
+                **_origin(body, request, clock()),
                 error=value.error,
                 until=value.until,
             )
@@ -256,12 +264,7 @@ def build_app(
                 action="discard",
                 queue=value.queue,
                 message_id=value.message_id or "",
-                user=_text(body.get("user", {}).get("id")),
-                channel=channel,
-                team=_text(body.get("team", {}).get("id")),
-                response_url=response_url,
-                received_at=clock().isoformat(),
-                delivery=delivery_key(_signature(request)),
+                **_origin(body, request, clock()),
             )
         _dispatch(ack, dispatcher, job, respond=respond)
 
@@ -288,12 +291,7 @@ def build_app(
                 message_id=value.message_id or "",
                 view_id=opened.id,
                 view_hash=opened.hash,
-                user=_text(body.get("user", {}).get("id")),
-                channel=channel,
-                team=_text(body.get("team", {}).get("id")),
-                response_url=response_url,
-                received_at=clock().isoformat(),
-                delivery=delivery_key(_signature(request)),
+                **_origin(body, request, clock()),
             )
         _dispatch(ack, dispatcher, job, respond=respond)
 
