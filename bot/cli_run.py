@@ -427,7 +427,7 @@ def print_summary(
         # SQS's reason can quote the message (a group id, an attribute): shown, never acted on.
         line = f"    {failure['message_id']}: {failure['code']}: {failure['reason']}"
         print(visible(line), file=out)
-    _print_notes(report, out)
+    _print_notes(report, out, action)
     if not report.finished:
         why = (
             f"interrupted by {interrupted_by}"
@@ -450,7 +450,23 @@ def print_summary(
         print(visible(f"  stopped early ({why}); {left}"), file=out)
 
 
-def _print_notes(report: RedriveReport, out: TextIO) -> None:
+def _fifo_export_words(report: RedriveReport) -> str:
+    """What a FIFO export could not reach: it holds every message it reads until the end and
+    deletes none, and SQS hands out none of a group's later messages while earlier ones are
+    held, so one run exports only the first messages of each group."""
+    if report.remaining is None:
+        left = "an unknown number not exported (SQS did not give the DLQ's count)"
+    else:
+        # Every message the scan saw is still in the DLQ (an export deletes nothing), so what it
+        # never saw is SQS's approximate count at the end minus those: an estimate, said so.
+        left = f"about ≈{max(report.remaining - report.scanned, 0)} not exported"
+    return (
+        f"  warning: exported {report.archived}; {left}: a FIFO DLQ gives only the first "
+        "messages of each group while they are held — export by group or after a redrive"
+    )
+
+
+def _print_notes(report: RedriveReport, out: TextIO, action: Action = Action.REDRIVE) -> None:
     """The summary's warnings and notes: one line for each thing that is not plain success."""
     if report.unconfirmed:
         print(
@@ -474,7 +490,9 @@ def _print_notes(report: RedriveReport, out: TextIO) -> None:
             "stay in the DLQ)",
             file=out,
         )
-    if report.blocked_groups:
+    if report.blocked_groups and action is Action.EXPORT and not report.dry_run:
+        print(_fifo_export_words(report), file=out)
+    elif report.blocked_groups:
         print(
             f"  warning: the scan may not have seen every message of {report.blocked_groups} "
             "FIFO message group(s): it held one of their messages (not selected, or kept), and "
