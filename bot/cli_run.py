@@ -462,7 +462,8 @@ def _fifo_export_words(report: RedriveReport) -> str:
         left = f"about ≈{max(report.remaining - report.scanned, 0)} not exported"
     return (
         f"  warning: exported {report.archived}; {left}: a FIFO DLQ gives only the first "
-        "messages of each group while they are held — export by group or after a redrive"
+        "messages of each group while they are held — export again after a redrive "
+        "or a discard took those out"
     )
 
 

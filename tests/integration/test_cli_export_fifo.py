@@ -42,6 +42,7 @@ def test_a_fifo_export_says_about_how_many_it_could_not_export(
     assert text.code == 1, text.out
     assert (
         f"exported {exported}; about ≈{12 - exported} not exported: a FIFO DLQ gives only the "
-        "first messages of each group while they are held — export by group or after a redrive"
+        "first messages of each group while they are held — export again after a redrive "
+        "or a discard took those out"
     ) in text.out
     assert count(sqs, orders.dlq_url) == 12
