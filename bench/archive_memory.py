@@ -1,5 +1,6 @@
 """Peak memory of ``import`` reading an archive, at two sizes: it must not grow with the archive.
 
+    .venv/bin/python -m bench.run --only archive-memory           # a section of `make bench`
     .venv/bin/python -m bench.archive_memory                       # 10,000 and 100,000 records
     .venv/bin/python -m bench.archive_memory --records 2000,20000  # smaller, quicker
 
@@ -22,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.child import run_child
+from bench.child import run_child, vm_hwm_mb
 
 RECORDS_PER_OBJECT = 100
 BUCKET = "bench-archive"
@@ -48,7 +49,9 @@ class _ConfirmingSqs:
     def __init__(self) -> None:
         self.sent = 0
 
-    def send_batch(self, url: str, entries: Sequence[dict[str, Any]]) -> tuple[list[str], list]:
+    def send_batch(
+        self, url: str, entries: Sequence[dict[str, Any]]
+    ) -> tuple[list[str], list[Any]]:
         self.sent += len(entries)
         return [entry["Id"] for entry in entries], []
 
@@ -63,17 +66,7 @@ def child(kind: str, location: str) -> None:
     sqs = _ConfirmingSqs()
     source = archive_source(location)
     report = import_records(sqs, source.records(), queue, location=source.location)  # type: ignore[arg-type]
-    print(json.dumps({"kind": kind, "read": report.read, "sent": sqs.sent, "peak_mb": _vm_hwm()}))
-
-
-def _vm_hwm() -> float:
-    """This process's peak RSS in MB (VmHWM). Not ``ru_maxrss``: Linux keeps that high-water mark
-    across ``exec``, so a child forked from this benchmark's parent (moto's S3 holding every
-    archive) would report the parent's size."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    raise RuntimeError("no VmHWM in /proc/self/status")
+    print(json.dumps({"kind": kind, "read": report.read, "sent": sqs.sent, "peak_mb": vm_hwm_mb()}))
 
 
 def _write_archives(records: int, directory: Path) -> tuple[str, str]:
@@ -110,6 +103,27 @@ def measure(sizes: Sequence[int]) -> dict[str, Any]:
                 assert out["read"] == out["sent"] == size, out
                 results[f"{kind}_mb"].append(out["peak_mb"])
     return results
+
+
+GROWTH_LIMIT = 1.25  # the larger archive's peak may be at most this times the smaller one's
+
+
+def rows(section: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
+    """(figure, value, target, met) rows of this section for bench.run's table: for each source,
+    the peak RSS at both sizes against the target that it does not grow with the archive."""
+    small, large = section["sizes"]
+    table: list[tuple[str, str, str, bool | None]] = []
+    for kind, label in (("file", "a local .jsonl file"), ("s3", "moto S3")):
+        low, high = section[f"{kind}_mb"]
+        table.append(
+            (
+                f"import peak RSS from {label}: {small:,} -> {large:,} records",
+                f"{low} -> {high} MB ({high / low:.2f}x)",
+                f"<= {GROWTH_LIMIT:g}x the smaller (flat)",
+                high <= GROWTH_LIMIT * low,
+            )
+        )
+    return table
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,4 +34,14 @@ def run_child(module: str, args: list[str], env: dict[str, str]) -> tuple[dict[s
 
 
 def peak_rss_mb(usage: Any) -> float:
-    return round(usage.ru_maxrss / 1024, 1)  # ru_maxrss is in KiB on Linux
+    return round(float(usage.ru_maxrss) / 1024, 1)  # ru_maxrss is in KiB on Linux
+
+
+def vm_hwm_mb() -> float:
+    """This process's peak RSS in MB (VmHWM), printed by a child for its parent. Not the child's
+    ``ru_maxrss`` from ``os.wait4``: Linux keeps that high-water mark across ``exec``, so a child
+    forked from a large parent (moto's S3 holding every archive) would report the parent's size."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError("no VmHWM in /proc/self/status")

@@ -7,9 +7,11 @@ dead-lettered DLQ, so its peak RSS is its own and no run inherits another's queu
     .venv/bin/python -m bench.run                  # the full run (about 15 minutes)
     .venv/bin/python -m bench.run --messages 2000  # a quick look
     .venv/bin/python -m bench.run --only report-memory  # one section alone (no LocalStack)
+    .venv/bin/python -m bench.run --only archive-memory # import's memory, 10,000 -> 100,000
 
 The daily report's memory section (bench/report_memory.py) needs no LocalStack: its SQS stand-in
-generates the large bodies on receive.
+generates the large bodies on receive. Neither does import's (bench/archive_memory.py): it reads
+a local file and moto's S3 into an SQS stand-in that confirms every entry.
 
 Prints a table with each figure beside its target and writes bench/results.json.
 """
@@ -29,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, report_memory
+from bench import archive_memory, coldstart, export_memory, report_memory
 from bench.child import peak_rss_mb, run_child
 from bench.seed import Pair, client, create_pair, delete_pair, depth, plain_body, seed_dead_lettered
 from infra.local.localstack import localstack
@@ -402,6 +404,10 @@ def target_rows(results: dict[str, Any]) -> list[tuple[str, str, str, bool | Non
     rows += coldstart.rows(results["cold_start"])
     if "report_memory" in results:
         rows += report_memory.rows(results["report_memory"])
+    if "archive_memory" in results:
+        rows += archive_memory.rows(results["archive_memory"])
+    if "export_memory" in results:
+        rows += export_memory.rows(results["export_memory"])
     ack = results["ack"]
     if ack["status"] == "measured" and ack["p99_ms"] is not None:
         rows.append(
@@ -452,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["report-memory"],
+        choices=["report-memory", "archive-memory"],
         help="run one section alone and merge its figures into bench/results.json",
     )
     parser.add_argument("--report-dlqs", type=int, default=60, help="DLQs the report reads")
@@ -460,9 +466,18 @@ def main(argv: list[str] | None = None) -> int:
         "--report-messages", type=int, default=1000, help="messages per DLQ, all sampled"
     )
     parser.add_argument("--report-body-kib", type=int, default=256, help="body size in KiB")
+    parser.add_argument(
+        "--archive-records", default="10000,100000", help="two archive sizes import reads"
+    )
     args = parser.parse_args(argv)
+    archive_sizes = [int(x) for x in args.archive_records.split(",")]
     if args.only == "report-memory":
         return only_report_memory(args, argv)
+    if args.only == "archive-memory":
+        log(f"import memory: archives of {' and '.join(f'{n:,}' for n in archive_sizes)} records")
+        section = archive_memory.measure(archive_sizes)
+        rows = archive_memory.rows(section)
+        return merge_section("archive_memory", section, rows, "import peak RSS", argv)
     small, large = (int(x) for x in args.memory.split(","))
     results: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -476,6 +491,8 @@ def main(argv: list[str] | None = None) -> int:
     results["report_memory"] = report_memory.measure(
         args.report_dlqs, args.report_messages, args.report_body_kib
     )
+    log("import memory (moto S3 and a local file, no LocalStack)")
+    results["archive_memory"] = archive_memory.measure(archive_sizes)
     with localstack() as server:
         log(f"LocalStack SQS on {server.endpoint}")
         os.environ.pop("AWS_ENDPOINT_URL_SQS", None)
@@ -535,6 +552,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             for size_name, size in (("small", small), ("large", large))
         }
+        # export at a tenth of --messages and at --messages (2,000 and 20,000 by default)
+        export_sizes = [max(n // 10, 100), n]
+        log(f"export memory: DLQs of {' and '.join(f'{x:,}' for x in export_sizes)} messages")
+        results["export_memory"] = export_memory.measure(export_sizes, env)
         results["trace_header"] = trace_header_on_the_wire(env)
         if not args.skip_native:
             results["native"] = {
@@ -564,23 +585,38 @@ def only_report_memory(args: argparse.Namespace, argv: list[str] | None) -> int:
         f"of {args.report_body_kib} KiB, SQS generated on receive"
     )
     section = report_memory.measure(args.report_dlqs, args.report_messages, args.report_body_kib)
+    rows = report_memory.rows(section)
+    return merge_section("report_memory", section, rows, "daily report", argv)
+
+
+def merge_section(
+    key: str,
+    section: dict[str, Any],
+    rows: list[tuple[str, str, str, bool | None]],
+    prefix: str,
+    argv: list[str] | None,
+) -> int:
+    """One section run alone (``--only``): its figures replace that section's in
+    bench/results.json and its rows replace the table's rows of that section, the ones whose
+    figure starts with ``prefix`` (the other sections' figures stay as their last full run left
+    them)."""
     section["when"] = datetime.now(UTC).isoformat(timespec="seconds")
-    section["command"] = "make bench BENCH_ARGS='--only report-memory'  (.venv/bin/python -m " + (
+    only = key.replace("_", "-")
+    section["command"] = f"make bench BENCH_ARGS='--only {only}'  (.venv/bin/python -m " + (
         "bench.run " + " ".join(argv or sys.argv[1:]) + ")"
     )
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results["report_memory"] = section
-    rows = report_memory.rows(section)
+    results[key] = section
     if "table" in results:
-        # this section's rows are the ones whose figure starts with "daily report"
-        kept = [r for r in results["table"] if not r["figure"].strip().startswith("daily report")]
+        kept = [r for r in results["table"] if not r["figure"].strip().startswith(prefix)]
         results["table"] = kept + [
             {"figure": name, "measured": value, "target": target, "met": met}
             for name, value, target, met in rows
         ]
     RESULTS.write_text(json.dumps(results, indent=2, default=dict) + "\n")
     print_table(rows)
-    print(f"\nmerged into {RESULTS.relative_to(ROOT)} (section report_memory)")
+    shown = RESULTS.relative_to(ROOT) if RESULTS.is_relative_to(ROOT) else RESULTS
+    print(f"\nmerged into {shown} (section {key})")
     return 0
 
 
