@@ -220,21 +220,27 @@ def build_app(
             job = ReplyJob(response_url, "this button's value is not valid; nothing was changed")
         _dispatch(ack, dispatcher, job, respond=respond)
 
-    def on_report_button(
-        ack: Ack, body: dict[str, Any], request: BoltRequest, respond: Respond
+    def clicked(
+        ack: Ack, body: dict[str, Any], respond: Respond, job_for: Callable[[str, ButtonValue], Job]
     ) -> None:
+        # Every button with a value: ack, check the channel and the value (and whatever
+        # ``job_for`` checks), then hand the job over; a refusal is answered to the clicker.
         ack()
         action = body["actions"][0]
-        response_url = _text(body.get("response_url"))
-        channel = _text(body.get("channel", {}).get("id"))
         action_id = str(action.get("action_id", ""))
         job: Job
         try:
-            value = checked_click(channel, action_id, action)
+            value = checked_click(_text(body.get("channel", {}).get("id")), action_id, action)
+            job = job_for(action_id, value)
         except UsageError as exc:
-            job = ReplyJob(response_url, str(exc))
-        else:
-            job = ReportButtonJob(
+            job = ReplyJob(_text(body.get("response_url")), str(exc))
+        _dispatch(ack, dispatcher, job, respond=respond)
+
+    def on_report_button(
+        ack: Ack, body: dict[str, Any], request: BoltRequest, respond: Respond
+    ) -> None:
+        def job_for(action_id: str, value: ButtonValue) -> Job:
+            return ReportButtonJob(
                 action=_REPORT_ACTIONS[action_id],
                 queue=value.queue,
                 date=value.date,
@@ -243,57 +249,42 @@ def build_app(
                 error=value.error,
                 until=value.until,
             )
-        _dispatch(ack, dispatcher, job, respond=respond)
+
+        clicked(ack, body, respond, job_for)
 
     def on_message_button(
         ack: Ack, body: dict[str, Any], request: BoltRequest, respond: Respond
     ) -> None:
         # A peeked message's Discard: its queue and id, checked here; the worker counts it
         # (is it still there?) and asks the approvers.
-        ack()
-        action = body["actions"][0]
-        response_url = _text(body.get("response_url"))
-        channel = _text(body.get("channel", {}).get("id"))
-        job: Job
-        try:
-            value = checked_click(channel, ActionId.PEEK_DISCARD, action)
-        except UsageError as exc:
-            job = ReplyJob(response_url, str(exc))
-        else:
-            job = MessageButtonJob(
+        def job_for(action_id: str, value: ButtonValue) -> Job:
+            return MessageButtonJob(
                 action="discard",
                 queue=value.queue,
                 message_id=value.message_id or "",
                 **_origin(body, request, clock()),
             )
-        _dispatch(ack, dispatcher, job, respond=respond)
+
+        clicked(ack, body, respond, job_for)
 
     def on_peek_edit(
         ack: Ack, body: dict[str, Any], request: BoltRequest, respond: Respond
     ) -> None:
         # Opens the loading modal now (the trigger_id lives three seconds); the worker reads
         # the message, if the clicker may read bodies, and fills the modal in.
-        ack()
-        action = body["actions"][0]
-        response_url = _text(body.get("response_url"))
-        channel = _text(body.get("channel", {}).get("id"))
-        job: Job
-        try:
-            value = checked_click(channel, ActionId.PEEK_EDIT, action)
+        def job_for(action_id: str, value: ButtonValue) -> Job:
             if edits is None:
                 raise UsageError("Edit & resend is not set up for this app")
             opened = edits.open_loading(_text(body.get("trigger_id")), value)
-        except UsageError as exc:
-            job = ReplyJob(response_url, str(exc))
-        else:
-            job = EditOpenJob(
+            return EditOpenJob(
                 queue=value.queue,
                 message_id=value.message_id or "",
                 view_id=opened.id,
                 view_hash=opened.hash,
                 **_origin(body, request, clock()),
             )
-        _dispatch(ack, dispatcher, job, respond=respond)
+
+        clicked(ack, body, respond, job_for)
 
     def on_edit_submission(ack: Ack, body: dict[str, Any], request: BoltRequest) -> None:
         # Checked before the ack: a refusal is shown on the body's field and nothing is sent.
