@@ -8,10 +8,8 @@ answer back for 2 s after SQS stored the copies, and the test signals once copie
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,6 +19,7 @@ import pytest
 
 from infra.local.moto_server import LocalAws
 from infra.local.scene import count, create_pair, drain, put_in_dlq
+from tests.faults.cli_process import start_cli
 from tests.faults.fault_proxy import Fault, FaultProxy
 
 if TYPE_CHECKING:
@@ -63,21 +62,7 @@ def test_a_signal_stops_the_redrive_releases_what_it_holds_and_prints_the_summar
     command = [sys.executable, "-m", "bot.cli", "redrive", pair.dlq_name]
     options = ["--date", "2026-11-24", "--time-field", "day", "--rate", "10", "--workers", "2"]
     with FaultProxy(aws.endpoint, slow_sends, slow_answer_s=2.0) as proxy:
-        env = {
-            **os.environ,
-            **aws.env,
-            "AWS_ENDPOINT_URL_SQS": proxy.endpoint,
-            "TIMEZONE": "UTC",
-            "PYTHONPATH": str(ROOT),
-        }
-        process = subprocess.Popen(
-            command + options,
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        process = start_cli(command + options, aws, AWS_ENDPOINT_URL_SQS=proxy.endpoint)
 
         # When the signal comes as soon as copies of a batch arrived (its answer still on the
         # way, so the batch is in hand), and a second one while that batch is still in hand

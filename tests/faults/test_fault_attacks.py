@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import signal
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -27,6 +25,7 @@ from bot.selection import Selection, day_window
 from bot.sqs_gateway import SqsGateway
 from infra.local.moto_server import LocalAws
 from infra.local.scene import create_pair, drain, put_in_dlq
+from tests.faults.cli_process import start_cli
 from tests.faults.fault_proxy import Fault, FaultProxy, Rule
 from tests.faults.helpers import assert_conserved, dlq_snapshot, outcome, redrive
 
@@ -126,21 +125,7 @@ def test_ctrl_c_twice_during_the_release_at_the_end_still_releases_and_summarise
     command = [sys.executable, "-m", "bot.cli", "redrive", pair.dlq_name]
     options = ["--date", "2026-11-24", "--time-field", "day", "--workers", "2"]
     with FaultProxy(aws.endpoint, slow_release, slow_answer_s=2.0) as proxy:
-        env = {
-            **os.environ,
-            **aws.env,
-            "AWS_ENDPOINT_URL_SQS": proxy.endpoint,
-            "TIMEZONE": "UTC",
-            "PYTHONPATH": str(ROOT),
-        }
-        process = subprocess.Popen(
-            command + options,
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        process = start_cli(command + options, aws, AWS_ENDPOINT_URL_SQS=proxy.endpoint)
         # When Ctrl-C comes twice while the release is on its way
         try:
             give_up = time.monotonic() + 60

@@ -29,6 +29,7 @@ from bot.archive_model import ArchiveRecord, ArchiveWriteError
 from bot.errors import UsageError
 from infra.local.moto_server import LocalAws
 from infra.local.scene import count, create_pair, drain, put_in_dlq
+from tests.faults.cli_process import start_cli
 from tests.faults.fault_proxy import Fault, FaultProxy
 from tests.faults.helpers import dlq_snapshot, redrive
 from tests.integration.cli_helpers import CallRecorder, run_cli
@@ -282,21 +283,7 @@ def test_a_signal_mid_discard_leaves_the_archive_and_the_dlq_in_balance(
     command = [sys.executable, "-m", "bot.cli", "discard", "orders-dlq", "--archive", str(path)]
     options = ["--rate", "10", "--workers", "2"]
     with FaultProxy(aws.endpoint, slow_deletes, slow_answer_s=1.0) as proxy:
-        env = {
-            **os.environ,
-            **aws.env,
-            "AWS_ENDPOINT_URL_SQS": proxy.endpoint,
-            "TIMEZONE": "UTC",
-            "PYTHONPATH": str(ROOT),
-        }
-        process = subprocess.Popen(
-            command + options,
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        process = start_cli(command + options, aws, AWS_ENDPOINT_URL_SQS=proxy.endpoint)
         # When the signal comes once the first records are in the archive
         try:
             give_up = time.monotonic() + 60
@@ -431,16 +418,7 @@ def test_sigterm_while_an_s3_put_is_slow_leaves_the_books_balanced(
     command = [sys.executable, "-m", "bot.cli", "discard", "orders-dlq"]
     options = ["--archive", f"s3://{BUCKET}/d/", "--rate", "10", "--workers", "2"]
     with FaultProxy(aws.endpoint, slow_puts, slow_answer_s=1.5) as proxy:
-        env = {
-            **os.environ,
-            **aws.env,
-            "AWS_ENDPOINT_URL_S3": proxy.endpoint,
-            "TIMEZONE": "UTC",
-            "PYTHONPATH": str(ROOT),
-        }
-        process = subprocess.Popen(
-            command + options, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
+        process = start_cli(command + options, aws, text=False, AWS_ENDPOINT_URL_S3=proxy.endpoint)
         # When SIGTERM comes while a put is on its way (stored, its answer not back yet)
         try:
             give_up = time.monotonic() + 60
@@ -608,20 +586,10 @@ def test_a_signal_mid_import_stops_after_the_batch_in_hand_and_says_how_many_wer
         return Fault.SLOW_ANSWER if action == "SendMessageBatch" else Fault.PASS
 
     with FaultProxy(aws.endpoint, slow_sends, slow_answer_s=1.0) as proxy:
-        env = {
-            **os.environ,
-            **aws.env,
-            "AWS_ENDPOINT_URL_SQS": proxy.endpoint,
-            "TIMEZONE": "UTC",
-            "PYTHONPATH": str(ROOT),
-        }
-        process = subprocess.Popen(
+        process = start_cli(
             [sys.executable, "-m", "bot.cli", "import", str(path), "--to", "replay"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+            aws,
+            AWS_ENDPOINT_URL_SQS=proxy.endpoint,
         )
         # When the signal comes once the first copies arrived (that batch's answer on its way)
         try:
