@@ -3,25 +3,39 @@
 ``DlqCatalog`` resolves the queues a user types or ``DLQ_QUEUES`` lists (a name such as
 "orders-dlq", a queue URL or a queue ARN: ``bot.queue_refs``) into ``Dlq`` records, and
 refuses with a clear message anything that is not a watched dead-letter queue.
+
+A DLQ is fed by SQS queues (their RedrivePolicy) and by ``Feeder``s (an SNS subscription, an
+EventBridge rule target, a Lambda function: ``bot.feeders``), which only discovery can name: a
+message from them does not say where it came from the way SQS's ``DeadLetterQueueSourceArn``
+does. The feeder scan is read once per catalog (it lists every subscription, rule and function).
 """
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from bot.config import EngineSettings
-from bot.errors import DestinationError, NotADeadLetterQueueError, QueueNotFoundError
+from bot.errors import (
+    AwsError,
+    DestinationError,
+    NotADeadLetterQueueError,
+    QueueNotFoundError,
+)
+from bot.feeders import Feeder, FeederDirectory, FeederScan, Kind
 from bot.queue_refs import queue_name
 from bot.sqs_model import QueueDirectory, QueueInfo
 
 
 @dataclass(frozen=True)
 class Dlq:
-    """A watched dead-letter queue and the queues that dead-letter into it."""
+    """A watched dead-letter queue, the queues that dead-letter into it (``sources``) and what
+    else does (``feeders``: SNS subscriptions, EventBridge targets, Lambda functions)."""
 
     info: QueueInfo
     sources: tuple[QueueInfo, ...]
+    feeders: tuple[Feeder, ...] = ()
 
     @property
     def name(self) -> str:
@@ -31,13 +45,57 @@ class Dlq:
     def source_names(self) -> tuple[str, ...]:
         return tuple(source.name for source in self.sources)
 
+    def kinds(self) -> tuple[Kind, ...]:
+        """What feeds it, in ``Kind`` order: SQS when it has source queues, then each feeder's
+        kind once."""
+        present = {feeder.kind for feeder in self.feeders}
+        if self.sources:
+            present.add(Kind.SQS)
+        return tuple(kind for kind in Kind if kind in present)
+
+    def kind_label(self) -> str:
+        """The KIND column: ``sqs``, ``sns``, ``events``, ``lambda``, or ``sqs+sns`` when mixed.
+        A queue with nothing known to feed it (its source deleted, or named in DLQ_QUEUES) is an
+        SQS DLQ as far as anyone can tell: ``sqs``."""
+        return "+".join(self.kinds()) or Kind.SQS.value
+
+    def describe_sources(self) -> list[str]:
+        """One plain-text line per source (every surface escapes it): the source queues' names,
+        then each feeder's ``describe()``."""
+        return [*self.source_names, *(feeder.describe() for feeder in self.feeders)]
+
 
 class DlqCatalog:
-    """The watched DLQs (configured in ``DLQ_QUEUES`` or discovered from RedrivePolicies)."""
+    """The watched DLQs (configured in ``DLQ_QUEUES`` or discovered from RedrivePolicies and,
+    with ``feeders``, from what else dead-letters into a queue)."""
 
-    def __init__(self, gateway: QueueDirectory, settings: EngineSettings) -> None:
+    def __init__(
+        self,
+        gateway: QueueDirectory,
+        settings: EngineSettings,
+        feeders: FeederDirectory | None = None,
+    ) -> None:
         self.gateway = gateway
         self.settings = settings
+        self.feeder_directory = feeders
+        self._scan: FeederScan | None = None
+        self._scan_lock = threading.Lock()
+
+    def feeder_scan(self) -> FeederScan:
+        """Every feeder, read once per catalog (the first caller reads, the others wait for
+        it); none without a feeder directory."""
+        if self.feeder_directory is None:
+            return FeederScan(())
+        with self._scan_lock:
+            if self._scan is None:
+                self._scan = self.feeder_directory.feeders()
+            return self._scan
+
+    @property
+    def unread(self) -> tuple[tuple[Kind, str], ...]:
+        """The feeder kinds discovery could not read, and why: shown under a list or report, so
+        that a DLQ missing from it is not taken for one that has no such feeder."""
+        return self.feeder_scan().unread
 
     def watched_names(self) -> list[str]:
         """Names of the watched DLQs (discovery reads every queue's RedrivePolicy)."""
@@ -56,13 +114,31 @@ class DlqCatalog:
         for info in infos:
             if info.dead_letter_target_arn in by_arn:
                 sources.setdefault(info.dead_letter_target_arn, []).append(info)
+        scan = self.feeder_scan()
+        fed = {feeder.dlq_arn for feeder in scan.feeders}
+        # A queue a feeder names that ListQueues did not list (another account's, say): looked
+        # up by its ARN; one that is gone or refused is no DLQ anyone can redrive from here.
+        for arn in sorted(fed - by_arn.keys()):
+            looked_up = self._info_for_arn(arn)
+            if looked_up is not None:
+                by_arn[arn] = looked_up
         return sorted(
             (
-                Dlq(by_arn[arn], tuple(sorted(found, key=lambda q: q.name)))
-                for arn, found in sources.items()
+                Dlq(
+                    by_arn[arn],
+                    tuple(sorted(sources.get(arn, ()), key=lambda q: q.name)),
+                    scan.into(arn),
+                )
+                for arn in (sources.keys() | (fed & by_arn.keys()))
             ),
             key=lambda dlq: dlq.name,
         )
+
+    def _info_for_arn(self, arn: str) -> QueueInfo | None:
+        try:
+            return self.gateway.queue_info(self.gateway.url_for_arn(arn))
+        except (AwsError, QueueNotFoundError):
+            return None
 
     def _read_all(self, urls: list[str]) -> list[QueueInfo | None]:
         with ThreadPoolExecutor(max_workers=8) as pool:
@@ -102,14 +178,16 @@ class DlqCatalog:
             raise QueueNotFoundError(self._unknown_message(name, None)) from exc
         dlq = self._load(url)
         target = dlq.info.dead_letter_target_arn
-        if not dlq.sources and configured is None and (target or not orphan_ok):
+        fed = bool(dlq.feeders)
+        if not dlq.sources and not fed and configured is None and (target or not orphan_ok):
             hint = (
                 f" (its own DLQ is {target.rsplit(':', 1)[-1]})"
                 if target
                 else " (if its source queue was deleted, name a destination with --to QUEUE)"
             )
             raise NotADeadLetterQueueError(
-                f"{name!r} is not the dead-letter queue of any queue{hint}; "
+                f"{name!r} is not the dead-letter queue of any queue, subscription, rule "
+                f"target or function{hint}; "
                 f"watched DLQs: {self._names_or_none()}"
             )
         return dlq
@@ -121,7 +199,7 @@ class DlqCatalog:
             for source in (self._info_or_none(u) for u in self.gateway.dead_letter_sources(url))
             if source is not None
         )
-        return Dlq(info=info, sources=sources)
+        return Dlq(info=info, sources=sources, feeders=self.feeder_scan().into(info.arn))
 
     def _unknown_message(self, name: str, configured: tuple[str, ...] | None) -> str:
         names = (
