@@ -19,6 +19,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.daily.figures import SampleFigures
+from bot.daily.kind_lines import (
+    MAX_SOURCES_TEXT,
+    feeders_line,
+    for_human_line,
+    kind_mark,
+    no_canary_line,
+    unread_lines,
+    within,
+)
 from bot.daily.report import AutoRedrive, CanaryResult, Count, DailyReport, DlqStatus
 from bot.expiry import Expiring, expiring, local_time, until_value
 from bot.run_control import (
@@ -68,7 +77,6 @@ class RenderedReport:
 
 # How a figure that is not an exact count is marked (the summary explains both marks).
 APPROXIMATE = "≈ "  # read from SQS's counters, which AWS documents as approximate
-MAX_SOURCES_TEXT = 300  # characters of source queue names on a DLQ's first line
 AT_LEAST = "≥ "  # a lower bound: that many were found in a sample of part of the DLQ
 
 
@@ -225,6 +233,10 @@ def _left_parts(redrive: AutoRedrive) -> list[str]:
     parts += _unsettled_parts(redrive)
     if redrive.needs_human:
         parts.append(f"{number(redrive.needs_human)} poison left for a human")
+    if redrive.for_human:
+        parts.append(
+            f"{number(redrive.for_human_count)} not redriven, for a human (no retry delivers them)"
+        )
     if redrive.no_source:
         parts.append(
             f"{number(redrive.no_source)} with no recorded source left for a human (the DLQ "
@@ -275,15 +287,18 @@ def _redrive_line(status: DlqStatus, redrive: AutoRedrive, report: DailyReport) 
     if redrive.error:
         error = escape(cut(redrive.error, 300))
         if not redrive.moved and not _left_parts(redrive) and not redrive.blocked_groups:
-            return f"Auto-redrive failed: {error}"
-        # What it did before the error is done: the line says it, as the summary counts it.
-        return f"Auto-redrive of {_selected(redrive, report)}: {done}; then it stopped: {error}"
-    line = f"Auto-redrive of {_selected(redrive, report)}: {done}"
-    if redrive.continuing:
-        line += " — still running; the final count follows in the thread"
-    if redrive.canary is not None:
-        line += "\n" + canary_line(redrive.canary, status.depth)
-    return line
+            line = f"Auto-redrive failed: {error}"
+        else:
+            # What it did before the error is done: the line says it, as the summary counts it.
+            line = f"Auto-redrive of {_selected(redrive, report)}: {done}; then it stopped: {error}"
+    else:
+        line = f"Auto-redrive of {_selected(redrive, report)}: {done}"
+        if redrive.continuing:
+            line += " — still running; the final count follows in the thread"
+    extra = [for_human_line(redrive.for_human), no_canary_line(redrive.no_canary)]
+    if redrive.canary is not None and not redrive.error:
+        extra.append(canary_line(redrive.canary, status.depth))
+    return "\n".join([line, *(text for text in extra if text)])
 
 
 def canary_line(canary: CanaryResult, depth: int | None) -> str:
@@ -299,26 +314,17 @@ def canary_line(canary: CanaryResult, depth: int | None) -> str:
     return line
 
 
-def _sources(names: tuple[str, ...]) -> str:
-    """The source queues, as many whole names as fit in ``MAX_SOURCES_TEXT`` characters and how
-    many more: a DLQ may have 1,000 sources, and its figures must stay in its section."""
-    shown: list[str] = []
-    for index, name in enumerate(names):
-        more = len(names) - index
-        if shown and len(", ".join([*shown, name])) + len(f" and {more:,} more") > MAX_SOURCES_TEXT:
-            return escape(", ".join(shown)) + f" and {number(more)} more"
-        shown.append(name)
-    return escape(", ".join(shown))
-
-
 def dlq_text(status: DlqStatus, report: DailyReport, now: datetime) -> str:
     """The section text of one DLQ."""
     if status.error is not None:
         return (
             f":warning: *{escape(status.name)}* could not be read: {escape(cut(status.error, 500))}"
         )
-    sources = f" → {_sources(status.sources)}" if status.sources else ""
-    lines = [f"*{escape(status.name)}*{sources}"]
+    sources = f" → {within(status.sources, MAX_SOURCES_TEXT)}" if status.sources else ""
+    lines = [f"*{escape(status.name)}*{kind_mark(status.kind)}{sources}"]
+    fed = feeders_line(status.feeders)
+    if fed is not None:
+        lines.append(fed)
     about = "" if status.depth_exact else APPROXIMATE
     depth = f"Depth *{about}{number(status.depth or 0)}*"
     notes = []
@@ -516,6 +522,9 @@ def summary_text(report: DailyReport) -> str:
         facts.append(("{n} auto-redriven", report.moved, True, ""))
     if sum(c.value for c in poison):
         facts.append(_total("{n} poison (need a human)", poison))
+    if report.for_human:
+        # Counted message by message by the auto-redrives that held them.
+        facts.append(("{n} not auto-redriven (need a human)", report.for_human, True, ""))
     lines = [total, figures_text(facts)]
     if any(v is not None for v in report.total_trend):
         lines.append(f"7-day total {code(sparkline(report.total_trend))}")
@@ -525,6 +534,7 @@ def summary_text(report: DailyReport) -> str:
             f":warning: {plural(len(report.unreadable), 'DLQ')} could not be read: {names}"
         )
     lines.extend(f":warning: {escape(warning)}" for warning in report.warnings)
+    lines.extend(unread_lines(report.unread))
     # The marks used above and in the DLQs' sections (poison counts are bounds exactly when a
     # sample was partial).
     legend = [APPROXIMATE + "SQS's approximate count"] if about else []

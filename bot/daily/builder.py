@@ -17,6 +17,7 @@ from bot.daily.posting import ReportPoster
 from bot.daily.report_run import ReportRun
 from bot.daily.report_updates import ReportUpdates
 from bot.engine import RedriveEngine
+from bot.feeders import FeederDirectory
 from bot.lambda_api import AsyncInvoker
 from bot.slack.web_api import SlackApi
 from bot.sqs_model import QueueDirectory
@@ -36,9 +37,12 @@ def assemble_job(
     clock: Clock = utcnow,
     lease_timing: LeaseTiming | None = None,
     redrive_workers: int | None = None,
+    feeders: FeederDirectory | None = None,
 ) -> DailyJob:
-    """The job's parts wired together around the given gateways."""
-    catalog = DlqCatalog(gateway, engine_settings)
+    """The job's parts wired together around the given gateways. ``feeders``: what finds the
+    SNS subscriptions, EventBridge targets and Lambda functions that feed DLQs (None: the
+    DLQs SQS queues feed only)."""
+    catalog = DlqCatalog(gateway, engine_settings, feeders)
     poster = ReportPoster(slack, runs, daily.report_channel, clock)
     updates = ReportUpdates(poster=poster, runs=runs, snapshots=snapshots, daily=daily, clock=clock)
     redriver = AutoRedriver(

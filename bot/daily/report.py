@@ -58,6 +58,10 @@ class AutoRedrive:
     # may not have seen every message (an upper bound of the groups it missed messages of).
     blocked_groups: int = 0
     needs_human: int = 0  # poison messages of yesterday left for a person
+    # Not auto-redriven because no retry delivers them as the target is configured (an
+    # EventBridge ERROR_CODE such as NO_PERMISSIONS or NO_RESOURCE): (reason, count), plain
+    # text, most first. Not poison: they were never redriven; a person fixes the target first.
+    for_human: tuple[tuple[str, int], ...] = ()
     # No recorded source, and the DLQ has several: left for a person to redrive with --to.
     no_source: int = 0
     unreadable_time: int = 0
@@ -70,6 +74,13 @@ class AutoRedrive:
     # early.
     scanned: int | None = None
     canary: CanaryResult | None = None  # when the run began with a canary
+    # Why it ran without the canary DAILY_CANARY_SIZE asks for (``bot.canary.canary_blocker``:
+    # a copy delivered to a function, a topic or a subscription's queue never comes back marked).
+    no_canary: str | None = None
+
+    @property
+    def for_human_count(self) -> int:
+        return sum(count for _, count in self.for_human)
 
     def found_in(self, selection: Selection) -> int | None:
         """How many messages of ``selection`` it found in the DLQ (moved, failed, poison, ...),
@@ -164,7 +175,10 @@ class DlqStatus:
     redrive: AutoRedrive | None = None
     error: str | None = None
     trend: tuple[int | None, ...] = ()  # depth per day, oldest first, ending with today's
-    sources: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()  # its SQS source queues' names
+    kind: str = ""  # ``Dlq.kind_label()``: "sqs", "sns", "sqs+sns", ... ("": kept from before)
+    # What else dead-letters into it, one plain line each (``Feeder.describe``): untrusted text.
+    feeders: tuple[str, ...] = ()
     # What the report's scan (before any auto-redrive) found about expiry (bot.expiry).
     expiry: ExpiryScan | None = None
 
@@ -224,6 +238,9 @@ class DailyReport:
     updated_at: datetime | None = None
     # When the next report runs: what expires before it is flagged (None: not counted).
     next_report: datetime | None = None
+    # Kinds of feeder discovery could not read, and why ("AccessDenied: ..."): DLQs only they
+    # feed are missing from the report, so it never says "all clear" or "no DLQ" while any is.
+    unread: tuple[tuple[str, str], ...] = ()
 
     @property
     def readable(self) -> tuple[DlqStatus, ...]:
@@ -337,4 +354,9 @@ class DailyReport:
 
     @property
     def all_clear(self) -> bool:
-        return not self.warnings and all(d.quiet for d in self.dlqs)
+        return not self.warnings and not self.unread and all(d.quiet for d in self.dlqs)
+
+    @property
+    def for_human(self) -> int:
+        """Messages left for a person because no retry delivers them (``AutoRedrive.for_human``)."""
+        return sum(d.redrive.for_human_count for d in self.dlqs if d.redrive)

@@ -127,6 +127,8 @@ class ReportRun:
             warnings=warnings,
             time_field=self.daily.time_field,
             next_report=next_report,
+            # Read after the DLQs were (discovery or each DLQ's lookup read the feeders).
+            unread=tuple((kind.value, why) for kind, why in self.catalog.unread),
         )
         snapshot_error = self.updates.save_snapshots(statuses, day, now)
         ts = self.updates.publish(run.scheduled.isoformat(), report, attempt)
@@ -215,5 +217,7 @@ def _status(
         redrive=redrive,
         trend=(*(past[d].depth if d in past else None for d in days), depth),
         sources=item.dlq.source_names,
+        kind=item.dlq.kind_label(),
+        feeders=tuple(feeder.describe() for feeder in item.dlq.feeders),
         expiry=item.expiry,
     )
