@@ -26,7 +26,10 @@ def test_demo_prints_the_report_its_fallback_and_a_builder_link(aws: LocalAws, s
     # Then it printed the report as text, the fallback, and a link that carries the blocks
     text = out.getvalue()
     assert "-- chat.postMessage to C0DLQREPORT --" in text
-    assert "*orders-dlq* → orders" in text and "*payments-dlq.fifo* → payments.fifo" in text
+    assert (
+        "*orders-dlq* (sqs) → orders" in text
+        and "*payments-dlq.fifo* (sqs) → payments.fifo" in text
+    )
     assert "-- text fallback --\nDLQ report for " in text
     assert "Auto-redrive of" in text and "moved 2 back" in text
     link = text.split("See it rendered (Block Kit Builder):\n", 1)[1].strip()

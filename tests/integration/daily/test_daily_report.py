@@ -77,12 +77,12 @@ def test_report_counts_depth_arrivals_errors_and_poison(daily: Daily, sqs: Any) 
     assert text.startswith("DLQ report for Tue 10 Mar 2026 · as of ")  # the day, and when
     assert "*5 messages* in 2 DLQs" in text
     assert "2 arrived yesterday · 1 poison (need a human)" in text
-    assert "*orders-dlq* → orders\nDepth *3*" in text
+    assert "*orders-dlq* (sqs) → orders\nDepth *3*" in text
     assert "Yesterday: 2 arrived · :skull: 1 poison (need a human)" in text
     # Each group with the digest of its label: what --error and its buttons select it by
     timeout, declined = label_digest("Timeout"), label_digest("Declined")
     assert f"• `Timeout` ×2 · {timeout}\n• `Declined` ×1 · {declined}" in text
-    assert "*payments-dlq* → payments\nDepth *2*" in text
+    assert "*payments-dlq* (sqs) → payments\nDepth *2*" in text
     shape = label_digest("json {amount:num, at:str}")
     assert f"• `json {{amount:num, at:str}}` ×2 · {shape}" in text
     # And each DLQ has its redrive and peek buttons for yesterday, by the time the report counted
