@@ -25,6 +25,11 @@ NOW = datetime(2026, 3, 11, 6, tzinfo=UTC)
 QUEUE_NAMES = st.text("abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=80)
 # Error labels come from messages: any text, up to the figures' label length.
 LABELS = st.text(min_size=1, max_size=80)
+# What else feeds a DLQ (issue 13), as ``Feeder.describe`` words it: subscription ARNs, rule and
+# target ids and function names are long and, in a hostile account, any text.
+FEEDER_LINES = st.text(min_size=1, max_size=300)
+KINDS = st.sampled_from(["sqs", "sns", "events", "lambda", "sqs+sns", "sqs+sns+events+lambda"])
+REASONS = st.lists(st.tuples(st.text(max_size=400), st.integers(1, 10**6)), max_size=6)
 
 
 def _figures(labels: list[str], poison: int) -> SampleFigures:
@@ -63,10 +68,14 @@ def dlq_statuses(draw: st.DrawFn, index: int) -> DlqStatus:
                 unreadable_time=st.integers(0, 10**6),
                 continuing=st.booleans(),
                 error=st.none() | st.text(max_size=400),
+                for_human=REASONS.map(tuple),
+                no_canary=st.none() | st.text(max_size=400),
             )
         ),
         trend=(1, 2, 3, None, 5, 6, depth),
         sources=tuple(draw(st.lists(QUEUE_NAMES, max_size=6))),
+        kind=draw(KINDS),
+        feeders=tuple(draw(st.lists(FEEDER_LINES, max_size=40))),
     )
 
 
@@ -83,6 +92,13 @@ def reports(draw: st.DrawFn) -> DailyReport:
         total_trend=(1, 2, 3, 4, 5, 6, 7),
         auto_redrive_names=tuple(d.name for d in dlqs if d.redrive is not None),
         warnings=tuple(draw(st.lists(st.text(max_size=200), max_size=3))),
+        unread=tuple(
+            draw(
+                st.lists(
+                    st.tuples(KINDS, st.text(max_size=2000)), max_size=3, unique_by=lambda u: u[0]
+                )
+            )
+        ),
     )
 
 
