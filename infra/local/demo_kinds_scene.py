@@ -1,0 +1,199 @@
+"""The scene of ``make demo``'s DLQ kinds (issue 13): what dead-letters into SQS besides a queue.
+
+On moto (SNS, EventBridge, SQS) and the local Lambda server (functions, their DeadLetterConfig
+and on-failure destination, and every invoke):
+
+- SNS topic ``order-events`` with three subscriptions: queue ``order-emails`` (its DLQ
+  ``order-emails-dlq``), queue ``order-analytics`` (no DLQ: the subscriber that must get nothing
+  back) and function ``order-notifier`` (its DLQ ``order-notifier-dlq``).
+- EventBridge rule ``invoice-due`` on the default bus with two targets: ``billing`` (queue
+  ``billing-inbox``, DLQ ``billing-events-dlq``) and ``audit`` (queue ``audit-inbox``, no DLQ).
+- Function ``thumbnailer`` whose asynchronous invocations dead-letter into ``thumbnailer-dlq``
+  (DeadLetterConfig), and function ``invoice-pdf`` whose on-failure destination is the queue
+  ``invoice-pdf-failures``.
+
+moto never dead-letters for these services, so each DLQ is seeded with messages shaped as AWS
+documents them (``tests/unit/kind_messages.py``, the builders the unit tests use): SNS envelopes,
+events with RULE_ARN / TARGET_ARN / ERROR_CODE, a payload with RequestID / ErrorCode /
+ErrorMessage, an on-failure invocation record. One of the events failed on NO_PERMISSIONS, which
+no retry fixes: it needs a human.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from infra.local.lambda_server import ACCOUNT, REGION, LambdaServer
+from infra.local.scene import queue_arn
+from tests.unit.kind_messages import (
+    as_send_entry,
+    eventbridge_dlq_message,
+    eventbridge_event,
+    lambda_async_dlq_message,
+    lambda_on_failure_record,
+    sns_envelope,
+)
+
+if TYPE_CHECKING:
+    from bot.sqs_model import ReceivedMessage
+
+TOPIC = "order-events"
+EMAILS, EMAILS_DLQ, ANALYTICS = "order-emails", "order-emails-dlq", "order-analytics"
+NOTIFIER, NOTIFIER_DLQ = "order-notifier", "order-notifier-dlq"
+RULE, BILLING_TARGET, AUDIT_TARGET = "invoice-due", "billing", "audit"
+BILLING, BILLING_DLQ, AUDIT = "billing-inbox", "billing-events-dlq", "audit-inbox"
+THUMBNAILER, THUMBNAILER_DLQ = "thumbnailer", "thumbnailer-dlq"
+INVOICE_PDF, INVOICE_PDF_FAILURES = "invoice-pdf", "invoice-pdf-failures"
+FUNCTIONS = (NOTIFIER, THUMBNAILER, INVOICE_PDF)
+# The DLQs of the scene, in the order the demo redrives them, each with its kind.
+DLQS = (
+    (EMAILS_DLQ, "sns"),
+    (NOTIFIER_DLQ, "sns"),
+    (BILLING_DLQ, "events"),
+    (THUMBNAILER_DLQ, "lambda"),
+    (INVOICE_PDF_FAILURES, "lambda"),
+)
+# The EventBridge error no retry fixes: the event stays in the DLQ for a human.
+NEEDS_HUMAN_CODE = "NO_PERMISSIONS"
+
+
+def function_arn(name: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+
+
+def _works(event: Any, context: Any) -> dict[str, str]:
+    """Each function of the scene works again (its bug was fixed): the local Lambda server
+    records what it was invoked with."""
+    return {"status": "ok"}
+
+
+@dataclass(frozen=True)
+class KindsScene:
+    """What was built: names to URLs, and what was seeded into each DLQ (the message bodies)."""
+
+    urls: dict[str, str]  # queue name -> URL, every queue of the scene
+    topic_arn: str
+    rule_arn: str
+    subscriptions: dict[str, str]  # endpoint name (queue or function) -> subscription ARN
+    seeded: dict[str, tuple[ReceivedMessage, ...]]  # DLQ name -> what it holds
+
+    def seeded_count(self) -> int:
+        return sum(len(messages) for messages in self.seeded.values())
+
+
+def _create_queues(sqs: Any) -> tuple[dict[str, str], dict[str, str]]:
+    names = (EMAILS, EMAILS_DLQ, ANALYTICS, NOTIFIER_DLQ, BILLING, BILLING_DLQ, AUDIT)
+    names += (THUMBNAILER_DLQ, INVOICE_PDF_FAILURES)
+    urls = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in names}
+    return urls, {name: queue_arn(sqs, url) for name, url in urls.items()}
+
+
+def _subscribe(sns: Any, topic_arn: str, protocol: str, endpoint: str, dlq_arn: str | None) -> str:
+    attributes = (
+        {} if dlq_arn is None else {"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn})}
+    )
+    subscription: str = sns.subscribe(
+        TopicArn=topic_arn,
+        Protocol=protocol,
+        Endpoint=endpoint,
+        Attributes=attributes,
+        ReturnSubscriptionArn=True,
+    )["SubscriptionArn"]
+    return subscription
+
+
+def build_kinds_scene(sqs: Any, sns: Any, events: Any, lambdas: LambdaServer) -> KindsScene:
+    """Create the scene on moto and ``lambdas`` and seed its DLQs; see the module docstring."""
+    urls, arns = _create_queues(sqs)
+    topic_arn: str = sns.create_topic(Name=TOPIC)["TopicArn"]
+    subscriptions = {
+        EMAILS: _subscribe(sns, topic_arn, "sqs", arns[EMAILS], arns[EMAILS_DLQ]),
+        ANALYTICS: _subscribe(sns, topic_arn, "sqs", arns[ANALYTICS], None),
+        NOTIFIER: _subscribe(sns, topic_arn, "lambda", function_arn(NOTIFIER), arns[NOTIFIER_DLQ]),
+    }
+    rule_arn: str = events.put_rule(
+        Name=RULE, EventPattern=json.dumps({"source": ["com.example.billing"]})
+    )["RuleArn"]
+    events.put_targets(
+        Rule=RULE,
+        Targets=[
+            {
+                "Id": BILLING_TARGET,
+                "Arn": arns[BILLING],
+                "DeadLetterConfig": {"Arn": arns[BILLING_DLQ]},
+            },
+            {"Id": AUDIT_TARGET, "Arn": arns[AUDIT]},
+        ],
+    )
+    lambdas.register(NOTIFIER, _works)
+    lambdas.register(THUMBNAILER, _works, dead_letter_arn=arns[THUMBNAILER_DLQ])
+    lambdas.register(INVOICE_PDF, _works, on_failure_arn=arns[INVOICE_PDF_FAILURES])
+
+    seeded = _seed(topic_arn, rule_arn, arns)
+    for dlq, messages in seeded.items():
+        for message in messages:
+            sqs.send_message(QueueUrl=urls[dlq], **as_send_entry(message))
+    return KindsScene(urls, topic_arn, rule_arn, subscriptions, seeded)
+
+
+def _seed(
+    topic_arn: str, rule_arn: str, arns: dict[str, str]
+) -> dict[str, tuple[ReceivedMessage, ...]]:
+    """What SNS, EventBridge and Lambda would have left in each DLQ."""
+
+    def shipped(order: str) -> str:
+        return json.dumps({"type": "OrderShipped", "orderId": order, "carrier": "acme"})
+
+    def invoice(number: str) -> dict[str, Any]:
+        return eventbridge_event({"invoiceId": number, "dueDate": "2026-12-01", "amount": 120})
+
+    billing = {"rule_arn": rule_arn, "target_arn": arns[BILLING]}
+    return {
+        # The mail service's queue refused the deliveries (its KMS key policy was wrong).
+        EMAILS_DLQ: tuple(
+            sns_envelope(
+                shipped(order),
+                topic_arn=topic_arn,
+                subject="Order shipped",
+                attributes={"tenant": "acme"},
+            )
+            for order in ("ord-1001", "ord-1002")
+        ),
+        # The notifier function was throttled past SNS's retries.
+        NOTIFIER_DLQ: (sns_envelope(shipped("ord-1003"), topic_arn=topic_arn),),
+        BILLING_DLQ: (
+            eventbridge_dlq_message(
+                invoice("inv-77"),
+                **billing,
+                error_code="THROTTLING",
+                error_message="Request rate exceeded for the target queue",
+                retry_attempts=185,
+            ),
+            eventbridge_dlq_message(
+                invoice("inv-78"),
+                **billing,
+                error_code=NEEDS_HUMAN_CODE,
+                error_message="EventBridge is not allowed to send to billing-inbox",
+                retry_attempts=0,
+            ),
+        ),
+        THUMBNAILER_DLQ: tuple(
+            lambda_async_dlq_message(
+                {"bucket": "photos", "key": key},
+                error_message=json.dumps(
+                    {"errorMessage": "cannot identify image", "errorType": "UnidentifiedImageError"}
+                ),
+            )
+            for key in ("cat.heic", "dog.heic")
+        ),
+        INVOICE_PDF_FAILURES: (
+            lambda_on_failure_record(
+                {"invoiceId": "inv-80", "template": "standard"},
+                function_arn=function_arn(INVOICE_PDF) + ":$LATEST",
+                error_type="FontNotFound",
+                error_message="font 'Inter' is not installed",
+            ),
+        ),
+    }
