@@ -209,8 +209,8 @@ def _unsettled_parts(redrive: AutoRedrive) -> list[str]:
     parts = []
     if redrive.unconfirmed:
         parts.append(
-            f"{number(redrive.unconfirmed)} {MAY_HAVE_BEEN_DELIVERED} (SQS's answer was lost; "
-            "left in the DLQ)"
+            f"{number(redrive.unconfirmed)} {MAY_HAVE_BEEN_DELIVERED} (the answer to their "
+            "delivery was lost; left in the DLQ)"
         )
     if redrive.held_back:
         parts.append(
@@ -229,7 +229,14 @@ def _left_parts(redrive: AutoRedrive) -> list[str]:
     count say the same)."""
     parts = []
     if redrive.failed:
-        parts.append(f"*{number(redrive.failed)} failed* (left in the DLQ)")
+        # Why, by code: a message naming a target that does not feed the DLQ, one several
+        # functions could have failed, an endpoint no redrive reaches (issue 13), AWS's refusals.
+        codes = ", ".join(
+            f"{escape(cut(code, 60))} ×{number(n)}" for code, n in redrive.failed_codes[:3]
+        )
+        parts.append(
+            f"*{number(redrive.failed)} failed* (left in the DLQ{': ' if codes else ''}{codes})"
+        )
     parts += _unsettled_parts(redrive)
     if redrive.needs_human:
         parts.append(f"{number(redrive.needs_human)} poison left for a human")

@@ -50,7 +50,9 @@ class AutoRedrive:
 
     moved: int = 0
     failed: int = 0
-    # Sent, but SQS's answer was lost: may have been delivered; left in the DLQ, never "failed".
+    failed_codes: tuple[tuple[str, int], ...] = ()  # the failed by error code, most first
+    # Sent, but the answer (SQS's, Lambda's, SNS's) was lost: may have been delivered; left in
+    # the DLQ, never "failed".
     unconfirmed: int = 0
     held_back: int = 0  # FIFO: left behind an earlier message of their group that did not move
     not_attempted: int = 0  # selected, but the run stopped before it sent them: left in the DLQ

@@ -214,7 +214,10 @@ def test_an_unconfirmed_auto_redrive_reads_as_may_have_been_delivered_never_fail
     [reply] = render_continuation(DAY, {"orders-dlq": redrive}, 2, final=True)
     # Then both say they may have been delivered and were left in the DLQ, and neither says failed
     for text in (report, reply.text):
-        assert "10 may have been delivered (SQS's answer was lost; left in the DLQ)" in text
+        assert (
+            "10 may have been delivered (the answer to their delivery was lost; left in the DLQ)"
+            in text
+        )
         assert "2 held back behind an earlier message of their FIFO group" in text
         assert "failed" not in text
 

@@ -226,3 +226,19 @@ def test_a_report_kept_before_kinds_renders_as_before() -> None:
     del data["unread"]
     text = _text(from_json(DailyReport, data))
     assert "*orders-dlq* → orders" in text.splitlines()
+
+
+def test_failures_say_their_codes_escaped() -> None:
+    # Given an auto-redrive whose failures have codes (a forged target, an ambiguous message,
+    # one code no one foresaw)
+    redrive = AutoRedrive(
+        moved=1,
+        failed=6,
+        failed_codes=(("UnknownTarget", 3), ("Ambiguous", 2), ("<!here>", 1), ("Other", 1)),
+    )
+    status = DlqStatus(name="d", depth=6, depth_before=7, kind="events", redrive=redrive)
+
+    text = _text(_report(status, auto_redrive_names=("d",)))
+
+    # Then the top three codes are said, escaped
+    assert "*6 failed* (left in the DLQ: UnknownTarget ×3, Ambiguous ×2, &lt;!here&gt; ×1)" in text
