@@ -20,7 +20,6 @@ import io
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -34,6 +33,7 @@ from botocore.exceptions import (
 from bot.canary import CanaryPlan
 from bot.cli_actions import COMMANDS as ACTION_COMMANDS
 from bot.cli_context import CliContext
+from bot.cli_list import run_list
 from bot.cli_run import (
     add_run_options,
     error_line,
@@ -48,8 +48,7 @@ from bot.cli_run import print_summary as print_summary  # its old home: tests an
 from bot.composition import build_cli_context
 from bot.errors import AwsError, DlqRedriveError, UsageError
 from bot.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from bot.expiry import NextExpiry, describe_next_expiry
-from bot.inspection import EXPIRY_SCAN, peek, scan_next_expiry, summarize
+from bot.inspection import EXPIRY_SCAN, peek
 from bot.pacing import check_rate
 from bot.printable import visible
 from bot.redrive_model import RedriveRequest
@@ -222,58 +221,6 @@ def _lenient(stream: TextIO) -> TextIO:
     if isinstance(stream, io.TextIOWrapper):
         stream.reconfigure(errors="backslashreplace")
     return stream
-
-
-def _cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
-    dlqs = ctx.catalog.watched()
-    summaries = summarize(dlqs)
-    # Reading each DLQ's oldest message is a receive (as a peek is): --no-expiry skips it. The
-    # DLQs are read side by side, as the catalog reads their attributes.
-    expiries: list[NextExpiry | None] = [None] * len(dlqs)
-    if not args.no_expiry and dlqs:
-        with ThreadPoolExecutor(max_workers=min(8, len(dlqs))) as pool:
-            expiries = list(
-                pool.map(lambda d: scan_next_expiry(ctx.gateway, d, limit=args.expiry_scan), dlqs)
-            )
-    if args.json:
-        rows_json = [
-            {**s.to_dict(), "next_expiry": None if args.no_expiry else _expiry_dict(e)}
-            for s, e in zip(summaries, expiries, strict=True)
-        ]
-        print(json.dumps({"dlqs": rows_json}), file=ctx.out)
-        return EXIT_OK
-    if not summaries:
-        print("No dead-letter queues found (no queue has a RedrivePolicy).", file=ctx.out)
-        return EXIT_OK
-    tz = ctx.settings.timezone
-    rows = [["DLQ", "VISIBLE", "IN FLIGHT", "FIFO", "NEXT EXPIRY", "SOURCES"]]
-    rows += [
-        [
-            s.name,
-            str(s.visible),
-            str(s.in_flight),
-            "yes" if s.fifo else "no",
-            "(not read)" if args.no_expiry else describe_next_expiry(e, tz),
-            ", ".join(s.sources) or "-",
-        ]
-        for s, e in zip(summaries, expiries, strict=True)
-    ]
-    table(rows, ctx.out)
-    return EXIT_OK
-
-
-def _expiry_dict(next_one: NextExpiry | None) -> dict[str, Any] | None:
-    """``list --json``'s next expiry: exact, or at the latest (``exact`` false) from what was
-    scanned."""
-    if next_one is None:
-        return None
-    return {
-        "at": next_one.at.isoformat(),
-        "exact": next_one.exact,
-        "scanned": next_one.scanned,
-        "population": next_one.population,
-        "undated": next_one.undated,
-    }
 
 
 def _cmd_peek(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -452,7 +399,7 @@ def _cmd_cancel(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace, CliContext], int]] = {
-    "list": _cmd_list,
+    "list": run_list,
     "peek": _cmd_peek,
     "redrive": _cmd_redrive,
     "status": _cmd_status,

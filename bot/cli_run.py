@@ -103,13 +103,18 @@ def error_line(err: TextIO, text: str) -> None:
 
 
 def table(rows: list[list[str]], out: TextIO) -> None:
+    """Print ``table_lines(rows)``."""
+    for line in table_lines(rows):
+        print(line, file=out)
+
+
+def table_lines(rows: list[list[str]]) -> list[str]:
     """Left-aligned columns, two spaces apart (the first row is the header, if any)."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(),
-            file=out,
-        )
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
 
 
 class ProgressLine:

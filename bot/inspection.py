@@ -9,12 +9,13 @@ receive count still goes up by one (harmless in a DLQ, which has no maxReceiveCo
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from bot.catalog import Dlq
 from bot.expiry import ExpiryCounter, NextExpiry, next_expiry
+from bot.feeders import Feeder
 from bot.selection import redrive_count
 from bot.sqs_model import ReceivedMessage, SqsApi
 
@@ -234,20 +235,36 @@ class DlqSummary:
     visible: int
     in_flight: int
     fifo: bool
-    sources: tuple[str, ...]
+    sources: tuple[str, ...]  # the SQS source queues' names
+    kind: str = "sqs"  # Dlq.kind_label(): sqs, sns, events, lambda, or sqs+sns when mixed
+    # One plain line per source, SQS queues then feeders (Dlq.describe_sources); every surface
+    # escapes them (the names are whatever their owners chose).
+    described: tuple[str, ...] = ()
+    feeders: tuple[Feeder, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "kind": self.kind,
             "visible": self.visible,
             "in_flight": self.in_flight,
             "fifo": self.fifo,
             "sources": list(self.sources),
+            "feeders": [{**asdict(f), "description": f.describe()} for f in self.feeders],
         }
 
 
 def summarize(dlqs: list[Dlq]) -> list[DlqSummary]:
     return [
-        DlqSummary(d.name, d.info.visible, d.info.in_flight, d.info.fifo, d.source_names)
+        DlqSummary(
+            d.name,
+            d.info.visible,
+            d.info.in_flight,
+            d.info.fifo,
+            d.source_names,
+            kind=d.kind_label(),
+            described=tuple(d.describe_sources()),
+            feeders=d.feeders,
+        )
         for d in dlqs
     ]

@@ -55,6 +55,8 @@ def test_list_shows_every_dlq_with_counts_sources_and_fifo(
     assert dlqs["orders-dlq"].pop("next_expiry")["exact"] is True
     assert dlqs["orders-dlq"] == {
         "name": "orders-dlq",
+        "kind": "sqs",  # issue 13: fed by an SQS queue (test_cli_kinds.py: the other kinds)
+        "feeders": [],
         "visible": 3,
         "in_flight": 0,
         "fifo": False,
