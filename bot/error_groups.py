@@ -1,11 +1,13 @@
 """Which error group a DLQ message belongs to: pure, no I/O.
 
 An error group is the value of the message attribute named by ``ERROR_ATTRIBUTE`` when the message
-has it, else a fingerprint of the body's *shape*: the keys and value types of a JSON body, or the
-text with its numbers and ids masked, so that "order 123 failed" and "order 456 failed" fall in one
-group. The daily report counts the groups (``bot.daily.figures``) and ``--error`` selects one, by
-its label or its ``label_digest``: one definition for both, so a label the report shows selects
-exactly the messages it counted.
+has it, else the error the AWS service that dead-lettered it wrote into it (EventBridge's
+ERROR_CODE and ERROR_MESSAGE, Lambda's ErrorCode and ErrorMessage, an on-failure record's
+responsePayload), else a fingerprint of the body's *shape*: the keys and value types of a JSON
+body, or the text with its numbers and ids masked, so that "order 123 failed" and "order 456
+failed" fall in one group. The daily report counts the groups (``bot.daily.figures``) and
+``--error`` selects one, by its label or its ``label_digest``: one definition for both, so a label
+the report shows selects exactly the messages it counted.
 """
 
 from __future__ import annotations
@@ -15,12 +17,16 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+from bot.errors import UsageError
+from bot.lambda_api import FailedInvocation
+
 if TYPE_CHECKING:
     from bot.sqs_model import ReceivedMessage
 
 _SHAPE_DEPTH = 3
 _TEXT_LABEL = 60  # characters of a text body's masked text in its label
 _TEXT_PREFIX = 1_000  # characters of a text body that are masked to make that label
+_ERROR_LABEL = 200  # characters of an error an AWS service wrote, in its label
 DIGEST_HEX = 12  # hex digits of sha256 in a label's digest: "#" + 12 = 13 characters
 
 # Masks applied to text bodies, most specific first: ids and numbers vary, the message does not.
@@ -73,13 +79,86 @@ def body_fingerprint(body: str) -> str:
 
 
 def error_label(message: ReceivedMessage, error_attribute: str | None) -> tuple[str, bool]:
-    """(label, by_attribute) of the error group ``message`` belongs to."""
+    """(label, by_attribute) of the error group ``message`` belongs to: the ERROR_ATTRIBUTE's
+    value, else the error the AWS service that dead-lettered it wrote (``_aws_error``), else
+    the body's shape."""
     if error_attribute:
-        attribute = message.message_attributes.get(error_attribute)
-        value = attribute.get("StringValue") if attribute else None
-        if isinstance(value, str) and value.strip():
+        value = _string_attribute(message, error_attribute)
+        if value is not None:
             return " ".join(value.split()), True
+    aws_error = _aws_error(message)
+    if aws_error is not None:
+        return aws_error, True
     return body_fingerprint(message.body), False
+
+
+def _string_attribute(message: ReceivedMessage, name: str) -> str | None:
+    attribute = message.message_attributes.get(name)
+    value = attribute.get("StringValue") if attribute else None
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _error_words(text: str) -> str:
+    """An error message as a label: whitespace runs as one space, request ids and other long
+    ids masked (Lambda's messages carry the request's: every message would be a group of its
+    own), cut at ``_ERROR_LABEL`` characters."""
+    for pattern, replacement in _TEXT_MASKS[:2]:
+        text = pattern.sub(replacement, text)
+    words = " ".join(text.split())
+    return words if len(words) <= _ERROR_LABEL else words[: _ERROR_LABEL - 1] + "…"
+
+
+def _aws_error(message: ReceivedMessage) -> str | None:
+    """The error EventBridge, Lambda's async DLQ or an on-failure record states, or None.
+
+    - EventBridge adds RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE to each message of a
+      target's DLQ: "ERROR_CODE: ERROR_MESSAGE".
+    - Lambda adds RequestID, ErrorCode (the 3-digit HTTP code) and ErrorMessage ("truncated to
+      1 KB"; a function's error document ``{"errorMessage", "errorType"}`` is read as one):
+      the message, else "ErrorCode N".
+    - An on-failure record states responsePayload's errorType and errorMessage, else
+      requestContext.condition (``bot.lambda_api.FailedInvocation.error``).
+    """
+    attributes = message.message_attributes
+    code = _string_attribute(message, "ERROR_CODE")
+    if code is not None and ("RULE_ARN" in attributes or "TARGET_ARN" in attributes):
+        text = _string_attribute(message, "ERROR_MESSAGE")
+        return _error_words(f"{code}: {text}" if text else code)
+    lambda_code = _string_attribute(message, "ErrorCode")
+    if lambda_code is not None and "RequestID" in attributes:
+        text = _string_attribute(message, "ErrorMessage")
+        if text is None:
+            return _error_words(f"ErrorCode {lambda_code}")
+        return _error_words(_function_error(text) or text)
+    body = message.body
+    # Only a body naming both keys is parsed here (body_fingerprint parses the others).
+    if '"requestContext"' in body and '"requestPayload"' in body:
+        return _record_error(body)
+    return None
+
+
+def _function_error(text: str) -> str | None:
+    """ "errorType: errorMessage" of a function's error document, else None."""
+    if not text.lstrip().startswith("{"):
+        return None
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(document, dict):
+        return None
+    words = [document.get("errorType"), document.get("errorMessage")]
+    found = [str(w).strip() for w in words if isinstance(w, str | int | float) and str(w).strip()]
+    return ": ".join(found) or None
+
+
+def _record_error(body: str) -> str | None:
+    try:
+        record = json.loads(body)
+        failed = FailedInvocation.from_record(record)
+    except (ValueError, RecursionError, UsageError):
+        return None
+    return _error_words(failed.error)
 
 
 # Every body-shape label starts with one of these (``body_fingerprint``).
