@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.feeders import Kind
+from bot.kind_words import unread_line
 from bot.slack.mrkdwn import cut, escape, number
 
 MAX_SOURCES_TEXT = 300  # characters of source queue names on a DLQ's first line
@@ -76,9 +78,15 @@ def no_canary_line(why: str | None) -> str | None:
 
 
 def unread_lines(unread: Sequence[tuple[str, str]]) -> list[str]:
-    """One warning per kind of feeder discovery could not read, and why."""
-    return [
-        f":warning: {escape(kind)} feeders not read ({_plain(why, MAX_UNREAD_WHY)}): "
-        "DLQs only they feed are not in this report"
-        for kind, why in unread
-    ]
+    """One warning per kind of feeder discovery could not read, and why, as the CLI and Slack's
+    list say it (``bot.kind_words``)."""
+    lines = []
+    for kind, why in unread:
+        known = Kind(kind) if kind in set(Kind) else None
+        words = (
+            unread_line(known, cut(" ".join(why.split()), MAX_UNREAD_WHY))
+            if known is not None
+            else f"{kind} not read: {cut(' '.join(why.split()), MAX_UNREAD_WHY)}"
+        )
+        lines.append(f":warning: {escape(words)}")
+    return lines

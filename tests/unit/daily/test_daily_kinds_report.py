@@ -196,10 +196,10 @@ def test_kinds_not_read_are_said_and_the_report_is_never_all_clear() -> None:
     assert not report.all_clear
     assert "All clear" not in text
     assert (
-        ":warning: sns feeders not read (AccessDenied: not allowed &lt;!here&gt;): DLQs only "
-        "they feed are not in this report" in text
+        ":warning: sns subscriptions not read: AccessDenied: not allowed &lt;!here&gt; (a DLQ "
+        "only they feed is not listed)" in text
     )
-    assert "sns feeders not read" in fallback_text(report)
+    assert "sns subscriptions not read" in fallback_text(report)
 
 
 def test_a_quiet_report_with_every_kind_read_is_all_clear() -> None:
