@@ -7,9 +7,11 @@ import json
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.feeder_routing import NEEDS_HUMAN_CODES, Delivery, NoDelivery, Shape, route
-from bot.feeders import Feeder, Kind, Via
+from bot.feeders import Feeder, Kind, Via, unqualified_function_arn
 from bot.sqs_model import ReceivedMessage
 from tests.unit.kind_messages import (
     arn,
@@ -17,6 +19,7 @@ from tests.unit.kind_messages import (
     lambda_async_dlq_message,
     lambda_on_failure_record,
     sns_envelope,
+    sns_envelope_document,
 )
 
 DLQ = arn("sqs", "orders-dlq")
@@ -385,3 +388,63 @@ def test_hostile_bodies_get_an_answer_never_an_exception(body: str) -> None:
     feeders = [subscription(), function(on_failure=True)]
     result = route(message, feeders, has_sqs_sources=False)
     assert isinstance(result, NoDelivery)
+
+
+# --- whatever a message says, it reaches one discovered feeder's target or none --------------
+
+_ARNS = [BILLING_QUEUE, AUDIT_QUEUE, HANDLER, OTHER_FUNCTION, ATTACKER, TOPIC, OTHER_TOPIC, RULE]
+_FEEDERS = [
+    subscription(),
+    subscription(AUDIT_QUEUE, topic=OTHER_TOPIC, raw=True, suffix="b2"),
+    subscription(HANDLER, protocol="lambda", suffix="c3"),
+    subscription("https://example.com/hook", protocol="https", suffix="d4"),
+    target(BILLING_QUEUE, "billing", "sqs"),
+    target(OTHER_FUNCTION, "payments", "lambda"),
+    target(TOPIC, "fanout", "sns"),
+    function(HANDLER),
+    function(OTHER_FUNCTION, on_failure=True),
+]
+_names = st.sampled_from([*_ARNS, "", "arn:aws:lambda:x", "\ud7ff"])
+_bodies = st.one_of(
+    st.text(max_size=50),
+    _names.map(lambda t: json.dumps(sns_envelope_document("m", topic_arn=t))),
+    st.tuples(_names, st.sampled_from(["", ":$LATEST", ":live", ":../x"])).map(
+        lambda f: lambda_on_failure_record(function_arn=f[0] + f[1]).body
+    ),
+)
+_attributes = st.dictionaries(
+    st.sampled_from(["RULE_ARN", "TARGET_ARN", "ERROR_CODE", "RequestID", "ErrorCode"]),
+    st.one_of(_names, st.sampled_from([*sorted(NEEDS_HUMAN_CODES), "THROTTLING"])).map(
+        lambda v: {"DataType": "String", "StringValue": v}
+    ),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    feeders=st.lists(st.sampled_from(_FEEDERS), unique=True, max_size=4),
+    body=_bodies,
+    attributes=_attributes,
+    has_sqs_sources=st.booleans(),
+    force=st.booleans(),
+)
+def test_a_delivery_is_always_a_discovered_feeders_own_target(
+    feeders: list[Feeder],
+    body: str,
+    attributes: dict[str, dict[str, str]],
+    has_sqs_sources: bool,
+    force: bool,
+) -> None:
+    message = ReceivedMessage("m1", "rh", body, {}, attributes)
+    result = route(message, feeders, has_sqs_sources=has_sqs_sources, force=force)
+    if not feeders:
+        assert result is None
+        return
+    assert result is not None  # a DLQ with feeders always answers
+    if isinstance(result, Delivery):
+        assert result.feeder in feeders
+        assert result.via is result.feeder.via
+        assert unqualified_function_arn(result.arn) == unqualified_function_arn(
+            result.feeder.target_arn
+        )
+        assert result.arn != ATTACKER
