@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.deliveries import (
     MAX_FUNCTION_PAYLOAD,
@@ -202,3 +204,45 @@ def test_malformed_message_attributes_are_left_out() -> None:
 def test_an_sns_event_over_the_limit_is_too_large() -> None:
     message = sns_envelope("z" * MAX_FUNCTION_PAYLOAD, topic_arn=TOPIC)
     shape_error(message, to_function(Shape.SNS_LAMBDA_EVENT), "PayloadTooLarge")
+
+
+_DELIVERIES = [
+    to_function(),
+    to_function(Shape.SNS_LAMBDA_EVENT),
+    to_function(Shape.REQUEST_PAYLOAD),
+    TO_TOPIC,
+    TO_QUEUE,
+]
+_bodies = st.one_of(
+    st.text(max_size=200),
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda inner: (
+            st.lists(inner, max_size=3)
+            | st.dictionaries(
+                st.sampled_from(["Type", "TopicArn", "Message", "MessageId", "Timestamp"])
+                | st.sampled_from(["requestContext", "requestPayload", "version", "functionArn"])
+                | st.text(max_size=5),
+                inner,
+                max_size=5,
+            )
+        ),
+        max_leaves=12,
+    ).map(json.dumps),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=_bodies, delivery=st.sampled_from(_DELIVERIES))
+def test_any_body_gets_bytes_or_a_shape_error_never_another_exception(
+    body: str, delivery: Delivery
+) -> None:
+    try:
+        data = payload(ReceivedMessage("m", "rh", body), delivery)
+    except DeliveryShapeError as exc:
+        assert exc.code in {"NotAnEvent", "PayloadTooLarge", "InvalidText", "UnknownTarget"}
+        return
+    limit = limit_for(delivery)
+    assert limit is None or len(data) <= limit
+    if delivery.via is Via.FUNCTION:
+        json.loads(data)  # a function always gets JSON
