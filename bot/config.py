@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.archive_location import s3_location
 from bot.errors import ConfigError, UsageError
+from bot.feeders import Kind
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
@@ -87,6 +88,22 @@ def _csv(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
 
 
+def _kinds(env: Mapping[str, str], name: str) -> frozenset[Kind]:
+    """The kinds of DLQ feeders to discover: every kind when unset. SQS sources are always read
+    (every DLQ is an SQS queue and its RedrivePolicy sources cost no extra right)."""
+    given = _csv(env, name)
+    if not given:
+        return frozenset(Kind)
+    known = {kind.value: kind for kind in Kind}
+    unknown = [value for value in given if value.lower() not in known]
+    if unknown:
+        raise ConfigError(
+            f"{name} names unknown kinds {', '.join(map(repr, unknown))} "
+            f"(use a comma-separated list of {', '.join(known)})"
+        )
+    return frozenset({Kind.SQS, *(known[value.lower()] for value in given)})
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     """What the engine, the CLI and every handler share.
@@ -103,6 +120,9 @@ class EngineSettings:
     # The message attribute naming a message's error group (ERROR_ATTRIBUTE): the report's
     # groups and the --error selection (the report's buttons included) read it the same way.
     error_attribute: str | None = None
+    # DLQ_KINDS: what besides SQS queues is read for the feeders of a DLQ (sns, events, lambda);
+    # a deployment without the rights for a kind leaves it out (serverless.yml sets it).
+    dlq_kinds: frozenset[Kind] = frozenset(Kind)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> EngineSettings:
@@ -116,6 +136,7 @@ class EngineSettings:
             max_redrives=_int(env, "MAX_REDRIVES", 3, minimum=1),
             archive_bucket=_bucket(env, "ARCHIVE_BUCKET"),
             error_attribute=env.get("ERROR_ATTRIBUTE", "").strip() or None,
+            dlq_kinds=_kinds(env, "DLQ_KINDS"),
         )
 
 

@@ -1,18 +1,27 @@
-"""The one module that calls Lambda: asynchronous invocations (``InvocationType="Event"``), used by
-the Slack endpoint to hand work to the worker and by the worker and the daily job to continue
-themselves. ``AWS_ENDPOINT_URL_LAMBDA`` points boto3 at a local endpoint in tests and the demo.
+"""The one module that calls Lambda. ``AWS_ENDPOINT_URL_LAMBDA`` points boto3 at a local endpoint
+in tests and the demo.
+
+- ``LambdaGateway``: asynchronous invocations (``InvocationType="Event"``) of the app's own
+  functions, used by the Slack endpoint to hand work to the worker and by the worker and the daily
+  job to continue themselves; short timeouts (the Slack ack's 3 seconds).
+- ``LambdaRedriveGateway``: the functions that dead-letter into a queue (discovery) and the
+  asynchronous invocations that redrive a message back to its function; normal timeouts.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.aws_errors import describe_client_error
+from bot.aws_clients import aws_client
+from bot.aws_errors import ANSWER_MAY_BE_LOST, answer_lost, aws_error, describe_client_error
 from bot.errors import AwsError
+from bot.feeder_discovery import FeederRead, function_dlq_feeder, on_failure_feeders
+from bot.feeders import Feeder
 from bot.lambda_api import event_payload
 
 if TYPE_CHECKING:
@@ -46,4 +55,103 @@ class LambdaGateway:
             raise AwsError(
                 f"{function_name!r} did not accept the invocation "
                 f"(status {response.get('StatusCode')})"
+            )
+
+
+DISCOVERY_THREADS = 8
+# A function deleted between ListFunctions and ListFunctionEventInvokeConfigs.
+_GONE = frozenset({"ResourceNotFoundException"})
+
+
+class LambdaRedriveGateway:
+    """Lambda for redrives, on boto3. ``client`` reads (retries), ``invoke_client`` invokes (one
+    attempt: a retried asynchronous invoke can run the function twice); both with normal
+    timeouts, made on first use unless given (``invoke_client`` then like ``client``)."""
+
+    def __init__(
+        self, client: LambdaClient | None = None, *, invoke_client: LambdaClient | None = None
+    ) -> None:
+        self._client = client
+        self._invoke_client = invoke_client
+
+    @property
+    def client(self) -> LambdaClient:
+        if self._client is None:
+            self._client = aws_client("lambda", max_pool_connections=DISCOVERY_THREADS)
+        return self._client
+
+    @property
+    def invoke_client(self) -> LambdaClient:
+        if self._invoke_client is None:
+            self._invoke_client = aws_client(
+                "lambda", once=True, like=self._client, max_pool_connections=DISCOVERY_THREADS
+            )
+        return self._invoke_client
+
+    # --- discovery --------------------------------------------------------------------------
+
+    def function_feeders(self) -> FeederRead:
+        """Every function whose DeadLetterConfig is a queue (ListFunctions: its $LATEST
+        configuration), and every on-failure destination that is a queue
+        (ListFunctionEventInvokeConfigs per function, in 8 threads). AwsError if the functions
+        cannot be listed; a function whose configs cannot be read is kept in ``failed``."""
+        client = self.client
+        functions: list[dict[str, Any]] = []
+        try:
+            for page in client.get_paginator("list_functions").paginate():
+                functions.extend(dict(f) for f in page.get("Functions", []))
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_error("Lambda", "listing functions", exc) from exc
+        with ThreadPoolExecutor(DISCOVERY_THREADS, thread_name_prefix="lambda-discovery") as pool:
+            read = list(pool.map(self._on_failure, functions))
+        feeders: list[Feeder] = []
+        for function, (found, _) in zip(functions, read, strict=True):
+            dead_letter = function_dlq_feeder(function)
+            feeders.extend([dead_letter, *found] if dead_letter is not None else found)
+        failed = tuple(
+            (str(function.get("FunctionName", "")), code)
+            for function, (_, code) in zip(functions, read, strict=True)
+            if code
+        )
+        return FeederRead(
+            tuple(feeders),
+            examined=len(functions),
+            noun="functions' on-failure destinations",
+            failed=failed,
+        )
+
+    def _on_failure(self, function: dict[str, Any]) -> tuple[list[Feeder], str | None]:
+        """(the function's on-failure feeders, None) or ([], AWS's code) if not read."""
+        configs: list[dict[str, Any]] = []
+        try:
+            for page in self.client.get_paginator("list_function_event_invoke_configs").paginate(
+                FunctionName=str(function.get("FunctionArn") or function.get("FunctionName"))
+            ):
+                configs.extend(dict(c) for c in page.get("FunctionEventInvokeConfigs", []))
+        except (ClientError, BotoCoreError) as exc:
+            code, _ = describe_client_error(exc)
+            return [], None if code in _GONE else code
+        return on_failure_feeders(function, configs), None
+
+    # --- delivery ---------------------------------------------------------------------------
+
+    def invoke_event(self, function_arn: str, payload: bytes) -> None:
+        """Queue one asynchronous invocation; returns once Lambda accepted it (202). AwsError
+        (AWS's code) if refused, SendAnswerLostError if the answer was lost after the request
+        went out (Lambda may have queued it)."""
+        try:
+            response = self.invoke_client.invoke(
+                FunctionName=function_arn, InvocationType="Event", Payload=payload
+            )
+        except ANSWER_MAY_BE_LOST as exc:
+            raise answer_lost("Lambda", exc) from exc
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_error("Lambda", f"invoking {function_arn}", exc) from exc
+        status = response.get("StatusCode")
+        if status != 202:
+            # "For the Event invocation type, this status code is 202" (Invoke, API reference):
+            # any other answer did not queue the event.
+            raise AwsError(
+                f"Lambda did not accept the invocation of {function_arn} (status {status})",
+                code=f"Status{status}",
             )

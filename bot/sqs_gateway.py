@@ -12,20 +12,11 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectionClosedError,
-    EndpointConnectionError,
-    HTTPClientError,
-    IncompleteReadError,
-    SSLError,
-)
+from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.aws_errors import describe_client_error
-from bot.errors import AwsError, QueueNotFoundError, SendAnswerLostError
+from bot.aws_clients import aws_client
+from bot.aws_errors import ANSWER_MAY_BE_LOST, answer_lost, aws_error, describe_client_error
+from bot.errors import AwsError, QueueNotFoundError
 from bot.queue_refs import located, parse_queue_ref
 from bot.sqs_model import (
     MISSING_QUEUE_CODES,
@@ -49,47 +40,22 @@ def default_sqs_client(max_pool_connections: int = 32) -> SQSClient:
 
     For every call but sends: see ``send_sqs_client``.
     """
-    config = Config(
-        max_pool_connections=max_pool_connections,
-        retries={"max_attempts": 5, "mode": "adaptive"},
-        connect_timeout=5,
-        read_timeout=30,
-    )
-    return boto3.client("sqs", config=config)
+    client: SQSClient = aws_client("sqs", max_pool_connections=max_pool_connections)
+    return client
 
 
 def send_sqs_client(max_pool_connections: int = 32, *, like: SQSClient | None = None) -> SQSClient:
-    """The client for SendMessageBatch: one attempt per call, no transport retries.
-
-    botocore retries a call whose connection reset or timed out after the request left, but SQS
-    may have stored that batch already: every retry can store it again (issue 10 saw 18 copies).
-    So sends go through a client that never retries; the engine retries only what SQS answered
-    it did not store, and reports a send without an answer as unconfirmed.
+    """The client for SendMessageBatch: one attempt per call, no transport retries
+    (``bot.aws_clients``: a retried send can store its batch again). The engine retries only
+    what SQS answered it did not store, and reports a send without an answer as unconfirmed.
 
     ``like``: a client injected for the other calls; this one then talks to the same endpoint
-    in the same region (credentials come from the default session, as for every client here).
+    in the same region.
     """
-    config = Config(
-        max_pool_connections=max_pool_connections,
-        retries={"total_max_attempts": 1, "mode": "standard"},
-        connect_timeout=5,
-        read_timeout=30,
+    client: SQSClient = aws_client(
+        "sqs", once=True, like=like, max_pool_connections=max_pool_connections
     )
-    if like is None:
-        return boto3.client("sqs", config=config)
-    return boto3.client(
-        "sqs",
-        config=config,
-        endpoint_url=like.meta.endpoint_url,
-        region_name=like.meta.region_name,
-    )
-
-
-# Errors raised after the request may have reached SQS: the connection closed or timed out while
-# waiting for the answer (HTTPClientError covers ReadTimeoutError and ConnectionClosedError), or
-# TLS failed mid-exchange. Any other BotoCoreError happens before a byte is sent: no connection
-# (EndpointConnectionError, ConnectTimeoutError), invalid parameters, no credentials.
-_ANSWER_MAY_BE_LOST = (HTTPClientError, SSLError, IncompleteReadError)
+    return client
 
 
 class SqsGateway:
@@ -231,9 +197,8 @@ class SqsGateway:
         """
         try:
             response = self.send_client.send_message_batch(QueueUrl=url, Entries=list(entries))  # type: ignore[arg-type]
-        except _ANSWER_MAY_BE_LOST as exc:
-            code, message = describe_client_error(exc)
-            raise SendAnswerLostError(f"no answer from SQS ({code}: {message})", code=code) from exc
+        except ANSWER_MAY_BE_LOST as exc:
+            raise answer_lost("SQS", exc) from exc
         except (ClientError, BotoCoreError) as exc:
             code, message = describe_client_error(exc)
             return [], [SendFailure(str(e["Id"]), code, message, False) for e in entries]
@@ -294,7 +259,4 @@ class SqsGateway:
 
 def sqs_error(doing: str, exc: ClientError | BotoCoreError) -> AwsError:
     """An SQS call's failure, phrased for the user: unreachable, or refused with AWS's code."""
-    code, message = describe_client_error(exc)
-    if isinstance(exc, EndpointConnectionError | ConnectionClosedError):
-        return AwsError(f"cannot reach SQS while {doing}: {exc}", code=code)
-    return AwsError(f"AWS refused {doing}: {code}: {message}", code=code)
+    return aws_error("SQS", doing, exc)

@@ -21,9 +21,12 @@ LOADS_THE_SDK = {
     "bot.sqs_gateway": "the SQS gateway",
     "bot.sqs_move_tasks": "the SQS gateway's move tasks (CLI only)",
     "bot.lambda_gateway": "the Lambda gateway",
+    "bot.sns_gateway": "the SNS gateway (subscriptions that dead-letter, publish)",
+    "bot.events_gateway": "the EventBridge gateway (rule targets that dead-letter)",
     "bot.state_table": "the state table gateway",
     "bot.s3_gateway": "the S3 gateway (archives)",
     "bot.aws_errors": "how every gateway words an AWS error",
+    "bot.aws_clients": "how every gateway makes its clients (retries, timeouts)",
     # Edges that make or use a gateway at run time.
     "bot.cli": "the CLI says the SDK's configuration errors in one line",
     "bot.cli_context": "the CLI's context makes the SQS gateway and move tasks",
@@ -148,6 +151,7 @@ def test_every_module_allowed_the_sdk_exists() -> None:
 # composition root that makes their clients, and Bolt's endpoint. Everything else takes a gateway.
 SDK_CLIENTS = ("boto3", "botocore.config", "slack_sdk", "slack_bolt")
 MAY_USE_SDK_CLIENTS = {
+    "bot.aws_clients",  # makes every gateway's boto3 clients
     "bot.sqs_gateway",
     "bot.lambda_gateway",
     "bot.state_table",
@@ -157,8 +161,15 @@ MAY_USE_SDK_CLIENTS = {
     "bot.slack.app",  # Bolt's App (it verifies and acks; the client is injected)
     "bot.slack.runtime",  # Bolt's Lambda adapter
 }
-# botocore's exceptions, to catch and word what a gateway let through: only these.
-MAY_CATCH_SDK_ERRORS = MAY_USE_SDK_CLIENTS | {"bot.sqs_move_tasks", "bot.aws_errors", "bot.cli"}
+# botocore's exceptions, to catch and word what a gateway let through: only these (and the
+# gateways that make their clients through bot.aws_clients).
+MAY_CATCH_SDK_ERRORS = MAY_USE_SDK_CLIENTS | {
+    "bot.sqs_move_tasks",
+    "bot.aws_errors",
+    "bot.cli",
+    "bot.sns_gateway",
+    "bot.events_gateway",
+}
 
 
 def sdk_imports(path: Path) -> set[str]:
@@ -189,7 +200,7 @@ def test_only_the_gateways_talk_to_aws_and_slack() -> None:
             uses_client = name.startswith(SDK_CLIENTS)
             kept = clients if uses_client else errors
             kept.setdefault(_module_name(path), set()).add(name)
-    assert "bot.sqs_gateway" in clients  # the scan sees imports
+    assert "bot.aws_clients" in clients and "bot.lambda_gateway" in clients  # the scan sees imports
     # Then only a gateway, the composition root or Bolt's endpoint reaches for a client
     assert {m: n for m, n in clients.items() if m not in MAY_USE_SDK_CLIENTS} == {}
     # and only the listed edges catch botocore's errors
