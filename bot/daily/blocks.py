@@ -619,12 +619,12 @@ def render_report(report: DailyReport) -> RenderedReport:
             SlackMessage(fallback_text(report), [_header(report), _section(text)]), []
         )
     noisy = sorted((d for d in report.dlqs if not d.quiet), key=_attention_order)
-    quiet = [d.name for d in report.dlqs if d.quiet]
+    quiet = [d for d in report.dlqs if d.quiet]
     context = f"Yesterday = {report.day.isoformat()} in {report.timezone}"
     if report.time_field:
         context += f", by the body field {code(report.time_field)}"
     if quiet:
-        context += f" · quiet: {escape(', '.join(quiet))}"
+        context += " · quiet: " + ", ".join(escape(d.name) + kind_mark(d.kind) for d in quiet)
     head: list[Block] = [
         _header(report),
         _section(summary_text(report), block_id="daily.summary"),

@@ -22,6 +22,9 @@ MAX_FEEDERS_TEXT = 600
 TOP_FOR_HUMAN = 3  # reasons shown for the messages left for a person; the rest are counted
 MAX_REASON = 200  # characters of one reason (its text may hold an attribute's value)
 MAX_UNREAD_WHY = 300
+# Characters of why a run had no canary: it names every feeder (``bot.canary.canary_blocker``),
+# whole for a DLQ of a few, cut (and marked so) for one of dozens.
+MAX_NO_CANARY = 600
 
 
 def within(names: Sequence[str], limit: int, separator: str = ", ") -> str:
@@ -74,7 +77,7 @@ def no_canary_line(why: str | None) -> str | None:
     """Why an auto-redrive ran without its canary (None: it had one, or none was asked for)."""
     if not why:
         return None
-    return f":warning: no canary: {_plain(why, MAX_REASON)}"
+    return f":warning: no canary: {_plain(why, MAX_NO_CANARY)}"
 
 
 def unread_lines(unread: Sequence[tuple[str, str]]) -> list[str]:

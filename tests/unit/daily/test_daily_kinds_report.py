@@ -242,3 +242,11 @@ def test_failures_say_their_codes_escaped() -> None:
 
     # Then the top three codes are said, escaped
     assert "*6 failed* (left in the DLQ: UnknownTarget ×3, Ambiguous ×2, &lt;!here&gt; ×1)" in text
+
+
+def test_quiet_dlqs_are_named_with_their_kind() -> None:
+    calm = DlqStatus(name="calm-dlq", depth=0, depth_before=0, kind="sns")
+    busy = DlqStatus(name="busy-dlq", depth=1, depth_before=1, kind="sqs", sources=("busy",))
+    blocks = _blocks(_report(calm, busy))
+    context = next(b for b in blocks if b["type"] == "context")["elements"][0]["text"]
+    assert context.endswith(" · quiet: calm-dlq (sns)")
