@@ -7,6 +7,11 @@ seals and hands to the worker Lambda (``bot.slack.jobs``).
 
 No network call happens while the app is built: the client is passed in and authorization is a
 local function (no ``auth.test``).
+
+Edit & resend (its form, the checks of a submitted body, the views.open client) is loaded by the
+first Edit & resend click or modal submission, not at the cold start: few requests are either,
+and each module loaded at import delays every container's first ack
+(tests/deploy/test_handler_imports.py).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltRequest, BoltResponse, Respond
 from slack_bolt.authorization import AuthorizeResult
@@ -28,8 +33,6 @@ from bot.slack import blocks
 from bot.slack.button_values import ButtonValue, parse_button_value
 from bot.slack.commands import HelpCommand, RedriveCommand, parse_command
 from bot.slack.dispatch import JobDispatcher
-from bot.slack.edit_endpoint import EditEndpoint, SubmissionRefusedError
-from bot.slack.edit_modal import submitted_view
 from bot.slack.ids import SLASH_COMMAND, ActionId
 from bot.slack.mrkdwn import code
 from bot.slack.observability import logger
@@ -46,6 +49,9 @@ from bot.slack.protocol import (
     delivery_key,
 )
 from bot.slack.workspace import InstalledWorkspace, request_enterprises, request_teams
+
+if TYPE_CHECKING:
+    from bot.slack.edit_endpoint import EditEndpoint
 
 _REQUEST_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 _ANY_ACTION = re.compile(r".*")
@@ -96,14 +102,14 @@ def build_app(
     client: WebClient,
     dispatcher: JobDispatcher,
     bot_token: str | None = None,
-    edits: EditEndpoint | None = None,
+    edits: Callable[[], EditEndpoint] | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> App:
     """The Bolt app with every listener registered (once per cold start).
 
     ``bot_token``: the token Bolt puts in each request's context; None (as deployed): none, as
-    no listener calls Slack through Bolt's client. ``edits``: Edit & resend (None: its button
-    and modal are answered as not set up)."""
+    no listener calls Slack through Bolt's client. ``edits``: makes Edit & resend, called on its
+    first click or submission (None: its button and modal are answered as not set up)."""
 
     def authorize(**_: Any) -> AuthorizeResult:
         # No token resolved for this: the ack path reads the bot token only for Edit & resend.
@@ -275,7 +281,7 @@ def build_app(
         def job_for(action_id: str, value: ButtonValue) -> Job:
             if edits is None:
                 raise UsageError("Edit & resend is not set up for this app")
-            opened = edits.open_loading(_text(body.get("trigger_id")), value)
+            opened = edits().open_loading(_text(body.get("trigger_id")), value)
             return EditOpenJob(
                 queue=value.queue,
                 message_id=value.message_id or "",
@@ -288,11 +294,15 @@ def build_app(
 
     def on_edit_submission(ack: Ack, body: dict[str, Any], request: BoltRequest) -> None:
         # Checked before the ack: a refusal is shown on the body's field and nothing is sent.
+        # Loaded here, by the first submission (see the module's docstring).
+        from bot.slack.edit_endpoint import SubmissionRefusedError
+        from bot.slack.edit_modal import submitted_view
+
         view = body.get("view") or {}
         try:
             if edits is None:
                 raise SubmissionRefusedError("Edit & resend is not set up for this app")
-            submission = edits.check(view, _text(body.get("user", {}).get("id")), clock())
+            submission = edits().check(view, _text(body.get("user", {}).get("id")), clock())
             job = EditSubmitJob(
                 form=submission.sealed,
                 body=submission.body,

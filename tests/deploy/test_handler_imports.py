@@ -15,8 +15,18 @@ from tests.deploy import tooling
 PROBE = """
 import json, sys
 import {module}
+{then}
 print(json.dumps(sorted(sys.modules)))
 """
+
+# Edit & resend on the endpoint (its form, the checks of a submitted body, the views.open client):
+# loaded by the first Edit & resend click or modal submission, as few requests are either.
+EDIT_AND_RESEND = {
+    "bot.slack.edit_endpoint",
+    "bot.slack.edit_modal",
+    "bot.body_edits",
+    "bot.sqs_text",
+}
 
 # Modules a handler's function never runs: loading them would only slow its cold start.
 NOT_LOADED = {
@@ -37,6 +47,15 @@ NOT_LOADED = {
         "bot.selection",
         # Edit & resend's diff is the worker's: the endpoint only checks a submitted body.
         "difflib",
+        *EDIT_AND_RESEND,
+        # Our Slack Web API client: the endpoint's build makes Bolt's (its first request).
+        "bot.slack.web",
+        "bot.slack.web_api",
+        # Finding and reaching a DLQ's feeders (SNS, EventBridge, Lambda) is the worker's.
+        "bot.feeders",
+        "bot.feeder_discovery",
+        "bot.feeder_routing",
+        "bot.deliveries",
     },
     "handlers.worker": {"slack_bolt", "bot.daily", "bot.slack.app", "bot.slack.runtime"},
     "handlers.daily": {
@@ -55,7 +74,8 @@ NOT_LOADED = {
 }
 
 
-def loaded_by(module: str) -> set[str]:
+def loaded_by(module: str, *, then: str = "") -> set[str]:
+    """The modules a fresh interpreter holds after importing ``module`` (and running ``then``)."""
     env = {
         "PATH": "/usr/bin:/bin",
         "PYTHONPATH": str(tooling.ROOT),
@@ -64,9 +84,12 @@ def loaded_by(module: str) -> set[str]:
         "SLACK_SIGNING_SECRET": "test-signing-secret",
         "REPORT_CHANNEL": "C0TEST",
         "STATE_TABLE": "dlq-redrive-test",
+        "SLACK_TEAM_ID": "T_LOCAL",
+        "WORKER_FUNCTION_NAME": "dlq-redrive-worker",
+        "JOB_SIGNING_KEY": "k" * 64,
     }
     result = subprocess.run(
-        [sys.executable, "-c", PROBE.format(module=module)],
+        [sys.executable, "-c", PROBE.format(module=module, then=then)],
         env=env,
         cwd=tooling.ROOT,
         capture_output=True,
@@ -91,3 +114,12 @@ def test_a_handler_loads_only_what_its_function_runs(module: str) -> None:
         if name == banned or name.startswith(banned + ".")
     }
     assert unwanted == set()
+
+
+def test_the_endpoints_first_request_builds_it_without_edit_and_resend() -> None:
+    # When a fresh endpoint is built, as its first request does after the cold start's import
+    loaded = loaded_by("handlers.slack", then="handlers.slack.endpoint()")
+    # Then the Bolt app is built, and Edit & resend's modules wait for its first click or
+    # submission (bot/slack/app.py loads them then)
+    assert "slack_bolt" in loaded and "bot.slack.app" in loaded
+    assert EDIT_AND_RESEND & loaded == set()
