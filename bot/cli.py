@@ -49,6 +49,7 @@ from bot.composition import build_cli_context
 from bot.errors import AwsError, DlqRedriveError, UsageError
 from bot.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from bot.inspection import EXPIRY_SCAN, peek
+from bot.kind_words import undeliverable
 from bot.pacing import check_rate
 from bot.printable import visible
 from bot.redrive_model import RedriveRequest
@@ -279,6 +280,12 @@ def _cmd_redrive(args: argparse.Namespace, ctx: CliContext) -> int:
     catalog = ctx.catalog
     dlq = catalog.get(args.queue, orphan_ok=bool(args.to))
     to = catalog.resolve_to(dlq, args.to) if args.to else None
+    refused = None if to else undeliverable(dlq.feeders, has_sources=bool(dlq.sources))
+    if refused:
+        raise UsageError(
+            f"no message of {visible(dlq.name)} can go back where it came from: "
+            f"{visible(refused)}; nothing was touched (--to QUEUE moves them to a queue you name)"
+        )
     request = RedriveRequest(
         selection=selection,
         to=to,

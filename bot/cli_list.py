@@ -34,6 +34,7 @@ WIDTH = 100  # the terminal width the table keeps to (sources wrap under their r
 HEADER = ["DLQ", "KIND", "VISIBLE", "IN FLIGHT", "FIFO", "NEXT EXPIRY", "SOURCES"]
 _ITEM = "  - "  # a source under its row
 _CONTINUED = "    "  # the rest of a source line wrapped at WIDTH
+UNREAD_CHARS = 300  # of why a kind was not read, in the table (``--json`` has all of it)
 
 
 def run_list(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -69,9 +70,17 @@ def run_list(args: argparse.Namespace, ctx: CliContext) -> int:
         expiry = ["(not read)" if args.no_expiry else describe_next_expiry(e, tz) for e in expiries]
         for line in list_lines(summaries, expiry):
             print(line, file=ctx.out)
-    for line in unread_lines(unread):
-        print(visible(line), file=ctx.out)  # AWS's error text can quote a name
+    # AWS's error text can quote a name, and be a whole HTML page: escaped, cut, wrapped
+    # (``--json`` has it whole).
+    cut = tuple((kind, _cut(why, UNREAD_CHARS)) for kind, why in unread)
+    for line in unread_lines(cut):
+        for part in textwrap.wrap(visible(line), width=WIDTH, subsequent_indent=_CONTINUED):
+            print(part, file=ctx.out)
     return EXIT_OK
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def list_lines(summaries: list[DlqSummary], expiries: list[str], width: int = WIDTH) -> list[str]:
