@@ -11,6 +11,11 @@ group the canary moved from still has a message in front, the canary cannot tell
 (``Watch.HIDDEN``). The rest runs with the same lineage, so the canary's copies that came back
 are not sent again by it (``RedriveReport.returned``), and its own copies carry the lineage too.
 
+A canary can only watch copies that come back to the DLQ carrying its lineage: those sent to an
+SQS source queue, whose consumer's failures SQS dead-letters back with their attributes. A DLQ
+that SNS subscriptions, EventBridge targets or Lambda functions feed has none for the copies of
+their messages (``canary_blocker``): it is redriven without a canary.
+
 Every decision is in this module, with the clock and the sleep passed in: the unit tests run it
 against the in-memory SQS with a fake clock, the integration test against moto with a consumer.
 """
@@ -26,7 +31,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from bot.error_groups import error_label
-from bot.errors import DlqRedriveError
+from bot.errors import DlqRedriveError, UsageError
 from bot.pacing import Deadline
 from bot.redrive_model import Action, RedriveReport, RedriveRequest, StopReason
 from bot.selection import Selection, lineage_of
@@ -172,6 +177,23 @@ def new_lineage() -> str:
     return f"canary-{uuid.uuid4().hex}"
 
 
+def canary_blocker(dlq: Dlq) -> str | None:
+    """Why a canary cannot watch ``dlq`` (plain text, every surface escapes it), or None.
+
+    Only SQS sources' copies come back marked. An SNS subscription's, an EventBridge target's or
+    a Lambda function's message goes back to that target: a function's invoke carries no
+    attribute at all (Lambda writes the bare payload to its DLQ, with its own attributes), and
+    a subscription's or a rule target's queue dead-letters by its own RedrivePolicy, into
+    another DLQ. A canary would watch for copies that cannot come back, and let the rest go."""
+    if not dlq.feeders:
+        return None
+    targets = sorted({feeder.describe() for feeder in dlq.feeders})
+    return (
+        f"{dlq.name} is fed by {'; '.join(targets)}: their copies go to those targets, and a copy "
+        f"that fails again there does not come back to {dlq.name} marked as the canary's"
+    )
+
+
 def run_with_canary(
     engine: RedriveEngine,
     dlq: Dlq,
@@ -188,7 +210,12 @@ def run_with_canary(
 ) -> CanaryOutcome:
     """Move ``plan.size`` of the selection, watch the DLQ for their copies for up to
     ``plan.wait_s``, and move the rest unless more than ``plan.max_returned_share`` of the
-    canary came back (see the module docstring). A dry run has no canary: it is just counted."""
+    canary came back (see the module docstring). A dry run has no canary: it is just counted.
+
+    UsageError, before anything moved, for a DLQ a canary cannot watch (``canary_blocker``)."""
+    blocker = canary_blocker(dlq)
+    if blocker is not None:
+        raise UsageError(f"no canary for {dlq.name}: {blocker}; redrive it with --canary 0")
     lineage = lineage or request.lineage or new_lineage()
     limit = request.selection.limit
     size = plan.size if limit is None else min(plan.size, limit)

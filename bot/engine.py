@@ -24,8 +24,9 @@ One run is a few parts that share a ``RunState`` (``bot.engine_state``: the requ
 the lock, the stop), each in a module of its own so it can be read alone: the scan receives and
 stops (``engine_scan``), the intake judges and claims (``engine_intake``), the router finds each
 message's destination (``engine_routing``), the sender sends and deletes (``engine_sending``),
-and the holding keeps what is not moved hidden and releases it (``engine_holding``). This module
-only puts them together.
+the deliverer invokes functions and publishes to topics for the feeders' messages
+(``engine_delivering``), and the holding keeps what is not moved hidden and releases it
+(``engine_holding``). This module only puts them together.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.catalog import Dlq
+from bot.delivery_api import TargetApi
+from bot.engine_delivering import Deliverer
 from bot.engine_holding import Holding
 from bot.engine_intake import Intake
 from bot.engine_ledger import RedriveLedger, RunLedger, content_digest
@@ -92,7 +95,8 @@ class RedriveEngine:
 
     ``ledger`` (optional) counts the redrives of messages that cannot carry the counter;
     ``clock`` (seconds) times the heartbeat that keeps held messages hidden (tests pass the fake
-    SQS's clock).
+    SQS's clock); ``targets`` (optional) invokes the functions and publishes to the topics that
+    the messages of SNS subscriptions, EventBridge targets and Lambda functions go back to.
     """
 
     def __init__(
@@ -103,8 +107,10 @@ class RedriveEngine:
         timezone: Any,
         ledger: RedriveLedger | None = None,
         clock: Callable[[], float] = time.monotonic,
+        targets: TargetApi | None = None,
     ) -> None:
         self.sqs = sqs
+        self.targets = targets
         self.max_redrives = max_redrives
         self.timezone = timezone
         self.ledger = ledger
@@ -126,7 +132,7 @@ class RedriveEngine:
             selection=request.selection.describe(self.timezone),
             archive_location=request.archive.location if request.archive is not None else None,
         )
-        state = RunState(self.sqs, dlq, request, report, self.clock)
+        state = RunState(self.sqs, dlq, request, report, self.clock, self.targets)
         holding = Holding(state)
         router = Router(state)
         ledger = RunLedger(self.ledger, dlq.name, force=request.force)
@@ -136,6 +142,7 @@ class RedriveEngine:
             holding,
             router,
             sender,
+            Deliverer(state, holding, sender),
             ledger,
             max_redrives=self.max_redrives,
             timezone=self.timezone,

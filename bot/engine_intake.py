@@ -12,13 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from bot.engine_archiving import Archiver
+from bot.engine_delivering import Deliverer
 from bot.engine_holding import Holding, group_of
 from bot.engine_ledger import RunLedger
 from bot.engine_routing import Candidate, Router
 from bot.engine_sending import Sender
 from bot.engine_state import Claim, RunState
 from bot.planner import Outgoing
-from bot.redrive_model import Action
+from bot.redrive_model import Action, RedriveReport
 from bot.selection import Verdict, judge, lineage_of, needs_human
 from bot.sqs_model import ReceivedMessage, queue_was_missing
 
@@ -32,6 +33,7 @@ class Intake:
         holding: Holding,
         router: Router,
         sender: Sender,
+        deliverer: Deliverer,
         ledger: RunLedger,
         *,
         max_redrives: int,
@@ -41,6 +43,7 @@ class Intake:
         self.holding = holding
         self.router = router
         self.sender = sender
+        self.deliverer = deliverer
         self.archiver = Archiver(state, holding, sender)
         self.ledger = ledger
         self.max_redrives = max_redrives
@@ -71,6 +74,7 @@ class Intake:
         ]
         recorded = self.ledger.recorded(c.item for c in candidates if c.item is not None)
         to_send: dict[str, tuple[str, list[Outgoing]]] = {}
+        to_deliver: list[Candidate] = []  # to a function or a topic
         to_archive: list[ReceivedMessage] = []
         failures: list[tuple[Candidate, tuple[str, str]]] = []
         report = state.report
@@ -83,6 +87,11 @@ class Intake:
                 ):
                     report.skipped += 1
                     report.needs_human += 1
+                    holding.hold(message)
+                elif candidate.held is not None:  # its target cannot take it as configured
+                    report.skipped += 1
+                    report.needs_human += 1
+                    report.needs_human_reasons[candidate.held] += 1
                     holding.hold(message)
                 elif self._pinned_out(message):  # not what the approval counted: stays
                     report.out_of_window += 1
@@ -102,6 +111,8 @@ class Intake:
                         holding.hold(message)
                     elif archiving:
                         to_archive.append(message)
+                    elif candidate.parcel is not None:
+                        to_deliver.append(candidate)
                     elif candidate.item is not None:
                         to_send.setdefault(candidate.url, (candidate.destination, []))[1].append(
                             candidate.item
@@ -113,6 +124,8 @@ class Intake:
             holding.fail(candidate.message, code, reason, candidate.destination)
         for url, (name, items) in to_send.items():
             self.sender.send_all(url, name, items)
+        if to_deliver:
+            self.deliverer.deliver_all(to_deliver)
         if to_archive:
             self.archiver.archive_all(to_archive)
 
@@ -167,14 +180,14 @@ class Intake:
                 # asks the ledger first, so poison is said as such (as judge() does for the
                 # counter), then leaves it out of window.
                 pinned_out = verdict is Verdict.SELECT and self._pinned_out(message)
-                if pinned_out and not self._has_route(message):
+                if pinned_out and not self.router.has_route(message):
                     verdict = Verdict.OUT_OF_WINDOW
                 if verdict is Verdict.SELECT and self._no_source(message):
                     report.no_source += 1
                     report.skipped += 1
                     holding.hide(message, message.receipt_handle, received_at)
                 elif verdict is not Verdict.SELECT:
-                    self._count_skip(verdict)
+                    count_skip(report, verdict)
                     holding.hide(message, message.receipt_handle, received_at)
                 else:
                     holding.sending[message.message_id] = Claim(
@@ -188,22 +201,12 @@ class Intake:
         pin = self.state.request.selection.pin
         return pin is not None and not pin.admits(message)
 
-    def _has_route(self, message: ReceivedMessage) -> bool:
-        """Whether something says where ``message`` goes (--to, its source, the one source)."""
-        dlq, request = self.state.dlq, self.state.request
-        return (
-            request.action is not Action.REDRIVE  # the archive: no queue to find
-            or request.to is not None
-            or bool(message.source_arn)
-            or len(dlq.sources) == 1
-        )
-
     def _no_source(self, message: ReceivedMessage) -> bool:
         """Whether nothing says where ``message`` goes: no --to, no recorded source, and not
         exactly one source queue. It is held for a human (counted with the reason); the run
         moves the others. Call with the lock held."""
         dlq, report = self.state.dlq, self.state.report
-        if self._has_route(message):
+        if self.router.has_route(message):
             return False
         if report.no_source_reason is None:
             names = ", ".join(dlq.source_names) or "none"
@@ -212,16 +215,6 @@ class Intake:
                 f"queues ({names}); choose one with --to QUEUE"
             )
         return True
-
-    def _count_skip(self, verdict: Verdict) -> None:
-        report = self.state.report
-        report.skipped += 1
-        if verdict is Verdict.OUT_OF_WINDOW:
-            report.out_of_window += 1
-        elif verdict is Verdict.UNREADABLE_TIME:
-            report.unreadable += 1
-        elif verdict is Verdict.NEEDS_HUMAN:
-            report.needs_human += 1
 
 
 def edit_out_of_order(
@@ -238,3 +231,14 @@ def edit_out_of_order(
                 return group
             return None
     return None
+
+
+def count_skip(report: RedriveReport, verdict: Verdict) -> None:
+    """Count a message the selection left in the DLQ, by why. Call with the lock held."""
+    report.skipped += 1
+    if verdict is Verdict.OUT_OF_WINDOW:
+        report.out_of_window += 1
+    elif verdict is Verdict.UNREADABLE_TIME:
+        report.unreadable += 1
+    elif verdict is Verdict.NEEDS_HUMAN:
+        report.needs_human += 1

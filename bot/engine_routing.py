@@ -1,5 +1,7 @@
 """Where a selected message goes and what travels: its destination queue, and the entry built for
-that queue's MaximumMessageSize (or why it cannot go).
+that queue's MaximumMessageSize (or why it cannot go); or, for a message an SNS subscription, an
+EventBridge target or a Lambda function dead-lettered (``bot.feeder_routing``), exactly the target
+that failed it: a queue (the same entry), a function or a topic (a ``Parcel``).
 
 The look-ups this needs (a source queue's URL by ARN, a destination's size) are asked once per run
 however many workers need them; what AWS refused fails only the messages that need the answer.
@@ -9,15 +11,58 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
+from bot.deliveries import DeliveryShapeError, limit_for, payload
 from bot.engine_state import RunState
 from bot.errors import AwsError, QueueNotFoundError
-from bot.planner import Outgoing, build_outgoing
+from bot.feeder_routing import Delivery, NoDelivery, route
+from bot.feeders import Kind, Via
+from bot.planner import Outgoing, build_outgoing, dedup_id
+from bot.redrive_model import Action
+from bot.selection import REDRIVE_COUNT_ATTRIBUTE, redrive_count
 from bot.sqs_model import ReceivedMessage
 
 _T = TypeVar("_T")
+
+# What EventBridge adds to a message it dead-letters ("Each message in your DLQ will include the
+# following custom attributes: RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE,
+# EXHAUSTED_RETRY_CONDITION, RETRY_ATTEMPTS", EventBridge User Guide): an account of the failure,
+# not part of the event, so a copy delivered to the target goes without them, as EventBridge's own
+# delivery would have.
+EVENTBRIDGE_DLQ_ATTRIBUTES = frozenset(
+    {
+        "RULE_ARN",
+        "TARGET_ARN",
+        "ERROR_CODE",
+        "ERROR_MESSAGE",
+        "EXHAUSTED_RETRY_CONDITION",
+        "RETRY_ATTEMPTS",
+    }
+)
+
+
+def destination_label(delivery: Delivery) -> str:
+    """How a report names where a delivery went: a queue by its name (as for SQS sources), a
+    function as ``lambda <name>``, a topic as ``sns <name>``."""
+    if delivery.via is Via.FUNCTION:
+        return f"lambda {delivery.name}"
+    if delivery.via is Via.TOPIC:
+        return f"sns {delivery.name}"
+    return delivery.name
+
+
+@dataclass(frozen=True, slots=True)
+class Parcel:
+    """A copy for a function (an asynchronous invoke) or a topic (a publish): the bytes that
+    travel and, for a topic, its message attributes and FIFO ids."""
+
+    delivery: Delivery
+    payload: bytes
+    attributes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    group_id: str | None = None
+    dedup_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -25,10 +70,15 @@ class Candidate:
     """A selected message on its way: where it goes, and what travels (or why it cannot)."""
 
     message: ReceivedMessage
-    destination: str  # the queue's name
+    destination: str  # the queue's name, or ``destination_label`` of a delivery
     url: str = ""
-    item: Outgoing | None = None  # built for the destination's MaximumMessageSize
+    # built for the destination's MaximumMessageSize; for a parcel, its payload as the entry's
+    # body (what the ledger counts it by: it carries no counter)
+    item: Outgoing | None = None
     failure: tuple[str, str] | None = None  # (code, reason): it stays in the DLQ, failed
+    delivery: Delivery | None = None  # a feeder's target (None: an SQS source or --to)
+    parcel: Parcel | None = None  # for a function or a topic: sent by ``engine_delivering``
+    held: str | None = None  # why it waits for a human (an EventBridge ERROR_CODE): not sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +110,31 @@ class Router:
         MaximumMessageSize), or why it cannot go: its source queue is gone, or the destination
         cannot take it (then it stays in the DLQ, failed with the reason, and is never sent).
 
-        The destination is --to, else the message's own source queue (the
-        DeadLetterQueueSourceArn SQS gives), else the DLQ's single source (the intake held the
-        others back as having no source).
+        The destination is --to, else the target of the feeder that failed it
+        (``feeder_routing.route``: a queue, a function or a topic), else the message's own source
+        queue (the DeadLetterQueueSourceArn SQS gives), else the DLQ's single source (the intake
+        held the others back as having no source).
         """
         request, dlq = self.state.request, self.state.dlq
+        routed = None if request.to is not None else self.route(message)
+        if isinstance(routed, NoDelivery):
+            if routed.needs_human:
+                return Candidate(message, "", held=routed.reason)
+            return Candidate(message, "", failure=(routed.code, routed.reason))
+        if routed is not None and routed.via is not Via.QUEUE:
+            return self._parcel(message, routed)
         if request.to is not None:
             url, name = request.to.url, request.to.name
+        elif routed is not None:  # a subscription's or a rule target's queue
+            name = routed.name
+            found = self._ask_once(
+                routed.arn, self.source_urls, self.state.sqs.url_for_arn, counted_as=None
+            )
+            if isinstance(found, Refused):
+                return Candidate(message, name, failure=(found.code, found.reason))
+            url = found
+            if routed.feeder is not None and routed.feeder.kind is Kind.EVENTS:
+                message = _without(message, EVENTBRIDGE_DLQ_ATTRIBUTES)
         elif message.source_arn:
             name = message.source_arn.rsplit(":", 1)[-1]
             found = self._ask_once(
@@ -88,13 +156,80 @@ class Router:
             body=request.edit.body if request.edit is not None else None,
             lineage=request.lineage,
         )
+        delivery = routed if isinstance(routed, Delivery) else None
         if item.size <= limit:
-            return Candidate(message, name, url, item)
+            return Candidate(message, name, url, item, delivery=delivery)
         reason = (
             f"{item.size:,} bytes with its attributes; {name} takes messages of at most "
             f"{limit:,} bytes (its MaximumMessageSize)"
         )
-        return Candidate(message, name, url, item, ("MessageTooLarge", reason))
+        return Candidate(message, name, url, item, ("MessageTooLarge", reason), delivery)
+
+    def has_route(self, message: ReceivedMessage) -> bool:
+        """Whether something says where ``message`` goes (--to, its source, the one source, a
+        feeder's routing, which also says why a message of theirs goes nowhere)."""
+        dlq, request = self.state.dlq, self.state.request
+        return (
+            request.action is not Action.REDRIVE  # the archive: no queue to find
+            or request.to is not None
+            or bool(message.source_arn)
+            or len(dlq.sources) == 1
+            or self.route(message) is not None
+        )
+
+    def route(self, message: ReceivedMessage) -> Delivery | NoDelivery | None:
+        """Which feeder's target ``message`` goes back to (None: an SQS source's message)."""
+        dlq = self.state.dlq
+        if not dlq.feeders:
+            return None
+        return route(
+            message, dlq.feeders, has_sqs_sources=bool(dlq.sources), force=self.state.request.force
+        )
+
+    def _parcel(self, message: ReceivedMessage, delivery: Delivery) -> Candidate:
+        """The copy of ``message`` for a function or a topic, shaped as the feeder would have
+        delivered it (``bot.deliveries``; an edit's body replaces the stored one first), or why
+        it cannot go: it cannot be shaped, or it is over the target's limit (failed before any
+        call). A function's copy carries no counter (the ledger counts it by its payload); a
+        topic's carries it as a message attribute."""
+        request = self.state.request
+        name = destination_label(delivery)
+        try:
+            data = payload(
+                message, delivery, body=request.edit.body if request.edit is not None else None
+            )
+        except DeliveryShapeError as exc:
+            return Candidate(message, name, failure=(exc.code, exc.reason), delivery=delivery)
+        attributes: dict[str, dict[str, Any]] = {}
+        if delivery.via is Via.TOPIC:
+            count = str(redrive_count(message) + 1)  # as a queue's copy counts (bot.planner)
+            attributes[REDRIVE_COUNT_ATTRIBUTE] = {"DataType": "String", "StringValue": count}
+        size = len(data) + sum(
+            len(n.encode()) + len(a["DataType"]) + len(a["StringValue"].encode())
+            for n, a in attributes.items()
+        )
+        item = Outgoing(
+            message.message_id,
+            message.receipt_handle,
+            {"MessageBody": data.decode("utf-8", "surrogatepass")},
+            size,
+            counter_dropped=delivery.via is Via.FUNCTION,
+            lineage_dropped=request.lineage is not None,
+        )
+        group = message.attributes.get("MessageGroupId")
+        ordinal = redrive_count(message) + 1
+        edited = request.edit.body if request.edit is not None else None
+        dedup = dedup_id(message.message_id, ordinal, edited) if group else None
+        parcel = Parcel(delivery, data, attributes, group, dedup)
+        candidate = Candidate(message, name, item=item, delivery=delivery, parcel=parcel)
+        limit = limit_for(delivery)
+        if limit is not None and size > limit:  # a topic's message with its attributes
+            what = "an asynchronous invoke" if delivery.via is Via.FUNCTION else "a publish"
+            candidate.failure = (
+                "PayloadTooLarge",
+                f"{size:,} bytes; {what} to {name} takes at most {limit:,} bytes",
+            )
+        return candidate
 
     def size_limit(self, url: str) -> int | Refused:
         """The destination's MaximumMessageSize (one GetQueueAttributes per destination per run,
@@ -133,3 +268,9 @@ class Router:
                     if counted_as is not None:
                         self.state.count_call(counted_as)
             return answers[key] if key in answers else self.refused[key]
+
+
+def _without(message: ReceivedMessage, names: frozenset[str]) -> ReceivedMessage:
+    """``message`` without the message attributes ``names``."""
+    kept = {k: v for k, v in message.message_attributes.items() if k not in names}
+    return replace(message, message_attributes=kept)

@@ -41,10 +41,10 @@ class Sender:
         )
         waves = group_waves(items) if self.state.dlq.info.fifo else [items]
         for wave in waves:
-            for batch in batches(self._not_held_back(wave), max_bytes=max_bytes):
+            for batch in batches(self.not_held_back(wave), max_bytes=max_bytes):
                 self._send(url, destination, batch)
 
-    def _not_held_back(self, wave: list[Outgoing]) -> list[Outgoing]:
+    def not_held_back(self, wave: list[Outgoing]) -> list[Outgoing]:
         """``wave`` without the messages of FIFO groups that stalled: those are kept in the DLQ,
         counted held back, for a later run to send after the message that did not move."""
         holding = self.holding
@@ -76,7 +76,7 @@ class Sender:
             try:
                 ok, failed = self.state.sqs.send_batch(url, batch_entries(items))
             except SendAnswerLostError as exc:
-                self._unconfirmed(items, str(exc))
+                self.unconfirmed(items, str(exc))
                 retry = []
                 break
             finally:
@@ -101,12 +101,12 @@ class Sender:
         for item, failure in answer.refused:
             self.holding.fail(item, failure.code, failure.reason, destination)
         if answer.unsettled:
-            self._unconfirmed(answer.unsettled, "SQS's answer said neither stored nor failed")
+            self.unconfirmed(answer.unsettled, "SQS's answer said neither stored nor failed")
         return answer.stored, answer.retry
 
-    def _unconfirmed(self, items: list[Outgoing], reason: str) -> None:
-        """Messages SQS may have stored without saying so: kept in the DLQ, never re-sent here,
-        and counted as redriven in the ledger (it may have been a redrive)."""
+    def unconfirmed(self, items: list[Outgoing], reason: str) -> None:
+        """Messages SQS (or Lambda, or SNS) may have taken without saying so: kept in the DLQ,
+        never re-sent here, and counted as redriven in the ledger (it may have been a redrive)."""
         with self.state.lock:
             self.state.report.unconfirmed += len(items)
             self.state.report.unconfirmed_reason = reason

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.catalog import Dlq
+from bot.delivery_api import TargetApi
 from bot.redrive_model import RedriveReport, RedriveRequest, StopReason
 from bot.sqs_model import SqsApi
 
@@ -52,8 +53,12 @@ class RunState:
         request: RedriveRequest,
         report: RedriveReport,
         clock: Callable[[], float],
+        targets: TargetApi | None = None,
     ) -> None:
         self.sqs = sqs
+        # Functions and topics the feeders' messages go back to (None: this run cannot reach
+        # them, and such messages stay in the DLQ, failed with the reason).
+        self.targets = targets
         self.dlq = dlq
         self.request = request
         self.report = report

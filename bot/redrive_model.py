@@ -102,7 +102,10 @@ class RedriveReport:
     skipped: int = 0
     out_of_window: int = 0
     unreadable: int = 0
-    needs_human: int = 0  # redriven MAX_REDRIVES times already (poison)
+    # Redriven MAX_REDRIVES times already (poison), or its target cannot take it as configured
+    # (an EventBridge ERROR_CODE such as NO_PERMISSIONS: ``needs_human_reasons``).
+    needs_human: int = 0
+    needs_human_reasons: Counter[str] = field(default_factory=Counter)  # reason -> messages
     no_source: int = 0  # no recorded source in a DLQ with several: held for a human (or --to)
     no_source_reason: str | None = None
     over_limit: int = 0
@@ -212,6 +215,7 @@ class RedriveReport:
                 "returned_during_run": self.returned,
             },
             "needs_human": self.needs_human,
+            "needs_human_reasons": dict(self.needs_human_reasons),
             "no_source_reason": self.no_source_reason,
             "archived": self.archived,
             "archive_location": self.archive_location,

@@ -71,7 +71,7 @@ def test_discovery_lists_queues_only_feeders_dead_letter_into(sqs: FakeSqs) -> N
     directory = CountingDirectory(
         sns_into("subscription-dlq"), lambda_into("handler-dlq"), sns_into("orders-dlq")
     )
-    catalog = DlqCatalog(sqs, settings(), directory)  # type: ignore[arg-type]
+    catalog = DlqCatalog(sqs, settings(), directory)
     # When the watched DLQs are discovered
     found = {dlq.name: dlq for dlq in catalog.watched()}
     # Then each queue something dead-letters into is there, with its kinds and sources
@@ -90,7 +90,7 @@ def test_discovery_lists_queues_only_feeders_dead_letter_into(sqs: FakeSqs) -> N
 
 
 def test_a_queue_only_a_feeder_dead_letters_into_is_accepted_by_name(sqs: FakeSqs) -> None:
-    catalog = DlqCatalog(sqs, settings(), CountingDirectory(lambda_into("handler-dlq")))  # type: ignore[arg-type]
+    catalog = DlqCatalog(sqs, settings(), CountingDirectory(lambda_into("handler-dlq")))
     dlq = catalog.get("handler-dlq")
     assert dlq.sources == () and dlq.feeders == (lambda_into("handler-dlq"),)
     # A queue nothing dead-letters into is still refused, the feeders named in the words
@@ -99,7 +99,7 @@ def test_a_queue_only_a_feeder_dead_letters_into_is_accepted_by_name(sqs: FakeSq
 
 
 def test_without_a_feeder_directory_only_sqs_sources_count(sqs: FakeSqs) -> None:
-    catalog = DlqCatalog(sqs, settings())  # type: ignore[arg-type]
+    catalog = DlqCatalog(sqs, settings())
     assert [dlq.name for dlq in catalog.watched()] == ["orders-dlq", "payments-dlq"]
     with pytest.raises(NotADeadLetterQueueError):
         catalog.get("handler-dlq")
@@ -111,7 +111,7 @@ def test_the_feeder_scan_is_read_once_and_what_it_could_not_read_is_kept(sqs: Fa
     directory = CountingDirectory(
         lambda_into("handler-dlq"), unread=((Kind.EVENTS, "AccessDenied: events:ListRules"),)
     )
-    catalog = DlqCatalog(sqs, settings("handler-dlq,orders-dlq"), directory)  # type: ignore[arg-type]
+    catalog = DlqCatalog(sqs, settings("handler-dlq,orders-dlq"), directory)
     # When every DLQ is looked up and listed, several times
     catalog.watched()
     catalog.get("handler-dlq")
@@ -129,7 +129,7 @@ def test_a_feeder_naming_a_queue_list_queues_did_not_show_is_looked_up_by_arn() 
     sqs.list_queue_urls = lambda: [u for u in hidden(sqs) if "elsewhere" not in u]  # type: ignore[method-assign]
     # and a function into a queue that is gone
     catalog = DlqCatalog(
-        sqs,  # type: ignore[arg-type]
+        sqs,
         settings(),
         CountingDirectory(lambda_into("elsewhere-dlq"), lambda_into("deleted-dlq")),
     )
