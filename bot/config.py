@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.archive_location import s3_location
 from bot.errors import ConfigError, UsageError
-from bot.feeders import Kind
+from bot.feeder_kinds import Kind
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 

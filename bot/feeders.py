@@ -15,14 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-
-class Kind(StrEnum):
-    """What feeds a DLQ, in the order the KIND column lists them."""
-
-    SQS = "sqs"
-    SNS = "sns"
-    EVENTS = "events"
-    LAMBDA = "lambda"
+from bot.feeder_kinds import Kind as Kind  # its own module: the settings need only the kinds
 
 
 class Via(StrEnum):

@@ -20,12 +20,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 from bot.aws_clients import aws_client
 from bot.aws_errors import ANSWER_MAY_BE_LOST, answer_lost, aws_error, describe_client_error
 from bot.errors import AwsError
-from bot.feeder_discovery import FeederRead, function_dlq_feeder, on_failure_feeders
-from bot.feeders import Feeder
 from bot.lambda_api import event_payload
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
+
+    # The Slack endpoint imports this module to dispatch (LambdaGateway): the discovery's rules
+    # are the worker's, loaded by the first discovery (tests/deploy/test_handler_imports.py).
+    from bot.feeder_discovery import FeederRead
+    from bot.feeders import Feeder
 
 
 def default_lambda_client() -> LambdaClient:
@@ -95,6 +98,8 @@ class LambdaRedriveGateway:
         configuration), and every on-failure destination that is a queue
         (ListFunctionEventInvokeConfigs per function, in 8 threads). AwsError if the functions
         cannot be listed; a function whose configs cannot be read is kept in ``failed``."""
+        from bot.feeder_discovery import FeederRead, function_dlq_feeder  # see the imports
+
         client = self.client
         functions: list[dict[str, Any]] = []
         try:
@@ -131,6 +136,8 @@ class LambdaRedriveGateway:
         except (ClientError, BotoCoreError) as exc:
             code, _ = describe_client_error(exc)
             return [], None if code in _GONE else code
+        from bot.feeder_discovery import on_failure_feeders  # see the imports
+
         return on_failure_feeders(function, configs), None
 
     # --- delivery ---------------------------------------------------------------------------
