@@ -17,11 +17,19 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from bot.exit_codes import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE
+from bot.kind_words import (
+    ROUTING_REFUSALS,
+    delivery_lines,
+    destination_words,
+    first_reason,
+    function_deliveries,
+    not_resent_lines,
+)
 from bot.pacing import Deadline
 from bot.printable import visible
 from bot.redrive_model import Action, RedriveReport, RedriveRequest, StopReason
@@ -39,6 +47,7 @@ if TYPE_CHECKING:
     from bot.catalog import Dlq
     from bot.cli_context import CliContext
     from bot.engine import RedriveEngine
+    from bot.feeders import Feeder
 
 T = TypeVar("T")
 Progress = Callable[[RedriveReport], None]
@@ -269,11 +278,25 @@ def run_report(
         else {"action": action.value}
     )
 
+    to = request.to.name if request.to is not None else None
+
     def show(report: RedriveReport, interrupted_by: str | None) -> None:
         if as_json:
-            print(json.dumps({**named, **report.to_dict()}), file=ctx.out)
+            # Where each destination is, as the summary words it (the names are the engine's).
+            where = {
+                label: destination_words(label, dlq.feeders, to=to)
+                for label in report.by_destination
+            }
+            print(json.dumps({**named, **report.to_dict(), "destinations": where}), file=ctx.out)
         else:
-            print_summary(report, ctx.out, interrupted_by=interrupted_by, action=action)
+            print_summary(
+                report,
+                ctx.out,
+                interrupted_by=interrupted_by,
+                action=action,
+                feeders=dlq.feeders,
+                to=to,
+            )
 
     report = run_controlled(
         ctx.err,
@@ -327,14 +350,14 @@ def run_canary(
             print(json.dumps(payload), file=ctx.out)
             return
         print("canary:", file=ctx.out)
-        print_summary(outcome.canary, ctx.out, interrupted_by=interrupted_by)
+        print_summary(outcome.canary, ctx.out, interrupted_by=interrupted_by, feeders=dlq.feeders)
         print(visible(words), file=ctx.out)
         for label, count in outcome.returned_errors.most_common(10):
             # An error label is a message's text: shown, never acted on.
             print(visible(f"  came back {count}× {label}"), file=ctx.out)
         if outcome.rest is not None:
             print("\nthe rest:", file=ctx.out)
-            print_summary(outcome.rest, ctx.out, interrupted_by=interrupted_by)
+            print_summary(outcome.rest, ctx.out, interrupted_by=interrupted_by, feeders=dlq.feeders)
 
     outcome = run_controlled(
         ctx.err,
@@ -390,8 +413,12 @@ def print_summary(
     *,
     interrupted_by: str | None = None,
     action: Action = Action.REDRIVE,
+    feeders: Sequence[Feeder] = (),
+    to: str | None = None,
 ) -> None:
-    """The human summary of a run (also of an interrupted one: ``interrupted_by`` a signal)."""
+    """The human summary of a run (also of an interrupted one: ``interrupted_by`` a signal).
+    ``feeders``: the DLQ's (``Dlq.feeders``), to say where each destination is to the messages
+    (a subscription's endpoint, a rule's target); ``to``: the queue ``--to`` named."""
     would, did = _VERBS[action]
     title = f"{'DRY RUN ' if report.dry_run else ''}{report.dlq} ({report.selection})"
     if interrupted_by and report.stopped is StopReason.CANCELLED:
@@ -402,6 +429,9 @@ def print_summary(
         done = report.destined if action is Action.REDRIVE else report.matched
     else:
         done = report.archived if action is Action.EXPORT else report.moved
+    # Held because their target cannot take them as configured (an EventBridge ERROR_CODE such
+    # as NO_PERMISSIONS): counted in needs_human beside the poison ones, each reason said below.
+    held_for_target = sum(report.needs_human_reasons.values())
     rows = [["scanned", str(report.scanned)], ["matched", str(report.matched)]]
     rows.append([would if report.dry_run else did, str(done)])
     if action is Action.DISCARD and not report.dry_run:
@@ -414,7 +444,8 @@ def print_summary(
         ["skipped (kept in DLQ)", str(report.skipped)],
         ["  not selected", str(report.out_of_window)],
         ["  time unreadable", str(report.unreadable)],
-        ["  needs a human (poison)", str(report.needs_human)],
+        ["  needs a human (poison)", str(report.needs_human - held_for_target)],
+        *([["  needs a human (target)", str(held_for_target)]] if held_for_target else []),
         ["  needs a human (no source)", str(report.no_source)],
         ["  over --limit", str(report.over_limit)],
         ["duration", f"{report.duration_s:.2f}s ({report.rate:.0f} msg/s)"],
@@ -422,15 +453,32 @@ def print_summary(
     table(rows, out)
     if report.archive_location and (report.archived or not report.dry_run):
         print(visible(f"  archive: {report.archive_location}"), file=out)
-    for name, count in sorted(report.by_destination.items()):
-        print(visible(f"  → {name}: {count}"), file=out)
+    # Each destination named as what it is to the messages (a function's async invoke, a
+    # subscription's endpoint, never the topic): its name is whatever its owner chose.
+    for line in delivery_lines(report.by_destination, feeders, to=to):
+        print(visible(f"  → {line}"), file=out)
+    if report.by_destination:  # something went (or would go) somewhere: never to more
+        for line in not_resent_lines(feeders):
+            print(f"  {line}", file=out)
+    for reason, count in sorted(report.needs_human_reasons.items()):
+        print(visible(f"  needs a human: {count}: {reason}"), file=out)
     if report.no_source:
         print(visible(f"  {report.no_source} held back: {report.no_source_reason}"), file=out)
     for code, count in sorted(report.failure_reasons.items()):
-        print(visible(f"  failed {count}× {code}"), file=out)  # AWS's code, as it came
+        if code in ROUTING_REFUSALS:  # no target to deliver to: what it is and why, once
+            why = first_reason(report.failures, code)
+            line = f"  {ROUTING_REFUSALS[code]} (kept in DLQ): {count}" + (
+                f": {why}" if why else ""
+            )
+            print(visible(line), file=out)
+        else:
+            print(visible(f"  failed {count}× {code}"), file=out)  # AWS's code, as it came
     for failure in report.failures[:10]:
         # SQS's reason can quote the message (a group id, an attribute): shown, never acted on.
-        line = f"    {failure['message_id']}: {failure['code']}: {failure['reason']}"
+        said = failure["code"] in ROUTING_REFUSALS  # its reason is the line above
+        line = f"    {failure['message_id']}: {failure['code']}" + (
+            "" if said else f": {failure['reason']}"
+        )
         print(visible(line), file=out)
     _print_notes(report, out, action)
     if not report.finished:
@@ -506,11 +554,23 @@ def _print_notes(report: RedriveReport, out: TextIO, action: Action = Action.RED
             "not see stay in the DLQ",
             file=out,
         )
-    if report.counter_dropped:
+    # A function's payload has no message attributes, so no counter: the engine counts those
+    # sends in counter_dropped too, and they are said apart, with where they are counted.
+    to_functions = function_deliveries(report.by_destination)
+    if report.counter_dropped > to_functions:
         print(
-            f"  warning: {report.counter_dropped} sent without the dlq-redrive-count attribute "
-            "(they already had 10 attributes, or it would have taken them over the "
-            "destination's MaximumMessageSize)",
+            f"  warning: {report.counter_dropped - to_functions} sent without the "
+            "dlq-redrive-count attribute (they already had 10 attributes, or it would have "
+            "taken them over the destination's MaximumMessageSize)",
+            file=out,
+        )
+    if to_functions:
+        sent = "that would go" if report.dry_run else "sent"
+        print(
+            f"  note: lambda payloads carry no counter (an invoke has no message attributes): "
+            f"the CLI cannot count the redrives of the {to_functions} {sent} to functions "
+            "toward MAX_REDRIVES; the Slack worker and the daily job count them in the state "
+            "table's ledger",
             file=out,
         )
     if report.lineage_dropped:

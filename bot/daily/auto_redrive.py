@@ -9,11 +9,12 @@ shared rules of a run across invocations (``bot.run_control.RunTotals``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from bot.canary import run_with_canary
+from bot.canary import canary_blocker, run_with_canary
 from bot.catalog import Dlq
 from bot.config import DailySettings, EngineSettings
 from bot.daily.canary_run import canary_plan, canary_result, outcome_report, with_canary
@@ -133,6 +134,11 @@ class AutoRedriver:
             attempt.note(dlq.name, sum(seen.moved for seen in live))
 
         plan = canary_plan(self.daily, before)
+        # A copy delivered to a function, a topic or a subscription's or rule target's queue
+        # never comes back marked: such a DLQ runs without the canary, and the report says why.
+        no_canary = None if plan is None else canary_blocker(dlq)
+        if no_canary is not None:
+            plan = None
         try:
             if plan is None:
                 result = self.engine.run(dlq, request, deadline=deadline, on_progress=keep)
@@ -156,9 +162,10 @@ class AutoRedriver:
             if moved:
                 failure += "; a batch in hand then may have moved too"
             scanned = sum(seen.scanned for seen in live)
-            return AutoRedrive(moved=moved, error=failure, selection=selection), scanned
+            failed = AutoRedrive(moved=moved, error=failure, selection=selection)
+            return replace(failed, no_canary=no_canary), scanned
         done = with_canary(auto_redrive_of(result, selection, before), canary)
-        return done, result.scanned
+        return replace(done, no_canary=no_canary), result.scanned
 
     def _counted(
         self, scheduled: datetime, name: str, redrive: AutoRedrive, attempt: Attempt, *, known: int
@@ -206,10 +213,23 @@ def auto_redrive_of(
     """The engine's ``result`` of one invocation as the report's ``AutoRedrive``: ``moved`` is
     this invocation's; failed and poison messages stay in the DLQ and are the run's figures by
     ``RunTotals.fold`` (the latest pass's when it saw every message, else the largest seen)."""
+    # The engine counts the messages no retry delivers (needs_human_reasons) among those that
+    # need a human; the report keeps them apart from poison.
+    held = sum(result.needs_human_reasons.values())
     base = RunTotals()
     if before is not None:
         base = RunTotals(failed=before.failed, needs_human=before.needs_human)
-    totals = base.fold(result)
+    totals = base.fold(replace(result, needs_human=result.needs_human - held))
+    for_human = _fold_counts(
+        before.for_human if before is not None else (),
+        result.needs_human_reasons,
+        finished=result.finished,
+    )
+    failed_codes = _fold_counts(
+        before.failed_codes if before is not None else (),
+        result.failure_reasons,
+        finished=result.finished,
+    )
     error = None
     if result.stopped is StopReason.ERROR:
         error = result.error or "stopped by an error"
@@ -223,6 +243,8 @@ def auto_redrive_of(
         not_attempted=result.not_attempted,
         blocked_groups=result.blocked_groups,
         needs_human=totals.needs_human,
+        for_human=for_human,
+        failed_codes=failed_codes,
         no_source=result.no_source,
         unreadable_time=result.unreadable,
         continuing=result.stopped is StopReason.DEADLINE,
@@ -232,3 +254,16 @@ def auto_redrive_of(
         # Drained: it looked at every message, so the report can count the day exactly.
         scanned=result.scanned if result.stopped is StopReason.DRAINED else None,
     )
+
+
+def _fold_counts(
+    before: tuple[tuple[str, int], ...], now: Mapping[str, int], *, finished: bool
+) -> tuple[tuple[str, int], ...]:
+    """Messages left in the DLQ by reason (held for a person, failed by code) over the run's
+    invocations, most first: as ``RunTotals.fold`` does for their totals, a pass that saw every
+    message gives them; otherwise each reason's largest count so far (never counted twice)."""
+    counts = Counter(now)
+    if not finished:
+        for reason, count in before:
+            counts[reason] = max(counts[reason], count)
+    return tuple(sorted(((r, n) for r, n in counts.items() if n), key=lambda rn: (-rn[1], rn[0])))
