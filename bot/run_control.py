@@ -161,9 +161,13 @@ def left_in_dlq(report: RedriveReport, num: Num = str, *, part: str = "") -> lis
             f"group(s){part}: SQS hands out none of a group's later messages while one is held, "
             "so any it did not see stay in the DLQ."
         )
-    if report.needs_human:
+    # needs_human also counts messages whose target cannot take them as configured (an
+    # EventBridge ERROR_CODE such as NO_PERMISSIONS): the caller words those with their reasons
+    # (``RedriveReport.needs_human_reasons``, text it escapes for its surface).
+    poison = report.needs_human - sum(report.needs_human_reasons.values())
+    if poison:
         lines.append(
-            f"{num(report.needs_human)} message(s) were redriven too often already and stay in "
+            f"{num(poison)} message(s) were redriven too often already and stay in "
             "the DLQ for a human to look at."
         )
     if report.unconfirmed:

@@ -57,6 +57,7 @@ _OPTIONAL_TEXTS = (
     "old_body_sha256",
     "new_body_sha256",
     "edit_diff",
+    "deliveries",
 )
 
 
@@ -135,6 +136,10 @@ class ApprovalRequest:
     old_body_sha256: str | None = None
     new_body_sha256: str | None = None
     edit_diff: str | None = None
+    # Where the copies go, one plain line each, as the count found them (a function's async
+    # invoke, a subscription's endpoint, never the topic): every card shows it. None for a DLQ
+    # fed by SQS queues only (its messages go back to their source queues).
+    deliveries: str | None = None
 
     def audit_detail(self) -> dict[str, Any]:
         """What the audit events of this request record beside who and when (``_AUDITED``)."""

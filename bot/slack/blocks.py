@@ -12,6 +12,7 @@ both); counts are shown with ``number``.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -103,15 +104,19 @@ def notice(text: str) -> Message:
     return _message(text, [section(text)])
 
 
-def dlq_list(summaries: list[DlqSummary]) -> Message:
+def dlq_list(summaries: list[DlqSummary], not_read: Sequence[str] = ()) -> Message:
+    """The watched DLQs, each with its kind and its sources named precisely (a subscription's
+    ARN and endpoint, a rule's target, a function), then one warning per feeder kind discovery
+    could not read (``not_read``: ``bot.kind_words.unread_lines``), so that a DLQ missing from
+    the list is not taken for one nothing feeds."""
+    warnings = [f":warning: {escape(line, limit=500)}" for line in not_read]
     if not summaries:
-        return notice("No dead-letter queues are watched (no queue has a RedrivePolicy).")
-    lines = [
-        f"• {code(s.name)} — *{number(s.visible)}* visible, {number(s.in_flight)} in flight"
-        f"{' (FIFO)' if s.fifo else ''} ← {escape(', '.join(s.sources)) or 'no source queue'}"
-        for s in summaries
-    ]
+        text = "No dead-letter queues are watched (no queue has a RedrivePolicy)."
+        return notice("\n".join([text, *warnings]))
+    lines = [_listed(s) for s in summaries]
     blocks = [section(f"*Watched DLQs ({number(len(summaries))})*")]
+    if warnings:
+        blocks.append(context("\n".join(warnings)))
     room = MESSAGE_TEXT - block_text_length(blocks) - 200  # and the line naming what did not fit
     shown = 0
     chunk: list[str] = []
@@ -135,14 +140,54 @@ def dlq_list(summaries: list[DlqSummary]) -> Message:
     return _message(text, blocks)
 
 
-def peek(dlq: str, visible_count: int, messages: list[PeekedMessage], tz: ZoneInfo) -> Message:
+# A DLQ's sources on the list and a peek's title: a few, each cut, so that one DLQ fed by
+# hundreds of functions cannot crowd out the others (``dlq-redrive list`` names them all).
+SOURCES_SHOWN = 5
+SOURCE_CHARS = 300
+
+
+def _listed(s: DlqSummary) -> str:
+    """One DLQ on the list: its name, kind, counts and sources (``Dlq.describe_sources``)."""
+    head = (
+        f"• {code(s.name)} — *{number(s.visible)}* visible, "
+        f"{number(s.in_flight)} in flight{' (FIFO)' if s.fifo else ''} · kind `{s.kind}`"
+    )
+    described = list(s.described) or list(s.sources)
+    if not described:
+        return f"{head} ← no source queue"
+    if len(described) == 1 and not s.feeders:  # a plain SQS DLQ's one source: as before
+        return f"{head} ← {escape(described[0], limit=SOURCE_CHARS)}"
+    return f"{head}\n{_sources(described)}"
+
+
+def _sources(described: Sequence[str]) -> str:
+    """Sources one per line ("   ← ..."), escaped and cut, at most ``SOURCES_SHOWN``."""
+    lines = [f"    ← {escape(line, limit=SOURCE_CHARS)}" for line in described[:SOURCES_SHOWN]]
+    if len(described) > SOURCES_SHOWN:
+        more = number(len(described) - SOURCES_SHOWN)
+        lines.append(f"    ← …and {more} more: `dlq-redrive list` names them all")
+    return "\n".join(lines)
+
+
+def peek(
+    dlq: str,
+    visible_count: int,
+    messages: list[PeekedMessage],
+    tz: ZoneInfo,
+    *,
+    kind: str | None = None,
+    sources: Sequence[str] = (),
+) -> Message:
     """Peeked messages, one section each: the header line, the attributes and the body in code
-    blocks, cut so that all of them together stay within ``PEEK_MESSAGE_TEXT``."""
+    blocks, cut so that all of them together stay within ``PEEK_MESSAGE_TEXT``. ``kind`` and
+    ``sources`` (``Dlq.kind_label``, ``Dlq.describe_sources``) head it: where the messages came
+    from, and so where a redrive sends them."""
+    fed = (f"\nkind `{kind}`" if kind else "") + (f"\n{_sources(sources)}" if sources else "")
     if not messages:
-        return notice(f"{code(dlq)} has no visible messages right now.")
+        return notice(f"{code(dlq)} has no visible messages right now.{fed}")
     title = (
         f"*{escape(dlq)}*: showing {number(len(messages))} of ~{number(visible_count)} visible "
-        "(made visible again; SQS counts this as a receive)"
+        f"(made visible again; SQS counts this as a receive){fed}"
     )
     poison = sum(1 for m in messages if m.poison)
     if poison:
@@ -251,10 +296,18 @@ def dry_run_note(dry: RedriveReport, action: str = "redrive") -> str:
             f"{number(dry.blocked_groups)} FIFO group(s) (SQS hands out none of a group's later "
             "messages while one of its messages is held)."
         )
+    held_for_target = sum(dry.needs_human_reasons.values())
     stay = _because(
         dry.skipped,
         [
-            (dry.needs_human, "were redriven too often already (poison) and stay for a human"),
+            (
+                dry.needs_human - held_for_target,
+                "were redriven too often already (poison) and stay for a human",
+            ),
+            *[
+                (count, f"stay for a human: {escape(reason, limit=300)}")
+                for reason, count in sorted(dry.needs_human_reasons.items())
+            ],
             (dry.unreadable, "have no readable time and stay"),
             (dry.out_of_window, "are outside the selection and stay"),
             (dry.over_limit, "are over --limit and stay"),
@@ -270,12 +323,7 @@ def dry_run_note(dry: RedriveReport, action: str = "redrive") -> str:
     # A dry run fails what a run could not send: too large for the destination, or a lookup of
     # the destination AWS refused (its code, as it came).
     failed = [
-        (
-            count,
-            "are too large for their destination queue and stay"
-            if code == "MessageTooLarge"
-            else f"would fail with {escape(code, limit=100)} and stay",
-        )
+        (count, _would_fail(code, dry))
         for code, count in sorted(dry.failure_reasons.items(), key=lambda item: (-item[1], item[0]))
     ]
     not_moving = _because(
@@ -290,6 +338,20 @@ def dry_run_note(dry: RedriveReport, action: str = "redrive") -> str:
             f"Of the {number(dry.matched)} that match, {would_move} would move; {not_moving}."
         )
     return " ".join(parts)
+
+
+def _would_fail(code: str, dry: RedriveReport) -> str:
+    """Why the messages a count failed with ``code`` stay: too large, no target to deliver to
+    (ambiguous, ...: with the reason), or AWS's code as it came."""
+    from bot.kind_words import ROUTING_REFUSALS, first_reason
+
+    if code == "MessageTooLarge":
+        return "are too large for their destination queue and stay"
+    if code in ROUTING_REFUSALS:
+        why = first_reason(dry.failures, code)
+        said = f" ({escape(why, limit=300)})" if why else ""
+        return f"are {ROUTING_REFUSALS[code]} and stay{said}"
+    return f"would fail with {escape(code, limit=100)} and stay"
 
 
 def nothing_to_redrive(
@@ -437,8 +499,23 @@ def _card_fields(request: ApprovalRequest, tz: ZoneInfo) -> dict[str, Any]:
             {"type": "mrkdwn", "text": f"*Requested by*\n<@{request.requester}>"},
             {"type": "mrkdwn", "text": f"*Expires*\n{_when(request.approval_expires_at, tz)}"},
             {"type": "mrkdwn", "text": f"*Request id*\n{code(request.request_id)}"},
+            *_goes_to(request),
         ],
     }
+
+
+# Room for the "Goes to" field: Block Kit takes 2,000 characters in a field's text.
+GOES_TO_CHARS = 1_900
+
+
+def _goes_to(request: ApprovalRequest) -> list[dict[str, Any]]:
+    """The card's "Goes to" field: where the copies go, as the count found them (a function's
+    async invoke, a subscription's endpoint, never the topic or bus), on every card of a DLQ
+    fed by more than SQS queues (``ApprovalRequest.deliveries``)."""
+    if not request.deliveries:
+        return []
+    lines = [f"• {escape(line, limit=400)}" for line in request.deliveries.splitlines()]
+    return [{"type": "mrkdwn", "text": cut("*Goes to*\n" + "\n".join(lines), GOES_TO_CHARS)}]
 
 
 def approval_card(request: ApprovalRequest, tz: ZoneInfo, *, dry_run_note: str = "") -> Message:
@@ -509,6 +586,11 @@ def _confirm_text(request: ApprovalRequest, tz: ZoneInfo) -> str:
         head = (
             f"Send the edited message to its source queue, then delete it from "
             f"{code(request.dlq)} ("
+        )
+    elif request.deliveries:
+        head = (
+            f"Move up to {number(request.matched)} {which} from {code(request.dlq)} to only "
+            "the targets that failed them, as the card lists (never the topic or bus) ("
         )
     else:
         head = (
@@ -621,9 +703,13 @@ def outcome_lines(
         details.append(f"{archived} to {code(request.archive_location)} before any delete.")
     if report is not None:
         part = " in the last part" if run.invocation > 1 else ""
+        if request is not None and request.deliveries:
+            details += _delivered(report, part)
         details += left_in_dlq(report, number, part=part)
+        for reason, count in sorted(report.needs_human_reasons.items()):
+            details.append(f"{number(count)} stay in the DLQ for a human: {escape(reason)}")
         for reason, count in sorted(report.failure_reasons.items()):
-            details.append(f"{number(count)} failed with {escape(reason)} (kept in the DLQ)")
+            details.append(f"{number(count)} failed with {_failed_with(reason, report)}")
     if request is not None and run.status is RunStatus.DONE and run.moved < request.matched:
         # Pinned: the run took only what was counted; what arrived later was not its to take.
         details.append(
@@ -635,6 +721,34 @@ def outcome_lines(
         )
     details.append(f"Run id {code(run.run_id)}")
     return head, details
+
+
+def _delivered(report: RedriveReport, part: str) -> list[str]:
+    """Where a run of a DLQ fed by more than SQS queues delivered ("→ lambda orders-handler
+    (async invoke): 12"), and that a function's copies carry no counter (the ledger counts
+    them)."""
+    from bot.kind_words import delivery_lines, function_deliveries
+
+    lines = [f"→ {escape(line, limit=400)}" for line in delivery_lines(report.by_destination)]
+    functions = function_deliveries(report.by_destination)
+    if functions:
+        lines.append(
+            f"Lambda payloads carry no counter (an invoke has no message attributes): the "
+            f"state table's ledger counts the redrives of the {number(functions)} sent to "
+            f"functions{part}, so MAX_REDRIVES still stops them."
+        )
+    return lines
+
+
+def _failed_with(code: str, report: RedriveReport) -> str:
+    """A failure code on the final card, with the reason when no target could be chosen."""
+    from bot.kind_words import ROUTING_REFUSALS, first_reason
+
+    if code in ROUTING_REFUSALS:
+        why = first_reason(report.failures, code)
+        said = f": {escape(why, limit=300)}" if why else ""
+        return f"{escape(code)} (kept in the DLQ{said})"
+    return f"{escape(code)} (kept in the DLQ)"
 
 
 def status(runs: list[RunRecord], tz: ZoneInfo, *, finished_shown: int = 5) -> Message:

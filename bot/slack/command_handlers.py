@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.errors import UsageError
 from bot.inspection import peek, summarize
+from bot.kind_words import unread_lines
 from bot.selection_options import SelectionArgs
 from bot.slack import blocks
 from bot.slack.commands import (
@@ -57,8 +58,10 @@ class CommandHandlers:
     def command(self, job: CommandJob, context: Any) -> None:
         command = parse_command(job.text)
         if isinstance(command, ListCommand):
-            summaries = summarize(self.queues.catalog().watched())
-            self.slack.respond(job.response_url, blocks.dlq_list(summaries))
+            catalog = self.queues.catalog()  # one feeder scan: its DLQs and what it could not read
+            summaries = summarize(catalog.watched())
+            not_read = unread_lines(catalog.unread)
+            self.slack.respond(job.response_url, blocks.dlq_list(summaries, not_read))
         elif isinstance(command, PeekCommand):
             self._peek(job.user, job.response_url, command.queue, command.count)
         elif isinstance(command, RedriveCommand):
@@ -103,9 +106,15 @@ class CommandHandlers:
         self._may_read_bodies(user)
         dlq = self.queues.catalog().get(queue)
         messages = peek(self.queues.gateway, dlq, n, max_redrives=self.queues.settings.max_redrives)
-        self.slack.respond(
-            response_url, blocks.peek(dlq.name, dlq.info.visible, messages, self.queues.tz)
+        shown = blocks.peek(
+            dlq.name,
+            dlq.info.visible,
+            messages,
+            self.queues.tz,
+            kind=dlq.kind_label(),
+            sources=dlq.describe_sources(),
         )
+        self.slack.respond(response_url, shown)
 
     def _may_read_bodies(self, user: str, doing: str = "") -> None:
         """UsageError (saying what was asked, then why) unless the viewers policy lets ``user``

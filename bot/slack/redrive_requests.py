@@ -8,8 +8,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.catalog import Dlq
 from bot.errors import UsageError
-from bot.redrive_model import Action, RedriveRequest
+from bot.kind_words import delivery_lines, not_resent_lines
+from bot.redrive_model import Action, RedriveReport, RedriveRequest
 from bot.selection import Pin, pin_digest
 from bot.selection_options import SelectionArgs
 from bot.slack import blocks
@@ -115,6 +117,7 @@ class RedriveRequests:
             pin_digests=dry.matched_digests,
             action=action.value,
             archive_location=archive_location,
+            deliveries=_deliveries(dlq, dry) if action is RequestAction.REDRIVE else None,
         )
         self.state.put_request(request)
         self.state.record_event(
@@ -153,3 +156,14 @@ class RedriveRequests:
                 "to set it, or use the CLI's `dlq-redrive discard --archive PATH`."
             )
         return discard_archive(self.queues.settings.archive_bucket, request_id)
+
+
+def _deliveries(dlq: Dlq, dry: RedriveReport) -> str | None:
+    """Where the counted copies go, one plain line per destination ("lambda orders-handler
+    (async invoke): 12", "queue orders (the subscription's endpoint, not the topic): 5") and
+    what never happens (a publish to the topic, an event on the bus): every card shows it. None
+    for a DLQ fed by SQS queues only, whose messages go back to their source queues."""
+    if not dlq.feeders:
+        return None
+    lines = [*delivery_lines(dry.by_destination, dlq.feeders), *not_resent_lines(dlq.feeders)]
+    return "\n".join(lines) or None
