@@ -208,15 +208,17 @@ class Router:
             len(n.encode()) + len(a["DataType"]) + len(a["StringValue"].encode())
             for n, a in attributes.items()
         )
+        group = message.attributes.get("MessageGroupId")
         item = Outgoing(
             message.message_id,
             message.receipt_handle,
             {"MessageBody": data.decode("utf-8", "surrogatepass")},
             size,
             counter_dropped=delivery.via is Via.FUNCTION,
+            # FIFO: its group, whose order the deliverer keeps (the planner's default if none)
+            group=(group or "dlq-redrive") if self.state.dlq.info.fifo else None,
             lineage_dropped=request.lineage is not None,
         )
-        group = message.attributes.get("MessageGroupId")
         ordinal = redrive_count(message) + 1
         edited = request.edit.body if request.edit is not None else None
         dedup = dedup_id(message.message_id, ordinal, edited) if group else None

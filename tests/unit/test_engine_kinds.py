@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -489,3 +490,22 @@ def test_a_canary_is_refused_for_a_dlq_whose_copies_cannot_come_back_marked(
         canary_blocker(Dlq(world.sqs.info(world.dlq_url), (world.sqs.info(world.sources[0]),)))
         is None
     )
+
+
+def test_fifo_function_deliveries_go_in_order_and_a_group_stops_at_its_first_failure() -> None:
+    # Given a FIFO DLQ whose function refuses the first message of group "g"
+    world = World()
+    world.dlq_url = world.sqs.create("kind-dlq.fifo")
+    world.feeders = (replace(function(HANDLER), dlq_arn=arn_of("kind-dlq.fifo")),)
+    lambda_attributes: dict[str, Any] = km.lambda_async_dlq_message().message_attributes
+    for n, group in ((0, "g"), (1, "g"), (2, "g"), (9, "h")):
+        world.sqs.put(world.dlq_url, json.dumps({"n": n}), group=group, **lambda_attributes)
+    refused = iter([True])
+    world.targets.refuse = lambda target: (
+        "TooManyRequestsException" if next(refused, False) else None
+    )
+    report = world.run(workers=1)
+    # Then nothing of "g" went after its first message failed, and "h" went
+    assert world.targets.payloads(HANDLER) == [{"n": 9}]
+    assert (report.failed, report.held_back, report.moved) == (1, 2, 1)
+    assert len(world.left()) == 3
