@@ -1,16 +1,21 @@
-"""What a ``dlq-redrive`` command needs: settings, the SQS gateway, output streams and the clock.
-Built by ``bot.composition.build_cli_context`` (the one place that makes clients)."""
+"""What a ``dlq-redrive`` command needs: settings, the SQS gateway, the feeders of other kinds and
+where their messages go back, output streams and the clock. Built by
+``bot.composition.build_cli_context`` (the one place that makes clients)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.catalog import DlqCatalog
 from bot.config import EngineSettings
 from bot.sqs_gateway import SqsGateway
 from bot.sqs_move_tasks import MoveTasks
+
+if TYPE_CHECKING:
+    from bot.delivery_api import TargetApi
+    from bot.feeders import FeederDirectory
 
 
 class CliContext:
@@ -25,12 +30,16 @@ class CliContext:
         out: TextIO,
         err: TextIO,
         now: Callable[[], datetime],
+        make_feeders: Callable[[], FeederDirectory | None] = lambda: None,
+        make_targets: Callable[[], TargetApi | None] = lambda: None,
     ) -> None:
         self.env = env
         self.settings = settings
         self._make_gateway = make_gateway
         self._gateway: SqsGateway | None = None
         self.out, self.err, self.now = out, err, now
+        self._make_feeders = make_feeders
+        self._make_targets = make_targets
 
     @property
     def gateway(self) -> SqsGateway:
@@ -40,7 +49,13 @@ class CliContext:
 
     @property
     def catalog(self) -> DlqCatalog:
-        return DlqCatalog(self.gateway, self.settings)
+        return DlqCatalog(self.gateway, self.settings, self._make_feeders())
+
+    @property
+    def targets(self) -> TargetApi | None:
+        """Where messages of SNS subscriptions, EventBridge targets and Lambda functions go
+        back (``bot.composition.delivery_targets``); None: SQS only."""
+        return self._make_targets()
 
     @property
     def move_tasks(self) -> MoveTasks:

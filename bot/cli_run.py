@@ -228,11 +228,15 @@ def run_controlled(
 
 
 def cli_engine(ctx: CliContext) -> RedriveEngine:
-    """The engine of every CLI command (no state table: MAX_REDRIVES by the counter alone)."""
+    """The engine of every CLI command (no state table: MAX_REDRIVES by the counter alone),
+    delivering messages of other kinds through ``ctx.targets``."""
     from bot.engine import RedriveEngine
 
     return RedriveEngine(
-        ctx.gateway, max_redrives=ctx.settings.max_redrives, timezone=ctx.settings.timezone
+        ctx.gateway,
+        max_redrives=ctx.settings.max_redrives,
+        timezone=ctx.settings.timezone,
+        targets=ctx.targets,
     )
 
 

@@ -1,9 +1,10 @@
 """The one composition root: every function's object graph (the Slack endpoint, the worker, the
 daily job, the on-failure handler) and the CLI's context are built here, from an environment
 mapping, with any client injected (``sqs_client``, ``sqs_send_client``, ``dynamodb_client``,
-``lambda_client``, ``slack_client``); a client not injected is made from the default boto3 session
-or the Slack bot token. Settings are read and validated here, once per cold start; the parts are
-wired by ``assemble_*`` (unit tests call those with in-memory fakes).
+``lambda_client``, ``sns_client``, ``events_client``, ``slack_client``); a client not injected is
+made from the default boto3 session or the Slack bot token. Settings are read and validated here,
+once per cold start; the parts are wired by ``assemble_*`` (unit tests call those with in-memory
+fakes).
 
 Each builder imports what it builds inside its body: the Slack endpoint's handler imports this
 module, and its cold start must not load the engine, the worker or the daily job
@@ -21,8 +22,10 @@ from bot.clock import Clock, utcnow
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
     from slack_sdk import WebClient
 
@@ -32,8 +35,11 @@ if TYPE_CHECKING:
     from bot.config import EngineSettings, SlackSettings
     from bot.daily.job import DailyJob
     from bot.daily.once import LeaseTiming
+    from bot.delivery_api import TargetApi
     from bot.engine import RedriveEngine
     from bot.failure_routing import FailureRouter
+    from bot.feeders import FeederDirectory
+    from bot.lambda_gateway import LambdaRedriveGateway
     from bot.slack.edit_endpoint import EditEndpoint
     from bot.slack.jobs import SlackWorker
     from bot.slack.queues import WorkerOptions
@@ -149,6 +155,8 @@ def build_worker(
     options: WorkerOptions | None = None,
     pin_part_digests: int | None = None,
     s3_client: S3Client | None = None,
+    sns_client: SNSClient | None = None,
+    events_client: EventBridgeClient | None = None,
 ) -> SlackWorker:
     """The worker: SQS, the state table, Slack, and the dispatcher of its continuations. It reads
     the bot token and the job signing key, never the signing secret. ``pin_part_digests``: the
@@ -177,7 +185,20 @@ def build_worker(
         slack=slack,
         state=StateStore(table, pin_part_digests=pin_part_digests or PIN_INLINE_DIGESTS),
         gateway=gateway,
-        engine=redrive_engine(gateway, engine_settings, table),
+        engine=redrive_engine(
+            gateway,
+            engine_settings,
+            table,
+            targets=delivery_targets(
+                engine_settings, sns_client=sns_client, lambda_client=lambda_client
+            ),
+        ),
+        feeders=feeder_directory(
+            engine_settings,
+            sns_client=sns_client,
+            events_client=events_client,
+            lambda_client=lambda_client,
+        ),
         dispatcher=LambdaDispatcher(worker_function_name(slack_settings), lambda_client),
         approvers=ApproverDirectory(slack_settings.approvers, slack),
         viewers=ViewerPolicy.from_settings(slack_settings, slack),
@@ -201,6 +222,8 @@ def build_daily_job(
     slack_client: WebClient | None = None,
     lease_timing: LeaseTiming | None = None,
     redrive_workers: int | None = None,
+    sns_client: SNSClient | None = None,
+    events_client: EventBridgeClient | None = None,
 ) -> DailyJob:
     """The daily report's job; ConfigError names any bad variable. It reads the Slack bot token
     only, never the signing secret.
@@ -229,7 +252,20 @@ def build_daily_job(
         )
     return assemble_job(
         gateway=gateway,
-        engine=redrive_engine(gateway, engine_settings, table),
+        engine=redrive_engine(
+            gateway,
+            engine_settings,
+            table,
+            targets=delivery_targets(
+                engine_settings, sns_client=sns_client, lambda_client=lambda_client
+            ),
+        ),
+        feeders=feeder_directory(
+            engine_settings,
+            sns_client=sns_client,
+            events_client=events_client,
+            lambda_client=lambda_client,
+        ),
         snapshots=SnapshotStore(table),
         runs=RunState(table),
         leases=LeaseStore(table),
@@ -245,11 +281,18 @@ def build_daily_job(
 # --- the redrive engine, the worker's and the daily job's -------------------------------------
 
 
-def redrive_engine(sqs: SqsApi, settings: EngineSettings, table: StateTableApi) -> RedriveEngine:
+def redrive_engine(
+    sqs: SqsApi,
+    settings: EngineSettings,
+    table: StateTableApi,
+    *,
+    targets: TargetApi | None = None,
+) -> RedriveEngine:
     """The engine of every function that redrives (the worker for approvals, the daily job for
     its auto-redrive): one construction, so both keep MAX_REDRIVES the same way, also for a
     message that cannot carry the counter attribute (counted in the state table's ledger).
-    Unit tests pass in-memory fakes."""
+    ``targets``: the functions and topics a message of another kind goes back to
+    (``delivery_targets``). Unit tests pass in-memory fakes."""
     from bot.engine import RedriveEngine
     from bot.redrive_ledger import StateTableRedriveLedger
 
@@ -258,7 +301,66 @@ def redrive_engine(sqs: SqsApi, settings: EngineSettings, table: StateTableApi) 
         max_redrives=settings.max_redrives,
         timezone=settings.timezone,
         ledger=StateTableRedriveLedger(table),
+        targets=targets,
     )
+
+
+# --- the DLQs' other feeders: SNS subscriptions, EventBridge targets, Lambda functions -----------
+
+
+def feeder_directory(
+    settings: EngineSettings,
+    *,
+    sns_client: SNSClient | None = None,
+    events_client: EventBridgeClient | None = None,
+    lambda_client: LambdaClient | None = None,
+) -> FeederDirectory:
+    """What finds the feeders of the kinds ``DLQ_KINDS`` names (and only those). Each gateway
+    makes its client on first use unless one is injected (tests: the local servers)."""
+    from bot.feeder_directory import FeederDirectoryGateway
+    from bot.feeders import Kind
+
+    kinds = settings.dlq_kinds
+    sns = events = lambda_ = None
+    if Kind.SNS in kinds:
+        from bot.sns_gateway import SnsGateway
+
+        sns = SnsGateway(sns_client)
+    if Kind.EVENTS in kinds:
+        from bot.events_gateway import EventsGateway
+
+        events = EventsGateway(events_client)
+    if Kind.LAMBDA in kinds:
+        lambda_ = _lambda_redrive(lambda_client)
+    return FeederDirectoryGateway(sns, events, lambda_, kinds)
+
+
+def delivery_targets(
+    settings: EngineSettings,
+    *,
+    sns_client: SNSClient | None = None,
+    lambda_client: LambdaClient | None = None,
+) -> TargetApi | None:
+    """Where a message of another kind goes back (an asynchronous invoke, a publish), or None
+    when ``DLQ_KINDS`` names SQS alone. The clients are made on the first delivery (one through
+    which a delivery is never retried: ``bot.aws_clients``), unless injected: then the delivering
+    client talks to the injected one's endpoint."""
+    from bot.delivery_gateway import DeliveryGateway
+    from bot.feeders import Kind
+    from bot.sns_gateway import SnsGateway
+
+    if settings.dlq_kinds <= {Kind.SQS}:
+        return None
+    return DeliveryGateway(_lambda_redrive(lambda_client), SnsGateway(sns_client))
+
+
+def _lambda_redrive(client: LambdaClient | None) -> LambdaRedriveGateway:
+    # Not the dispatching client (bot.lambda_gateway.default_lambda_client: the Slack ack's short
+    # timeouts): discovery and redrives get normal ones. An injected client (tests) is used for
+    # reads, and the one-attempt invoking client is made for its endpoint.
+    from bot.lambda_gateway import LambdaRedriveGateway
+
+    return LambdaRedriveGateway(client)
 
 
 # --- the on-failure destination ----------------------------------------------------------------
@@ -289,17 +391,21 @@ def build_cli_context(
     gateway: SqsGateway | None = None,
 ) -> CliContext:
     """The CLI's context; its SQS gateway is made on first use (``--help`` needs none), with its
-    own client for sends (see ``bot.sqs_gateway.send_sqs_client``) unless one is injected."""
+    own client for sends (see ``bot.sqs_gateway.send_sqs_client``) unless one is injected; so
+    are the feeder directory and the delivery targets of ``DLQ_KINDS``."""
     from bot.cli_context import CliContext
     from bot.config import EngineSettings
 
+    settings = EngineSettings.from_env(env)
     return CliContext(
         env=env,
-        settings=EngineSettings.from_env(env),
+        settings=settings,
         make_gateway=(lambda: gateway) if gateway is not None else (lambda: _sqs_gateway()),
         out=out,
         err=err,
         now=now,
+        make_feeders=lambda: feeder_directory(settings),
+        make_targets=lambda: delivery_targets(settings),
     )
 
 

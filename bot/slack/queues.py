@@ -11,6 +11,7 @@ from bot.engine import RedriveEngine
 from bot.pacing import Deadline
 
 if TYPE_CHECKING:  # a type only: the worker's rules load no boto3 (tests/unit/test_layering.py)
+    from bot.feeders import FeederDirectory
     from bot.sqs_gateway import SqsGateway
 
 DEADLINE_RESERVE_S = 20.0  # kept back from the time budget to release messages and report
@@ -25,18 +26,25 @@ class WorkerOptions:
 
 class Queues:
     """The catalog of watched DLQs over one SQS gateway, and the engine that redrives from them
-    (built by ``bot.composition.redrive_engine``, as the daily job's: with its redrive ledger)."""
+    (built by ``bot.composition.redrive_engine``, as the daily job's: with its redrive ledger).
+    ``feeders``: what finds the DLQs' SNS subscriptions, EventBridge targets and Lambda
+    functions (each catalog reads them once)."""
 
     def __init__(
-        self, gateway: SqsGateway, settings: EngineSettings, engine: RedriveEngine
+        self,
+        gateway: SqsGateway,
+        settings: EngineSettings,
+        engine: RedriveEngine,
+        feeders: FeederDirectory | None = None,
     ) -> None:
         self.gateway = gateway
         self.settings = settings
         self.tz = settings.timezone
         self._engine = engine
+        self.feeders = feeders
 
     def catalog(self) -> DlqCatalog:
-        return DlqCatalog(self.gateway, self.settings)
+        return DlqCatalog(self.gateway, self.settings, self.feeders)
 
     def engine(self) -> RedriveEngine:
         return self._engine

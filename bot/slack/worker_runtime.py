@@ -12,6 +12,7 @@ from bot.archive_model import ArchiveSink
 from bot.clock import Clock, utcnow
 from bot.config import EngineSettings, SlackSettings
 from bot.engine import RedriveEngine
+from bot.feeders import FeederDirectory
 from bot.slack.action_buttons import ActionButtons
 from bot.slack.cards import Cards
 from bot.slack.command_handlers import CommandHandlers
@@ -43,13 +44,16 @@ def assemble_worker(
     clock: Clock = utcnow,
     options: WorkerOptions | None = None,
     archives: Callable[[str], ArchiveSink] | None = None,
+    feeders: FeederDirectory | None = None,
 ) -> SlackWorker:
     """The worker's parts wired together from injected clients (unit tests pass fakes);
     ``engine`` is ``bot.composition.redrive_engine``'s, with its redrive ledger; ``archives``
-    makes the archive at a location (``bot.composition.archive_sink``: discards and exports)."""
+    makes the archive at a location (``bot.composition.archive_sink``: discards and exports);
+    ``feeders`` finds the SNS subscriptions, EventBridge targets and Lambda functions that feed
+    DLQs (``bot.composition.feeder_directory``; None: the DLQs SQS queues feed only)."""
     options = options or WorkerOptions()
     signer = resolve_job_signer(slack_settings)
-    queues = Queues(gateway, engine_settings, engine)
+    queues = Queues(gateway, engine_settings, engine, feeders)
     cards = Cards(slack, engine_settings.timezone)
     runner = RedriveRunner(
         queues=queues,

@@ -30,6 +30,31 @@ API::
 
     server.register("daily", handlers.daily.handler, timeout_s=900)   # add one later
 
+**Configuration API** (discovery of the functions that dead-letter into a queue; moto's Lambda
+stores a function's DeadLetterConfig but does not return it, FACTS.md). A function registered
+with ``dead_letter_arn`` / ``on_failure_arn`` is listed with them, as AWS's REST API documents:
+
+- ListFunctions, ``GET /2015-03-31/functions/?Marker=&MaxItems=``: ``{"Functions": [...],
+  "NextMarker": ...}``; "Lambda returns up to 50 functions per call" (API reference), so pages
+  hold at most 50 whatever ``MaxItems`` asks.
+- GetFunctionConfiguration, ``GET /2015-03-31/functions/{name}/configuration``: one
+  FunctionConfiguration; ``DeadLetterConfig``: "The function's dead letter queue", ``{"TargetArn":
+  ...}`` ("The Amazon Resource Name (ARN) of an Amazon SQS queue or Amazon SNS topic").
+- ListFunctionEventInvokeConfigs, ``GET /2019-09-25/functions/{name}/event-invoke-config/list``:
+  ``{"FunctionEventInvokeConfigs": [{"FunctionArn", "LastModified", "MaximumRetryAttempts",
+  "MaximumEventAgeInSeconds", "DestinationConfig": {"OnSuccess": {}, "OnFailure":
+  {"Destination": ...}}}], "NextMarker": null}`` (empty for a function with no config).
+
+**Fault switch** (tests of what a redrive does when Lambda refuses or the answer is lost)::
+
+    server.fault("ship", status=429)          # the next invoke of "ship" answers 429
+                                              #   TooManyRequestsException; the handler never runs
+    server.fault("ship", status=500, times=2) # the next two answer 500 ServiceException
+    server.fault("ship", lose_answer=True)    # the next invoke is queued (an Event's handler
+                                              #   runs), then the connection is closed unanswered
+    server.faults_left("ship")                # how many are still armed
+
+Each armed fault serves one invoke of that function (any invocation type), in the order armed.
 Errors inside an invocation are recorded on its ``Invocation`` (``error`` and ``traceback``) and
 logged; an ``Event`` invocation that raised is not retried (Lambda would retry twice; tests want
 to see the first failure, and the app must report failures itself anyway).
@@ -44,6 +69,7 @@ import time
 import traceback
 import urllib.parse
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -56,6 +82,74 @@ DEFAULT_TIMEOUT_S = 900.0
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 _PATH_PREFIX = "/2015-03-31/functions/"
+_INVOKE_CONFIG_PREFIX = "/2019-09-25/functions/"
+LIST_PAGE_MAX = 50  # ListFunctions: "Lambda returns up to 50 functions per call"
+# What Invoke answers when Lambda refuses (Invoke, API reference: "Errors").
+_REFUSALS = {
+    429: ("TooManyRequestsException", "Rate Exceeded."),
+    500: ("ServiceException", "The AWS Lambda service encountered an internal error."),
+}
+
+
+def function_arn(name: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+
+
+@dataclass(frozen=True)
+class FunctionSettings:
+    """What the configuration API tells of a registered function."""
+
+    timeout_s: float | None = None
+    dead_letter_arn: str | None = None
+    on_failure_arn: str | None = None
+
+    def configuration(self, name: str) -> dict[str, Any]:
+        """A FunctionConfiguration, as ListFunctions and GetFunctionConfiguration answer it."""
+        config: dict[str, Any] = {
+            "FunctionName": name,
+            "FunctionArn": function_arn(name),
+            "Runtime": "python3.11",
+            "Role": f"arn:aws:iam::{ACCOUNT}:role/{name}-role",
+            "Handler": "handler.handler",
+            "CodeSize": 1024,
+            "Description": "",
+            "Timeout": int(self.timeout_s or DEFAULT_TIMEOUT_S),
+            "MemorySize": 1024,
+            "LastModified": "2026-01-01T00:00:00.000+0000",
+            "CodeSha256": "local",
+            "Version": "$LATEST",
+            "State": "Active",
+            "PackageType": "Zip",
+            "Architectures": ["x86_64"],
+        }
+        if self.dead_letter_arn:
+            config["DeadLetterConfig"] = {"TargetArn": self.dead_letter_arn}
+        return config
+
+    def invoke_configs(self, name: str) -> list[dict[str, Any]]:
+        """ListFunctionEventInvokeConfigs' entries: one when an on-failure destination is set."""
+        if not self.on_failure_arn:
+            return []
+        return [
+            {
+                "FunctionArn": f"{function_arn(name)}:$LATEST",
+                "LastModified": 1767225600.0,
+                "MaximumRetryAttempts": 2,
+                "MaximumEventAgeInSeconds": 21600,
+                "DestinationConfig": {
+                    "OnSuccess": {},
+                    "OnFailure": {"Destination": self.on_failure_arn},
+                },
+            }
+        ]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One armed fault: answer ``status`` without running, or run and lose the answer."""
+
+    status: int | None = None
+    lose_answer: bool = False
 
 
 class LocalLambdaContext:
@@ -103,6 +197,8 @@ class LambdaServer:
         self._timeouts: dict[str, float] = dict(timeouts or {})
         self.default_timeout_s = default_timeout_s
         self.invocations: list[Invocation] = []
+        self._settings: dict[str, FunctionSettings] = {}
+        self._faults: dict[str, deque[Fault]] = {}
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._running = 0
@@ -116,12 +212,61 @@ class LambdaServer:
 
     # --- configuration --------------------------------------------------------------------
 
-    def register(self, name: str, handler: Handler, *, timeout_s: float | None = None) -> None:
-        """Serve ``name`` with ``handler`` (optionally with its own time budget)."""
+    def register(
+        self,
+        name: str,
+        handler: Handler,
+        *,
+        timeout_s: float | None = None,
+        dead_letter_arn: str | None = None,
+        on_failure_arn: str | None = None,
+    ) -> None:
+        """Serve ``name`` with ``handler`` (optionally with its own time budget); the
+        configuration API lists it with its DeadLetterConfig and on-failure destination."""
         with self._lock:
             self._handlers[name] = handler
             if timeout_s is not None:
                 self._timeouts[name] = timeout_s
+            self._settings[name] = FunctionSettings(timeout_s, dead_letter_arn, on_failure_arn)
+
+    def fault(
+        self, name: str, *, status: int | None = None, lose_answer: bool = False, times: int = 1
+    ) -> None:
+        """Arm ``times`` faults for the next invokes of ``name`` (see the module docstring)."""
+        if (status is None) == (not lose_answer) or (
+            status is not None and status not in _REFUSALS
+        ):
+            raise ValueError(f"give status ({', '.join(map(str, _REFUSALS))}) or lose_answer")
+        with self._lock:
+            self._faults.setdefault(name, deque()).extend([Fault(status, lose_answer)] * times)
+
+    def faults_left(self, name: str) -> int:
+        with self._lock:
+            return len(self._faults.get(name, ()))
+
+    def _next_fault(self, name: str) -> Fault | None:
+        with self._lock:
+            armed = self._faults.get(name)
+            return armed.popleft() if armed else None
+
+    def configuration(self, name: str) -> dict[str, Any] | None:
+        """GetFunctionConfiguration's answer, None for a function not registered."""
+        with self._lock:
+            if name not in self._handlers:
+                return None
+            settings = self._settings.get(name, FunctionSettings(self._timeouts.get(name)))
+        return settings.configuration(name)
+
+    def invoke_configs(self, name: str) -> list[dict[str, Any]] | None:
+        with self._lock:
+            if name not in self._handlers:
+                return None
+            settings = self._settings.get(name, FunctionSettings())
+        return settings.invoke_configs(name)
+
+    def function_names(self) -> list[str]:
+        with self._lock:
+            return sorted(self._handlers)
 
     def set_timeout(self, name: str, timeout_s: float) -> None:
         """The budget ``get_remaining_time_in_millis`` counts down from for later invocations."""
@@ -216,7 +361,17 @@ class LambdaServer:
         handler, timeout_s = found
         if invocation_type == "DryRun":
             return 204, None, False
+        fault = self._next_fault(name)
+        if fault is not None and fault.status is not None:
+            code, message = _REFUSALS[fault.status]
+            return fault.status, {"Type": code, "message": message}, False
         invocation = self._begin(name, invocation_type, payload)
+        if fault is not None and fault.lose_answer:
+            # Queued, then the answer is lost: the caller cannot tell it was accepted.
+            threading.Thread(
+                target=self._run, args=(invocation, handler, timeout_s), daemon=True
+            ).start()
+            return LOST_ANSWER, None, False
         if invocation_type == "Event":
             thread = threading.Thread(
                 target=self._run,
@@ -241,12 +396,19 @@ class LambdaServer:
         return 200, invocation.result, False
 
 
-def _function_name(path: str) -> str | None:
-    """The bare function name in ``/2015-03-31/functions/{name}/invocations``."""
+LOST_ANSWER = -1  # invoke()'s status for "close the connection without an answer"
+
+
+def _function_name(
+    path: str, prefix: str = _PATH_PREFIX, suffix: str = "/invocations"
+) -> str | None:
+    """The bare function name in ``{prefix}{name}{suffix}`` (by default an Invoke's path)."""
     path = path.split("?", 1)[0]
-    if not (path.startswith(_PATH_PREFIX) and path.endswith("/invocations")):
+    if not (path.startswith(prefix) and path.endswith(suffix)) or len(path) <= len(prefix) + len(
+        suffix
+    ):
         return None
-    raw = urllib.parse.unquote(path[len(_PATH_PREFIX) : -len("/invocations")])
+    raw = urllib.parse.unquote(path[len(prefix) : -len(suffix)])
     if raw.startswith("arn:"):
         # arn:aws:lambda:region:account:function:name[:qualifier]
         parts = raw.split(":")
@@ -260,6 +422,9 @@ def _request_handler(server: LambdaServer) -> type[BaseHTTPRequestHandler]:
             return
 
         def _answer(self, status: int, body: Any, *, function_error: bool = False) -> None:
+            if status == LOST_ANSWER:
+                self.close_connection = True  # nothing written: the client sees a closed socket
+                return
             data = b"" if status in (202, 204) else json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -267,6 +432,8 @@ def _request_handler(server: LambdaServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("X-Amz-Executed-Version", "$LATEST")
             if status == 404:
                 self.send_header("X-Amzn-ErrorType", "ResourceNotFoundException")
+            elif status in _REFUSALS:
+                self.send_header("X-Amzn-ErrorType", _REFUSALS[status][0])
             if function_error:
                 self.send_header("X-Amz-Function-Error", "Unhandled")
             self.end_headers()
@@ -289,4 +456,47 @@ def _request_handler(server: LambdaServer) -> type[BaseHTTPRequestHandler]:
             status, body, function_error = server.invoke(name, invocation_type, payload)
             self._answer(status, body, function_error=function_error)
 
+        def do_GET(self) -> None:
+            path, _, query = self.path.partition("?")
+            params = {k: v[-1] for k, v in urllib.parse.parse_qs(query).items()}
+            if path.rstrip("/") == _PATH_PREFIX.rstrip("/"):
+                self._answer(200, _list_functions(server, params))
+                return
+            name = _function_name(path, _PATH_PREFIX, "/configuration")
+            if name is not None:
+                found = server.configuration(name)
+                self._found(name, found)
+                return
+            name = _function_name(path, _INVOKE_CONFIG_PREFIX, "/event-invoke-config/list")
+            if name is not None:
+                configs = server.invoke_configs(name)
+                self._found(
+                    name,
+                    None
+                    if configs is None
+                    else {"FunctionEventInvokeConfigs": configs, "NextMarker": None},
+                )
+                return
+            self._answer(404, {"message": f"unsupported path {self.path}"})
+
+        def _found(self, name: str, body: Any) -> None:
+            if body is None:
+                self._answer(404, {"Type": "User", "message": f"Function not found: {name}"})
+            else:
+                self._answer(200, body)
+
     return RequestHandler
+
+
+def _list_functions(server: LambdaServer, params: dict[str, str]) -> dict[str, Any]:
+    """One page of ListFunctions: ``Marker`` is the index to start from (opaque to callers)."""
+    names = server.function_names()
+    try:
+        start = int(params.get("Marker") or 0)
+        size = min(int(params.get("MaxItems") or LIST_PAGE_MAX), LIST_PAGE_MAX)
+    except ValueError:
+        start, size = 0, LIST_PAGE_MAX
+    page = names[start : start + max(size, 1)]
+    functions = [c for c in (server.configuration(n) for n in page) if c is not None]
+    end = start + len(page)
+    return {"Functions": functions, "NextMarker": str(end) if end < len(names) else None}
