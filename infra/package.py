@@ -39,8 +39,11 @@ LAMBDA_PYTHON = "3.12"
 # AWS services whose botocore models ship in the artifact. Any service the code creates a client
 # for must be listed (tests/deploy/test_package.py checks the code against this list); ssm and
 # secretsmanager are called through powertools Parameters (the Slack secrets, the job key); s3
-# by the worker's archive writes (bot/s3_gateway.py).
-BOTOCORE_SERVICES = frozenset({"sqs", "dynamodb", "lambda", "ssm", "secretsmanager", "sts", "s3"})
+# by the worker's archive writes (bot/s3_gateway.py); sns and events by the discovery of the other
+# DLQ kinds and their deliveries (bot/sns_gateway.py, bot/events_gateway.py; lambda already is).
+BOTOCORE_SERVICES = frozenset(
+    {"sqs", "dynamodb", "lambda", "ssm", "secretsmanager", "sts", "s3", "sns", "events"}
+)
 
 # Where Lambda puts the code; compiled byte-code records its source files under this path.
 LAMBDA_TASK_ROOT = "/var/task"

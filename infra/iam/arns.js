@@ -228,10 +228,185 @@ async function archiveKmsKey(resolveVariable) {
   return raw;
 }
 
+// --- The other DLQ kinds (issue 13): SNS subscriptions, EventBridge targets, Lambda functions ---
+//
+// Each kind is on only when its parameter names what the functions may read and deliver to
+// (empty: the kind is off, no right at all, and DLQ_KINDS leaves it out). Names are IAM globs,
+// refused at packaging when they could reach more than they name, as sourceNamePatterns are.
+const KINDS_HOW_TO = 'docs/deploy.md, "The other DLQ kinds: SNS, EventBridge, Lambda"';
+
+// Each name's shape, from the service's own rules, with IAM's two wildcards added:
+// SNS topic names: "up to 256 alphanumeric characters, hyphens (-), and underscores (_)", a FIFO
+// topic's ending in ".fifo" (SNS API reference, CreateTopic Name). EventBridge rule names:
+// 1 to 64 of "[\.\-_A-Za-z0-9]+" (EventBridge API reference, PutRule Name). Lambda function
+// names: 1 to 64 letters, digits, hyphens and underscores (Lambda API reference, CreateFunction
+// FunctionName, the name alone: no ARN and no qualifier here, the rights add those).
+const KIND_PATTERNS = {
+  snsTopicPatterns: {
+    shape: /^[A-Za-z0-9_*?-]{1,256}(\.fifo)?$/,
+    what: 'an SNS topic name or pattern: letters, digits, "-", "_", a ".fifo" ending',
+    every: 'topic',
+  },
+  eventRulePatterns: {
+    shape: /^[A-Za-z0-9._*?-]{1,64}$/,
+    what: 'an EventBridge rule name or pattern: letters, digits, ".", "-", "_"',
+    every: 'rule',
+  },
+  lambdaFunctionPatterns: {
+    shape: /^[A-Za-z0-9_*?-]{1,64}$/,
+    what: 'a Lambda function name or pattern (the name alone, no ARN, no version or alias): letters, digits, "-", "_"',
+    every: 'function',
+  },
+};
+
+// EventBridge event bus names (EventBridge API reference, EventBusName pattern
+// "[/\.\-_A-Za-z0-9]+", 1 to 256): exact names, no wildcard.
+const EVENT_BUS_NAME = /^[A-Za-z0-9/._-]{1,256}$/;
+
+const refuseKind = (param, patterns, why) => {
+  if (patterns.length) {
+    throw new Error(`${param} "${patterns.join(',')}" ${why}; see ${KINDS_HOW_TO}`);
+  }
+};
+
+// This stack's own functions: no delivery right may reach them (a DLQ message invoking the worker
+// or the daily job would run with this stack's rights).
+const OWN_FUNCTIONS = ['slack', 'worker', 'daily', 'failed'];
+
+// A kind's patterns as given, checked: each name's shape, no wildcard-only pattern, no leading
+// wildcard (it would reach every application's topics, rules or functions).
+const kindPatterns = async (resolveVariable, param) => {
+  const given = await names(resolveVariable, param);
+  const { shape, what, every } = KIND_PATTERNS[param];
+  refuseKind(
+    param,
+    given.filter((pattern) => !shape.test(pattern)),
+    `is not ${what} and IAM's wildcards "*" and "?" only`,
+  );
+  refuseKind(
+    param,
+    given.filter((pattern) => /^[*?]+(\.fifo)?$/.test(pattern)),
+    `would match every ${every} in the account: name the ${every}s`,
+  );
+  refuseKind(
+    param,
+    given.filter((pattern) => WILDCARDS.test(pattern[0])),
+    `starts with a wildcard, so it reaches every application's ${every}s in the account: ` +
+      `start each with the beginning of the ${every} names (such as "orders-*")`,
+  );
+  if (param === 'lambdaFunctionPatterns') {
+    const own = await Promise.all(
+      OWN_FUNCTIONS.map((fn) => resolveVariable(`self:custom.functionNames.${fn}`)),
+    );
+    refuseKind(
+      param,
+      given.filter((pattern) => own.some((name) => overlap(pattern, String(name)))),
+      "matches one of this stack's own functions (" +
+        own.join(', ') +
+        '): a redrive must never invoke the bot itself; name the application\'s functions',
+    );
+  }
+  return given;
+};
+
+// The event buses whose rules eventRulePatterns names (default: the default bus).
+const eventBuses = async (resolveVariable) => {
+  const buses = await names(resolveVariable, 'eventBusNames');
+  refuseKind(
+    'eventBusNames',
+    buses.filter((bus) => !EVENT_BUS_NAME.test(bus)),
+    'is not an event bus name (letters, digits, "/", ".", "-", "_"; exact names, no wildcard)',
+  );
+  if (!buses.length) {
+    throw new Error(
+      `eventBusNames is empty: name the event buses whose rules eventRulePatterns names ` +
+        `(default: "default"); see ${KINDS_HOW_TO}`,
+    );
+  }
+  return buses;
+};
+
+const HERE_ARN = (service) => `arn:\${AWS::Partition}:${service}:\${AWS::Region}:\${AWS::AccountId}:`;
+const subs = (texts) => texts.map((text) => ({ 'Fn::Sub': text }));
+
+// An EventBridge rule's ARN: "rule/<name>" on the default bus, "rule/<bus>/<name>" on another
+// (Service Authorization Reference, EventBridge resource types rule-on-default-event-bus and
+// rule-on-custom-event-bus).
+const ruleArns = async (resolveVariable) => {
+  const patterns = await kindPatterns(resolveVariable, 'eventRulePatterns');
+  const buses = await eventBuses(resolveVariable);
+  return subs(
+    buses.flatMap((bus) =>
+      patterns.map((rule) =>
+        bus === 'default'
+          ? `${HERE_ARN('events')}rule/${rule}`
+          : `${HERE_ARN('events')}rule/${bus}/${rule}`,
+      ),
+    ),
+  );
+};
+
 module.exports = {
   DLQ_SUFFIX_PATTERNS,
   overlap,
   queuePatterns,
+  // DLQ_KINDS: sqs always, and each other kind whose parameter names something (bot/config.py).
+  dlqKinds: async ({ resolveVariable }) => {
+    const on = async (param) => (await kindPatterns(resolveVariable, param)).length > 0;
+    const kinds = ['sqs'];
+    if (await on('snsTopicPatterns')) kinds.push('sns');
+    if (await on('eventRulePatterns')) {
+      await eventBuses(resolveVariable);
+      kinds.push('events');
+    }
+    if (await on('lambdaFunctionPatterns')) kinds.push('lambda');
+    return kinds.join(',');
+  },
+  // The topics snsTopicPatterns names (sns:Publish, for an EventBridge target that is a topic).
+  snsTopicArns: async ({ resolveVariable }) =>
+    subs(
+      (await kindPatterns(resolveVariable, 'snsTopicPatterns')).map(
+        (topic) => `${HERE_ARN('sns')}${topic}`,
+      ),
+    ),
+  // sns:GetSubscriptionAttributes: the Service Authorization Reference gives it the resource type
+  // "topic" (arn:...:sns:<region>:<account>:<topic>), while the request names a subscription ARN,
+  // which is its topic's ARN followed by ":<id>"; both, for the named topics only.
+  snsSubscriptionArns: async ({ resolveVariable }) =>
+    subs(
+      (await kindPatterns(resolveVariable, 'snsTopicPatterns')).flatMap((topic) => [
+        `${HERE_ARN('sns')}${topic}`,
+        `${HERE_ARN('sns')}${topic}:*`,
+      ]),
+    ),
+  // events:ListTargetsByRule on the named rules of each named bus.
+  eventRuleArns: async ({ resolveVariable }) => ruleArns(resolveVariable),
+  // lambda:ListFunctionEventInvokeConfigs and lambda:GetFunctionConfiguration: the named functions.
+  lambdaFunctionArns: async ({ resolveVariable }) =>
+    subs(
+      (await kindPatterns(resolveVariable, 'lambdaFunctionPatterns')).map(
+        (fn) => `${HERE_ARN('lambda')}function:${fn}`,
+      ),
+    ),
+  // lambda:InvokeFunction: the named functions, unqualified and qualified (":<version or alias>",
+  // as an on-failure record's requestContext.functionArn names the version that failed).
+  lambdaInvokeArns: async ({ resolveVariable }) =>
+    subs(
+      (await kindPatterns(resolveVariable, 'lambdaFunctionPatterns')).flatMap((fn) => [
+        `${HERE_ARN('lambda')}function:${fn}`,
+        `${HERE_ARN('lambda')}function:${fn}:*`,
+      ]),
+    ),
+  // The patterns as given (checked), for the stack parameters the kinds' conditions read.
+  givenSnsTopicPatterns: async ({ resolveVariable }) =>
+    (await kindPatterns(resolveVariable, 'snsTopicPatterns')).join(','),
+  givenEventRulePatterns: async ({ resolveVariable }) => {
+    const patterns = await kindPatterns(resolveVariable, 'eventRulePatterns');
+    if (patterns.length) await eventBuses(resolveVariable);
+    return patterns.join(',');
+  },
+  givenLambdaFunctionPatterns: async ({ resolveVariable }) =>
+    (await kindPatterns(resolveVariable, 'lambdaFunctionPatterns')).join(','),
   // Dead-letter queues the bot may read and delete from.
   dlqQueueArns: async ({ resolveVariable }) =>
     (await queuePatterns(resolveVariable)).dlqs.map(queueArn),

@@ -1,0 +1,482 @@
+"""Least privilege for the other DLQ kinds (issue 13): SNS subscriptions, EventBridge, Lambda.
+
+Given serverless.yml packaged offline with the kinds' parameters (snsTopicPatterns,
+eventRulePatterns with eventBusNames, lambdaFunctionPatterns), each role is read as CloudFormation
+deploys it (conditions decided) and its resources are matched, with IAM's glob semantics, against
+ARNs of what the parameters name and of what they do not. Three stages are packaged besides the
+session's default one: every kind on, SNS alone, EventBridge and Lambda without SNS.
+
+What each action accepts as its Resource is the Service Authorization Reference's (the actions,
+resources and condition keys pages of SNS, EventBridge and Lambda), written down in
+``NO_RESOURCE_TYPE`` and ``RESOURCE_TYPE`` below.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.deploy import test_scanners, tooling
+from tests.deploy.conftest import REQUIRED_PARAMS
+from tests.deploy.test_least_privilege import iam_glob_matches
+from tests.deploy.test_template import (
+    HANDLERS,
+    Template,
+    as_list,
+    function,
+    granted,
+    role_of,
+    roles,
+    statements,
+    sub,
+)
+from tests.deploy.tooling import ROOT, run_osls_package
+
+# Every kind on: two topic patterns, two rule patterns on the default bus and a custom one, two
+# function patterns.
+KINDS_PARAMS = (
+    *REQUIRED_PARAMS,
+    "snsTopicPatterns=orders-events,payments-*",
+    "eventRulePatterns=orders-rule,billing-*",
+    "eventBusNames=default,orders-bus",
+    "lambdaFunctionPatterns=orders-handler,billing-*",
+)
+SNS_ONLY_PARAMS = (*REQUIRED_PARAMS, "snsTopicPatterns=orders-events")
+EVENTS_AND_LAMBDA_PARAMS = (
+    *REQUIRED_PARAMS,
+    "eventRulePatterns=orders-rule",
+    "lambdaFunctionPatterns=orders-handler",
+)
+
+HERE = "arn:aws:{service}:us-east-1:111122223333:"
+# What the templates' "${AWS::...}" become in the account the ARNs below live in.
+PSEUDO = {
+    "${AWS::Partition}": "aws",
+    "${AWS::Region}": "us-east-1",
+    "${AWS::AccountId}": "111122223333",
+}
+
+# The Service Authorization Reference, per action: no resource type at all (the Resource must be
+# "*")...
+NO_RESOURCE_TYPE = {
+    "sqs:ListQueues",
+    "sns:ListSubscriptions",
+    "events:ListEventBuses",
+    "events:ListRules",
+    "lambda:ListFunctions",
+}
+# ... or the resource types a statement can name: sns:GetSubscriptionAttributes "topic",
+# sns:Publish "topic*" (arn:${Partition}:sns:${Region}:${Account}:${TopicName});
+# events:ListTargetsByRule "rule-on-default-event-bus" (rule/${RuleName}) and
+# "rule-on-custom-event-bus" (rule/${EventBusName}/${RuleName}); lambda:GetFunctionConfiguration,
+# lambda:ListFunctionEventInvokeConfigs and lambda:InvokeFunction "function*"
+# (function:${FunctionName}, and a version's or alias's ARN adds ":<qualifier>").
+RESOURCE_TYPE = {
+    "sns:GetSubscriptionAttributes": "sns",
+    "sns:Publish": "sns",
+    "events:ListTargetsByRule": "events",
+    "lambda:GetFunctionConfiguration": "lambda",
+    "lambda:ListFunctionEventInvokeConfigs": "lambda",
+    "lambda:InvokeFunction": "lambda",
+}
+KIND_ACTIONS = (NO_RESOURCE_TYPE - {"sqs:ListQueues"}) | set(RESOURCE_TYPE)
+SNS_ACTIONS = {a for a in KIND_ACTIONS if a.startswith("sns:")}
+EVENTS_ACTIONS = {a for a in KIND_ACTIONS if a.startswith("events:")}
+# The worker and the daily job invoke themselves and `failed` (their own statements, not a kind's).
+OWN_FUNCTIONS = {f"dlq-redrive-dev-{name}" for name in ("slack", "worker", "daily", "failed")}
+
+
+def package(tmp_path_factory: pytest.TempPathFactory, name: str, *params: str) -> Template:
+    output = tmp_path_factory.mktemp(name)
+    return tooling.load_template(tooling.osls_package(output, *params))
+
+
+@pytest.fixture(scope="module")
+def kinds_template_path(artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tooling.osls_package(tmp_path_factory.mktemp("osls-kinds"), *KINDS_PARAMS)
+
+
+@pytest.fixture(scope="module")
+def kinds_template(kinds_template_path: Path) -> Template:
+    return tooling.load_template(kinds_template_path)
+
+
+@pytest.fixture(scope="module")
+def sns_only_template(artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Template:
+    return package(tmp_path_factory, "osls-sns-only", *SNS_ONLY_PARAMS)
+
+
+@pytest.fixture(scope="module")
+def events_and_lambda_template(
+    artifact: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Template:
+    return package(tmp_path_factory, "osls-events-lambda", *EVENTS_AND_LAMBDA_PARAMS)
+
+
+def with_auto_redrive(template: Template) -> Template:
+    """The same template deployed with AUTO_REDRIVE set: CloudFormation decides the daily
+    role's AutoRedriveEnabled condition from the AutoRedrive parameter, which osls fills from
+    --param autoRedrive (its value is the Default here)."""
+    changed = copy.deepcopy(template)
+    changed["Parameters"]["AutoRedrive"]["Default"] = "orders-dlq"
+    return changed
+
+
+def arns(role: dict[str, Any], action: str) -> list[str]:
+    """The ARN patterns the role may do ``action`` on, as deployed in account 111122223333."""
+    found = []
+    for resource in granted(role, action):
+        text = "*" if resource == "*" else sub(resource)
+        for pseudo, value in PSEUDO.items():
+            text = text.replace(pseudo, value)
+        found.append(text)
+    return found
+
+
+def reaches(role: dict[str, Any], action: str, arn: str) -> bool:
+    return any(iam_glob_matches(pattern, arn) for pattern in arns(role, action))
+
+
+def own_invoke(statement: dict[str, Any]) -> bool:
+    """Whether the statement is a function's invoke of this stack's own functions only."""
+    if as_list(statement["Action"]) != ["lambda:InvokeFunction"]:
+        return False
+    targets = {sub(r).rsplit(":function:", 1)[-1] for r in as_list(statement["Resource"])}
+    return targets <= OWN_FUNCTIONS
+
+
+def kind_statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    """The role's statements of the other kinds, its invokes of its own functions aside."""
+    found = [s for s in statements(role) if set(as_list(s["Action"])) & KIND_ACTIONS]
+    return [s for s in found if not own_invoke(s)]
+
+
+def kind_actions(role: dict[str, Any]) -> set[str]:
+    return {a for s in kind_statements(role) for a in as_list(s["Action"])} & KIND_ACTIONS
+
+
+def dlq_kinds(template: Template) -> set[str]:
+    return {
+        function(template, handler)["Environment"]["Variables"]["DLQ_KINDS"] for handler in HANDLERS
+    }
+
+
+# --- which kinds are on ------------------------------------------------------------------------
+
+
+def test_dlq_kinds_follows_the_parameters_given(
+    template: Template,
+    kinds_template: Template,
+    sns_only_template: Template,
+    events_and_lambda_template: Template,
+) -> None:
+    # Given stages packaged with none, all, and some of the kinds' parameters
+    # Then every function is told the same kinds: sqs always, each other kind when its
+    # parameter names something
+    assert dlq_kinds(template) == {"sqs"}
+    assert dlq_kinds(kinds_template) == {"sqs,sns,events,lambda"}
+    assert dlq_kinds(sns_only_template) == {"sqs,sns"}
+    assert dlq_kinds(events_and_lambda_template) == {"sqs,events,lambda"}
+
+
+def test_no_kind_has_a_right_without_its_parameter(
+    template: Template, sns_only_template: Template, events_and_lambda_template: Template
+) -> None:
+    for stack in (template, with_auto_redrive(template)):
+        # Given the default stage (no kind's parameter): no role has any right of the kinds
+        assert {h: kind_actions(role_of(stack, h)[1]) for h in HANDLERS} == {
+            h: set() for h in HANDLERS
+        }
+    for stack in (sns_only_template, with_auto_redrive(sns_only_template)):
+        # Given SNS alone: reading subscriptions, no EventBridge or Lambda right, and no
+        # publish (only an EventBridge target that is a topic is ever published to)
+        _, worker = role_of(stack, "handlers/worker.handler")
+        _, daily = role_of(stack, "handlers/daily.handler")
+        assert kind_actions(worker) == kind_actions(daily) == SNS_ACTIONS - {"sns:Publish"}
+    for stack in (events_and_lambda_template, with_auto_redrive(events_and_lambda_template)):
+        # Given EventBridge and Lambda without snsTopicPatterns: no SNS right at all, publish
+        # included (an EventBridge target that is a topic then stays undelivered: AccessDenied)
+        _, worker = role_of(stack, "handlers/worker.handler")
+        assert not kind_actions(worker) & SNS_ACTIONS
+        assert EVENTS_ACTIONS | {"lambda:InvokeFunction"} <= kind_actions(worker)
+
+
+def test_the_kinds_rights_are_only_in_the_worker_and_daily_roles(kinds_template: Template) -> None:
+    # Given every kind on, auto-redrive on too
+    stack = with_auto_redrive(kinds_template)
+    worker = kind_actions(role_of(stack, "handlers/worker.handler")[1])
+    daily = kind_actions(role_of(stack, "handlers/daily.handler")[1])
+    # Then the worker reads and delivers every kind, the daily job too when it auto-redrives
+    assert worker == daily == KIND_ACTIONS
+    # And the Slack endpoint and `failed` get none of it: the endpoint still only invokes the
+    # worker, `failed` nothing; no other role of the stack has any
+    _, slack = role_of(stack, "handlers/slack.handler")
+    _, failed = role_of(stack, "handlers/failed.handler")
+    assert kind_actions(slack) == kind_actions(failed) == set()
+    assert arns(slack, "lambda:InvokeFunction") == [
+        HERE.format(service="lambda") + "function:dlq-redrive-dev-worker"
+    ]
+    assert granted(failed, "lambda:InvokeFunction") == []
+    with_kinds = [r for r in roles(stack) if kind_actions(r)]
+    assert sorted(r["Properties"]["Description"] for r in with_kinds) == [
+        "dlq-redrive asynchronous worker (redrives)",
+        "dlq-redrive daily report",
+    ]
+
+
+def test_the_daily_job_reads_the_kinds_but_delivers_only_when_it_auto_redrives(
+    kinds_template: Template,
+) -> None:
+    # Given every kind on and AUTO_REDRIVE empty: the report names each DLQ's feeders
+    _, daily = role_of(kinds_template, "handlers/daily.handler")
+    reads = KIND_ACTIONS - {"sns:Publish", "lambda:InvokeFunction"}
+    # Then it may read them, but neither invoke an application's function nor publish
+    assert kind_actions(daily) == reads
+    assert not reaches(daily, "lambda:InvokeFunction", lambda_arn("orders-handler"))
+    assert granted(daily, "sns:Publish") == []
+    # Given AUTO_REDRIVE set (the template's own AutoRedriveEnabled condition)
+    _, auto = role_of(with_auto_redrive(kinds_template), "handlers/daily.handler")
+    # Then it may deliver back to the named functions and topics
+    assert reaches(auto, "lambda:InvokeFunction", lambda_arn("orders-handler"))
+    assert reaches(auto, "sns:Publish", topic_arn("orders-events"))
+
+
+# --- scoped by the parameters -------------------------------------------------------------------
+
+
+def topic_arn(topic: str) -> str:
+    return HERE.format(service="sns") + topic
+
+
+def rule_arn(rule: str) -> str:
+    return HERE.format(service="events") + f"rule/{rule}"
+
+
+def lambda_arn(name: str) -> str:
+    return HERE.format(service="lambda") + f"function:{name}"
+
+
+SUBSCRIPTION_ID = "0f6e3c5a-8b7d-4e2f-9a1b-2c3d4e5f6a7b"
+
+# (action, ARN, whether the worker may): the named topics' subscriptions, the named rules on the
+# named buses, the named functions; nothing next to them.
+SCOPED = [
+    ("sns:GetSubscriptionAttributes", topic_arn(f"orders-events:{SUBSCRIPTION_ID}"), True),
+    ("sns:GetSubscriptionAttributes", topic_arn("orders-events"), True),
+    ("sns:GetSubscriptionAttributes", topic_arn(f"payments-eu:{SUBSCRIPTION_ID}"), True),
+    ("sns:GetSubscriptionAttributes", topic_arn(f"audit-events:{SUBSCRIPTION_ID}"), False),
+    ("sns:GetSubscriptionAttributes", topic_arn(f"orders-events-v2:{SUBSCRIPTION_ID}"), False),
+    ("events:ListTargetsByRule", rule_arn("orders-rule"), True),
+    ("events:ListTargetsByRule", rule_arn("orders-bus/orders-rule"), True),
+    ("events:ListTargetsByRule", rule_arn("billing-nightly"), True),
+    ("events:ListTargetsByRule", rule_arn("orders-bus/billing-nightly"), True),
+    ("events:ListTargetsByRule", rule_arn("audit-rule"), False),
+    ("events:ListTargetsByRule", rule_arn("audit-bus/orders-rule"), False),
+    ("lambda:ListFunctionEventInvokeConfigs", lambda_arn("orders-handler"), True),
+    ("lambda:ListFunctionEventInvokeConfigs", lambda_arn("billing-export"), True),
+    ("lambda:ListFunctionEventInvokeConfigs", lambda_arn("audit-handler"), False),
+    ("lambda:GetFunctionConfiguration", lambda_arn("orders-handler"), True),
+    ("lambda:GetFunctionConfiguration", lambda_arn("orders-handler-v2"), False),
+    # Delivery: an on-failure record names the version or alias that failed
+    ("lambda:InvokeFunction", lambda_arn("orders-handler"), True),
+    ("lambda:InvokeFunction", lambda_arn("orders-handler:$LATEST"), True),
+    ("lambda:InvokeFunction", lambda_arn("orders-handler:live"), True),
+    ("lambda:InvokeFunction", lambda_arn("billing-export:7"), True),
+    ("lambda:InvokeFunction", lambda_arn("orders-handler-v2"), False),
+    ("lambda:InvokeFunction", lambda_arn("audit-handler:live"), False),
+    ("sns:Publish", topic_arn("orders-events"), True),
+    ("sns:Publish", topic_arn("payments-eu.fifo"), True),
+    ("sns:Publish", topic_arn("audit-events"), False),
+]
+
+
+@pytest.mark.parametrize(("action", "arn", "allowed"), SCOPED)
+def test_each_right_reaches_what_the_parameters_name_and_nothing_beside(
+    kinds_template: Template, action: str, arn: str, allowed: bool
+) -> None:
+    _, worker = role_of(kinds_template, "handlers/worker.handler")
+    assert reaches(worker, action, arn) is allowed
+
+
+def test_no_kind_right_reaches_this_stack_s_own_functions(kinds_template: Template) -> None:
+    # The worker's self-invoke and its invoke of `failed` stay their own statement, as before
+    _, worker = role_of(kinds_template, "handlers/worker.handler")
+    scoped = [s for s in kind_statements(worker) if s["Resource"] != "*"]
+    assert scoped
+    for statement in scoped:
+        for resource in as_list(statement["Resource"]):
+            pattern = sub(resource)
+            for pseudo, value in PSEUDO.items():
+                pattern = pattern.replace(pseudo, value)
+            for own in OWN_FUNCTIONS:
+                assert not iam_glob_matches(pattern, lambda_arn(own)), pattern
+                assert not iam_glob_matches(pattern, lambda_arn(f"{own}:$LATEST")), pattern
+    assert arns(worker, "lambda:InvokeFunction")[-2:] == [
+        lambda_arn("dlq-redrive-dev-worker"),
+        lambda_arn("dlq-redrive-dev-failed"),
+    ]
+
+
+def test_resource_star_only_where_aws_allows_no_narrower_and_the_roles_say_so(
+    kinds_template: Template,
+) -> None:
+    # Given every kind on (and auto-redrive, so every statement is deployed)
+    stack = with_auto_redrive(kinds_template)
+    star = {
+        action
+        for role in roles(stack)
+        for statement in statements(role)
+        if "*" in as_list(statement["Resource"])
+        for action in as_list(statement["Action"])
+    }
+    # Then "*" is used only for actions that have no resource type at all
+    assert star == NO_RESOURCE_TYPE
+    # And every other kind action names its resources (never a wildcard-only one)
+    _, worker = role_of(stack, "handlers/worker.handler")
+    for action in RESOURCE_TYPE:
+        patterns = arns(worker, action)
+        assert patterns, action
+        for pattern in patterns:
+            service = RESOURCE_TYPE[action]
+            assert pattern.startswith(HERE.format(service=service)), (action, pattern)
+            assert not re.fullmatch(r"[*?:/]+", pattern.split(":", 5)[5]), (action, pattern)
+    # And in infra/iam/roles.yml, each statement with Resource "*" says why, in its comment
+    text = (ROOT / "infra/iam/roles.yml").read_text(encoding="utf-8")
+    blocks = re.split(r"\n(?=x-[a-z-]+: &)", text)
+    for block in blocks:
+        if 'Resource: "*"' in block:
+            assert 'AWS only accepts "*" here' in block, block.splitlines()[0]
+
+
+# --- the code's calls and the rights -------------------------------------------------------------
+
+# The boto3 calls of the kinds' gateways (a method, or a paginator of that name) and the IAM
+# action each needs.
+CALLS = {
+    "list_subscriptions": "sns:ListSubscriptions",
+    "get_subscription_attributes": "sns:GetSubscriptionAttributes",
+    "publish": "sns:Publish",
+    "list_event_buses": "events:ListEventBuses",
+    "list_rules": "events:ListRules",
+    "list_targets_by_rule": "events:ListTargetsByRule",
+    "list_functions": "lambda:ListFunctions",
+    "list_function_event_invoke_configs": "lambda:ListFunctionEventInvokeConfigs",
+    "get_function_configuration": "lambda:GetFunctionConfiguration",
+}
+GATEWAYS = ("bot/sns_gateway.py", "bot/events_gateway.py", "bot/lambda_gateway.py")
+
+
+def gateway_actions() -> set[str]:
+    """The actions the kinds' gateways call for (``client.list_rules(...)`` or
+    ``client.get_paginator("list_rules")``)."""
+    found = set()
+    for module in GATEWAYS:
+        path = ROOT / module
+        if not path.exists():
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            name = node.func.attr
+            if name == "get_paginator" and node.args and isinstance(node.args[0], ast.Constant):
+                name = str(node.args[0].value)
+            if name in CALLS:
+                found.add(CALLS[name])
+    return found
+
+
+def test_every_call_the_kinds_gateways_make_is_granted(kinds_template: Template) -> None:
+    # Given the calls the SNS, EventBridge and Lambda gateways make to discover and deliver
+    used = gateway_actions()
+    assert {"sns:ListSubscriptions", "events:ListTargetsByRule", "sns:Publish"} <= used
+    # Then the worker (which discovers and delivers) may make each of them
+    _, worker = role_of(kinds_template, "handlers/worker.handler")
+    assert used <= kind_actions(worker)
+
+
+# --- refused at packaging ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (["snsTopicPatterns=*"], 'snsTopicPatterns "*" would match every topic'),
+        (["eventRulePatterns=**"], 'eventRulePatterns "**" would match every rule'),
+        (
+            ["lambdaFunctionPatterns=orders-handler,?*"],
+            'lambdaFunctionPatterns "?*" would match every function',
+        ),
+        (["snsTopicPatterns=*-events"], 'snsTopicPatterns "*-events" starts with a wildcard'),
+        (
+            ["lambdaFunctionPatterns=arn:aws:lambda:us-east-1:111122223333:function:orders"],
+            "is not a Lambda function name or pattern",
+        ),
+        (["lambdaFunctionPatterns=orders-handler:live"], "no version or alias"),
+        (
+            ["lambdaFunctionPatterns=dlq-redrive-*"],
+            "matches one of this stack's own functions",
+        ),
+        (
+            ["eventRulePatterns=orders-rule", "eventBusNames=orders-*"],
+            'eventBusNames "orders-*" is not an event bus name',
+        ),
+        (["eventRulePatterns=orders/rule"], "is not an EventBridge rule name or pattern"),
+    ],
+)
+def test_packaging_refuses_a_kind_setting_that_would_reach_beyond_what_it_names(
+    tmp_path: Path, artifact: Path, params: list[str], message: str
+) -> None:
+    # Given a deployer who widens a kind's setting, or names something that is not a name
+    result = run_osls_package(tmp_path, *REQUIRED_PARAMS, *params)
+    # Then packaging stops and says which setting and why
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    assert not (tmp_path / "cloudformation-template-update-stack.json").exists()
+
+
+# --- the scanners ---------------------------------------------------------------------------------
+
+
+def test_checkov_and_cfn_lint_find_nothing_with_every_kind_on(kinds_template_path: Path) -> None:
+    # Given the template with every kind's statements
+    report = test_scanners.run_checkov(kinds_template_path)
+    # Then checkov fails no check, and skips none of its IAM checks
+    assert [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]] == []
+    assert report["summary"]["parsing_errors"] == 0
+    skipped = {c["check_id"] for c in report["results"]["skipped_checks"]}
+    assert not skipped & test_scanners.IAM_CHECKS
+    # And cfn-lint reports nothing
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("cfn-lint")),
+            "--config-file",
+            str(ROOT / ".cfnlintrc.yaml"),
+            "--",
+            str(kinds_template_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_kinds_conditions_are_the_template_s_own(kinds_template: Template) -> None:
+    # The rights follow stack parameters that osls fills from the same --param values the
+    # functions' DLQ_KINDS comes from, so the two cannot disagree
+    params = kinds_template["Parameters"]
+    assert params["SnsTopicPatterns"]["Default"] == "orders-events,payments-*"
+    assert params["EventRulePatterns"]["Default"] == "orders-rule,billing-*"
+    assert params["LambdaFunctionPatterns"]["Default"] == "orders-handler,billing-*"
+    worker = kinds_template["Resources"]["WorkerFunctionRole"]
+    text = str(worker)
+    for condition in ("SnsKindOn", "EventsKindOn", "LambdaKindOn"):
+        assert f"'Fn::If': ['{condition}'" in text, condition
