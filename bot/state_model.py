@@ -57,6 +57,9 @@ _OPTIONAL_TEXTS = (
     "old_body_sha256",
     "new_body_sha256",
     "edit_diff",
+    # Where a redrive's copies go, one plain line each, as its count found them (a function's
+    # async invoke, a subscription's endpoint, never the topic): every card of the request shows
+    # it. None for a DLQ fed by SQS queues only (its messages go back to their source queues).
     "deliveries",
 )
 
@@ -112,8 +115,7 @@ class ApprovalRequest:
     # Of ``matched``, those the destinations can take (the dry run's ``destined``), as the card
     # shows them; None in a request stored before it was kept (``matched`` is shown then).
     would_move: int | None = None
-    # FIFO groups the count could not see past (it held one of their messages): the counts are
-    # then lower bounds.
+    # FIFO groups the count could not see past (it held one of theirs): counts are lower bounds.
     blocked_groups: int = 0
     message_ts: str | None = None
     decided_by: str | None = None
@@ -136,10 +138,7 @@ class ApprovalRequest:
     old_body_sha256: str | None = None
     new_body_sha256: str | None = None
     edit_diff: str | None = None
-    # Where the copies go, one plain line each, as the count found them (a function's async
-    # invoke, a subscription's endpoint, never the topic): every card shows it. None for a DLQ
-    # fed by SQS queues only (its messages go back to their source queues).
-    deliveries: str | None = None
+    deliveries: str | None = None  # where copies go, every card shows it (see _OPTIONAL_TEXTS)
 
     def audit_detail(self) -> dict[str, Any]:
         """What the audit events of this request record beside who and when (``_AUDITED``)."""
