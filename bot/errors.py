@@ -43,5 +43,6 @@ class AwsError(DlqRedriveError):
 
 
 class SendAnswerLostError(AwsError):
-    """A send got no answer after its request may have reached SQS (connection reset, read
-    timeout): SQS may have stored the messages, so they are neither confirmed nor failed."""
+    """A delivery got no answer after its request may have reached AWS (connection reset, read
+    timeout): SQS may have stored the messages, Lambda queued the invocation, SNS taken the
+    publish, so they are neither confirmed nor failed (``bot.aws_errors.answer_lost``)."""

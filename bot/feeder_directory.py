@@ -76,4 +76,6 @@ class FeederDirectoryGateway:
         try:
             return self.readers[kind](), None
         except AwsError as exc:
-            return None, f"{exc.code}: {exc}"
+            # "AccessDenied: AWS refused listing subscriptions: User ... is not authorized": the
+            # code first (what the surfaces group by), not repeated inside the words.
+            return None, f"{exc.code}: {str(exc).replace(f': {exc.code}: ', ': ', 1)}"

@@ -276,7 +276,7 @@ def test_the_directory_reads_only_the_configured_kinds_and_tells_what_it_could_n
     assert scan.feeders == (topic_feeder,)
     assert lambda_.calls == 0
     assert scan.unread == (
-        (Kind.SNS, "AccessDenied: AWS refused listing subscriptions: AccessDenied: no"),
+        (Kind.SNS, "AccessDenied: AWS refused listing subscriptions: no"),
         (
             Kind.EVENTS,
             "AccessDenied: 1 of 2 rules not read (e.g. default/x); "
