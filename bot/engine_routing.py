@@ -100,7 +100,8 @@ class Router:
         # known already): messages are built, refused and batched to fit it.
         known = (*dlq.sources, *([request.to] if request.to is not None else []))
         self.size_limits: dict[str, int] = {q.url: q.max_message_bytes for q in known}
-        self.source_urls: dict[str, str] = {}  # a message's DeadLetterQueueSourceArn -> URL
+        # A message's DeadLetterQueueSourceArn, or a feeder's queue's ARN -> its URL
+        self.source_urls: dict[str, str] = {}
         # What AWS refused to look up (by ARN or URL), so that it is asked once per run.
         self.refused: dict[str, Refused] = {}
         self.lookup_lock = threading.Lock()
@@ -125,24 +126,22 @@ class Router:
             return self._parcel(message, routed)
         if request.to is not None:
             url, name = request.to.url, request.to.name
-        elif routed is not None:  # a subscription's or a rule target's queue
-            name = routed.name
+        elif routed is not None or message.source_arn:
+            # A subscription's or a rule target's queue, or the message's own source queue.
+            arn = routed.arn if routed is not None else message.source_arn or ""
+            name = routed.name if routed is not None else arn.rsplit(":", 1)[-1]
             found = self._ask_once(
-                routed.arn, self.source_urls, self.state.sqs.url_for_arn, counted_as=None
+                arn, self.source_urls, self.state.sqs.url_for_arn, counted_as=None
             )
             if isinstance(found, Refused):
                 return Candidate(message, name, failure=(found.code, found.reason))
             url = found
-            if routed.feeder is not None and routed.feeder.kind is Kind.EVENTS:
+            if (
+                routed is not None
+                and routed.feeder is not None
+                and routed.feeder.kind is Kind.EVENTS
+            ):
                 message = _without(message, EVENTBRIDGE_DLQ_ATTRIBUTES)
-        elif message.source_arn:
-            name = message.source_arn.rsplit(":", 1)[-1]
-            found = self._ask_once(
-                message.source_arn, self.source_urls, self.state.sqs.url_for_arn, counted_as=None
-            )
-            if isinstance(found, Refused):
-                return Candidate(message, name, failure=(found.code, found.reason))
-            url = found
         else:
             (source,) = dlq.sources
             url, name = source.url, source.name
