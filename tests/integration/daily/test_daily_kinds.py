@@ -1,0 +1,398 @@
+"""The 06:00 report and auto-redrive of DLQs of every kind (issue 13), on moto (SQS, SNS,
+EventBridge) and the local Lambda endpoint (ListFunctions with DeadLetterConfig, async invokes),
+posting to the local Slack server.
+
+moto never dead-letters for SNS, EventBridge or Lambda (and does not return a function's
+DeadLetterConfig: docs/dlq-kinds.md), so the DLQs are filled with messages shaped as AWS
+documents them (``tests.unit.kind_messages``), sent straight into each DLQ.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from threading import Thread
+from typing import Any
+
+import boto3
+import pytest
+from slack_sdk.models.blocks import Block
+
+from bot.error_groups import error_label
+from bot.slack.mrkdwn import code
+from bot.sqs_model import ReceivedMessage
+from infra.local.lambda_server import ACCOUNT, REGION, LambdaServer
+from infra.local.scene import count, create_pair, drain, put_in_dlq, queue_arn
+from tests.integration.daily.daily_support import Daily, blocks_text
+from tests.unit.kind_messages import (
+    as_send_entry,
+    eventbridge_dlq_message,
+    eventbridge_event,
+    lambda_async_dlq_message,
+    lambda_on_failure_record,
+    sns_envelope,
+)
+
+NO_CANARY = ":warning: no canary: "
+
+
+def _tomorrow_six_am() -> str:
+    """06:00 UTC tomorrow: its "yesterday" is today, when the messages are sent."""
+    today = datetime.now(UTC).date()
+    return (
+        datetime(today.year, today.month, today.day, 6, tzinfo=UTC) + timedelta(days=1)
+    ).isoformat()
+
+
+def function_arn(name: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+
+
+@dataclass
+class Scene:
+    """Every kind of DLQ side by side, and the targets a redrive may reach."""
+
+    sqs: Any
+    queues: dict[str, str] = field(default_factory=dict)  # name -> url
+    subscription: str = ""  # the SNS subscription with a DLQ
+    rule_arn: str = ""
+
+    def queue(self, name: str) -> str:
+        url: str = self.sqs.create_queue(QueueName=name)["QueueUrl"]
+        self.queues[name] = url
+        return url
+
+    def put(self, dlq: str, *messages: ReceivedMessage) -> None:
+        for message in messages:
+            self.sqs.send_message(QueueUrl=self.queues[dlq], **as_send_entry(message))
+
+    def bodies(self, name: str) -> list[str]:
+        return [m["Body"] for m in drain(self.sqs, self.queues[name])]
+
+
+def sns_kind(scene: Scene, sns: Any, prefix: str = "alerts") -> str:
+    """Topic ``prefix`` with two queue subscriptions: ``<prefix>-worker`` dead-letters into
+    ``<prefix>-dlq``, ``<prefix>-audit`` has no DLQ. The subscription's ARN."""
+    topic = sns.create_topic(Name=prefix)["TopicArn"]
+    dlq = scene.queue(f"{prefix}-dlq")
+    subscription = ""
+    for role in ("worker", "audit"):
+        url = scene.queue(f"{prefix}-{role}")
+        attributes = (
+            {"RedrivePolicy": json.dumps({"deadLetterTargetArn": queue_arn(scene.sqs, dlq)})}
+            if role == "worker"
+            else {}
+        )
+        answer = sns.subscribe(
+            TopicArn=topic,
+            Protocol="sqs",
+            Endpoint=queue_arn(scene.sqs, url),
+            Attributes=attributes,
+            ReturnSubscriptionArn=True,
+        )
+        if role == "worker":
+            subscription = answer["SubscriptionArn"]
+    return subscription
+
+
+def events_kind(scene: Scene, events: Any, prefix: str = "orders") -> str:
+    """Rule ``<prefix>-rule`` on the default bus with two queue targets: ``worker``
+    (``<prefix>-events``) dead-letters into ``<prefix>-events-dlq``, ``audit`` has no DLQ. The
+    rule's ARN."""
+    dlq = scene.queue(f"{prefix}-events-dlq")
+    worker = scene.queue(f"{prefix}-events")
+    audit = scene.queue(f"{prefix}-events-audit")
+    rule = events.put_rule(
+        Name=f"{prefix}-rule", EventPattern=json.dumps({"source": ["com.example.orders"]})
+    )["RuleArn"]
+    events.put_targets(
+        Rule=f"{prefix}-rule",
+        Targets=[
+            {
+                "Id": "worker",
+                "Arn": queue_arn(scene.sqs, worker),
+                "DeadLetterConfig": {"Arn": queue_arn(scene.sqs, dlq)},
+            },
+            {"Id": "audit", "Arn": queue_arn(scene.sqs, audit)},
+        ],
+    )
+    return str(rule)
+
+
+@pytest.fixture
+def lambdas(monkeypatch: pytest.MonkeyPatch) -> Iterator[LambdaServer]:
+    """The local Lambda endpoint: ``resize`` has an async DLQ, ``notify`` an on-failure
+    destination queue, ``other`` neither (it must never be invoked)."""
+    with LambdaServer({}) as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", server.endpoint_url)
+        yield server
+
+
+def lambda_kinds(scene: Scene, server: LambdaServer) -> None:
+    resize_dlq = scene.queue("resize-dlq")
+    notify_dlq = scene.queue("notify-dlq")
+    server.register("resize", _record, dead_letter_arn=queue_arn(scene.sqs, resize_dlq))
+    server.register("notify", _record, on_failure_arn=queue_arn(scene.sqs, notify_dlq))
+    server.register("other", _record)
+
+
+def _record(event: Any, context: Any) -> dict[str, str]:
+    return {"ok": "yes"}
+
+
+def _sections(blocks: list[dict[str, Any]]) -> dict[str, str]:
+    """Each DLQ's section text by the DLQ's name (its first line starts ``*<name>*``)."""
+    found: dict[str, str] = {}
+    for block in blocks:
+        if str(block.get("block_id", "")).startswith("daily.dlq."):
+            text = block["text"]["text"]
+            found[text.split("*", 2)[1]] = text
+    return found
+
+
+def _validated(daily: Daily) -> list[dict[str, Any]]:
+    """Every block of every post, checked by slack_sdk's models (the local Slack server checked
+    the limits as it took them); the report's blocks."""
+    for call in daily.posts():
+        for block in call.body["blocks"]:
+            Block.parse(block).validate_json()  # type: ignore[union-attr]
+    blocks: list[dict[str, Any]] = daily.reports()[-1].body["blocks"]
+    return blocks
+
+
+def test_every_kind_is_reported_and_auto_redriven_to_its_own_target_only(
+    daily: Daily, sqs: Any, lambdas: LambdaServer
+) -> None:
+    # Given a plain SQS DLQ next to an SNS subscription's, an EventBridge target's, a function's
+    # async DLQ and an on-failure destination, each holding what AWS would have left there
+    scene = Scene(sqs)
+    orders = create_pair(sqs, "orders")
+    put_in_dlq(sqs, orders, ["o1"])
+    subscription = sns_kind(scene, boto3.client("sns"))
+    rule = events_kind(scene, boto3.client("events"))
+    lambda_kinds(scene, lambdas)
+    topic = subscription.rsplit(":", 1)[0]
+    scene.put("alerts-dlq", sns_envelope('{"alert":"disk full"}', topic_arn=topic))
+    worker_arn = queue_arn(sqs, scene.queues["orders-events"])
+    retryable = eventbridge_dlq_message(
+        eventbridge_event({"orderId": "o-7"}), rule_arn=rule, target_arn=worker_arn
+    )
+    denied = eventbridge_dlq_message(
+        eventbridge_event({"orderId": "o-8"}),
+        rule_arn=rule,
+        target_arn=worker_arn,
+        error_code="NO_PERMISSIONS",
+        error_message="Not authorized to send to the queue",
+    )
+    scene.put("orders-events-dlq", retryable, denied)
+    scene.put("resize-dlq", lambda_async_dlq_message({"image": "cat.png"}))
+    scene.put(
+        "notify-dlq",
+        lambda_on_failure_record({"user": "u-1"}, function_arn=function_arn("notify") + ":$LATEST"),
+    )
+    daily.configure(AUTO_REDRIVE="*")
+
+    # When tomorrow's 06:00 run reports and auto-redrives every DLQ
+    outcome = daily.run(_tomorrow_six_am())
+    lambdas.wait_idle(30)
+    lambdas.raise_errors()
+
+    # Then each message went back to exactly the target that failed it, and nowhere else
+    assert [m["Body"] for m in drain(sqs, orders.source_url)] == ["o1"]
+    assert [json.loads(b)["Message"] for b in scene.bodies("alerts-worker")] == [
+        '{"alert":"disk full"}'
+    ]
+    assert scene.bodies("alerts-audit") == []
+    assert [json.loads(b)["detail"]["orderId"] for b in scene.bodies("orders-events")] == ["o-7"]
+    assert scene.bodies("orders-events-audit") == []
+    resize, notify = lambdas.calls_to("resize"), lambdas.calls_to("notify")
+    assert [(c.invocation_type, c.payload) for c in resize] == [("Event", {"image": "cat.png"})]
+    assert [(c.invocation_type, c.payload) for c in notify] == [("Event", {"user": "u-1"})]
+    assert lambdas.calls_to("other") == []
+    # And the EventBridge message no retry delivers stayed in its DLQ, for a human
+    left = scene.bodies("orders-events-dlq")
+    assert [json.loads(b)["detail"]["orderId"] for b in left] == ["o-8"]
+    assert outcome["moved"] == 5
+
+    # And the report says each DLQ's kind and names what feeds it, precisely
+    blocks = _validated(daily)
+    sections = _sections(blocks)
+    assert sections["orders-dlq"].startswith("*orders-dlq* (sqs) → orders\n")
+    assert sections["alerts-dlq"].startswith(
+        f"*alerts-dlq* (sns)\nFed by: sns subscription {subscription} → sqs alerts-worker\n"
+    )
+    assert sections["orders-events-dlq"].startswith(
+        "*orders-events-dlq* (events)\n"
+        "Fed by: events rule default/orders-rule target worker → sqs orders-events\n"
+    )
+    assert sections["resize-dlq"].startswith(
+        "*resize-dlq* (lambda)\nFed by: lambda resize (async DLQ)\n"
+    )
+    assert sections["notify-dlq"].startswith(
+        "*notify-dlq* (lambda)\nFed by: lambda notify (on-failure destination)\n"
+    )
+    # And the message held for a human is counted apart from poison, with EventBridge's reason
+    events_text = sections["orders-events-dlq"]
+    assert "moved 1 back, 1 not redriven, for a human (no retry delivers them)" in events_text
+    assert ":raising_hand: Not redriven, for a human: EventBridge ERROR_CODE NO_PERMISSIONS" in (
+        events_text
+    )
+    assert "poison" not in events_text
+    summary = blocks_text(blocks)
+    assert "1 not auto-redriven (need a human)" in summary
+    # And the kinds that take no canary ran without one and say why; the SQS DLQ had its canary
+    for name in ("alerts-dlq", "orders-events-dlq", "resize-dlq", "notify-dlq"):
+        said = [line for line in sections[name].splitlines() if line.startswith(NO_CANARY)]
+        assert len(said) == 1 and len(said[0]) > len(NO_CANARY), name
+        assert ":baby_chick:" not in sections[name]
+    assert NO_CANARY not in sections["orders-dlq"] and ":baby_chick:" in sections["orders-dlq"]
+
+
+def test_the_report_groups_errors_by_what_each_service_wrote_into_its_messages(
+    daily: Daily, sqs: Any, lambdas: LambdaServer
+) -> None:
+    # Given EventBridge, async-DLQ and on-failure messages with their services' error details
+    scene = Scene(sqs)
+    rule = events_kind(scene, boto3.client("events"))
+    lambda_kinds(scene, lambdas)
+    target = queue_arn(sqs, scene.queues["orders-events"])
+    throttled = [
+        eventbridge_dlq_message(
+            rule_arn=rule,
+            target_arn=target,
+            error_code="THROTTLING",
+            error_message=f"Rate exceeded for request {n:08x}-aaaa-bbbb-cccc-0123456789ab",
+        )
+        for n in range(3)
+    ]
+    scene.put("orders-events-dlq", *throttled)
+    timeouts = [
+        lambda_async_dlq_message(
+            {"n": n}, error_code=200, error_message="Task timed out after 3.00 seconds"
+        )
+        for n in range(2)
+    ]
+    scene.put("resize-dlq", *timeouts)
+    record = lambda_on_failure_record(
+        function_arn=function_arn("notify") + ":$LATEST",
+        error_type="KeyError",
+        error_message="'user'",
+    )
+    scene.put("notify-dlq", record)
+
+    # When the report runs (no auto-redrive)
+    daily.run(_tomorrow_six_am())
+
+    # Then each DLQ's top error is what the service wrote, counted across its messages
+    sections = _sections(_validated(daily))
+    expected = {
+        "orders-events-dlq": (throttled[0], 3, "THROTTLING"),
+        "resize-dlq": (timeouts[0], 2, "Task timed out"),
+        "notify-dlq": (record, 1, "KeyError"),
+    }
+    for name, (message, n, words) in expected.items():
+        label, by_attribute = error_label(message, None)
+        assert by_attribute and words in label, (name, label)
+        assert f"• {code(label)} ×{n}" in sections[name], (name, sections[name])
+
+
+class _AccessDenied(BaseHTTPRequestHandler):
+    """EventBridge refusing every call as AWS does a caller without the right (JSON protocol:
+    ``__type`` AccessDeniedException, HTTP 400)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        body = json.dumps(
+            {
+                "__type": "AccessDeniedException",
+                "Message": "User: arn:aws:sts::123456789012:assumed-role/daily is not authorized "
+                "to perform: events:ListEventBuses <!channel>",
+            }
+        ).encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@pytest.fixture
+def events_denied() -> Iterator[str]:
+    """The endpoint of an EventBridge that refuses every call."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _AccessDenied)
+    thread = Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_kinds_not_read_are_said_so_no_dlq_is_never_a_lie(
+    daily: Daily, sqs: Any, lambdas: LambdaServer, events_denied: str
+) -> None:
+    # Given no DLQ at all, EventBridge refusing to be read, and an empty report not to be posted
+    daily.configure(REPORT_WHEN_EMPTY="false")
+
+    # When the report runs
+    daily.run(_tomorrow_six_am(), events_client=boto3.client("events", endpoint_url=events_denied))
+
+    # Then it is posted anyway, never "all clear", and says which kind was not read and why
+    text = blocks_text(_validated(daily))
+    assert "All clear" not in text
+    (line,) = [line for line in text.splitlines() if "not read" in line]
+    assert line.startswith(":warning: eventbridge rule targets not read: AccessDeniedException")
+    assert (
+        "User: arn:aws:sts::123456789012:assumed-role/daily is not authorized to perform: "
+        "events:ListEventBuses &lt;!channel&gt; (a DLQ only they feed is not listed)"
+    ) in line
+    assert "sns subscriptions not read" not in text and "lambda functions not read" not in text
+
+
+def test_many_dlqs_of_mixed_kinds_stay_within_slacks_limits(
+    daily: Daily, sqs: Any, lambdas: LambdaServer
+) -> None:
+    # Given 36 DLQs: 12 of SQS queues, 12 of SNS subscriptions, 12 of EventBridge targets, each
+    # holding a message, with names as long as their services allow
+    scene = Scene(sqs)
+    sns, events = boto3.client("sns"), boto3.client("events")
+    names: list[str] = []
+    for n in range(12):
+        long = f"{n:02d}-" + "x" * 40
+        pair = create_pair(sqs, f"src-{long}")
+        put_in_dlq(sqs, pair, [f"m{n}"])
+        sub = sns_kind(scene, sns, prefix=f"topic-{long}")
+        scene.put(f"topic-{long}-dlq", sns_envelope(topic_arn=sub.rsplit(":", 1)[0]))
+        rule = events_kind(scene, events, prefix=f"rule-{long}")
+        target = queue_arn(sqs, scene.queues[f"rule-{long}-events"])
+        scene.put(
+            f"rule-{long}-events-dlq", eventbridge_dlq_message(rule_arn=rule, target_arn=target)
+        )
+        names += [pair.dlq_name, f"topic-{long}-dlq", f"rule-{long}-events-dlq"]
+
+    # When the report runs
+    daily.run(_tomorrow_six_am())
+
+    # Then every post is valid Block Kit within the limits (the local Slack server refused none),
+    # and every DLQ has its section exactly once, in the report or its thread, with its kind
+    posts = daily.posts()
+    for call in posts:
+        for block in call.body["blocks"]:
+            Block.parse(block).validate_json()  # type: ignore[union-attr]
+        assert len(call.body["blocks"]) <= 50
+    sections: dict[str, list[str]] = {}
+    for call in posts:
+        for name, text in _sections(call.body["blocks"]).items():
+            sections.setdefault(name, []).append(text)
+    assert sorted(sections) == sorted(names)
+    assert all(len(texts) == 1 for texts in sections.values())
+    kinds = {name: texts[0].splitlines()[0] for name, texts in sections.items()}
+    assert sum(line.endswith("(sns)") for line in kinds.values()) == 12
+    assert sum(line.endswith("(events)") for line in kinds.values()) == 12
+    assert sum("(sqs) → src-" in line for line in kinds.values()) == 12
+    assert count(sqs, scene.queues["topic-00-" + "x" * 40 + "-dlq"]) == 1  # nothing was moved
