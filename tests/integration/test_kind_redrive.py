@@ -431,3 +431,43 @@ def test_a_crash_between_the_invoke_and_the_delete_leaves_the_message(
     # (hidden until its visibility timeout ends: a moved message is never released, since a
     # later run would send it again; then it is back for the next run, which the ledger bounds)
     assert scene.left("thumbs-dlq") == 1
+
+
+def test_an_eventbridge_topic_target_is_published_to_and_its_subscribers_get_it(
+    scene: Scene,
+) -> None:
+    # Given a rule target that is a topic (with a DLQ), whose queue subscriber moto delivers to
+    alerts: str = scene.sns.create_topic(Name="alerts")["TopicArn"]
+    inbox = scene.sqs.create_queue(QueueName="alerts-inbox")["QueueUrl"]
+    scene.sns.subscribe(
+        TopicArn=alerts,
+        Protocol="sqs",
+        Endpoint=queue_arn(scene.sqs, inbox),
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    dlq = scene.sqs.create_queue(QueueName="alerts-dlq")["QueueUrl"]
+    scene.urls["alerts-dlq"] = dlq
+    scene.events.put_targets(
+        Rule="invoice-due",
+        Targets=[
+            {"Id": "alerts", "Arn": alerts, "DeadLetterConfig": {"Arn": queue_arn(scene.sqs, dlq)}}
+        ],
+    )
+    event = invoice(scene, alerts, "inv-12", error_code="THROTTLING")
+    scene.seed("alerts-dlq", event)
+    # When its DLQ is redriven
+    report = scene.redrive("alerts-dlq")
+    # Then SNS took one publish of the event (its MessageId confirmed it), which its subscriber
+    # got with the counter, and the DLQ is empty
+    (got,) = drain(scene.sqs, inbox)
+    assert got["Body"] == event.body
+    assert got["MessageAttributes"][REDRIVE_COUNT_ATTRIBUTE]["StringValue"] == "1"
+    assert report.moved == 1 and report.by_destination == {"sns alerts": 1}
+    assert report.api_calls["Publish"] == 1 and scene.left("alerts-dlq") == 0
+    scene.nothing_else()
+    # And a publish SNS refuses (the topic was deleted) keeps its message, with SNS's code
+    scene.seed("alerts-dlq", invoice(scene, alerts, "inv-13"))
+    scene.sns.delete_topic(TopicArn=alerts)
+    refused = scene.redrive("alerts-dlq")
+    assert refused.failure_reasons == {"NotFound": 1}, refused.failures
+    assert refused.moved == 0 and scene.left("alerts-dlq") == 1
