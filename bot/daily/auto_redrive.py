@@ -75,6 +75,9 @@ class AutoRedriver:
         except AwsError as exc:
             logger.warning("no previous window of %s, taking yesterday only: %s", dlq.name, exc)
             previous = None
+        # Only SQS sources keep a message's original sent time in the DLQ: SNS, EventBridge and
+        # Lambda send a new message into it when they give up, so its sent time is when it
+        # dead-lettered, and a DLQ of only such feeders looks back the least (one day).
         window = auto_redrive_window(
             previous, day, self.settings.timezone, lookback_days=dead_letter_days(dlq.sources)
         )

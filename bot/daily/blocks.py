@@ -530,8 +530,21 @@ def summary_text(report: DailyReport) -> str:
     if sum(c.value for c in poison):
         facts.append(_total("{n} poison (need a human)", poison))
     if report.for_human:
-        # Counted message by message by the auto-redrives that held them.
-        facts.append(("{n} not auto-redriven (need a human)", report.for_human, True, ""))
+        # Counted message by message by the auto-redrives that held them; one still running
+        # (or stopped by an error) may find more.
+        unfinished = any(
+            d.redrive.continuing or d.redrive.error
+            for d in report.dlqs
+            if d.redrive is not None and d.redrive.for_human
+        )
+        facts.append(
+            (
+                "{n} not auto-redriven (need a human)",
+                report.for_human,
+                not unfinished,
+                "so far: an auto-redrive that held some did not finish",
+            )
+        )
     lines = [total, figures_text(facts)]
     if any(v is not None for v in report.total_trend):
         lines.append(f"7-day total {code(sparkline(report.total_trend))}")

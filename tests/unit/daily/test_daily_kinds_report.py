@@ -250,3 +250,17 @@ def test_quiet_dlqs_are_named_with_their_kind() -> None:
     blocks = _blocks(_report(calm, busy))
     context = next(b for b in blocks if b["type"] == "context")["elements"][0]["text"]
     assert context.endswith(" · quiet: calm-dlq (sns)")
+
+
+def test_messages_held_by_an_unfinished_auto_redrive_are_a_bound() -> None:
+    # Given an auto-redrive still running (its time ran out) that held 2 so far
+    redrive = AutoRedrive(moved=1, continuing=True, for_human=(("EventBridge ERROR_CODE X", 2),))
+    status = DlqStatus(name="e-dlq", depth=5, depth_before=6, kind="events", redrive=redrive)
+
+    text = _text(_report(status, auto_redrive_names=("e-dlq",)))
+
+    # Then the summary says at least 2, and why it is a bound
+    assert (
+        "≥ 2 not auto-redriven (need a human) (so far: an auto-redrive that held some did not "
+        "finish)" in text
+    )
