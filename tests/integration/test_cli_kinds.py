@@ -1,0 +1,314 @@
+"""The dlq-redrive CLI on DLQs of every kind (issue 13), against moto's server (SQS, SNS,
+EventBridge) and the local Lambda endpoint (functions, their DLQ settings, every invoke): list
+shows each kind next to plain SQS DLQs; dry run and redrive of each reach only the target that
+failed the messages; refusals say why and touch nothing.
+
+moto dead-letters none of these services' messages, so each DLQ is seeded with messages shaped as
+AWS documents them (tests/unit/kind_messages.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from infra.local.lambda_server import LambdaServer
+from infra.local.scene import count, drain, queue_arn
+from tests.integration.cli_helpers import run_cli
+from tests.integration.kinds_world import World
+from tests.unit.kind_messages import (
+    eventbridge_dlq_message,
+    eventbridge_event,
+    lambda_async_dlq_message,
+    lambda_on_failure_record,
+    sns_envelope,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+    from infra.local.moto_server import LocalAws
+
+
+@pytest.fixture
+def lambdas(monkeypatch: pytest.MonkeyPatch) -> Iterator[LambdaServer]:
+    with LambdaServer() as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", server.endpoint_url)
+        yield server
+
+
+@pytest.fixture
+def world(aws: LocalAws, sqs: SQSClient, lambdas: LambdaServer) -> World:
+    return World(sqs, lambdas)
+
+
+@pytest.fixture
+def env(engine_env: dict[str, str], lambdas: LambdaServer) -> dict[str, str]:
+    return {**engine_env, "AWS_ENDPOINT_URL_LAMBDA": lambdas.endpoint_url}
+
+
+# --- list -------------------------------------------------------------------------------------
+
+
+def test_list_shows_each_kind_next_to_plain_sqs_dlqs(world: World, env: dict[str, str]) -> None:
+    # Given a plain SQS DLQ, two subscription DLQs and a rule target's DLQ
+    # When the DLQs are listed
+    result = run_cli(["--json", "list"], env)
+
+    # Then each is there with its kind, and its source named precisely
+    assert result.code == 0, result.err
+    dlqs = {d["name"]: d for d in result.json["dlqs"]}
+    assert {name: d["kind"] for name, d in dlqs.items()} == {
+        "payments-dlq": "sqs",
+        "orders-sub-dlq": "sns",
+        "notifier-dlq": "sns",
+        "billing-dlq": "events",
+        "thumbnailer-dlq": "lambda",
+        "invoice-pdf-failures": "lambda",
+    }
+    assert dlqs["payments-dlq"]["sources"] == ["payments"]
+    (subscription,) = dlqs["orders-sub-dlq"]["feeders"]
+    assert subscription["name"] == world.subscription
+    assert subscription["description"] == (
+        f"sns subscription {world.subscription} → sqs orders-inbox"
+    )
+    (target,) = dlqs["billing-dlq"]["feeders"]
+    assert (
+        target["description"]
+        == "events rule default/invoice-due target billing → sqs billing-inbox"
+    )
+    (async_dlq,) = dlqs["thumbnailer-dlq"]["feeders"]
+    assert async_dlq["description"] == "lambda thumbnailer (async DLQ)"
+    (on_failure,) = dlqs["invoice-pdf-failures"]["feeders"]
+    assert on_failure["description"] == "lambda invoice-pdf (on-failure destination)"
+    assert result.json["unread"] == []  # every kind was read
+
+    # And the table has a KIND column, keeps to 100 columns and names the sources
+    table = run_cli(["list", "--no-expiry"], env)
+    assert table.code == 0, table.err
+    lines = table.out.splitlines()
+    assert lines[0].split()[:2] == ["DLQ", "KIND"]
+    assert max(len(line) for line in lines) <= 100
+    squeezed = table.out.replace(" ", "").replace("\n", "")
+    assert world.subscription.replace(" ", "") in squeezed
+    assert "eventsruledefault/invoice-duetargetbilling→sqsbilling-inbox" in squeezed
+    assert any(line.startswith("billing-dlq") and " events " in line for line in lines)
+
+
+# --- dry run and redrive, per kind --------------------------------------------------------------
+
+
+def test_an_sns_subscription_dlq_goes_back_to_the_subscription_queue_only(
+    world: World, env: dict[str, str], sqs: SQSClient
+) -> None:
+    # Given two envelopes SNS could not deliver to orders-inbox
+    world.seed(
+        "orders-sub-dlq",
+        *(sns_envelope(json.dumps({"order": i}), topic_arn=world.topic) for i in range(2)),
+    )
+
+    # When a dry run counts them
+    dry = run_cli(["redrive", "orders-sub-dlq", "--dry-run"], env)
+
+    # Then it says where they would go: the subscription's queue, not the topic
+    assert dry.code == 0, dry.err
+    assert "→ queue orders-inbox (the subscription's endpoint, not the topic): 2" in dry.out, (
+        dry.out
+    )
+    assert "nothing is published to the topic again" in dry.out
+    assert count(sqs, world.urls["orders-sub-dlq"]) == 2  # a dry run moves nothing
+
+    # When they are redriven
+    moved = run_cli(["redrive", "orders-sub-dlq"], env)
+
+    # Then the subscription's queue got both envelopes as stored, the other subscriber nothing
+    assert moved.code == 0, moved.out + moved.err
+    assert "→ queue orders-inbox (the subscription's endpoint, not the topic): 2" in moved.out
+    received = world.bodies("orders-inbox")
+    assert sorted(json.loads(b)["Message"] for b in received) == ['{"order": 0}', '{"order": 1}']
+    assert world.bodies("analytics-inbox") == []
+    assert count(sqs, world.urls["orders-sub-dlq"]) == 0
+
+
+def test_an_sns_lambda_subscription_dlq_invokes_its_function_with_the_sns_event(
+    world: World, env: dict[str, str], lambdas: LambdaServer
+) -> None:
+    # Given an envelope SNS could not deliver to the notifier function
+    world.seed("notifier-dlq", sns_envelope('{"order": 7}', topic_arn=world.topic))
+
+    # When it is redriven
+    result = run_cli(["redrive", "notifier-dlq"], env)
+
+    # Then the function was invoked asynchronously with the SNS event, the queues got nothing
+    assert result.code == 0, result.out + result.err
+    assert "→ lambda notifier (async invoke; the SNS event to the subscription's endpoint" in (
+        result.out
+    )
+    assert "lambda payloads carry no counter" in result.out
+    lambdas.wait_idle()
+    (call,) = lambdas.calls_to("notifier")
+    assert call.invocation_type == "Event"
+    (record,) = call.payload["Records"]
+    assert record["EventSource"] == "aws:sns"
+    assert record["EventSubscriptionArn"] == world.notifier
+    assert record["Sns"]["Message"] == '{"order": 7}'
+    assert world.bodies("orders-inbox") == [] and world.bodies("analytics-inbox") == []
+
+
+def test_an_eventbridge_target_dlq_goes_to_its_target_and_holds_what_needs_a_human(
+    world: World, env: dict[str, str], sqs: SQSClient
+) -> None:
+    # Given an event the billing target throttled and one it was not allowed to receive
+    failed = {"rule_arn": world.rule, "target_arn": world.arns["billing-inbox"]}
+    world.seed(
+        "billing-dlq",
+        eventbridge_dlq_message(
+            eventbridge_event({"invoice": 1}), **failed, error_code="THROTTLING"
+        ),
+        eventbridge_dlq_message(
+            eventbridge_event({"invoice": 2}), **failed, error_code="NO_PERMISSIONS"
+        ),
+    )
+
+    # When a dry run counts them
+    dry = run_cli(["redrive", "billing-dlq", "--dry-run"], env)
+
+    # Then one would go to the rule's target; one needs a human, the EventBridge reason said
+    assert dry.code == 0, dry.err
+    assert "→ queue billing-inbox (the rule's target, not the bus): 1" in dry.out, dry.out
+    assert "needs a human (target)     1" in dry.out
+    assert "NO_PERMISSIONS" in dry.out
+    assert "nothing is put on the bus again" in dry.out
+
+    # When redriven
+    moved = run_cli(["redrive", "billing-dlq"], env)
+
+    # Then only the billing target got the throttled event, without EventBridge's attributes
+    assert moved.code == 0, moved.out + moved.err
+    (delivered,) = drain(sqs, world.urls["billing-inbox"])
+    assert json.loads(delivered["Body"])["detail"] == {"invoice": 1}
+    assert "ERROR_CODE" not in delivered.get("MessageAttributes", {})
+    assert world.bodies("audit-inbox") == []
+    # And the event that needs a human is still in the DLQ
+    (kept,) = drain(sqs, world.urls["billing-dlq"])
+    assert kept["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "NO_PERMISSIONS"
+
+
+def test_a_function_async_dlq_goes_back_to_its_function_only(
+    world: World, env: dict[str, str], sqs: SQSClient, lambdas: LambdaServer
+) -> None:
+    # Given two events the thumbnailer failed asynchronously
+    world.seed(
+        "thumbnailer-dlq",
+        *(lambda_async_dlq_message({"key": key}) for key in ("cat.heic", "dog.heic")),
+    )
+
+    # When a dry run counts them, then they are redriven
+    dry = run_cli(["redrive", "thumbnailer-dlq", "--dry-run"], env)
+    moved = run_cli(["redrive", "thumbnailer-dlq"], env)
+
+    # Then both said the function's async invoke, and where the counter cannot travel
+    assert dry.code == 0 and moved.code == 0, moved.out + moved.err
+    assert "→ lambda thumbnailer (async invoke): 2" in dry.out
+    assert "the 2 that would go to functions" in dry.out
+    assert "→ lambda thumbnailer (async invoke): 2" in moved.out
+    assert "the CLI cannot count the redrives of the 2 sent to functions" in moved.out
+    # And the function got each stored payload asynchronously; no other function anything
+    lambdas.wait_idle()
+    calls = lambdas.calls_to("thumbnailer")
+    assert sorted(c.payload["key"] for c in calls) == ["cat.heic", "dog.heic"]
+    assert {c.invocation_type for c in calls} == {"Event"}
+    assert lambdas.calls_to("invoice-pdf") == [] and lambdas.calls_to("notifier") == []
+    assert count(sqs, world.urls["thumbnailer-dlq"]) == 0
+
+
+def test_an_on_failure_record_goes_back_as_its_request_payload(
+    world: World, env: dict[str, str], lambdas: LambdaServer
+) -> None:
+    # Given the record Lambda sent invoice-pdf's on-failure destination
+    world.seed(
+        "invoice-pdf-failures",
+        lambda_on_failure_record(
+            {"invoice": "inv-80"}, function_arn=world.function_arn("invoice-pdf") + ":$LATEST"
+        ),
+    )
+
+    # When it is redriven
+    result = run_cli(["redrive", "invoice-pdf-failures"], env)
+
+    # Then the function was invoked with the recorded request payload, not the record
+    assert result.code == 0, result.out + result.err
+    assert "→ lambda invoice-pdf (async invoke; the on-failure record's requestPayload): 1" in (
+        result.out
+    )
+    lambdas.wait_idle()
+    (call,) = lambdas.calls_to("invoice-pdf")
+    assert call.payload == {"invoice": "inv-80"} and call.invocation_type == "Event"
+    assert lambdas.calls_to("thumbnailer") == []
+
+
+# --- refusals ---------------------------------------------------------------------------------
+
+
+def test_a_wrong_queue_name_is_refused_naming_the_dlqs_of_every_kind(
+    world: World, env: dict[str, str]
+) -> None:
+    result = run_cli(["redrive", "orders-sub"], env)
+
+    assert result.code == 2
+    assert "unknown DLQ 'orders-sub'" in result.err or "not the dead-letter queue" in result.err
+    assert "orders-sub-dlq" in result.err and "billing-dlq" in result.err
+
+
+def test_a_canary_on_a_subscription_dlq_is_refused_before_anything_moves(
+    world: World, env: dict[str, str], sqs: SQSClient
+) -> None:
+    world.seed("orders-sub-dlq", sns_envelope('{"order": 1}', topic_arn=world.topic))
+
+    result = run_cli(["redrive", "orders-sub-dlq", "--canary", "1"], env)
+
+    assert result.code == 2, result.out + result.err
+    assert "--canary 0" in result.err or "canary" in result.err
+    assert count(sqs, world.urls["orders-sub-dlq"]) == 1
+    assert world.bodies("orders-inbox") == []
+
+
+def test_an_http_subscription_dlq_is_refused_with_why_and_kept(
+    world: World, env: dict[str, str], sqs: SQSClient
+) -> None:
+    # Given a DLQ of an HTTPS subscription (SNS alone signs and delivers its envelope)
+    url = sqs.create_queue(QueueName="webhook-dlq")["QueueUrl"]
+    world.urls["webhook-dlq"], world.arns["webhook-dlq"] = url, queue_arn(sqs, url)
+    world.subscribe("https", "https://hooks.example.com/orders", "webhook-dlq")
+    world.seed("webhook-dlq", sns_envelope('{"order": 9}', topic_arn=world.topic))
+
+    # When it is redriven
+    result = run_cli(["redrive", "webhook-dlq"], env)
+
+    # Then it is refused before anything is received, saying why, and the message is kept
+    assert result.code == 2, result.out + result.err
+    assert "no message of webhook-dlq can go back where it came from" in result.err
+    assert "https://hooks.example.com/orders" in result.err and "by hand" in result.err
+    assert count(sqs, world.urls["webhook-dlq"]) == 1
+    assert world.bodies("orders-inbox") == [] and world.bodies("analytics-inbox") == []
+
+
+def test_hostile_endpoint_names_are_escaped_in_the_table(
+    world: World, env: dict[str, str], sqs: SQSClient
+) -> None:
+    # Given an HTTPS subscription whose endpoint holds an escape sequence and Slack markup
+    url = sqs.create_queue(QueueName="hostile-dlq")["QueueUrl"]
+    world.urls["hostile-dlq"], world.arns["hostile-dlq"] = url, queue_arn(sqs, url)
+    # (C1 CSI: XML, and so SNS's answer, cannot carry ESC itself)
+    world.subscribe("https", "https://x.example/\u009b2J<!channel>\u202e", "hostile-dlq")
+
+    # When listed
+    result = run_cli(["list", "--no-expiry"], env)
+
+    # Then the terminal gets the escapes as text, never the characters
+    assert result.code == 0, result.err
+    assert "\u009b" not in result.out and "\u202e" not in result.out
+    assert "\\x9b2J<!channel>\\u202e" in result.out.replace("\n", "").replace(" ", "")
