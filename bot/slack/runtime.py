@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App, BoltRequest
@@ -45,11 +44,12 @@ def slack_request(event: Mapping[str, Any]) -> BoltRequest:
     return request
 
 
-@dataclass
 class SlackEndpoint:
-    """The Bolt app behind the HTTP API route."""
+    """The Bolt app behind the HTTP API route (a plain class: nothing compares or prints it, and
+    @dataclass would compile its methods at the endpoint's cold start)."""
 
-    app: App
+    def __init__(self, app: App) -> None:
+        self.app = app
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         path = event.get("rawPath") or event.get("path") or EVENTS_PATH
