@@ -23,6 +23,9 @@ from bot.selection import PinTally
 from bot.sqs_model import ReceivedMessage
 
 MAX_FAILURE_DETAILS = 50
+# A reason can quote what a message says of itself (a forged TARGET_ARN, say: anyone who may send
+# to the DLQ writes it), so the report keeps at most this much of each.
+MAX_REASON_CHARS = 1_000
 TAKEN_MEMORY = 20_000  # selected message ids remembered against a second delivery
 
 
@@ -128,7 +131,9 @@ class Holding:
                         "message_id": message.message_id,
                         "destination": dest,
                         "code": code,
-                        "reason": reason,
+                        "reason": reason
+                        if len(reason) <= MAX_REASON_CHARS
+                        else reason[: MAX_REASON_CHARS - 1] + "…",
                     }
                 )
 

@@ -18,6 +18,7 @@ import pytest
 from bot.canary import CanaryPlan, canary_blocker, run_with_canary
 from bot.catalog import Dlq
 from bot.engine import RedriveEngine
+from bot.engine_holding import MAX_REASON_CHARS
 from bot.errors import AwsError, UsageError
 from bot.feeders import Feeder, Kind
 from bot.redrive_model import EditSpec, RedriveReport, RedriveRequest, StopReason
@@ -302,6 +303,17 @@ def test_a_forged_target_arn_is_refused_and_nothing_is_invoked() -> None:
     report = world.run()
     assert world.targets.calls == [] and len(world.left()) == 1
     assert report.failed == 1 and report.failure_reasons == {"UnknownTarget": 1}
+
+
+def test_a_huge_forged_target_arn_is_not_copied_whole_into_the_report() -> None:
+    # Given a message whose TARGET_ARN is 200,000 characters (anyone may send to the DLQ)
+    world = World(events_target(HANDLER, "handler", "lambda"))
+    world.put(eventbridge_message(HANDLER + "x" * 200_000))
+    report = world.run()
+    # Then it is refused, and the reason the report keeps is bounded, and says it was cut
+    assert report.failure_reasons == {"UnknownTarget": 1}
+    reason = report.failures[0]["reason"]
+    assert len(reason) <= MAX_REASON_CHARS and reason.endswith("…")
 
 
 def test_functions_sharing_a_dlq_are_ambiguous_and_held() -> None:
