@@ -381,7 +381,7 @@ module.exports = {
     ),
   // events:ListTargetsByRule on the named rules of each named bus.
   eventRuleArns: async ({ resolveVariable }) => ruleArns(resolveVariable),
-  // lambda:ListFunctionEventInvokeConfigs and lambda:GetFunctionConfiguration: the named functions.
+  // lambda:ListFunctionEventInvokeConfigs: the named functions.
   lambdaFunctionArns: async ({ resolveVariable }) =>
     subs(
       (await kindPatterns(resolveVariable, 'lambdaFunctionPatterns')).map(

@@ -75,14 +75,13 @@ NO_RESOURCE_TYPE = {
 # ... or the resource types a statement can name: sns:GetSubscriptionAttributes "topic",
 # sns:Publish "topic*" (arn:${Partition}:sns:${Region}:${Account}:${TopicName});
 # events:ListTargetsByRule "rule-on-default-event-bus" (rule/${RuleName}) and
-# "rule-on-custom-event-bus" (rule/${EventBusName}/${RuleName}); lambda:GetFunctionConfiguration,
+# "rule-on-custom-event-bus" (rule/${EventBusName}/${RuleName});
 # lambda:ListFunctionEventInvokeConfigs and lambda:InvokeFunction "function*"
 # (function:${FunctionName}, and a version's or alias's ARN adds ":<qualifier>").
 RESOURCE_TYPE = {
     "sns:GetSubscriptionAttributes": "sns",
     "sns:Publish": "sns",
     "events:ListTargetsByRule": "events",
-    "lambda:GetFunctionConfiguration": "lambda",
     "lambda:ListFunctionEventInvokeConfigs": "lambda",
     "lambda:InvokeFunction": "lambda",
 }
@@ -282,8 +281,7 @@ SCOPED = [
     ("lambda:ListFunctionEventInvokeConfigs", lambda_arn("orders-handler"), True),
     ("lambda:ListFunctionEventInvokeConfigs", lambda_arn("billing-export"), True),
     ("lambda:ListFunctionEventInvokeConfigs", lambda_arn("audit-handler"), False),
-    ("lambda:GetFunctionConfiguration", lambda_arn("orders-handler"), True),
-    ("lambda:GetFunctionConfiguration", lambda_arn("orders-handler-v2"), False),
+    ("lambda:ListFunctionEventInvokeConfigs", lambda_arn("orders-handler-v2"), False),
     # Delivery: an on-failure record names the version or alias that failed
     ("lambda:InvokeFunction", lambda_arn("orders-handler"), True),
     ("lambda:InvokeFunction", lambda_arn("orders-handler:$LATEST"), True),
@@ -368,7 +366,7 @@ CALLS = {
     "list_targets_by_rule": "events:ListTargetsByRule",
     "list_functions": "lambda:ListFunctions",
     "list_function_event_invoke_configs": "lambda:ListFunctionEventInvokeConfigs",
-    "get_function_configuration": "lambda:GetFunctionConfiguration",
+    "invoke": "lambda:InvokeFunction",
 }
 GATEWAYS = ("bot/sns_gateway.py", "bot/events_gateway.py", "bot/lambda_gateway.py")
 
@@ -392,13 +390,20 @@ def gateway_actions() -> set[str]:
     return found
 
 
-def test_every_call_the_kinds_gateways_make_is_granted(kinds_template: Template) -> None:
+def test_the_kinds_rights_are_exactly_the_calls_their_gateways_make(
+    kinds_template: Template,
+) -> None:
     # Given the calls the SNS, EventBridge and Lambda gateways make to discover and deliver
     used = gateway_actions()
     assert {"sns:ListSubscriptions", "events:ListTargetsByRule", "sns:Publish"} <= used
-    # Then the worker (which discovers and delivers) may make each of them
+    # Then the worker (which discovers and delivers) may make each of them, and nothing more:
+    # no right is kept that no code uses (a function's DeadLetterConfig comes with
+    # ListFunctions, so there is no GetFunctionConfiguration)
     _, worker = role_of(kinds_template, "handlers/worker.handler")
-    assert used <= kind_actions(worker)
+    assert kind_actions(worker) == used
+    assert "lambda:GetFunctionConfiguration" not in {
+        a for s in statements(worker) for a in as_list(s["Action"])
+    }
 
 
 # --- refused at packaging ------------------------------------------------------------------------
