@@ -33,6 +33,7 @@ from bot.cli_run import (
 )
 from bot.errors import UsageError
 from bot.exit_codes import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_OK
+from bot.kind_words import destination_words
 from bot.pacing import check_rate
 from bot.printable import visible
 from bot.redrive_model import Action, EditSpec, RedriveRequest
@@ -293,8 +294,7 @@ def _run_edit(args: argparse.Namespace, ctx: CliContext) -> int:
             f"message {args.message_id}'s body is JSON and {args.body_file} is not"
             f"{_where_not_json(body)}: fix the file, or give --allow-non-json to send it anyway"
         )
-    source = _source_of(ctx, dlq, original)
-    _check_size(original, body, source)
+    to, where = _edit_destination(ctx, dlq, original, body)
     diff = edit_diff(original.body, body, was_json=was_json)
     if args.dry_run:
         if args.json:
@@ -302,7 +302,7 @@ def _run_edit(args: argparse.Namespace, ctx: CliContext) -> int:
                 "dry_run": True,
                 "dlq": dlq.name,
                 "message_id": args.message_id,
-                "to": source.name,
+                "to": to,
                 "was_json": was_json,
                 "diff": diff,
             }
@@ -312,8 +312,8 @@ def _run_edit(args: argparse.Namespace, ctx: CliContext) -> int:
             _print_diff(diff, ctx)
             print(
                 visible(
-                    f"would send it with this body to {source.name} (its attributes kept, its "
-                    "redrive count incremented) and then delete it from the DLQ; nothing sent"
+                    f"would send it with this body to {where} ({_kept(to)}) and then delete "
+                    "it from the DLQ; nothing sent"
                 ),
                 file=ctx.out,
             )
@@ -345,6 +345,48 @@ def _where_not_json(body: str) -> str:
     except (ValueError, RecursionError):
         return " (it nests too deeply to be read)"
     return ""
+
+
+def _edit_destination(
+    ctx: CliContext, dlq: Dlq, message: ReceivedMessage, body: str
+) -> tuple[str, str]:
+    """Where the edited copy goes, as the engine will route it (its name, and the words for
+    it), checked before anything is sent: its source queue (the size it takes), or the target
+    of the feeder that failed it (``bot.feeder_routing``: a subscription's or rule target's
+    queue, a function, a topic, with the new body shaped as AWS would deliver it). UsageError
+    when it can go nowhere (ambiguous, needs a human, ...) or cannot be shaped."""
+    from bot.deliveries import DeliveryShapeError, payload
+    from bot.engine_routing import destination_label
+    from bot.feeder_routing import NoDelivery, route
+    from bot.feeders import Via
+
+    routed = route(message, dlq.feeders, has_sqs_sources=bool(dlq.sources))
+    if routed is None:  # an SQS source's message: its source queue
+        source = _source_of(ctx, dlq, message)
+        _check_size(message, body, source)
+        return source.name, source.name
+    shown = visible(message.message_id)
+    if isinstance(routed, NoDelivery):
+        raise UsageError(f"message {shown} cannot go back: {routed.reason}; nothing sent")
+    if routed.via is Via.QUEUE:
+        queue = ctx.gateway.queue_info(ctx.gateway.url_for_arn(routed.arn))
+        _check_size(message, body, queue)
+        return queue.name, destination_words(queue.name, dlq.feeders)
+    try:
+        payload(message, routed, body=body)
+    except DeliveryShapeError as exc:
+        raise UsageError(f"the edited message {shown} cannot go to {routed.name}: {exc}") from exc
+    label = destination_label(routed)
+    return label, destination_words(label, dlq.feeders)
+
+
+def _kept(to: str) -> str:
+    """What of the message travels with an edited copy to ``to`` (a ``destination_label``)."""
+    if to.startswith("lambda "):
+        return "an invoke's payload carries no attributes and no redrive count"
+    if to.startswith("sns "):
+        return "a publish carries only its redrive count as an attribute"
+    return "its attributes kept, its redrive count incremented"
 
 
 def _source_of(ctx: CliContext, dlq: Dlq, message: ReceivedMessage) -> QueueInfo:

@@ -59,8 +59,9 @@ def _role(feeder: Feeder) -> str:
 def destination_words(label: str, feeders: Sequence[Feeder] = (), *, to: str | None = None) -> str:
     """Where a report's ``by_destination`` entry ``label`` delivered, said precisely with the
     DLQ's ``feeders``: "lambda orders-handler (async invoke)", "queue orders (the subscription's
-    endpoint, not the topic)", "topic alerts (publish; the rule's target, not the bus)", "queue
-    orders" (an SQS source). ``to``: the queue a ``--to`` named, which takes every message."""
+    endpoint, not the topic)", "topic alerts (publish; the rule's target, not the bus)", "orders"
+    (an SQS source, or a queue no feeder names). ``to``: the queue a ``--to`` named, which takes
+    every message."""
     if to is not None and label == to:
         return f"queue {label} (--to: every message selected, whatever fed it)"
     if label.startswith(_FUNCTION_LABEL):
@@ -69,8 +70,8 @@ def destination_words(label: str, feeders: Sequence[Feeder] = (), *, to: str | N
     elif label.startswith(_TOPIC_LABEL):
         name, via, what = label.removeprefix(_TOPIC_LABEL), Via.TOPIC, "publish"
         shown = f"topic {name}"
-    else:
-        name, via, what, shown = label, Via.QUEUE, "", f"queue {label}"
+    else:  # a queue: by its bare name when it is an SQS source's (as summaries always said)
+        name, via, what, shown = label, Via.QUEUE, "", label
     roles = sorted(
         {
             _role(f)
@@ -79,6 +80,8 @@ def destination_words(label: str, feeders: Sequence[Feeder] = (), *, to: str | N
         }
     )
     said = "; ".join(part for part in (what, *roles) if part)
+    if via is Via.QUEUE and roles:
+        shown = f"queue {label}"
     return f"{shown} ({said})" if said else shown
 
 

@@ -567,13 +567,16 @@ def test_json_is_accepted_before_or_after_the_command(sqs: SQSClient, engine_env
             "dlqs": [
                 {
                     "name": "orders-dlq",
+                    "kind": "sqs",  # issue 13: what feeds it, and the feeders of other kinds
                     "visible": 0,
                     "in_flight": 0,
                     "fifo": False,
                     "sources": ["orders"],
+                    "feeders": [],
                     "next_expiry": None,  # empty: nothing expires (issue 12)
                 }
-            ]
+            ],
+            "unread": [],  # issue 13: the feeder kinds discovery could not read
         }
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -312,3 +313,71 @@ def test_hostile_endpoint_names_are_escaped_in_the_table(
     assert result.code == 0, result.err
     assert "\u009b" not in result.out and "\u202e" not in result.out
     assert "\\x9b2J<!channel>\\u202e" in result.out.replace("\n", "").replace(" ", "")
+
+
+# --- edit -------------------------------------------------------------------------------------
+
+
+def message_id_in(sqs: SQSClient, url: str) -> str:
+    """The id of the one message in ``url`` (made visible again at once)."""
+    (message,) = sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"]
+    return str(message["MessageId"])
+
+
+def test_an_edit_goes_to_the_function_that_failed_the_message(
+    world: World, env: dict[str, str], sqs: SQSClient, lambdas: LambdaServer, tmp_path: Path
+) -> None:
+    # Given an event the thumbnailer failed, and a corrected body
+    world.seed("thumbnailer-dlq", lambda_async_dlq_message({"key": "cat.HEIC"}))
+    target = message_id_in(sqs, world.urls["thumbnailer-dlq"])
+    fixed = tmp_path / "fixed.json"
+    fixed.write_text('{"key": "cat.heic"}')
+
+    # When the edit is dry-run, then sent
+    dry = run_cli(["edit", "thumbnailer-dlq", target, "--body-file", str(fixed), "--dry-run"], env)
+    sent = run_cli(["edit", "thumbnailer-dlq", target, "--body-file", str(fixed)], env)
+
+    # Then the dry run named the function's async invoke, and the function got the new body
+    assert dry.code == 0, dry.err
+    assert "would send it with this body to lambda thumbnailer (async invoke)" in dry.out
+    assert "carries no attributes and no redrive count" in dry.out
+    assert sent.code == 0, sent.out + sent.err
+    lambdas.wait_idle()
+    (call,) = lambdas.calls_to("thumbnailer")
+    assert call.payload == {"key": "cat.heic"}
+    assert count(sqs, world.urls["thumbnailer-dlq"]) == 0
+
+
+def test_an_edit_a_function_cannot_take_is_refused_before_anything_is_sent(
+    world: World, env: dict[str, str], sqs: SQSClient, lambdas: LambdaServer, tmp_path: Path
+) -> None:
+    world.seed("thumbnailer-dlq", lambda_async_dlq_message({"key": "cat.HEIC"}))
+    target = message_id_in(sqs, world.urls["thumbnailer-dlq"])
+    not_json = tmp_path / "note.txt"
+    not_json.write_text("not an event")
+
+    result = run_cli(
+        ["edit", "thumbnailer-dlq", target, "--body-file", str(not_json), "--allow-non-json"], env
+    )
+
+    assert result.code == 2, result.out + result.err
+    assert "cannot go to thumbnailer" in result.err and "JSON" in result.err
+    assert lambdas.calls_to("thumbnailer") == []
+    assert count(sqs, world.urls["thumbnailer-dlq"]) == 1
+
+
+def test_an_edit_of_a_subscription_dlq_message_goes_to_the_subscription_queue(
+    world: World, env: dict[str, str], sqs: SQSClient, tmp_path: Path
+) -> None:
+    world.seed("orders-sub-dlq", sns_envelope('{"order": 1}', topic_arn=world.topic))
+    target = message_id_in(sqs, world.urls["orders-sub-dlq"])
+    fixed = tmp_path / "fixed.json"
+    fixed.write_text('{"Type": "Notification", "Message": "{\\"order\\": 2}"}')
+
+    dry = run_cli(["edit", "orders-sub-dlq", target, "--body-file", str(fixed), "--dry-run"], env)
+    sent = run_cli(["edit", "orders-sub-dlq", target, "--body-file", str(fixed)], env)
+
+    assert "to queue orders-inbox (the subscription's endpoint, not the topic)" in dry.out
+    assert sent.code == 0, sent.out + sent.err
+    assert world.bodies("orders-inbox") == [fixed.read_text()]
+    assert world.bodies("analytics-inbox") == []

@@ -124,7 +124,7 @@ def test_a_subscription_dlq_redrive_goes_through_approval_to_the_subscription_qu
     final = final_card(harness)
     assert ":white_check_mark: Done: moved *2*" in final
     assert "queue orders-inbox (the subscription's endpoint, not the topic): 2" in final
-    assert "→ queue orders-inbox: 2" in final
+    assert "→ orders-inbox: 2" in final
     assert all(
         "*Goes to*" in texts(update.body["blocks"]) for update in harness.calls("chat.update")
     )

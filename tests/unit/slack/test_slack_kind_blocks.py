@@ -169,7 +169,7 @@ def test_the_count_note_and_the_outcome_say_why_messages_stay() -> None:
     _head, details = blocks.outcome_lines(run, report, request("queue billing-inbox: 1"))
     shown = "\n".join(details)
     inert(shown)
-    assert "→ queue billing-inbox: 1" in shown and "→ lambda refunds (async invoke): 1" in shown
+    assert "→ billing-inbox: 1" in shown and "→ lambda refunds (async invoke): 1" in shown
     assert "ledger counts the redrives of the 1 sent to functions" in shown
     assert "1 stay in the DLQ for a human: EventBridge ERROR_CODE NO_PERMISSIONS" in shown
     assert "redriven too often" not in shown
