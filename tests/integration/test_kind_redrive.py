@@ -24,7 +24,7 @@ import boto3
 import pytest
 
 from bot.catalog import Dlq, DlqCatalog
-from bot.composition import delivery_targets, feeder_directory
+from bot.composition import delivery_targets, feeder_directory, redrive_engine
 from bot.config import EngineSettings
 from bot.engine import RedriveEngine
 from bot.error_groups import error_label
@@ -32,6 +32,7 @@ from bot.redrive_model import RedriveReport, RedriveRequest
 from bot.selection import REDRIVE_COUNT_ATTRIBUTE, Selection
 from bot.sqs_gateway import SqsGateway
 from bot.sqs_model import ReceivedMessage
+from bot.state_table import StateTable, create_state_table
 from infra.local.lambda_server import ACCOUNT, REGION, LambdaServer
 from infra.local.scene import count, drain, queue_arn
 from tests.faults.fault_proxy import Fault, FaultProxy
@@ -471,3 +472,38 @@ def test_an_eventbridge_topic_target_is_published_to_and_its_subscribers_get_it(
     refused = scene.redrive("alerts-dlq")
     assert refused.failure_reasons == {"NotFound": 1}, refused.failures
     assert refused.moved == 0 and scene.left("alerts-dlq") == 1
+
+
+def test_the_state_tables_ledger_stops_a_function_that_keeps_failing(scene: Scene) -> None:
+    # Given a function that still fails: Lambda writes each event it could not process to the
+    # function's DLQ again, the payload as it was, with a new RequestID (no counter can ride on
+    # an invoke's payload)
+    dlq_url = scene.urls["thumbs-dlq"]
+
+    def still_failing(event: Any, context: Any) -> None:
+        message = lambda_async_dlq_message(event)
+        boto3.client("sqs").send_message(QueueUrl=dlq_url, **as_send_entry(message))
+
+    scene.lambdas.register("thumbnailer", still_failing, dead_letter_arn=scene.arns["thumbs-dlq"])
+    scene.seed("thumbs-dlq", lambda_async_dlq_message({"key": "broken.heic"}))
+    dynamodb = boto3.client("dynamodb")
+    create_state_table(dynamodb, "dlq-redrive-state")
+    settings = EngineSettings.from_env({"DLQ_QUEUES": "*", "TIMEZONE": "UTC", "MAX_REDRIVES": "2"})
+    # When the app's engine (the worker's and the daily job's: the state table's ledger)
+    # redrives the DLQ three times
+    reports = []
+    for _ in range(3):
+        engine = redrive_engine(
+            SqsGateway(),
+            settings,
+            StateTable("dlq-redrive-state", dynamodb),
+            targets=delivery_targets(settings),
+        )
+        reports.append(engine.run(scene.dlq("thumbs-dlq"), RedriveRequest(confirm_empty_wait_s=0)))
+        scene.lambdas.wait_idle()
+    # Then it went twice (MAX_REDRIVES: a copy back within the same run counts too), and the
+    # last run holds it for a human
+    assert sum(r.moved for r in reports) == 2
+    assert reports[-1].moved == 0 and reports[-1].needs_human == 1
+    assert scene.invoked("thumbnailer") == [{"key": "broken.heic"}] * 2
+    assert scene.left("thumbs-dlq") == 1
