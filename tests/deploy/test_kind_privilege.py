@@ -25,7 +25,7 @@ import pytest
 
 from tests.deploy import test_scanners, tooling
 from tests.deploy.conftest import REQUIRED_PARAMS
-from tests.deploy.test_least_privilege import iam_glob_matches
+from tests.deploy.test_least_privilege import calls, code_of, iam_glob_matches
 from tests.deploy.test_template import (
     HANDLERS,
     Template,
@@ -404,6 +404,27 @@ def test_the_kinds_rights_are_exactly_the_calls_their_gateways_make(
     assert "lambda:GetFunctionConfiguration" not in {
         a for s in statements(worker) for a in as_list(s["Action"])
     }
+
+
+def test_the_slack_endpoint_s_code_neither_discovers_nor_delivers_the_kinds() -> None:
+    # Given every module the endpoint's handler can reach (its only invoke is of the worker)
+    discovering = {
+        *(set(CALLS) - {"invoke"}),
+        "feeder_directory",
+        "delivery_targets",
+        "subscription_feeders",
+        "target_feeders",
+        "function_feeders",
+        "invoke_event",
+    }
+    found = {
+        f"{path.relative_to(ROOT)}:{line} {name}"
+        for path, nodes in code_of("handlers/slack.handler").items()
+        for node in nodes
+        for name, line in calls(ast.Module(body=[node], type_ignores=[]), discovering)
+    }
+    # Then none of it discovers a feeder or delivers to one: its role needs none of the rights
+    assert found == set()
 
 
 # --- refused at packaging ------------------------------------------------------------------------
