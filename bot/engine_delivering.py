@@ -26,7 +26,7 @@ from bot.engine_holding import Holding, group_of
 from bot.engine_routing import Candidate, Parcel
 from bot.engine_sending import Sender
 from bot.engine_state import RunState
-from bot.errors import AwsError, SendAnswerLostError
+from bot.errors import AwsError, DlqRedriveError, SendAnswerLostError
 from bot.feeders import Via
 from bot.planner import Outgoing
 
@@ -131,5 +131,13 @@ class Deliverer:
                 confirmed[destination].append(item)
         if lost:
             self.sender.unconfirmed(lost, reason)
+        # Every destination's, even after a delete raised: a copy delivered and not marked moved
+        # would be counted not attempted, released, and delivered again by a later run.
+        errors: list[DlqRedriveError] = []
         for destination, items in confirmed.items():
-            self.sender.delete_confirmed(items, destination)
+            try:
+                self.sender.delete_confirmed(items, destination)
+            except DlqRedriveError as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]

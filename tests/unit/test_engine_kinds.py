@@ -458,6 +458,31 @@ def test_a_crash_between_the_invoke_and_the_delete_leaves_the_message_and_counts
     assert sum(world.ledger.redrives.values()) == 1
 
 
+def test_a_failed_delete_still_marks_every_confirmed_copy_of_the_batch_moved() -> None:
+    # Given one batch with copies for two functions, and a DLQ whose first delete fails whole
+    world = World(
+        events_target(HANDLER, "handler", "lambda"), events_target(AUDIT, "audit", "lambda")
+    )
+    world.put(eventbridge_message(HANDLER))
+    world.put(eventbridge_message(AUDIT, order="o-2"))
+    delete = world.sqs.delete_batch
+    calls = iter(range(100))
+
+    def first_fails(url: str, handles: Sequence[str]) -> list[Any]:
+        if next(calls) == 0:
+            raise AwsError("Connection reset by peer", code="ConnectionReset")
+        return delete(url, handles)
+
+    world.sqs.delete_batch = first_fails  # type: ignore[method-assign, assignment]
+    report = world.run(workers=1)
+    # Then both copies count as delivered (never as "not attempted", which a later run would
+    # deliver again), both are in the ledger, and the one whose delete went is gone
+    assert len(world.targets.invokes) == 2
+    assert (report.moved, report.not_attempted) == (2, 0)
+    assert sum(world.ledger.redrives.values()) == 2
+    assert len(world.left()) == 1
+
+
 def test_the_poison_rule_stops_a_function_message_redriven_max_redrives_times() -> None:
     # Given a function that keeps failing: each invoke comes back to its DLQ with the same
     # payload and a new RequestID (Lambda's DLQ message), no counter (a payload has no room)
