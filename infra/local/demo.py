@@ -6,7 +6,10 @@ attributes), then runs the ``dlq-redrive`` CLI as a user would (separate process
 server through ``AWS_ENDPOINT_URL`` alone): list, peek, a dry run, a real redrive, and the queues
 after. Then the DLQ actions (infra/local/demo_actions.py: an export to a .jsonl file, a discard
 with archive, an edit and resend, a canary that stops on a consumer that still fails; their files
-stay in build/demo/), and the Slack app and the 06:00 report on the same scene, against a local
+stay in build/demo/). Then the DLQs that SNS subscriptions, EventBridge rule targets and Lambda
+functions dead-letter into (infra/local/demo_kinds.py, with the local Lambda server): listed with
+their kind, dry-run and redriven, each message back to exactly the target that failed it, and what
+every target received. Last, the Slack app and the 06:00 report on the same scene, against a local
 Slack.
 """
 
@@ -20,6 +23,7 @@ import boto3
 
 from infra.local.demo_actions import ActionsDemoFiles, run_actions_demo
 from infra.local.demo_cli import banner, cli
+from infra.local.demo_kinds import run_kinds_demo
 from infra.local.demo_scene import build_scene
 from infra.local.moto_server import local_aws
 
@@ -60,6 +64,12 @@ def main() -> int:
         files.remove()  # an archive is never written over: the last demo's go first
         run_actions_demo(env, files)
         print(f"\nThe export, the archive and the edited body are in {DEMO_FILES}/.")
+
+        # SNS subscription, EventBridge target and Lambda DLQs, each back to its own target.
+        kinds = run_kinds_demo(dict(aws.env, TIMEZONE=env["TIMEZONE"]))
+        if kinds.failed():
+            print("\nThe DLQ kinds did not all go back as they should (✗ above).")
+            return 1
 
         for module, function in (
             ("infra.local.demo_slack", "run_slack_demo"),

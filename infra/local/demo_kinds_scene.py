@@ -43,6 +43,7 @@ TOPIC = "order-events"
 EMAILS, EMAILS_DLQ, ANALYTICS = "order-emails", "order-emails-dlq", "order-analytics"
 NOTIFIER, NOTIFIER_DLQ = "order-notifier", "order-notifier-dlq"
 RULE, BILLING_TARGET, AUDIT_TARGET = "invoice-due", "billing", "audit"
+BILLING_SOURCE = "com.example.billing"
 BILLING, BILLING_DLQ, AUDIT = "billing-inbox", "billing-events-dlq", "audit-inbox"
 THUMBNAILER, THUMBNAILER_DLQ = "thumbnailer", "thumbnailer-dlq"
 INVOICE_PDF, INVOICE_PDF_FAILURES = "invoice-pdf", "invoice-pdf-failures"
@@ -114,7 +115,7 @@ def build_kinds_scene(sqs: Any, sns: Any, events: Any, lambdas: LambdaServer) ->
         NOTIFIER: _subscribe(sns, topic_arn, "lambda", function_arn(NOTIFIER), arns[NOTIFIER_DLQ]),
     }
     rule_arn: str = events.put_rule(
-        Name=RULE, EventPattern=json.dumps({"source": ["com.example.billing"]})
+        Name=RULE, EventPattern=json.dumps({"source": [BILLING_SOURCE]})
     )["RuleArn"]
     events.put_targets(
         Rule=RULE,
@@ -147,7 +148,9 @@ def _seed(
         return json.dumps({"type": "OrderShipped", "orderId": order, "carrier": "acme"})
 
     def invoice(number: str) -> dict[str, Any]:
-        return eventbridge_event({"invoiceId": number, "dueDate": "2026-12-01", "amount": 120})
+        detail = {"invoiceId": number, "dueDate": "2026-12-01", "amount": 120}
+        # The event the rule matched (its pattern: this source).
+        return {**eventbridge_event(detail), "source": BILLING_SOURCE, "detail-type": "Invoice Due"}
 
     billing = {"rule_arn": rule_arn, "target_arn": arns[BILLING]}
     return {
