@@ -35,10 +35,12 @@ MAX_PARALLEL = 10  # a receive's worth: one batch's copies at once
 
 @dataclass(frozen=True, slots=True)
 class _Answer:
-    """What became of one delivery: confirmed, refused (``failure``), or answer lost (``lost``)."""
+    """What became of one delivery: confirmed, refused (``failure``), or answer lost (``lost``;
+    ``crash``: the unexpected error that lost it, raised once the batch is settled)."""
 
     failure: tuple[str, str] | None = None
     lost: str | None = None
+    crash: Exception | None = None
 
 
 class Deliverer:
@@ -60,6 +62,9 @@ class Deliverer:
                 found = pool.map(lambda item: self._deliver(parcels[item.message_id]), items)
                 answers = list(zip(items, found, strict=True))
         self._settle(answers, parcels)
+        crash = next((answer.crash for _, answer in answers if answer.crash is not None), None)
+        if crash is not None:
+            raise crash
 
     def _in_order(
         self, items: list[Outgoing], parcels: dict[str, Candidate]
@@ -97,6 +102,9 @@ class Deliverer:
             return _Answer(lost=str(exc))
         except AwsError as exc:
             return _Answer(failure=(exc.code, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - re-raised once the batch is settled
+            # A bug, or an error no gateway knew: whether it was delivered is unknown.
+            return _Answer(lost=f"{type(exc).__name__}: {exc}", crash=exc)
         finally:
             self.state.count_call(operation)
         return _Answer()

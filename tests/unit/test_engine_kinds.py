@@ -483,6 +483,30 @@ def test_a_failed_delete_still_marks_every_confirmed_copy_of_the_batch_moved() -
     assert len(world.left()) == 1
 
 
+def test_an_unexpected_error_in_one_delivery_settles_the_others_first() -> None:
+    # Given a target API that fails one invoke with an error no gateway knows (a bug)
+    class Buggy(FakeTargets):
+        def invoke_event(self, function_arn: str, payload: bytes) -> None:
+            super().invoke_event(function_arn, payload)
+            if function_arn == HANDLER:
+                raise RuntimeError("bug after the request went out")
+
+    world = World(
+        events_target(HANDLER, "handler", "lambda"), events_target(AUDIT, "audit", "lambda")
+    )
+    world.targets = Buggy()
+    world.put(eventbridge_message(HANDLER))
+    world.put(eventbridge_message(AUDIT, order="o-2"))
+    # When the DLQ is redriven, the bug surfaces
+    with pytest.raises(RuntimeError, match="bug after"):
+        world.run(workers=1)
+    # But only after the batch was settled: the other copy confirmed and deleted, the buggy
+    # one kept (its outcome unknown: it may have been delivered) and counted in the ledger
+    (left,) = world.left()
+    assert json.loads(left)["detail"] == {"orderId": "o-1"}
+    assert sum(world.ledger.redrives.values()) == 2
+
+
 def test_the_poison_rule_stops_a_function_message_redriven_max_redrives_times() -> None:
     # Given a function that keeps failing: each invoke comes back to its DLQ with the same
     # payload and a new RequestID (Lambda's DLQ message), no counter (a payload has no room)
