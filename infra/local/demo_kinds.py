@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from bot.printable import visible
+from bot.sqs_model import ReceivedMessage
 from infra.local.demo_cli import banner, cli
 from infra.local.demo_kinds_scene import (
     ANALYTICS,
@@ -40,6 +41,7 @@ from infra.local.demo_kinds_scene import (
     FUNCTIONS,
     INVOICE_PDF,
     INVOICE_PDF_FAILURES,
+    NEEDS_HUMAN_CODE,
     NOTIFIER,
     NOTIFIER_DLQ,
     RULE,
@@ -122,7 +124,7 @@ def _checks(
     """Each target got exactly its own messages, in the shape AWS would have delivered them."""
     emails = _seeded_bodies(scene, EMAILS_DLQ)
     notified = [json.loads(body) for body in _seeded_bodies(scene, NOTIFIER_DLQ)]
-    billing = [m.body for m in scene.seeded[BILLING_DLQ] if _code(m) != "NO_PERMISSIONS"]
+    billing = [m.body for m in scene.seeded[BILLING_DLQ] if _code(m) != NEEDS_HUMAN_CODE]
     thumbnails = [json.loads(body) for body in _seeded_bodies(scene, THUMBNAILER_DLQ)]
     records = [json.loads(body) for body in _seeded_bodies(scene, INVOICE_PDF_FAILURES)]
     notifier_records = [event["Records"][0] for event in invokes[NOTIFIER]]
@@ -141,7 +143,7 @@ def _checks(
         ),
         Check(queues[BILLING] == billing, f"queue {BILLING} got the THROTTLING event, as stored"),
         Check(queues[AUDIT] == [], f"queue {AUDIT}, the rule's other target: nothing"),
-        Check(left[BILLING_DLQ] == 1, f"the NO_PERMISSIONS event stays in {BILLING_DLQ}"),
+        Check(left[BILLING_DLQ] == 1, f"the {NEEDS_HUMAN_CODE} event stays in {BILLING_DLQ}"),
         Check(
             sorted(map(json.dumps, invokes[THUMBNAILER])) == sorted(map(json.dumps, thumbnails)),
             f"function {THUMBNAILER} got its {len(thumbnails)} payloads, unchanged",
@@ -157,7 +159,7 @@ def _checks(
     ]
 
 
-def _code(message: Any) -> str | None:
+def _code(message: ReceivedMessage) -> str | None:
     attribute = message.message_attributes.get("ERROR_CODE")
     return None if attribute is None else str(attribute["StringValue"])
 
