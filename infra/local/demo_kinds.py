@@ -6,7 +6,8 @@ local Lambda server (the scene's functions: their DeadLetterConfig, on-failure d
 every invoke), builds ``infra.local.demo_kinds_scene`` and runs the real CLI as a user would:
 
 1. ``list``: the KIND column (sqs, sns, events, lambda) and each DLQ's sources named precisely.
-2. ``redrive DLQ --dry-run`` for each of the five DLQs: where each message would go.
+2. ``redrive DLQ --dry-run`` for each of the five DLQs: where each message would go; and
+   ``redrive order-emails-dlq --canary 1``, refused: no canary for these kinds.
 3. ``redrive DLQ`` for each: an SNS subscription's messages to that subscription's queue or
    function only (never a publish to the topic), an EventBridge target's to that target only
    (never PutEvents), a function's to that function (an asynchronous invoke); the NO_PERMISSIONS
@@ -196,6 +197,9 @@ def run_kinds_demo(aws_env: Mapping[str, str], out: TextIO | None = None) -> Kin
         banner("Dry runs: where each message would go (nothing is sent)", shown)
         for dlq, _ in DLQS:
             statuses.append(cli(f"redrive {dlq} --dry-run", env, out).status)
+        # A canary watches for its marked copies coming back to this DLQ; these targets' copies
+        # cannot come back marked, so it is refused before anything moves (exit 2).
+        statuses.append(cli(f"redrive {EMAILS_DLQ} --canary 1", env, out).status)
 
         banner("Redrive: each message back to exactly the target that failed it", shown)
         for dlq, _ in DLQS:

@@ -21,6 +21,7 @@ from infra.local.demo_kinds_scene import (
     BILLING_DLQ,
     DLQS,
     EMAILS,
+    EMAILS_DLQ,
     INVOICE_PDF,
     NOTIFIER,
     THUMBNAILER,
@@ -79,8 +80,13 @@ def test_the_demo_redrives_each_kind_back_to_exactly_its_failed_target(
         if dlq != BILLING_DLQ:
             assert count(sqs, queue_url(sqs, dlq)) == 0, dlq
 
-    # And every command was shown as typed, with its exit status
+    # And a canary on such a DLQ was refused before anything moved, saying why
+    assert f"no canary for {EMAILS_DLQ}" in text and "--canary 0" in text
+
+    # And every command was shown as typed, with its exit status: each succeeded but the refused
+    # canary (list, five dry runs, the canary, five redrives, list)
     for dlq, _ in DLQS:
         assert f"$ dlq-redrive redrive {dlq} --dry-run" in text
         assert f"$ dlq-redrive redrive {dlq}\n" in text
-    assert len(re.findall(r"\(exit status \d+\)", text)) == len(outcome.statuses)
+    statuses = [int(s) for s in re.findall(r"\(exit status (\d+)\)", text)]
+    assert statuses == outcome.statuses == [0] * 6 + [2] + [0] * 6
