@@ -10,7 +10,7 @@ shared rules of a run across invocations (``bot.run_control.RunTotals``).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
@@ -26,6 +26,8 @@ from bot.daily.report import AutoRedrive
 from bot.daily.window import auto_redrive_window, dead_letter_days
 from bot.engine import RedriveEngine
 from bot.errors import AwsError
+from bot.feeders import Feeder
+from bot.kind_words import destination_words
 from bot.pacing import Deadline
 from bot.printable import printable_logger
 from bot.redrive_model import RedriveReport, RedriveRequest, StopReason
@@ -168,7 +170,10 @@ class AutoRedriver:
             failed = AutoRedrive(moved=moved, error=failure, selection=selection)
             return replace(failed, no_canary=no_canary), scanned
         done = with_canary(auto_redrive_of(result, selection, before), canary)
-        return replace(done, no_canary=no_canary), result.scanned
+        moved_to: tuple[tuple[str, int], ...] = ()
+        if dlq.feeders:  # an SQS source's queue is named on the DLQ's line already
+            moved_to = _moved_to(before, result.by_destination, dlq.feeders)
+        return replace(done, no_canary=no_canary, moved_to=moved_to), result.scanned
 
     def _counted(
         self, scheduled: datetime, name: str, redrive: AutoRedrive, attempt: Attempt, *, known: int
@@ -270,3 +275,15 @@ def _fold_counts(
         for reason, count in before:
             counts[reason] = max(counts[reason], count)
     return tuple(sorted(((r, n) for r, n in counts.items() if n), key=lambda rn: (-rn[1], rn[0])))
+
+
+def _moved_to(
+    before: AutoRedrive | None, by_destination: Mapping[str, int], feeders: Sequence[Feeder]
+) -> tuple[tuple[str, int], ...]:
+    """Where the run's invocations so far moved messages of a DLQ with feeders, said precisely
+    (``bot.kind_words.destination_words``: "lambda resize (async invoke)"), by count, most
+    first. Moves add up across invocations."""
+    counts = Counter(dict(before.moved_to) if before is not None else {})
+    for label, moved in by_destination.items():
+        counts[destination_words(label, feeders)] += moved
+    return tuple(sorted(((w, n) for w, n in counts.items() if n), key=lambda wn: (-wn[1], wn[0])))

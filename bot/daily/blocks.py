@@ -290,7 +290,7 @@ def _selected(redrive: AutoRedrive, report: DailyReport) -> str:
 def _redrive_line(status: DlqStatus, redrive: AutoRedrive, report: DailyReport) -> str:
     before, scanned = status.depth_before, redrive.scanned
     unseen = None if before is None or scanned is None else max(0, before - scanned)
-    done = _result_text(redrive, f"moved {number(redrive.moved)} back", unseen)
+    done = _result_text(redrive, f"moved {number(redrive.moved)} back{_moved_to(redrive)}", unseen)
     if redrive.error:
         error = escape(cut(redrive.error, 300))
         if not redrive.moved and not _left_parts(redrive) and not redrive.blocked_groups:
@@ -306,6 +306,18 @@ def _redrive_line(status: DlqStatus, redrive: AutoRedrive, report: DailyReport) 
     if redrive.canary is not None and not redrive.error:
         extra.append(canary_line(redrive.canary, status.depth))
     return "\n".join([line, *(text for text in extra if text)])
+
+
+def _moved_to(redrive: AutoRedrive) -> str:
+    """Where a DLQ with feeders had its messages moved: " (to lambda resize (async invoke)
+    ×2)", "of which" when an earlier attempt's moves are counted but not their destinations."""
+    if not redrive.moved_to:
+        return ""
+    known = sum(n for _, n in redrive.moved_to)
+    places = "; ".join(f"{escape(words)} ×{number(n)}" for words, n in redrive.moved_to[:5])
+    if len(redrive.moved_to) > 5:
+        places += f"; {plural(len(redrive.moved_to) - 5, 'more destination')}"
+    return f" ({'' if known == redrive.moved else 'of which '}to {places})"
 
 
 def canary_line(canary: CanaryResult, depth: int | None) -> str:

@@ -49,6 +49,10 @@ class AutoRedrive:
     """What the automatic redrive of yesterday's messages did to one DLQ (so far)."""
 
     moved: int = 0
+    # A DLQ with feeders: where the invocations that reported moved them, said precisely
+    # ("lambda resize (async invoke)"), by count. Their sum is below ``moved`` when an attempt
+    # that died moved some (counted in the state table, its destinations not known).
+    moved_to: tuple[tuple[str, int], ...] = ()
     failed: int = 0
     failed_codes: tuple[tuple[str, int], ...] = ()  # the failed by error code, most first
     # Sent, but the answer (SQS's, Lambda's, SNS's) was lost: may have been delivered; left in

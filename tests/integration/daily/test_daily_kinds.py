@@ -234,9 +234,22 @@ def test_every_kind_is_reported_and_auto_redriven_to_its_own_target_only(
     assert sections["notify-dlq"].startswith(
         "*notify-dlq* (lambda)\nFed by: lambda notify (on-failure destination)\n"
     )
+    # And each auto-redrive says where its messages went: the failed target, not the topic/bus
+    assert "moved 1 back (to lambda resize (async invoke) ×1)" in sections["resize-dlq"]
+    assert (
+        "moved 1 back (to lambda notify (async invoke; the on-failure record's requestPayload) ×1)"
+        in sections["notify-dlq"]
+    )
+    assert (
+        "moved 1 back (to queue alerts-worker (the subscription's endpoint, not the topic) ×1)"
+        in sections["alerts-dlq"]
+    )
     # And the message held for a human is counted apart from poison, with EventBridge's reason
     events_text = sections["orders-events-dlq"]
-    assert "moved 1 back, 1 not redriven, for a human (no retry delivers them)" in events_text
+    assert (
+        "moved 1 back (to queue orders-events (the rule's target, not the bus) ×1), "
+        "1 not redriven, for a human (no retry delivers them)" in events_text
+    )
     assert ":raising_hand: Not redriven, for a human: EventBridge ERROR_CODE NO_PERMISSIONS" in (
         events_text
     )

@@ -146,6 +146,9 @@ def test_a_dlq_whose_kind_takes_no_canary_runs_without_one_and_says_why() -> Non
     assert result.canary is None
     assert result.no_canary is not None and result.no_canary == canary_blocker(dlq)
     assert result.moved == 12
+    assert result.moved_to == (
+        ("queue alerts-worker (the subscription's endpoint, not the topic)", 12),
+    )
     assert sorted(json.loads(json.loads(b)["Message"])["n"] for b in sqs.bodies(worker_url)) == (
         list(range(12))
     )

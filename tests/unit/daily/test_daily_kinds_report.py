@@ -264,3 +264,22 @@ def test_messages_held_by_an_unfinished_auto_redrive_are_a_bound() -> None:
         "≥ 2 not auto-redriven (need a human) (so far: an auto-redrive that held some did not "
         "finish)" in text
     )
+
+
+def test_where_a_dlq_with_feeders_moved_its_messages_is_said() -> None:
+    # Given one auto-redrive whose destinations add up to what it moved, and one whose earlier
+    # attempt moved 2 more without their destinations being known
+    to = (("lambda resize (async invoke)", 3), ("queue <x> (the rule's target, not the bus)", 1))
+    whole = DlqStatus(
+        name="a-dlq", depth=0, depth_before=4, kind="lambda", redrive=AutoRedrive(4, moved_to=to)
+    )
+    part = DlqStatus(
+        name="b-dlq", depth=0, depth_before=6, kind="lambda", redrive=AutoRedrive(6, moved_to=to)
+    )
+
+    text = _text(_report(whole, part, auto_redrive_names=("a-dlq", "b-dlq")))
+
+    # Then each says where, escaped; the second only of which it knows
+    places = "lambda resize (async invoke) ×3; queue &lt;x&gt; (the rule's target, not the bus) ×1"
+    assert f"moved 4 back (to {places})" in text
+    assert f"moved 6 back (of which to {places})" in text

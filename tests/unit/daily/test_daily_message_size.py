@@ -69,6 +69,7 @@ def dlq_statuses(draw: st.DrawFn, index: int) -> DlqStatus:
                 continuing=st.booleans(),
                 error=st.none() | st.text(max_size=400),
                 for_human=REASONS.map(tuple),
+                moved_to=REASONS.map(tuple),
                 no_canary=st.none() | st.text(max_size=400),
             )
         ),
