@@ -7,6 +7,7 @@ MessageId). The messages are shaped as AWS documents them (``kind_messages``).""
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import replace
@@ -14,12 +15,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.canary import CanaryPlan, canary_blocker, run_with_canary
 from bot.catalog import Dlq
 from bot.engine import RedriveEngine
 from bot.engine_holding import MAX_REASON_CHARS
-from bot.errors import AwsError, UsageError
+from bot.errors import AwsError, SendAnswerLostError, UsageError
 from bot.feeders import Feeder, Kind
 from bot.redrive_model import EditSpec, RedriveReport, RedriveRequest, StopReason
 from bot.selection import REDRIVE_COUNT_ATTRIBUTE, Selection
@@ -570,3 +573,96 @@ def test_fifo_function_deliveries_go_in_order_and_a_group_stops_at_its_first_fai
     assert world.targets.payloads(HANDLER) == [{"n": 9}]
     assert (report.failed, report.held_back, report.moved) == (1, 2, 1)
     assert len(world.left()) == 3
+
+
+# --- the one promise, whatever the messages say and whatever the targets answer -------------------
+
+_MARK = re.compile(r"mark-(\d+)-")
+_SHAPES = (
+    "events-handler",
+    "events-queue",
+    "events-topic",
+    "events-forged",
+    "async",
+    "sns",
+    "junk",
+)
+
+
+def _shaped(shape: str, n: int, code: str) -> ReceivedMessage:
+    mark = f"mark-{n}-"
+    if shape.startswith("events"):
+        target = {
+            "events-handler": HANDLER,
+            "events-queue": arn_of("orders-billing"),
+            "events-topic": TOPIC,
+            "events-forged": AUDIT,
+        }[shape]
+        return eventbridge_message(target, order=mark, error_code=code)
+    if shape == "async":
+        return km.lambda_async_dlq_message({"mark": mark})
+    if shape == "sns":
+        return km.sns_envelope(json.dumps({"mark": mark}), topic_arn=TOPIC)
+    return km.lambda_async_dlq_message(body=f"not json {mark}")
+
+
+@given(
+    shapes=st.lists(
+        st.tuples(st.sampled_from(_SHAPES), st.sampled_from(["THROTTLING", "NO_PERMISSIONS"])),
+        min_size=1,
+        max_size=25,
+    ),
+    answers=st.lists(st.sampled_from(["ok", "refuse", "lose"]), min_size=1, max_size=30),
+    workers=st.integers(1, 3),
+)
+@settings(max_examples=60, deadline=None)
+def test_nothing_is_deleted_unless_its_target_confirmed_and_nothing_goes_elsewhere(
+    shapes: list[tuple[str, str]], answers: list[str], workers: int
+) -> None:
+    # Given a DLQ fed by a rule's function, queue and topic targets, and whatever its messages
+    # say (forged targets, codes for a human, bodies that are no event)
+    world = World(
+        events_target(HANDLER, "handler", "lambda"),
+        events_target(arn_of("orders-billing"), "billing", "sqs"),
+        events_target(TOPIC, "fanout", "sns"),
+    )
+    for n, (shape, code) in enumerate(shapes):
+        world.put(_shaped(shape, n, code))
+    # and targets that accept, refuse, or take a copy and lose the answer, call by call
+    turns = iter(answers * 100)
+    confirmed: set[int] = set()
+    delivered: list[str] = []
+
+    class Answering(FakeTargets):
+        def invoke_event(self, function_arn: str, payload: bytes) -> None:
+            self._answer_with(function_arn, payload.decode())
+
+        def publish(self, topic_arn: str, message: str, *args: Any) -> str:
+            self._answer_with(topic_arn, message)
+            return "sns-1"
+
+        def _answer_with(self, target: str, text: str) -> None:
+            answer = next(turns)
+            if answer == "refuse":
+                raise AwsError("refused", code="ServiceException")
+            delivered.append(target)
+            if answer == "lose":
+                raise SendAnswerLostError("lost")
+            confirmed.update(int(m) for m in _MARK.findall(text))
+
+    world.targets = Answering()
+    # When the DLQ is redriven
+    report = world.run(workers=workers)
+    # Then every message gone from the DLQ had its copy confirmed by its target (or by SQS)
+    confirmed.update(
+        int(m) for body in world.sqs.bodies(world.billing) for m in _MARK.findall(body)
+    )
+    left = {int(m) for body in world.left() for m in _MARK.findall(body)}
+    gone = set(range(len(shapes))) - left
+    assert gone <= confirmed
+    # and nothing went anywhere but a target that feeds this DLQ (never the forged one)
+    assert set(delivered) <= {HANDLER, TOPIC}
+    assert world.sqs.bodies(world.shipping) == []
+    # and the numbers add up: each selected message moved, failed, was unconfirmed or held
+    assert report.moved == len(gone)
+    assert report.matched == report.moved + report.failed + report.unconfirmed
