@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from bot.delivery_api import TargetApi
 from bot.engine_holding import Holding, group_of
 from bot.engine_routing import Candidate, Parcel
 from bot.engine_sending import Sender
@@ -97,7 +98,7 @@ class Deliverer:
             )
         operation = "Invoke" if parcel.delivery.via is Via.FUNCTION else "Publish"
         try:
-            self._call(parcel)
+            self._call(targets, parcel)
         except SendAnswerLostError as exc:
             return _Answer(lost=str(exc))
         except AwsError as exc:
@@ -109,9 +110,8 @@ class Deliverer:
             self.state.count_call(operation)
         return _Answer()
 
-    def _call(self, parcel: Parcel) -> None:
-        targets = self.state.targets
-        assert targets is not None
+    @staticmethod
+    def _call(targets: TargetApi, parcel: Parcel) -> None:
         delivery = parcel.delivery
         if delivery.via is Via.FUNCTION:
             targets.invoke_event(delivery.arn, parcel.payload)
