@@ -747,7 +747,7 @@ def render_continuation(
             None if depth is None or scanned is None else max(0, depth - scanned + result.moved)
         )
         line = f"• *{escape(name)}*: " + _result_text(
-            result, f"{number(result.moved)} moved back", unseen
+            result, f"{number(result.moved)} moved back{_moved_to(result)}", unseen
         )
         if result.continuing:
             line += ", not finished"

@@ -21,12 +21,13 @@ import boto3
 import pytest
 from slack_sdk.models.blocks import Block
 
+import handlers.daily
 from bot.error_groups import error_label
 from bot.slack.mrkdwn import code
 from bot.sqs_model import ReceivedMessage
 from infra.local.lambda_server import ACCOUNT, REGION, LambdaServer
 from infra.local.scene import count, create_pair, drain, put_in_dlq, queue_arn
-from tests.integration.daily.daily_support import Daily, blocks_text
+from tests.integration.daily.daily_support import FUNCTION_NAME, Daily, blocks_text
 from tests.unit.kind_messages import (
     as_send_entry,
     eventbridge_dlq_message,
@@ -412,3 +413,69 @@ def test_many_dlqs_of_mixed_kinds_stay_within_slacks_limits(
     assert sum(line.endswith("(events)") for line in kinds.values()) == 12
     assert sum("(sqs) → src-" in line for line in kinds.values()) == 12
     assert count(sqs, scene.queues["topic-00-" + "x" * 40 + "-dlq"]) == 1  # nothing was moved
+
+
+def test_a_message_naming_a_target_that_does_not_feed_its_dlq_is_never_sent_there(
+    daily: Daily, sqs: Any, lambdas: LambdaServer
+) -> None:
+    # Given an EventBridge target's DLQ holding a message whose TARGET_ARN names the rule's
+    # other target (anyone who can send to the DLQ could write it), and one from the real target
+    scene = Scene(sqs)
+    rule = events_kind(scene, boto3.client("events"))
+    audit = queue_arn(sqs, scene.queues["orders-events-audit"])
+    worker = queue_arn(sqs, scene.queues["orders-events"])
+    forged = eventbridge_dlq_message(
+        eventbridge_event({"orderId": "forged"}), rule_arn=rule, target_arn=audit
+    )
+    real = eventbridge_dlq_message(
+        eventbridge_event({"orderId": "real"}), rule_arn=rule, target_arn=worker
+    )
+    scene.put("orders-events-dlq", forged, real)
+    daily.configure(AUTO_REDRIVE="orders-events-dlq")
+
+    # When the auto-redrive runs
+    daily.run(_tomorrow_six_am())
+
+    # Then the forged one stayed in the DLQ, the other target got nothing, and the report says
+    # it failed and why
+    assert scene.bodies("orders-events-audit") == []
+    assert [json.loads(b)["detail"]["orderId"] for b in scene.bodies("orders-events")] == ["real"]
+    left = scene.bodies("orders-events-dlq")
+    assert [json.loads(b)["detail"]["orderId"] for b in left] == ["forged"]
+    text = _sections(_validated(daily))["orders-events-dlq"]
+    assert "*1 failed* (left in the DLQ: UnknownTarget ×1)" in text
+
+
+def test_a_continuation_finishes_a_functions_dlq_and_says_where_without_a_canary(
+    daily: Daily, sqs: Any, lambdas: LambdaServer
+) -> None:
+    # Given a function's async DLQ with 3 events, and this daily function on the same endpoint
+    scene = Scene(sqs)
+    lambda_kinds(scene, lambdas)
+    scene.put("resize-dlq", *(lambda_async_dlq_message({"image": f"{n}.png"}) for n in range(3)))
+    lambdas.register(FUNCTION_NAME, handlers.daily.handler)
+    daily.configure(AUTO_REDRIVE="resize-dlq")
+    lambda_client = boto3.client("lambda", endpoint_url=lambdas.endpoint_url)
+
+    # When the first invocation has no time left for redriving, and a continuation finishes it
+    first = daily.run(_tomorrow_six_am(), timeout_s=20, lambda_client=lambda_client)
+    lambdas.wait_idle(60)
+    lambdas.raise_errors()
+
+    # Then the function got each event once, and the thread and the updated report say where
+    # they went, and that the run had no canary
+    assert first["continuing"] == ["resize-dlq"]
+    assert sorted(c.payload["image"] for c in lambdas.calls_to("resize")) == [
+        "0.png",
+        "1.png",
+        "2.png",
+    ]
+    replies = [c for c in daily.posts() if c.body.get("thread_ts") == first["ts"]]
+    assert len(replies) == 1
+    assert (
+        "resize-dlq: 3 moved back (to lambda resize (async invoke) ×3)" in replies[0].body["text"]
+    )
+    updates = daily.slack.state.calls_to("chat.update")
+    final = _sections(updates[-1].body["blocks"])["resize-dlq"]
+    assert "moved 3 back (to lambda resize (async invoke) ×3)" in final
+    assert NO_CANARY + "resize-dlq is fed by lambda resize (async DLQ)" in final
