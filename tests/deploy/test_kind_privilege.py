@@ -15,14 +15,27 @@ from __future__ import annotations
 
 import ast
 import copy
+import io
+import json
 import re
 import subprocess
 import sys
+import urllib.parse
+import zipfile
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
+from bot.errors import AwsError
+from bot.events_gateway import EventsGateway
+from bot.feeder_directory import FeederDirectoryGateway
+from bot.feeders import Kind
+from bot.lambda_gateway import LambdaRedriveGateway
+from bot.sns_gateway import SnsGateway
+from infra.local.lambda_server import LambdaServer
+from infra.local.moto_server import LocalAws
 from tests.deploy import test_scanners, tooling
 from tests.deploy.conftest import REQUIRED_PARAMS
 from tests.deploy.test_least_privilege import calls, code_of, iam_glob_matches
@@ -38,6 +51,7 @@ from tests.deploy.test_template import (
     sub,
 )
 from tests.deploy.tooling import ROOT, run_osls_package
+from tests.integration.aws_gatekeeper import Gatekeeper, Request
 
 # Every kind on: two topic patterns, two rule patterns on the default bus and a custom one, two
 # function patterns.
@@ -425,6 +439,214 @@ def test_the_slack_endpoint_s_code_neither_discovers_nor_delivers_the_kinds() ->
     }
     # Then none of it discovers a feeder or delivers to one: its role needs none of the rights
     assert found == set()
+
+
+# --- the real gateways under the packaged role ---------------------------------------------------
+
+MOTO_ACCOUNT = "123456789012"
+
+
+def role_allows(role: dict[str, Any], action: str, arn: str | None) -> bool:
+    """IAM's answer for one request: an Allow statement with the action and a Resource that
+    matches ``arn`` ("*" for an action without a resource type, whose request names none)."""
+    for statement in statements(role):
+        if statement["Effect"] != "Allow" or action not in as_list(statement["Action"]):
+            continue
+        for resource in as_list(statement["Resource"]):
+            if resource == "*":
+                return True
+            if arn is None:
+                continue
+            pattern = sub(resource)
+            for pseudo, value in {**PSEUDO, "${AWS::AccountId}": MOTO_ACCOUNT}.items():
+                pattern = pattern.replace(pseudo, value)
+            if iam_glob_matches(pattern, arn):
+                return True
+    return False
+
+
+def request_of(request: Request) -> tuple[str, str | None]:
+    """The IAM action and resource ARN of a request to SNS, EventBridge or Lambda, from what it
+    names (the query's fields, the JSON body, the REST path), as AWS authorizes it."""
+    here = f"arn:aws:{{}}:us-east-1:{MOTO_ACCOUNT}:"
+    if request.params:  # SNS, query protocol
+        arn = request.params.get("SubscriptionArn") or request.params.get("TopicArn")
+        return f"sns:{request.action}", arn
+    if request.action in {"ListEventBuses", "ListRules", "ListTargetsByRule"}:
+        body = json.loads(request.body or b"{}")
+        bus = body.get("EventBusName", "default")
+        rule = body.get("Rule")
+        if rule is None:
+            return f"events:{request.action}", None
+        name = rule if bus == "default" else f"{bus}/{rule}"
+        return f"events:{request.action}", here.format("events") + f"rule/{name}"
+    path, _, query = request.path.partition("?")
+    parts = [urllib.parse.unquote(part) for part in path.strip("/").split("/")]
+    if parts[1:] == ["functions"]:
+        return "lambda:ListFunctions", None
+    function = parts[2] if len(parts) > 2 else ""
+    if not function.startswith("arn:"):
+        function = here.format("lambda") + f"function:{function}"
+    qualifier = urllib.parse.parse_qs(query).get("Qualifier")
+    if qualifier:
+        function += f":{qualifier[0]}"
+    if parts[-1] == "invocations":
+        return "lambda:InvokeFunction", function
+    if parts[-2:] == ["event-invoke-config", "list"]:
+        return "lambda:ListFunctionEventInvokeConfigs", function
+    return f"lambda:{request.method} {path}", function
+
+
+def enforcing(role: dict[str, Any], denials: list[tuple[str, str | None]]) -> Any:
+    """A Gatekeeper rule that answers as IAM would for ``role`` (AWS's own denial codes)."""
+
+    def rule(request: Request) -> str | None:
+        action, arn = request_of(request)
+        if role_allows(role, action, arn):
+            return None
+        denials.append((action, arn))
+        return "AuthorizationError" if action.startswith("sns:") else "AccessDeniedException"
+
+    return rule
+
+
+def queue_arn(sqs: Any, name: str) -> str:
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    return str(attributes["Attributes"]["QueueArn"])
+
+
+def moto_function(name: str) -> None:
+    """A function on moto (it checks the execution role exists; it never runs the code)."""
+    iam = boto3.client("iam")
+    try:
+        role = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        role = iam.get_role(RoleName="fn-role")["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as zf:
+        zf.writestr("handler.py", "def handler(event, context):\n    return None\n")
+    boto3.client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="handler.handler",
+        Code={"ZipFile": code.getvalue()},
+    )
+
+
+def test_the_worker_role_reads_and_delivers_exactly_the_named_kinds_on_aws(
+    kinds_template: Template, aws: LocalAws, sqs: Any
+) -> None:
+    # Given (on moto) a named topic and another, each with a subscription that dead-letters; a
+    # named rule on the default bus and on orders-bus, and another rule, each with a target that
+    # dead-letters; a named function and another, each with an on-failure queue
+    _, worker = role_of(kinds_template, "handlers/worker.handler")
+    sns, events, lam = boto3.client("sns"), boto3.client("events"), boto3.client("lambda")
+    dlq, target = queue_arn(sqs, "orders-dlq"), queue_arn(sqs, "orders")
+    policy = {"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq})}
+    subscriptions = {}
+    for topic in ("orders-events", "audit-events"):
+        topic_arn_ = sns.create_topic(Name=topic)["TopicArn"]
+        subscriptions[topic] = sns.subscribe(
+            TopicArn=topic_arn_,
+            Protocol="sqs",
+            Endpoint=target,
+            Attributes=policy,
+            ReturnSubscriptionArn=True,
+        )["SubscriptionArn"]
+    events.create_event_bus(Name="orders-bus")
+    for bus, rule in (
+        ("default", "orders-rule"),
+        ("orders-bus", "orders-rule"),
+        ("default", "audit"),
+    ):
+        events.put_rule(Name=rule, EventBusName=bus, EventPattern='{"source": ["orders"]}')
+        events.put_targets(
+            Rule=rule,
+            EventBusName=bus,
+            Targets=[{"Id": "q", "Arn": target, "DeadLetterConfig": {"Arn": dlq}}],
+        )
+    for name in ("orders-handler", "audit-handler"):
+        moto_function(name)
+        lam.put_function_event_invoke_config(
+            FunctionName=name, DestinationConfig={"OnFailure": {"Destination": dlq}}
+        )
+    denied: list[tuple[str, str | None]] = []
+    # When the real gateways discover them through a proxy that answers as IAM would for the
+    # worker's role as packaged
+    with Gatekeeper(aws.endpoint, enforcing(worker, denied)) as keeper:
+        sns_gateway = SnsGateway(boto3.client("sns", endpoint_url=keeper.endpoint))
+        directory = FeederDirectoryGateway(
+            sns_gateway,
+            EventsGateway(boto3.client("events", endpoint_url=keeper.endpoint)),
+            LambdaRedriveGateway(boto3.client("lambda", endpoint_url=keeper.endpoint)),
+            frozenset(Kind),
+        )
+        scan = directory.feeders()
+        # And it publishes to a named topic and to another
+        published = sns_gateway.publish(
+            f"arn:aws:sns:us-east-1:{MOTO_ACCOUNT}:orders-events", "{}", {}, None, None
+        )
+        with pytest.raises(AwsError) as refused:
+            sns_gateway.publish(
+                f"arn:aws:sns:us-east-1:{MOTO_ACCOUNT}:audit-events", "{}", {}, None, None
+            )
+    # Then exactly the named ones are found: the named topic's subscription, the named rule on
+    # both named buses, the named function's on-failure destination
+    assert sorted((f.kind, f.name) for f in scan.feeders) == sorted(
+        [
+            (Kind.SNS, subscriptions["orders-events"]),
+            (Kind.EVENTS, "default/orders-rule/q"),
+            (Kind.EVENTS, "orders-bus/orders-rule/q"),
+            (Kind.LAMBDA, "orders-handler"),
+        ]
+    )
+    # And the others were refused one by one, which discovery tells (never "none found")
+    assert sorted(denied) == [
+        ("events:ListTargetsByRule", f"arn:aws:events:us-east-1:{MOTO_ACCOUNT}:rule/audit"),
+        (
+            "lambda:ListFunctionEventInvokeConfigs",
+            f"arn:aws:lambda:us-east-1:{MOTO_ACCOUNT}:function:audit-handler",
+        ),
+        ("sns:GetSubscriptionAttributes", subscriptions["audit-events"]),
+        ("sns:Publish", f"arn:aws:sns:us-east-1:{MOTO_ACCOUNT}:audit-events"),
+    ]
+    assert [kind for kind, _ in scan.unread] == [Kind.SNS, Kind.EVENTS, Kind.LAMBDA]
+    # And the publish to the named topic went, the other was refused with AWS's code
+    assert published
+    assert refused.value.code == "AuthorizationError"
+
+
+def test_the_worker_role_invokes_a_named_function_by_any_qualifier_and_no_other(
+    kinds_template: Template,
+) -> None:
+    # Given the local Lambda endpoint with a named function and another
+    _, worker = role_of(kinds_template, "handlers/worker.handler")
+    denied: list[tuple[str, str | None]] = []
+    here = f"arn:aws:lambda:us-east-1:{MOTO_ACCOUNT}:function:"
+    with LambdaServer() as server:
+        for name in ("orders-handler", "audit-handler", "dlq-redrive-dev-daily"):
+            server.register(name, lambda event, context: None)
+        with Gatekeeper(server.endpoint_url, enforcing(worker, denied)) as keeper:
+            gateway = LambdaRedriveGateway(
+                boto3.client("lambda", endpoint_url=keeper.endpoint, region_name="us-east-1")
+            )
+            # When the worker invokes the named function as an on-failure record names it
+            # (a version, an alias) and as an async DLQ's feeder does (unqualified)
+            for arn in ("orders-handler:$LATEST", "orders-handler:live", "orders-handler"):
+                gateway.invoke_event(here + arn, b"{}")
+            # And another application's function, and this stack's own daily job
+            refusals = []
+            for arn in ("audit-handler", "dlq-redrive-dev-daily"):
+                with pytest.raises(AwsError) as refused:
+                    gateway.invoke_event(here + arn, b"{}")
+                refusals.append(refused.value.code)
+        server.wait_idle()
+    # Then the three went, the other two were refused as IAM would
+    assert [i.function_name for i in server.invocations] == ["orders-handler"] * 3
+    assert refusals == ["AccessDeniedException", "AccessDeniedException"]
+    assert [arn for _, arn in denied] == [here + "audit-handler", here + "dlq-redrive-dev-daily"]
 
 
 # --- refused at packaging ------------------------------------------------------------------------
