@@ -507,3 +507,26 @@ def test_the_state_tables_ledger_stops_a_function_that_keeps_failing(scene: Scen
     assert reports[-1].moved == 0 and reports[-1].needs_human == 1
     assert scene.invoked("thumbnailer") == [{"key": "broken.heic"}] * 2
     assert scene.left("thumbs-dlq") == 1
+
+
+def test_a_subscription_sns_alone_can_reach_is_refused_with_its_reason(scene: Scene) -> None:
+    # Given an https subscription of the topic that dead-letters into its own DLQ
+    dlq = scene.sqs.create_queue(QueueName="hooks-dlq")["QueueUrl"]
+    scene.urls["hooks-dlq"] = dlq
+    scene.sns.subscribe(
+        TopicArn=scene.topic,
+        Protocol="https",
+        Endpoint="https://hooks.example.com/orders",
+        Attributes={
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": queue_arn(scene.sqs, dlq)})
+        },
+    )
+    scene.seed("hooks-dlq", sns_envelope(topic_arn=scene.topic))
+    # When its DLQ is redriven
+    report = scene.redrive("hooks-dlq")
+    # Then the message stays, refused with why, and nothing was delivered anywhere (the topic's
+    # queue subscribers would show a publish)
+    assert report.failure_reasons == {"Unsupported": 1} and report.moved == 0
+    assert "https" in report.failures[0]["reason"]
+    scene.nothing_else()
+    assert scene.left("hooks-dlq") == 1
