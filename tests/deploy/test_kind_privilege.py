@@ -51,7 +51,7 @@ from tests.deploy.test_template import (
     sub,
 )
 from tests.deploy.tooling import ROOT, run_osls_package
-from tests.integration.aws_gatekeeper import Gatekeeper, Request
+from tests.faults.fault_proxy import Fault, FaultProxy, ProxyRequest
 
 # Every kind on: two topic patterns, two rule patterns on the default bus and a custom one, two
 # function patterns.
@@ -465,7 +465,7 @@ def role_allows(role: dict[str, Any], action: str, arn: str | None) -> bool:
     return False
 
 
-def request_of(request: Request) -> tuple[str, str | None]:
+def request_of(request: ProxyRequest) -> tuple[str, str | None]:
     """The IAM action and resource ARN of a request to SNS, EventBridge or Lambda, from what it
     names (the query's fields, the JSON body, the REST path), as AWS authorizes it."""
     here = f"arn:aws:{{}}:us-east-1:{MOTO_ACCOUNT}:"
@@ -497,17 +497,18 @@ def request_of(request: Request) -> tuple[str, str | None]:
     return f"lambda:{request.method} {path}", function
 
 
-def enforcing(role: dict[str, Any], denials: list[tuple[str, str | None]]) -> Any:
-    """A Gatekeeper rule that answers as IAM would for ``role`` (AWS's own denial codes)."""
+def enforcing(upstream: str, role: dict[str, Any], denials: list[tuple[str, str | None]]) -> Any:
+    """A FaultProxy in front of ``upstream`` that answers as IAM would for ``role``: AWS's
+    access denied (in each protocol's shape) for what the role does not allow."""
 
-    def rule(request: Request) -> str | None:
+    def inspect(request: ProxyRequest) -> Fault | None:
         action, arn = request_of(request)
         if role_allows(role, action, arn):
             return None
         denials.append((action, arn))
-        return "AuthorizationError" if action.startswith("sns:") else "AccessDeniedException"
+        return Fault.DENY
 
-    return rule
+    return FaultProxy(upstream, lambda action, n: Fault.PASS, inspect=inspect)
 
 
 def queue_arn(sqs: Any, name: str) -> str:
@@ -575,7 +576,7 @@ def test_the_worker_role_reads_and_delivers_exactly_the_named_kinds_on_aws(
     denied: list[tuple[str, str | None]] = []
     # When the real gateways discover them through a proxy that answers as IAM would for the
     # worker's role as packaged
-    with Gatekeeper(aws.endpoint, enforcing(worker, denied)) as keeper:
+    with enforcing(aws.endpoint, worker, denied) as keeper:
         sns_gateway = SnsGateway(boto3.client("sns", endpoint_url=keeper.endpoint))
         directory = FeederDirectoryGateway(
             sns_gateway,
@@ -628,7 +629,7 @@ def test_the_worker_role_invokes_a_named_function_by_any_qualifier_and_no_other(
     with LambdaServer() as server:
         for name in ("orders-handler", "audit-handler", "dlq-redrive-dev-daily"):
             server.register(name, lambda event, context: None)
-        with Gatekeeper(server.endpoint_url, enforcing(worker, denied)) as keeper:
+        with enforcing(server.endpoint_url, worker, denied) as keeper:
             gateway = LambdaRedriveGateway(
                 boto3.client("lambda", endpoint_url=keeper.endpoint, region_name="us-east-1")
             )

@@ -1,7 +1,17 @@
 """A tiny HTTP proxy in front of moto that misbehaves on purpose, the way a real network and a
 busy SQS do: it answers chosen requests with a throttling error or a 503, closes the connection
 abruptly (a TCP reset) before or after passing the request on, or passes the request on and holds
-the answer back a while (a slow network), and passes everything else through.
+the answer back a while (a slow network), and passes everything else through. It can also deny a
+call as AWS does to a caller without the right (``Fault.DENY``), in the protocol's own shape so
+botocore parses AWS's code: query (SNS: an XML ``ErrorResponse``, ``AuthorizationError``), json
+(SQS, EventBridge: ``__type``) and rest-json (Lambda: the ``X-Amzn-ErrorType`` header), both
+``AccessDeniedException``.
+
+A request is named by its action: the json protocol's ``X-Amz-Target`` operation, the query
+protocol's ``Action`` field, else its HTTP method (S3, Lambda). ``inspect`` (optional) sees each
+request whole (``ProxyRequest``: its action, query fields, path and body) before ``rule`` does
+and may decide
+for it, or act on the upstream first (delete what the request is about, as a race would).
 
 boto3 reaches it like any endpoint (AWS_ENDPOINT_URL_SQS); nothing inside boto3 is patched.
 """
@@ -17,9 +27,10 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import Enum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 
 class Fault(Enum):
@@ -29,18 +40,39 @@ class Fault(Enum):
     RESET_BEFORE = "reset_before"  # connection reset; the request never reached SQS
     RESET_AFTER = "reset_after"  # SQS did the work, then the connection reset: the answer is lost
     SLOW_ANSWER = "slow_answer"  # SQS did the work; its answer arrives ``slow_answer_s`` later
+    DENY = "deny"  # 403, AWS's access denied in the request's protocol; nothing reaches upstream
 
 
 # (action, how many times this action was seen before, counting from 0) -> what to do
 Rule = Callable[[str, int], Fault]
 
 
+@dataclass(frozen=True)
+class ProxyRequest:
+    action: str
+    params: dict[str, str] = field(default_factory=dict)  # the query protocol's form fields
+    path: str = ""  # the request's path and query string (a REST call names its resource there)
+    body: bytes = b""  # the request body as sent (a json call names its resources there)
+
+
+# A request seen whole -> what to do, or None to leave it to ``rule``.
+Inspect = Callable[[ProxyRequest], Fault | None]
+
+
 class FaultProxy:
     """Runs on 127.0.0.1 (ephemeral port) in a thread; ``counts`` records what it did."""
 
-    def __init__(self, upstream: str, rule: Rule, *, slow_answer_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        rule: Rule,
+        *,
+        slow_answer_s: float = 2.0,
+        inspect: Inspect | None = None,
+    ) -> None:
         self.upstream = urlsplit(upstream)
         self.rule = rule
+        self.inspect = inspect
         self.slow_answer_s = slow_answer_s
         self.counts: Counter[tuple[str, Fault]] = Counter()
         # (action, request body) of every call SQS acted on whose answer was then lost
@@ -80,9 +112,12 @@ class FaultProxy:
             if action == "SendMessageBatch"
         ]
 
-    def _decide(self, action: str) -> Fault:
+    def _decide(self, request: ProxyRequest) -> Fault:
+        action = request.action
+        # Outside the lock: an inspection may call the upstream (through this proxy or not).
+        inspected = self.inspect(request) if self.inspect is not None else None
         with self._lock:
-            fault = self.rule(action, self._seen[action])
+            fault = inspected or self.rule(action, self._seen[action])
             self._seen[action] += 1
             self.counts[(action, fault)] += 1
         return fault
@@ -126,15 +161,20 @@ class FaultProxy:
             def _relay(self, method: str) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 target = self.headers.get("X-Amz-Target", "")
-                action = target.rsplit(".", 1)[-1] if target else "query"
+                query = "x-www-form-urlencoded" in self.headers.get("Content-Type", "")
+                params = {k: v[-1] for k, v in parse_qs(body.decode()).items()} if query else {}
+                action = target.rsplit(".", 1)[-1] if target else params.get("Action", "query")
                 if method != "POST":
                     action = method
-                fault = proxy._decide(action)
+                fault = proxy._decide(ProxyRequest(action, params, self.path, body))
                 if fault is Fault.RESET_BEFORE:
                     self._reset()
                     return
                 if fault in (Fault.THROTTLE, Fault.UNAVAILABLE):
                     self._error(fault)
+                    return
+                if fault is Fault.DENY:
+                    self._deny(query=query)
                     return
                 # Expect: 100-continue was answered here already; moto gets the whole body.
                 skipped = {"host", "expect"}
@@ -166,6 +206,26 @@ class FaultProxy:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/x-amz-json-1.0")
                 self.send_header("x-amzn-query-error", f"{code};Sender")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload.encode())
+
+            def _deny(self, *, query: bool) -> None:
+                code = "AuthorizationError" if query else "AccessDeniedException"
+                message = "User: arn:aws:iam::123456789012:user/test is not authorized"
+                if query:
+                    payload = (
+                        f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+                        f"<Message>{message}</Message></Error>"
+                        "<RequestId>fault-proxy</RequestId></ErrorResponse>"
+                    )
+                    content_type = "text/xml"
+                else:
+                    payload = json.dumps({"__type": code, "message": message})
+                    content_type = "application/x-amz-json-1.1"
+                self.send_response(403)
+                self.send_header("Content-Type", content_type)
+                self.send_header("X-Amzn-ErrorType", code)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload.encode())
