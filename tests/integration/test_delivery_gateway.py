@@ -156,6 +156,6 @@ def test_a_publish_whose_answer_is_lost_is_unconfirmed_and_not_sent_again(
     ):
         targets(lambdas, proxy.endpoint).publish(topic, "maybe", {}, None, None)
     # Then the caller is told it may have been delivered, and it was, exactly once
-    assert "no answer from SNS" in str(lost.value) and proxy.calls("query") == 1
+    assert "no answer from SNS" in str(lost.value) and proxy.calls("Publish") == 1
     received = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10)["Messages"]
     assert [m["Body"] for m in received] == ["maybe"]

@@ -26,7 +26,7 @@ from bot.sns_gateway import SnsGateway
 from bot.sqs_gateway import SqsGateway
 from infra.local.lambda_server import LambdaServer
 from infra.local.moto_server import LocalAws
-from tests.integration.aws_gatekeeper import Gatekeeper, Request
+from tests.faults.fault_proxy import Fault, FaultProxy, ProxyRequest
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -132,15 +132,15 @@ def test_a_subscription_deleted_between_listing_and_reading_is_skipped(
     # Given two subscriptions with DLQs, one of which is deleted just as its attributes are read
     sns, kept, deleted = _two_subscriptions_with_dlqs(sqs)
 
-    def delete_first(request: Request) -> None:
+    def delete_first(request: ProxyRequest) -> None:
         if request.params.get("SubscriptionArn") == deleted:
             sns.unsubscribe(SubscriptionArn=deleted)  # gone before SNS reads it
         return None
 
-    with Gatekeeper(aws.endpoint, delete_first) as keeper:
-        read = SnsGateway(boto3.client("sns", endpoint_url=keeper.endpoint)).subscription_feeders()
+    with FaultProxy(aws.endpoint, lambda action, n: Fault.PASS, inspect=delete_first) as proxy:
+        read = SnsGateway(boto3.client("sns", endpoint_url=proxy.endpoint)).subscription_feeders()
     # Then the one left is found, and the deleted one is neither a feeder nor "not read"
-    assert "GetSubscriptionAttributes" in keeper.seen
+    assert proxy.calls("GetSubscriptionAttributes") == 2
     assert [f.name for f in read.feeders] == [kept]
     assert read.failed == ()
 
@@ -149,11 +149,11 @@ def test_a_subscription_sns_will_not_let_us_read_is_told(aws: LocalAws, sqs: Any
     # Given rights to read one subscription's attributes and not the other's
     _, allowed, denied = _two_subscriptions_with_dlqs(sqs)
 
-    def deny_one(request: Request) -> str | None:
-        return "AuthorizationError" if request.params.get("SubscriptionArn") == denied else None
+    def deny_one(request: ProxyRequest) -> Fault | None:
+        return Fault.DENY if request.params.get("SubscriptionArn") == denied else None
 
-    with Gatekeeper(aws.endpoint, deny_one) as keeper:
-        gateway = SnsGateway(boto3.client("sns", endpoint_url=keeper.endpoint))
+    with FaultProxy(aws.endpoint, lambda action, n: Fault.PASS, inspect=deny_one) as proxy:
+        gateway = SnsGateway(boto3.client("sns", endpoint_url=proxy.endpoint))
         directory = FeederDirectoryGateway(gateway, None, None, frozenset({Kind.SNS}))
         scan = directory.feeders()
     # Then the readable one is found and the other is named as not read, with AWS's code
@@ -315,13 +315,10 @@ def test_a_kind_aws_refuses_is_unread_and_the_others_are_found(
     dlq = queue(sqs, "ship-dlq")
     lambda_server.register("ship", nothing, dead_letter_arn=dlq)
 
-    def deny(request: Request) -> str | None:
-        return "AuthorizationError" if request.params else "AccessDeniedException"
-
-    with Gatekeeper(aws.endpoint, deny) as keeper:
+    with FaultProxy(aws.endpoint, lambda action, n: Fault.DENY) as proxy:
         directory = FeederDirectoryGateway(
-            SnsGateway(boto3.client("sns", endpoint_url=keeper.endpoint)),
-            EventsGateway(boto3.client("events", endpoint_url=keeper.endpoint)),
+            SnsGateway(boto3.client("sns", endpoint_url=proxy.endpoint)),
+            EventsGateway(boto3.client("events", endpoint_url=proxy.endpoint)),
             LambdaRedriveGateway(boto3.client("lambda", endpoint_url=lambda_server.endpoint_url)),
             frozenset(Kind),
         )
