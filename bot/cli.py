@@ -229,7 +229,12 @@ def _cmd_peek(args: argparse.Namespace, ctx: CliContext) -> int:
     messages = peek(ctx.gateway, dlq, args.n, max_redrives=ctx.settings.max_redrives)
     limit = None if args.full else 300
     if args.json:
-        payload = {"dlq": dlq.name, "messages": [m.to_dict(limit) for m in messages]}
+        payload = {
+            "dlq": dlq.name,
+            "kind": dlq.kind_label(),
+            "sources": dlq.describe_sources(),
+            "messages": [m.to_dict(limit) for m in messages],
+        }
         # ASCII JSON, like every --json: valid whatever the output's encoding, and the escapes
         # keep a body's control characters from acting on a terminal; the values are exact.
         print(json.dumps(payload), file=ctx.out)
@@ -239,6 +244,9 @@ def _cmd_peek(args: argparse.Namespace, ctx: CliContext) -> int:
         "(made visible again; SQS counts this as a receive)",
         file=ctx.out,
     )
+    if dlq.feeders:  # its messages do not say where they came from: its feeders do
+        fed = "; ".join(dlq.describe_sources())
+        print(visible(f"kind {dlq.kind_label()}, fed by {fed}"), file=ctx.out)
     # Everything a message carries is shown through ``visible`` (one line each, escapes for
     # control characters) unless --raw: a CR would hide the body, an LF forge an entry, and an
     # escape sequence or U+202E drive or reorder the terminal.

@@ -99,6 +99,19 @@ def test_list_shows_each_kind_next_to_plain_sqs_dlqs(world: World, env: dict[str
     assert any(line.startswith("billing-dlq") and " events " in line for line in lines)
 
 
+def test_peek_says_the_kind_and_what_feeds_the_dlq(world: World, env: dict[str, str]) -> None:
+    world.seed("orders-sub-dlq", sns_envelope('{"order": 1}', topic_arn=world.topic))
+
+    text = run_cli(["peek", "orders-sub-dlq"], env)
+    data = run_cli(["--json", "peek", "orders-sub-dlq"], env)
+
+    assert text.code == data.code == 0, text.err + data.err
+    subscription = f"sns subscription {world.subscription} → sqs orders-inbox"
+    assert f"kind sns, fed by {subscription}" in text.out
+    assert data.json["kind"] == "sns" and data.json["sources"] == [subscription]
+    assert len(data.json["messages"]) == 1
+
+
 # --- dry run and redrive, per kind --------------------------------------------------------------
 
 
