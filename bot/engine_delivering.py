@@ -6,7 +6,8 @@ The engine's rule holds as for a queue (``bot.engine_sending``): a message is de
 its copy was confirmed: Lambda accepted the invoke ("For asynchronous invocation, Lambda adds the
 event to a queue and returns a success response", StatusCode 202: ``TargetApi.invoke_event``
 returned), or SNS gave the publish a MessageId (``TargetApi.publish`` returned one). A refusal
-fails the message with AWS's code (it stays, and a later run may try it again); a lost answer
+fails the message with AWS's code (it stays, and a later run may try it again; a throttle is tried
+again first, ``THROTTLED``); a lost answer
 leaves it unconfirmed (it may have been delivered: it stays, is never delivered again in this run,
 and counts in the ledger as a redrive).
 
@@ -25,13 +26,20 @@ from dataclasses import dataclass
 from bot.delivery_api import TargetApi
 from bot.engine_holding import Holding, group_of
 from bot.engine_routing import Candidate, Parcel
-from bot.engine_sending import Sender
+from bot.engine_sending import Sender, pause_before
 from bot.engine_state import RunState
 from bot.errors import AwsError, DlqRedriveError, SendAnswerLostError
 from bot.feeders import Via
 from bot.planner import Outgoing
 
 MAX_PARALLEL = 10  # a receive's worth: one batch's copies at once
+# The codes with which Lambda and SNS say they did not take a call because of its rate ("429
+# TooManyRequestsException", Invoke; "ThrottledException", Publish; AWS's generic ones): nothing
+# was delivered, so the call is made again (up to the request's send_attempts), as the Sender
+# does for what SQS failed on its side. Any other refusal fails the message at once.
+THROTTLED = frozenset(
+    {"TooManyRequestsException", "ThrottledException", "Throttling", "ThrottlingException"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +105,17 @@ class Deliverer:
                 )
             )
         operation = "Invoke" if parcel.delivery.via is Via.FUNCTION else "Publish"
+        answer = _Answer()
+        for attempt in range(max(1, self.state.request.send_attempts)):
+            if attempt:
+                pause_before(attempt)
+            answer = self._attempt(targets, parcel)
+            self.state.count_call(operation)
+            if answer.failure is None or answer.failure[0] not in THROTTLED:
+                break
+        return answer
+
+    def _attempt(self, targets: TargetApi, parcel: Parcel) -> _Answer:
         try:
             self._call(targets, parcel)
         except SendAnswerLostError as exc:
@@ -106,8 +125,6 @@ class Deliverer:
         except Exception as exc:  # noqa: BLE001 - re-raised once the batch is settled
             # A bug, or an error no gateway knew: whether it was delivered is unknown.
             return _Answer(lost=f"{type(exc).__name__}: {exc}", crash=exc)
-        finally:
-            self.state.count_call(operation)
         return _Answer()
 
     @staticmethod

@@ -386,17 +386,32 @@ def test_where_and_error_select_per_kind(scene: Scene) -> None:
 # --- deleted only after Lambda confirmed --------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("status", "code"), [(429, "TooManyRequestsException"), (500, "ServiceException")]
-)
-def test_a_refused_invoke_keeps_its_message_and_the_others_move(
-    scene: Scene, status: int, code: str
-) -> None:
+def test_a_refused_invoke_keeps_its_message_and_the_others_move(scene: Scene) -> None:
+    # Given Lambda answering one invoke with 500 ServiceException
     scene.seed("thumbs-dlq", *(lambda_async_dlq_message({"key": k}) for k in ("a", "b", "c")))
-    scene.lambdas.fault("thumbnailer", status=status)
+    scene.lambdas.fault("thumbnailer", status=500)
     report = scene.redrive("thumbs-dlq", workers=1)
-    assert report.failure_reasons == {code: 1} and report.moved == 2
+    # Then that message stays, failed with Lambda's code, and the others were delivered
+    assert report.failure_reasons == {"ServiceException": 1} and report.moved == 2
     assert len(scene.invoked("thumbnailer")) == 2 and scene.left("thumbs-dlq") == 1
+
+
+def test_an_invoke_throttled_on_every_attempt_keeps_its_message(scene: Scene) -> None:
+    scene.seed("thumbs-dlq", lambda_async_dlq_message({"key": "busy"}))
+    scene.lambdas.fault("thumbnailer", status=429, times=3)
+    report = scene.redrive("thumbs-dlq")
+    assert report.failure_reasons == {"TooManyRequestsException": 1} and report.moved == 0
+    assert report.api_calls["Invoke"] == 3 and scene.invoked("thumbnailer") == []
+    assert scene.left("thumbs-dlq") == 1
+
+
+def test_a_throttled_invoke_is_tried_again(scene: Scene) -> None:
+    scene.seed("thumbs-dlq", lambda_async_dlq_message({"key": "busy"}))
+    scene.lambdas.fault("thumbnailer", status=429)
+    report = scene.redrive("thumbs-dlq")
+    assert scene.invoked("thumbnailer") == [{"key": "busy"}]
+    assert (report.moved, report.failed, report.api_calls["Invoke"]) == (1, 0, 2)
+    assert scene.left("thumbs-dlq") == 0
 
 
 def test_a_lost_answer_leaves_the_message_unconfirmed_and_counted(scene: Scene) -> None:

@@ -422,6 +422,30 @@ def test_a_refused_invoke_keeps_its_message_and_the_others_move() -> None:
     assert delivered["detail"] == {"orderId": "o-2"}
 
 
+def test_a_throttled_delivery_is_tried_again_and_a_lasting_throttle_fails() -> None:
+    # Given Lambda throttling the first invoke of one message and every invoke of another
+    world = World(
+        events_target(HANDLER, "handler", "lambda"), events_target(AUDIT, "audit", "lambda")
+    )
+    world.put(eventbridge_message(HANDLER))
+    world.put(eventbridge_message(AUDIT, order="o-2"))
+    handler_calls = iter(range(100))
+
+    def throttle(target: str) -> str | None:
+        if target == AUDIT or next(handler_calls) == 0:
+            return "TooManyRequestsException"
+        return None
+
+    world.targets.refuse = throttle
+    report = world.run(workers=1)
+    # Then the one throttled once went on the second try (the throttle said it was not
+    # taken), the other failed after every attempt (send_attempts), and stays
+    assert len(world.targets.payloads(HANDLER)) == 1 and world.targets.payloads(AUDIT) == []
+    assert report.moved == 1 and report.failure_reasons == {"TooManyRequestsException": 1}
+    assert world.targets.calls.count(("Invoke", AUDIT)) == 3
+    assert report.api_calls["Invoke"] == 5 and len(world.left()) == 1
+
+
 def test_a_refused_publish_keeps_its_message() -> None:
     world = World(events_target(TOPIC, "fanout", "sns"))
     world.put(eventbridge_message(TOPIC))
@@ -565,9 +589,7 @@ def test_fifo_function_deliveries_go_in_order_and_a_group_stops_at_its_first_fai
     for n, group in ((0, "g"), (1, "g"), (2, "g"), (9, "h")):
         world.sqs.put(world.dlq_url, json.dumps({"n": n}), group=group, **lambda_attributes)
     refused = iter([True])
-    world.targets.refuse = lambda target: (
-        "TooManyRequestsException" if next(refused, False) else None
-    )
+    world.targets.refuse = lambda target: "ServiceException" if next(refused, False) else None
     report = world.run(workers=1)
     # Then nothing of "g" went after its first message failed, and "h" went
     assert world.targets.payloads(HANDLER) == [{"n": 9}]
