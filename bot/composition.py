@@ -315,8 +315,9 @@ def feeder_directory(
     events_client: EventBridgeClient | None = None,
     lambda_client: LambdaClient | None = None,
 ) -> FeederDirectory:
-    """What finds the feeders of the kinds ``DLQ_KINDS`` names (and only those). Each gateway
-    makes its client on first use unless one is injected (tests: the local servers)."""
+    """What finds the feeders of the kinds ``DLQ_KINDS`` names (and only those), of the topics,
+    rules and functions in scope (``DLQ_SNS_TOPICS``, ...). Each gateway makes its client on
+    first use unless one is injected (tests: the local servers)."""
     from bot.feeder_directory import FeederDirectoryGateway
     from bot.feeders import Kind
 
@@ -325,13 +326,15 @@ def feeder_directory(
     if Kind.SNS in kinds:
         from bot.sns_gateway import SnsGateway
 
-        sns = SnsGateway(sns_client)
+        sns = SnsGateway(sns_client, topics=settings.sns_topics)
     if Kind.EVENTS in kinds:
         from bot.events_gateway import EventsGateway
 
-        events = EventsGateway(events_client)
+        events = EventsGateway(
+            events_client, buses=settings.event_buses, rules=settings.event_rules
+        )
     if Kind.LAMBDA in kinds:
-        lambda_ = _lambda_redrive(lambda_client)
+        lambda_ = _lambda_redrive(lambda_client, functions=settings.lambda_functions)
     return FeederDirectoryGateway(sns, events, lambda_, kinds)
 
 
@@ -354,13 +357,15 @@ def delivery_targets(
     return DeliveryGateway(_lambda_redrive(lambda_client), SnsGateway(sns_client))
 
 
-def _lambda_redrive(client: LambdaClient | None) -> LambdaRedriveGateway:
+def _lambda_redrive(
+    client: LambdaClient | None, *, functions: tuple[str, ...] = ()
+) -> LambdaRedriveGateway:
     # Not the dispatching client (bot.lambda_gateway.default_lambda_client: the Slack ack's short
     # timeouts): discovery and redrives get normal ones. An injected client (tests) is used for
     # reads, and the one-attempt invoking client is made for its endpoint.
     from bot.lambda_gateway import LambdaRedriveGateway
 
-    return LambdaRedriveGateway(client)
+    return LambdaRedriveGateway(client, functions=functions)
 
 
 # --- the on-failure destination ----------------------------------------------------------------

@@ -9,6 +9,7 @@ down.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -88,6 +89,22 @@ def _csv(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
 
 
+# A topic's, bus's, rule's or function's name, with IAM's wildcards (* any run, ? one character).
+_GLOB = re.compile(r"[A-Za-z0-9_.*?-]+")
+
+
+def _globs(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Name globs (csv); ConfigError for anything no such name can match (an ARN, a space)."""
+    globs = _csv(env, name)
+    bad = [glob for glob in globs if not _GLOB.fullmatch(glob)]
+    if bad:
+        raise ConfigError(
+            f"{name} {bad[0]!r} is not a name glob (letters, digits, - _ . and the wildcards "
+            "* and ?; give names, not ARNs)"
+        )
+    return globs
+
+
 def _kinds(env: Mapping[str, str], name: str) -> frozenset[Kind]:
     """The kinds of DLQ feeders to discover: every kind when unset. SQS sources are always read
     (every DLQ is an SQS queue and its RedrivePolicy sources cost no extra right)."""
@@ -123,6 +140,14 @@ class EngineSettings:
     # DLQ_KINDS: what besides SQS queues is read for the feeders of a DLQ (sns, events, lambda);
     # a deployment without the rights for a kind leaves it out (serverless.yml sets it).
     dlq_kinds: frozenset[Kind] = frozenset(Kind)
+    # Whose feeders are read, as name globs (* and ?, as IAM's): the subscriptions of the topics
+    # DLQ_SNS_TOPICS names, the targets of the rules DLQ_EVENT_RULES names on the buses
+    # DLQ_EVENT_BUSES names, the functions DLQ_LAMBDA_FUNCTIONS names; empty: all. A deployment
+    # gives the names its role may read, so one it may not is out of scope, not "not read".
+    sns_topics: tuple[str, ...] = ()
+    event_buses: tuple[str, ...] = ()
+    event_rules: tuple[str, ...] = ()
+    lambda_functions: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> EngineSettings:
@@ -137,6 +162,10 @@ class EngineSettings:
             archive_bucket=_bucket(env, "ARCHIVE_BUCKET"),
             error_attribute=env.get("ERROR_ATTRIBUTE", "").strip() or None,
             dlq_kinds=_kinds(env, "DLQ_KINDS"),
+            sns_topics=_globs(env, "DLQ_SNS_TOPICS"),
+            event_buses=_globs(env, "DLQ_EVENT_BUSES"),
+            event_rules=_globs(env, "DLQ_EVENT_RULES"),
+            lambda_functions=_globs(env, "DLQ_LAMBDA_FUNCTIONS"),
         )
 
 

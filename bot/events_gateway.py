@@ -7,6 +7,7 @@ boto3 finds a local server through ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_EVE
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.aws_clients import aws_client
 from bot.aws_errors import aws_error, describe_client_error
-from bot.feeder_discovery import FeederRead, target_feeder
+from bot.feeder_discovery import FeederRead, in_scope, target_feeder
 from bot.feeders import Feeder
 
 if TYPE_CHECKING:
@@ -26,10 +27,20 @@ _GONE = frozenset({"ResourceNotFoundException"})
 
 
 class EventsGateway:
-    """EventBridge on boto3; the client is made on first use unless one is given."""
+    """EventBridge on boto3; the client is made on first use unless one is given. ``buses``,
+    ``rules``: the globs of the buses and rules whose targets are read
+    (``EngineSettings.event_buses``, ``event_rules``)."""
 
-    def __init__(self, client: EventBridgeClient | None = None) -> None:
+    def __init__(
+        self,
+        client: EventBridgeClient | None = None,
+        *,
+        buses: Sequence[str] = (),
+        rules: Sequence[str] = (),
+    ) -> None:
         self._client = client
+        self.buses = tuple(buses)
+        self.rules = tuple(rules)
 
     @property
     def client(self) -> EventBridgeClient:
@@ -46,8 +57,14 @@ class EventsGateway:
         rules: list[tuple[str, str, str]] = []  # (bus, rule name, rule ARN)
         try:
             for bus in self._bus_names():
+                if not in_scope(bus, self.buses):
+                    continue
                 for page in client.get_paginator("list_rules").paginate(EventBusName=bus):
-                    rules.extend((bus, r["Name"], r["Arn"]) for r in page.get("Rules", []))
+                    rules.extend(
+                        (bus, r["Name"], r["Arn"])
+                        for r in page.get("Rules", [])
+                        if in_scope(r["Name"], self.rules)
+                    )
         except (ClientError, BotoCoreError) as exc:
             raise aws_error("EventBridge", "listing event buses and rules", exc) from exc
         with ThreadPoolExecutor(DISCOVERY_THREADS, thread_name_prefix="events-discovery") as pool:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any
 
 from bot.feeders import Feeder, Kind, arn_service, unqualified_function_arn
@@ -61,6 +62,13 @@ class FeederRead:
                 "a DLQ they feed is not known from them"
             )
         return lines
+
+
+def in_scope(name: str, globs: Sequence[str]) -> bool:
+    """Whether ``name`` (a topic's, bus's, rule's or function's) is one whose feeders are read:
+    ``globs`` (``EngineSettings.sns_topics``, ...) name them with IAM's * and ?; none: all.
+    (Such names hold no ``[``, the one character fnmatch reads otherwise than IAM.)"""
+    return not globs or any(fnmatchcase(name, glob) for glob in globs)
 
 
 def is_queue_arn(arn: object) -> bool:

@@ -10,6 +10,7 @@ in tests and the demo.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -69,13 +70,20 @@ _GONE = frozenset({"ResourceNotFoundException"})
 class LambdaRedriveGateway:
     """Lambda for redrives, on boto3. ``client`` reads (retries), ``invoke_client`` invokes (one
     attempt: a retried asynchronous invoke can run the function twice); both with normal
-    timeouts, made on first use unless given (``invoke_client`` then like ``client``)."""
+    timeouts, made on first use unless given (``invoke_client`` then like ``client``).
+    ``functions``: the globs of the functions whose feeders are read
+    (``EngineSettings.lambda_functions``)."""
 
     def __init__(
-        self, client: LambdaClient | None = None, *, invoke_client: LambdaClient | None = None
+        self,
+        client: LambdaClient | None = None,
+        *,
+        invoke_client: LambdaClient | None = None,
+        functions: Sequence[str] = (),
     ) -> None:
         self._client = client
         self._invoke_client = invoke_client
+        self.functions = tuple(functions)
 
     @property
     def client(self) -> LambdaClient:
@@ -94,17 +102,21 @@ class LambdaRedriveGateway:
     # --- discovery --------------------------------------------------------------------------
 
     def function_feeders(self) -> FeederRead:
-        """Every function whose DeadLetterConfig is a queue (ListFunctions: its $LATEST
+        """Every function in scope whose DeadLetterConfig is a queue (ListFunctions: its $LATEST
         configuration), and every on-failure destination that is a queue
         (ListFunctionEventInvokeConfigs per function, in 8 threads). AwsError if the functions
         cannot be listed; a function whose configs cannot be read is kept in ``failed``."""
-        from bot.feeder_discovery import FeederRead, function_dlq_feeder  # see the imports
+        from bot.feeder_discovery import FeederRead, function_dlq_feeder, in_scope  # see imports
 
         client = self.client
         functions: list[dict[str, Any]] = []
         try:
             for page in client.get_paginator("list_functions").paginate():
-                functions.extend(dict(f) for f in page.get("Functions", []))
+                functions.extend(
+                    dict(f)
+                    for f in page.get("Functions", [])
+                    if in_scope(str(f.get("FunctionName", "")), self.functions)
+                )
         except (ClientError, BotoCoreError) as exc:
             raise aws_error("Lambda", "listing functions", exc) from exc
         with ThreadPoolExecutor(DISCOVERY_THREADS, thread_name_prefix="lambda-discovery") as pool:

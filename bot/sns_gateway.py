@@ -7,7 +7,7 @@ boto3 finds a local server through ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_SNS
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -15,8 +15,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.aws_clients import aws_client
 from bot.aws_errors import ANSWER_MAY_BE_LOST, answer_lost, aws_error, describe_client_error
-from bot.feeder_discovery import FeederRead, subscription_feeder
-from bot.feeders import Feeder
+from bot.feeder_discovery import FeederRead, in_scope, subscription_feeder
+from bot.feeders import Feeder, resource_name
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -32,13 +32,19 @@ _NOT_AN_ARN = frozenset({"PendingConfirmation", "Deleted"})
 
 class SnsGateway:
     """SNS on boto3. ``client`` reads (retries), ``publish_client`` publishes (one attempt: a
-    retried publish can deliver twice). Clients not given are made on first use."""
+    retried publish can deliver twice). Clients not given are made on first use. ``topics``:
+    the globs of the topics whose subscriptions are read (``EngineSettings.sns_topics``)."""
 
     def __init__(
-        self, client: SNSClient | None = None, *, publish_client: SNSClient | None = None
+        self,
+        client: SNSClient | None = None,
+        *,
+        publish_client: SNSClient | None = None,
+        topics: Sequence[str] = (),
     ) -> None:
         self._client = client
         self._publish_client = publish_client
+        self.topics = tuple(topics)
 
     @property
     def client(self) -> SNSClient:
@@ -55,9 +61,9 @@ class SnsGateway:
     # --- discovery --------------------------------------------------------------------------
 
     def subscription_feeders(self) -> FeederRead:
-        """Every subscription with a RedrivePolicy into a queue (ListSubscriptions, then
-        GetSubscriptionAttributes for each, in 8 threads). AwsError if the list cannot be read;
-        a subscription that cannot be read is kept in ``failed`` with AWS's code."""
+        """Every subscription with a RedrivePolicy into a queue, of the topics in scope
+        (ListSubscriptions, then GetSubscriptionAttributes for each, in 8 threads). AwsError if
+        the list cannot be read; a subscription that cannot be read is kept in ``failed``."""
         client = self.client
         arns: list[str] = []
         try:
@@ -65,7 +71,9 @@ class SnsGateway:
                 arns.extend(
                     str(sub["SubscriptionArn"])
                     for sub in page.get("Subscriptions", [])
-                    if sub.get("SubscriptionArn") and sub["SubscriptionArn"] not in _NOT_AN_ARN
+                    if sub.get("SubscriptionArn")
+                    and sub["SubscriptionArn"] not in _NOT_AN_ARN
+                    and in_scope(resource_name(sub.get("TopicArn", "")), self.topics)
                 )
         except (ClientError, BotoCoreError) as exc:
             raise aws_error("SNS", "listing subscriptions", exc) from exc

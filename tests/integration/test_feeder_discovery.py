@@ -382,3 +382,73 @@ def test_the_catalog_lists_each_kind_next_to_plain_sqs_dlqs(
         "notify-dlq": "lambda",
     }
     assert catalog.unread == ()
+
+
+# --- scope: a role's rights cover some topics, rules and functions ----------------------------
+
+
+def test_subscriptions_of_topics_out_of_scope_are_not_read_nor_told_unread(
+    aws: LocalAws, sqs: Any
+) -> None:
+    # Given subscriptions with DLQs on two topics, and a role that may read only the first's
+    # (the other's GetSubscriptionAttributes is denied, as IAM would)
+    sns = boto3.client("sns")
+    arns = {}
+    for topic_name in ("orders-eu", "payroll"):
+        topic = sns.create_topic(Name=topic_name)["TopicArn"]
+        arns[topic_name] = sns.subscribe(
+            TopicArn=topic,
+            Protocol="sqs",
+            Endpoint=queue(sqs, f"{topic_name}-q"),
+            Attributes={"RedrivePolicy": redrive_policy(queue(sqs, f"{topic_name}-dlq"))},
+            ReturnSubscriptionArn=True,
+        )["SubscriptionArn"]
+
+    def as_iam(request: ProxyRequest) -> Fault | None:
+        arn = request.params.get("SubscriptionArn", "")
+        return Fault.DENY if ":payroll:" in arn else None
+
+    with FaultProxy(aws.endpoint, lambda action, n: Fault.PASS, inspect=as_iam) as proxy:
+        client = boto3.client("sns", endpoint_url=proxy.endpoint)
+        # When SNS is read with DLQ_SNS_TOPICS=orders* (what the role may read)
+        scoped = FeederDirectoryGateway(
+            SnsGateway(client, topics=("orders*",)), None, None, frozenset({Kind.SNS})
+        ).feeders()
+        # Then the topic in scope is found and the other is not asked for, so not "unread"
+        assert proxy.calls("GetSubscriptionAttributes") == 1
+        # (without the scope, the same role leaves the other subscription unread)
+        unscoped = FeederDirectoryGateway(
+            SnsGateway(client), None, None, frozenset({Kind.SNS})
+        ).feeders()
+    assert [f.name for f in scoped.feeders] == [arns["orders-eu"]] and scoped.unread == ()
+    assert [f.name for f in unscoped.feeders] == [arns["orders-eu"]]
+    assert unscoped.unread[0][1].startswith("AuthorizationError: 1 of 2 subscriptions")
+
+
+def test_only_the_buses_rules_and_functions_in_scope_are_read(
+    aws: LocalAws, sqs: Any, lambda_server: LambdaServer
+) -> None:
+    # Given rule targets with DLQs on two buses and two rules, and two functions with DLQs
+    events = boto3.client("events")
+    events.create_event_bus(Name="orders-bus")
+    pattern = json.dumps({"source": ["shop"]})
+    for bus in ("default", "orders-bus"):
+        for rule in ("placed", "audit"):
+            events.put_rule(Name=rule, EventBusName=bus, EventPattern=pattern)
+            target = queue(sqs, f"{bus}-{rule}")
+            events.put_targets(
+                Rule=rule,
+                EventBusName=bus,
+                Targets=[{"Id": "t", "Arn": target, "DeadLetterConfig": {"Arn": target + "-dlq"}}],
+            )
+    for name in ("ship-1", "payroll"):
+        lambda_server.register(name, nothing, dead_letter_arn=queue(sqs, f"{name}-dlq"))
+    # When they are read with DLQ_EVENT_BUSES=orders-bus, DLQ_EVENT_RULES=placed and
+    # DLQ_LAMBDA_FUNCTIONS=ship-?
+    targets = EventsGateway(buses=("orders-bus",), rules=("placed",)).target_feeders()
+    functions = LambdaRedriveGateway(
+        boto3.client("lambda", endpoint_url=lambda_server.endpoint_url), functions=("ship-?",)
+    ).function_feeders()
+    # Then only those feed DLQs, and only those were examined
+    assert ([f.name for f in targets.feeders], targets.examined) == (["orders-bus/placed/t"], 1)
+    assert ([f.name for f in functions.feeders], functions.examined) == (["ship-1"], 1)

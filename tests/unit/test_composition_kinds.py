@@ -91,3 +91,17 @@ def test_the_cli_reads_feeders_and_delivers_through_lazily_made_gateways(
     # Then a command's catalog reads Lambda's feeders, and its engine can invoke functions
     assert set(_readers(context.catalog.feeder_directory)) == {Kind.LAMBDA}
     assert isinstance(context.targets, DeliveryGateway)
+
+
+def test_the_scope_the_deployment_gives_reaches_every_gateway(clients: dict[str, Any]) -> None:
+    env = {
+        **ENV,
+        "DLQ_SNS_TOPICS": "orders*",
+        "DLQ_EVENT_BUSES": "default",
+        "DLQ_EVENT_RULES": "placed",
+        "DLQ_LAMBDA_FUNCTIONS": "ship-*",
+    }
+    readers = _readers(build_daily_job(env, **clients).continuation.catalog.feeder_directory)
+    assert readers[Kind.SNS].topics == ("orders*",)
+    assert (readers[Kind.EVENTS].buses, readers[Kind.EVENTS].rules) == (("default",), ("placed",))
+    assert readers[Kind.LAMBDA].functions == ("ship-*",)

@@ -15,6 +15,7 @@ from bot.feeder_directory import FeederDirectoryGateway
 from bot.feeder_discovery import (
     FeederRead,
     function_dlq_feeder,
+    in_scope,
     on_failure_feeders,
     subscription_feeder,
     target_feeder,
@@ -283,3 +284,44 @@ def test_the_directory_reads_only_the_configured_kinds_and_tells_what_it_could_n
             "a DLQ they feed is not known from them",
         ),
     )
+
+
+# --- scope: whose feeders are read ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "globs", "read"),
+    [
+        ("orders", (), True),  # no globs: every name
+        ("orders", ("orders",), True),
+        ("orders-eu", ("orders",), False),
+        ("orders-eu", ("orders*",), True),
+        ("orders-eu", ("billing", "orders-??"), True),
+        ("Orders", ("orders*",), False),  # names are case-sensitive, as AWS's
+    ],
+)
+def test_a_name_is_in_scope_when_a_glob_matches_it(
+    name: str, globs: tuple[str, ...], read: bool
+) -> None:
+    assert in_scope(name, globs) is read
+
+
+def test_the_scope_comes_from_its_variables() -> None:
+    settings = EngineSettings.from_env(
+        {
+            "DLQ_SNS_TOPICS": "orders*, billing",
+            "DLQ_EVENT_BUSES": "default,orders-bus",
+            "DLQ_EVENT_RULES": "placed",
+            "DLQ_LAMBDA_FUNCTIONS": "ship-?",
+        }
+    )
+    assert settings.sns_topics == ("orders*", "billing")
+    assert settings.event_buses == ("default", "orders-bus")
+    assert settings.event_rules == ("placed",)
+    assert settings.lambda_functions == ("ship-?",)
+    assert EngineSettings.from_env({}).sns_topics == ()
+
+
+def test_an_arn_where_a_name_glob_belongs_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="DLQ_SNS_TOPICS 'arn:aws:sns:us-east-1:1:orders' is"):
+        EngineSettings.from_env({"DLQ_SNS_TOPICS": "arn:aws:sns:us-east-1:1:orders"})
