@@ -394,3 +394,21 @@ def test_an_edit_of_a_subscription_dlq_message_goes_to_the_subscription_queue(
     assert sent.code == 0, sent.out + sent.err
     assert world.bodies("orders-inbox") == [fixed.read_text()]
     assert world.bodies("analytics-inbox") == []
+
+
+def test_to_moves_any_kind_to_the_queue_named_and_says_so(
+    world: World, env: dict[str, str], sqs: SQSClient, lambdas: LambdaServer
+) -> None:
+    # Given an event the thumbnailer failed, and a parking queue a human chose
+    world.seed("thumbnailer-dlq", lambda_async_dlq_message({"key": "cat.heic"}))
+    parking = sqs.create_queue(QueueName="parking")["QueueUrl"]
+
+    # When it is redriven --to that queue
+    result = run_cli(["redrive", "thumbnailer-dlq", "--to", "parking"], env)
+
+    # Then it went there, as the summary says, and the function got nothing
+    assert result.code == 0, result.out + result.err
+    assert "→ queue parking (--to: every message selected, whatever fed it): 1" in result.out
+    assert [json.loads(m["Body"]) for m in drain(sqs, parking)] == [{"key": "cat.heic"}]
+    lambdas.wait_idle()
+    assert lambdas.calls_to("thumbnailer") == []
