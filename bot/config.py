@@ -89,8 +89,9 @@ def _csv(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
 
 
-# A topic's, bus's, rule's or function's name, with IAM's wildcards (* any run, ? one character).
-_GLOB = re.compile(r"[A-Za-z0-9_.*?-]+")
+# A topic's, bus's, rule's or function's name, with IAM's wildcards (* any run, ? one character);
+# "/" for a partner event bus ("aws.partner/...", EventBusName's pattern [/\.\-_A-Za-z0-9]+).
+_GLOB = re.compile(r"[A-Za-z0-9_./*?-]+")
 
 
 def _globs(env: Mapping[str, str], name: str) -> tuple[str, ...]:
@@ -99,8 +100,8 @@ def _globs(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     bad = [glob for glob in globs if not _GLOB.fullmatch(glob)]
     if bad:
         raise ConfigError(
-            f"{name} {bad[0]!r} is not a name glob (letters, digits, - _ . and the wildcards "
-            "* and ?; give names, not ARNs)"
+            f"{name} {bad[0]!r} is not a name glob (letters, digits, - _ . / and the "
+            "wildcards * and ?; give names, not ARNs)"
         )
     return globs
 
