@@ -18,10 +18,17 @@ endpoint in the same region. Credentials come from the default session, as for e
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import boto3
 from botocore.config import Config
+
+# Clients are made on first use, which may be on several threads at once (the feeder kinds are
+# read in parallel; the engine delivers up to 10 copies at once). boto3's default session is
+# not thread-safe ("Session objects are not thread safe", boto3's guide to multithreading):
+# clients are made from it one at a time. A client, once made, is thread-safe.
+_MAKING = threading.Lock()
 
 
 def aws_client(
@@ -39,11 +46,12 @@ def aws_client(
         connect_timeout=5,
         read_timeout=30,
     )
-    if like is None:
-        return boto3.client(service, config=config)  # type: ignore[call-overload]
-    return boto3.client(  # type: ignore[call-overload]
-        service,
-        config=config,
-        endpoint_url=like.meta.endpoint_url,
-        region_name=like.meta.region_name,
-    )
+    with _MAKING:
+        if like is None:
+            return boto3.client(service, config=config)  # type: ignore[call-overload]
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            config=config,
+            endpoint_url=like.meta.endpoint_url,
+            region_name=like.meta.region_name,
+        )
