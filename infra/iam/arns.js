@@ -397,13 +397,19 @@ module.exports = {
         `${HERE_ARN('lambda')}function:${fn}:*`,
       ]),
     ),
-  // The patterns as given (checked), for the stack parameters the kinds' conditions read.
+  // The patterns as given (checked), for the stack parameters the kinds' conditions read and
+  // for the functions' scope of discovery (DLQ_SNS_TOPICS, DLQ_EVENT_RULES, DLQ_LAMBDA_FUNCTIONS).
   givenSnsTopicPatterns: async ({ resolveVariable }) =>
     (await kindPatterns(resolveVariable, 'snsTopicPatterns')).join(','),
   givenEventRulePatterns: async ({ resolveVariable }) => {
     const patterns = await kindPatterns(resolveVariable, 'eventRulePatterns');
     if (patterns.length) await eventBuses(resolveVariable);
     return patterns.join(',');
+  },
+  // The buses whose rules are read (DLQ_EVENT_BUSES), when the EventBridge kind is on.
+  givenEventBusNames: async ({ resolveVariable }) => {
+    const patterns = await kindPatterns(resolveVariable, 'eventRulePatterns');
+    return patterns.length ? (await eventBuses(resolveVariable)).join(',') : '';
   },
   givenLambdaFunctionPatterns: async ({ resolveVariable }) =>
     (await kindPatterns(resolveVariable, 'lambdaFunctionPatterns')).join(','),

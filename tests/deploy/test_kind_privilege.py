@@ -28,9 +28,9 @@ from typing import Any
 import boto3
 import pytest
 
+from bot.composition import feeder_directory
+from bot.config import EngineSettings
 from bot.errors import AwsError
-from bot.events_gateway import EventsGateway
-from bot.feeder_directory import FeederDirectoryGateway
 from bot.feeders import Kind
 from bot.lambda_gateway import LambdaRedriveGateway
 from bot.sns_gateway import SnsGateway
@@ -175,6 +175,10 @@ def kind_actions(role: dict[str, Any]) -> set[str]:
     return {a for s in kind_statements(role) for a in as_list(s["Action"])} & KIND_ACTIONS
 
 
+# The environment that scopes discovery (bot.config.EngineSettings), set from the kinds' parameters.
+SCOPE = ("DLQ_SNS_TOPICS", "DLQ_EVENT_BUSES", "DLQ_EVENT_RULES", "DLQ_LAMBDA_FUNCTIONS")
+
+
 def dlq_kinds(template: Template) -> set[str]:
     return {
         function(template, handler)["Environment"]["Variables"]["DLQ_KINDS"] for handler in HANDLERS
@@ -197,6 +201,17 @@ def test_dlq_kinds_follows_the_parameters_given(
     assert dlq_kinds(kinds_template) == {"sqs,sns,events,lambda"}
     assert dlq_kinds(sns_only_template) == {"sqs,sns"}
     assert dlq_kinds(events_and_lambda_template) == {"sqs,events,lambda"}
+    # And whose feeders discovery reads: the very names the roles may read
+    for handler in HANDLERS:
+        env = function(kinds_template, handler)["Environment"]["Variables"]
+        assert {k: v for k, v in env.items() if k in SCOPE} == {
+            "DLQ_SNS_TOPICS": "orders-events,payments-*",
+            "DLQ_EVENT_BUSES": "default,orders-bus",
+            "DLQ_EVENT_RULES": "orders-rule,billing-*",
+            "DLQ_LAMBDA_FUNCTIONS": "orders-handler,billing-*",
+        }
+        env = function(template, handler)["Environment"]["Variables"]
+        assert {k: v for k, v in env.items() if k in SCOPE} == dict.fromkeys(SCOPE, "")
 
 
 def test_no_kind_has_a_right_without_its_parameter(
@@ -574,18 +589,22 @@ def test_the_worker_role_reads_and_delivers_exactly_the_named_kinds_on_aws(
             FunctionName=name, DestinationConfig={"OnFailure": {"Destination": dlq}}
         )
     denied: list[tuple[str, str | None]] = []
-    # When the real gateways discover them through a proxy that answers as IAM would for the
-    # worker's role as packaged
+    # When the worker's discovery, built as the worker builds it from the environment the stack
+    # gives it (DLQ_KINDS and the scope, DLQ_SNS_TOPICS ...), reads them through a proxy that
+    # answers as IAM would for the worker's role as packaged
+    env = function(kinds_template, "handlers/worker.handler")["Environment"]["Variables"]
+    settings = EngineSettings.from_env({k: v for k, v in env.items() if isinstance(v, str)})
     with enforcing(aws.endpoint, worker, denied) as keeper:
-        sns_gateway = SnsGateway(boto3.client("sns", endpoint_url=keeper.endpoint))
-        directory = FeederDirectoryGateway(
-            sns_gateway,
-            EventsGateway(boto3.client("events", endpoint_url=keeper.endpoint)),
-            LambdaRedriveGateway(boto3.client("lambda", endpoint_url=keeper.endpoint)),
-            frozenset(Kind),
+        directory = feeder_directory(
+            settings,
+            sns_client=boto3.client("sns", endpoint_url=keeper.endpoint),
+            events_client=boto3.client("events", endpoint_url=keeper.endpoint),
+            lambda_client=boto3.client("lambda", endpoint_url=keeper.endpoint),
         )
         scan = directory.feeders()
+        discovery_denied = list(denied)
         # And it publishes to a named topic and to another
+        sns_gateway = SnsGateway(boto3.client("sns", endpoint_url=keeper.endpoint))
         published = sns_gateway.publish(
             f"arn:aws:sns:us-east-1:{MOTO_ACCOUNT}:orders-events", "{}", {}, None, None
         )
@@ -603,20 +622,14 @@ def test_the_worker_role_reads_and_delivers_exactly_the_named_kinds_on_aws(
             (Kind.LAMBDA, "orders-handler"),
         ]
     )
-    # And the others were refused one by one, which discovery tells (never "none found")
-    assert sorted(denied) == [
-        ("events:ListTargetsByRule", f"arn:aws:events:us-east-1:{MOTO_ACCOUNT}:rule/audit"),
-        (
-            "lambda:ListFunctionEventInvokeConfigs",
-            f"arn:aws:lambda:us-east-1:{MOTO_ACCOUNT}:function:audit-handler",
-        ),
-        ("sns:GetSubscriptionAttributes", subscriptions["audit-events"]),
-        ("sns:Publish", f"arn:aws:sns:us-east-1:{MOTO_ACCOUNT}:audit-events"),
-    ]
-    assert [kind for kind, _ in scan.unread] == [Kind.SNS, Kind.EVENTS, Kind.LAMBDA]
+    # And the scope the stack gives discovery and the rights it gives the role agree: nothing
+    # outside the names is asked for, so nothing is refused and nothing is "not read"
+    assert discovery_denied == []
+    assert scan.unread == ()
     # And the publish to the named topic went, the other was refused with AWS's code
     assert published
     assert refused.value.code == "AuthorizationError"
+    assert denied == [("sns:Publish", f"arn:aws:sns:us-east-1:{MOTO_ACCOUNT}:audit-events")]
 
 
 def test_the_worker_role_invokes_a_named_function_by_any_qualifier_and_no_other(
