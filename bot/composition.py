@@ -15,6 +15,7 @@ Nothing here touches the network: clients connect on first use.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TextIO, TypeVar
 
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from bot.daily.once import LeaseTiming
     from bot.delivery_api import TargetApi
     from bot.engine import RedriveEngine
+    from bot.engine_ledger import RedriveLedger
     from bot.failure_routing import FailureRouter
     from bot.feeders import FeederDirectory
     from bot.lambda_gateway import LambdaRedriveGateway
@@ -179,26 +181,22 @@ def build_worker(
     )
     table = _state_table(slack_settings, dynamodb_client)
     gateway = _sqs_gateway(sqs_client, sqs_send_client)
+    engine, feeders = _redriving(
+        gateway,
+        engine_settings,
+        table,
+        sns_client=sns_client,
+        events_client=events_client,
+        lambda_client=lambda_client,
+    )
     return assemble_worker(
         engine_settings=engine_settings,
         slack_settings=slack_settings,
         slack=slack,
         state=StateStore(table, pin_part_digests=pin_part_digests or PIN_INLINE_DIGESTS),
         gateway=gateway,
-        engine=redrive_engine(
-            gateway,
-            engine_settings,
-            table,
-            targets=delivery_targets(
-                engine_settings, sns_client=sns_client, lambda_client=lambda_client
-            ),
-        ),
-        feeders=feeder_directory(
-            engine_settings,
-            sns_client=sns_client,
-            events_client=events_client,
-            lambda_client=lambda_client,
-        ),
+        engine=engine,
+        feeders=feeders,
         dispatcher=LambdaDispatcher(worker_function_name(slack_settings), lambda_client),
         approvers=ApproverDirectory(slack_settings.approvers, slack),
         viewers=ViewerPolicy.from_settings(slack_settings, slack),
@@ -250,22 +248,18 @@ def build_daily_job(
         slack_client = _web_client(
             resolve_bot_token(slack_settings), slack_settings, rate_limit_retries=3, timeout=30
         )
+    engine, feeders = _redriving(
+        gateway,
+        engine_settings,
+        table,
+        sns_client=sns_client,
+        events_client=events_client,
+        lambda_client=lambda_client,
+    )
     return assemble_job(
         gateway=gateway,
-        engine=redrive_engine(
-            gateway,
-            engine_settings,
-            table,
-            targets=delivery_targets(
-                engine_settings, sns_client=sns_client, lambda_client=lambda_client
-            ),
-        ),
-        feeders=feeder_directory(
-            engine_settings,
-            sns_client=sns_client,
-            events_client=events_client,
-            lambda_client=lambda_client,
-        ),
+        engine=engine,
+        feeders=feeders,
         snapshots=SnapshotStore(table),
         runs=RunState(table),
         leases=LeaseStore(table),
@@ -303,6 +297,24 @@ def redrive_engine(
         ledger=StateTableRedriveLedger(table),
         targets=targets,
     )
+
+
+def _redriving(
+    gateway: SqsApi,
+    settings: EngineSettings,
+    table: StateTableApi,
+    *,
+    sns_client: SNSClient | None,
+    events_client: EventBridgeClient | None,
+    lambda_client: LambdaClient | None,
+) -> tuple[RedriveEngine, FeederDirectory]:
+    """The engine and the feeder directory of a function that redrives (the worker, the daily
+    job): one wiring of the injected clients, so both reach every DLQ kind the same way."""
+    targets = delivery_targets(settings, sns_client=sns_client, lambda_client=lambda_client)
+    feeders = feeder_directory(
+        settings, sns_client=sns_client, events_client=events_client, lambda_client=lambda_client
+    )
+    return redrive_engine(gateway, settings, table, targets=targets), feeders
 
 
 # --- the DLQs' other feeders: SNS subscriptions, EventBridge targets, Lambda functions -----------
@@ -411,7 +423,21 @@ def build_cli_context(
         now=now,
         make_feeders=lambda: feeder_directory(settings),
         make_targets=lambda: delivery_targets(settings),
+        make_ledger=lambda: cli_ledger(env),
     )
+
+
+def cli_ledger(env: Mapping[str, str] | None) -> RedriveLedger | None:
+    """The CLI's redrive ledger: the state table's when ``STATE_TABLE`` names one (the one the
+    Slack worker and the daily job count in), else None. Without it a function that keeps
+    failing would be invoked again by every CLI run: its payload carries no counter."""
+    name = (os.environ if env is None else env).get("STATE_TABLE") or None
+    if name is None:
+        return None
+    from bot.redrive_ledger import StateTableRedriveLedger
+    from bot.state_table import StateTable
+
+    return StateTableRedriveLedger(StateTable(name))
 
 
 # --- archives: export, discard --archive, import ------------------------------------------------
