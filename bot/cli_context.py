@@ -15,6 +15,7 @@ from bot.sqs_move_tasks import MoveTasks
 
 if TYPE_CHECKING:
     from bot.delivery_api import TargetApi
+    from bot.engine_ledger import RedriveLedger
     from bot.feeders import FeederDirectory
 
 
@@ -32,6 +33,7 @@ class CliContext:
         now: Callable[[], datetime],
         make_feeders: Callable[[], FeederDirectory | None] = lambda: None,
         make_targets: Callable[[], TargetApi | None] = lambda: None,
+        make_ledger: Callable[[], RedriveLedger | None] = lambda: None,
     ) -> None:
         self.env = env
         self.settings = settings
@@ -40,6 +42,7 @@ class CliContext:
         self.out, self.err, self.now = out, err, now
         self._make_feeders = make_feeders
         self._make_targets = make_targets
+        self._make_ledger = make_ledger
 
     @property
     def gateway(self) -> SqsGateway:
@@ -56,6 +59,13 @@ class CliContext:
         """Where messages of SNS subscriptions, EventBridge targets and Lambda functions go
         back (``bot.composition.delivery_targets``); None: SQS only."""
         return self._make_targets()
+
+    @property
+    def ledger(self) -> RedriveLedger | None:
+        """The state table's redrive ledger when ``STATE_TABLE`` names one, so that MAX_REDRIVES
+        holds for what travels without the counter (a function's payload, a message with no
+        room for it) as in the Slack worker and the daily job; None: the counter alone."""
+        return self._make_ledger()
 
     @property
     def move_tasks(self) -> MoveTasks:

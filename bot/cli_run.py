@@ -228,14 +228,16 @@ def run_controlled(
 
 
 def cli_engine(ctx: CliContext) -> RedriveEngine:
-    """The engine of every CLI command (no state table: MAX_REDRIVES by the counter alone),
-    delivering messages of other kinds through ``ctx.targets``."""
+    """The engine of every CLI command, delivering messages of other kinds through
+    ``ctx.targets``; MAX_REDRIVES by the counter, and by the state table's ledger for what
+    travels without it when ``STATE_TABLE`` is set (``ctx.ledger``)."""
     from bot.engine import RedriveEngine
 
     return RedriveEngine(
         ctx.gateway,
         max_redrives=ctx.settings.max_redrives,
         timezone=ctx.settings.timezone,
+        ledger=ctx.ledger,
         targets=ctx.targets,
     )
 
@@ -300,6 +302,7 @@ def run_report(
                 action=action,
                 feeders=dlq.feeders,
                 to=to,
+                ledger=engine.ledger is not None,
             )
 
     report = run_controlled(
@@ -419,10 +422,12 @@ def print_summary(
     action: Action = Action.REDRIVE,
     feeders: Sequence[Feeder] = (),
     to: str | None = None,
+    ledger: bool = False,
 ) -> None:
     """The human summary of a run (also of an interrupted one: ``interrupted_by`` a signal).
     ``feeders``: the DLQ's (``Dlq.feeders``), to say where each destination is to the messages
-    (a subscription's endpoint, a rule's target); ``to``: the queue ``--to`` named."""
+    (a subscription's endpoint, a rule's target); ``to``: the queue ``--to`` named; ``ledger``:
+    the run counted what travels without the counter in the state table (``STATE_TABLE``)."""
     would, did = _VERBS[action]
     title = f"{'DRY RUN ' if report.dry_run else ''}{report.dlq} ({report.selection})"
     if interrupted_by and report.stopped is StopReason.CANCELLED:
@@ -484,7 +489,7 @@ def print_summary(
             "" if said else f": {failure['reason']}"
         )
         print(visible(line), file=out)
-    _print_notes(report, out, action)
+    _print_notes(report, out, action, ledger=ledger)
     if not report.finished:
         why = (
             f"interrupted by {interrupted_by}"
@@ -524,7 +529,9 @@ def _fifo_export_words(report: RedriveReport) -> str:
     )
 
 
-def _print_notes(report: RedriveReport, out: TextIO, action: Action = Action.REDRIVE) -> None:
+def _print_notes(
+    report: RedriveReport, out: TextIO, action: Action = Action.REDRIVE, *, ledger: bool = False
+) -> None:
     """The summary's warnings and notes: one line for each thing that is not plain success."""
     if report.unconfirmed:
         print(
@@ -568,13 +575,21 @@ def _print_notes(report: RedriveReport, out: TextIO, action: Action = Action.RED
             "taken them over the destination's MaximumMessageSize)",
             file=out,
         )
-    if to_functions:
+    if to_functions and ledger:
+        sent = "that would go" if report.dry_run else "sent"
+        print(
+            f"  note: lambda payloads carry no counter (an invoke has no message attributes): "
+            f"the redrives of the {to_functions} {sent} to functions count toward MAX_REDRIVES "
+            "in the state table's ledger (STATE_TABLE)",
+            file=out,
+        )
+    elif to_functions:
         sent = "that would go" if report.dry_run else "sent"
         print(
             f"  note: lambda payloads carry no counter (an invoke has no message attributes): "
             f"the CLI cannot count the redrives of the {to_functions} {sent} to functions "
-            "toward MAX_REDRIVES; the Slack worker and the daily job count them in the state "
-            "table's ledger",
+            "toward MAX_REDRIVES without STATE_TABLE; the Slack worker and the daily job count "
+            "them in the state table's ledger",
             file=out,
         )
     if report.lineage_dropped:
