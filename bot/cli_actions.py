@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,7 +32,6 @@ from bot.cli_run import (
 )
 from bot.errors import UsageError
 from bot.exit_codes import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_OK
-from bot.kind_words import destination_words
 from bot.pacing import check_rate
 from bot.printable import visible
 from bot.redrive_model import Action, EditSpec, RedriveRequest
@@ -44,7 +42,8 @@ if TYPE_CHECKING:
     from bot.archive_model import ArchiveSink
     from bot.catalog import Dlq
     from bot.cli_context import CliContext
-    from bot.sqs_model import QueueInfo, ReceivedMessage
+    from bot.edit_destination import EditDestination
+    from bot.sqs_model import ReceivedMessage
 
 Configure = Callable[[argparse.ArgumentParser], None]
 Run = Callable[[argparse.Namespace, "CliContext"], int]
@@ -294,7 +293,8 @@ def _run_edit(args: argparse.Namespace, ctx: CliContext) -> int:
             f"message {args.message_id}'s body is JSON and {args.body_file} is not"
             f"{_where_not_json(body)}: fix the file, or give --allow-non-json to send it anyway"
         )
-    to, where = _edit_destination(ctx, dlq, original, body)
+    destination = _edit_destination(ctx, dlq, original, body)
+    to, where = destination.label, destination.words
     diff = edit_diff(original.body, body, was_json=was_json)
     if args.dry_run:
         if args.json:
@@ -312,7 +312,7 @@ def _run_edit(args: argparse.Namespace, ctx: CliContext) -> int:
             _print_diff(diff, ctx)
             print(
                 visible(
-                    f"would send it with this body to {where} ({_kept(to)}) and then delete "
+                    f"would send it with this body to {where} ({destination.kept}) and then delete "
                     "it from the DLQ; nothing sent"
                 ),
                 file=ctx.out,
@@ -349,72 +349,20 @@ def _where_not_json(body: str) -> str:
 
 def _edit_destination(
     ctx: CliContext, dlq: Dlq, message: ReceivedMessage, body: str
-) -> tuple[str, str]:
-    """Where the edited copy goes, as the engine will route it (its name, and the words for
-    it), checked before anything is sent: its source queue (the size it takes), or the target
-    of the feeder that failed it (``bot.feeder_routing``: a subscription's or rule target's
-    queue, a function, a topic, with the new body shaped as AWS would deliver it). UsageError
-    when it can go nowhere (ambiguous, needs a human, ...) or cannot be shaped."""
-    from bot.deliveries import DeliveryShapeError, payload
-    from bot.engine_routing import destination_label
-    from bot.feeder_routing import NoDelivery, route
-    from bot.feeders import Via
+) -> EditDestination:
+    """Where the edited copy goes, as the engine will route it (``bot.edit_destination``, as
+    Slack's Edit & resend asks), checked before anything is sent: UsageError when it can go
+    nowhere (ambiguous, needs a human, ...), is too large or cannot be shaped for its target."""
+    from bot.edit_destination import edit_destination
 
-    routed = route(message, dlq.feeders, has_sqs_sources=bool(dlq.sources))
-    if routed is None:  # an SQS source's message: its source queue
-        source = _source_of(ctx, dlq, message)
-        _check_size(message, body, source)
-        return source.name, source.name
-    shown = visible(message.message_id)
-    if isinstance(routed, NoDelivery):
-        raise UsageError(f"message {shown} cannot go back: {routed.reason}; nothing sent")
-    if routed.via is Via.QUEUE:
-        queue = ctx.gateway.queue_info(ctx.gateway.url_for_arn(routed.arn))
-        _check_size(message, body, queue)
-        return queue.name, destination_words(queue.name, dlq.feeders)
     try:
-        payload(message, routed, body=body)
-    except DeliveryShapeError as exc:
-        raise UsageError(f"the edited message {shown} cannot go to {routed.name}: {exc}") from exc
-    label = destination_label(routed)
-    return label, destination_words(label, dlq.feeders)
-
-
-def _kept(to: str) -> str:
-    """What of the message travels with an edited copy to ``to`` (a ``destination_label``)."""
-    if to.startswith("lambda "):
-        return "an invoke's payload carries no attributes and no redrive count"
-    if to.startswith("sns "):
-        return "a publish carries only its redrive count as an attribute"
-    return "its attributes kept, its redrive count incremented"
-
-
-def _source_of(ctx: CliContext, dlq: Dlq, message: ReceivedMessage) -> QueueInfo:
-    """Where the edited copy goes: the source the message records, or the DLQ's only one."""
-    if message.source_arn:
-        return ctx.gateway.queue_info(ctx.gateway.url_for_arn(message.source_arn))
-    if len(dlq.sources) == 1:
-        return dlq.sources[0]
-    raise UsageError(
-        f"message {visible(message.message_id)} does not say its source queue and {dlq.name} "
-        f"has {len(dlq.sources)} sources: nothing sent"
-    )
-
-
-def _check_size(original: ReceivedMessage, body: str, source: QueueInfo) -> None:
-    """Refuse a body that would make the copy too large for ``source``, as the engine would
-    build it (attributes kept; the counter dropped only when it alone does not fit)."""
-    from bot.planner import build_outgoing
-
-    item = build_outgoing(
-        replace(original, body=body), fifo=source.fifo, max_message_bytes=source.max_message_bytes
-    )
-    if item.size > source.max_message_bytes:
-        raise UsageError(
-            f"the edited message would be {item.size:,} bytes with its attributes; "
-            f"{source.name} takes at most {source.max_message_bytes:,} (MaximumMessageSize): "
-            "nothing sent"
-        )
+        destination = edit_destination(ctx.gateway, dlq, message)
+    except UsageError as exc:
+        raise UsageError(f"{exc}: nothing sent") from exc
+    problem = destination.problem(body)
+    if problem is not None:
+        raise UsageError(f"{problem}: nothing sent")
+    return destination
 
 
 def _print_diff(diff: str, ctx: CliContext) -> None:

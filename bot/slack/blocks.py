@@ -584,7 +584,8 @@ def _confirm_text(request: ApprovalRequest, tz: ZoneInfo) -> str:
         )
     elif request.action == "edit":
         head = (
-            f"Send the edited message to its source queue, then delete it from "
+            "Send the edited message where the card says (its source queue, or the target "
+            "that failed it), then delete it from "
             f"{code(request.dlq)} ("
         )
     elif request.deliveries:

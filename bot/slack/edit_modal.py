@@ -59,7 +59,7 @@ class EditForm:
 
     queue: str  # the DLQ
     message_id: str
-    source: str  # the queue the edited copy is sent to
+    source: str  # where the edited copy is sent (bot.edit_destination's words for it)
     was_json: bool  # the body read was JSON: the new one must be too
     old_sha256: str  # of the body read (the card and the audit show both digests)
     max_bytes: int  # the most the new body may take: the source's size less the attributes
@@ -186,8 +186,10 @@ def too_large_view(queue: str, message_id: str, chars: int) -> dict[str, Any]:
 def edit_view(form: EditForm, sealed: str, body: str) -> dict[str, Any]:
     """The body in a text field, and the form sealed in ``private_metadata``."""
     rules = (
-        f"Its copy goes to {code(form.source)} with its attributes; the original is deleted "
-        "from the DLQ only after SQS confirmed the copy, and only once an approver approves."
+        # form.source says where and how (a queue with its attributes, a function's async
+        # invoke, ...: bot.edit_destination), as the approved run will send it.
+        f"Its copy goes to {code(form.source)}; the original is deleted from the DLQ only "
+        "after its destination confirmed the copy, and only once an approver approves."
     )
     if form.was_json:
         rules += " The body is JSON: the new one must be too."

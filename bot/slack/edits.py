@@ -21,9 +21,10 @@ from typing import Any
 
 from bot.body_edits import body_sha256, edit_diff, is_json
 from bot.catalog import Dlq
+from bot.edit_destination import EditDestination, edit_destination
 from bot.errors import DlqRedriveError, UsageError
 from bot.inspection import find_message
-from bot.planner import build_outgoing
+from bot.kind_words import not_resent_lines
 from bot.selection import pin_digest
 from bot.selection_options import SelectionArgs
 from bot.slack import blocks
@@ -117,14 +118,14 @@ class Edits:
         chars = text_length(message.body)
         if chars > MAX_INPUT_CHARS:
             return too_large_view(dlq.name, message.message_id, chars)
-        source, max_bytes = self._destination(dlq, message)
+        destination = self._destination(dlq, message)
         form = EditForm(
             queue=dlq.name,
             message_id=message.message_id,
-            source=source,
+            source=destination.words,
             was_json=is_json(message.body),
             old_sha256=body_sha256(message.body),
-            max_bytes=max_bytes,
+            max_bytes=destination.max_body_bytes,
             user=job.user,
             channel=job.channel,
             view_id=job.view_id,
@@ -147,33 +148,17 @@ class Edits:
             )
         return found.message
 
-    def _destination(self, dlq: Dlq, message: ReceivedMessage) -> tuple[str, int]:
-        """Where the edited copy goes (its source queue, as a redrive sends it), and the most
-        body it may carry there: the queue's MaximumMessageSize less the message's attributes
-        and the redrive counter, which travel with it."""
-        if message.source_arn:
-            known = {q.arn: q for q in dlq.sources}
-            source = known.get(message.source_arn) or self.queues.gateway.queue_info(
-                self.queues.gateway.url_for_arn(message.source_arn)
-            )
-        elif len(dlq.sources) == 1:
-            (source,) = dlq.sources
-        else:
+    def _destination(self, dlq: Dlq, message: ReceivedMessage) -> EditDestination:
+        """Where the edited copy goes, as the engine routes it and the CLI's edit asks
+        (``bot.edit_destination``): its source queue, or the target of the feeder that failed
+        it; UsageError (said in the modal) when it can go nowhere."""
+        try:
+            return edit_destination(self.queues.gateway, dlq, message)
+        except UsageError as exc:
             raise UsageError(
-                f"This message does not say which queue it came from, and {dlq.name} has "
-                f"{number(len(dlq.sources))} source queues: use the command line "
-                "(dlq-redrive edit ... with --to is not offered in Slack)."
-            )
-        built = build_outgoing(
-            message, fifo=dlq.info.fifo, max_message_bytes=source.max_message_bytes
-        )
-        overhead = built.size - len(message.body.encode("utf-8"))
-        room = source.max_message_bytes - overhead
-        if room < 1:
-            raise UsageError(
-                f"This message's attributes leave no room for a body in {source.name}."
-            )
-        return source.name, room
+                f"{exc}. Nothing was sent (the CLI's `dlq-redrive redrive --to QUEUE` moves a "
+                "message to a queue you name)."
+            ) from exc
 
     # --- the request ------------------------------------------------------------------------
 
@@ -188,9 +173,21 @@ class Edits:
         if why is not None:
             raise UsageError(why)
         dlq = self.queues.catalog().get(form.queue)
-        old = self._message(dlq, form.message_id).body  # for the diff: the form holds no body
+        message = self._message(dlq, form.message_id)
+        old = message.body  # for the diff: the form holds no body
         if body_sha256(old) != form.old_sha256:
             raise UsageError(f"Message {form.message_id} is not the one edited: open it again.")
+        # Where it goes now, as the approved run will route it: the same target the form named,
+        # and a body that target takes as the engine shapes it (exactly, not the form's bound).
+        destination = self._destination(dlq, message)
+        if destination.words != form.source:
+            raise UsageError(
+                f"Message {form.message_id} would now go to {destination.words}, not "
+                f"{form.source} as the form said: open it again."
+            )
+        problem = destination.problem(job.body)
+        if problem is not None:
+            raise UsageError(f"{problem}; nothing was asked.")
         counted_at = self.clock()
         request = ApprovalRequest(
             request_id=new_request_id(counted_at),
@@ -211,6 +208,10 @@ class Edits:
             old_body_sha256=form.old_sha256,
             new_body_sha256=body_sha256(job.body),
             edit_diff=edit_diff(old, job.body, was_json=form.was_json),
+            # A feeder's message: where its copy goes, on every card (as a redrive's says).
+            deliveries="\n".join([f"{destination.words}: 1", *not_resent_lines(dlq.feeders)])
+            if dlq.feeders
+            else None,
         )
         self.state.put_request(request)
         self.state.record_event(
