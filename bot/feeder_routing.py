@@ -143,6 +143,18 @@ def route(
     sns = [f for f in dlq_feeders if f.kind is Kind.SNS]
     if sns:
         return _sns(message.body, sns)
+    topic = sns_topic(message.body)
+    if topic is not None:
+        # SNS's envelope: only a subscription of that topic failed it. None feeds this DLQ now
+        # (deleted, or its RedrivePolicy changed since, e.g. after an approval counted it), and
+        # the fallbacks below would hand it to a function or target that never failed it.
+        names = ", ".join(f.describe() for f in dlq_feeders)
+        return NoDelivery(
+            "UnknownTarget",
+            f"the body is an SNS envelope of topic {topic}, and no subscription dead-letters "
+            f"into this DLQ any more (deleted or changed since it failed the message): it is "
+            f"not delivered to {names}, which did not fail it; redrive it by hand",
+        )
     if len(async_dlq) == len(dlq_feeders):
         return _async_dlq(async_dlq)
     if len(dlq_feeders) == 1:
