@@ -27,6 +27,7 @@ _SHAPE_DEPTH = 3
 _TEXT_LABEL = 60  # characters of a text body's masked text in its label
 _TEXT_PREFIX = 1_000  # characters of a text body that are masked to make that label
 _ERROR_LABEL = 200  # characters of an error an AWS service wrote, in its label
+_CUT_DIGEST = 8  # hex digits of the whole error's sha256 that end a label cut short
 DIGEST_HEX = 12  # hex digits of sha256 in a label's digest: "#" + 12 = 13 characters
 
 # Masks applied to text bodies, most specific first: ids and numbers vary, the message does not.
@@ -40,6 +41,21 @@ _TEXT_MASKS = (
     (re.compile(r"\s+"), " "),
 )
 _DIGEST = re.compile(rf"#[0-9a-f]{{{DIGEST_HEX}}}")
+
+# Masks applied to an error an AWS service wrote: what differs from one invocation to the next
+# of the same error. The time it happened and the request's id (a UUID for Lambda and most
+# services, 16 hex digits for S3: both one "<id>", so one error is one group whichever service
+# named its request), and a measured duration ("Task timed out after 3.01 seconds"). Other
+# numbers stay: "quota 3" and "quota 4", ErrorCode 429 and 500 are different errors.
+_ERROR_MASKS = (
+    (
+        re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?"),
+        "<time>",
+    ),
+    (_TEXT_MASKS[0][0], "<id>"),
+    (_TEXT_MASKS[1][0], "<id>"),
+    (re.compile(r"\b\d+\.\d+(?= ?(?:ms|s|sec|secs|seconds|milliseconds)\b)"), "<n>"),
+)
 
 
 def _shape(value: Any, depth: int = 0) -> str:
@@ -101,11 +117,18 @@ def _string_attribute(message: ReceivedMessage, name: str) -> str | None:
 def _error_words(text: str) -> str:
     """An error message as a label: whitespace runs as one space, request ids and other long
     ids masked (Lambda's messages carry the request's: every message would be a group of its
-    own), cut at ``_ERROR_LABEL`` characters."""
-    for pattern, replacement in _TEXT_MASKS[:2]:
+    own; the time and a measured duration too: ``_ERROR_MASKS``), cut at ``_ERROR_LABEL``
+    characters."""
+    for pattern, replacement in _ERROR_MASKS:
         text = pattern.sub(replacement, text)
     words = " ".join(text.split())
-    return words if len(words) <= _ERROR_LABEL else words[: _ERROR_LABEL - 1] + "…"
+    if len(words) <= _ERROR_LABEL:
+        return words
+    # Services name the resource first and the cause last ("Unable to send to <queue> ...
+    # Error Code: AccessDenied"): two errors alike in what a label shows are still told apart
+    # by the digest of the whole text, which one error of many requests shares.
+    whole = hashlib.sha256(words.encode("utf-8", "surrogatepass")).hexdigest()[:_CUT_DIGEST]
+    return f"{words[: _ERROR_LABEL - _CUT_DIGEST - 3]}… ~{whole}"
 
 
 def _aws_error(message: ReceivedMessage) -> str | None:

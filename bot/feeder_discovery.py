@@ -15,11 +15,17 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from typing import Any
 
-from bot.feeders import Feeder, Kind, arn_service, unqualified_function_arn
+from bot.feeders import (
+    Feeder,
+    Kind,
+    arn_service,
+    function_qualifier,
+    unqualified_function_arn,
+)
 
 # What SNS does for these protocols a redrive cannot do as SNS would ("Amazon SNS message
 # delivery": an HTTP/S endpoint gets a signed JSON envelope with SNS's own delivery policy; email
@@ -174,16 +180,27 @@ def on_failure_feeders(
     configuration: Mapping[str, Any], invoke_configs: Iterable[Mapping[str, Any]]
 ) -> list[Feeder]:
     """The feeders of a function's on-failure destinations that are queues, one per queue (the
-    configs of its versions and aliases may name the same one): ListFunctionEventInvokeConfigs'
-    ``FunctionEventInvokeConfigs``, each with ``DestinationConfig.OnFailure.Destination``."""
-    queues: list[str] = []
+    configs of its versions and aliases may name the same one), each with the qualifiers whose
+    config names it: ListFunctionEventInvokeConfigs' ``FunctionEventInvokeConfigs``, each with
+    its ``FunctionArn`` (qualified: ``$LATEST`` for the function's own config) and
+    ``DestinationConfig.OnFailure.Destination``."""
+    queues: dict[str, list[str]] = {}
     for config in invoke_configs:
         destinations = config.get("DestinationConfig")
         on_failure = destinations.get("OnFailure") if isinstance(destinations, Mapping) else None
         arn = on_failure.get("Destination") if isinstance(on_failure, Mapping) else None
-        if is_queue_arn(arn) and arn not in queues:
-            queues.append(str(arn))
-    return [_function_feeder(configuration, queue, on_failure=True) for queue in queues]
+        if is_queue_arn(arn):
+            qualifiers = queues.setdefault(str(arn), [])
+            qualifier = function_qualifier(str(config.get("FunctionArn", "")))
+            if qualifier not in qualifiers:
+                qualifiers.append(qualifier)
+    return [
+        replace(
+            _function_feeder(configuration, queue, on_failure=True),
+            qualifiers=tuple(qualifiers),
+        )
+        for queue, qualifiers in queues.items()
+    ]
 
 
 def _function_feeder(configuration: Mapping[str, Any], dlq_arn: str, *, on_failure: bool) -> Feeder:

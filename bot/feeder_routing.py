@@ -43,7 +43,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bot.feeders import Feeder, Kind, Via, resource_name, unqualified_function_arn
+from bot.feeders import (
+    Feeder,
+    Kind,
+    Via,
+    function_qualifier,
+    resource_name,
+    unqualified_function_arn,
+)
 from bot.sqs_model import ReceivedMessage
 
 # The EventBridge ERROR_CODEs that no retry fixes: the target's permissions, its existence or
@@ -115,23 +122,27 @@ def route(
     need a human through (the request's --force).
 
     In order: a DeadLetterQueueSourceArn is SQS's; RULE_ARN/TARGET_ARN name an EventBridge target,
-    which must be a feeder of this DLQ; an on-failure record names its function, which must be an
-    on-failure feeder of this DLQ (when it has any: a record can also travel through an SNS topic
-    as any message would); RequestID and ErrorCode are Lambda's async DLQ. A message naming none
-    of them is SNS's (the only kind that names nothing), or the DLQ's only feeder's.
+    which must be a feeder of this DLQ; RequestID and ErrorCode are Lambda's async DLQ (whose
+    event may itself be a record); an on-failure record names its function and qualifier, which
+    must be an on-failure feeder of this DLQ (when it has any: a record can also travel through
+    an SNS topic as any message would). A message naming none of them is SNS's (the only kind
+    that names nothing), or the DLQ's only feeder's.
     """
     if message.source_arn or not dlq_feeders:
         return None
     attributes = message.message_attributes
     if RULE_ARN in attributes or TARGET_ARN in attributes:
         return _eventbridge(attributes, dlq_feeders, force=force)
+    async_dlq = [f for f in dlq_feeders if f.kind is Kind.LAMBDA and not f.on_failure]
+    if LAMBDA_REQUEST_ID in attributes and LAMBDA_ERROR_CODE in attributes:
+        # Before reading the body as an on-failure record: Lambda writes a record with no
+        # message attributes, and an async DLQ keeps the failed event as it was, which may well
+        # be a record (a function that handles another's failure records).
+        return _async_dlq(async_dlq)
     on_failure = [f for f in dlq_feeders if f.kind is Kind.LAMBDA and f.on_failure]
     record = on_failure_function(message.body) if on_failure else None
     if record is not None:
         return _on_failure(record, on_failure)
-    async_dlq = [f for f in dlq_feeders if f.kind is Kind.LAMBDA and not f.on_failure]
-    if LAMBDA_REQUEST_ID in attributes and LAMBDA_ERROR_CODE in attributes:
-        return _async_dlq(async_dlq)
     if has_sqs_sources:
         names = ", ".join(f.describe() for f in dlq_feeders)
         return NoDelivery(
@@ -196,6 +207,15 @@ def _eventbridge(
             f"{target or '(none)'}, which do not dead-letter into this DLQ (by the targets' "
             "DeadLetterConfig): it is not redriven to a target named only by the message",
         )
+    if len({(f.via, f.refusal) for f in found}) > 1:
+        # Two targets of the rule on one ARN, delivered differently (one sends the event, one
+        # an InputTransformer's text): the message does not say which failed it.
+        names = ", ".join(f.describe() for f in found)
+        return NoDelivery(
+            "Ambiguous",
+            f"targets {names} share this DLQ and the message does not say which failed it: "
+            "redrive it by hand, or give each target its own DLQ",
+        )
     feeder = found[0]
     code = _attribute(attributes, ERROR_CODE)
     if code in NEEDS_HUMAN_CODES and not force:
@@ -229,14 +249,22 @@ def on_failure_function(body: str) -> tuple[str, Any] | None:
 def _on_failure(record: tuple[str, Any], feeders: Sequence[Feeder]) -> Delivery | NoDelivery:
     function_arn = record[0]
     unqualified = unqualified_function_arn(function_arn)
-    qualifier = function_arn[len(unqualified) + 1 :]
-    found = [f for f in feeders if unqualified_function_arn(f.target_arn) == unqualified]
-    if not found or (qualifier and not _QUALIFIER.fullmatch(qualifier)):
+    qualifier = function_qualifier(function_arn)
+    # Asynchronous invocation configs are per version and alias: only those whose config names
+    # this DLQ write records into it (an old version or a test alias of the same function may
+    # have none, and is not invoked for a record that only says so).
+    found = [
+        f
+        for f in feeders
+        if unqualified_function_arn(f.target_arn) == unqualified
+        and qualifier in (f.qualifiers or ("$LATEST",))
+    ]
+    if not found or not _QUALIFIER.fullmatch(qualifier):
         return NoDelivery(
             "UnknownTarget",
-            f"the on-failure record names function {function_arn}, which does not have this "
-            "DLQ as its on-failure destination: it is not invoked for a name only the message "
-            "gives",
+            f"the on-failure record names function {function_arn}, whose asynchronous "
+            "invocation config (of that version or alias) does not have this DLQ as its "
+            "on-failure destination: it is not invoked for a name only the message gives",
         )
     return _deliver(found[0], Shape.REQUEST_PAYLOAD, arn=function_arn)
 

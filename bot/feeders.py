@@ -46,6 +46,13 @@ def unqualified_function_arn(arn: str) -> str:
     return arn
 
 
+def function_qualifier(arn: str) -> str:
+    """The version or alias a Lambda function ARN names: ``$LATEST`` when it names none (an
+    unqualified invoke runs $LATEST, and its on-failure record says ``:$LATEST``)."""
+    unqualified = unqualified_function_arn(arn)
+    return arn[len(unqualified) + 1 :] if arn != unqualified else "$LATEST"
+
+
 def resource_name(arn: str) -> str:
     """What people call the resource an ARN names: a queue's or topic's name, a function's name
     (without qualifier); anything else (an http URL, an email address) as it is."""
@@ -77,6 +84,10 @@ class Feeder:
     rule_arn: str | None = None  # events
     target_id: str | None = None  # events
     on_failure: bool = False  # lambda: True = on-failure destination, False = DeadLetterConfig
+    # lambda on-failure: the versions and aliases ("$LATEST", "3", "prod") whose asynchronous
+    # invocation config names this queue (configs are per qualifier); () = "$LATEST" only. A
+    # record naming another qualifier of the function did not come from these configs.
+    qualifiers: tuple[str, ...] = ()
     # Why a redrive cannot reach it as AWS would (an http/email/sms endpoint, an events target
     # with Input/InputPath/InputTransformer, a target service we do not deliver to); None: it can.
     refusal: str | None = None

@@ -274,8 +274,11 @@ def test_an_on_failure_destination_that_is_a_queue_feeds_it(aws: LocalAws, sqs: 
     )
     # When Lambda is read
     read = LambdaRedriveGateway().function_feeders()
-    # Then the queue is fed by "ship" (on failure), and the topic is no DLQ of ours
-    assert read.feeders == (Feeder(Kind.LAMBDA, dest, "ship", ship, "lambda", on_failure=True),)
+    # Then the queue is fed by "ship" (on failure, of its own config: $LATEST's, as moto and
+    # AWS name a config put without a qualifier), and the topic is no DLQ of ours
+    assert read.feeders == (
+        Feeder(Kind.LAMBDA, dest, "ship", ship, "lambda", on_failure=True, qualifiers=("$LATEST",)),
+    )
     assert (read.examined, read.failed) == (2, ())
 
 

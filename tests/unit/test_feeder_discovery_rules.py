@@ -182,6 +182,7 @@ def test_on_failure_destinations_that_are_queues_feed_them_once_each() -> None:
         {"FunctionArn": f"{FUNCTION}:v3", "DestinationConfig": {"OnSuccess": {"Destination": DLQ}}},
     ]
     # Then the queue is fed once, by the function (unqualified), as an on-failure destination
+    # of $LATEST and the alias (not v2's nor v3's: their configs do not name it)
     assert on_failure_feeders(config, configs) == [
         Feeder(
             kind=Kind.LAMBDA,
@@ -190,6 +191,7 @@ def test_on_failure_destinations_that_are_queues_feed_them_once_each() -> None:
             target_arn=FUNCTION,
             protocol="lambda",
             on_failure=True,
+            qualifiers=("$LATEST", "live"),
         )
     ]
 

@@ -1,0 +1,389 @@
+"""An adversarial review of issue 13's promise, "each message back to exactly the target that
+failed it, never to more", as someone who can send messages into a DLQ or name AWS resources:
+forged names, lying envelopes, messages that look like two kinds at once, DLQs shared by several
+feeders, payloads shaped as AWS documents them, and the error groups AWS's own error texts make.
+Pure: the routing, shaping and grouping rules every surface uses (the integration tests run the
+same rules on moto and the local Lambda server)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.deliveries import payload
+from bot.error_groups import error_label, in_error_group, label_digest
+from bot.feeder_discovery import on_failure_feeders
+from bot.feeder_routing import Delivery, NoDelivery, Shape, route
+from bot.feeders import Feeder, Kind, Via
+from tests.unit.kind_messages import (
+    arn,
+    eventbridge_dlq_message,
+    lambda_async_dlq_message,
+    lambda_on_failure_record,
+    sns_envelope,
+)
+
+DLQ = arn("sqs", "shared-dlq")
+TOPIC = arn("sns", "orders")
+RULE = arn("events", "rule/orders-created")
+OTHER_RULE = arn("events", "rule/payments-created")
+BILLING = arn("sqs", "billing")
+SHIP = arn("lambda", "function:ship")
+NOTIFY = arn("lambda", "function:notify")
+
+
+def _delivered(result: Delivery | NoDelivery | None) -> Delivery:
+    assert isinstance(result, Delivery), result
+    return result
+
+
+def _refused(result: Delivery | NoDelivery | None, *codes: str) -> NoDelivery:
+    assert isinstance(result, NoDelivery), result
+    assert result.code in codes, result
+    return result
+
+
+def _target(target_arn: str, target_id: str, *, refusal: str | None = None) -> Feeder:
+    return Feeder(
+        kind=Kind.EVENTS,
+        dlq_arn=DLQ,
+        name=f"default/orders-created/{target_id}",
+        target_arn=target_arn,
+        protocol=target_arn.split(":")[2],
+        rule_arn=RULE,
+        target_id=target_id,
+        refusal=refusal,
+    )
+
+
+def _on_failure_feeder(function_arn: str, *qualifiers: str) -> Feeder:
+    """What discovery makes of a function whose invoke configs of ``qualifiers`` name the DLQ
+    as their on-failure destination (ListFunctionEventInvokeConfigs, as the API documents it:
+    each config's FunctionArn carries its qualifier, ``$LATEST`` for the function's own)."""
+    configuration = {"FunctionName": function_arn.rsplit(":", 1)[-1], "FunctionArn": function_arn}
+    configs = [
+        {
+            "FunctionArn": f"{function_arn}:{qualifier}",
+            "DestinationConfig": {"OnSuccess": {}, "OnFailure": {"Destination": DLQ}},
+        }
+        for qualifier in qualifiers
+    ]
+    (feeder,) = on_failure_feeders(configuration, configs)
+    return feeder
+
+
+def _async_feeder(function_arn: str) -> Feeder:
+    return Feeder(
+        kind=Kind.LAMBDA,
+        dlq_arn=DLQ,
+        name=function_arn.rsplit(":", 1)[-1],
+        target_arn=function_arn,
+        protocol="lambda",
+    )
+
+
+# --- forged EventBridge names: only the rule's own target, exactly as discovered ---------------
+
+_REAL_TARGET = BILLING
+
+
+@pytest.mark.parametrize(
+    ("rule", "target_arn"),
+    [
+        (OTHER_RULE, _REAL_TARGET),  # another rule's target
+        (RULE, _REAL_TARGET.upper()),  # case changed
+        (RULE.replace("us-east-1", "eu-west-1"), _REAL_TARGET),  # another region
+        (RULE, _REAL_TARGET.replace("123456789012", "999999999999")),  # another account
+        (RULE, _REAL_TARGET + ":1"),  # an ARN with a qualifier
+        (RULE, _REAL_TARGET.replace("billing", "bіlling")),  # Cyrillic i
+        (RULE, _REAL_TARGET + "\u200b"),  # zero-width space
+        (RULE, _REAL_TARGET.replace(":", "\uff1a")),  # fullwidth colons
+        (RULE, SHIP),  # a function the worker may invoke, but not this rule's target
+    ],
+)
+def test_a_forged_eventbridge_target_is_refused(rule: str, target_arn: str) -> None:
+    feeders = [_target(_REAL_TARGET, "billing"), _async_feeder(SHIP)]
+    message = eventbridge_dlq_message(rule_arn=rule, target_arn=target_arn)
+    _refused(route(message, feeders, has_sqs_sources=False), "UnknownTarget")
+
+
+def test_padding_around_a_real_target_still_reaches_only_that_target() -> None:
+    # Spaces around the names AWS wrote: the names still say this rule's target, and only it
+    feeders = [_target(_REAL_TARGET, "billing"), _async_feeder(SHIP)]
+    message = eventbridge_dlq_message(rule_arn=f" {RULE}\t", target_arn=f"{_REAL_TARGET}  ")
+    delivery = _delivered(route(message, feeders, has_sqs_sources=False))
+    assert (delivery.via, delivery.arn) == (Via.QUEUE, _REAL_TARGET)
+
+
+def test_two_targets_of_one_rule_on_one_arn_one_of_them_transformed_are_not_guessed() -> None:
+    # Given a rule with two targets on the same function: one sends the event as it is, the
+    # other an InputTransformer's text (EventBridge dead-letters the event in both cases)
+    plain = _target(SHIP, "ship-plain")
+    transformed = _target(SHIP, "ship-summary", refusal="its InputTransformer reshapes events")
+    message = eventbridge_dlq_message(rule_arn=RULE, target_arn=SHIP)
+    # Then whichever order discovery found them in, the message is not sent as the plain
+    # target's: nothing says which of the two failed it
+    for feeders in ([plain, transformed], [transformed, plain]):
+        _refused(route(message, feeders, has_sqs_sources=False), "Ambiguous")
+
+
+def test_two_plain_targets_of_one_rule_on_one_arn_take_one_copy() -> None:
+    # Two targets delivering the same event the same way to one function: one copy, to it
+    feeders = [_target(SHIP, "ship-a"), _target(SHIP, "ship-b")]
+    message = eventbridge_dlq_message(rule_arn=RULE, target_arn=SHIP)
+    delivery = _delivered(route(message, feeders, has_sqs_sources=False))
+    assert (delivery.via, delivery.arn, delivery.shape) == (Via.FUNCTION, SHIP, Shape.BODY)
+
+
+# --- on-failure records: the function, and the qualifier, whose config names this DLQ --------
+
+
+def test_discovery_keeps_which_qualifiers_name_the_dlq_as_their_on_failure_destination() -> None:
+    feeder = _on_failure_feeder(SHIP, "prod", "$LATEST")
+    assert feeder.target_arn == SHIP
+    assert set(feeder.qualifiers) == {"prod", "$LATEST"}
+
+
+@pytest.mark.parametrize("qualifier", ["1", "dev", "$LATEST"])
+def test_a_record_naming_a_qualifier_whose_config_is_not_this_dlqs_is_refused(
+    qualifier: str,
+) -> None:
+    # Given only ship's alias "prod" has this DLQ as its on-failure destination
+    feeders = [_on_failure_feeder(SHIP, "prod")]
+    # When a record names another version or alias of ship (an old version, a test alias)
+    message = lambda_on_failure_record({"order": "o-1"}, function_arn=f"{SHIP}:{qualifier}")
+    # Then nothing is invoked: that qualifier never dead-letters here
+    result = _refused(route(message, feeders, has_sqs_sources=False), "UnknownTarget")
+    assert qualifier in result.reason
+
+
+def test_a_record_of_the_qualifier_whose_config_names_the_dlq_goes_to_it() -> None:
+    feeders = [_on_failure_feeder(SHIP, "prod")]
+    message = lambda_on_failure_record({"order": "o-1"}, function_arn=f"{SHIP}:prod")
+    delivery = _delivered(route(message, feeders, has_sqs_sources=False))
+    assert (delivery.arn, delivery.shape) == (f"{SHIP}:prod", Shape.REQUEST_PAYLOAD)
+    assert payload(message, delivery) == b'{"order":"o-1"}'
+
+
+def test_an_unqualified_record_is_the_functions_latest() -> None:
+    feeders = [_on_failure_feeder(SHIP, "prod")]
+    message = lambda_on_failure_record({"order": "o-1"}, function_arn=SHIP)
+    _refused(route(message, feeders, has_sqs_sources=False), "UnknownTarget")
+    latest = [_on_failure_feeder(SHIP, "$LATEST")]
+    assert _delivered(route(message, latest, has_sqs_sources=False)).arn == SHIP
+
+
+# --- a message that looks like two kinds at once -----------------------------------------------
+
+
+def test_an_async_dlq_event_that_reads_like_an_on_failure_record_goes_to_its_own_function() -> None:
+    # Given one DLQ that is notify's DeadLetterConfig and ship's on-failure destination, and
+    # notify handles ship's failure records (its events ARE records naming ship)
+    feeders = [_on_failure_feeder(SHIP, "$LATEST"), _async_feeder(NOTIFY)]
+    record = lambda_on_failure_record({"order": "o-1"}, function_arn=SHIP + ":$LATEST")
+    # When notify fails on one: Lambda writes notify's event with RequestID and ErrorCode
+    message = lambda_async_dlq_message(body=record.body)
+    # Then it goes back to notify, as stored, not to ship with the record's requestPayload
+    delivery = _delivered(route(message, feeders, has_sqs_sources=False))
+    assert (delivery.arn, delivery.shape) == (NOTIFY, Shape.BODY)
+    assert payload(message, delivery) == record.body.encode()
+
+
+def test_eventbridge_attributes_on_an_on_failure_record_reach_the_rules_target_only() -> None:
+    # A rule's target on ship whose event is a record naming notify: the rule's target failed
+    feeders = [_target(SHIP, "ship"), _on_failure_feeder(NOTIFY, "$LATEST")]
+    record = lambda_on_failure_record({"x": 1}, function_arn=NOTIFY + ":$LATEST")
+    message = eventbridge_dlq_message(rule_arn=RULE, target_arn=SHIP, body=record.body)
+    delivery = _delivered(route(message, feeders, has_sqs_sources=False))
+    assert (delivery.arn, delivery.shape) == (SHIP, Shape.BODY)
+    # Forged to name a target of another rule: refused, never read as the record instead
+    forged = eventbridge_dlq_message(rule_arn=OTHER_RULE, target_arn=SHIP, body=record.body)
+    _refused(route(forged, feeders, has_sqs_sources=False), "UnknownTarget")
+
+
+# --- lying SNS envelopes -----------------------------------------------------------------------
+
+
+def _subscription(endpoint: str, protocol: str, *, topic: str = TOPIC, raw: bool = False) -> Feeder:
+    return Feeder(
+        kind=Kind.SNS,
+        dlq_arn=DLQ,
+        name=f"{topic}:0f6b3c1e",
+        target_arn=endpoint,
+        protocol=protocol,
+        topic_arn=topic,
+        raw=raw,
+    )
+
+
+@pytest.mark.parametrize("kind", ["SubscriptionConfirmation", "UnsubscribeConfirmation", None])
+def test_an_envelope_that_is_no_notification_is_not_a_subscriptions_message(
+    kind: str | None,
+) -> None:
+    envelope = json.loads(sns_envelope(topic_arn=TOPIC).body)
+    if kind is None:
+        del envelope["Type"]
+    else:
+        envelope["Type"] = kind
+    message = sns_envelope(json.dumps(envelope), topic_arn=TOPIC, raw=True)
+    feeders = [_subscription(SHIP, "lambda")]
+    _refused(route(message, feeders, has_sqs_sources=False), "UnknownTarget")
+
+
+def test_an_envelope_of_another_topic_never_reaches_the_function_subscription() -> None:
+    feeders = [_subscription(SHIP, "lambda")]
+    message = sns_envelope(topic_arn=arn("sns", "payments"))
+    _refused(route(message, feeders, has_sqs_sources=False), "UnknownTarget")
+
+
+def test_an_envelope_inside_a_raw_subscriptions_dlq_goes_to_its_queue_as_stored() -> None:
+    # A raw subscription dead-letters the bare message, whatever it reads like: an envelope of
+    # another topic is still that subscription's message, and goes only to its queue
+    feeders = [_subscription(BILLING, "sqs", raw=True)]
+    message = sns_envelope(
+        json.dumps(json.loads(sns_envelope(topic_arn=arn("sns", "x")).body)),
+        topic_arn=TOPIC,
+        raw=True,
+    )
+    delivery = _delivered(route(message, feeders, has_sqs_sources=False))
+    assert (delivery.via, delivery.arn, delivery.shape) == (Via.QUEUE, BILLING, Shape.BODY)
+
+
+# --- the SNS event a subscribed function gets --------------------------------------------------
+
+
+def test_a_function_subscription_gets_the_event_lambdas_sns_trigger_sends() -> None:
+    # Lambda Developer Guide, "Using Lambda with Amazon SNS", example event: Records[0] has
+    # EventVersion, EventSubscriptionArn, EventSource "aws:sns" and Sns with Type, MessageId,
+    # TopicArn, Subject, Message, Timestamp, SignatureVersion, Signature, SigningCertUrl,
+    # UnsubscribeUrl ("Url", where the envelope says "URL") and MessageAttributes {Type, Value}
+    feeder = _subscription(SHIP, "lambda")
+    message = sns_envelope(
+        '{"order":"o-1"}', topic_arn=TOPIC, subject="hello", attributes={"tenant": "t-1"}
+    )
+    delivery = _delivered(route(message, [feeder], has_sqs_sources=False))
+    event = json.loads(payload(message, delivery))
+    (record,) = event["Records"]
+    assert set(record) == {"EventVersion", "EventSubscriptionArn", "EventSource", "Sns"}
+    assert (record["EventSource"], record["EventSubscriptionArn"]) == ("aws:sns", feeder.name)
+    assert set(record["Sns"]) == {
+        "Type",
+        "MessageId",
+        "TopicArn",
+        "Subject",
+        "Message",
+        "Timestamp",
+        "SignatureVersion",
+        "Signature",
+        "SigningCertUrl",
+        "UnsubscribeUrl",
+        "MessageAttributes",
+    }
+    envelope = json.loads(message.body)
+    assert record["Sns"]["SigningCertUrl"] == envelope["SigningCertURL"]
+    assert record["Sns"]["MessageAttributes"] == {"tenant": {"Type": "String", "Value": "t-1"}}
+    # Subject is null when the publish had none (as in the event SNS sends then)
+    plain = sns_envelope('{"order":"o-1"}', topic_arn=TOPIC)
+    assert json.loads(payload(plain, delivery))["Records"][0]["Sns"]["Subject"] is None
+
+
+def test_an_edit_cannot_turn_a_subscriptions_envelope_into_another_topics() -> None:
+    feeder = _subscription(SHIP, "lambda")
+    message = sns_envelope(topic_arn=TOPIC)
+    delivery = _delivered(route(message, [feeder], has_sqs_sources=False))
+    edited = json.loads(message.body) | {"TopicArn": arn("sns", "payments")}
+    with pytest.raises(Exception, match="topic") as raised:
+        payload(message, delivery, body=json.dumps(edited))
+    assert getattr(raised.value, "code", None) == "UnknownTarget"
+
+
+# --- error groups from what AWS wrote ----------------------------------------------------------
+
+
+def _timeout(request_id: str, at: str, took: str) -> str:
+    # What Lambda's runtime reports when a function times out: the time, the request id and
+    # how long it ran ("<time> <request id> Task timed out after 3.00 seconds")
+    return json.dumps({"errorMessage": f"{at} {request_id} Task timed out after {took} seconds"})
+
+
+def test_one_timeout_from_many_invocations_is_one_error_group() -> None:
+    messages = [
+        lambda_async_dlq_message(error_code=200, error_message=_timeout(rid, at, took))
+        for rid, at, took in [
+            ("5d55f7d8-6a2b-4c5e-9f0a-0b1c2d3e4f5a", "2026-12-01T10:00:00.617Z", "3.00"),
+            ("8d79c4b9-1111-4c5e-9f0a-0b1c2d3e4f5a", "2026-12-01T11:42:13.001Z", "3.01"),
+            ("0a1b2c3d-2222-4c5e-9f0a-0b1c2d3e4f5a", "2026-11-30T23:59:59.999Z", "3.02"),
+        ]
+    ]
+    labels = {error_label(m, None) for m in messages}
+    assert len(labels) == 1, labels
+    ((label, by_attribute),) = labels
+    assert by_attribute and "Task timed out" in label
+    # and --error, by the label or its digest, selects all three
+    for selector in (label, label_digest(label, by_attribute)):
+        assert all(in_error_group(m, selector, None) for m in messages)
+
+
+def test_different_errors_stay_different_groups() -> None:
+    texts = [
+        '{"errorMessage":"order o-1 not found","errorType":"KeyError"}',
+        '{"errorMessage":"order o-1 not found","errorType":"LookupError"}',
+        '{"errorMessage":"quota 3 exceeded","errorType":"QuotaError"}',
+        '{"errorMessage":"quota 4 exceeded","errorType":"QuotaError"}',
+        "Runtime exited with error: signal: killed",
+        "Runtime exited with error: exit status 1",
+    ]
+    labels = [error_label(lambda_async_dlq_message(error_message=t), None)[0] for t in texts]
+    assert len(set(labels)) == len(texts), labels
+
+
+def test_eventbridge_request_ids_do_not_split_one_error() -> None:
+    def message(request_id: str) -> str:
+        return (
+            "Lambda.TooManyRequestsException: Rate Exceeded. (Service: AWSLambda; Status Code: "
+            f"429; Error Code: TooManyRequestsException; Request ID: {request_id}; Proxy: null)"
+        )
+
+    found = {
+        error_label(
+            eventbridge_dlq_message(
+                rule_arn=RULE, target_arn=SHIP, error_code="SDK_CLIENT_ERROR", error_message=m
+            ),
+            None,
+        )
+        for m in (message("5d55f7d8-6a2b-4c5e-9f0a-0b1c2d3e4f5a"), message("4442587FB7D0A2F9"))
+    }
+    assert len(found) == 1, found
+
+
+def test_errors_that_differ_past_the_labels_length_stay_different_groups() -> None:
+    # EventBridge's texts for an SQS target name the queue first and the cause last: a long
+    # queue name pushes the cause past what a label shows
+    queue = arn("sqs", "orders-service-production-" + "x" * 60)
+
+    def message(status: str, code: str, request_id: str) -> str:
+        return (
+            f"Unable to send the event to {queue} on behalf of rule {RULE} after the retry "
+            f"policy ran out. (Service: AmazonSQS; Status Code: {status}; Error Code: {code}; "
+            f"Request ID: {request_id}; Proxy: null)"
+        )
+
+    def label(status: str, code: str, request_id: str) -> tuple[str, bool]:
+        return error_label(
+            eventbridge_dlq_message(
+                rule_arn=RULE,
+                target_arn=queue,
+                error_code="SDK_CLIENT_ERROR",
+                error_message=message(status, code, request_id),
+            ),
+            None,
+        )
+
+    denied = label("403", "AccessDenied", "5d55f7d8-6a2b-4c5e-9f0a-0b1c2d3e4f5a")
+    disabled = label("400", "KMS.DisabledException", "5d55f7d8-6a2b-4c5e-9f0a-0b1c2d3e4f5a")
+    assert len(message("403", "AccessDenied", "r")) > 300  # past the label's 200 characters
+    assert denied != disabled
+    assert len(denied[0]) <= 200 and len(disabled[0]) <= 200
+    # and the same error of another request is still the same group
+    assert label("403", "AccessDenied", "8d79c4b9-1111-4c5e-9f0a-0b1c2d3e4f5a") == denied
