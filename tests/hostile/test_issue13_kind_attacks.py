@@ -7,15 +7,23 @@ same rules on moto and the local Lambda server)."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
+from datetime import UTC, datetime
 
 import pytest
 
+from bot.cli_run import print_summary
 from bot.deliveries import payload
 from bot.error_groups import error_label, in_error_group, label_digest
 from bot.feeder_discovery import on_failure_feeders
 from bot.feeder_routing import Delivery, NoDelivery, Shape, route
 from bot.feeders import Feeder, Kind, Via
+from bot.selection import Selection
+from bot.slack import blocks
+from bot.state import RunRecord, RunStatus
+from tests.unit.fake_sqs import arn_of
 from tests.unit.kind_messages import (
     arn,
     eventbridge_dlq_message,
@@ -23,6 +31,7 @@ from tests.unit.kind_messages import (
     lambda_on_failure_record,
     sns_envelope,
 )
+from tests.unit.test_engine_kinds import World
 
 DLQ = arn("sqs", "shared-dlq")
 TOPIC = arn("sns", "orders")
@@ -387,3 +396,104 @@ def test_errors_that_differ_past_the_labels_length_stay_different_groups() -> No
     assert len(denied[0]) <= 200 and len(disabled[0]) <= 200
     # and the same error of another request is still the same group
     assert label("403", "AccessDenied", "8d79c4b9-1111-4c5e-9f0a-0b1c2d3e4f5a") == denied
+
+
+# --- untrusted text a message carries, on the terminal and in Slack ----------------------------
+
+_HOSTILE = (
+    "<!channel> <@U123> <https://evil.example|click> `x` \x1b[2J\x1b]0;pwned\x07 \x9b31m "
+    "\u202e\r\nforged line"
+)
+_ACTING = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069]")
+
+
+def test_forged_names_and_errors_of_100_kb_are_inert_and_bounded_on_every_summary() -> None:
+    # Given a DLQ of one rule's target and messages an attacker wrote into it: a forged target
+    # of 100 KB, forged names full of markup and escapes, and errors AWS "wrote" likewise
+    world = World(
+        Feeder(
+            kind=Kind.EVENTS,
+            dlq_arn=arn_of("kind-dlq"),
+            name="default/orders-created/billing",
+            target_arn=arn_of("orders-billing"),
+            protocol="sqs",
+            rule_arn=RULE,
+            target_id="billing",
+        )
+    )
+    real = arn_of("orders-billing")
+    huge = _HOSTILE + "y" * 100_000
+    stored = [
+        eventbridge_dlq_message(
+            rule_arn=rule, target_arn=target, error_code="TIMEOUT", error_message=error
+        )
+        for rule, target, error in [
+            (RULE, huge, "ok"),
+            (_HOSTILE, real, _HOSTILE),
+            (RULE, _HOSTILE, huge),
+            (RULE, real, huge),  # the real target: delivered
+        ]
+    ]
+    for message in stored:
+        world.put(message)
+    # When it is redriven, and summed up on the terminal and on Slack's cards
+    report = world.run(selection=Selection())
+    assert (report.moved, report.failed) == (1, 3)
+    assert world.targets.calls == []  # no function, no topic: only the rule's queue got one
+    assert len(world.sqs.bodies(world.billing)) == 1
+    out = io.StringIO()
+    print_summary(report, out, feeders=world.feeders)
+    terminal = out.getvalue()
+    note = blocks.dry_run_note(report)
+    started = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    run = RunRecord("r1", "kind-dlq", "U1", "U2", RunStatus.DONE, started, started, moved=1)
+    _head, details = blocks.outcome_lines(run, report)
+    # Then no line of the terminal is driven or forged, and the whole stays short
+    for line in terminal.splitlines():
+        assert not _ACTING.search(line), line
+        assert "forged line" not in line or "\\r\\n" in line
+    assert len(terminal) < 20_000
+    # And nothing is live in Slack's mrkdwn, each text within a section's limit
+    for text in (note, *details):
+        assert not re.search(r"<[!@#]|<https?:", text), text
+        assert not _ACTING.search(text.replace("\n", " ")), text
+        assert len(text) <= 3_000
+    # And the error groups the report would count are as inert, and short
+    for message in stored:
+        label, _ = error_label(message, None)
+        # (raw text, which each surface escapes: one line, and short)
+        assert len(label) <= 200 and "\n" not in label and "\r" not in label
+
+
+def test_a_topic_publish_carries_only_the_counter_whatever_the_message_carries() -> None:
+    # Given a rule's topic target, and a DLQ message with EventBridge's six attributes plus
+    # what an attacker added: Binary and String.Array attributes (SNS's Publish takes
+    # DataType, StringValue and BinaryValue only), a forged counter, up to SQS's ten
+    topic = arn("sns", "fanout")
+    world = World(
+        Feeder(
+            kind=Kind.EVENTS,
+            dlq_arn=arn_of("kind-dlq"),
+            name="default/orders-created/fanout",
+            target_arn=topic,
+            protocol="sns",
+            rule_arn=RULE,
+            target_id="fanout",
+        )
+    )
+    message = eventbridge_dlq_message(rule_arn=RULE, target_arn=topic)
+    message.message_attributes.update(
+        {
+            "blob": {"DataType": "Binary", "BinaryValue": b"\x00\xff"},
+            "list": {"DataType": "String.Array", "StringValue": '["a"]'},
+            "dlq-redrive-count": {"DataType": "Number", "StringValue": "1"},
+            "note": {"DataType": "String", "StringValue": _HOSTILE},
+        }
+    )
+    world.put(message)
+    report = world.run(selection=Selection())
+    # Then one publish, with the counter alone (EventBridge's account of the failure and the
+    # rest are no part of the event EventBridge would have published)
+    (published,) = world.targets.messages(topic)
+    assert published.attributes == {"dlq-redrive-count": {"DataType": "String", "StringValue": "2"}}
+    assert published.message == message.body and report.moved == 1
