@@ -20,13 +20,17 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from botocore.config import Config
 
+from bot.errors import SendAnswerLostError
 from bot.feeder_routing import Delivery, NoDelivery, route
 from bot.feeders import Feeder, Kind
+from bot.lambda_gateway import LambdaRedriveGateway
 from bot.state_table import create_state_table
 from infra.local.lambda_server import LambdaServer
 from infra.local.scene import count, drain, queue_arn
 from tests.faults.cli_process import start_cli
+from tests.faults.fault_proxy import Fault, FaultProxy
 from tests.integration.cli_helpers import run_cli
 from tests.unit.kind_messages import arn, as_send_entry, lambda_async_dlq_message, sns_envelope
 
@@ -186,3 +190,29 @@ def test_an_sns_envelope_is_not_invoked_into_a_function_once_its_subscription_is
     # message stays, saying that no subscription of its topic feeds the DLQ any more
     assert isinstance(at_run, NoDelivery), at_run
     assert at_run.code == "UnknownTarget" and topic in at_run.reason
+
+
+# --- an invoke answered after the client's read timeout -----------------------------------------
+
+
+def test_an_invoke_answered_past_the_read_timeout_is_unconfirmed_not_refused(
+    aws: LocalAws, lambdas: LambdaServer
+) -> None:
+    # Given a function and a network that holds Lambda's 202 back past the client's read timeout
+    # (the invoke client as the app makes it: no retry of a delivery)
+    lambdas.register("resizer", lambda event, context: None)
+    slow = lambda action, seen: Fault.SLOW_ANSWER  # noqa: E731
+    with FaultProxy(lambdas.endpoint_url, slow, slow_answer_s=2.0) as proxy:
+        client = boto3.client(
+            "lambda",
+            endpoint_url=proxy.endpoint,
+            config=Config(read_timeout=0.5, retries={"total_max_attempts": 1}),
+        )
+        gateway = LambdaRedriveGateway(invoke_client=client)
+        # When an event is invoked through it
+        with pytest.raises(SendAnswerLostError):
+            gateway.invoke_event(function_arn("resizer"), b'{"n": 1}')
+    lambdas.wait_idle()
+    # Then the caller is told the answer was lost (the message stays, unconfirmed, never sent
+    # again in the run), not that Lambda refused it: Lambda had queued it and ran it once
+    assert [i.payload for i in lambdas.calls_to("resizer")] == [{"n": 1}]
