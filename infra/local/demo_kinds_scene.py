@@ -25,10 +25,9 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from infra.local.lambda_server import ACCOUNT, REGION, LambdaServer
-from infra.local.scene import queue_arn
+from infra.local.kinds_scene import KindsBuilder
+from infra.local.lambda_server import LambdaServer, function_arn
 from tests.unit.kind_messages import (
-    as_send_entry,
     eventbridge_dlq_message,
     eventbridge_event,
     lambda_async_dlq_message,
@@ -60,16 +59,6 @@ DLQS = (
 NEEDS_HUMAN_CODE = "NO_PERMISSIONS"
 
 
-def function_arn(name: str) -> str:
-    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
-
-
-def _works(event: Any, context: Any) -> dict[str, str]:
-    """Each function of the scene works again (its bug was fixed): the local Lambda server
-    records what it was invoked with."""
-    return {"status": "ok"}
-
-
 @dataclass(frozen=True)
 class KindsScene:
     """What was built: names to URLs, and what was seeded into each DLQ (the message bodies)."""
@@ -84,59 +73,34 @@ class KindsScene:
         return sum(len(messages) for messages in self.seeded.values())
 
 
-def _create_queues(sqs: Any) -> tuple[dict[str, str], dict[str, str]]:
-    names = (EMAILS, EMAILS_DLQ, ANALYTICS, NOTIFIER_DLQ, BILLING, BILLING_DLQ, AUDIT)
-    names += (THUMBNAILER_DLQ, INVOICE_PDF_FAILURES)
-    urls = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in names}
-    return urls, {name: queue_arn(sqs, url) for name, url in urls.items()}
-
-
-def _subscribe(sns: Any, topic_arn: str, protocol: str, endpoint: str, dlq_arn: str | None) -> str:
-    attributes = (
-        {} if dlq_arn is None else {"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn})}
-    )
-    subscription: str = sns.subscribe(
-        TopicArn=topic_arn,
-        Protocol=protocol,
-        Endpoint=endpoint,
-        Attributes=attributes,
-        ReturnSubscriptionArn=True,
-    )["SubscriptionArn"]
-    return subscription
-
-
 def build_kinds_scene(sqs: Any, sns: Any, events: Any, lambdas: LambdaServer) -> KindsScene:
     """Create the scene on moto and ``lambdas`` and seed its DLQs; see the module docstring."""
-    urls, arns = _create_queues(sqs)
-    topic_arn: str = sns.create_topic(Name=TOPIC)["TopicArn"]
+    scene = KindsBuilder(sqs, lambdas, sns=sns, events=events)
+    scene.queues(EMAILS, EMAILS_DLQ, ANALYTICS, NOTIFIER_DLQ, BILLING, BILLING_DLQ, AUDIT)
+    scene.queues(THUMBNAILER_DLQ, INVOICE_PDF_FAILURES)
+    topic_arn = scene.create_topic(TOPIC)
+    arns = scene.arns
     subscriptions = {
-        EMAILS: _subscribe(sns, topic_arn, "sqs", arns[EMAILS], arns[EMAILS_DLQ]),
-        ANALYTICS: _subscribe(sns, topic_arn, "sqs", arns[ANALYTICS], None),
-        NOTIFIER: _subscribe(sns, topic_arn, "lambda", function_arn(NOTIFIER), arns[NOTIFIER_DLQ]),
+        EMAILS: scene.subscribe_to(topic_arn, "sqs", arns[EMAILS], EMAILS_DLQ),
+        ANALYTICS: scene.subscribe_to(topic_arn, "sqs", arns[ANALYTICS], None),
+        NOTIFIER: scene.subscribe_to(topic_arn, "lambda", function_arn(NOTIFIER), NOTIFIER_DLQ),
     }
-    rule_arn: str = events.put_rule(
-        Name=RULE, EventPattern=json.dumps({"source": [BILLING_SOURCE]})
-    )["RuleArn"]
-    events.put_targets(
-        Rule=RULE,
-        Targets=[
-            {
-                "Id": BILLING_TARGET,
-                "Arn": arns[BILLING],
-                "DeadLetterConfig": {"Arn": arns[BILLING_DLQ]},
-            },
-            {"Id": AUDIT_TARGET, "Arn": arns[AUDIT]},
+    rule_arn = scene.put_rule(
+        RULE,
+        BILLING_SOURCE,
+        [
+            scene.target(BILLING_TARGET, arns[BILLING], BILLING_DLQ),
+            scene.target(AUDIT_TARGET, arns[AUDIT]),
         ],
     )
-    lambdas.register(NOTIFIER, _works)
-    lambdas.register(THUMBNAILER, _works, dead_letter_arn=arns[THUMBNAILER_DLQ])
-    lambdas.register(INVOICE_PDF, _works, on_failure_arn=arns[INVOICE_PDF_FAILURES])
+    scene.function(NOTIFIER)
+    scene.function(THUMBNAILER, dead_letter=THUMBNAILER_DLQ)
+    scene.function(INVOICE_PDF, on_failure=INVOICE_PDF_FAILURES)
 
     seeded = _seed(topic_arn, rule_arn, arns)
     for dlq, messages in seeded.items():
-        for message in messages:
-            sqs.send_message(QueueUrl=urls[dlq], **as_send_entry(message))
-    return KindsScene(urls, topic_arn, rule_arn, subscriptions, seeded)
+        scene.seed(dlq, *messages)
+    return KindsScene(scene.urls, topic_arn, rule_arn, subscriptions, seeded)
 
 
 def _seed(

@@ -10,13 +10,12 @@ AWS documents them (tests/unit/kind_messages.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from infra.local.lambda_server import LambdaServer
+from infra.local.lambda_server import LambdaServer, function_arn
 from infra.local.scene import count, drain, queue_arn
 from tests.integration.cli_helpers import run_cli
 from tests.integration.kinds_world import World
@@ -32,13 +31,6 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
     from infra.local.moto_server import LocalAws
-
-
-@pytest.fixture
-def lambdas(monkeypatch: pytest.MonkeyPatch) -> Iterator[LambdaServer]:
-    with LambdaServer() as server:
-        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", server.endpoint_url)
-        yield server
 
 
 @pytest.fixture
@@ -246,7 +238,7 @@ def test_an_on_failure_record_goes_back_as_its_request_payload(
     world.seed(
         "invoice-pdf-failures",
         lambda_on_failure_record(
-            {"invoice": "inv-80"}, function_arn=world.function_arn("invoice-pdf") + ":$LATEST"
+            {"invoice": "inv-80"}, function_arn=function_arn("invoice-pdf") + ":$LATEST"
         ),
     )
 

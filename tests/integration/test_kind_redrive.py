@@ -15,8 +15,7 @@ of these services' messages, so each DLQ is seeded with messages shaped as AWS d
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -33,9 +32,11 @@ from bot.selection import REDRIVE_COUNT_ATTRIBUTE, Selection
 from bot.sqs_gateway import SqsGateway
 from bot.sqs_model import ReceivedMessage
 from bot.state_table import StateTable, create_state_table
-from infra.local.lambda_server import ACCOUNT, REGION, LambdaServer
-from infra.local.scene import count, drain, queue_arn
+from infra.local.kinds_scene import KindsBuilder
+from infra.local.lambda_server import LambdaServer, function_arn
+from infra.local.scene import count
 from tests.faults.fault_proxy import Fault, FaultProxy
+from tests.unit.fake_ledger import MemoryLedger
 from tests.unit.kind_messages import (
     as_send_entry,
     eventbridge_dlq_message,
@@ -65,79 +66,39 @@ QUEUES = (
 FUNCTIONS = ("notifier", "billing-fn", "thumbnailer", "invoice-pdf", "mailer", "resizer")
 
 
-def function_arn(name: str) -> str:
-    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
-
-
-class MemoryLedger:
-    """The RedriveLedger protocol in memory (the worker's and the daily job's is the table)."""
-
-    def __init__(self) -> None:
-        self.redrives: Counter[tuple[str, str]] = Counter()
-
-    def counts(self, dlq: str, digests: Collection[str]) -> dict[str, int]:
-        return {d: self.redrives[(dlq, d)] for d in digests if self.redrives[(dlq, d)]}
-
-    def record(self, dlq: str, digests: Sequence[str]) -> None:
-        for digest in digests:
-            self.redrives[(dlq, digest)] += 1
-
-
-class Scene:
+class Scene(KindsBuilder):
     """The scene of the module docstring, and the catalog and engine the app would build."""
 
     def __init__(self, sqs: SQSClient, lambdas: LambdaServer) -> None:
-        self.sqs = sqs
-        self.sns = boto3.client("sns")
-        self.events = boto3.client("events")
-        self.lambdas = lambdas
-        self.urls = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in QUEUES}
-        self.arns = {name: queue_arn(sqs, url) for name, url in self.urls.items()}
-        self.topic: str = self.sns.create_topic(Name="orders")["TopicArn"]
+        super().__init__(sqs, lambdas)
+        self.queues(*QUEUES)
+        self.topic = self.create_topic("orders")
         self.subscriptions = {
-            "billing-inbox": self._subscribe("sqs", self.arns["billing-inbox"], "orders-sub-dlq"),
-            "shipping-inbox": self._subscribe("sqs", self.arns["shipping-inbox"], None),
-            "notifier": self._subscribe("lambda", function_arn("notifier"), "notifier-dlq"),
+            "billing-inbox": self.subscribe("sqs", self.arns["billing-inbox"], "orders-sub-dlq"),
+            "shipping-inbox": self.subscribe("sqs", self.arns["shipping-inbox"], None),
+            "notifier": self.subscribe("lambda", function_arn("notifier"), "notifier-dlq"),
         }
-        self.rule: str = self.events.put_rule(
-            Name="invoice-due", EventPattern=json.dumps({"source": ["billing"]})
-        )["RuleArn"]
-        dlq = {"DeadLetterConfig": {"Arn": self.arns["events-dlq"]}}
-        self.events.put_targets(
-            Rule="invoice-due",
-            Targets=[
-                {"Id": "billing", "Arn": function_arn("billing-fn"), **dlq},
-                {"Id": "ledger", "Arn": self.arns["ledger-inbox"], **dlq},
-                {"Id": "audit", "Arn": self.arns["audit-inbox"]},
+        self.rule = self.put_rule(
+            "invoice-due",
+            "billing",
+            [
+                self.target("billing", function_arn("billing-fn"), "events-dlq"),
+                self.target("ledger", self.arns["ledger-inbox"], "events-dlq"),
+                self.target("audit", self.arns["audit-inbox"]),
             ],
         )
-        settings = {
-            "thumbnailer": {"dead_letter_arn": self.arns["thumbs-dlq"]},
-            "invoice-pdf": {"on_failure_arn": self.arns["pdf-failures"]},
-            "mailer": {"dead_letter_arn": self.arns["shared-dlq"]},
-            "resizer": {"dead_letter_arn": self.arns["shared-dlq"]},
-        }
-        for name in FUNCTIONS:
-            lambdas.register(name, lambda event, context: {"ok": True}, **settings.get(name, {}))
+        for name in ("notifier", "billing-fn"):
+            self.function(name)
+        self.function("thumbnailer", dead_letter="thumbs-dlq")
+        self.function("invoice-pdf", on_failure="pdf-failures")
+        self.function("mailer", dead_letter="shared-dlq")
+        self.function("resizer", dead_letter="shared-dlq")
         self.settings = EngineSettings.from_env({"DLQ_QUEUES": "*", "TIMEZONE": "UTC"})
         self.ledger = MemoryLedger()
 
-    def _subscribe(self, protocol: str, endpoint: str, dlq: str | None) -> str:
-        attributes = (
-            {"RedrivePolicy": json.dumps({"deadLetterTargetArn": self.arns[dlq]})} if dlq else {}
-        )
-        arn: str = self.sns.subscribe(
-            TopicArn=self.topic,
-            Protocol=protocol,
-            Endpoint=endpoint,
-            Attributes=attributes,
-            ReturnSubscriptionArn=True,
-        )["SubscriptionArn"]
-        return arn
-
-    def seed(self, dlq: str, *messages: ReceivedMessage) -> None:
-        for message in messages:
-            self.sqs.send_message(QueueUrl=self.urls[dlq], **as_send_entry(message))
+    def subscribe(self, protocol: str, endpoint: str, dlq: str | None) -> str:
+        """Subscribe ``endpoint`` to the topic ``orders``, dead-lettering into ``dlq``."""
+        return self.subscribe_to(self.topic, protocol, endpoint, dlq)
 
     def catalog(self) -> DlqCatalog:
         return DlqCatalog(SqsGateway(), self.settings, feeder_directory(self.settings))
@@ -158,16 +119,10 @@ class Scene:
         self.lambdas.wait_idle()
         return report
 
-    def received(self, queue: str) -> list[dict[str, Any]]:
-        return drain(self.sqs, self.urls[queue])
-
     def invoked(self, function: str) -> list[Any]:
         """The payloads ``function`` was invoked with (every invoke the server took)."""
         self.lambdas.wait_idle()
         return [i.payload for i in self.lambdas.calls_to(function)]
-
-    def left(self, dlq: str) -> int:
-        return count(self.sqs, self.urls[dlq])
 
     def nothing_else(
         self, *, queues: Collection[str] = (), functions: Collection[str] = ()
@@ -179,13 +134,6 @@ class Scene:
         for function in FUNCTIONS:
             if function not in functions:
                 assert self.invoked(function) == [], function
-
-
-@pytest.fixture
-def lambdas(monkeypatch: pytest.MonkeyPatch) -> Iterator[LambdaServer]:
-    with LambdaServer() as server:
-        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", server.endpoint_url)
-        yield server
 
 
 @pytest.fixture
@@ -453,21 +401,16 @@ def test_an_eventbridge_topic_target_is_published_to_and_its_subscribers_get_it(
     scene: Scene,
 ) -> None:
     # Given a rule target that is a topic (with a DLQ), whose queue subscriber moto delivers to
-    alerts: str = scene.sns.create_topic(Name="alerts")["TopicArn"]
-    inbox = scene.sqs.create_queue(QueueName="alerts-inbox")["QueueUrl"]
+    alerts = scene.create_topic("alerts")
+    scene.queues("alerts-inbox", "alerts-dlq")
     scene.sns.subscribe(
         TopicArn=alerts,
         Protocol="sqs",
-        Endpoint=queue_arn(scene.sqs, inbox),
+        Endpoint=scene.arns["alerts-inbox"],
         Attributes={"RawMessageDelivery": "true"},
     )
-    dlq = scene.sqs.create_queue(QueueName="alerts-dlq")["QueueUrl"]
-    scene.urls["alerts-dlq"] = dlq
     scene.events.put_targets(
-        Rule="invoice-due",
-        Targets=[
-            {"Id": "alerts", "Arn": alerts, "DeadLetterConfig": {"Arn": queue_arn(scene.sqs, dlq)}}
-        ],
+        Rule="invoice-due", Targets=[scene.target("alerts", alerts, "alerts-dlq")]
     )
     event = invoice(scene, alerts, "inv-12", error_code="THROTTLING")
     scene.seed("alerts-dlq", event)
@@ -475,7 +418,7 @@ def test_an_eventbridge_topic_target_is_published_to_and_its_subscribers_get_it(
     report = scene.redrive("alerts-dlq")
     # Then SNS took one publish of the event (its MessageId confirmed it), which its subscriber
     # got with the counter, and the DLQ is empty
-    (got,) = drain(scene.sqs, inbox)
+    (got,) = scene.received("alerts-inbox")
     assert got["Body"] == event.body
     assert got["MessageAttributes"][REDRIVE_COUNT_ATTRIBUTE]["StringValue"] == "1"
     assert report.moved == 1 and report.by_destination == {"sns alerts": 1}
@@ -499,7 +442,7 @@ def test_the_state_tables_ledger_stops_a_function_that_keeps_failing(scene: Scen
         message = lambda_async_dlq_message(event)
         boto3.client("sqs").send_message(QueueUrl=dlq_url, **as_send_entry(message))
 
-    scene.lambdas.register("thumbnailer", still_failing, dead_letter_arn=scene.arns["thumbs-dlq"])
+    scene.function("thumbnailer", dead_letter="thumbs-dlq", handler=still_failing)
     scene.seed("thumbs-dlq", lambda_async_dlq_message({"key": "broken.heic"}))
     dynamodb = boto3.client("dynamodb")
     create_state_table(dynamodb, "dlq-redrive-state")
@@ -526,16 +469,8 @@ def test_the_state_tables_ledger_stops_a_function_that_keeps_failing(scene: Scen
 
 def test_a_subscription_sns_alone_can_reach_is_refused_with_its_reason(scene: Scene) -> None:
     # Given an https subscription of the topic that dead-letters into its own DLQ
-    dlq = scene.sqs.create_queue(QueueName="hooks-dlq")["QueueUrl"]
-    scene.urls["hooks-dlq"] = dlq
-    scene.sns.subscribe(
-        TopicArn=scene.topic,
-        Protocol="https",
-        Endpoint="https://hooks.example.com/orders",
-        Attributes={
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": queue_arn(scene.sqs, dlq)})
-        },
-    )
+    scene.queues("hooks-dlq")
+    scene.subscribe("https", "https://hooks.example.com/orders", "hooks-dlq")
     scene.seed("hooks-dlq", sns_envelope(topic_arn=scene.topic))
     # When its DLQ is redriven
     report = scene.redrive("hooks-dlq")

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +27,7 @@ from bot.redrive_model import EditSpec, RedriveReport, RedriveRequest, StopReaso
 from bot.selection import REDRIVE_COUNT_ATTRIBUTE, Selection
 from bot.sqs_model import ReceivedMessage
 from tests.unit import kind_messages as km
+from tests.unit.fake_ledger import MemoryLedger
 from tests.unit.fake_sqs import FakeSqs, arn_of
 from tests.unit.fake_targets import FakeTargets
 
@@ -38,20 +38,6 @@ SUBSCRIPTION = TOPIC + ":0f5ad0e6-7b5c-4cbb-9a39-2d7f1b6c2a11"
 HANDLER = km.arn("lambda", "function:orders-handler")
 AUDIT = km.arn("lambda", "function:orders-audit")
 RULE = km.arn("events", "rule/orders-created")
-
-
-class MemoryLedger:
-    """The RedriveLedger protocol in memory (the daily job's is the state table)."""
-
-    def __init__(self) -> None:
-        self.redrives: Counter[tuple[str, str]] = Counter()
-
-    def counts(self, dlq: str, digests: Collection[str]) -> dict[str, int]:
-        return {d: self.redrives[(dlq, d)] for d in digests if self.redrives[(dlq, d)]}
-
-    def record(self, dlq: str, digests: Sequence[str]) -> None:
-        for digest in digests:
-            self.redrives[(dlq, digest)] += 1
 
 
 class World:

@@ -21,6 +21,7 @@ from bot.pacing import Deadline
 from bot.redrive_model import RedriveRequest, StopReason
 from bot.selection import Selection
 from bot.sqs_model import ReceivedMessage
+from tests.unit.fake_ledger import MemoryLedger
 from tests.unit.fake_sqs import FakeSqs
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -307,20 +308,6 @@ def test_no_source_messages_do_not_use_up_the_limit(sqs: FakeSqs) -> None:
 
 
 # --- 9b: messages that cannot carry the redrive counter --------------------------------------
-
-
-class MemoryLedger:
-    """The RedriveLedger protocol in memory (the daily job's is the state table)."""
-
-    def __init__(self) -> None:
-        self.redrives: Counter[tuple[str, str]] = Counter()
-
-    def counts(self, dlq: str, digests: Collection[str]) -> dict[str, int]:
-        return {d: self.redrives[(dlq, d)] for d in digests if self.redrives[(dlq, d)]}
-
-    def record(self, dlq: str, digests: Sequence[str]) -> None:
-        for digest in digests:
-            self.redrives[(dlq, digest)] += 1
 
 
 TEN_ATTRIBUTES = {f"a{i}": {"DataType": "String", "StringValue": str(i)} for i in range(10)}

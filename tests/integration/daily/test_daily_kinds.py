@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Thread
@@ -24,12 +23,11 @@ from slack_sdk.models.blocks import Block
 import handlers.daily
 from bot.error_groups import error_label
 from bot.slack.mrkdwn import code
-from bot.sqs_model import ReceivedMessage
-from infra.local.lambda_server import ACCOUNT, REGION, LambdaServer
-from infra.local.scene import count, create_pair, drain, put_in_dlq, queue_arn
+from infra.local.kinds_scene import KindsBuilder
+from infra.local.lambda_server import LambdaServer, function_arn
+from infra.local.scene import count, create_pair, drain, put_in_dlq
 from tests.integration.daily.daily_support import FUNCTION_NAME, Daily, blocks_text
 from tests.unit.kind_messages import (
-    as_send_entry,
     eventbridge_dlq_message,
     eventbridge_event,
     lambda_async_dlq_message,
@@ -48,100 +46,39 @@ def _tomorrow_six_am() -> str:
     ).isoformat()
 
 
-def function_arn(name: str) -> str:
-    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
-
-
-@dataclass
-class Scene:
-    """Every kind of DLQ side by side, and the targets a redrive may reach."""
-
-    sqs: Any
-    queues: dict[str, str] = field(default_factory=dict)  # name -> url
-    subscription: str = ""  # the SNS subscription with a DLQ
-    rule_arn: str = ""
-
-    def queue(self, name: str) -> str:
-        url: str = self.sqs.create_queue(QueueName=name)["QueueUrl"]
-        self.queues[name] = url
-        return url
-
-    def put(self, dlq: str, *messages: ReceivedMessage) -> None:
-        for message in messages:
-            self.sqs.send_message(QueueUrl=self.queues[dlq], **as_send_entry(message))
-
-    def bodies(self, name: str) -> list[str]:
-        return [m["Body"] for m in drain(self.sqs, self.queues[name])]
-
-
-def sns_kind(scene: Scene, sns: Any, prefix: str = "alerts") -> str:
+def sns_kind(scene: KindsBuilder, prefix: str = "alerts") -> str:
     """Topic ``prefix`` with two queue subscriptions: ``<prefix>-worker`` dead-letters into
     ``<prefix>-dlq``, ``<prefix>-audit`` has no DLQ. The subscription's ARN."""
-    topic = sns.create_topic(Name=prefix)["TopicArn"]
-    dlq = scene.queue(f"{prefix}-dlq")
-    subscription = ""
-    for role in ("worker", "audit"):
-        url = scene.queue(f"{prefix}-{role}")
-        attributes = (
-            {"RedrivePolicy": json.dumps({"deadLetterTargetArn": queue_arn(scene.sqs, dlq)})}
-            if role == "worker"
-            else {}
-        )
-        answer = sns.subscribe(
-            TopicArn=topic,
-            Protocol="sqs",
-            Endpoint=queue_arn(scene.sqs, url),
-            Attributes=attributes,
-            ReturnSubscriptionArn=True,
-        )
-        if role == "worker":
-            subscription = answer["SubscriptionArn"]
+    topic = scene.create_topic(prefix)
+    scene.queues(f"{prefix}-dlq", f"{prefix}-worker", f"{prefix}-audit")
+    worker = scene.arns[f"{prefix}-worker"]
+    subscription = scene.subscribe_to(topic, "sqs", worker, f"{prefix}-dlq")
+    scene.subscribe_to(topic, "sqs", scene.arns[f"{prefix}-audit"], None)
     return subscription
 
 
-def events_kind(scene: Scene, events: Any, prefix: str = "orders") -> str:
+def events_kind(scene: KindsBuilder, prefix: str = "orders") -> str:
     """Rule ``<prefix>-rule`` on the default bus with two queue targets: ``worker``
     (``<prefix>-events``) dead-letters into ``<prefix>-events-dlq``, ``audit`` has no DLQ. The
     rule's ARN."""
-    dlq = scene.queue(f"{prefix}-events-dlq")
-    worker = scene.queue(f"{prefix}-events")
-    audit = scene.queue(f"{prefix}-events-audit")
-    rule = events.put_rule(
-        Name=f"{prefix}-rule", EventPattern=json.dumps({"source": ["com.example.orders"]})
-    )["RuleArn"]
-    events.put_targets(
-        Rule=f"{prefix}-rule",
-        Targets=[
-            {
-                "Id": "worker",
-                "Arn": queue_arn(scene.sqs, worker),
-                "DeadLetterConfig": {"Arn": queue_arn(scene.sqs, dlq)},
-            },
-            {"Id": "audit", "Arn": queue_arn(scene.sqs, audit)},
+    scene.queues(f"{prefix}-events-dlq", f"{prefix}-events", f"{prefix}-events-audit")
+    return scene.put_rule(
+        f"{prefix}-rule",
+        "com.example.orders",
+        [
+            scene.target("worker", scene.arns[f"{prefix}-events"], f"{prefix}-events-dlq"),
+            scene.target("audit", scene.arns[f"{prefix}-events-audit"]),
         ],
     )
-    return str(rule)
 
 
-@pytest.fixture
-def lambdas(monkeypatch: pytest.MonkeyPatch) -> Iterator[LambdaServer]:
-    """The local Lambda endpoint: ``resize`` has an async DLQ, ``notify`` an on-failure
+def lambda_kinds(scene: KindsBuilder) -> None:
+    """On the local Lambda endpoint: ``resize`` has an async DLQ, ``notify`` an on-failure
     destination queue, ``other`` neither (it must never be invoked)."""
-    with LambdaServer({}) as server:
-        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", server.endpoint_url)
-        yield server
-
-
-def lambda_kinds(scene: Scene, server: LambdaServer) -> None:
-    resize_dlq = scene.queue("resize-dlq")
-    notify_dlq = scene.queue("notify-dlq")
-    server.register("resize", _record, dead_letter_arn=queue_arn(scene.sqs, resize_dlq))
-    server.register("notify", _record, on_failure_arn=queue_arn(scene.sqs, notify_dlq))
-    server.register("other", _record)
-
-
-def _record(event: Any, context: Any) -> dict[str, str]:
-    return {"ok": "yes"}
+    scene.queues("resize-dlq", "notify-dlq")
+    scene.function("resize", dead_letter="resize-dlq")
+    scene.function("notify", on_failure="notify-dlq")
+    scene.function("other")
 
 
 def _sections(blocks: list[dict[str, Any]]) -> dict[str, str]:
@@ -169,15 +106,15 @@ def test_every_kind_is_reported_and_auto_redriven_to_its_own_target_only(
 ) -> None:
     # Given a plain SQS DLQ next to an SNS subscription's, an EventBridge target's, a function's
     # async DLQ and an on-failure destination, each holding what AWS would have left there
-    scene = Scene(sqs)
+    scene = KindsBuilder(sqs, lambdas)
     orders = create_pair(sqs, "orders")
     put_in_dlq(sqs, orders, ["o1"])
-    subscription = sns_kind(scene, boto3.client("sns"))
-    rule = events_kind(scene, boto3.client("events"))
-    lambda_kinds(scene, lambdas)
+    subscription = sns_kind(scene)
+    rule = events_kind(scene)
+    lambda_kinds(scene)
     topic = subscription.rsplit(":", 1)[0]
-    scene.put("alerts-dlq", sns_envelope('{"alert":"disk full"}', topic_arn=topic))
-    worker_arn = queue_arn(sqs, scene.queues["orders-events"])
+    scene.seed("alerts-dlq", sns_envelope('{"alert":"disk full"}', topic_arn=topic))
+    worker_arn = scene.arns["orders-events"]
     retryable = eventbridge_dlq_message(
         eventbridge_event({"orderId": "o-7"}), rule_arn=rule, target_arn=worker_arn
     )
@@ -188,9 +125,9 @@ def test_every_kind_is_reported_and_auto_redriven_to_its_own_target_only(
         error_code="NO_PERMISSIONS",
         error_message="Not authorized to send to the queue",
     )
-    scene.put("orders-events-dlq", retryable, denied)
-    scene.put("resize-dlq", lambda_async_dlq_message({"image": "cat.png"}))
-    scene.put(
+    scene.seed("orders-events-dlq", retryable, denied)
+    scene.seed("resize-dlq", lambda_async_dlq_message({"image": "cat.png"}))
+    scene.seed(
         "notify-dlq",
         lambda_on_failure_record({"user": "u-1"}, function_arn=function_arn("notify") + ":$LATEST"),
     )
@@ -272,10 +209,10 @@ def test_the_report_groups_errors_by_what_each_service_wrote_into_its_messages(
     daily: Daily, sqs: Any, lambdas: LambdaServer
 ) -> None:
     # Given EventBridge, async-DLQ and on-failure messages with their services' error details
-    scene = Scene(sqs)
-    rule = events_kind(scene, boto3.client("events"))
-    lambda_kinds(scene, lambdas)
-    target = queue_arn(sqs, scene.queues["orders-events"])
+    scene = KindsBuilder(sqs, lambdas)
+    rule = events_kind(scene)
+    lambda_kinds(scene)
+    target = scene.arns["orders-events"]
     throttled = [
         eventbridge_dlq_message(
             rule_arn=rule,
@@ -285,20 +222,20 @@ def test_the_report_groups_errors_by_what_each_service_wrote_into_its_messages(
         )
         for n in range(3)
     ]
-    scene.put("orders-events-dlq", *throttled)
+    scene.seed("orders-events-dlq", *throttled)
     timeouts = [
         lambda_async_dlq_message(
             {"n": n}, error_code=200, error_message="Task timed out after 3.00 seconds"
         )
         for n in range(2)
     ]
-    scene.put("resize-dlq", *timeouts)
+    scene.seed("resize-dlq", *timeouts)
     record = lambda_on_failure_record(
         function_arn=function_arn("notify") + ":$LATEST",
         error_type="KeyError",
         error_message="'user'",
     )
-    scene.put("notify-dlq", record)
+    scene.seed("notify-dlq", record)
 
     # When the report runs (no auto-redrive)
     daily.run(_tomorrow_six_am())
@@ -376,18 +313,17 @@ def test_many_dlqs_of_mixed_kinds_stay_within_slacks_limits(
 ) -> None:
     # Given 36 DLQs: 12 of SQS queues, 12 of SNS subscriptions, 12 of EventBridge targets, each
     # holding a message, with names as long as their services allow
-    scene = Scene(sqs)
-    sns, events = boto3.client("sns"), boto3.client("events")
+    scene = KindsBuilder(sqs, lambdas)
     names: list[str] = []
     for n in range(12):
         long = f"{n:02d}-" + "x" * 40
         pair = create_pair(sqs, f"src-{long}")
         put_in_dlq(sqs, pair, [f"m{n}"])
-        sub = sns_kind(scene, sns, prefix=f"topic-{long}")
-        scene.put(f"topic-{long}-dlq", sns_envelope(topic_arn=sub.rsplit(":", 1)[0]))
-        rule = events_kind(scene, events, prefix=f"rule-{long}")
-        target = queue_arn(sqs, scene.queues[f"rule-{long}-events"])
-        scene.put(
+        sub = sns_kind(scene, prefix=f"topic-{long}")
+        scene.seed(f"topic-{long}-dlq", sns_envelope(topic_arn=sub.rsplit(":", 1)[0]))
+        rule = events_kind(scene, prefix=f"rule-{long}")
+        target = scene.arns[f"rule-{long}-events"]
+        scene.seed(
             f"rule-{long}-events-dlq", eventbridge_dlq_message(rule_arn=rule, target_arn=target)
         )
         names += [pair.dlq_name, f"topic-{long}-dlq", f"rule-{long}-events-dlq"]
@@ -412,7 +348,7 @@ def test_many_dlqs_of_mixed_kinds_stay_within_slacks_limits(
     assert sum(line.endswith("(sns)") for line in kinds.values()) == 12
     assert sum(line.endswith("(events)") for line in kinds.values()) == 12
     assert sum("(sqs) → src-" in line for line in kinds.values()) == 12
-    assert count(sqs, scene.queues["topic-00-" + "x" * 40 + "-dlq"]) == 1  # nothing was moved
+    assert count(sqs, scene.urls["topic-00-" + "x" * 40 + "-dlq"]) == 1  # nothing was moved
 
 
 def test_a_message_naming_a_target_that_does_not_feed_its_dlq_is_never_sent_there(
@@ -420,17 +356,17 @@ def test_a_message_naming_a_target_that_does_not_feed_its_dlq_is_never_sent_ther
 ) -> None:
     # Given an EventBridge target's DLQ holding a message whose TARGET_ARN names the rule's
     # other target (anyone who can send to the DLQ could write it), and one from the real target
-    scene = Scene(sqs)
-    rule = events_kind(scene, boto3.client("events"))
-    audit = queue_arn(sqs, scene.queues["orders-events-audit"])
-    worker = queue_arn(sqs, scene.queues["orders-events"])
+    scene = KindsBuilder(sqs, lambdas)
+    rule = events_kind(scene)
+    audit = scene.arns["orders-events-audit"]
+    worker = scene.arns["orders-events"]
     forged = eventbridge_dlq_message(
         eventbridge_event({"orderId": "forged"}), rule_arn=rule, target_arn=audit
     )
     real = eventbridge_dlq_message(
         eventbridge_event({"orderId": "real"}), rule_arn=rule, target_arn=worker
     )
-    scene.put("orders-events-dlq", forged, real)
+    scene.seed("orders-events-dlq", forged, real)
     daily.configure(AUTO_REDRIVE="orders-events-dlq")
 
     # When the auto-redrive runs
@@ -450,9 +386,9 @@ def test_a_continuation_finishes_a_functions_dlq_and_says_where_without_a_canary
     daily: Daily, sqs: Any, lambdas: LambdaServer
 ) -> None:
     # Given a function's async DLQ with 3 events, and this daily function on the same endpoint
-    scene = Scene(sqs)
-    lambda_kinds(scene, lambdas)
-    scene.put("resize-dlq", *(lambda_async_dlq_message({"image": f"{n}.png"}) for n in range(3)))
+    scene = KindsBuilder(sqs, lambdas)
+    lambda_kinds(scene)
+    scene.seed("resize-dlq", *(lambda_async_dlq_message({"image": f"{n}.png"}) for n in range(3)))
     lambdas.register(FUNCTION_NAME, handlers.daily.handler)
     daily.configure(AUTO_REDRIVE="resize-dlq")
     lambda_client = boto3.client("lambda", endpoint_url=lambdas.endpoint_url)
