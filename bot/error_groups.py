@@ -45,8 +45,9 @@ _DIGEST = re.compile(rf"#[0-9a-f]{{{DIGEST_HEX}}}")
 # Masks applied to an error an AWS service wrote: what differs from one invocation to the next
 # of the same error. The time it happened and the request's id (a UUID for Lambda and most
 # services, 16 hex digits for S3: both one "<id>", so one error is one group whichever service
-# named its request), and a measured duration ("Task timed out after 3.01 seconds"). Other
-# numbers stay: "quota 3" and "quota 4", ErrorCode 429 and 500 are different errors.
+# named its request), an object's address, and a measured duration ("Task timed out after 3.01
+# seconds"). Other numbers stay: "quota 3" and "quota 4", ErrorCode 429 and 500 are different
+# errors.
 _ERROR_MASKS = (
     (
         re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?"),
@@ -54,6 +55,9 @@ _ERROR_MASKS = (
     ),
     (_TEXT_MASKS[0][0], "<id>"),
     (_TEXT_MASKS[1][0], "<id>"),
+    # An object's address, as Python's and Java's runtimes name objects ("<Order object at
+    # 0x7f3a2c1b4d90>"): another in each invocation. A byte ("0xff") is part of the error.
+    (re.compile(r"\b0x[0-9a-fA-F]{8,}\b"), "<addr>"),
     (re.compile(r"\b\d+\.\d+(?= ?(?:ms|s|sec|secs|seconds|milliseconds)\b)"), "<n>"),
 )
 

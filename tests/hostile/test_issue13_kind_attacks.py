@@ -497,3 +497,22 @@ def test_a_topic_publish_carries_only_the_counter_whatever_the_message_carries()
     (published,) = world.targets.messages(topic)
     assert published.attributes == {"dlq-redrive-count": {"DataType": "String", "StringValue": "2"}}
     assert published.message == message.body and report.moved == 1
+
+
+def test_an_objects_address_in_a_functions_error_does_not_split_its_group() -> None:
+    # Python's and Java's runtimes name objects by their address, another in each invocation
+    texts = [
+        '{"errorMessage":"Object of type <Order object at 0x7f3a2c1b4d90> is not JSON '
+        'serializable","errorType":"TypeError"}',
+        '{"errorMessage":"Object of type <Order object at 0x7fe0119a0b50> is not JSON '
+        'serializable","errorType":"TypeError"}',
+    ]
+    labels = {error_label(lambda_async_dlq_message(error_message=t), None) for t in texts}
+    assert len(labels) == 1, labels
+    # while a byte a codec names is part of what went wrong
+    bytes_ = [
+        "'utf-8' codec can't decode byte 0xff in position 0: invalid start byte",
+        "'utf-8' codec can't decode byte 0x80 in position 0: invalid start byte",
+    ]
+    labels = {error_label(lambda_async_dlq_message(error_message=t), None) for t in bytes_}
+    assert len(labels) == 2, labels
