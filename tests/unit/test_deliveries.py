@@ -17,8 +17,9 @@ from bot.deliveries import (
     payload,
 )
 from bot.feeder_routing import Delivery, Shape
-from bot.feeders import Feeder, Kind, Via
+from bot.feeders import Via
 from bot.sqs_model import ReceivedMessage
+from tests.unit.kind_feeders import HANDLER, SUBSCRIPTION, TOPIC, sns_feeder
 from tests.unit.kind_messages import (
     arn,
     eventbridge_dlq_message,
@@ -28,20 +29,8 @@ from tests.unit.kind_messages import (
     sns_envelope_document,
 )
 
-DLQ = arn("sqs", "orders-dlq")
-TOPIC = arn("sns", "orders")
-HANDLER = arn("lambda", "function:orders-handler")
 QUEUE = arn("sqs", "billing")
-SUBSCRIPTION = TOPIC + ":5e3c0d1a-1111-2222-3333-444455556666"
-
-LAMBDA_SUBSCRIPTION = Feeder(
-    kind=Kind.SNS,
-    dlq_arn=DLQ,
-    name=SUBSCRIPTION,
-    target_arn=HANDLER,
-    protocol="lambda",
-    topic_arn=TOPIC,
-)
+LAMBDA_SUBSCRIPTION = sns_feeder("lambda", HANDLER)
 
 
 def to_function(shape: Shape = Shape.BODY, function_arn: str = HANDLER) -> Delivery:

@@ -22,7 +22,7 @@ from bot.catalog import Dlq
 from bot.engine import RedriveEngine
 from bot.engine_holding import MAX_REASON_CHARS
 from bot.errors import AwsError, SendAnswerLostError, UsageError
-from bot.feeders import Feeder, Kind
+from bot.feeders import Feeder
 from bot.redrive_model import EditSpec, RedriveReport, RedriveRequest, StopReason
 from bot.selection import REDRIVE_COUNT_ATTRIBUTE, Selection
 from bot.sqs_model import ReceivedMessage
@@ -30,14 +30,19 @@ from tests.unit import kind_messages as km
 from tests.unit.fake_ledger import MemoryLedger
 from tests.unit.fake_sqs import FakeSqs, arn_of
 from tests.unit.fake_targets import FakeTargets
+from tests.unit.kind_feeders import (
+    HANDLER,
+    RULE,
+    SUBSCRIPTION,
+    TOPIC,
+    events_feeder,
+    lambda_feeder,
+    sns_feeder,
+)
 
 UTC_ZONE = ZoneInfo("UTC")
-TOPIC = km.arn("sns", "orders")
 OTHER_TOPIC = km.arn("sns", "payments")
-SUBSCRIPTION = TOPIC + ":0f5ad0e6-7b5c-4cbb-9a39-2d7f1b6c2a11"
-HANDLER = km.arn("lambda", "function:orders-handler")
 AUDIT = km.arn("lambda", "function:orders-audit")
-RULE = km.arn("events", "rule/orders-created")
 
 
 class World:
@@ -81,41 +86,6 @@ class World:
         return self.sqs.bodies(self.dlq_url)
 
 
-def sns_subscription(protocol: str, endpoint: str, *, raw: bool = False) -> Feeder:
-    return Feeder(
-        kind=Kind.SNS,
-        dlq_arn=arn_of("kind-dlq"),
-        name=SUBSCRIPTION,
-        target_arn=endpoint,
-        protocol=protocol,
-        topic_arn=TOPIC,
-        raw=raw,
-    )
-
-
-def events_target(target_arn: str, target_id: str, service: str) -> Feeder:
-    return Feeder(
-        kind=Kind.EVENTS,
-        dlq_arn=arn_of("kind-dlq"),
-        name=f"default/orders-created/{target_id}",
-        target_arn=target_arn,
-        protocol=service,
-        rule_arn=RULE,
-        target_id=target_id,
-    )
-
-
-def function(arn: str, *, on_failure: bool = False) -> Feeder:
-    return Feeder(
-        kind=Kind.LAMBDA,
-        dlq_arn=arn_of("kind-dlq"),
-        name=arn.rsplit(":", 1)[-1],
-        target_arn=arn,
-        protocol="lambda",
-        on_failure=on_failure,
-    )
-
-
 def eventbridge_message(target: str, **options: Any) -> ReceivedMessage:
     return km.eventbridge_dlq_message(
         km.eventbridge_event({"orderId": options.pop("order", "o-1")}),
@@ -130,7 +100,7 @@ def eventbridge_message(target: str, **options: Any) -> ReceivedMessage:
 
 def test_an_sns_subscription_dlq_goes_to_the_subscriptions_queue_only() -> None:
     # Given a topic with two queue subscribers, of which billing's dead-letters into the DLQ
-    world = World(sns_subscription("sqs", arn_of("orders-billing")))
+    world = World(sns_feeder("sqs", arn_of("orders-billing")))
     envelope = km.sns_envelope('{"orderId":"o-1"}', topic_arn=TOPIC, attributes={"kind": "new"})
     world.put(envelope)
     # When the DLQ is redriven
@@ -144,7 +114,7 @@ def test_an_sns_subscription_dlq_goes_to_the_subscriptions_queue_only() -> None:
 
 
 def test_a_raw_subscription_keeps_its_message_attributes() -> None:
-    world = World(sns_subscription("sqs", arn_of("orders-billing"), raw=True))
+    world = World(sns_feeder("sqs", arn_of("orders-billing"), raw=True))
     world.put(km.sns_envelope("plain text", topic_arn=TOPIC, attributes={"kind": "new"}, raw=True))
     world.run()
     (stored,) = world.sqs.queues[world.billing].messages.values()
@@ -155,7 +125,7 @@ def test_a_raw_subscription_keeps_its_message_attributes() -> None:
 
 def test_an_sns_subscription_of_a_function_is_invoked_with_the_sns_event() -> None:
     # Given a function subscribed to the topic whose subscription dead-letters into the DLQ
-    world = World(sns_subscription("lambda", HANDLER))
+    world = World(sns_feeder("lambda", HANDLER))
     envelope = km.sns_envelope(
         '{"orderId":"o-1"}', topic_arn=TOPIC, subject="new order", attributes={"kind": "new"}
     )
@@ -185,8 +155,8 @@ def test_an_sns_subscription_of_a_function_is_invoked_with_the_sns_event() -> No
 def test_an_eventbridge_target_gets_the_event_and_the_rules_other_target_nothing() -> None:
     # Given a rule with two targets, a function (dead-lettering into the DLQ) and a queue
     world = World(
-        events_target(HANDLER, "handler", "lambda"),
-        events_target(arn_of("orders-shipping"), "shipping", "sqs"),
+        events_feeder(HANDLER, "handler"),
+        events_feeder(arn_of("orders-shipping"), "shipping"),
     )
     message = eventbridge_message(HANDLER)
     world.put(message)
@@ -199,8 +169,8 @@ def test_an_eventbridge_target_gets_the_event_and_the_rules_other_target_nothing
 
 def test_an_eventbridge_queue_target_gets_the_event_without_eventbridges_attributes() -> None:
     world = World(
-        events_target(arn_of("orders-billing"), "billing", "sqs"),
-        events_target(HANDLER, "handler", "lambda"),
+        events_feeder(arn_of("orders-billing"), "billing"),
+        events_feeder(HANDLER, "handler"),
     )
     message = eventbridge_message(arn_of("orders-billing"))
     world.put(message)
@@ -213,7 +183,7 @@ def test_an_eventbridge_queue_target_gets_the_event_without_eventbridges_attribu
 
 
 def test_an_eventbridge_topic_target_is_published_to_once_with_the_counter() -> None:
-    world = World(events_target(TOPIC, "fanout", "sns"))
+    world = World(events_feeder(TOPIC, "fanout"))
     message = eventbridge_message(TOPIC)
     world.put(message)
     report = world.run()
@@ -227,7 +197,7 @@ def test_an_eventbridge_topic_target_is_published_to_once_with_the_counter() -> 
 
 
 def test_a_lambda_async_dlq_message_is_invoked_on_its_function_only() -> None:
-    world = World(function(HANDLER))
+    world = World(lambda_feeder(HANDLER))
     world.put(km.lambda_async_dlq_message({"orderId": "o-7"}))
     report = world.run()
     assert [arn for arn, _ in world.targets.invokes] == [HANDLER]
@@ -238,7 +208,7 @@ def test_a_lambda_async_dlq_message_is_invoked_on_its_function_only() -> None:
 
 
 def test_an_on_failure_record_invokes_its_function_with_the_request_payload() -> None:
-    world = World(function(HANDLER, on_failure=True))
+    world = World(lambda_feeder(HANDLER, on_failure=True))
     world.put(km.lambda_on_failure_record({"orderId": "o-9"}, function_arn=HANDLER + ":$LATEST"))
     report = world.run()
     # Qualified as the record names it; the function gets the event, not the record
@@ -248,7 +218,7 @@ def test_an_on_failure_record_invokes_its_function_with_the_request_payload() ->
 
 
 def test_many_function_deliveries_each_go_once() -> None:
-    world = World(function(HANDLER))
+    world = World(lambda_feeder(HANDLER))
     for n in range(25):
         world.put(km.lambda_async_dlq_message({"n": n}))
     report = world.run(workers=3)
@@ -257,7 +227,7 @@ def test_many_function_deliveries_each_go_once() -> None:
 
 
 def test_an_sqs_sources_message_in_a_mixed_dlq_still_goes_to_its_source() -> None:
-    world = World(sns_subscription("sqs", arn_of("orders-billing")), sources=1)
+    world = World(sns_feeder("sqs", arn_of("orders-billing")), sources=1)
     message_id = world.sqs.put(world.dlq_url, "from sqs")
     stored = world.sqs.queues[world.dlq_url].messages[message_id]
     stored.attributes["DeadLetterQueueSourceArn"] = arn_of("orders-0")
@@ -271,7 +241,7 @@ def test_an_sqs_sources_message_in_a_mixed_dlq_still_goes_to_its_source() -> Non
 
 @pytest.mark.parametrize("code", ["NO_PERMISSIONS", "NO_RESOURCE", "RESOURCE_NOT_FOUND"])
 def test_eventbridge_codes_no_retry_fixes_are_held_for_a_human(code: str) -> None:
-    world = World(events_target(HANDLER, "handler", "lambda"))
+    world = World(events_feeder(HANDLER, "handler"))
     world.put(eventbridge_message(HANDLER, error_code=code))
     world.put(eventbridge_message(HANDLER, order="o-2"))  # a retryable one moves
     report = world.run()
@@ -287,7 +257,7 @@ def test_eventbridge_codes_no_retry_fixes_are_held_for_a_human(code: str) -> Non
 
 def test_a_forged_target_arn_is_refused_and_nothing_is_invoked() -> None:
     # Given a message that names a function which is not a target feeding this DLQ
-    world = World(events_target(HANDLER, "handler", "lambda"))
+    world = World(events_feeder(HANDLER, "handler"))
     world.put(eventbridge_message(AUDIT))
     report = world.run()
     assert world.targets.calls == [] and len(world.left()) == 1
@@ -296,7 +266,7 @@ def test_a_forged_target_arn_is_refused_and_nothing_is_invoked() -> None:
 
 def test_a_huge_forged_target_arn_is_not_copied_whole_into_the_report() -> None:
     # Given a message whose TARGET_ARN is 200,000 characters (anyone may send to the DLQ)
-    world = World(events_target(HANDLER, "handler", "lambda"))
+    world = World(events_feeder(HANDLER, "handler"))
     world.put(eventbridge_message(HANDLER + "x" * 200_000))
     report = world.run()
     # Then it is refused, and the reason the report keeps is bounded, and says it was cut
@@ -306,7 +276,7 @@ def test_a_huge_forged_target_arn_is_not_copied_whole_into_the_report() -> None:
 
 
 def test_functions_sharing_a_dlq_are_ambiguous_and_held() -> None:
-    world = World(function(HANDLER), function(AUDIT))
+    world = World(lambda_feeder(HANDLER), lambda_feeder(AUDIT))
     world.put(km.lambda_async_dlq_message({"orderId": "o-1"}))
     report = world.run()
     assert world.targets.calls == [] and len(world.left()) == 1
@@ -315,13 +285,9 @@ def test_functions_sharing_a_dlq_are_ambiguous_and_held() -> None:
 
 
 def test_a_subscription_to_an_http_endpoint_is_refused_with_its_reason() -> None:
-    feeder = Feeder(
-        kind=Kind.SNS,
-        dlq_arn=arn_of("kind-dlq"),
-        name=SUBSCRIPTION,
-        target_arn="https://example.com/hook",
-        protocol="https",
-        topic_arn=TOPIC,
+    feeder = sns_feeder(
+        "https",
+        "https://example.com/hook",
         refusal="https endpoints are not reachable as SNS would deliver; redrive by hand",
     )
     world = World(feeder)
@@ -332,7 +298,7 @@ def test_a_subscription_to_an_http_endpoint_is_refused_with_its_reason() -> None
 
 
 def test_a_function_payload_over_the_limit_fails_before_any_call() -> None:
-    world = World(function(HANDLER))
+    world = World(lambda_feeder(HANDLER))
     world.put(km.lambda_async_dlq_message({"blob": "x" * 300_000}))
     report = world.run()
     assert world.targets.calls == [] and len(world.left()) == 1
@@ -340,7 +306,7 @@ def test_a_function_payload_over_the_limit_fails_before_any_call() -> None:
 
 
 def test_without_delivery_targets_a_functions_message_stays() -> None:
-    world = World(function(HANDLER))
+    world = World(lambda_feeder(HANDLER))
     world.put(km.lambda_async_dlq_message())
     report = world.run(targets=None)
     assert report.failure_reasons == {"NoDeliveryTargets": 1} and len(world.left()) == 1
@@ -351,9 +317,9 @@ def test_without_delivery_targets_a_functions_message_stays() -> None:
 
 def test_a_dry_run_counts_by_destination_and_delivers_nothing() -> None:
     world = World(
-        events_target(HANDLER, "handler", "lambda"),
-        events_target(arn_of("orders-billing"), "billing", "sqs"),
-        events_target(TOPIC, "fanout", "sns"),
+        events_feeder(HANDLER, "handler"),
+        events_feeder(arn_of("orders-billing"), "billing"),
+        events_feeder(TOPIC, "fanout"),
     )
     world.put(eventbridge_message(HANDLER))
     world.put(eventbridge_message(HANDLER, order="o-2"))
@@ -372,7 +338,7 @@ def test_a_dry_run_counts_by_destination_and_delivers_nothing() -> None:
 
 
 def test_where_selects_per_kind() -> None:
-    world = World(function(HANDLER))
+    world = World(lambda_feeder(HANDLER))
     world.put(km.lambda_async_dlq_message({"orderId": "o-1", "tenant": "a"}))
     world.put(km.lambda_async_dlq_message({"orderId": "o-2", "tenant": "b"}))
     report = world.run(selection=Selection(where=(("tenant", "b"),)))
@@ -381,7 +347,7 @@ def test_where_selects_per_kind() -> None:
 
 
 def test_an_edit_of_a_functions_message_invokes_it_with_the_new_body() -> None:
-    world = World(function(HANDLER))
+    world = World(lambda_feeder(HANDLER))
     message_id = world.put(km.lambda_async_dlq_message({"orderId": "bad"}))
     report = world.run(edit=EditSpec(message_id, '{"orderId": "fixed"}'))
     assert world.targets.payloads(HANDLER) == [{"orderId": "fixed"}]
@@ -393,9 +359,7 @@ def test_an_edit_of_a_functions_message_invokes_it_with_the_new_body() -> None:
 
 def test_a_refused_invoke_keeps_its_message_and_the_others_move() -> None:
     # Given Lambda throttling the invokes of one function
-    world = World(
-        events_target(HANDLER, "handler", "lambda"), events_target(AUDIT, "audit", "lambda")
-    )
+    world = World(events_feeder(HANDLER, "handler"), events_feeder(AUDIT, "audit"))
     world.put(eventbridge_message(HANDLER))
     world.put(eventbridge_message(AUDIT, order="o-2"))
     world.targets.refuse = lambda target: "TooManyRequestsException" if target == HANDLER else None
@@ -410,9 +374,7 @@ def test_a_refused_invoke_keeps_its_message_and_the_others_move() -> None:
 
 def test_a_throttled_delivery_is_tried_again_and_a_lasting_throttle_fails() -> None:
     # Given Lambda throttling the first invoke of one message and every invoke of another
-    world = World(
-        events_target(HANDLER, "handler", "lambda"), events_target(AUDIT, "audit", "lambda")
-    )
+    world = World(events_feeder(HANDLER, "handler"), events_feeder(AUDIT, "audit"))
     world.put(eventbridge_message(HANDLER))
     world.put(eventbridge_message(AUDIT, order="o-2"))
     handler_calls = iter(range(100))
@@ -433,7 +395,7 @@ def test_a_throttled_delivery_is_tried_again_and_a_lasting_throttle_fails() -> N
 
 
 def test_a_refused_publish_keeps_its_message() -> None:
-    world = World(events_target(TOPIC, "fanout", "sns"))
+    world = World(events_feeder(TOPIC, "fanout"))
     world.put(eventbridge_message(TOPIC))
     world.targets.refuse = lambda target: "AuthorizationError"
     report = world.run()
@@ -442,7 +404,7 @@ def test_a_refused_publish_keeps_its_message() -> None:
 
 def test_a_lost_answer_keeps_the_message_unconfirmed_never_sent_twice_and_counted() -> None:
     # Given Lambda took the invoke but its answer was lost (a read timeout)
-    world = World(function(HANDLER))
+    world = World(lambda_feeder(HANDLER))
     world.put(km.lambda_async_dlq_message({"orderId": "o-1"}))
     world.targets.lose_answer = lambda target: True
     world.sqs.redeliver.update(world.sqs.queues[world.dlq_url].messages)  # and SQS hands it twice
@@ -456,7 +418,7 @@ def test_a_lost_answer_keeps_the_message_unconfirmed_never_sent_twice_and_counte
 
 def test_a_crash_between_the_invoke_and_the_delete_leaves_the_message_and_counts_it() -> None:
     # Given a DLQ whose delete fails as a whole after Lambda accepted the invoke
-    world = World(function(HANDLER))
+    world = World(lambda_feeder(HANDLER))
     world.put(km.lambda_async_dlq_message({"orderId": "o-1"}))
 
     def crash(url: str, handles: Sequence[str]) -> list[Any]:
@@ -473,9 +435,7 @@ def test_a_crash_between_the_invoke_and_the_delete_leaves_the_message_and_counts
 
 def test_a_failed_delete_still_marks_every_confirmed_copy_of_the_batch_moved() -> None:
     # Given one batch with copies for two functions, and a DLQ whose first delete fails whole
-    world = World(
-        events_target(HANDLER, "handler", "lambda"), events_target(AUDIT, "audit", "lambda")
-    )
+    world = World(events_feeder(HANDLER, "handler"), events_feeder(AUDIT, "audit"))
     world.put(eventbridge_message(HANDLER))
     world.put(eventbridge_message(AUDIT, order="o-2"))
     delete = world.sqs.delete_batch
@@ -504,9 +464,7 @@ def test_an_unexpected_error_in_one_delivery_settles_the_others_first() -> None:
             if function_arn == HANDLER:
                 raise RuntimeError("bug after the request went out")
 
-    world = World(
-        events_target(HANDLER, "handler", "lambda"), events_target(AUDIT, "audit", "lambda")
-    )
+    world = World(events_feeder(HANDLER, "handler"), events_feeder(AUDIT, "audit"))
     world.targets = Buggy()
     world.put(eventbridge_message(HANDLER))
     world.put(eventbridge_message(AUDIT, order="o-2"))
@@ -523,7 +481,7 @@ def test_an_unexpected_error_in_one_delivery_settles_the_others_first() -> None:
 def test_the_poison_rule_stops_a_function_message_redriven_max_redrives_times() -> None:
     # Given a function that keeps failing: each invoke comes back to its DLQ with the same
     # payload and a new RequestID (Lambda's DLQ message), no counter (a payload has no room)
-    world = World(function(HANDLER))
+    world = World(lambda_feeder(HANDLER))
     world.put(km.lambda_async_dlq_message({"orderId": "o-1"}))
     reports = []
     for _ in range(4):
@@ -542,9 +500,9 @@ def test_the_poison_rule_stops_a_function_message_redriven_max_redrives_times() 
 @pytest.mark.parametrize(
     "feeder",
     [
-        function(HANDLER),
-        sns_subscription("sqs", arn_of("orders-billing")),
-        events_target(arn_of("orders-billing"), "billing", "sqs"),
+        lambda_feeder(HANDLER),
+        sns_feeder("sqs", arn_of("orders-billing")),
+        events_feeder(arn_of("orders-billing"), "billing"),
     ],
     ids=["lambda", "sns-queue", "events-queue"],
 )
@@ -570,7 +528,7 @@ def test_fifo_function_deliveries_go_in_order_and_a_group_stops_at_its_first_fai
     # Given a FIFO DLQ whose function refuses the first message of group "g"
     world = World()
     world.dlq_url = world.sqs.create("kind-dlq.fifo")
-    world.feeders = (replace(function(HANDLER), dlq_arn=arn_of("kind-dlq.fifo")),)
+    world.feeders = (replace(lambda_feeder(HANDLER), dlq_arn=arn_of("kind-dlq.fifo")),)
     lambda_attributes: dict[str, Any] = km.lambda_async_dlq_message().message_attributes
     for n, group in ((0, "g"), (1, "g"), (2, "g"), (9, "h")):
         world.sqs.put(world.dlq_url, json.dumps({"n": n}), group=group, **lambda_attributes)
@@ -630,9 +588,9 @@ def test_nothing_is_deleted_unless_its_target_confirmed_and_nothing_goes_elsewhe
     # Given a DLQ fed by a rule's function, queue and topic targets, and whatever its messages
     # say (forged targets, codes for a human, bodies that are no event)
     world = World(
-        events_target(HANDLER, "handler", "lambda"),
-        events_target(arn_of("orders-billing"), "billing", "sqs"),
-        events_target(TOPIC, "fanout", "sns"),
+        events_feeder(HANDLER, "handler"),
+        events_feeder(arn_of("orders-billing"), "billing"),
+        events_feeder(TOPIC, "fanout"),
     )
     for n, (shape, code) in enumerate(shapes):
         world.put(_shaped(shape, n, code))

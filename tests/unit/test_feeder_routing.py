@@ -5,14 +5,23 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.feeder_routing import NEEDS_HUMAN_CODES, Delivery, NoDelivery, Shape, route
-from bot.feeders import Feeder, Kind, Via, unqualified_function_arn
+from bot.feeders import Feeder, Via, unqualified_function_arn
 from bot.sqs_model import ReceivedMessage
+from tests.unit.kind_feeders import (
+    HANDLER,
+    RULE,
+    TOPIC,
+    events_feeder,
+    lambda_feeder,
+    sns_feeder,
+)
 from tests.unit.kind_messages import (
     arn,
     eventbridge_dlq_message,
@@ -22,59 +31,18 @@ from tests.unit.kind_messages import (
     sns_envelope_document,
 )
 
-DLQ = arn("sqs", "orders-dlq")
-TOPIC = arn("sns", "orders")
 OTHER_TOPIC = arn("sns", "payments")
-RULE = arn("events", "rule/orders-created")
 BILLING_QUEUE = arn("sqs", "billing")
 AUDIT_QUEUE = arn("sqs", "audit")
-HANDLER = arn("lambda", "function:orders-handler")
 OTHER_FUNCTION = arn("lambda", "function:payments-handler")
 ATTACKER = arn("lambda", "function:attacker-controlled")
 
 
 def subscription(
-    endpoint: str = BILLING_QUEUE,
-    *,
-    protocol: str = "sqs",
-    topic: str = TOPIC,
-    raw: bool = False,
-    suffix: str = "a1",
-    refusal: str | None = None,
+    endpoint: str = BILLING_QUEUE, *, protocol: str = "sqs", suffix: str = "a1", **more: Any
 ) -> Feeder:
-    return Feeder(
-        kind=Kind.SNS,
-        dlq_arn=DLQ,
-        name=f"{topic}:{suffix}",
-        target_arn=endpoint,
-        protocol=protocol,
-        topic_arn=topic,
-        raw=raw,
-        refusal=refusal,
-    )
-
-
-def target(target_arn: str, target_id: str, service: str) -> Feeder:
-    return Feeder(
-        kind=Kind.EVENTS,
-        dlq_arn=DLQ,
-        name=f"default/orders-created/{target_id}",
-        target_arn=target_arn,
-        protocol=service,
-        rule_arn=RULE,
-        target_id=target_id,
-    )
-
-
-def function(function_arn: str = HANDLER, *, on_failure: bool = False) -> Feeder:
-    return Feeder(
-        kind=Kind.LAMBDA,
-        dlq_arn=DLQ,
-        name=function_arn.rsplit(":", 1)[-1],
-        target_arn=function_arn,
-        protocol="lambda",
-        on_failure=on_failure,
-    )
+    """A subscription of the DLQ to ``endpoint`` (billing's queue), ``suffix`` its id."""
+    return sns_feeder(protocol, endpoint, subscription_id=suffix, **more)
 
 
 def delivered(result: Delivery | NoDelivery | None) -> Delivery:
@@ -116,7 +84,7 @@ def test_a_message_naming_nothing_in_a_dlq_fed_by_queues_and_feeders_is_ambiguou
 
 
 def two_targets() -> list[Feeder]:
-    return [target(BILLING_QUEUE, "billing", "sqs"), target(HANDLER, "handler", "lambda")]
+    return [events_feeder(BILLING_QUEUE, "billing"), events_feeder(HANDLER, "handler")]
 
 
 def test_an_eventbridge_message_goes_to_the_target_it_names_among_the_rules_targets() -> None:
@@ -133,7 +101,7 @@ def test_an_eventbridge_message_goes_to_the_target_it_names_among_the_rules_targ
 
 
 def test_an_eventbridge_topic_target_is_published_to() -> None:
-    feeders = [target(TOPIC, "fanout", "sns")]
+    feeders = [events_feeder(TOPIC, "fanout")]
     message = eventbridge_dlq_message(rule_arn=RULE, target_arn=TOPIC)
     delivery = delivered(route(message, feeders, has_sqs_sources=False))
     assert (delivery.via, delivery.arn) == (Via.TOPIC, TOPIC)
@@ -183,7 +151,7 @@ def test_a_forged_target_is_refused_before_its_error_code_is_read() -> None:
 
 def test_an_eventbridge_target_we_cannot_deliver_to_is_unsupported() -> None:
     stream = arn("kinesis", "stream/orders")
-    feeders = [target(stream, "stream", "kinesis")]
+    feeders = [events_feeder(stream, "stream")]
     message = eventbridge_dlq_message(rule_arn=RULE, target_arn=stream)
     result = refused(route(message, feeders, has_sqs_sources=False), "Unsupported")
     assert "kinesis" in result.reason
@@ -191,7 +159,7 @@ def test_an_eventbridge_target_we_cannot_deliver_to_is_unsupported() -> None:
 
 def test_a_refused_eventbridge_target_says_its_refusal() -> None:
     why = "the target has an InputTransformer: the stored event is not what it received"
-    feeders = [replace(target(HANDLER, "handler", "lambda"), refusal=why)]
+    feeders = [replace(events_feeder(HANDLER, "handler"), refusal=why)]
     message = eventbridge_dlq_message(rule_arn=RULE, target_arn=HANDLER)
     assert refused(route(message, feeders, has_sqs_sources=False), "Unsupported").reason == why
 
@@ -200,7 +168,10 @@ def test_a_refused_eventbridge_target_says_its_refusal() -> None:
 
 
 def test_an_on_failure_record_goes_to_its_function_qualified_as_recorded() -> None:
-    feeders = [function(HANDLER, on_failure=True), function(OTHER_FUNCTION, on_failure=True)]
+    feeders = [
+        lambda_feeder(HANDLER, on_failure=True),
+        lambda_feeder(OTHER_FUNCTION, on_failure=True),
+    ]
     message = lambda_on_failure_record(function_arn=HANDLER + ":$LATEST")
     delivery = delivered(route(message, feeders, has_sqs_sources=False))
     assert delivery.arn == HANDLER + ":$LATEST"
@@ -210,21 +181,21 @@ def test_an_on_failure_record_goes_to_its_function_qualified_as_recorded() -> No
 
 
 def test_an_on_failure_record_naming_another_function_is_refused() -> None:
-    feeders = [function(HANDLER, on_failure=True)]
+    feeders = [lambda_feeder(HANDLER, on_failure=True)]
     message = lambda_on_failure_record(function_arn=ATTACKER + ":$LATEST")
     result = refused(route(message, feeders, has_sqs_sources=False), "UnknownTarget")
     assert ATTACKER in result.reason
 
 
 def test_an_on_failure_record_with_a_malformed_qualifier_is_refused() -> None:
-    feeders = [function(HANDLER, on_failure=True)]
+    feeders = [lambda_feeder(HANDLER, on_failure=True)]
     message = lambda_on_failure_record(function_arn=HANDLER + ":a/../b")
     refused(route(message, feeders, has_sqs_sources=False), "UnknownTarget")
 
 
 def test_an_on_failure_feeder_does_not_take_a_function_whose_dlq_config_it_is() -> None:
     # Given the DLQ is one function's on-failure destination and another's DeadLetterConfig
-    feeders = [function(HANDLER, on_failure=True), function(OTHER_FUNCTION)]
+    feeders = [lambda_feeder(HANDLER, on_failure=True), lambda_feeder(OTHER_FUNCTION)]
     message = lambda_on_failure_record(function_arn=OTHER_FUNCTION + ":$LATEST")
     refused(route(message, feeders, has_sqs_sources=False), "UnknownTarget")
 
@@ -241,19 +212,21 @@ def test_a_record_through_an_sns_subscription_goes_to_the_subscription() -> None
 def test_the_only_on_failure_feeder_without_a_record_is_not_an_event() -> None:
     message = lambda_async_dlq_message()
     message = replace(message, message_attributes={})
-    refused(route(message, [function(on_failure=True)], has_sqs_sources=False), "NotAnEvent")
+    refused(route(message, [lambda_feeder(on_failure=True)], has_sqs_sources=False), "NotAnEvent")
 
 
 # --- Lambda async DLQ -----------------------------------------------------------------------
 
 
 def test_an_async_dlq_message_goes_to_the_one_function_whose_dlq_this_is() -> None:
-    delivery = delivered(route(lambda_async_dlq_message(), [function()], has_sqs_sources=False))
+    delivery = delivered(
+        route(lambda_async_dlq_message(), [lambda_feeder()], has_sqs_sources=False)
+    )
     assert (delivery.via, delivery.arn, delivery.shape) == (Via.FUNCTION, HANDLER, Shape.BODY)
 
 
 def test_an_async_dlq_shared_by_two_functions_is_ambiguous() -> None:
-    feeders = [function(HANDLER), function(OTHER_FUNCTION)]
+    feeders = [lambda_feeder(HANDLER), lambda_feeder(OTHER_FUNCTION)]
     result = refused(route(lambda_async_dlq_message(), feeders, has_sqs_sources=False), "Ambiguous")
     assert "orders-handler" in result.reason and "payments-handler" in result.reason
 
@@ -267,7 +240,7 @@ def test_lambda_attributes_with_no_function_feeding_the_dlq_are_refused() -> Non
 
 def test_an_async_dlq_message_without_its_attributes_still_goes_to_the_only_function() -> None:
     message = replace(lambda_async_dlq_message(), message_attributes={})
-    assert delivered(route(message, [function()], has_sqs_sources=False)).arn == HANDLER
+    assert delivered(route(message, [lambda_feeder()], has_sqs_sources=False)).arn == HANDLER
 
 
 # --- SNS ------------------------------------------------------------------------------------
@@ -349,7 +322,7 @@ def test_endpoints_sns_would_reach_otherwise_are_unsupported(protocol: str, endp
 
 def test_a_message_without_attributes_beside_eventbridge_targets_is_the_subscriptions() -> None:
     # EventBridge always adds its attributes: a message without them is the subscription's.
-    feeders = [subscription(), target(HANDLER, "handler", "lambda")]
+    feeders = [subscription(), events_feeder(HANDLER, "handler")]
     assert delivered(route(sns_envelope(topic_arn=TOPIC), feeders, has_sqs_sources=False)).arn == (
         BILLING_QUEUE
     )
@@ -360,7 +333,7 @@ def test_a_message_without_attributes_beside_eventbridge_targets_is_the_subscrip
 
 def test_the_only_eventbridge_target_takes_a_message_without_attributes() -> None:
     message = ReceivedMessage("m1", "rh", json.dumps({"detail": {}}))
-    feeders = [target(HANDLER, "handler", "lambda")]
+    feeders = [events_feeder(HANDLER, "handler")]
     assert delivered(route(message, feeders, has_sqs_sources=False)).arn == HANDLER
 
 
@@ -385,7 +358,7 @@ def test_two_eventbridge_targets_and_a_message_without_attributes_is_ambiguous()
 )
 def test_hostile_bodies_get_an_answer_never_an_exception(body: str) -> None:
     message = ReceivedMessage("m1", "rh", body)
-    feeders = [subscription(), function(on_failure=True)]
+    feeders = [subscription(), lambda_feeder(on_failure=True)]
     result = route(message, feeders, has_sqs_sources=False)
     assert isinstance(result, NoDelivery)
 
@@ -398,11 +371,11 @@ _FEEDERS = [
     subscription(AUDIT_QUEUE, topic=OTHER_TOPIC, raw=True, suffix="b2"),
     subscription(HANDLER, protocol="lambda", suffix="c3"),
     subscription("https://example.com/hook", protocol="https", suffix="d4"),
-    target(BILLING_QUEUE, "billing", "sqs"),
-    target(OTHER_FUNCTION, "payments", "lambda"),
-    target(TOPIC, "fanout", "sns"),
-    function(HANDLER),
-    function(OTHER_FUNCTION, on_failure=True),
+    events_feeder(BILLING_QUEUE, "billing"),
+    events_feeder(OTHER_FUNCTION, "payments"),
+    events_feeder(TOPIC, "fanout"),
+    lambda_feeder(HANDLER),
+    lambda_feeder(OTHER_FUNCTION, on_failure=True),
 ]
 _names = st.sampled_from([*_ARNS, "", "arn:aws:lambda:x", "\ud7ff"])
 _bodies = st.one_of(

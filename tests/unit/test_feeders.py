@@ -13,55 +13,24 @@ from bot.feeders import (
     resource_name,
     unqualified_function_arn,
 )
-
-ACCOUNT = "arn:aws:{}:us-east-1:123456789012:{}"
-DLQ = ACCOUNT.format("sqs", "orders-dlq")
-TOPIC = ACCOUNT.format("sns", "orders")
-SUBSCRIPTION = TOPIC + ":0f5ad0e6-7b5c-4cbb-9a39-2d7f1b6c2a11"
-QUEUE = ACCOUNT.format("sqs", "orders-billing")
-FUNCTION = ACCOUNT.format("lambda", "function:orders-handler")
-RULE = ACCOUNT.format("events", "rule/orders-created")
-
-
-def sns_feeder(protocol: str = "sqs", endpoint: str = QUEUE, refusal: str | None = None) -> Feeder:
-    return Feeder(
-        kind=Kind.SNS,
-        dlq_arn=DLQ,
-        name=SUBSCRIPTION,
-        target_arn=endpoint,
-        protocol=protocol,
-        topic_arn=TOPIC,
-        refusal=refusal,
-    )
-
-
-def events_feeder(target: str, target_id: str = "billing") -> Feeder:
-    return Feeder(
-        kind=Kind.EVENTS,
-        dlq_arn=DLQ,
-        name=f"default/orders-created/{target_id}",
-        target_arn=target,
-        protocol=arn_service(target),
-        rule_arn=RULE,
-        target_id=target_id,
-    )
-
-
-def lambda_feeder(on_failure: bool = False) -> Feeder:
-    return Feeder(
-        kind=Kind.LAMBDA,
-        dlq_arn=DLQ,
-        name="orders-handler",
-        target_arn=FUNCTION,
-        protocol="lambda",
-        on_failure=on_failure,
-    )
+from tests.unit.kind_feeders import (
+    DLQ,
+    HANDLER,
+    QUEUE,
+    RULE,
+    SUBSCRIPTION,
+    TOPIC,
+    events_feeder,
+    lambda_feeder,
+    sns_feeder,
+)
+from tests.unit.kind_messages import arn
 
 
 def test_an_sns_subscription_is_delivered_to_its_endpoint_never_its_topic() -> None:
     # Given subscriptions of each protocol, When asked how to deliver, Then queue/function only
     assert sns_feeder("sqs", QUEUE).via is Via.QUEUE
-    assert sns_feeder("lambda", FUNCTION).via is Via.FUNCTION
+    assert sns_feeder("lambda", HANDLER).via is Via.FUNCTION
     # A subscription whose endpoint is a topic does not exist in SNS; even so, never a topic.
     assert sns_feeder("sns", TOPIC).via is None
     assert sns_feeder("https", "https://example.com/hook").via is None
@@ -75,9 +44,9 @@ def test_a_refused_feeder_has_no_delivery() -> None:
 
 def test_an_eventbridge_target_is_delivered_by_its_service() -> None:
     assert events_feeder(QUEUE).via is Via.QUEUE
-    assert events_feeder(FUNCTION).via is Via.FUNCTION
+    assert events_feeder(HANDLER).via is Via.FUNCTION
     assert events_feeder(TOPIC).via is Via.TOPIC
-    assert events_feeder(ACCOUNT.format("kinesis", "stream/orders")).via is None
+    assert events_feeder(arn("kinesis", "stream/orders")).via is None
 
 
 def test_a_lambda_feeder_is_invoked() -> None:
@@ -92,7 +61,7 @@ def test_describe_names_each_kind_precisely() -> None:
         == f"sns subscription {SUBSCRIPTION} → https https://example.com/hook"
     )
     assert (
-        events_feeder(FUNCTION).describe()
+        events_feeder(HANDLER).describe()
         == "events rule default/orders-created target billing → lambda orders-handler"
     )
     assert lambda_feeder().describe() == "lambda orders-handler (async DLQ)"
@@ -123,9 +92,9 @@ def test_describe_keeps_a_bus_name_with_slashes() -> None:
     [
         (QUEUE, "sqs", "orders-billing"),
         (TOPIC, "sns", "orders"),
-        (FUNCTION, "lambda", "orders-handler"),
-        (FUNCTION + ":$LATEST", "lambda", "orders-handler"),
-        (ACCOUNT.format("kinesis", "stream/orders"), "kinesis", "orders"),
+        (HANDLER, "lambda", "orders-handler"),
+        (HANDLER + ":$LATEST", "lambda", "orders-handler"),
+        (arn("kinesis", "stream/orders"), "kinesis", "orders"),
         ("https://example.com/hook", "", "https://example.com/hook"),
         ("ops@example.com", "", "ops@example.com"),
     ],
@@ -136,18 +105,18 @@ def test_arn_parts(arn: str, service: str, name: str) -> None:
 
 
 def test_unqualified_function_arn_drops_version_or_alias_only() -> None:
-    assert unqualified_function_arn(FUNCTION + ":$LATEST") == FUNCTION
-    assert unqualified_function_arn(FUNCTION + ":live") == FUNCTION
-    assert unqualified_function_arn(FUNCTION) == FUNCTION
+    assert unqualified_function_arn(HANDLER + ":$LATEST") == HANDLER
+    assert unqualified_function_arn(HANDLER + ":live") == HANDLER
+    assert unqualified_function_arn(HANDLER) == HANDLER
     assert unqualified_function_arn(QUEUE) == QUEUE
 
 
 def test_a_scan_gives_the_feeders_of_one_dlq_and_keeps_what_it_could_not_read() -> None:
     other = Feeder(
         kind=Kind.LAMBDA,
-        dlq_arn=ACCOUNT.format("sqs", "other-dlq"),
+        dlq_arn=arn("sqs", "other-dlq"),
         name="other",
-        target_arn=ACCOUNT.format("lambda", "function:other"),
+        target_arn=arn("lambda", "function:other"),
         protocol="lambda",
     )
     scan = FeederScan(
