@@ -28,6 +28,10 @@ _TEXT_LABEL = 60  # characters of a text body's masked text in its label
 _TEXT_PREFIX = 1_000  # characters of a text body that are masked to make that label
 _ERROR_LABEL = 200  # characters of an error an AWS service wrote, in its label
 _CUT_DIGEST = 8  # hex digits of the whole error's sha256 that end a label cut short
+# Characters of an error an AWS service wrote that are masked to make its label: Lambda cuts its
+# ErrorMessage to 1 KB and EventBridge's are a sentence, so this holds all AWS writes; the rest
+# of an attribute someone else wrote (256 KB) would cost about half a second a message to mask.
+_ERROR_PREFIX = 2_000
 DIGEST_HEX = 12  # hex digits of sha256 in a label's digest: "#" + 12 = 13 characters
 
 # Masks applied to text bodies, most specific first: ids and numbers vary, the message does not.
@@ -122,7 +126,8 @@ def _error_words(text: str) -> str:
     """An error message as a label: whitespace runs as one space, request ids and other long
     ids masked (Lambda's messages carry the request's: every message would be a group of its
     own; the time and a measured duration too: ``_ERROR_MASKS``), cut at ``_ERROR_LABEL``
-    characters."""
+    characters. Only the first ``_ERROR_PREFIX`` characters count."""
+    text = text[:_ERROR_PREFIX]
     for pattern, replacement in _ERROR_MASKS:
         text = pattern.sub(replacement, text)
     words = " ".join(text.split())

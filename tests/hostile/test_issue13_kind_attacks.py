@@ -154,7 +154,7 @@ def test_discovery_keeps_which_qualifiers_name_the_dlq_as_their_on_failure_desti
     assert set(feeder.qualifiers) == {"prod", "$LATEST"}
 
 
-@pytest.mark.parametrize("qualifier", ["1", "dev", "$LATEST"])
+@pytest.mark.parametrize("qualifier", ["1", "dev", "$LATEST", "", "prod:x", "PROD"])
 def test_a_record_naming_a_qualifier_whose_config_is_not_this_dlqs_is_refused(
     qualifier: str,
 ) -> None:
@@ -516,3 +516,15 @@ def test_an_objects_address_in_a_functions_error_does_not_split_its_group() -> N
     ]
     labels = {error_label(lambda_async_dlq_message(error_message=t), None) for t in bytes_}
     assert len(labels) == 2, labels
+
+
+def test_an_error_past_what_aws_writes_is_grouped_by_what_aws_would_have_written() -> None:
+    # Lambda cuts ErrorMessage to 1 KB; an attribute of 256 KB was written by someone else, and
+    # masking all of it for each of thousands of sampled messages would stall the report: its
+    # group is that of its first 2,000 characters
+    head = "Task timed out after 3.01 seconds " * 40
+    assert 1_000 < len(head) < 2_000
+    huge = lambda_async_dlq_message(error_message=head + "1.1 " * 65_000)
+    short = lambda_async_dlq_message(error_message=head + "1.1 " * 200)  # 2,160 characters
+    assert error_label(huge, None) == error_label(short, None)
+    assert error_label(huge, None)[0].startswith("Task timed out after <n> seconds")
