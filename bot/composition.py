@@ -181,14 +181,8 @@ def build_worker(
     )
     table = _state_table(slack_settings, dynamodb_client)
     gateway = _sqs_gateway(sqs_client, sqs_send_client)
-    engine, feeders = _redriving(
-        gateway,
-        engine_settings,
-        table,
-        sns_client=sns_client,
-        events_client=events_client,
-        lambda_client=lambda_client,
-    )
+    clients = (sns_client, events_client, lambda_client)
+    engine, feeders = _redriving(gateway, engine_settings, table, *clients)
     return assemble_worker(
         engine_settings=engine_settings,
         slack_settings=slack_settings,
@@ -248,14 +242,8 @@ def build_daily_job(
         slack_client = _web_client(
             resolve_bot_token(slack_settings), slack_settings, rate_limit_retries=3, timeout=30
         )
-    engine, feeders = _redriving(
-        gateway,
-        engine_settings,
-        table,
-        sns_client=sns_client,
-        events_client=events_client,
-        lambda_client=lambda_client,
-    )
+    clients = (sns_client, events_client, lambda_client)
+    engine, feeders = _redriving(gateway, engine_settings, table, *clients)
     return assemble_job(
         gateway=gateway,
         engine=engine,
@@ -303,7 +291,6 @@ def _redriving(
     gateway: SqsApi,
     settings: EngineSettings,
     table: StateTableApi,
-    *,
     sns_client: SNSClient | None,
     events_client: EventBridgeClient | None,
     lambda_client: LambdaClient | None,
