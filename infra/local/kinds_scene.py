@@ -11,7 +11,9 @@ messages: ``seed`` puts messages shaped as AWS documents them straight into a DL
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +31,28 @@ def works(event: Any, context: Any) -> dict[str, str]:
     """A function that works again (its bug was fixed); the local Lambda server records what it
     was invoked with."""
     return {"status": "ok"}
+
+
+def moto_function(name: str) -> str:
+    """A function on moto's Lambda, for what moto keeps of a function's configuration (its
+    event invoke configs: on-failure destinations); moto checks the execution role exists and
+    never runs the code. Its ARN. Functions that run are the local Lambda server's."""
+    iam = boto3.client("iam")
+    try:
+        role = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        role = iam.get_role(RoleName="fn-role")["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context):\n    return None\n")
+    created = boto3.client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.11",
+        Role=role,
+        Handler="handler.handler",
+        Code={"ZipFile": code.getvalue()},
+    )
+    return str(created["FunctionArn"])
 
 
 class KindsBuilder:

@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import ast
 import copy
-import io
 import json
 import re
 import subprocess
 import sys
 import urllib.parse
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +32,7 @@ from bot.errors import AwsError
 from bot.feeders import Kind
 from bot.lambda_gateway import LambdaRedriveGateway
 from bot.sns_gateway import SnsGateway
+from infra.local.kinds_scene import moto_function
 from infra.local.lambda_server import LambdaServer
 from infra.local.moto_server import LocalAws
 from tests.deploy import test_scanners, tooling
@@ -530,25 +529,6 @@ def queue_arn(sqs: Any, name: str) -> str:
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
     return str(attributes["Attributes"]["QueueArn"])
-
-
-def moto_function(name: str) -> None:
-    """A function on moto (it checks the execution role exists; it never runs the code)."""
-    iam = boto3.client("iam")
-    try:
-        role = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    except iam.exceptions.EntityAlreadyExistsException:
-        role = iam.get_role(RoleName="fn-role")["Role"]["Arn"]
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as zf:
-        zf.writestr("handler.py", "def handler(event, context):\n    return None\n")
-    boto3.client("lambda").create_function(
-        FunctionName=name,
-        Runtime="python3.12",
-        Role=role,
-        Handler="handler.handler",
-        Code={"ZipFile": code.getvalue()},
-    )
 
 
 def test_the_worker_role_reads_and_delivers_exactly_the_named_kinds_on_aws(

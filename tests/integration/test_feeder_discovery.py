@@ -7,9 +7,7 @@ DeadLetterConfig: docs/dlq-kinds.md). AWS refusing a kind or an item is told, ne
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +22,7 @@ from bot.feeders import Feeder, Kind
 from bot.lambda_gateway import LambdaRedriveGateway
 from bot.sns_gateway import SnsGateway
 from bot.sqs_gateway import SqsGateway
+from infra.local.kinds_scene import moto_function
 from infra.local.lambda_server import LambdaServer
 from infra.local.moto_server import LocalAws
 from tests.faults.fault_proxy import Fault, FaultProxy, ProxyRequest
@@ -240,30 +239,11 @@ def test_rules_past_the_first_page_are_read(aws: LocalAws, sqs: Any) -> None:
 # --- Lambda -------------------------------------------------------------------------------------
 
 
-def _moto_function(name: str) -> str:
-    iam = boto3.client("iam")
-    try:
-        role = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    except iam.exceptions.EntityAlreadyExistsException:
-        role = iam.get_role(RoleName="fn-role")["Role"]["Arn"]
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("handler.py", "def handler(event, context):\n    return None\n")
-    created = boto3.client("lambda").create_function(
-        FunctionName=name,
-        Runtime="python3.11",
-        Role=role,
-        Handler="handler.handler",
-        Code={"ZipFile": code.getvalue()},
-    )
-    return str(created["FunctionArn"])
-
-
 def test_an_on_failure_destination_that_is_a_queue_feeds_it(aws: LocalAws, sqs: Any) -> None:
     # Given (on moto) a function whose on-failure destination is a queue, and one whose is a topic
     lam = boto3.client("lambda")
-    ship = _moto_function("ship")
-    _moto_function("notify")
+    ship = moto_function("ship")
+    moto_function("notify")
     dest = queue(sqs, "ship-failures")
     topic = boto3.client("sns").create_topic(Name="failures")["TopicArn"]
     lam.put_function_event_invoke_config(
