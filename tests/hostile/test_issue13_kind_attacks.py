@@ -22,6 +22,7 @@ from bot.feeder_routing import Delivery, NoDelivery, Shape, route
 from bot.feeders import Feeder, Kind, Via
 from bot.selection import Selection
 from bot.slack import blocks
+from bot.sqs_model import ReceivedMessage
 from bot.state import RunRecord, RunStatus
 from tests.unit.fake_sqs import arn_of
 from tests.unit.kind_messages import (
@@ -528,3 +529,29 @@ def test_an_error_past_what_aws_writes_is_grouped_by_what_aws_would_have_written
     short = lambda_async_dlq_message(error_message=head + "1.1 " * 200)  # 2,160 characters
     assert error_label(huge, None) == error_label(short, None)
     assert error_label(huge, None)[0].startswith("Task timed out after <n> seconds")
+
+
+def test_error_selects_only_its_group_among_errors_alike_past_the_label() -> None:
+    # Given two errors alike in their first 200 characters, each of two requests
+    prefix = "Unable to deliver the event to its target " + "x" * 200
+
+    def message(cause: str, request_id: str) -> ReceivedMessage:
+        return eventbridge_dlq_message(
+            rule_arn=RULE,
+            target_arn=SHIP,
+            error_code="SDK_CLIENT_ERROR",
+            error_message=f"{prefix} Error Code: {cause}; Request ID: {request_id}",
+        )
+
+    ids = ("5d55f7d8-6a2b-4c5e-9f0a-0b1c2d3e4f5a", "8d79c4b9-1111-4c5e-9f0a-0b1c2d3e4f5a")
+    denied = [message("AccessDenied", i) for i in ids]
+    throttled = [message("Throttling", i) for i in ids]
+    label, by_attribute = error_label(denied[0], None)
+    # Then --error, by the label the report shows or by its digest, selects exactly one
+    for selector in (label, label_digest(label, by_attribute)):
+        assert [in_error_group(m, selector, None) for m in denied + throttled] == [
+            True,
+            True,
+            False,
+            False,
+        ]
