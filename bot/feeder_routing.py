@@ -210,12 +210,7 @@ def _eventbridge(
     if len({(f.via, f.refusal) for f in found}) > 1:
         # Two targets of the rule on one ARN, delivered differently (one sends the event, one
         # an InputTransformer's text): the message does not say which failed it.
-        names = ", ".join(f.describe() for f in found)
-        return NoDelivery(
-            "Ambiguous",
-            f"targets {names} share this DLQ and the message does not say which failed it: "
-            "redrive it by hand, or give each target its own DLQ",
-        )
+        return _shared("target", [f.describe() for f in found])
     feeder = found[0]
     code = _attribute(attributes, ERROR_CODE)
     if code in NEEDS_HUMAN_CODES and not force:
@@ -278,12 +273,7 @@ def _async_dlq(feeders: Sequence[Feeder]) -> Delivery | NoDelivery:
             "by hand",
         )
     if len(feeders) > 1:
-        names = ", ".join(f.name for f in feeders)
-        return NoDelivery(
-            "Ambiguous",
-            f"functions {names} share this DLQ and the message does not say which failed it: "
-            "redrive it by hand, or give each function its own DLQ",
-        )
+        return _shared("function", [f.name for f in feeders])
     return _deliver(feeders[0], Shape.BODY)
 
 
@@ -315,14 +305,19 @@ def _sns(body: str, feeders: Sequence[Feeder]) -> Delivery | NoDelivery:
             "(their topics and raw delivery): redrive it by hand",
         )
     if len(found) > 1:
-        names = ", ".join(f.name for f in found)
-        return NoDelivery(
-            "Ambiguous",
-            f"subscriptions {names} share this DLQ and the message does not say which failed "
-            "it: redrive it by hand, or give each subscription its own DLQ",
-        )
+        return _shared("subscription", [f.name for f in found])
     feeder = found[0]
     return _deliver(feeder, Shape.SNS_LAMBDA_EVENT if feeder.protocol == "lambda" else Shape.BODY)
+
+
+def _shared(what: str, names: Sequence[str]) -> NoDelivery:
+    """Several feeders of one kind (``what``: target, function, subscription) dead-letter into
+    the DLQ and nothing in the message says which of them failed it."""
+    return NoDelivery(
+        "Ambiguous",
+        f"{what}s {', '.join(names)} share this DLQ and the message does not say which failed "
+        f"it: redrive it by hand, or give each {what} its own DLQ",
+    )
 
 
 def _deliver(feeder: Feeder, shape: Shape, *, arn: str | None = None) -> Delivery | NoDelivery:
