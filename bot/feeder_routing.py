@@ -137,8 +137,20 @@ def route(
     if LAMBDA_REQUEST_ID in attributes and LAMBDA_ERROR_CODE in attributes:
         # Before reading the body as an on-failure record: Lambda writes a record with no
         # message attributes, and an async DLQ keeps the failed event as it was, which may well
-        # be a record (a function that handles another's failure records).
-        return _async_dlq(async_dlq)
+        # be a record (a function that handles another's failure records). A raw subscription
+        # keeps the attributes its publisher set, whatever their names: beside one, these say
+        # nothing for sure.
+        raw = [f for f in dlq_feeders if f.kind is Kind.SNS and f.raw]
+        if not raw:
+            return _async_dlq(async_dlq)
+        if async_dlq:
+            names = ", ".join(f.describe() for f in [*async_dlq, *raw])
+            return NoDelivery(
+                "Ambiguous",
+                f"{names} share this DLQ, and RequestID and ErrorCode may be Lambda's or "
+                "attributes a publisher set on a raw subscription's message: redrive it by "
+                "hand, or give each its own DLQ",
+            )
     on_failure = [f for f in dlq_feeders if f.kind is Kind.LAMBDA and f.on_failure]
     record = on_failure_function(message.body) if on_failure else None
     if record is not None:
