@@ -555,3 +555,31 @@ def test_error_selects_only_its_group_among_errors_alike_past_the_label() -> Non
             False,
             False,
         ]
+
+
+# --- a raw subscription's message whose publisher named its attributes as Lambda does --------
+
+
+def _with_lambda_like_attributes() -> ReceivedMessage:
+    # An error-notification topic: its publisher sets RequestID and ErrorCode on each message,
+    # and raw delivery turns them into SQS message attributes (SNS Developer Guide, "Amazon SNS
+    # raw message delivery": message attributes are sent as SQS message attributes)
+    return sns_envelope(
+        '{"alert":"payment failed"}',
+        topic_arn=TOPIC,
+        raw=True,
+        attributes={"RequestID": "req-42", "ErrorCode": "500"},
+    )
+
+
+def test_a_raw_subscriptions_message_with_lambda_like_attributes_goes_back_to_its_queue() -> None:
+    feeders = [_subscription(BILLING, "sqs", raw=True)]
+    delivery = _delivered(route(_with_lambda_like_attributes(), feeders, has_sqs_sources=False))
+    assert (delivery.via, delivery.arn) == (Via.QUEUE, BILLING)
+
+
+def test_lambda_like_attributes_beside_a_raw_subscription_and_a_function_are_not_guessed() -> None:
+    # Given a DLQ shared by a raw subscription and a function's async DLQ: the attributes do
+    # not tell Lambda's from the publisher's
+    feeders = [_subscription(BILLING, "sqs", raw=True), _async_feeder(SHIP)]
+    _refused(route(_with_lambda_like_attributes(), feeders, has_sqs_sources=False), "Ambiguous")
