@@ -235,16 +235,22 @@ def _eventbridge(
     return _deliver(feeder, Shape.BODY)
 
 
+def _json_object(body: str) -> dict[str, Any] | None:
+    """``body`` parsed when it is a JSON object (what SNS and Lambda write), else None."""
+    if not body.lstrip().startswith("{"):
+        return None  # not an object: no need to parse a body of up to 1 MiB
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
 def on_failure_function(body: str) -> tuple[str, Any] | None:
     """(requestContext.functionArn, requestPayload) of a Lambda on-failure record, or None when
     ``body`` is not one (not JSON, or without those fields)."""
-    if not body.lstrip().startswith("{"):
-        return None
-    try:
-        record = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(record, dict) or "requestPayload" not in record or "version" not in record:
+    record = _json_object(body)
+    if record is None or "requestPayload" not in record or "version" not in record:
         return None
     context = record.get("requestContext")
     function_arn = context.get("functionArn") if isinstance(context, dict) else None
@@ -291,13 +297,8 @@ def _async_dlq(feeders: Sequence[Feeder]) -> Delivery | NoDelivery:
 
 def sns_topic(body: str) -> str | None:
     """The TopicArn of an SNS envelope (a JSON object with Type "Notification"), else None."""
-    if not body.lstrip().startswith("{"):
-        return None
-    try:
-        document = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(document, dict) or document.get("Type") != "Notification":
+    document = _json_object(body)
+    if document is None or document.get("Type") != "Notification":
         return None
     topic = document.get("TopicArn")
     return topic if isinstance(topic, str) and topic else None
