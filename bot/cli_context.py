@@ -64,7 +64,8 @@ class CliContext:
     def ledger(self) -> RedriveLedger | None:
         """The state table's redrive ledger when ``STATE_TABLE`` names one, so that MAX_REDRIVES
         holds for what travels without the counter (a function's payload, a message with no
-        room for it) as in the Slack worker and the daily job; None: the counter alone."""
+        room for it) as in the Slack worker and the daily job; None: the counter, and what the run
+        itself sent (``bot.engine_ledger.InRunLedger``)."""
         return self._make_ledger()
 
     @property

@@ -588,8 +588,8 @@ def _print_notes(
         print(
             f"  note: lambda payloads carry no counter (an invoke has no message attributes): "
             f"the CLI cannot count the redrives of the {to_functions} {sent} to functions "
-            "toward MAX_REDRIVES without STATE_TABLE; the Slack worker and the daily job count "
-            "them in the state table's ledger",
+            "toward MAX_REDRIVES beyond this run without STATE_TABLE; the Slack worker and the "
+            "daily job count them in the state table's ledger",
             file=out,
         )
     if report.lineage_dropped:

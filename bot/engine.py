@@ -93,7 +93,8 @@ def for_action(request: RedriveRequest) -> RedriveRequest:
 class RedriveEngine:
     """Moves messages from a DLQ back to their source queues; see the module docstring.
 
-    ``ledger`` (optional) counts the redrives of messages that cannot carry the counter;
+    ``ledger`` (optional) counts the redrives of messages that cannot carry the counter across
+    runs (without one, each run counts what it sent itself: ``bot.engine_ledger.InRunLedger``);
     ``clock`` (seconds) times the heartbeat that keeps held messages hidden (tests pass the fake
     SQS's clock); ``targets`` (optional) invokes the functions and publishes to the topics that
     the messages of SNS subscriptions, EventBridge targets and Lambda functions go back to.

@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import threading
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -56,19 +58,39 @@ def content_digest(entry: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+class InRunLedger:
+    """``RedriveLedger`` of one run, in memory: what a run with no ledger (the CLI without
+    ``STATE_TABLE``) sent without the counter. A copy that comes back within the run (a function
+    that fails again at once: Lambda dead-letters the event anew, without the counter) is then
+    judged by it, instead of being sent again each time until the DLQ looks empty (27 invokes of
+    one event in one CLI run). Across runs only a durable ledger counts."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def counts(self, dlq: str, digests: Collection[str]) -> dict[str, int]:
+        with self._lock:
+            return {d: self._counts[d] for d in digests if self._counts[d]}
+
+    def record(self, dlq: str, digests: Sequence[str]) -> None:
+        with self._lock:
+            self._counts.update(digests)
+
+
 class RunLedger:
-    """One run's use of the (optional) ledger: asked about what travels without the counter,
-    told what was sent without it."""
+    """One run's use of the ledger (the given one, else ``InRunLedger``): asked about what
+    travels without the counter, told what was sent without it."""
 
     def __init__(self, ledger: RedriveLedger | None, dlq: str, *, force: bool) -> None:
-        self._ledger = ledger
+        self._ledger: RedriveLedger = ledger if ledger is not None else InRunLedger()
         self._dlq = dlq
         self._force = force  # --force judges no message poison: nothing to ask
 
     def recorded(self, items: Iterable[Outgoing]) -> dict[str, int]:
         """The ledger's redrive count of each item that travels without the counter, by
         message id: one question for the whole batch, none if every message carries it."""
-        if self._ledger is None or self._force:
+        if self._force:
             return {}
         digests = {
             item.message_id: content_digest(item.entry) for item in items if item.counter_dropped
@@ -82,5 +104,5 @@ class RunLedger:
         """Count a redrive in the ledger for each message that travelled without the counter:
         confirmed (deleted or not) or unconfirmed, since what may have arrived counts too."""
         digests = [content_digest(item.entry) for item in sent if item.counter_dropped]
-        if self._ledger is not None and digests:
+        if digests:
             self._ledger.record(self._dlq, digests)

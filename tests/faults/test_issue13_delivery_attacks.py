@@ -216,3 +216,29 @@ def test_an_invoke_answered_past_the_read_timeout_is_unconfirmed_not_refused(
     # Then the caller is told the answer was lost (the message stays, unconfirmed, never sent
     # again in the run), not that Lambda refused it: Lambda had queued it and ran it once
     assert [i.payload for i in lambdas.calls_to("resizer")] == [{"n": 1}]
+
+
+def test_one_cli_run_without_a_state_table_does_not_loop_a_function_that_keeps_failing(
+    aws: LocalAws, sqs: SQSClient, lambdas: LambdaServer, env: dict[str, str]
+) -> None:
+    # Given a function that fails at once, each failed event dead-lettered again with a new
+    # RequestID, and a CLI user with no state table (the counter alone, which a function's
+    # payload cannot carry)
+    dlq_url, dlq_arn = make_queue(sqs, "thumbs-dlq")
+
+    def still_failing(event: Any, context: Any) -> None:
+        message = lambda_async_dlq_message(event)
+        boto3.client("sqs").send_message(QueueUrl=dlq_url, **as_send_entry(message))
+
+    lambdas.register("thumbnailer", still_failing, dead_letter_arn=dlq_arn)
+    sqs.send_message(
+        QueueUrl=dlq_url, **as_send_entry(lambda_async_dlq_message({"key": "broken.heic"}))
+    )
+    # When the operator runs one redrive
+    result = run_cli(["redrive", "thumbs-dlq"], {**env, "MAX_REDRIVES": "2"})
+    lambdas.wait_idle()
+    # Then the run did not invoke it again each time it came back (it came back at once): at
+    # most MAX_REDRIVES times, and the copy that came back the last time is held, still there
+    invoked = [i.payload for i in lambdas.calls_to("thumbnailer")]
+    assert invoked == [{"key": "broken.heic"}] * 2, result.out
+    assert count(sqs, dlq_url) == 1
