@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from infra.local.kinds_scene import KindsBuilder
 from infra.local.lambda_server import LambdaServer, function_arn
 from infra.local.scene import create_pair
+from tests.unit.kind_messages import eventbridge_dlq_message, eventbridge_event
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -54,3 +55,19 @@ class World(KindsBuilder):
     def subscribe(self, protocol: str, endpoint: str, dlq: str | None) -> str:
         """Subscribe ``endpoint`` to the topic ``orders``, dead-lettering into ``dlq``."""
         return self.subscribe_to(self.topic, protocol, endpoint, dlq)
+
+    def billing_failed(self, *error_codes: str) -> None:
+        """Seed ``billing-dlq`` with an event the rule's billing target failed for each
+        EventBridge ERROR_CODE, their details ``{"invoice": 1}``, ``{"invoice": 2}``, ..."""
+        self.seed(
+            "billing-dlq",
+            *(
+                eventbridge_dlq_message(
+                    eventbridge_event({"invoice": number}),
+                    rule_arn=self.rule,
+                    target_arn=self.arns["billing-inbox"],
+                    error_code=code,
+                )
+                for number, code in enumerate(error_codes, 1)
+            ),
+        )

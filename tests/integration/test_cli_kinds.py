@@ -16,12 +16,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from infra.local.lambda_server import LambdaServer, function_arn
-from infra.local.scene import count, drain, queue_arn
+from infra.local.scene import count, drain
 from tests.integration.cli_helpers import run_cli
 from tests.integration.kinds_world import World
 from tests.unit.kind_messages import (
-    eventbridge_dlq_message,
-    eventbridge_event,
     lambda_async_dlq_message,
     lambda_on_failure_record,
     sns_envelope,
@@ -168,16 +166,7 @@ def test_an_eventbridge_target_dlq_goes_to_its_target_and_holds_what_needs_a_hum
     world: World, env: dict[str, str], sqs: SQSClient
 ) -> None:
     # Given an event the billing target throttled and one it was not allowed to receive
-    failed = {"rule_arn": world.rule, "target_arn": world.arns["billing-inbox"]}
-    world.seed(
-        "billing-dlq",
-        eventbridge_dlq_message(
-            eventbridge_event({"invoice": 1}), **failed, error_code="THROTTLING"
-        ),
-        eventbridge_dlq_message(
-            eventbridge_event({"invoice": 2}), **failed, error_code="NO_PERMISSIONS"
-        ),
-    )
+    world.billing_failed("THROTTLING", "NO_PERMISSIONS")
 
     # When a dry run counts them
     dry = run_cli(["redrive", "billing-dlq", "--dry-run"], env)
@@ -286,8 +275,7 @@ def test_an_http_subscription_dlq_is_refused_with_why_and_kept(
     world: World, env: dict[str, str], sqs: SQSClient
 ) -> None:
     # Given a DLQ of an HTTPS subscription (SNS alone signs and delivers its envelope)
-    url = sqs.create_queue(QueueName="webhook-dlq")["QueueUrl"]
-    world.urls["webhook-dlq"], world.arns["webhook-dlq"] = url, queue_arn(sqs, url)
+    world.queues("webhook-dlq")
     world.subscribe("https", "https://hooks.example.com/orders", "webhook-dlq")
     world.seed("webhook-dlq", sns_envelope('{"order": 9}', topic_arn=world.topic))
 
@@ -306,8 +294,7 @@ def test_hostile_endpoint_names_are_escaped_in_the_table(
     world: World, env: dict[str, str], sqs: SQSClient
 ) -> None:
     # Given an HTTPS subscription whose endpoint holds an escape sequence and Slack markup
-    url = sqs.create_queue(QueueName="hostile-dlq")["QueueUrl"]
-    world.urls["hostile-dlq"], world.arns["hostile-dlq"] = url, queue_arn(sqs, url)
+    world.queues("hostile-dlq")
     # (C1 CSI: XML, and so SNS's answer, cannot carry ESC itself)
     world.subscribe("https", "https://x.example/\u009b2J<!channel>\u202e", "hostile-dlq")
 

@@ -13,12 +13,10 @@ from typing import Any
 import pytest
 
 from bot.slack.ids import ActionId
-from infra.local.scene import count, drain, queue_arn
+from infra.local.scene import count, drain
 from tests.integration.kinds_world import World
 from tests.integration.slack.slack_harness import APPROVER, SlackHarness, seed_orders
 from tests.unit.kind_messages import (
-    eventbridge_dlq_message,
-    eventbridge_event,
     lambda_async_dlq_message,
     sns_envelope,
 )
@@ -61,8 +59,7 @@ def test_list_shows_each_kind_and_its_sources_escaped(harness: SlackHarness, wor
     # Given a plain SQS DLQ beside subscription and rule-target DLQs, and an HTTPS subscription
     # whose endpoint holds Slack markup
     seed_orders(harness.sqs, 1)
-    url = harness.sqs.create_queue(QueueName="hostile-dlq")["QueueUrl"]
-    world.urls["hostile-dlq"], world.arns["hostile-dlq"] = url, queue_arn(harness.sqs, url)
+    world.queues("hostile-dlq")
     world.subscribe("https", "https://x.example/<!channel>\u202e", "hostile-dlq")
 
     # When someone lists the DLQs
@@ -158,16 +155,7 @@ def test_a_rule_target_dlq_card_counts_what_needs_a_human_with_the_reason(
     harness: SlackHarness, world: World
 ) -> None:
     # Given a throttled event and one EventBridge was not allowed to deliver
-    failed = {"rule_arn": world.rule, "target_arn": world.arns["billing-inbox"]}
-    world.seed(
-        "billing-dlq",
-        eventbridge_dlq_message(
-            eventbridge_event({"invoice": 1}), **failed, error_code="THROTTLING"
-        ),
-        eventbridge_dlq_message(
-            eventbridge_event({"invoice": 2}), **failed, error_code="NO_PERMISSIONS"
-        ),
-    )
+    world.billing_failed("THROTTLING", "NO_PERMISSIONS")
 
     # When a redrive is asked for and approved
     card = approve(harness, "redrive billing-dlq")
