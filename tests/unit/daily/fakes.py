@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.config import DailySettings
+from bot.config import DailySettings, EngineSettings
+from bot.daily.auto_redrive import AutoRedriver
 from bot.daily.lease import LeaseStore
 from bot.daily.posting import ReportPoster
 from bot.daily.report_updates import ReportUpdates
 from bot.daily.snapshots import RunState, SnapshotStore
+from bot.engine import RedriveEngine
 from tests.unit.fake_slack import FakeSlackGateway
 from tests.unit.fake_state_table import FakeStateTable
 
@@ -68,3 +70,16 @@ class Stores:
             poster=poster, runs=runs, snapshots=snapshots, daily=daily, clock=clock
         )
         return cls(table, slack, snapshots, runs, LeaseStore(table), poster, updates, clock)
+
+    def auto_redriver(self, sqs: Any, **daily_env: str) -> AutoRedriver:
+        """The daily job's auto-redriver on ``sqs`` (the in-memory SQS) and these stores, its
+        daily settings read from ``daily_env`` (REPORT_CHANNEL is this module's)."""
+        settings = EngineSettings.from_env({})
+        return AutoRedriver(
+            engine=RedriveEngine(sqs, max_redrives=3, timezone=settings.timezone),
+            snapshots=self.snapshots,
+            runs=self.runs,
+            daily=DailySettings.from_env({"REPORT_CHANNEL": CHANNEL, **daily_env}),
+            engine_settings=settings,
+            clock=self.clock,
+        )

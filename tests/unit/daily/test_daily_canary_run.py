@@ -13,13 +13,12 @@ from zoneinfo import ZoneInfo
 from bot.canary import CanaryOutcome, Watch
 from bot.catalog import DlqCatalog
 from bot.config import DailySettings, EngineSettings
-from bot.daily.auto_redrive import AutoRedriver, auto_redrive_of
+from bot.daily.auto_redrive import auto_redrive_of
 from bot.daily.blocks import fallback_text, render_report
 from bot.daily.canary_run import canary_plan, canary_result, outcome_report, with_canary
 from bot.daily.codec import from_json, to_json
 from bot.daily.once import Attempt, LeaseTiming
 from bot.daily.report import AutoRedrive, CanaryResult, DailyReport, DlqStatus
-from bot.engine import RedriveEngine
 from bot.pacing import Deadline
 from bot.redrive_model import RedriveReport, StopReason
 from bot.selection import LINEAGE_ATTRIBUTE, Selection, day_window
@@ -159,16 +158,7 @@ def _world(canary_size: str = "10") -> tuple[Any, Any, Any, str]:
     for n in range(15):
         sqs.put(dlq_url, json.dumps({"n": n}))
     settings = EngineSettings.from_env({})
-    stores = Stores.make()
-    daily = DailySettings.from_env({"REPORT_CHANNEL": "C1", "DAILY_CANARY_SIZE": canary_size})
-    redriver = AutoRedriver(
-        engine=RedriveEngine(sqs, max_redrives=3, timezone=settings.timezone),  # type: ignore[arg-type]
-        snapshots=stores.snapshots,
-        runs=stores.runs,
-        daily=daily,
-        engine_settings=settings,
-        clock=stores.clock,
-    )
+    redriver = Stores.make().auto_redriver(sqs, DAILY_CANARY_SIZE=canary_size)
     dlq = DlqCatalog(sqs, settings).get("orders-dlq")  # type: ignore[arg-type]
     return sqs, redriver, dlq, source_url
 

@@ -11,11 +11,10 @@ from typing import Any
 
 from bot.canary import canary_blocker
 from bot.catalog import Dlq, DlqCatalog
-from bot.config import DailySettings, EngineSettings
+from bot.config import EngineSettings
 from bot.daily.auto_redrive import AutoRedriver, auto_redrive_of
 from bot.daily.once import Attempt, LeaseTiming
 from bot.daily.report import AutoRedrive
-from bot.engine import RedriveEngine
 from bot.feeders import Feeder, Kind
 from bot.pacing import Deadline
 from bot.redrive_model import RedriveReport, StopReason
@@ -99,18 +98,7 @@ def _world(*, sns: bool) -> tuple[FakeSqs, AutoRedriver, Dlq, str]:
         body = sns_envelope(json.dumps({"n": n}), topic_arn=TOPIC).body if sns else f"m{n}"
         sqs.put(dlq_url, body)
     settings = EngineSettings.from_env({})
-    stores = Stores.make()
-    daily = DailySettings.from_env(
-        {"REPORT_CHANNEL": "C1", "DAILY_CANARY_SIZE": "10", "DAILY_CANARY_WAIT_S": "0"}
-    )
-    redriver = AutoRedriver(
-        engine=RedriveEngine(sqs, max_redrives=3, timezone=settings.timezone),  # type: ignore[arg-type]
-        snapshots=stores.snapshots,
-        runs=stores.runs,
-        daily=daily,
-        engine_settings=settings,
-        clock=stores.clock,
-    )
+    redriver = Stores.make().auto_redriver(sqs, DAILY_CANARY_SIZE="10", DAILY_CANARY_WAIT_S="0")
     dlq = DlqCatalog(sqs, settings).get("alerts-dlq") if not sns else None  # type: ignore[arg-type]
     if dlq is None:
         info = sqs.queue_info(dlq_url)
