@@ -107,6 +107,25 @@ class Router:
         self.lookup_lock = threading.Lock()
 
     def prepare(self, message: ReceivedMessage) -> Candidate:
+        """``_prepare``'s candidate, and a copy bound for a destination an approval did not name
+        (``RedriveRequest.only_to``) failed NotApproved instead: it stays in the DLQ."""
+        candidate = self._prepare(message)
+        only_to = self.state.request.only_to
+        if (
+            only_to is not None
+            and candidate.failure is None
+            and candidate.held is None
+            and candidate.destination not in only_to
+        ):
+            approved = ", ".join(sorted(only_to)) or "nothing"
+            candidate.failure = (
+                "NotApproved",
+                f"it goes to {candidate.destination} now, and the approval named only "
+                f"{approved} (what feeds the DLQ changed since the count): ask again",
+            )
+        return candidate
+
+    def _prepare(self, message: ReceivedMessage) -> Candidate:
         """Where ``message`` goes and the entry that takes it there (built for that queue's
         MaximumMessageSize), or why it cannot go: its source queue is gone, or the destination
         cannot take it (then it stays in the DLQ, failed with the reason, and is never sent).

@@ -120,6 +120,8 @@ ROUTING_REFUSALS = {
     "UnknownTarget": "names a target that does not feed this DLQ",
     "Unsupported": "target not reachable as AWS would deliver",
     "NotAnEvent": "not an event its function can take",
+    # an approved run's message now routed elsewhere than its card said (RedriveRequest.only_to)
+    "NotApproved": "bound for a target the approval did not name",
 }
 
 

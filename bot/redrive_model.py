@@ -70,6 +70,9 @@ class RedriveRequest:
     archive: ArchiveSink | None = None
     edit: EditSpec | None = None  # REDRIVE of exactly that message, with the new body
     lineage: str | None = None  # stamped on every copy sent (the canary finds its returns)
+    # An approval's destinations (``destination`` labels its card counted): a message routed
+    # anywhere else stays in the DLQ, failed NotApproved. None: wherever it routes.
+    only_to: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         check_rate(self.rate, self.workers, self.visibility_timeout)

@@ -61,6 +61,10 @@ _OPTIONAL_TEXTS = (
     # async invoke, a subscription's endpoint, never the topic): every card of the request shows
     # it. None for a DLQ fed by SQS queues only (its messages go back to their source queues).
     "deliveries",
+    # The destinations an approval of a DLQ with feeders may send to (``by_destination`` labels
+    # as its count found them, one a line): a message routed elsewhere at approval (a function's
+    # DLQ given to another, a subscription changed) stays, failed NotApproved.
+    "approved_to",
 )
 
 
@@ -120,8 +124,7 @@ class ApprovalRequest:
     message_ts: str | None = None
     decided_by: str | None = None
     decided_at: datetime | None = None
-    # Why the count stopped early (a StopReason value), when it did.
-    count_stopped: str | None = None
+    count_stopped: str | None = None  # why the count stopped early (a StopReason), if it did
     # What was approved (the run's ``Pin``): every counted message was sent before
     # ``pin_sent_before`` (the count's end), and ``pin_digests`` are their ids' digests (None
     # when more than PIN_MAX_IDS matched). None in a request stored before pins existed.
@@ -139,6 +142,7 @@ class ApprovalRequest:
     new_body_sha256: str | None = None
     edit_diff: str | None = None
     deliveries: str | None = None  # where copies go, every card shows it (see _OPTIONAL_TEXTS)
+    approved_to: str | None = None  # the only destinations it may send to (_OPTIONAL_TEXTS)
 
     def audit_detail(self) -> dict[str, Any]:
         """What the audit events of this request record beside who and when (``_AUDITED``)."""

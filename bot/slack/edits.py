@@ -212,6 +212,7 @@ class Edits:
             deliveries="\n".join([f"{destination.words}: 1", *not_resent_lines(dlq.feeders)])
             if dlq.feeders
             else None,
+            approved_to=destination.label if dlq.feeders else None,
         )
         self.state.put_request(request)
         self.state.record_event(

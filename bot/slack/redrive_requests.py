@@ -118,6 +118,10 @@ class RedriveRequests:
             action=action.value,
             archive_location=archive_location,
             deliveries=_deliveries(dlq, dry) if action is RequestAction.REDRIVE else None,
+            # A DLQ with feeders: its copies go only where the card says they go.
+            approved_to="\n".join(sorted(dry.by_destination))
+            if dlq.feeders and action is RequestAction.REDRIVE
+            else None,
         )
         self.state.put_request(request)
         self.state.record_event(

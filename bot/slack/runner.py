@@ -117,7 +117,8 @@ def engine_request(
         if request.edit_message_id is None or request.edit_body is None:
             raise UsageError("this edit names no message or body; nothing was sent")
         edit = EditSpec(request.edit_message_id, request.edit_body)
-    yield RedriveRequest(selection=selection, max_held=max_held, edit=edit)
+    only_to = None if request.approved_to is None else frozenset(request.approved_to.splitlines())
+    yield RedriveRequest(selection=selection, max_held=max_held, edit=edit, only_to=only_to)
 
 
 # The run record keeps the run's totals under the same names (``bot.state_model.RunRecord``).
