@@ -7,10 +7,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from slack_sdk.models.blocks import Block
+
 from bot.config import DailySettings, EngineSettings
 from bot.daily.auto_redrive import AutoRedriver
+from bot.daily.blocks import MAX_BLOCKS, render_report
 from bot.daily.lease import LeaseStore
 from bot.daily.posting import ReportPoster
+from bot.daily.report import DailyReport
 from bot.daily.report_updates import ReportUpdates
 from bot.daily.snapshots import RunState, SnapshotStore
 from bot.engine import RedriveEngine
@@ -31,6 +35,15 @@ def section_texts(slack: FakeSlackGateway, method: str = "chat.postMessage") -> 
         "\n".join(b["text"]["text"] for b in body.get("blocks", []) if b.get("type") == "section")
         for body in calls_to(slack, method)
     ]
+
+
+def report_blocks(report: DailyReport) -> list[dict[str, Any]]:
+    """The report's message blocks, each checked by slack_sdk's models, within Slack's limit."""
+    blocks = render_report(report).message.blocks
+    for block in blocks:
+        Block.parse(block).validate_json()  # type: ignore[union-attr]
+    assert len(blocks) <= MAX_BLOCKS
+    return blocks
 
 
 class Clock:

@@ -7,12 +7,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from slack_sdk.models.blocks import Block
-
-from bot.daily.blocks import MAX_BLOCKS, fallback_text, render_report
+from bot.daily.blocks import fallback_text
 from bot.daily.codec import from_json, to_json
 from bot.daily.report import AutoRedrive, DailyReport, DlqStatus
 from bot.feeders import Feeder, Kind
+from tests.unit.daily.fakes import report_blocks
 
 DAY = date(2026, 3, 10)
 NOW = datetime(2026, 3, 11, 6, tzinfo=UTC)
@@ -26,16 +25,8 @@ def _report(*dlqs: DlqStatus, **overrides: Any) -> DailyReport:
     return DailyReport(**values)
 
 
-def _blocks(report: DailyReport) -> list[dict[str, Any]]:
-    blocks = render_report(report).message.blocks
-    for block in blocks:
-        Block.parse(block).validate_json()  # type: ignore[union-attr]
-    assert len(blocks) <= MAX_BLOCKS
-    return blocks
-
-
 def _text(report: DailyReport) -> str:
-    return "\n".join(b["text"]["text"] for b in _blocks(report) if b["type"] == "section")
+    return "\n".join(b["text"]["text"] for b in report_blocks(report) if b["type"] == "section")
 
 
 def _sns_feeder(name: str = SUBSCRIPTION) -> Feeder:
@@ -247,7 +238,7 @@ def test_failures_say_their_codes_escaped() -> None:
 def test_quiet_dlqs_are_named_with_their_kind() -> None:
     calm = DlqStatus(name="calm-dlq", depth=0, depth_before=0, kind="sns")
     busy = DlqStatus(name="busy-dlq", depth=1, depth_before=1, kind="sqs", sources=("busy",))
-    blocks = _blocks(_report(calm, busy))
+    blocks = report_blocks(_report(calm, busy))
     context = next(b for b in blocks if b["type"] == "context")["elements"][0]["text"]
     assert context.endswith(" · quiet: calm-dlq (sns)")
 

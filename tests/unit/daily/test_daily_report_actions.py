@@ -22,6 +22,7 @@ from bot.selection import Selection, TimeWindow, day_window
 from bot.slack.button_values import parse_button_value
 from bot.slack.ids import ActionId
 from bot.sqs_model import ReceivedMessage
+from tests.unit.daily.fakes import report_blocks
 
 SEOUL = ZoneInfo("Asia/Seoul")
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
@@ -72,14 +73,6 @@ def _report(
     )
 
 
-def _blocks(report: DailyReport) -> list[dict[str, Any]]:
-    blocks = render_report(report).message.blocks
-    for block in blocks:
-        Block.parse(block).validate_json()  # type: ignore[union-attr]
-    assert len(blocks) <= MAX_BLOCKS
-    return blocks
-
-
 def _text(blocks: list[dict[str, Any]]) -> str:
     return "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
 
@@ -108,7 +101,7 @@ def test_seoul_exact_count_oldest_and_buttons_selecting_what_expires() -> None:
         expiry=_scan(sent, until, retention=4 * DAY_S, population=5),
     )
     # When rendered
-    blocks = _blocks(_report(SEOUL, scheduled, status))
+    blocks = report_blocks(_report(SEOUL, scheduled, status))
     # Then the DLQ's section flags exactly 3, with the oldest's sent and expiry times in Seoul
     assert (
         ":hourglass: *3* expire before the next report (Thu 3 Dec 06:00): oldest sent "
@@ -150,7 +143,7 @@ def test_los_angeles_over_the_fall_back_night() -> None:
         figures=_figures(2),
         expiry=_scan(sent, until, retention=DAY_S, population=2),
     )
-    blocks = _blocks(_report(LOS_ANGELES, scheduled, status))
+    blocks = report_blocks(_report(LOS_ANGELES, scheduled, status))
     # Then one expires before Sunday's report; the bound is 24 h of real time before it:
     # 06:00 PST Sunday less 24 h is 07:00 PDT Saturday, an hour after this report (the 25-hour
     # day), not 06:00
@@ -174,7 +167,7 @@ def test_utc_partial_scan_says_at_least_and_what_it_was_found_in() -> None:
         figures=_figures(3, population=5000),
         expiry=_scan(sent, until, retention=2 * DAY_S, population=5000),
     )
-    text = _text(_blocks(_report(ZoneInfo("UTC"), scheduled, status)))
+    text = _text(report_blocks(_report(ZoneInfo("UTC"), scheduled, status)))
     assert (
         "*≥ 2* expire before the next report (Thu 3 Dec 06:00) — found in a sample of 3 of "
         "≈ 5,000: oldest found sent 2026-12-01 04:00 +00:00, expires 2026-12-03 04:00 +00:00 "
@@ -192,7 +185,7 @@ def test_nothing_expiring_means_no_line_and_no_expiry_buttons() -> None:
         figures=_figures(1),
         expiry=_scan([until + timedelta(hours=1)], until, retention=4 * DAY_S, population=1),
     )
-    blocks = _blocks(_report(ZoneInfo("UTC"), scheduled, status))
+    blocks = report_blocks(_report(ZoneInfo("UTC"), scheduled, status))
     assert "expire before" not in _text(blocks)
     assert not [b for b in _buttons(blocks) if "expiring" in b[0]]
 
@@ -209,12 +202,12 @@ def test_an_auto_redrive_reaching_into_the_expiring_says_the_count_was_before_it
         expiry=_scan([until - timedelta(hours=1)] * 3, until, retention=DAY_S, population=3),
         redrive=AutoRedrive(moved=2, selection=Selection(window=yesterday)),
     )
-    text = _text(_blocks(_report(ZoneInfo("UTC"), scheduled, status)))
+    text = _text(report_blocks(_report(ZoneInfo("UTC"), scheduled, status)))
     assert "(counted before the auto-redrive, which may have moved some)" in text
     # A window that starts after the bound cannot have taken any of them: no such note
     later = Selection(window=TimeWindow(until + timedelta(hours=1), yesterday.end))
     quiet = DlqStatus(**{**status.__dict__, "redrive": AutoRedrive(moved=2, selection=later)})
-    assert "counted before" not in _text(_blocks(_report(ZoneInfo("UTC"), scheduled, quiet)))
+    assert "counted before" not in _text(report_blocks(_report(ZoneInfo("UTC"), scheduled, quiet)))
 
 
 def test_error_groups_show_their_digest_and_get_redrive_and_discard_buttons() -> None:
@@ -226,7 +219,7 @@ def test_error_groups_show_their_digest_and_get_redrive_and_discard_buttons() ->
         name="orders-dlq", depth=6, depth_before=6, figures=_figures(6, groups=groups)
     )
     scheduled = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
-    blocks = _blocks(_report(ZoneInfo("UTC"), scheduled, status))
+    blocks = report_blocks(_report(ZoneInfo("UTC"), scheduled, status))
     text = _text(blocks)
     # Then each group shows the digest of its whole label (what --error takes), the cut label
     # ends with the same digest's first digits
@@ -263,7 +256,7 @@ def test_error_buttons_name_no_count_unless_it_is_the_dlqs_own(moved: int) -> No
     status = DlqStatus(
         name="orders-dlq", depth=38, depth_before=40, figures=figures, redrive=redrive
     )
-    blocks = _blocks(_report(ZoneInfo("UTC"), datetime(2026, 12, 2, 6, tzinfo=UTC), status))
+    blocks = report_blocks(_report(ZoneInfo("UTC"), datetime(2026, 12, 2, 6, tzinfo=UTC), status))
     texts = [b[1] for b in _buttons(blocks) if "error" in b[0]]
     assert texts == [
         f"Redrive these ({label_digest('Timeout')})…",
