@@ -26,11 +26,12 @@ def sns_feeder(
     subscription_id: str = SUBSCRIPTION_ID,
     raw: bool = False,
     refusal: str | None = None,
+    dlq: str = DLQ,
 ) -> Feeder:
-    """A subscription of ``topic`` delivering to ``endpoint`` that dead-letters into the DLQ."""
+    """A subscription of ``topic`` delivering to ``endpoint`` that dead-letters into ``dlq``."""
     return Feeder(
         kind=Kind.SNS,
-        dlq_arn=DLQ,
+        dlq_arn=dlq,
         name=f"{topic}:{subscription_id}",
         target_arn=endpoint,
         protocol=protocol,
@@ -40,24 +41,28 @@ def sns_feeder(
     )
 
 
-def events_feeder(target_arn: str, target_id: str = "billing") -> Feeder:
-    """Target ``target_id`` of the rule on the default bus, with the DLQ as its DeadLetterConfig."""
+def events_feeder(
+    target_arn: str, target_id: str = "billing", *, rule: str = "orders-created", dlq: str = DLQ
+) -> Feeder:
+    """Target ``target_id`` of ``rule`` on the default bus, ``dlq`` its DeadLetterConfig."""
     return Feeder(
         kind=Kind.EVENTS,
-        dlq_arn=DLQ,
-        name=f"default/orders-created/{target_id}",
+        dlq_arn=dlq,
+        name=f"default/{rule}/{target_id}",
         target_arn=target_arn,
         protocol=arn_service(target_arn),
-        rule_arn=RULE,
+        rule_arn=arn("events", f"rule/{rule}"),
         target_id=target_id,
     )
 
 
-def lambda_feeder(function_arn: str = HANDLER, *, on_failure: bool = False) -> Feeder:
-    """A function whose async DLQ (or, ``on_failure``, on-failure destination) is the DLQ."""
+def lambda_feeder(
+    function_arn: str = HANDLER, *, on_failure: bool = False, dlq: str = DLQ
+) -> Feeder:
+    """A function whose async DLQ (or, ``on_failure``, on-failure destination) is ``dlq``."""
     return Feeder(
         kind=Kind.LAMBDA,
-        dlq_arn=DLQ,
+        dlq_arn=dlq,
         name=function_arn.rsplit(":", 1)[-1],
         target_arn=function_arn,
         protocol="lambda",

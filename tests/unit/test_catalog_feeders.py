@@ -12,8 +12,11 @@ from bot.config import EngineSettings
 from bot.errors import NotADeadLetterQueueError
 from bot.feeders import Feeder, FeederScan, Kind
 from tests.unit.fake_sqs import FakeSqs, arn_of
+from tests.unit.kind_feeders import lambda_feeder, sns_feeder
 
-SUBSCRIPTION = "arn:aws:sns:us-east-1:123:orders:0f5ad0e6"
+TOPIC = "arn:aws:sns:us-east-1:123:orders"
+SUBSCRIPTION_ID = "0f5ad0e6"
+SUBSCRIPTION = f"{TOPIC}:{SUBSCRIPTION_ID}"
 FUNCTION = "arn:aws:lambda:us-east-1:123:function:orders-handler"
 
 
@@ -30,21 +33,13 @@ class CountingDirectory:
 
 
 def sns_into(dlq: str, endpoint: str = "orders-billing") -> Feeder:
-    return Feeder(
-        kind=Kind.SNS,
-        dlq_arn=arn_of(dlq),
-        name=SUBSCRIPTION,
-        target_arn=arn_of(endpoint),
-        protocol="sqs",
-        topic_arn="arn:aws:sns:us-east-1:123:orders",
+    return sns_feeder(
+        "sqs", arn_of(endpoint), topic=TOPIC, subscription_id=SUBSCRIPTION_ID, dlq=arn_of(dlq)
     )
 
 
 def lambda_into(dlq: str) -> Feeder:
-    return Feeder(
-        kind=Kind.LAMBDA, dlq_arn=arn_of(dlq), name="orders-handler", target_arn=FUNCTION,
-        protocol="lambda",
-    )  # fmt: skip
+    return lambda_feeder(FUNCTION, dlq=arn_of(dlq))
 
 
 def settings(queues: str = "*") -> EngineSettings:

@@ -10,11 +10,13 @@ from bot.feeders import Feeder, Kind
 from bot.inspection import summarize
 from bot.kind_words import unread_lines
 from bot.sqs_model import QueueInfo
+from tests.unit.kind_feeders import events_feeder, lambda_feeder, sns_feeder
+from tests.unit.kind_messages import arn
 
 ACCOUNT = "arn:aws:sqs:us-east-1:123456789012"
-SUBSCRIPTION = (
-    "arn:aws:sns:us-east-1:123456789012:orders-topic:0d6b7c9e-1111-2222-3333-444455556666"
-)
+TOPIC = arn("sns", "orders-topic")
+SUBSCRIPTION_ID = "0d6b7c9e-1111-2222-3333-444455556666"
+SUBSCRIPTION = f"{TOPIC}:{SUBSCRIPTION_ID}"
 
 
 def queue(name: str, visible: int = 0) -> QueueInfo:
@@ -31,36 +33,24 @@ def queue(name: str, visible: int = 0) -> QueueInfo:
 
 
 def sns(dlq: str, endpoint: str = f"{ACCOUNT}:orders-billing", protocol: str = "sqs") -> Feeder:
-    return Feeder(
-        kind=Kind.SNS,
-        dlq_arn=f"{ACCOUNT}:{dlq}",
-        name=SUBSCRIPTION,
-        target_arn=endpoint,
-        protocol=protocol,
-        topic_arn="arn:aws:sns:us-east-1:123456789012:orders-topic",
+    return sns_feeder(
+        protocol,
+        endpoint,
+        topic=TOPIC,
+        subscription_id=SUBSCRIPTION_ID,
+        dlq=f"{ACCOUNT}:{dlq}",
     )
 
 
 def events(dlq: str, rule: str = "orders-rule", target_id: str = "billing") -> Feeder:
-    return Feeder(
-        kind=Kind.EVENTS,
-        dlq_arn=f"{ACCOUNT}:{dlq}",
-        name=f"default/{rule}/{target_id}",
-        target_arn="arn:aws:lambda:us-east-1:123456789012:function:billing",
-        protocol="lambda",
-        rule_arn=f"arn:aws:events:us-east-1:123456789012:rule/{rule}",
-        target_id=target_id,
+    return events_feeder(
+        arn("lambda", "function:billing"), target_id, rule=rule, dlq=f"{ACCOUNT}:{dlq}"
     )
 
 
 def function(dlq: str, name: str = "orders-handler", *, on_failure: bool = False) -> Feeder:
-    return Feeder(
-        kind=Kind.LAMBDA,
-        dlq_arn=f"{ACCOUNT}:{dlq}",
-        name=name,
-        target_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
-        protocol="lambda",
-        on_failure=on_failure,
+    return lambda_feeder(
+        arn("lambda", f"function:{name}"), on_failure=on_failure, dlq=f"{ACCOUNT}:{dlq}"
     )
 
 

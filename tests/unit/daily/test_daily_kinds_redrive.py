@@ -15,12 +15,12 @@ from bot.config import EngineSettings
 from bot.daily.auto_redrive import AutoRedriver, auto_redrive_of
 from bot.daily.once import Attempt, LeaseTiming
 from bot.daily.report import AutoRedrive
-from bot.feeders import Feeder, Kind
 from bot.pacing import Deadline
 from bot.redrive_model import RedriveReport, StopReason
 from bot.selection import Selection
 from tests.unit.daily.fakes import Stores
 from tests.unit.fake_sqs import FakeSqs, arn_of
+from tests.unit.kind_feeders import sns_feeder
 from tests.unit.kind_messages import sns_envelope
 
 SELECTION = Selection()
@@ -85,7 +85,7 @@ def test_across_invocations_held_messages_are_never_counted_twice() -> None:
 
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts"
-SUBSCRIPTION = TOPIC + ":0a1b2c3d-1111-2222-3333-444455556666"
+SUBSCRIPTION_ID = "0a1b2c3d-1111-2222-3333-444455556666"
 
 
 def _world(*, sns: bool) -> tuple[FakeSqs, AutoRedriver, Dlq, str]:
@@ -102,13 +102,12 @@ def _world(*, sns: bool) -> tuple[FakeSqs, AutoRedriver, Dlq, str]:
     dlq = DlqCatalog(sqs, settings).get("alerts-dlq") if not sns else None  # type: ignore[arg-type]
     if dlq is None:
         info = sqs.queue_info(dlq_url)
-        feeder = Feeder(
-            kind=Kind.SNS,
-            dlq_arn=info.arn,
-            name=SUBSCRIPTION,
-            target_arn=arn_of("alerts-worker"),
-            protocol="sqs",
-            topic_arn=TOPIC,
+        feeder = sns_feeder(
+            "sqs",
+            arn_of("alerts-worker"),
+            topic=TOPIC,
+            subscription_id=SUBSCRIPTION_ID,
+            dlq=info.arn,
         )
         dlq = Dlq(info=info, sources=(), feeders=(feeder,))
     return sqs, redriver, dlq, worker_url
