@@ -61,8 +61,8 @@ class Dlq:
 
     def describe_sources(self) -> list[str]:
         """One plain-text line per source (every surface escapes it): the source queues' names,
-        then each feeder's ``describe()``."""
-        return [*self.source_names, *(feeder.describe() for feeder in self.feeders)]
+        then each feeder's ``listed()`` (which says when a redrive refuses it)."""
+        return [*self.source_names, *(feeder.listed() for feeder in self.feeders)]
 
 
 class DlqCatalog:

@@ -116,6 +116,14 @@ class Feeder:
             return f"lambda {self.name} ({what})"
         return f"{self.kind} {self.name} → {target}"
 
+    def listed(self) -> str:
+        """``describe()``, and for a feeder a redrive refuses (an https or email subscription, a
+        transformed events target, ...) that its messages are not redriven and why: how list,
+        peek and the report name a DLQ's sources, so that no one counts on a redrive of them."""
+        if self.refusal is None:
+            return self.describe()
+        return f"{self.describe()} (not redriven: {self.refusal})"
+
 
 @dataclass(frozen=True)
 class FeederScan:

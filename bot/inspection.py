@@ -250,7 +250,7 @@ class DlqSummary:
             "in_flight": self.in_flight,
             "fifo": self.fifo,
             "sources": list(self.sources),
-            "feeders": [{**asdict(f), "description": f.describe()} for f in self.feeders],
+            "feeders": [{**asdict(f), "description": f.listed()} for f in self.feeders],
         }
 
 

@@ -218,6 +218,6 @@ def _status(
         trend=(*(past[d].depth if d in past else None for d in days), depth),
         sources=item.dlq.source_names,
         kind=item.dlq.kind_label(),
-        feeders=tuple(feeder.describe() for feeder in item.dlq.feeders),
+        feeders=tuple(feeder.listed() for feeder in item.dlq.feeders),  # refusals marked
         expiry=item.expiry,
     )

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.catalog import Dlq
 from bot.errors import UsageError
-from bot.kind_words import delivery_lines, not_resent_lines
+from bot.kind_words import delivery_lines, not_resent_lines, undeliverable
 from bot.redrive_model import Action, RedriveReport, RedriveRequest
 from bot.selection import Pin, pin_digest
 from bot.selection_options import SelectionArgs
@@ -80,6 +80,13 @@ class RedriveRequests:
             selection = replace(selection, pin=pin, limit=1)
             what = f"message {message_id}"
         dlq = self.queues.catalog().get(queue)
+        refused = undeliverable(dlq.feeders, has_sources=bool(dlq.sources))
+        if refused and action is RequestAction.REDRIVE:  # as the CLI refuses it: nothing read
+            raise UsageError(
+                f"No message of {dlq.name} can go back where it came from: {refused}. Nothing "
+                "was counted or moved (the CLI's `dlq-redrive redrive --to QUEUE` moves them to "
+                "a queue you name)."
+            )
         dry = self.queues.engine().run(
             dlq,
             RedriveRequest(
@@ -92,7 +99,11 @@ class RedriveRequests:
         )
         # Every message the count saw was sent before now: the pin's upper time bound.
         counted_at = self.clock()
-        if dry.matched == 0:
+        # Nothing to approve: none matched, or (a redrive) the count saw every message and none
+        # could go (each stays for a human or would fail): an Approve would move nothing.
+        complete = dry.finished and not dry.unseen and not dry.blocked_groups
+        moves_none = action is RequestAction.REDRIVE and dry.destined == 0 and complete
+        if dry.matched == 0 or moves_none:
             self.slack.respond(
                 response_url, blocks.nothing_to_redrive(dlq.name, dry, action.value, what)
             )

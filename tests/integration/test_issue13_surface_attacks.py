@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC, datetime, time, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,7 +21,10 @@ import pytest
 
 from bot.error_groups import error_label, label_digest
 from bot.slack.ids import ActionId
-from infra.local.scene import count, drain, queue_arn
+from infra.local.kinds_scene import KindsBuilder, works
+from infra.local.lambda_server import LambdaServer
+from infra.local.scene import count, queue_arn
+from tests.integration.daily.daily_support import Daily, blocks_text, daily, slack
 from tests.integration.kinds_world import World
 from tests.integration.slack.edit_world import EditWorld, dlq_messages, modal_text
 from tests.integration.slack.slack_harness import (
@@ -39,17 +43,18 @@ from tests.unit.kind_messages import (
     sns_envelope,
 )
 
+SIX_AM_TOMORROW = (
+    datetime.combine(datetime.now(UTC).date() + timedelta(days=1), time(6), tzinfo=UTC)
+).isoformat()  # its "yesterday" is today, when the messages are sent
 
-__all__ = ["harness", "slack_env"]  # the Slack harness's fixtures, used here
+
+# The Slack harness's and the daily job's fixtures, used here.
+__all__ = ["daily", "harness", "slack", "slack_env"]
 
 
 @pytest.fixture
 def world(harness: SlackHarness) -> World:
     return World(harness.sqs, harness.lambdas)
-
-
-def works(event: Any, context: Any) -> dict[str, str]:
-    return {"status": "ok"}
 
 
 def ask(harness: SlackHarness, text: str) -> tuple[str, str]:
@@ -317,3 +322,173 @@ def test_two_approvers_racing_and_double_clicks_deliver_each_event_once(
     assert ":white_check_mark: Done: moved *3*" in final_card(harness)
     outcomes = [e for e in harness.state.events(request_id) if e["kind"] == "outcome"]
     assert len(outcomes) == 1, outcomes
+
+
+# --- list says which feeders a redrive refuses -------------------------------------------------
+
+
+def _refused_feeders(world: World) -> None:
+    """webhook-dlq: an https subscription's; transformed-dlq: a rule target whose InputTransformer
+    changes the event (its DLQ keeps the original)."""
+    world.queues("webhook-dlq", "transformed-dlq", "transformed-inbox")
+    world.subscribe("https", "https://hooks.example.com/orders", "webhook-dlq")
+    world.events.put_targets(
+        Rule="invoice-due",
+        Targets=[
+            {
+                "Id": "shaped",
+                "Arn": world.arns["transformed-inbox"],
+                "InputTransformer": {
+                    "InputPathsMap": {"id": "$.id"},
+                    "InputTemplate": '{"invoice": <id>}',
+                },
+                "DeadLetterConfig": {"Arn": world.arns["transformed-dlq"]},
+            }
+        ],
+    )
+
+
+def test_list_marks_the_feeders_a_redrive_refuses_on_every_surface(
+    harness: SlackHarness, world: World
+) -> None:
+    from tests.integration.cli_helpers import run_cli
+
+    # Given an https subscription's DLQ and a transformed rule target's DLQ beside deliverable ones
+    _refused_feeders(world)
+
+    # When the DLQs are listed on the command line (table and JSON) and in Slack
+    table = run_cli(["list", "--no-expiry"], harness.env)
+    data = run_cli(["--json", "list", "--no-expiry"], harness.env)
+    harness.command("list")
+    harness.settle()
+    slack = answer(harness)
+
+    # Then each refused feeder is marked as one a redrive will not deliver to, and why
+    assert table.code == data.code == 0, table.err + data.err
+    squeezed = " ".join(table.out.split())
+    for shown in (squeezed, slack):
+        assert "→ https hooks.example.com" in shown or "https://hooks.example.com" in shown
+        assert shown.count("not redriven") == 2, shown
+        assert "https endpoint itself" in shown
+        assert "InputTransformer" in shown
+    # And the deliverable ones are not
+    assert "orders-inbox not redriven" not in squeezed
+    dlqs = {d["name"]: d for d in data.json["dlqs"]}
+    (webhook,) = dlqs["webhook-dlq"]["feeders"]
+    assert webhook["refusal"] and "not redriven" in webhook["description"]
+    (billing,) = dlqs["billing-dlq"]["feeders"]
+    assert billing["refusal"] is None and "not redriven" not in billing["description"]
+
+
+# --- the daily report's numbers are what the targets received -----------------------------------
+
+
+def test_the_reports_counts_of_each_kind_are_what_was_seeded_and_what_the_targets_got(
+    daily: Daily, sqs: Any, lambdas: LambdaServer
+) -> None:
+    # Given a function's async DLQ with 4 events, the first invoke of which Lambda refuses (500)
+    scene = KindsBuilder(sqs, lambdas)
+    scene.queues("resize-dlq", "orders-events", "orders-events-audit", "orders-events-dlq")
+    scene.queues("hooks-dlq")
+    scene.function("resize", dead_letter="resize-dlq")
+    scene.function("other")
+    scene.seed("resize-dlq", *(lambda_async_dlq_message({"image": f"{i}.png"}) for i in range(4)))
+    lambdas.fault("resize", status=500)
+    # And a rule target's DLQ: 2 throttled events, 3 EventBridge was not allowed to deliver, and
+    # one naming the rule's other target (forged)
+    rule = scene.put_rule(
+        "orders-rule",
+        "com.example.orders",
+        [
+            scene.target("worker", scene.arns["orders-events"], "orders-events-dlq"),
+            scene.target("audit", scene.arns["orders-events-audit"]),
+        ],
+    )
+    worker, audit = scene.arns["orders-events"], scene.arns["orders-events-audit"]
+
+    def event(n: int, code: str, target: str = worker) -> Any:
+        return eventbridge_dlq_message(
+            eventbridge_event({"n": n}), rule_arn=rule, target_arn=target, error_code=code
+        )
+
+    scene.seed(
+        "orders-events-dlq",
+        *(event(n, "THROTTLING") for n in range(2)),
+        *(event(n, "NO_PERMISSIONS") for n in range(2, 5)),
+        event(5, "THROTTLING", audit),
+    )
+    # And an https subscription's DLQ (a redrive refuses it) with one envelope
+    topic = scene.create_topic("hooks")
+    scene.subscribe_to(topic, "https", "https://hooks.example.com/in", "hooks-dlq")
+    scene.seed("hooks-dlq", sns_envelope('{"hook": 1}', topic_arn=topic))
+    daily.configure(AUTO_REDRIVE="*")
+
+    # When the 06:00 run reports and auto-redrives
+    daily.run(SIX_AM_TOMORROW)
+    lambdas.wait_idle(30)
+
+    # Then the targets got exactly: 3 invokes of resize (one refused), 2 events for the worker
+    invoked = [c for c in lambdas.calls_to("resize") if c.error is None]
+    assert len(invoked) == 3 and lambdas.calls_to("other") == []
+    assert len(scene.bodies("orders-events")) == 2 and scene.bodies("orders-events-audit") == []
+    assert scene.left("resize-dlq") == 1
+    assert scene.left("orders-events-dlq") == 4  # 3 for a human, 1 forged
+    assert scene.left("hooks-dlq") == 1
+    # And the report says those numbers, and no other
+    report = blocks_text(daily.reports()[-1].body["blocks"])
+    assert "11 arrived yesterday · 5 auto-redriven · 3 not auto-redriven (need a human)" in report
+    assert (
+        "moved 3 back (to lambda resize (async invoke) ×3), *1 failed* (left in the DLQ: "
+        "ServiceException ×1)" in report
+    )
+    assert (
+        "moved 2 back (to queue orders-events (the rule's target, not the bus) ×2), *1 failed* "
+        "(left in the DLQ: UnknownTarget ×1), 3 not redriven, for a human" in report
+    )
+    assert "NO_PERMISSIONS: the target cannot accept it as configured" in report
+    assert "moved 0 back, *1 failed* (left in the DLQ: Unsupported ×1)" in report
+    # And the https subscription is marked as one a redrive refuses, saying why
+    assert "→ https https://hooks.example.com/in (not redriven: SNS delivers to an https" in report
+    assert report.count(":warning: no canary:") == 3
+
+
+def test_redrive_of_a_dlq_whose_every_feeder_is_refused_posts_no_approval(
+    harness: SlackHarness, world: World
+) -> None:
+    # Given an https subscription's DLQ (SNS alone reaches it) holding one envelope
+    _refused_feeders(world)
+    envelope = sns_envelope('{"hook": 1}', topic_arn=world.topic)
+    world.seed("webhook-dlq", envelope)
+    label, by_attribute = error_label(envelope, None)
+
+    # When the report's "Redrive these 1" of its group is clicked, and a redrive asked for
+    value = json.dumps({"queue": "webhook-dlq", "error": label_digest(label, by_attribute)})
+    harness.click(ActionId.REPORT_ERROR_REDRIVE, value, user=REQUESTER, message_ts="1.1")
+    harness.settle()
+    harness.command("redrive webhook-dlq")
+    harness.settle()
+
+    # Then no approval card offers a move of what can go nowhere; each answer says why
+    assert harness.calls("chat.postMessage") == []
+    for said in harness.responses()[-2:]:
+        assert "https endpoint itself" in said, said
+    assert count(harness.sqs, world.urls["webhook-dlq"]) == 1
+
+
+def test_a_redrive_whose_every_counted_message_would_fail_posts_no_approval(
+    harness: SlackHarness, world: World
+) -> None:
+    # Given a function's async DLQ whose two messages are not events (no JSON payload to invoke)
+    world.seed("thumbnailer-dlq", *(lambda_async_dlq_message(body=f"raw {i}") for i in range(2)))
+
+    # When a redrive is asked for
+    harness.command("redrive thumbnailer-dlq")
+    harness.settle()
+
+    # Then no card asks to approve a move of nothing: the answer says none would move and why
+    assert harness.calls("chat.postMessage") == []
+    said = answer(harness)
+    assert "Nothing to redrive in `thumbnailer-dlq`" in said
+    assert "Of the 2 that match, 0 would move; 2 are not an event its function can take" in said
+    assert harness.lambdas.calls_to("thumbnailer") == []
+    assert count(harness.sqs, world.urls["thumbnailer-dlq"]) == 2
