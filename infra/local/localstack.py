@@ -131,8 +131,11 @@ class LocalStack:
 
 
 @contextmanager
-def localstack(*, startup_timeout: float = 90.0) -> Iterator[LocalStack]:
-    """Start LocalStack (SQS only) on an ephemeral 127.0.0.1 port; stop it afterwards."""
+def localstack(
+    *, startup_timeout: float = 90.0, services: str = "sqs"
+) -> Iterator[LocalStack]:
+    """Start LocalStack on an ephemeral 127.0.0.1 port; stop it afterwards. ``services``: its
+    SERVICES (SQS only by default; issue 13's drill adds ``sns,events``, which dead-letter here)."""
     python = ensure_venv()
     port = free_port()
     volume = Path(tempfile.mkdtemp(prefix="localstack-", dir=WORK_DIR))
@@ -141,7 +144,7 @@ def localstack(*, startup_timeout: float = 90.0) -> Iterator[LocalStack]:
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", str(volume)),
         "GATEWAY_LISTEN": f"127.0.0.1:{port}",
-        "SERVICES": "sqs",
+        "SERVICES": services,
         "SKIP_SSL_CERT_DOWNLOAD": "1",
         "DISABLE_EVENTS": "1",
         "LOCALSTACK_VOLUME_DIR": str(volume),
