@@ -82,7 +82,14 @@ class Intake:
             for candidate in candidates:
                 message = candidate.message
                 count = recorded.get(message.message_id, 0)
-                if count and needs_human(
+                if message.message_id in state.request.not_again:
+                    # An earlier part of this run sent it and lost the answer: it may have been
+                    # delivered, so it is kept as then, never sent a second time by the run. Not
+                    # matched again: that part counted it against the approval's limit already.
+                    report.unconfirmed += 1
+                    report.unconfirmed_ids.add(message.message_id)
+                    holding.keep(message)
+                elif count and needs_human(
                     message, max_redrives=self.max_redrives, recorded_redrives=count
                 ):
                     report.skipped += 1

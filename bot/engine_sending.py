@@ -116,6 +116,7 @@ class Sender:
         with self.state.lock:
             self.state.report.unconfirmed += len(items)
             self.state.report.unconfirmed_reason = reason
+            self.state.report.unconfirmed_ids.update(item.message_id for item in items)
             for item in items:
                 self.holding.keep(item)
         self.ledger.record(items)

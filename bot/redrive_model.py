@@ -73,6 +73,10 @@ class RedriveRequest:
     # An approval's destinations (``destination`` labels its card counted): a message routed
     # anywhere else stays in the DLQ, failed NotApproved. None: wherever it routes.
     only_to: frozenset[str] | None = None
+    # The message ids whose copy an earlier part of the same run (an invocation before this
+    # continuation) sent without an answer (``RedriveReport.unconfirmed_ids``): they may have
+    # been delivered, so they stay in the DLQ, counted unconfirmed again, never sent again.
+    not_again: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         check_rate(self.rate, self.workers, self.visibility_timeout)
@@ -97,6 +101,8 @@ class RedriveReport:
     # delivered. Not deleted, not sent again in this run; never counted as failed.
     unconfirmed: int = 0
     unconfirmed_reason: str | None = None  # the last lost answer's error, for the summary
+    # Their message ids, for a continuation of the run (``RedriveRequest.not_again``).
+    unconfirmed_ids: set[str] = field(default_factory=set)
     # FIFO: selected, but an earlier message of its group did not move, so it was not sent (a
     # group's order is never broken); kept in the DLQ for a later run.
     held_back: int = 0

@@ -308,7 +308,8 @@ class RunStore(_OnTable):
                 "SET #s = :status, updated_at = :updated, invocation = :invocation, "
                 "moved = :moved, failed = :failed, skipped = :skipped, "
                 "needs_human = :needs_human, scanned = :scanned, duration_s = :duration, "
-                "idle_invocations = :idle, #e = :error, unreported = :unreported",
+                "idle_invocations = :idle, #e = :error, unreported = :unreported, "
+                "detail = :detail",
                 # Only an active run: one marked failed from outside (its invocation died, as
                 # Lambda reported) is never written again by what is left of that invocation.
                 condition=f"invocation = :expected AND {_IS_ACTIVE}",
@@ -326,6 +327,8 @@ class RunStore(_OnTable):
                     ":idle": {"N": str(run.idle_invocations)},
                     ":error": {"S": run.error} if run.error else {"NULL": True},
                     ":unreported": {"BOOL": run.unreported},
+                    # what the next part must know (``bot.slack.runner.NOT_AGAIN``)
+                    ":detail": {"M": to_attr_map(run.detail)},
                     ":expected": {"N": str(expected_invocation)},
                     **_ACTIVE,
                 },

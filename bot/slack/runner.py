@@ -89,13 +89,15 @@ def engine_request(
     max_held: int | None,
     archives: Callable[[str], ArchiveSink] | None,
     archive_bucket: str | None = None,
+    not_again: frozenset[str] = frozenset(),
 ) -> Iterator[RedriveRequest]:
     """What the engine is asked to do for an approved ``request``: a redrive, a discard into
     the archive at its location (made with ``archives``, closed after the run), or an edit (a
     redrive of its one message with the new body). UsageError, before anything is received,
     for a discard with no archive, or whose stored location is not its own prefix of
     ``archive_bucket`` (ARCHIVE_BUCKET) that its card named: from Slack, nothing is deleted
-    without its record where the approvers were told it would be."""
+    without its record where the approvers were told it would be. ``not_again``: what earlier
+    parts of the run sent without an answer (kept, never sent again: ``NOT_AGAIN``)."""
     if request.action == RequestAction.DISCARD:
         if request.archive_location is None or archives is None or not archive_bucket:
             raise UsageError("this discard has no archive to write to; nothing was discarded")
@@ -118,11 +120,30 @@ def engine_request(
             raise UsageError("this edit names no message or body; nothing was sent")
         edit = EditSpec(request.edit_message_id, request.edit_body)
     only_to = None if request.approved_to is None else frozenset(request.approved_to.splitlines())
-    yield RedriveRequest(selection=selection, max_held=max_held, edit=edit, only_to=only_to)
+    yield RedriveRequest(
+        selection=selection, max_held=max_held, edit=edit, only_to=only_to, not_again=not_again
+    )
 
+
+# The run record's detail key of the messages an earlier part sent without an answer: the next
+# parts keep them (``RedriveRequest.not_again``). Bounded so the record stays far below
+# DynamoDB's 400 KB item (lost answers are rare; past this many, the others may be sent again).
+NOT_AGAIN = "unconfirmed_ids"
+MAX_NOT_AGAIN = 5_000
 
 # The run record keeps the run's totals under the same names (``bot.state_model.RunRecord``).
 _TOTALS = tuple(f.name for f in fields(RunTotals))
+
+
+def _not_again(run: RunRecord) -> frozenset[str]:
+    return frozenset(run.detail.get(NOT_AGAIN) or ())
+
+
+def _remember_unconfirmed(run: RunRecord, report: RedriveReport) -> None:
+    """Keep in the run's checkpoint the messages this part sent without an answer."""
+    before = _not_again(run)
+    if report.unconfirmed_ids - before:
+        run.detail[NOT_AGAIN] = sorted(before | report.unconfirmed_ids)[:MAX_NOT_AGAIN]
 
 
 def _totals(run: RunRecord) -> RunTotals:
@@ -257,9 +278,9 @@ class RedriveRunner:
             return stored.cancel_requested_by is not None
 
         run.unreported = True  # lower bounds until the engine reports (it may raise instead)
-        bucket = self.queues.settings.archive_bucket  # a discard writes to its prefix of it
+        extra = (self.queues.settings.archive_bucket, _not_again(run))  # see engine_request
         with (
-            engine_request(request, selection, self.options.max_held, self.archives, bucket) as ask,
+            engine_request(request, selection, self.options.max_held, self.archives, *extra) as ask,
             _Progress(self.options.progress_interval_s, tick) as progress,
         ):
             report = self.queues.engine().run(
@@ -271,6 +292,7 @@ class RedriveRunner:
             )
         run.unreported = False
         _apply(run, base.fold(report))
+        _remember_unconfirmed(run, report)
         # a discard's "moved" are the messages deleted after their archive record was written
         count(
             "MessagesDiscarded" if ask.action is Action.DISCARD else "MessagesMoved", report.moved

@@ -202,7 +202,7 @@ class LambdaServer:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._running = 0
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _request_handler(self))
+        self.httpd = _Server(("127.0.0.1", 0), _request_handler(self))
         self.httpd.daemon_threads = True
         host, port = self.httpd.server_address[:2]
         self.endpoint_url = f"http://{host!s}:{port}"
@@ -397,6 +397,14 @@ class LambdaServer:
 
 
 LOST_ANSWER = -1  # invoke()'s status for "close the connection without an answer"
+
+
+class _Server(ThreadingHTTPServer):
+    # socketserver's listen backlog is 5: a redrive's burst of parallel invokes (up to 10 at
+    # once, besides the worker's own calls) overflowed it, and the connections dropped before
+    # their request was read looked to the caller like answers lost after the invoke (Lambda
+    # itself takes far more connections than that).
+    request_queue_size = 128
 
 
 def _function_name(

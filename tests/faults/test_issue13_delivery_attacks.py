@@ -22,22 +22,28 @@ import boto3
 import pytest
 from botocore.config import Config
 
+import handlers.worker
 from bot.errors import SendAnswerLostError
 from bot.feeder_routing import Delivery, NoDelivery, route
 from bot.feeders import Feeder, Kind
 from bot.lambda_gateway import LambdaRedriveGateway
+from bot.slack.ids import ActionId
 from bot.state_table import create_state_table
 from infra.local.lambda_server import LambdaServer
 from infra.local.scene import count, drain, queue_arn
 from tests.faults.cli_process import start_cli
 from tests.faults.fault_proxy import Fault, FaultProxy
 from tests.integration.cli_helpers import run_cli
+from tests.integration.kinds_world import World
+from tests.integration.slack.slack_harness import APPROVER, SlackHarness, harness, slack_env
 from tests.unit.kind_messages import arn, as_send_entry, lambda_async_dlq_message, sns_envelope
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
     from infra.local.moto_server import LocalAws
+
+__all__ = ["harness", "slack_env"]  # fixtures
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 
@@ -242,3 +248,46 @@ def test_one_cli_run_without_a_state_table_does_not_loop_a_function_that_keeps_f
     invoked = [i.payload for i in lambdas.calls_to("thumbnailer")]
     assert invoked == [{"key": "broken.heic"}] * 2, result.out
     assert count(sqs, dlq_url) == 1
+
+
+# --- an approved Slack run of a function's DLQ over several invocations --------------------------
+
+
+def test_a_slack_run_continued_in_a_new_invocation_invokes_no_event_twice(
+    harness: SlackHarness,
+) -> None:
+    # Given 60 events a function failed asynchronously, a worker with a 1-second budget and
+    # invokes that take 0.3 s (so the run needs several invocations), and Lambda's answer to
+    # the first invoke lost after it queued the event
+    world = World(harness.sqs, harness.lambdas)
+    events = [{"key": f"img-{n}.heic"} for n in range(60)]
+    world.seed("thumbnailer-dlq", *(lambda_async_dlq_message(e) for e in events))
+    request_id = harness.request_card("redrive thumbnailer-dlq")
+    harness.lambdas.set_timeout("worker", 1.0)
+    harness.lambdas.fault("thumbnailer", lose_answer=True)
+    invoke_client = handlers.worker.worker().runner.queues.engine().targets.lambda_.invoke_client
+
+    def slow(**_: object) -> None:
+        time.sleep(0.3)
+
+    invoke_client.meta.events.register("before-send.lambda.Invoke", slow)
+    try:
+        # When an approver approves it
+        harness.click(ActionId.APPROVE, request_id, user=APPROVER, message_ts=harness.card_ts())
+        harness.settle(timeout=120)
+    finally:
+        invoke_client.meta.events.unregister("before-send.lambda.Invoke", slow)
+    # Then the run went over several invocations, every event was invoked exactly once (the
+    # one whose answer was lost too: it was queued, so it stays in the DLQ, never invoked again
+    # by a later part of the same run), and the DLQ holds only that one
+    run = harness.state.get_run(request_id)
+    assert run is not None and run.invocation >= 2, run
+    invoked = [
+        json.dumps(i.payload, sort_keys=True) for i in harness.lambdas.calls_to("thumbnailer")
+    ]
+    twice = sorted({e for e in invoked if invoked.count(e) > 1})
+    assert not twice, f"invoked more than once: {twice}"
+    left = count(harness.sqs, world.urls["thumbnailer-dlq"])
+    assert sorted(invoked) == sorted(json.dumps(e, sort_keys=True) for e in events), (run, left)
+    assert left == 1
+    assert run.moved == 59
