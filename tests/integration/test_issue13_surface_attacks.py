@@ -492,3 +492,97 @@ def test_a_redrive_whose_every_counted_message_would_fail_posts_no_approval(
     assert "Of the 2 that match, 0 would move; 2 are not an event its function can take" in said
     assert harness.lambdas.calls_to("thumbnailer") == []
     assert count(harness.sqs, world.urls["thumbnailer-dlq"]) == 2
+
+
+# --- Slack's and list's numbers, kind by kind, against what the targets received ----------------
+
+
+def test_every_number_slack_and_list_show_for_each_kind_is_what_the_targets_received(
+    harness: SlackHarness, world: World
+) -> None:
+    from infra.local.lambda_server import function_arn
+    from tests.integration.cli_helpers import run_cli
+    from tests.unit.kind_messages import lambda_on_failure_record
+
+    # Given each kind's DLQ holding what AWS would have left there, some of it undeliverable
+    world.seed(
+        "orders-sub-dlq",
+        *(sns_envelope(json.dumps({"order": i}), topic_arn=world.topic) for i in range(3)),
+    )
+    world.seed(
+        "notifier-dlq",
+        *(sns_envelope(json.dumps({"note": i}), topic_arn=world.topic) for i in range(2)),
+    )
+    harness.lambdas.fault("notifier", status=500)  # the first invoke is refused
+
+    def billing(i: int, code: str = "THROTTLING") -> Any:
+        return eventbridge_dlq_message(
+            eventbridge_event({"i": i}),
+            rule_arn=world.rule,
+            target_arn=world.arns["billing-inbox"],
+            error_code=code,
+        )
+
+    world.seed("billing-dlq", billing(0), billing(1), billing(9, "NO_PERMISSIONS"))
+    world.seed(
+        "thumbnailer-dlq", *(lambda_async_dlq_message({"key": f"{i}.heic"}) for i in range(3))
+    )
+    on_failure = function_arn("invoice-pdf") + ":$LATEST"
+    world.seed(
+        "invoice-pdf-failures",
+        *(lambda_on_failure_record({"invoice": i}, function_arn=on_failure) for i in range(2)),
+    )
+    seeded = {
+        "orders-sub-dlq": 3,
+        "notifier-dlq": 2,
+        "billing-dlq": 3,
+        "thumbnailer-dlq": 3,
+        "invoice-pdf-failures": 2,
+    }
+
+    # Then list counts what was seeded, on the command line and in Slack
+    listed = run_cli(["--json", "list", "--no-expiry"], harness.env)
+    assert {d["name"]: d["visible"] for d in listed.json["dlqs"] if d["name"] in seeded} == seeded
+    harness.command("list")
+    harness.settle()
+    shown = answer(harness)
+    for name, n in seeded.items():
+        assert f"`{name}` — *{n}* visible, 0 in flight" in shown
+
+    # When each is asked for and approved, one request after another
+    expected = {  # DLQ: (the card's count, its Goes to line, moved, left in the DLQ)
+        "orders-sub-dlq": (
+            3,
+            "queue orders-inbox (the subscription's endpoint, not the topic)",
+            3,
+            0,
+        ),
+        "notifier-dlq": (2, "lambda notifier (async invoke; the SNS event to", 1, 1),
+        "billing-dlq": (2, "queue billing-inbox (the rule's target, not the bus)", 2, 1),
+        "thumbnailer-dlq": (3, "lambda thumbnailer (async invoke)", 3, 0),
+        "invoice-pdf-failures": (
+            2,
+            "lambda invoice-pdf (async invoke; the on-failure record's",
+            2,
+            0,
+        ),
+    }
+    for name, (counted, goes_to, moved, left) in expected.items():
+        harness.slack.state.calls.clear()
+        request_id, card = ask(harness, f"redrive {name}")
+        approve(harness, request_id)
+        harness.settle()
+        final = final_card(harness)
+        # Then the card counted what would move, said where, and the final card what moved
+        assert f"*Redrive request* — {counted} message(s) from `{name}`" in card, card
+        assert f"• {goes_to}" in card and f": {counted}" in card, card
+        assert f"moved *{moved}*" in final, final
+        assert count(harness.sqs, world.urls[name]) == left, name
+
+    # And what the targets received is exactly what the cards said moved
+    assert len(world.bodies("orders-inbox")) == 3 and world.bodies("analytics-inbox") == []
+    # (the refused invoke never reached the function: Lambda answered 500 before running it)
+    assert len(harness.lambdas.calls_to("notifier")) == 1
+    assert len(world.bodies("billing-inbox")) == 2 and world.bodies("audit-inbox") == []
+    assert len(harness.lambdas.calls_to("thumbnailer")) == 3
+    assert sorted(c.payload["invoice"] for c in harness.lambdas.calls_to("invoice-pdf")) == [0, 1]
