@@ -164,6 +164,31 @@ def test_slack_edit_of_a_message_that_needs_a_human_says_why_and_sends_nothing(
     assert count(harness.sqs, world.urls["billing-dlq"]) == 1
 
 
+def test_an_edit_submitted_after_the_function_dlq_changed_hands_asks_nothing(
+    harness: SlackHarness, world: World
+) -> None:
+    # Given the edit form of the thumbnailer's failed event, open
+    world.seed("thumbnailer-dlq", lambda_async_dlq_message({"key": "cat.heic"}))
+    player, message_id = edit_world(harness, "thumbnailer-dlq")
+    view = player.open_form(message_id, user=REQUESTER)
+    # And then resizer is given thumbnailer-dlq as its DLQ in the thumbnailer's place
+    harness.lambdas.register("thumbnailer", works)
+    harness.lambdas.register("resizer", works, dead_letter_arn=world.arns["thumbnailer-dlq"])
+
+    # When the edit is submitted
+    player.submit(view, json.dumps({"key": "cat.jpg"}), user=REQUESTER)
+    harness.settle()
+
+    # Then no approval is asked for a destination the form did not name; the modal says why
+    assert harness.calls("chat.postMessage") == []
+    text = modal_text(player.modal())
+    assert "would now go to lambda resizer" in text and "open it again" in text, text
+    assert (
+        harness.lambdas.calls_to("resizer") == [] and harness.lambdas.calls_to("thumbnailer") == []
+    )
+    assert count(harness.sqs, world.urls["thumbnailer-dlq"]) == 1
+
+
 # --- the report's "Redrive these N" over messages that need a human -----------------------------
 
 
