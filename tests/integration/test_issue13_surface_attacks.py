@@ -189,6 +189,38 @@ def test_an_edit_submitted_after_the_function_dlq_changed_hands_asks_nothing(
     assert count(harness.sqs, world.urls["thumbnailer-dlq"]) == 1
 
 
+def test_an_edited_on_failure_record_naming_another_function_is_refused_at_submit(
+    harness: SlackHarness, world: World
+) -> None:
+    from infra.local.lambda_server import function_arn
+    from tests.unit.kind_messages import lambda_on_failure_record
+
+    # Given the edit form of an on-failure record of invoice-pdf
+    record = lambda_on_failure_record(
+        {"invoice": 1}, function_arn=function_arn("invoice-pdf") + ":$LATEST"
+    )
+    world.seed("invoice-pdf-failures", record)
+    player, message_id = edit_world(harness, "invoice-pdf-failures")
+    view = player.open_form(message_id, user=REQUESTER)
+    assert "lambda invoice-pdf" in modal_text(view)
+
+    # When the record is edited to name another function (the notifier) and submitted
+    edited = json.loads(record.body)
+    edited["requestContext"]["functionArn"] = function_arn("notifier")
+    edited["requestPayload"] = {"invoice": 2}
+    player.submit(view, json.dumps(edited), user=REQUESTER)
+    harness.settle()
+
+    # Then no approval is asked: a copy goes only to the function that failed it
+    assert harness.calls("chat.postMessage") == []
+    said = modal_text(player.modal())
+    assert "cannot go to invoice-pdf: the record names function" in said
+    assert "nothing was asked" in said
+    assert harness.lambdas.calls_to("notifier") == []
+    assert harness.lambdas.calls_to("invoice-pdf") == []
+    assert count(harness.sqs, world.urls["invoice-pdf-failures"]) == 1
+
+
 # --- the report's "Redrive these N" over messages that need a human -----------------------------
 
 
