@@ -77,6 +77,9 @@ class Intake:
         to_deliver: list[Candidate] = []  # to a function or a topic
         to_archive: list[ReceivedMessage] = []
         failures: list[tuple[Candidate, tuple[str, str]]] = []
+        # FIFO: the groups of this batch with a message that fails before any call (too large,
+        # nowhere to go): their later messages are held back, their earlier ones still go.
+        failed_groups: set[str] = set()
         report = state.report
         with state.lock:
             for candidate in candidates:
@@ -110,8 +113,13 @@ class Intake:
                     holding.hold(message, blocks_group=False)  # the scan ends here anyway
                 else:
                     holding.mark_matched(message)
-                    if candidate.failure is not None:
+                    if state.dlq.info.fifo and group_of(message) in failed_groups:
+                        report.held_back += 1
+                        holding.hold(message)  # its group stalls with the failure, after sends
+                    elif candidate.failure is not None:
                         failures.append((candidate, candidate.failure))
+                        if state.dlq.info.fifo:
+                            failed_groups.add(group_of(message))
                     elif state.request.dry_run:
                         if not archiving:
                             report.by_destination[candidate.destination] += 1
@@ -127,14 +135,22 @@ class Intake:
             if state.request.edit is not None:
                 # The edited message found: the scan ends here, not after the whole DLQ.
                 state.limit_reached()
-        for candidate, (code, reason) in failures:
-            holding.fail(candidate.message, code, reason, candidate.destination)
+        if not state.dlq.info.fifo:
+            self._fail(failures)
         for url, (name, items) in to_send.items():
             self.sender.send_all(url, name, items)
         if to_deliver:
             self.deliverer.deliver_all(to_deliver)
+        if state.dlq.info.fifo:
+            # After the sends: a FIFO failure stalls its group (``Holding.fail``), which would
+            # have held back the group's messages received before it too.
+            self._fail(failures)
         if to_archive:
             self.archiver.archive_all(to_archive)
+
+    def _fail(self, failures: list[tuple[Candidate, tuple[str, str]]]) -> None:
+        for candidate, (code, reason) in failures:
+            self.holding.fail(candidate.message, code, reason, candidate.destination)
 
     def _claim(
         self, messages: list[ReceivedMessage], copies_confirmed: list[str], received_at: float

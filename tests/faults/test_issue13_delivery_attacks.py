@@ -291,3 +291,54 @@ def test_a_slack_run_continued_in_a_new_invocation_invokes_no_event_twice(
     assert sorted(invoked) == sorted(json.dumps(e, sort_keys=True) for e in events), (run, left)
     assert left == 1
     assert run.moved == 59
+
+
+# --- FIFO: an SNS FIFO topic's subscription of an SQS FIFO queue ------------------------------
+
+
+def test_a_fifo_subscription_dlq_keeps_each_groups_order_and_stops_a_group_at_its_failure(
+    aws: LocalAws, sqs: SQSClient, env: dict[str, str]
+) -> None:
+    # Given an SNS FIFO topic whose FIFO queue subscriber dead-letters into a FIFO DLQ, and the
+    # subscriber's queue taking at most 2 KiB a message
+    fifo = {"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    inbox = sqs.create_queue(
+        QueueName="orders-inbox.fifo", Attributes={**fifo, "MaximumMessageSize": "2048"}
+    )["QueueUrl"]
+    dlq_url = sqs.create_queue(QueueName="orders-sub-dlq.fifo", Attributes=fifo)["QueueUrl"]
+    sns = boto3.client("sns")
+    topic = sns.create_topic(
+        Name="orders.fifo",
+        Attributes={"FifoTopic": "true", "ContentBasedDeduplication": "true"},
+    )["TopicArn"]
+    sns.subscribe(
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=queue_arn(sqs, inbox),
+        Attributes={
+            "RawMessageDelivery": "true",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": queue_arn(sqs, dlq_url)}),
+        },
+    )
+    # ... and what SNS could not deliver, in order: group "a" with a message too large for the
+    # subscriber's queue second, group "b" whole
+    bodies = {
+        "a": [
+            json.dumps({"g": "a", "n": 0}),
+            json.dumps({"g": "a", "n": 1, "pad": "x" * 3000}),
+            json.dumps({"g": "a", "n": 2}),
+        ],
+        "b": [json.dumps({"g": "b", "n": n}) for n in range(3)],
+    }
+    for n in range(3):
+        for group in ("a", "b"):
+            sqs.send_message(QueueUrl=dlq_url, MessageBody=bodies[group][n], MessageGroupId=group)
+    # When the DLQ is redriven
+    result = run_cli(["redrive", "orders-sub-dlq.fifo"], env)
+    # Then group b arrived whole and in order; group a's first message arrived, its second
+    # failed, and its third stayed behind it (never ahead of it) in the DLQ, in order
+    arrived = [m["Body"] for m in drain(sqs, inbox)]
+    assert [b for b in arrived if '"b"' in b] == bodies["b"], result.out
+    assert [b for b in arrived if '"a"' in b] == bodies["a"][:1], result.out
+    left = [m["Body"] for m in drain(sqs, dlq_url)]
+    assert left == bodies["a"][1:], result.out
