@@ -107,23 +107,9 @@ class Router:
         self.lookup_lock = threading.Lock()
 
     def prepare(self, message: ReceivedMessage) -> Candidate:
-        """``_prepare``'s candidate, and a copy bound for a destination an approval did not name
-        (``RedriveRequest.only_to``) failed NotApproved instead: it stays in the DLQ."""
-        candidate = self._prepare(message)
-        only_to = self.state.request.only_to
-        if (
-            only_to is not None
-            and candidate.failure is None
-            and candidate.held is None
-            and candidate.destination not in only_to
-        ):
-            approved = ", ".join(sorted(only_to)) or "nothing"
-            candidate.failure = (
-                "NotApproved",
-                f"it goes to {candidate.destination} now, and the approval named only "
-                f"{approved} (what feeds the DLQ changed since the count): ask again",
-            )
-        return candidate
+        """``_prepare``'s candidate, failed NotApproved when an approval did not name where
+        it goes (``only_approved``)."""
+        return only_approved(self._prepare(message), self.state.request.only_to)
 
     def _prepare(self, message: ReceivedMessage) -> Candidate:
         """Where ``message`` goes and the entry that takes it there (built for that queue's
@@ -288,6 +274,25 @@ class Router:
                     if counted_as is not None:
                         self.state.count_call(counted_as)
             return answers[key] if key in answers else self.refused[key]
+
+
+def only_approved(candidate: Candidate, only_to: frozenset[str] | None) -> Candidate:
+    """``candidate``, failed NotApproved (it stays in the DLQ) when it would be sent to a
+    destination an approval did not name (``RedriveRequest.only_to``: what feeds the DLQ changed
+    since the count the approvers saw)."""
+    if (
+        only_to is not None
+        and candidate.failure is None
+        and candidate.held is None
+        and candidate.destination not in only_to
+    ):
+        approved = ", ".join(sorted(only_to)) or "nothing"
+        candidate.failure = (
+            "NotApproved",
+            f"it goes to {candidate.destination} now, and the approval named only "
+            f"{approved} (what feeds the DLQ changed since the count): ask again",
+        )
+    return candidate
 
 
 def _without(message: ReceivedMessage, names: frozenset[str]) -> ReceivedMessage:
