@@ -24,6 +24,15 @@ class TargetApi(Protocol):
         lost after the request went out."""
         ...
 
+    def check_invoke(self, function_arn: str) -> None:
+        """Whether ``function_arn`` exists and may be invoked, without running it: Invoke with
+        ``InvocationType="DryRun"`` ("Validate parameter values and verify that the user or role
+        has permission to invoke the function", API reference; 204). ``AwsError`` (AWS's code,
+        e.g. ResourceNotFoundException) if not. A dry run asks it once per function, as it looks
+        up each destination queue, so that "would move" never counts copies for a function that
+        would refuse them."""
+        ...
+
     def publish(
         self,
         topic_arn: str,

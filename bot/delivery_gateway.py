@@ -22,6 +22,9 @@ class DeliveryGateway:
     def invoke_event(self, function_arn: str, payload: bytes) -> None:
         self.lambda_.invoke_event(function_arn, payload)
 
+    def check_invoke(self, function_arn: str) -> None:
+        self.lambda_.check_invoke(function_arn)
+
     def publish(
         self,
         topic_arn: str,

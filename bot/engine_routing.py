@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.deliveries import DeliveryShapeError, limit_for, payload
 from bot.engine_state import RunState
@@ -23,6 +23,9 @@ from bot.planner import Outgoing, build_outgoing, dedup_id
 from bot.redrive_model import Action
 from bot.selection import REDRIVE_COUNT_ATTRIBUTE, redrive_count
 from bot.sqs_model import ReceivedMessage
+
+if TYPE_CHECKING:
+    from bot.delivery_api import TargetApi
 
 _T = TypeVar("_T")
 
@@ -102,6 +105,8 @@ class Router:
         self.size_limits: dict[str, int] = {q.url: q.max_message_bytes for q in known}
         # A message's DeadLetterQueueSourceArn, or a feeder's queue's ARN -> its URL
         self.source_urls: dict[str, str] = {}
+        # A dry run's functions that exist and may be invoked (Invoke DryRun, once per run)
+        self.invocable: dict[str, bool] = {}
         # What AWS refused to look up (by ARN or URL), so that it is asked once per run.
         self.refused: dict[str, Refused] = {}
         self.lookup_lock = threading.Lock()
@@ -204,6 +209,10 @@ class Router:
             )
         except DeliveryShapeError as exc:
             return Candidate(message, name, failure=(exc.code, exc.reason), delivery=delivery)
+        refused = self._function_refused(delivery)
+        if refused is not None:
+            failure = (refused.code, refused.reason)
+            return Candidate(message, name, failure=failure, delivery=delivery)
         attributes: dict[str, dict[str, Any]] = {}
         if delivery.via is Via.TOPIC:
             count = str(redrive_count(message) + 1)  # as a queue's copy counts (bot.planner)
@@ -246,6 +255,16 @@ class Router:
             return sqs.queue_info(queue_url).max_message_bytes
 
         return self._ask_once(url, self.size_limits, read, counted_as="GetQueueAttributes")
+
+    def _function_refused(self, delivery: Delivery) -> Refused | None:
+        """In a dry run, why the function a copy would go to cannot take it (``_invocable``)."""
+        targets = self.state.targets
+        if not self.state.request.dry_run or delivery.via is not Via.FUNCTION or targets is None:
+            return None
+        found = self._ask_once(
+            delivery.arn, self.invocable, _invocable(targets), counted_as="Invoke"
+        )
+        return found if isinstance(found, Refused) else None
 
     def _ask_once(
         self,
@@ -293,6 +312,19 @@ def only_approved(candidate: Candidate, only_to: frozenset[str] | None) -> Candi
             f"{approved} (what feeds the DLQ changed since the count): ask again",
         )
     return candidate
+
+
+def _invocable(targets: TargetApi) -> Callable[[str], bool]:
+    """Whether a function exists and may be invoked (Invoke DryRun), for a dry run: as a missing
+    destination queue is found by its look-up, so that "would move" counts only what the real
+    run could deliver; asked once per function per run (``Router._ask_once``). A real run learns
+    it from the invoke itself."""
+
+    def check(function_arn: str) -> bool:
+        targets.check_invoke(function_arn)
+        return True
+
+    return check
 
 
 def _without(message: ReceivedMessage, names: frozenset[str]) -> ReceivedMessage:

@@ -154,6 +154,14 @@ class LambdaRedriveGateway:
 
     # --- delivery ---------------------------------------------------------------------------
 
+    def check_invoke(self, function_arn: str) -> None:
+        """Invoke with InvocationType DryRun (``bot.delivery_api.TargetApi.check_invoke``): 204
+        if the function exists and may be invoked; AwsError with AWS's code otherwise."""
+        try:
+            self.invoke_client.invoke(FunctionName=function_arn, InvocationType="DryRun")
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_error("Lambda", f"checking {function_arn}", exc) from exc
+
     def invoke_event(self, function_arn: str, payload: bytes) -> None:
         """Queue one asynchronous invocation; returns once Lambda accepted it (202). AwsError
         (AWS's code) if refused, SendAnswerLostError if the answer was lost after the request

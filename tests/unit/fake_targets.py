@@ -56,8 +56,14 @@ class FakeTargets:
     invokes: list[tuple[str, bytes]] = field(default_factory=list)  # (function ARN, payload)
     published: list[Published] = field(default_factory=list)
     calls: list[tuple[str, str]] = field(default_factory=list)  # (operation, target), refused too
+    checked: list[str] = field(default_factory=list)  # functions a dry run asked (Invoke DryRun)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def check_invoke(self, function_arn: str) -> None:
+        with self._lock:
+            self.checked.append(function_arn)
+            self._check(function_arn, self.functions, "ResourceNotFoundException")
 
     def invoke_event(self, function_arn: str, payload: bytes) -> None:
         with self._lock:
