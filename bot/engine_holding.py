@@ -96,6 +96,15 @@ class Holding:
         if self.state.dlq.info.fifo:
             self.stalled_groups.add(group_of(message))
 
+    def keep_unconfirmed(self, message: ReceivedMessage) -> None:
+        """Keep a message an earlier part of this run sent without an answer
+        (``RedriveRequest.not_again``): it may have been delivered, so the run never sends it a
+        second time. Not matched again: that part counted it against the approval's limit.
+        Call with the lock held."""
+        self.state.report.unconfirmed += 1
+        self.state.report.unconfirmed_ids.add(message.message_id)
+        self.keep(message)
+
     def keep_unfinished(self, messages: list[ReceivedMessage], received_at: float) -> None:
         """After an interruption: hold every message of the batch except those whose copy was
         confirmed (released, a redelivered one could come back after its delete). A selected

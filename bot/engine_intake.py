@@ -77,22 +77,15 @@ class Intake:
         to_deliver: list[Candidate] = []  # to a function or a topic
         to_archive: list[ReceivedMessage] = []
         failures: list[tuple[Candidate, tuple[str, str]]] = []
-        # FIFO: the groups of this batch with a message that fails before any call (too large,
-        # nowhere to go): their later messages are held back, their earlier ones still go.
-        failed_groups: set[str] = set()
+        failed_groups: set[str] = set()  # FIFO: their later messages wait, earlier ones go
+
         report = state.report
         with state.lock:
             for candidate in candidates:
                 message = candidate.message
-                count = recorded.get(message.message_id, 0)
                 if message.message_id in state.request.not_again:
-                    # An earlier part of this run sent it and lost the answer: it may have been
-                    # delivered, so it is kept as then, never sent a second time by the run. Not
-                    # matched again: that part counted it against the approval's limit already.
-                    report.unconfirmed += 1
-                    report.unconfirmed_ids.add(message.message_id)
-                    holding.keep(message)
-                elif count and needs_human(
+                    holding.keep_unconfirmed(message)
+                elif (count := recorded.get(message.message_id, 0)) and needs_human(
                     message, max_redrives=self.max_redrives, recorded_redrives=count
                 ):
                     report.skipped += 1
@@ -118,8 +111,7 @@ class Intake:
                         holding.hold(message)  # its group stalls with the failure, after sends
                     elif candidate.failure is not None:
                         failures.append((candidate, candidate.failure))
-                        if state.dlq.info.fifo:
-                            failed_groups.add(group_of(message))
+                        failed_groups.add(group_of(message))
                     elif state.request.dry_run:
                         if not archiving:
                             report.by_destination[candidate.destination] += 1
@@ -135,22 +127,16 @@ class Intake:
             if state.request.edit is not None:
                 # The edited message found: the scan ends here, not after the whole DLQ.
                 state.limit_reached()
-        if not state.dlq.info.fifo:
-            self._fail(failures)
+        # A FIFO failure stalls its group (``Holding.fail``): after its earlier messages went.
+        now, later = ([], failures) if state.dlq.info.fifo else (failures, [])
+        _fail(holding, now)
         for url, (name, items) in to_send.items():
             self.sender.send_all(url, name, items)
         if to_deliver:
             self.deliverer.deliver_all(to_deliver)
-        if state.dlq.info.fifo:
-            # After the sends: a FIFO failure stalls its group (``Holding.fail``), which would
-            # have held back the group's messages received before it too.
-            self._fail(failures)
+        _fail(holding, later)
         if to_archive:
             self.archiver.archive_all(to_archive)
-
-    def _fail(self, failures: list[tuple[Candidate, tuple[str, str]]]) -> None:
-        for candidate, (code, reason) in failures:
-            self.holding.fail(candidate.message, code, reason, candidate.destination)
 
     def _claim(
         self, messages: list[ReceivedMessage], copies_confirmed: list[str], received_at: float
@@ -265,3 +251,8 @@ def count_skip(report: RedriveReport, verdict: Verdict) -> None:
         report.unreadable += 1
     elif verdict is Verdict.NEEDS_HUMAN:
         report.needs_human += 1
+
+
+def _fail(holding: Holding, failures: list[tuple[Candidate, tuple[str, str]]]) -> None:
+    for candidate, (code, reason) in failures:
+        holding.fail(candidate.message, code, reason, candidate.destination)

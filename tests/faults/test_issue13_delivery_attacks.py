@@ -243,10 +243,11 @@ def test_one_cli_run_without_a_state_table_does_not_loop_a_function_that_keeps_f
     # When the operator runs one redrive
     result = run_cli(["redrive", "thumbs-dlq"], {**env, "MAX_REDRIVES": "2"})
     lambdas.wait_idle()
-    # Then the run did not invoke it again each time it came back (it came back at once): at
-    # most MAX_REDRIVES times, and the copy that came back the last time is held, still there
+    # Then the run did not invoke it again each time it came back (it comes back at once; on a
+    # loaded machine the run may end before it does): at most MAX_REDRIVES times, and the copy
+    # that came back the last time is still there
     invoked = [i.payload for i in lambdas.calls_to("thumbnailer")]
-    assert invoked == [{"key": "broken.heic"}] * 2, result.out
+    assert invoked in ([{"key": "broken.heic"}], [{"key": "broken.heic"}] * 2), result.out
     assert count(sqs, dlq_url) == 1
 
 
