@@ -29,6 +29,18 @@ Where the messages come from (LocalStack 2026.3 with SERVICES=sqs,sns,events, no
 - **Plain SQS**: ``payments`` -> ``payments-dlq`` and ``refunds`` -> ``refunds-dlq``, dead-lettered
   by LocalStack's SQS (maxReceiveCount 1).
 
+The engineer's story: ``list`` (KIND, counts, sources) and ``peek``; dry runs while the
+subscription's queue is still deleted and ``order-notifier`` not yet deployed again (both must
+show their messages as failed, with AWS's code, not as "would move": the second did not before
+this drill, ``tests/integration/test_drill13_findings.py``); a redrive before the fix (refused,
+nothing lost, nothing left hidden); the fix; dry runs with ``--error`` / ``--where`` / ``--date``
+per kind; redrives with ``--deadline`` then again, ``--limit``, ``--where``, ``--force`` for the
+NO_PERMISSIONS events once the rule's permission is fixed; after each, what every target received
+(each seeded message exactly once, the other subscriber, the rule's other target and another
+function nothing). An invoke whose answer the local Lambda server lost (it happens under load,
+a few in thousands) is unconfirmed and kept: the engineer runs the same command again, and the
+drill checks both runs add up.
+
 SentTimestamp cannot be backdated on SQS: the days D-2, D-1, D are in the bodies (``occurredAt``
 of the SNS messages' payload and the SQS bodies, the events' ``time``, the thumbnails'
 ``uploadedAt``). An SNS envelope's own ``Timestamp`` is set by SNS at publish (today), and its
@@ -207,7 +219,7 @@ def build(sqs: Any, sns: Any, events: Any, lambdas: LambdaServer, ledger: Ledger
             {"Id": AUDIT_TARGET, "Arn": arns[AUDIT]},
         ],
     )
-    lambdas.register(NOTIFIER, _works)
+    # order-notifier is not deployed yet (its redeploy is the fix, in ``steps``).
     lambdas.register(THUMBNAILER, _works, dead_letter_arn=arns[THUMBNAILER_DLQ])
     lambdas.register(INVOICE_PDF, _works, on_failure_arn=arns[INVOICE_PDF_FAILURES])
     lambdas.register(RESIZER, _works)
@@ -699,6 +711,19 @@ def steps(
         shown.get("scanned", 0) - shown.get("matched", 0),
         seeded[EMAILS_DLQ] - cancelled,
     )
+    # Before order-notifier is deployed again: the dry run says its copies would be refused.
+    code, stdout, _ = drill.cli(
+        "dry-sns-lambda-function-missing", "--json", "redrive", NOTIFIER_DLQ, "--dry-run"
+    )
+    shown = _json(stdout)
+    drill.check("dry sns(lambda), function missing: exit status", code, 1)
+    drill.check("dry sns(lambda), function missing: would move", destinations(shown), 0)
+    drill.check(
+        "dry sns(lambda), function missing: failed by reason",
+        shown.get("failure_reasons"),
+        {"ResourceNotFoundException": seeded[NOTIFIER_DLQ]},
+    )
+    lambdas.register(NOTIFIER, _works)
     shown = dry("dry-sns-lambda", NOTIFIER_DLQ)
     drill.check("dry sns(lambda) matched", shown.get("matched"), seeded[NOTIFIER_DLQ])
     drill.check("dry sns(lambda) would move", destinations(shown), seeded[NOTIFIER_DLQ])
