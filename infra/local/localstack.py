@@ -131,9 +131,7 @@ class LocalStack:
 
 
 @contextmanager
-def localstack(
-    *, startup_timeout: float = 90.0, services: str = "sqs"
-) -> Iterator[LocalStack]:
+def localstack(*, startup_timeout: float = 90.0, services: str = "sqs") -> Iterator[LocalStack]:
     """Start LocalStack on an ephemeral 127.0.0.1 port; stop it afterwards. ``services``: its
     SERVICES (SQS only by default; issue 13's drill adds ``sns,events``, which dead-letter here)."""
     python = ensure_venv()
