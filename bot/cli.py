@@ -265,11 +265,18 @@ def _cmd_peek(args: argparse.Namespace, ctx: CliContext) -> int:
             else "?"
         )
         mark = f"  POISON (redriven {m.redrive_count} times)" if m.poison else ""
+        if m.goes_to is not None:
+            where = f"goes to {shown(m.goes_to)}"
+        elif m.stays is not None:
+            where = "stays in the DLQ"
+        else:
+            where = f"source {shown(m.source_queue or '?')}"
         print(
-            f"\n- {shown(m.message_id)}  sent {sent}  receives {m.receive_count}  "
-            f"source {shown(m.source_queue or '?')}{mark}",
+            f"\n- {shown(m.message_id)}  sent {sent}  receives {m.receive_count}  {where}{mark}",
             file=ctx.out,
         )
+        if m.stays is not None:
+            print(f"  why: {shown(m.stays)}", file=ctx.out)
         if m.group_id:
             print(f"  group: {shown(m.group_id)}", file=ctx.out)
         for name, value in m.attributes.items():

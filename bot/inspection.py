@@ -14,8 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.catalog import Dlq
+from bot.engine_routing import destination_label
 from bot.expiry import ExpiryCounter, NextExpiry, next_expiry
+from bot.feeder_routing import NoDelivery, route
 from bot.feeders import Feeder
+from bot.kind_words import destination_words
 from bot.selection import redrive_count
 from bot.sqs_model import ReceivedMessage, SqsApi
 
@@ -34,6 +37,11 @@ class PeekedMessage:
     attributes: dict[str, str]  # MessageAttributes as "name": "value" (binary shown by size)
     redrive_count: int = 0  # times dlq-redrive already sent it back (its dlq-redrive-count)
     poison: bool = False  # redriven MAX_REDRIVES times already: a redrive leaves it for a human
+    # A message an SNS subscription, an EventBridge target or a function dead-lettered names no
+    # source queue: where a redrive sends it instead (``kind_words.destination_words``), or why
+    # it stays (plain text; every surface escapes both). None for an SQS source's message.
+    goes_to: str | None = None
+    stays: str | None = None
 
     def body_preview(self, limit: int = 300) -> str:
         return self.body if len(self.body) <= limit else self.body[: limit - 1] + "…"
@@ -49,6 +57,8 @@ class PeekedMessage:
             "attributes": self.attributes,
             "redrive_count": self.redrive_count,
             "poison": self.poison,
+            "goes_to": self.goes_to,
+            "stays": self.stays,
         }
 
 
@@ -66,6 +76,7 @@ def describe_message(message: ReceivedMessage, dlq: Dlq, *, max_redrives: int) -
     source = message.source_arn.rsplit(":", 1)[-1] if message.source_arn else None
     if source is None and len(dlq.sources) == 1:
         source = dlq.sources[0].name
+    goes_to, stays = _route_words(message, dlq)
     return PeekedMessage(
         message_id=message.message_id,
         body=message.body,
@@ -78,7 +89,21 @@ def describe_message(message: ReceivedMessage, dlq: Dlq, *, max_redrives: int) -
         # The attribute's count, as a redrive judges it (a message that cannot carry the
         # attribute is counted in the state table, which a peek does not read).
         poison=redrive_count(message) >= max_redrives,
+        goes_to=goes_to,
+        stays=stays,
     )
+
+
+def _route_words(message: ReceivedMessage, dlq: Dlq) -> tuple[str | None, str | None]:
+    """Where a redrive (without --force or --to) sends ``message``, by the engine's own routing,
+    or why it stays in the DLQ; (None, None) for an SQS source's message (its source queue)."""
+    routed = route(message, dlq.feeders, has_sqs_sources=bool(dlq.sources))
+    if routed is None:
+        return None, None
+    if isinstance(routed, NoDelivery):
+        why = "needs a human" if routed.needs_human else routed.code
+        return None, f"{why}: {routed.reason}"
+    return destination_words(destination_label(routed), dlq.feeders), None
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ MAX_BLOCKS = 50
 MESSAGE_TEXT = MAX_MESSAGE_TEXT  # block text of one message (bot.slack.mrkdwn)
 PEEK_ATTRIBUTE_CHARS = 100  # each attribute value shown, before escaping
 PEEK_ID_CHARS = 120  # ids and names in a peeked message's header line
+PEEK_REASON_CHARS = 400  # why a peeked message would stay in the DLQ, before escaping
 DIALOG_TEXT = 300  # a confirmation dialog's text (Block Kit)
 
 Message = dict[str, Any]
@@ -244,8 +245,13 @@ def _peeked(m: PeekedMessage, tz: ZoneInfo, budget: int) -> str:
     head = (
         f"{code(m.message_id, limit=PEEK_ID_CHARS)} · sent {sent} · "
         f"receives {number(m.receive_count)} · "
-        f"source {code(m.source_queue or '?', limit=PEEK_ID_CHARS)}"
     )
+    if m.goes_to is not None:  # a feeder's message: where a redrive sends it
+        head += f"goes to {escape(m.goes_to)}"
+    elif m.stays is not None:
+        head += f"stays in the DLQ: {escape(cut(m.stays, PEEK_REASON_CHARS))}"
+    else:
+        head += f"source {code(m.source_queue or '?', limit=PEEK_ID_CHARS)}"
     if m.group_id is not None:
         head += f" · group {code(m.group_id, limit=PEEK_ID_CHARS)}"
     if m.poison:

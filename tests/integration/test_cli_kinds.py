@@ -20,6 +20,7 @@ from infra.local.scene import count, drain
 from tests.integration.cli_helpers import run_cli
 from tests.integration.kinds_world import World
 from tests.unit.kind_messages import (
+    eventbridge_dlq_message,
     lambda_async_dlq_message,
     lambda_on_failure_record,
     sns_envelope,
@@ -100,6 +101,54 @@ def test_peek_says_the_kind_and_what_feeds_the_dlq(world: World, env: dict[str, 
     assert f"kind sns, fed by {subscription}" in text.out
     assert data.json["kind"] == "sns" and data.json["sources"] == [subscription]
     assert len(data.json["messages"]) == 1
+
+
+def test_peek_says_where_a_redrive_would_send_each_message_or_why_not(
+    world: World, env: dict[str, str]
+) -> None:
+    # Given a rule target's DLQ holding an event the target failed, one it cannot accept as
+    # configured, and one whose TARGET_ARN (with a terminal escape) names no target of the rule;
+    # and a function's async DLQ and a subscription's DLQ, one message each
+    world.billing_failed("ERROR_FROM_TARGET", "NO_PERMISSIONS")
+    world.seed(
+        "billing-dlq",
+        eventbridge_dlq_message(
+            rule_arn=world.rule,
+            target_arn="arn:aws:sqs:us-east-1:123456789012:evil\x1b[2J",
+            error_code="ERROR_FROM_TARGET",
+        ),
+    )
+    world.seed("thumbnailer-dlq", lambda_async_dlq_message({"image": "a.png"}))
+    world.seed("orders-sub-dlq", sns_envelope('{"order": 1}', topic_arn=world.topic))
+
+    # When each DLQ is peeked
+    billing = run_cli(["peek", "billing-dlq", "-n", "3"], env)
+    billing_json = run_cli(["--json", "peek", "billing-dlq", "-n", "3"], env)
+    thumbnailer = run_cli(["peek", "thumbnailer-dlq"], env)
+    orders = run_cli(["peek", "orders-sub-dlq"], env)
+
+    # Then no message says "source ?": each says where the engine's routing sends it
+    for result in (billing, billing_json, thumbnailer, orders):
+        assert result.code == 0, result.err
+        assert "source ?" not in result.out
+    assert "goes to lambda thumbnailer (async invoke)" in thumbnailer.out
+    subscription = "goes to queue orders-inbox (the subscription's endpoint, not the topic)"
+    assert subscription in orders.out
+    # And in the rule target's DLQ: the target for the one it can take, why not for the others
+    assert "goes to queue billing-inbox" in billing.out
+    assert billing.out.count("stays in the DLQ") == 2
+    assert "why: needs a human: EventBridge ERROR_CODE NO_PERMISSIONS" in billing.out
+    assert "why: UnknownTarget: the message names EventBridge rule" in billing.out
+    # And the name a message carries is escaped on the terminal
+    assert "\x1b" not in billing.out and "evil\\x1b[2J" in billing.out
+    messages = billing_json.json["messages"]
+    assert len(messages) == 3
+    goes = [m["goes_to"] for m in messages if m["goes_to"] is not None]
+    assert goes == ["queue billing-inbox (the rule's target, not the bus)"]
+    stays = sorted(m["stays"] for m in messages if m["goes_to"] is None)
+    assert stays[0].startswith("UnknownTarget: the message names EventBridge rule")
+    assert "evil\x1b[2J" in stays[0]  # JSON keeps the exact text (ASCII-escaped)
+    assert stays[1].startswith("needs a human: EventBridge ERROR_CODE NO_PERMISSIONS")
 
 
 # --- dry run and redrive, per kind --------------------------------------------------------------

@@ -17,6 +17,7 @@ from infra.local.scene import count, drain
 from tests.integration.kinds_world import World
 from tests.integration.slack.slack_harness import APPROVER, SlackHarness, seed_orders
 from tests.unit.kind_messages import (
+    eventbridge_dlq_message,
     lambda_async_dlq_message,
     sns_envelope,
 )
@@ -88,6 +89,37 @@ def test_peek_shows_the_kind_and_the_sources(harness: SlackHarness, world: World
     assert "showing 1 of ~1 visible" in shown
     assert "kind `sns`" in shown
     assert f"← sns subscription {world.subscription} → sqs orders-inbox" in shown
+
+
+def test_peek_says_where_a_redrive_would_send_each_message_or_why_not(
+    harness: SlackHarness, world: World
+) -> None:
+    # Given a rule target's DLQ holding an event the target failed, one it cannot accept as
+    # configured, and one whose TARGET_ARN (with Slack markup) names no target of the rule
+    world.billing_failed("ERROR_FROM_TARGET", "NO_PERMISSIONS")
+    world.seed(
+        "billing-dlq",
+        eventbridge_dlq_message(
+            rule_arn=world.rule,
+            target_arn="arn:aws:sqs:us-east-1:123456789012:<!channel>",
+            error_code="ERROR_FROM_TARGET",
+        ),
+    )
+
+    # When someone peeks at it
+    harness.command("peek billing-dlq 3")
+    harness.settle()
+
+    # Then each message says where a redrive sends it, or why it stays, and no "source ?"
+    shown = answer(harness)
+    assert "showing 3 of ~3 visible" in shown
+    assert "source `?`" not in shown
+    assert shown.count("goes to queue billing-inbox (the rule's target, not the bus)") == 1
+    assert "stays in the DLQ: needs a human: EventBridge ERROR_CODE NO_PERMISSIONS" in shown
+    assert "stays in the DLQ: UnknownTarget: the message names EventBridge rule" in shown
+    # And the name the message carries is inert
+    assert "<!channel>" not in json.dumps(harness.calls("response_url")[-1].body)
+    assert "&lt;!channel&gt;" in shown
 
 
 def test_a_subscription_dlq_redrive_goes_through_approval_to_the_subscription_queue_only(
