@@ -13,6 +13,8 @@ report (the Slack blocks, their tests) need not load the engine, the SQS gateway
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any
@@ -23,6 +25,26 @@ from bot.selection import Selection
 if TYPE_CHECKING:
     from bot.archive_model import ArchiveSink
     from bot.sqs_model import QueueInfo
+
+
+# A run's later parts are told what its earlier parts sent without an answer
+# (``RedriveRequest.not_again``) through a record of bounded size: the Slack run's record in
+# DynamoDB (400 KB an item), the daily job's continuation event (Lambda's 256 KB). At most this
+# many ids (an SQS message id is 36 characters): lost answers are rare. Past the cap the newest
+# are not carried, and a later part may send those a second time (the part that lost each
+# answer counted it unconfirmed, so the run's summary said it may have been delivered).
+MAX_NOT_AGAIN = 5_000
+
+
+def not_again_after(
+    before: Sequence[str], unconfirmed: AbstractSet[str], *, cap: int = MAX_NOT_AGAIN
+) -> tuple[str, ...]:
+    """What the parts of a run after this one must not send again: what earlier parts carried
+    (``before``, kept first: it was carried longest) and the ids this part left unconfirmed
+    (``RedriveReport.unconfirmed_ids``), at most ``cap``."""
+    carried = set(before)
+    new = sorted(unconfirmed - carried)
+    return (*before, *new)[: max(cap, 0)]
 
 
 class Action(StrEnum):

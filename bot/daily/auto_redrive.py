@@ -30,7 +30,7 @@ from bot.feeders import Feeder
 from bot.kind_words import destination_words
 from bot.pacing import Deadline
 from bot.printable import printable_logger
-from bot.redrive_model import RedriveReport, RedriveRequest, StopReason
+from bot.redrive_model import RedriveReport, RedriveRequest, StopReason, not_again_after
 from bot.run_control import IN_FLIGHT_STOP, RunTotals
 from bot.selection import Selection
 
@@ -45,6 +45,9 @@ class Redriven:
     result: AutoRedrive
     moved_now: int
     scanned_now: int
+    # What the run's later invocations must not send again (``Continuation.not_again``): the
+    # messages it and earlier ones sent without an answer, while the DLQ's run goes on.
+    not_again: tuple[str, ...] = ()
 
 
 class AutoRedriver:
@@ -95,19 +98,27 @@ class AutoRedriver:
         *,
         before: AutoRedrive | None = None,
         empty: bool = False,
+        not_again: Sequence[str] = (),
     ) -> Redriven:
         """Redrive ``selection`` out of ``dlq`` until done or ``deadline``, and count it for the
         run. ``before``: the result of the run's earlier invocations (a continuation's event).
         ``empty``: the DLQ is empty, so there is nothing to scan, yet its count may still hold
-        what a failed attempt moved."""
+        what a failed attempt moved. ``not_again``: what earlier invocations sent without an
+        answer (kept in the DLQ, never sent again by the run)."""
+        lost: set[str] = set()
         if empty:
             now, scanned = AutoRedrive(selection=selection), 0
         else:
-            now, scanned = self._run(dlq, selection, deadline, attempt, before)
+            now, scanned = self._run(dlq, selection, deadline, attempt, before, not_again, lost)
+        # The run's messages sent without an answer, each once: those of earlier invocations
+        # are counted in ``before`` (and kept unconfirmed again by this one).
+        unconfirmed = (before.unconfirmed if before is not None else 0) + len(lost - {*not_again})
+        now = replace(now, unconfirmed=unconfirmed)
+        carry = not_again_after(not_again, lost) if now.continuing else ()
         known = before.moved if before is not None else 0
         counted = self._counted(scheduled, dlq.name, now, attempt, known=known)
         self._window_done(scheduled, dlq.name, now)
-        return Redriven(counted, now.moved, scanned)
+        return Redriven(counted, now.moved, scanned, carry)
 
     def _run(
         self,
@@ -116,13 +127,16 @@ class AutoRedriver:
         deadline: Deadline,
         attempt: Attempt,
         before: AutoRedrive | None,
+        not_again: Sequence[str],
+        lost: set[str],
     ) -> tuple[AutoRedrive, int]:
         """This invocation's auto-redrive of ``dlq`` (``moved`` is its own, the other counts
-        are the run's: ``RunTotals.fold``) and how many messages it looked at."""
+        are the run's: ``RunTotals.fold``) and how many messages it looked at. Adds to ``lost``
+        the ids of the messages it sent without an answer (or kept as such: ``not_again``)."""
         if deadline.expired():  # no time to start: an invocation that looked at nothing
             idle = RedriveReport(dlq.name, dry_run=False, selection="", stopped=StopReason.DEADLINE)
             return auto_redrive_of(idle, selection, before), 0
-        request = RedriveRequest(selection=selection)
+        request = RedriveRequest(selection=selection, not_again=frozenset(not_again))
         if self.workers is not None:
             request = replace(request, workers=self.workers)
         earlier = before.canary if before is not None else None
@@ -160,6 +174,7 @@ class AutoRedriver:
                 )
                 result, canary = outcome_report(outcome), canary_result(outcome)
         except Exception as exc:  # noqa: BLE001 - the engine released what it held; report it
+            lost.update(*(seen.unconfirmed_ids for seen in live))
             # What it moved before the error is moved: it still counts (the report's line says
             # so). A batch in hand at the error may have moved without being counted.
             moved = sum(seen.moved for seen in live)
@@ -169,6 +184,7 @@ class AutoRedriver:
             scanned = sum(seen.scanned for seen in live)
             failed = AutoRedrive(moved=moved, error=failure, selection=selection)
             return replace(failed, no_canary=no_canary), scanned
+        lost.update(result.unconfirmed_ids)
         done = with_canary(auto_redrive_of(result, selection, before), canary)
         moved_to: tuple[tuple[str, int], ...] = ()
         if dlq.feeders:  # an SQS source's queue is named on the DLQ's line already

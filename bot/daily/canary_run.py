@@ -73,7 +73,13 @@ def outcome_report(outcome: CanaryOutcome) -> RedriveReport:
     short by the time budget ends as a deadline, so the chain carries on."""
     canary, rest = outcome.canary, outcome.rest
     if rest is not None:
-        return replace(rest, moved=rest.moved + canary.moved, scanned=rest.scanned + canary.moved)
+        return replace(
+            rest,
+            moved=rest.moved + canary.moved,
+            scanned=rest.scanned + canary.moved,
+            unconfirmed=rest.unconfirmed + canary.unconfirmed,
+            unconfirmed_ids=rest.unconfirmed_ids | canary.unconfirmed_ids,
+        )
     if outcome.watch is Watch.DEADLINE:
         return replace(canary, stopped=StopReason.DEADLINE)
     return canary

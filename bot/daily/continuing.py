@@ -106,6 +106,7 @@ class ContinuationRun:
         deadline = Deadline.from_lambda_context(context, reserve_s=REPORT_RESERVE_S)
         results = dict(work.results)
         still: list[str] = []
+        not_again: dict[str, tuple[str, ...]] = {}  # sent unanswered: the next part keeps them
         progress = scanned = 0
         for name in work.queues:
             before = results.get(name, AutoRedrive())
@@ -117,13 +118,21 @@ class ContinuationRun:
             # The same selection as the report run's (its window is in the event).
             selection = before.selection or self.redriver.selection(work, dlq, work.day)
             done = self.redriver.redrive(
-                work.scheduled, dlq, selection, deadline, attempt, before=before
+                work.scheduled,
+                dlq,
+                selection,
+                deadline,
+                attempt,
+                before=before,
+                not_again=work.not_again.get(name, ()),
             )
             progress += done.moved_now
             scanned += done.scanned_now
             results[name] = done.result
             if done.result.continuing:
                 still.append(name)
+            if done.not_again:
+                not_again[name] = done.not_again
         step = chain_step(
             work.invocation,
             bool(still),
@@ -138,6 +147,7 @@ class ContinuationRun:
                 invocation=work.invocation + 1,
                 results=results,
                 idle_invocations=step.idle_invocations,
+                not_again=not_again,
             )
             if self.hand_over(following, context, attempt) is None:
                 return {

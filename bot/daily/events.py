@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -58,6 +59,10 @@ class Continuation:
     results: dict[str, AutoRedrive] = field(default_factory=dict)
     # Invocations in a row before this one that moved nothing (``bot.run_control.next_step``).
     idle_invocations: int = 0
+    # By DLQ, the messages earlier invocations sent without an answer: they may have been
+    # delivered, so this one keeps them (``RedriveRequest.not_again``). Not in ``results``:
+    # those are kept with the report in the state table, these only travel in the event.
+    not_again: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def idempotency_key(self) -> str:
@@ -75,6 +80,9 @@ class Continuation:
             # Every field, the selection included: the continuation redrives the same window.
             "results": {name: to_json(r) for name, r in self.results.items()},
             "idle_invocations": self.idle_invocations,
+            "not_again": {
+                name: list(ids) for name, ids in carried(self.not_again, MAX_NOT_AGAIN_IN_EVENT)
+            },
         }
 
     @classmethod
@@ -93,9 +101,34 @@ class Continuation:
                 },
                 # An event sent before this field existed: no idle invocation known.
                 idle_invocations=int(event.get("idle_invocations") or 0),
+                not_again={
+                    str(name): tuple(str(i) for i in ids)
+                    for name, ids in dict(event.get("not_again") or {}).items()
+                },
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise UsageError(f"malformed continuation event: {exc}") from exc
+
+
+# Lambda takes an asynchronous invoke's payload up to 256 KB, the results included: the event
+# carries at most this many ids over all its DLQs (39 bytes each in JSON: about 156 KB), each
+# DLQ's first ones (``bot.redrive_model.not_again_after`` keeps the oldest first). Past it, a
+# later invocation may send the others a second time (see ``bot.redrive_model.MAX_NOT_AGAIN``).
+MAX_NOT_AGAIN_IN_EVENT = 4_000
+
+
+def carried(
+    not_again: dict[str, tuple[str, ...]], cap: int
+) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """Each DLQ's ids, ``cap`` of them in all, shared out evenly: a DLQ with fewer than its
+    share leaves the rest to the others."""
+    left = cap
+    items = sorted(not_again.items(), key=lambda item: len(item[1]))
+    for n, (name, ids) in enumerate(items):
+        share = ids[: left // (len(items) - n)]
+        left -= len(share)
+        if share:
+            yield name, share
 
 
 def parse_event(event: Any) -> ScheduledRun | Continuation:

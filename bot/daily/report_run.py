@@ -86,6 +86,7 @@ class ReportRun:
         if attempt.degraded:
             warnings = (NO_STATE_TABLE, *warnings)
         redrives: dict[str, AutoRedrive] = {}
+        not_again: dict[str, tuple[str, ...]] = {}  # sent unanswered: the continuation keeps them
         moved_now = scanned_now = 0  # by this attempt (``report.moved``: earlier ones too)
         depths: dict[str, int | None] = {i.name: i.depth for i in inspected}
 
@@ -109,6 +110,8 @@ class ReportRun:
                 moved_now += done.moved_now
                 scanned_now += done.scanned_now
                 redrives[item.name] = done.result
+                if done.not_again:
+                    not_again[item.name] = done.not_again
                 depths[item.name] = depth
 
         statuses = [
@@ -147,6 +150,7 @@ class ReportRun:
                     thread_ts=ts,
                     results={name: redrives[name] for name in continuing},
                     idle_invocations=step.idle_invocations,
+                    not_again=not_again,
                 ),
                 context,
                 attempt,

@@ -17,7 +17,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import DlqRedriveError, UsageError
-from bot.redrive_model import Action, EditSpec, RedriveReport, RedriveRequest, StopReason
+from bot.redrive_model import (
+    Action,
+    EditSpec,
+    RedriveReport,
+    RedriveRequest,
+    StopReason,
+    not_again_after,
+)
 from bot.run_control import IN_FLIGHT_STOP, RunTotals, Step, next_step, remaining_limit
 from bot.selection import Selection
 from bot.selection_options import SelectionArgs
@@ -126,10 +133,9 @@ def engine_request(
 
 
 # The run record's detail key of the messages an earlier part sent without an answer: the next
-# parts keep them (``RedriveRequest.not_again``). Bounded so the record stays far below
-# DynamoDB's 400 KB item (lost answers are rare; past this many, the others may be sent again).
+# parts keep them (``RedriveRequest.not_again``), at most ``bot.redrive_model.MAX_NOT_AGAIN``
+# (far below DynamoDB's 400 KB item; past it, see there).
 NOT_AGAIN = "unconfirmed_ids"
-MAX_NOT_AGAIN = 5_000
 
 # The run record keeps the run's totals under the same names (``bot.state_model.RunRecord``).
 _TOTALS = tuple(f.name for f in fields(RunTotals))
@@ -141,9 +147,10 @@ def _not_again(run: RunRecord) -> frozenset[str]:
 
 def _remember_unconfirmed(run: RunRecord, report: RedriveReport) -> None:
     """Keep in the run's checkpoint the messages this part sent without an answer."""
-    before = _not_again(run)
-    if report.unconfirmed_ids - before:
-        run.detail[NOT_AGAIN] = sorted(before | report.unconfirmed_ids)[:MAX_NOT_AGAIN]
+    before = list(run.detail.get(NOT_AGAIN) or ())
+    after = not_again_after(before, report.unconfirmed_ids)
+    if len(after) > len(before):
+        run.detail[NOT_AGAIN] = list(after)
 
 
 def _totals(run: RunRecord) -> RunTotals:
