@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 from bot.engine_holding import Holding
 from bot.engine_intake import Intake
@@ -60,6 +60,13 @@ class Scan:
         try:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="redrive") as pool:
                 futures = [pool.submit(self._worker) for _ in range(workers)]
+                # Waits of STOP_POLL_S, never one without end: Python runs a signal's handler
+                # (the CLI's Ctrl-C and SIGTERM, which cancel the run) only in the main thread,
+                # between bytecodes, and Linux may hand the signal to another thread (a worker,
+                # a delivery's invoke); a main thread blocked until the workers end acted on it
+                # only then, after the whole DLQ had moved.
+                while wait(futures, timeout=STOP_POLL_S).not_done:
+                    pass
                 for future in futures:
                     future.result()
         finally:
