@@ -203,8 +203,9 @@ class Interrupt:
                 f"dlq-redrive: {name} again: still stopping; releasing the held messages first "
                 "(SIGKILL would leave them hidden for the visibility timeout)"
             )
-        error_line(self.err, text)
+        # The stop first: a write to a full stderr pipe must not hold it back.
         self._event.set()
+        error_line(self.err, text)
 
 
 def run_controlled(

@@ -609,3 +609,19 @@ def test_a_signal_the_os_hands_to_a_worker_thread_stops_the_run_at_once(sqs: Fak
     assert interrupt.signal_name == "SIGTERM"
     assert report.stopped is StopReason.CANCELLED and report.moved == 10
     assert sqs.visible(dlq_url) == 20
+
+
+def test_a_signal_sets_the_stop_before_it_writes_to_stderr() -> None:
+    """A stderr that blocks (a full pipe nobody reads) must not hold the stop back: the flag the
+    engine polls is set before the "stopping" line is written."""
+    seen: list[bool] = []
+
+    class BlockingErr(io.StringIO):
+        def write(self, text: str) -> int:
+            seen.append(interrupt.is_set())
+            return super().write(text)
+
+    interrupt = Interrupt(BlockingErr())
+    interrupt._on_signal(signal.SIGTERM, None)
+    assert seen and seen[0] is True
+    assert interrupt.signal_name == "SIGTERM"
