@@ -73,6 +73,23 @@ def make_queue(sqs: SQSClient, name: str) -> tuple[str, str]:
     return url, queue_arn(sqs, url)
 
 
+def a_function_that_keeps_failing(sqs: SQSClient, lambdas: LambdaServer) -> str:
+    """The thumbnailer, failing every event: as Lambda does, each one is written to the function's
+    DLQ (thumbs-dlq) again, the payload as it was, with a new RequestID; the DLQ starts with one
+    failed event. Returns the DLQ's URL."""
+    dlq_url, dlq_arn = make_queue(sqs, "thumbs-dlq")
+
+    def still_failing(event: Any, context: Any) -> None:
+        message = lambda_async_dlq_message(event)
+        boto3.client("sqs").send_message(QueueUrl=dlq_url, **as_send_entry(message))
+
+    lambdas.register("thumbnailer", still_failing, dead_letter_arn=dlq_arn)
+    sqs.send_message(
+        QueueUrl=dlq_url, **as_send_entry(lambda_async_dlq_message({"key": "broken.heic"}))
+    )
+    return dlq_url
+
+
 # --- the poison rule: a function that keeps failing -------------------------------------------
 
 
@@ -85,16 +102,7 @@ def test_a_cli_with_a_state_table_stops_a_function_that_keeps_failing(
     # Given a function that still fails: Lambda writes each event it could not process to the
     # function's DLQ again, the payload as it was, with a new RequestID (an invoke's payload
     # carries no counter), and a CLI user whose environment names the state table
-    dlq_url, dlq_arn = make_queue(sqs, "thumbs-dlq")
-
-    def still_failing(event: Any, context: Any) -> None:
-        message = lambda_async_dlq_message(event)
-        boto3.client("sqs").send_message(QueueUrl=dlq_url, **as_send_entry(message))
-
-    lambdas.register("thumbnailer", still_failing, dead_letter_arn=dlq_arn)
-    sqs.send_message(
-        QueueUrl=dlq_url, **as_send_entry(lambda_async_dlq_message({"key": "broken.heic"}))
-    )
+    dlq_url = a_function_that_keeps_failing(sqs, lambdas)
     create_state_table(boto3.client("dynamodb"), "dlq-redrive-state")
     cli_env = {**env, "MAX_REDRIVES": "2", "STATE_TABLE": "dlq-redrive-state"}
     # When the operator redrives the DLQ again and again (a cron job, an impatient human)
@@ -231,16 +239,7 @@ def test_one_cli_run_without_a_state_table_does_not_loop_a_function_that_keeps_f
     # Given a function that fails at once, each failed event dead-lettered again with a new
     # RequestID, and a CLI user with no state table (the counter alone, which a function's
     # payload cannot carry)
-    dlq_url, dlq_arn = make_queue(sqs, "thumbs-dlq")
-
-    def still_failing(event: Any, context: Any) -> None:
-        message = lambda_async_dlq_message(event)
-        boto3.client("sqs").send_message(QueueUrl=dlq_url, **as_send_entry(message))
-
-    lambdas.register("thumbnailer", still_failing, dead_letter_arn=dlq_arn)
-    sqs.send_message(
-        QueueUrl=dlq_url, **as_send_entry(lambda_async_dlq_message({"key": "broken.heic"}))
-    )
+    dlq_url = a_function_that_keeps_failing(sqs, lambdas)
     # When the operator runs one redrive
     result = run_cli(["redrive", "thumbs-dlq"], {**env, "MAX_REDRIVES": "2"})
     lambdas.wait_idle()
