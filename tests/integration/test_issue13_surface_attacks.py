@@ -74,6 +74,49 @@ def edit_world(harness: SlackHarness, dlq: str) -> tuple[EditWorld, str]:
     return EditWorld(harness, SimpleNamespace(dlq_name=dlq)), message.message_id  # type: ignore[arg-type]
 
 
+def open_thumbnailer_edit(harness: SlackHarness, world: World) -> tuple[EditWorld, Any]:
+    """The thumbnailer's one failed event (cat.heic) in its DLQ, its Edit & resend form opened by
+    the requester: the player and the form."""
+    world.seed("thumbnailer-dlq", lambda_async_dlq_message({"key": "cat.heic"}))
+    player, message_id = edit_world(harness, "thumbnailer-dlq")
+    return player, player.open_form(message_id, user=REQUESTER)
+
+
+def seed_thumbnailer_events(world: World, n: int, prefix: str = "k") -> None:
+    """``n`` events the thumbnailer failed asynchronously (``{prefix}{i}.heic``), in its DLQ."""
+    world.seed(
+        "thumbnailer-dlq",
+        *(lambda_async_dlq_message({"key": f"{prefix}{i}.heic"}) for i in range(n)),
+    )
+
+
+def hand_thumbnailer_dlq_to_resizer(harness: SlackHarness, world: World) -> None:
+    """The thumbnailer loses its DLQ; resizer is given thumbnailer-dlq in its place."""
+    harness.lambdas.register("thumbnailer", works)
+    harness.lambdas.register("resizer", works, dead_letter_arn=world.arns["thumbnailer-dlq"])
+
+
+def assert_neither_function_invoked(harness: SlackHarness) -> None:
+    assert harness.lambdas.calls_to("resizer") == []
+    assert harness.lambdas.calls_to("thumbnailer") == []
+
+
+def billing_event(
+    world: World,
+    event: dict[str, Any],
+    error_code: str,
+    error_message: str = "EventBridge could not deliver to billing-inbox",
+) -> Any:
+    """An event EventBridge could not deliver to the billing rule's target, with ``error_code``."""
+    return eventbridge_dlq_message(
+        eventbridge_event(event),
+        rule_arn=world.rule,
+        target_arn=world.arns["billing-inbox"],
+        error_code=error_code,
+        error_message=error_message,
+    )
+
+
 # --- Edit & resend in Slack routes a feeder's message as the engine (and the CLI) does ----------
 
 
@@ -81,11 +124,9 @@ def test_slack_edit_of_a_function_async_dlq_message_invokes_that_function_once(
     harness: SlackHarness, world: World
 ) -> None:
     # Given an event the thumbnailer failed asynchronously (its DLQ has no SQS source queue)
-    world.seed("thumbnailer-dlq", lambda_async_dlq_message({"key": "cat.heic"}))
-    player, message_id = edit_world(harness, "thumbnailer-dlq")
 
     # When a viewer opens Edit & resend from the peek
-    view = player.open_form(message_id, user=REQUESTER)
+    player, view = open_thumbnailer_edit(harness, world)
 
     # Then the form opens with the body and says the copy goes to the function, not "use the CLI"
     text = modal_text(view)
@@ -141,15 +182,7 @@ def test_slack_edit_of_a_message_that_needs_a_human_says_why_and_sends_nothing(
     harness: SlackHarness, world: World
 ) -> None:
     # Given an event EventBridge was not allowed to deliver (no retry fixes it)
-    world.seed(
-        "billing-dlq",
-        eventbridge_dlq_message(
-            eventbridge_event({"invoice": 1}),
-            rule_arn=world.rule,
-            target_arn=world.arns["billing-inbox"],
-            error_code="NO_PERMISSIONS",
-        ),
-    )
+    world.seed("billing-dlq", billing_event(world, {"invoice": 1}, "NO_PERMISSIONS"))
     player, message_id = edit_world(harness, "billing-dlq")
 
     # When a viewer opens Edit & resend
@@ -168,12 +201,9 @@ def test_an_edit_submitted_after_the_function_dlq_changed_hands_asks_nothing(
     harness: SlackHarness, world: World
 ) -> None:
     # Given the edit form of the thumbnailer's failed event, open
-    world.seed("thumbnailer-dlq", lambda_async_dlq_message({"key": "cat.heic"}))
-    player, message_id = edit_world(harness, "thumbnailer-dlq")
-    view = player.open_form(message_id, user=REQUESTER)
+    player, view = open_thumbnailer_edit(harness, world)
     # And then resizer is given thumbnailer-dlq as its DLQ in the thumbnailer's place
-    harness.lambdas.register("thumbnailer", works)
-    harness.lambdas.register("resizer", works, dead_letter_arn=world.arns["thumbnailer-dlq"])
+    hand_thumbnailer_dlq_to_resizer(harness, world)
 
     # When the edit is submitted
     player.submit(view, json.dumps({"key": "cat.jpg"}), user=REQUESTER)
@@ -183,9 +213,7 @@ def test_an_edit_submitted_after_the_function_dlq_changed_hands_asks_nothing(
     assert harness.calls("chat.postMessage") == []
     text = modal_text(player.modal())
     assert "would now go to lambda resizer" in text and "open it again" in text, text
-    assert (
-        harness.lambdas.calls_to("resizer") == [] and harness.lambdas.calls_to("thumbnailer") == []
-    )
+    assert_neither_function_invoked(harness)
     assert count(harness.sqs, world.urls["thumbnailer-dlq"]) == 1
 
 
@@ -224,21 +252,15 @@ def test_an_edited_on_failure_record_naming_another_function_is_refused_at_submi
 # --- the report's "Redrive these N" over messages that need a human -----------------------------
 
 
-def _no_permissions(world: World, invoice: int) -> Any:
-    return eventbridge_dlq_message(
-        eventbridge_event({"invoice": invoice}),
-        rule_arn=world.rule,
-        target_arn=world.arns["billing-inbox"],
-        error_code="NO_PERMISSIONS",
-        error_message="Not authorized to send to billing-inbox",
-    )
-
-
 def test_redrive_these_of_a_group_that_needs_a_human_posts_no_approval_and_says_why(
     harness: SlackHarness, world: World
 ) -> None:
     # Given two events EventBridge was not allowed to deliver (one error group)
-    messages = [_no_permissions(world, i) for i in range(2)]
+    not_authorized = "Not authorized to send to billing-inbox"
+    messages = [
+        billing_event(world, {"invoice": i}, "NO_PERMISSIONS", error_message=not_authorized)
+        for i in range(2)
+    ]
     world.seed("billing-dlq", *messages)
     label, by_attribute = error_label(messages[0], None)
     assert "NO_PERMISSIONS" in label
@@ -266,9 +288,7 @@ def test_an_approval_after_the_function_dlq_changed_hands_invokes_no_other_funct
     harness: SlackHarness, world: World
 ) -> None:
     # Given a request to redrive the thumbnailer's two failed events, its card naming it
-    world.seed(
-        "thumbnailer-dlq", *(lambda_async_dlq_message({"key": f"k{i}.heic"}) for i in range(2))
-    )
+    seed_thumbnailer_events(world, 2)
     request_id, card = ask(harness, "redrive thumbnailer-dlq")
     assert "• lambda thumbnailer (async invoke): 2" in card
     # And before anyone approves, the thumbnailer's DLQ is moved elsewhere and another
@@ -284,8 +304,7 @@ def test_an_approval_after_the_function_dlq_changed_hands_invokes_no_other_funct
 
     # Then no function the card did not name was invoked (nor the one it named: its DLQ is no
     # longer this one, so nothing says these events are its), and every message stays
-    assert harness.lambdas.calls_to("resizer") == []
-    assert harness.lambdas.calls_to("thumbnailer") == []
+    assert_neither_function_invoked(harness)
     assert count(harness.sqs, world.urls["thumbnailer-dlq"]) == 3
     # And the final card says none moved, and why the two counted stay
     final = final_card(harness)
@@ -298,15 +317,11 @@ def test_an_approval_moves_only_the_pinned_messages_of_a_function_dlq(
     harness: SlackHarness, world: World
 ) -> None:
     # Given a request counted over two failed events
-    world.seed(
-        "thumbnailer-dlq", *(lambda_async_dlq_message({"key": f"k{i}.heic"}) for i in range(2))
-    )
+    seed_thumbnailer_events(world, 2)
     request_id, card = ask(harness, "redrive thumbnailer-dlq")
     assert "• lambda thumbnailer (async invoke): 2" in card
     # And three more arrive before the approval
-    world.seed(
-        "thumbnailer-dlq", *(lambda_async_dlq_message({"key": f"new{i}.heic"}) for i in range(3))
-    )
+    seed_thumbnailer_events(world, 3, prefix="new")
 
     # When it is approved
     approve(harness, request_id)
@@ -323,23 +338,19 @@ def test_an_edit_approved_after_the_function_dlq_changed_hands_invokes_no_other_
     harness: SlackHarness, world: World
 ) -> None:
     # Given an edit of the thumbnailer's failed event asked for, its card naming the function
-    world.seed("thumbnailer-dlq", lambda_async_dlq_message({"key": "cat.heic"}))
-    player, message_id = edit_world(harness, "thumbnailer-dlq")
-    view = player.open_form(message_id, user=REQUESTER)
+    player, view = open_thumbnailer_edit(harness, world)
     player.submit(view, json.dumps({"key": "cat.jpg"}), user=REQUESTER)
     harness.settle()
     assert "lambda thumbnailer (async invoke): 1" in texts(harness.card().body["blocks"])
     # And then resizer is given thumbnailer-dlq as its DLQ in the thumbnailer's place
-    harness.lambdas.register("thumbnailer", works)
-    harness.lambdas.register("resizer", works, dead_letter_arn=world.arns["thumbnailer-dlq"])
+    hand_thumbnailer_dlq_to_resizer(harness, world)
 
     # When the edit is approved
     approve(harness, harness.request_id())
     harness.settle()
 
     # Then resizer got nothing, and the message stays, the card saying why
-    assert harness.lambdas.calls_to("resizer") == []
-    assert harness.lambdas.calls_to("thumbnailer") == []
+    assert_neither_function_invoked(harness)
     assert count(harness.sqs, world.urls["thumbnailer-dlq"]) == 1
     assert "approval named only lambda thumbnailer" in final_card(harness)
 
@@ -351,9 +362,7 @@ def test_two_approvers_racing_and_double_clicks_deliver_each_event_once(
     harness: SlackHarness, world: World
 ) -> None:
     # Given a request over three failed events of the thumbnailer
-    world.seed(
-        "thumbnailer-dlq", *(lambda_async_dlq_message({"key": f"k{i}.heic"}) for i in range(3))
-    )
+    seed_thumbnailer_events(world, 3)
     request_id, _ = ask(harness, "redrive thumbnailer-dlq")
     ts = harness.card_ts()
 
@@ -572,18 +581,12 @@ def test_every_number_slack_and_list_show_for_each_kind_is_what_the_targets_rece
     )
     harness.lambdas.fault("notifier", status=500)  # the first invoke is refused
 
-    def billing(i: int, code: str = "THROTTLING") -> Any:
-        return eventbridge_dlq_message(
-            eventbridge_event({"i": i}),
-            rule_arn=world.rule,
-            target_arn=world.arns["billing-inbox"],
-            error_code=code,
-        )
-
-    world.seed("billing-dlq", billing(0), billing(1), billing(9, "NO_PERMISSIONS"))
     world.seed(
-        "thumbnailer-dlq", *(lambda_async_dlq_message({"key": f"{i}.heic"}) for i in range(3))
+        "billing-dlq",
+        *(billing_event(world, {"i": i}, "THROTTLING") for i in range(2)),
+        billing_event(world, {"i": 9}, "NO_PERMISSIONS"),
     )
+    seed_thumbnailer_events(world, 3, prefix="")
     on_failure = function_arn("invoice-pdf") + ":$LATEST"
     world.seed(
         "invoice-pdf-failures",
