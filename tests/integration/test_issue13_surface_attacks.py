@@ -90,9 +90,21 @@ def seed_thumbnailer_events(world: World, n: int, prefix: str = "k") -> None:
     )
 
 
-def hand_thumbnailer_dlq_to_resizer(harness: SlackHarness, world: World) -> None:
-    """The thumbnailer loses its DLQ; resizer is given thumbnailer-dlq in its place."""
-    harness.lambdas.register("thumbnailer", works)
+def ask_thumbnailer_redrive(harness: SlackHarness, world: World, n: int) -> str:
+    """``n`` failed events of the thumbnailer and ``/dlq-redrive redrive thumbnailer-dlq``, its
+    card naming the function and counting them: the request id."""
+    seed_thumbnailer_events(world, n)
+    request_id, card = ask(harness, "redrive thumbnailer-dlq")
+    assert f"• lambda thumbnailer (async invoke): {n}" in card, card
+    return request_id
+
+
+def hand_thumbnailer_dlq_to_resizer(
+    harness: SlackHarness, world: World, thumbnailer_dlq: str | None = None
+) -> None:
+    """The thumbnailer loses its DLQ (to ``thumbnailer_dlq``, or none); resizer is given
+    thumbnailer-dlq in its place."""
+    harness.lambdas.register("thumbnailer", works, dead_letter_arn=thumbnailer_dlq)
     harness.lambdas.register("resizer", works, dead_letter_arn=world.arns["thumbnailer-dlq"])
 
 
@@ -288,14 +300,11 @@ def test_an_approval_after_the_function_dlq_changed_hands_invokes_no_other_funct
     harness: SlackHarness, world: World
 ) -> None:
     # Given a request to redrive the thumbnailer's two failed events, its card naming it
-    seed_thumbnailer_events(world, 2)
-    request_id, card = ask(harness, "redrive thumbnailer-dlq")
-    assert "• lambda thumbnailer (async invoke): 2" in card
+    request_id = ask_thumbnailer_redrive(harness, world, 2)
     # And before anyone approves, the thumbnailer's DLQ is moved elsewhere and another
     # function, resizer, is given thumbnailer-dlq as its DLQ (a new message arrives too)
     other = harness.sqs.create_queue(QueueName="thumbnailer-dlq-2")["QueueUrl"]
-    harness.lambdas.register("thumbnailer", works, dead_letter_arn=queue_arn(harness.sqs, other))
-    harness.lambdas.register("resizer", works, dead_letter_arn=world.arns["thumbnailer-dlq"])
+    hand_thumbnailer_dlq_to_resizer(harness, world, queue_arn(harness.sqs, other))
     world.seed("thumbnailer-dlq", lambda_async_dlq_message({"key": "late.heic"}))
 
     # When the request is approved
@@ -317,9 +326,7 @@ def test_an_approval_moves_only_the_pinned_messages_of_a_function_dlq(
     harness: SlackHarness, world: World
 ) -> None:
     # Given a request counted over two failed events
-    seed_thumbnailer_events(world, 2)
-    request_id, card = ask(harness, "redrive thumbnailer-dlq")
-    assert "• lambda thumbnailer (async invoke): 2" in card
+    request_id = ask_thumbnailer_redrive(harness, world, 2)
     # And three more arrive before the approval
     seed_thumbnailer_events(world, 3, prefix="new")
 
@@ -362,8 +369,7 @@ def test_two_approvers_racing_and_double_clicks_deliver_each_event_once(
     harness: SlackHarness, world: World
 ) -> None:
     # Given a request over three failed events of the thumbnailer
-    seed_thumbnailer_events(world, 3)
-    request_id, _ = ask(harness, "redrive thumbnailer-dlq")
+    request_id = ask_thumbnailer_redrive(harness, world, 3)
     ts = harness.card_ts()
 
     # When two approvers click Approve at the same moment, each twice
