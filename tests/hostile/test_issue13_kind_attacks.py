@@ -19,12 +19,13 @@ from bot.deliveries import payload
 from bot.error_groups import error_label, in_error_group, label_digest
 from bot.feeder_discovery import on_failure_feeders
 from bot.feeder_routing import Delivery, NoDelivery, Shape, route
-from bot.feeders import Feeder, Kind, Via
+from bot.feeders import Feeder, Via
 from bot.selection import Selection
 from bot.slack import blocks
 from bot.sqs_model import ReceivedMessage
 from bot.state import RunRecord, RunStatus
 from tests.unit.fake_sqs import arn_of
+from tests.unit.kind_feeders import DLQ, RULE, TOPIC, events_feeder, lambda_feeder, sns_feeder
 from tests.unit.kind_messages import (
     arn,
     eventbridge_dlq_message,
@@ -34,9 +35,6 @@ from tests.unit.kind_messages import (
 )
 from tests.unit.test_engine_kinds import World
 
-DLQ = arn("sqs", "shared-dlq")
-TOPIC = arn("sns", "orders")
-RULE = arn("events", "rule/orders-created")
 OTHER_RULE = arn("events", "rule/payments-created")
 BILLING = arn("sqs", "billing")
 SHIP = arn("lambda", "function:ship")
@@ -54,19 +52,6 @@ def _refused(result: Delivery | NoDelivery | None, *codes: str) -> NoDelivery:
     return result
 
 
-def _target(target_arn: str, target_id: str, *, refusal: str | None = None) -> Feeder:
-    return Feeder(
-        kind=Kind.EVENTS,
-        dlq_arn=DLQ,
-        name=f"default/orders-created/{target_id}",
-        target_arn=target_arn,
-        protocol=target_arn.split(":")[2],
-        rule_arn=RULE,
-        target_id=target_id,
-        refusal=refusal,
-    )
-
-
 def _on_failure_feeder(function_arn: str, *qualifiers: str) -> Feeder:
     """What discovery makes of a function whose invoke configs of ``qualifiers`` name the DLQ
     as their on-failure destination (ListFunctionEventInvokeConfigs, as the API documents it:
@@ -81,16 +66,6 @@ def _on_failure_feeder(function_arn: str, *qualifiers: str) -> Feeder:
     ]
     (feeder,) = on_failure_feeders(configuration, configs)
     return feeder
-
-
-def _async_feeder(function_arn: str) -> Feeder:
-    return Feeder(
-        kind=Kind.LAMBDA,
-        dlq_arn=DLQ,
-        name=function_arn.rsplit(":", 1)[-1],
-        target_arn=function_arn,
-        protocol="lambda",
-    )
 
 
 # --- forged EventBridge names: only the rule's own target, exactly as discovered ---------------
@@ -113,14 +88,14 @@ _REAL_TARGET = BILLING
     ],
 )
 def test_a_forged_eventbridge_target_is_refused(rule: str, target_arn: str) -> None:
-    feeders = [_target(_REAL_TARGET, "billing"), _async_feeder(SHIP)]
+    feeders = [events_feeder(_REAL_TARGET, "billing"), lambda_feeder(SHIP)]
     message = eventbridge_dlq_message(rule_arn=rule, target_arn=target_arn)
     _refused(route(message, feeders, has_sqs_sources=False), "UnknownTarget")
 
 
 def test_padding_around_a_real_target_still_reaches_only_that_target() -> None:
     # Spaces around the names AWS wrote: the names still say this rule's target, and only it
-    feeders = [_target(_REAL_TARGET, "billing"), _async_feeder(SHIP)]
+    feeders = [events_feeder(_REAL_TARGET, "billing"), lambda_feeder(SHIP)]
     message = eventbridge_dlq_message(rule_arn=f" {RULE}\t", target_arn=f"{_REAL_TARGET}  ")
     delivery = _delivered(route(message, feeders, has_sqs_sources=False))
     assert (delivery.via, delivery.arn) == (Via.QUEUE, _REAL_TARGET)
@@ -129,8 +104,10 @@ def test_padding_around_a_real_target_still_reaches_only_that_target() -> None:
 def test_two_targets_of_one_rule_on_one_arn_one_of_them_transformed_are_not_guessed() -> None:
     # Given a rule with two targets on the same function: one sends the event as it is, the
     # other an InputTransformer's text (EventBridge dead-letters the event in both cases)
-    plain = _target(SHIP, "ship-plain")
-    transformed = _target(SHIP, "ship-summary", refusal="its InputTransformer reshapes events")
+    plain = events_feeder(SHIP, "ship-plain")
+    transformed = events_feeder(
+        SHIP, "ship-summary", refusal="its InputTransformer reshapes events"
+    )
     message = eventbridge_dlq_message(rule_arn=RULE, target_arn=SHIP)
     # Then whichever order discovery found them in, the message is not sent as the plain
     # target's: nothing says which of the two failed it
@@ -140,7 +117,7 @@ def test_two_targets_of_one_rule_on_one_arn_one_of_them_transformed_are_not_gues
 
 def test_two_plain_targets_of_one_rule_on_one_arn_take_one_copy() -> None:
     # Two targets delivering the same event the same way to one function: one copy, to it
-    feeders = [_target(SHIP, "ship-a"), _target(SHIP, "ship-b")]
+    feeders = [events_feeder(SHIP, "ship-a"), events_feeder(SHIP, "ship-b")]
     message = eventbridge_dlq_message(rule_arn=RULE, target_arn=SHIP)
     delivery = _delivered(route(message, feeders, has_sqs_sources=False))
     assert (delivery.via, delivery.arn, delivery.shape) == (Via.FUNCTION, SHIP, Shape.BODY)
@@ -190,7 +167,7 @@ def test_an_unqualified_record_is_the_functions_latest() -> None:
 def test_an_async_dlq_event_that_reads_like_an_on_failure_record_goes_to_its_own_function() -> None:
     # Given one DLQ that is notify's DeadLetterConfig and ship's on-failure destination, and
     # notify handles ship's failure records (its events ARE records naming ship)
-    feeders = [_on_failure_feeder(SHIP, "$LATEST"), _async_feeder(NOTIFY)]
+    feeders = [_on_failure_feeder(SHIP, "$LATEST"), lambda_feeder(NOTIFY)]
     record = lambda_on_failure_record({"order": "o-1"}, function_arn=SHIP + ":$LATEST")
     # When notify fails on one: Lambda writes notify's event with RequestID and ErrorCode
     message = lambda_async_dlq_message(body=record.body)
@@ -202,7 +179,7 @@ def test_an_async_dlq_event_that_reads_like_an_on_failure_record_goes_to_its_own
 
 def test_eventbridge_attributes_on_an_on_failure_record_reach_the_rules_target_only() -> None:
     # A rule's target on ship whose event is a record naming notify: the rule's target failed
-    feeders = [_target(SHIP, "ship"), _on_failure_feeder(NOTIFY, "$LATEST")]
+    feeders = [events_feeder(SHIP, "ship"), _on_failure_feeder(NOTIFY, "$LATEST")]
     record = lambda_on_failure_record({"x": 1}, function_arn=NOTIFY + ":$LATEST")
     message = eventbridge_dlq_message(rule_arn=RULE, target_arn=SHIP, body=record.body)
     delivery = _delivered(route(message, feeders, has_sqs_sources=False))
@@ -215,18 +192,6 @@ def test_eventbridge_attributes_on_an_on_failure_record_reach_the_rules_target_o
 # --- lying SNS envelopes -----------------------------------------------------------------------
 
 
-def _subscription(endpoint: str, protocol: str, *, topic: str = TOPIC, raw: bool = False) -> Feeder:
-    return Feeder(
-        kind=Kind.SNS,
-        dlq_arn=DLQ,
-        name=f"{topic}:0f6b3c1e",
-        target_arn=endpoint,
-        protocol=protocol,
-        topic_arn=topic,
-        raw=raw,
-    )
-
-
 @pytest.mark.parametrize("kind", ["SubscriptionConfirmation", "UnsubscribeConfirmation", None])
 def test_an_envelope_that_is_no_notification_is_not_a_subscriptions_message(
     kind: str | None,
@@ -237,12 +202,12 @@ def test_an_envelope_that_is_no_notification_is_not_a_subscriptions_message(
     else:
         envelope["Type"] = kind
     message = sns_envelope(json.dumps(envelope), topic_arn=TOPIC, raw=True)
-    feeders = [_subscription(SHIP, "lambda")]
+    feeders = [sns_feeder("lambda", SHIP)]
     _refused(route(message, feeders, has_sqs_sources=False), "UnknownTarget")
 
 
 def test_an_envelope_of_another_topic_never_reaches_the_function_subscription() -> None:
-    feeders = [_subscription(SHIP, "lambda")]
+    feeders = [sns_feeder("lambda", SHIP)]
     message = sns_envelope(topic_arn=arn("sns", "payments"))
     _refused(route(message, feeders, has_sqs_sources=False), "UnknownTarget")
 
@@ -250,7 +215,7 @@ def test_an_envelope_of_another_topic_never_reaches_the_function_subscription() 
 def test_an_envelope_inside_a_raw_subscriptions_dlq_goes_to_its_queue_as_stored() -> None:
     # A raw subscription dead-letters the bare message, whatever it reads like: an envelope of
     # another topic is still that subscription's message, and goes only to its queue
-    feeders = [_subscription(BILLING, "sqs", raw=True)]
+    feeders = [sns_feeder("sqs", BILLING, raw=True)]
     message = sns_envelope(
         json.dumps(json.loads(sns_envelope(topic_arn=arn("sns", "x")).body)),
         topic_arn=TOPIC,
@@ -268,7 +233,7 @@ def test_a_function_subscription_gets_the_event_lambdas_sns_trigger_sends() -> N
     # EventVersion, EventSubscriptionArn, EventSource "aws:sns" and Sns with Type, MessageId,
     # TopicArn, Subject, Message, Timestamp, SignatureVersion, Signature, SigningCertUrl,
     # UnsubscribeUrl ("Url", where the envelope says "URL") and MessageAttributes {Type, Value}
-    feeder = _subscription(SHIP, "lambda")
+    feeder = sns_feeder("lambda", SHIP)
     message = sns_envelope(
         '{"order":"o-1"}', topic_arn=TOPIC, subject="hello", attributes={"tenant": "t-1"}
     )
@@ -299,7 +264,7 @@ def test_a_function_subscription_gets_the_event_lambdas_sns_trigger_sends() -> N
 
 
 def test_an_edit_cannot_turn_a_subscriptions_envelope_into_another_topics() -> None:
-    feeder = _subscription(SHIP, "lambda")
+    feeder = sns_feeder("lambda", SHIP)
     message = sns_envelope(topic_arn=TOPIC)
     delivery = _delivered(route(message, [feeder], has_sqs_sources=False))
     edited = json.loads(message.body) | {"TopicArn": arn("sns", "payments")}
@@ -411,17 +376,7 @@ _ACTING = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u20
 def test_forged_names_and_errors_of_100_kb_are_inert_and_bounded_on_every_summary() -> None:
     # Given a DLQ of one rule's target and messages an attacker wrote into it: a forged target
     # of 100 KB, forged names full of markup and escapes, and errors AWS "wrote" likewise
-    world = World(
-        Feeder(
-            kind=Kind.EVENTS,
-            dlq_arn=arn_of("kind-dlq"),
-            name="default/orders-created/billing",
-            target_arn=arn_of("orders-billing"),
-            protocol="sqs",
-            rule_arn=RULE,
-            target_id="billing",
-        )
-    )
+    world = World(events_feeder(arn_of("orders-billing"), dlq=arn_of("kind-dlq")))
     real = arn_of("orders-billing")
     huge = _HOSTILE + "y" * 100_000
     stored = [
@@ -471,17 +426,7 @@ def test_a_topic_publish_carries_only_the_counter_whatever_the_message_carries()
     # what an attacker added: Binary and String.Array attributes (SNS's Publish takes
     # DataType, StringValue and BinaryValue only), a forged counter, up to SQS's ten
     topic = arn("sns", "fanout")
-    world = World(
-        Feeder(
-            kind=Kind.EVENTS,
-            dlq_arn=arn_of("kind-dlq"),
-            name="default/orders-created/fanout",
-            target_arn=topic,
-            protocol="sns",
-            rule_arn=RULE,
-            target_id="fanout",
-        )
-    )
+    world = World(events_feeder(topic, "fanout", dlq=arn_of("kind-dlq")))
     message = eventbridge_dlq_message(rule_arn=RULE, target_arn=topic)
     message.message_attributes.update(
         {
@@ -573,7 +518,7 @@ def _with_lambda_like_attributes() -> ReceivedMessage:
 
 
 def test_a_raw_subscriptions_message_with_lambda_like_attributes_goes_back_to_its_queue() -> None:
-    feeders = [_subscription(BILLING, "sqs", raw=True)]
+    feeders = [sns_feeder("sqs", BILLING, raw=True)]
     delivery = _delivered(route(_with_lambda_like_attributes(), feeders, has_sqs_sources=False))
     assert (delivery.via, delivery.arn) == (Via.QUEUE, BILLING)
 
@@ -581,5 +526,5 @@ def test_a_raw_subscriptions_message_with_lambda_like_attributes_goes_back_to_it
 def test_lambda_like_attributes_beside_a_raw_subscription_and_a_function_are_not_guessed() -> None:
     # Given a DLQ shared by a raw subscription and a function's async DLQ: the attributes do
     # not tell Lambda's from the publisher's
-    feeders = [_subscription(BILLING, "sqs", raw=True), _async_feeder(SHIP)]
+    feeders = [sns_feeder("sqs", BILLING, raw=True), lambda_feeder(SHIP)]
     _refused(route(_with_lambda_like_attributes(), feeders, has_sqs_sources=False), "Ambiguous")

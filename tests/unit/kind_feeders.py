@@ -42,7 +42,12 @@ def sns_feeder(
 
 
 def events_feeder(
-    target_arn: str, target_id: str = "billing", *, rule: str = "orders-created", dlq: str = DLQ
+    target_arn: str,
+    target_id: str = "billing",
+    *,
+    rule: str = "orders-created",
+    dlq: str = DLQ,
+    refusal: str | None = None,
 ) -> Feeder:
     """Target ``target_id`` of ``rule`` on the default bus, ``dlq`` its DeadLetterConfig."""
     return Feeder(
@@ -53,6 +58,7 @@ def events_feeder(
         protocol=arn_service(target_arn),
         rule_arn=arn("events", f"rule/{rule}"),
         target_id=target_id,
+        refusal=refusal,
     )
 
 
