@@ -53,8 +53,7 @@ class Intake:
         """Judge, route and build a received batch, then send what is selected."""
         state, holding = self.state, self.holding
         copies_confirmed: list[str] = []  # receipt handles of second deliveries already moved
-        edit = state.request.edit
-        if edit is not None and state.dlq.info.fifo:
+        if (edit := state.request.edit) is not None and state.dlq.info.fifo:
             with state.lock:
                 group = edit_out_of_order(messages, edit.message_id, holding.blocked_groups)
                 if group is not None:
@@ -130,6 +129,7 @@ class Intake:
         # A FIFO failure stalls its group (``Holding.fail``): after its earlier messages went.
         now, later = ([], failures) if state.dlq.info.fifo else (failures, [])
         _fail(holding, now)
+        self.ledger.sending(_outgoing(to_send, to_deliver))
         for url, (name, items) in to_send.items():
             self.sender.send_all(url, name, items)
         if to_deliver:
@@ -256,3 +256,12 @@ def count_skip(report: RedriveReport, verdict: Verdict) -> None:
 def _fail(holding: Holding, failures: list[tuple[Candidate, tuple[str, str]]]) -> None:
     for candidate, (code, reason) in failures:
         holding.fail(candidate.message, code, reason, candidate.destination)
+
+
+def _outgoing(
+    to_send: dict[str, tuple[str, list[Outgoing]]], to_deliver: list[Candidate]
+) -> list[Outgoing]:
+    """Every item a batch is about to send: to queues, and to functions or topics."""
+    return [item for _, items in to_send.values() for item in items] + [
+        c.item for c in to_deliver if c.item is not None
+    ]

@@ -86,6 +86,12 @@ class RunLedger:
         self._ledger: RedriveLedger = ledger if ledger is not None else InRunLedger()
         self._dlq = dlq
         self._force = force  # --force judges no message poison: nothing to ask
+        # What this run is sending without the counter and has not recorded yet. A function
+        # that fails at once has its event dead-lettered anew before the send that caused it is
+        # recorded (that waits for the delete): without these, its copy was judged by the count
+        # from before, and invoked once more than MAX_REDRIVES allows (1 run in 3).
+        self._sending: Counter[str] = Counter()
+        self._lock = threading.Lock()
 
     def recorded(self, items: Iterable[Outgoing]) -> dict[str, int]:
         """The ledger's redrive count of each item that travels without the counter, by
@@ -98,7 +104,20 @@ class RunLedger:
         if not digests:
             return {}
         counts = self._ledger.counts(self._dlq, set(digests.values()))
-        return {message_id: counts.get(digest, 0) for message_id, digest in digests.items()}
+        with self._lock:
+            return {
+                message_id: counts.get(digest, 0) + self._sending[digest]
+                for message_id, digest in digests.items()
+            }
+
+    def sending(self, items: Iterable[Outgoing]) -> None:
+        """Count ``items`` that travel without the counter as sent from now until ``record``
+        (a copy may come back before that); one whose send fails stays counted for the rest
+        of the run, on the side of holding a message rather than sending it once too often."""
+        digests = [content_digest(item.entry) for item in items if item.counter_dropped]
+        if digests:
+            with self._lock:
+                self._sending.update(digests)
 
     def record(self, sent: list[Outgoing]) -> None:
         """Count a redrive in the ledger for each message that travelled without the counter:
@@ -106,3 +125,6 @@ class RunLedger:
         digests = [content_digest(item.entry) for item in sent if item.counter_dropped]
         if digests:
             self._ledger.record(self._dlq, digests)
+            with self._lock:
+                self._sending.subtract(digests)
+                self._sending += Counter()  # drops what reached 0 (never below: recorded once)

@@ -51,3 +51,24 @@ def test_only_the_chunk_dynamodb_left_unread_is_held() -> None:
     assert counts[digests[0]] == 1
     assert {counts[d] for d in digests[BATCH_GET_KEYS:]} == {UNREADABLE}
     assert not any(counts.get(d) == UNREADABLE for d in digests[:BATCH_GET_KEYS])
+
+
+def test_a_copy_back_before_its_send_is_recorded_counts_that_send() -> None:
+    """A function that fails at once has its event dead-lettered anew before the run records
+    the invoke (that waits for the delete): the copy must be judged with that send counted, or
+    it is invoked once more than MAX_REDRIVES allows."""
+    from bot.engine_ledger import RunLedger
+    from bot.planner import Outgoing
+
+    def item(message_id: str) -> Outgoing:
+        entry = {"MessageBody": '{"image": "1.png"}'}
+        return Outgoing(message_id, "h", entry, 18, counter_dropped=True)
+
+    ledger = RunLedger(None, "thumbnailer-dlq", force=False)
+    ledger.sending([item("m1")])
+    assert ledger.recorded([item("m1-copy")]) == {"m1-copy": 1}  # in flight: counted
+    ledger.record([item("m1")])
+    assert ledger.recorded([item("m1-copy")]) == {"m1-copy": 1}  # recorded: counted once
+    ledger.sending([item("m1-copy")])
+    ledger.record([item("m1-copy")])
+    assert ledger.recorded([item("m1-again")]) == {"m1-again": 2}
