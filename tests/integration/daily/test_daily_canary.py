@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -151,6 +152,11 @@ def test_canaries_of_several_dlqs_are_watched_side_by_side(
         consumer(sqs, payments, working=True, log=log),
     ):
         outcome = daily.run(RUN)
+        # The run ends when the last copies are sent; the consumers may not have received them
+        # yet (the order below needs every leader's message in the log: flaked 1 run in ~10).
+        deadline = time.monotonic() + 30
+        while len(log) < 60 and time.monotonic() < deadline:
+            time.sleep(0.1)
     # Then both moved everything
     assert outcome["moved"] == 60
     # And the second DLQ's canary reached its consumer before the first DLQ's rest did (its
