@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from bot.deliveries import DeliveryShapeError, limit_for, payload
 from bot.engine_state import RunState
 from bot.errors import AwsError, QueueNotFoundError
-from bot.feeder_routing import Delivery, NoDelivery, route
+from bot.feeder_routing import EVENTBRIDGE_DLQ_ATTRIBUTES, Delivery, NoDelivery, route
 from bot.feeders import Kind, Via
 from bot.planner import Outgoing, build_outgoing, dedup_id
 from bot.redrive_model import Action
@@ -28,22 +28,6 @@ if TYPE_CHECKING:
     from bot.delivery_api import TargetApi
 
 _T = TypeVar("_T")
-
-# What EventBridge adds to a message it dead-letters ("Each message in your DLQ will include the
-# following custom attributes: RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE,
-# EXHAUSTED_RETRY_CONDITION, RETRY_ATTEMPTS", EventBridge User Guide): an account of the failure,
-# not part of the event, so a copy delivered to the target goes without them, as EventBridge's own
-# delivery would have.
-EVENTBRIDGE_DLQ_ATTRIBUTES = frozenset(
-    {
-        "RULE_ARN",
-        "TARGET_ARN",
-        "ERROR_CODE",
-        "ERROR_MESSAGE",
-        "EXHAUSTED_RETRY_CONDITION",
-        "RETRY_ATTEMPTS",
-    }
-)
 
 
 def destination_label(delivery: Delivery) -> str:

@@ -73,6 +73,20 @@ NEEDS_HUMAN_CODES = frozenset(
 # The attributes each kind's messages carry (see the module docstring).
 RULE_ARN, TARGET_ARN, ERROR_CODE = "RULE_ARN", "TARGET_ARN", "ERROR_CODE"
 LAMBDA_REQUEST_ID, LAMBDA_ERROR_CODE = "RequestID", "ErrorCode"
+# Everything EventBridge adds ("Each message in your DLQ will include the following custom
+# attributes: RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE, EXHAUSTED_RETRY_CONDITION,
+# RETRY_ATTEMPTS"): an account of the failure, not part of the event, so a copy delivered to the
+# target goes without them, as EventBridge's own delivery would have (``bot.engine_routing``).
+EVENTBRIDGE_DLQ_ATTRIBUTES = frozenset(
+    {
+        RULE_ARN,
+        TARGET_ARN,
+        ERROR_CODE,
+        "ERROR_MESSAGE",
+        "EXHAUSTED_RETRY_CONDITION",
+        "RETRY_ATTEMPTS",
+    }
+)
 
 # A version or alias after a function's ARN: Lambda's Qualifier pattern "(|[a-zA-Z0-9$_-]+)".
 _QUALIFIER = re.compile(r"[A-Za-z0-9$_-]{1,128}")
