@@ -287,3 +287,40 @@ class DailySettings:
             ),
             canary_max_returned=_share(env, "DAILY_CANARY_MAX_RETURNED", 0.1),
         )
+
+
+# A quiet period longer than a week would hide a DLQ that refilled for days; a day of minutes
+# is already more than any team waits between two looks at a failing consumer.
+MAX_ALERT_QUIET_MINUTES = 7 * 24 * 60
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """The alerts between reports (issue 14): when a DLQ starts filling, a message in a channel.
+
+    A check alerts a DLQ holding at least ``threshold`` messages, or grown by at least ``growth``
+    since the last check; it does not alert the same DLQ again at the top level for
+    ``quiet_minutes`` after its alert (growth goes into the alert's thread meanwhile).
+    """
+
+    channel: str
+    threshold: int = 1
+    growth: int = 10
+    quiet_minutes: int = 60
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> AlertSettings:
+        env = os.environ if env is None else env
+        channel = env.get("ALERT_CHANNEL", "").strip() or env.get("REPORT_CHANNEL", "").strip()
+        if not channel:
+            raise ConfigError(
+                "set ALERT_CHANNEL or REPORT_CHANNEL (the Slack channel id alerts go to)"
+            )
+        return cls(
+            channel=channel,
+            threshold=_int(env, "ALERT_THRESHOLD", 1, minimum=1),
+            growth=_int(env, "ALERT_GROWTH", 10, minimum=1),
+            quiet_minutes=_int(
+                env, "ALERT_QUIET_MINUTES", 60, minimum=1, maximum=MAX_ALERT_QUIET_MINUTES
+            ),
+        )
