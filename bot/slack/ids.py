@@ -31,6 +31,19 @@ class ActionId(StrEnum):
     EDIT_MODAL = "dlq_redrive.edit_modal"
     # The edit modal's body field (a plain_text_input; its errors are answered on its block).
     EDIT_BODY = "dlq_redrive.edit_body"
+    # The request modal's callback_id (/dlq-redrive with no text, Home's Redrive…/Export…), and
+    # its Count button / dispatch_action inputs (block and action ids of its inputs are the
+    # REQUEST_FIELD_* constants of bot/slack/request_form.py).
+    REQUEST_MODAL = "dlq_redrive.request_modal"
+    REQUEST_COUNT = "dlq_redrive.request_count"
+    # The App Home tab (issue 14). Refresh: no value. Peek / Redrive… / Export… per DLQ: value
+    # JSON {"queue": "<dlq name>"}; Redrive… and Export… open the request modal (action preset).
+    HOME_REFRESH = "dlq_redrive.home_refresh"
+    HOME_PEEK = "dlq_redrive.home_peek"
+    HOME_REDRIVE = "dlq_redrive.home_redrive"
+    HOME_EXPORT = "dlq_redrive.home_export"
+    # The Home peek modal's callback_id (opened loading on the ack path, filled by the worker).
+    PEEK_MODAL = "dlq_redrive.peek_modal"
 
 
 SLASH_COMMAND = "/dlq-redrive"

@@ -59,6 +59,11 @@ class JobKind(StrEnum):
     REPLY = "reply"
     EDIT_OPEN = "edit_open"
     EDIT_SUBMIT = "edit_submit"
+    REQUEST_OPEN = "request_open"
+    REQUEST_COUNT = "request_count"
+    REQUEST_SUBMIT = "request_submit"
+    HOME = "home"
+    PEEK_VIEW = "peek_view"
 
 
 class JobRejectedError(DlqRedriveError):
@@ -225,6 +230,86 @@ class EditSubmitJob(_Job):
     delivery: str
 
 
+HomeReason = Literal["opened", "refresh"]
+HOME_REASONS: frozenset[str] = frozenset(get_args(HomeReason))
+
+
+@dataclass(repr=False, eq=False)
+class HomeJob(_Job):
+    """Publish the App Home tab of ``user``: they opened it (``app_home_opened``; ``delivery`` is
+    the event's id, so Slack's retries of one event publish once) or clicked Refresh."""
+
+    kind: ClassVar[JobKind] = JobKind.HOME
+    user: str
+    team: str
+    received_at: str
+    delivery: str
+    reason: HomeReason
+
+
+@dataclass(repr=False, eq=False)
+class PeekViewJob(_Job):
+    """Peek clicked on the Home tab: the endpoint opened a loading modal (``view_id``, its
+    ``view_hash``); the worker peeks ``queue`` and fills it in."""
+
+    kind: ClassVar[JobKind] = JobKind.PEEK_VIEW
+    queue: str
+    view_id: str
+    view_hash: str
+    user: str
+    team: str
+    received_at: str
+    delivery: str
+
+
+@dataclass(repr=False, eq=False)
+class RequestOpenJob(_Job):
+    """The request modal was opened as a loading view (``view_id``, its ``view_hash``) by
+    ``/dlq-redrive``, ``/dlq-redrive redrive`` or a Home tab button; the worker fills the form.
+    ``queue``: preset DLQ ("" = not chosen); ``action``: redrive or export; ``channel``: where the
+    command was typed ("" from the Home tab: the configured channel)."""
+
+    kind: ClassVar[JobKind] = JobKind.REQUEST_OPEN
+    view_id: str
+    view_hash: str
+    user: str
+    team: str
+    channel: str
+    queue: str
+    action: Literal["redrive", "export"]
+    received_at: str
+    delivery: str
+
+
+@dataclass(repr=False, eq=False)
+class RequestCountJob(_Job):
+    """The request modal's input changed (or Count was clicked): count what would move.
+    ``form``: the modal's parsed state (``request_form.RequestForm.to_json()``)."""
+
+    kind: ClassVar[JobKind] = JobKind.REQUEST_COUNT
+    view_id: str
+    view_hash: str
+    user: str
+    team: str
+    form: str
+    received_at: str
+    delivery: str
+
+
+@dataclass(repr=False, eq=False)
+class RequestSubmitJob(_Job):
+    """The request modal submitted and checked on the ack path: post the approval card (or
+    export) and show the outcome in the modal (``view_id``) or the user's DM."""
+
+    kind: ClassVar[JobKind] = JobKind.REQUEST_SUBMIT
+    view_id: str
+    user: str
+    team: str
+    form: str
+    received_at: str
+    delivery: str
+
+
 Job = (
     CommandJob
     | ReportButtonJob
@@ -234,6 +319,11 @@ Job = (
     | ReplyJob
     | EditOpenJob
     | EditSubmitJob
+    | HomeJob
+    | PeekViewJob
+    | RequestOpenJob
+    | RequestCountJob
+    | RequestSubmitJob
 )
 
 _TYPES: dict[str, type[Job]] = {
@@ -247,12 +337,19 @@ _TYPES: dict[str, type[Job]] = {
         ReplyJob,
         EditOpenJob,
         EditSubmitJob,
+        HomeJob,
+        PeekViewJob,
+        RequestOpenJob,
+        RequestCountJob,
+        RequestSubmitJob,
     )
 }
 _LITERALS: dict[tuple[type[Job], str], frozenset[str]] = {
     (ReportButtonJob, "action"): REPORT_ACTIONS,
     (MessageButtonJob, "action"): frozenset({"discard"}),
     (DecisionJob, "decision"): frozenset({"approve", "reject"}),
+    (HomeJob, "reason"): HOME_REASONS,
+    (RequestOpenJob, "action"): frozenset({"redrive", "export"}),
 }
 
 
