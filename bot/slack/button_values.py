@@ -56,6 +56,9 @@ _KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     ActionId.REPORT_EXPIRING_EXPORT: (frozenset({"queue", "until"}), frozenset()),
     ActionId.PEEK_DISCARD: (frozenset({"queue", "message_id"}), frozenset()),
     ActionId.PEEK_EDIT: (frozenset({"queue", "message_id"}), frozenset()),
+    ActionId.HOME_PEEK: (frozenset({"queue"}), frozenset()),
+    ActionId.HOME_REDRIVE: (frozenset({"queue"}), frozenset()),
+    ActionId.HOME_EXPORT: (frozenset({"queue"}), frozenset()),
 }
 
 
