@@ -90,6 +90,13 @@ class SlackGateway:
             raise _error(f"update the form {view_id}", exc) from exc
         return _open_view(response.get("view"))
 
+    def publish_view(self, user: str, view: dict[str, Any]) -> None:
+        # No hash: the Home tab shows what was read last, whoever published before.
+        try:
+            self.client.views_publish(user_id=user, view=view)
+        except (SlackApiError, SlackRequestError, OSError) as exc:
+            raise _error(f"publish the Home tab of {user}", exc) from exc
+
     def user_info(self, user: str) -> dict[str, Any]:
         """users.info: the user object as Slack documents it (``team_id``, ``deleted``,
         ``is_bot``, ``is_restricted``, ``is_ultra_restricted``, ``is_stranger``, ...)."""

@@ -68,6 +68,10 @@ class SlackApi(Protocol):
         """views.update of the modal ``view_id`` (``view_hash``: only if it is still that)."""
         ...
 
+    def publish_view(self, user: str, view: dict[str, Any]) -> None:
+        """views.publish: ``view`` (type ``home``) becomes ``user``'s Home tab of the app."""
+        ...
+
     def user_info(self, user: str) -> dict[str, Any]:
         """users.info: the user object."""
         ...

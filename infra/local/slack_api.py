@@ -236,6 +236,59 @@ class ViewStore:
         return dict(stored)
 
 
+# views.publish: "view_too_large: Error returned if the provided view is greater than 250kb."
+MAX_PUBLISHED_VIEW_BYTES = 250 * 1024
+
+
+@dataclass
+class HomeTabs:
+    """The Home tab Slack keeps for each person (views.publish), the last one published.
+
+    views.publish: "Create or update the view that comprises an app's Home tab for a specific
+    user"; "user_id: id of the user you want publish a view to" and "view: A view payload"
+    (both required); "hash: A string that represents view state to protect against possible race
+    conditions". Its errors: "hash_conflict: Error returned when the provided hash doesn't match
+    the current stored value", "not_enabled: Error returned if a home view is published but the
+    Home tab isn't enabled for the app", "view_too_large: Error returned if the provided view is
+    greater than 250kb", "invalid_arguments: The method was called with invalid arguments"
+    (Reference: views.publish). A view of another type than ``home`` is one of those.
+    """
+
+    views: dict[str, dict[str, Any]] = field(default_factory=dict)  # user id: the view shown
+    enabled: bool = True  # the manifest's features.app_home.home_tab_enabled
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def publish(self, body: dict[str, Any], team: str) -> dict[str, Any]:
+        user, view = str(body.get("user_id") or ""), body.get("view")
+        if not user or not isinstance(view, dict) or view.get("type") != "home":
+            return {"ok": False, "error": "invalid_arguments"}
+        if not self.enabled:
+            return {"ok": False, "error": "not_enabled"}
+        if len(json.dumps(view).encode()) > MAX_PUBLISHED_VIEW_BYTES:
+            return {"ok": False, "error": "view_too_large"}
+        current = self.views.get(user)
+        if body.get("hash") and (current is None or body["hash"] != current["hash"]):
+            return {"ok": False, "error": "hash_conflict"}
+        number = next(self._ids)
+        view_id = current["id"] if current is not None else f"VH{number:07d}"
+        stored = {
+            "private_metadata": "",
+            "callback_id": "",
+            "external_id": "",
+            **view,
+            "id": view_id,
+            "team_id": team,
+            "state": {"values": {}},
+            "hash": f"{int(time.time())}.{number}",
+            "root_view_id": view_id,
+            "app_id": "A1",
+            "app_installed_team_id": team,
+            "bot_id": "BBOT",
+        }
+        self.views[user] = stored
+        return {"ok": True, "view": dict(stored)}
+
+
 # "max_length: The maximum length of input that the user can provide. If the user provides
 # more, they will receive an error." Its bound, like min_length's ("Maximum value is 3000"), is
 # 3,000 (Block Kit reference, plain-text input element); slack_sdk checks neither.
@@ -392,6 +445,8 @@ class FakeSlack:
     history: ChannelHistory = field(default_factory=ChannelHistory)
     # The open modals and the triggers handed out, for views.open and views.update
     modals: ViewStore = field(default_factory=ViewStore)
+    # Each person's Home tab as last published (views.publish)
+    home: HomeTabs = field(default_factory=HomeTabs)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _changed: threading.Condition = field(default_factory=threading.Condition)
@@ -513,6 +568,9 @@ class FakeSlack:
                 if method == "views.open":
                     return self.modals.open(body, LOCAL_TEAM)
                 return self.modals.update(body, LOCAL_TEAM)
+        if method == "views.publish":
+            with self._lock:
+                return self.home.publish(body, LOCAL_TEAM)
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._new_ts()}
         if method in {"conversations.history", "conversations.replies"}:

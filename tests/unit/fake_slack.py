@@ -31,6 +31,7 @@ from typing import Any
 from bot.slack.web_api import Message, MessagePage, OpenView, SlackError
 from infra.local.slack_api import (
     ChannelHistory,
+    HomeTabs,
     ViewStore,
     message_problem,
     metadata_problem,
@@ -67,6 +68,8 @@ class FakeSlackGateway:
     # The open modals and the triggers handed out, with the local server's semantics
     # (infra/local/slack_api.py: a trigger once and within three seconds, the view's hash).
     modals: ViewStore = field(default_factory=ViewStore)
+    # Each person's Home tab as last published, with the local server's semantics (views.publish)
+    home: HomeTabs = field(default_factory=HomeTabs)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -140,6 +143,13 @@ class FakeSlackGateway:
         with self._lock:
             return self._view(self.modals.update(body, LOCAL_TEAM), doing)
 
+    def publish_view(self, user: str, view: dict[str, Any]) -> None:
+        body = {"user_id": user, "view": view}
+        doing = f"publish the Home tab of {user}"
+        self._check("views.publish", body, doing)
+        with self._lock:
+            self._view(self.home.publish(body, LOCAL_TEAM), doing)
+
     @staticmethod
     def _view(answer: dict[str, Any], doing: str) -> OpenView:
         if not answer.get("ok"):
@@ -212,7 +222,7 @@ class FakeSlackGateway:
                 problem = _metadata_problem(body.get("metadata"))
             if problem is not None:
                 raise SlackError(f"Slack refused to {doing}: {problem[0]}", code=problem[0])
-        if method in ("views.open", "views.update"):
+        if method in ("views.open", "views.update", "views.publish"):
             problem = view_problem(body.get("view"))
             if problem is not None:
                 raise SlackError(f"Slack refused to {doing}: {problem[0]}", code=problem[0])

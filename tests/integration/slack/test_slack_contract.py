@@ -13,7 +13,7 @@ import pytest
 
 from bot.slack.web import SlackGateway, build_web_client
 from bot.slack.web_api import SlackApi, SlackError
-from infra.local.slack_api import TRIGGER_TTL_S, SlackApiServer, ViewStore
+from infra.local.slack_api import TRIGGER_TTL_S, HomeTabs, SlackApiServer, ViewStore
 from infra.local.slack_events import LOCAL_TEAM
 from tests.unit.fake_slack import FakeSlackGateway
 
@@ -27,6 +27,7 @@ class Scene:
     add_user: Callable[..., Any]
     add_group: Callable[[str, list[str]], None]
     modals: ViewStore  # the open modals, and the triggers Slack handed out
+    home: HomeTabs  # each person's Home tab as last published
 
 
 @pytest.fixture(params=["slack", "fake"])
@@ -39,6 +40,7 @@ def scene(request: pytest.FixtureRequest) -> Iterator[Scene]:
             fake.add_user,
             fake.usergroups.__setitem__,
             fake.modals,
+            fake.home,
         )
         return
     with SlackApiServer() as server:
@@ -49,6 +51,7 @@ def scene(request: pytest.FixtureRequest) -> Iterator[Scene]:
             server.state.add_user,
             server.state.usergroups.__setitem__,
             server.state.modals,
+            server.state.home,
         )
         # Every refusal here was provoked on purpose; take them so none is left unnoticed.
         server.state.take_refusals()
@@ -205,3 +208,40 @@ def test_a_view_over_slack_s_limits_is_refused(scene: Scene) -> None:
     with pytest.raises(SlackError) as big_metadata:
         scene.slack.open_view(trigger, modal("x", private_metadata="m" * 3_001))
     assert big_metadata.value.code == "invalid_arguments"
+
+
+# --- the Home tab (views.publish) --------------------------------------------------------------
+
+
+def home(*texts: str) -> dict[str, Any]:
+    return {"type": "home", "blocks": [section(t) for t in texts]}
+
+
+def test_a_published_home_view_is_each_persons_own_and_replaced_by_the_next(
+    scene: Scene,
+) -> None:
+    scene.slack.publish_view("U_ALICE", home("first"))
+    scene.slack.publish_view("U_BOB", home("bob's"))
+    scene.slack.publish_view("U_ALICE", home("second"))
+    assert scene.home.views["U_ALICE"]["blocks"] == [section("second")]
+    assert scene.home.views["U_BOB"]["blocks"] == [section("bob's")]
+    assert scene.home.views["U_ALICE"]["type"] == "home"
+
+
+def test_a_home_view_over_slacks_limits_or_not_a_home_view_is_refused(scene: Scene) -> None:
+    for view in (home(*["x"] * 101), modal("a modal is opened, not published")):
+        with pytest.raises(SlackError) as refused:
+            scene.slack.publish_view("U_ALICE", view)
+        assert refused.value.code == "invalid_arguments"
+    # 100 sections within their 3,000 characters each, but over 250 kB in all
+    with pytest.raises(SlackError) as too_large:
+        scene.slack.publish_view("U_ALICE", home(*["y" * 2_600] * 100))
+    assert too_large.value.code == "view_too_large"
+    assert "U_ALICE" not in scene.home.views
+
+
+def test_a_home_view_is_refused_when_the_app_has_no_home_tab(scene: Scene) -> None:
+    scene.home.enabled = False
+    with pytest.raises(SlackError) as refused:
+        scene.slack.publish_view("U_ALICE", home("hello"))
+    assert refused.value.code == "not_enabled"
