@@ -28,8 +28,12 @@ def http_event(
     timestamp: int | None = None,
     signature: str | None = None,
     path: str = "/slack/events",
+    content_type: str = "application/x-www-form-urlencoded",
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """An HTTP API v2 event for ``body``, signed with ``secret`` (or carrying ``signature``)."""
+    """An HTTP API v2 event for ``body``, signed with ``secret`` (or carrying ``signature``).
+    ``content_type``: ``application/json`` for the Events API; ``headers``: more of them (Slack's
+    ``x-slack-retry-num`` on a retried event)."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
     return {
         "version": "2.0",
@@ -37,10 +41,11 @@ def http_event(
         "rawPath": path,
         "rawQueryString": "",
         "headers": {
-            "content-type": "application/x-www-form-urlencoded",
+            "content-type": content_type,
             "x-slack-request-timestamp": ts,
             "x-slack-signature": signature or sign(secret, ts, body),
             "user-agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+            **(headers or {}),
         },
         "requestContext": {
             "http": {"method": "POST", "path": path, "sourceIp": "127.0.0.1"},
@@ -149,5 +154,88 @@ def view_submission_body(
         "response_urls": [],
         "is_enterprise_install": False,
         "enterprise": None,
+    }
+    return urllib.parse.urlencode({"payload": json.dumps(payload)})
+
+
+def event_callback_body(
+    event: dict[str, Any], *, event_id: str, team: str = LOCAL_TEAM, enterprise: str | None = None
+) -> str:
+    """The JSON body of an Events API delivery of ``event`` (the outer "event wrapper": "token",
+    "team_id", "api_app_id", "event", "type": "event_callback", "event_id", "event_time",
+    "authorizations"; Slack's Events API reference)."""
+    wrapper = {
+        "token": "legacy-verification-token",
+        "team_id": team,
+        "enterprise_id": enterprise,
+        "api_app_id": "A1",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+        "authorizations": [
+            {"enterprise_id": enterprise, "team_id": team, "user_id": "UBOT", "is_bot": True}
+        ],
+        "is_ext_shared_channel": False,
+    }
+    return json.dumps(wrapper)
+
+
+def home_opened(
+    user: str, *, tab: str = "home", view: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """An ``app_home_opened`` event: ``user`` opened the app's ``tab`` ("home" or "messages");
+    ``view``: the Home tab's current view, sent when one was published before (Slack's
+    app_home_opened reference)."""
+    event: dict[str, Any] = {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": f"D{user[-6:]}",
+        "tab": tab,
+        "event_ts": f"{time.time():.6f}",
+    }
+    if view is not None:
+        event["view"] = view
+    return event
+
+
+def url_verification_body(challenge: str) -> str:
+    """The JSON body Slack sends to check an events Request URL: "token", "challenge", "type":
+    "url_verification" (Slack's url_verification reference). It names no team."""
+    return json.dumps(
+        {"token": "legacy-verification-token", "challenge": challenge, "type": "url_verification"}
+    )
+
+
+def view_action_body(
+    action_id: str,
+    value: str,
+    *,
+    user: str,
+    view: dict[str, Any],
+    team: str = LOCAL_TEAM,
+    trigger_id: str = "1.2.3",
+) -> str:
+    """The form body of a button click (``block_actions``) in a view (the Home tab, a modal):
+    its container is the view, and it carries neither a channel nor a ``response_url``."""
+    payload = {
+        "type": "block_actions",
+        "team": {"id": team, "domain": "example"},
+        "enterprise": None,
+        "user": {"id": user, "username": user.lower(), "team_id": team},
+        "api_app_id": "A1",
+        "token": "legacy-verification-token",
+        "container": {"type": "view", "view_id": view.get("id", "")},
+        "trigger_id": trigger_id,
+        "view": view,
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "b1",
+                "value": value,
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
     }
     return urllib.parse.urlencode({"payload": json.dumps(payload)})
