@@ -28,6 +28,9 @@ from bot.state_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 RECORD_RETENTION = timedelta(days=90)  # requests, audit events and runs are kept this long
 DELIVERY_RETENTION = timedelta(minutes=15)  # longer than Slack's 5-minute signature window
 RUNS_PARTITION = "RUNS"
+# The index of approval requests (sort key: the request id), one item per request until its
+# approval window closes: what lists the pending ones without scanning the table.
+REQUESTS_PARTITION = "REQUESTS"
 # Digests per item of a pin (the request item's share, and each part's): 300 KB of Binary, so the
 # request item, with its selection and texts, stays well under DynamoDB's 400 KB.
 PIN_INLINE_DIGESTS = 25_000
@@ -65,6 +68,8 @@ _OPTIONAL_TEXTS = (
     # as its count found them, one a line): a message routed elsewhere at approval (a function's
     # DLQ given to another, a subscription changed) stays, failed NotApproved.
     "approved_to",
+    # What the requester typed in the request modal's note (issue 14): untrusted, shown escaped.
+    "note",
 )
 
 
@@ -119,8 +124,7 @@ class ApprovalRequest:
     # Of ``matched``, those the destinations can take (the dry run's ``destined``), as the card
     # shows them; None in a request stored before it was kept (``matched`` is shown then).
     would_move: int | None = None
-    # FIFO groups the count could not see past (it held one of theirs): counts are lower bounds.
-    blocked_groups: int = 0
+    blocked_groups: int = 0  # FIFO groups the count could not see past: counts are lower bounds
     message_ts: str | None = None
     decided_by: str | None = None
     decided_at: datetime | None = None
@@ -143,6 +147,7 @@ class ApprovalRequest:
     edit_diff: str | None = None
     deliveries: str | None = None  # where copies go, every card shows it (see _OPTIONAL_TEXTS)
     approved_to: str | None = None  # the only destinations it may send to (_OPTIONAL_TEXTS)
+    note: str | None = None  # the requester's note from the request modal (_OPTIONAL_TEXTS)
 
     def audit_detail(self) -> dict[str, Any]:
         """What the audit events of this request record beside who and when (``_AUDITED``)."""

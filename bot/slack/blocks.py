@@ -527,6 +527,8 @@ def _goes_to(request: ApprovalRequest) -> list[dict[str, Any]]:
 def approval_card(request: ApprovalRequest, tz: ZoneInfo, *, dry_run_note: str = "") -> Message:
     """The card posted in the channel: what would move, who asked, and the two buttons."""
     blocks: list[dict[str, Any]] = [section(_card_title(request)), _card_fields(request, tz)]
+    if request.note:  # typed by the requester: escaped, and cut to fit a section
+        blocks.append(section(f":memo: *Note* from <@{request.requester}>: {_note(request.note)}"))
     if request.edit_diff:  # the edit's change, cut at a whole line, saying how many are left out
         from bot.slack.edit_modal import diff_blocks  # the worker's: the endpoint loads it late
 
@@ -571,6 +573,15 @@ def approval_card(request: ApprovalRequest, tz: ZoneInfo, *, dry_run_note: str =
         f"({escape(request.selection_text, limit=1_000)}), requested by <@{request.requester}>"
     )
     return _message(text, blocks)
+
+
+# Room for a request's note on its card (a section takes 3,000 characters; the modal takes 500,
+# which escaping can make at most 2,500).
+NOTE_CHARS = 2_600
+
+
+def _note(note: str) -> str:
+    return escape(note, limit=NOTE_CHARS, keep_newlines=True)
 
 
 def _confirm_text(request: ApprovalRequest, tz: ZoneInfo) -> str:
