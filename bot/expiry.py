@@ -168,16 +168,20 @@ def describe_next_expiry(next_one: NextExpiry | None, tz: ZoneInfo) -> str:
         return "-"
     if next_one.exact:
         return local_time(next_one.at, tz)
-    # A bound shown to the minute is rounded up: "at the latest 22:39" for 22:39:04 would say
-    # the message is gone seconds before it is.
-    past_minute = next_one.at - next_one.at.replace(second=0, microsecond=0)
-    when = local_time(next_one.at + (timedelta(minutes=1) - past_minute) % timedelta(minutes=1), tz)
+    when = latest_local_time(next_one.at, tz)
     # Why it is a bound: not every message was seen, or some seen had no SentTimestamp.
     undated = f", {next_one.undated:,} without a SentTimestamp" if next_one.undated else ""
     return (
         f"at the latest {when} (from {next_one.scanned:,} scanned of "
         f"~{next_one.population:,}{undated})"
     )
+
+
+def latest_local_time(bound: datetime, tz: ZoneInfo) -> str:
+    """An upper bound ("at the latest …") in ``tz`` to the minute, rounded up: "at the latest
+    22:39" for 22:39:04 would say the message is gone seconds before it is."""
+    past_minute = bound - bound.replace(second=0, microsecond=0)
+    return local_time(bound + (timedelta(minutes=1) - past_minute) % timedelta(minutes=1), tz)
 
 
 def local_time(instant: datetime, tz: ZoneInfo) -> str:
