@@ -21,7 +21,7 @@ from bot.slack.observability import count, logger
 from bot.slack.protocol import MessageButtonJob, ReportButtonJob
 from bot.slack.queues import Queues, WorkerOptions, deadline_of
 from bot.slack.redrive_requests import RedriveRequests
-from bot.slack.web_api import SlackApi
+from bot.slack.web_api import Message, SlackApi
 from bot.slack.worker_ports import Viewers
 from bot.state import StateStore
 from bot.state_model import RequestAction, new_request_id
@@ -98,19 +98,39 @@ class ActionButtons:
         )
 
     def _export(self, job: ReportButtonJob, context: Any) -> None:
-        """Write what expires before the next report to ``s3://bucket/exports/<id>/`` (the
-        messages stay in the DLQ) and answer with where and how many."""
-        why = self.viewers.refusal(job.user)
+        """Write what expires before the next report to S3 and answer with where and how many."""
+        exported = self.export(
+            queue=job.queue,
+            args=SelectionArgs(until=job.until),
+            user=job.user,
+            received_at=datetime.fromisoformat(job.received_at),
+            context=context,
+        )
+        self.slack.respond(job.response_url, exported)
+
+    def export(
+        self,
+        *,
+        queue: str,
+        args: SelectionArgs,
+        user: str,
+        received_at: datetime,
+        context: Any,
+    ) -> Message:
+        """Write what ``args`` select in ``queue`` to ``s3://bucket/exports/<id>/`` (the
+        messages stay in the DLQ; no approval: nothing is deleted); the answer saying where and
+        how many (the report's expiry button, the request modal's Export). UsageError when
+        ``user`` may not read bodies (checked before anything is received) or no bucket is set."""
+        why = self.viewers.refusal(user)
         if why is not None:  # checked before anything is received from the DLQ
             count("PeeksRefused")
             raise UsageError(f"Exporting reads message bodies. {why}")
         if not self.queues.settings.archive_bucket or self.archives is None:
             raise UsageError(NO_BUCKET_EXPORT)
-        received_at = datetime.fromisoformat(job.received_at)
-        selection = SelectionArgs(until=job.until).build(
+        selection = args.build(
             tz=self.queues.tz, now=received_at, error_attribute=self.queues.settings.error_attribute
         )
-        dlq = self.queues.catalog().get(job.queue)
+        dlq = self.queues.catalog().get(queue)
         export_id = new_request_id(self.clock())
         location = f"s3://{self.queues.settings.archive_bucket}/exports/{export_id}/"
         archive = self.archives(location)
@@ -130,7 +150,7 @@ class ActionButtons:
         self.state.record_event(
             export_id,
             "exported",
-            job.user,
+            user,
             self.clock(),
             action="export",
             dlq=dlq.name,
@@ -143,4 +163,4 @@ class ActionButtons:
             "export done",
             extra={"correlation_id": export_id, "dlq": dlq.name, "exported": report.archived},
         )
-        self.slack.respond(job.response_url, blocks.export_result(report, location))
+        return blocks.export_result(report, location)

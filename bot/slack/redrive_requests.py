@@ -4,7 +4,7 @@ counted, and the card with the Approve and Reject buttons."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +17,7 @@ from bot.selection_options import SelectionArgs
 from bot.slack import blocks
 from bot.slack.observability import count, logger
 from bot.slack.queues import Queues, WorkerOptions, deadline_of
-from bot.slack.web_api import SlackApi
+from bot.slack.web_api import Message, SlackApi
 from bot.state import StateStore
 from bot.state_model import ApprovalRequest, RequestAction, new_request_id
 
@@ -26,6 +26,25 @@ def discard_archive(bucket: str, request_id: str) -> str:
     """Where the discard of request ``request_id`` writes its records: its own prefix of the
     archive bucket. The card names it, and the approved run writes nowhere else."""
     return f"s3://{bucket}/discards/{request_id}/"
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A request's dry run: the DLQ, the engine's report, and what it names when it is not the
+    selection (``what``: "message <id>", a peeked message's button)."""
+
+    dlq: Dlq
+    report: RedriveReport
+    what: str | None = None
+
+    def nothing_to_ask(self, action: RequestAction) -> bool:
+        """Nothing to approve: none matched, or (a redrive) the count saw every message and
+        none could go (each stays for a human or would fail): an Approve would move nothing."""
+        dry = self.report
+        complete = dry.finished and not dry.unseen and not dry.blocked_groups
+        return dry.matched == 0 or (
+            action is RequestAction.REDRIVE and dry.destined == 0 and complete
+        )
 
 
 class RedriveRequests:
@@ -48,26 +67,19 @@ class RedriveRequests:
         self.clock = clock
         self.options = options
 
-    def request(
+    def count(
         self,
         *,
         queue: str,
         args: SelectionArgs,
-        user: str,
-        channel: str,
-        response_url: str,
         received_at: datetime,
         context: Any,
         action: RequestAction = RequestAction.REDRIVE,
         message_id: str | None = None,
-    ) -> None:
-        """Count, store the request with its pin, post the card (or say there is nothing).
-
-        ``action``: what approving does (a redrive, or a discard: archived, then deleted);
-        ``message_id``: only that message (a peeked message's button), at most one."""
-        request_id = new_request_id(self.clock())
-        # Checked before anything is received: a discard without its archive never starts.
-        archive_location = self._archive_location(action, request_id)
+    ) -> Counted:
+        """The dry run of a request: what ``args`` select in ``queue`` now, counted as the
+        approval would take it (a request's count, and the request modal's live count).
+        UsageError when no message of the DLQ can go back where it came from (a redrive)."""
         selection = args.build(
             tz=self.queues.tz,
             now=received_at,
@@ -97,17 +109,51 @@ class RedriveRequests:
             ),
             deadline=deadline_of(context),
         )
+        return Counted(dlq, dry, what)
+
+    def request(
+        self,
+        *,
+        queue: str,
+        args: SelectionArgs,
+        user: str,
+        channel: str,
+        response_url: str,
+        received_at: datetime,
+        context: Any,
+        action: RequestAction = RequestAction.REDRIVE,
+        message_id: str | None = None,
+        reply: Callable[[Message], None] | None = None,
+        note: str | None = None,
+    ) -> ApprovalRequest | None:
+        """Count, store the request with its pin, post the card (or say there is nothing);
+        the request whose card was posted, or None when there was nothing to ask for.
+
+        ``action``: what approving does (a redrive, or a discard: archived, then deleted);
+        ``message_id``: only that message (a peeked message's button), at most one;
+        ``reply``: how to answer the requester (default: through ``response_url``; the request
+        modal has none and answers in the modal); ``note``: the requester's, on the card."""
+        request_id = new_request_id(self.clock())
+        # Checked before anything is received: a discard without its archive never starts.
+        archive_location = self._archive_location(action, request_id)
+        counted = self.count(
+            queue=queue,
+            args=args,
+            received_at=received_at,
+            context=context,
+            action=action,
+            message_id=message_id,
+        )
+        dlq, dry, what = counted.dlq, counted.report, counted.what
         # Every message the count saw was sent before now: the pin's upper time bound.
         counted_at = self.clock()
-        # Nothing to approve: none matched, or (a redrive) the count saw every message and none
-        # could go (each stays for a human or would fail): an Approve would move nothing.
-        complete = dry.finished and not dry.unseen and not dry.blocked_groups
-        moves_none = action is RequestAction.REDRIVE and dry.destined == 0 and complete
-        if dry.matched == 0 or moves_none:
-            self.slack.respond(
-                response_url, blocks.nothing_to_redrive(dlq.name, dry, action.value, what)
-            )
-            return
+        if counted.nothing_to_ask(action):
+            message = blocks.nothing_to_redrive(dlq.name, dry, action.value, what)
+            if reply is not None:
+                reply(message)
+            else:
+                self.slack.respond(response_url, message)
+            return None
         request = ApprovalRequest(
             request_id=request_id,
             dlq=dlq.name,
@@ -133,6 +179,7 @@ class RedriveRequests:
             approved_to="\n".join(sorted(dry.by_destination))
             if dlq.feeders and action is RequestAction.REDRIVE
             else None,
+            note=note or None,
         )
         self.state.put_request(request)
         self.state.record_event(
@@ -158,6 +205,7 @@ class RedriveRequests:
         card = blocks.approval_card(request, self.queues.tz, dry_run_note=note)
         ts = self.slack.post(channel, card)
         self.state.set_card(request.request_id, ts)
+        return request
 
     def _archive_location(self, action: RequestAction, request_id: str) -> str | None:
         """Where a discard's records go (``s3://ARCHIVE_BUCKET/discards/<request id>/``); None
