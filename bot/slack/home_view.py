@@ -202,10 +202,12 @@ def _dlqs(data: HomeData, room: int, tz: ZoneInfo) -> list[Block]:
 def _summary(rest: Sequence[HomeDlq]) -> Block:
     depth = sum(d.depth for d in rest)
     names = within([d.name for d in rest], SUMMARY_NAMES_CHARS)
+    # The names last: a cut to the section's 3,000 characters (escaping can make them longer)
+    # takes only names, never the figures.
     return section(
         f"*…and {number(len(rest))} more DLQ(s)* not shown here (Slack shows at most "
-        f"{MAX_HOME_BLOCKS} blocks), {ABOUT}{number(depth)} message(s) in all: {names}. "
-        "`/dlq-redrive list` lists them all."
+        f"{MAX_HOME_BLOCKS} blocks), {ABOUT}{number(depth)} message(s) in all; "
+        f"`/dlq-redrive list` lists them all: {names}"
     )
 
 

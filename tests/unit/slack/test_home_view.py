@@ -214,6 +214,21 @@ def test_dlqs_that_do_not_fit_are_summarised_in_one_block_with_their_count_and_d
     assert data.dlqs[shown].name in text.split("more DLQ(s)")[1]
 
 
+def test_a_summary_of_hostile_names_keeps_its_figures_within_one_section() -> None:
+    # Given 150 DLQs whose names escaping makes five times longer (not SQS names: no buttons)
+    dlqs = tuple(_dlq(i, name=f"{i:03d}" + "&" * 77) for i in range(150))
+    # When the tab is rendered
+    view = home_view(_data(0, dlqs=dlqs), tz=SEOUL)
+    # Then it is valid; the summary says how many and their depth, its names cut to fit
+    _valid(view)
+    summary = next(t for t in _texts(view) if "more DLQ(s)" in t)
+    shown = sum(t.startswith("*`") for t in _texts(view))
+    assert summary.startswith(f"*…and {150 - shown} more DLQ(s)* not shown here")
+    depth = sum(d.depth for d in dlqs[shown:])
+    assert f"about {depth:,} message(s) in all; `/dlq-redrive list` lists them all: " in summary
+    assert "&amp;" * 77 in summary and summary.endswith("…")
+
+
 def test_every_figure_of_a_dlq_is_the_datas_and_says_what_it_is() -> None:
     # Given one DLQ: SQS's counts, 7 report days (the last an estimate), a complete scan
     dlq = HomeDlq(
