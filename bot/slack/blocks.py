@@ -277,28 +277,30 @@ def dry_run_note(dry: RedriveReport, action: str = "redrive") -> str:
     to stay = scanned), why some that match would not move (would move + each reason =
     matched), and when the count is only a lower bound, that it is and why."""
     parts = []
-    # A discard sends nothing: every message it matches would go (to the archive, then away).
-    discard = action == "discard"
-    would_move = number(dry.matched if discard else dry.destined)
+    # A discard or an export sends nothing: every message it matches would go to the archive
+    # (a discard's then away; an export's stay in the DLQ).
+    archiving = action in ("discard", "export")
+    would_move = number(dry.matched if archiving else dry.destined)
+    goes = "would be exported" if action == "export" else "would move"
     if not dry.finished:
         from bot.run_control import why_stopped  # only the worker counts (see the imports)
 
         parts.append(
             f"Counting stopped early because {why_stopped(dry.stopped)}, after "
             f"{number(dry.scanned)} message(s): at least {number(dry.matched)} match, at least "
-            f"{would_move} would move."
+            f"{would_move} {goes}."
         )
     elif dry.unseen:
         parts.append(
             f"The count looked at {number(dry.scanned)} message(s) but SQS counts "
             f"{number(dry.remaining or 0)} in the DLQ: SQS stopped handing them out (or more "
-            f"arrived), so at least {number(dry.matched)} match, at least {would_move} would move."
+            f"arrived), so at least {number(dry.matched)} match, at least {would_move} {goes}."
         )
     elif dry.blocked_groups:
         # On a FIFO DLQ the count holds every message it counts, and SQS hands out none of a
         # group's later messages while one is in flight: those it could not see may match.
         parts.append(
-            f"At least {would_move} would move; the count could not see past held messages of "
+            f"At least {would_move} {goes}; the count could not see past held messages of "
             f"{number(dry.blocked_groups)} FIFO group(s) (SQS hands out none of a group's later "
             "messages while one of its messages is held)."
         )
@@ -333,16 +335,14 @@ def dry_run_note(dry: RedriveReport, action: str = "redrive") -> str:
         for code, count in sorted(dry.failure_reasons.items(), key=lambda item: (-item[1], item[0]))
     ]
     not_moving = _because(
-        0 if discard else dry.matched - dry.destined,
+        0 if archiving else dry.matched - dry.destined,
         [
             *failed,
             (dry.not_attempted, "were not checked against their destination (the count stopped)"),
         ],
     )
     if not_moving:
-        parts.append(
-            f"Of the {number(dry.matched)} that match, {would_move} would move; {not_moving}."
-        )
+        parts.append(f"Of the {number(dry.matched)} that match, {would_move} {goes}; {not_moving}.")
     return " ".join(parts)
 
 

@@ -17,7 +17,6 @@ from bot.slack.request_form import (
     REQUEST_FIELD_ACTION,
     REQUEST_FIELD_CHANNEL,
     REQUEST_FIELD_DAY,
-    REQUEST_FIELD_ERROR,
     REQUEST_FIELD_ERROR_LABEL,
     REQUEST_FIELD_LIMIT,
     REQUEST_FIELD_NOTE,
@@ -184,7 +183,7 @@ def test_fields_of_another_selection_left_in_the_state_are_not_taken() -> None:
             REQUEST_FIELD_TIME_FIELD,
             "is not a dotted field path",
         ),
-        ({"selection": _radio("error")}, REQUEST_FIELD_ERROR, "Pick an error group"),
+        ({"selection": _radio("error")}, REQUEST_FIELD_ERROR_LABEL, "Pick an error group"),
         (
             {
                 "selection": _radio("error"),
