@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from bot.feeders import FeederDirectory
     from bot.lambda_gateway import LambdaRedriveGateway
     from bot.slack.edit_endpoint import EditEndpoint
+    from bot.slack.home_endpoint import HomeEndpoint
     from bot.slack.jobs import SlackWorker
     from bot.slack.queues import WorkerOptions
     from bot.slack.runtime import SlackEndpoint
@@ -108,7 +109,8 @@ def build_endpoint(
 
     @functools.cache
     def views() -> SlackGateway:
-        # Made on the first Edit & resend click, the token read then (never at cold start).
+        # Made on the first Edit & resend or Home tab Peek click, the token read then (never at
+        # cold start).
         # No waiting out a 429 and a short timeout: the ack must go within Slack's 3 seconds.
         from bot.slack.web import SlackGateway
 
@@ -125,6 +127,13 @@ def build_endpoint(
 
         return EditEndpoint(views, signer)
 
+    @functools.cache
+    def home() -> HomeEndpoint:
+        # Loaded on the first Home tab Peek click, not at cold start.
+        from bot.slack.home_endpoint import HomeEndpoint
+
+        return HomeEndpoint(views)
+
     app = build_app(
         slack_settings=slack_settings,
         engine_settings=EngineSettings.from_env(env),
@@ -137,6 +146,7 @@ def build_endpoint(
             clock=clock,
         ),
         edits=edits,
+        home=home,
         clock=clock,
     )
     return SlackEndpoint(app)

@@ -41,8 +41,10 @@ from bot.slack.protocol import (
     DecisionJob,
     EditOpenJob,
     EditSubmitJob,
+    HomeJob,
     Job,
     MessageButtonJob,
+    PeekViewJob,
     ReplyJob,
     ReportAction,
     ReportButtonJob,
@@ -52,6 +54,7 @@ from bot.slack.workspace import InstalledWorkspace, request_enterprises, request
 
 if TYPE_CHECKING:
     from bot.slack.edit_endpoint import EditEndpoint
+    from bot.slack.home_endpoint import HomeEndpoint
 
 _REQUEST_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 _ANY_ACTION = re.compile(r".*")
@@ -103,13 +106,16 @@ def build_app(
     dispatcher: JobDispatcher,
     bot_token: str | None = None,
     edits: Callable[[], EditEndpoint] | None = None,
+    home: Callable[[], HomeEndpoint] | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> App:
     """The Bolt app with every listener registered (once per cold start).
 
     ``bot_token``: the token Bolt puts in each request's context; None (as deployed): none, as
     no listener calls Slack through Bolt's client. ``edits``: makes Edit & resend, called on its
-    first click or submission (None: its button and modal are answered as not set up)."""
+    first click or submission (None: its button and modal are answered as not set up).
+    ``home``: makes the Home tab's Peek modal opener, called on its first click (None: Peek is
+    not set up)."""
 
     def authorize(**_: Any) -> AuthorizeResult:
         # No token resolved for this: the ack path reads the bot token only for Edit & resend.
@@ -316,9 +322,7 @@ def build_app(
                 dispatcher.dispatch(job)
             except DlqRedriveError as exc:
                 logger.error("dispatch failed", extra={"job": job.kind.value, "error": str(exc)})
-                raise SubmissionRefusedError(
-                    f"Could not start the work: {exc}. Try again in a moment."
-                ) from exc
+                raise SubmissionRefusedError(_not_started(exc)) from exc
         except SubmissionRefusedError as exc:
             ack(response_action="errors", errors=exc.errors)
             return
@@ -337,6 +341,73 @@ def build_app(
     app.action(ActionId.PEEK_DISCARD.value)(on_message_button)
     app.action(ActionId.PEEK_EDIT.value)(on_peek_edit)
     app.view(ActionId.EDIT_MODAL.value)(on_edit_submission)
+
+    # --- the Home tab: its clicks carry no channel and no response_url ----------------------
+
+    def handed_over(job: Job) -> str | None:
+        """Hand ``job`` to the worker; None, or what to tell the person if that failed."""
+        try:
+            dispatcher.dispatch(job)
+        except DlqRedriveError as exc:
+            logger.error("dispatch failed", extra={"job": job.kind.value, "error": str(exc)})
+            return _not_started(exc)
+        return None
+
+    def home_origin(body: dict[str, Any], request: BoltRequest) -> dict[str, str]:
+        return {
+            "user": _text(body.get("user", {}).get("id")),
+            "team": _text(body.get("team", {}).get("id")),
+            "received_at": clock().isoformat(),
+            "delivery": delivery_key(_signature(request)),
+        }
+
+    def on_home_opened(
+        event: dict[str, Any], body: dict[str, Any], request: BoltRequest
+    ) -> BoltResponse | None:
+        if event.get("tab") != "home":  # the Messages tab (the app's DM): nothing to publish
+            return None
+        # Slack retries an event it got no 200 for within 3 s, signed anew each time (the
+        # x-slack-retry-num header counts them): the event's id is what every copy shares.
+        event_id = _text(body.get("event_id"))
+        job = HomeJob(
+            user=_text(event.get("user")),
+            team=_text(body.get("team_id")),
+            received_at=clock().isoformat(),
+            delivery=delivery_key(f"event:{event_id}" if event_id else _signature(request)),
+            reason="opened",
+        )
+        if handed_over(job) is not None:
+            # Not a 200: Slack delivers the event again (at most three more times).
+            return BoltResponse(status=500, body="")
+        return None
+
+    def on_home_refresh(ack: Ack, body: dict[str, Any], request: BoltRequest) -> None:
+        ack()  # a Home tab click has no response_url: a failure is only logged
+        handed_over(HomeJob(**home_origin(body, request), reason="refresh"))
+
+    def on_home_peek(ack: Ack, body: dict[str, Any], request: BoltRequest) -> None:
+        # Opens the loading modal now (the trigger_id lives three seconds); the worker checks
+        # who may read bodies, peeks and fills it in. Every refusal is said in a modal.
+        ack()
+        if home is None:
+            logger.warning("Home tab peek is not set up")
+            return
+        trigger_id = _text(body.get("trigger_id"))
+        try:
+            value = parse_button_value(ActionId.HOME_PEEK, _text(body["actions"][0].get("value")))
+            opened = home().open_peek(trigger_id, value.queue)
+        except UsageError as exc:
+            home().refuse(trigger_id, str(exc))
+            return
+        origin = home_origin(body, request)
+        job = PeekViewJob(queue=value.queue, view_id=opened.id, view_hash=opened.hash, **origin)
+        problem = handed_over(job)
+        if problem is not None:
+            home().show_problem(opened, problem)
+
+    app.event("app_home_opened")(on_home_opened)
+    app.action(ActionId.HOME_REFRESH.value)(on_home_refresh)
+    app.action(ActionId.HOME_PEEK.value)(on_home_peek)
     app.action(_ANY_ACTION)(on_unknown_action)
     return app
 
@@ -351,7 +422,7 @@ def _dispatch(
         dispatcher.dispatch(job)
     except DlqRedriveError as exc:
         logger.error("dispatch failed", extra={"job": job.kind.value, "error": str(exc)})
-        message = blocks.error(f"Could not start the work: {exc}. Try again in a moment.")
+        message = blocks.error(_not_started(exc))
         if respond is None:
             _ack_message(ack, message)
         else:
@@ -363,3 +434,7 @@ def _dispatch(
             )
         return False
     return True
+
+
+def _not_started(exc: DlqRedriveError) -> str:
+    return f"Could not start the work: {exc}. Try again in a moment."

@@ -178,11 +178,13 @@ def peek(
     *,
     kind: str | None = None,
     sources: Sequence[str] = (),
+    buttons: bool = True,
 ) -> Message:
     """Peeked messages, one section each: the header line, the attributes and the body in code
     blocks, cut so that all of them together stay within ``PEEK_MESSAGE_TEXT``. ``kind`` and
     ``sources`` (``Dlq.kind_label``, ``Dlq.describe_sources``) head it: where the messages came
-    from, and so where a redrive sends them."""
+    from, and so where a redrive sends them. ``buttons``: each message's Edit & resend and
+    Discard (a modal has none: ``bot.slack.peek_modal``)."""
     fed = (f"\nkind `{kind}`" if kind else "") + (f"\n{_sources(sources)}" if sources else "")
     if not messages:
         return notice(f"{code(dlq)} has no visible messages right now.{fed}")
@@ -197,11 +199,13 @@ def peek(
             "already, a redrive leaves them for a human"
         )
     budget = min(MAX_SECTION_TEXT, (MESSAGE_TEXT - text_length(title)) // len(messages))
-    budget -= text_length(_PEEK_BUTTON_TEXTS)  # each message's buttons count as block text too
+    if buttons:
+        budget -= text_length(_PEEK_BUTTON_TEXTS)  # each message's buttons count as block text
     blocks = [section(title)]
     for index, m in enumerate(messages):
         blocks.append(section(_peeked(m, tz, budget)))
-        blocks += _message_buttons(dlq, m.message_id, index)
+        if buttons:
+            blocks += _message_buttons(dlq, m.message_id, index)
     return _message(f"{escape(dlq)}: {number(len(messages))} message(s)", blocks)
 
 

@@ -26,7 +26,7 @@ from bot.slack.observability import count
 from bot.slack.protocol import CommandJob, ReportButtonJob
 from bot.slack.queues import Queues, WorkerOptions
 from bot.slack.redrive_requests import RedriveRequests
-from bot.slack.web_api import SlackApi
+from bot.slack.web_api import Message, SlackApi
 from bot.slack.worker_ports import Approvers, Viewers
 from bot.state import StateStore
 
@@ -102,27 +102,10 @@ class CommandHandlers:
         )
 
     def _peek(self, user: str, response_url: str, queue: str, n: int) -> None:
-        # Bodies often hold personal data: checked before anything is received from the DLQ.
-        self._may_read_bodies(user)
-        dlq = self.queues.catalog().get(queue)
-        messages = peek(self.queues.gateway, dlq, n, max_redrives=self.queues.settings.max_redrives)
-        shown = blocks.peek(
-            dlq.name,
-            dlq.info.visible,
-            messages,
-            self.queues.tz,
-            kind=dlq.kind_label(),
-            sources=dlq.describe_sources(),
-        )
-        self.slack.respond(response_url, shown)
+        self.slack.respond(response_url, read_peek(self.queues, self.viewers, user, queue, n))
 
     def _may_read_bodies(self, user: str, doing: str = "") -> None:
-        """UsageError (saying what was asked, then why) unless the viewers policy lets ``user``
-        read message bodies."""
-        why = self.viewers.refusal(user)
-        if why is not None:
-            count("PeeksRefused")
-            raise UsageError(f"{doing}reads message bodies. {why}" if doing else why)
+        may_read_bodies(self.viewers, user, doing)
 
     def _cancel(self, response_url: str, run_id: str, user: str) -> None:
         run = self.state.get_run(run_id)
@@ -139,3 +122,34 @@ class CommandHandlers:
                 "flight and the card shows what moved."
             ),
         )
+
+
+def read_peek(
+    queues: Queues, viewers: Viewers, user: str, queue: str, n: int, *, buttons: bool = True
+) -> Message:
+    """Up to ``n`` messages of ``queue`` as ``blocks.peek`` shows them (``buttons``: with each
+    message's Edit & resend and Discard), if the viewers policy lets ``user`` read bodies;
+    UsageError saying why not otherwise. Shared by /dlq-redrive peek, the report's Peek button
+    and the Home tab's peek modal."""
+    # Bodies often hold personal data: checked before anything is received from the DLQ.
+    may_read_bodies(viewers, user)
+    dlq = queues.catalog().get(queue)
+    messages = peek(queues.gateway, dlq, n, max_redrives=queues.settings.max_redrives)
+    return blocks.peek(
+        dlq.name,
+        dlq.info.visible,
+        messages,
+        queues.tz,
+        kind=dlq.kind_label(),
+        sources=dlq.describe_sources(),
+        buttons=buttons,
+    )
+
+
+def may_read_bodies(viewers: Viewers, user: str, doing: str = "") -> None:
+    """UsageError (saying what was asked, then why) unless the viewers policy lets ``user``
+    read message bodies."""
+    why = viewers.refusal(user)
+    if why is not None:
+        count("PeeksRefused")
+        raise UsageError(f"{doing}reads message bodies. {why}" if doing else why)

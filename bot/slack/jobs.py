@@ -6,6 +6,7 @@ over, drops replays, and hands the typed job to its handler.
 - ``DecisionJob``: ``bot.slack.decisions`` (the rules are ``bot.slack.approvals.decide``).
 - ``ContinueJob``: ``bot.slack.runner`` goes on from the run's checkpoint.
 - ``EditOpenJob`` / ``EditSubmitJob``: ``bot.slack.edits`` (Edit & resend).
+- ``HomeJob`` / ``PeekViewJob``: ``bot.slack.home`` (the App Home tab and its peek modal).
 - ``ReplyJob``: just answer through ``response_url``.
 
 An event that is not a job sealed with the worker's key (unsigned, tampered, stale, malformed)
@@ -27,6 +28,7 @@ from bot.slack.command_handlers import CommandHandlers
 from bot.slack.decisions import Decisions
 from bot.slack.edits import Edits
 from bot.slack.failures import record_worker_failure
+from bot.slack.home import HomePublisher, PeekModal
 from bot.slack.observability import count, logger
 from bot.slack.protocol import (
     CommandJob,
@@ -34,10 +36,12 @@ from bot.slack.protocol import (
     DecisionJob,
     EditOpenJob,
     EditSubmitJob,
+    HomeJob,
     Job,
     JobRejectedError,
     JobSigner,
     MessageButtonJob,
+    PeekViewJob,
     ReplyJob,
     ReportButtonJob,
 )
@@ -67,6 +71,8 @@ class SlackWorker:
         clock: Callable[[], datetime],
         edits: Edits | None = None,
         buttons: ActionButtons | None = None,
+        home: HomePublisher | None = None,
+        peeks: PeekModal | None = None,
     ) -> None:
         self.signer = signer
         self.state = state
@@ -79,6 +85,8 @@ class SlackWorker:
         # A peeked message's Discard, the report's error-group and expiry buttons (None: their
         # jobs are refused as not set up)
         self.buttons = buttons
+        self.home = home  # the App Home tab (None: its jobs are refused as not set up)
+        self.peeks = peeks  # the Home tab's peek modal (None: likewise)
 
     @property
     def gateway(self) -> SqsGateway:
@@ -166,3 +174,9 @@ class SlackWorker:
                 self.edits.open(job)
             else:
                 self.edits.submit(job)
+        elif isinstance(job, HomeJob) and self.home is not None:
+            self.home.publish(job)
+        elif isinstance(job, PeekViewJob) and self.peeks is not None:
+            self.peeks.fill(job)
+        elif isinstance(job, HomeJob | PeekViewJob):
+            raise UsageError("the Home tab is not set up for this worker")

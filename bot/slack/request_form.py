@@ -195,7 +195,7 @@ def _instant(text: str, tz: ZoneInfo) -> str:
     """A picked time as --since/--until take it: a datetimepicker's epoch seconds as ISO 8601
     with TIMEZONE's offset (the instant the person picked, shown in the team's zone); other
     text as it came (parse_instant reads it, or says why not)."""
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         try:
             return datetime.fromtimestamp(int(text), tz).isoformat()
         except (OverflowError, OSError, ValueError):
@@ -264,7 +264,7 @@ def check_form(
     limit: int | None = None
     if _given(form.limit) is not None:
         try:
-            limit = positive_int(str(form.limit).strip())
+            limit = positive_int(str(form.limit))
         except ArgumentTypeError as exc:  # --limit's own words
             problems[REQUEST_FIELD_LIMIT] = _cut(f"--limit {exc}")
     if form.note is not None and text_length(form.note) > MAX_NOTE:
@@ -310,19 +310,19 @@ def _error(form: RequestForm, problems: dict[str, str], check: _Check) -> Select
     from bot.selection_options import SelectionArgs
 
     picked, typed = _given(form.error), _given(form.error_label)
-    if picked is None and typed is None:
-        # On the typed label: that field is there even when no group is known to pick from.
-        problems[REQUEST_FIELD_ERROR_LABEL] = "Pick an error group, or type its label here."
-        return None
     if picked is not None and typed is not None:
         problems[REQUEST_FIELD_ERROR_LABEL] = (
             "Pick a group above or type a label here, not both: clear one."
         )
         return None
-    block, label = (
-        (REQUEST_FIELD_ERROR, picked) if picked is not None else (REQUEST_FIELD_ERROR_LABEL, typed)
-    )
-    assert label is not None
+    if picked is not None:
+        block, label = REQUEST_FIELD_ERROR, picked
+    elif typed is not None:
+        block, label = REQUEST_FIELD_ERROR_LABEL, typed
+    else:
+        # On the typed label: that field is there even when no group is known to pick from.
+        problems[REQUEST_FIELD_ERROR_LABEL] = "Pick an error group, or type its label here."
+        return None
     return SelectionArgs(error=label) if check(block, SelectionArgs(error=label)) else None
 
 
@@ -331,7 +331,7 @@ def _main_block(selection: str) -> str:
     return {
         "day": REQUEST_FIELD_DAY,
         "range": REQUEST_FIELD_SINCE,
-        "error": REQUEST_FIELD_ERROR,
+        "error": REQUEST_FIELD_ERROR_LABEL,  # always in the form (the select may not be)
         "field": REQUEST_FIELD_WHERE,
     }.get(selection, REQUEST_FIELD_SELECTION)
 
@@ -361,7 +361,7 @@ MAX_PRIVATE_METADATA = 3_000  # a view's private_metadata
 MAX_LISTED_DLQS = 1_000
 MAX_QUEUE_NAME = 80  # SQS: "A queue name can have up to 80 characters"
 MAX_LABEL_INPUT = 1_000  # an error group's label typed (labels are at most ~220 characters)
-MAX_WHERE_INPUT = 3_000  # plain_text_input's max_length: "Maximum value is 3000"
+MAX_TEXT_INPUT = 3_000  # plain_text_input's max_length: "Maximum value is 3000"
 
 TITLES = {"redrive": "Redrive from a DLQ", "export": "Export from a DLQ"}
 _SUBMIT = {"redrive": "Ask for approval", "export": "Export"}
@@ -539,8 +539,10 @@ def _radio(
 
 
 def _instant_value(text: str | None) -> int | None:
-    """A datetimepicker's initial_date_time: only a picked value (epoch seconds)."""
-    return int(text) if text is not None and text.isdigit() and len(text) <= 12 else None
+    """A datetimepicker's initial_date_time: only a picked value, epoch seconds "in the format
+    of 10 digits" (Block Kit reference: datetime picker element)."""
+    good = text is not None and text.isascii() and text.isdigit() and len(text) == 10
+    return int(text) if good and text is not None else None
 
 
 def _iso_day(text: str | None) -> str | None:
@@ -624,7 +626,7 @@ def _selection_fields(
                 "Conditions, one a line (all must hold)",
                 _text_input(
                     value="\n".join(form.where) or None,
-                    max_length=MAX_WHERE_INPUT,
+                    max_length=MAX_TEXT_INPUT,
                     placeholder="meta.status=500",
                     multiline=True,
                 ),
@@ -641,7 +643,7 @@ def _selection_fields(
                 "Time from a body field",
                 _text_input(
                     value=form.time_field,
-                    max_length=MAX_WHERE_INPUT,
+                    max_length=MAX_TEXT_INPUT,
                     placeholder="occurredAt, or meta.date",
                 ),
                 hint="Empty: the time SQS received the message (--time-field).",

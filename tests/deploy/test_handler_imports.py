@@ -28,6 +28,17 @@ EDIT_AND_RESEND = {
     "bot.sqs_text",
 }
 
+# The App Home tab: its peek modal's opener (bot.slack.home_endpoint, with its views) loads on the
+# first Peek click; the tab's data, view and publisher are the worker's.
+HOME_TAB = {
+    "bot.slack.home_endpoint",
+    "bot.slack.peek_modal",
+    "bot.slack.home",
+    "bot.slack.home_view",
+    "bot.slack.home_data",
+    "bot.slack.home_model",
+}
+
 # Modules a handler's function never runs: loading them would only slow its cold start.
 NOT_LOADED = {
     "handlers.slack": {
@@ -48,6 +59,7 @@ NOT_LOADED = {
         # Edit & resend's diff is the worker's: the endpoint only checks a submitted body.
         "difflib",
         *EDIT_AND_RESEND,
+        *HOME_TAB,
         # Our Slack Web API client: the endpoint's build makes Bolt's (its first request).
         "bot.slack.web",
         "bot.slack.web_api",
@@ -120,6 +132,7 @@ def test_the_endpoints_first_request_builds_it_without_edit_and_resend() -> None
     # When a fresh endpoint is built, as its first request does after the cold start's import
     loaded = loaded_by("handlers.slack", then="handlers.slack.endpoint()")
     # Then the Bolt app is built, and Edit & resend's modules wait for its first click or
-    # submission (bot/slack/app.py loads them then)
+    # submission (bot/slack/app.py loads them then), the Home tab's for its first Peek click
     assert "slack_bolt" in loaded and "bot.slack.app" in loaded
     assert EDIT_AND_RESEND & loaded == set()
+    assert HOME_TAB & loaded == set()

@@ -9,8 +9,10 @@ import subprocess
 import sys
 from collections import Counter
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -33,6 +35,7 @@ from bot.slack.request_form import (
     REQUEST_FIELD_WHERE,
     SELECTIONS,
     RequestForm,
+    check_form,
     count_line,
     counting_line,
     form_view,
@@ -139,6 +142,10 @@ def limit_problems(view: dict[str, Any]) -> list[str]:
             r"\d{4}-\d{2}-\d{2}", element["initial_date"]
         ):
             problems.append("initial_date is not YYYY-MM-DD")
+        # "represented as a UNIX timestamp in seconds. This should be in the format of 10 digits"
+        when = element.get("initial_date_time")
+        if when is not None and not (isinstance(when, int) and len(str(when)) == 10):
+            problems.append("initial_date_time is not 10 digits of epoch seconds")
     return problems
 
 
@@ -325,7 +332,7 @@ def test_values_slack_could_not_show_are_left_out_not_sent() -> None:
         BLANK,
         selection="range",
         since="yesterday",
-        until="99999999999999999",
+        until="99999999999",  # 11 digits: the year 5138
         limit="lots",
         note="n" * 600,
     )
@@ -454,3 +461,33 @@ def test_the_module_loads_no_engine_no_sdk_and_no_selection_rules() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        BLANK,  # no DLQ
+        replace(BLANK, queue="q", selection="day"),
+        replace(BLANK, queue="q", selection="day", day="2026-02-30", time_field="a..b"),
+        replace(BLANK, queue="q", selection="range"),
+        replace(BLANK, queue="q", selection="range", since="1764580200", until="1764543600"),
+        replace(BLANK, queue="q", selection="error"),
+        replace(BLANK, queue="q", selection="error", error="#0123456789ab", error_label="x"),
+        replace(BLANK, queue="q", selection="field", where=("status",)),
+        replace(BLANK, queue="q", limit="0", note="n" * 501),
+    ],
+)
+@pytest.mark.parametrize("groups", [[("#0123456789ab", "Timeout")], []])
+def test_every_problem_is_on_an_input_the_form_shows(
+    form: RequestForm, groups: list[tuple[str, str]]
+) -> None:
+    # Given the form as shown (with or without known error groups) and what check_form finds
+    view = _view(form, error_groups=groups)
+    args, problems = check_form(
+        form, tz=ZoneInfo("Asia/Seoul"), now=datetime(2026, 12, 2, tzinfo=UTC), error_attribute=None
+    )
+
+    # Then each problem names an input of that view (Slack shows errors only on input blocks)
+    assert args is None and problems
+    assert set(problems) <= set(_inputs(view))
+    assert response_errors(problems, view) == problems

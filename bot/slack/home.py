@@ -1,0 +1,98 @@
+"""The worker's answers to the App Home tab: publish a person's dashboard, fill the peek modal.
+
+- ``HomeJob`` (they opened the Home tab, or clicked Refresh): read what the tab shows
+  (``bot.slack.home_data``: one batch of GetQueueAttributes, no message received), render it
+  (``bot.slack.home_view``) and ``views.publish`` it for that person, within the same job. When
+  the read fails as a whole, the tab says so (``home_error_view``) with its Refresh button.
+- ``PeekViewJob`` (Peek clicked on the Home tab; the endpoint opened the loading modal): peek as
+  ``/dlq-redrive peek`` does, for those the viewers policy lets read bodies, and ``views.update``
+  the modal with the messages (without their Discard / Edit & resend buttons:
+  ``bot.slack.peek_modal``) or with why none are shown. The update carries the loading view's
+  hash, so it never overwrites anything newer. If the person closed the modal meanwhile
+  (``not_found``), the messages are not sent anywhere else: a peek is shown, not kept, and a DM
+  would keep message bodies in Slack's history.
+
+A Home tab click has no ``response_url``: every answer goes to the tab or the modal, here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from bot.errors import DlqRedriveError
+from bot.slack.command_handlers import read_peek
+from bot.slack.home_model import HomeData
+from bot.slack.home_view import home_error_view, home_view
+from bot.slack.observability import count, logger
+from bot.slack.peek_modal import peek_view, problem_view
+from bot.slack.protocol import HomeJob, PeekViewJob
+from bot.slack.queues import Queues
+from bot.slack.web_api import SlackApi, SlackError
+from bot.slack.worker_ports import Viewers
+
+# views.update's answers when the modal is no longer the one the endpoint opened: closed
+# ("not_found: ... the given view_id ... doesn't exist") or changed ("hash_conflict").
+MODAL_GONE = frozenset({"not_found", "hash_conflict"})
+
+
+class HomeReading(Protocol):
+    """What the Home tab shows to one person (``bot.slack.home_data.HomeReader``)."""
+
+    def read(self, user: str) -> HomeData: ...
+
+
+class HomePublisher:
+    """Publishes the Home tab of the person a ``HomeJob`` names."""
+
+    def __init__(self, reader: HomeReading, slack: SlackApi, tz: ZoneInfo) -> None:
+        self.reader = reader
+        self.slack = slack
+        self.tz = tz
+
+    def publish(self, job: HomeJob) -> None:
+        """Read, render and publish ``job.user``'s Home tab (SlackError if Slack refuses)."""
+        self.slack.publish_view(job.user, self._view(job))
+        count("HomePublished")
+
+    def _view(self, job: HomeJob) -> dict[str, Any]:
+        try:
+            return home_view(self.reader.read(job.user), tz=self.tz)
+        except DlqRedriveError as exc:  # a domain error says what went wrong in its words
+            logger.warning("home tab not read", extra={"reason": job.reason, "error": str(exc)})
+            return home_error_view(str(exc))
+        except Exception as exc:  # noqa: BLE001 - shown in the tab and logged, not hidden
+            # The tab is the only place to say it (no response_url): the details go to the logs.
+            logger.exception("home tab read failed", extra={"reason": job.reason})
+            return home_error_view(
+                f"Something went wrong while reading ({type(exc).__name__}); the logs have "
+                "the details. Refresh to try again."
+            )
+
+
+class PeekModal:
+    """Fills the Home tab's peek modal the endpoint opened (``bot.slack.home_endpoint``)."""
+
+    def __init__(
+        self, *, queues: Queues, viewers: Viewers, slack: SlackApi, peek_count: int
+    ) -> None:
+        self.queues = queues
+        self.viewers = viewers
+        self.slack = slack
+        self.peek_count = peek_count
+
+    def fill(self, job: PeekViewJob) -> None:
+        """Peek ``job.queue`` for ``job.user`` (if they may read bodies) into the modal."""
+        try:
+            shown = read_peek(
+                self.queues, self.viewers, job.user, job.queue, self.peek_count, buttons=False
+            )
+            view = peek_view(job.queue, shown["blocks"])
+        except DlqRedriveError as exc:  # not a viewer, not a watched DLQ, SQS refused, ...
+            view = problem_view(str(exc))
+        try:
+            self.slack.update_view(job.view_id, view, view_hash=job.view_hash)
+        except SlackError as exc:
+            if exc.code not in MODAL_GONE:
+                raise
+            logger.info("peek modal gone before it was filled", extra={"error": exc.code})
