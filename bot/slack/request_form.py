@@ -175,8 +175,9 @@ def read_form(view_state: dict[str, Any]) -> RequestForm:
         until=_picked(values, REQUEST_FIELD_UNTIL),
         error=_picked(values, REQUEST_FIELD_ERROR),
         error_label=_picked(values, REQUEST_FIELD_ERROR_LABEL),
-        # One condition a line, each as one --where (all must match); blank lines are none.
-        where=tuple(line for line in where.split("\n") if line.strip()),
+        # One condition a line, each as one --where (all must match); blank lines are none. Only
+        # line ends split (not str.splitlines' other separators, which a value may hold).
+        where=tuple(line for line in where.replace("\r\n", "\n").split("\n") if line.strip()),
         time_field=_picked(values, REQUEST_FIELD_TIME_FIELD),
         limit=_picked(values, REQUEST_FIELD_LIMIT),
         note=_picked(values, REQUEST_FIELD_NOTE),

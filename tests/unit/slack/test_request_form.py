@@ -103,7 +103,7 @@ EQUIVALENTS = [
     (
         {
             "selection": _radio("field"),
-            "where": _text("meta.status=500\n\nattr.kind = a b\n"),
+            "where": _text("meta.status=500\r\n\nattr.kind = a b\n"),
             "limit": {"type": "number_input", "value": "3"},
         },
         "--where meta.status=500 --where 'attr.kind = a b' --limit 3",
