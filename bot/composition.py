@@ -237,6 +237,7 @@ def build_daily_job(
     from bot.config import DailySettings, EngineSettings, SlackSettings
     from bot.daily.builder import assemble_job
     from bot.daily.lease import LeaseStore
+    from bot.daily.scan_facts import ScanFactsStore
     from bot.daily.snapshots import RunState, SnapshotStore
     from bot.lambda_gateway import LambdaGateway
     from bot.slack.credentials import resolve_bot_token
@@ -259,6 +260,7 @@ def build_daily_job(
         engine=engine,
         feeders=feeders,
         snapshots=SnapshotStore(table),
+        scan_facts=ScanFactsStore(table),
         runs=RunState(table),
         leases=LeaseStore(table),
         slack=SlackGateway(slack_client),

@@ -9,6 +9,8 @@ Items (single table, ``pk`` / ``sk`` strings, TTL on ``expires_at``):
 - ``REQUEST#<id>`` / ``PIN#<n>``: the rest of a pin too big for the request item (n = 1, 2, ...;
   written before the request item, which names how many there are).
 - ``REQUEST#<id>`` / ``EVENT#<iso time>#<n>``: the audit trail (who, when, what, counts).
+- ``REQUESTS`` / ``<id>``: the index of requests (DLQ, requester), deleted by TTL when the
+  approval window closes: the pending ones are listed with one query and one batch get.
 - ``RUNS`` / ``<id>``: a redrive run (status, counts so far, invocation number, cancel flag). One
   partition, sorted by id, so ``status`` reads the most recent runs with one query; ids start with
   the UTC time, so they sort by age.
@@ -21,6 +23,7 @@ table; none of the prefixes above collide with them.)
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +34,7 @@ from bot.state_model import (
     PIN_INLINE_DIGESTS,
     PIN_PART_PREFIX,
     RECORD_RETENTION,
+    REQUESTS_PARTITION,
     RUNS_PARTITION,
     ApprovalRequest,
     DecisionOutcome,
@@ -93,6 +97,19 @@ def _request_key(request_id: str) -> Key:
     return key(f"REQUEST#{request_id}", "REQUEST")
 
 
+def _index_item(request: ApprovalRequest) -> Item:
+    """The request's item in the ``REQUESTS`` index, gone (TTL) once its window closes."""
+    closes = epoch(request.approval_expires_at)
+    return {
+        PARTITION_KEY: {"S": REQUESTS_PARTITION},
+        SORT_KEY: {"S": request.request_id},
+        "dlq": {"S": request.dlq},
+        "requester": {"S": request.requester},
+        "approval_expires_at": {"N": str(closes)},
+        TTL_ATTRIBUTE: {"N": str(closes)},
+    }
+
+
 def _run_key(run_id: str) -> Key:
     return key(RUNS_PARTITION, run_id)
 
@@ -118,8 +135,13 @@ class ApprovalStore(_OnTable):
     def put_request(self, request: ApprovalRequest) -> None:
         """Store a new pending request (ids are unique; an existing one is never overwritten).
         A pin's part items are written first: the request item, written last, names them, so
-        no request exists (none can be approved) before its whole pin does."""
+        no request exists (none can be approved) before its whole pin does. Its index item
+        goes first too, so every request that exists is listed (an index item whose request
+        was never written names nothing: ``requests`` finds no such request)."""
         item, parts = request.to_items(self.pin_part_digests)
+        self.table.put(
+            _index_item(request), condition="attribute_not_exists(pk)", doing="list the request"
+        )
         for part in parts:
             self.table.put(
                 part,
@@ -144,6 +166,38 @@ class ApprovalStore(_OnTable):
     def get_request(self, request_id: str) -> ApprovalRequest | None:
         item = self.table.get(_request_key(request_id), doing="read the approval request")
         return self._request(item) if item else None
+
+    def requests(self, request_ids: Iterable[str]) -> dict[str, ApprovalRequest]:
+        """The requests with these ids that exist, by id: one BatchGetItem (the gateway splits
+        past 100 keys and asks again for unprocessed ones), plus a Query for each pin stored
+        in parts, so each comes back as ``get_request`` reads it."""
+        unique = list(dict.fromkeys(request_ids))  # DynamoDB refuses a batch naming one twice
+        if not unique:
+            return {}
+        items = self.table.batch_get(
+            [_request_key(request_id) for request_id in unique],
+            doing="read the approval requests",
+        )
+        found = (self._request(item) for item in items)
+        return {request.request_id: request for request in found}
+
+    def pending_requests(self, now: datetime) -> list[ApprovalRequest]:
+        """The requests still waiting for a decision at ``now`` (pending, window open), oldest
+        first: one Query of the index, then one batch get of the requests it names whose
+        window is still open (DynamoDB's TTL deletes index items days late, not on time)."""
+        index = self.table.query(REQUESTS_PARTITION, doing="list the approval requests")
+        open_ids = [
+            item[SORT_KEY]["S"]
+            for item in index
+            if int(item["approval_expires_at"]["N"]) > epoch(now)
+        ]
+        requests = self.requests(open_ids).values()
+        pending = [
+            request
+            for request in requests
+            if request.status is RequestStatus.PENDING and request.approval_expires_at > now
+        ]
+        return sorted(pending, key=lambda request: (request.requested_at, request.request_id))
 
     def _request(self, item: Item) -> ApprovalRequest:
         """The request of ``item``, with its pin's part items when it has some (one Query)."""
@@ -476,6 +530,10 @@ class RunStore(_OnTable):
             RUNS_PARTITION, newest_first=True, limit=limit, doing="list the runs"
         )
         return [RunRecord.from_item(item) for item in items]
+
+    def active_runs(self, limit: int = 25) -> list[RunRecord]:
+        """The running and continuing runs among the ``limit`` most recent, newest first."""
+        return [run for run in self.recent_runs(limit) if run.status in ACTIVE_RUN_STATUSES]
 
 
 class StateStore(ApprovalStore, RunStore):

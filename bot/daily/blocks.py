@@ -37,7 +37,17 @@ from bot.run_control import (
     STOPPED_BEFORE_THEM,
 )
 from bot.slack.ids import ActionId
-from bot.slack.mrkdwn import MAX_MESSAGE_TEXT, block_text_length, code, cut, escape, number
+from bot.slack.mrkdwn import (
+    MAX_MESSAGE_TEXT,
+    block_text_length,
+    code,
+    cut,
+    duration,
+    escape,
+    number,
+    short_day,
+    sparkline,
+)
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -47,8 +57,6 @@ MAX_DLQS_IN_MESSAGE = 20  # 2 blocks each, plus 6 for header, summary, context a
 DLQS_PER_THREAD_REPLY = 24
 MAX_OVERFLOW_NAMES = 1000  # the names of the DLQs detailed in the thread, in the report itself
 BLOCK_KIT_BUILDER_URL = "https://app.slack.com/block-kit-builder#"
-SPARK_LEVELS = "▁▂▃▄▅▆▇█"
-SPARK_MISSING = "·"
 
 Block = dict[str, Any]
 
@@ -142,38 +150,6 @@ def signed(value: int) -> str:
 
 def plural(count: int, word: str) -> str:
     return f"{number(count)} {word}{'' if count == 1 else 's'}"
-
-
-def duration(delta: timedelta) -> str:
-    """A short human duration: ``2d 4h``, ``5h 3m``, ``12m``, ``under 1m`` (no raw ``<``: Slack
-    reads one as the start of a link or mention)."""
-    minutes = int(delta.total_seconds() // 60)
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m" if minutes else "under 1m"
-
-
-def sparkline(values: tuple[int | None, ...] | list[int | None]) -> str:
-    """One character per value, scaled from 0 to the largest; ``·`` where a day is missing."""
-    known = [v for v in values if v is not None]
-    top = max(known, default=0)
-    chars = []
-    for value in values:
-        if value is None:
-            chars.append(SPARK_MISSING)
-        elif top <= 0:
-            chars.append(SPARK_LEVELS[0])
-        else:
-            chars.append(SPARK_LEVELS[round(value / top * (len(SPARK_LEVELS) - 1))])
-    return "".join(chars)
-
-
-def short_day(day: date) -> str:
-    return f"{day.day} {day.strftime('%b')}"
 
 
 def builder_url(blocks: list[Block]) -> str:

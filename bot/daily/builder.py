@@ -12,7 +12,7 @@ from bot.daily.failures import DailyFailures
 from bot.daily.inspector import DlqInspector
 from bot.daily.job import DailyJob
 from bot.daily.once import LeaseTiming
-from bot.daily.ports import Leases, Runs, Snapshots
+from bot.daily.ports import Leases, Runs, ScanFactsSink, Snapshots
 from bot.daily.posting import ReportPoster
 from bot.daily.report_run import ReportRun
 from bot.daily.report_updates import ReportUpdates
@@ -38,13 +38,22 @@ def assemble_job(
     lease_timing: LeaseTiming | None = None,
     redrive_workers: int | None = None,
     feeders: FeederDirectory | None = None,
+    scan_facts: ScanFactsSink | None = None,
 ) -> DailyJob:
     """The job's parts wired together around the given gateways. ``feeders``: what finds the
     SNS subscriptions, EventBridge targets and Lambda functions that feed DLQs (None: the
-    DLQs SQS queues feed only)."""
+    DLQs SQS queues feed only). ``scan_facts``: where each DLQ's last scan facts are kept for
+    the App Home (None: not kept)."""
     catalog = DlqCatalog(gateway, engine_settings, feeders)
     poster = ReportPoster(slack, runs, daily.report_channel, clock)
-    updates = ReportUpdates(poster=poster, runs=runs, snapshots=snapshots, daily=daily, clock=clock)
+    updates = ReportUpdates(
+        poster=poster,
+        runs=runs,
+        snapshots=snapshots,
+        daily=daily,
+        clock=clock,
+        scan_facts=scan_facts,
+    )
     redriver = AutoRedriver(
         engine=engine,
         snapshots=snapshots,

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from bot.daily.lease import Lease
 from bot.daily.snapshots import Snapshot
+from bot.slack.home_model import ScanFacts
 
 
 class Snapshots(Protocol):
@@ -21,6 +22,12 @@ class Snapshots(Protocol):
         self, dlqs: list[str], first: date, last: date
     ) -> dict[str, dict[date, Snapshot]]: ...
     def add_moved(self, run: str, dlq: str, moved: int, *, now: datetime) -> int: ...
+
+
+class ScanFactsSink(Protocol):
+    """Where each DLQ's last scan facts go (``bot.daily.scan_facts.ScanFactsStore``)."""
+
+    def put_all(self, facts: list[ScanFacts], *, now: datetime) -> None: ...
 
 
 class Runs(Protocol):

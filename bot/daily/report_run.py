@@ -134,6 +134,7 @@ class ReportRun:
             unread=tuple((kind.value, why) for kind, why in self.catalog.unread),
         )
         snapshot_error = self.updates.save_snapshots(statuses, day, now)
+        self.updates.save_scan_facts(report)
         ts = self.updates.publish(run.scheduled.isoformat(), report, attempt)
         continuing = sorted(name for name, r in redrives.items() if r.continuing)
         continue_error = None

@@ -13,9 +13,10 @@ from bot.config import DailySettings
 from bot.daily.blocks import render_report
 from bot.daily.codec import from_json, to_json
 from bot.daily.once import Attempt
-from bot.daily.ports import Runs, Snapshots
+from bot.daily.ports import Runs, ScanFactsSink, Snapshots
 from bot.daily.posting import ReportPoster
 from bot.daily.report import TREND_DAYS, AutoRedrive, DailyReport, DlqStatus
+from bot.daily.scan_facts import facts_of
 from bot.daily.snapshots import Snapshot
 from bot.errors import AwsError
 from bot.printable import printable_logger
@@ -34,12 +35,15 @@ class ReportUpdates:
         snapshots: Snapshots,
         daily: DailySettings,
         clock: Callable[[], datetime],
+        scan_facts: ScanFactsSink | None = None,
     ) -> None:
         self.poster = poster
         self.runs = runs
         self.snapshots = snapshots
         self.daily = daily
         self.clock = clock
+        # None: not kept (the on-failure function, which scans nothing, has no right to them).
+        self.scan_facts = scan_facts
 
     def publish(self, key: str, report: DailyReport, attempt: Attempt) -> str | None:
         """Post (or update) the report and its thread replies, each once per run; the report's
@@ -60,6 +64,19 @@ class ReportUpdates:
             self.snapshots.put_all(snapshots, taken_at=now)
         except AwsError as exc:
             logger.error("snapshots not saved: %s", exc)
+            return str(exc)
+        return None
+
+    def save_scan_facts(self, report: DailyReport) -> str | None:
+        """Keep what the report's scan found of each readable DLQ, as the report shows it, for
+        the App Home (``bot.daily.scan_facts``); the error, if the table refused."""
+        if self.scan_facts is None:
+            return None
+        found = (facts_of(status, report.generated_at) for status in report.dlqs)
+        try:
+            self.scan_facts.put_all([f for f in found if f is not None], now=self.clock())
+        except AwsError as exc:
+            logger.error("scan facts not saved: the Home tab keeps the previous ones: %s", exc)
             return str(exc)
         return None
 

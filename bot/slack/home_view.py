@@ -22,7 +22,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.daily.blocks import duration, short_day, sparkline
 from bot.daily.kind_lines import kind_mark, within
 from bot.expiry import latest_local_time, local_time
 from bot.slack.blocks import action_words, context, section
@@ -36,7 +35,7 @@ from bot.slack.home_model import (
     TrendPoint,
 )
 from bot.slack.ids import ActionId
-from bot.slack.mrkdwn import code, escape, number
+from bot.slack.mrkdwn import code, duration, escape, number, short_day, sparkline
 
 MAX_HOME_BLOCKS = 100  # Slack: "Max of 100 blocks" in a Home tab view
 APPROVALS_SHOWN = 5  # pending approvals shown one a block; the rest are counted

@@ -1,5 +1,6 @@
 """Text for Slack's mrkdwn, for every Slack surface (peek, approval cards, status, errors, the daily
-report): untrusted text made inert, cuts that keep the markup whole, and numbers.
+report, the Home tab): untrusted text made inert, cuts that keep the markup whole, and numbers
+(counts, durations, a trend's sparkline).
 
 Slack's formatting reference: "Slack uses &, <, and > as control characters for special parsing in
 text objects, so they must be converted to HTML entities if they're not going to be used for their
@@ -22,6 +23,7 @@ Cutting happens on the escaped pieces, before the text is wrapped: a cut never s
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from typing import Any
 
 from bot.printable import visible_char
@@ -123,6 +125,43 @@ def cut(text: str, limit: int) -> str:
 def number(value: int) -> str:
     """A count as Slack shows every count: with thousands separators (18,212)."""
     return f"{value:,}"
+
+
+# The daily report's and the Home tab's trend: one character per day.
+SPARK_LEVELS = "▁▂▃▄▅▆▇█"
+SPARK_MISSING = "·"
+
+
+def duration(delta: timedelta) -> str:
+    """A short human duration: ``2d 4h``, ``5h 3m``, ``12m``, ``under 1m`` (no raw ``<``: Slack
+    reads one as the start of a link or mention)."""
+    minutes = int(delta.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m" if minutes else "under 1m"
+
+
+def sparkline(values: tuple[int | None, ...] | list[int | None]) -> str:
+    """One character per value, scaled from 0 to the largest; ``·`` where a day is missing."""
+    known = [v for v in values if v is not None]
+    top = max(known, default=0)
+    chars = []
+    for value in values:
+        if value is None:
+            chars.append(SPARK_MISSING)
+        elif top <= 0:
+            chars.append(SPARK_LEVELS[0])
+        else:
+            chars.append(SPARK_LEVELS[round(value / top * (len(SPARK_LEVELS) - 1))])
+    return "".join(chars)
+
+
+def short_day(day: date) -> str:
+    return f"{day.day} {day.strftime('%b')}"
 
 
 def block_text_length(blocks: Any) -> int:

@@ -391,6 +391,7 @@ OWN_CODE = {
     ],
     "handlers/daily.handler": ["handlers/daily.py", "bot/daily/**/*.py", "bot/redrive_ledger.py"],
     "handlers/failed.handler": ["handlers/failed.py", "bot/*/failures.py"],
+    "handlers/alerts.handler": ["handlers/alerts.py", "bot/alerts/**/*.py"],
 }
 
 
@@ -463,24 +464,34 @@ def test_no_code_deletes_a_state_table_item() -> None:
 
 # Each role's items of the state table, by partition key (pk) prefix, from the code that writes
 # them: bot/state.py (+ bot/state_model.py): REQUEST#<id> (requests, their EVENT# audit items
-# and PIN# parts of their pins), RUNS, DELIVERY#<key>; bot/daily/snapshots.py: SNAPSHOT#<dlq>,
-# DAILYRUN#<run>, AUTOREDRIVE#<dlq>; bot/daily/lease.py: DAILYLEASE#<key>;
+# and PIN# parts of their pins), REQUESTS (their index), RUNS, DELIVERY#<key>;
+# bot/daily/snapshots.py: SNAPSHOT#<dlq>, DAILYRUN#<run>, AUTOREDRIVE#<dlq>;
+# bot/daily/scan_facts.py: SCANFACTS#<dlq>; bot/daily/lease.py: DAILYLEASE#<key>;
 # bot/redrive_ledger.py: REDRIVES#<dlq>.
 OWN_ITEMS = {
-    "handlers/worker.handler": ["REQUEST#*", "RUNS", "DELIVERY#*", "REDRIVES#*"],
+    "handlers/worker.handler": ["REQUEST#*", "REQUESTS", "RUNS", "DELIVERY#*", "REDRIVES#*"],
     "handlers/daily.handler": [
         "SNAPSHOT#*",
+        "SCANFACTS#*",
         "DAILYRUN#*",
         "DAILYLEASE#*",
         "AUTOREDRIVE#*",
         "REDRIVES#*",
+        # bot/alerts/store.py FedDlqStore: the DLQs only feeders feed, for the alert checks
+        "ALERTWATCH",
     ],
     # A failed Slack run (its request and run) or a failed daily run (its run and lease).
     "handlers/failed.handler": ["REQUEST#*", "RUNS", "DAILYRUN#*", "DAILYLEASE#*"],
+    # bot/alerts/store.py: every DLQ's alert state, and (read) the daily report's fed DLQs
+    "handlers/alerts.handler": ["ALERTS", "ALERTWATCH"],
 }
+# Items a role reads and never writes, in a statement of read actions only: the worker's App Home
+# shows the daily report's snapshots and last scan facts (bot/slack/home_data.py).
+READ_ONLY_ITEMS = {"handlers/worker.handler": ["SNAPSHOT#*", "SCANFACTS#*"]}
+READ_ACTIONS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
 # Key-shaped strings, and those that are sort keys (not partition keys): a new one in the code
 # must be placed here, or among a role's OWN_ITEMS, before the test passes.
-KEY_SHAPED = re.compile(r"""["']((?:[A-Z]+#)|RUNS)["']""")
+KEY_SHAPED = re.compile(r"""["']((?:[A-Z]+#)|RUNS|REQUESTS|ALERTS|ALERTWATCH)["']""")
 SORT_KEY_PREFIXES = {"EVENT#", "PIN#", "POST#", "REPORT#"}
 
 
@@ -489,12 +500,21 @@ def test_each_role_reaches_only_its_own_items_of_the_state_table(template: Templ
         _, role = role_of(template, handler)
         table = [s for s in statements(role) if str(s["Action"]).count("dynamodb:")]
         assert table, handler
+        read_only = READ_ONLY_ITEMS.get(handler)
+        conditions = []
         for statement in table:
-            assert statement["Condition"] == {
-                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": own},
+            keys = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+            if keys == read_only:
+                assert set(as_list(statement["Action"])) <= READ_ACTIONS, handler
+            conditions.append(statement["Condition"])
+        assert conditions == [
+            {
+                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": keys},
                 # ForAllValues holds for an empty set: a request must name its keys
                 "Null": {"dynamodb:LeadingKeys": "false"},
-            }, handler
+            }
+            for keys in ([own, read_only] if read_only else [own])
+        ], handler
     # The endpoint has no table access at all
     _, slack = role_of(template, "handlers/slack.handler")
     assert not [s for s in statements(slack) if "dynamodb:" in str(s["Action"])]
@@ -509,8 +529,14 @@ def test_each_role_reaches_only_its_own_items_of_the_state_table(template: Templ
         ),
         (
             "handlers/daily.handler",
-            ["bot/daily/snapshots.py", "bot/daily/lease.py", "bot/redrive_ledger.py"],
+            [
+                "bot/daily/snapshots.py",
+                "bot/daily/scan_facts.py",
+                "bot/daily/lease.py",
+                "bot/redrive_ledger.py",
+            ],
         ),
+        ("handlers/alerts.handler", ["bot/alerts/store.py"]),
     ],
 )
 def test_the_key_prefixes_the_code_writes_are_the_role_s(handler: str, modules: list[str]) -> None:
@@ -656,8 +682,14 @@ def test_a_failed_worker_or_daily_run_goes_to_the_failed_function(template: Temp
     assert daily["MaximumRetryAttempts"] == 2
     assert "MaximumEventAgeInSeconds" not in daily
     assert daily["DestinationConfig"] == {"OnFailure": {"Destination": failed_arn}}
-    # Nothing else is routed anywhere
-    assert len(resources(template, "AWS::Lambda::EventInvokeConfig")) == 2
+    # Nothing else is routed anywhere (the alert checks' invoke config only drops their retries
+    # and stale events: tests/deploy/test_alerts_infra.py)
+    routed = {
+        r["Properties"]["FunctionName"]["Ref"]
+        for r in resources(template, "AWS::Lambda::EventInvokeConfig").values()
+        if r["Properties"].get("DestinationConfig")
+    }
+    assert routed == {"WorkerLambdaFunction", "DailyLambdaFunction"}
 
 
 def test_the_failed_role_has_its_items_the_bot_token_the_key_and_its_logs_only(

@@ -69,7 +69,7 @@ def test_a_pin_that_fits_the_request_item_has_no_parts() -> None:
     digests = frozenset(pin_digest(f"message-{i}") for i in range(PIN_INLINE_DIGESTS))
     table = FakeStateTable()
     StateStore(table).put_request(_request(digests))
-    assert [sk for pk, sk in table.items] == ["REQUEST"]
+    assert [sk for pk, sk in table.items if pk == f"REQUEST#{REQUEST_ID}"] == ["REQUEST"]
     stored = StateStore(table).get_request(REQUEST_ID)
     assert stored is not None and stored.pin_digests == digests
 
@@ -123,7 +123,8 @@ def test_the_request_item_is_written_after_its_parts() -> None:
     digests = frozenset(pin_digest(f"message-{i}") for i in range(7))
     table = FakeStateTable()
     puts = iter(range(100))
-    table.fail_call = lambda op: "InternalServerError" if op == "put" and next(puts) == 3 else None
+    # (puts: the request's index item, its 3 parts, the request item)
+    table.fail_call = lambda op: "InternalServerError" if op == "put" and next(puts) == 4 else None
     store = StateStore(table, pin_part_digests=2)
 
     # When the request is stored, it fails
@@ -131,8 +132,10 @@ def test_the_request_item_is_written_after_its_parts() -> None:
         store.put_request(_request(digests))
 
     # Then its 3 parts are there but no request: nothing anyone could approve
-    assert sorted(sk for _, sk in table.items) == ["PIN#0001", "PIN#0002", "PIN#0003"]
+    partition = sorted(sk for pk, sk in table.items if pk == f"REQUEST#{REQUEST_ID}")
+    assert partition == ["PIN#0001", "PIN#0002", "PIN#0003"]
     assert store.get_request(REQUEST_ID) is None
+    assert store.pending_requests(NOW) == []
 
 
 def test_a_pin_with_only_a_time_bound_stays_so() -> None:
