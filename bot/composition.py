@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from slack_sdk import WebClient
 
+    from bot.alerts.job import AlertJob
     from bot.archive_location import ArchiveLocation
     from bot.archive_model import ArchiveSink, ArchiveSource
     from bot.cli_context import CliContext
@@ -270,6 +271,63 @@ def build_daily_job(
         lease_timing=lease_timing,
         redrive_workers=redrive_workers,
     )
+
+
+# --- the alert checks between the daily reports ------------------------------------------------
+
+
+def build_alert_job(
+    env: Mapping[str, str],
+    *,
+    sqs_client: SQSClient | None = None,
+    dynamodb_client: DynamoDBClient | None = None,
+    slack_client: WebClient | None = None,
+    lease_timing: LeaseTiming | None = None,
+    clock: Clock = utcnow,
+) -> AlertJob:
+    """The alert checks' job (issue 14); ConfigError names any bad variable. It reads the Slack
+    bot token only. Its clients: SQS (ListQueues, GetQueueUrl, GetQueueAttributes: never a
+    receive), the state table, Slack; no SNS, EventBridge or Lambda client (the feeder-fed DLQs
+    come from the daily report's record: ``bot.alerts.store.FedDlqStore``)."""
+    from bot.alerts.job import EVENT_TYPE as ALERT_EVENT_TYPE
+    from bot.alerts.job import AlertJob, AlertParts, AlertPosts
+    from bot.alerts.store import AlertStore, FedDlqStore
+    from bot.alerts.watch import AlertWatch
+    from bot.config import AlertSettings, EngineSettings, SlackSettings
+    from bot.daily.lease import LeaseStore
+    from bot.daily.once import LeaseTiming
+    from bot.daily.posting import ReportPoster
+    from bot.daily.snapshots import RunState
+    from bot.slack.credentials import resolve_bot_token
+    from bot.slack.web import SlackGateway
+
+    engine_settings = EngineSettings.from_env(env)
+    slack_settings = SlackSettings.from_env(env)
+    settings = AlertSettings.from_env(env)
+    table = _state_table(slack_settings, dynamodb_client)
+    if slack_client is None:
+        # An alert and its thread are a few posts: wait out a 429 rather than fail the check.
+        slack_client = _web_client(
+            resolve_bot_token(slack_settings), slack_settings, rate_limit_retries=3, timeout=30
+        )
+    poster = ReportPoster(
+        SlackGateway(slack_client),
+        AlertPosts(RunState(table)),
+        settings.channel,
+        clock,
+        event_type=ALERT_EVENT_TYPE,
+    )
+    parts = AlertParts(
+        watch=AlertWatch(_sqs_gateway(sqs_client), engine_settings, FedDlqStore(table)),
+        store=AlertStore(table),
+        poster=poster,
+        leases=LeaseStore(table),
+        settings=settings,
+        timezone=engine_settings.timezone,
+        clock=clock,
+        lease_timing=lease_timing or LeaseTiming(),
+    )
+    return AlertJob(parts)
 
 
 # --- the redrive engine, the worker's and the daily job's -------------------------------------
