@@ -32,6 +32,9 @@ from bot.config import AlertSettings
 
 QUIET = "quiet"
 ALERTING = "alerting"
+# A state whose counts do not change is written again after this long, so that its item outlives
+# the store's TTL (``bot.alerts.store.RETENTION``) while its DLQ is watched.
+REWRITE_AFTER = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,8 @@ def _step(
 ) -> tuple[AlertAction | None, AlertState]:
     total = reading.total
     seen = state
-    if state.last_depth != total or not state.version:
+    stale = state.last_checked is None or now - state.last_checked >= REWRITE_AFTER
+    if state.last_depth != total or not state.version or stale:
         seen = replace(state, last_depth=total, last_checked=now)
     if state.claimed:
         if state.alert_part is not None:

@@ -17,22 +17,13 @@ from typing import Any
 from bot.daily.continuing import ContinuationRun
 from bot.daily.events import Continuation, parse_event
 from bot.daily.failures import DailyFailures
-from bot.daily.once import Attempt, LeaseTiming, LeaseUnavailableError, run_once
+from bot.daily.once import Attempt, LeaseTiming, LeaseUnavailableError, lease_owner, run_once
 from bot.daily.ports import Leases, Snapshots
 from bot.daily.report_run import ReportRun
 from bot.errors import AwsError
 from bot.printable import printable_logger
 
 logger = printable_logger(__name__)
-
-
-def _random_owner() -> str:
-    """An owner for a run invoked without a Lambda request id (locally, in tests). uuid is
-    imported here: Lambda always gives one, and uuid (with platform) would load at every cold
-    start for nothing."""
-    import uuid
-
-    return str(uuid.uuid4())
 
 
 class DailyJob:
@@ -67,8 +58,7 @@ class DailyJob:
         post another report that nothing could recognise).
         """
         work = parse_event(event)
-        # Lambda's retry of an asynchronous invocation keeps its request id.
-        owner = str(getattr(context, "aws_request_id", "") or _random_owner())
+        owner = lease_owner(context)
 
         def execute(attempt: Attempt) -> dict[str, Any]:
             self._fold(work.scheduled, attempt)

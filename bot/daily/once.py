@@ -275,5 +275,18 @@ def run_once(
     return result
 
 
+def lease_owner(context: Any) -> str:
+    """Who claims a lease: the Lambda request id (Lambda's retry of an asynchronous invocation
+    keeps it, so the retry takes over at once), or a random one when invoked without (locally,
+    in tests). uuid is imported here: Lambda always gives an id, and uuid (with platform) would
+    load at every cold start for nothing."""
+    given = str(getattr(context, "aws_request_id", "") or "")
+    if given:
+        return given
+    import uuid
+
+    return str(uuid.uuid4())
+
+
 def _ms(seconds: float) -> int:
     return int(seconds * 1000)

@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.daily.blocks import RenderedReport, SlackMessage, text_messages
-from bot.daily.ports import Runs
+from bot.daily.ports import PostRecords
 from bot.errors import AwsError
 from bot.printable import printable_logger
 from bot.slack.web_api import SlackApi, SlackError
@@ -65,26 +65,42 @@ class ReportPoster:
     """Posts (or updates) the parts of one channel's daily report, recording each in ``runs``.
 
     ``run`` is the run's key: its scheduled time in ISO 8601. No attempt of a run starts before
-    it, so a lookup reads the channel from that time on.
+    it, so a lookup reads the channel from that time on. ``event_type``: the metadata's, which
+    a lookup looks for (the alert checks post with their own: ``bot.alerts.job``).
     """
 
     def __init__(
-        self, slack: SlackApi, runs: Runs, channel: str, clock: Callable[[], datetime]
+        self,
+        slack: SlackApi,
+        runs: PostRecords,
+        channel: str,
+        clock: Callable[[], datetime],
+        *,
+        event_type: str = EVENT_TYPE,
     ) -> None:
         self.slack = slack
         self.runs = runs
         self.channel = channel
         self.clock = clock
+        self.event_type = event_type
 
-    def publish(self, run: str, rendered: RenderedReport, *, first_attempt: bool = False) -> str:
-        """The report and its thread replies, each posted once per ``run``; the report's ts.
+    def publish(
+        self,
+        run: str,
+        rendered: RenderedReport,
+        *,
+        first_attempt: bool = False,
+        part: str = REPORT,
+    ) -> str:
+        """The report (top-level ``part``) and its thread replies, each posted once per
+        ``run``; the report's ts.
 
         ``first_attempt``: no earlier attempt of this run can have posted anything (its claim
         found no trace of one), so nothing needs looking up in Slack.
         """
         parts = self._parts(run, first_attempt)
-        ts = self._put(run, REPORT, rendered.message, parts, thread_ts=None)
-        self._put_all(run, REPORT, rendered.thread, parts, thread_ts=ts)
+        ts = self._put(run, part, rendered.message, parts, thread_ts=None)
+        self._put_all(run, part, rendered.thread, parts, thread_ts=ts)
         return ts
 
     def reply(
@@ -143,7 +159,7 @@ class ReportPoster:
     ) -> str:
         if part not in parts.posted:
             self._look_up(run, parts, thread_ts)
-        metadata = {"event_type": EVENT_TYPE, "event_payload": {"run": run, "part": part}}
+        metadata = {"event_type": self.event_type, "event_payload": {"run": run, "part": part}}
         ts = parts.posted.get(part)
         if ts is not None:
             try:
@@ -215,7 +231,7 @@ class ReportPoster:
             for message in page.messages:
                 metadata = message.get("metadata") or {}
                 payload = metadata.get("event_payload") or {}
-                if metadata.get("event_type") == EVENT_TYPE and payload.get("run") == run:
+                if metadata.get("event_type") == self.event_type and payload.get("run") == run:
                     found.setdefault(str(payload.get("part")), str(message["ts"]))
             cursor = page.next_cursor
             if not cursor:

@@ -3,8 +3,10 @@ handler, ``bot.composition.build_daily_job``) and counts each outcome in the met
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from bot.daily.job import DailyJob
@@ -15,20 +17,44 @@ from bot.slack.web_api import SlackError
 
 def run(job: DailyJob, event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Run ``job`` for ``event``; what a retry cannot cure is answered, the rest raised."""
-    try:
-        outcome = job.handle(event, context)
-    except DlqRedriveError as exc:
-        metrics.add_metric(name="DailyReportFailed", unit=MetricUnit.Count, value=1)
-        if isinstance(exc, AwsError | SlackError):
-            raise  # transient, or Slack refused a post: Lambda retries (the lease was released)
-        # Configuration or a malformed event: a retry cannot help, so answer and stop.
-        logger.error("daily report not run: %s", exc)
-        return {"status": "error", "error": str(exc)}
-    except Exception:
-        metrics.add_metric(name="DailyReportFailed", unit=MetricUnit.Count, value=1)
-        raise  # a bug or an error nobody foresaw: Lambda retries
+    outcome = answered(
+        job.handle,
+        event,
+        context,
+        logger=logger,
+        metrics=metrics,
+        failed="DailyReportFailed",
+        what="daily report",
+    )
     _record(outcome)
     return outcome
+
+
+def answered(
+    handle: Callable[[dict[str, Any], Any], dict[str, Any]],
+    event: dict[str, Any],
+    context: Any,
+    *,
+    logger: Logger,
+    metrics: Metrics,
+    failed: str,
+    what: str,
+) -> dict[str, Any]:
+    """``handle(event, context)`` of a scheduled function (the daily report, the alert checks):
+    an AWS or Slack error is raised, so Lambda retries (the run's lease was released); a
+    configuration error or a malformed event is answered, since a retry cannot cure it. Either
+    failure counts in the metric ``failed``."""
+    try:
+        return handle(event, context)
+    except DlqRedriveError as exc:
+        metrics.add_metric(name=failed, unit=MetricUnit.Count, value=1)
+        if isinstance(exc, AwsError | SlackError):
+            raise  # transient, or Slack refused a post: Lambda retries (the lease was released)
+        logger.error("%s not run: %s", what, exc)
+        return {"status": "error", "error": str(exc)}
+    except Exception:
+        metrics.add_metric(name=failed, unit=MetricUnit.Count, value=1)
+        raise  # a bug or an error nobody foresaw: Lambda retries
 
 
 def _record(outcome: dict[str, Any]) -> None:

@@ -207,3 +207,11 @@ def test_sixty_dlqs_filling_at_once_are_sixty_new_alerts_of_one_check() -> None:
     assert {(a.after.alert_run, a.after.alert_part) for a in decision.actions} == {
         ("r1", "alert.1")
     }
+
+
+def test_an_unchanged_state_is_written_again_after_a_day_to_outlive_its_ttl() -> None:
+    states = stored(check({}, reading("a", 3), at=T0), {})
+
+    [state] = check(states, reading("a", 3), at=T0 + timedelta(days=1)).states
+
+    assert state.last_checked == T0 + timedelta(days=1)

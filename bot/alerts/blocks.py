@@ -1,0 +1,120 @@
+"""The alert messages: pure, no I/O.
+
+One top-level message per check for every DLQ it alerts (however many fill at once: one
+message, not a storm): the deepest ``MAX_SHOWN`` in it, the others summarised in one line
+(how many, about how many messages) and listed in its thread, each reply within Slack's limits
+(``bot.daily.blocks.text_messages``). Updates (growing, drained, filling again) are replies in
+the alert's thread, one per thread per check. Every count is SQS's approximate count and says so
+("about"); queue names are escaped.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.alerts.rules import AlertAction, Change
+from bot.config import AlertSettings
+from bot.daily.blocks import RenderedReport, SlackMessage, text_messages
+from bot.slack.mrkdwn import code, escape, number
+
+# DLQs detailed in the alert itself: 20 lines of at most ~250 characters keep it far below
+# Slack's 3,000 per section and ~10,000 per message; the rest go to its thread.
+MAX_SHOWN = 20
+MAX_NAME = 90  # a queue name is at most 80 characters; escaped and in backticks, a few more
+# The fallback text (notifications, screen readers) names this many DLQs at most.
+MAX_NAMED_IN_TEXT = 5
+
+
+def alert_message(
+    actions: list[AlertAction], *, at: datetime, tz: ZoneInfo, settings: AlertSettings
+) -> RenderedReport:
+    """The top-level alert of one check for its NEW actions, and its thread (the DLQs that did
+    not fit in it)."""
+    ordered = sorted(actions, key=lambda a: (-a.reading.total, a.reading.dlq))
+    shown, rest = ordered[:MAX_SHOWN], ordered[MAX_SHOWN:]
+    count = len(ordered)
+    title = f"DLQ alert: {number(count)} DLQ{'s' if count != 1 else ''} filling"
+    lines = [_alert_line(a) for a in shown]
+    if rest:
+        total = sum(a.reading.total for a in rest)
+        lines.append(
+            f"… and {number(len(rest))} more DLQ{'s' if len(rest) != 1 else ''} "
+            f"(about {number(total)} messages in all), listed in this thread."
+        )
+    # At most MAX_SHOWN lines of bounded length: one message; anything beyond goes to the thread.
+    [body, *spill] = text_messages(f"*{title}*", lines)
+    context = (
+        f"Checked at {_hhmm(at, tz)} ({tz.key}). Counts are SQS's approximate counts. "
+        f"Alerts at {number(settings.threshold)} message{'s' if settings.threshold != 1 else ''}"
+        f" or a growth of {number(settings.growth)} between two checks; "
+        f"no other alert for these DLQs for {number(settings.quiet_minutes)} minutes: "
+        "updates and the drained note come in this thread."
+    )
+    blocks = [*body.blocks, {"type": "context", "elements": [{"type": "mrkdwn", "text": context}]}]
+    named = ", ".join(
+        f"{escape(a.reading.dlq)} (about {number(a.reading.total)})"
+        for a in ordered[:MAX_NAMED_IN_TEXT]
+    )
+    more = f" and {number(count - MAX_NAMED_IN_TEXT)} more" if count > MAX_NAMED_IN_TEXT else ""
+    message = SlackMessage(f"{title}: {named}{more}", blocks)
+    head = f"*The other {number(len(rest))} DLQs of this alert*"
+    thread = text_messages(head, [_alert_line(a) for a in rest]) if rest else []
+    return RenderedReport(message, [*spill, *thread])
+
+
+def update_messages(
+    actions: list[AlertAction], *, at: datetime, tz: ZoneInfo
+) -> list[SlackMessage]:
+    """One thread's replies for its GROWING, REOPENED and RESOLVED actions of one check."""
+    order = {Change.RESOLVED: 0, Change.REOPENED: 1, Change.GROWING: 2}
+    ordered = sorted(actions, key=lambda a: (order[a.change], a.reading.dlq))
+    head = f"*Update at {_hhmm(at, tz)} ({tz.key})*"
+    return text_messages(head, [_update_line(a, tz) for a in ordered])
+
+
+def _alert_line(action: AlertAction) -> str:
+    line = f"• {_name(action)}: about {_messages(action.reading.total)}{_breakdown(action)}"
+    if action.grew_by is not None:
+        line += f", up about {number(action.grew_by)} since the check before"
+    return line
+
+
+def _update_line(action: AlertAction, tz: ZoneInfo) -> str:
+    name = _name(action)
+    total = action.reading.total
+    if action.change == Change.RESOLVED:
+        return f"• {name}: drained (SQS counts no message visible, in flight or delayed)"
+    if action.change == Change.REOPENED:
+        until = action.after.quiet_until
+        within = f", within this alert's quiet period (until {_hhmm(until, tz)})" if until else ""
+        return f"• {name}: filling again, about {_messages(total)}{_breakdown(action)}{within}"
+    before = action.before.notified_depth or 0
+    return (
+        f"• {name}: about {_messages(total)} now{_breakdown(action)}, "
+        f"up from about {number(before)} when last told"
+    )
+
+
+def _name(action: AlertAction) -> str:
+    return code(action.reading.dlq, limit=MAX_NAME)
+
+
+def _messages(count: int) -> str:
+    return f"{number(count)} message{'s' if count != 1 else ''}"
+
+
+def _breakdown(action: AlertAction) -> str:
+    """Of the total, what is in flight or delayed (when any is): a total of messages nobody
+    can receive now reads differently from one waiting to be consumed."""
+    reading = action.reading
+    parts = [
+        f"about {number(n)} {what}"
+        for n, what in ((reading.in_flight, "in flight"), (reading.delayed, "delayed"))
+        if n
+    ]
+    return f" (of them {' and '.join(parts)})" if parts else ""
+
+
+def _hhmm(moment: datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%H:%M")

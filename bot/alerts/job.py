@@ -1,0 +1,205 @@
+"""One alert check (the alerts function's schedule: ``{"time": "<scheduled time>"}``), at most
+once per scheduled time, with the daily report's mechanisms:
+
+- ``bot.daily.once.run_once``: a lease keyed by the scheduled time (``alert#<time>``), so a
+  duplicate scheduled event does nothing (or gets the first check's answer back), and Lambda's
+  retry of a check that died takes over;
+- ``bot.daily.posting.ReportPoster``: every message is a named part of the check, recorded with
+  its ``ts`` and carrying message metadata (event type ``dlq_redrive_alert``), so an attempt
+  that follows another finds a part whose answer was lost in the channel instead of posting it
+  twice (needs ``channels:history``, as the daily report does; without it the part is posted).
+
+The order that makes a lost answer or a crash neither double an alert nor drop one: each NEW
+alert is first *claimed* in the DLQ's state (conditional write: alerting, posted as part
+``alert.<attempt>`` of this check), then posted, then its ``ts`` recorded. A check that finds a
+claim without a ``ts`` (this check's earlier attempt, or an earlier check) looks that part up
+(records, then Slack's history): found, the alert is there and the state gets its ``ts``; not
+found, it never reached the channel and this check posts it (``bot.alerts.rules``). A claimed
+DLQ is never alerted at the top level again within its quiet period. Thread replies are posted,
+then recorded: a lost answer fails the attempt, and Lambda's retry finds the reply by its
+metadata and updates it in place.
+
+Without the state table nothing can be claimed: the check fails (Lambda retries it, the next
+scheduled check tries again) rather than alert every DLQ at every check.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.alerts.blocks import alert_message, update_messages
+from bot.alerts.rules import AlertAction, AlertState, Change, Reading, decide, resolved
+from bot.alerts.store import AlertStore
+from bot.alerts.watch import AlertWatch
+from bot.config import AlertSettings
+from bot.daily.events import parse_time
+from bot.daily.once import Attempt, LeaseTiming, lease_owner, run_once
+from bot.daily.ports import Leases, PostRecords
+from bot.daily.posting import ReportPoster
+from bot.printable import printable_logger
+
+logger = printable_logger(__name__)
+
+EVENT_TYPE = "dlq_redrive_alert"
+LEASE_PREFIX = "alert#"  # the lease of the check at <time>: beside the daily's report#/continue#
+RUN_PREFIX = "alert#"  # the post records of the check at <time>, beside the daily run's
+
+
+class AlertPosts:
+    """The daily report's post records (``RunState``), kept under keys of the alert checks:
+    a check and a report scheduled at the same minute never see each other's parts."""
+
+    def __init__(self, runs: PostRecords) -> None:
+        self.runs = runs
+
+    def posted(self, run: str) -> dict[str, str]:
+        return self.runs.posted(RUN_PREFIX + run)
+
+    def record_post(self, run: str, part: str, ts: str, *, now: datetime) -> None:
+        self.runs.record_post(RUN_PREFIX + run, part, ts, now=now)
+
+
+@dataclass(frozen=True)
+class AlertParts:
+    """What the alert job is made of (``bot.composition.build_alert_job`` wires the real ones)."""
+
+    watch: AlertWatch
+    store: AlertStore
+    poster: ReportPoster
+    leases: Leases
+    settings: AlertSettings
+    timezone: ZoneInfo
+    clock: Callable[[], datetime]
+    lease_timing: LeaseTiming = field(default_factory=LeaseTiming)
+
+
+class AlertJob:
+    """The alerts function's job, built once per cold start."""
+
+    def __init__(self, parts: AlertParts) -> None:
+        self.parts = parts
+
+    def handle(self, event: Any, context: Any) -> dict[str, Any]:
+        """Run the check ``event`` asks for, at most once per scheduled time."""
+        if not isinstance(event, dict):
+            event = {}
+        run = parse_time(event.get("time")).isoformat()
+        return run_once(
+            self.parts.leases,
+            LEASE_PREFIX + run,
+            lease_owner(context),
+            lambda attempt: Check(self.parts, run, attempt).run(),
+            timing=self.parts.lease_timing,
+        )
+
+
+class Check:
+    """One attempt of one scheduled check."""
+
+    def __init__(self, parts: AlertParts, run: str, attempt: Attempt) -> None:
+        self.parts = parts
+        self.run_key = run
+        self.attempt = attempt
+        self.now = parts.clock()
+        self.part = f"alert.{attempt.number}"
+
+    def run(self) -> dict[str, Any]:
+        watched = self.parts.watch.read()
+        states = self.parts.store.states(now=self.now)
+        states, readings = self._resolve(states, watched.readings)
+        decision = decide(
+            states,
+            readings,
+            now=self.now,
+            settings=self.parts.settings,
+            run=self.run_key,
+            part=self.part,
+        )
+        acted = {a.reading.dlq for a in decision.actions}
+        alerted = self._alert([a for a in decision.actions if a.change == Change.NEW])
+        updated = self._update([a for a in decision.actions if a.change != Change.NEW])
+        for state in decision.states:
+            if state.dlq not in acted:
+                self._save(state)
+        return {
+            "status": "checked",
+            "time": self.run_key,
+            "watched": len(readings),
+            "alerted": alerted,
+            **{c.value: sorted(n for n, k in updated if k == c) for c in Change if c != Change.NEW},
+            "unread": [name for name, _why in watched.unread],
+        }
+
+    def _resolve(
+        self, states: dict[str, AlertState], readings: list[Reading]
+    ) -> tuple[dict[str, AlertState], list[Reading]]:
+        """Claims whose post is not known looked up: found (the state gets its ts) or owed.
+        A DLQ whose state another check changed meanwhile is left to that check."""
+        kept = dict(states)
+        skipped: set[str] = set()
+        found: dict[tuple[str, str], str | None] = {}
+        for name, state in sorted(states.items()):
+            if not state.claimed or state.alert_part is None or state.alert_run is None:
+                continue
+            post = (state.alert_run, state.alert_part)
+            if post not in found:
+                found[post] = self.parts.poster.find(*post)
+            ts = found[post]
+            if ts is None:
+                logger.warning("alert of %s (%s, %s) is not in Slack: posting it", name, *post)
+                kept[name] = resolved(state, None)  # the claim stays; the post is owed
+                continue
+            saved = self._save(resolved(state, ts))
+            if saved is None:
+                skipped.add(name)
+            else:
+                kept[name] = saved
+        return kept, [r for r in readings if r.dlq not in skipped]
+
+    def _alert(self, actions: list[AlertAction]) -> list[str]:
+        """Claim each NEW alert, post them as one message, then record its ts."""
+        claimed: list[AlertAction] = []
+        for action in actions:
+            saved = self._save(action.after)
+            if saved is not None:
+                claimed.append(replace(action, after=saved))
+        if not claimed:
+            return []
+        rendered = alert_message(
+            claimed, at=self.now, tz=self.parts.timezone, settings=self.parts.settings
+        )
+        ts = self.parts.poster.publish(
+            self.run_key, rendered, first_attempt=self.attempt.first, part=self.part
+        )
+        for action in claimed:
+            self._save(resolved(action.after, ts))
+        return sorted(a.reading.dlq for a in claimed)
+
+    def _update(self, actions: list[AlertAction]) -> list[tuple[str, Change]]:
+        """Each thread's replies of this check, posted once, then the states recorded."""
+        threads: dict[str, list[AlertAction]] = defaultdict(list)
+        for action in actions:
+            if action.before.thread_ts is not None:
+                threads[action.before.thread_ts].append(action)
+        done: list[tuple[str, Change]] = []
+        for thread_ts, group in sorted(threads.items()):
+            messages = update_messages(group, at=self.now, tz=self.parts.timezone)
+            self.parts.poster.reply(
+                self.run_key,
+                f"update.{thread_ts}",
+                thread_ts,
+                messages,
+                first_attempt=self.attempt.first,
+            )
+            for action in group:
+                if self._save(action.after) is not None:
+                    done.append((action.reading.dlq, action.change))
+        return done
+
+    def _save(self, state: AlertState) -> AlertState | None:
+        return self.parts.store.save(state, now=self.now)

@@ -1,0 +1,152 @@
+"""The alert checks' items in the state table: each DLQ's alert state, and the DLQs that only
+feeders feed, as the daily report last found them.
+
+- ``AlertStore``: one item per DLQ, ``pk = "ALERTS"``, ``sk = "<dlq name>"``: one Query reads
+  every state (a check reads them all). Every write is conditional on the item's ``version``
+  (absent for a new one), so two checks that race (a late duplicate, an overlapping schedule)
+  cannot both act on one state: the second's write fails and it leaves that DLQ alone. TTL
+  ``RETENTION`` after the last write (a deleted DLQ's state goes away); the rules rewrite a
+  state at least daily, and a reader treats an item past its TTL as absent (DynamoDB deletes
+  expired items only eventually).
+- ``FedDlqStore``: one item, ``pk = "ALERTWATCH"``, ``sk = "fed"``: the URL of every DLQ the
+  daily report found fed by an SNS subscription, an EventBridge target or a Lambda function.
+  Finding those takes a feeder scan (every subscription, rule and function: many calls and
+  rights the alert check does not have), so the daily report writes what its scan found, and
+  the checks read this one item. A feeder added today is watched from tomorrow's report on (or
+  at once if ``DLQ_QUEUES`` names its DLQ). No TTL: each report overwrites it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.alerts.rules import QUIET, AlertState
+from bot.printable import printable_logger
+from bot.state_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
+from bot.state_table_api import ConditionFailedError, Item, StateTableApi, key
+
+logger = printable_logger(__name__)
+
+ALERTS = "ALERTS"
+WATCH = "ALERTWATCH"
+FED = "fed"
+RETENTION = timedelta(days=30)
+# A DynamoDB item holds at most 400 KB: this many URLs of about 120 bytes stay well within it.
+MAX_FED_DLQS = 2_000
+
+_TIMES = ("last_checked", "alerted_at", "quiet_until")
+_NUMBERS = ("last_depth", "notified_depth")
+_TEXTS = ("thread_ts", "alert_run", "alert_part")
+
+
+class AlertStore:
+    """Reads and writes ``AlertState`` items; the only code touching them."""
+
+    def __init__(self, table: StateTableApi) -> None:
+        self.table = table
+
+    def states(self, *, now: datetime) -> dict[str, AlertState]:
+        """Every DLQ's state (one Query), by DLQ name; those past their TTL are absent."""
+        items = self.table.query(ALERTS, doing="read the alert states")
+        alive = (i for i in items if int(i[TTL_ATTRIBUTE]["N"]) >= now.timestamp())
+        return {state.dlq: state for state in map(_state, alive)}
+
+    def save(self, state: AlertState, *, now: datetime) -> AlertState | None:
+        """Write ``state`` if its item is still at ``state.version`` (absent for 0): the state
+        as stored (its version one up), or None if another check changed it meanwhile."""
+        if state.version:
+            condition = "#version = :version"
+            values: dict[str, Any] | None = {":version": {"N": str(state.version)}}
+            names: dict[str, str] = {"#version": "version"}
+        else:
+            condition, values, names = "attribute_not_exists(#pk)", None, {"#pk": PARTITION_KEY}
+        stored = replace(state, version=state.version + 1)
+        try:
+            self.table.put(
+                _item(stored, now),
+                condition=condition,
+                names=names,
+                values=values,
+                doing=f"save the alert state of {state.dlq!r}",
+            )
+        except ConditionFailedError:
+            logger.warning("alert state of %s changed by another check: left to it", state.dlq)
+            return None
+        return stored
+
+
+class FedDlqStore:
+    """The feeder-fed DLQs the daily report found (see the module docstring)."""
+
+    def __init__(self, table: StateTableApi) -> None:
+        self.table = table
+
+    def record(self, urls: dict[str, str], *, now: datetime) -> None:
+        """Replace the list with ``urls`` (DLQ name -> queue URL), the first ``MAX_FED_DLQS``
+        by name (a warning says how many are left out)."""
+        names = sorted(urls)
+        if len(names) > MAX_FED_DLQS:
+            logger.warning(
+                "%d feeder-fed DLQs: alerts watch the first %d by name only",
+                len(names),
+                MAX_FED_DLQS,
+            )
+        kept = {name: {"S": urls[name]} for name in names[:MAX_FED_DLQS]}
+        self.table.put(
+            {
+                PARTITION_KEY: {"S": WATCH},
+                SORT_KEY: {"S": FED},
+                "dlqs": {"M": kept},
+                "recorded_at": {"S": now.isoformat(timespec="seconds")},
+            },
+            doing="record the feeder-fed DLQs for the alert checks",
+        )
+
+    def read(self) -> dict[str, str]:
+        """DLQ name -> queue URL, as the last daily report recorded them (none yet: empty)."""
+        item = self.table.get(key(WATCH, FED), doing="read the feeder-fed DLQs")
+        if item is None:
+            return {}
+        return {name: value["S"] for name, value in item["dlqs"]["M"].items()}
+
+
+def _item(state: AlertState, now: datetime) -> Item:
+    item: Item = {
+        PARTITION_KEY: {"S": ALERTS},
+        SORT_KEY: {"S": state.dlq},
+        "status": {"S": state.status},
+        "version": {"N": str(state.version)},
+        TTL_ATTRIBUTE: {"N": str(int((now + RETENTION).timestamp()))},
+    }
+    for name in _TIMES:
+        value = getattr(state, name)
+        if value is not None:
+            item[name] = {"S": value.isoformat()}
+    for name in _NUMBERS:
+        if getattr(state, name) is not None:
+            item[name] = {"N": str(getattr(state, name))}
+    for name in _TEXTS:
+        if getattr(state, name) is not None:
+            item[name] = {"S": getattr(state, name)}
+    return item
+
+
+def _state(item: Item) -> AlertState:
+    fields: dict[str, Any] = {}
+    for name in _TIMES:
+        if name in item:
+            fields[name] = datetime.fromisoformat(item[name]["S"])
+    for name in _NUMBERS:
+        if name in item:
+            fields[name] = int(item[name]["N"])
+    for name in _TEXTS:
+        if name in item:
+            fields[name] = item[name]["S"]
+    return AlertState(
+        dlq=item[SORT_KEY]["S"],
+        status=item.get("status", {}).get("S", QUIET),
+        version=int(item["version"]["N"]),
+        **fields,
+    )
