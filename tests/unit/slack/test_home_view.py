@@ -190,6 +190,12 @@ def test_the_view_is_valid_and_within_slacks_limits_for_any_number_of_dlqs(count
     shown, summarised, depth = _shown_and_summarised(view)
     assert shown + summarised == count
     assert depth == sum(d.depth for d in data.dlqs[shown:])
+    # Each DLQ shown has its own figures, in the data's order (deepest first)
+    sections = [t for t in _texts(view) if t.startswith("*`")]
+    for text, dlq in zip(sections, data.dlqs, strict=False):
+        assert text.startswith(f"*`{dlq.name}`* (sqs)\n")
+        assert f"Depth *about {dlq.depth:,}* · in flight about {dlq.in_flight:,}" in text
+    assert len(sections) == shown
     # The Refresh button comes first
     top = view["blocks"][1]
     assert top["accessory"]["action_id"] == ActionId.HOME_REFRESH.value
