@@ -531,10 +531,6 @@ class RunStore(_OnTable):
         )
         return [RunRecord.from_item(item) for item in items]
 
-    def active_runs(self, limit: int = 25) -> list[RunRecord]:
-        """The running and continuing runs among the ``limit`` most recent, newest first."""
-        return [run for run in self.recent_runs(limit) if run.status in ACTIVE_RUN_STATUSES]
-
 
 class StateStore(ApprovalStore, RunStore):
     """The Slack app's records (approvals and runs) in the one state table."""

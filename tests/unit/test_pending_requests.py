@@ -12,7 +12,7 @@ import pytest
 from bot.errors import AwsError
 from bot.selection import pin_digest
 from bot.state import StateStore
-from bot.state_model import ApprovalRequest, RequestStatus, RunRecord, RunStatus
+from bot.state_model import ApprovalRequest, RequestStatus
 from tests.unit.fake_state_table import FakeStateTable
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -139,19 +139,3 @@ def test_requests_reads_many_by_id_and_omits_unknown_ones() -> None:
     assert sorted(found) == ["20261201-115900-aaaaaa", "20261201-115901-bbbbbb"]
     assert found["20261201-115901-bbbbbb"] == _request("20261201-115901-bbbbbb")
     assert table.calls == ["batch_get"]  # duplicates asked once (DynamoDB refuses them)
-
-
-def test_active_runs_are_the_running_and_continuing_ones_of_the_recent_runs() -> None:
-    table = FakeStateTable()
-    store = StateStore(table)
-    for run_id, status in [
-        ("20261201-110000-aaaaaa", RunStatus.RUNNING),
-        ("20261201-110100-bbbbbb", RunStatus.DONE),
-        ("20261201-110200-cccccc", RunStatus.CONTINUING),
-        ("20261201-110300-dddddd", RunStatus.FAILED),
-    ]:
-        store.start_run(RunRecord(run_id, "orders-dlq", "U_ALICE", "U_BOB", status, NOW, NOW))
-    assert [r.run_id for r in store.active_runs()] == [
-        "20261201-110200-cccccc",
-        "20261201-110000-aaaaaa",
-    ]
