@@ -235,6 +235,7 @@ def build_daily_job(
     ``redrive_workers``: the auto-redrive's engine workers (default: the engine's); tests on
     moto's FIFO queues use one, as its concurrent FIFO receives race each other.
     """
+    from bot.alerts.store import FedDlqStore
     from bot.config import DailySettings, EngineSettings, SlackSettings
     from bot.daily.builder import assemble_job
     from bot.daily.lease import LeaseStore
@@ -262,6 +263,7 @@ def build_daily_job(
         feeders=feeders,
         snapshots=SnapshotStore(table),
         scan_facts=ScanFactsStore(table),
+        fed_dlqs=FedDlqStore(table),
         runs=RunState(table),
         leases=LeaseStore(table),
         slack=SlackGateway(slack_client),

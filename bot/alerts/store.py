@@ -23,6 +23,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.alerts.rules import QUIET, AlertState
+from bot.catalog import Dlq
+from bot.errors import AwsError
 from bot.printable import printable_logger
 from bot.state_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 from bot.state_table_api import ConditionFailedError, Item, StateTableApi, key
@@ -83,9 +85,13 @@ class FedDlqStore:
     def __init__(self, table: StateTableApi) -> None:
         self.table = table
 
-    def record(self, urls: dict[str, str], *, now: datetime) -> None:
+    def record(self, urls: dict[str, str], *, now: datetime, partial: bool = False) -> None:
         """Replace the list with ``urls`` (DLQ name -> queue URL), the first ``MAX_FED_DLQS``
-        by name (a warning says how many are left out)."""
+        by name (a warning says how many are left out). ``partial``: the scan could not read
+        some kind of feeder, so a DLQ missing from ``urls`` may still be fed: the list keeps
+        what it held and adds ``urls``."""
+        if partial:
+            urls = {**self.read(), **urls}
         names = sorted(urls)
         if len(names) > MAX_FED_DLQS:
             logger.warning(
@@ -150,3 +156,17 @@ def _state(item: Item) -> AlertState:
         version=int(item["version"]["N"]),
         **fields,
     )
+
+
+def record_fed_dlqs(
+    store: FedDlqStore | None, dlqs: list[Dlq], *, partial: bool, now: datetime
+) -> None:
+    """What the daily report calls once its scan found the watched DLQs: record those a feeder
+    feeds (``partial``: see ``FedDlqStore.record``). A refusal is logged: the report goes on,
+    and the alert checks watch the list as it was."""
+    if store is None:
+        return
+    try:
+        store.record({d.name: d.info.url for d in dlqs if d.feeders}, now=now, partial=partial)
+    except AwsError as exc:
+        logger.warning("feeder-fed DLQs not recorded for the alert checks: %s", exc)

@@ -3,6 +3,7 @@ real gateways (boto3 clients made there unless injected), unit tests in-memory f
 
 from __future__ import annotations
 
+from bot.alerts.store import FedDlqStore
 from bot.catalog import DlqCatalog
 from bot.clock import Clock, utcnow
 from bot.config import DailySettings, EngineSettings
@@ -39,11 +40,13 @@ def assemble_job(
     redrive_workers: int | None = None,
     feeders: FeederDirectory | None = None,
     scan_facts: ScanFactsSink | None = None,
+    fed_dlqs: FedDlqStore | None = None,
 ) -> DailyJob:
     """The job's parts wired together around the given gateways. ``feeders``: what finds the
     SNS subscriptions, EventBridge targets and Lambda functions that feed DLQs (None: the
     DLQs SQS queues feed only). ``scan_facts``: where each DLQ's last scan facts are kept for
-    the App Home (None: not kept)."""
+    the App Home (None: not kept). ``fed_dlqs``: where the alert checks find the DLQs only
+    feeders feed (None: not recorded)."""
     catalog = DlqCatalog(gateway, engine_settings, feeders)
     poster = ReportPoster(slack, runs, daily.report_channel, clock)
     updates = ReportUpdates(
@@ -89,6 +92,7 @@ def assemble_job(
         daily=daily,
         engine_settings=engine_settings,
         clock=clock,
+        fed_dlqs=fed_dlqs,
     )
     failures = DailyFailures(
         leases=leases,

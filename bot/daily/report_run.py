@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from bot.alerts.store import FedDlqStore, record_fed_dlqs
 from bot.catalog import Dlq, DlqCatalog
 from bot.config import DailySettings, EngineSettings
 from bot.daily.auto_redrive import AutoRedriver, Redriven
@@ -58,9 +59,11 @@ class ReportRun:
         daily: DailySettings,
         engine_settings: EngineSettings,
         clock: Callable[[], datetime],
+        fed_dlqs: FedDlqStore | None = None,
     ) -> None:
         self.catalog = catalog
         self.gateway = gateway
+        self.fed_dlqs = fed_dlqs  # where the alert checks find the DLQs only feeders feed
         self.inspector = inspector
         self.redriver = redriver
         self.updates = updates
@@ -135,6 +138,9 @@ class ReportRun:
         )
         snapshot_error = self.updates.save_snapshots(statuses, day, now)
         self.updates.save_scan_facts(report)
+        found = [i.dlq for i in inspected if i.dlq is not None]
+        partial = bool(report.unread) or len(found) < len(inspected)  # some not read
+        record_fed_dlqs(self.fed_dlqs, found, partial=partial, now=now)
         ts = self.updates.publish(run.scheduled.isoformat(), report, attempt)
         continuing = sorted(name for name, r in redrives.items() if r.continuing)
         continue_error = None

@@ -4,15 +4,17 @@ handler, ``bot.composition.build_daily_job``) and counts each outcome in the met
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from bot.daily.job import DailyJob
 from bot.daily.observability import logger, metrics
 from bot.errors import AwsError, DlqRedriveError
 from bot.slack.web_api import SlackError
+
+if TYPE_CHECKING:  # the alert checks share ``answered``: they need not load the daily job
+    from bot.daily.job import DailyJob
 
 
 def run(job: DailyJob, event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -83,6 +83,21 @@ NOT_LOADED = {
     },
     # The on-failure handler builds the worker's or the daily's side when a record comes.
     "handlers.failed": {"slack_bolt", "bot.engine", "bot.daily", "bot.slack.jobs"},
+    # The alert checks read counts and post: none of the daily's run, the engine, the feeder
+    # scan or the Slack app comes with them (they share the daily's lease and posting only).
+    "handlers.alerts": {
+        "slack_bolt",
+        "argparse",
+        "uuid",
+        "importlib.resources",
+        "bot.engine",
+        "bot.feeder_discovery",
+        "bot.daily.job",
+        "bot.daily.report_run",
+        "bot.daily.auto_redrive",
+        "bot.slack.jobs",
+        "bot.slack.app",
+    },
 }
 
 
