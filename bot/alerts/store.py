@@ -60,10 +60,13 @@ class AlertStore:
         as stored (its version one up), or None if another check changed it meanwhile."""
         if state.version:
             condition = "#version = :version"
-            values: dict[str, Any] | None = {":version": {"N": str(state.version)}}
+            values: dict[str, Any] = {":version": {"N": str(state.version)}}
             names: dict[str, str] = {"#version": "version"}
         else:
-            condition, values, names = "attribute_not_exists(#pk)", None, {"#pk": PARTITION_KEY}
+            # Absent, or past its TTL and not yet deleted (``states`` reads it as absent).
+            condition = "attribute_not_exists(#pk) OR #ttl < :now"
+            values = {":now": {"N": str(int(now.timestamp()))}}
+            names = {"#pk": PARTITION_KEY, "#ttl": TTL_ATTRIBUTE}
         stored = replace(state, version=state.version + 1)
         try:
             self.table.put(
