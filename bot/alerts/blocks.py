@@ -35,7 +35,7 @@ def alert_message(
     shown, rest = ordered[:MAX_SHOWN], ordered[MAX_SHOWN:]
     count = len(ordered)
     title = f"DLQ alert: {number(count)} DLQ{'s' if count != 1 else ''} filling"
-    lines = [_alert_line(a) for a in shown]
+    lines = [_alert_line(a, tz) for a in shown]
     if rest:
         total = sum(a.reading.total for a in rest)
         lines.append(
@@ -47,9 +47,9 @@ def alert_message(
     context = (
         f"Checked at {_hhmm(at, tz)} ({tz.key}). Counts are SQS's approximate counts. "
         f"Alerts at {number(settings.threshold)} message{'s' if settings.threshold != 1 else ''}"
-        f" or a growth of {number(settings.growth)} between two checks; "
-        f"no other alert for these DLQs for {number(settings.quiet_minutes)} minutes: "
-        "updates and the drained note come in this thread."
+        f" or a growth of {number(settings.growth)} between two checks. Until drained, and "
+        f"for {number(settings.quiet_minutes)} minutes at least, these DLQs get no other "
+        "alert: growth, the drained note and a refill come in this thread."
     )
     blocks = [*body.blocks, {"type": "context", "elements": [{"type": "mrkdwn", "text": context}]}]
     named = ", ".join(
@@ -59,7 +59,7 @@ def alert_message(
     more = f" and {number(count - MAX_NAMED_IN_TEXT)} more" if count > MAX_NAMED_IN_TEXT else ""
     message = SlackMessage(f"{title}: {named}{more}", blocks)
     head = f"*The other {number(len(rest))} DLQs of this alert*"
-    thread = text_messages(head, [_alert_line(a) for a in rest]) if rest else []
+    thread = text_messages(head, [_alert_line(a, tz) for a in rest]) if rest else []
     return RenderedReport(message, [*spill, *thread])
 
 
@@ -73,10 +73,13 @@ def update_messages(
     return text_messages(head, [_update_line(a, tz) for a in ordered])
 
 
-def _alert_line(action: AlertAction) -> str:
+def _alert_line(action: AlertAction, tz: ZoneInfo) -> str:
     line = f"• {_name(action)}: about {_messages(action.reading.total)}{_breakdown(action)}"
-    if action.grew_by is not None:
-        line += f", up about {number(action.grew_by)} since the check before"
+    read = action.before.last_checked
+    if action.grew_by is not None and read is not None:
+        # The last depth stored was read then, and every check since that read another one
+        # stored it: it held that many from then until this check.
+        line += f", up about {number(action.grew_by)} since {_hhmm(read, tz)}"
     return line
 
 

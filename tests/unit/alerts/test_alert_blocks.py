@@ -23,8 +23,11 @@ SETTINGS = AlertSettings(channel="C1", threshold=1, growth=10, quiet_minutes=60)
 
 def new(name: str, total: int, *, in_flight: int = 0, grew_by: int | None = None) -> AlertAction:
     reading = Reading(name, total - in_flight, in_flight, 0)
+    before = AlertState(
+        name, last_depth=total - (grew_by or 0), last_checked=AT - timedelta(minutes=5)
+    )
     after = AlertState(name, status=ALERTING, notified_depth=total)
-    return AlertAction(Change.NEW, reading, AlertState(name), after, grew_by=grew_by)
+    return AlertAction(Change.NEW, reading, before, after, grew_by=grew_by)
 
 
 def text_of(blocks: list[dict[str, object]]) -> str:
@@ -73,7 +76,7 @@ def test_counts_say_they_are_approximate_and_what_is_in_flight() -> None:
     shown = text_of(rendered.message.blocks)
     assert (
         "`orders-dlq`: about 12 messages (of them about 2 in flight), "
-        "up about 11 since the check before" in shown
+        "up about 11 since 04:00" in shown
     )
     assert "Checked at 04:05 (Europe/Paris). Counts are SQS's approximate counts." in shown
     assert rendered.message.text == "DLQ alert: 1 DLQ filling: orders-dlq (about 12)"
