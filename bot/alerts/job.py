@@ -41,6 +41,7 @@ from bot.daily.events import parse_time
 from bot.daily.once import Attempt, LeaseTiming, lease_owner, run_once
 from bot.daily.ports import Leases, PostRecords
 from bot.daily.posting import ReportPoster
+from bot.errors import UsageError
 from bot.printable import printable_logger
 
 logger = printable_logger(__name__)
@@ -86,9 +87,12 @@ class AlertJob:
 
     def handle(self, event: Any, context: Any) -> dict[str, Any]:
         """Run the check ``event`` asks for, at most once per scheduled time."""
-        if not isinstance(event, dict):
-            event = {}
-        run = parse_time(event.get("time")).isoformat()
+        if not isinstance(event, dict) or not event.get("time"):
+            raise UsageError(
+                "the alert check's event has no 'time': give its EventBridge Scheduler target "
+                'the input {"time": "<aws.scheduler.scheduled-time>"}'
+            )
+        run = parse_time(event["time"]).isoformat()
         return run_once(
             self.parts.leases,
             LEASE_PREFIX + run,

@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
+import handlers.alerts
 from bot.alerts.job import EVENT_TYPE
 from bot.slack.mrkdwn import block_text_length
 from bot.slack.web_api import SlackError
+from infra.local.lambda_server import LocalLambdaContext
 from infra.local.scene import QueuePair, create_pair, drain
 from tests.integration.alerts.conftest import ALERT_CHANNEL, Alerts
 
@@ -236,3 +238,18 @@ def test_an_alert_slack_never_took_is_posted_by_the_next_check(alerts: Alerts, s
     assert following["alerted"] == ["orders-dlq"]
     [alert] = alerts.alerts()
     assert "`orders-dlq`: about 3 messages" in text(alert)
+
+
+@pytest.mark.parametrize("event", [{}, {"time": "yesterday"}, ["not", "an", "object"]])
+def test_a_malformed_event_is_answered_not_retried_and_posts_nothing(
+    alerts: Alerts, sqs: Any, event: Any
+) -> None:
+    # Given a filling DLQ
+    fill(sqs, create_pair(sqs, "orders"), 3)
+
+    # When the function gets an event it cannot take a scheduled time from
+    outcome = handlers.alerts.handler(event, LocalLambdaContext("dlq-redrive-alerts", 60.0, "r"))
+
+    # Then it answers what is wrong (Lambda does not retry an answer) and posts nothing
+    assert outcome["status"] == "error" and "time" in outcome["error"]
+    assert alerts.posts() == []
