@@ -20,6 +20,7 @@ from bot.config import EngineSettings
 from bot.errors import (
     AwsError,
     DestinationError,
+    DlqRedriveError,
     NotADeadLetterQueueError,
     QueueNotFoundError,
 )
@@ -151,10 +152,36 @@ class DlqCatalog:
             return None  # deleted between ListQueues and now
 
     def watched(self) -> list[Dlq]:
-        """Every watched DLQ with its counts and sources."""
-        if self.settings.dlq_queues is not None:
-            return [self.get(q) for q in self.settings.dlq_queues]
-        return self._discover()
+        """Every watched DLQ with its counts and sources (the first that cannot be read
+        raises, as ``get`` does)."""
+        dlqs, failures = self.read_watched()
+        if failures:
+            raise failures[0][1]
+        return dlqs
+
+    def read_watched(self) -> tuple[list[Dlq], list[tuple[str, DlqRedriveError]]]:
+        """Every watched DLQ that could be read, and each configured one that could not (its
+        name and why: deleted, refused), so that a view can show the others. Each queue's
+        attributes are read once, up to 8 at once; no message is received. Discovery's
+        ListQueues failing raises (nothing to show)."""
+        configured = self.settings.dlq_queues
+        if configured is None:
+            return self._discover(), []
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(self._get_or_error, configured))
+        dlqs = [result for result in results if isinstance(result, Dlq)]
+        failures = [
+            (queue_name(queue), result)
+            for queue, result in zip(configured, results, strict=True)
+            if not isinstance(result, Dlq)
+        ]
+        return dlqs, failures
+
+    def _get_or_error(self, name_or_url: str) -> Dlq | DlqRedriveError:
+        try:
+            return self.get(name_or_url)
+        except DlqRedriveError as exc:
+            return exc
 
     def get(self, name_or_url: str, *, orphan_ok: bool = False) -> Dlq:
         """The watched DLQ named ``name_or_url``, or a UsageError that says what exists.
