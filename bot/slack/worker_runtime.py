@@ -11,6 +11,8 @@ from datetime import timedelta
 from bot.archive_model import ArchiveSink
 from bot.clock import Clock, utcnow
 from bot.config import EngineSettings, SlackSettings
+from bot.daily.scan_facts import ScanFactsStore
+from bot.daily.snapshots import SnapshotStore
 from bot.engine import RedriveEngine
 from bot.feeders import FeederDirectory
 from bot.slack.action_buttons import ActionButtons
@@ -20,7 +22,8 @@ from bot.slack.credentials import resolve_job_signer
 from bot.slack.decisions import Decisions
 from bot.slack.dispatch import Dispatcher, SealingDispatcher
 from bot.slack.edits import Edits
-from bot.slack.home import HomePublisher, HomeReading, PeekModal
+from bot.slack.home import HomePublisher, PeekModal
+from bot.slack.home_data import HomeOptions, HomeReader
 from bot.slack.jobs import SlackWorker
 from bot.slack.queues import Queues, WorkerOptions
 from bot.slack.redrive_requests import RedriveRequests
@@ -46,14 +49,12 @@ def assemble_worker(
     options: WorkerOptions | None = None,
     archives: Callable[[str], ArchiveSink] | None = None,
     feeders: FeederDirectory | None = None,
-    home: Callable[[Queues], HomeReading] | None = None,
 ) -> SlackWorker:
     """The worker's parts wired together from injected clients (unit tests pass fakes);
     ``engine`` is ``bot.composition.redrive_engine``'s, with its redrive ledger; ``archives``
     makes the archive at a location (``bot.composition.archive_sink``: discards and exports);
     ``feeders`` finds the SNS subscriptions, EventBridge targets and Lambda functions that feed
-    DLQs (``bot.composition.feeder_directory``; None: the DLQs SQS queues feed only);
-    ``home`` makes what the App Home tab reads from the worker's queues (None: no Home tab)."""
+    DLQs (``bot.composition.feeder_directory``; None: the DLQs SQS queues feed only)."""
     options = options or WorkerOptions()
     signer = resolve_job_signer(slack_settings)
     queues = Queues(gateway, engine_settings, engine, feeders)
@@ -100,7 +101,19 @@ def assemble_worker(
         ),
         runner=runner,
         clock=clock,
-        home=None if home is None else HomePublisher(home(queues), slack, engine_settings.timezone),
+        home=HomePublisher(
+            HomeReader(
+                queues=queues,
+                state=state,
+                snapshots=SnapshotStore(state.table),
+                scan_facts=ScanFactsStore(state.table),
+                approvers=approvers,
+                clock=clock,
+                options=HomeOptions(allow_self_approval=slack_settings.allow_self_approval),
+            ),
+            slack,
+            engine_settings.timezone,
+        ),
         peeks=PeekModal(
             queues=queues, viewers=viewers, slack=slack, peek_count=options.peek_default
         ),

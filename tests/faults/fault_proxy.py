@@ -12,6 +12,8 @@ protocol's ``Action`` field, else its HTTP method (S3, Lambda). ``inspect`` (opt
 request whole (``ProxyRequest``: its action, query fields, path and body) before ``rule`` does
 and may decide
 for it, or act on the upstream first (delete what the request is about, as a race would).
+``rewrite`` (optional) changes a successful answer before it goes back: an answer AWS documents
+that the local server never gives.
 
 boto3 reaches it like any endpoint (AWS_ENDPOINT_URL_SQS); nothing inside boto3 is patched.
 """
@@ -25,6 +27,7 @@ import socket
 import struct
 import threading
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,6 +60,9 @@ class ProxyRequest:
 
 # A request seen whole -> what to do, or None to leave it to ``rule``.
 Inspect = Callable[[ProxyRequest], Fault | None]
+# A request and the body upstream answered it with -> the body sent back instead (an answer
+# AWS may give that the local server never does, e.g. DynamoDB's UnprocessedKeys).
+Rewrite = Callable[[ProxyRequest, bytes], bytes]
 
 
 class FaultProxy:
@@ -69,10 +75,12 @@ class FaultProxy:
         *,
         slow_answer_s: float = 2.0,
         inspect: Inspect | None = None,
+        rewrite: Rewrite | None = None,
     ) -> None:
         self.upstream = urlsplit(upstream)
         self.rule = rule
         self.inspect = inspect
+        self.rewrite = rewrite
         self.slow_answer_s = slow_answer_s
         self.counts: Counter[tuple[str, Fault]] = Counter()
         # (action, request body) of every call SQS acted on whose answer was then lost
@@ -166,7 +174,8 @@ class FaultProxy:
                 action = target.rsplit(".", 1)[-1] if target else params.get("Action", "query")
                 if method != "POST":
                     action = method
-                fault = proxy._decide(ProxyRequest(action, params, self.path, body))
+                request = ProxyRequest(action, params, self.path, body)
+                fault = proxy._decide(request)
                 if fault is Fault.RESET_BEFORE:
                     self._reset()
                     return
@@ -187,6 +196,13 @@ class FaultProxy:
                     return
                 if fault is Fault.SLOW_ANSWER:
                     time.sleep(proxy.slow_answer_s)
+                if proxy.rewrite is not None and 200 <= status < 300:
+                    payload = proxy.rewrite(request, payload)
+                    # DynamoDB signs its answers with their CRC32, which botocore checks.
+                    response_headers = [
+                        (name, str(zlib.crc32(payload)) if name.lower() == "x-amz-crc32" else value)
+                        for name, value in response_headers
+                    ]
                 self.send_response(status)
                 for name, value in response_headers:
                     if name.lower() not in {"content-length", "transfer-encoding", "connection"}:

@@ -396,3 +396,21 @@ def test_approvers_that_cannot_be_read_make_nobody_a_decider_and_say_why(
     assert data.problems == (
         "Who may approve could not be read: usergroups.users.list failed: missing_scope",
     )
+
+
+def test_a_run_whose_request_is_gone_is_named_not_shown_with_invented_figures(
+    sqs: Any, seen: tuple[FaultProxy, Seen]
+) -> None:
+    # Given, beside the scene's running run, a running run whose request item is not there
+    _seed(sqs)
+    proxy, _ = seen
+    StateStore(StateTable(TABLE)).start_run(
+        RunRecord("r-9-orphan", "payments-dlq", "U_ALICE", "U_BOB", RunStatus.CONTINUING, NOW, NOW)
+    )
+
+    # When the tab is read
+    data = _reader(proxy.endpoint).read("U_BOB")
+
+    # Then the run with its request is shown, the other named (its action and count unknown)
+    assert [run.run_id for run in data.runs] == ["r-3-approved"]
+    assert data.problems == ("Runs in progress without their request (not shown): r-9-orphan",)

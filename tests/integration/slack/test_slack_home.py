@@ -6,12 +6,20 @@ Slack's rules), SQS and DynamoDB on moto."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 from slack_sdk.models.views import View
 
+from bot.daily.scan_facts import ScanFactsStore
+from bot.daily.snapshots import Snapshot, SnapshotStore
+from bot.slack.home_model import ErrorGroupFact, ScanFacts
+from bot.slack.home_view import MAX_HOME_BLOCKS
 from bot.slack.ids import ActionId
+from bot.slack.mrkdwn import short_day
 from bot.slack.viewers import NOT_A_VIEWER
+from bot.state_table import StateTable
 from infra.local.scene import QueuePair
 from infra.local.slack_events import (
     event_callback_body,
@@ -21,9 +29,11 @@ from infra.local.slack_events import (
     view_action_body,
 )
 from tests.integration.slack.slack_harness import (
+    APPROVER,
     OUTSIDER,
     REQUESTER,
     SECRET,
+    TABLE,
     SlackHarness,
     seed_orders,
 )
@@ -45,8 +55,8 @@ def open_home(
     """Deliver ``app_home_opened`` as the Events API does (``retry``: Slack's retry number)."""
     extra = {} if team is None else {"team": team}
     body = event_callback_body(home_opened(user, tab=tab), event_id=event_id, **extra)
-    headers = None if retry is None else {"x-slack-retry-num": str(retry)}
-    if retry is not None:
+    headers = None
+    if retry is not None:  # each retry is signed anew (its own timestamp), as Slack does
         headers = {"x-slack-retry-num": str(retry), "x-slack-retry-reason": "http_timeout"}
     return harness.send(http_event(body, SECRET, content_type=JSON, headers=headers, **signing))
 
@@ -58,6 +68,14 @@ def home_click(
     trigger = harness.slack.state.modals.new_trigger()
     body = view_action_body(str(action), value, user=user, view=HOME_VIEW, trigger_id=trigger)
     return harness.send(http_event(body, SECRET)), trigger
+
+
+def published(harness: SlackHarness, user: str = REQUESTER) -> dict[str, Any]:
+    """``user``'s Home tab as the local Slack server keeps it, checked as Slack checks it."""
+    view = harness.slack.state.home.views[user]
+    View(type="home", blocks=view["blocks"]).validate_json()
+    assert len(view["blocks"]) <= MAX_HOME_BLOCKS
+    return view
 
 
 def peek_value(queue: str) -> str:
@@ -137,6 +155,128 @@ def test_forged_and_stale_events_are_refused_and_nothing_is_published(
     assert harness.calls("views.publish") == []
 
 
+# --- the Home tab published ---------------------------------------------------------------
+
+
+def test_opening_the_home_tab_publishes_every_watched_dlq_with_its_true_figures(
+    harness: SlackHarness,
+) -> None:
+    # Given two DLQs on moto, the daily reports' depths of orders-dlq and its last scan
+    seed_orders(harness.sqs, 5)
+    seed_orders(harness.sqs, 2, name="payments")
+    table = StateTable(TABLE, boto3.client("dynamodb"))
+    now = datetime.now(UTC)
+    today = now.astimezone(UTC).date()
+    trend = {today - timedelta(days=back): 10 + back for back in range(1, 6)}
+    SnapshotStore(table).put_all(
+        [Snapshot("orders-dlq", day, depth, exact=True) for day, depth in trend.items()],
+        taken_at=now,
+    )
+    hostile = "Timeout <!channel> & <https://evil.example|click>"
+    ScanFactsStore(table).put_all(
+        [
+            ScanFacts(
+                dlq="orders-dlq",
+                scanned_at=now - timedelta(hours=1),
+                messages=5,
+                complete=True,
+                oldest_sent=now - timedelta(hours=2),
+                next_expiry=now + timedelta(days=3),
+                top_errors=(ErrorGroupFact(hostile, 4),),
+            )
+        ],
+        now=now,
+    )
+
+    # When Alice opens the app's Home tab
+    ack = open_home(harness)
+    assert ack["statusCode"] == 200
+    harness.settle()
+
+    # Then her Home tab was published once, valid and within Slack's limits
+    assert [c.body["user_id"] for c in harness.calls("views.publish")] == [REQUESTER]
+    text = json.dumps(published(harness)["blocks"])
+    # with every figure as seeded: SQS's approximate depths, the reports' trend, the scan's
+    assert "*2* watched DLQ(s): *about 7* message(s)" in text
+    assert "`orders-dlq`" in text and "Depth *about 5*" in text and "Depth *about 2*" in text
+    for day, depth in trend.items():
+        assert f"{short_day(day)} {depth}" in text
+    assert "read all 5" in text
+    # and the error label, untrusted, shown inert
+    assert "<!channel>" not in text and "&lt;!channel&gt;" in text
+    # and each DLQ's buttons carry its name
+    assert json.dumps(json.dumps({"queue": "payments-dlq"}, separators=(",", ":"))) in text
+
+
+def test_opening_the_home_tab_receives_no_message(harness: SlackHarness) -> None:
+    # Given a DLQ and each message's receive count
+    pair = seed_orders(harness.sqs, 3)
+    before = receive_counts(harness, pair)
+    # When the Home tab is opened and published
+    open_home(harness)
+    harness.settle()
+    assert harness.calls("views.publish")
+    # Then no message was received for it: only this test's own receive counts
+    assert receive_counts(harness, pair) == {m: n + 1 for m, n in before.items()}
+
+
+def test_the_approvers_home_tab_lists_a_pending_request(harness: SlackHarness) -> None:
+    # Given Alice asked for a redrive of orders-dlq (its card is in the channel)
+    seed_orders(harness.sqs, 4)
+    request_id = harness.request_card()
+    # When Bob, an approver, opens his Home tab
+    open_home(harness, APPROVER)
+    harness.settle()
+    # Then it lists the request, with how many it would move
+    text = json.dumps(published(harness, APPROVER)["blocks"])
+    assert "*Pending approvals* (1)" in text and request_id in text and "4 message(s)" in text
+
+
+def test_slacks_retries_of_one_event_publish_once(harness: SlackHarness) -> None:
+    seed_orders(harness.sqs, 1)
+    # When Slack delivers the same event three times (its retries, each signed anew)
+    answers = [open_home(harness, event_id="Ev0RETRY", retry=n or None) for n in range(3)]
+    harness.settle()
+    # Then each is acknowledged, and the Home tab is published once
+    assert [a["statusCode"] for a in answers] == [200, 200, 200]
+    assert len(harness.calls("views.publish")) == 1
+    # while another event of the same person publishes again
+    open_home(harness, event_id="Ev0OTHER")
+    harness.settle()
+    assert len(harness.calls("views.publish")) == 2
+
+
+def test_an_event_the_worker_could_not_take_is_refused_so_slack_retries_it(
+    harness: SlackHarness,
+) -> None:
+    seed_orders(harness.sqs, 1)
+    # Given Lambda refusing every attempt to invoke the worker
+    harness.lambdas.fault("worker", status=500, times=3)
+    # When the event arrives: not a 200, so Slack delivers it again
+    assert open_home(harness, event_id="Ev0FAIL")["statusCode"] == 500
+    assert harness.lambdas.faults_left("worker") == 0
+    # And when Slack's retry arrives, the Home tab is published
+    assert open_home(harness, event_id="Ev0FAIL", retry=1)["statusCode"] == 200
+    harness.settle()
+    assert len(harness.calls("views.publish")) == 1
+
+
+def test_refresh_publishes_the_tab_again_with_what_changed(harness: SlackHarness) -> None:
+    # Given Alice's Home tab, published with orders-dlq holding 2 messages
+    seed_orders(harness.sqs, 2)
+    open_home(harness)
+    harness.settle()
+    assert "Depth *about 2*" in json.dumps(published(harness)["blocks"])
+    # When 3 more arrive and she clicks Refresh
+    seed_orders(harness.sqs, 3)
+    ack, _ = home_click(harness, ActionId.HOME_REFRESH)
+    assert ack["statusCode"] == 200
+    harness.settle()
+    # Then the tab is published again with the new depth
+    assert len(harness.calls("views.publish")) == 2
+    assert "Depth *about 5*" in json.dumps(published(harness)["blocks"])
+
+
 # --- the Home tab's Peek ----------------------------------------------------------------------
 
 
@@ -202,5 +342,19 @@ def test_a_peek_button_value_that_is_not_ours_is_refused_in_a_modal_and_nothing_
     (opened,) = harness.calls("views.open")
     shown = json.dumps(opened.body["view"])
     assert "names no valid queue" in shown and "<!channel>" not in shown
+    harness.settle()
+    assert harness.lambdas.calls_to("worker") == []
+
+
+def test_a_peek_the_worker_could_not_take_says_so_in_the_modal(harness: SlackHarness) -> None:
+    seed_orders(harness.sqs, 1)
+    # Given Lambda refusing every attempt to invoke the worker
+    harness.lambdas.fault("worker", status=500, times=3)
+    # When Peek is clicked on the Home tab
+    home_click(harness, ActionId.HOME_PEEK, peek_value("orders-dlq"))
+    # Then the loading modal opened, and the endpoint replaced it with why nothing comes
+    assert harness.lambdas.faults_left("worker") == 0
+    (updated,) = harness.calls("views.update")
+    assert "Could not start the work" in json.dumps(modal_of(harness, updated.body["view_id"]))
     harness.settle()
     assert harness.lambdas.calls_to("worker") == []
