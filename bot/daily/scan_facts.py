@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.daily.report import DlqStatus
 from bot.expiry import next_expiry
 from bot.slack.home_model import ErrorGroupFact, ScanFacts
 from bot.state_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 from bot.state_table_api import ConditionFailedError, Item, StateTableApi, key
+
+if TYPE_CHECKING:  # a type only: the worker reads these facts without the report's model
+    from bot.daily.report import DlqStatus
 
 RETENTION = timedelta(days=60)
 PREFIX = "SCANFACTS#"
