@@ -373,7 +373,14 @@ def test_a_configured_dlq_that_is_gone_is_a_problem_line_and_the_others_show(
     assert len(data.problems) == 1 and data.problems[0].startswith(
         "DLQ retired-dlq could not be read: unknown DLQ 'retired-dlq'"
     )
-    # And still no message was touched
+    # And each DLQ's and each source's attributes were read once, no message touched
+    assert sorted(url.rsplit("/", 1)[-1] for url in observed.attribute_reads) == [
+        "orders",
+        "orders-dlq",
+        "payments",
+        "payments-dlq",
+    ]
+    assert set(observed.attribute_reads.values()) == {1}
     assert sum(observed.actions[call] for call in MESSAGE_CALLS) == 0
 
 
