@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from bot.slack.home_endpoint import HomeEndpoint
     from bot.slack.jobs import SlackWorker
     from bot.slack.queues import WorkerOptions
+    from bot.slack.request_endpoint import RequestEndpoint
     from bot.slack.runtime import SlackEndpoint
     from bot.slack.web import SlackGateway
     from bot.sqs_gateway import SqsGateway
@@ -135,9 +136,21 @@ def build_endpoint(
 
         return HomeEndpoint(views)
 
+    engine_settings = EngineSettings.from_env(env)
+
+    @functools.cache
+    def requests() -> RequestEndpoint:
+        # Loaded on the first request modal (/dlq-redrive with no text, Home's Redrive…), not
+        # at cold start (bot/slack/app.py; tests/deploy/test_handler_imports.py).
+        from bot.slack.request_endpoint import RequestEndpoint
+
+        return RequestEndpoint(
+            views, signer, engine_settings.timezone, engine_settings.error_attribute
+        )
+
     app = build_app(
         slack_settings=slack_settings,
-        engine_settings=EngineSettings.from_env(env),
+        engine_settings=engine_settings,
         signing_secret=resolve_signing_secret(slack_settings),
         # Bolt's own client calls nothing (every listener only acks and hands on): no token.
         client=slack_client or _web_client("", slack_settings),
@@ -148,6 +161,7 @@ def build_endpoint(
         ),
         edits=edits,
         home=home,
+        requests=requests,
         clock=clock,
     )
     return SlackEndpoint(app)
@@ -209,6 +223,7 @@ def build_worker(
         options=options,
         # Discards and exports from Slack write to ARCHIVE_BUCKET (always an s3:// location).
         archives=lambda location: archive_sink(location, s3_client=s3_client),
+        report_channel=env.get("REPORT_CHANNEL", "").strip() or None,
     )
 
 

@@ -21,7 +21,7 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from slack_bolt import Ack, App, BoltRequest, BoltResponse, Respond
 from slack_bolt.authorization import AuthorizeResult
@@ -48,6 +48,9 @@ from bot.slack.protocol import (
     ReplyJob,
     ReportAction,
     ReportButtonJob,
+    RequestCountJob,
+    RequestOpenJob,
+    RequestSubmitJob,
     delivery_key,
 )
 from bot.slack.workspace import InstalledWorkspace, request_enterprises, request_teams
@@ -55,9 +58,13 @@ from bot.slack.workspace import InstalledWorkspace, request_enterprises, request
 if TYPE_CHECKING:
     from bot.slack.edit_endpoint import EditEndpoint
     from bot.slack.home_endpoint import HomeEndpoint
+    from bot.slack.request_endpoint import RequestEndpoint
 
 _REQUEST_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 _ANY_ACTION = re.compile(r".*")
+# The request modal's inputs and Count button (request_form.REQUEST_FIELD_PREFIX and
+# ActionId.REQUEST_COUNT share it): one rule routes them all.
+_REQUEST_INPUT = re.compile(r"^dlq_redrive\.request_")
 BOLT_LOGGER = "dlq_redrive.bolt"
 # The daily report's buttons, and the worker's action for each.
 _REPORT_ACTIONS: dict[str, ReportAction] = {
@@ -107,6 +114,7 @@ def build_app(
     bot_token: str | None = None,
     edits: Callable[[], EditEndpoint] | None = None,
     home: Callable[[], HomeEndpoint] | None = None,
+    requests: Callable[[], RequestEndpoint] | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> App:
     """The Bolt app with every listener registered (once per cold start).
@@ -115,7 +123,9 @@ def build_app(
     no listener calls Slack through Bolt's client. ``edits``: makes Edit & resend, called on its
     first click or submission (None: its button and modal are answered as not set up).
     ``home``: makes the Home tab's Peek modal opener, called on its first click (None: Peek is
-    not set up)."""
+    not set up). ``requests``: makes the request modal's opener and checks, called on the first
+    ``/dlq-redrive`` with no text (or ``redrive`` with no queue), Home tab Redrive…/Export…
+    click, or modal request (None: the command answers with its usage, as before)."""
 
     def authorize(**_: Any) -> AuthorizeResult:
         # No token resolved for this: the ack path reads the bot token only for Edit & resend.
@@ -180,6 +190,22 @@ def build_app(
         problem = channel_refusal(str(command.get("channel_id", "")))
         if problem:  # our text, with channel links (blocks.error would show them as text)
             _ack_message(ack, blocks.notice(f":x: {problem}"))
+            return
+        if requests is not None and _opens_request_form(text):
+            # The modal is the answer: the ack says something only if it could not be opened.
+            opened = request_opened(
+                _text(command.get("trigger_id")),
+                user=_text(command.get("user_id")),
+                team=_text(command.get("team_id")),
+                channel=_text(command.get("channel_id")),
+                queue="",
+                action="redrive",
+                request=request,
+            )
+            if isinstance(opened, str):
+                _ack_message(ack, blocks.error(opened))
+            else:
+                ack()
             return
         try:
             parsed = parse_command(text)
@@ -408,6 +434,128 @@ def build_app(
     app.event("app_home_opened")(on_home_opened)
     app.action(ActionId.HOME_REFRESH.value)(on_home_refresh)
     app.action(ActionId.HOME_PEEK.value)(on_home_peek)
+
+    # --- the request modal (bot.slack.request_endpoint, loaded on first use) ------------------
+
+    def request_opened(
+        trigger_id: str,
+        *,
+        user: str,
+        team: str,
+        channel: str,
+        queue: str,
+        action: Literal["redrive", "export"],
+        request: BoltRequest,
+    ) -> RequestOpenJob | str:
+        """Open the loading request modal and hand the worker the job that fills it: the job,
+        or what to tell the person if either failed (a modal that opened says it itself)."""
+        assert requests is not None
+        try:
+            opened = requests().open_loading(trigger_id, action)
+        except UsageError as exc:
+            return str(exc)
+        job = RequestOpenJob(
+            view_id=opened.id,
+            view_hash=opened.hash,
+            user=user,
+            team=team,
+            channel=channel,
+            queue=queue,
+            action=action,
+            received_at=clock().isoformat(),
+            delivery=delivery_key(_signature(request)),
+        )
+        problem = handed_over(job)
+        if problem is not None:
+            requests().show_problem(opened, problem)
+        return job
+
+    def on_home_request(ack: Ack, body: dict[str, Any], request: BoltRequest) -> None:
+        # The Home tab's Redrive… / Export…: the request modal with the DLQ and action preset.
+        # The click has no response_url and no channel: a refusal is said in a modal, and the
+        # card goes to the channel picked in the form.
+        ack()
+        if requests is None:
+            logger.warning("the request modal is not set up")
+            return
+        trigger_id = _text(body.get("trigger_id"))
+        action_id = _text(body["actions"][0].get("action_id"))
+        try:
+            value = parse_button_value(action_id, _text(body["actions"][0].get("value")))
+        except UsageError as exc:
+            requests().refuse(trigger_id, str(exc))
+            return
+        request_opened(
+            trigger_id,
+            user=_text(body.get("user", {}).get("id")),
+            team=_text(body.get("team", {}).get("id")),
+            channel="",
+            queue=value.queue,
+            action="export" if action_id == ActionId.HOME_EXPORT else "redrive",
+            request=request,
+        )
+
+    def on_request_change(ack: Ack, body: dict[str, Any], request: BoltRequest) -> None:
+        # An input of the request modal that dispatches, or its Count button: the worker counts
+        # the form as it is now and shows it again (only the person's own request modal).
+        ack()
+        if requests is None:
+            return
+        from bot.slack.request_ticket import TicketRefusedError
+
+        view = body.get("view") or {}
+        user = _text(body.get("user", {}).get("id"))
+        try:
+            form = requests().changed(view, user, clock())
+        except TicketRefusedError:
+            return  # logged by the check; a forged or stale modal gets nothing
+        handed_over(
+            RequestCountJob(
+                view_id=_text(view.get("id")),
+                view_hash=_text(view.get("hash")),
+                user=user,
+                team=_text(body.get("team", {}).get("id")),
+                form=form.to_json(),
+                received_at=clock().isoformat(),
+                delivery=delivery_key(_signature(request)),
+            )
+        )
+
+    def on_request_submission(ack: Ack, body: dict[str, Any], request: BoltRequest) -> None:
+        # Checked before the ack: a refusal is shown on its field and nothing is handed over.
+        from bot.slack.request_endpoint import RequestRefusedError
+        from bot.slack.request_form import submitted_view
+
+        view = body.get("view") or {}
+        user = _text(body.get("user", {}).get("id"))
+        if requests is None:
+            ack(response_action="errors", errors={})
+            return
+        try:
+            form = requests().check(view, user, clock(), channel_refusal)
+            job = RequestSubmitJob(
+                view_id=_text(view.get("id")),
+                user=user,
+                team=_text(body.get("team", {}).get("id")),
+                form=form.to_json(),
+                received_at=clock().isoformat(),
+                delivery=delivery_key(_signature(request)),
+            )
+            problem = handed_over(job)
+            if problem is not None:
+                raise requests().not_started(view, problem)
+        except RequestRefusedError as exc:
+            ack(response_action="errors", errors=exc.errors)
+            return
+        ack(
+            response_action="update",
+            view=submitted_view(form.channel or "", action=form.action),
+        )
+
+    app.action(ActionId.HOME_REDRIVE.value)(on_home_request)
+    app.action(ActionId.HOME_EXPORT.value)(on_home_request)
+    app.action(_REQUEST_INPUT)(on_request_change)
+    app.view(ActionId.REQUEST_MODAL.value)(on_request_submission)
     app.action(_ANY_ACTION)(on_unknown_action)
     return app
 
@@ -434,6 +582,12 @@ def _dispatch(
             )
         return False
     return True
+
+
+def _opens_request_form(text: str) -> bool:
+    """``/dlq-redrive`` with no text, or ``redrive`` with no queue nor flag: the request modal.
+    (Read without the command grammar, which loads argparse: tests/deploy/test_handler_imports.)"""
+    return text.split() in ([], ["redrive"])
 
 
 def _not_started(exc: DlqRedriveError) -> str:

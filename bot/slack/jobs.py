@@ -7,6 +7,8 @@ over, drops replays, and hands the typed job to its handler.
 - ``ContinueJob``: ``bot.slack.runner`` goes on from the run's checkpoint.
 - ``EditOpenJob`` / ``EditSubmitJob``: ``bot.slack.edits`` (Edit & resend).
 - ``HomeJob`` / ``PeekViewJob``: ``bot.slack.home`` (the App Home tab and its peek modal).
+- ``RequestOpenJob`` / ``RequestCountJob`` / ``RequestSubmitJob``: ``bot.slack.request_modal_jobs``
+  (the request modal: its form, its live count, its submission).
 - ``ReplyJob``: just answer through ``response_url``.
 
 An event that is not a job sealed with the worker's key (unsigned, tampered, stale, malformed)
@@ -44,8 +46,12 @@ from bot.slack.protocol import (
     PeekViewJob,
     ReplyJob,
     ReportButtonJob,
+    RequestCountJob,
+    RequestOpenJob,
+    RequestSubmitJob,
 )
 from bot.slack.queues import WorkerOptions
+from bot.slack.request_modal_jobs import RequestModal
 from bot.slack.runner import RedriveRunner
 from bot.slack.web_api import SlackApi
 from bot.state import StateStore
@@ -73,6 +79,7 @@ class SlackWorker:
         buttons: ActionButtons | None = None,
         home: HomePublisher | None = None,
         peeks: PeekModal | None = None,
+        request_modal: RequestModal | None = None,
     ) -> None:
         self.signer = signer
         self.state = state
@@ -87,6 +94,7 @@ class SlackWorker:
         self.buttons = buttons
         self.home = home  # the App Home tab (None: its jobs are refused as not set up)
         self.peeks = peeks  # the Home tab's peek modal (None: likewise)
+        self.request_modal = request_modal  # the request modal (None: likewise)
 
     @property
     def gateway(self) -> SqsGateway:
@@ -180,3 +188,17 @@ class SlackWorker:
             self.peeks.fill(job)
         elif isinstance(job, HomeJob | PeekViewJob):
             raise UsageError("the Home tab is not set up for this worker")
+        elif isinstance(job, RequestOpenJob | RequestCountJob | RequestSubmitJob):
+            self._request_modal(job, context)
+
+    def _request_modal(
+        self, job: RequestOpenJob | RequestCountJob | RequestSubmitJob, context: Any
+    ) -> None:
+        if self.request_modal is None:
+            raise UsageError("the request form is not set up for this worker")
+        if isinstance(job, RequestOpenJob):
+            self.request_modal.open(job, context)
+        elif isinstance(job, RequestCountJob):
+            self.request_modal.count(job, context)
+        else:
+            self.request_modal.submit(job, context)

@@ -27,6 +27,7 @@ from bot.slack.home_data import HomeOptions, HomeReader
 from bot.slack.jobs import SlackWorker
 from bot.slack.queues import Queues, WorkerOptions
 from bot.slack.redrive_requests import RedriveRequests
+from bot.slack.request_modal_jobs import RequestModal
 from bot.slack.runner import RedriveRunner
 from bot.slack.web_api import SlackApi
 from bot.slack.worker_ports import Approvers, Viewers
@@ -49,12 +50,15 @@ def assemble_worker(
     options: WorkerOptions | None = None,
     archives: Callable[[str], ArchiveSink] | None = None,
     feeders: FeederDirectory | None = None,
+    report_channel: str | None = None,
 ) -> SlackWorker:
     """The worker's parts wired together from injected clients (unit tests pass fakes);
     ``engine`` is ``bot.composition.redrive_engine``'s, with its redrive ledger; ``archives``
     makes the archive at a location (``bot.composition.archive_sink``: discards and exports);
     ``feeders`` finds the SNS subscriptions, EventBridge targets and Lambda functions that feed
-    DLQs (``bot.composition.feeder_directory``; None: the DLQs SQS queues feed only)."""
+    DLQs (``bot.composition.feeder_directory``; None: the DLQs SQS queues feed only);
+    ``report_channel``: where the request modal posts cards by default when opened from the Home
+    tab (REPORT_CHANNEL; None: the person picks a channel)."""
     options = options or WorkerOptions()
     signer = resolve_job_signer(slack_settings)
     queues = Queues(gateway, engine_settings, engine, feeders)
@@ -75,6 +79,16 @@ def assemble_worker(
         approval_ttl=timedelta(minutes=slack_settings.approval_ttl_minutes),
         clock=clock,
         options=options,
+    )
+    buttons = ActionButtons(
+        queues=queues,
+        state=state,
+        slack=slack,
+        requests=requests,
+        viewers=viewers,
+        clock=clock,
+        options=options,
+        archives=archives,
     )
     return SlackWorker(
         signer=signer,
@@ -117,15 +131,17 @@ def assemble_worker(
         peeks=PeekModal(
             queues=queues, viewers=viewers, slack=slack, peek_count=options.peek_default
         ),
-        buttons=ActionButtons(
+        buttons=buttons,
+        request_modal=RequestModal(
             queues=queues,
-            state=state,
-            slack=slack,
             requests=requests,
+            export=buttons.export,
+            slack=slack,
             viewers=viewers,
+            signer=signer,
             clock=clock,
-            options=options,
-            archives=archives,
+            allowed_channels=slack_settings.allowed_channels,
+            default_channel=report_channel,
         ),
         edits=Edits(
             queues=queues,

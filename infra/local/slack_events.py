@@ -69,9 +69,11 @@ def command_body(
     response_url: str,
     team: str = LOCAL_TEAM,
     enterprise: str | None = None,
+    trigger_id: str = "1.2.3",
 ) -> str:
     """The form body of ``/dlq-redrive <text>`` (``enterprise_id`` only for an Enterprise Grid
-    workspace, as Slack sends it)."""
+    workspace, as Slack sends it; ``trigger_id``: one the local Slack server handed out, to
+    open a modal with)."""
     fields = {
         "token": "legacy-verification-token",
         "team_id": team,
@@ -84,7 +86,7 @@ def command_body(
         "text": text,
         "api_app_id": "A1",
         "response_url": response_url,
-        "trigger_id": "1.2.3",
+        "trigger_id": trigger_id,
     }
     if enterprise is not None:
         fields["enterprise_id"] = enterprise

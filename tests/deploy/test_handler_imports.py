@@ -39,6 +39,16 @@ HOME_TAB = {
     "bot.slack.home_model",
 }
 
+# The request modal (issue 14): its opener and checks (bot.slack.request_endpoint, with the form
+# and the ticket) load on the first /dlq-redrive with no text, Home tab Redrive… or modal request;
+# filling, counting and submitting it are the worker's.
+REQUEST_MODAL = {
+    "bot.slack.request_endpoint",
+    "bot.slack.request_form",
+    "bot.slack.request_ticket",
+    "bot.slack.request_modal_jobs",
+}
+
 # Modules a handler's function never runs: loading them would only slow its cold start.
 NOT_LOADED = {
     "handlers.slack": {
@@ -60,6 +70,7 @@ NOT_LOADED = {
         "difflib",
         *EDIT_AND_RESEND,
         *HOME_TAB,
+        *REQUEST_MODAL,
         # Our Slack Web API client: the endpoint's build makes Bolt's (its first request).
         "bot.slack.web",
         "bot.slack.web_api",
@@ -151,3 +162,4 @@ def test_the_endpoints_first_request_builds_it_without_edit_and_resend() -> None
     assert "slack_bolt" in loaded and "bot.slack.app" in loaded
     assert EDIT_AND_RESEND & loaded == set()
     assert HOME_TAB & loaded == set()
+    assert REQUEST_MODAL & loaded == set()

@@ -30,7 +30,8 @@ def _ack_json(response: dict[str, object]) -> dict[str, object]:
 
 
 def test_help_is_answered_in_the_ack_without_the_worker(harness: SlackHarness) -> None:
-    for text in ("help", "", "redrive --help"):
+    # (no text at all opens the request modal since issue 14: test_slack_request_modal.py)
+    for text in ("help", "redrive --help"):
         ack = harness.command(text)
         assert ack["statusCode"] == 200
         body = _ack_json(ack)

@@ -1,0 +1,299 @@
+"""The request modal, the worker's part (the endpoint's is ``bot.slack.request_endpoint``).
+
+- ``RequestOpenJob``: the endpoint opened a loading modal; it is replaced (views.update, with the
+  hash views.open answered) by the form (``bot.slack.request_form.form_view``): the watched DLQs
+  with SQS's approximate depth, the ticket sealed in its ``private_metadata``. With a DLQ preset
+  (the Home tab's buttons) it is counted at once.
+- ``RequestCountJob``: an input changed or Count was clicked: the form is checked as the typed
+  flags are and counted by the same dry run a request makes (``RedriveRequests.count``), then
+  shown again with its count line. The update carries the hash the click saw, so a count that
+  finishes after a newer update of the modal is dropped (``hash_conflict``), never shown over it;
+  the count line names the selection it counted.
+- ``RequestSubmitJob``: a submission the endpoint checked, checked again here. A redrive is asked
+  for as a typed one is (``RedriveRequests.request``: count, pin, card in the chosen channel, the
+  note on it); an export is written to S3 as the report's Export button does
+  (``ActionButtons.export``: viewers only, no approval). The outcome is shown in the modal.
+
+A modal has no response_url: every answer goes into it (views.update by view id). When the person
+closed it meanwhile (``not_found``), the outcome of a submission is sent to their DM with the app
+instead (chat.postMessage to their user id: the app's Messages tab), so it is never lost.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.errors import DlqRedriveError, UsageError
+from bot.selection_options import SelectionArgs
+from bot.slack import blocks
+from bot.slack.command_handlers import may_read_bodies
+from bot.slack.mrkdwn import code, escape
+from bot.slack.observability import logger
+from bot.slack.protocol import JobSigner, RequestCountJob, RequestOpenJob, RequestSubmitJob
+from bot.slack.queues import Queues
+from bot.slack.redrive_requests import RedriveRequests
+from bot.slack.request_form import (
+    RequestForm,
+    check_form,
+    count_line,
+    counting_line,
+    form_view,
+    problems_line,
+    result_view,
+)
+from bot.slack.request_ticket import RequestTicket
+from bot.slack.web_api import Message, OpenView, SlackApi, SlackError
+from bot.slack.worker_ports import Viewers
+from bot.state_model import RequestAction
+
+# A channel id as Slack writes them (and the local stand-ins do): nothing else becomes a <#link>.
+_CHANNEL_ID = re.compile(r"[A-Za-z0-9_]{1,80}")
+
+
+class Exporter(Protocol):
+    """``ActionButtons.export``: the one way the worker exports to S3."""
+
+    def __call__(
+        self,
+        *,
+        queue: str,
+        args: SelectionArgs,
+        user: str,
+        received_at: datetime,
+        context: Any,
+    ) -> Message: ...
+
+
+class RequestModal:
+    """Fills, counts and submits the request modal."""
+
+    def __init__(
+        self,
+        *,
+        queues: Queues,
+        requests: RedriveRequests,
+        export: Exporter,
+        slack: SlackApi,
+        viewers: Viewers,
+        signer: JobSigner,
+        clock: Callable[[], datetime],
+        allowed_channels: tuple[str, ...] = (),
+        default_channel: str | None = None,
+    ) -> None:
+        self.queues = queues
+        self.requests = requests
+        self.export = export
+        self.slack = slack
+        self.viewers = viewers
+        self.signer = signer
+        self.clock = clock
+        self.allowed_channels = frozenset(allowed_channels)
+        # Where the card goes when the modal was not opened from a channel (the Home tab):
+        # the report's channel, if configured (None: the person picks one).
+        self.default_channel = default_channel
+
+    # --- the jobs ---------------------------------------------------------------------------
+
+    def open(self, job: RequestOpenJob, context: Any) -> None:
+        """Replace the loading modal with the form (counted at once when the DLQ is preset)."""
+        form = RequestForm(
+            queue=job.queue or None,
+            action=job.action,
+            selection="all",
+            day=None,
+            since=None,
+            until=None,
+            error=None,
+            where=(),
+            time_field=None,
+            limit=None,
+            note=None,
+            channel=None,
+        )
+        ticket = RequestTicket(job.user, job.view_id, job.channel)
+        try:
+            dlqs = self._dlqs()
+        except DlqRedriveError as exc:
+            show(
+                self.slack,
+                job.view_id,
+                job.user,
+                result_view(blocks.error(str(exc))),
+                job.view_hash,
+            )
+            return
+        line = None if form.queue is None else counting_line(form.queue)
+        opened = show(
+            self.slack, job.view_id, job.user, self._form(form, ticket, dlqs, line), job.view_hash
+        )
+        if opened is not None and form.queue is not None:
+            received_at = datetime.fromisoformat(job.received_at)
+            line = self._count_line(form, job.user, received_at, context)
+            show(
+                self.slack, job.view_id, job.user, self._form(form, ticket, dlqs, line), opened.hash
+            )
+
+    def count(self, job: RequestCountJob, context: Any) -> None:
+        """Show the form as it is now, with what it would take (or why it cannot be counted)."""
+        form = RequestForm.from_json(job.form)
+        ticket = RequestTicket(job.user, job.view_id, form.channel or "")
+        received_at = datetime.fromisoformat(job.received_at)
+        dlqs = self._dlqs()
+        line = self._count_line(form, job.user, received_at, context)
+        show(self.slack, job.view_id, job.user, self._form(form, ticket, dlqs, line), job.view_hash)
+
+    def submit(self, job: RequestSubmitJob, context: Any) -> None:
+        """Ask for the redrive (the card in the chosen channel) or export; the outcome in the
+        modal, or in the person's DM when the modal is gone."""
+        form = RequestForm.from_json(job.form)
+
+        def reply(message: Message) -> None:
+            show(
+                self.slack,
+                job.view_id,
+                job.user,
+                result_view(message, action=form.action),
+                dm=message,
+            )
+
+        try:
+            outcome = self._submit(form, job, context, reply)
+        except DlqRedriveError as exc:
+            logger.warning("request refused", extra={"user": job.user, "error": str(exc)})
+            outcome = blocks.error(str(exc))
+        if outcome is not None:
+            reply(outcome)
+
+    # --- the work ---------------------------------------------------------------------------
+
+    def _submit(
+        self,
+        form: RequestForm,
+        job: RequestSubmitJob,
+        context: Any,
+        reply: Callable[[Message], None],
+    ) -> Message | None:
+        """The outcome to show, or None when ``reply`` was already given it."""
+        received_at = datetime.fromisoformat(job.received_at)
+        # The endpoint checked all this; the worker runs only what it has checked itself.
+        args = checked_args(form, self.queues, self.viewers, job.user, received_at)
+        queue = form.queue or ""
+        if form.action == "export":
+            return self.export(
+                queue=queue, args=args, user=job.user, received_at=received_at, context=context
+            )
+        channel = form.channel or ""
+        allowed = not self.allowed_channels or channel in self.allowed_channels
+        if not (_CHANNEL_ID.fullmatch(channel) and allowed):  # an id, where the app is enabled
+            raise UsageError("The app does not post approval cards in that channel; nothing asked.")
+        request = self.requests.request(
+            queue=queue,
+            args=args,
+            user=job.user,
+            channel=channel,
+            response_url="",
+            received_at=received_at,
+            context=context,
+            reply=reply,
+            note=form.note,
+        )
+        if request is None:  # nothing to ask for: ``reply`` said so
+            return None
+        return blocks.notice(
+            f":inbox_tray: The approval card of request {code(request.request_id)} "
+            f"({code(request.dlq)}) is posted in <#{channel}>."
+        )
+
+    def _count_line(
+        self, form: RequestForm, user: str, received_at: datetime, context: Any
+    ) -> str | None:
+        """The count line of ``form``: what its dry run found, or why it was not counted
+        (None: no DLQ chosen yet)."""
+        if form.queue is None:
+            return None
+        try:
+            args = checked_args(form, self.queues, self.viewers, user, received_at)
+            counted = self.requests.count(
+                queue=form.queue,
+                args=args,
+                received_at=received_at,
+                context=context,
+                # An export takes every message that matches, wherever it would go: counted as
+                # a discard is (no destinations), not as a redrive (which refuses a DLQ whose
+                # messages cannot go back).
+                action=RequestAction.DISCARD if form.action == "export" else RequestAction.REDRIVE,
+            )
+        except UsageError as exc:
+            _, problems = check_form(
+                form,
+                tz=self.queues.tz,
+                now=received_at,
+                error_attribute=self.queues.settings.error_attribute,
+            )
+            return problems_line(problems) if problems else f":x: {escape(str(exc))}"
+        return count_line(counted.report, form.action)
+
+    def _dlqs(self) -> list[tuple[str, int]]:
+        """The watched DLQs with SQS's approximate depth, deepest first (one catalog read: no
+        message received)."""
+        watched = self.queues.catalog().watched()
+        return sorted(((d.name, d.info.visible) for d in watched), key=lambda d: (-d[1], d[0]))
+
+    def _form(
+        self,
+        form: RequestForm,
+        ticket: RequestTicket,
+        dlqs: list[tuple[str, int]],
+        line: str | None,
+    ) -> dict[str, Any]:
+        return form_view(
+            dlqs=dlqs,
+            form=replace(form, channel=form.channel or ticket.channel or None),
+            error_groups=[],
+            count_line=line,
+            default_channel=ticket.channel or self.default_channel,
+            private_metadata=ticket.seal(self.signer, self.clock()),
+        )
+
+
+def checked_args(
+    form: RequestForm, queues: Queues, viewers: Viewers, user: str, received_at: datetime
+) -> SelectionArgs:
+    """The form's selection as the typed flags give it; UsageError naming each problem, or
+    when selecting by a body field and ``user`` may not read bodies (as the command)."""
+    args, problems = check_form(
+        form, tz=queues.tz, now=received_at, error_attribute=queues.settings.error_attribute
+    )
+    if args is None or form.queue is None:
+        raise UsageError("; ".join(problems.values()) or "Choose a DLQ.")
+    if args.time_field is not None:
+        # A count by a body field says, window by window, what the field holds.
+        may_read_bodies(viewers, user, "Selecting by a body field (--time-field) ")
+    return args
+
+
+def show(
+    slack: SlackApi,
+    view_id: str,
+    user: str,
+    view: dict[str, Any],
+    view_hash: str | None = None,
+    *,
+    dm: Message | None = None,
+) -> OpenView | None:
+    """views.update of the modal; None when it is gone (``not_found``: ``dm`` is sent to the
+    person's DM with the app instead) or was changed since ``view_hash`` (``hash_conflict``: a
+    newer state is shown, this one is dropped)."""
+    try:
+        return slack.update_view(view_id, view, view_hash=view_hash)
+    except SlackError as exc:
+        if exc.code not in ("not_found", "hash_conflict"):
+            raise
+        logger.info("request modal not updated", extra={"code": exc.code})
+        if exc.code == "not_found" and dm is not None:
+            slack.post(user, dm)
+    return None
