@@ -358,3 +358,23 @@ def test_a_peek_the_worker_could_not_take_says_so_in_the_modal(harness: SlackHar
     assert "Could not start the work" in json.dumps(modal_of(harness, updated.body["view_id"]))
     harness.settle()
     assert harness.lambdas.calls_to("worker") == []
+
+
+def test_the_published_tabs_peek_button_opens_the_modal_of_its_dlq(harness: SlackHarness) -> None:
+    # Given Alice's published Home tab, orders-dlq holding two orders
+    seed_orders(harness.sqs, 2)
+    open_home(harness)
+    harness.settle()
+    # When she clicks the Peek button the tab shows for orders-dlq, with the value it carries
+    peek = next(
+        element
+        for block in published(harness)["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["action_id"] == ActionId.HOME_PEEK
+    )
+    home_click(harness, ActionId.HOME_PEEK, peek["value"])
+    harness.settle()
+    # Then the endpoint takes the value, and the modal shows that DLQ's messages
+    (updated,) = harness.calls("views.update")
+    assert "showing 2 of ~2 visible" in json.dumps(modal_of(harness, updated.body["view_id"]))
