@@ -100,6 +100,15 @@ def error(text: str) -> Message:
     return _message(shown, [section(f":x: {shown}")])
 
 
+def failure(exc: BaseException) -> Message:
+    """What the person is told when handling their request failed unexpectedly (a bug, an
+    unexpected answer): the kind of failure only, the details stay in the logs."""
+    return error(
+        f"Something went wrong while handling that ({type(exc).__name__}). Nothing was deleted "
+        "from a DLQ without being sent first; the logs have the details."
+    )
+
+
 def notice(text: str) -> Message:
     """A message in mrkdwn we wrote: callers escape every value they put in it."""
     return _message(text, [section(text)])

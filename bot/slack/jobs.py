@@ -125,14 +125,7 @@ class SlackWorker:
             logger.exception("job failed", extra={"job": job.kind.value})
             count("AsyncStepFailed")
             if response_url:
-                self.slack.respond(
-                    response_url,
-                    blocks.error(
-                        f"Something went wrong while handling that ({type(exc).__name__}). "
-                        "Nothing was deleted from a DLQ without being sent first; the logs "
-                        "have the details."
-                    ),
-                )
+                self.slack.respond(response_url, blocks.failure(exc))
             return {"ok": False, "error": type(exc).__name__}
         return {"ok": True}
 

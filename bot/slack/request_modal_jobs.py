@@ -117,14 +117,18 @@ class RequestModal:
         ticket = RequestTicket(job.user, job.view_id, job.channel)
         try:
             dlqs = self._dlqs()
-        except DlqRedriveError as exc:
+        except Exception as exc:
+            # Nobody else would tell the person: the modal would say "Reading…" for ever.
+            failed = blocks.error(str(exc)) if isinstance(exc, DlqRedriveError) else None
             show(
                 self.slack,
                 job.view_id,
                 job.user,
-                result_view(blocks.error(str(exc))),
+                result_view(failed or blocks.failure(exc), action=job.action),
                 job.view_hash,
             )
+            if failed is None:
+                raise  # a bug: logged and counted by the worker's router
             return
         line = None if form.queue is None else counting_line(form.queue)
         opened = show(
@@ -165,6 +169,10 @@ class RequestModal:
         except DlqRedriveError as exc:
             logger.warning("request refused", extra={"user": job.user, "error": str(exc)})
             outcome = blocks.error(str(exc))
+        except Exception as exc:
+            # The modal says "Counting…" until told otherwise: tell, then let the router log it.
+            reply(blocks.failure(exc))
+            raise
         if outcome is not None:
             reply(outcome)
 

@@ -22,6 +22,7 @@ from bot.slack.request_form import (
     REQUEST_FIELD_UNTIL,
 )
 from infra.local.scene import count
+from infra.local.slack_events import http_event, view_action_body
 from tests.integration.slack.request_world import (
     RequestWorld,
     count_line,
@@ -33,6 +34,7 @@ from tests.integration.slack.slack_harness import (
     CHANNEL,
     OUTSIDER,
     REQUESTER,
+    SECRET,
     SlackHarness,
     ack_text,
     seed_orders,
@@ -405,3 +407,79 @@ def test_someone_who_may_not_read_bodies_cannot_export(harness: SlackHarness) ->
     # Then the modal says why not, and nothing was written or received
     assert "Exporting reads message bodies" in modal_text(world.modal())
     assert _exported() == []
+
+
+def test_the_home_tabs_export_opens_the_modal_for_an_export_counted(
+    harness: SlackHarness,
+) -> None:
+    # Given a DLQ with 3 messages
+    seed_orders(harness.sqs, 3)
+    world = RequestWorld(harness)
+
+    # When Export… of orders-dlq is clicked on the Home tab
+    world.home_click(ActionId.HOME_EXPORT, "orders-dlq", user=REQUESTER)
+    harness.settle()
+
+    # Then the modal is an export of that DLQ (no card channel), counted exactly
+    view = world.modal()
+    assert view["submit"]["text"] == "Export"
+    assert "*3* message(s) match and would be exported" in count_line(view)
+    assert REQUEST_FIELD_CHANNEL not in modal_text(view)
+
+
+def test_a_home_click_with_a_bad_value_is_answered_in_a_modal(harness: SlackHarness) -> None:
+    # Given a Home tab click whose value names no queue
+    world = RequestWorld(harness)
+    body = view_action_body(
+        ActionId.HOME_REDRIVE.value,
+        '{"queue": "<!channel>"}',
+        user=REQUESTER,
+        view={"id": "VHOME", "type": "home", "hash": "h", "blocks": []},
+        trigger_id=harness.slack.state.modals.new_trigger(),
+    )
+
+    # When it reaches the endpoint
+    ack = harness.send(http_event(body, SECRET))
+    harness.settle()
+
+    # Then the only answer it can have is a modal saying so; nothing reached the worker
+    assert ack["statusCode"] == 200
+    text = modal_text(world.modal())
+    assert ":x:" in text and "<!channel>" not in text
+    assert _worker_jobs(harness) == 0
+
+
+def test_a_count_for_a_modal_state_since_replaced_is_dropped(harness: SlackHarness) -> None:
+    # Given the filled modal, counted for every message (the modal updated since)
+    world, view = _filled(harness, 5)
+    every = world.count(view, state(queue="orders-dlq", selection="all"), user=REQUESTER)
+    assert "*5* message(s) match" in count_line(every)
+
+    # When a click made on the modal before that update is handled only now
+    world.change(view, state(queue="orders-dlq", selection="all", limit="2"), user=REQUESTER)
+    harness.settle()
+
+    # Then Slack refused its update (the hash it carried is stale), and the modal still shows
+    # the newer state's count
+    last = harness.calls("views.update")[-1]
+    assert last.body["hash"] == view["hash"]
+    assert "*5* message(s) match" in count_line(world.modal())
+
+
+def test_a_card_channel_the_app_cannot_post_in_is_said_in_the_modal(
+    harness: SlackHarness,
+) -> None:
+    # Given the filled modal, and a chosen channel the bot is not a member of
+    world, view = _filled(harness, 2)
+    harness.slack.state.refuse("chat.postMessage", "not_in_channel")
+
+    # When it is submitted
+    world.submit(
+        view, state(queue="orders-dlq", selection="all", channel=OTHER_CHANNEL), user=REQUESTER
+    )
+    harness.settle()
+
+    # Then the modal says the card could not be posted, with Slack's reason; nothing moved
+    text = modal_text(world.modal())
+    assert "not_in_channel" in text
+    assert count(harness.sqs, "orders-dlq") == 2
