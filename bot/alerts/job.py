@@ -200,9 +200,8 @@ class Check:
                 messages,
                 first_attempt=self.attempt.first,
             )
-            for action in group:
-                if self._save(action.after) is not None:
-                    done.append((action.reading.dlq, action.change))
+            if self.parts.store.save_all([a.after for a in group], now=self.now):
+                done.extend((a.reading.dlq, a.change) for a in group)
         return done
 
     def _save(self, state: AlertState) -> AlertState | None:

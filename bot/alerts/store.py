@@ -27,7 +27,14 @@ from bot.catalog import Dlq
 from bot.errors import AwsError
 from bot.printable import printable_logger
 from bot.state_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
-from bot.state_table_api import ConditionFailedError, Item, StateTableApi, key
+from bot.state_table_api import (
+    ConditionFailedError,
+    Item,
+    Put,
+    StateTableApi,
+    TransactionCanceledError,
+    key,
+)
 
 logger = printable_logger(__name__)
 
@@ -35,6 +42,7 @@ ALERTS = "ALERTS"
 WATCH = "ALERTWATCH"
 FED = "fed"
 RETENTION = timedelta(days=30)
+MAX_TRANSACT = 100  # TransactWriteItems' limit of actions
 # A DynamoDB item holds at most 400 KB: this many URLs of about 120 bytes stay well within it.
 MAX_FED_DLQS = 2_000
 
@@ -58,28 +66,53 @@ class AlertStore:
     def save(self, state: AlertState, *, now: datetime) -> AlertState | None:
         """Write ``state`` if its item is still at ``state.version`` (absent for 0): the state
         as stored (its version one up), or None if another check changed it meanwhile."""
-        if state.version:
-            condition = "#version = :version"
-            values: dict[str, Any] = {":version": {"N": str(state.version)}}
-            names: dict[str, str] = {"#version": "version"}
-        else:
-            # Absent, or past its TTL and not yet deleted (``states`` reads it as absent).
-            condition = "attribute_not_exists(#pk) OR #ttl < :now"
-            values = {":now": {"N": str(int(now.timestamp()))}}
-            names = {"#pk": PARTITION_KEY, "#ttl": TTL_ATTRIBUTE}
-        stored = replace(state, version=state.version + 1)
+        stored, put = _put(state, now)
         try:
             self.table.put(
-                _item(stored, now),
-                condition=condition,
-                names=names,
-                values=values,
+                put.item,
+                condition=put.condition,
+                names=put.names,
+                values=put.values,
                 doing=f"save the alert state of {state.dlq!r}",
             )
         except ConditionFailedError:
             logger.warning("alert state of %s changed by another check: left to it", state.dlq)
             return None
         return stored
+
+    def save_all(self, states: list[AlertState], *, now: datetime) -> bool:
+        """Write ``states`` all or none (one transaction per ``MAX_TRANSACT`` of them), each on
+        the condition ``save`` puts: the DLQs one thread reply spoke of are recorded together,
+        so a retry that finds some recorded never re-renders that reply without the others.
+        False if another check changed one of them meanwhile."""
+        for start in range(0, len(states), MAX_TRANSACT):
+            chunk = states[start : start + MAX_TRANSACT]
+            try:
+                self.table.transact(
+                    [_put(state, now)[1] for state in chunk],
+                    doing=f"save the alert states of {len(chunk)} DLQs",
+                )
+            except TransactionCanceledError as exc:
+                if not exc.condition_failed:
+                    raise
+                logger.warning("alert states changed by another check: left to it")
+                return False
+        return True
+
+
+def _put(state: AlertState, now: datetime) -> tuple[AlertState, Put]:
+    """The state as stored (its version one up) and its conditional write."""
+    if state.version:
+        condition = "#version = :version"
+        values: dict[str, Any] = {":version": {"N": str(state.version)}}
+        names: dict[str, str] = {"#version": "version"}
+    else:
+        # Absent, or past its TTL and not yet deleted (``states`` reads it as absent).
+        condition = "attribute_not_exists(#pk) OR #ttl < :now"
+        values = {":now": {"N": str(int(now.timestamp()))}}
+        names = {"#pk": PARTITION_KEY, "#ttl": TTL_ATTRIBUTE}
+    stored = replace(state, version=state.version + 1)
+    return stored, Put(_item(stored, now), condition, names, values)
 
 
 class FedDlqStore:

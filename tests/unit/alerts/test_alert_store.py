@@ -73,3 +73,22 @@ def test_a_state_past_its_ttl_not_yet_deleted_can_be_written_anew() -> None:
     saved = store.save(AlertState("a", last_depth=3), now=later)
 
     assert saved is not None and store.states(now=later) == {"a": saved}
+
+
+def test_the_states_one_reply_spoke_of_are_recorded_all_or_none() -> None:
+    # Given two stored states, one of which another check changed meanwhile
+    store = AlertStore(FakeStateTable())
+    a = store.save(AlertState("a", last_depth=1), now=NOW)
+    b = store.save(AlertState("b", last_depth=1), now=NOW)
+    assert a is not None and b is not None
+    assert store.save(replace(b, last_depth=7), now=NOW) is not None
+
+    # When this check records both after its reply
+    saved = store.save_all([replace(a, notified_depth=20), replace(b, notified_depth=20)], now=NOW)
+
+    # Then neither was written: a retry renders the reply for both again, never for one alone
+    assert saved is False
+    states = store.states(now=NOW)
+    assert states["a"].notified_depth is None and states["b"].last_depth == 7
+    assert store.save_all([replace(states["a"], notified_depth=20)], now=NOW) is True
+    assert store.states(now=NOW)["a"].notified_depth == 20
