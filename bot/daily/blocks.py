@@ -154,8 +154,14 @@ def plural(count: int, word: str) -> str:
 
 def builder_url(blocks: list[Block]) -> str:
     """A Block Kit Builder link that shows ``blocks`` rendered."""
+    return view_builder_url({"blocks": blocks})
+
+
+def view_builder_url(view: dict[str, Any]) -> str:
+    """A Block Kit Builder link that shows ``view`` rendered: a Home tab or a modal (its
+    ``type``, ``title``, ... and ``blocks``), or a message's ``{"blocks": [...]}``."""
     return BLOCK_KIT_BUILDER_URL + urllib.parse.quote(
-        json.dumps({"blocks": blocks}, separators=(",", ":"), ensure_ascii=False), safe=""
+        json.dumps(view, separators=(",", ":"), ensure_ascii=False), safe=""
     )
 
 

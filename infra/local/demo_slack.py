@@ -1,6 +1,7 @@
 """The Slack part of ``make demo``: the request → approve → redrive → outcome story, then a
-peeked message's Discard (approved, archived to moto's S3 first), played through the real Lambda
-handlers against local stand-ins.
+peeked message's Discard (approved, archived to moto's S3 first), then the App Home tab (a
+pending request on the approver's dashboard, and its Peek modal), played through the real Lambda
+handlers against local stand-ins. Views (the Home tab, modals) come with a Block Kit Builder link.
 
 ``run_slack_demo(aws_env)`` expects moto running (``aws_env`` has AWS_ENDPOINT_URL etc.) and the
 demo's queues with messages in their DLQs. It starts the local Slack Web API server and the local
@@ -23,6 +24,7 @@ import boto3
 
 import handlers.slack
 import handlers.worker
+from bot.daily.blocks import view_builder_url
 from bot.slack.app import BOLT_LOGGER
 from bot.slack.ids import ActionId
 from bot.slack.observability import logger
@@ -30,7 +32,15 @@ from bot.state import StateStore
 from bot.state_table import StateTable, create_state_table
 from infra.local.lambda_server import LambdaServer, LocalLambdaContext
 from infra.local.slack_api import SlackApiServer, SlackCall
-from infra.local.slack_events import LOCAL_TEAM, action_body, command_body, http_event
+from infra.local.slack_events import (
+    LOCAL_TEAM,
+    action_body,
+    command_body,
+    event_callback_body,
+    home_opened,
+    http_event,
+    view_action_body,
+)
 
 SECRET = "demo-signing-secret"
 JOB_KEY = "demo-job-signing-key-of-32-bytes-or-more"  # signs endpoint→worker jobs
@@ -60,7 +70,17 @@ def _block_lines(block: dict[str, Any]) -> list[str]:
         return [f"({element['text']})" for element in block.get("elements", [])]
     if kind == "actions":
         return [" ".join(f"[ {e['text']['text']} ]" for e in block.get("elements", []))]
+    if kind == "header":
+        return [f"*{block['text']['text']}*"]
     return [f"<{kind}>"]
+
+
+# Where a view is shown, by the method that showed it.
+_VIEW_PLACES = {
+    "views.publish": "Home tab of",
+    "views.open": "a modal opened",
+    "views.update": "the modal, updated",
+}
 
 
 def render(call: SlackCall) -> str:
@@ -70,14 +90,20 @@ def render(call: SlackCall) -> str:
         where = f"only visible to you ({body.get('response_type', 'ephemeral')})"
     elif call.method == "chat.update":
         where = f"{NAMES.get(str(body.get('channel')), body.get('channel'))}, card updated"
+    elif call.method in _VIEW_PLACES:
+        whose = NAMES.get(str(body.get("user_id")), "") if "user_id" in body else ""
+        where = f"{_VIEW_PLACES[call.method]} {whose}".strip()
     else:
         where = NAMES.get(str(body.get("channel")), str(body.get("channel")))
     lines = [f"{BOLD}[Slack {call.method} → {where}]{RESET}"]
-    blocks = body.get("blocks") or []
+    view = body.get("view") if call.method in _VIEW_PLACES else None
+    blocks = (view or body).get("blocks") or []
     content = [line for block in blocks for line in _block_lines(block)] or [body.get("text", "")]
     for line in content:
         for part in _names(str(line)).splitlines() or [""]:
             lines.append(textwrap.shorten(part, 160, placeholder=" …") if part.strip() else "")
+    if view is not None:
+        lines.append(f"See it rendered (Block Kit Builder): {view_builder_url(view)}")
     return "\n".join("    " + line for line in lines)
 
 
@@ -103,10 +129,11 @@ class _Conversation:
         self.shown = 0
         self.responses = 0
 
-    def _send(self, body: str) -> dict[str, Any]:
+    def _send(self, body: str, **event: Any) -> dict[str, Any]:
         self.responses += 1
         return handlers.slack.handler(
-            http_event(body, SECRET), LocalLambdaContext("slack", 10.0, f"demo-{self.responses}")
+            http_event(body, SECRET, **event),
+            LocalLambdaContext("slack", 10.0, f"demo-{self.responses}"),
         )
 
     def command(self, user: str, text: str) -> None:
@@ -127,6 +154,28 @@ class _Conversation:
         url = self.slack.response_url(f"demo{self.responses}")
         body = action_body(
             action, value, user=user, channel=CHANNEL, message_ts=message_ts, response_url=url
+        )
+        response = self._send(body)
+        print(f"{DIM}    HTTP {response['statusCode']} (the ack){RESET}")
+        self.show()
+
+    def open_home(self, user: str) -> None:
+        """``user`` opens the app's Home tab: Slack sends app_home_opened (Events API, JSON)."""
+        print(f"\n{BOLD}{NAMES[user]} opens the app's Home tab{RESET}")
+        event = event_callback_body(home_opened(user), event_id=f"Ev0DEMO{self.responses:04d}")
+        response = self._send(event, content_type="application/json")
+        print(f"{DIM}    HTTP {response['statusCode']} (the ack){RESET}")
+        self.show()
+
+    def home_click(self, user: str, label: str, action: ActionId, queue: str) -> None:
+        """``user`` clicks ``label`` for ``queue`` on their Home tab (a trigger Slack gives)."""
+        print(f"\n{BOLD}{NAMES[user]} clicks [{label}] for {queue} on the Home tab{RESET}")
+        body = view_action_body(
+            action,
+            json.dumps({"queue": queue}),
+            user=user,
+            view=self.slack.state.home.views[user],
+            trigger_id=self.slack.state.modals.new_trigger(),
         )
         response = self._send(body)
         print(f"{DIM}    HTTP {response['statusCode']} (the ack){RESET}")
@@ -213,6 +262,10 @@ def run_slack_demo(aws_env: dict[str, str]) -> None:
                 talk.click(ALICE, ActionId.PEEK_DISCARD, talk.discard_button(), "1.1")
                 request_id, ts = talk.card()
                 talk.click(BOB, ActionId.APPROVE, request_id, ts)
+                # The App Home tab: Alice asks again, Bob sees it on his dashboard and peeks.
+                talk.command(ALICE, "redrive orders-dlq --limit 1")
+                talk.open_home(BOB)
+                talk.home_click(BOB, "Peek", ActionId.HOME_PEEK, "orders-dlq")
             finally:
                 handlers.slack.endpoint.reset()
                 handlers.worker.worker.reset()

@@ -4,6 +4,7 @@ the archive (the real handlers, the local Lambda endpoint and Slack server, SQS 
 from __future__ import annotations
 
 import json
+import urllib.parse
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,4 +42,13 @@ def test_the_slack_demo_redrives_then_discards_a_peeked_message_into_the_archive
     assert [r["dlq"] for r in records] == ["shipping-dlq"]
     assert count(sqs, shipping.dlq_url) == SHIPPING_FAILURES - 1
     assert f"archived to `s3://{ARCHIVE_BUCKET}/discards/" in text
+    # And Bob's Home tab shows Alice's new request for him to approve, with each DLQ's depth
+    home = text.split("[Slack views.publish → Home tab of @bob]", 1)[1]
+    assert "*Pending approvals* (1)" in home and "you may approve" in home
+    assert "Depth *about 12*" in home  # orders-dlq: 14, less the 2 redriven
+    # and its Peek modal the messages, each view with a Block Kit Builder link
+    assert "showing 3 of ~12 visible" in home
+    links = home.split("See it rendered (Block Kit Builder): ")[1:]
+    views = [json.loads(urllib.parse.unquote(link.split()[0].split("#", 1)[1])) for link in links]
+    assert [v["type"] for v in views] == ["home", "modal", "modal"]
     assert "worker error" not in text
