@@ -10,6 +10,7 @@ the alert's thread, one per thread per check. Every count is SQS's approximate c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -26,11 +27,21 @@ MAX_NAME = 90  # a queue name is at most 80 characters; escaped and in backticks
 MAX_NAMED_IN_TEXT = 5
 
 
+@dataclass(frozen=True)
+class RenderedAlert:
+    """The alert and its thread, and which message names each DLQ: 0 for the alert itself, k
+    for the k-th thread reply (the job claims each DLQ with the part that names it, so a retry
+    knows whether the reply listing it reached the channel)."""
+
+    rendered: RenderedReport
+    where: dict[str, int]
+
+
 def alert_message(
     actions: list[AlertAction], *, at: datetime, tz: ZoneInfo, settings: AlertSettings
-) -> RenderedReport:
+) -> RenderedAlert:
     """The top-level alert of one check for its NEW actions, and its thread (the DLQs that did
-    not fit in it)."""
+    not fit in it, ``MAX_SHOWN`` a reply)."""
     ordered = sorted(actions, key=lambda a: (-a.reading.total, a.reading.dlq))
     shown, rest = ordered[:MAX_SHOWN], ordered[MAX_SHOWN:]
     count = len(ordered)
@@ -42,8 +53,6 @@ def alert_message(
             f"… and {number(len(rest))} more DLQ{'s' if len(rest) != 1 else ''} "
             f"(about {number(total)} messages in all), listed in this thread."
         )
-    # At most MAX_SHOWN lines of bounded length: one message; anything beyond goes to the thread.
-    [body, *spill] = text_messages(f"*{title}*", lines)
     context = (
         f"Checked at {_hhmm(at, tz)} ({tz.key}). Counts are SQS's approximate counts. "
         f"Alerts at {number(settings.threshold)} message{'s' if settings.threshold != 1 else ''}"
@@ -51,16 +60,32 @@ def alert_message(
         f"for {number(settings.quiet_minutes)} minutes at least, these DLQs get no other "
         "alert: growth, the drained note and a refill come in this thread."
     )
+    body = _one_message(f"*{title}*", lines)
     blocks = [*body.blocks, {"type": "context", "elements": [{"type": "mrkdwn", "text": context}]}]
     named = ", ".join(
         f"{escape(a.reading.dlq)} (about {number(a.reading.total)})"
         for a in ordered[:MAX_NAMED_IN_TEXT]
     )
     more = f" and {number(count - MAX_NAMED_IN_TEXT)} more" if count > MAX_NAMED_IN_TEXT else ""
+    where = {a.reading.dlq: 0 for a in shown}
+    thread: list[SlackMessage] = []
+    for start in range(0, len(rest), MAX_SHOWN):
+        chunk = rest[start : start + MAX_SHOWN]
+        head = (
+            f"*The other {number(len(rest))} DLQs of this alert "
+            f"({number(start + 1)}–{number(start + len(chunk))})*"
+        )
+        thread.append(_one_message(head, [_alert_line(a, tz) for a in chunk]))
+        where.update({a.reading.dlq: len(thread) for a in chunk})
     message = SlackMessage(f"{title}: {named}{more}", blocks)
-    head = f"*The other {number(len(rest))} DLQs of this alert*"
-    thread = text_messages(head, [_alert_line(a, tz) for a in rest]) if rest else []
-    return RenderedReport(message, [*spill, *thread])
+    return RenderedAlert(RenderedReport(message, thread), where)
+
+
+def _one_message(head: str, lines: list[str]) -> SlackMessage:
+    """``head`` and at most ``MAX_SHOWN`` lines (of bounded length: a queue name is at most 80
+    characters) in one message: far below Slack's limits, so ``text_messages`` packs them in one."""
+    [message] = text_messages(head, lines)
+    return message
 
 
 def update_messages(

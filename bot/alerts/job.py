@@ -111,6 +111,7 @@ class Check:
         self.attempt = attempt
         self.now = parts.clock()
         self.part = f"alert.{attempt.number}"
+        self._found: dict[tuple[str, str], str | None] = {}  # parts looked up, by (run, part)
 
     def run(self) -> dict[str, Any]:
         watched = self.parts.watch.read()
@@ -142,20 +143,18 @@ class Check:
     def _resolve(
         self, states: dict[str, AlertState], readings: list[Reading]
     ) -> tuple[dict[str, AlertState], list[Reading]]:
-        """Claims whose post is not known looked up: found (the state gets its ts) or owed.
-        A DLQ whose state another check changed meanwhile is left to that check."""
+        """Claims whose post is not known looked up: found (the state gets its alert's ts) or
+        owed. A DLQ whose state another check changed meanwhile is left to that check."""
         kept = dict(states)
         skipped: set[str] = set()
-        found: dict[tuple[str, str], str | None] = {}
         for name, state in sorted(states.items()):
             if not state.claimed or state.alert_part is None or state.alert_run is None:
                 continue
-            post = (state.alert_run, state.alert_part)
-            if post not in found:
-                found[post] = self.parts.poster.find(*post)
-            ts = found[post]
+            ts = self._posted(state.alert_run, state.alert_part)
             if ts is None:
-                logger.warning("alert of %s (%s, %s) is not in Slack: posting it", name, *post)
+                logger.warning(
+                    "alert of %s (%s) is not in Slack: posting it", name, state.alert_run
+                )
                 kept[name] = resolved(state, None)  # the claim stays; the post is owed
                 continue
             saved = self._save(resolved(state, ts))
@@ -165,24 +164,44 @@ class Check:
                 kept[name] = saved
         return kept, [r for r in readings if r.dlq not in skipped]
 
+    def _posted(self, run: str, part: str) -> str | None:
+        """The ts of the alert that names a DLQ in ``part`` of ``run`` (the alert itself,
+        ``alert.<n>``, or its k-th thread reply, ``alert.<n>.<k>``) if that part is in Slack."""
+        top = ".".join(part.split(".")[:2])
+        if (run, top) not in self._found:
+            self._found[(run, top)] = self.parts.poster.find(run, top)
+        ts = self._found[(run, top)]
+        if ts is None or part == top:
+            return ts
+        if (run, part) not in self._found:
+            self._found[(run, part)] = self.parts.poster.find(run, part, thread_ts=ts)
+        return ts if self._found[(run, part)] else None
+
     def _alert(self, actions: list[AlertAction]) -> list[str]:
-        """Claim each NEW alert, post them as one message, then record its ts."""
-        claimed: list[AlertAction] = []
+        """Claim each NEW alert with the part that names it, post them, then record the ts.
+
+        Rendered before the claims: a claim refused (another check changed that state in the
+        meantime: a race reserved concurrency rules out) leaves its line in the alert."""
+        if not actions:
+            return []
+        alert = alert_message(
+            actions, at=self.now, tz=self.parts.timezone, settings=self.parts.settings
+        )
+        claimed: list[AlertState] = []
         for action in actions:
-            saved = self._save(action.after)
+            where = alert.where[action.reading.dlq]
+            part = self.part if where == 0 else f"{self.part}.{where}"
+            saved = self._save(replace(action.after, alert_part=part))
             if saved is not None:
-                claimed.append(replace(action, after=saved))
+                claimed.append(saved)
         if not claimed:
             return []
-        rendered = alert_message(
-            claimed, at=self.now, tz=self.parts.timezone, settings=self.parts.settings
-        )
         ts = self.parts.poster.publish(
-            self.run_key, rendered, first_attempt=self.attempt.first, part=self.part
+            self.run_key, alert.rendered, first_attempt=self.attempt.first, part=self.part
         )
-        for action in claimed:
-            self._save(resolved(action.after, ts))
-        return sorted(a.reading.dlq for a in claimed)
+        for state in claimed:
+            self._save(resolved(state, ts))
+        return sorted(state.dlq for state in claimed)
 
     def _update(self, actions: list[AlertAction]) -> list[tuple[str, Change]]:
         """Each thread's replies of this check, posted once, then the states recorded."""

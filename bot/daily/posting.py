@@ -116,11 +116,12 @@ class ReportPoster:
         parts = self._parts(run, first_attempt)
         self._put_all(run, part, messages, parts, thread_ts=thread_ts)
 
-    def find(self, run: str, part: str) -> str | None:
-        """The ts of top-level ``part`` of ``run`` if it was posted: from the records, else
-        looked up in Slack (a record can be lost); None if it never was."""
+    def find(self, run: str, part: str, *, thread_ts: str | None = None) -> str | None:
+        """The ts of ``part`` of ``run`` (top-level, or a reply in the thread ``thread_ts``) if
+        it was posted: from the records, else looked up in Slack (a record can be lost); None
+        if it never was."""
         parts = self._parts(run, first_attempt=False)
-        self._look_up(run, parts, None)
+        self._look_up(run, parts, thread_ts)
         return parts.posted.get(part)
 
     def _parts(self, run: str, first_attempt: bool) -> _Parts:

@@ -253,3 +253,36 @@ def test_a_malformed_event_is_answered_not_retried_and_posts_nothing(
     # Then it answers what is wrong (Lambda does not retry an answer) and posts nothing
     assert outcome["status"] == "error" and "time" in outcome["error"]
     assert alerts.posts() == []
+
+
+def test_dlqs_listed_in_an_alert_reply_that_never_reached_slack_are_alerted_next_check(
+    alerts: Alerts, sqs: Any
+) -> None:
+    # Given 60 filling DLQs (the alert names 20, its two thread replies 20 each) and Slack
+    # refusing the second reply, with no Lambda retry after
+    pairs = [create_pair(sqs, f"svc-{n:02d}") for n in range(60)]
+    for n, pair in enumerate(pairs):
+        fill(sqs, pair, 1 + n)
+
+    def second_reply(body: dict[str, Any]) -> bool:
+        return bool(body.get("metadata", {}).get("event_payload", {}).get("part") == "alert.1.2")
+
+    alerts.slack.state.refuse("chat.postMessage", "internal_error", second_reply)
+    with pytest.raises(SlackError):
+        alerts.check(0)
+    [first] = alerts.alerts()
+    listed = {p.dlq_name for p in pairs if f"`{p.dlq_name}`" in text(first)} | {
+        p.dlq_name
+        for p in pairs
+        for r in alerts.replies(first["ts"])
+        if f"`{p.dlq_name}`" in text(r)
+    }
+    assert len(listed) == 40
+
+    # When the next scheduled check runs
+    following = alerts.check(5)
+
+    # Then exactly the 20 DLQs nobody was told about are alerted, in a new message; the 40
+    # named in the channel are not alerted again
+    assert set(following["alerted"]) == {p.dlq_name for p in pairs} - listed
+    assert len(alerts.alerts()) == 2

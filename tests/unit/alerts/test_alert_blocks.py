@@ -45,22 +45,25 @@ def within_limits(blocks: list[dict[str, object]]) -> None:
 def test_any_number_of_dlqs_is_one_message_and_a_thread_within_limits(count: int) -> None:
     actions = [new(f"team-{n:03d}-{'q' * 70}", 1 + n % 13) for n in range(count)]
 
-    rendered = alert_message(actions, at=AT, tz=TZ, settings=SETTINGS)
+    alert = alert_message(actions, at=AT, tz=TZ, settings=SETTINGS)
 
+    rendered = alert.rendered
     within_limits(rendered.message.blocks)
     for reply in rendered.thread:
         within_limits(reply.blocks)
     everything = [rendered.message, *rendered.thread]
-    for action in actions:  # every DLQ named exactly once, with its count
+    for action in actions:  # every DLQ named exactly once, with its count, where it says
         line = f"`{action.reading.dlq}`: about {action.reading.total} message"
-        assert sum(text_of(m.blocks).count(line) for m in everything) == 1
-    assert bool(rendered.thread) == (count > MAX_SHOWN)
+        assert [text_of(m.blocks).count(line) for m in everything] == [
+            int(n == alert.where[action.reading.dlq]) for n in range(len(everything))
+        ]
+    assert len(rendered.thread) == -(-max(count - MAX_SHOWN, 0) // MAX_SHOWN)
 
 
 def test_the_deepest_are_shown_and_the_rest_summarised_with_their_true_total() -> None:
     actions = [new(f"q{n:02d}", n + 1) for n in range(25)]  # q24 deepest (25 messages)
 
-    rendered = alert_message(actions, at=AT, tz=TZ, settings=SETTINGS)
+    rendered = alert_message(actions, at=AT, tz=TZ, settings=SETTINGS).rendered
 
     shown = text_of(rendered.message.blocks)
     assert shown.index("`q24`") < shown.index("`q23`")
@@ -71,7 +74,7 @@ def test_the_deepest_are_shown_and_the_rest_summarised_with_their_true_total() -
 def test_counts_say_they_are_approximate_and_what_is_in_flight() -> None:
     rendered = alert_message(
         [new("orders-dlq", 12, in_flight=2, grew_by=11)], at=AT, tz=TZ, settings=SETTINGS
-    )
+    ).rendered
 
     shown = text_of(rendered.message.blocks)
     assert (
@@ -85,7 +88,7 @@ def test_counts_say_they_are_approximate_and_what_is_in_flight() -> None:
 def test_names_are_escaped_in_the_blocks_and_the_fallback_text() -> None:
     hostile = "<!channel> & <https://evil|click>`x"
 
-    rendered = alert_message([new(hostile, 3)], at=AT, tz=TZ, settings=SETTINGS)
+    rendered = alert_message([new(hostile, 3)], at=AT, tz=TZ, settings=SETTINGS).rendered
 
     for text in (text_of(rendered.message.blocks), rendered.message.text):
         assert "<!channel>" not in text and "<https://evil" not in text
