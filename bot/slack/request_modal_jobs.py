@@ -27,16 +27,19 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.error_groups import label_digest
 from bot.errors import DlqRedriveError, UsageError
 from bot.selection_options import SelectionArgs
 from bot.slack import blocks
 from bot.slack.command_handlers import may_read_bodies
+from bot.slack.home_model import ScanFacts
 from bot.slack.mrkdwn import code, escape
 from bot.slack.observability import logger
 from bot.slack.protocol import JobSigner, RequestCountJob, RequestOpenJob, RequestSubmitJob
 from bot.slack.queues import Queues
 from bot.slack.redrive_requests import RedriveRequests
 from bot.slack.request_form import (
+    MAX_OPTION_VALUE,
     RequestForm,
     check_form,
     count_line,
@@ -68,6 +71,12 @@ class Exporter(Protocol):
     ) -> Message: ...
 
 
+class ScanFactsReader(Protocol):
+    """``bot.daily.scan_facts.ScanFactsStore``: what the last daily scan found in each DLQ."""
+
+    def get_many(self, dlqs: list[str]) -> dict[str, ScanFacts]: ...
+
+
 class RequestModal:
     """Fills, counts and submits the request modal."""
 
@@ -83,6 +92,7 @@ class RequestModal:
         clock: Callable[[], datetime],
         allowed_channels: tuple[str, ...] = (),
         default_channel: str | None = None,
+        scan_facts: ScanFactsReader | None = None,
     ) -> None:
         self.queues = queues
         self.requests = requests
@@ -95,6 +105,8 @@ class RequestModal:
         # Where the card goes when the modal was not opened from a channel (the Home tab):
         # the report's channel, if configured (None: the person picks one).
         self.default_channel = default_channel
+        # The error groups the last daily scan found, offered in the form (None: only typed).
+        self.scan_facts = scan_facts
 
     # --- the jobs ---------------------------------------------------------------------------
 
@@ -116,7 +128,7 @@ class RequestModal:
         )
         ticket = RequestTicket(job.user, job.view_id, job.channel)
         try:
-            dlqs = self._dlqs()
+            dlqs = watched_dlqs(self.queues)
         except Exception as exc:
             # Nobody else would tell the person: the modal would say "Reading…" for ever.
             failed = blocks.error(str(exc)) if isinstance(exc, DlqRedriveError) else None
@@ -146,7 +158,7 @@ class RequestModal:
         form = RequestForm.from_json(job.form)
         ticket = RequestTicket(job.user, job.view_id, form.channel or "")
         received_at = datetime.fromisoformat(job.received_at)
-        dlqs = self._dlqs()
+        dlqs = watched_dlqs(self.queues)
         line = self._count_line(form, job.user, received_at, context)
         show(self.slack, job.view_id, job.user, self._form(form, ticket, dlqs, line), job.view_hash)
 
@@ -245,12 +257,6 @@ class RequestModal:
             return problems_line(problems) if problems else f":x: {escape(str(exc))}"
         return count_line(counted.report, form.action)
 
-    def _dlqs(self) -> list[tuple[str, int]]:
-        """The watched DLQs with SQS's approximate depth, deepest first (one catalog read: no
-        message received)."""
-        watched = self.queues.catalog().watched()
-        return sorted(((d.name, d.info.visible) for d in watched), key=lambda d: (-d[1], d[0]))
-
     def _form(
         self,
         form: RequestForm,
@@ -261,7 +267,7 @@ class RequestModal:
         return form_view(
             dlqs=dlqs,
             form=replace(form, channel=form.channel or ticket.channel or None),
-            error_groups=[],
+            error_groups=offered_error_groups(self.scan_facts, form.queue),
             count_line=line,
             default_channel=ticket.channel or self.default_channel,
             private_metadata=ticket.seal(self.signer, self.clock()),
@@ -305,3 +311,32 @@ def show(
         if exc.code == "not_found" and dm is not None:
             slack.post(user, dm)
     return None
+
+
+def watched_dlqs(queues: Queues) -> list[tuple[str, int]]:
+    """The watched DLQs with SQS's approximate depth, deepest first (one catalog read: no
+    message received)."""
+    watched = queues.catalog().watched()
+    return sorted(((d.name, d.info.visible) for d in watched), key=lambda d: (-d[1], d[0]))
+
+
+def offered_error_groups(
+    scan_facts: ScanFactsReader | None, queue: str | None
+) -> list[tuple[str, str]]:
+    """The DLQ's largest error groups as the last daily scan found them (as the report and the
+    Home tab show them): (what --error takes, the label). The label itself when an option's
+    value can hold it, else its #digest (as the report's buttons carry it). None read: none
+    offered, a label can still be typed."""
+    if queue is None or scan_facts is None:
+        return []
+    try:
+        facts = scan_facts.get_many([queue]).get(queue)
+    except DlqRedriveError as exc:  # the state table: the form works without them
+        logger.warning("error groups not read", extra={"error": str(exc)})
+        return []
+    if facts is None:
+        return []
+    return [
+        (g.label if len(g.label) <= MAX_OPTION_VALUE else label_digest(g.label), g.label)
+        for g in facts.top_errors
+    ]

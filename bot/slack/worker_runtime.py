@@ -142,6 +142,7 @@ def assemble_worker(
             clock=clock,
             allowed_channels=slack_settings.allowed_channels,
             default_channel=report_channel,
+            scan_facts=ScanFactsStore(state.table),
         ),
         edits=Edits(
             queues=queues,

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
 from slack_sdk.models.views import View
 
+from bot.daily.scan_facts import ScanFactsStore
+from bot.slack.home_model import ErrorGroupFact, ScanFacts
 from bot.slack.ids import ActionId
 from bot.slack.request_form import (
     REQUEST_FIELD_CHANNEL,
@@ -21,7 +24,7 @@ from bot.slack.request_form import (
     REQUEST_FIELD_QUEUE,
     REQUEST_FIELD_UNTIL,
 )
-from infra.local.scene import count
+from infra.local.scene import count, create_pair, put_in_dlq
 from infra.local.slack_events import http_event, view_action_body
 from tests.integration.slack.request_world import (
     RequestWorld,
@@ -46,9 +49,10 @@ BUCKET = "dlq-archive"
 
 @pytest.fixture
 def slack_env(slack_env: dict[str, str]) -> dict[str, str]:
-    """The app with an archive bucket (ARCHIVE_BUCKET) on moto's S3, for the modal's Export."""
+    """The app with an archive bucket (ARCHIVE_BUCKET) on moto's S3, for the modal's Export, and
+    error groups named by the ``error`` attribute (ERROR_ATTRIBUTE)."""
     boto3.client("s3").create_bucket(Bucket=BUCKET)
-    return {**slack_env, "ARCHIVE_BUCKET": BUCKET}
+    return {**slack_env, "ARCHIVE_BUCKET": BUCKET, "ERROR_ATTRIBUTE": "error"}
 
 
 def _filled(harness: SlackHarness, n: int = 5) -> tuple[RequestWorld, dict[str, Any]]:
@@ -483,3 +487,36 @@ def test_a_card_channel_the_app_cannot_post_in_is_said_in_the_modal(
     text = modal_text(world.modal())
     assert "not_in_channel" in text
     assert count(harness.sqs, "orders-dlq") == 2
+
+
+def test_the_error_groups_of_the_last_scan_are_offered_and_count_exactly(
+    harness: SlackHarness,
+) -> None:
+    # Given a DLQ with 3 Timeout and 2 Throttled messages, and the last daily scan's facts
+    pair = create_pair(harness.sqs, "orders")
+    for label, n in (("Timeout <!here>", 3), ("Throttled", 2)):
+        attributes = {"error": {"DataType": "String", "StringValue": label}}
+        put_in_dlq(
+            harness.sqs, pair, [json.dumps({"order": i}) for i in range(n)], attributes=attributes
+        )
+    now = datetime.now(UTC)
+    groups = (ErrorGroupFact("Timeout <!here>", 3), ErrorGroupFact("Throttled", 2))
+    ScanFactsStore(harness.state.table).put_all(
+        [ScanFacts("orders-dlq", now, 5, True, now, None, groups)], now=now
+    )
+    world = RequestWorld(harness)
+    view = world.open(user=REQUESTER)
+
+    # When the requester chooses the error-group selection, then picks Timeout
+    by_error = world.count(view, state(queue="orders-dlq", selection="error"), user=REQUESTER)
+    timeout = world.count(
+        by_error,
+        state(queue="orders-dlq", selection="error", error="Timeout <!here>"),
+        user=REQUESTER,
+    )
+
+    # Then both groups were offered (escaped, as plain text), and Timeout counts exactly 3
+    offered = modal_text(by_error)
+    assert "Timeout &lt;!here&gt;" in offered or "Timeout <!here>" in offered
+    assert "Throttled" in offered
+    assert "*3* message(s) match; *3* would move" in count_line(timeout)
