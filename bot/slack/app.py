@@ -528,8 +528,8 @@ def build_app(
 
         view = body.get("view") or {}
         user = _text(body.get("user", {}).get("id"))
-        if requests is None:
-            ack(response_action="errors", errors={})
+        if requests is None:  # no request modal is ever opened then: nothing to check
+            ack()
             return
         try:
             form = requests().check(view, user, clock(), channel_refusal)

@@ -22,6 +22,7 @@ from bot.slack.request_form import (
     REQUEST_FIELD_DAY,
     REQUEST_FIELD_LIMIT,
     REQUEST_FIELD_QUEUE,
+    REQUEST_FIELD_TIME_FIELD,
     REQUEST_FIELD_UNTIL,
 )
 from infra.local.scene import count, create_pair, put_in_dlq
@@ -520,3 +521,50 @@ def test_the_error_groups_of_the_last_scan_are_offered_and_count_exactly(
     assert "Timeout &lt;!here&gt;" in offered or "Timeout <!here>" in offered
     assert "Throttled" in offered
     assert "*3* message(s) match; *3* would move" in count_line(timeout)
+
+
+def test_selecting_by_a_body_field_needs_a_viewer_as_the_typed_flag_does(
+    harness: SlackHarness,
+) -> None:
+    # Given a DLQ, and the modal opened by someone outside the approvers and VIEWERS
+    seed_orders(harness.sqs, 2)
+    world = RequestWorld(harness)
+    view = world.open(user=OUTSIDER)
+    by_day = world.count(view, state(queue="orders-dlq", selection="yesterday"), user=OUTSIDER)
+    values = state(queue="orders-dlq", selection="yesterday")
+    values.update(
+        {
+            REQUEST_FIELD_TIME_FIELD: {
+                REQUEST_FIELD_TIME_FIELD: {"type": "plain_text_input", "value": "occurredAt"}
+            }
+        }
+    )
+
+    # When they count yesterday's messages by the body's occurredAt, then submit it
+    counted = world.count(by_day, values, user=OUTSIDER)
+    world.submit(counted, values, user=OUTSIDER)
+    harness.settle()
+
+    # Then the count says why not, as `/dlq-redrive redrive ... --time-field` would, and no
+    # card was asked for
+    assert "reads message bodies" in count_line(counted)
+    assert "reads message bodies" in modal_text(world.modal())
+    assert harness.calls("chat.postMessage") == []
+
+
+def test_the_command_in_a_channel_where_the_app_is_not_enabled_opens_nothing(
+    harness: SlackHarness,
+) -> None:
+    # Given the app enabled in the ops channel only
+    harness.env["ALLOWED_CHANNELS"] = CHANNEL
+    import handlers.slack
+
+    handlers.slack.endpoint.reset(harness.env)
+    world = RequestWorld(harness)
+
+    # When /dlq-redrive is typed in another channel
+    ack = world.command("", user=REQUESTER, channel=OTHER_CHANNEL)
+
+    # Then the ack says where it may be used, and no modal was opened
+    assert "not enabled in this channel" in ack_text(ack)
+    assert harness.calls("views.open") == []
