@@ -48,6 +48,34 @@ const archiveBucket = async (resolveVariable) => {
   return raw;
 };
 
+// Alerts between reports (issue 14). Their bounds are bot/config.py's (AlertSettings: at least 1,
+// a quiet period of at most MAX_ALERT_QUIET_MINUTES, a week), so a stage that packages also
+// starts. A check at most an hour apart: a slower one is no longer "when a DLQ starts filling".
+const MAX_ALERT_CHECK_MINUTES = 60;
+const MAX_ALERT_QUIET_MINUTES = 7 * 24 * 60;
+// No queue holds more than this many messages for a threshold or a growth to mean something; a
+// longer number is a typing mistake (and past 2**53 JavaScript would round it).
+const MAX_ALERT_COUNT = 1000000000;
+
+const alertCheckMinutes = async (resolveVariable) =>
+  wholeNumber(resolveVariable, 'alertCheckMinutes', { min: 1, max: MAX_ALERT_CHECK_MINUTES });
+
+// Slack conversation ids of channels: C… (public) or G… (private). A "#name" would post (Slack
+// accepts names) but the check could not find its own alerts again (conversations.history takes
+// an id), and a user id would post to a DM the team does not watch.
+const SLACK_CHANNEL_ID = /^[CG][A-Z0-9]{2,}$/;
+
+const alertChannel = async (resolveVariable) => {
+  const raw = String(await resolveVariable('param:alertChannel')).trim();
+  if (raw && !SLACK_CHANNEL_ID.test(raw)) {
+    throw new Error(
+      `alertChannel "${raw}" is not a Slack channel id (C… or G…, from the channel's About ` +
+        'tab, not its #name): name one, or leave it empty for the report channel',
+    );
+  }
+  return raw;
+};
+
 module.exports = {
   // The Slack endpoint's reserved concurrency (Lambda's account default quota is 1,000).
   slackReservedConcurrency: async ({ resolveVariable }) =>
@@ -72,6 +100,28 @@ module.exports = {
     String(await wholeNumber(resolveVariable, 'dailyCanaryWaitS', { min: 0, max: 600 })),
   dailyCanaryMaxReturned: async ({ resolveVariable }) =>
     String(await share(resolveVariable, 'dailyCanaryMaxReturned')),
+  // The alert check's schedule: "rate(1 minute)" or "rate(N minutes)" (a rate expression's unit
+  // is singular for 1 and plural above, EventBridge's "Rate expressions reference").
+  alertCheckRate: async ({ resolveVariable }) => {
+    const minutes = await alertCheckMinutes(resolveVariable);
+    return minutes === 1 ? 'rate(1 minute)' : `rate(${minutes} minutes)`;
+  },
+  // How old a check's event may get in Lambda's queue before it is dropped: one interval (Lambda
+  // takes 60 to 21,600 s), after which the next check is due anyway.
+  alertCheckSeconds: async ({ resolveVariable }) => (await alertCheckMinutes(resolveVariable)) * 60,
+  // ALERT_*, as text for the environment.
+  alertThreshold: async ({ resolveVariable }) =>
+    String(await wholeNumber(resolveVariable, 'alertThreshold', { min: 1, max: MAX_ALERT_COUNT })),
+  alertGrowth: async ({ resolveVariable }) =>
+    String(await wholeNumber(resolveVariable, 'alertGrowth', { min: 1, max: MAX_ALERT_COUNT })),
+  alertQuietMinutes: async ({ resolveVariable }) =>
+    String(
+      await wholeNumber(resolveVariable, 'alertQuietMinutes', {
+        min: 1,
+        max: MAX_ALERT_QUIET_MINUTES,
+      }),
+    ),
+  alertChannel: async ({ resolveVariable }) => alertChannel(resolveVariable),
   // The same, for the stack parameter ArchiveBucketName (empty: the stack creates one).
   givenArchiveBucket: async ({ resolveVariable }) => archiveBucket(resolveVariable),
   archiveBucket,

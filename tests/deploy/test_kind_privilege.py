@@ -40,6 +40,7 @@ from tests.deploy.conftest import REQUIRED_PARAMS
 from tests.deploy.test_least_privilege import calls, code_of, iam_glob_matches
 from tests.deploy.test_template import (
     HANDLERS,
+    NAMES,
     Template,
     as_list,
     function,
@@ -102,7 +103,7 @@ KIND_ACTIONS = (NO_RESOURCE_TYPE - {"sqs:ListQueues"}) | set(RESOURCE_TYPE)
 SNS_ACTIONS = {a for a in KIND_ACTIONS if a.startswith("sns:")}
 EVENTS_ACTIONS = {a for a in KIND_ACTIONS if a.startswith("events:")}
 # The worker and the daily job invoke themselves and `failed` (their own statements, not a kind's).
-OWN_FUNCTIONS = {f"dlq-redrive-dev-{name}" for name in ("slack", "worker", "daily", "failed")}
+OWN_FUNCTIONS = {f"dlq-redrive-dev-{name}" for name in NAMES}
 
 
 def package(tmp_path_factory: pytest.TempPathFactory, name: str, *params: str) -> Template:

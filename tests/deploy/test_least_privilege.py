@@ -391,7 +391,15 @@ OWN_CODE = {
     ],
     "handlers/daily.handler": ["handlers/daily.py", "bot/daily/**/*.py", "bot/redrive_ledger.py"],
     "handlers/failed.handler": ["handlers/failed.py", "bot/*/failures.py"],
-    "handlers/alerts.handler": ["handlers/alerts.py", "bot/alerts/**/*.py"],
+    # The alert checks run the daily report's lease and post records (bot.alerts.job)
+    "handlers/alerts.handler": [
+        "handlers/alerts.py",
+        "bot/alerts/**/*.py",
+        "bot/daily/lease.py",
+        "bot/daily/once.py",
+        "bot/daily/posting.py",
+        "bot/daily/snapshots.py",
+    ],
 }
 
 
@@ -482,8 +490,9 @@ OWN_ITEMS = {
     ],
     # A failed Slack run (its request and run) or a failed daily run (its run and lease).
     "handlers/failed.handler": ["REQUEST#*", "RUNS", "DAILYRUN#*", "DAILYLEASE#*"],
-    # bot/alerts/store.py: every DLQ's alert state, and (read) the daily report's fed DLQs
-    "handlers/alerts.handler": ["ALERTS", "ALERTWATCH"],
+    # bot/alerts/store.py: every DLQ's alert state, and (read) the daily report's fed DLQs;
+    # bot/alerts/job.py: each check's lease and post records, the daily's kind under alert#<time>
+    "handlers/alerts.handler": ["ALERTS", "ALERTWATCH", "DAILYLEASE#alert#*", "DAILYRUN#alert#*"],
 }
 # Items a role reads and never writes, in a statement of read actions only: the worker's App Home
 # shows the daily report's snapshots and last scan facts (bot/slack/home_data.py).

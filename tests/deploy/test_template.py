@@ -46,6 +46,11 @@ ONLY_FOR = {
         "handlers/worker.handler",
         "handlers/failed.handler",
     },
+    # The alert checks' settings (bot/config.py AlertSettings): only the alerts function reads them.
+    **{
+        name: {"handlers/alerts.handler"}
+        for name in ("ALERT_CHANNEL", "ALERT_THRESHOLD", "ALERT_GROWTH", "ALERT_QUIET_MINUTES")
+    },
 }
 
 
@@ -58,6 +63,17 @@ def function(template: Template, handler: str) -> dict[str, Any]:
         f["Properties"]
         for f in resources(template, "AWS::Lambda::Function").values()
         if f["Properties"]["Handler"] == handler
+    ]
+    return found
+
+
+def schedule_of(template: Template, function_logical_id: str) -> dict[str, Any]:
+    """The one EventBridge Scheduler schedule that starts the function (the stack has two: the
+    daily report's and the alert checks')."""
+    (found,) = [
+        schedule
+        for schedule in resources(template, "AWS::Scheduler::Schedule").values()
+        if schedule["Properties"]["Target"]["Arn"] == {"Fn::GetAtt": [function_logical_id, "Arn"]}
     ]
     return found
 
@@ -143,20 +159,23 @@ HANDLERS = (
     "handlers/worker.handler",
     "handlers/daily.handler",
     "handlers/failed.handler",
+    "handlers/alerts.handler",
 )
-NAMES = ("slack", "worker", "daily", "failed")
+NAMES = ("slack", "worker", "daily", "failed", "alerts")
 
 
 def test_the_functions_run_python_312_with_fitting_timeouts(template: Template) -> None:
-    slack, worker, daily, failed = (function(template, handler) for handler in HANDLERS)
-    for props in (slack, worker, daily, failed):
+    slack, worker, daily, failed, alerts = (function(template, handler) for handler in HANDLERS)
+    for props in (slack, worker, daily, failed, alerts):
         assert props["Runtime"] == "python3.12"
     # The endpoint must answer Slack within 3 s; slow work has the full Lambda budget.
     assert slack["Timeout"] <= 10
     assert worker["Timeout"] == 900
     assert daily["Timeout"] == 900
-    # Marking a run failed is a few table writes and one Slack update.
+    # Marking a run failed is a few table writes and one Slack update; an alert check, one read
+    # of the counts and a few posts (and it runs every few minutes).
     assert failed["Timeout"] <= 60
+    assert alerts["Timeout"] <= 60
 
 
 def test_slack_events_are_served_on_post_slack_events(template: Template) -> None:
@@ -171,8 +190,8 @@ def test_the_daily_report_is_scheduled_at_six_in_the_configured_time_zone(
     template: Template, narrowed_template: Template
 ) -> None:
     # Given the default stage and one deployed with --param timezone=Europe/Paris
-    (default,) = resources(template, "AWS::Scheduler::Schedule").values()
-    (paris,) = resources(narrowed_template, "AWS::Scheduler::Schedule").values()
+    default = schedule_of(template, "DailyLambdaFunction")
+    paris = schedule_of(narrowed_template, "DailyLambdaFunction")
     # Then both run the daily function at 06:00, each in its own zone
     assert default["Properties"]["ScheduleExpression"] == "cron(0 6 * * ? *)"
     assert default["Properties"]["ScheduleExpressionTimezone"] == "UTC"
@@ -189,7 +208,7 @@ def test_the_daily_report_is_scheduled_at_six_in_the_configured_time_zone(
 
 def test_the_schedule_hands_the_daily_job_its_scheduled_time(template: Template) -> None:
     # Given the schedule's target input, as EventBridge Scheduler fills it in at 06:00
-    (schedule,) = resources(template, "AWS::Scheduler::Schedule").values()
+    schedule = schedule_of(template, "DailyLambdaFunction")
     payload = json.loads(schedule["Properties"]["Target"]["Input"])
     assert payload == {"time": "<aws.scheduler.scheduled-time>"}
     delivered = {"time": "2026-11-25T06:00:00Z"}  # Scheduler's substitution (ISO 8601, UTC)
@@ -198,7 +217,7 @@ def test_the_schedule_hands_the_daily_job_its_scheduled_time(template: Template)
 
 
 def test_the_scheduler_role_may_only_invoke_the_daily_function(template: Template) -> None:
-    (schedule,) = resources(template, "AWS::Scheduler::Schedule").values()
+    schedule = schedule_of(template, "DailyLambdaFunction")
     role_id = schedule["Properties"]["Target"]["RoleArn"]["Fn::GetAtt"][0]
     role = template["Resources"][role_id]
     principals = [
@@ -292,6 +311,9 @@ def test_functions_may_invoke_only_this_stack_s_functions(template: Template) ->
         f"{lambda_arn}dlq-redrive-dev-failed",
     ]
     assert granted(failed, "lambda:InvokeFunction") == []
+    # The alert checks are started by their schedule alone and start nothing
+    _, alerts = role_of(template, "handlers/alerts.handler")
+    assert granted(alerts, "lambda:InvokeFunction") == []
     names = {
         f["Properties"]["FunctionName"]
         for f in resources(template, "AWS::Lambda::Function").values()
@@ -359,6 +381,8 @@ def test_kms_is_only_usable_through_ssm_and_through_sqs(
         # SecureStrings only: no queue
         "handlers/slack.handler": {("ssm", "kms:Decrypt")},
         "handlers/failed.handler": {("ssm", "kms:Decrypt")},
+        # Queue attributes and counts need no key, even of an encrypted queue
+        "handlers/alerts.handler": {("ssm", "kms:Decrypt")},
         # Receives from encrypted DLQs and sends to encrypted sources
         "handlers/worker.handler": {
             ("ssm", "kms:Decrypt"),
