@@ -4,6 +4,9 @@
   (``bot.slack.home_data``: one batch of GetQueueAttributes, no message received), render it
   (``bot.slack.home_view``) and ``views.publish`` it for that person, within the same job. When
   the read fails as a whole, the tab says so (``home_error_view``) with its Refresh button.
+  Anyone in the workspace can open the tab, while the daily report shows the error groups only
+  in its channel: their labels are read from message bodies (a masked text, an error message),
+  so the tab shows them only to those the viewers policy lets read bodies, as peek does.
 - ``PeekViewJob`` (Peek clicked on the Home tab; the endpoint opened the loading modal): peek as
   ``/dlq-redrive peek`` does, for those the viewers policy lets read bodies, and ``views.update``
   the modal with the messages (without their Discard / Edit & resend buttons:
@@ -17,6 +20,7 @@ A Home tab click has no ``response_url``: every answer goes to the tab or the mo
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -30,6 +34,11 @@ from bot.slack.protocol import HomeJob, PeekViewJob
 from bot.slack.queues import Queues
 from bot.slack.web_api import SlackApi, SlackError
 from bot.slack.worker_ports import Viewers
+
+NO_ERROR_LABELS = (
+    "Error groups are not shown: their labels are read from message bodies, which only "
+    "approvers and VIEWERS may read."
+)
 
 # views.update's answers when the modal is no longer the one the endpoint opened: closed
 # ("not_found: ... the given view_id ... doesn't exist") or changed ("hash_conflict").
@@ -45,10 +54,13 @@ class HomeReading(Protocol):
 class HomePublisher:
     """Publishes the Home tab of the person a ``HomeJob`` names."""
 
-    def __init__(self, reader: HomeReading, slack: SlackApi, tz: ZoneInfo) -> None:
+    def __init__(
+        self, reader: HomeReading, slack: SlackApi, tz: ZoneInfo, viewers: Viewers
+    ) -> None:
         self.reader = reader
         self.slack = slack
         self.tz = tz
+        self.viewers = viewers
 
     def publish(self, job: HomeJob) -> None:
         """Read, render and publish ``job.user``'s Home tab (SlackError if Slack refuses)."""
@@ -57,7 +69,10 @@ class HomePublisher:
 
     def _view(self, job: HomeJob) -> dict[str, Any]:
         try:
-            return home_view(self.reader.read(job.user), tz=self.tz)
+            data = self.reader.read(job.user)
+            if self.viewers.refusal(job.user) is not None:
+                data = without_error_labels(data)
+            return home_view(data, tz=self.tz)
         except DlqRedriveError as exc:  # a domain error says what went wrong in its words
             logger.warning("home tab not read", extra={"reason": job.reason, "error": str(exc)})
             return home_error_view(str(exc))
@@ -68,6 +83,17 @@ class HomePublisher:
                 f"Something went wrong while reading ({type(exc).__name__}); the logs have "
                 "the details. Refresh to try again."
             )
+
+
+def without_error_labels(data: HomeData) -> HomeData:
+    """``data`` without the error groups' labels, saying why when it had any (pure)."""
+    if not any(dlq.scan is not None and dlq.scan.top_errors for dlq in data.dlqs):
+        return data
+    dlqs = tuple(
+        replace(dlq, scan=replace(dlq.scan, top_errors=())) if dlq.scan is not None else dlq
+        for dlq in data.dlqs
+    )
+    return replace(data, dlqs=dlqs, problems=(*data.problems, NO_ERROR_LABELS))
 
 
 class PeekModal:

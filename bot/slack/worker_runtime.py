@@ -127,6 +127,7 @@ def assemble_worker(
             ),
             slack,
             engine_settings.timezone,
+            viewers,
         ),
         peeks=PeekModal(
             queues=queues, viewers=viewers, slack=slack, peek_count=options.peek_default

@@ -78,6 +78,24 @@ def published(harness: SlackHarness, user: str = REQUESTER) -> dict[str, Any]:
     return view
 
 
+def seed_last_scan(table: StateTable, now: datetime, label: str) -> None:
+    """What the last daily scan of orders-dlq found: all 5 read, one error group ``label``."""
+    ScanFactsStore(table).put_all(
+        [
+            ScanFacts(
+                dlq="orders-dlq",
+                scanned_at=now - timedelta(hours=1),
+                messages=5,
+                complete=True,
+                oldest_sent=now - timedelta(hours=2),
+                next_expiry=now + timedelta(days=3),
+                top_errors=(ErrorGroupFact(label, 4),),
+            )
+        ],
+        now=now,
+    )
+
+
 def peek_value(queue: str) -> str:
     return json.dumps({"queue": queue})
 
@@ -172,21 +190,7 @@ def test_opening_the_home_tab_publishes_every_watched_dlq_with_its_true_figures(
         [Snapshot("orders-dlq", day, depth, exact=True) for day, depth in trend.items()],
         taken_at=now,
     )
-    hostile = "Timeout <!channel> & <https://evil.example|click>"
-    ScanFactsStore(table).put_all(
-        [
-            ScanFacts(
-                dlq="orders-dlq",
-                scanned_at=now - timedelta(hours=1),
-                messages=5,
-                complete=True,
-                oldest_sent=now - timedelta(hours=2),
-                next_expiry=now + timedelta(days=3),
-                top_errors=(ErrorGroupFact(hostile, 4),),
-            )
-        ],
-        now=now,
-    )
+    seed_last_scan(table, now, "Timeout <!channel> & <https://evil.example|click>")
 
     # When Alice opens the app's Home tab
     ack = open_home(harness)
@@ -206,6 +210,21 @@ def test_opening_the_home_tab_publishes_every_watched_dlq_with_its_true_figures(
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text
     # and each DLQ's buttons carry its name
     assert json.dumps(json.dumps({"queue": "payments-dlq"}, separators=(",", ":"))) in text
+
+
+def test_error_labels_are_shown_only_to_those_who_may_read_bodies(harness: SlackHarness) -> None:
+    # Given the last scan's error group, its label read from the bodies
+    seed_orders(harness.sqs, 5)
+    seed_last_scan(StateTable(TABLE, boto3.client("dynamodb")), datetime.now(UTC), "Jane Doe")
+    # When an approver and someone neither approver nor viewer open their Home tabs
+    open_home(harness, REQUESTER, event_id="Ev0A")
+    open_home(harness, OUTSIDER, event_id="Ev0B")
+    harness.settle()
+    # Then only the approver sees the label; the other is told why it is missing
+    assert "Jane Doe" in json.dumps(published(harness, REQUESTER)["blocks"])
+    outsider = json.dumps(published(harness, OUTSIDER)["blocks"])
+    assert "Jane Doe" not in outsider and "Error groups are not shown" in outsider
+    assert "read all 5" in outsider
 
 
 def test_opening_the_home_tab_receives_no_message(harness: SlackHarness) -> None:

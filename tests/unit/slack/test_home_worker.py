@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import DlqRedriveError
-from bot.slack.home import HomePublisher
-from bot.slack.home_model import HomeData
+from bot.slack.home import NO_ERROR_LABELS, HomePublisher
+from bot.slack.home_model import ErrorGroupFact, HomeData, HomeDlq, ScanFacts
 from bot.slack.home_view import home_error_view, home_view
 from bot.slack.jobs import SlackWorker
 from bot.slack.peek_modal import loading_view
@@ -41,6 +41,19 @@ class Reader:
         return self.data
 
 
+class Viewers:
+    """The viewers policy: only ``allowed`` may read bodies."""
+
+    def __init__(self, *allowed: str) -> None:
+        self.allowed = set(allowed)
+
+    def refusal(self, user: str) -> str | None:
+        return None if user in self.allowed else "not a viewer"
+
+
+ANYONE = Viewers("U_ALICE")
+
+
 def _job(reason: str = "opened") -> HomeJob:
     return HomeJob("U_ALICE", "T_LOCAL", NOW.isoformat(), "d1", reason)  # type: ignore[arg-type]
 
@@ -48,16 +61,15 @@ def _job(reason: str = "opened") -> HomeJob:
 def test_the_tab_read_for_the_person_is_published_for_them() -> None:
     data = HomeData(user="U_ALICE", read_at=NOW, dlqs=(), approvals=(), runs=(), unread=())
     slack, reader = FakeSlackGateway(), Reader(data)
-    HomePublisher(reader, slack, UTC_TZ).publish(_job("refresh"))
+    HomePublisher(reader, slack, UTC_TZ, ANYONE).publish(_job("refresh"))
     assert reader.asked == ["U_ALICE"]
     assert slack.home.views["U_ALICE"]["blocks"] == home_view(data, tz=UTC_TZ)["blocks"]
 
 
 def test_a_read_that_fails_is_said_in_the_tab() -> None:
     slack = FakeSlackGateway()
-    HomePublisher(Reader(error=DlqRedriveError("the state table is down")), slack, UTC_TZ).publish(
-        _job()
-    )
+    reader = Reader(error=DlqRedriveError("the state table is down"))
+    HomePublisher(reader, slack, UTC_TZ, ANYONE).publish(_job())
     assert (
         slack.home.views["U_ALICE"]["blocks"]
         == home_error_view("the state table is down")["blocks"]
@@ -66,9 +78,38 @@ def test_a_read_that_fails_is_said_in_the_tab() -> None:
 
 def test_a_bug_in_the_read_is_named_in_the_tab_without_its_details() -> None:
     slack = FakeSlackGateway()
-    HomePublisher(Reader(error=KeyError("secret-ish detail")), slack, UTC_TZ).publish(_job())
+    HomePublisher(Reader(error=KeyError("secret-ish detail")), slack, UTC_TZ, ANYONE).publish(
+        _job()
+    )
     shown = json.dumps(slack.home.views["U_ALICE"]["blocks"])
     assert "KeyError" in shown and "secret-ish detail" not in shown
+
+
+def _labelled() -> HomeData:
+    scan = ScanFacts(
+        dlq="orders-dlq",
+        scanned_at=NOW,
+        messages=4,
+        complete=True,
+        oldest_sent=None,
+        next_expiry=None,
+        top_errors=(ErrorGroupFact("card of Jane Doe declined", 4),),
+    )
+    dlq = HomeDlq("orders-dlq", "sqs", False, 4, 0, 345_600, (), scan)
+    return HomeData(user="U_ALICE", read_at=NOW, dlqs=(dlq,), approvals=(), runs=(), unread=())
+
+
+def test_error_labels_are_shown_only_to_those_who_may_read_bodies() -> None:
+    # Given the last scan's error group, its label read from the bodies
+    for viewers, shown in ((Viewers("U_ALICE"), True), (Viewers("U_BOB"), False)):
+        slack = FakeSlackGateway()
+        # When Alice's tab is published
+        HomePublisher(Reader(_labelled()), slack, UTC_TZ, viewers).publish(_job())
+        text = json.dumps(slack.home.views["U_ALICE"]["blocks"])
+        # Then she sees the label only if she may read bodies, and else why it is not there
+        assert ("Jane Doe" in text) is shown
+        assert (NO_ERROR_LABELS in text) is not shown
+        assert "read all 4" in text  # the scan's other figures stay
 
 
 def _peek_world() -> tuple[SlackWorker, FakeSlackGateway, PeekViewJob]:
