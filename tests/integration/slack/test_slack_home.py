@@ -397,3 +397,23 @@ def test_the_published_tabs_peek_button_opens_the_modal_of_its_dlq(harness: Slac
     # Then the endpoint takes the value, and the modal shows that DLQ's messages
     (updated,) = harness.calls("views.update")
     assert "showing 2 of ~2 visible" in json.dumps(modal_of(harness, updated.body["view_id"]))
+
+
+def test_a_home_tab_click_of_another_workspace_is_refused_and_nothing_runs(
+    harness: SlackHarness,
+) -> None:
+    seed_orders(harness.sqs, 1)
+    # When a Home tab Peek click comes from another workspace (signed: Slack sent it)
+    body = view_action_body(
+        str(ActionId.HOME_PEEK),
+        peek_value("orders-dlq"),
+        user=OUTSIDER,
+        view=HOME_VIEW,
+        team="T_OTHER",
+        trigger_id=harness.slack.state.modals.new_trigger(),
+    )
+    answer = harness.send(http_event(body, SECRET))
+    # Then it is acknowledged, and no modal is opened and no work handed over
+    assert answer["statusCode"] == 200
+    harness.settle()
+    assert harness.calls("views.open") == [] and harness.lambdas.calls_to("worker") == []
