@@ -270,3 +270,20 @@ def test_users_info_answers_as_slack_documents(server: SlackApiServer, client: W
 
 def test_auth_test_names_the_local_workspace(client: WebClient) -> None:
     assert client.auth_test()["team_id"] == LOCAL_TEAM
+
+
+def test_a_home_tab_is_published_with_its_hash_and_a_stale_hash_is_refused(
+    server: SlackApiServer, client: WebClient
+) -> None:
+    # Given Alice's Home tab, published (views.publish answers the view, with id and hash)
+    home = {"type": "home", "blocks": [_section("first")]}
+    first = client.views_publish(user_id="U_ALICE", view=home)["view"]
+    assert first["id"] and first["hash"] and first["type"] == "home"
+    # When it is published again with that hash, it is replaced (same view, a new hash)
+    second = client.views_publish(user_id="U_ALICE", view=home, hash=first["hash"])["view"]
+    assert second["id"] == first["id"] and second["hash"] != first["hash"]
+    # But a publish with the old hash is refused: the tab changed since
+    with pytest.raises(SlackApiError) as stale:
+        client.views_publish(user_id="U_ALICE", view=home, hash=first["hash"])
+    assert stale.value.response["error"] == "hash_conflict"
+    assert server.state.home.views["U_ALICE"]["hash"] == second["hash"]
