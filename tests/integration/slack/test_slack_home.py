@@ -20,7 +20,7 @@ from bot.slack.ids import ActionId
 from bot.slack.mrkdwn import short_day
 from bot.slack.viewers import NOT_A_VIEWER
 from bot.state_table import StateTable
-from infra.local.scene import QueuePair
+from infra.local.scene import QueuePair, create_pair
 from infra.local.slack_events import (
     event_callback_body,
     home_opened,
@@ -225,6 +225,26 @@ def test_error_labels_are_shown_only_to_those_who_may_read_bodies(harness: Slack
     outsider = json.dumps(published(harness, OUTSIDER)["blocks"])
     assert "Jane Doe" not in outsider and "Error groups are not shown" in outsider
     assert "read all 5" in outsider
+
+
+def test_more_dlqs_than_a_home_tab_holds_are_summarised_within_slacks_limits(
+    harness: SlackHarness,
+) -> None:
+    # Given 60 watched DLQs (two blocks each would be 120), one of them holding 3 messages
+    seed_orders(harness.sqs, 3)
+    for n in range(59):
+        create_pair(harness.sqs, f"svc{n:02d}")
+    # When the Home tab is opened
+    open_home(harness)
+    harness.settle()
+    # Then Slack accepted it (at most 100 blocks, checked by the local server and View)
+    view = published(harness)
+    text = json.dumps(view["blocks"], ensure_ascii=False)
+    assert "*60* watched DLQ(s): *about 3* message(s)" in text
+    # and the DLQs not shown are counted in one block, deepest first shown
+    shown = sum(1 for b in view["blocks"] if b["type"] == "actions")
+    assert f"*…and {60 - shown} more DLQ(s)*" in text and "Depth *about 3*" in text
+    assert text.index("`orders-dlq`") < text.index("more DLQ(s)")
 
 
 def test_opening_the_home_tab_receives_no_message(harness: SlackHarness) -> None:
