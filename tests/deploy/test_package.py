@@ -24,7 +24,13 @@ from infra import package
 from tests.deploy import tooling
 from tests.deploy.test_template import resolved
 
-HANDLER_MODULES = ("handlers.slack", "handlers.worker", "handlers.daily", "handlers.failed")
+HANDLER_MODULES = (
+    "handlers.slack",
+    "handlers.worker",
+    "handlers.daily",
+    "handlers.failed",
+    "handlers.alerts",
+)
 # Lambda's limits for a zip deployment package.
 LAMBDA_MAX_ZIPPED = 50 * 1024 * 1024
 LAMBDA_MAX_UNZIPPED = 250 * 1024 * 1024
@@ -116,8 +122,15 @@ def test_every_handler_imports_from_the_unpacked_artifact_alone(
         timeout=120,
         check=False,
     )
-    # Then every handler is there and callable, and nothing came from outside the artifact
+    # Then every handler is there and callable (every function's of the stack), and nothing came
+    # from outside the artifact
     assert result.returncode == 0, result.stderr[-4000:]
+    deployed = {
+        r["Properties"]["Handler"].rsplit(".", 1)[0].replace("/", ".")
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+    }
+    assert deployed == set(HANDLER_MODULES)
     probe = json.loads(result.stdout.strip().splitlines()[-1])
     assert probe["handlers"] == dict.fromkeys(HANDLER_MODULES, True)
     assert probe["outside"] == []
@@ -160,7 +173,7 @@ def test_handlers_ship_compiled_for_lambda_python_when_one_is_installed(artifact
         pytest.fail("no Python 3.12 here; install one (pyenv install 3.12) to build the artifact")
     with zipfile.ZipFile(artifact) as zf:
         names = set(zf.namelist())
-    for module in ("handlers/slack", "handlers/worker", "handlers/daily", "bot/engine"):
+    for module in (*(m.replace(".", "/") for m in HANDLER_MODULES), "bot/engine"):
         folder, _, stem = module.rpartition("/")
         assert f"{folder}/__pycache__/{stem}.cpython-312.pyc" in names, module
 
