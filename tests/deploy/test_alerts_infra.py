@@ -33,6 +33,7 @@ from infra.local.lambda_server import LocalLambdaContext
 from tests.deploy import tooling
 from tests.deploy.conftest import REQUIRED_PARAMS
 from tests.deploy.test_issue11_privilege_attacks import RoleTable
+from tests.deploy.test_scanners import IAM_CHECKS, run_cfn_lint, run_checkov
 from tests.deploy.test_template import (
     SUB_PREFIX,
     Template,
@@ -69,9 +70,13 @@ ALERT_PARAMS = (
 
 
 @pytest.fixture(scope="module")
-def alert_template(artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Template:
-    output = tmp_path_factory.mktemp("osls-alerts")
-    return tooling.load_template(tooling.osls_package(output, *ALERT_PARAMS))
+def alert_template_path(artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tooling.osls_package(tmp_path_factory.mktemp("osls-alerts"), *ALERT_PARAMS)
+
+
+@pytest.fixture(scope="module")
+def alert_template(alert_template_path: Path) -> Template:
+    return tooling.load_template(alert_template_path)
 
 
 def env_of(template: Template) -> dict[str, Any]:
@@ -254,6 +259,21 @@ def test_the_alert_settings_are_stack_parameters_the_check_reads(
     for handler in ("handlers/slack.handler", "handlers/worker.handler", "handlers/daily.handler"):
         env = function(alert_template, handler)["Environment"]["Variables"]
         assert not [name for name in env if name.startswith("ALERT_")], handler
+
+
+def test_cfn_lint_and_checkov_find_nothing_on_the_everything_on_stage(
+    alert_template_path: Path,
+) -> None:
+    # Given the stage with a check every minute (the shortest event age Lambda takes, 60 s),
+    # every kind and auto-redrive on (the default and narrowed stages: test_scanners.py)
+    # Then cfn-lint reports nothing
+    result = run_cfn_lint(alert_template_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # And checkov fails no check and skips none of its IAM checks
+    report = run_checkov(alert_template_path)
+    assert [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]] == []
+    assert report["summary"]["parsing_errors"] == 0
+    assert not {c["check_id"] for c in report["results"]["skipped_checks"]} & IAM_CHECKS
 
 
 @pytest.mark.parametrize(

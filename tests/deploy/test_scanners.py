@@ -102,13 +102,9 @@ def cfn_lint_ignored() -> dict[str, str]:
     return reasons
 
 
-@pytest.mark.parametrize("stage", ["default", "narrowed"])
-def test_cfn_lint_finds_nothing(
-    stage: str, template_path: Path, narrowed_template_path: Path
-) -> None:
-    # Given the packaged template / When cfn-lint checks it with the project's settings
-    template = template_path if stage == "default" else narrowed_template_path
-    result = subprocess.run(
+def run_cfn_lint(template: Path) -> subprocess.CompletedProcess[str]:
+    """cfn-lint (this venv's) on ``template`` with the project's settings."""
+    return subprocess.run(
         [
             str(Path(sys.executable).with_name("cfn-lint")),
             "--config-file",
@@ -121,6 +117,15 @@ def test_cfn_lint_finds_nothing(
         text=True,
         check=False,
     )
+
+
+@pytest.mark.parametrize("stage", ["default", "narrowed"])
+def test_cfn_lint_finds_nothing(
+    stage: str, template_path: Path, narrowed_template_path: Path
+) -> None:
+    # Given the packaged template / When cfn-lint checks it with the project's settings
+    template = template_path if stage == "default" else narrowed_template_path
+    result = run_cfn_lint(template)
     # Then it reports nothing
     assert result.returncode == 0, result.stdout + result.stderr
 
