@@ -9,6 +9,7 @@ assumes a role of its own that may invoke it and nothing else.
 
 from __future__ import annotations
 
+import ast
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +34,7 @@ from infra.local.lambda_server import LocalLambdaContext
 from tests.deploy import tooling
 from tests.deploy.conftest import REQUIRED_PARAMS
 from tests.deploy.test_issue11_privilege_attacks import RoleTable
+from tests.deploy.test_least_privilege import calls, code_of
 from tests.deploy.test_scanners import IAM_CHECKS, run_cfn_lint, run_checkov
 from tests.deploy.test_template import (
     SUB_PREFIX,
@@ -45,7 +47,7 @@ from tests.deploy.test_template import (
     statements,
     sub,
 )
-from tests.deploy.tooling import run_osls_package
+from tests.deploy.tooling import ROOT, run_osls_package
 from tests.unit.fake_slack import FakeSlackGateway
 from tests.unit.fake_sqs import FakeSqs
 from tests.unit.fake_state_table import FakeStateTable
@@ -379,3 +381,41 @@ def test_the_daily_role_records_the_fed_dlqs_and_cannot_touch_an_alert_state(
     # But the daily report cannot read or write an alert state
     with pytest.raises(AwsError, match="not authorized to perform"):
         table.query(alert_store.ALERTS, doing="read the alert states")
+
+
+# The SQS calls that touch a message: boto3's, and the gateway's methods around them
+# (bot/sqs_gateway.py, which defines them all: what counts is who calls them).
+MESSAGE_CALLS = {
+    "receive_message",
+    "send_message",
+    "send_message_batch",
+    "delete_message",
+    "delete_message_batch",
+    "change_message_visibility",
+    "change_message_visibility_batch",
+    "purge_queue",
+    "receive",
+    "send_batch",
+    "delete_batch",
+    "change_visibility_batch",
+}
+
+
+def message_calls(handler: str) -> set[str]:
+    """The message calls in the code ``handler`` can run (imports followed into the definitions
+    it uses, tests/deploy/test_least_privilege.py code_of), the SQS gateway's own aside."""
+    return {
+        name
+        for path, nodes in code_of(handler).items()
+        if path.relative_to(ROOT).as_posix() != "bot/sqs_gateway.py"
+        for node in nodes
+        for name, _ in calls(ast.Module(body=[node], type_ignores=[]), MESSAGE_CALLS)
+    }
+
+
+def test_no_code_the_alerts_function_runs_touches_a_message() -> None:
+    # Given the code the alerts function can run / Then none of it receives, sends, deletes or
+    # hides a message: the role's lack of those rights never fails a check
+    assert message_calls(ALERTS) == set()
+    # While the same reading finds them in the daily function's (it samples, and may redrive)
+    assert {"receive", "send_batch", "delete_batch"} <= message_calls("handlers/daily.handler")
