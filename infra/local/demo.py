@@ -9,8 +9,9 @@ with archive, an edit and resend, a canary that stops on a consumer that still f
 stay in build/demo/). Then the DLQs that SNS subscriptions, EventBridge rule targets and Lambda
 functions dead-letter into (infra/local/demo_kinds.py, with the local Lambda server): listed with
 their kind, dry-run and redriven, each message back to exactly the target that failed it, and what
-every target received. Last, the Slack app, the 06:00 report and the alert checks between reports
-(infra/local/demo_alerts.py) on the same scene, against a local Slack.
+every target received. Last, the Slack app (with the App Home tab), the request form that
+``/dlq-redrive`` with no arguments opens (infra/local/demo_modal.py), the 06:00 report and the alert
+checks between reports (infra/local/demo_alerts.py) on the same scene, against a local Slack.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def main() -> int:
 
         for module, function in (
             ("infra.local.demo_slack", "run_slack_demo"),
+            ("infra.local.demo_modal", "run_modal_demo"),
             ("infra.local.demo_daily", "run_daily_demo"),
             ("infra.local.demo_alerts", "run_alerts_demo"),
         ):

@@ -7,6 +7,7 @@ handlers against local stand-ins. Views (the Home tab, modals) come with a Block
 demo's queues with messages in their DLQs. It starts the local Slack Web API server and the local
 Lambda endpoint (which runs the worker for real), creates the state table, sends requests signed
 as Slack signs them into ``handlers.slack.handler``, and prints what Slack received.
+``slack_session`` is that set-up, shared with the request form's demo (infra/local/demo_modal.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -65,6 +67,8 @@ def _block_lines(block: dict[str, Any]) -> list[str]:
         for field in block.get("fields", []):
             label, _, value = field["text"].partition("\n")
             lines.append(f"{label.strip('*')}: {value}")
+        if block.get("accessory", {}).get("type") == "button":
+            lines.append(f"[ {block['accessory']['text']['text']} ]")
         return lines
     if kind == "context":
         return [f"({element['text']})" for element in block.get("elements", [])]
@@ -72,7 +76,31 @@ def _block_lines(block: dict[str, Any]) -> list[str]:
         return [" ".join(f"[ {e['text']['text']} ]" for e in block.get("elements", []))]
     if kind == "header":
         return [f"*{block['text']['text']}*"]
+    if kind == "input":
+        optional = " (optional)" if block.get("optional") else ""
+        lines = [f"{block['label']['text']}{optional}: {_element_text(block['element'])}"]
+        return lines + ([f"({block['hint']['text']})"] if "hint" in block else [])
     return [f"<{kind}>"]
+
+
+def _element_text(element: dict[str, Any]) -> str:
+    """An input as the form shows it: what is chosen or filled in, else its placeholder."""
+    kind = str(element.get("type"))
+    chosen = element.get("initial_option") or {}
+    if kind == "radio_buttons":
+        return "  ".join(
+            ("(•) " if option == chosen else "( ) ") + option["text"]["text"]
+            for option in element.get("options", [])
+        )
+    shown = chosen.get("text", {}).get("text") or element.get("initial_value")
+    shown = shown or element.get("initial_date")
+    if element.get("initial_conversation"):
+        shown = f"<#{element['initial_conversation']}>"
+    if element.get("initial_date_time"):
+        shown = datetime.fromtimestamp(element["initial_date_time"], UTC).strftime("%F %H:%M UTC")
+    placeholder = element.get("placeholder", {}).get("text", "")
+    menu = " ▾" if kind.endswith("select") or kind.endswith("picker") else ""
+    return f"[ {shown or placeholder or ' '}{menu} ]"
 
 
 # Where a view is shown, by the method that showed it.
@@ -83,9 +111,16 @@ _VIEW_PLACES = {
 }
 
 
+# The calls that show something to people; the others only read (users.info, ...).
+_SHOWN = frozenset({"response_url", "chat.postMessage", "chat.update", "chat.postEphemeral"})
+
+
 def render(call: SlackCall) -> str:
     """One Slack call as a person would see it in the channel."""
     body = call.body
+    if call.method not in _SHOWN | _VIEW_PLACES.keys():
+        asked = ", ".join(f"{key}={NAMES.get(str(value), value)}" for key, value in body.items())
+        return f"{DIM}    [Slack {call.method}({asked}): a read, nothing shown]{RESET}"
     if call.method == "response_url":
         where = f"only visible to you ({body.get('response_type', 'ephemeral')})"
     elif call.method == "chat.update":
@@ -95,16 +130,35 @@ def render(call: SlackCall) -> str:
         where = f"{_VIEW_PLACES[call.method]} {whose}".strip()
     else:
         where = NAMES.get(str(body.get("channel")), str(body.get("channel")))
-    lines = [f"{BOLD}[Slack {call.method} → {where}]{RESET}"]
-    view = body.get("view") if call.method in _VIEW_PLACES else None
-    blocks = (view or body).get("blocks") or []
+    head = f"{BOLD}[Slack {call.method} → {where}]{RESET}"
+    if call.refused:  # Slack answered an error: nobody sees it
+        return f"    {head} refused: {call.refused}"
+    if call.method in _VIEW_PLACES:
+        return "\n".join("    " + line for line in [head, *view_lines(body["view"])])
+    blocks = body.get("blocks") or []
     content = [line for block in blocks for line in _block_lines(block)] or [body.get("text", "")]
+    return "\n".join("    " + line for line in [head, *_shown(content)])
+
+
+def view_lines(view: dict[str, Any]) -> list[str]:
+    """A view (a Home tab, a modal: its title, blocks and buttons) as a person would see it,
+    then a Block Kit Builder link that shows it rendered."""
+    content = [line for block in view.get("blocks") or [] for line in _block_lines(block)]
+    if view.get("type") == "modal":
+        buttons = [view[key]["text"] for key in ("close", "submit") if key in view]
+        title = f"*{view['title']['text']}*"
+        content = [title, *content, " ".join(f"[ {button} ]" for button in buttons)]
+    builder = f"See it rendered (Block Kit Builder): {view_builder_url(view)}"
+    return [*_shown(content), builder]
+
+
+def _shown(content: list[Any]) -> list[str]:
+    """Lines of text with the demo's people and channel named, each cut to a terminal line."""
+    lines: list[str] = []
     for line in content:
         for part in _names(str(line)).splitlines() or [""]:
             lines.append(textwrap.shorten(part, 160, placeholder=" …") if part.strip() else "")
-    if view is not None:
-        lines.append(f"See it rendered (Block Kit Builder): {view_builder_url(view)}")
-    return "\n".join("    " + line for line in lines)
+    return lines
 
 
 @contextmanager
@@ -122,14 +176,14 @@ def _process_env(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
-class _Conversation:
+class Conversation:
     def __init__(self, slack: SlackApiServer, lambdas: LambdaServer) -> None:
         self.slack = slack
         self.lambdas = lambdas
         self.shown = 0
         self.responses = 0
 
-    def _send(self, body: str, **event: Any) -> dict[str, Any]:
+    def send(self, body: str, **event: Any) -> dict[str, Any]:
         self.responses += 1
         return handlers.slack.handler(
             http_event(body, SECRET, **event),
@@ -139,7 +193,10 @@ class _Conversation:
     def command(self, user: str, text: str) -> None:
         print(f"\n{BOLD}{NAMES[user]} types in #ops:{RESET} /dlq-redrive {text}")
         url = self.slack.response_url(f"demo{self.responses}")
-        response = self._send(command_body(text, user=user, channel=CHANNEL, response_url=url))
+        # Slack sends a trigger_id with every command: the request form opens with it.
+        trigger = self.slack.state.modals.new_trigger()
+        body = command_body(text, user=user, channel=CHANNEL, response_url=url, trigger_id=trigger)
+        response = self.send(body)
         ack = json.loads(response["body"]).get("text", "") if response.get("body") else ""
         print(f"{DIM}    HTTP {response['statusCode']} (the ack){RESET}")
         if ack:
@@ -155,7 +212,7 @@ class _Conversation:
         body = action_body(
             action, value, user=user, channel=CHANNEL, message_ts=message_ts, response_url=url
         )
-        response = self._send(body)
+        response = self.send(body)
         print(f"{DIM}    HTTP {response['statusCode']} (the ack){RESET}")
         self.show()
 
@@ -163,7 +220,7 @@ class _Conversation:
         """``user`` opens the app's Home tab: Slack sends app_home_opened (Events API, JSON)."""
         print(f"\n{BOLD}{NAMES[user]} opens the app's Home tab{RESET}")
         event = event_callback_body(home_opened(user), event_id=f"Ev0DEMO{self.responses:04d}")
-        response = self._send(event, content_type="application/json")
+        response = self.send(event, content_type="application/json")
         print(f"{DIM}    HTTP {response['statusCode']} (the ack){RESET}")
         self.show()
 
@@ -177,7 +234,7 @@ class _Conversation:
             view=self.slack.state.home.views[user],
             trigger_id=self.slack.state.modals.new_trigger(),
         )
-        response = self._send(body)
+        response = self.send(body)
         print(f"{DIM}    HTTP {response['statusCode']} (the ack){RESET}")
         self.show()
 
@@ -213,9 +270,12 @@ class _Conversation:
         return request_id, str(request.message_ts if request else "")
 
 
-def run_slack_demo(aws_env: dict[str, str]) -> None:
-    """Play the Slack story on the demo scene; print what Slack received."""
-    print(f"\n{BOLD}== The Slack app: /dlq-redrive and the approval button =={RESET}")
+@contextmanager
+def slack_session(aws_env: dict[str, str]) -> Iterator[Conversation]:
+    """The app against local stand-ins: the local Slack Web API server (Alice and Bob members of
+    the workspace, both approvers), the local Lambda endpoint running the worker, the state
+    table and the archive bucket on moto; the endpoint and worker set up for them, and put back
+    as they were after."""
     with SlackApiServer() as slack, LambdaServer({"worker": handlers.worker.handler}) as lambdas:
         for user in (ALICE, BOB):  # members of the workspace, as users.info answers
             slack.state.add_user(user)
@@ -248,25 +308,31 @@ def run_slack_demo(aws_env: dict[str, str]) -> None:
             handlers.slack.endpoint.reset(env)
             handlers.worker.worker.reset(env)
             try:
-                talk = _Conversation(slack, lambdas)
-                talk.command(ALICE, "list")
-                talk.command(ALICE, "redrive orders-dlq --limit 2")
-                request_id, ts = talk.card()
-                # The requester may not approve her own request (ALLOW_SELF_APPROVAL=false).
-                talk.click(ALICE, ActionId.APPROVE, request_id, ts)
-                talk.click(BOB, ActionId.APPROVE, request_id, ts)
-                talk.command(ALICE, "status")
-                # A label for a shipment since cancelled: peeked, discarded (archived to S3
-                # first), approved. (orders-dlq keeps its last message for the 06:00 auto-redrive.)
-                talk.command(ALICE, "peek shipping-dlq 1")
-                talk.click(ALICE, ActionId.PEEK_DISCARD, talk.discard_button(), "1.1")
-                request_id, ts = talk.card()
-                talk.click(BOB, ActionId.APPROVE, request_id, ts)
-                # The App Home tab: Alice asks again, Bob sees it on his dashboard and peeks.
-                talk.command(ALICE, "redrive orders-dlq --limit 1")
-                talk.open_home(BOB)
-                talk.home_click(BOB, "Peek", ActionId.HOME_PEEK, "orders-dlq")
+                yield Conversation(slack, lambdas)
             finally:
                 handlers.slack.endpoint.reset()
                 handlers.worker.worker.reset()
                 logger.setLevel(level)
+
+
+def run_slack_demo(aws_env: dict[str, str]) -> None:
+    """Play the Slack story on the demo scene; print what Slack received."""
+    print(f"\n{BOLD}== The Slack app: /dlq-redrive and the approval button =={RESET}")
+    with slack_session(aws_env) as talk:
+        talk.command(ALICE, "list")
+        talk.command(ALICE, "redrive orders-dlq --limit 2")
+        request_id, ts = talk.card()
+        # The requester may not approve her own request (ALLOW_SELF_APPROVAL=false).
+        talk.click(ALICE, ActionId.APPROVE, request_id, ts)
+        talk.click(BOB, ActionId.APPROVE, request_id, ts)
+        talk.command(ALICE, "status")
+        # A label for a shipment since cancelled: peeked, discarded (archived to S3
+        # first), approved. (orders-dlq keeps its last message for the 06:00 auto-redrive.)
+        talk.command(ALICE, "peek shipping-dlq 1")
+        talk.click(ALICE, ActionId.PEEK_DISCARD, talk.discard_button(), "1.1")
+        request_id, ts = talk.card()
+        talk.click(BOB, ActionId.APPROVE, request_id, ts)
+        # The App Home tab: Alice asks again, Bob sees it on his dashboard and peeks.
+        talk.command(ALICE, "redrive orders-dlq --limit 1")
+        talk.open_home(BOB)
+        talk.home_click(BOB, "Peek", ActionId.HOME_PEEK, "orders-dlq")

@@ -217,9 +217,11 @@ def view_action_body(
     view: dict[str, Any],
     team: str = LOCAL_TEAM,
     trigger_id: str = "1.2.3",
+    action: dict[str, Any] | None = None,
 ) -> str:
     """The form body of a button click (``block_actions``) in a view (the Home tab, a modal):
-    its container is the view, and it carries neither a channel nor a ``response_url``."""
+    its container is the view, and it carries neither a channel nor a ``response_url``.
+    ``action``: another element's action instead of the button's (see ``view_input_body``)."""
     payload = {
         "type": "block_actions",
         "team": {"id": team, "domain": "example"},
@@ -231,7 +233,8 @@ def view_action_body(
         "trigger_id": trigger_id,
         "view": view,
         "actions": [
-            {
+            action
+            or {
                 "type": "button",
                 "action_id": action_id,
                 "block_id": "b1",
@@ -241,3 +244,57 @@ def view_action_body(
         ],
     }
     return urllib.parse.urlencode({"payload": json.dumps(payload)})
+
+
+# How an input element reports its value in a view's state, and the field that sets it initially
+# (Block Kit reference: each element's "initial_*"; the view state object: "values": {block_id:
+# {action_id: {"type": ..., <value>: ...}}}, an input left empty reported with a null value).
+_STATE_KEYS = {
+    "static_select": ("selected_option", "initial_option"),
+    "radio_buttons": ("selected_option", "initial_option"),
+    "datepicker": ("selected_date", "initial_date"),
+    "datetimepicker": ("selected_date_time", "initial_date_time"),
+    "conversations_select": ("selected_conversation", "initial_conversation"),
+    "plain_text_input": ("value", "initial_value"),
+    "number_input": ("value", "initial_value"),
+}
+
+
+def view_state(view: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """The ``state`` Slack sends with ``view`` once the person changed the inputs ``changes``
+    (block id: the value typed or picked; for a select or radio buttons the option's value):
+    every input of the view, as changed, else as the view set it initially, else empty. A block
+    id the view has no input for is a ValueError (nobody can fill in what is not shown)."""
+    values: dict[str, Any] = {}
+    for block in view.get("blocks") or []:
+        if block.get("type") != "input":
+            continue
+        element, block_id = block["element"], block["block_id"]
+        key, initial = _STATE_KEYS[element["type"]]
+        value = changes.get(block_id, element.get(initial))
+        if key == "selected_option" and isinstance(value, str):
+            options = element.get("options") or [
+                option for group in element.get("option_groups", []) for option in group["options"]
+            ]
+            value = next(option for option in options if option["value"] == value)
+        values[block_id] = {element["action_id"]: {"type": element["type"], key: value}}
+    missing = set(changes) - set(values)
+    if missing:
+        raise ValueError(f"the view has no input {sorted(missing)}")
+    return {"values": values}
+
+
+def view_input_body(
+    view: dict[str, Any], block_id: str, *, user: str, team: str = LOCAL_TEAM
+) -> str:
+    """The form body of a change of the input ``block_id`` of ``view`` (its ``state`` holding
+    the new value) when that input dispatches it (``dispatch_action``): a ``block_actions``
+    whose action is the element with its new value."""
+    ((action_id, reported),) = view["state"]["values"][block_id].items()
+    action = {
+        **reported,
+        "action_id": action_id,
+        "block_id": block_id,
+        "action_ts": f"{time.time():.6f}",
+    }
+    return view_action_body(action_id, "", user=user, view=view, team=team, action=action)

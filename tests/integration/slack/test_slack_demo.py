@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from slack_sdk.models.views import View
 
 from infra.local.demo_actions import SHIPPING_FAILURES, build_shipping
 from infra.local.demo_scene import build_scene
@@ -51,4 +52,6 @@ def test_the_slack_demo_redrives_then_discards_a_peeked_message_into_the_archive
     links = home.split("See it rendered (Block Kit Builder): ")[1:]
     views = [json.loads(urllib.parse.unquote(link.split()[0].split("#", 1)[1])) for link in links]
     assert [v["type"] for v in views] == ["home", "modal", "modal"]
+    for view in views:  # as Slack's view model accepts them
+        View(**view).validate_json()
     assert "worker error" not in text
