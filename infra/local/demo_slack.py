@@ -78,7 +78,11 @@ def _block_lines(block: dict[str, Any]) -> list[str]:
         return [f"*{block['text']['text']}*"]
     if kind == "input":
         optional = " (optional)" if block.get("optional") else ""
-        lines = [f"{block['label']['text']}{optional}: {_element_text(block['element'])}"]
+        element = block["element"]
+        lines = [f"{block['label']['text']}{optional}: {_element_text(element)}"]
+        options = element.get("options") if element["type"] == "static_select" else None
+        if options:  # what the menu offers when opened
+            lines.append("(menu: " + " · ".join(o["text"]["text"] for o in options) + ")")
         return lines + ([f"({block['hint']['text']})"] if "hint" in block else [])
     return [f"<{kind}>"]
 
