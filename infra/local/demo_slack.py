@@ -102,9 +102,10 @@ def _element_text(element: dict[str, Any]) -> str:
         shown = f"<#{element['initial_conversation']}>"
     if element.get("initial_date_time"):
         shown = datetime.fromtimestamp(element["initial_date_time"], UTC).strftime("%F %H:%M UTC")
+    # A placeholder is greyed out in Slack: in italics here, not to be read as a value.
     placeholder = element.get("placeholder", {}).get("text", "")
     menu = " ▾" if kind.endswith("select") or kind.endswith("picker") else ""
-    return f"[ {shown or placeholder or ' '}{menu} ]"
+    return f"[ {shown or (placeholder and f'_{placeholder}_') or ' '}{menu} ]"
 
 
 # Where a view is shown, by the method that showed it.
