@@ -62,6 +62,9 @@ if TYPE_CHECKING:
 
 _REQUEST_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 _ANY_ACTION = re.compile(r".*")
+# A person's id in an Events API event (Slack's are U…/W… and capitals and digits; the local
+# stand-ins' have underscores): the Home tab is published for it, so nothing else is handed on.
+_EVENT_USER = re.compile(r"[A-Za-z0-9_]{2,40}")
 # The request modal's inputs and Count button (request_form.REQUEST_FIELD_PREFIX and
 # ActionId.REQUEST_COUNT share it): one rule routes them all.
 _REQUEST_INPUT = re.compile(r"^dlq_redrive\.request_")
@@ -392,14 +395,23 @@ def build_app(
     ) -> BoltResponse | None:
         if event.get("tab") != "home":  # the Messages tab (the app's DM): nothing to publish
             return None
+        user, team = _text(event.get("user")), _text(body.get("team_id"))
+        if not _EVENT_USER.fullmatch(user):
+            # No person to publish for: acked (a retry would be no better), nothing read.
+            logger.warning("app_home_opened without a user id ignored")
+            return None
         # Slack retries an event it got no 200 for within 3 s, signed anew each time (the
-        # x-slack-retry-num header counts them): the event's id is what every copy shares.
+        # x-slack-retry-num header counts them): the event's id is what every copy shares. With
+        # the person and team in the key, a copy naming someone else is never taken for a retry
+        # (and that person's tab left unpublished).
         event_id = _text(body.get("event_id"))
         job = HomeJob(
-            user=_text(event.get("user")),
-            team=_text(body.get("team_id")),
+            user=user,
+            team=team,
             received_at=clock().isoformat(),
-            delivery=delivery_key(f"event:{event_id}" if event_id else _signature(request)),
+            delivery=delivery_key(
+                f"event:{team}:{user}:{event_id}" if event_id else _signature(request)
+            ),
             reason="opened",
         )
         if handed_over(job) is not None:
