@@ -16,10 +16,12 @@ Run alone: ``python -m infra.local.demo_modal`` on a fresh moto.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from bot.slack.ids import ActionId
 from bot.slack.request_form import (
+    COUNT_BLOCK,
     REQUEST_FIELD_NOTE,
     REQUEST_FIELD_QUEUE,
     REQUEST_FIELD_SELECTION,
@@ -84,10 +86,12 @@ class ModalConversation:
 
     def count(self, what: str, changes: dict[str, str]) -> None:
         """Alice fills in ``changes`` and clicks Count."""
-        print(f"\n{BOLD}{NAMES[ALICE]} {what} and clicks [Count again]{RESET}")
         view = self.modal()
+        (button,) = [b["accessory"] for b in view["blocks"] if b.get("block_id") == COUNT_BLOCK]
+        print(f"\n{BOLD}{NAMES[ALICE]} {what} and clicks [{button['text']['text']}]{RESET}")
         view["state"] = view_state(view, changes)
-        body = view_action_body(ActionId.REQUEST_COUNT.value, "count", user=ALICE, view=view)
+        click = {**button, "block_id": COUNT_BLOCK, "action_ts": f"{time.time():.6f}"}
+        body = view_action_body(button["action_id"], "", user=ALICE, view=view, action=click)
         self._ack(self.talk.send(body))
 
     def submit(self, what: str, changes: dict[str, str]) -> dict[str, Any]:
@@ -136,7 +140,7 @@ def run_modal_demo(aws_env: dict[str, str]) -> None:
         talk.command(ALICE, "")
         alice.change("picks invoices-dlq", REQUEST_FIELD_QUEUE, invoices.dlq_name)
         alice.change("chooses “Body fields or attributes”", REQUEST_FIELD_SELECTION, "field")
-        typo = "tenant acme"
+        typo = f"tenant {CHOSEN}"
         alice.submit(f"types the condition “{typo}” (no =)", {REQUEST_FIELD_WHERE: typo})
         condition = f"tenant={CHOSEN}"
         alice.count(f"corrects it to “{condition}”", {REQUEST_FIELD_WHERE: condition})

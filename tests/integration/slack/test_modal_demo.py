@@ -45,7 +45,7 @@ def test_the_modal_demo_shows_the_form_through_to_what_moved(
     # And the condition without its = was refused on its own field, the modal kept open
     refused = text.split("[response_action: errors → the modal stays open]", 1)[1]
     assert refused.lstrip().startswith("under “Conditions, one a line")
-    assert "'tenant acme' is not PATH=VALUE" in refused.splitlines()[1]
+    assert f"'tenant {CHOSEN}' is not PATH=VALUE" in refused.splitlines()[1]
     # And the valid one posted the card in #ops with the note, which Bob approved
     assert "[response_action: update → the modal shows]" in text
     card = text.split("[Slack chat.postMessage → #ops]", 1)[1]
