@@ -27,6 +27,7 @@ from bot.slack.approvals import ApprovalRules, Decision, refusal
 from bot.slack.home_model import (
     HomeData,
     HomeDlq,
+    HomePart,
     PendingApproval,
     RunInProgress,
     ScanFacts,
@@ -71,10 +72,12 @@ class HomeOptions:
 
 @dataclass(frozen=True)
 class _Part(Generic[T]):
-    """One part of the tab as read: its value, or (``problem``) why it could not be."""
+    """One part of the tab as read: its value, or (``problem``) why it could not be;
+    ``failed``: the value is a stand-in for what could not be read (not an empty result)."""
 
     value: T
     problem: str | None = None
+    failed: bool = False
 
 
 def _part(read: Callable[[], T], empty: T, what: str) -> _Part[T]:
@@ -82,7 +85,7 @@ def _part(read: Callable[[], T], empty: T, what: str) -> _Part[T]:
     try:
         return _Part(read())
     except DlqRedriveError as exc:  # worded for people by the gateways (AWS's, Slack's)
-        return _Part(empty, f"{what} could not be read: {exc}")
+        return _Part(empty, f"{what} could not be read: {exc}", failed=True)
 
 
 def _problems(*parts: _Part[Any]) -> list[str]:
@@ -121,13 +124,19 @@ class HomeReader:
             approvals = pool.submit(self._approvals, user, now)
             runs = pool.submit(self._runs)
             catalog = self.queues.catalog()
-            dlqs, dlq_problems = self._dlqs(catalog.read_watched)
+            dlqs, dlq_problems, dlqs_failed = self._dlqs(catalog.read_watched)
             names = [dlq.name for dlq in dlqs]
             today = now.astimezone(self.queues.tz).date()
             trends = pool.submit(self._trends, names, today)
             scans = pool.submit(self._scans, names)
             parts = (approvals.result(), runs.result(), trends.result(), scans.result())
         trend_of, scan_of = trends.result().value, scans.result().value
+        failed: dict[HomePart, bool] = {
+            "dlqs": dlqs_failed,
+            "approvals": approvals.result().failed,
+            "runs": runs.result().failed,
+            "scans": scans.result().failed,
+        }
         shown = [
             HomeDlq(
                 name=dlq.name,
@@ -150,17 +159,19 @@ class HomeReader:
             # Read after the DLQs were (their discovery or look-up read the feeders).
             unread=tuple(unread_lines(catalog.unread)),
             problems=(*dlq_problems, *_problems(*parts)),
+            not_read=frozenset(part for part, yes in failed.items() if yes),
         )
 
     @staticmethod
     def _dlqs(
         read_watched: Callable[[], tuple[list[Dlq], list[tuple[str, DlqRedriveError]]]],
-    ) -> tuple[list[Dlq], list[str]]:
+    ) -> tuple[list[Dlq], list[str], bool]:
+        """The DLQs read, a problem line for each one not read, and whether none could be."""
         try:
             dlqs, failures = read_watched()
         except DlqRedriveError as exc:
-            return [], [f"The watched DLQs could not be read: {exc}"]
-        return dlqs, [f"DLQ {name} could not be read: {exc}" for name, exc in failures]
+            return [], [f"The watched DLQs could not be read: {exc}"], True
+        return dlqs, [f"DLQ {name} could not be read: {exc}" for name, exc in failures], False
 
     def _trends(self, names: list[str], today: date) -> _Part[dict[str, tuple[TrendPoint, ...]]]:
         """The last ``trend_days`` report days before ``today`` (a report's day is the day
@@ -194,7 +205,7 @@ class HomeReader:
         approvals = tuple(_pending(request, user, rules) for request in pending.value)
         # Approvers unknown: nobody is shown as one (fail closed), and the tab says why.
         problem = pending.problem or (deciders.problem if pending.value else None)
-        return _Part(approvals, problem)
+        return _Part(approvals, problem, failed=pending.failed)
 
     def _runs(self) -> _Part[tuple[RunInProgress, ...]]:
         def read() -> tuple[list[RunInProgress], list[str]]:
@@ -233,7 +244,7 @@ class HomeReader:
             if missing
             else None
         )
-        return _Part(tuple(runs), problem)
+        return _Part(tuple(runs), problem, failed=part.failed)
 
 
 def _pending(request: ApprovalRequest, user: str, rules: ApprovalRules) -> PendingApproval:

@@ -13,6 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Literal
+
+# The parts of the tab a read can miss while the rest shows (``HomeData.not_read``): for those,
+# an empty value means "not read", and the view must not say "none" (a false figure).
+HomePart = Literal["dlqs", "approvals", "runs", "scans"]
 
 
 @dataclass(frozen=True)
@@ -103,3 +108,4 @@ class HomeData:
     runs: tuple[RunInProgress, ...]
     unread: tuple[str, ...]  # plain lines (bot.kind_words.unread_lines) of kinds not read
     problems: tuple[str, ...] = ()  # plain lines: what could not be read (state table down...)
+    not_read: frozenset[HomePart] = frozenset()  # parts whose empty value is a failed read

@@ -49,6 +49,9 @@ LINE_CHARS = 500  # a problem or unread line
 SUMMARY_NAMES_CHARS = 1_500  # names of the DLQs summarised in one block
 BLOCKS_PER_DLQ = 2  # its section and its buttons
 ABOUT = "about "  # SQS's ApproximateNumberOfMessages*: AWS documents them as approximate
+# Said of a part that could not be read (``HomeData.not_read``), never "none": its problem line
+# is in the tab's head, above it.
+NOT_READ = "not read (the warning above says why)"
 
 Block = dict[str, Any]
 
@@ -65,8 +68,8 @@ def home_view(data: HomeData, *, tz: ZoneInfo) -> dict[str, Any]:
     (HOME_REFRESH) at the top; the user's pending approvals (with a link to the card's channel)
     and the runs in progress. Time stamps in ``tz``."""
     head = _head(data, tz)
-    approvals = _approvals(data.approvals, tz)
-    runs = _runs(data.runs, tz)
+    approvals = _approvals(data.approvals, tz, unread="approvals" in data.not_read)
+    runs = _runs(data.runs, tz, unread="runs" in data.not_read)
     room = MAX_HOME_BLOCKS - len(head) - len(approvals) - len(runs)
     blocks = [*head, *approvals, *runs, *_dlqs(data, room, tz)]
     return {"type": "home", "blocks": blocks}
@@ -107,6 +110,8 @@ def _head(data: HomeData, tz: ZoneInfo) -> list[Block]:
         f"*{number(len(data.dlqs))}* watched DLQ(s): *{ABOUT}{number(depth)}* message(s), "
         f"{ABOUT}{number(in_flight)} in flight"
         if data.dlqs
+        else "The watched DLQs could not be read: the warning below says why."
+        if "dlqs" in data.not_read
         else "No watched DLQ found."
     )
     blocks = [_title(), _refresh(f"{watched}\nRead {local_time(data.read_at, tz)}")]
@@ -127,9 +132,11 @@ def _channel(channel: str) -> str:
     return f"<#{channel}>" if _SLACK_ID.fullmatch(channel) else code(channel, limit=60)
 
 
-def _approvals(approvals: Sequence[PendingApproval], tz: ZoneInfo) -> list[Block]:
+def _approvals(
+    approvals: Sequence[PendingApproval], tz: ZoneInfo, *, unread: bool = False
+) -> list[Block]:
     if not approvals:
-        return [section("*Pending approvals*: none")]
+        return [section(f"*Pending approvals*: {NOT_READ if unread else 'none'}")]
     # The ones the viewer can act on first (theirs to decide, then their own), soonest to expire.
     ordered = sorted(approvals, key=lambda a: (not a.may_decide, not a.mine, a.expires_at))
     blocks = [section(f"*Pending approvals* ({number(len(approvals))})")]
@@ -160,9 +167,9 @@ def _approval(approval: PendingApproval, tz: ZoneInfo) -> str:
     )
 
 
-def _runs(runs: Sequence[RunInProgress], tz: ZoneInfo) -> list[Block]:
+def _runs(runs: Sequence[RunInProgress], tz: ZoneInfo, *, unread: bool = False) -> list[Block]:
     if not runs:
-        return [section("*Runs in progress*: none")]
+        return [section(f"*Runs in progress*: {NOT_READ if unread else 'none'}")]
     blocks = [section(f"*Runs in progress* ({number(len(runs))})")]
     blocks += [section(_run(run, tz)) for run in runs[:RUNS_SHOWN]]
     rest = len(runs) - RUNS_SHOWN
@@ -191,7 +198,7 @@ def _dlqs(data: HomeData, room: int, tz: ZoneInfo) -> list[Block]:
     shown = dlqs if fits else dlqs[: max(room - 1, 0) // BLOCKS_PER_DLQ]
     blocks: list[Block] = []
     for dlq in shown:
-        blocks.append(section(_dlq_text(dlq, data.read_at, tz)))
+        blocks.append(section(_dlq_text(dlq, data.read_at, tz, "scans" in data.not_read)))
         blocks += _buttons(dlq.name)
     if not fits:
         blocks.append(_summary(dlqs[len(shown) :]))
@@ -239,7 +246,7 @@ def _buttons(name: str) -> list[Block]:
     ]
 
 
-def _dlq_text(dlq: HomeDlq, now: datetime, tz: ZoneInfo) -> str:
+def _dlq_text(dlq: HomeDlq, now: datetime, tz: ZoneInfo, scans_unread: bool) -> str:
     retention = (
         f" · keeps messages {duration(timedelta(seconds=dlq.retention_s))}"
         if dlq.retention_s is not None
@@ -249,7 +256,11 @@ def _dlq_text(dlq: HomeDlq, now: datetime, tz: ZoneInfo) -> str:
     lines = [f"*{code(dlq.name, limit=NAME_CHARS)}*{kind_mark(dlq.kind)}", depth + retention]
     if dlq.trend:
         lines.append(_trend(dlq.trend[-TREND_POINTS:]))
-    lines += _scan_lines(dlq.scan, now, tz)
+    lines += (
+        [f"Last daily scan: {NOT_READ}"]
+        if dlq.scan is None and scans_unread
+        else _scan_lines(dlq.scan, now, tz)
+    )
     return "\n".join(lines)
 
 
