@@ -155,7 +155,8 @@ class HomeReader:
             read_at=now,
             dlqs=tuple(sorted(shown, key=lambda d: (-d.depth, d.name))),
             approvals=approvals.result().value,
-            runs=runs.result().value,
+            runs=runs.result().value[0],
+            runs_window=runs.result().value[1],
             # Read after the DLQs were (their discovery or look-up read the feeders).
             unread=tuple(unread_lines(catalog.unread)),
             problems=(*dlq_problems, *_problems(*parts)),
@@ -207,13 +208,17 @@ class HomeReader:
         problem = pending.problem or (deciders.problem if pending.value else None)
         return _Part(approvals, problem, failed=pending.failed)
 
-    def _runs(self) -> _Part[tuple[RunInProgress, ...]]:
+    def _runs(self) -> _Part[tuple[tuple[RunInProgress, ...], int | None]]:
+        """The runs in progress among the latest ``recent_runs``, and that number when there
+        may be older runs (as many were read as asked for), else None."""
+        window: int | None = None
+
         def read() -> tuple[list[RunInProgress], list[str]]:
-            active = [
-                run
-                for run in self.state.recent_runs(self.options.recent_runs)
-                if run.status in ACTIVE_RUN_STATUSES
-            ]
+            nonlocal window
+            recent = self.state.recent_runs(self.options.recent_runs)
+            if len(recent) >= self.options.recent_runs:
+                window = self.options.recent_runs
+            active = [run for run in recent if run.status in ACTIVE_RUN_STATUSES]
             requests = self.state.requests([run.run_id for run in active])
             runs: list[RunInProgress] = []
             missing: list[str] = []
@@ -244,7 +249,7 @@ class HomeReader:
             if missing
             else None
         )
-        return _Part(tuple(runs), problem, failed=part.failed)
+        return _Part((tuple(runs), window), problem, failed=part.failed)
 
 
 def _pending(request: ApprovalRequest, user: str, rules: ApprovalRules) -> PendingApproval:

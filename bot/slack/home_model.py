@@ -109,3 +109,6 @@ class HomeData:
     unread: tuple[str, ...]  # plain lines (bot.kind_words.unread_lines) of kinds not read
     problems: tuple[str, ...] = ()  # plain lines: what could not be read (state table down...)
     not_read: frozenset[HomePart] = frozenset()  # parts whose empty value is a failed read
+    # The runs in progress were looked for among the latest this many runs (None: among every
+    # run): an older one still going is not in ``runs``, so their count is a lower bound.
+    runs_window: int | None = None

@@ -69,7 +69,7 @@ def home_view(data: HomeData, *, tz: ZoneInfo) -> dict[str, Any]:
     and the runs in progress. Time stamps in ``tz``."""
     head = _head(data, tz)
     approvals = _approvals(data.approvals, tz, unread="approvals" in data.not_read)
-    runs = _runs(data.runs, tz, unread="runs" in data.not_read)
+    runs = _runs(data.runs, tz, unread="runs" in data.not_read, window=data.runs_window)
     room = MAX_HOME_BLOCKS - len(head) - len(approvals) - len(runs)
     blocks = [*head, *approvals, *runs, *_dlqs(data, room, tz)]
     return {"type": "home", "blocks": blocks}
@@ -167,10 +167,18 @@ def _approval(approval: PendingApproval, tz: ZoneInfo) -> str:
     )
 
 
-def _runs(runs: Sequence[RunInProgress], tz: ZoneInfo, *, unread: bool = False) -> list[Block]:
+def _runs(
+    runs: Sequence[RunInProgress],
+    tz: ZoneInfo,
+    *,
+    unread: bool = False,
+    window: int | None = None,
+) -> list[Block]:
+    # Looked for among the latest ``window`` runs only: said, as an older one may still go.
+    among = "" if window is None else f" among the latest {number(window)} runs"
     if not runs:
-        return [section(f"*Runs in progress*: {NOT_READ if unread else 'none'}")]
-    blocks = [section(f"*Runs in progress* ({number(len(runs))})")]
+        return [section(f"*Runs in progress*: {NOT_READ if unread else 'none' + among}")]
+    blocks = [section(f"*Runs in progress* ({number(len(runs))}{among})")]
     blocks += [section(_run(run, tz)) for run in runs[:RUNS_SHOWN]]
     rest = len(runs) - RUNS_SHOWN
     if rest > 0:

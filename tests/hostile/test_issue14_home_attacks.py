@@ -38,6 +38,9 @@ from bot.slack.mrkdwn import text_length
 from bot.slack.protocol import HomeJob, PeekViewJob
 from bot.slack.runtime import SlackEndpoint
 from bot.slack.web import SlackGateway
+from bot.state import StateStore
+from bot.state_model import RunRecord, RunStatus
+from bot.state_table import StateTable
 from infra.local.slack_api import MAX_PUBLISHED_VIEW_BYTES, SlackApiServer
 from infra.local.slack_events import (
     LOCAL_TEAM,
@@ -47,7 +50,11 @@ from infra.local.slack_events import (
     url_verification_body,
     view_action_body,
 )
+from tests.faults.fault_proxy import FaultProxy
 from tests.hostile.recording_endpoint import RecordingDispatcher
+from tests.integration.slack.test_home_data import TABLE, Seen, _reader, _seed, seen
+
+__all__ = ["seen"]  # fixtures
 
 SECRET = "home-attack-secret"
 JSON = "application/json"
@@ -479,3 +486,28 @@ def test_the_error_view_escapes_a_hostile_problem() -> None:
     for text in _texts(view["blocks"]):
         assert not LIVE.search(text)
         assert text_length(text) <= MAX_SECTION
+
+
+# --- runs in progress beyond the runs looked at ------------------------------------------------
+
+
+def test_runs_in_progress_are_never_said_none_beyond_the_runs_looked_at(
+    sqs: Any, seen: tuple[FaultProxy, Seen]
+) -> None:
+    # Given a redrive still running (orders-dlq, r-3-approved) and, since it started, 25 other
+    # runs that finished: the latest 25 runs are all finished ones
+    _seed(sqs)
+    store = StateStore(StateTable(TABLE))
+    for n in range(25):
+        at = datetime.now(UTC) - timedelta(minutes=20 - n / 2)
+        store.start_run(
+            RunRecord(f"r-9-done-{n:02d}", "orders-dlq", "U_ALICE", "U_BOB", RunStatus.DONE, at, at)
+        )
+    proxy, _ = seen
+    # When Bob opens his Home tab
+    data = _reader(proxy.endpoint).read("U_BOB")
+    text = json.dumps(home_view(data, tz=TZ)["blocks"])
+    # Then the running one is not said not to exist: either shown, or the tab says how many
+    # runs it looked at
+    assert '*Runs in progress*: none"' not in text
+    assert "r-3-approved" in text or "latest 25 runs" in text
