@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.selection import Selection, build_selection
+from bot.selection import ATTRIBUTE_PREFIX, Selection, build_selection
 
 
 def positive_int(text: str) -> int:
@@ -91,6 +91,17 @@ class SelectionArgs:
             error_attribute=error_attribute,
             where=self.where,
         )
+
+    def body_flag(self) -> str | None:
+        """The flag of this selection that selects by what message bodies hold, or None. Its
+        count says what they hold: ``--time-field`` window by window (a birth date by
+        bisection), ``--where PATH=VALUE`` guess by guess (a body path; ``attr.NAME`` reads a
+        message attribute, not the body)."""
+        if self.time_field is not None:
+            return "--time-field"
+        if any(not w.partition("=")[0].strip().startswith(ATTRIBUTE_PREFIX) for w in self.where):
+            return "--where"
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         return {

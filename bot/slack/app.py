@@ -433,9 +433,14 @@ def build_app(
         trigger_id = _text(body.get("trigger_id"))
         try:
             value = parse_button_value(ActionId.HOME_PEEK, _text(body["actions"][0].get("value")))
-            opened = home().open_peek(trigger_id, value.queue)
         except UsageError as exc:
             home().refuse(trigger_id, str(exc))
+            return
+        try:
+            opened = home().open_peek(trigger_id, value.queue)
+        except UsageError:
+            # Logged there. A trigger that opened nothing opens nothing else (spent, too old,
+            # or Slack slow): a second views.open would only add its wait to the ack.
             return
         origin = home_origin(body, request)
         job = PeekViewJob(queue=value.queue, view_id=opened.id, view_hash=opened.hash, **origin)
@@ -551,7 +556,9 @@ def build_app(
                 team=_text(body.get("team", {}).get("id")),
                 form=form.to_json(),
                 received_at=clock().isoformat(),
-                delivery=delivery_key(_signature(request)),
+                # One request per modal: a second submission of the view (a double click, each
+                # click signed anew) is the same delivery, dropped by the worker's claim.
+                delivery=delivery_key(f"request_submit:{_text(view.get('id'))}"),
             )
             problem = handed_over(job)
             if problem is not None:

@@ -65,10 +65,11 @@ class CommandHandlers:
         elif isinstance(command, PeekCommand):
             self._peek(job.user, job.response_url, command.queue, command.count)
         elif isinstance(command, RedriveCommand):
-            if command.selection.time_field is not None:
-                # A count by a body field says, window by window, what the field holds (a
-                # birth date by bisection): selecting by it is reading bodies.
-                self._may_read_bodies(job.user, "Selecting by a body field (--time-field) ")
+            body_flag = command.selection.body_flag()
+            if body_flag is not None:
+                # A count by a body field says what the field holds (a birth date by bisection,
+                # a value guess by guess): selecting by it is reading bodies.
+                self._may_read_bodies(job.user, f"Selecting by a body field ({body_flag}) ")
             self.requests.request(
                 queue=command.queue,
                 args=command.selection,

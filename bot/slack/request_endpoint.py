@@ -33,6 +33,7 @@ from bot.slack.request_form import (
     REQUEST_FIELD_QUEUE,
     TITLES,
     RequestForm,
+    card_channel_problem,
     check_form,
     loading_view,
     read_form,
@@ -127,7 +128,7 @@ class RequestEndpoint:
         _, problems = check_form(form, tz=self.tz, now=now, error_attribute=self.error_attribute)
         if form.action == "redrive":
             channel = form.channel or ticket.channel
-            refusal = channel_refusal(channel) if channel else "Choose a channel for the card."
+            refusal = card_channel_problem(channel) or channel_refusal(channel)
             if refusal is not None:
                 problems[REQUEST_FIELD_CHANNEL] = _plain_channels(refusal)
             form = replace(form, channel=channel or None)

@@ -168,8 +168,11 @@ def read_form(view_state: dict[str, Any]) -> RequestForm:
     where = _picked(values, REQUEST_FIELD_WHERE) or ""
     return RequestForm(
         queue=_picked(values, REQUEST_FIELD_QUEUE),
-        action=action if action in ACTIONS else "redrive",
-        selection=selection if selection in SELECTIONS else "all",
+        # Not given: the radio's initial option. A value the radio never offered is kept, for
+        # check_form to refuse on its field: read as a redrive or as every message, a made-up
+        # value would ask for more than anyone chose.
+        action=action or "redrive",
+        selection=selection or "all",
         day=_picked(values, REQUEST_FIELD_DAY),
         since=_picked(values, REQUEST_FIELD_SINCE),
         until=_picked(values, REQUEST_FIELD_UNTIL),
@@ -254,9 +257,14 @@ def check_form(
     elif form.selection == "error":
         args = _error(form, problems, check)
     elif form.selection == "field":
+        where_length = text_length("\n".join(form.where))
         if not form.where:
             problems[REQUEST_FIELD_WHERE] = (
                 "Write at least one condition, PATH=VALUE (e.g. meta.status=500), one a line."
+            )
+        elif where_length > MAX_TEXT_INPUT:  # the field's max_length: only a forged state
+            problems[REQUEST_FIELD_WHERE] = (
+                f"At most {MAX_TEXT_INPUT} characters ({where_length} given)."
             )
         elif all(check(REQUEST_FIELD_WHERE, SelectionArgs(where=(w,))) for w in form.where):
             args = SelectionArgs(where=form.where)
@@ -776,6 +784,22 @@ def problems_line(problems: dict[str, str]) -> str:
     """The count line when the form cannot be counted yet (what check_form found)."""
     said = "; ".join(escape(problem, limit=300) for problem in problems.values())
     return f":warning: Not counted: {said}"
+
+
+# The conversations a card may go to: a public or private channel's id (C..., or G... for older
+# private channels), as the form's channel select offers them (filter: public, private). Not a DM
+# (D...) nor a person (U.../W...: chat.postMessage would post the card in their DM with the app,
+# where no other approver sees it), nor text that is no id at all.
+_CARD_CHANNEL = re.compile(r"[CG][A-Za-z0-9_]{1,79}")
+
+
+def card_channel_problem(channel: str | None) -> str | None:
+    """Why the approval card may not be posted in ``channel`` (a field's error), or None."""
+    if not channel:
+        return "Choose a channel for the card."
+    if not _CARD_CHANNEL.fullmatch(channel):
+        return "Choose a public or private channel for the card (not a DM or a person)."
+    return None
 
 
 def response_errors(problems: dict[str, str], view: dict[str, Any]) -> dict[str, str]:

@@ -21,7 +21,6 @@ instead (chat.postMessage to their user id: the app's Messages tab), so it is ne
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -41,6 +40,7 @@ from bot.slack.redrive_requests import RedriveRequests
 from bot.slack.request_form import (
     MAX_OPTION_VALUE,
     RequestForm,
+    card_channel_problem,
     check_form,
     count_line,
     counting_line,
@@ -52,9 +52,6 @@ from bot.slack.request_ticket import RequestTicket
 from bot.slack.web_api import Message, OpenView, SlackApi, SlackError
 from bot.slack.worker_ports import Viewers
 from bot.state_model import RequestAction
-
-# A channel id as Slack writes them (and the local stand-ins do): nothing else becomes a <#link>.
-_CHANNEL_ID = re.compile(r"[A-Za-z0-9_]{1,80}")
 
 
 class Exporter(Protocol):
@@ -208,7 +205,7 @@ class RequestModal:
             )
         channel = form.channel or ""
         allowed = not self.allowed_channels or channel in self.allowed_channels
-        if not (_CHANNEL_ID.fullmatch(channel) and allowed):  # an id, where the app is enabled
+        if card_channel_problem(channel) or not allowed:  # a channel, where the app is enabled
             raise UsageError("The app does not post approval cards in that channel; nothing asked.")
         request = self.requests.request(
             queue=queue,
@@ -267,7 +264,11 @@ class RequestModal:
         return form_view(
             dlqs=dlqs,
             form=replace(form, channel=form.channel or ticket.channel or None),
-            error_groups=offered_error_groups(self.scan_facts, form.queue),
+            # The labels are read from message bodies: offered only to those who may read them,
+            # as the Home tab shows them (bot.slack.home.without_error_labels).
+            error_groups=offered_error_groups(self.scan_facts, form.queue)
+            if self.viewers.refusal(ticket.user) is None
+            else [],
             count_line=line,
             default_channel=ticket.channel or self.default_channel,
             private_metadata=ticket.seal(self.signer, self.clock()),
@@ -284,9 +285,10 @@ def checked_args(
     )
     if args is None or form.queue is None:
         raise UsageError("; ".join(problems.values()) or "Choose a DLQ.")
-    if args.time_field is not None:
-        # A count by a body field says, window by window, what the field holds.
-        may_read_bodies(viewers, user, "Selecting by a body field (--time-field) ")
+    body_flag = args.body_flag()
+    if body_flag is not None:
+        # A count by a body field says what the field holds (as the typed command).
+        may_read_bodies(viewers, user, f"Selecting by a body field ({body_flag}) ")
     return args
 
 
