@@ -511,3 +511,25 @@ def test_runs_in_progress_are_never_said_none_beyond_the_runs_looked_at(
     # runs it looked at
     assert '*Runs in progress*: none"' not in text
     assert "r-3-approved" in text or "latest 25 runs" in text
+
+
+@pytest.mark.parametrize("error", ["expired_trigger_id", "exchanged_trigger_id", "internal_error"])
+def test_a_peek_modal_slack_would_not_open_is_not_tried_again_with_the_same_trigger(
+    world: HomeEndpointWorld, slack: SlackApiServer, error: str
+) -> None:
+    # Given Slack refusing to open the peek modal (the click's trigger spent or too old)
+    slack.state.refuse("views.open", error)
+    trigger = slack.state.modals.new_trigger()
+    click = view_action_body(
+        ActionId.HOME_PEEK.value,
+        json.dumps({"queue": "orders-dlq"}),
+        user=USER,
+        view=HOME_VIEW,
+        trigger_id=trigger,
+    )
+    # When Peek is clicked
+    assert world.send(click)["statusCode"] == 200
+    # Then the ack path asked Slack once: a trigger that opened nothing opens nothing more (a
+    # second try would only add its wait to an ack due within 3 seconds), and nothing runs
+    assert [call.method for call in slack.state.calls] == ["views.open"]
+    assert world.dispatcher.jobs == []
