@@ -109,6 +109,7 @@ class PeekModal:
 
     def fill(self, job: PeekViewJob) -> None:
         """Peek ``job.queue`` for ``job.user`` (if they may read bodies) into the modal."""
+        failure: Exception | None = None
         try:
             shown = read_peek(
                 self.queues, self.viewers, job.user, job.queue, self.peek_count, buttons=False
@@ -116,9 +117,18 @@ class PeekModal:
             view = peek_view(job.queue, shown["blocks"])
         except DlqRedriveError as exc:  # not a viewer, not a watched DLQ, SQS refused, ...
             view = problem_view(str(exc))
+        except Exception as exc:  # noqa: BLE001 - said in the modal, then raised to be logged
+            # Nobody else would tell the person: the modal would say "Reading…" for ever.
+            view = problem_view(
+                f"Something went wrong while reading the messages ({type(exc).__name__}); "
+                "the logs have the details."
+            )
+            failure = exc
         try:
             self.slack.update_view(job.view_id, view, view_hash=job.view_hash)
         except SlackError as exc:
             if exc.code not in MODAL_GONE:
                 raise
             logger.info("peek modal gone before it was filled", extra={"error": exc.code})
+        if failure is not None:
+            raise failure  # a bug or an unexpected answer: logged and counted by the worker

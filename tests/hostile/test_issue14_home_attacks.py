@@ -35,7 +35,8 @@ from bot.slack.home_model import (
 from bot.slack.home_view import MAX_HOME_BLOCKS, home_error_view, home_view
 from bot.slack.ids import ActionId
 from bot.slack.mrkdwn import text_length
-from bot.slack.protocol import HomeJob, PeekViewJob
+from bot.slack.peek_modal import loading_view
+from bot.slack.protocol import HomeJob, JobSigner, PeekViewJob, job_signing_key
 from bot.slack.runtime import SlackEndpoint
 from bot.slack.web import SlackGateway
 from bot.state import StateStore
@@ -53,6 +54,8 @@ from infra.local.slack_events import (
 from tests.faults.fault_proxy import FaultProxy
 from tests.hostile.recording_endpoint import RecordingDispatcher
 from tests.integration.slack.test_home_data import TABLE, Seen, _reader, _seed, seen
+from tests.unit.fake_sqs import FakeSqs
+from tests.unit.slack.worker_fakes import FakeDispatcher, wired_worker, worker_env
 
 __all__ = ["seen"]  # fixtures
 
@@ -61,6 +64,7 @@ JSON = "application/json"
 USER = "U0ALICE"
 HOME_VIEW = {"id": "VHOME1", "type": "home", "blocks": []}
 MAX_SECTION = 3_000
+UNIT_KEY = "unit-test-job-signing-key-32-bytes!!"
 
 
 class HomeEndpointWorld:
@@ -533,3 +537,34 @@ def test_a_peek_modal_slack_would_not_open_is_not_tried_again_with_the_same_trig
     # second try would only add its wait to an ack due within 3 seconds), and nothing runs
     assert [call.method for call in slack.state.calls] == ["views.open"]
     assert world.dispatcher.jobs == []
+
+
+# --- the peek modal when the peek fails unexpectedly -------------------------------------------
+
+
+class BrokenReceiveSqs(FakeSqs):
+    """SQS whose ReceiveMessage answers something the gateway did not expect (a bug's stand-in:
+    any failure that is not one of ours)."""
+
+    def receive(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("unexpected answer with secret-ish detail")
+
+
+def test_a_peek_that_fails_unexpectedly_says_so_in_the_modal_not_reading_for_ever() -> None:
+    # Given the worker on a DLQ whose receive fails unexpectedly, and the loading modal open
+    sqs = BrokenReceiveSqs()
+    dlq = sqs.create("orders-dlq")
+    sqs.create("orders", dead_letter_to=dlq)
+    sqs.put(dlq, json.dumps({"order": 1}))
+    worker, _, slack = wired_worker(sqs, worker_env(UNIT_KEY), FakeDispatcher())
+    opened = slack.open_view(slack.modals.new_trigger(), loading_view("orders-dlq"))
+    job = PeekViewJob("orders-dlq", opened.id, opened.hash, "U_ALICE", "T_LOCAL", "t", "d")
+    # When the worker runs the peek job (an approver's: she may read bodies)
+    signer = JobSigner(job_signing_key(UNIT_KEY))
+    answer = worker.handle(signer.seal(job, datetime.now(UTC)), None)
+    # Then the failure is logged as a job failure, and the modal no longer says "Reading…":
+    # it names the kind of failure, not its details
+    assert answer["ok"] is False
+    shown = json.dumps(slack.modals.views[job.view_id]["blocks"])
+    assert "Reading messages" not in shown
+    assert "RuntimeError" in shown and "secret-ish" not in shown
