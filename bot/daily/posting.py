@@ -45,6 +45,12 @@ GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_close
 # results at a time", conversations.history): a report channel holds a few messages a day.
 LOOKUP_PAGE = 200
 LOOKUP_PAGES = 10
+# Lookup refusals no later attempt cures: the app may not read this channel's history (no
+# channels:history scope; a channel it is not in, which chat:write.public still posts to; one
+# it cannot see). ``find`` then answers "not posted" (the part is posted rather than lost); any
+# other refusal (Slack busy, rate limited, unreachable) says nothing about the part, and
+# ``find`` raises it.
+NO_HISTORY = frozenset({"missing_scope", "not_in_channel", "channel_not_found"})
 
 
 @dataclass
@@ -119,9 +125,11 @@ class ReportPoster:
     def find(self, run: str, part: str, *, thread_ts: str | None = None) -> str | None:
         """The ts of ``part`` of ``run`` (top-level, or a reply in the thread ``thread_ts``) if
         it was posted: from the records, else looked up in Slack (a record can be lost); None
-        if it never was."""
+        if it never was, or if the app may not read the history (``NO_HISTORY``). SlackError
+        if Slack failed the lookup otherwise: a caller that took that for "never posted" would
+        post the part a second time (the alert checks' one alert per quiet period)."""
         parts = self._parts(run, first_attempt=False)
-        self._look_up(run, parts, thread_ts)
+        self._look_up(run, parts, thread_ts, strict=True)
         return parts.posted.get(part)
 
     def _parts(self, run: str, first_attempt: bool) -> _Parts:
@@ -201,17 +209,23 @@ class ReportPoster:
             # the part in Slack (by its metadata) instead of in the state table.
             logger.warning("post %s of run %s not recorded: %s", part, run, exc)
 
-    def _look_up(self, run: str, parts: _Parts, thread_ts: str | None) -> None:
+    def _look_up(
+        self, run: str, parts: _Parts, thread_ts: str | None, *, strict: bool = False
+    ) -> None:
         """Add to ``parts`` the parts of ``run`` Slack holds in the channel (``thread_ts``
-        None) or in that thread, once, if earlier attempts may have posted some unrecorded."""
+        None) or in that thread, once, if earlier attempts may have posted some unrecorded.
+        ``strict``: a refusal other than ``NO_HISTORY`` is raised, not taken for "none"."""
         if not parts.look_up or thread_ts in parts.looked:
             return
-        parts.looked.add(thread_ts)
         try:
             found = self._find(run, thread_ts)
         except SlackError as exc:  # e.g. missing_scope: post rather than lose the report
+            if strict and exc.code not in NO_HISTORY:
+                raise
+            parts.looked.add(thread_ts)
             logger.warning("parts of run %s not looked up in Slack: %s", run, exc)
             return
+        parts.looked.add(thread_ts)
         for part, ts in found.items():
             if part not in parts.posted:
                 parts.posted[part] = ts
