@@ -17,7 +17,7 @@ from bot.selection_options import SelectionArgs
 from bot.slack import blocks
 from bot.slack.observability import count, logger
 from bot.slack.queues import Queues, WorkerOptions, deadline_of
-from bot.slack.web_api import Message, SlackApi
+from bot.slack.web_api import Message, SlackApi, SlackError
 from bot.state import StateStore
 from bot.state_model import ApprovalRequest, RequestAction, new_request_id
 
@@ -203,9 +203,33 @@ class RedriveRequests:
         count("RedrivesRequested" if action is RequestAction.REDRIVE else "DiscardsRequested")
         note = blocks.dry_run_note(dry, action.value)
         card = blocks.approval_card(request, self.queues.tz, dry_run_note=note)
-        ts = self.slack.post(channel, card)
+        ts = self._post_card(channel, request.request_id, card, counted_at)
         self.state.set_card(request.request_id, ts)
         return request
+
+    def _post_card(self, channel: str, request_id: str, card: Message, since: datetime) -> str:
+        """Post ``card``; its ts. When Slack's answer was lost (it may have posted it), the card
+        is looked up in the channel by its buttons' block (``decision:<request id>``, one
+        request's) before anything is said: a card posted but not recorded has buttons that do
+        nothing, and a requester told "refused" would ask again (a second card)."""
+        try:
+            return self.slack.post(channel, card)
+        except SlackError as exc:
+            if exc.code is not None and exc.code.isidentifier() and exc.code not in _UNSURE:
+                raise  # Slack answered with its refusal: nothing was posted
+            try:
+                found = _find_card(self.slack, channel, request_id, since)
+            except SlackError as lookup:
+                logger.warning("card not looked up", extra={"error": str(lookup)})
+                found = None
+            if found is None:
+                raise SlackError(
+                    f"Slack did not answer whether the card of request {request_id} was posted "
+                    f"in <#{channel}> ({exc}), and it could not be found there. If it shows up, "
+                    "its buttons do nothing: nothing will be moved. Ask again."
+                ) from exc
+            logger.info("card found after a lost answer", extra={"correlation_id": request_id})
+            return found
 
     def _archive_location(self, action: RequestAction, request_id: str) -> str | None:
         """Where a discard's records go (``s3://ARCHIVE_BUCKET/discards/<request id>/``); None
@@ -219,6 +243,33 @@ class RedriveRequests:
                 "to set it, or use the CLI's `dlq-redrive discard --archive PATH`."
             )
         return discard_archive(self.queues.settings.archive_bucket, request_id)
+
+
+# Slack's answers that do not say whether a message was posted (chat.postMessage): its own
+# failures. Any other error code is a refusal (nothing posted); no code, or one that is no
+# Slack code (a proxy's page, "Received a response in a non-JSON format"), is an answer lost.
+_UNSURE = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+# The card is looked up among the channel's messages since the count, at most this many pages.
+_CARD_LOOKUP_PAGES = 5
+
+
+def _find_card(slack: SlackApi, channel: str, request_id: str, since: datetime) -> str | None:
+    """The ts of request ``request_id``'s card in ``channel`` (posted after ``since``), or
+    None."""
+    block_id = f"decision:{request_id}"
+    cursor = None
+    for _ in range(_CARD_LOOKUP_PAGES):
+        page = slack.history(channel, oldest=f"{since.timestamp() - 1:.6f}", cursor=cursor)
+        for message in page.messages:
+            if any(
+                isinstance(b, dict) and b.get("block_id") == block_id
+                for b in message.get("blocks") or []
+            ):
+                return str(message["ts"])
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return None
 
 
 def _deliveries(dlq: Dlq, dry: RedriveReport) -> str | None:

@@ -303,14 +303,16 @@ def show(
 ) -> OpenView | None:
     """views.update of the modal; None when it is gone (``not_found``: ``dm`` is sent to the
     person's DM with the app instead) or was changed since ``view_hash`` (``hash_conflict``: a
-    newer state is shown, this one is dropped)."""
+    newer state is shown, this one is dropped). An outcome (``dm`` given) the modal could not
+    show for any other reason (Slack's internal_error, an answer lost) is sent to the DM too:
+    told twice rather than never (the modal would say "Counting…" for ever)."""
     try:
         return slack.update_view(view_id, view, view_hash=view_hash)
     except SlackError as exc:
-        if exc.code not in ("not_found", "hash_conflict"):
+        if exc.code not in ("not_found", "hash_conflict") and dm is None:
             raise
         logger.info("request modal not updated", extra={"code": exc.code})
-        if exc.code == "not_found" and dm is not None:
+        if exc.code != "hash_conflict" and dm is not None:
             slack.post(user, dm)
     return None
 
