@@ -6,7 +6,8 @@
   the read fails as a whole, the tab says so (``home_error_view``) with its Refresh button.
   Anyone in the workspace can open the tab, while the daily report shows the error groups only
   in its channel: their labels are read from message bodies (a masked text, an error message),
-  so the tab shows them only to those the viewers policy lets read bodies, as peek does.
+  so the tab shows them only to those the viewers policy lets read bodies, as peek does; the
+  pending requests' selections likewise (they may quote a label or a body field's value).
 - ``PeekViewJob`` (Peek clicked on the Home tab; the endpoint opened the loading modal): peek as
   ``/dlq-redrive peek`` does, for those the viewers policy lets read bodies, and ``views.update``
   the modal with the messages (without their Discard / Edit & resend buttons:
@@ -39,6 +40,11 @@ NO_ERROR_LABELS = (
     "Error groups are not shown: their labels are read from message bodies, which only "
     "approvers and VIEWERS may read."
 )
+NO_SELECTIONS = (
+    "What the pending requests select is not shown: it may quote message bodies (an error "
+    "group's label, a body field's value), which only approvers and VIEWERS may read."
+)
+HIDDEN_SELECTION = "selection not shown (see above)"
 
 # views.update's answers when the modal is no longer the one the endpoint opened: closed
 # ("not_found: ... the given view_id ... doesn't exist") or changed ("hash_conflict").
@@ -71,7 +77,7 @@ class HomePublisher:
         try:
             data = self.reader.read(job.user)
             if self.viewers.refusal(job.user) is not None:
-                data = without_error_labels(data)
+                data = without_body_text(data)
             return home_view(data, tz=self.tz)
         except DlqRedriveError as exc:  # a domain error says what went wrong in its words
             logger.warning("home tab not read", extra={"reason": job.reason, "error": str(exc)})
@@ -83,6 +89,17 @@ class HomePublisher:
                 f"Something went wrong while reading ({type(exc).__name__}); the logs have "
                 "the details. Refresh to try again."
             )
+
+
+def without_body_text(data: HomeData) -> HomeData:
+    """``data`` without what is read from message bodies, saying why (pure): the error groups'
+    labels, and the pending requests' selections (an ``--error`` label or a ``--where`` value
+    typed by someone who may read them: the card shows it in its channel, the tab to anyone)."""
+    data = without_error_labels(data)
+    if not data.approvals:
+        return data
+    approvals = tuple(replace(a, selection_text=HIDDEN_SELECTION) for a in data.approvals)
+    return replace(data, approvals=approvals, problems=(*data.problems, NO_SELECTIONS))
 
 
 def without_error_labels(data: HomeData) -> HomeData:

@@ -42,6 +42,7 @@ from bot.slack.web import SlackGateway
 from bot.state import StateStore
 from bot.state_model import RunRecord, RunStatus
 from bot.state_table import StateTable
+from infra.local.scene import create_pair, put_in_dlq
 from infra.local.slack_api import MAX_PUBLISHED_VIEW_BYTES, SlackApiServer
 from infra.local.slack_events import (
     LOCAL_TEAM,
@@ -53,11 +54,19 @@ from infra.local.slack_events import (
 )
 from tests.faults.fault_proxy import FaultProxy
 from tests.hostile.recording_endpoint import RecordingDispatcher
+from tests.integration.slack.slack_harness import (
+    APPROVER,
+    OUTSIDER,
+    SlackHarness,
+    harness,
+    slack_env,
+)
 from tests.integration.slack.test_home_data import TABLE, Seen, _reader, _seed, seen
+from tests.integration.slack.test_slack_home import open_home, published
 from tests.unit.fake_sqs import FakeSqs
 from tests.unit.slack.worker_fakes import FakeDispatcher, wired_worker, worker_env
 
-__all__ = ["seen"]  # fixtures
+__all__ = ["harness", "seen", "slack_env"]  # fixtures
 
 SECRET = "home-attack-secret"
 JSON = "application/json"
@@ -568,3 +577,45 @@ def test_a_peek_that_fails_unexpectedly_says_so_in_the_modal_not_reading_for_eve
     shown = json.dumps(slack.modals.views[job.view_id]["blocks"])
     assert "Reading messages" not in shown
     assert "RuntimeError" in shown and "secret-ish" not in shown
+
+
+# --- what a pending approval's selection quotes, shown to anyone who opens the tab ------------
+
+
+@pytest.mark.parametrize(
+    ("flags", "quoted"),
+    [
+        ("--where order=3", "order="),  # a body field's value, typed by a viewer
+        ("--error 'card of Jane Doe declined'", "Jane Doe"),  # an error group's label
+    ],
+)
+def test_a_pending_selection_quoting_bodies_is_not_shown_to_who_may_not_read_them(
+    harness: SlackHarness, flags: str, quoted: str
+) -> None:
+    # Given Lambda async-invocation failures in orders-dlq (their error: "card of Jane Doe
+    # declined"), and Alice (an approver: she may select by body) asking for a redrive whose
+    # selection quotes what the messages hold; its card is in the ops channel
+    pair = create_pair(harness.sqs, "orders")
+    failed = {
+        name: {"DataType": "String", "StringValue": value}
+        for name, value in (
+            ("RequestID", "req-1"),
+            ("ErrorCode", "200"),
+            ("ErrorMessage", "card of Jane Doe declined"),
+        )
+    }
+    put_in_dlq(harness.sqs, pair, [json.dumps({"order": 3})] * 2, attributes=failed)
+    ack = harness.command(f"redrive orders-dlq {flags}")
+    assert ack["statusCode"] == 200, ack
+    harness.settle()
+    assert harness.calls("chat.postMessage"), harness.responses()
+    # When an approver and someone who may not read bodies open their Home tabs
+    open_home(harness, APPROVER, event_id="Ev0APP")
+    open_home(harness, OUTSIDER, event_id="Ev0OUT")
+    harness.settle()
+    # Then the approver sees what the request selects; the other sees the request, not what
+    # it quotes (the tab reaches the whole workspace; the card, its channel only)
+    assert quoted in json.dumps(published(harness, APPROVER)["blocks"])
+    outsider = json.dumps(published(harness, OUTSIDER)["blocks"])
+    assert "*Pending approvals* (1)" in outsider
+    assert quoted not in outsider
