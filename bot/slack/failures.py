@@ -27,6 +27,8 @@ from bot.slack.protocol import (
     EditSubmitJob,
     JobRejectedError,
     JobSigner,
+    RequestOpenJob,
+    RequestSubmitJob,
 )
 from bot.slack.web_api import SlackApi
 from bot.state import StateStore
@@ -82,6 +84,20 @@ def record_worker_failure(
                 job.view_id,
                 notice_view(f":x: The worker stopped before it could answer: {escape(reason)}"),
             )
+        elif isinstance(job, RequestOpenJob | RequestSubmitJob):
+            # The request modal says "Reading…" or "Counting…" until told: told in it, or in
+            # the person's DM when it was closed (loaded here only: the failed function's cold
+            # start does not need the modal's code).
+            from bot.slack.request_form import RequestForm, result_view
+            from bot.slack.request_modal_jobs import show
+
+            action = (
+                job.action
+                if isinstance(job, RequestOpenJob)
+                else RequestForm.from_json(job.form).action
+            )
+            message = blocks.error(f"The worker stopped before it could answer: {reason}")
+            show(slack, job.view_id, job.user, result_view(message, action=action), dm=message)
         return {"ok": True, "run": None}
     now = clock()
     error = f"the worker stopped: {reason}"
