@@ -88,12 +88,19 @@ def _one_message(head: str, lines: list[str]) -> SlackMessage:
     return message
 
 
+_UPDATE_ORDER = {Change.RESOLVED: 0, Change.REOPENED: 1, Change.GROWING: 2}
+
+
+def update_order(action: AlertAction) -> tuple[int, str]:
+    """The order of a thread's updates: drained first, then refills, then growth; by name."""
+    return _UPDATE_ORDER[action.change], action.reading.dlq
+
+
 def update_messages(
     actions: list[AlertAction], *, at: datetime, tz: ZoneInfo
 ) -> list[SlackMessage]:
     """One thread's replies for its GROWING, REOPENED and RESOLVED actions of one check."""
-    order = {Change.RESOLVED: 0, Change.REOPENED: 1, Change.GROWING: 2}
-    ordered = sorted(actions, key=lambda a: (order[a.change], a.reading.dlq))
+    ordered = sorted(actions, key=update_order)
     head = f"*Update at {_hhmm(at, tz)} ({tz.key})*"
     return text_messages(head, [_update_line(a, tz) for a in ordered])
 

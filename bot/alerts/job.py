@@ -32,9 +32,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.alerts.blocks import alert_message, update_messages
+from bot.alerts.blocks import alert_message, update_messages, update_order
 from bot.alerts.rules import AlertAction, AlertState, Change, Reading, decide, resolved
-from bot.alerts.store import AlertStore
+from bot.alerts.store import MAX_TRANSACT, AlertStore
 from bot.alerts.watch import AlertWatch
 from bot.config import AlertSettings
 from bot.daily.events import parse_time
@@ -204,23 +204,32 @@ class Check:
         return sorted(state.dlq for state in claimed)
 
     def _update(self, actions: list[AlertAction]) -> list[tuple[str, Change]]:
-        """Each thread's replies of this check, posted once, then the states recorded."""
+        """Each thread's replies of this check, posted once, then the states recorded.
+
+        A thread's updates go in groups of at most ``MAX_TRANSACT`` DLQs, the states of each
+        recorded in one transaction (all or none), and each group's replies are named by the
+        first DLQ they speak of: a retry after some groups were recorded regroups the rest, and
+        a group it names anew is posted anew, never put in place of a reply that spoke of DLQs
+        recorded since (their lines would vanish from the thread)."""
         threads: dict[str, list[AlertAction]] = defaultdict(list)
         for action in actions:
             if action.before.thread_ts is not None:
                 threads[action.before.thread_ts].append(action)
         done: list[tuple[str, Change]] = []
-        for thread_ts, group in sorted(threads.items()):
-            messages = update_messages(group, at=self.now, tz=self.parts.timezone)
-            self.parts.poster.reply(
-                self.run_key,
-                f"update.{thread_ts}",
-                thread_ts,
-                messages,
-                first_attempt=self.attempt.first,
-            )
-            if self.parts.store.save_all([a.after for a in group], now=self.now):
-                done.extend((a.reading.dlq, a.change) for a in group)
+        for thread_ts, updates in sorted(threads.items()):
+            ordered = sorted(updates, key=update_order)
+            for start in range(0, len(ordered), MAX_TRANSACT):
+                group = ordered[start : start + MAX_TRANSACT]
+                messages = update_messages(group, at=self.now, tz=self.parts.timezone)
+                self.parts.poster.reply(
+                    self.run_key,
+                    f"update.{thread_ts}.{group[0].reading.dlq}",
+                    thread_ts,
+                    messages,
+                    first_attempt=self.attempt.first,
+                )
+                if self.parts.store.save_all([a.after for a in group], now=self.now):
+                    done.extend((a.reading.dlq, a.change) for a in group)
         return done
 
     def _save(self, state: AlertState) -> AlertState | None:

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 
+import handlers.alerts
+from bot.composition import build_alert_job
 from bot.slack.web_api import SlackError
-from infra.local.scene import QueuePair, create_pair
+from infra.local.scene import QueuePair, create_pair, drain
+from tests.faults.fault_proxy import Fault, FaultProxy
 from tests.integration.alerts import conftest as alert_world
-from tests.integration.alerts.conftest import Alerts
+from tests.integration.alerts.conftest import LEASE, Alerts
 
 # The alert checks' fixtures (moto with the state table, the local Slack server, the handler).
 slack = alert_world.slack
@@ -99,3 +104,76 @@ def test_a_lookup_without_the_history_scope_still_posts_the_alert(alerts: Alerts
     # Then the alert is posted (as docs/alerts.md says: without the scope the part is posted)
     assert following["alerted"] == ["orders-dlq"]
     assert named_in_channel(alerts, "orders-dlq") == 1
+
+
+# --- the state table failing between the transactions of one thread reply -----------------
+
+
+@pytest.fixture
+def flaky_table(alerts: Alerts) -> Iterator[FaultProxy]:
+    """The alerts function's DynamoDB reached through a proxy; ``broken`` TransactWriteItems
+    calls (by their order) answered 503 every time, boto3's own retries included."""
+    upstream = alerts.env["AWS_ENDPOINT_URL"]
+    broken: set[int] = set()
+    proxy = FaultProxy(
+        upstream,
+        lambda action, seen: (
+            Fault.UNAVAILABLE
+            if action.endswith("TransactWriteItems") and flaky_table_calls(proxy) in broken
+            else Fault.PASS
+        ),
+    )
+    proxy.broken = broken  # type: ignore[attr-defined]
+    with proxy:
+        client = boto3.client("sqs")
+        client.meta.events.register(
+            "before-call.sqs.*", lambda model, **_: alerts.sqs_calls.append(model.name)
+        )
+        handlers.alerts.job.use(
+            build_alert_job(
+                alerts.env,
+                sqs_client=client,
+                dynamodb_client=boto3.client("dynamodb", endpoint_url=proxy.endpoint),
+                lease_timing=LEASE,
+                clock=alerts.clock,
+            )
+        )
+        yield proxy
+
+
+def flaky_table_calls(proxy: FaultProxy) -> int:
+    """Which logical TransactWriteItems call this is (boto3's retries of one count as one):
+    the number of calls that passed before it."""
+    return sum(
+        count
+        for (name, fault), count in proxy.counts.items()
+        if name.endswith("TransactWriteItems") and fault is Fault.PASS
+    )
+
+
+def test_a_table_failure_between_two_transactions_of_one_reply_loses_no_drained_note(
+    alerts: Alerts, sqs: Any, flaky_table: FaultProxy
+) -> None:
+    # Given 150 DLQs alerted in one check (one alert, one thread), then all drained at once
+    pairs = [create_pair(sqs, f"svc-{n:03d}") for n in range(150)]
+    for pair in pairs:
+        fill(sqs, pair, 1)
+    first = alerts.check(0)
+    assert len(first["alerted"]) == 150
+    [alert] = alerts.alerts()
+    for pair in pairs:
+        drain(sqs, pair.dlq_url)
+
+    # When the check that finds them drained records the first 100 states, and the state table
+    # fails the next transaction (503 past boto3's retries); the scheduler then delivers the
+    # same check again (at least once), and it runs
+    flaky_table.broken.add(1)  # type: ignore[attr-defined]
+    with pytest.raises(Exception):  # noqa: B017 - an AwsError, raised for Lambda
+        alerts.check(5)
+    flaky_table.broken.clear()  # type: ignore[attr-defined]
+    alerts.check(5)
+
+    # Then the thread still says, of every one of the 150 DLQs, that it was drained
+    replies = [text(r) for r in alerts.replies(alert["ts"])]
+    drained = {p.dlq_name for p in pairs if any(f"`{p.dlq_name}`: drained" in r for r in replies)}
+    assert drained == {p.dlq_name for p in pairs}, f"{150 - len(drained)} drained notes lost"
