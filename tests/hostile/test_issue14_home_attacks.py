@@ -11,8 +11,11 @@ from __future__ import annotations
 import json
 import re
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -619,3 +622,78 @@ def test_a_pending_selection_quoting_bodies_is_not_shown_to_who_may_not_read_the
     outsider = json.dumps(published(harness, OUTSIDER)["blocks"])
     assert "*Pending approvals* (1)" in outsider
     assert quoted not in outsider
+
+
+# --- what the ack path of the tab's events loads -----------------------------------------------
+
+_ACK_PATH_PROBE = """
+import json, sys
+from datetime import UTC, datetime
+from slack_sdk import WebClient
+from bot.config import EngineSettings, SlackSettings
+from bot.slack.app import build_app
+from bot.slack.runtime import SlackEndpoint
+from infra.local.slack_events import (
+    LOCAL_TEAM, event_callback_body, home_opened, http_event, view_action_body,
+)
+before = set(sys.modules)
+jobs = []
+class Dispatcher:
+    def dispatch(self, job):
+        jobs.append(job)
+env = {"SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "s", "SLACK_TEAM_ID": LOCAL_TEAM,
+       "TIMEZONE": "UTC"}
+app = build_app(
+    slack_settings=SlackSettings.from_env(env),
+    engine_settings=EngineSettings.from_env(env),
+    signing_secret="s",
+    client=WebClient(token="xoxb-x", base_url="http://127.0.0.1:9/api/"),
+    dispatcher=Dispatcher(),
+    home=lambda: (_ for _ in ()).throw(AssertionError("home endpoint made")),
+    requests=lambda: (_ for _ in ()).throw(AssertionError("request endpoint made")),
+)
+endpoint = SlackEndpoint(app)
+opened = event_callback_body(home_opened("U0ALICE"), event_id="Ev1")
+click = view_action_body("dlq_redrive.home_refresh", "", user="U0ALICE", view={"id": "V1"})
+answers = [
+    endpoint.handle(http_event(opened, "s", content_type="application/json"), None),
+    endpoint.handle(http_event(click, "s"), None),
+]
+print(json.dumps({
+    "status": [a["statusCode"] for a in answers],
+    "jobs": [type(j).__name__ for j in jobs],
+    "loaded": sorted(m for m in set(sys.modules) - before if m.startswith("bot")),
+}))
+"""
+
+
+def test_opening_the_tab_and_refresh_load_none_of_the_home_or_request_modules() -> None:
+    # In a fresh interpreter: the endpoint built, then an app_home_opened and a Refresh click
+    done = subprocess.run(
+        [sys.executable, "-c", _ACK_PATH_PROBE],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["status"] == [200, 200]
+    assert seen["jobs"] == ["HomeJob", "HomeJob"]
+    # Nothing of the tab's reading, drawing or peeking, nor the request modal, nor the engine
+    heavy = {
+        "bot.slack.home",
+        "bot.slack.home_data",
+        "bot.slack.home_view",
+        "bot.slack.home_model",
+        "bot.slack.home_endpoint",
+        "bot.slack.peek_modal",
+        "bot.slack.request_endpoint",
+        "bot.slack.request_form",
+        "bot.slack.request_modal_jobs",
+        "bot.engine",
+        "bot.catalog",
+        "bot.state",
+        "bot.sqs_gateway",
+    }
+    assert heavy.isdisjoint(seen["loaded"]), seen["loaded"]
