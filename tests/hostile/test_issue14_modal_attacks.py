@@ -33,12 +33,14 @@ from bot.slack.request_form import (
     check_form,
 )
 from infra.local.scene import count
+from infra.local.slack_events import http_event, view_submission_body
 from tests.integration.slack.request_world import RequestWorld, count_line, modal_text, state
 from tests.integration.slack.slack_harness import (
     APPROVER,
     CHANNEL,
     OUTSIDER,
     REQUESTER,
+    SECRET,
     SlackHarness,
     harness,
     seed_orders,
@@ -426,3 +428,65 @@ def test_a_count_of_a_selection_the_form_never_offered_counts_nothing(
     line = count_line(counted)
     assert "match" not in line and "Choose" in line
     assert count(harness.sqs, "orders-dlq") == 3
+
+
+def test_mrkdwn_in_a_refused_field_is_inert_in_the_count_line(harness: SlackHarness) -> None:
+    # Given the filled modal, showing a day's field
+    world, view = _filled(harness, 2)
+    by_day = world.count(view, state(queue="orders-dlq", selection="day"), user=REQUESTER)
+
+    # When a click carries a day and a where that are mentions and links
+    odd_day = world.count(
+        by_day, state(queue="orders-dlq", selection="day", day="<!channel>"), user=REQUESTER
+    )
+    odd_where = world.count(
+        odd_day,
+        state(queue="orders-dlq", selection="field", where="<@U_BOB>\n<https://evil.example>"),
+        user=REQUESTER,
+    )
+
+    # Then each count line says what is wrong, quoting it inert
+    for view_now in (odd_day, odd_where):
+        line = count_line(view_now)
+        assert "match" not in line
+        _no_live_mrkdwn(line)
+        View(**view_now).validate_json()
+
+
+def test_a_submission_from_another_workspace_is_refused_before_the_form(
+    harness: SlackHarness,
+) -> None:
+    # Given the requester's filled modal
+    _, view = _filled(harness, 2)
+    jobs = _worker_jobs(harness)
+
+    # When it comes back signed with our secret but naming another workspace
+    body = view_submission_body(
+        view, state(queue="orders-dlq", selection="all"), user=REQUESTER, team="T_OTHER"
+    )
+    answer = harness.send(http_event(body, SECRET))
+    harness.settle()
+
+    # Then nothing is handed over and no card is posted
+    assert _worker_jobs(harness) == jobs and _cards(harness) == []
+    assert "update" not in answer.get("body", "")
+
+
+def test_the_command_typed_in_a_dm_needs_a_channel_for_the_card(harness: SlackHarness) -> None:
+    # Given the modal opened from a DM with the app (the card's default channel is that DM)
+    seed_orders(harness.sqs, 2)
+    world = RequestWorld(harness)
+    ack = world.command("", user=REQUESTER, channel="D0123ABCD")
+    assert ack["statusCode"] == 200
+    harness.settle()
+    view = world.modal()
+    jobs = _worker_jobs(harness)
+
+    # When it is submitted without choosing a channel
+    answer = world.submit(view, state(queue="orders-dlq", selection="all"), user=REQUESTER)
+
+    # Then it is refused on the channel field: the card never goes to a DM
+    assert answer["response_action"] == "errors"
+    assert REQUEST_FIELD_CHANNEL in answer["errors"]
+    harness.settle()
+    assert _worker_jobs(harness) == jobs and _cards(harness) == []
