@@ -49,6 +49,9 @@ HIDDEN_SELECTION = "selection not shown (see above)"
 # views.update's answers when the modal is no longer the one the endpoint opened: closed
 # ("not_found: ... the given view_id ... doesn't exist") or changed ("hash_conflict").
 MODAL_GONE = frozenset({"not_found", "hash_conflict"})
+# views.publish's answers refusing the view itself: "view_too_large: ... greater than 250kb",
+# "invalid_arguments: The method was called with invalid arguments" (Reference: views.publish).
+VIEW_REFUSED = frozenset({"view_too_large", "invalid_arguments"})
 
 
 class HomeReading(Protocol):
@@ -69,8 +72,29 @@ class HomePublisher:
         self.viewers = viewers
 
     def publish(self, job: HomeJob) -> None:
-        """Read, render and publish ``job.user``'s Home tab (SlackError if Slack refuses)."""
-        self.slack.publish_view(job.user, self._view(job))
+        """Read, render and publish ``job.user``'s Home tab (SlackError if Slack refuses
+        otherwise than by the view: the tab then says so)."""
+        view = self._view(job)
+        try:
+            self.slack.publish_view(job.user, view)
+        except SlackError as exc:
+            if exc.code not in VIEW_REFUSED:
+                raise
+            # Our view was refused (a limit or a block we got wrong): the tab would stay blank
+            # (a first-time viewer then has no Refresh button) or stale. Say so in it instead.
+            logger.error(
+                "home tab refused by Slack",
+                extra={"error": exc.code, "blocks": len(view["blocks"]), "reason": job.reason},
+            )
+            count("HomeRefused")
+            self.slack.publish_view(
+                job.user,
+                home_error_view(
+                    f"Slack refused to show this tab ({exc.code}); the logs have the details. "
+                    "Refresh to try again."
+                ),
+            )
+            return
         count("HomePublished")
 
     def _view(self, job: HomeJob) -> dict[str, Any]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from bot.slack.home_view import home_view
 from bot.slack.ids import ActionId
 from infra.local.moto_server import LocalAws
@@ -88,13 +90,21 @@ def test_a_rate_limited_publish_is_waited_out_and_published_once(harness: SlackH
     assert "Depth *about 2*" in json.dumps(published(harness)["blocks"])
 
 
-def test_a_publish_slack_refuses_leaves_refresh_working(harness: SlackHarness) -> None:
-    # Given Slack refusing the first publish (view_too_large, as it would for a view over 250 KB)
+@pytest.mark.parametrize("error", ["view_too_large", "invalid_arguments"])
+def test_a_tab_slack_refuses_is_replaced_by_one_saying_so_and_refresh_works(
+    harness: SlackHarness, error: str
+) -> None:
+    # Given Slack refusing the first publish (view_too_large, as it would for a view over
+    # 250 KB; invalid_arguments, for a block it does not accept)
     seed_orders(harness.sqs, 1)
-    harness.slack.state.refuse("views.publish", "view_too_large")
+    harness.slack.state.refuse("views.publish", error)
     assert open_home(harness, event_id="Ev0BIG")["statusCode"] == 200
     harness.settle()
-    assert harness.slack.state.home.views == {}
+    # Then the tab is not left blank (a first-time viewer would have no Refresh button) nor
+    # stale: it says Slack refused it, with Refresh
+    shown = json.dumps(published(harness)["blocks"])
+    assert error in shown and ActionId.HOME_REFRESH.value in shown
+    assert "Depth" not in shown
     # When Alice clicks Refresh (a new delivery, not a replay of the refused one)
     ack, _ = home_click(harness, ActionId.HOME_REFRESH)
     assert ack["statusCode"] == 200
