@@ -21,6 +21,7 @@ from bot.daily.scan_facts import ScanFactsStore
 from bot.slack.commands import RedriveCommand, parse_command
 from bot.slack.home_model import ErrorGroupFact, ScanFacts
 from bot.slack.ids import ActionId
+from bot.slack.protocol import JobSigner, job_signing_key
 from bot.slack.request_form import (
     REQUEST_FIELD_ACTION,
     REQUEST_FIELD_CHANNEL,
@@ -32,6 +33,7 @@ from bot.slack.request_form import (
     RequestForm,
     check_form,
 )
+from bot.slack.request_ticket import RequestTicket
 from infra.local.scene import count
 from infra.local.slack_events import http_event, view_submission_body
 from tests.integration.slack.request_world import RequestWorld, count_line, modal_text, state
@@ -42,6 +44,7 @@ from tests.integration.slack.slack_harness import (
     REQUESTER,
     SECRET,
     SlackHarness,
+    ack_text,
     harness,
     seed_orders,
     slack_env,
@@ -490,3 +493,75 @@ def test_the_command_typed_in_a_dm_needs_a_channel_for_the_card(harness: SlackHa
     assert REQUEST_FIELD_CHANNEL in answer["errors"]
     harness.settle()
     assert _worker_jobs(harness) == jobs and _cards(harness) == []
+
+
+def test_approval_moves_only_what_the_modal_request_counted_with_where_and_limit(
+    harness: SlackHarness,
+) -> None:
+    # Given 3 acme messages and 2 others, and a modal request of at most 2 acme messages
+    world, view = _filled(harness, 2)
+    _send_to_dlq(harness, [json.dumps({"tenant": "acme", "n": i}) for i in range(3)])
+    values = state(queue="orders-dlq", selection="field", where="tenant=acme", limit="2")
+    counted = world.count(view, values, user=REQUESTER)
+    assert "*2* message(s) match" in count_line(counted)
+    world.submit(counted, values, user=REQUESTER)
+    harness.settle()
+    request = harness.state.get_request(harness.request_id())
+    assert request is not None and request.matched == 2
+    # and 4 more acme messages reach the DLQ after the card
+    _send_to_dlq(harness, [json.dumps({"tenant": "acme", "late": i}) for i in range(4)])
+
+    # When an approver approves the card
+    harness.click(ActionId.APPROVE, request.request_id, user=APPROVER, message_ts=harness.card_ts())
+    harness.settle()
+
+    # Then exactly 2 acme messages, counted before the card, went back; the rest stayed
+    source = harness.sqs.get_queue_url(QueueName="orders")["QueueUrl"]
+    moved = harness.sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10)["Messages"]
+    bodies = [json.loads(m["Body"]) for m in moved]
+    assert len(bodies) == 2 and all(b["tenant"] == "acme" and "late" not in b for b in bodies)
+    assert count(harness.sqs, "orders-dlq") == 2 + 1 + 4
+
+
+def test_a_ticket_older_than_an_hour_is_refused_through_the_handler(
+    harness: SlackHarness,
+) -> None:
+    # Given the requester's filled modal, its ticket replaced by one sealed two hours ago for
+    # the same person and view (a modal left open overnight)
+    world, view = _filled(harness, 2)
+    signer = JobSigner(job_signing_key(harness.env["JOB_SIGNING_KEY"]))
+    old = RequestTicket(REQUESTER, view["id"], CHANNEL).seal(
+        signer, datetime.now(UTC) - timedelta(hours=2)
+    )
+    jobs = _worker_jobs(harness)
+
+    # When it is submitted, and counted
+    answer = world.submit(
+        {**view, "private_metadata": old},
+        state(queue="orders-dlq", selection="all"),
+        user=REQUESTER,
+    )
+    world.change({**view, "private_metadata": old}, state(queue="orders-dlq"), user=REQUESTER)
+    harness.settle()
+
+    # Then both are refused: the submission says to open a new form, nothing is handed over
+    assert answer["response_action"] == "errors"
+    assert "too old" in json.dumps(answer["errors"])
+    assert _worker_jobs(harness) == jobs and _cards(harness) == []
+
+
+def test_a_modal_slack_would_not_open_is_said_in_the_ack_and_nothing_is_handed_over(
+    harness: SlackHarness,
+) -> None:
+    # Given Slack refusing views.open (the trigger expired: three seconds went by)
+    seed_orders(harness.sqs, 2)
+    world = RequestWorld(harness)
+    harness.slack.state.refuse("views.open", "expired_trigger_id")
+
+    # When /dlq-redrive is typed
+    ack = world.command("", user=REQUESTER)
+    harness.settle()
+
+    # Then the ack says to try again, and the worker was never asked to fill a modal
+    assert "Could not open the request form" in ack_text(ack)
+    assert _worker_jobs(harness) == 0
