@@ -10,8 +10,9 @@ stay in build/demo/). Then the DLQs that SNS subscriptions, EventBridge rule tar
 functions dead-letter into (infra/local/demo_kinds.py, with the local Lambda server): listed with
 their kind, dry-run and redriven, each message back to exactly the target that failed it, and what
 every target received. Last, the Slack app (with the App Home tab), the request form that
-``/dlq-redrive`` with no arguments opens (infra/local/demo_modal.py), the 06:00 report and the alert
-checks between reports (infra/local/demo_alerts.py) on the same scene, against a local Slack.
+``/dlq-redrive`` with no arguments opens, the 06:00 report, the Home tab after it
+(infra/local/demo_surfaces.py) and the alert checks between reports (infra/local/demo_alerts.py)
+on the same scene, against a local Slack.
 """
 
 from __future__ import annotations
@@ -74,8 +75,9 @@ def main() -> int:
 
         for module, function in (
             ("infra.local.demo_slack", "run_slack_demo"),
-            ("infra.local.demo_modal", "run_modal_demo"),
+            ("infra.local.demo_surfaces", "run_modal_demo"),
             ("infra.local.demo_daily", "run_daily_demo"),
+            ("infra.local.demo_surfaces", "run_home_after_report"),
             ("infra.local.demo_alerts", "run_alerts_demo"),
         ):
             try:

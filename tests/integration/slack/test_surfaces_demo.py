@@ -1,21 +1,33 @@
-"""``make demo``'s request form (infra/local/demo_modal.py) on moto: what it prints is what Slack
-got from the real handlers (the modal opened, filled, counted, refused, submitted; the card and
-its approval), every figure is the seeded one, and each view's Block Kit Builder link holds a
-view Slack accepts."""
+"""``make demo``'s Slack surfaces (infra/local/demo_surfaces.py) on moto: what they print is what
+Slack got from the real handlers (the request form opened, filled, counted, refused, submitted;
+the card and its approval; the Home tab after the daily report), every figure is the seeded one,
+and each view's Block Kit Builder link holds a view Slack accepts."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import urllib.parse
+from datetime import date
 from typing import Any
 
 import pytest
 from slack_sdk.models.views import View
 
-from infra.local.demo_modal import CHOSEN, NOTE, TENANTS, run_modal_demo
-from infra.local.moto_server import LocalAws
-from infra.local.scene import count
+from bot.daily.snapshots import SnapshotStore
+from bot.state_table import StateTable
+from infra.local.demo_daily import run_daily_demo
+from infra.local.demo_slack import TABLE
+from infra.local.demo_surfaces import (
+    CHOSEN,
+    NOTE,
+    TENANTS,
+    run_home_after_report,
+    run_modal_demo,
+)
+from infra.local.moto_server import LocalAws, client_for
+from infra.local.scene import count, create_pair, put_in_dlq
 
 
 def _builder_views(text: str) -> list[dict[str, Any]]:
@@ -66,3 +78,37 @@ def test_the_modal_demo_shows_the_form_through_to_what_moved(
         assert view["type"] == "modal"
         View(**view).validate_json()
     assert "worker error" not in text
+
+
+def test_the_home_tab_after_the_report_shows_its_snapshots_and_its_scan(
+    aws: LocalAws, sqs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given orders-dlq with 3 failed orders (error PaymentTimeout), and the 06:00 report's
+    # step run on it (its made-up week of snapshots, its scan, its auto-redrive of orders-dlq)
+    orders = create_pair(sqs, "orders")
+    error = {"error": {"DataType": "String", "StringValue": "PaymentTimeout"}}
+    put_in_dlq(sqs, orders, [json.dumps({"order": n}) for n in range(3)], attributes=error)
+    run_daily_demo(dict(aws.env), out=io.StringIO())
+
+    # When Bob opens his Home tab
+    run_home_after_report(dict(aws.env, TIMEZONE="UTC"))
+    text = capsys.readouterr().out
+
+    # Then orders-dlq's trend is the snapshots stored, day by day (a week at most)
+    home = text.split("[Slack views.publish → Home tab of @bob]", 1)[1]
+    section = home.split("*`orders-dlq`* (sqs)", 1)[1]
+    trend = next(line for line in section.splitlines() if "`" in line and " · " in line)
+    shown = re.findall(r"(\d{1,2} [A-Z][a-z]{2}) (?:about )?(\d+)", trend)
+    table = StateTable(TABLE, client_for("dynamodb", aws.env))
+    stored = SnapshotStore(table).history("orders-dlq", date(2000, 1, 1), date(2100, 1, 1))
+    truth = {f"{day.day} {day:%b}": str(s.depth) for day, s in stored.items()}
+    assert 5 <= len(shown) <= 7
+    assert all(truth[day] == depth for day, depth in shown)
+    # And the scan's figures are the 3 seeded, read in full, with their error group
+    assert "scan (read all 3): 3 message(s)" in section
+    assert "Top errors: `PaymentTimeout` ×3" in section
+    # And after the auto-redrive SQS counts none left
+    assert "Depth *about 0*" in section and count(sqs, orders.dlq_url) == 0
+    (view,) = _builder_views(home)
+    assert view["type"] == "home"
+    View(**view).validate_json()

@@ -1,5 +1,7 @@
-"""``make demo``'s request form: ``/dlq-redrive`` with no arguments, played through the real Lambda
-handlers against the local Slack server and moto, printed as Slack shows it.
+"""``make demo``'s Slack surfaces beyond the channel: the request form that ``/dlq-redrive`` with no
+arguments opens, and the App Home tab once the 06:00 report ran. Played through the real Lambda
+handlers against the local Slack server and moto, printed as Slack shows them, each view with a
+Block Kit Builder link.
 
 ``run_modal_demo(aws_env)`` expects moto to be running (``aws_env`` points boto3 at it). It adds an
 ``invoices`` queue whose DLQ holds invoices of two tenants, then Alice types ``/dlq-redrive``: the
@@ -7,10 +9,14 @@ loading modal opens at once (views.open on the ack path), the worker fills the f
 (views.update); she picks the DLQ (the live count), switches to selecting by a body field,
 submits a condition without its ``=`` (refused on that field: ``response_action: errors``),
 corrects it and counts again, and submits with a note: the approval card is posted in #ops with
-it, Bob approves, and exactly the counted invoices go back to their queue. Each view comes with a
-Block Kit Builder link; what moved is read back from SQS and checked against what was seeded.
+it, Bob approves, and exactly the counted invoices go back to their queue. What moved is read
+back from SQS and checked against what was seeded.
 
-Run alone: ``python -m infra.local.demo_modal`` on a fresh moto.
+``run_home_after_report(aws_env)``, after infra/local/demo_daily.py: Bob opens his Home tab again,
+now with each DLQ's trend (the report's snapshots) and the figures and top error groups of the
+report's scan. (The Home tab before any report is in infra/local/demo_slack.py.)
+
+Run alone: ``python -m infra.local.demo_surfaces`` (the request form) on a fresh moto.
 """
 
 from __future__ import annotations
@@ -157,6 +163,16 @@ def run_modal_demo(aws_env: dict[str, str]) -> None:
     print(f"    invoices-dlq keeps {left} (seeded {total}, less the {chosen} of {CHOSEN}).")
     if back != {CHOSEN: chosen} or left != total - chosen:
         raise RuntimeError(f"the request form moved {back}, left {left}: not what was counted")
+
+
+def run_home_after_report(aws_env: dict[str, str]) -> None:
+    """Bob's Home tab once the daily report ran (its snapshots and scan facts are in the state
+    table the Slack app reads)."""
+    print(
+        f"\n{BOLD}== The App Home tab after the 06:00 report: trends, the scan's figures =={RESET}"
+    )
+    with slack_session(aws_env) as talk:
+        talk.open_home(BOB)
 
 
 def main() -> None:
