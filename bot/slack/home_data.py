@@ -161,6 +161,7 @@ class HomeReader:
             unread=tuple(unread_lines(catalog.unread)),
             problems=(*dlq_problems, *_problems(*parts)),
             not_read=frozenset(part for part, yes in failed.items() if yes),
+            dlqs_not_read=0 if dlqs_failed else len(dlq_problems),  # one line a DLQ
         )
 
     @staticmethod

@@ -112,3 +112,6 @@ class HomeData:
     # The runs in progress were looked for among the latest this many runs (None: among every
     # run): an older one still going is not in ``runs``, so their count is a lower bound.
     runs_window: int | None = None
+    # Watched DLQs whose attributes could not be read (each a ``problems`` line): not in
+    # ``dlqs``, so the tab's count and total are of those read.
+    dlqs_not_read: int = 0

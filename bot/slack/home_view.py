@@ -106,9 +106,15 @@ def _refresh(text: str) -> Block:
 def _head(data: HomeData, tz: ZoneInfo) -> list[Block]:
     depth = sum(d.depth for d in data.dlqs)
     in_flight = sum(d.in_flight for d in data.dlqs)
+    # Some not read: the count and total are of those read, and say so.
+    read = (
+        f" read, {number(data.dlqs_not_read)} could not be (see below)"
+        if data.dlqs_not_read
+        else ""
+    )
     watched = (
-        f"*{number(len(data.dlqs))}* watched DLQ(s): *{ABOUT}{number(depth)}* message(s), "
-        f"{ABOUT}{number(in_flight)} in flight"
+        f"*{number(len(data.dlqs))}* watched DLQ(s){read}: *{ABOUT}{number(depth)}* "
+        f"message(s), {ABOUT}{number(in_flight)} in flight"
         if data.dlqs
         else "The watched DLQs could not be read: the warning below says why."
         if "dlqs" in data.not_read

@@ -128,3 +128,18 @@ def test_a_refresh_the_worker_could_not_take_is_acked_and_publishes_nothing(
     home_click(harness, ActionId.HOME_REFRESH)
     harness.settle()
     assert len(harness.calls("views.publish")) == 1
+
+
+def test_a_watched_dlq_that_could_not_be_read_is_not_left_out_of_the_tabs_count(
+    sqs: Any, aws: LocalAws
+) -> None:
+    # Given DLQ_QUEUES naming three DLQs, one of which SQS no longer has
+    _seed(sqs)
+    env = {"DLQ_QUEUES": "orders-dlq,payments-dlq,retired-dlq"}
+    data = _reader(aws.endpoint, env=env).read("U_BOB")
+    assert [d.name for d in data.dlqs] == ["payments-dlq", "orders-dlq"], data.problems
+    # When the tab is rendered
+    text = _texts(home_view(data, tz=_reader(aws.endpoint).queues.tz))
+    # Then its head does not count two watched DLQs as if that were all: one was not read
+    assert "*2* watched DLQ(s):" not in text
+    assert "*2* watched DLQ(s) read, 1 could not be" in text
