@@ -565,3 +565,45 @@ def test_a_modal_slack_would_not_open_is_said_in_the_ack_and_nothing_is_handed_o
     # Then the ack says to try again, and the worker was never asked to fill a modal
     assert "Could not open the request form" in ack_text(ack)
     assert _worker_jobs(harness) == 0
+
+
+def test_two_counts_at_once_never_show_a_false_figure(harness: SlackHarness) -> None:
+    # Given 30 messages and the filled modal
+    world, view = _filled(harness, 30)
+
+    # When Count is clicked twice before either count finished (each dry run holds the
+    # messages it received in flight, hiding them from the other)
+    now = int(time.time())
+    world.change(view, state(queue="orders-dlq", selection="all"), user=REQUESTER, timestamp=now)
+    world.change(
+        view,
+        state(queue="orders-dlq", selection="all", limit="50"),
+        user=REQUESTER,
+        timestamp=now - 1,
+    )
+    harness.settle()
+
+    # Then the line shown is exact (30) or says it is a lower bound and why, never "0 match"
+    line = count_line(world.modal())
+    assert "*30* message(s) match" in line or ("at least" in line and "SQS counts 30" in line), line
+    assert "nothing" not in line
+    assert count(harness.sqs, "orders-dlq") == 30
+
+
+def test_messages_held_in_flight_are_never_counted_as_none(harness: SlackHarness) -> None:
+    # Given 3 messages, all held in flight by someone else (a consumer, another count)
+    world, view = _filled(harness, 3)
+    dlq = harness.sqs.get_queue_url(QueueName="orders-dlq")["QueueUrl"]
+    held = harness.sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=120)
+    assert len(held["Messages"]) == 3
+
+    # When the modal counts every message, then submits
+    counted = world.count(view, state(queue="orders-dlq", selection="all"), user=REQUESTER)
+    world.submit(counted, state(queue="orders-dlq", selection="all"), user=REQUESTER)
+    harness.settle()
+
+    # Then the count line and the outcome say it is a lower bound, naming SQS's 3; no card
+    assert "at least 0" in count_line(counted) and "SQS counts 3" in count_line(counted)
+    outcome = modal_text(world.modal())
+    assert "could not see every message" in outcome and "SQS counts 3" in outcome
+    assert _cards(harness) == []
