@@ -607,3 +607,43 @@ def test_messages_held_in_flight_are_never_counted_as_none(harness: SlackHarness
     outcome = modal_text(world.modal())
     assert "could not see every message" in outcome and "SQS counts 3" in outcome
     assert _cards(harness) == []
+
+
+def test_a_where_at_the_fields_limit_still_gives_a_valid_card(harness: SlackHarness) -> None:
+    # Given one message holding 150 fields, and a where of them all (about 2,900 characters, at
+    # the field's 3,000), each value full of mrkdwn
+    world, view = _filled(harness, 1)
+    fields = {f"f{i:03d}": f"<!here>*{i}*" for i in range(150)}
+    _send_to_dlq(harness, [json.dumps(fields)])
+    where = "\n".join(f"{k}={v}" for k, v in fields.items())
+    assert 2_500 < len(where) <= 3_000
+    values = state(queue="orders-dlq", selection="field", where=where)
+
+    # When it is counted and submitted
+    counted = world.count(view, values, user=REQUESTER)
+    world.submit(counted, values, user=REQUESTER)
+    harness.settle()
+
+    # Then the count matched it, and the card was posted (within Block Kit's limits, which the
+    # local Slack server checks) with nothing live in it
+    assert "*1* message(s) match" in count_line(counted)
+    (card,) = _cards(harness)
+    assert "<!here>" not in json.dumps(card)
+    request = harness.state.get_request(harness.request_id())
+    assert request is not None and request.matched == 1
+
+
+def test_a_made_up_queue_name_full_of_mrkdwn_is_quoted_inert(harness: SlackHarness) -> None:
+    # Given the filled modal
+    world, view = _filled(harness, 1)
+    values = state(queue=HOSTILE, selection="all")
+
+    # When a click and a submission name a queue that is mrkdwn
+    counted = world.count(view, values, user=REQUESTER)
+    world.submit(counted, values, user=REQUESTER)
+    harness.settle()
+
+    # Then the count line and the outcome refuse it with nothing live; no card
+    _no_live_mrkdwn(count_line(counted))
+    _no_live_mrkdwn(modal_text(world.modal()))
+    assert ":x:" in modal_text(world.modal()) and _cards(harness) == []
