@@ -17,11 +17,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from slack_sdk.models.views import View
 
+import handlers.worker
 from bot.daily.scan_facts import ScanFactsStore
 from bot.slack.commands import RedriveCommand, parse_command
 from bot.slack.home_model import ErrorGroupFact, ScanFacts
 from bot.slack.ids import ActionId
-from bot.slack.protocol import JobSigner, job_signing_key
+from bot.slack.protocol import JobSigner, RequestSubmitJob, job_signing_key
 from bot.slack.request_form import (
     REQUEST_FIELD_ACTION,
     REQUEST_FIELD_CHANNEL,
@@ -647,3 +648,30 @@ def test_a_made_up_queue_name_full_of_mrkdwn_is_quoted_inert(harness: SlackHarne
     _no_live_mrkdwn(count_line(counted))
     _no_live_mrkdwn(modal_text(world.modal()))
     assert ":x:" in modal_text(world.modal()) and _cards(harness) == []
+
+
+def test_the_worker_itself_refuses_a_sealed_submission_for_a_persons_dm(
+    harness: SlackHarness,
+) -> None:
+    # Given the filled modal, and a submission job sealed with the worker's key whose form names
+    # a person as the card's channel (an endpoint that let it through)
+    world, view = _filled(harness, 2)
+    form = RequestForm(**{**_EMPTY.__dict__, "channel": APPROVER})
+    now = datetime.now(UTC)
+    job = RequestSubmitJob(
+        view_id=view["id"],
+        user=REQUESTER,
+        team="T_LOCAL",
+        form=form.to_json(),
+        received_at=now.isoformat(),
+        delivery="sealed-dm",
+    )
+    signer = JobSigner(job_signing_key(harness.env["JOB_SIGNING_KEY"]))
+
+    # When the worker runs it
+    handlers.worker.worker().handle(signer.seal(job, now), None)
+
+    # Then no card is posted anywhere, and the modal says why
+    assert _cards(harness) == []
+    assert "does not post approval cards in that channel" in modal_text(world.modal())
+    assert count(harness.sqs, "orders-dlq") == 2
