@@ -299,7 +299,9 @@ def _scan_lines(scan: ScanFacts | None, now: datetime, tz: ZoneInfo) -> list[str
     )
     facts = [f"{bound}{number(scan.messages)} message(s)"]
     if scan.oldest_sent is not None:
-        age = max(now - scan.oldest_sent, timedelta(0))  # a clock a little ahead says "under 1m"
+        # Its age at the scan, as the line says "as of" it (and the report said): by now it may
+        # have been redriven, and an age at read time would claim it is still waiting.
+        age = max(scan.scanned_at - scan.oldest_sent, timedelta(0))
         facts.append(f"oldest {bound}{duration(age)} old")
     if scan.next_expiry is not None:
         when = (

@@ -697,3 +697,34 @@ def test_opening_the_tab_and_refresh_load_none_of_the_home_or_request_modules() 
         "bot.sqs_gateway",
     }
     assert heavy.isdisjoint(seen["loaded"]), seen["loaded"]
+
+
+# --- the last scan's figures are as of the scan ------------------------------------------------
+
+
+def test_the_oldest_age_said_as_of_the_scan_is_its_age_at_the_scan() -> None:
+    # Given a scan at 06:00 UTC whose oldest message was then 1d 6h old, and the tab read at
+    # 18:00 (the message may have been redriven since: the scan cannot tell)
+    scanned = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
+    scan = ScanFacts(
+        dlq="orders-dlq",
+        scanned_at=scanned,
+        messages=3,
+        complete=True,
+        oldest_sent=scanned - timedelta(hours=30),
+        next_expiry=None,
+        top_errors=(),
+    )
+    dlq = HomeDlq("orders-dlq", "sqs", False, 3, 0, None, (), scan)
+    data = HomeData(
+        user=USER,
+        read_at=scanned + timedelta(hours=12),
+        dlqs=(dlq,),
+        approvals=(),
+        runs=(),
+        unread=(),
+    )
+    text = json.dumps(home_view(data, tz=ZoneInfo("UTC"))["blocks"])
+    # Then "as of 06:00 scan ... oldest" is the age it had at 06:00 (what the report said)
+    assert "As of 2026-11-25 06:00" in text
+    assert "oldest 1d 6h old" in text

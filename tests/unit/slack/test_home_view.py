@@ -262,7 +262,7 @@ def test_every_figure_of_a_dlq_is_the_datas_and_says_what_it_is() -> None:
     # The scan's figures say when they are from, exact as it read every message
     assert (
         "As of 2026-12-02 06:00 +09:00 scan (read all 1,200): 1,200 message(s) · "
-        "oldest 2d 3h old · next expiry 2026-12-04 07:39 +09:00"
+        "oldest 1d 21h old · next expiry 2026-12-04 07:39 +09:00"
     ) in text
     assert (
         "Top errors: `TimeoutError: upstream` ×700 · `KeyError: 'sku'` ×450 · `ValueError` ×50"
@@ -280,7 +280,7 @@ def test_an_incomplete_scan_gives_bounds() -> None:
     # rounded up to the minute (07:39:04 is "at the latest 07:40")
     assert (
         "As of 2026-12-02 06:00 +09:00 scan (read 500, not every message: figures are bounds): "
-        "at least 500 message(s) · oldest at least 2d 3h old · "
+        "at least 500 message(s) · oldest at least 1d 21h old · "
         "next expiry at the latest 2026-12-04 07:40 +09:00"
     ) in text
     assert (
