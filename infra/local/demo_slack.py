@@ -7,7 +7,7 @@ handlers against local stand-ins. Views (the Home tab, modals) come with a Block
 demo's queues with messages in their DLQs. It starts the local Slack Web API server and the local
 Lambda endpoint (which runs the worker for real), creates the state table, sends requests signed
 as Slack signs them into ``handlers.slack.handler``, and prints what Slack received.
-``slack_session`` is that set-up, shared with the request form's demo (infra/local/demo_surfaces.py).
+``slack_session`` is that set-up, shared with infra/local/demo_surfaces.py.
 """
 
 from __future__ import annotations
