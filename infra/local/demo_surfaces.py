@@ -14,7 +14,8 @@ back from SQS and checked against what was seeded.
 
 ``run_home_after_report(aws_env)``, after infra/local/demo_daily.py: Bob opens his Home tab again,
 now with each DLQ's trend (the report's snapshots) and the figures and top error groups of the
-report's scan. (The Home tab before any report is in infra/local/demo_slack.py.)
+report's scan, and clicks Redrive… of invoices-dlq: the request form opens with it chosen and
+counted. (The Home tab before any report is in infra/local/demo_slack.py.)
 
 Run alone: ``python -m infra.local.demo_surfaces`` (the request form) on a fresh moto.
 """
@@ -173,6 +174,8 @@ def run_home_after_report(aws_env: dict[str, str]) -> None:
     )
     with slack_session(aws_env) as talk:
         talk.open_home(BOB)
+        # Redrive… opens the request form with that DLQ chosen and counted at once.
+        talk.home_click(BOB, "Redrive…", ActionId.HOME_REDRIVE, "invoices-dlq")
 
 
 def main() -> None:

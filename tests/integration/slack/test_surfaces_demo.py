@@ -25,6 +25,7 @@ from infra.local.demo_surfaces import (
     TENANTS,
     run_home_after_report,
     run_modal_demo,
+    seed_invoices,
 )
 from infra.local.moto_server import LocalAws, client_for
 from infra.local.scene import count, create_pair, put_in_dlq
@@ -88,6 +89,8 @@ def test_the_home_tab_after_the_report_shows_its_snapshots_and_its_scan(
     orders = create_pair(sqs, "orders")
     error = {"error": {"DataType": "String", "StringValue": "PaymentTimeout"}}
     put_in_dlq(sqs, orders, [json.dumps({"order": n}) for n in range(3)], attributes=error)
+    # and invoices-dlq with the invoices the request form's step seeds
+    seed_invoices(sqs)
     run_daily_demo(dict(aws.env), out=io.StringIO())
 
     # When Bob opens his Home tab
@@ -96,7 +99,7 @@ def test_the_home_tab_after_the_report_shows_its_snapshots_and_its_scan(
 
     # Then orders-dlq's trend is the snapshots stored, day by day (a week at most)
     home = text.split("[Slack views.publish → Home tab of @bob]", 1)[1]
-    section = home.split("*`orders-dlq`* (sqs)", 1)[1]
+    section = home.split("*`orders-dlq`* (sqs)", 1)[1].split("[ Peek ]", 1)[0]
     trend = next(line for line in section.splitlines() if "`" in line and " · " in line)
     shown = re.findall(r"(\d{1,2} [A-Z][a-z]{2}) (?:about )?(\d+)", trend)
     table = StateTable(TABLE, client_for("dynamodb", aws.env))
@@ -109,6 +112,14 @@ def test_the_home_tab_after_the_report_shows_its_snapshots_and_its_scan(
     assert "Top errors: `PaymentTimeout` ×3" in section
     # And after the auto-redrive SQS counts none left
     assert "Depth *about 0*" in section and count(sqs, orders.dlq_url) == 0
-    (view,) = _builder_views(home)
-    assert view["type"] == "home"
-    View(**view).validate_json()
+    # And Redrive… of invoices-dlq opened the request form with it chosen, counted exactly
+    total = sum(TENANTS.values())
+    form = text.split("clicks [Redrive…] for invoices-dlq on the Home tab", 1)[1]
+    assert "[Slack views.open → a modal opened]" in form
+    assert f"DLQ: [ invoices-dlq (about {total}) ▾ ]" in form
+    assert f"`all messages`: *{total}* message(s) match; *{total}* would move." in form
+    # And each view printed (the tab, the modal loading, counting, counted) is one Slack takes
+    views = _builder_views(home)
+    assert [view["type"] for view in views] == ["home", "modal", "modal", "modal"]
+    for view in views:
+        View(**view).validate_json()
