@@ -279,12 +279,16 @@ def _dlq_text(dlq: HomeDlq, now: datetime, tz: ZoneInfo, scans_unread: bool) -> 
 
 
 def _trend(points: Sequence[TrendPoint]) -> str:
-    """The daily reports' depths: a sparkline and each day's number (estimates say "about")."""
-    spark = sparkline([p.depth for p in points])
+    """The daily reports' depths: a sparkline and each day's number (estimates say "about").
+    The sparkline has a place for every day from the first to the last, a day without a
+    snapshot marked missing: side by side, the points would draw a shape that never was."""
+    depth_on = {p.day: p.depth for p in points}
+    span = (points[-1].day - points[0].day).days + 1
+    spark = sparkline([depth_on.get(points[0].day + timedelta(days=n)) for n in range(span)])
     days = " · ".join(
         f"{short_day(p.day)} {'' if p.exact else ABOUT}{number(p.depth)}" for p in points
     )
-    return f"{len(points)}d {code(spark)} {days}"
+    return f"{span}d {code(spark)} {days}"
 
 
 def _scan_lines(scan: ScanFacts | None, now: datetime, tz: ZoneInfo) -> list[str]:

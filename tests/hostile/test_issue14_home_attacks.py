@@ -728,3 +728,16 @@ def test_the_oldest_age_said_as_of_the_scan_is_its_age_at_the_scan() -> None:
     # Then "as of 06:00 scan ... oldest" is the age it had at 06:00 (what the report said)
     assert "As of 2026-11-25 06:00" in text
     assert "oldest 1d 6h old" in text
+
+
+def test_a_trend_with_days_missing_draws_them_missing_not_side_by_side() -> None:
+    # Given snapshots on three of the last seven report days (the report did not run on the
+    # others): 18 Nov 2, 21 Nov 10, 24 Nov 3
+    days = (date(2026, 11, 18), date(2026, 11, 21), date(2026, 11, 24))
+    trend = tuple(TrendPoint(d, n, True) for d, n in zip(days, (2, 10, 3), strict=True))
+    dlq = HomeDlq("orders-dlq", "sqs", False, 3, 0, None, trend, None)
+    data = HomeData(user=USER, read_at=NOW, dlqs=(dlq,), approvals=(), runs=(), unread=())
+    text = json.dumps(home_view(data, tz=ZoneInfo("UTC"))["blocks"], ensure_ascii=False)
+    # Then the sparkline spans the seven days, the missing ones marked, and says so
+    assert "7d `▂··█··▃`" in text
+    assert "18 Nov 2 · 21 Nov 10 · 24 Nov 3" in text
