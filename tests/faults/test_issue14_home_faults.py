@@ -143,3 +143,24 @@ def test_a_watched_dlq_that_could_not_be_read_is_not_left_out_of_the_tabs_count(
     # Then its head does not count two watched DLQs as if that were all: one was not read
     assert "*2* watched DLQ(s):" not in text
     assert "*2* watched DLQ(s) read, 1 could not be" in text
+
+
+def test_a_publish_whose_answer_is_lost_after_slack_showed_it_is_not_overwritten(
+    harness: SlackHarness,
+) -> None:
+    # Given Slack showing the published tab, then its answer lost (a 502 from a proxy)
+    seed_orders(harness.sqs, 2)
+
+    def shown_then_lost(body: dict[str, Any]) -> dict[str, Any]:
+        del harness.slack.state.overrides["views.publish"]
+        harness.slack.state.home.publish(body, "T_LOCAL")
+        return {"_status": 502, "_text": "Bad Gateway"}
+
+    harness.slack.state.overrides["views.publish"] = shown_then_lost
+    # When Alice opens her Home tab
+    assert open_home(harness, event_id="Ev0LOST")["statusCode"] == 200
+    harness.settle()
+    # Then the tab Slack showed stays: no error view published over it (the view was not
+    # refused, its answer was lost), and no second publish
+    assert len(harness.calls("views.publish")) == 1
+    assert "Depth *about 2*" in json.dumps(published(harness)["blocks"])
