@@ -100,6 +100,8 @@ def _element_text(element: dict[str, Any]) -> str:
     shown = shown or element.get("initial_date")
     if element.get("initial_conversation"):
         shown = f"<#{element['initial_conversation']}>"
+    elif element.get("default_to_current_conversation"):
+        shown = "_the conversation it was opened from_"
     if element.get("initial_date_time"):
         shown = datetime.fromtimestamp(element["initial_date_time"], UTC).strftime("%F %H:%M UTC")
     # A placeholder is greyed out in Slack: in italics here, not to be read as a value.
@@ -296,6 +298,8 @@ def slack_session(aws_env: dict[str, str]) -> Iterator[Conversation]:
             "WORKER_FUNCTION_NAME": "worker",
             "AWS_ENDPOINT_URL_LAMBDA": lambdas.endpoint_url,
             "ARCHIVE_BUCKET": ARCHIVE_BUCKET,
+            # The report's channel: where the request form opened from the Home tab posts cards.
+            "REPORT_CHANNEL": CHANNEL,
         }
         # The structured logs and metrics (JSON on stdout in Lambda) would drown the story here.
         quiet = {"POWERTOOLS_METRICS_DISABLED": "true"}

@@ -117,6 +117,7 @@ def test_the_home_tab_after_the_report_shows_its_snapshots_and_its_scan(
     form = text.split("clicks [Redrive…] for invoices-dlq on the Home tab", 1)[1]
     assert "[Slack views.open → a modal opened]" in form
     assert f"DLQ: [ invoices-dlq (about {total}) ▾ ]" in form
+    assert "Post the approval card in: [ #ops ▾ ]" in form  # REPORT_CHANNEL: no channel here
     assert f"`all messages`: *{total}* message(s) match; *{total}* would move." in form
     # And each view printed (the tab, the modal loading, counting, counted) is one Slack takes
     views = _builder_views(home)
