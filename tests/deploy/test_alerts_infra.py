@@ -42,6 +42,7 @@ from tests.deploy.test_template import (
     as_list,
     function,
     resources,
+    role_named,
     role_of,
     schedule_of,
     statements,
@@ -127,20 +128,20 @@ def test_the_alert_checks_run_on_their_own_schedule_with_their_scheduled_time(
 
 
 def test_the_alert_scheduler_role_may_only_invoke_the_alerts_function(template: Template) -> None:
-    role = template["Resources"]["AlertSchedulerRole"]["Properties"]
+    role = role_named(template, "AlertSchedulerRole")["Properties"]
     # Only EventBridge Scheduler, on this account's behalf, may assume it
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
     assert trust["Action"] == "sts:AssumeRole"
     assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
     # And it may invoke the alerts function, unqualified, and nothing else
-    (statement,) = statements(template["Resources"]["AlertSchedulerRole"])
+    (statement,) = statements(role_named(template, "AlertSchedulerRole"))
     assert as_list(statement["Action"]) == ["lambda:InvokeFunction"]
     assert [sub(r) for r in as_list(statement["Resource"])] == [
         f"{SUB_PREFIX}:lambda:{ACCOUNT}:function:dlq-redrive-dev-alerts"
     ]
     # While the daily report's scheduler role still reaches the daily function alone
-    (daily,) = statements(template["Resources"]["DailySchedulerRole"])
+    (daily,) = statements(role_named(template, "DailySchedulerRole"))
     assert [sub(r) for r in as_list(daily["Resource"])] == [
         f"{SUB_PREFIX}:lambda:{ACCOUNT}:function:dlq-redrive-dev-daily"
     ]

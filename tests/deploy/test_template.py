@@ -116,7 +116,33 @@ def resolved(template: Template, node: Any) -> Any:
 def role_of(template: Template, handler: str) -> tuple[str, dict[str, Any]]:
     """The function's role, as deployed (its conditional statements decided)."""
     logical_id = function(template, handler)["Role"]["Fn::GetAtt"][0]
-    return logical_id, resolved(template, template["Resources"][logical_id])
+    return logical_id, role_named(template, logical_id)
+
+
+# The resources that grant a role rights from outside its own Policies.
+POLICY_RESOURCES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy")
+
+
+def role_named(template: Template, logical_id: str) -> dict[str, Any]:
+    """The role ``logical_id`` as deployed (its conditional statements decided), once checked
+    that every right it has is in its own ``Policies``, which ``statements`` reads: no managed
+    policy ARN, no policy resource naming it. Otherwise a right added that way (an AWS managed
+    policy, an AWS::IAM::Policy with ``Roles: [!Ref ...]``) would pass every least-privilege
+    test of the role."""
+    role = resolved(template, template["Resources"][logical_id])
+    assert not role["Properties"].get("ManagedPolicyArns"), f"{logical_id}: managed policies"
+    policies = {
+        name: resource
+        for name, resource in template["Resources"].items()
+        if resource["Type"] in POLICY_RESOURCES
+    }
+    for name, resource in policies.items():
+        props = resolved(template, resource["Properties"])
+        named = [*as_list(props.get("Roles", [])), props.get("RoleName")]
+        assert {"Ref": logical_id} not in named and logical_id not in named, (
+            f"{name} grants {logical_id} rights outside its Policies"
+        )
+    return role
 
 
 def roles(template: Template) -> list[dict[str, Any]]:

@@ -9,8 +9,10 @@ Every test also checks, through the ``alerts`` fixture, that the job never recei
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -19,10 +21,14 @@ import pytest
 import handlers.alerts
 from bot.composition import build_alert_job
 from bot.slack.web_api import SlackError
+from infra.local.lambda_server import LocalLambdaContext
 from infra.local.scene import QueuePair, create_pair, drain
+from tests.deploy import conftest as deploy_world
+from tests.deploy import test_alerts_infra as infra
+from tests.deploy.test_template import as_list
 from tests.faults.fault_proxy import Fault, FaultProxy
 from tests.integration.alerts import conftest as alert_world
-from tests.integration.alerts.conftest import LEASE, Alerts
+from tests.integration.alerts.conftest import FUNCTION_NAME, LEASE, START, Alerts
 
 # The alert checks' fixtures (moto with the state table, the local Slack server, the handler).
 slack = alert_world.slack
@@ -177,3 +183,275 @@ def test_a_table_failure_between_two_transactions_of_one_reply_loses_no_drained_
     replies = [text(r) for r in alerts.replies(alert["ts"])]
     drained = {p.dlq_name for p in pairs if any(f"`{p.dlq_name}`: drained" in r for r in replies)}
     assert drained == {p.dlq_name for p in pairs}, f"{150 - len(drained)} drained notes lost"
+
+
+# --- the template tests of the alert roles must fail when a right is added ------------------
+
+# The deploy tests' session fixtures: the artifact and the default stage's packaged template.
+artifact = deploy_world.artifact
+template_path = deploy_world.template_path
+template = deploy_world.template
+
+# Ways a right reaches a role, each with an extra right: an action in its statement, a resource,
+# a statement, an AWS managed policy, and the three policy resources that name a role.
+GRANTS = [
+    "action",
+    "resource",
+    "statement",
+    "managed policy arn",
+    "AWS::IAM::Policy",
+    "AWS::IAM::ManagedPolicy",
+    "AWS::IAM::RolePolicy",
+]
+
+
+def granted_more(template: dict[str, Any], role: str, how: str) -> dict[str, Any]:
+    """A copy of ``template`` whose role ``role`` may also send messages to any queue."""
+    mutated = copy.deepcopy(template)
+    resources = mutated["Resources"]
+    props = resources[role]["Properties"]
+    statement = props["Policies"][0]["PolicyDocument"]["Statement"][0]
+    extra = {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": "*"}
+    document = {"Version": "2012-10-17", "Statement": [extra]}
+    if how == "action":
+        statement["Action"] = [*as_list(statement["Action"]), "sqs:SendMessage"]
+    elif how == "resource":
+        statement["Resource"] = [*as_list(statement["Resource"]), "*"]
+    elif how == "statement":
+        props["Policies"][0]["PolicyDocument"]["Statement"].append(extra)
+    elif how == "managed policy arn":
+        props["ManagedPolicyArns"] = ["arn:aws:iam::aws:policy/AmazonSQSFullAccess"]
+    elif how == "AWS::IAM::RolePolicy":
+        resources["ExtraPolicy"] = {
+            "Type": how,
+            "Properties": {
+                "PolicyName": "extra",
+                "PolicyDocument": document,
+                "RoleName": {"Ref": role},
+            },
+        }
+    else:
+        resources["ExtraPolicy"] = {
+            "Type": how,
+            "Properties": {
+                "PolicyName": "extra",
+                "PolicyDocument": document,
+                "Roles": [{"Ref": role}],
+            },
+        }
+    return mutated
+
+
+@pytest.mark.parametrize("how", GRANTS)
+def test_the_alert_scheduler_role_test_fails_when_the_role_gets_one_more_right(
+    template: dict[str, Any], how: str
+) -> None:
+    # Given the packaged template, the alert scheduler role's test passes on it
+    infra.test_the_alert_scheduler_role_may_only_invoke_the_alerts_function(template)
+    # When its role gets one more right, however it is given
+    mutated = granted_more(template, "AlertSchedulerRole", how)
+    # Then the test fails (an assertion, or its unpacking of the one statement)
+    with pytest.raises((AssertionError, ValueError)):
+        infra.test_the_alert_scheduler_role_may_only_invoke_the_alerts_function(mutated)
+
+
+@pytest.mark.parametrize("how", GRANTS)
+def test_the_alert_function_role_test_fails_when_the_role_gets_one_more_right(
+    template: dict[str, Any], how: str
+) -> None:
+    # Given the packaged template, the alerts function role's test passes on it
+    check = infra.test_the_alert_role_has_exactly_its_rights_and_never_a_message_one
+    check("default", template, template, template)
+    # When its role gets one more right, however it is given
+    mutated = granted_more(template, "AlertFunctionRole", how)
+    # Then the test fails
+    with pytest.raises(AssertionError):
+        check("default", mutated, mutated, mutated)
+
+
+# --- counts: in flight only, late and out-of-order checks, a clock behind -------------------
+
+
+def test_a_dlq_whose_messages_are_all_in_flight_is_not_drained_and_its_counts_are_shown(
+    alerts: Alerts, sqs: Any
+) -> None:
+    # Given orders-dlq with 5 messages, 2 of them received by someone (in flight for 10 minutes)
+    orders = create_pair(sqs, "orders")
+    fill(sqs, orders, 5)
+    got = sqs.receive_message(QueueUrl=orders.dlq_url, MaxNumberOfMessages=2, VisibilityTimeout=600)
+    assert len(got["Messages"]) == 2
+
+    # When the check runs
+    alerts.check(0)
+
+    # Then the alert counts all 5, and says 2 are in flight (SQS's counts, as seeded)
+    [alert] = alerts.alerts()
+    assert "`orders-dlq`: about 5 messages (of them about 2 in flight)" in text(alert)
+
+    # When the 3 visible ones are received too (all 5 in flight, none visible)
+    sqs.receive_message(QueueUrl=orders.dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=600)
+    later = alerts.check(5)
+
+    # Then the DLQ is not called drained: its messages are still there
+    assert later["resolved"] == [] and alerts.replies(alert["ts"]) == []
+
+
+def scheduled(alerts: Alerts, at_minute: int, *, clock_minute: int) -> dict[str, Any]:
+    """The check scheduled at ``at_minute`` after START, run when the clock says
+    ``clock_minute``: late (a delivery held back), or on a host whose clock is behind."""
+    alerts.now = START + timedelta(minutes=clock_minute)
+    at = START + timedelta(minutes=at_minute)
+    event = {"time": at.isoformat().replace("+00:00", "Z")}
+    result: dict[str, Any] = handlers.alerts.handler(
+        event, LocalLambdaContext(FUNCTION_NAME, 60.0, f"late-{at_minute}-{clock_minute}")
+    )
+    return result
+
+
+def test_a_late_check_of_an_earlier_time_alerts_nothing_twice_and_loses_no_update(
+    alerts: Alerts, sqs: Any
+) -> None:
+    # Given orders-dlq alerted by the 03:05 check (the 03:00 check's delivery held back)
+    orders = create_pair(sqs, "orders")
+    fill(sqs, orders, 3)
+    assert scheduled(alerts, 5, clock_minute=5)["alerted"] == ["orders-dlq"]
+    [alert] = alerts.alerts()
+
+    # When the 03:00 check arrives late, at 03:07, after orders-dlq grew by 10
+    fill(sqs, orders, 10)
+    late = scheduled(alerts, 0, clock_minute=7)
+
+    # Then it alerts nothing at the top level and tells the growth in the alert's thread, once
+    assert late["alerted"] == [] and late["growing"] == ["orders-dlq"]
+    assert len(alerts.alerts()) == 1
+    [reply] = alerts.replies(alert["ts"])
+    assert "about 13 messages now, up from about 3 when last told" in text(reply)
+    # And the 03:10 check after it repeats nothing
+    assert scheduled(alerts, 10, clock_minute=10)["growing"] == []
+    assert len(alerts.replies(alert["ts"])) == 1
+
+
+def test_a_check_on_a_clock_behind_the_last_one_neither_realerts_nor_resolves_wrongly(
+    alerts: Alerts, sqs: Any
+) -> None:
+    # Given orders-dlq alerted at 03:00 and checked at 03:10 (quiet period: 60 minutes)
+    orders = create_pair(sqs, "orders")
+    fill(sqs, orders, 3)
+    alerts.check(0)
+    alerts.check(10)
+
+    # When the 03:15 check runs on a host whose clock says 03:02 (behind the last check)
+    skewed = scheduled(alerts, 15, clock_minute=2)
+
+    # Then nothing is said: the DLQ still holds its 3 messages and is already alerted
+    assert skewed["alerted"] == [] and skewed["growing"] == [] and skewed["resolved"] == []
+    assert len(alerts.alerts()) == 1
+    # And once drained, the next check (clock right again) says so in the thread
+    drain(sqs, orders.dlq_url)
+    assert alerts.check(20)["resolved"] == ["orders-dlq"]
+
+
+# --- DLQs deleted, recreated, or deleted in the middle of a check ---------------------------
+
+
+def test_a_deleted_dlq_its_source_still_names_does_not_stop_the_other_alerts(
+    alerts: Alerts, sqs: Any
+) -> None:
+    # Given billing-dlq deleted while billing's RedrivePolicy still names it, and orders-dlq
+    # filling
+    billing = create_pair(sqs, "billing")
+    sqs.delete_queue(QueueUrl=billing.dlq_url)
+    orders = create_pair(sqs, "orders")
+    fill(sqs, orders, 3)
+
+    # When the check runs
+    outcome = alerts.check(0)
+
+    # Then orders-dlq is alerted all the same
+    assert outcome["alerted"] == ["orders-dlq"]
+    assert named_in_channel(alerts, "orders-dlq") == 1
+
+
+def test_a_dlq_deleted_during_a_check_does_not_stop_the_other_alerts(
+    alerts: Alerts, sqs: Any
+) -> None:
+    # Given two filling DLQs, one deleted between ListQueues and the read of its attributes
+    orders = create_pair(sqs, "orders")
+    billing = create_pair(sqs, "billing")
+    fill(sqs, orders, 3)
+    fill(sqs, billing, 4)
+    deleted: list[str] = []
+
+    def delete_billing_dlq(request: Any) -> Fault | None:
+        body = request.body.decode() if request.body else ""
+        if request.action.endswith("GetQueueAttributes") and "billing-dlq" in body and not deleted:
+            deleted.append(billing.dlq_url)
+            boto3.client("sqs").delete_queue(QueueUrl=billing.dlq_url)
+        return None
+
+    with FaultProxy(
+        alerts.env["AWS_ENDPOINT_URL"], lambda *_: Fault.PASS, inspect=delete_billing_dlq
+    ) as proxy:
+        client = boto3.client("sqs", endpoint_url=proxy.endpoint)
+        client.meta.events.register(
+            "before-call.sqs.*", lambda model, **_: alerts.sqs_calls.append(model.name)
+        )
+        handlers.alerts.job.use(
+            build_alert_job(alerts.env, sqs_client=client, lease_timing=LEASE, clock=alerts.clock)
+        )
+
+        # When the check runs
+        outcome = alerts.check(0)
+
+    # Then orders-dlq is alerted all the same
+    assert deleted
+    assert "orders-dlq" in outcome["alerted"]
+    assert named_in_channel(alerts, "orders-dlq") == 1
+
+
+def test_a_dlq_recreated_empty_and_refilled_after_the_quiet_period_is_alerted_anew(
+    alerts: Alerts, sqs: Any
+) -> None:
+    # Given orders-dlq alerted at 03:00, then deleted (no check reads it while it is gone)
+    orders = create_pair(sqs, "orders")
+    fill(sqs, orders, 3)
+    alerts.check(0)
+    sqs.delete_queue(QueueUrl=orders.dlq_url)
+    alerts.check(5)
+
+    # When it is recreated (empty), then refills after the quiet period
+    again = create_pair(sqs, "orders")
+    alerts.check(10)
+    fill(sqs, again, 2)
+    later = alerts.check(70)
+
+    # Then a new alert came after the quiet period, with the new queue's count
+    assert later["alerted"] == ["orders-dlq"]
+    assert len(alerts.alerts()) == 2
+    assert "`orders-dlq`: about 2 messages" in text(alerts.alerts()[-1])
+
+
+# --- Slack refusing the alert ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("error", ["not_in_channel", "channel_not_found"])
+def test_an_alert_refused_until_the_bot_is_invited_is_posted_once_then(
+    alerts: Alerts, sqs: Any, error: str
+) -> None:
+    # Given an alert channel the bot is not in (or cannot see) for two checks
+    orders = create_pair(sqs, "orders")
+    fill(sqs, orders, 3)
+    for minute in (0, 5):
+        alerts.slack.state.refuse("chat.postMessage", error)
+        with pytest.raises(SlackError):
+            alerts.check(minute)
+    assert alerts.alerts() == []
+
+    # When someone invites the bot and the next check runs
+    following = alerts.check(10)
+
+    # Then the alert owed since 03:00 is posted, once, with the DLQ's count
+    assert following["alerted"] == ["orders-dlq"]
+    [alert] = alerts.alerts()
+    assert "`orders-dlq`: about 3 messages" in text(alert)
+    assert alerts.check(15)["alerted"] == []
