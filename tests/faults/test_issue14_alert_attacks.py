@@ -14,12 +14,17 @@ import json
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
 
 import handlers.alerts
+from bot.alerts.blocks import MAX_SHOWN, alert_message
+from bot.alerts.rules import Reading, decide
 from bot.composition import build_alert_job
+from bot.config import AlertSettings
+from bot.slack.mrkdwn import block_text_length
 from bot.slack.web_api import SlackError
 from infra.local.lambda_server import LocalLambdaContext
 from infra.local.scene import QueuePair, create_pair, drain
@@ -455,3 +460,85 @@ def test_an_alert_refused_until_the_bot_is_invited_is_posted_once_then(
     [alert] = alerts.alerts()
     assert "`orders-dlq`: about 3 messages" in text(alert)
     assert alerts.check(15)["alerted"] == []
+
+
+def test_the_state_table_failing_right_after_the_alert_was_posted_gives_no_second_alert(
+    alerts: Alerts, sqs: Any
+) -> None:
+    # Given a state table that fails every write (503, past boto3's retries) from the moment
+    # Slack took the alert: neither the post's record nor the claim's ts can be written
+    orders = create_pair(sqs, "orders")
+    fill(sqs, orders, 3)
+    down = [True]
+
+    def after_the_post(request: Any) -> Fault | None:
+        writes = ("PutItem", "UpdateItem", "TransactWriteItems")
+        posted = alerts.slack.state.calls_to("chat.postMessage")
+        if down[0] and posted and request.action.endswith(writes):
+            return Fault.UNAVAILABLE
+        return None
+
+    upstream = alerts.env["AWS_ENDPOINT_URL"]
+    with FaultProxy(upstream, lambda *_: Fault.PASS, inspect=after_the_post) as proxy:
+        client = boto3.client("sqs")
+        client.meta.events.register(
+            "before-call.sqs.*", lambda model, **_: alerts.sqs_calls.append(model.name)
+        )
+        handlers.alerts.job.use(
+            build_alert_job(
+                alerts.env,
+                sqs_client=client,
+                dynamodb_client=boto3.client("dynamodb", endpoint_url=proxy.endpoint),
+                lease_timing=LEASE,
+                clock=alerts.clock,
+            )
+        )
+        # When the check posts the alert and then cannot record anything (it fails)
+        with pytest.raises(Exception):  # noqa: B017 - an AwsError, raised for Lambda
+            alerts.check(0)
+        assert proxy.injected() > 0
+        # And the table is back for the next checks
+        down[0] = False
+        following = alerts.check(5)
+
+        # Then the alert is in the channel once: the next check found it by its metadata
+        assert following["alerted"] == []
+        [alert] = alerts.alerts()
+        # And its thread is known: growth goes there
+        fill(sqs, orders, 10)
+        assert alerts.check(10)["growing"] == ["orders-dlq"]
+        assert len(alerts.replies(alert["ts"])) == 1
+        assert len(alerts.alerts()) == 1
+
+
+def test_five_hundred_dlqs_at_once_are_one_alert_whose_every_number_is_the_seeded_count() -> None:
+    # Given 500 DLQs filling at once, each with its own count (pure: rules and blocks)
+    counts = {f"svc-{n:03d}-dlq": 1 + (n * 37) % 101 for n in range(500)}
+    readings = [Reading(name, total, 0, 0) for name, total in counts.items()]
+    settings = AlertSettings(channel="C0ALERTS")
+    decision = decide({}, readings, now=START, settings=settings, run="r", part="alert.1")
+    assert len(decision.actions) == 500
+
+    # When the alert is rendered
+    alert = alert_message(list(decision.actions), at=START, tz=ZoneInfo("UTC"), settings=settings)
+
+    # Then one top-level message says 500, details the deepest 20 and sums the other 480 truly
+    message = alert.rendered.message
+    shown_text = json.dumps(message.blocks, ensure_ascii=False)
+    assert "DLQ alert: 500 DLQs filling" in message.text
+    deepest = sorted(counts, key=lambda n: (-counts[n], n))[:MAX_SHOWN]
+    for name in deepest:
+        assert f"`{name}`: about {counts[name]} message" in shown_text
+    rest = sum(counts.values()) - sum(counts[n] for n in deepest)
+    assert f"… and 480 more DLQs (about {rest:,} messages in all)" in shown_text
+    # And every other DLQ is named once in the thread, with its own count, in the reply that
+    # the job will claim it with; every message within Slack's limits
+    for name, where in alert.where.items():
+        if where == 0:
+            assert name in deepest
+            continue
+        reply = json.dumps(alert.rendered.thread[where - 1].blocks, ensure_ascii=False)
+        assert f"`{name}`: about {counts[name]} message" in reply
+    assert len(alert.where) == 500
+    for part in [message, *alert.rendered.thread]:
+        assert len(part.blocks) <= 50 and block_text_length(part.blocks) <= 10_000
