@@ -76,6 +76,18 @@ const alertChannel = async (resolveVariable) => {
   return raw;
 };
 
+// The off switch of the alert checks (alertsEnabled): "false" creates their schedule DISABLED, so
+// no check runs, and keeps the rest (the function, its role, its settings, the alert states in the
+// state table): turning them back on is this parameter again, not a new stack. Only the two words:
+// a "no" or "0" meant as off must not leave the alerts on.
+const alertsEnabled = async (resolveVariable) => {
+  const raw = String(await resolveVariable('param:alertsEnabled')).trim();
+  if (raw !== 'true' && raw !== 'false') {
+    throw new Error(`alertsEnabled must be "true" or "false", not "${raw}"`);
+  }
+  return raw === 'true';
+};
+
 module.exports = {
   // The Slack endpoint's reserved concurrency (Lambda's account default quota is 1,000).
   slackReservedConcurrency: async ({ resolveVariable }) =>
@@ -122,6 +134,8 @@ module.exports = {
       }),
     ),
   alertChannel: async ({ resolveVariable }) => alertChannel(resolveVariable),
+  // The alert schedule's "enabled" (a boolean, as the schedule event takes it).
+  alertsEnabled: async ({ resolveVariable }) => alertsEnabled(resolveVariable),
   // The same, for the stack parameter ArchiveBucketName (empty: the stack creates one).
   givenArchiveBucket: async ({ resolveVariable }) => archiveBucket(resolveVariable),
   archiveBucket,

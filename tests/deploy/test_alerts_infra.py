@@ -224,6 +224,30 @@ def test_the_alert_role_has_exactly_its_rights_and_never_a_message_one(
     assert not {a for a in actions if a.startswith("secretsmanager:")}
 
 
+def test_alerts_turned_off_stop_the_checks_and_keep_everything_else(
+    tmp_path: Path, artifact: Path, template: Template
+) -> None:
+    # Given a stage whose operators turned the alerts off, without removing the stack
+    off = tooling.load_template(
+        tooling.osls_package(tmp_path, *REQUIRED_PARAMS, "alertsEnabled=false")
+    )
+    # Then the alert schedule is created DISABLED: EventBridge Scheduler starts no check
+    # (Scheduler's CreateSchedule: "State: Specifies whether the schedule is enabled or disabled")
+    schedule = schedule_of(off, "AlertsLambdaFunction")["Properties"]
+    assert schedule["State"] == "DISABLED"
+    # And it is the same schedule otherwise, so turning alerts back on is a parameter away
+    on = schedule_of(template, "AlertsLambdaFunction")["Properties"]
+    assert {k: v for k, v in schedule.items() if k != "State"} == {
+        k: v for k, v in on.items() if k != "State"
+    }
+    assert on["State"] == "ENABLED"
+    # And nothing else changes: the daily report still runs, the alerts function keeps its role,
+    # its rights and its settings (the alert states in the state table stay too)
+    assert schedule_of(off, "DailyLambdaFunction")["Properties"]["State"] == "ENABLED"
+    assert rights(off) == rights(template)
+    assert env_of(off) == env_of(template)
+
+
 def test_one_check_runs_at_a_time_is_not_retried_and_is_dropped_when_the_next_is_due(
     template: Template, alert_template: Template
 ) -> None:
@@ -292,6 +316,8 @@ def test_cfn_lint_and_checkov_find_nothing_on_the_everything_on_stage(
         ),
         ("alertChannel=#dlq-alerts", 'alertChannel "#dlq-alerts" is not a Slack channel id'),
         ("alertChannel=U0SOMEONE", 'alertChannel "U0SOMEONE" is not a Slack channel id'),
+        ("alertsEnabled=no", 'alertsEnabled must be "true" or "false", not "no"'),
+        ("alertsEnabled=0", 'alertsEnabled must be "true" or "false", not "0"'),
     ],
 )
 def test_packaging_refuses_an_alert_setting_the_check_would_refuse(
