@@ -43,6 +43,7 @@ from bot.slack.mrkdwn import (
     code,
     cut,
     duration,
+    duration_at_least,
     escape,
     number,
     short_day,
@@ -343,7 +344,8 @@ def dlq_text(status: DlqStatus, report: DailyReport, now: datetime) -> str:
         age = figures.oldest_age(now)
         if age is not None:
             # The sample's oldest: a DLQ sampled in part may hold older ones.
-            depth += f" · oldest {'' if figures.whole else AT_LEAST}{duration(age)}"
+            said = duration(age) if figures.whole else AT_LEAST + duration_at_least(age)
+            depth += f" · oldest {said}"
     if any(v is not None for v in status.trend):
         depth += f" · 7d {code(sparkline(status.trend))}"
     lines.append(depth)

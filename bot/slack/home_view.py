@@ -35,7 +35,15 @@ from bot.slack.home_model import (
     TrendPoint,
 )
 from bot.slack.ids import ActionId
-from bot.slack.mrkdwn import code, duration, escape, number, short_day, sparkline
+from bot.slack.mrkdwn import (
+    code,
+    duration,
+    duration_at_least,
+    escape,
+    number,
+    short_day,
+    sparkline,
+)
 
 MAX_HOME_BLOCKS = 100  # Slack: "Max of 100 blocks" in a Home tab view
 APPROVALS_SHOWN = 5  # pending approvals shown one a block; the rest are counted
@@ -306,7 +314,8 @@ def _scan_lines(scan: ScanFacts | None, now: datetime, tz: ZoneInfo) -> list[str
         # Its age at the scan, as the line says "as of" it (and the report said): by now it may
         # have been redriven, and an age at read time would claim it is still waiting.
         age = max(scan.scanned_at - scan.oldest_sent, timedelta(0))
-        facts.append(f"oldest {bound}{duration(age)} old")
+        said = duration(age) if scan.complete else duration_at_least(age)
+        facts.append(f"oldest {bound}{said} old")
     if scan.next_expiry is not None:
         when = (
             local_time(scan.next_expiry, tz)

@@ -145,6 +145,14 @@ def duration(delta: timedelta) -> str:
     return f"{minutes}m" if minutes else "under 1m"
 
 
+def duration_at_least(delta: timedelta) -> str:
+    """``duration`` as a lower bound is written (after "at least" / "≥"): under a minute its
+    seconds (``42s``), since "at least under 1m" says nothing of how old; else ``duration``."""
+    if delta < timedelta(minutes=1):
+        return f"{max(int(delta.total_seconds()), 0)}s"
+    return duration(delta)
+
+
 def sparkline(values: tuple[int | None, ...] | list[int | None]) -> str:
     """One character per value, scaled from 0 to the largest; ``·`` where a day is missing."""
     known = [v for v in values if v is not None]

@@ -62,6 +62,24 @@ def test_durations_are_short() -> None:
     assert duration(timedelta(seconds=20)) == "under 1m"
 
 
+def test_a_sampled_dlqs_oldest_under_a_minute_is_a_bound_in_seconds() -> None:
+    # Given a DLQ scanned in part (3 of 5) whose oldest sampled message is 42 seconds old (found
+    # by the incident drill of issue 14 right after a burst: "oldest ≥ under 1m")
+    status = DlqStatus(
+        name="orders-dlq",
+        depth=5,
+        figures=_figures(oldest_sent=NOW - timedelta(seconds=42), population=5),
+    )
+
+    # When rendered
+    rendered = render_report(_report(status))
+
+    # Then the bound says how old, not a bound of "under": older ones may be in the unread part
+    section = rendered.message.blocks[4]["text"]["text"]
+    assert "oldest ≥ 42s" in section
+    assert "under 1m" not in section
+
+
 def test_one_dlq_section_shows_every_figure() -> None:
     # Given a DLQ that grew by 3, was auto-redriven, and has a poison message
     status = DlqStatus(

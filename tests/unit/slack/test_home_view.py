@@ -290,6 +290,23 @@ def test_an_incomplete_scan_gives_bounds() -> None:
     assert "read all" not in text
 
 
+def test_an_incomplete_scans_oldest_under_a_minute_is_a_bound_in_seconds() -> None:
+    # Given a scan that read part of a DLQ whose oldest read message was 42 seconds old at the
+    # scan (the incident drill of issue 14, right after a burst: "oldest at least under 1m old")
+    scan = replace(
+        _scan("service-000-dlq", complete=False, messages=500),
+        oldest_sent=SCANNED - timedelta(seconds=42),
+    )
+    complete = replace(scan, dlq="service-001-dlq", complete=True)
+    dlqs = (replace(_dlq(0), scan=scan), replace(_dlq(1), scan=complete))
+    # When the tab is rendered
+    text = _all_text(home_view(_data(0, dlqs=dlqs), tz=SEOUL))
+    # Then the bound says how old; an exact age keeps the minute's words
+    assert "oldest at least 42s old" in text
+    assert "at least under" not in text
+    assert "oldest under 1m old" in text
+
+
 def test_a_dlq_without_a_scan_or_trend_says_so_and_an_expiry_gone_by_says_passed() -> None:
     # Given a DLQ never scanned, and one whose scan's next expiry is already past
     fresh = replace(_dlq(0, name="fresh-dlq"), scan=None, trend=(), retention_s=None)
@@ -401,6 +418,26 @@ def test_pending_approvals_say_whose_how_many_until_when_and_where() -> None:
     )
     assert "requested by <@U0REQUESTER>" in second and "expires 2026-12-02 12:31 +09:00" in second
     assert "`r-0003`" in third and "*yours*" not in third and "you may approve" not in third
+
+
+def test_a_pending_approvals_count_says_it_is_what_was_counted_when_the_request_was_made() -> None:
+    # Given a request counted complete and one whose count stopped early (the DLQ may have
+    # changed since: the card's figure is the request's count, not today's depth)
+    complete = _approval(1, matched=1_234)
+    partial = _approval(2, matched=99, count_complete=False)
+    # When the tab is rendered
+    texts = _texts(home_view(_data(0, approvals=(complete, partial)), tz=SEOUL))
+    # Then each count says it is what was counted when the request was made
+    shown = [t for t in texts if "`r-0001`" in t or "`r-0002`" in t]
+    assert len(shown) == 2
+    assert (
+        "`r-0001`: 1,234 message(s) from `service-001-dlq` (counted when the request was made)"
+        in shown[0]
+    )
+    assert (
+        "`r-0002`: up to 99 message(s) from `service-002-dlq` (counted when the request was "
+        "made; the count stopped early)" in shown[1]
+    )
 
 
 def test_approvals_and_runs_beyond_five_are_counted() -> None:
