@@ -180,8 +180,11 @@ class Check:
     def _alert(self, actions: list[AlertAction]) -> list[str]:
         """Claim each NEW alert with the part that names it, post them, then record the ts.
 
-        Rendered before the claims: a claim refused (another check changed that state in the
-        meantime: a race reserved concurrency rules out) leaves its line in the alert."""
+        Rendered before the claims (a claim names its part). A claim refused means another
+        check changed that state meanwhile (a race reserved concurrency rules out, or a check
+        run by hand): posting this alert would name that DLQ beside the other check's alert, so
+        nothing is posted; the DLQs this check claimed are owed, and the next check, finding
+        their part nowhere in Slack, alerts them."""
         if not actions:
             return []
         alert = alert_message(
@@ -194,7 +197,12 @@ class Check:
             saved = self._save(replace(action.after, alert_part=part))
             if saved is not None:
                 claimed.append(saved)
-        if not claimed:
+        if len(claimed) < len(actions):
+            logger.warning(
+                "%d of %d alerts claimed by another check meanwhile: the next check posts ours",
+                len(actions) - len(claimed),
+                len(actions),
+            )
             return []
         ts = self.parts.poster.publish(
             self.run_key, alert.rendered, first_attempt=self.attempt.first, part=self.part

@@ -12,7 +12,8 @@ import contextlib
 import copy
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,11 +22,14 @@ import pytest
 
 import handlers.alerts
 from bot.alerts.blocks import MAX_SHOWN, alert_message
-from bot.alerts.rules import Reading, decide
+from bot.alerts.job import AlertJob
+from bot.alerts.rules import ALERTING, AlertState, Reading, decide
+from bot.alerts.store import AlertStore, FedDlqStore
 from bot.composition import build_alert_job
 from bot.config import AlertSettings
 from bot.slack.mrkdwn import block_text_length
 from bot.slack.web_api import SlackError
+from bot.state_table import StateTable
 from infra.local.lambda_server import LocalLambdaContext
 from infra.local.scene import QueuePair, create_pair, drain
 from tests.deploy import conftest as deploy_world
@@ -542,3 +546,88 @@ def test_five_hundred_dlqs_at_once_are_one_alert_whose_every_number_is_the_seede
     assert len(alert.where) == 500
     for part in [message, *alert.rendered.thread]:
         assert len(part.blocks) <= 50 and block_text_length(part.blocks) <= 10_000
+
+
+# --- two checks at once ----------------------------------------------------------------------
+
+
+class RacingStore(AlertStore):
+    """The alert states as a check reads them, and meanwhile another check (running at the same
+    time: no reserved concurrency, a check run by hand) claims ``dlq`` for its own alert."""
+
+    def __init__(self, table: Any, dlq: str) -> None:
+        super().__init__(table)
+        self.dlq = dlq
+        self.raced = False
+
+    def states(self, *, now: datetime) -> dict[str, AlertState]:
+        read = super().states(now=now)
+        if not self.raced:
+            self.raced = True
+            other = AlertState(
+                self.dlq,
+                status=ALERTING,
+                alerted_at=now,
+                notified_depth=4,
+                quiet_until=now + timedelta(hours=1),
+                alert_run="the-other-check",
+                alert_part="alert.1",
+            )
+            assert self.save(other, now=now) is not None
+        return read
+
+
+def test_a_dlq_another_check_claimed_meanwhile_is_not_named_in_this_checks_alert(
+    alerts: Alerts, sqs: Any
+) -> None:
+    # Given two filling DLQs, and another check claiming billing-dlq while this one decides
+    orders = create_pair(sqs, "orders")
+    billing = create_pair(sqs, "billing")
+    fill(sqs, orders, 3)
+    fill(sqs, billing, 4)
+    job = handlers.alerts.job()
+    racing = RacingStore(job.parts.store.table, "billing-dlq")
+    handlers.alerts.job.use(AlertJob(replace(job.parts, store=racing)))
+
+    # When this check runs
+    outcome = alerts.check(0)
+
+    # Then it does not name billing-dlq at the top level: the other check's alert does (two
+    # messages naming one DLQ in its quiet period otherwise); orders-dlq is not dropped
+    assert racing.raced and "billing-dlq" not in outcome["alerted"]
+    assert named_in_channel(alerts, "billing-dlq") == 0
+    later = alerts.check(5)
+    assert named_in_channel(alerts, "orders-dlq") == 1
+    assert "orders-dlq" in outcome["alerted"] + later["alerted"]
+
+
+# --- the feeder-fed DLQs the daily report recorded -------------------------------------------
+
+
+def test_a_fed_dlq_record_naming_a_gone_or_malformed_queue_stops_no_alert(
+    alerts: Alerts, sqs: Any
+) -> None:
+    # Given the daily report's record of feeder-fed DLQs holding one since deleted, one whose
+    # URL is not a queue URL, and one filling; and a filling DLQ a RedrivePolicy names
+    fed = sqs.create_queue(QueueName="notices-dlq")["QueueUrl"]
+    fill(sqs, QueuePair("", fed, "", "notices-dlq"), 2)
+    gone = sqs.create_queue(QueueName="gone-dlq")["QueueUrl"]
+    sqs.delete_queue(QueueUrl=gone)
+    orders = create_pair(sqs, "orders")
+    fill(sqs, orders, 3)
+    FedDlqStore(StateTable(alert_world.STATE_TABLE)).record(
+        {"notices-dlq": fed, "gone-dlq": gone, "odd<!channel>": "not a queue url"},
+        now=START,
+    )
+
+    # When the check runs
+    outcome = alerts.check(0)
+
+    # Then both filling DLQs are alerted with their counts; the two it could not read are
+    # named as unread (not dropped silently), and nothing of them reached Slack
+    assert outcome["alerted"] == ["notices-dlq", "orders-dlq"]
+    assert sorted(outcome["unread"]) == ["gone-dlq", "odd<!channel>"]
+    [alert] = alerts.alerts()
+    assert "`notices-dlq`: about 2 messages" in text(alert)
+    assert "`orders-dlq`: about 3 messages" in text(alert)
+    assert "channel" not in alert["text"]
