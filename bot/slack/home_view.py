@@ -163,16 +163,21 @@ def _approvals(
 
 def _approval(approval: PendingApproval, tz: ZoneInfo) -> str:
     words = action_words(approval.action)
-    count = (
-        f"{number(approval.matched)} message(s)"
+    # The request's count, as its card shows it: what was counted when it was made, not the
+    # DLQ's depth now (the DLQ may have filled or drained since).
+    count, when = (
+        (f"{number(approval.matched)}", "(counted when the request was made)")
         if approval.count_complete
-        else f"up to {number(approval.matched)} message(s) (the count stopped early)"
+        else (
+            f"up to {number(approval.matched)}",
+            "(counted when the request was made; the count stopped early)",
+        )
     )
     marks = (("*yours*", approval.mine), ("you may approve", approval.may_decide))
     shown = [mark for mark, on in marks if on]
     return (
         f"{words.emoji} *{words.title}* {code(approval.request_id, limit=60)}: {count} "
-        f"from {code(approval.dlq, limit=NAME_CHARS)}"
+        f"message(s) from {code(approval.dlq, limit=NAME_CHARS)} {when}"
         + (f" · {' · '.join(shown)}" if shown else "")
         + f"\n{code(approval.selection_text, limit=SELECTION_CHARS)}"
         f" · requested by {_user(approval.requested_by)} {local_time(approval.requested_at, tz)}"

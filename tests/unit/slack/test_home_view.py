@@ -408,13 +408,14 @@ def test_pending_approvals_say_whose_how_many_until_when_and_where() -> None:
     start = texts.index("*Pending approvals* (3)")
     first, second, third = texts[start + 1 : start + 4]
     assert first == (
-        ":wastebasket: *Discard request* `r-0002`: 1,234 message(s) from `service-002-dlq` · "
-        "you may approve\n`--yesterday --time-field occurredAt` · requested by <@U0OTHER> "
+        ":wastebasket: *Discard request* `r-0002`: 1,234 message(s) from `service-002-dlq` "
+        "(counted when the request was made) · you may approve\n"
+        "`--yesterday --time-field occurredAt` · requested by <@U0OTHER> "
         "2026-12-02 11:00 +09:00 · expires 2026-12-02 12:32 +09:00 · card in <#C0CARDS>"
     )
     assert second.startswith(
-        ":inbox_tray: *Redrive request* `r-0001`: up to 99 message(s) (the count stopped early) "
-        "from `service-001-dlq` · *yours*\n"
+        ":inbox_tray: *Redrive request* `r-0001`: up to 99 message(s) from `service-001-dlq` "
+        "(counted when the request was made; the count stopped early) · *yours*\n"
     )
     assert "requested by <@U0REQUESTER>" in second and "expires 2026-12-02 12:31 +09:00" in second
     assert "`r-0003`" in third and "*yours*" not in third and "you may approve" not in third
