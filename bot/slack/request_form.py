@@ -99,6 +99,27 @@ class RequestForm:
     channel: str | None
     error_label: str | None = None  # an error group's label (or #digest) typed instead
 
+    @classmethod
+    def blank(
+        cls, *, queue: str | None = None, action: str = "redrive", channel: str | None = None
+    ) -> RequestForm:
+        """The form as the modal first shows it: every message of ``queue`` (None: not chosen),
+        nothing typed."""
+        return cls(
+            queue=queue,
+            action=action,
+            selection="all",
+            day=None,
+            since=None,
+            until=None,
+            error=None,
+            where=(),
+            time_field=None,
+            limit=None,
+            note=None,
+            channel=channel,
+        )
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
 

@@ -109,20 +109,7 @@ class RequestModal:
 
     def open(self, job: RequestOpenJob, context: Any) -> None:
         """Replace the loading modal with the form (counted at once when the DLQ is preset)."""
-        form = RequestForm(
-            queue=job.queue or None,
-            action=job.action,
-            selection="all",
-            day=None,
-            since=None,
-            until=None,
-            error=None,
-            where=(),
-            time_field=None,
-            limit=None,
-            note=None,
-            channel=None,
-        )
+        form = RequestForm.blank(queue=job.queue or None, action=job.action)
         ticket = RequestTicket(job.user, job.view_id, job.channel)
         try:
             dlqs = watched_dlqs(self.queues)

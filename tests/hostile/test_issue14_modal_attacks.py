@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -333,20 +334,7 @@ def _typed_args(flags: str, now: datetime) -> Any:
     return parsed.selection.build(tz=NEW_YORK, now=now, error_attribute=None)
 
 
-_EMPTY = RequestForm(
-    queue="orders-dlq",
-    action="redrive",
-    selection="all",
-    day=None,
-    since=None,
-    until=None,
-    error=None,
-    where=(),
-    time_field=None,
-    limit=None,
-    note=None,
-    channel="C_OPS",
-)
+_EMPTY = RequestForm.blank(queue="orders-dlq", channel="C_OPS")
 
 
 @pytest.mark.parametrize(
@@ -364,9 +352,7 @@ def test_a_picked_range_at_a_dst_edge_selects_what_the_typed_flags_select(
     # Given two instants picked across a daylight-saving change (a picker gives epoch seconds)
     now = datetime(2026, 12, 1, tzinfo=UTC)
     picked = [str(int(datetime.fromisoformat(t).timestamp())) for t in (since, until)]
-    form = RequestForm(
-        **{**_EMPTY.__dict__, "selection": "range", "since": picked[0], "until": picked[1]}
-    )
+    form = replace(_EMPTY, selection="range", since=picked[0], until=picked[1])
 
     # When the modal's selection and the typed --since/--until are built
     modal = _modal_args(form, now)
@@ -380,7 +366,7 @@ def test_a_picked_range_at_a_dst_edge_selects_what_the_typed_flags_select(
 @pytest.mark.parametrize("day", ["2026-03-08", "2026-11-01"])
 def test_a_picked_dst_day_selects_what_date_selects(day: str) -> None:
     now = datetime(2026, 12, 1, tzinfo=UTC)
-    form = RequestForm(**{**_EMPTY.__dict__, "selection": "day", "day": day})
+    form = replace(_EMPTY, selection="day", day=day)
     modal = _modal_args(form, now)
     typed = _typed_args(f"--date {day}", now)
     assert modal.window == typed.window
@@ -656,7 +642,7 @@ def test_the_worker_itself_refuses_a_sealed_submission_for_a_persons_dm(
     # Given the filled modal, and a submission job sealed with the worker's key whose form names
     # a person as the card's channel (an endpoint that let it through)
     world, view = _filled(harness, 2)
-    form = RequestForm(**{**_EMPTY.__dict__, "channel": APPROVER})
+    form = replace(_EMPTY, channel=APPROVER)
     now = datetime.now(UTC)
     job = RequestSubmitJob(
         view_id=view["id"],

@@ -4,6 +4,7 @@ input refused on its own field."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -240,20 +241,7 @@ def test_several_bad_inputs_are_each_answered() -> None:
 
 
 def test_an_unknown_selection_or_action_is_refused_on_its_field() -> None:
-    form = RequestForm(
-        queue="q",
-        action="purge",
-        selection="everything",
-        day=None,
-        since=None,
-        until=None,
-        error=None,
-        where=(),
-        time_field=None,
-        limit=None,
-        note=None,
-        channel=None,
-    )
+    form = replace(RequestForm.blank(queue="q", action="purge"), selection="everything")
     args, problems = _check(form)
     assert args is None
     assert set(problems) == {REQUEST_FIELD_ACTION, REQUEST_FIELD_SELECTION}

@@ -50,20 +50,7 @@ from infra.local.slack_api import view_problem
 
 ROOT = Path(__file__).resolve().parents[3]
 HOSTILE = "<!channel> :tada: *bold* `x` <https://evil.example|Runbook> \x1b[31m\u202e&amp;"
-BLANK = RequestForm(
-    queue=None,
-    action="redrive",
-    selection="all",
-    day=None,
-    since=None,
-    until=None,
-    error=None,
-    where=(),
-    time_field=None,
-    limit=None,
-    note=None,
-    channel=None,
-)
+BLANK = RequestForm.blank()
 FILLED = {
     "all": replace(BLANK, limit="20"),
     "yesterday": replace(BLANK, selection="yesterday", time_field="occurredAt"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+from dataclasses import replace
 
 import pytest
 
@@ -23,21 +24,7 @@ from infra.local.slack_events import view_input_body, view_state
 
 
 def _form(**given: object) -> RequestForm:
-    fields: dict[str, object] = {
-        "queue": None,
-        "action": "redrive",
-        "selection": "all",
-        "day": None,
-        "since": None,
-        "until": None,
-        "error": None,
-        "where": (),
-        "time_field": None,
-        "limit": None,
-        "note": None,
-        "channel": None,
-    }
-    return RequestForm(**{**fields, **given})  # type: ignore[arg-type]
+    return replace(RequestForm.blank(), **given)
 
 
 def _view(form: RequestForm) -> dict[str, object]:
