@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -146,19 +147,34 @@ def _channel(channel: str) -> str:
     return f"<#{channel}>" if _SLACK_ID.fullmatch(channel) else code(channel, limit=60)
 
 
+def _listed(
+    title: str, lines: Iterator[str], total: int, *, shown: int, unread: bool, among: str, more: str
+) -> list[Block]:
+    """A titled list of ``total`` items: the first ``shown`` of ``lines`` one a block, the rest
+    counted (``…and N more<more>``); "none" (or not read) when there are none."""
+    if not total:
+        return [section(f"{title}: {NOT_READ if unread else 'none' + among}")]
+    blocks = [section(f"{title} ({number(total)}{among})")]
+    blocks += [section(line) for line in islice(lines, shown)]
+    if total > shown:
+        blocks.append(context(f"…and {number(total - shown)} more{more}"))
+    return blocks
+
+
 def _approvals(
     approvals: Sequence[PendingApproval], tz: ZoneInfo, *, unread: bool = False
 ) -> list[Block]:
-    if not approvals:
-        return [section(f"*Pending approvals*: {NOT_READ if unread else 'none'}")]
     # The ones the viewer can act on first (theirs to decide, then their own), soonest to expire.
     ordered = sorted(approvals, key=lambda a: (not a.may_decide, not a.mine, a.expires_at))
-    blocks = [section(f"*Pending approvals* ({number(len(approvals))})")]
-    blocks += [section(_approval(a, tz)) for a in ordered[:APPROVALS_SHOWN]]
-    rest = len(approvals) - APPROVALS_SHOWN
-    if rest > 0:
-        blocks.append(context(f"…and {number(rest)} more pending approval(s), each on its card"))
-    return blocks
+    return _listed(
+        "*Pending approvals*",
+        (_approval(a, tz) for a in ordered),
+        len(approvals),
+        shown=APPROVALS_SHOWN,
+        unread=unread,
+        among="",
+        more=" pending approval(s), each on its card",
+    )
 
 
 def _approval(approval: PendingApproval, tz: ZoneInfo) -> str:
@@ -195,14 +211,15 @@ def _runs(
 ) -> list[Block]:
     # Looked for among the latest ``window`` runs only: said, as an older one may still go.
     among = "" if window is None else f" among the latest {number(window)} runs"
-    if not runs:
-        return [section(f"*Runs in progress*: {NOT_READ if unread else 'none' + among}")]
-    blocks = [section(f"*Runs in progress* ({number(len(runs))}{among})")]
-    blocks += [section(_run(run, tz)) for run in runs[:RUNS_SHOWN]]
-    rest = len(runs) - RUNS_SHOWN
-    if rest > 0:
-        blocks.append(context(f"…and {number(rest)} more: `/dlq-redrive status` lists them"))
-    return blocks
+    return _listed(
+        "*Runs in progress*",
+        (_run(run, tz) for run in runs),
+        len(runs),
+        shown=RUNS_SHOWN,
+        unread=unread,
+        among=among,
+        more=": `/dlq-redrive status` lists them",
+    )
 
 
 def _run(run: RunInProgress, tz: ZoneInfo) -> str:
