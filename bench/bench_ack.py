@@ -8,6 +8,12 @@ worker (served by the local Lambda endpoint, whose worker does nothing, so only 
   --yesterday --limit 50`` (the heaviest ack: parse, validate the selection, dispatch).
 - cold: a fresh interpreter per run: import ``handlers.slack`` then the first request (the app
   is built on it), ``COLD_RUNS`` times; the median is reported.
+- the App Home and the request modal (issue 14), warm, ``REQUESTS`` acks each: an
+  ``app_home_opened`` event (a new ``event_id`` each: the ack hands a ``HomeJob`` to the worker),
+  and ``/dlq-redrive`` with no arguments, whose ack opens the loading modal with ``views.open``
+  (the one network call an ack makes: a trigger_id lives 3 s), here on the local Slack Web API
+  server (``infra.local.slack_api``, a trigger it handed out each time). Slack's own latency for
+  views.open is not in this figure; 127.0.0.1 has next to none.
 
 Prints one JSON object on the last line (``warm_p50_ms`` first; ``bench/run.py`` reads it).
 Run: ``.venv/bin/python bench/bench_ack.py``
@@ -21,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,22 +92,72 @@ def warm(endpoint_url: str) -> dict[str, float]:
     os.environ.update(env)  # boto3 reads its endpoint from the process, as in Lambda
     handlers.slack.endpoint.reset(env)
     context = LocalLambdaContext("slack", 10.0, "warm")
-    timings: list[float] = []
-    for index in range(WARMUP + REQUESTS):
+
+    def command(index: int) -> None:
         body = command_body(COMMAND, user="U1", channel="C1", response_url="http://127.0.0.1:9/r")
-        event = http_event(body, SECRET)
-        started = time.perf_counter()
-        response = handlers.slack.handler(event, context)
-        elapsed = (time.perf_counter() - started) * 1000
+        response = handlers.slack.handler(http_event(body, SECRET), context)
         if response["statusCode"] != 200:
             raise SystemExit(f"ack failed: {response}")
+
+    return _figures("warm", _timed(command, REQUESTS))
+
+
+def _timed(send: Callable[[int], None], requests: int) -> list[float]:
+    """Milliseconds of ``send(index)`` for ``requests`` calls after ``WARMUP`` untimed ones."""
+    timings: list[float] = []
+    for index in range(WARMUP + requests):
+        started = time.perf_counter()
+        send(index)
         if index >= WARMUP:
-            timings.append(elapsed)
+            timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def _figures(name: str, timings: list[float]) -> dict[str, float]:
     return {
-        "warm_p50_ms": round(_percentile(timings, 50), 2),
-        "warm_p99_ms": round(_percentile(timings, 99), 2),
-        "warm_max_ms": round(max(timings), 2),
+        f"{name}_p50_ms": round(_percentile(timings, 50), 2),
+        f"{name}_p99_ms": round(_percentile(timings, 99), 2),
+        f"{name}_max_ms": round(max(timings), 2),
     }
+
+
+def warm_home_and_modal(endpoint_url: str) -> dict[str, float]:
+    """Acks of ``app_home_opened`` and of ``/dlq-redrive`` with no arguments (views.open)."""
+    import handlers.slack
+    from infra.local.lambda_server import LocalLambdaContext
+    from infra.local.slack_api import SlackApiServer
+    from infra.local.slack_events import command_body, event_callback_body, home_opened, http_event
+
+    context = LocalLambdaContext("slack", 10.0, "warm-home")
+    with SlackApiServer() as slack:
+        env = {**ENV, "AWS_ENDPOINT_URL_LAMBDA": endpoint_url, "SLACK_API_URL": slack.api_url}
+        os.environ.update(env)
+        handlers.slack.endpoint.reset(env)
+
+        def home(index: int) -> None:
+            body = event_callback_body(home_opened("U1"), event_id=f"Ev{index:08d}")
+            response = handlers.slack.handler(
+                http_event(body, SECRET, content_type="application/json"), context
+            )
+            if response["statusCode"] != 200:
+                raise SystemExit(f"app_home_opened ack failed: {response}")
+
+        def modal(index: int) -> None:
+            trigger = slack.state.modals.new_trigger()
+            body = command_body(
+                "", user="U1", channel="C1", response_url="http://127.0.0.1:9/r", trigger_id=trigger
+            )
+            response = handlers.slack.handler(http_event(body, SECRET), context)
+            if response["statusCode"] != 200:
+                raise SystemExit(f"/dlq-redrive ack failed: {response}")
+
+        figures = _figures("home_opened", _timed(home, REQUESTS))
+        figures.update(_figures("modal_open", _timed(modal, REQUESTS)))
+        opened = len(slack.state.calls_to("views.open"))
+        refused = slack.state.take_refusals()
+    if opened != WARMUP + REQUESTS or refused:
+        raise SystemExit(f"{opened} views.open calls, {len(refused)} refused")
+    return figures
 
 
 def cold(endpoint_url: str) -> dict[str, float]:
@@ -137,6 +194,7 @@ def main() -> int:
     with LambdaServer({"worker": idle_worker}) as server:
         figures: dict[str, Any] = warm(server.endpoint_url)
         figures.update(cold(server.endpoint_url))
+        figures.update(warm_home_and_modal(server.endpoint_url))
         server.wait_idle(60)
     figures.update(
         {

@@ -23,24 +23,32 @@ from typing import TYPE_CHECKING, Any
 from bot.sqs_gateway import default_sqs_client
 
 if TYPE_CHECKING:
-    from mypy_boto3_sqs import SQSClient
+    from botocore.client import BaseClient
 
 
 class CallCounter:
-    """Counts every SQS operation a client performs (one per call, retries not included).
+    """Counts every operation a boto3 client performs (one per call, retries not included),
+    by its name (``ReceiveMessage``, ``GetQueueAttributes``, ``Query``...).
 
     With ``BENCH_CALL_LATENCY_MS`` set, every HTTP request also waits that long before it is
     sent (the GIL is released, as on a socket): a network round trip to SQS, for every mover
     alike, where 127.0.0.1 has next to none.
     """
 
-    def __init__(self, client: SQSClient) -> None:
+    def __init__(self, client: BaseClient) -> None:
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._latency_s = float(os.environ.get("BENCH_CALL_LATENCY_MS", "0")) / 1000
-        client.meta.events.register("before-call.sqs", self._count)
+        service = client.meta.service_model.service_id.hyphenize()  # "sqs", "dynamodb"
+        client.meta.events.register(f"before-call.{service}", self._count)
         if self._latency_s > 0:
-            client.meta.events.register("before-send.sqs", self._travel)
+            client.meta.events.register(f"before-send.{service}", self._travel)
+
+    def taken(self) -> Counter[str]:
+        """The calls counted since the last ``taken`` (and starts counting afresh)."""
+        with self._lock:
+            calls, self.calls = self.calls, Counter()
+            return calls
 
     def _count(self, model: Any, **_: Any) -> None:
         with self._lock:

@@ -8,6 +8,8 @@ dead-lettered DLQ, so its peak RSS is its own and no run inherits another's queu
     .venv/bin/python -m bench.run --messages 2000  # a quick look
     .venv/bin/python -m bench.run --only report-memory  # one section alone (no LocalStack)
     .venv/bin/python -m bench.run --only archive-memory # import's memory, 10,000 -> 100,000
+    .venv/bin/python -m bench.run --only home-alerts    # Home tab and alert check, 100/500 DLQs
+    .venv/bin/python -m bench.run --only ack            # the endpoint's acks (bench_ack.py)
 
 The daily report's memory section (bench/report_memory.py) needs no LocalStack: its SQS stand-in
 generates the large bodies on receive. Neither does import's (bench/archive_memory.py): it reads
@@ -31,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import archive_memory, coldstart, export_memory, report_memory
+from bench import archive_memory, coldstart, export_memory, home_alerts, report_memory
 from bench.child import peak_rss_mb, run_child
 from bench.seed import Pair, client, create_pair, delete_pair, depth, plain_body, seed_dead_lettered
 from infra.local.localstack import localstack
@@ -408,7 +410,17 @@ def target_rows(results: dict[str, Any]) -> list[tuple[str, str, str, bool | Non
         rows += archive_memory.rows(results["archive_memory"])
     if "export_memory" in results:
         rows += export_memory.rows(results["export_memory"])
-    ack = results["ack"]
+    if "home_alerts" in results:
+        rows += home_alerts.rows(results["home_alerts"])
+    return rows + ack_rows(results["ack"])
+
+
+def ack_rows(ack: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
+    """The endpoint's acks (bench/bench_ack.py): the slash command's, and since issue 14 the
+    App Home's and the request modal's, with the same 100 ms for our part; the modal's includes
+    a views.open to the local Slack server (Slack's own latency comes on top, within the 2 s the
+    endpoint's client waits)."""
+    rows: list[tuple[str, str, str, bool | None]] = []
     if ack["status"] == "measured" and ack["p99_ms"] is not None:
         rows.append(
             (
@@ -420,6 +432,14 @@ def target_rows(results: dict[str, Any]) -> list[tuple[str, str, str, bool | Non
         )
     else:
         rows.append(("slash-command ack", ack["status"], "p99 <= 100 ms", None))
+    raw = ack.get("raw", {})
+    for key, figure in (
+        ("home_opened", "app_home_opened ack p50 / p99 (200, warm)"),
+        ("modal_open", "/dlq-redrive (no args) ack with views.open p50 / p99 (200, warm)"),
+    ):
+        p50, p99 = raw.get(f"{key}_p50_ms"), raw.get(f"{key}_p99_ms")
+        if p50 is not None and p99 is not None:
+            rows.append((figure, f"{p50} / {p99} ms", "p99 <= 100 ms", p99 <= 100))
     return rows
 
 
@@ -458,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["report-memory", "archive-memory"],
+        choices=["report-memory", "archive-memory", "home-alerts", "ack"],
         help="run one section alone and merge its figures into bench/results.json",
     )
     parser.add_argument("--report-dlqs", type=int, default=60, help="DLQs the report reads")
@@ -469,7 +489,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--archive-records", default="10000,100000", help="two archive sizes import reads"
     )
+    parser.add_argument(
+        "--home-dlqs", default="100,500", help="DLQ counts the Home tab and alert check read"
+    )
     args = parser.parse_args(argv)
+    home_sizes = [int(x) for x in args.home_dlqs.split(",")]
     archive_sizes = [int(x) for x in args.archive_records.split(",")]
     if args.only == "report-memory":
         return only_report_memory(args, argv)
@@ -478,6 +502,19 @@ def main(argv: list[str] | None = None) -> int:
         section = archive_memory.measure(archive_sizes)
         rows = archive_memory.rows(section)
         return merge_section("archive_memory", section, rows, "import peak RSS", argv)
+    if args.only == "ack":
+        log("ack time (the local Lambda and Slack servers, no LocalStack)")
+        section = ack_time({**os.environ, "PYTHONPATH": str(ROOT)})
+        prefixes = ("slash-command ack", "app_home_opened ack", "/dlq-redrive (no args) ack")
+        return merge_section("ack", section, ack_rows(section), prefixes, argv)
+    if args.only == "home-alerts":
+        with localstack() as server:
+            log(f"home tab and alert check: {' and '.join(map(str, home_sizes))} DLQs")
+            own = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+            env = {**own, **server.env, "PYTHONPATH": str(ROOT)}
+            section = home_alerts.measure(home_sizes, env)
+        rows = home_alerts.rows(section)
+        return merge_section("home_alerts", section, rows, ("home tab", "alert check"), argv)
     small, large = (int(x) for x in args.memory.split(","))
     results: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -557,6 +594,8 @@ def main(argv: list[str] | None = None) -> int:
         log(f"export memory: DLQs of {' and '.join(f'{x:,}' for x in export_sizes)} messages")
         results["export_memory"] = export_memory.measure(export_sizes, env)
         results["trace_header"] = trace_header_on_the_wire(env)
+        log(f"home tab and alert check: {' and '.join(map(str, home_sizes))} DLQs")
+        results["home_alerts"] = home_alerts.measure(home_sizes, env)
         if not args.skip_native:
             results["native"] = {
                 "run": native(n, env, args.native_timeout),
@@ -593,7 +632,7 @@ def merge_section(
     key: str,
     section: dict[str, Any],
     rows: list[tuple[str, str, str, bool | None]],
-    prefix: str,
+    prefix: str | tuple[str, ...],
     argv: list[str] | None,
 ) -> int:
     """One section run alone (``--only``): its figures replace that section's in
