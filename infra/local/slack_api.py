@@ -219,21 +219,31 @@ class ViewStore:
         return {"ok": True, "view": self._store(view_id, dict(body["view"]), team)}
 
     def _store(self, view_id: str, view: dict[str, Any], team: str) -> dict[str, Any]:
-        stored = {
-            "private_metadata": "",
-            "callback_id": "",
-            "external_id": "",
-            **view,
-            "id": view_id,
-            "team_id": team,
-            "state": {"values": {}},
-            "hash": f"{int(time.time())}.{next(self._ids)}",
-            "root_view_id": view_id,
-            "app_id": "A1",
-            "bot_id": "BBOT",
-        }
+        stored = _stored_view(view, view_id=view_id, team=team, serial=next(self._ids))
         self.views[view_id] = stored
         return dict(stored)
+
+
+def _stored_view(
+    view: dict[str, Any], *, view_id: str, team: str, serial: int, **more: Any
+) -> dict[str, Any]:
+    """``view`` as Slack keeps and answers it (views.open, views.update, views.publish): the
+    optional fields defaulted, with its id, team, a fresh hash and empty state; ``more``
+    adds what one method's answer has besides."""
+    return {
+        "private_metadata": "",
+        "callback_id": "",
+        "external_id": "",
+        **view,
+        "id": view_id,
+        "team_id": team,
+        "state": {"values": {}},
+        "hash": f"{int(time.time())}.{serial}",
+        "root_view_id": view_id,
+        "app_id": "A1",
+        **more,
+        "bot_id": "BBOT",
+    }
 
 
 # views.publish: "view_too_large: Error returned if the provided view is greater than 250kb."
@@ -271,20 +281,9 @@ class HomeTabs:
             return {"ok": False, "error": "hash_conflict"}
         number = next(self._ids)
         view_id = current["id"] if current is not None else f"VH{number:07d}"
-        stored = {
-            "private_metadata": "",
-            "callback_id": "",
-            "external_id": "",
-            **view,
-            "id": view_id,
-            "team_id": team,
-            "state": {"values": {}},
-            "hash": f"{int(time.time())}.{number}",
-            "root_view_id": view_id,
-            "app_id": "A1",
-            "app_installed_team_id": team,
-            "bot_id": "BBOT",
-        }
+        stored = _stored_view(
+            view, view_id=view_id, team=team, serial=number, app_installed_team_id=team
+        )
         self.views[user] = stored
         return {"ok": True, "view": dict(stored)}
 
