@@ -110,6 +110,44 @@ def action_body(
 
     ``user_team``: the clicker's own workspace when it is not ``team`` (a Slack Connect user);
     ``enterprise``: the Enterprise Grid org (Slack sends ``"enterprise": null`` outside one)."""
+    return _block_actions_body(
+        _button(action_id, value),
+        team=team,
+        user=user,
+        user_team=user_team,
+        enterprise=enterprise,
+        trigger_id=trigger_id,
+        container={"type": "message", "message_ts": message_ts, "channel_id": channel},
+        channel={"id": channel, "name": "ops"},
+        message={"type": "message", "ts": message_ts, "text": "card"},
+        response_url=response_url,
+    )
+
+
+def _button(action_id: str, value: str) -> dict[str, Any]:
+    """A button's action in a ``block_actions`` payload, clicked now."""
+    return {
+        "type": "button",
+        "action_id": action_id,
+        "block_id": "b1",
+        "value": value,
+        "action_ts": f"{time.time():.6f}",
+    }
+
+
+def _block_actions_body(
+    action: dict[str, Any],
+    *,
+    team: str,
+    user: str,
+    user_team: str | None,
+    enterprise: str | None,
+    trigger_id: str,
+    container: dict[str, Any],
+    **where: Any,
+) -> str:
+    """The form body of a ``block_actions`` payload of ``action`` in ``container``; ``where``:
+    the fields of the place clicked (a message's channel, message and response_url; a view)."""
     payload = {
         "type": "block_actions",
         "team": {"id": team, "domain": "example"},
@@ -117,20 +155,10 @@ def action_body(
         "user": {"id": user, "username": user.lower(), "team_id": user_team or team},
         "api_app_id": "A1",
         "token": "legacy-verification-token",
-        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
+        "container": container,
         "trigger_id": trigger_id,
-        "channel": {"id": channel, "name": "ops"},
-        "message": {"type": "message", "ts": message_ts, "text": "card"},
-        "response_url": response_url,
-        "actions": [
-            {
-                "type": "button",
-                "action_id": action_id,
-                "block_id": "b1",
-                "value": value,
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
+        **where,
+        "actions": [action],
     }
     return urllib.parse.urlencode({"payload": json.dumps(payload)})
 
@@ -222,28 +250,16 @@ def view_action_body(
     """The form body of a button click (``block_actions``) in a view (the Home tab, a modal):
     its container is the view, and it carries neither a channel nor a ``response_url``.
     ``action``: another element's action instead of the button's (see ``view_input_body``)."""
-    payload = {
-        "type": "block_actions",
-        "team": {"id": team, "domain": "example"},
-        "enterprise": None,
-        "user": {"id": user, "username": user.lower(), "team_id": team},
-        "api_app_id": "A1",
-        "token": "legacy-verification-token",
-        "container": {"type": "view", "view_id": view.get("id", "")},
-        "trigger_id": trigger_id,
-        "view": view,
-        "actions": [
-            action
-            or {
-                "type": "button",
-                "action_id": action_id,
-                "block_id": "b1",
-                "value": value,
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
-    }
-    return urllib.parse.urlencode({"payload": json.dumps(payload)})
+    return _block_actions_body(
+        action or _button(action_id, value),
+        team=team,
+        user=user,
+        user_team=None,
+        enterprise=None,
+        trigger_id=trigger_id,
+        container={"type": "view", "view_id": view.get("id", "")},
+        view=view,
+    )
 
 
 # How an input element reports its value in a view's state, and the field that sets it initially
