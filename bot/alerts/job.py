@@ -32,9 +32,18 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.alerts.blocks import alert_message, update_messages, update_order
-from bot.alerts.rules import AlertAction, AlertState, Change, Reading, decide, resolved
-from bot.alerts.store import MAX_TRANSACT, AlertStore
+from bot.alerts.blocks import MAX_SHOWN, alert_message, update_messages, update_order
+from bot.alerts.rules import (
+    AlertAction,
+    AlertState,
+    Change,
+    Reading,
+    decide,
+    resolved,
+    telling,
+    told,
+)
+from bot.alerts.store import AlertStore
 from bot.alerts.watch import AlertWatch
 from bot.config import AlertSettings
 from bot.daily.events import parse_time
@@ -144,10 +153,26 @@ class Check:
         self, states: dict[str, AlertState], readings: list[Reading]
     ) -> tuple[dict[str, AlertState], list[Reading]]:
         """Claims whose post is not known looked up: found (the state gets its alert's ts) or
-        owed. A DLQ whose state another check changed meanwhile is left to that check."""
+        owed; and recorded updates whose reply is not known looked up: found (the state stands)
+        or never posted (back to what the channel last heard: decided again). A DLQ whose state
+        another check changed meanwhile is left to that check."""
         kept = dict(states)
         skipped: set[str] = set()
         for name, state in sorted(states.items()):
+            if state.told_run is not None and state.told_part is not None:
+                key = (state.told_run, state.told_part)
+                if key not in self._found:
+                    self._found[key] = self.parts.poster.find(
+                        state.told_run, state.told_part, thread_ts=state.thread_ts
+                    )
+                if self._found[key] is None:
+                    logger.warning("update of %s (%s) is not in Slack", name, state.told_run)
+                state = told(state, self._found[key] is not None)
+                saved = self._save(state)
+                if saved is None:
+                    skipped.add(name)
+                    continue
+                kept[name] = state = saved
             if not state.claimed or state.alert_part is None or state.alert_run is None:
                 continue
             ts = self._posted(state.alert_run, state.alert_part)
@@ -212,13 +237,17 @@ class Check:
         return sorted(state.dlq for state in claimed)
 
     def _update(self, actions: list[AlertAction]) -> list[tuple[str, Change]]:
-        """Each thread's replies of this check, posted once, then the states recorded.
+        """Each thread's replies of this check: the states recorded, then the reply posted.
 
-        A thread's updates go in groups of at most ``MAX_TRANSACT`` DLQs, the states of each
-        recorded in one transaction (all or none), and each group's replies are named by the
-        first DLQ they speak of: a retry after some groups were recorded regroups the rest, and
-        a group it names anew is posted anew, never put in place of a reply that spoke of DLQs
-        recorded since (their lines would vanish from the thread)."""
+        A thread's updates go in replies of at most ``MAX_SHOWN`` DLQs (one message each), each
+        named by the first DLQ it speaks of. The states of one reply are recorded first, all or
+        none (one transaction), each marked with the reply that tells it and what the channel
+        heard before (``rules.telling``); then the reply is posted. A check that finds such a
+        mark looks the reply up (``_resolve``): a lost answer never leaves the state saying less
+        than the channel heard (a "drained" note in Slack with the DLQ still alerting: its
+        refill never said), and a reply that never reached Slack is decided again. A retry
+        after some replies were recorded regroups the rest under new names: posted anew, never
+        put in place of a reply that spoke of DLQs recorded since."""
         threads: dict[str, list[AlertAction]] = defaultdict(list)
         for action in actions:
             if action.before.thread_ts is not None:
@@ -226,18 +255,18 @@ class Check:
         done: list[tuple[str, Change]] = []
         for thread_ts, updates in sorted(threads.items()):
             ordered = sorted(updates, key=update_order)
-            for start in range(0, len(ordered), MAX_TRANSACT):
-                group = ordered[start : start + MAX_TRANSACT]
-                messages = update_messages(group, at=self.now, tz=self.parts.timezone)
+            for start in range(0, len(ordered), MAX_SHOWN):
+                group = ordered[start : start + MAX_SHOWN]
+                prefix = f"update.{thread_ts}.{group[0].reading.dlq}"
+                # ``MAX_SHOWN`` lines are one message (``bot.alerts.blocks``): its part is known.
+                [message] = update_messages(group, at=self.now, tz=self.parts.timezone)
+                marked = [telling(a, self.run_key, f"{prefix}.1") for a in group]
+                if not self.parts.store.save_all(marked, now=self.now):
+                    continue  # another check changed one of them: left to it
                 self.parts.poster.reply(
-                    self.run_key,
-                    f"update.{thread_ts}.{group[0].reading.dlq}",
-                    thread_ts,
-                    messages,
-                    first_attempt=self.attempt.first,
+                    self.run_key, prefix, thread_ts, [message], first_attempt=self.attempt.first
                 )
-                if self.parts.store.save_all([a.after for a in group], now=self.now):
-                    done.extend((a.reading.dlq, a.change) for a in group)
+                done.extend((a.reading.dlq, a.change) for a in group)
         return done
 
     def _save(self, state: AlertState) -> AlertState | None:

@@ -68,6 +68,13 @@ class AlertState:
     quiet_until: datetime | None = None  # no top-level alert before this
     alert_run: str | None = None  # the check that posts (or posted) the alert
     alert_part: str | None = None  # its part (``bot.daily.posting``); None with no ts: owed
+    # A thread update recorded before it is posted: the check (run) and reply (part) that tell
+    # it, and what the state was before (status, notified_depth), back to which it goes if that
+    # reply never reached the channel (``told``).
+    told_run: str | None = None
+    told_part: str | None = None
+    told_status: str | None = None
+    told_depth: int | None = None
     version: int = 0  # the stored item's version (0: not stored); writes are conditional on it
 
     @property
@@ -126,6 +133,26 @@ def decide(
         if after != before:
             changed.append(after)
     return Decision(tuple(actions), tuple(changed))
+
+
+def telling(action: AlertAction, run: str, part: str) -> AlertState:
+    """The state after ``action``, as recorded before the reply ``part`` of ``run`` tells it."""
+    return replace(
+        action.after,
+        told_run=run,
+        told_part=part,
+        told_status=action.before.status,
+        told_depth=action.before.notified_depth,
+    )
+
+
+def told(state: AlertState, posted: bool) -> AlertState:
+    """A recorded update once its reply was looked up: in the channel (the state stands), or
+    never posted (the state the channel last heard of: this check decides again from it)."""
+    cleared = replace(state, told_run=None, told_part=None, told_status=None, told_depth=None)
+    if posted:
+        return cleared
+    return replace(cleared, status=state.told_status or QUIET, notified_depth=state.told_depth)
 
 
 def resolved(state: AlertState, ts: str | None) -> AlertState:

@@ -47,8 +47,8 @@ MAX_TRANSACT = 100  # TransactWriteItems' limit of actions
 MAX_FED_DLQS = 2_000
 
 _TIMES = ("last_checked", "alerted_at", "quiet_until")
-_NUMBERS = ("last_depth", "notified_depth")
-_TEXTS = ("thread_ts", "alert_run", "alert_part")
+_NUMBERS = ("last_depth", "notified_depth", "told_depth")
+_TEXTS = ("thread_ts", "alert_run", "alert_part", "told_run", "told_part", "told_status")
 
 
 class AlertStore:

@@ -631,3 +631,77 @@ def test_a_fed_dlq_record_naming_a_gone_or_malformed_queue_stops_no_alert(
     assert "`notices-dlq`: about 2 messages" in text(alert)
     assert "`orders-dlq`: about 3 messages" in text(alert)
     assert "channel" not in alert["text"]
+
+
+# --- a thread update whose answer was lost, or which Slack refused ----------------------------
+
+
+def test_a_drained_note_whose_answer_was_lost_is_followed_by_the_refill_note(
+    alerts: Alerts, sqs: Any
+) -> None:
+    # Given orders-dlq alerted, then drained, and Slack posting the drained note but losing
+    # its answer (the check fails; no Lambda retry)
+    orders = create_pair(sqs, "orders")
+    fill(sqs, orders, 5)
+    alerts.check(0)
+    [alert] = alerts.alerts()
+    drain(sqs, orders.dlq_url)
+    lose_the_next_answer(alerts)
+    with pytest.raises(SlackError):
+        alerts.check(5)
+
+    # When it refills with 3 messages before the next check
+    fill(sqs, orders, 3)
+    following = alerts.check(10)
+
+    # Then the thread says drained once, then that it fills again: the channel is never left
+    # believing a filling DLQ drained
+    replies = [text(r) for r in alerts.replies(alert["ts"])]
+    assert following["reopened"] == ["orders-dlq"]
+    assert len(replies) == 2 and "drained" in replies[0]
+    assert "`orders-dlq`: filling again, about 3 messages" in replies[1]
+    assert len(alerts.alerts()) == 1
+
+
+def test_a_drained_note_slack_refused_is_posted_by_the_next_check_once(
+    alerts: Alerts, sqs: Any
+) -> None:
+    # Given orders-dlq alerted, then drained, and Slack refusing the drained note
+    orders = create_pair(sqs, "orders")
+    fill(sqs, orders, 5)
+    alerts.check(0)
+    [alert] = alerts.alerts()
+    drain(sqs, orders.dlq_url)
+    alerts.slack.state.refuse("chat.postMessage", "internal_error")
+    with pytest.raises(SlackError):
+        alerts.check(5)
+    assert alerts.replies(alert["ts"]) == []
+
+    # When the next checks run (still drained)
+    following = alerts.check(10)
+    after = alerts.check(15)
+
+    # Then the drained note is posted once, by the next check
+    assert following["resolved"] == ["orders-dlq"] and after["resolved"] == []
+    [reply] = alerts.replies(alert["ts"])
+    assert "`orders-dlq`: drained" in text(reply)
+
+
+def test_growth_whose_answer_was_lost_is_not_told_twice(alerts: Alerts, sqs: Any) -> None:
+    # Given orders-dlq alerted at 3 messages, grown by 10, and the growth reply's answer lost
+    orders = create_pair(sqs, "orders")
+    fill(sqs, orders, 3)
+    alerts.check(0)
+    [alert] = alerts.alerts()
+    fill(sqs, orders, 10)
+    lose_the_next_answer(alerts)
+    with pytest.raises(SlackError):
+        alerts.check(5)
+
+    # When the next check runs (no further growth)
+    following = alerts.check(10)
+
+    # Then the growth was told once, with the seeded count
+    assert following["growing"] == []
+    [reply] = alerts.replies(alert["ts"])
+    assert "`orders-dlq`: about 13 messages now, up from about 3 when last told" in text(reply)
