@@ -237,6 +237,9 @@ def child(sizes: Sequence[int]) -> dict[str, Any]:
             listed = len(sqs.list_queues(QueueNamePrefix=PREFIX, MaxResults=1000)["QueueUrls"])
             if listed != 2 * size:
                 raise RuntimeError(f"{listed} bench queues listed, {2 * size} expected")
+            # Discovery reads every queue in the account (a full make bench may hold others).
+            pages = sqs.get_paginator("list_queues").paginate(PaginationConfig={"PageSize": 1000})
+            queues = sum(len(page.get("QueueUrls", [])) for page in pages)
             table = f"bench-home-{size}"
             create_state_table(boto3.client("dynamodb"), table)
             env = {
@@ -255,8 +258,8 @@ def child(sizes: Sequence[int]) -> dict[str, Any]:
             from bot.state_table import StateTable
 
             seed_state(StateTable(table), pairs, datetime.now(UTC))
-            results["home"].append(home(env, slack, size))
-            results["alerts"].append(alert_checks(env, slack, size))
+            results["home"].append({**home(env, slack, size), "queues": queues})
+            results["alerts"].append({**alert_checks(env, slack, size), "queues": queues})
     return results
 
 
@@ -269,6 +272,16 @@ def measure(sizes: Sequence[int], env: dict[str, str]) -> dict[str, Any]:
 
 def _calls(calls: dict[str, int]) -> str:
     return ", ".join(f"{name} {n}" for name, n in sorted(calls.items())) or "none"
+
+
+def _sqs_row(
+    figure: str, run: dict[str, Any], calls: dict[str, dict[str, int]]
+) -> tuple[str, str, str, bool | None]:
+    """Met when every queue in the account had its attributes read once and nothing was
+    received (discovery reads every queue: the DLQs and their sources)."""
+    sqs, queues = calls["sqs"], run["queues"]
+    once = sqs.get("GetQueueAttributes") == queues and not sqs.get("ReceiveMessage")
+    return figure, _calls(sqs), f"GetQueueAttributes {queues} (once a queue), no receive", once
 
 
 def rows(section: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
@@ -285,16 +298,7 @@ def rows(section: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
                 run["next_median_s"] <= HOME_TARGET_S if on_target else None,
             )
         )
-        sqs = run["calls"]["sqs"]
-        once = sqs.get("GetQueueAttributes") == 2 * n and not sqs.get("ReceiveMessage")
-        out.append(
-            (
-                f"  home tab SQS calls, {n} DLQs + {n} sources",
-                _calls(sqs),
-                f"GetQueueAttributes {2 * n} (once a queue), no ReceiveMessage",
-                once,
-            )
-        )
+        out.append(_sqs_row(f"  home tab SQS calls, {n} DLQs + {n} sources", run, run["calls"]))
         out.append(
             (
                 f"  home tab parts alone, {n} DLQs: SQS / trends / other table reads",
@@ -324,16 +328,8 @@ def rows(section: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
                     check["seconds"] <= ALERT_TARGET_S if on_target else None,
                 )
             )
-            sqs = check["calls"]["sqs"]
-            once = sqs.get("GetQueueAttributes") == 2 * n and not sqs.get("ReceiveMessage")
-            out.append(
-                (
-                    f"  alert check SQS calls, {n} DLQs + {n} sources, {label}",
-                    _calls(sqs),
-                    f"GetQueueAttributes {2 * n} (once a queue), no ReceiveMessage",
-                    once,
-                )
-            )
+            figure = f"  alert check SQS calls, {n} DLQs + {n} sources, {label}"
+            out.append(_sqs_row(figure, run, check["calls"]))
             out.append(
                 (
                     f"  alert check state table calls, {n} DLQs, {label}",

@@ -13,6 +13,7 @@ READ_ONCE = {"ListQueues": 1, "GetQueueAttributes": 200}
 def home(dlqs: int, sqs: dict[str, int], median_s: float) -> dict[str, Any]:
     return {
         "dlqs": dlqs,
+        "queues": 2 * dlqs,
         "first_s": median_s,
         "next_median_s": median_s,
         "next_max_s": median_s,
@@ -42,7 +43,9 @@ def test_a_receive_or_a_second_read_of_a_queue_fails_the_call_check() -> None:
     for sqs, expected in ((READ_ONCE, True), (received, False), (twice, False)):
         section = {
             "home": [home(100, sqs, 1.0)],
-            "alerts": [{"dlqs": 100, "all_new": check(sqs, 1.0), "steady": check(sqs, 1.0)}],
+            "alerts": [
+                {"dlqs": 100, "queues": 200, "all_new": check(sqs, 1.0), "steady": check(sqs, 1.0)}
+            ],
         }
         met = verdicts(section)
         # Then the table says so for the tab and for both checks
@@ -56,8 +59,18 @@ def test_each_time_target_is_judged_at_its_own_size_only() -> None:
     section = {
         "home": [home(100, READ_ONCE, 2.5), home(500, READ_ONCE, 9.0)],
         "alerts": [
-            {"dlqs": 100, "all_new": check(READ_ONCE, 45.0), "steady": check(READ_ONCE, 1.0)},
-            {"dlqs": 500, "all_new": check(READ_ONCE, 31.0), "steady": check(READ_ONCE, 4.0)},
+            {
+                "dlqs": 100,
+                "queues": 200,
+                "all_new": check(READ_ONCE, 45.0),
+                "steady": check(READ_ONCE, 1.0),
+            },
+            {
+                "dlqs": 500,
+                "queues": 1000,
+                "all_new": check(READ_ONCE, 31.0),
+                "steady": check(READ_ONCE, 4.0),
+            },
         ],
     }
     met = verdicts(section)
