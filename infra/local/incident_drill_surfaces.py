@@ -123,19 +123,19 @@ def _num(text: str | None) -> int | None:
     return None if text is None else int(text.replace(",", ""))
 
 
-def _minutes_floor(delta: timedelta) -> int:
-    return int(delta.total_seconds() // 60)
-
-
-def _duration_minutes(text: str) -> int | None:
-    """``bot.slack.mrkdwn.duration``'s text back to whole minutes (``2d 4h`` to the hour)."""
+def _duration_seconds(text: str) -> tuple[int, int] | None:
+    """What ``duration`` / ``duration_at_least`` wrote, back to the seconds it covers (low,
+    high): "42s" is 42 s, "12m" 720-779 s, "5h 3m" to the minute, "2d 4h" to the hour."""
     if text == "under 1m":
-        return 0
+        return 0, 59
+    if re.fullmatch(r"\d+s", text):
+        return int(text[:-1]), int(text[:-1])
     found = re.fullmatch(r"(?:(\d+)d )?(?:(\d+)h)? ?(?:(\d+)m)?", text.strip())
     if not found:
         return None
     d, h, m = (int(g) if g else 0 for g in found.groups())
-    return (d * 24 + h) * 60 + m
+    low = ((d * 24 + h) * 60 + m) * 60
+    return low, low + (3599 if d else 59)
 
 
 def view_texts(view: dict[str, Any]) -> list[str]:
@@ -571,21 +571,24 @@ def _check_scan(
     sent = ledger.sent.get(dlq)
     oldest = re.search(r"oldest (at least )?(.+?) old", line)
     if sent is not None:
-        shown_age = _duration_minutes(oldest.group(2)) if oldest else None
-        low = _minutes_floor(window_open - sent.first_after)
-        high = _minutes_floor(window_published - sent.first_before)
-        # duration() drops the minutes past a day: "1d 2h" is 26h 0m to 26h 59m.
-        if shown_age is not None and shown_age >= 24 * 60:
-            ok = shown_age <= high and shown_age + 59 >= low
-        else:
-            ok = shown_age is not None and low <= shown_age <= high
+        shown_age = _duration_seconds(oldest.group(2)) if oldest else None
+        # The oldest message's age at the scan (some time in the daily run), in seconds.
+        low = int((window_open - sent.first_after).total_seconds())
+        high = int((window_published - sent.first_before).total_seconds()) + 1
+        bound = oldest is not None and bool(oldest.group(1))
+        if shown_age is None:
+            ok = False
+        elif bound:  # "at least": true when the oldest can be that old
+            ok = shown_age[0] <= high
+        else:  # exact to its unit: the truth's interval and the shown one overlap
+            ok = shown_age[0] <= high and shown_age[1] >= low
         drill.check(
             step,
             f"{dlq}: oldest age",
             oldest.group(0) if oldest else None,
-            f"{low}-{high} min at the scan "
+            f"{max(low, 0)}-{high} s at the scan "
             f"(sent {sent.first_before:%H:%M:%S}-{sent.first_after:%H:%M:%S})",
-            ok and (oldest is not None and bool(oldest.group(1)) != complete),
+            ok and bound != complete,
         )
         expiry = re.search(
             r"next expiry (at the latest )?(\d{4}-\d\d-\d\d \d\d:\d\d) \+00:00", line
