@@ -15,14 +15,13 @@ from bot.slack.ids import ActionId
 from bot.slack.protocol import JobSigner, RequestSubmitJob, job_signing_key
 from bot.slack.request_form import RequestForm
 from infra.local.scene import count
-from tests.integration.slack.request_world import RequestWorld, state
+from tests.integration.slack.request_world import filled, state
 from tests.integration.slack.slack_harness import (
     APPROVER,
     CHANNEL,
     REQUESTER,
     SlackHarness,
     harness,
-    seed_orders,
     slack_env,
 )
 from tests.integration.slack.test_slack_approval_integrity import (
@@ -31,12 +30,6 @@ from tests.integration.slack.test_slack_approval_integrity import (
 )
 
 __all__ = ["harness", "slack_env"]  # fixtures
-
-
-def _filled(harness: SlackHarness, n: int = 3) -> tuple[RequestWorld, dict[str, Any]]:
-    seed_orders(harness.sqs, n)
-    world = RequestWorld(harness)
-    return world, world.open(user=REQUESTER)
 
 
 def _posted(harness: SlackHarness, channel: str) -> list[dict[str, Any]]:
@@ -54,7 +47,7 @@ def _is_outcome(body: dict[str, Any]) -> bool:
 def test_an_outcome_the_modal_refuses_is_sent_to_the_dm(harness: SlackHarness) -> None:
     # Given the filled modal, and Slack refusing the update that shows the outcome (not
     # not_found: an internal error)
-    world, view = _filled(harness, 3)
+    world, view = filled(harness, 3)
     harness.slack.state.refuse("views.update", "internal_error", when=_is_outcome)
 
     # When the request is submitted
@@ -69,7 +62,7 @@ def test_an_outcome_the_modal_refuses_is_sent_to_the_dm(harness: SlackHarness) -
 
 def test_an_outcome_whose_update_answer_is_lost_is_still_told(harness: SlackHarness) -> None:
     # Given the filled modal, and the update of the outcome made by Slack but its answer lost
-    world, view = _filled(harness, 3)
+    world, view = filled(harness, 3)
     slack = harness.slack.state
     real = "views.update"
 
@@ -120,7 +113,7 @@ def _channel_cards(harness: SlackHarness) -> list[dict[str, Any]]:
 
 def test_a_card_posted_whose_answer_was_lost_is_found_and_works(harness: SlackHarness) -> None:
     # Given the filled modal, and Slack posting the card but its answer lost
-    world, view = _filled(harness, 3)
+    world, view = filled(harness, 3)
     _lose_the_card_answer(harness, acted=True)
 
     # When the request is submitted
@@ -140,7 +133,7 @@ def test_a_card_posted_whose_answer_was_lost_is_found_and_works(harness: SlackHa
 
 def test_a_card_not_posted_whose_answer_was_lost_says_so_truly(harness: SlackHarness) -> None:
     # Given the filled modal, and Slack not posting the card, its answer lost
-    world, view = _filled(harness, 3)
+    world, view = filled(harness, 3)
     _lose_the_card_answer(harness, acted=False)
 
     # When the request is submitted
@@ -160,7 +153,7 @@ def test_a_worker_that_died_on_a_submission_says_so_in_the_modal_or_the_dm(
 ) -> None:
     # Given the filled modal, submitted (it says "Counting…"), and the worker's invocation of
     # that submission dead (timed out: Lambda's on-failure record arrives, nothing else)
-    world, view = _filled(harness, 3)
+    world, view = filled(harness, 3)
     form = RequestForm.from_json(
         '{"action":"redrive","channel":"C_OPS","day":null,"error":null,"error_label":null,'
         '"limit":null,"note":null,"queue":"orders-dlq","selection":"all","since":null,'

@@ -38,7 +38,14 @@ from bot.slack.request_form import (
 from bot.slack.request_ticket import RequestTicket
 from infra.local.scene import count
 from infra.local.slack_events import http_event, view_submission_body
-from tests.integration.slack.request_world import RequestWorld, count_line, modal_text, state
+from tests.integration.slack.request_world import (
+    RequestWorld,
+    count_line,
+    filled,
+    modal_text,
+    state,
+    worker_jobs,
+)
 from tests.integration.slack.slack_harness import (
     APPROVER,
     CHANNEL,
@@ -53,16 +60,6 @@ from tests.integration.slack.slack_harness import (
 )
 
 __all__ = ["harness", "slack_env"]  # fixtures
-
-
-def _filled(harness: SlackHarness, n: int = 3) -> tuple[RequestWorld, dict[str, Any]]:
-    seed_orders(harness.sqs, n)
-    world = RequestWorld(harness)
-    return world, world.open(user=REQUESTER)
-
-
-def _worker_jobs(harness: SlackHarness) -> int:
-    return len(harness.lambdas.calls_to("worker"))
 
 
 def _cards(harness: SlackHarness) -> list[dict[str, Any]]:
@@ -80,7 +77,7 @@ def _send_to_dlq(harness: SlackHarness, bodies: list[str]) -> None:
 
 def test_a_modal_submitted_twice_asks_once(harness: SlackHarness) -> None:
     # Given the filled modal over 3 messages
-    world, view = _filled(harness, 3)
+    world, view = filled(harness, 3)
     values = state(queue="orders-dlq", selection="all")
 
     # When its Submit reaches the endpoint twice (a double click, a resent request: each
@@ -113,8 +110,8 @@ def test_a_selection_the_form_never_offered_is_refused_not_read_as_every_message
     harness: SlackHarness,
 ) -> None:
     # Given the filled modal
-    world, view = _filled(harness, 3)
-    jobs = _worker_jobs(harness)
+    world, view = filled(harness, 3)
+    jobs = worker_jobs(harness)
 
     # When it is submitted with a selection that is none of the radio's options
     answer = world.submit(view, state(queue="orders-dlq", selection="everything"), user=REQUESTER)
@@ -123,15 +120,15 @@ def test_a_selection_the_form_never_offered_is_refused_not_read_as_every_message
     assert answer["response_action"] == "errors"
     assert REQUEST_FIELD_SELECTION in answer["errors"]
     harness.settle()
-    assert _worker_jobs(harness) == jobs and _cards(harness) == []
+    assert worker_jobs(harness) == jobs and _cards(harness) == []
 
 
 def test_an_action_the_form_never_offered_is_refused_not_read_as_a_redrive(
     harness: SlackHarness,
 ) -> None:
     # Given the filled modal
-    world, view = _filled(harness, 3)
-    jobs = _worker_jobs(harness)
+    world, view = filled(harness, 3)
+    jobs = worker_jobs(harness)
 
     # When it is submitted as a "discard" (the form offers Redrive and Export only)
     answer = world.submit(
@@ -142,7 +139,7 @@ def test_an_action_the_form_never_offered_is_refused_not_read_as_a_redrive(
     assert answer["response_action"] == "errors"
     assert REQUEST_FIELD_ACTION in answer["errors"]
     harness.settle()
-    assert _worker_jobs(harness) == jobs and _cards(harness) == []
+    assert worker_jobs(harness) == jobs and _cards(harness) == []
 
 
 @pytest.mark.parametrize("channel", ["D0123ABCD", APPROVER, "W0123ABCD", "<#C_OPS>"])
@@ -151,8 +148,8 @@ def test_a_card_channel_the_form_never_offers_is_refused_on_its_field(
 ) -> None:
     # Given the filled modal (its channel select offers public and private channels only), the
     # app enabled everywhere (no ALLOWED_CHANNELS)
-    world, view = _filled(harness, 3)
-    jobs = _worker_jobs(harness)
+    world, view = filled(harness, 3)
+    jobs = worker_jobs(harness)
 
     # When the card is asked for in a DM, a person's DM with the app, or a made-up id
     answer = world.submit(
@@ -163,14 +160,14 @@ def test_a_card_channel_the_form_never_offers_is_refused_on_its_field(
     assert answer["response_action"] == "errors"
     assert REQUEST_FIELD_CHANNEL in answer["errors"]
     harness.settle()
-    assert _worker_jobs(harness) == jobs and _cards(harness) == []
+    assert worker_jobs(harness) == jobs and _cards(harness) == []
 
 
 def test_a_queue_that_is_not_a_watched_dlq_is_neither_counted_nor_asked(
     harness: SlackHarness,
 ) -> None:
     # Given the filled modal, and messages in the source queue orders (not a DLQ)
-    world, view = _filled(harness, 2)
+    world, view = filled(harness, 2)
     source = harness.sqs.get_queue_url(QueueName="orders")["QueueUrl"]
     harness.sqs.send_message(QueueUrl=source, MessageBody='{"live": 1}')
 
@@ -200,7 +197,7 @@ def test_mrkdwn_in_the_where_the_note_and_the_label_is_shown_inert_everywhere(
     harness: SlackHarness,
 ) -> None:
     # Given 2 messages whose tenant is a mrkdwn mention, in the filled modal
-    world, view = _filled(harness, 1)
+    world, view = filled(harness, 1)
     _send_to_dlq(harness, [json.dumps({"tenant": "<!channel>"})] * 2)
     values = state(queue="orders-dlq", selection="field", where="tenant=<!channel>", note=HOSTILE)
 
@@ -225,7 +222,7 @@ def test_the_outcome_dmd_when_the_modal_is_gone_shows_the_note_inert(
     harness: SlackHarness,
 ) -> None:
     # Given the filled modal, closed before the worker answers
-    world, view = _filled(harness, 2)
+    world, view = filled(harness, 2)
     harness.slack.state.refuse("views.update", "not_found")
 
     # When a selection matching nothing is submitted with a hostile where value
@@ -247,9 +244,9 @@ def test_the_outcome_dmd_when_the_modal_is_gone_shows_the_note_inert(
 
 def test_inputs_past_slacks_limits_are_refused_on_their_fields(harness: SlackHarness) -> None:
     # Given the filled modal, showing the where field
-    world, view = _filled(harness, 2)
+    world, view = filled(harness, 2)
     by_field = world.count(view, state(queue="orders-dlq", selection="field"), user=REQUESTER)
-    jobs = _worker_jobs(harness)
+    jobs = worker_jobs(harness)
 
     # When a note of 10,000 characters (the field allows 500), a limit of 5,000 digits
     # (Python refuses to read more than 4,300), and 24,000 characters of where lines (the field
@@ -273,7 +270,7 @@ def test_inputs_past_slacks_limits_are_refused_on_their_fields(harness: SlackHar
     for answer in (long_note, huge_limit, many_wheres):
         assert all(len(text) <= 300 for text in answer["errors"].values())
     harness.settle()
-    assert _worker_jobs(harness) == jobs and _cards(harness) == []
+    assert worker_jobs(harness) == jobs and _cards(harness) == []
 
 
 # --- who may select by a body -----------------------------------------------------------------
@@ -406,7 +403,7 @@ def test_a_count_of_a_selection_the_form_never_offered_counts_nothing(
     harness: SlackHarness,
 ) -> None:
     # Given the filled modal over 3 messages
-    world, view = _filled(harness, 3)
+    world, view = filled(harness, 3)
 
     # When a click carries a selection and an action the radios never offered
     counted = world.count(
@@ -422,7 +419,7 @@ def test_a_count_of_a_selection_the_form_never_offered_counts_nothing(
 
 def test_mrkdwn_in_a_refused_field_is_inert_in_the_count_line(harness: SlackHarness) -> None:
     # Given the filled modal, showing a day's field
-    world, view = _filled(harness, 2)
+    world, view = filled(harness, 2)
     by_day = world.count(view, state(queue="orders-dlq", selection="day"), user=REQUESTER)
 
     # When a click carries a day and a where that are mentions and links
@@ -447,8 +444,8 @@ def test_a_submission_from_another_workspace_is_refused_before_the_form(
     harness: SlackHarness,
 ) -> None:
     # Given the requester's filled modal
-    _, view = _filled(harness, 2)
-    jobs = _worker_jobs(harness)
+    _, view = filled(harness, 2)
+    jobs = worker_jobs(harness)
 
     # When it comes back signed with our secret but naming another workspace
     body = view_submission_body(
@@ -458,7 +455,7 @@ def test_a_submission_from_another_workspace_is_refused_before_the_form(
     harness.settle()
 
     # Then nothing is handed over and no card is posted
-    assert _worker_jobs(harness) == jobs and _cards(harness) == []
+    assert worker_jobs(harness) == jobs and _cards(harness) == []
     assert "update" not in answer.get("body", "")
 
 
@@ -470,7 +467,7 @@ def test_the_command_typed_in_a_dm_needs_a_channel_for_the_card(harness: SlackHa
     assert ack["statusCode"] == 200
     harness.settle()
     view = world.modal()
-    jobs = _worker_jobs(harness)
+    jobs = worker_jobs(harness)
 
     # When it is submitted without choosing a channel
     answer = world.submit(view, state(queue="orders-dlq", selection="all"), user=REQUESTER)
@@ -479,14 +476,14 @@ def test_the_command_typed_in_a_dm_needs_a_channel_for_the_card(harness: SlackHa
     assert answer["response_action"] == "errors"
     assert REQUEST_FIELD_CHANNEL in answer["errors"]
     harness.settle()
-    assert _worker_jobs(harness) == jobs and _cards(harness) == []
+    assert worker_jobs(harness) == jobs and _cards(harness) == []
 
 
 def test_approval_moves_only_what_the_modal_request_counted_with_where_and_limit(
     harness: SlackHarness,
 ) -> None:
     # Given 3 acme messages and 2 others, and a modal request of at most 2 acme messages
-    world, view = _filled(harness, 2)
+    world, view = filled(harness, 2)
     _send_to_dlq(harness, [json.dumps({"tenant": "acme", "n": i}) for i in range(3)])
     values = state(queue="orders-dlq", selection="field", where="tenant=acme", limit="2")
     counted = world.count(view, values, user=REQUESTER)
@@ -515,12 +512,12 @@ def test_a_ticket_older_than_an_hour_is_refused_through_the_handler(
 ) -> None:
     # Given the requester's filled modal, its ticket replaced by one sealed two hours ago for
     # the same person and view (a modal left open overnight)
-    world, view = _filled(harness, 2)
+    world, view = filled(harness, 2)
     signer = JobSigner(job_signing_key(harness.env["JOB_SIGNING_KEY"]))
     old = RequestTicket(REQUESTER, view["id"], CHANNEL).seal(
         signer, datetime.now(UTC) - timedelta(hours=2)
     )
-    jobs = _worker_jobs(harness)
+    jobs = worker_jobs(harness)
 
     # When it is submitted, and counted
     answer = world.submit(
@@ -534,7 +531,7 @@ def test_a_ticket_older_than_an_hour_is_refused_through_the_handler(
     # Then both are refused: the submission says to open a new form, nothing is handed over
     assert answer["response_action"] == "errors"
     assert "too old" in json.dumps(answer["errors"])
-    assert _worker_jobs(harness) == jobs and _cards(harness) == []
+    assert worker_jobs(harness) == jobs and _cards(harness) == []
 
 
 def test_a_modal_slack_would_not_open_is_said_in_the_ack_and_nothing_is_handed_over(
@@ -551,12 +548,12 @@ def test_a_modal_slack_would_not_open_is_said_in_the_ack_and_nothing_is_handed_o
 
     # Then the ack says to try again, and the worker was never asked to fill a modal
     assert "Could not open the request form" in ack_text(ack)
-    assert _worker_jobs(harness) == 0
+    assert worker_jobs(harness) == 0
 
 
 def test_two_counts_at_once_never_show_a_false_figure(harness: SlackHarness) -> None:
     # Given 30 messages and the filled modal
-    world, view = _filled(harness, 30)
+    world, view = filled(harness, 30)
 
     # When Count is clicked twice before either count finished (each dry run holds the
     # messages it received in flight, hiding them from the other)
@@ -579,7 +576,7 @@ def test_two_counts_at_once_never_show_a_false_figure(harness: SlackHarness) -> 
 
 def test_messages_held_in_flight_are_never_counted_as_none(harness: SlackHarness) -> None:
     # Given 3 messages, all held in flight by someone else (a consumer, another count)
-    world, view = _filled(harness, 3)
+    world, view = filled(harness, 3)
     dlq = harness.sqs.get_queue_url(QueueName="orders-dlq")["QueueUrl"]
     held = harness.sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=120)
     assert len(held["Messages"]) == 3
@@ -599,7 +596,7 @@ def test_messages_held_in_flight_are_never_counted_as_none(harness: SlackHarness
 def test_a_where_at_the_fields_limit_still_gives_a_valid_card(harness: SlackHarness) -> None:
     # Given one message holding 150 fields, and a where of them all (about 2,900 characters, at
     # the field's 3,000), each value full of mrkdwn
-    world, view = _filled(harness, 1)
+    world, view = filled(harness, 1)
     fields = {f"f{i:03d}": f"<!here>*{i}*" for i in range(150)}
     _send_to_dlq(harness, [json.dumps(fields)])
     where = "\n".join(f"{k}={v}" for k, v in fields.items())
@@ -622,7 +619,7 @@ def test_a_where_at_the_fields_limit_still_gives_a_valid_card(harness: SlackHarn
 
 def test_a_made_up_queue_name_full_of_mrkdwn_is_quoted_inert(harness: SlackHarness) -> None:
     # Given the filled modal
-    world, view = _filled(harness, 1)
+    world, view = filled(harness, 1)
     values = state(queue=HOSTILE, selection="all")
 
     # When a click and a submission name a queue that is mrkdwn
@@ -641,7 +638,7 @@ def test_the_worker_itself_refuses_a_sealed_submission_for_a_persons_dm(
 ) -> None:
     # Given the filled modal, and a submission job sealed with the worker's key whose form names
     # a person as the card's channel (an endpoint that let it through)
-    world, view = _filled(harness, 2)
+    world, view = filled(harness, 2)
     form = replace(_EMPTY, channel=APPROVER)
     now = datetime.now(UTC)
     job = RequestSubmitJob(

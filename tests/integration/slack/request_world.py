@@ -29,7 +29,13 @@ from infra.local.slack_events import (
     view_action_body,
     view_submission_body,
 )
-from tests.integration.slack.slack_harness import CHANNEL, SECRET, SlackHarness
+from tests.integration.slack.slack_harness import (
+    CHANNEL,
+    REQUESTER,
+    SECRET,
+    SlackHarness,
+    seed_orders,
+)
 
 # How each input reports its value in a view's state (Block Kit, "view.state.values").
 _SELECT = "static_select"
@@ -141,6 +147,19 @@ class RequestWorld:
         response = self.h.send(http_event(body, SECRET, timestamp=timestamp, signature=signature))
         answer = json.loads(response["body"]) if response.get("body") else {}
         return {"status": response["statusCode"], **answer}
+
+
+def filled(harness: SlackHarness, n: int) -> tuple[RequestWorld, dict[str, Any]]:
+    """``n`` orders in orders-dlq and the request modal the requester opened (the world and the
+    modal as the worker filled it)."""
+    seed_orders(harness.sqs, n)
+    world = RequestWorld(harness)
+    return world, world.open(user=REQUESTER)
+
+
+def worker_jobs(harness: SlackHarness) -> int:
+    """How many jobs the endpoint has handed the worker so far."""
+    return len(harness.lambdas.calls_to("worker"))
 
 
 def modal_text(view: dict[str, Any]) -> str:

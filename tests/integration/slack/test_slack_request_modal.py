@@ -30,8 +30,10 @@ from infra.local.slack_events import http_event, view_action_body
 from tests.integration.slack.request_world import (
     RequestWorld,
     count_line,
+    filled,
     modal_text,
     state,
+    worker_jobs,
 )
 from tests.integration.slack.slack_harness import (
     APPROVER,
@@ -54,17 +56,6 @@ def slack_env(slack_env: dict[str, str]) -> dict[str, str]:
     error groups named by the ``error`` attribute (ERROR_ATTRIBUTE)."""
     boto3.client("s3").create_bucket(Bucket=BUCKET)
     return {**slack_env, "ARCHIVE_BUCKET": BUCKET, "ERROR_ATTRIBUTE": "error"}
-
-
-def _filled(harness: SlackHarness, n: int = 5) -> tuple[RequestWorld, dict[str, Any]]:
-    """``n`` orders in orders-dlq and the request modal the requester opened."""
-    seed_orders(harness.sqs, n)
-    world = RequestWorld(harness)
-    return world, world.open(user=REQUESTER)
-
-
-def _worker_jobs(harness: SlackHarness) -> int:
-    return len(harness.lambdas.calls_to("worker"))
 
 
 def test_the_command_with_no_text_opens_the_modal_at_once_and_the_worker_fills_it(
@@ -120,7 +111,7 @@ def test_redrive_with_no_queue_opens_the_modal_and_typed_flags_still_work(
 
 def test_count_shows_exactly_what_is_in_the_dlq(harness: SlackHarness) -> None:
     # Given the filled modal over a DLQ with 5 messages, 2 of them for tenant acme
-    world, view = _filled(harness, 5)
+    world, view = filled(harness, 5)
     pair_dlq = harness.sqs.get_queue_url(QueueName="orders-dlq")["QueueUrl"]
     for _ in range(2):
         harness.sqs.send_message(QueueUrl=pair_dlq, MessageBody='{"tenant": "acme"}')
@@ -145,7 +136,7 @@ def test_a_valid_submission_posts_the_card_in_the_chosen_channel_with_the_note(
     harness: SlackHarness,
 ) -> None:
     # Given the filled modal over a DLQ with 5 messages
-    world, view = _filled(harness, 5)
+    world, view = filled(harness, 5)
     note = "consumer fixed in v2.3 <!channel> see <https://evil.example|runbook>"
 
     # When the requester submits every message, a note, and another channel
@@ -175,7 +166,7 @@ def test_a_valid_submission_posts_the_card_in_the_chosen_channel_with_the_note(
 
 def test_approving_afterwards_moves_exactly_what_was_counted(harness: SlackHarness) -> None:
     # Given a modal request of 5 messages, counted and carded
-    world, view = _filled(harness, 5)
+    world, view = filled(harness, 5)
     counted = world.count(view, state(queue="orders-dlq", selection="all"), user=REQUESTER)
     assert "*5* message(s) match" in count_line(counted)
     world.submit(counted, state(queue="orders-dlq", selection="all"), user=REQUESTER)
@@ -200,10 +191,10 @@ def test_invalid_submissions_are_refused_on_their_field_and_nothing_is_handed_ov
     harness: SlackHarness,
 ) -> None:
     # Given the filled modal, showing a day's field, then a range's (the radio dispatches)
-    world, view = _filled(harness, 2)
+    world, view = filled(harness, 2)
     by_day = world.count(view, state(queue="orders-dlq", selection="day"), user=REQUESTER)
     by_range = world.count(by_day, state(queue="orders-dlq", selection="range"), user=REQUESTER)
-    jobs = _worker_jobs(harness)
+    jobs = worker_jobs(harness)
 
     # When it is submitted with a bad day, a range ending before it starts, a limit of 0,
     # and no DLQ
@@ -231,15 +222,15 @@ def test_invalid_submissions_are_refused_on_their_field_and_nothing_is_handed_ov
     assert no_queue["errors"][REQUEST_FIELD_QUEUE] == "Choose a DLQ."
     # And nothing reached the worker: no job, no card, no request
     harness.settle()
-    assert _worker_jobs(harness) == jobs
+    assert worker_jobs(harness) == jobs
     assert harness.calls("chat.postMessage") == []
     assert count(harness.sqs, "orders-dlq") == 2
 
 
 def test_a_forged_or_stale_submission_or_click_is_refused(harness: SlackHarness) -> None:
     # Given the filled modal
-    world, view = _filled(harness, 2)
-    jobs = _worker_jobs(harness)
+    world, view = filled(harness, 2)
+    jobs = worker_jobs(harness)
     valid = state(queue="orders-dlq", selection="all")
 
     # When a submission comes with a wrong signature, or ten minutes old, and so does a click
@@ -252,14 +243,14 @@ def test_a_forged_or_stale_submission_or_click_is_refused(harness: SlackHarness)
     assert [forged["status"], stale["status"]] == [401, 401]
     assert [forged_click["statusCode"], stale_click["statusCode"]] == [401, 401]
     harness.settle()
-    assert _worker_jobs(harness) == jobs
+    assert worker_jobs(harness) == jobs
     assert harness.calls("chat.postMessage") == []
 
 
 def test_another_person_cannot_use_someones_modal(harness: SlackHarness) -> None:
     # Given the requester's filled modal
-    world, view = _filled(harness, 2)
-    jobs = _worker_jobs(harness)
+    world, view = filled(harness, 2)
+    jobs = worker_jobs(harness)
     valid = state(queue="orders-dlq", selection="all")
 
     # When someone else submits it, or clicks Count in it (its view id and ticket)
@@ -270,13 +261,13 @@ def test_another_person_cannot_use_someones_modal(harness: SlackHarness) -> None
     assert answer["response_action"] == "errors"
     assert "someone else" in answer["errors"][REQUEST_FIELD_QUEUE]
     harness.settle()
-    assert _worker_jobs(harness) == jobs
+    assert worker_jobs(harness) == jobs
     assert harness.calls("chat.postMessage") == []
 
 
 def test_a_ticket_moved_to_another_view_is_refused(harness: SlackHarness) -> None:
     # Given the requester's filled modal, and its ticket copied into another view id
-    world, view = _filled(harness, 2)
+    world, view = filled(harness, 2)
     moved = {**view, "id": "V99999999"}
 
     # When that view is submitted by the requester
@@ -324,7 +315,7 @@ def test_the_home_tabs_redrive_opens_the_modal_with_the_dlq_counted(
 
 def test_the_outcome_goes_to_the_dm_when_the_modal_was_closed(harness: SlackHarness) -> None:
     # Given the filled modal over an empty selection (nothing for that day)
-    world, view = _filled(harness, 2)
+    world, view = filled(harness, 2)
     # and the person closes the modal before the worker answers
     harness.slack.state.refuse("views.update", "not_found")
 
@@ -349,8 +340,8 @@ def test_a_channel_where_the_app_is_not_enabled_is_refused_on_the_channel_field(
     import handlers.slack
 
     handlers.slack.endpoint.reset(harness.env)
-    world, view = _filled(harness, 2)
-    jobs = _worker_jobs(harness)
+    world, view = filled(harness, 2)
+    jobs = worker_jobs(harness)
 
     # When the card is asked for in another channel
     answer = world.submit(
@@ -361,7 +352,7 @@ def test_a_channel_where_the_app_is_not_enabled_is_refused_on_the_channel_field(
     assert answer["response_action"] == "errors"
     assert f"#{CHANNEL}" in answer["errors"][REQUEST_FIELD_CHANNEL]
     harness.settle()
-    assert _worker_jobs(harness) == jobs
+    assert worker_jobs(harness) == jobs
     assert harness.calls("chat.postMessage") == []
 
 
@@ -379,7 +370,7 @@ def test_export_writes_what_the_form_selects_to_s3_and_says_so_in_the_modal(
     harness: SlackHarness,
 ) -> None:
     # Given the filled modal over a DLQ with 4 messages
-    world, view = _filled(harness, 4)
+    world, view = filled(harness, 4)
 
     # When the requester exports at most 3 of them
     answer = world.submit(
@@ -451,12 +442,12 @@ def test_a_home_click_with_a_bad_value_is_answered_in_a_modal(harness: SlackHarn
     assert ack["statusCode"] == 200
     text = modal_text(world.modal())
     assert ":x:" in text and "<!channel>" not in text
-    assert _worker_jobs(harness) == 0
+    assert worker_jobs(harness) == 0
 
 
 def test_a_count_for_a_modal_state_since_replaced_is_dropped(harness: SlackHarness) -> None:
     # Given the filled modal, counted for every message (the modal updated since)
-    world, view = _filled(harness, 5)
+    world, view = filled(harness, 5)
     every = world.count(view, state(queue="orders-dlq", selection="all"), user=REQUESTER)
     assert "*5* message(s) match" in count_line(every)
 
@@ -475,7 +466,7 @@ def test_a_card_channel_the_app_cannot_post_in_is_said_in_the_modal(
     harness: SlackHarness,
 ) -> None:
     # Given the filled modal, and a chosen channel the bot is not a member of
-    world, view = _filled(harness, 2)
+    world, view = filled(harness, 2)
     harness.slack.state.refuse("chat.postMessage", "not_in_channel")
 
     # When it is submitted
