@@ -38,7 +38,6 @@ from bot.slack.home_model import (
 from bot.slack.home_view import MAX_HOME_BLOCKS, home_error_view, home_view
 from bot.slack.ids import ActionId
 from bot.slack.mrkdwn import text_length
-from bot.slack.peek_modal import loading_view
 from bot.slack.protocol import HomeJob, JobSigner, PeekViewJob, job_signing_key
 from bot.slack.runtime import SlackEndpoint
 from bot.slack.web import SlackGateway
@@ -67,7 +66,7 @@ from tests.integration.slack.slack_harness import (
 from tests.integration.slack.test_home_data import TABLE, Seen, _reader, _seed, seen
 from tests.integration.slack.test_slack_home import open_home, published
 from tests.unit.fake_sqs import FakeSqs
-from tests.unit.slack.worker_fakes import FakeDispatcher, wired_worker, worker_env
+from tests.unit.slack.worker_fakes import peek_world
 
 __all__ = ["harness", "seen", "slack_env"]  # fixtures
 
@@ -564,13 +563,7 @@ class BrokenReceiveSqs(FakeSqs):
 
 def test_a_peek_that_fails_unexpectedly_says_so_in_the_modal_not_reading_for_ever() -> None:
     # Given the worker on a DLQ whose receive fails unexpectedly, and the loading modal open
-    sqs = BrokenReceiveSqs()
-    dlq = sqs.create("orders-dlq")
-    sqs.create("orders", dead_letter_to=dlq)
-    sqs.put(dlq, json.dumps({"order": 1}))
-    worker, _, slack = wired_worker(sqs, worker_env(UNIT_KEY), FakeDispatcher())
-    opened = slack.open_view(slack.modals.new_trigger(), loading_view("orders-dlq"))
-    job = PeekViewJob("orders-dlq", opened.id, opened.hash, "U_ALICE", "T_LOCAL", "t", "d")
+    worker, slack, job = peek_world(UNIT_KEY, BrokenReceiveSqs())
     # When the worker runs the peek job (an approver's: she may read bodies)
     signer = JobSigner(job_signing_key(UNIT_KEY))
     answer = worker.handle(signer.seal(job, datetime.now(UTC)), None)

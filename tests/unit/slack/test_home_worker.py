@@ -14,13 +14,10 @@ from bot.errors import DlqRedriveError
 from bot.slack.home import NO_ERROR_LABELS, HomePublisher
 from bot.slack.home_model import ErrorGroupFact, HomeData, HomeDlq, ScanFacts
 from bot.slack.home_view import home_error_view, home_view
-from bot.slack.jobs import SlackWorker
-from bot.slack.peek_modal import loading_view
-from bot.slack.protocol import HomeJob, JobSigner, PeekViewJob, job_signing_key
+from bot.slack.protocol import HomeJob, JobSigner, job_signing_key
 from bot.slack.web_api import SlackError
 from tests.unit.fake_slack import FakeSlackGateway
-from tests.unit.fake_sqs import FakeSqs
-from tests.unit.slack.worker_fakes import FakeDispatcher, wired_worker, worker_env
+from tests.unit.slack.worker_fakes import peek_world
 
 UTC_TZ = ZoneInfo("UTC")
 NOW = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
@@ -112,20 +109,8 @@ def test_error_labels_are_shown_only_to_those_who_may_read_bodies() -> None:
         assert "read all 4" in text  # the scan's other figures stay
 
 
-def _peek_world() -> tuple[SlackWorker, FakeSlackGateway, PeekViewJob]:
-    """The worker wired whole on fakes, a DLQ with one order, and a loading peek modal open."""
-    sqs = FakeSqs()
-    dlq = sqs.create("orders-dlq")
-    sqs.create("orders", dead_letter_to=dlq)
-    sqs.put(dlq, json.dumps({"order": 1}))
-    worker, _, slack = wired_worker(sqs, worker_env(KEY), FakeDispatcher())
-    opened = slack.open_view(slack.modals.new_trigger(), loading_view("orders-dlq"))
-    job = PeekViewJob("orders-dlq", opened.id, opened.hash, "U_ALICE", "T_LOCAL", "t", "d")
-    return worker, slack, job
-
-
 def test_the_peek_modal_is_filled_through_the_signed_job() -> None:
-    worker, slack, job = _peek_world()
+    worker, slack, job = peek_world(KEY)
     signer = JobSigner(job_signing_key(KEY))
     assert worker.handle(signer.seal(job, datetime.now(UTC)), None) == {"ok": True}
     shown = json.dumps(slack.modals.views[job.view_id]["blocks"])
@@ -133,7 +118,7 @@ def test_the_peek_modal_is_filled_through_the_signed_job() -> None:
 
 
 def test_a_peek_modal_closed_before_it_was_filled_is_left_alone() -> None:
-    worker, slack, job = _peek_world()
+    worker, slack, job = peek_world(KEY)
     del slack.modals.views[job.view_id]  # the person closed it
     assert worker.peeks is not None
     worker.peeks.fill(job)
@@ -142,7 +127,7 @@ def test_a_peek_modal_closed_before_it_was_filled_is_left_alone() -> None:
 
 
 def test_another_refusal_of_the_peek_modal_update_is_raised() -> None:
-    worker, slack, job = _peek_world()
+    worker, slack, job = peek_world(KEY)
     slack.refuse("views.update", "internal_error")
     assert worker.peeks is not None
     with pytest.raises(SlackError):

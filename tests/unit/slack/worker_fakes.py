@@ -6,6 +6,7 @@ whole on them (``wired_worker``)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +18,8 @@ from bot.slack.cards import Cards
 from bot.slack.dispatch import Dispatcher
 from bot.slack.failures import record_worker_failure
 from bot.slack.jobs import SlackWorker
-from bot.slack.protocol import JobSigner
+from bot.slack.peek_modal import loading_view
+from bot.slack.protocol import JobSigner, PeekViewJob
 from bot.slack.web_api import SlackApi
 from bot.slack.worker_runtime import assemble_worker
 from bot.state import StateStore
@@ -157,3 +159,19 @@ def wired_worker(
         viewers=BobApproves(),
     )
     return worker, state, slack
+
+
+def peek_world(
+    job_key: str, sqs: FakeSqs | None = None
+) -> tuple[SlackWorker, FakeSlackGateway, PeekViewJob]:
+    """The worker wired whole on fakes (``sqs``, or a plain in-memory SQS), a DLQ with one
+    order, and a loading peek modal open, with the peek job of an approver (she may read
+    bodies) that fills it."""
+    sqs = sqs or FakeSqs()
+    dlq = sqs.create("orders-dlq")
+    sqs.create("orders", dead_letter_to=dlq)
+    sqs.put(dlq, json.dumps({"order": 1}))
+    worker, _, slack = wired_worker(sqs, worker_env(job_key), FakeDispatcher())
+    opened = slack.open_view(slack.modals.new_trigger(), loading_view("orders-dlq"))
+    job = PeekViewJob("orders-dlq", opened.id, opened.hash, "U_ALICE", "T_LOCAL", "t", "d")
+    return worker, slack, job
