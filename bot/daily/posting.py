@@ -129,7 +129,8 @@ class ReportPoster:
         if Slack failed the lookup otherwise: a caller that took that for "never posted" would
         post the part a second time (the alert checks' one alert per quiet period)."""
         parts = self._parts(run, first_attempt=False)
-        self._look_up(run, parts, thread_ts, strict=True)
+        if part not in parts.posted:  # recorded: Slack need not be asked
+            self._look_up(run, parts, thread_ts, strict=True)
         return parts.posted.get(part)
 
     def _parts(self, run: str, first_attempt: bool) -> _Parts:

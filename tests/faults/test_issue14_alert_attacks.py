@@ -705,3 +705,20 @@ def test_growth_whose_answer_was_lost_is_not_told_twice(alerts: Alerts, sqs: Any
     assert following["growing"] == []
     [reply] = alerts.replies(alert["ts"])
     assert "`orders-dlq`: about 13 messages now, up from about 3 when last told" in text(reply)
+
+
+def test_checks_that_lost_nothing_never_read_slacks_history(alerts: Alerts, sqs: Any) -> None:
+    # Given an alert, a growth reply and a drained note, each posted and recorded
+    orders = create_pair(sqs, "orders")
+    fill(sqs, orders, 3)
+    alerts.check(0)
+    fill(sqs, orders, 10)
+    alerts.check(5)
+    drain(sqs, orders.dlq_url)
+    alerts.check(10)
+    alerts.check(15)
+
+    # Then no check looked anything up in Slack: the records said what was posted (the
+    # history is read only after a loss; its rate limits are Slack's tightest)
+    for method in ("conversations.history", "conversations.replies"):
+        assert alerts.slack.state.calls_to(method) == [], method
