@@ -14,9 +14,9 @@ from bot.slack.home_view import home_view
 from bot.slack.ids import ActionId
 from infra.local.moto_server import LocalAws
 from tests.faults.fault_proxy import Fault, FaultProxy
+from tests.integration.slack.home_world import home_click, open_home, published
 from tests.integration.slack.slack_harness import SlackHarness, harness, seed_orders, slack_env
 from tests.integration.slack.test_home_data import Seen, _reader, _seed, seen
-from tests.integration.slack.test_slack_home import home_click, open_home, published
 
 __all__ = ["harness", "seen", "slack_env"]  # fixtures
 

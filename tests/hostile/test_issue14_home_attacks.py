@@ -56,6 +56,13 @@ from infra.local.slack_events import (
 )
 from tests.faults.fault_proxy import FaultProxy
 from tests.hostile.recording_endpoint import RecordingDispatcher
+from tests.integration.slack.home_world import (
+    HOME_VIEW,
+    JSON,
+    open_home,
+    published,
+    retry_headers,
+)
 from tests.integration.slack.slack_harness import (
     APPROVER,
     OUTSIDER,
@@ -64,16 +71,13 @@ from tests.integration.slack.slack_harness import (
     slack_env,
 )
 from tests.integration.slack.test_home_data import TABLE, Seen, _reader, _seed, seen
-from tests.integration.slack.test_slack_home import open_home, published
 from tests.unit.fake_sqs import FakeSqs
 from tests.unit.slack.worker_fakes import peek_world
 
 __all__ = ["harness", "seen", "slack_env"]  # fixtures
 
 SECRET = "home-attack-secret"
-JSON = "application/json"
 USER = "U0ALICE"
-HOME_VIEW = {"id": "VHOME1", "type": "home", "blocks": []}
 MAX_SECTION = 3_000
 UNIT_KEY = "unit-test-job-signing-key-32-bytes!!"
 
@@ -115,10 +119,7 @@ class HomeEndpointWorld:
         **wrapper: Any,
     ) -> dict[str, Any]:
         body = event_callback_body(event, event_id=event_id, **wrapper)
-        headers = None
-        if retry is not None:
-            headers = {"x-slack-retry-num": str(retry), "x-slack-retry-reason": "http_timeout"}
-        return self.send(body, content_type=JSON, headers=headers)
+        return self.send(body, content_type=JSON, headers=retry_headers(retry))
 
     def home_jobs(self) -> list[HomeJob]:
         return [job for job in self.dispatcher.jobs if isinstance(job, HomeJob)]
@@ -257,7 +258,7 @@ def test_a_stale_retry_of_an_event_is_refused(world: HomeEndpointWorld) -> None:
         body,
         content_type=JSON,
         timestamp=1_700_000_000,
-        headers={"x-slack-retry-num": "3", "x-slack-retry-reason": "http_timeout"},
+        headers=retry_headers(3),
     )
     assert answer["statusCode"] == 401
     assert world.dispatcher.jobs == []

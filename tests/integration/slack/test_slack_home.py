@@ -15,18 +15,22 @@ from slack_sdk.models.views import View
 from bot.daily.scan_facts import ScanFactsStore
 from bot.daily.snapshots import Snapshot, SnapshotStore
 from bot.slack.home_model import ErrorGroupFact, ScanFacts
-from bot.slack.home_view import MAX_HOME_BLOCKS
 from bot.slack.ids import ActionId
 from bot.slack.mrkdwn import short_day
 from bot.slack.viewers import NOT_A_VIEWER
 from bot.state_table import StateTable
 from infra.local.scene import QueuePair, create_pair
 from infra.local.slack_events import (
-    event_callback_body,
-    home_opened,
     http_event,
     url_verification_body,
     view_action_body,
+)
+from tests.integration.slack.home_world import (
+    HOME_VIEW,
+    JSON,
+    home_click,
+    open_home,
+    published,
 )
 from tests.integration.slack.slack_harness import (
     APPROVER,
@@ -37,45 +41,6 @@ from tests.integration.slack.slack_harness import (
     SlackHarness,
     seed_orders,
 )
-
-JSON = "application/json"
-HOME_VIEW = {"id": "VHOME1", "type": "home", "blocks": []}  # the tab the click was made in
-
-
-def open_home(
-    harness: SlackHarness,
-    user: str = REQUESTER,
-    *,
-    event_id: str = "Ev0001",
-    tab: str = "home",
-    team: str | None = None,
-    retry: int | None = None,
-    **signing: Any,
-) -> dict[str, Any]:
-    """Deliver ``app_home_opened`` as the Events API does (``retry``: Slack's retry number)."""
-    extra = {} if team is None else {"team": team}
-    body = event_callback_body(home_opened(user, tab=tab), event_id=event_id, **extra)
-    headers = None
-    if retry is not None:  # each retry is signed anew (its own timestamp), as Slack does
-        headers = {"x-slack-retry-num": str(retry), "x-slack-retry-reason": "http_timeout"}
-    return harness.send(http_event(body, SECRET, content_type=JSON, headers=headers, **signing))
-
-
-def home_click(
-    harness: SlackHarness, action: ActionId, value: str = "", *, user: str = REQUESTER
-) -> tuple[dict[str, Any], str]:
-    """Click ``action`` in the Home tab with a trigger Slack handed out; the ack and the trigger."""
-    trigger = harness.slack.state.modals.new_trigger()
-    body = view_action_body(str(action), value, user=user, view=HOME_VIEW, trigger_id=trigger)
-    return harness.send(http_event(body, SECRET)), trigger
-
-
-def published(harness: SlackHarness, user: str = REQUESTER) -> dict[str, Any]:
-    """``user``'s Home tab as the local Slack server keeps it, checked as Slack checks it."""
-    view = harness.slack.state.home.views[user]
-    View(type="home", blocks=view["blocks"]).validate_json()
-    assert len(view["blocks"]) <= MAX_HOME_BLOCKS
-    return view
 
 
 def seed_last_scan(table: StateTable, now: datetime, label: str) -> None:
