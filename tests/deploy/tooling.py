@@ -95,6 +95,15 @@ def osls_package(output: Path, *params: str, env: dict[str, str] | None = None) 
     return output / TEMPLATE_NAME
 
 
+def package_refused(output: Path, *params: str) -> str:
+    """Package, which must stop without writing a template; what it printed (where the
+    refusal names the setting)."""
+    result = run_osls_package(output, *params)
+    assert result.returncode != 0, f"osls package took {params}:\n{result.stdout}"
+    assert not (output / TEMPLATE_NAME).exists()
+    return result.stdout + result.stderr
+
+
 def load_template(path: Path) -> dict[str, Any]:
     template: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return template
