@@ -15,9 +15,9 @@ from bot.daily.snapshots import Snapshot, SnapshotStore
 from bot.errors import AwsError
 from bot.slack.home_model import ScanFacts
 from bot.state import StateStore
-from bot.state_model import ApprovalRequest
 from tests.deploy.test_issue11_privilege_attacks import RoleTable
 from tests.deploy.test_template import Template
+from tests.unit.approval_requests import approval_request
 from tests.unit.fake_state_table import FakeStateTable
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -47,15 +47,10 @@ def test_the_daily_function_writes_scan_facts_and_the_worker_reads_what_the_home
     worker_table = RoleTable.of(template, "handlers/worker.handler", fake)
     worker = StateStore(worker_table)  # type: ignore[arg-type]
     worker.put_request(
-        ApprovalRequest(
-            request_id="20261201-115900-abcdef",
-            dlq="orders-dlq",
-            selection={},
-            selection_text="all messages",
-            matched=3,
-            requester="U_ALICE",
-            channel="C_OPS",
+        approval_request(
+            "20261201-115900-abcdef",
             requested_at=NOW - timedelta(minutes=1),
+            matched=3,
             approval_expires_at=NOW + timedelta(hours=1),
         )
     )

@@ -4,7 +4,6 @@ names, keeping those still pending and not expired."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,24 +12,21 @@ from bot.errors import AwsError
 from bot.selection import pin_digest
 from bot.state import StateStore
 from bot.state_model import ApprovalRequest, RequestStatus
+from tests.unit.approval_requests import approval_request
 from tests.unit.fake_state_table import FakeStateTable
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 def _request(request_id: str, *, asked: datetime = NOW, **changes: object) -> ApprovalRequest:
-    request = ApprovalRequest(
-        request_id=request_id,
-        dlq="orders-dlq",
+    return approval_request(
+        request_id,
+        requested_at=asked,
         selection={"date": "2026-11-30"},
         selection_text="2026-11-30 (UTC), by sent time",
         matched=12,
-        requester="U_ALICE",
-        channel="C_OPS",
-        requested_at=asked,
-        approval_expires_at=asked + timedelta(hours=1),
+        **changes,
     )
-    return replace(request, **changes)  # type: ignore[arg-type]
 
 
 def test_put_request_indexes_the_request_until_its_approval_expires() -> None:

@@ -43,6 +43,7 @@ from bot.state_table import StateTable, create_state_table
 from infra.local.moto_server import LocalAws
 from infra.local.scene import create_pair
 from tests.faults.fault_proxy import Fault, FaultProxy, ProxyRequest
+from tests.unit.approval_requests import approval_request
 
 TABLE = "dlq-redrive-state"
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -121,16 +122,13 @@ def _reader(
 
 
 def _request(request_id: str, requester: str, *, asked: datetime, matched: int) -> ApprovalRequest:
-    return ApprovalRequest(
-        request_id=request_id,
-        dlq="orders-dlq",
+    return approval_request(
+        request_id,
+        requested_at=asked,
         selection={"date": "2026-11-30"},
         selection_text="2026-11-30 (UTC), by sent time <!channel>",
         matched=matched,
         requester=requester,
-        channel="C_OPS",
-        requested_at=asked,
-        approval_expires_at=asked + timedelta(hours=1),
         message_ts="1700000000.000100",
     )
 

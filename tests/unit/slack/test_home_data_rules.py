@@ -17,6 +17,7 @@ from bot.slack.home_model import TrendPoint
 from bot.slack.queues import Queues
 from bot.state import StateStore
 from bot.state_model import ApprovalRequest, RequestAction
+from tests.unit.approval_requests import approval_request
 from tests.unit.fake_sqs import FakeSqs
 from tests.unit.fake_state_table import FakeStateTable
 
@@ -53,19 +54,10 @@ def _reader(
 
 
 def _request(request_id: str, requester: str, **more: object) -> ApprovalRequest:
-    values: dict[str, object] = {
-        "request_id": request_id,
-        "dlq": "orders-dlq",
-        "selection": {},
-        "selection_text": "all messages",
-        "matched": 1,
-        "requester": requester,
-        "channel": "C_OPS",
-        "requested_at": NOW - timedelta(minutes=5),
-        "approval_expires_at": NOW + timedelta(hours=1),
-    }
-    values.update(more)
-    return ApprovalRequest(**values)  # type: ignore[arg-type]
+    values: dict[str, object] = {"approval_expires_at": NOW + timedelta(hours=1), **more}
+    return approval_request(
+        request_id, requested_at=NOW - timedelta(minutes=5), requester=requester, **values
+    )
 
 
 def test_who_may_decide_is_what_the_card_s_approve_button_would_allow() -> None:

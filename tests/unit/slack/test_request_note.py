@@ -4,27 +4,24 @@ table and shown, escaped, on its card."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot.slack import blocks
 from bot.state_model import ApprovalRequest
 from infra.local.slack_api import message_problem
+from tests.unit.approval_requests import approval_request
 
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
 
 
 def _request(note: str | None) -> ApprovalRequest:
-    return ApprovalRequest(
-        request_id="20261201-030000-abcdef",
-        dlq="orders-dlq",
-        selection={},
+    return approval_request(
+        requested_at=NOW,
         selection_text="every message",
         matched=4,
         requester="U1",
         channel="C1",
-        requested_at=NOW,
-        approval_expires_at=NOW + timedelta(hours=1),
         pin_sent_before=NOW,
         pin_digests=frozenset({b"x" * 12}),
         note=note,
