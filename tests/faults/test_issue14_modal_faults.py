@@ -6,16 +6,14 @@ local Lambda server), the local Slack server, SQS and DynamoDB on moto."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from bot.slack.ids import ActionId
-from bot.slack.protocol import JobSigner, RequestSubmitJob, job_signing_key
 from bot.slack.request_form import RequestForm
 from infra.local.scene import count
-from tests.integration.slack.request_world import filled, state
+from tests.integration.slack.request_world import filled, sealed_submission, state
 from tests.integration.slack.slack_harness import (
     APPROVER,
     CHANNEL,
@@ -154,26 +152,13 @@ def test_a_worker_that_died_on_a_submission_says_so_in_the_modal_or_the_dm(
     # Given the filled modal, submitted (it says "Counting…"), and the worker's invocation of
     # that submission dead (timed out: Lambda's on-failure record arrives, nothing else)
     world, view = filled(harness, 3)
-    form = RequestForm.from_json(
-        '{"action":"redrive","channel":"C_OPS","day":null,"error":null,"error_label":null,'
-        '"limit":null,"note":null,"queue":"orders-dlq","selection":"all","since":null,'
-        '"time_field":null,"until":null,"where":[]}'
-    )
-    now = datetime.now(UTC)
-    job = RequestSubmitJob(
-        view_id=view["id"],
-        user=REQUESTER,
-        team="T_LOCAL",
-        form=form.to_json(),
-        received_at=now.isoformat(),
-        delivery="died",
-    )
-    signer = JobSigner(job_signing_key(harness.env["JOB_SIGNING_KEY"]))
+    form = RequestForm.blank(queue="orders-dlq", channel="C_OPS")
+    sealed = sealed_submission(harness, view, form, delivery="died")
     if closed:
         harness.slack.state.refuse("views.update", "not_found")
 
     # When Lambda hands the failure to the on-failure destination
-    _deliver_to_failed(harness, _failure_record(signer.seal(job, now), "Task timed out"))
+    _deliver_to_failed(harness, _failure_record(sealed, "Task timed out"))
 
     # Then the person is told the worker stopped: in the modal, or their DM if it was closed
     told = json.dumps(_posted(harness, REQUESTER)) if closed else json.dumps(world.modal())

@@ -23,7 +23,7 @@ from bot.daily.scan_facts import ScanFactsStore
 from bot.slack.commands import RedriveCommand, parse_command
 from bot.slack.home_model import ErrorGroupFact, ScanFacts
 from bot.slack.ids import ActionId
-from bot.slack.protocol import JobSigner, RequestSubmitJob, job_signing_key
+from bot.slack.protocol import JobSigner, job_signing_key
 from bot.slack.request_form import (
     REQUEST_FIELD_ACTION,
     REQUEST_FIELD_CHANNEL,
@@ -43,6 +43,7 @@ from tests.integration.slack.request_world import (
     count_line,
     filled,
     modal_text,
+    sealed_submission,
     state,
     worker_jobs,
 )
@@ -640,19 +641,10 @@ def test_the_worker_itself_refuses_a_sealed_submission_for_a_persons_dm(
     # a person as the card's channel (an endpoint that let it through)
     world, view = filled(harness, 2)
     form = replace(_EMPTY, channel=APPROVER)
-    now = datetime.now(UTC)
-    job = RequestSubmitJob(
-        view_id=view["id"],
-        user=REQUESTER,
-        team="T_LOCAL",
-        form=form.to_json(),
-        received_at=now.isoformat(),
-        delivery="sealed-dm",
-    )
-    signer = JobSigner(job_signing_key(harness.env["JOB_SIGNING_KEY"]))
+    sealed = sealed_submission(harness, view, form, delivery="sealed-dm")
 
     # When the worker runs it
-    handlers.worker.worker().handle(signer.seal(job, now), None)
+    handlers.worker.worker().handle(sealed, None)
 
     # Then no card is posted anywhere, and the modal says why
     assert _cards(harness) == []

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.slack.ids import ActionId
+from bot.slack.protocol import JobSigner, RequestSubmitJob, job_signing_key
 from bot.slack.request_form import (
     REQUEST_FIELD_ACTION,
     REQUEST_FIELD_CHANNEL,
@@ -22,8 +24,10 @@ from bot.slack.request_form import (
     REQUEST_FIELD_SINCE,
     REQUEST_FIELD_UNTIL,
     REQUEST_FIELD_WHERE,
+    RequestForm,
 )
 from infra.local.slack_events import (
+    LOCAL_TEAM,
     command_body,
     http_event,
     view_action_body,
@@ -160,6 +164,23 @@ def filled(harness: SlackHarness, n: int) -> tuple[RequestWorld, dict[str, Any]]
 def worker_jobs(harness: SlackHarness) -> int:
     """How many jobs the endpoint has handed the worker so far."""
     return len(harness.lambdas.calls_to("worker"))
+
+
+def sealed_submission(
+    harness: SlackHarness, view: dict[str, Any], form: RequestForm, *, delivery: str
+) -> dict[str, Any]:
+    """The worker's event for the requester's submission of ``form`` in ``view``, sealed now
+    with the worker's key, as the endpoint hands it over (for a test that plays the endpoint)."""
+    now = datetime.now(UTC)
+    job = RequestSubmitJob(
+        view_id=view["id"],
+        user=REQUESTER,
+        team=LOCAL_TEAM,
+        form=form.to_json(),
+        received_at=now.isoformat(),
+        delivery=delivery,
+    )
+    return JobSigner(job_signing_key(harness.env["JOB_SIGNING_KEY"])).seal(job, now)
 
 
 def modal_text(view: dict[str, Any]) -> str:
