@@ -4,7 +4,7 @@ the request's archive (closed after the run, refused without one), an edit of it
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from bot.redrive_model import Action, EditSpec
 from bot.selection import Selection
 from bot.slack.runner import engine_request
 from bot.state_model import ApprovalRequest
+from tests.unit.approval_requests import approval_request
 
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
 
@@ -34,18 +35,7 @@ class _Archive:
 
 
 def _request(**action: Any) -> ApprovalRequest:
-    return ApprovalRequest(
-        request_id="20261201-030000-abcdef",
-        dlq="orders-dlq",
-        selection={},
-        selection_text="all messages",
-        matched=1,
-        requester="U1",
-        channel="C1",
-        requested_at=NOW,
-        approval_expires_at=NOW + timedelta(hours=1),
-        **action,
-    )
+    return approval_request(requested_at=NOW, requester="U1", channel="C1", **action)
 
 
 def test_a_discard_writes_to_its_archive_which_is_closed_after_the_run() -> None:

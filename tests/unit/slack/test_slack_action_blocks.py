@@ -4,7 +4,7 @@ Discard buttons, and cards worded for a discard (its archive) and an edit (its d
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,7 @@ from bot.slack.button_values import parse_button_value
 from bot.slack.ids import ActionId
 from bot.state_model import ApprovalRequest, RunRecord, RunStatus
 from infra.local.slack_api import message_problem
+from tests.unit.approval_requests import approval_request
 
 UTC_TZ = ZoneInfo("UTC")
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
@@ -62,16 +63,11 @@ def test_a_hostile_message_id_rides_only_in_the_json_value() -> None:
 
 
 def _request(**action: Any) -> ApprovalRequest:
-    return ApprovalRequest(
-        request_id="20261201-030000-abcdef",
-        dlq="orders-dlq",
-        selection={},
+    return approval_request(
+        requested_at=NOW,
         selection_text="message m-1",
-        matched=1,
         requester="U1",
         channel="C1",
-        requested_at=NOW,
-        approval_expires_at=NOW + timedelta(hours=1),
         pin_sent_before=NOW,
         pin_digests=frozenset({b"x" * 12}),
         **action,

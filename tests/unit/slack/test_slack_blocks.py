@@ -6,7 +6,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,7 @@ from bot.slack import blocks
 from bot.slack.ids import ActionId
 from bot.state import ApprovalRequest, RunRecord, RunStatus
 from infra.local.slack_api import message_problem
+from tests.unit.approval_requests import approval_request
 
 UTC_TZ = ZoneInfo("UTC")
 
@@ -58,16 +59,8 @@ def test_peek_of_huge_and_hostile_bodies_stays_within_limits() -> None:
 
 def _request() -> ApprovalRequest:
     now = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
-    return ApprovalRequest(
-        request_id="20261125-030000-abcdef",
-        dlq="orders-dlq",
-        selection={},
-        selection_text="all messages",
-        matched=42,
-        requester="U1",
-        channel="C1",
-        requested_at=now,
-        approval_expires_at=now + timedelta(hours=1),
+    return approval_request(
+        "20261125-030000-abcdef", requested_at=now, matched=42, requester="U1", channel="C1"
     )
 
 

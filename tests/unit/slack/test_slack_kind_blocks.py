@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot.catalog import Dlq
@@ -18,6 +18,7 @@ from bot.redrive_model import RedriveReport
 from bot.slack import blocks
 from bot.state import ApprovalRequest, RunRecord, RunStatus
 from infra.local.slack_api import message_problem
+from tests.unit.approval_requests import approval_request
 from tests.unit.test_cli_list_kinds import events, function, queue, sns
 
 UTC_TZ = ZoneInfo("UTC")
@@ -99,16 +100,12 @@ def test_peek_is_headed_by_the_kind_and_the_sources() -> None:
 
 def request(deliveries: str | None) -> ApprovalRequest:
     now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
-    return ApprovalRequest(
-        request_id="20261201-030000-abcdef",
+    return approval_request(
+        requested_at=now,
         dlq="orders-sub-dlq",
-        selection={},
-        selection_text="all messages",
         matched=3,
         requester="U1",
         channel="C1",
-        requested_at=now,
-        approval_expires_at=now + timedelta(hours=1),
         deliveries=deliveries,
     )
 

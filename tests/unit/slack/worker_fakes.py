@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,8 @@ from bot.slack.protocol import JobSigner, PeekViewJob
 from bot.slack.web_api import SlackApi
 from bot.slack.worker_runtime import assemble_worker
 from bot.state import StateStore
-from bot.state_model import ApprovalRequest, RunRecord, RunStatus
+from bot.state_model import RunRecord, RunStatus
+from tests.unit.approval_requests import approval_request
 from tests.unit.fake_slack import FakeSlackGateway
 from tests.unit.fake_sqs import FakeSqs
 from tests.unit.fake_state_table import FakeStateTable
@@ -54,20 +55,7 @@ def started_run(
 ) -> None:
     """A run the worker started: U_ALICE's request for orders-dlq (its card posted), approved
     by U_BOB at ``at``, in its ``invocation``."""
-    state.put_request(
-        ApprovalRequest(
-            request_id=run_id,
-            dlq="orders-dlq",
-            selection={},
-            selection_text="all messages",
-            matched=100,
-            requester="U_ALICE",
-            channel="C_OPS",
-            requested_at=at,
-            approval_expires_at=at + timedelta(hours=1),
-            message_ts="1.000001",
-        )
-    )
+    state.put_request(approval_request(run_id, requested_at=at, matched=100, message_ts="1.000001"))
     state.start_run(
         RunRecord(
             run_id,
