@@ -121,6 +121,16 @@ class HomeEndpointWorld:
         body = event_callback_body(event, event_id=event_id, **wrapper)
         return self.send(body, content_type=JSON, headers=retry_headers(retry))
 
+    def peek(self, queue: str) -> dict[str, Any]:
+        """Click Peek on ``queue`` in the Home tab, with a trigger the local Slack handed out."""
+        trigger = self.slack.state.modals.new_trigger()
+        value = json.dumps({"queue": queue})
+        return self.send(
+            view_action_body(
+                ActionId.HOME_PEEK.value, value, user=USER, view=HOME_VIEW, trigger_id=trigger
+            )
+        )
+
     def home_jobs(self) -> list[HomeJob]:
         return [job for job in self.dispatcher.jobs if isinstance(job, HomeJob)]
 
@@ -304,12 +314,7 @@ def test_peek_calls_views_open_alone_on_the_ack_path(
     world: HomeEndpointWorld, slack: SlackApiServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     connections = Connections(monkeypatch)
-    trigger = slack.state.modals.new_trigger()
-    value = json.dumps({"queue": "orders-dlq"})
-    click = view_action_body(
-        ActionId.HOME_PEEK.value, value, user=USER, view=HOME_VIEW, trigger_id=trigger
-    )
-    assert world.send(click)["statusCode"] == 200
+    assert world.peek("orders-dlq")["statusCode"] == 200
     assert [call.method for call in slack.state.calls] == ["views.open"]
     assert set(connections.ports) == {_slack_port(slack)}
     (job,) = world.dispatcher.jobs
@@ -331,15 +336,7 @@ HOSTILE_QUEUES = [
 def test_a_peek_on_a_name_that_is_no_queue_name_runs_nothing_and_says_so_plainly(
     world: HomeEndpointWorld, slack: SlackApiServer, queue: str
 ) -> None:
-    trigger = slack.state.modals.new_trigger()
-    click = view_action_body(
-        ActionId.HOME_PEEK.value,
-        json.dumps({"queue": queue}),
-        user=USER,
-        view=HOME_VIEW,
-        trigger_id=trigger,
-    )
-    assert world.send(click)["statusCode"] == 200
+    assert world.peek(queue)["statusCode"] == 200
     assert world.dispatcher.jobs == []
     (opened,) = [call for call in slack.state.calls if call.method == "views.open"]
     shown = json.dumps(opened.body["view"])
@@ -351,15 +348,7 @@ def test_a_peek_on_the_longest_queue_name_opens_its_modal(
     world: HomeEndpointWorld, slack: SlackApiServer
 ) -> None:
     name = "q" * 75 + ".fifo"  # SQS: at most 80 characters, a FIFO's ending in .fifo
-    trigger = slack.state.modals.new_trigger()
-    click = view_action_body(
-        ActionId.HOME_PEEK.value,
-        json.dumps({"queue": name}),
-        user=USER,
-        view=HOME_VIEW,
-        trigger_id=trigger,
-    )
-    world.send(click)
+    world.peek(name)
     slack.state.assert_no_refusals()
     (job,) = world.dispatcher.jobs
     assert isinstance(job, PeekViewJob) and job.queue == name
@@ -535,16 +524,8 @@ def test_a_peek_modal_slack_would_not_open_is_not_tried_again_with_the_same_trig
 ) -> None:
     # Given Slack refusing to open the peek modal (the click's trigger spent or too old)
     slack.state.refuse("views.open", error)
-    trigger = slack.state.modals.new_trigger()
-    click = view_action_body(
-        ActionId.HOME_PEEK.value,
-        json.dumps({"queue": "orders-dlq"}),
-        user=USER,
-        view=HOME_VIEW,
-        trigger_id=trigger,
-    )
     # When Peek is clicked
-    assert world.send(click)["statusCode"] == 200
+    assert world.peek("orders-dlq")["statusCode"] == 200
     # Then the ack path asked Slack once: a trigger that opened nothing opens nothing more (a
     # second try would only add its wait to an ack due within 3 seconds), and nothing runs
     assert [call.method for call in slack.state.calls] == ["views.open"]
