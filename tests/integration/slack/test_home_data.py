@@ -309,7 +309,9 @@ def test_the_queues_are_read_with_one_round_of_attributes_and_no_message_is_rece
         MESSAGE_CALLS, 0
     )
     # And the state table was asked with one query and one batch get per part
-    assert observed.actions["BatchGetItem"] == 3  # pending requests, runs' requests, scan facts
+    # the 7-day trend of the 3 DLQs (21 keys), pending requests, runs' requests, scan facts
+    assert observed.actions["BatchGetItem"] == 4
+    assert observed.actions["Query"] == 2  # the pending requests' index, the recent runs
     assert observed.actions["Scan"] == 0
     # And every message is still where it was: 3 visible and 1 in flight in orders-dlq
     attributes = sqs.get_queue_attributes(
