@@ -13,6 +13,7 @@ does. The feeder scan is read once per catalog (it lists every subscription, rul
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -58,12 +59,17 @@ class Dlq:
         """The KIND column: ``sqs``, ``sns``, ``events``, ``lambda``, or ``sqs+sns`` when mixed.
         A queue with nothing known to feed it (its source deleted, or named in DLQ_QUEUES) is an
         SQS DLQ as far as anyone can tell: ``sqs``."""
-        return "+".join(self.kinds()) or Kind.SQS.value
+        return kinds_label(self.kinds())
 
     def describe_sources(self) -> list[str]:
         """One plain-text line per source (every surface escapes it): the source queues' names,
         then each feeder's ``listed()`` (which says when a redrive refuses it)."""
         return [*self.source_names, *(feeder.listed() for feeder in self.feeders)]
+
+
+def kinds_label(kinds: Collection[Kind]) -> str:
+    """``kinds`` as the KIND column says them, in ``Kind`` order: ``sqs+sns``; none: ``sqs``."""
+    return "+".join(kind for kind in Kind if kind in kinds) or Kind.SQS.value
 
 
 class DlqCatalog:
@@ -104,12 +110,19 @@ class DlqCatalog:
             return [queue_name(q) for q in self.settings.dlq_queues]
         return [dlq.name for dlq in self._discover()]
 
-    def _discover(self) -> list[Dlq]:
-        """Every queue some queue's RedrivePolicy targets, with those sources, from one read of
-        every queue's attributes (the sources are the queues that named it)."""
+    def discovered_and_read(self) -> tuple[list[Dlq], list[QueueInfo]]:
+        """Discovery's DLQs and every queue it read to find them (ListQueues, each queue's
+        attributes once): what else is wanted of those queues needs no second read."""
         infos = [
             info for info in self._read_all(self.gateway.list_queue_urls()) if info is not None
         ]
+        return self._discover(infos), infos
+
+    def _discover(self, infos: list[QueueInfo] | None = None) -> list[Dlq]:
+        """Every queue some queue's RedrivePolicy targets, with those sources, from one read of
+        every queue's attributes (the sources are the queues that named it)."""
+        if infos is None:
+            infos = self.discovered_and_read()[1]
         by_arn = {info.arn: info for info in infos}
         sources: dict[str, list[QueueInfo]] = {}
         for info in infos:

@@ -25,6 +25,7 @@ from typing import Any
 from bot.alerts.rules import QUIET, AlertState
 from bot.catalog import Dlq
 from bot.errors import AwsError
+from bot.feeders import Kind
 from bot.printable import printable_logger
 from bot.state_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 from bot.state_table_api import (
@@ -35,6 +36,7 @@ from bot.state_table_api import (
     TransactionCanceledError,
     key,
 )
+from bot.watched_dlqs import FedRecord
 
 logger = printable_logger(__name__)
 
@@ -121,13 +123,25 @@ class FedDlqStore:
     def __init__(self, table: StateTableApi) -> None:
         self.table = table
 
-    def record(self, urls: dict[str, str], *, now: datetime, partial: bool = False) -> None:
-        """Replace the list with ``urls`` (DLQ name -> queue URL), the first ``MAX_FED_DLQS``
-        by name (a warning says how many are left out). ``partial``: the scan could not read
-        some kind of feeder, so a DLQ missing from ``urls`` may still be fed: the list keeps
-        what it held and adds ``urls``."""
+    def record(
+        self,
+        urls: dict[str, str],
+        *,
+        now: datetime,
+        partial: bool = False,
+        kinds: dict[str, tuple[Kind, ...]] | None = None,
+        unread: tuple[tuple[Kind, str], ...] = (),
+    ) -> None:
+        """Replace the list with ``urls`` (DLQ name -> queue URL) and ``kinds`` (each one's
+        feeder kinds), the first ``MAX_FED_DLQS`` by name (a warning says how many are left
+        out), with ``unread`` (the feeder kinds the scan could not read, and why). ``partial``:
+        the scan could not read some kind of feeder, so a DLQ missing from ``urls`` may still
+        be fed: the list keeps what it held (with the kinds then recorded) and adds ``urls``."""
+        kinds = kinds or {}
         if partial:
-            urls = {**self.read(), **urls}
+            held = self.latest()
+            urls = {**held.urls, **urls}
+            kinds = {**held.kinds, **kinds}
         names = sorted(urls)
         if len(names) > MAX_FED_DLQS:
             logger.warning(
@@ -135,12 +149,20 @@ class FedDlqStore:
                 len(names),
                 MAX_FED_DLQS,
             )
-        kept = {name: {"S": urls[name]} for name in names[:MAX_FED_DLQS]}
+        kept = names[:MAX_FED_DLQS]
         self.table.put(
             {
                 PARTITION_KEY: {"S": WATCH},
                 SORT_KEY: {"S": FED},
-                "dlqs": {"M": kept},
+                "dlqs": {"M": {name: {"S": urls[name]} for name in kept}},
+                # Apart from ``dlqs`` so that a record written before kinds were kept reads as
+                # such (no ``kinds``: not known), and short: "sns+lambda".
+                "kinds": {
+                    "M": {name: {"S": "+".join(kinds[name])} for name in kept if name in kinds}
+                },
+                "unread": {
+                    "L": [{"M": {"kind": {"S": k}, "why": {"S": why}}} for k, why in unread]
+                },
                 "recorded_at": {"S": now.isoformat(timespec="seconds")},
             },
             doing="record the feeder-fed DLQs for the alert checks",
@@ -148,10 +170,28 @@ class FedDlqStore:
 
     def read(self) -> dict[str, str]:
         """DLQ name -> queue URL, as the last daily report recorded them (none yet: empty)."""
+        return self.latest().urls
+
+    def latest(self) -> FedRecord:
+        """The last daily report's record (none yet: an empty one, ``recorded_at`` None). A
+        kind this version does not know is left out of a DLQ's kinds."""
         item = self.table.get(key(WATCH, FED), doing="read the feeder-fed DLQs")
         if item is None:
-            return {}
-        return {name: value["S"] for name, value in item["dlqs"]["M"].items()}
+            return FedRecord()
+        known = {kind.value: kind for kind in Kind}
+        return FedRecord(
+            urls={name: value["S"] for name, value in item["dlqs"]["M"].items()},
+            kinds={
+                name: tuple(known[k] for k in value["S"].split("+") if k in known)
+                for name, value in item.get("kinds", {}).get("M", {}).items()
+            },
+            unread=tuple(
+                (known[e["M"]["kind"]["S"]], e["M"]["why"]["S"])
+                for e in item.get("unread", {}).get("L", [])
+                if e["M"]["kind"]["S"] in known
+            ),
+            recorded_at=datetime.fromisoformat(item["recorded_at"]["S"]),
+        )
 
 
 def _item(state: AlertState, now: datetime) -> Item:
@@ -195,14 +235,27 @@ def _state(item: Item) -> AlertState:
 
 
 def record_fed_dlqs(
-    store: FedDlqStore | None, dlqs: list[Dlq], *, partial: bool, now: datetime
+    store: FedDlqStore | None,
+    dlqs: list[Dlq],
+    *,
+    partial: bool,
+    now: datetime,
+    unread: tuple[tuple[Kind, str], ...] = (),
 ) -> None:
     """What the daily report calls once its scan found the watched DLQs: record those a feeder
-    feeds (``partial``: see ``FedDlqStore.record``). A refusal is logged: the report goes on,
-    and the alert checks watch the list as it was."""
+    feeds, with their feeder kinds, and the kinds the scan could not read (``unread``;
+    ``partial``: see ``FedDlqStore.record``). A refusal is logged: the report goes on, and the
+    alert checks and the Home tab read the record as it was."""
     if store is None:
         return
+    fed = [d for d in dlqs if d.feeders]
     try:
-        store.record({d.name: d.info.url for d in dlqs if d.feeders}, now=now, partial=partial)
+        store.record(
+            {d.name: d.info.url for d in fed},
+            kinds={d.name: tuple(k for k in d.kinds() if k is not Kind.SQS) for d in fed},
+            unread=unread,
+            now=now,
+            partial=partial,
+        )
     except AwsError as exc:
         logger.warning("feeder-fed DLQs not recorded for the alert checks: %s", exc)

@@ -1,37 +1,29 @@
 """The counts of every watched DLQ for one alert check: GetQueueAttributes (and ListQueues to
 discover), never a receive, never a feeder scan.
 
-Which DLQs: those ``DLQ_QUEUES`` names (GetQueueUrl for a name, then their attributes), else the
-catalog's discovery without feeders (ListQueues, then every queue's attributes once: a queue
-some queue's RedrivePolicy names is a DLQ) plus the DLQs only feeders feed (SNS subscriptions,
-EventBridge targets, Lambda functions), as the daily report last recorded them
-(``bot.alerts.store.FedDlqStore``): finding those anew every few minutes would list every
-subscription, rule and function.
+Which DLQs: those ``DLQ_QUEUES`` names (GetQueueUrl for a name, then their attributes), else
+``bot.watched_dlqs.WatchedDlqs.discovered`` (the Home tab's reader too): the catalog's discovery
+without feeders plus the DLQs only feeders feed (SNS subscriptions, EventBridge targets, Lambda
+functions), as the daily report last recorded them (``bot.alerts.store.FedDlqStore``): finding
+those anew every few minutes would list every subscription, rule and function.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
 
 from bot.alerts.rules import Reading
-from bot.catalog import DlqCatalog
 from bot.config import EngineSettings
 from bot.errors import AwsError, QueueNotFoundError, UsageError
 from bot.printable import printable_logger
 from bot.queue_refs import queue_name
 from bot.sqs_model import QueueDirectory, QueueInfo
+from bot.watched_dlqs import FedDlqs, WatchedDlqs
 
 logger = printable_logger(__name__)
 
 WORKERS = 8  # GetQueueAttributes calls at once, as the catalog's discovery
-
-
-class FedDlqs(Protocol):
-    """The feeder-fed DLQs the daily report recorded (``bot.alerts.store.FedDlqStore``)."""
-
-    def read(self) -> dict[str, str]: ...
 
 
 @dataclass(frozen=True)
@@ -57,18 +49,11 @@ class AlertWatch:
             refs = [(queue_name(ref), ref) for ref in self.settings.dlq_queues]
             return self._read_refs(refs, by_url=False)
         # Discovery reads every queue's attributes, counts included: nothing to read again.
-        found = DlqCatalog(self.gateway, self.settings, feeders=None).watched()
-        readings = [_reading(dlq.info) for dlq in found]
-        known = {reading.dlq for reading in readings}
-        try:
-            fed = self.fed.read()
-        except AwsError as exc:
-            logger.warning("feeder-fed DLQs not read: %s", exc)
-            return Watched(readings, [("the DLQs only feeders feed", str(exc))])
-        extra = self._read_refs(
-            sorted((name, url) for name, url in fed.items() if name not in known), by_url=True
-        )
-        return Watched(readings + extra.readings, extra.unread)
+        found = WatchedDlqs(self.gateway, self.settings, self.fed).discovered()
+        unread = found.unread
+        if found.record_problem is not None:
+            unread = [("the DLQs only feeders feed", found.record_problem), *unread]
+        return Watched([_reading(dlq.info) for dlq in found.dlqs], unread)
 
     def _read_refs(self, refs: list[tuple[str, str]], *, by_url: bool) -> Watched:
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:

@@ -140,7 +140,7 @@ class ReportRun:
         self.updates.save_scan_facts(report)
         found = [i.dlq for i in inspected if i.dlq is not None]
         partial = bool(report.unread) or len(found) < len(inspected)  # some not read
-        record_fed_dlqs(self.fed_dlqs, found, partial=partial, now=now)
+        record_fed_dlqs(self.fed_dlqs, found, partial=partial, now=now, unread=self.catalog.unread)
         ts = self.updates.publish(run.scheduled.isoformat(), report, attempt)
         continuing = sorted(name for name, r in redrives.items() if r.continuing)
         continue_error = None

@@ -1,12 +1,13 @@
 """What one person's App Home tab shows, read for ``bot.slack.home`` (``HomeReader.read``).
 
-Opening a tab must be cheap and must not touch a DLQ's messages: the DLQs come from the catalog
-(each queue's attributes read once, 8 at a time: SQS's approximate counts, never a
-ReceiveMessage, which would hide messages from their consumers and add to their receive counts),
-and what only a scan can tell (the oldest message, the next expiry, the top errors) from the last
-daily report's scan (``bot.daily.scan_facts``), with its trend from the report's snapshots. The
-state table gives the pending approvals (one query of their index, one batch get) and the runs
-in progress.
+Opening a tab must be cheap and must not touch a DLQ's messages: the DLQs come from
+``bot.watched_dlqs`` as the alert check reads them (each queue's attributes read once, 8 at a
+time: SQS's approximate counts, never a ReceiveMessage, which would hide messages from their
+consumers and add to their receive counts; no feeder scan: the DLQs only feeders feed and each
+DLQ's feeder kinds are the daily report's record, shown "as of" it), and what only a scan can
+tell (the oldest message, the next expiry, the top errors) from the last daily report's scan
+(``bot.daily.scan_facts``), with its trend from the report's snapshots. The state table gives
+the pending approvals (one query of their index, one batch get) and the runs in progress.
 
 Each part is read on its own: one that fails (the state table down, a configured DLQ deleted,
 the approvers' user group unreadable) becomes a ``problems`` line and the rest still shows.
@@ -34,9 +35,9 @@ from bot.slack.home_model import (
     TrendPoint,
 )
 from bot.state_model import ACTIVE_RUN_STATUSES, ApprovalRequest
+from bot.watched_dlqs import FedDlqs, FedRecord, WatchedDlq, WatchedDlqs, WatchedRead
 
 if TYPE_CHECKING:  # types only: the worker has loaded them already
-    from bot.catalog import Dlq
     from bot.daily.snapshots import Snapshot
     from bot.slack.queues import Queues
     from bot.slack.worker_ports import Approvers
@@ -95,7 +96,8 @@ def _problems(*parts: _Part[Any]) -> list[str]:
 class HomeReader:
     """Reads ``HomeData`` for one viewer. Build it once per worker:
     ``HomeReader(queues=..., state=..., snapshots=SnapshotStore(table),
-    scan_facts=ScanFactsStore(table), approvers=..., clock=..., options=HomeOptions(...))``."""
+    scan_facts=ScanFactsStore(table), approvers=..., fed=FedDlqStore(table), clock=...,
+    options=HomeOptions(...))``."""
 
     def __init__(
         self,
@@ -105,6 +107,7 @@ class HomeReader:
         snapshots: Trends,
         scan_facts: LastScans,
         approvers: Approvers,
+        fed: FedDlqs,
         clock: Clock = utcnow,
         options: HomeOptions | None = None,
     ) -> None:
@@ -113,6 +116,7 @@ class HomeReader:
         self.snapshots = snapshots
         self.scan_facts = scan_facts
         self.approvers = approvers
+        self.fed = fed
         self.clock = clock
         self.options = options or HomeOptions()
 
@@ -123,8 +127,9 @@ class HomeReader:
             # The state table's parts go while SQS is read.
             approvals = pool.submit(self._approvals, user, now)
             runs = pool.submit(self._runs)
-            catalog = self.queues.catalog()
-            dlqs, dlq_problems, dlqs_failed = self._dlqs(catalog.read_watched)
+            # No feeder scan: the feeder-fed DLQs and kinds are the daily report's record.
+            watched = WatchedDlqs(self.queues.gateway, self.queues.settings, self.fed)
+            dlqs, record, dlq_problems, dlqs_not_read = self._dlqs(watched.read)
             names = [dlq.name for dlq in dlqs]
             today = now.astimezone(self.queues.tz).date()
             trends = pool.submit(self._trends, names, today)
@@ -132,7 +137,7 @@ class HomeReader:
             parts = (approvals.result(), runs.result(), trends.result(), scans.result())
         trend_of, scan_of = trends.result().value, scans.result().value
         failed: dict[HomePart, bool] = {
-            "dlqs": dlqs_failed,
+            "dlqs": dlqs_not_read is None,
             "approvals": approvals.result().failed,
             "runs": runs.result().failed,
             "scans": scans.result().failed,
@@ -158,22 +163,31 @@ class HomeReader:
             runs=runs.result().value[0],
             runs_window=runs.result().value[1],
             # Read after the DLQs were (their discovery or look-up read the feeders).
-            unread=tuple(unread_lines(catalog.unread)),
+            unread=tuple(unread_lines(record.unread)) if record is not None else (),
             problems=(*dlq_problems, *_problems(*parts)),
             not_read=frozenset(part for part, yes in failed.items() if yes),
-            dlqs_not_read=0 if dlqs_failed else len(dlq_problems),  # one line a DLQ
+            dlqs_not_read=dlqs_not_read or 0,  # one problem line a DLQ
+            kinds_as_of=record.recorded_at if record is not None else None,
         )
 
     @staticmethod
     def _dlqs(
-        read_watched: Callable[[], tuple[list[Dlq], list[tuple[str, DlqRedriveError]]]],
-    ) -> tuple[list[Dlq], list[str], bool]:
-        """The DLQs read, a problem line for each one not read, and whether none could be."""
+        read: Callable[[], WatchedRead],
+    ) -> tuple[list[WatchedDlq], FedRecord | None, list[str], int | None]:
+        """The DLQs read, the daily report's record of feeders, a problem line for each DLQ
+        not read (and the record, if it was not), and how many DLQs were not read (None:
+        none could be)."""
         try:
-            dlqs, failures = read_watched()
+            found = read()
         except DlqRedriveError as exc:
-            return [], [f"The watched DLQs could not be read: {exc}"], True
-        return dlqs, [f"DLQ {name} could not be read: {exc}" for name, exc in failures], False
+            return [], None, [f"The watched DLQs could not be read: {exc}"], None
+        problems = [f"DLQ {name} could not be read: {why}" for name, why in found.unread]
+        if found.record_problem is not None:
+            problems.append(
+                "The daily report's record of the DLQs feeders feed could not be read "
+                f"(those DLQs are missing, the kinds not known): {found.record_problem}"
+            )
+        return found.dlqs, found.record, problems, len(found.unread)
 
     def _trends(self, names: list[str], today: date) -> _Part[dict[str, tuple[TrendPoint, ...]]]:
         """The last ``trend_days`` report days before ``today`` (a report's day is the day

@@ -55,7 +55,7 @@ class HomeDlq:
     """One watched DLQ as the Home tab shows it."""
 
     name: str
-    kind: str  # Dlq.kind_label()
+    kind: str  # WatchedDlq.kind_label(): feeder kinds as of HomeData.kinds_as_of
     fifo: bool
     depth: int  # ApproximateNumberOfMessages, read on open
     in_flight: int  # ApproximateNumberOfMessagesNotVisible, read on open
@@ -115,3 +115,6 @@ class HomeData:
     # Watched DLQs whose attributes could not be read (each a ``problems`` line): not in
     # ``dlqs``, so the tab's count and total are of those read.
     dlqs_not_read: int = 0
+    # When the daily report recorded the feeder kinds shown, and ``unread`` (None: no report
+    # has recorded them yet, or its record could not be read: the kinds say "not known yet").
+    kinds_as_of: datetime | None = None

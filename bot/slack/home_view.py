@@ -133,8 +133,15 @@ def _head(data: HomeData, tz: ZoneInfo) -> list[Block]:
     if data.problems:
         lines = [f":warning: {escape(line, limit=LINE_CHARS)}" for line in data.problems]
         blocks.append(section("\n".join(lines)))
-    if data.unread:
-        lines = [f":warning: {escape(line, limit=LINE_CHARS)}" for line in data.unread]
+    lines = [f":warning: {escape(line, limit=LINE_CHARS)}" for line in data.unread]
+    if data.dlqs:
+        # The feeder kinds come from the daily report's record, not a scan on every open.
+        lines.append(
+            f"Kinds as of the {local_time(data.kinds_as_of, tz)} daily report"
+            if data.kinds_as_of is not None
+            else "Kinds: not known until a daily report records them"
+        )
+    if lines:
         blocks.append(context("\n".join(lines)))
     return blocks
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+from bot.alerts.store import FedDlqStore
 from bot.archive_model import ArchiveSink
 from bot.clock import Clock, utcnow
 from bot.config import EngineSettings, SlackSettings
@@ -122,6 +123,7 @@ def assemble_worker(
                 snapshots=SnapshotStore(state.table),
                 scan_facts=ScanFactsStore(state.table),
                 approvers=approvers,
+                fed=FedDlqStore(state.table),
                 clock=clock,
                 options=HomeOptions(allow_self_approval=slack_settings.allow_self_approval),
             ),

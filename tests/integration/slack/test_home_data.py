@@ -19,6 +19,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from bot.alerts.store import FedDlqStore
 from bot.composition import redrive_engine
 from bot.config import EngineSettings
 from bot.daily.scan_facts import ScanFactsStore
@@ -47,6 +48,7 @@ from tests.unit.approval_requests import approval_request
 
 TABLE = "dlq-redrive-state"
 NOW = datetime.now(UTC).replace(microsecond=0)
+RECORDED = NOW - timedelta(hours=3)  # the last daily report's record of the feeder-fed DLQs
 TODAY = NOW.date()
 DAY_S = 86_400
 # Calls that would touch a DLQ's messages: the Home makes none.
@@ -116,6 +118,7 @@ def _reader(
         snapshots=SnapshotStore(table),
         scan_facts=ScanFactsStore(table),
         approvers=approvers or ApproverDirectory(("U_BOB",), NoUserGroups()),
+        fed=FedDlqStore(table),
         clock=lambda: NOW,
         options=HomeOptions(allow_self_approval=False),
     )
@@ -165,6 +168,8 @@ def _seed(sqs: Any) -> Scene:
     for days_ago, depth, exact in ((1, 3, True), (3, 10, False), (7, 2, True), (8, 99, True)):
         snapshot = Snapshot("orders-dlq", TODAY - timedelta(days=days_ago), depth, exact)
         snapshots.put(snapshot, taken_at=NOW)
+    # The last daily report's feeder scan found no subscription, rule or function feeding a DLQ.
+    FedDlqStore(table).record({}, now=RECORDED)
     facts = ScanFacts(
         dlq="orders-dlq",
         scanned_at=NOW - timedelta(hours=3),
@@ -286,6 +291,7 @@ def test_every_figure_is_what_was_seeded(sqs: Any, seen: tuple[FaultProxy, Seen]
         ),
         unread=(),
         problems=(),
+        kinds_as_of=RECORDED,
     )
 
 
@@ -345,6 +351,8 @@ def test_with_the_state_table_down_the_dlqs_still_show_and_each_missing_part_is_
     assert data.approvals == () and data.runs == ()
     # And one line per part that could not be read, saying why
     assert [line.split(":")[0] for line in data.problems] == [
+        "The daily report's record of the DLQs feeders feed could not be read "
+        "(those DLQs are missing, the kinds not known)",
         "Pending approvals could not be read",
         "Runs in progress could not be read",
         "The daily trend could not be read",

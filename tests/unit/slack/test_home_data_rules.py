@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, date, datetime, timedelta
 
+from bot.alerts.store import FedDlqStore
 from bot.composition import redrive_engine
 from bot.config import EngineSettings
 from bot.daily.scan_facts import ScanFactsStore
@@ -48,6 +49,7 @@ def _reader(
         snapshots=SnapshotStore(table),
         scan_facts=ScanFactsStore(table),
         approvers=approvers or Approvers("U_BOB"),
+        fed=FedDlqStore(table),
         clock=lambda: NOW,
         options=HomeOptions(allow_self_approval=allow_self_approval),
     )
