@@ -495,8 +495,9 @@ OWN_ITEMS = {
     "handlers/alerts.handler": ["ALERTS", "ALERTWATCH", "DAILYLEASE#alert#*", "DAILYRUN#alert#*"],
 }
 # Items a role reads and never writes, in a statement of read actions only: the worker's App Home
-# shows the daily report's snapshots and last scan facts (bot/slack/home_data.py).
-READ_ONLY_ITEMS = {"handlers/worker.handler": ["SNAPSHOT#*", "SCANFACTS#*"]}
+# shows the daily report's snapshots and last scan facts (bot/slack/home_data.py), and its record
+# of the feeder-fed DLQs and their kinds (ALERTWATCH, bot/watched_dlqs.py).
+READ_ONLY_ITEMS = {"handlers/worker.handler": ["SNAPSHOT#*", "SCANFACTS#*", "ALERTWATCH"]}
 READ_ACTIONS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
 # Key-shaped strings, and those that are sort keys (not partition keys): a new one in the code
 # must be placed here, or among a role's OWN_ITEMS, before the test passes.
