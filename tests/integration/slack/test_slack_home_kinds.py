@@ -80,10 +80,10 @@ def calls() -> Calls:
 
 @pytest.fixture
 def slack_env(
-    aws: LocalAws, calls: Calls, monkeypatch: pytest.MonkeyPatch
+    aws: LocalAws, calls: Calls, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> Iterator[dict[str, str]]:
     """The harness's environment with every AWS call (SQS, SNS, EventBridge, DynamoDB) through a
-    proxy in front of moto that counts them."""
+    proxy in front of moto that counts them (a test's ``slack_env`` parameter: more settings)."""
     services = {name: _operations(name) for name in ("sqs", "sns", "events", "dynamodb")}
 
     def inspect(request: ProxyRequest) -> Fault | None:
@@ -107,6 +107,7 @@ def slack_env(
             "APPROVERS": f"{APPROVER},{APPROVER_2},{REQUESTER}",
             "STATE_TABLE": TABLE,
             "WORKER_FUNCTION_NAME": "worker",
+            **getattr(request, "param", {}),
         }
 
 
@@ -224,3 +225,32 @@ def test_kinds_the_report_could_not_read_are_said_with_when(harness: SlackHarnes
     assert "sns subscriptions not read: AccessDenied: not allowed" in text
     assert "Kinds as of the 2026-12-01 06:00 +00:00 daily report" in text
     assert _kind_shown(text, "thumbnailer-dlq") == "lambda"
+
+
+@pytest.mark.parametrize("slack_env", [{"DLQ_QUEUES": ",".join(KINDS)}], indirect=True)
+def test_with_dlq_queues_the_dlqs_are_read_as_before_without_a_feeder_scan(
+    harness: SlackHarness, calls: Calls, lambda_calls: Counter[str]
+) -> None:
+    # Given DLQ_QUEUES naming every DLQ of the world, and the daily report's record
+    world = World(harness.sqs, harness.lambdas)
+    _record_as_the_daily_report_does(harness)
+    calls.clear()
+    lambda_calls.clear()
+
+    # When the Home tab is opened
+    open_home(harness)
+    harness.settle()
+    text = json.dumps(published(harness)["blocks"], ensure_ascii=False)
+
+    # Then each DLQ was looked up as before (its URL, its attributes, its source queues: only
+    # payments-dlq has one), no feeder read, no message received
+    assert calls.by_service["sns"] == 0 and calls.by_service["events"] == 0
+    assert sum(lambda_calls.values()) == 0, lambda_calls
+    assert calls.actions["ReceiveMessage"] == 0
+    assert calls.actions["GetQueueUrl"] == len(KINDS)
+    read = [world.urls[name] for name in KINDS if name != "payments-dlq"]
+    payments = harness.sqs.get_queue_url(QueueName="payments-dlq")["QueueUrl"]
+    source = harness.sqs.get_queue_url(QueueName="payments")["QueueUrl"]
+    assert calls.attribute_reads == Counter(dict.fromkeys([*read, payments, source], 1))
+    # And the kinds are the recorded ones
+    assert {name: _kind_shown(text, name) for name in KINDS} == KINDS
