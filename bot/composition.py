@@ -254,8 +254,9 @@ def build_daily_job(
     from bot.config import DailySettings, EngineSettings, SlackSettings
     from bot.daily.builder import assemble_job
     from bot.daily.lease import LeaseStore
+    from bot.daily.run_state import RunState
     from bot.daily.scan_facts import ScanFactsStore
-    from bot.daily.snapshots import RunState, SnapshotStore
+    from bot.daily.snapshots import SnapshotStore
     from bot.lambda_gateway import LambdaGateway
     from bot.slack.credentials import resolve_bot_token
     from bot.slack.web import SlackGateway
@@ -314,7 +315,7 @@ def build_alert_job(
     from bot.daily.lease import LeaseStore
     from bot.daily.once import LeaseTiming
     from bot.daily.posting import ReportPoster
-    from bot.daily.snapshots import RunState
+    from bot.daily.run_state import RunState
     from bot.slack.credentials import resolve_bot_token
     from bot.slack.web import SlackGateway
 

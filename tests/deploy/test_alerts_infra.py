@@ -27,7 +27,7 @@ from bot.config import MAX_ALERT_QUIET_MINUTES, AlertSettings, EngineSettings
 from bot.daily import lease, snapshots
 from bot.daily.lease import LeaseStore
 from bot.daily.posting import ReportPoster
-from bot.daily.snapshots import RunState
+from bot.daily.run_state import RunState
 from bot.errors import AwsError
 from bot.state_table_api import key
 from infra.local.lambda_server import LocalLambdaContext

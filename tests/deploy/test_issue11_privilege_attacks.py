@@ -29,7 +29,8 @@ from bot.daily.lease import FAILED, LeaseStore
 from bot.daily.once import LeaseTiming
 from bot.daily.posting import ReportPoster
 from bot.daily.report_updates import ReportUpdates
-from bot.daily.snapshots import RunState, SnapshotStore
+from bot.daily.run_state import RunState
+from bot.daily.snapshots import SnapshotStore
 from bot.engine import RedriveEngine
 from bot.errors import AwsError
 from bot.redrive_ledger import StateTableRedriveLedger

@@ -398,7 +398,7 @@ OWN_CODE = {
         "bot/daily/lease.py",
         "bot/daily/once.py",
         "bot/daily/posting.py",
-        "bot/daily/snapshots.py",
+        "bot/daily/run_state.py",
     ],
 }
 
@@ -473,7 +473,7 @@ def test_no_code_deletes_a_state_table_item() -> None:
 # Each role's items of the state table, by partition key (pk) prefix, from the code that writes
 # them: bot/state.py (+ bot/state_model.py): REQUEST#<id> (requests, their EVENT# audit items
 # and PIN# parts of their pins), REQUESTS (their index), RUNS, DELIVERY#<key>;
-# bot/daily/snapshots.py: SNAPSHOT#<dlq>, DAILYRUN#<run>, AUTOREDRIVE#<dlq>;
+# bot/daily/snapshots.py: SNAPSHOT#<dlq>; bot/daily/run_state.py: DAILYRUN#<run>, AUTOREDRIVE#<dlq>;
 # bot/daily/scan_facts.py: SCANFACTS#<dlq>; bot/daily/lease.py: DAILYLEASE#<key>;
 # bot/redrive_ledger.py: REDRIVES#<dlq>.
 OWN_ITEMS = {
@@ -541,6 +541,7 @@ def test_each_role_reaches_only_its_own_items_of_the_state_table(template: Templ
             "handlers/daily.handler",
             [
                 "bot/daily/snapshots.py",
+                "bot/daily/run_state.py",
                 "bot/daily/scan_facts.py",
                 "bot/daily/lease.py",
                 "bot/redrive_ledger.py",

@@ -17,7 +17,7 @@ import handlers.daily
 from bot.daily.blocks import RenderedReport, text_messages
 from bot.daily.once import LAMBDA_ATTEMPTS
 from bot.daily.posting import SUPERSEDED, ReportPoster
-from bot.daily.snapshots import RunState
+from bot.daily.run_state import RunState
 from bot.slack.web import SlackGateway
 from bot.slack.web_api import SlackError
 from bot.state_table import StateTable

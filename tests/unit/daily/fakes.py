@@ -16,7 +16,8 @@ from bot.daily.lease import LeaseStore
 from bot.daily.posting import ReportPoster
 from bot.daily.report import DailyReport
 from bot.daily.report_updates import ReportUpdates
-from bot.daily.snapshots import RunState, SnapshotStore
+from bot.daily.run_state import RunState
+from bot.daily.snapshots import SnapshotStore
 from bot.engine import RedriveEngine
 from tests.unit.fake_slack import FakeSlackGateway
 from tests.unit.fake_state_table import FakeStateTable
