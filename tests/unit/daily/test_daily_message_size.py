@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.daily.blocks import MAX_BLOCKS, SlackMessage, render_continuation, render_report
@@ -124,7 +124,10 @@ def _detailed(messages: list[SlackMessage]) -> list[str]:
     ]
 
 
-@settings(max_examples=40, deadline=None)
+# Large inputs are the point (reports at Slack's limits: 90 DLQs, 40 feeder lines each), so
+# Hypothesis's data_too_large health check, which fails a run by chance when too many drawn
+# reports are that large (about 1 run in 10 of tests/unit here), is off for this test only.
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.data_too_large])
 @given(report=reports())
 def test_every_message_of_any_report_is_within_slacks_limits(report: DailyReport) -> None:
     # Given any report: up to 90 DLQs with long names, many sources, long labels, large numbers
