@@ -39,7 +39,7 @@ from infra.local.slack_api import SlackApiServer
 DEMO_TABLE = "dlq-redrive-demo-state"
 DEMO_CHANNEL = "C0DLQREPORT"
 DEMO_TIMEZONE = "Asia/Seoul"
-# Made-up depths of the six days before, per DLQ, so the sparkline shows a week.
+# Made-up depths of the six days before (each DLQ a scaled copy), so the sparkline shows a week.
 DEMO_HISTORY = (2, 5, 3, 8, 6, 4)
 
 
@@ -121,9 +121,11 @@ def run_daily_demo(
             lambda_client=client_for("lambda", aws_env),
         )
         store = SnapshotStore(StateTable(DEMO_TABLE, dynamodb))
+        # Each DLQ its own week (the history scaled and shifted by its place), so no two trends
+        # on the report or the Home tab look alike by accident of the seeding.
         seeded = [
-            Snapshot(name, day - timedelta(days=len(DEMO_HISTORY) - i), depth)
-            for name in job.report_run.catalog.watched_names()
+            Snapshot(name, day - timedelta(days=len(DEMO_HISTORY) - i), depth * (1 + n % 3) + n)
+            for n, name in enumerate(job.report_run.catalog.watched_names())
             for i, depth in enumerate(DEMO_HISTORY)
         ]
         store.put_all(seeded, taken_at=datetime.now(UTC))
