@@ -24,6 +24,7 @@ from bot.state_table import create_state_table
 from infra.local.lambda_server import LocalLambdaContext
 from infra.local.moto_server import LocalAws
 from infra.local.slack_api import SlackApiServer, SlackCall
+from tests.integration.daily.daily_support import slack  # noqa: F401 - the strict Slack fixture
 
 STATE_TABLE = "dlq-redrive-state"
 ALERT_CHANNEL = "C0ALERTS"
@@ -83,15 +84,7 @@ class Alerts:
 
 
 @pytest.fixture
-def slack() -> Iterator[SlackApiServer]:
-    with SlackApiServer() as server:
-        yield server
-        # Every payload the job sent must be one real Slack accepts (limits, block shapes).
-        server.state.assert_no_refusals()
-
-
-@pytest.fixture
-def alerts(aws: LocalAws, slack: SlackApiServer) -> Iterator[Alerts]:
+def alerts(aws: LocalAws, slack: SlackApiServer) -> Iterator[Alerts]:  # noqa: F811
     create_state_table(boto3.client("dynamodb"), STATE_TABLE)
     env = {
         **aws.env,
